@@ -1,0 +1,112 @@
+"""Database engine and sessions for the ticket database.
+
+``DATABASE_URL`` is any SQLAlchemy URL: a SQLite file by default (embedded deployments, one
+machine), PostgreSQL in production. The action server, the connector, the dashboard and scripts
+all go through here, SQLAlchemy 2.0 style on 1.4 (``future=True``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from typing import Dict, Iterator, Optional
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.future import create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'layanwarga.db'}"
+
+IMMEDIATE_OPTION = "layanwarga_begin_immediate"
+
+_engines: Dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def database_url() -> str:
+    return os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password hidden, for log lines."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        cursor = dbapi_conn.cursor()
+        # WAL lets the dashboard read while the action server writes; the busy timeout makes
+        # concurrent writers wait for each other instead of failing with "database is locked".
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # A unit of work that reads and then writes (numbering, idempotent submissions) takes
+        # SQLite's write lock up front: upgrading a read lock later fails at once with
+        # "database is locked" instead of waiting for the busy timeout.
+        immediate = conn.get_execution_options().get(IMMEDIATE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def get_engine(url: Optional[str] = None) -> Engine:
+    """One engine per URL per process."""
+    url = url or database_url()
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite":
+                if parsed.database and parsed.database != ":memory:":
+                    os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+                engine = create_engine(
+                    url,
+                    connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
+                )
+                _configure_sqlite(engine)
+            else:
+                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            _engines[url] = engine
+            logger.debug("Ticket database engine created for %s", safe_url(url))
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, forked workers)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def session_factory(url: Optional[str] = None) -> sessionmaker:
+    return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: Optional[str] = None, *, write: bool = False) -> Iterator[Session]:
+    """One unit of work: commits on success, rolls back and re-raises on any error.
+
+    ``write=True`` marks a unit of work that reads before it writes and must not interleave with
+    another writer (on SQLite it takes the write lock at BEGIN; PostgreSQL uses row locks).
+    """
+    session: Session = session_factory(url)()
+    if write:
+        session.connection(execution_options={IMMEDIATE_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

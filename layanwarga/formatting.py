@@ -1,0 +1,56 @@
+"""Indonesian formatting of dates, times and office hours for citizens and staff."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import List, Sequence, Tuple
+
+from .config import WEEKDAYS, Institution
+
+DAY_NAMES = {
+    "monday": "Senin",
+    "tuesday": "Selasa",
+    "wednesday": "Rabu",
+    "thursday": "Kamis",
+    "friday": "Jumat",
+    "saturday": "Sabtu",
+    "sunday": "Minggu",
+}
+MONTH_NAMES = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+)
+
+
+def format_time(value: dt.time) -> str:
+    """Indonesian style: 07.30."""
+    return f"{value.hour:02d}.{value.minute:02d}"
+
+
+def format_date(value: dt.date) -> str:
+    """``Senin, 23 November 2026``."""
+    return f"{DAY_NAMES[WEEKDAYS[value.weekday()]]}, {value.day} {MONTH_NAMES[value.month - 1]} {value.year}"
+
+
+def format_datetime(value: dt.datetime) -> str:
+    """``Senin, 23 November 2026 pukul 07.30``."""
+    return f"{format_date(value.date())} pukul {format_time(value.time())}"
+
+
+def _format_ranges(ranges: Sequence[Tuple[dt.time, dt.time]]) -> str:
+    return ", ".join(f"{format_time(a)}–{format_time(b)}" for a, b in ranges)
+
+
+def office_hours_lines(inst: Institution) -> List[str]:
+    """One line per run of consecutive weekdays sharing the same hours, e.g. ``Senin–Kamis: 07.30–16.00``."""
+    lines: List[str] = []
+    run: List[str] = []
+    for day in WEEKDAYS + (None,):
+        hours = inst.office_hours.get(day) if day else None
+        if run and (day is None or hours != inst.office_hours.get(run[0])):
+            label = DAY_NAMES[run[0]] if len(run) == 1 else f"{DAY_NAMES[run[0]]}–{DAY_NAMES[run[-1]]}"
+            ranges = inst.office_hours.get(run[0])
+            lines.append(f"{label}: {_format_ranges(ranges) if ranges else 'tutup'}")
+            run = []
+        if day is not None:
+            run.append(day)
+    return lines
