@@ -82,3 +82,10 @@ def in_service_window(citizen: Citizen, now: Optional[dt.datetime] = None) -> bo
     if citizen.last_inbound_at is None:
         return False
     return (now or utcnow()) - citizen.last_inbound_at < SERVICE_WINDOW
+
+
+def upsert_sender(session: Session, sender: str, profile_name: Optional[str] = None) -> Citizen:
+    """The citizen behind a conversation's sender id: a phone number (digits) or a BSUID."""
+    if sender.isdigit():
+        return upsert(session, wa_id=sender, profile_name=profile_name)
+    return upsert(session, user_id=sender, profile_name=profile_name)

@@ -32,6 +32,7 @@ def upgrade(url: Optional[str] = None) -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     url = database_url()
     upgrade(url)
     logger.info("Ticket database is up to date: %s", safe_url(url))

@@ -114,7 +114,7 @@ class Ticket(Base):
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     closed_at = Column(DateTime, nullable=True)
 
-    citizen = relationship("Citizen", lazy="joined")
+    citizen = relationship("Citizen")
     history = relationship(
         "StateChange", order_by="StateChange.id", back_populates="ticket", cascade="all, delete-orphan"
     )

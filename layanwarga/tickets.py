@@ -1,0 +1,309 @@
+"""Complaints and letter requests: submission, lookup by their owner, and state changes.
+
+The rules live here once, for the action server, the dashboard and scripts alike:
+- a submission carries an idempotency key, so the same form submitted twice (an action server
+  retry, a redelivered webhook) returns the first ticket instead of creating a second;
+- numbers come from ``numbering.allocate`` inside the same transaction as the ticket row;
+- a citizen only ever sees their own tickets; someone else's number reads as unknown;
+- every state change is kept in the history with who, when and a note.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import calendar, citizens, numbering, states
+from .config import Institution
+from .db import session_scope
+from .models import KIND_COMPLAINT, KIND_LETTER, Citizen, Media, StateChange, Ticket, utcnow
+from .nik import mask
+
+logger = logging.getLogger(__name__)
+
+CITIZEN_ACTOR = "warga"
+SYSTEM_ACTOR = "sistem"
+
+
+@dataclass(frozen=True)
+class ComplaintDraft:
+    """What the complaint form collected."""
+
+    category: str
+    description: str
+    sender: str
+    idempotency_key: str
+    reporter_name: Optional[str] = None
+    location_text: Optional[str] = None
+    latitude: Optional[float] = None
+    longitude: Optional[float] = None
+    rt: Optional[str] = None
+    rw: Optional[str] = None
+    area: Optional[str] = None
+    media_ids: Sequence[int] = ()
+    anonymous: bool = False
+    confidential: bool = False
+
+
+@dataclass(frozen=True)
+class LetterDraft:
+    """What a letter request form collected."""
+
+    letter_type: str
+    sender: str
+    idempotency_key: str
+    applicant_name: str
+    applicant_nik: str
+    applicant_address: str
+    applicant_phone: str
+    purpose: str
+    reporter_name: Optional[str] = None
+    rt: Optional[str] = None
+    rw: Optional[str] = None
+    on_behalf: bool = False
+    relationship: Optional[str] = None
+    details: Dict[str, str] = field(default_factory=dict)
+    media_ids: Sequence[int] = ()
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as its owner may see it (no one else's data, NIK masked)."""
+
+    number: str
+    kind: str
+    category: str
+    category_label: str
+    state: str
+    state_label: str
+    created_at: dt.datetime
+    due_date: Optional[dt.date]
+    agency_name: Optional[str]
+    description: str
+    last_note: Optional[str]
+    applicant_nik_masked: str = ""
+    created: bool = True
+
+
+def _category_label(inst: Institution, ticket: Ticket) -> str:
+    if ticket.kind == KIND_COMPLAINT:
+        category = inst.complaint_categories.get(ticket.category)
+        return category.label if category else ticket.category
+    letter = inst.letters.get(ticket.category)
+    return letter.name if letter else ticket.category
+
+
+def view(inst: Institution, ticket: Ticket, created: bool = True) -> TicketView:
+    agency = inst.agencies.get(ticket.agency_code or "")
+    notes = [h.note for h in ticket.history if h.note]
+    return TicketView(
+        number=ticket.number,
+        kind=ticket.kind,
+        category=ticket.category,
+        category_label=_category_label(inst, ticket),
+        state=ticket.state,
+        state_label=states.LABELS.get(ticket.state, ticket.state),
+        created_at=ticket.created_at,
+        due_date=ticket.due_date,
+        agency_name=agency.name if agency else None,
+        description=ticket.description or ticket.purpose or "",
+        last_note=notes[-1] if notes else None,
+        applicant_nik_masked=mask(ticket.applicant_nik) if ticket.applicant_nik else "",
+        created=created,
+    )
+
+
+def _existing(session: Session, key: str) -> Optional[Ticket]:
+    return session.execute(select(Ticket).where(Ticket.idempotency_key == key)).scalars().first()
+
+
+def _attach_media(session: Session, ticket: Ticket, citizen: Citizen, media_ids: Sequence[int]) -> None:
+    """Link the citizen's own uploaded media to the ticket (never another citizen's)."""
+    if not media_ids:
+        return
+    session.execute(
+        update(Media)
+        .where(Media.id.in_(list(media_ids)), or_(Media.citizen_id == citizen.id, Media.citizen_id.is_(None)))
+        .values(ticket_id=ticket.id, citizen_id=citizen.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _store(session: Session, ticket: Ticket, citizen: Citizen, media_ids: Sequence[int], note: str) -> None:
+    ticket.history.append(
+        StateChange(from_state=None, to_state=ticket.state, actor=CITIZEN_ACTOR, note=note, created_at=ticket.created_at)
+    )
+    session.add(ticket)
+    session.flush()
+    _attach_media(session, ticket, citizen, media_ids)
+
+
+def _submit(inst: Institution, key: str, build) -> TicketView:  # type: ignore[no-untyped-def]
+    """Run one idempotent submission; a concurrent duplicate loses the unique-key race and
+    returns the ticket the winner created."""
+    try:
+        with session_scope(write=True) as session:
+            existing = _existing(session, key)
+            if existing is not None:
+                logger.info("Submission %s already stored as %s; returning it", key, existing.number)
+                return view(inst, existing, created=False)
+            ticket = build(session)
+            result = view(inst, ticket)
+        logger.info("Stored %s (%s/%s)", result.number, result.kind, result.category)
+        return result
+    except IntegrityError:
+        with session_scope() as session:
+            existing = _existing(session, key)
+            if existing is None:
+                raise
+            return view(inst, existing, created=False)
+
+
+def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.datetime] = None) -> TicketView:
+    """Store a complaint routed to its agency, with its SLA due date; idempotent per key."""
+    if draft.category not in inst.complaint_categories:
+        raise ValueError(f"unknown complaint category {draft.category!r}")
+    if not draft.description.strip():
+        raise ValueError("a complaint needs a description")
+    category = inst.complaint_categories[draft.category]
+    created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    local_day = calendar.now_local(inst, created.replace(tzinfo=dt.timezone.utc)).date()
+    due = calendar.add_working_days(inst, local_day, inst.verification_days + category.sla_days)
+
+    def build(session: Session) -> Ticket:
+        citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name)
+        ticket = Ticket(
+            number=numbering.allocate(session, numbering.COMPLAINT_PREFIX, local_day.year),
+            kind=KIND_COMPLAINT,
+            category=draft.category,
+            state=states.INITIAL_STATE[KIND_COMPLAINT],
+            citizen_id=citizen.id,
+            reporter_name=draft.reporter_name,
+            description=draft.description.strip(),
+            location_text=draft.location_text,
+            latitude=draft.latitude,
+            longitude=draft.longitude,
+            rt=draft.rt,
+            rw=draft.rw,
+            area=draft.area,
+            is_anonymous=draft.anonymous,
+            is_confidential=draft.confidential,
+            agency_code=category.agency,
+            due_date=due,
+            details={},
+            idempotency_key=draft.idempotency_key,
+            created_at=created,
+            updated_at=created,
+        )
+        _store(session, ticket, citizen, draft.media_ids, "Laporan diterima melalui WhatsApp.")
+        return ticket
+
+    return _submit(inst, draft.idempotency_key, build)
+
+
+def submit_letter_request(inst: Institution, draft: LetterDraft, now: Optional[dt.datetime] = None) -> TicketView:
+    """Store a letter request in state ``diajukan`` with its expected date; idempotent per key."""
+    letter = inst.letters.get(draft.letter_type)
+    if letter is None:
+        raise ValueError(f"unknown letter type {draft.letter_type!r}")
+    created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    local_day = calendar.now_local(inst, created.replace(tzinfo=dt.timezone.utc)).date()
+    due = calendar.add_working_days(inst, local_day, max(letter.processing_days, 1))
+
+    def build(session: Session) -> Ticket:
+        citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name)
+        ticket = Ticket(
+            number=numbering.allocate(session, letter.prefix, local_day.year),
+            kind=KIND_LETTER,
+            category=draft.letter_type,
+            state=states.INITIAL_STATE[KIND_LETTER],
+            citizen_id=citizen.id,
+            reporter_name=draft.reporter_name,
+            applicant_name=draft.applicant_name,
+            applicant_nik=draft.applicant_nik,
+            applicant_address=draft.applicant_address,
+            applicant_phone=draft.applicant_phone,
+            rt=draft.rt,
+            rw=draft.rw,
+            on_behalf=draft.on_behalf,
+            relationship_to_sender=draft.relationship,
+            purpose=draft.purpose,
+            details=dict(draft.details),
+            agency_code=None,
+            due_date=due,
+            idempotency_key=draft.idempotency_key,
+            created_at=created,
+            updated_at=created,
+        )
+        _store(session, ticket, citizen, draft.media_ids, "Permohonan diajukan melalui WhatsApp.")
+        return ticket
+
+    return _submit(inst, draft.idempotency_key, build)
+
+
+def _owned_by(sender: str):  # type: ignore[no-untyped-def]
+    return Ticket.citizen.has(or_(Citizen.wa_id == sender, Citizen.user_id == sender))
+
+
+def find_for_citizen(inst: Institution, sender: str, number: str) -> Optional[TicketView]:
+    """The ticket with this number if it belongs to ``sender``; otherwise None, exactly as for
+    a number that does not exist, so nobody can probe other citizens' tickets."""
+    if not sender or not number:
+        return None
+    with session_scope() as session:
+        ticket = session.execute(
+            select(Ticket).where(Ticket.number == number, _owned_by(sender))
+        ).scalars().first()
+        return view(inst, ticket) if ticket else None
+
+
+def recent_for_citizen(inst: Institution, sender: str, limit: int = 10) -> List[TicketView]:
+    """The citizen's tickets and requests, newest first."""
+    if not sender:
+        return []
+    with session_scope() as session:
+        tickets = session.execute(
+            select(Ticket).where(_owned_by(sender)).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+        ).scalars().unique().all()
+        return [view(inst, t) for t in tickets]
+
+
+def change_state(
+    ticket_id: int,
+    target: str,
+    actor: str,
+    note: Optional[str] = None,
+    agency_code: Optional[str] = None,
+    session: Optional[Session] = None,
+) -> Ticket:
+    """Move a ticket to ``target`` if the workflow allows it, recording the change.
+
+    ``agency_code`` routes (or re-routes) a complaint when moving it to ``diteruskan``.
+    Pass ``session`` to make the change part of a larger unit of work.
+    """
+    if session is None:
+        with session_scope(write=True) as own:
+            return change_state(ticket_id, target, actor, note, agency_code, own)
+    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    if ticket is None:
+        raise LookupError(f"ticket {ticket_id} does not exist")
+    states.check_transition(ticket.kind, ticket.state, target, note)
+    previous = ticket.state
+    ticket.state = target
+    now = utcnow()
+    ticket.updated_at = now
+    if agency_code:
+        ticket.agency_code = agency_code
+    if target == states.DITOLAK:
+        ticket.rejection_reason = note
+    if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:
+        ticket.resolution_note = note
+    ticket.closed_at = None if states.is_open(ticket.kind, target) else now
+    ticket.history.append(StateChange(from_state=previous, to_state=target, actor=actor, note=note, created_at=now))
+    session.flush()
+    return ticket
