@@ -1,0 +1,345 @@
+"""Background processing of webhook batches, after the webhook has answered 200.
+
+For each inbound message, in order per sender (``SenderQueues``):
+
+1. claim its dedupe key (``DedupeStore``): a redelivery, or a copy already taken in by another
+   instance, stops here;
+2. reactions and revokes are logged; system messages update the citizen's identity;
+3. record the citizen (phone and/or BSUID, profile name, last inbound time = 24-h window);
+4. mark the message read with the typing indicator;
+5. download and store media (with limits; refused files get a polite reply);
+6. hand a ``UserMessage`` to Rasa with a ``WhatsAppOutput`` to answer through.
+
+Statuses are recorded in the background too, never as user text. Storage calls run in a thread
+pool (``BlockingRunner``), so the event loop never waits on the database.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple
+
+from rasa.core.channels.channel import UserMessage
+
+from layanwarga import inbound, media
+from layanwarga.inbound import mask
+
+from .dedupe import DedupeStore
+from .executor import BlockingRunner
+from .graph_client import DownloadTooLarge, GraphAPIError, GraphClient
+from .sender_queues import SenderQueues
+from .settings import WhatsAppSettings
+from .whatsapp_output import WhatsAppOutput
+from .whatsapp_parse import InboundMessage, ParsedBatch, StatusUpdate
+from .whatsapp_rasa import INTENT_MEDIA, Disposition, MediaRef, Translation, translate
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "whatsapp"
+APOLOGY_TEXT = (
+    "Mohon maaf, Bapak/Ibu, pesan Anda belum dapat kami proses karena gangguan teknis. "
+    "Silakan kirim ulang beberapa saat lagi."
+)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class WebhookProcessor:
+    """Turns parsed batches into stored statuses, identity updates and Rasa turns."""
+
+    def __init__(
+        self,
+        settings: WhatsAppSettings,
+        client: GraphClient,
+        dedupe: DedupeStore,
+        runner: BlockingRunner,
+        on_new_message: OnNewMessage,
+    ) -> None:
+        self.settings = settings
+        self.client = client
+        self.dedupe = dedupe
+        self.runner = runner
+        self.on_new_message = on_new_message
+        self.queues = SenderQueues(settings.max_concurrent_senders)
+        self._tasks: Set["asyncio.Task[Any]"] = set()
+
+    # -- entry point (called by the webhook handler, on the loop, must not block) --------------
+    def accept(self, batch: ParsedBatch) -> None:
+        for phone_number_id, error in batch.errors:
+            logger.warning(
+                "WhatsApp webhook error for number %s: code %s %s %s",
+                phone_number_id, error.code, error.title, error.details or error.message,
+            )
+        for problem in batch.problems:
+            logger.warning("WhatsApp webhook: skipped malformed part: %s", problem)
+        for field_name in batch.other_fields:
+            logger.info("WhatsApp webhook field %r ignored (not subscribed to by LayanWarga)", field_name)
+        if batch.statuses:
+            self._spawn(self._record_statuses(list(batch.statuses)))
+        for message in batch.messages:
+            self.queues.submit(message.sender, self._job(message))
+
+    def _job(self, message: InboundMessage) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await self.handle_message(message)
+
+        return run
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: "asyncio.Task[Any]") -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("WhatsApp background task failed", exc_info=task.exception())
+
+    async def join(self, timeout: Optional[float] = None) -> bool:
+        """Wait until everything accepted so far is processed (tests, graceful shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            if not await self.queues.join(remaining):
+                return False
+            if self._tasks:
+                remaining = None if deadline is None else max(0.0, deadline - loop.time())
+                done, pending = await asyncio.wait(set(self._tasks), timeout=remaining)
+                if pending:
+                    return False
+                continue
+            if not self.queues.active_senders:
+                return True
+
+    # -- statuses ----------------------------------------------------------------------------
+    async def _record_statuses(self, statuses: list) -> None:
+        records = []
+        for status in statuses:
+            error = status.errors[0] if status.errors else None
+            if status.status == "failed":
+                logger.warning(
+                    "WhatsApp message %s to %s failed: code %s %s",
+                    status.id, mask(status.recipient), error.code if error else "?",
+                    (error.details or error.title) if error else "",
+                )
+            records.append(
+                inbound.StatusRecord(
+                    message_id=status.id,
+                    status=status.status,
+                    recipient=status.recipient,
+                    error_code=error.code if error else None,
+                    error_title=(error.title or error.message or None) if error else None,
+                )
+            )
+        try:
+            await self.runner.run(inbound.record_statuses, records, url=self.settings.database_url)
+        except Exception:  # noqa: BLE001
+            logger.exception("Could not record %d WhatsApp delivery statuses", len(records))
+
+    # -- messages ------------------------------------------------------------------------------
+    def output_channel(self) -> WhatsAppOutput:
+        return WhatsAppOutput(self.client, self.settings, record_sent=self._record_sent)
+
+    async def _record_sent(self, message_id: str, recipient: str) -> None:
+        await self.runner.run(inbound.record_sent, message_id, recipient, url=self.settings.database_url)
+
+    @staticmethod
+    def dedupe_key(message: InboundMessage) -> str:
+        message_id = message.id
+        if not message_id:
+            # No id at all (never seen from Meta): the message's own content identifies it.
+            raw = json.dumps(message.raw, sort_keys=True, ensure_ascii=True).encode("utf-8")
+            message_id = "noid:" + hashlib.sha256(raw).hexdigest()[:32]
+        return inbound.dedupe_key(message_id, message.sender, message.timestamp)
+
+    async def handle_message(self, message: InboundMessage) -> None:
+        sender = message.sender
+        key = self.dedupe_key(message)
+        try:
+            first = await self.dedupe.claim(key, sender)
+        except Exception:  # noqa: BLE001
+            # Without the shared store we cannot know; processing twice beats dropping a report.
+            logger.exception("Dedupe store failed for message %s; processing it anyway", message.id)
+            first = True
+        if not first:
+            logger.info("WhatsApp message %s from %s already processed; skipped", message.id, mask(sender))
+            return
+
+        translation = translate(message)
+        if translation.disposition is Disposition.REACTION:
+            reaction = message.body
+            logger.info(
+                "Reaction %r from %s to message %s (not passed to the assistant)",
+                reaction.get("emoji") or "(removed)", mask(sender), reaction.get("message_id"),
+            )
+            return
+        if translation.disposition is Disposition.REVOKE:
+            revoke = message.body
+            logger.info(
+                "Citizen %s deleted message %s (not passed to the assistant)",
+                mask(sender), revoke.get("original_message_id") or revoke.get("message_id") or "?",
+            )
+            return
+        if translation.disposition is Disposition.SYSTEM:
+            await self._apply_system(message)
+            return
+
+        citizen_id = await self._record_citizen(message)
+        await self._mark_read(message)
+        output = self.output_channel()
+
+        text: Optional[str] = translation.text
+        metadata: Dict[str, Any] = translation.metadata
+        if translation.disposition is Disposition.MEDIA and translation.media is not None:
+            result = await self._receive_media(message, translation, citizen_id, output)
+            if result is None:
+                return
+            text, metadata = result
+
+        user_message = UserMessage(
+            text,
+            output,
+            sender,
+            input_channel=CHANNEL_NAME,
+            message_id=message.id or key,
+            metadata=metadata,
+        )
+        try:
+            await self.on_new_message(user_message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the citizen must not be left without an answer
+            logger.exception(
+                "The assistant failed on WhatsApp message %s (%s) from %s", message.id, message.type, mask(sender)
+            )
+            await output.send_text_message(sender, APOLOGY_TEXT)
+
+    async def _record_citizen(self, message: InboundMessage) -> Optional[int]:
+        now = dt.datetime.utcnow().replace(microsecond=0)
+        sent_at = inbound.parse_timestamp(message.timestamp)
+        # The window runs from when the citizen wrote (never from a clock-skewed future).
+        inbound_at = min(sent_at, now) if sent_at else now
+        try:
+            return await self.runner.run(
+                inbound.record_inbound,
+                wa_id=message.wa_id,
+                user_id=message.user_id,
+                profile_name=message.profile_name,
+                inbound_at=inbound_at,
+                url=self.settings.database_url,
+            )
+        except Exception:  # noqa: BLE001 - the conversation goes on; the action server upserts too
+            logger.exception("Could not record citizen %s for message %s", mask(message.sender), message.id)
+            return None
+
+    async def _mark_read(self, message: InboundMessage) -> None:
+        if not message.id:
+            return
+        try:
+            await self.client.mark_read(message.id, typing=self.settings.typing_indicator)
+        except GraphAPIError as error:
+            logger.warning("Could not mark WhatsApp message %s read: %s", message.id, error)
+        except Exception:  # noqa: BLE001
+            logger.exception("Could not mark WhatsApp message %s read", message.id)
+
+    async def _apply_system(self, message: InboundMessage) -> None:
+        system = message.body
+        kind = system.get("type")
+        if kind in ("user_changed_number", "customer_changed_number"):
+            old = message.wa_id
+            new = system.get("wa_id") or system.get("new_wa_id")
+            if not old or not new:
+                logger.warning("Number change without old/new number in message %s; ignored", message.id)
+                return
+            try:
+                await self.runner.run(inbound.change_number, str(old), str(new), url=self.settings.database_url)
+            except Exception:  # noqa: BLE001
+                logger.exception("Could not apply number change %s -> %s", mask(old), mask(str(new)))
+                return
+            logger.info("Citizen changed WhatsApp number %s -> %s", mask(old), mask(str(new)))
+        elif kind == "customer_identity_changed":
+            identity = message.raw.get("identity") if isinstance(message.raw.get("identity"), dict) else {}
+            logger.info(
+                "WhatsApp identity of %s changed (reinstalled or new device; acknowledged=%s)",
+                mask(message.sender), identity.get("acknowledged"),
+            )
+        else:
+            logger.info("WhatsApp system message %r for %s ignored", kind, mask(message.sender))
+
+    async def _receive_media(
+        self, message: InboundMessage, translation: Translation, citizen_id: Optional[int], output: WhatsAppOutput
+    ) -> Optional[Tuple[Optional[str], Dict[str, Any]]]:
+        """Download and store the file; returns (text, metadata) for Rasa, or None if nothing
+        should reach the assistant (the citizen already got a polite explanation)."""
+        ref = translation.media
+        assert ref is not None
+        metadata = translation.metadata
+        settings = self.settings
+        try:
+            try:
+                stored = await self._download_and_store(ref, citizen_id)
+            except media.MediaRejected:
+                raise
+            except Exception as exc:  # noqa: BLE001 - disk, database...: tell the citizen, log it
+                logger.exception("Storing WhatsApp media %s failed", ref.media_id)
+                raise media.MediaRejected("download_failed", type(exc).__name__) from None
+        except media.MediaRejected as rejected:
+            logger.info(
+                "%s from %s refused (%s %s)", ref.type, mask(message.sender), rejected.reason, rejected.detail
+            )
+            await output.send_text_message(message.sender, rejected.citizen_text(settings.max_media_bytes))
+            metadata["media_rejected"] = {"type": ref.type, "reason": rejected.reason, "mime_type": ref.mime_type}
+            # The caption is still the citizen's words: pass it on, but never as a photo.
+            return (ref.caption, metadata) if ref.caption else None
+        metadata["media"] = {
+            "type": ref.type,
+            "whatsapp_media_id": ref.media_id,
+            "mime_type": stored.mime_type,
+            "sha256": stored.sha256,
+            "filename": media.safe_filename(ref.filename),
+            "media_db_id": stored.id,
+            "storage_path": stored.storage_path,
+            "size_bytes": stored.size_bytes,
+        }
+        return ref.caption or INTENT_MEDIA, metadata
+
+    async def _download_and_store(self, ref: MediaRef, citizen_id: Optional[int]) -> media.StoredMedia:
+        settings = self.settings
+        allowed = settings.allowed_media_types
+        limit = settings.max_media_bytes
+        media.check_declared(ref.mime_type, None, allowed=allowed, max_bytes=limit)
+        try:
+            if ref.media_id:
+                info = await self.client.media_info(ref.media_id)
+                url = info.get("url")
+                declared_mime = info.get("mime_type") or ref.mime_type
+                size = info.get("file_size")
+                media.check_declared(
+                    declared_mime, int(size) if str(size or "").isdigit() else None, allowed=allowed, max_bytes=limit
+                )
+            else:
+                url, declared_mime = ref.url, ref.mime_type
+            if not url:
+                raise media.MediaRejected("download_failed", "no download URL")
+            content, content_type = await self.client.download(str(url), max_bytes=limit)
+        except DownloadTooLarge as error:
+            raise media.MediaRejected("too_large", str(error)) from None
+        except GraphAPIError as error:
+            logger.error("Downloading WhatsApp media %s failed: %s", ref.media_id, error)
+            raise media.MediaRejected("download_failed", str(error)) from None
+        return await self.runner.run(
+            media.store_media,
+            content,
+            mime_type=declared_mime or content_type,
+            whatsapp_media_id=ref.media_id,
+            citizen_id=citizen_id,
+            caption=ref.caption,
+            media_dir=settings.media_dir,
+            allowed=allowed,
+            max_bytes=limit,
+            url=settings.database_url,
+        )

@@ -1,0 +1,195 @@
+"""Typed inbound WhatsApp messages -> the text and metadata Rasa receives.
+
+The mapping is the channel's contract with the dialogue (see docs/DESIGN.md and the connector's
+README section):
+
+- text: the body; interactive ``button_reply`` / ``list_reply`` and template ``button``: the
+  reply id / payload when it is a ``/intent{...}`` payload, else the title / text the citizen saw;
+- location: ``/kirim_lokasi`` with ``metadata["location"]``;
+- image / document / video: the caption, else ``/kirim_media``, with ``metadata["media"]`` once
+  the file is stored (done by the processor; see ``MediaRef``);
+- contacts: a short text listing names and phones, with ``metadata["contacts"]``;
+- audio, sticker, order, nfm_reply, unsupported and unknown types: ``/pesan_tidak_didukung`` with
+  ``metadata["unsupported_type"]`` (the domain answers politely);
+- reactions and revokes are logged, system messages update the citizen's identity: neither is
+  ever user text.
+
+Every message's metadata carries wa_id, user_id, profile_name, message_id, timestamp,
+phone_number_id and context (reply / forwarded information).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, List, Optional
+
+from .whatsapp_parse import InboundMessage
+
+INTENT_LOCATION = "/kirim_lokasi"
+INTENT_MEDIA = "/kirim_media"
+INTENT_UNSUPPORTED = "/pesan_tidak_didukung"
+INTENT_GREET = "/greet"
+
+MEDIA_TYPES = ("image", "document", "video")
+
+
+class Disposition(Enum):
+    RASA = "rasa"  # hand text + metadata to Rasa
+    MEDIA = "media"  # download and store first, then hand to Rasa
+    REACTION = "reaction"  # log only
+    REVOKE = "revoke"  # log only
+    SYSTEM = "system"  # identity change, never text
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A media object of an inbound message, still to be downloaded."""
+
+    type: str
+    media_id: Optional[str]
+    mime_type: Optional[str]
+    sha256: Optional[str]
+    filename: Optional[str]
+    caption: Optional[str]
+    url: Optional[str]
+
+
+@dataclass
+class Translation:
+    disposition: Disposition
+    text: Optional[str] = None
+    metadata: Dict[str, Any] = field(default_factory=dict)
+    media: Optional[MediaRef] = None
+
+
+def base_metadata(message: InboundMessage) -> Dict[str, Any]:
+    """The metadata every message carries into the tracker."""
+    meta: Dict[str, Any] = {
+        "wa_id": message.wa_id,
+        "user_id": message.user_id,
+        "profile_name": message.profile_name,
+        "message_id": message.id,
+        "timestamp": message.timestamp,
+        "phone_number_id": message.phone_number_id,
+        "context": dict(message.context) if message.context else None,
+        "message_type": message.type,
+    }
+    if message.username:
+        meta["username"] = message.username
+    if message.parent_user_id:
+        meta["parent_user_id"] = message.parent_user_id
+    referral = message.raw.get("referral")
+    if isinstance(referral, dict):
+        meta["referral"] = referral
+    return meta
+
+
+def _choice_text(reply_id: Any, title: Any) -> str:
+    """A reply id that is a Rasa payload (``/intent{...}``) wins, else what the citizen tapped."""
+    reply_id = str(reply_id or "").strip()
+    title = str(title or "").strip()
+    if reply_id.startswith("/"):
+        return reply_id
+    return title or reply_id
+
+
+def _unsupported(message: InboundMessage, meta: Dict[str, Any], kind: str, **extra: Any) -> Translation:
+    meta["unsupported_type"] = kind
+    if message.errors:
+        meta["errors"] = [e.as_dict() for e in message.errors]
+    meta.update(extra)
+    return Translation(Disposition.RASA, INTENT_UNSUPPORTED, meta)
+
+
+def _contacts(message: InboundMessage, meta: Dict[str, Any]) -> Translation:
+    shared: List[Dict[str, Any]] = []
+    for contact in message.raw.get("contacts") or []:
+        if not isinstance(contact, dict):
+            continue
+        name = contact.get("name") if isinstance(contact.get("name"), dict) else {}
+        display = str(name.get("formatted_name") or name.get("first_name") or "").strip()
+        phones = [
+            str(p.get("phone") or p.get("wa_id") or "").strip()
+            for p in contact.get("phones") or []
+            if isinstance(p, dict) and (p.get("phone") or p.get("wa_id"))
+        ]
+        shared.append({"name": display, "phones": phones})
+    meta["contacts"] = shared
+    parts = []
+    for item in shared:
+        phones = ", ".join(item["phones"])
+        parts.append(f"{item['name'] or 'Tanpa nama'} ({phones})" if phones else (item["name"] or "Tanpa nama"))
+    text = "Kontak dibagikan: " + "; ".join(parts) if parts else "Kontak dibagikan"
+    return Translation(Disposition.RASA, text, meta)
+
+
+def translate(message: InboundMessage) -> Translation:
+    """Decide what happens with one inbound message and what Rasa receives."""
+    meta = base_metadata(message)
+    kind = message.type
+    body = message.body
+
+    if kind == "text":
+        text = str(body.get("body") or "").strip()
+        return Translation(Disposition.RASA, text, meta) if text else _unsupported(message, meta, "empty_text")
+
+    if kind == "interactive":
+        itype = body.get("type")
+        if itype in ("button_reply", "list_reply") and isinstance(body.get(itype), dict):
+            reply = body[itype]
+            meta["interactive"] = {
+                "type": itype,
+                "id": reply.get("id"),
+                "title": reply.get("title"),
+                "description": reply.get("description"),
+            }
+            return Translation(Disposition.RASA, _choice_text(reply.get("id"), reply.get("title")), meta)
+        return _unsupported(message, meta, str(itype or "interactive"))
+
+    if kind == "button":
+        meta["button"] = {"payload": body.get("payload"), "text": body.get("text")}
+        return Translation(Disposition.RASA, _choice_text(body.get("payload"), body.get("text")), meta)
+
+    if kind == "location":
+        meta["location"] = {
+            "latitude": body.get("latitude"),
+            "longitude": body.get("longitude"),
+            "name": body.get("name"),
+            "address": body.get("address"),
+            "url": body.get("url"),
+        }
+        return Translation(Disposition.RASA, INTENT_LOCATION, meta)
+
+    if kind in MEDIA_TYPES:
+        ref = MediaRef(
+            type=kind,
+            media_id=str(body["id"]) if body.get("id") else None,
+            mime_type=(str(body.get("mime_type") or "").split(";")[0].strip().lower() or None),
+            sha256=body.get("sha256"),
+            filename=body.get("filename"),
+            caption=(str(body.get("caption")).strip() or None) if body.get("caption") else None,
+            url=body.get("url"),
+        )
+        return Translation(Disposition.MEDIA, ref.caption or INTENT_MEDIA, meta, media=ref)
+
+    if kind == "contacts":
+        return _contacts(message, meta)
+
+    if kind == "reaction":
+        return Translation(Disposition.REACTION, None, meta)
+    if kind == "revoke":
+        return Translation(Disposition.REVOKE, None, meta)
+    if kind == "system":
+        return Translation(Disposition.SYSTEM, None, meta)
+
+    if kind == "request_welcome":
+        # The citizen opened the chat for the first time: greet them.
+        return Translation(Disposition.RASA, INTENT_GREET, meta)
+
+    if kind == "audio":
+        return _unsupported(message, meta, "audio", voice=bool(body.get("voice")))
+    if kind == "unsupported":
+        inner = body.get("type") if body else None
+        return _unsupported(message, meta, str(inner or "unsupported"))
+    # sticker, order and any type WhatsApp adds later.
+    return _unsupported(message, meta, kind)

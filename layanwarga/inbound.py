@@ -1,0 +1,217 @@
+"""Storage helpers for the WhatsApp connector (plain Python, no Rasa import).
+
+- Processed message ids (``processed_messages``): Meta redelivers a notification that got no 200
+  for up to 7 days, and several ``rasa run`` instances may share one database, so "process each
+  message once" is a primary-key INSERT that exactly one caller wins.
+- Delivery statuses of messages the service sent (``message_statuses``).
+- Citizen identity from inbound messages (phone and/or BSUID, last inbound time for the 24-h
+  window), via ``layanwarga.citizens``.
+
+All functions are synchronous (SQLAlchemy); the connector calls them in a thread executor.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Iterable, List, Optional
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from . import citizens
+from .db import session_scope
+from .models import MessageStatus, ProcessedMessage, utcnow
+
+logger = logging.getLogger(__name__)
+
+# Meta redelivers for up to 7 days; keep ids a day longer so a late redelivery still matches.
+DEFAULT_RETENTION = dt.timedelta(days=8)
+MIN_RETENTION = dt.timedelta(days=7)
+_KEY_MAX = 255
+
+# Delivery states only move forward; webhooks can arrive out of order (read before delivered).
+STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+
+
+def mask(identifier: Optional[str]) -> str:
+    """A phone number or BSUID shortened for log lines (personal data under UU 27/2022)."""
+    if not identifier:
+        return "-"
+    text = str(identifier)
+    return text if len(text) <= 6 else f"{text[:4]}…{text[-3:]}"
+
+
+def dedupe_key(message_id: str, sender: str, timestamp: Optional[str]) -> str:
+    """The key under which an inbound message is claimed.
+
+    Meta's message ids are unique, but sample payloads and some test tools reuse placeholder ids
+    (``wamid.ID``) for different messages. A redelivery repeats the notification byte for byte,
+    so id + timestamp + sender identifies one message exactly while two different messages with a
+    shared placeholder id stay apart. Starts with the id so ``LIKE 'wamid.X|%'`` finds it.
+    """
+    key = f"{message_id}|{timestamp or ''}|{sender}"
+    if len(key) > _KEY_MAX:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return key
+
+
+def claim_message(key: str, sender: Optional[str] = None, *, url: Optional[str] = None) -> bool:
+    """Record ``key`` as taken in; True for the first caller, False for every later one."""
+    try:
+        with session_scope(url) as session:
+            session.add(ProcessedMessage(message_id=key, sender=(sender or None) and sender[:128]))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def release_message(key: str, *, url: Optional[str] = None) -> None:
+    """Forget a claim (processing could not start; lets a redelivery try again)."""
+    with session_scope(url) as session:
+        session.execute(delete(ProcessedMessage).where(ProcessedMessage.message_id == key))
+
+
+def is_processed(key: str, *, url: Optional[str] = None) -> bool:
+    with session_scope(url) as session:
+        return session.get(ProcessedMessage, key) is not None
+
+
+def purge_processed(
+    retention: dt.timedelta = DEFAULT_RETENTION, *, now: Optional[dt.datetime] = None, url: Optional[str] = None
+) -> int:
+    """Delete claims older than ``retention`` (never less than 7 days); returns how many."""
+    retention = max(retention, MIN_RETENTION)
+    cutoff = (now or utcnow()) - retention
+    with session_scope(url) as session:
+        result = session.execute(delete(ProcessedMessage).where(ProcessedMessage.received_at < cutoff))
+        return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class StatusRecord:
+    message_id: str
+    status: str
+    recipient: Optional[str] = None
+    error_code: Optional[int] = None
+    error_title: Optional[str] = None
+
+
+def record_statuses(records: Iterable[StatusRecord], *, url: Optional[str] = None) -> int:
+    """Store delivery statuses, never moving a message's state backwards; returns rows changed."""
+    records = list(records)
+    for attempt in (1, 2, 3):
+        try:
+            return _record_statuses(records, url)
+        except IntegrityError:
+            # Another instance inserted the same message id concurrently (e.g. "accepted" after a
+            # send racing the "sent" webhook): the row exists now, so the retry updates it.
+            if attempt == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record_statuses(records: List[StatusRecord], url: Optional[str]) -> int:
+    changed = 0
+    with session_scope(url, write=True) as session:
+        for record in records:
+            row = session.get(MessageStatus, record.message_id)
+            status = record.status[:20]
+            if row is None:
+                session.add(
+                    MessageStatus(
+                        message_id=record.message_id,
+                        recipient=record.recipient and record.recipient[:128],
+                        status=status,
+                        error_code=record.error_code,
+                        error_title=record.error_title,
+                    )
+                )
+                session.flush()
+                changed += 1
+                continue
+            if STATUS_RANK.get(status, 1) < STATUS_RANK.get(row.status, 1):
+                continue
+            row.status = status
+            if record.recipient and not row.recipient:
+                row.recipient = record.recipient[:128]
+            if record.error_code is not None:
+                row.error_code = record.error_code
+                row.error_title = record.error_title
+            changed += 1
+    return changed
+
+
+def record_sent(message_id: str, recipient: Optional[str], *, url: Optional[str] = None) -> None:
+    """Note a message the Graph API accepted (status ``accepted`` until its webhooks arrive)."""
+    record_statuses([StatusRecord(message_id=message_id, status="accepted", recipient=recipient)], url=url)
+
+
+def get_status(message_id: str, *, url: Optional[str] = None) -> Optional[StatusRecord]:
+    with session_scope(url) as session:
+        row = session.get(MessageStatus, message_id)
+        if row is None:
+            return None
+        return StatusRecord(row.message_id, row.status, row.recipient, row.error_code, row.error_title)
+
+
+def record_inbound(
+    *,
+    wa_id: Optional[str],
+    user_id: Optional[str],
+    profile_name: Optional[str],
+    inbound_at: Optional[dt.datetime],
+    url: Optional[str] = None,
+) -> int:
+    """Upsert the citizen behind an inbound message and open the 24-h window; returns its id."""
+    for attempt in (1, 2):
+        try:
+            with session_scope(url, write=True) as session:
+                citizen = citizens.upsert(
+                    session, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at
+                )
+                return int(citizen.id)
+        except IntegrityError:
+            # Another instance created the same citizen at the same moment: read it back.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def change_number(old_wa_id: str, new_wa_id: str, *, url: Optional[str] = None) -> Optional[int]:
+    """Apply a ``user_changed_number`` system message; returns the citizen's id if known."""
+    with session_scope(url, write=True) as session:
+        citizen = citizens.change_number(session, old_wa_id, new_wa_id)
+        if citizen is None:
+            # Never seen before: remember the new number so the next message finds the citizen.
+            citizen = citizens.upsert(session, wa_id=new_wa_id)
+        return int(citizen.id)
+
+
+def find_citizen_id(sender: str, *, url: Optional[str] = None) -> Optional[int]:
+    with session_scope(url) as session:
+        citizen = citizens.find(session, sender)
+        return int(citizen.id) if citizen else None
+
+
+def in_service_window(sender: str, *, now: Optional[dt.datetime] = None, url: Optional[str] = None) -> Optional[bool]:
+    """Whether free-form messages may be sent to ``sender``; None when the citizen is unknown."""
+    with session_scope(url) as session:
+        citizen = citizens.find(session, sender)
+        if citizen is None:
+            return None
+        return citizens.in_service_window(citizen, now)
+
+
+def parse_timestamp(value: Optional[str]) -> Optional[dt.datetime]:
+    """WhatsApp's epoch-seconds string -> naive UTC datetime (None when absent or odd)."""
+    try:
+        seconds = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    try:
+        return dt.datetime.utcfromtimestamp(seconds).replace(microsecond=0)
+    except (OverflowError, OSError, ValueError):
+        return None
