@@ -1,0 +1,424 @@
+"""Complaints (aduan): start, one form per category, confirmation, submission, emergencies.
+
+A complaint form asks only for what is missing: a first message that already tells what
+happened becomes the description, a photo or location pin sent at any step is kept, and the
+citizen confirms a summary (Kirim / Ubah / Batal) before anything is stored.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from layanwarga import tickets
+from layanwarga.config import get_institution
+from layanwarga.formatting import format_date
+from layanwarga.text import clip, content_words, describes_problem, read_place
+
+from . import common
+from .flow import FlowFormValidation, reset_flow, summary_lines
+
+logger = logging.getLogger(__name__)
+
+COMPLAINT_SLOTS = [
+    "aduan_kategori", "aduan_deskripsi", "aduan_lokasi", "aduan_lat", "aduan_lon", "aduan_media",
+    "aduan_foto", "aduan_anonim", "aduan_mengubah", "aduan_ubah_bagian", "aduan_konfirmasi",
+]
+# Which slots "Ubah" clears for each part the citizen picks.
+EDITABLE_PARTS: Dict[Text, List[Text]] = {
+    "deskripsi": ["aduan_deskripsi"],
+    "lokasi": ["aduan_lokasi", "aduan_lat", "aduan_lon"],
+    "foto": ["aduan_foto", "aduan_media"],
+    "anonim": ["aduan_anonim"],
+}
+PART_KEYWORDS = {
+    "deskripsi": ("deskripsi", "keterangan", "cerita", "isi", "masalah", "kejadian", "aspirasi"),
+    "lokasi": ("lokasi", "alamat", "tempat", "lokasinya", "alamatnya"),
+    "foto": ("foto", "gambar", "poto", "fotonya"),
+    "anonim": ("anonim", "rahasia", "identitas", "nama"),
+}
+DONE_WORDS = frozenset({"selesai", "sudah", "udah", "udh", "cukup", "lewati", "skip", "lanjut", "gak", "tidak", "ga", "nggak", "ngga"})
+SEND_WORDS = frozenset({"kirim", "kirimkan", "benar", "betul", "oke", "ok", "ya", "iya", "yes"})
+ANONYMOUS_WORDS = ("anonim", "rahasia", "sembunyi", "jangan tampil")
+PUBLIC_WORDS = ("tidak perlu", "gak perlu", "ga perlu", "tampilkan", "tidak usah", "gak usah", "boleh")
+
+
+def _words(message: Text) -> set:
+    return set(re.findall(r"[a-z]+", message.lower()))
+
+
+class ActionStartComplaint(Action):
+    """Start a complaint flow: fresh slots, the category, and whatever the first message says."""
+
+    def name(self) -> Text:
+        return "action_start_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        category, _ = common.intent(tracker)
+        events: List[EventType] = [
+            *common.reset(COMPLAINT_SLOTS),
+            SlotSet("flow_id", uuid.uuid4().hex),
+            SlotSet("aduan_kategori", category),
+        ]
+        message = common.text(tracker)
+        if describes_problem(message):
+            events.append(SlotSet("aduan_deskripsi", message))
+        pin = common.location(tracker) or tracker.get_slot("aduan_tertunda_lokasi")
+        if pin:
+            events += [
+                SlotSet("aduan_lokasi", common.describe_pin(pin)),
+                SlotSet("aduan_lat", pin["latitude"]),
+                SlotSet("aduan_lon", pin["longitude"]),
+            ]
+        media = list(tracker.get_slot("aduan_tertunda_media") or [])
+        if common.media_id(tracker) is not None and common.media_id(tracker) not in media:
+            media.append(common.media_id(tracker))
+        if media:
+            events.append(SlotSet("aduan_media", media))
+        return events + common.reset(["aduan_tertunda_media", "aduan_tertunda_lokasi"])
+
+
+class ActionHoldAttachment(Action):
+    """A photo or pin sent before saying what it is about: keep it and ask for the category."""
+
+    def name(self) -> Text:
+        return "action_hold_attachment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        events: List[EventType] = []
+        media = common.media_id(tracker)
+        pin = common.location(tracker)
+        if media is not None:
+            held = list(tracker.get_slot("aduan_tertunda_media") or [])
+            events.append(SlotSet("aduan_tertunda_media", held + [media]))
+            dispatcher.utter_message(response="utter_lampiran_diterima", what="📷 Foto")
+        elif pin:
+            events.append(SlotSet("aduan_tertunda_lokasi", pin))
+            dispatcher.utter_message(response="utter_lampiran_diterima", what="📍 Lokasi")
+        else:
+            dispatcher.utter_message(response="utter_lampiran_diterima", what="Pesan Bapak/Ibu")
+        dispatcher.utter_message(response="utter_pilih_aduan")
+        return events
+
+
+class ComplaintFormValidation(FlowFormValidation):
+    """Extraction and validation shared by every complaint form."""
+
+    exit_intents = common.LETTER_REQUEST_INTENTS
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        if not tracker.get_slot("aduan_mengubah"):
+            return domain_slots
+        slots = [s for s in domain_slots if s != "aduan_konfirmasi"]
+        return slots + ["aduan_ubah_bagian", "aduan_konfirmasi"]
+
+    async def collect_attachments(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
+        events: List[EventType] = []
+        media = common.media_id(tracker)
+        if media is not None:
+            collected = list(tracker.get_slot("aduan_media") or [])
+            if media not in collected:
+                collected.append(media)
+                events.append(SlotSet("aduan_media", collected))
+                if not self.asked(tracker, "aduan_foto"):
+                    dispatcher.utter_message(response="utter_foto_diterima")
+        pin = common.location(tracker)
+        if pin:
+            events += [SlotSet("aduan_lat", pin["latitude"]), SlotSet("aduan_lon", pin["longitude"])]
+            if self.asked(tracker, "aduan_lokasi") or not tracker.get_slot("aduan_lokasi"):
+                events.append(SlotSet("aduan_lokasi", common.describe_pin(pin)))
+        return events
+
+    # -- description -------------------------------------------------------------------------
+    async def extract_aduan_deskripsi(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "aduan_deskripsi") or common.media_id(tracker) is not None:
+            return {}
+        message = common.text(tracker)
+        return {"aduan_deskripsi": None if common.is_payload(message) else message}
+
+    def validate_aduan_deskripsi(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value is None:
+            return {"aduan_deskripsi": None}
+        description = str(value).strip()
+        if len(content_words(description)) < 2 and len(description) < 15:
+            dispatcher.utter_message(response="utter_aduan_deskripsi_kurang")
+            return {"aduan_deskripsi": None}
+        return {"aduan_deskripsi": description}
+
+    # -- location ----------------------------------------------------------------------------
+    async def extract_aduan_lokasi(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "aduan_lokasi") or common.location(tracker) or common.media_id(tracker) is not None:
+            return {}
+        message = common.text(tracker)
+        return {"aduan_lokasi": None if common.is_payload(message) else message}
+
+    def validate_aduan_lokasi(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value is None:
+            return {"aduan_lokasi": None}
+        place = str(value).strip()
+        has_pin = tracker.get_slot("aduan_lat") is not None
+        if not has_pin and len(place) < 6 and not read_place(place).rt:
+            dispatcher.utter_message(response="utter_aduan_lokasi_kurang")
+            return {"aduan_lokasi": None}
+        return {"aduan_lokasi": place}
+
+    # -- photos ------------------------------------------------------------------------------
+    async def extract_aduan_foto(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "aduan_foto") or common.media_id(tracker) is not None:
+            return {}
+        name, _ = common.intent(tracker)
+        if name in ("lewati", "affirm", "deny", "thanks") or _words(common.text(tracker)) & DONE_WORDS:
+            return {"aduan_foto": "selesai" if tracker.get_slot("aduan_media") else "dilewati"}
+        dispatcher.utter_message(response="utter_aduan_foto_pilih")
+        return {"aduan_foto": None}
+
+    def validate_aduan_foto(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"aduan_foto": value}
+
+    # -- anonymity ---------------------------------------------------------------------------
+    async def extract_aduan_anonim(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "aduan_anonim") or common.media_id(tracker) is not None:
+            return {}
+        name, _ = common.intent(tracker)
+        message = common.text(tracker).lower()
+        if any(w in message for w in PUBLIC_WORDS):
+            return {"aduan_anonim": False}
+        if name == "affirm" or any(w in message for w in ANONYMOUS_WORDS):
+            return {"aduan_anonim": True}
+        if name == "deny":
+            return {"aduan_anonim": False}
+        dispatcher.utter_message(response="utter_aduan_anonim_pilih")
+        return {"aduan_anonim": None}
+
+    def validate_aduan_anonim(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"aduan_anonim": value}
+
+    # -- confirmation and corrections -----------------------------------------------------------
+    async def extract_aduan_konfirmasi(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "aduan_konfirmasi") or common.media_id(tracker) is not None:
+            return {}
+        name, _ = common.intent(tracker)
+        words = _words(common.text(tracker))
+        if name == "ubah" or name == "deny" or words & {"ubah", "ganti", "edit", "koreksi", "perbaiki"}:
+            part = _picked_part(tracker)
+            if part:
+                return {**{slot: None for slot in EDITABLE_PARTS[part]}, "aduan_konfirmasi": None}
+            return {"aduan_konfirmasi": None, "aduan_mengubah": True}
+        if name == "affirm" or words & SEND_WORDS:
+            return {"aduan_konfirmasi": "kirim"}
+        dispatcher.utter_message(response="utter_aduan_konfirmasi_pilih")
+        return {"aduan_konfirmasi": None}
+
+    def validate_aduan_konfirmasi(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"aduan_konfirmasi": value}
+
+    async def extract_aduan_ubah_bagian(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "aduan_ubah_bagian"):
+            return {}
+        part = _picked_part(tracker)
+        if part is None or (part in ("lokasi", "foto") and self.form_name() == "sampaikan_aspirasi_form"):
+            dispatcher.utter_message(response="utter_ubah_bagian_pilih")
+            return {"aduan_ubah_bagian": None}
+        return {"aduan_ubah_bagian": part}
+
+    def validate_aduan_ubah_bagian(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value not in EDITABLE_PARTS:
+            return {"aduan_ubah_bagian": None}
+        cleared = {slot: None for slot in EDITABLE_PARTS[value]}
+        return {**cleared, "aduan_mengubah": False, "aduan_ubah_bagian": None}
+
+
+def _picked_part(tracker: Tracker) -> Optional[Text]:
+    """The part of the complaint the citizen wants to change, from a button or a word."""
+    picked = common.entity(tracker, "pilihan")
+    if picked in EDITABLE_PARTS:
+        return picked
+    words = _words(common.text(tracker))
+    for part, keywords in PART_KEYWORDS.items():
+        if words & set(keywords):
+            return part
+    return None
+
+
+# One validation action per complaint form; the forms differ only in their required slots.
+class ValidateLaporJalanRusakForm(ComplaintFormValidation):
+    def name(self) -> Text:
+        return "validate_lapor_jalan_rusak_form"
+
+
+class ValidateLaporLampuPadamForm(ComplaintFormValidation):
+    def name(self) -> Text:
+        return "validate_lapor_lampu_padam_form"
+
+
+class ValidateLaporSampahForm(ComplaintFormValidation):
+    def name(self) -> Text:
+        return "validate_lapor_sampah_form"
+
+
+class ValidateLaporBanjirForm(ComplaintFormValidation):
+    def name(self) -> Text:
+        return "validate_lapor_banjir_form"
+
+
+class ValidateLaporPelayananForm(ComplaintFormValidation):
+    def name(self) -> Text:
+        return "validate_lapor_pelayanan_form"
+
+
+class ValidateLaporKetertibanForm(ComplaintFormValidation):
+    def name(self) -> Text:
+        return "validate_lapor_ketertiban_form"
+
+
+class ValidateLaporSosialForm(ComplaintFormValidation):
+    def name(self) -> Text:
+        return "validate_lapor_sosial_form"
+
+
+class ValidateSampaikanAspirasiForm(ComplaintFormValidation):
+    def name(self) -> Text:
+        return "validate_sampaikan_aspirasi_form"
+
+
+class ActionAskAduanFoto(Action):
+    """Ask for photos, saying how many have arrived so far."""
+
+    def name(self) -> Text:
+        return "action_ask_aduan_foto"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        count = len(tracker.get_slot("aduan_media") or [])
+        if count:
+            dispatcher.utter_message(response="utter_ask_aduan_foto_lagi", count=count)
+        else:
+            dispatcher.utter_message(response="utter_ask_aduan_foto")
+        return []
+
+
+class ActionAskAduanKonfirmasi(Action):
+    """Show the summary of the complaint and ask Kirim / Ubah / Batal."""
+
+    def name(self) -> Text:
+        return "action_ask_aduan_konfirmasi"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        inst = get_institution()
+        category = inst.complaint_categories.get(tracker.get_slot("aduan_kategori") or "")
+        photos = len(tracker.get_slot("aduan_media") or [])
+        is_aspiration = tracker.active_loop.get("name") == "sampaikan_aspirasi_form"
+        summary = summary_lines(
+            [
+                ("Jenis", category.label if category else None),
+                ("Keterangan", clip(tracker.get_slot("aduan_deskripsi") or "", 500)),
+                ("Lokasi", None if is_aspiration else tracker.get_slot("aduan_lokasi")),
+                ("Foto", None if is_aspiration else (f"{photos} foto" if photos else "tidak ada")),
+                ("Identitas", "dirahasiakan (anonim)" if tracker.get_slot("aduan_anonim") else "ditampilkan ke petugas"),
+                ("Diteruskan ke", inst.agency_for(category.intent).name if category else None),
+            ]
+        )
+        dispatcher.utter_message(response="utter_ask_aduan_konfirmasi", summary=summary)
+        return []
+
+
+class ActionSubmitComplaint(Action):
+    """Store the confirmed complaint and tell the citizen its number, agency and due date."""
+
+    def name(self) -> Text:
+        return "action_submit_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if tracker.get_slot("aduan_konfirmasi") != "kirim" or not tracker.get_slot("flow_id"):
+            return reset_flow(domain)
+        inst = get_institution()
+        location_text = tracker.get_slot("aduan_lokasi")
+        place = read_place(location_text or "")
+        draft = tickets.ComplaintDraft(
+            category=tracker.get_slot("aduan_kategori"),
+            description=tracker.get_slot("aduan_deskripsi"),
+            sender=tracker.sender_id,
+            idempotency_key=f"{tracker.sender_id}:{tracker.get_slot('flow_id')}",
+            reporter_name=common.profile_name(tracker),
+            location_text=location_text,
+            latitude=tracker.get_slot("aduan_lat"),
+            longitude=tracker.get_slot("aduan_lon"),
+            rt=place.rt,
+            rw=place.rw,
+            area=place.area,
+            media_ids=[int(m) for m in tracker.get_slot("aduan_media") or []],
+            anonymous=bool(tracker.get_slot("aduan_anonim")),
+        )
+        try:
+            view = await common.run_sync(tickets.submit_complaint, inst, draft)
+        except Exception:
+            logger.exception("Storing a complaint failed for conversation %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_gagal_simpan")
+            return []
+        dispatcher.utter_message(
+            response="utter_aduan_terkirim",
+            number=view.number,
+            agency=view.agency_name or "-",
+            due_date=format_date(view.due_date) if view.due_date else "-",
+            verification_days=inst.verification_days,
+        )
+        return reset_flow(domain)
+
+
+class ActionEmergency(Action):
+    """An emergency never goes into a form: emergency numbers at once, then offer a report."""
+
+    def name(self) -> Text:
+        return "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        inst = get_institution()
+        numbers = "\n".join(f"☎️ {n.name}: *{n.number}*" for n in inst.emergency_numbers)
+        dispatcher.utter_message(response="utter_darurat", numbers=numbers)
+        dispatcher.utter_message(response="utter_darurat_tawarkan_laporan")
+        return reset_flow(domain)

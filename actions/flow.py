@@ -1,0 +1,142 @@
+"""What every form shares: leaving it, side questions inside it, and resetting its slots.
+
+A citizen is never trapped in a form:
+- ``batal``, ``menu``, an emergency or a request for an officer are never taken as answers: the
+  form is rejected and the global rules (data/rules/flow.yml) take over;
+- a side question asked with confidence (office hours, office location, letter requirements,
+  a ticket's status, "are you a bot?") is answered on the spot, then the same question is asked
+  again, so the form continues where it was.
+"""
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import FrozenSet, List, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from . import common, general, requirements, status
+
+logger = logging.getLogger(__name__)
+
+FLOW_SLOT_PREFIXES = ("aduan_", "surat_")
+
+
+def flow_slots(domain: DomainDict) -> List[Text]:
+    """Every slot that belongs to a complaint or letter flow, plus the flow id."""
+    names = [s for s in domain.get("slots", {}) if s.startswith(FLOW_SLOT_PREFIXES)]
+    return names + ["flow_id"]
+
+
+def reset_flow(domain: DomainDict) -> List[EventType]:
+    """Leave any active form and forget what it collected."""
+    return [ActiveLoop(None), SlotSet("requested_slot", None), *common.reset(flow_slots(domain))]
+
+
+async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Answer a confident side question asked inside a form; False when there is none."""
+    name, confidence = common.intent(tracker)
+    if confidence < common.INTERRUPT_CONFIDENCE or common.media_id(tracker) is not None:
+        return False
+    if name == "jam_layanan":
+        general.say_office_hours(dispatcher)
+    elif name == "lokasi_kantor":
+        general.say_office_location(dispatcher)
+    elif name == "bot_challenge":
+        dispatcher.utter_message(response="utter_iamabot")
+    elif name == "tanya_syarat" and common.entity(tracker, "layanan"):
+        requirements.say_requirements(dispatcher, common.entity(tracker, "layanan"))
+    elif name == "cek_status" and common.entity(tracker, "nomor_tiket"):
+        await status.say_status(dispatcher, tracker)
+    else:
+        return False
+    dispatcher.utter_message(response="utter_lanjut_form")
+    return True
+
+
+class FlowFormValidation(FormValidationAction, ABC):
+    """Base of every form's validation: exits, side questions, then per-slot extraction."""
+
+    #: Intents that also leave this form when confident (e.g. a letter request in a complaint).
+    exit_intents: FrozenSet[Text] = frozenset()
+
+    @abstractmethod
+    def name(self) -> Text:
+        """``validate_<form name>``."""
+
+    def is_exit(self, tracker: Tracker) -> bool:
+        name, confidence = common.intent(tracker)
+        if name == "batal":
+            return common.is_explicit_cancel(common.text(tracker))
+        if name in common.HARD_EXITS:
+            return True
+        return name in self.exit_intents and confidence >= common.INTERRUPT_CONFIDENCE
+
+    async def collect_attachments(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
+        """Events keeping a photo or location pin the citizen sent at any step (none by default)."""
+        return []
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        # rasa-sdk returns only the validated required slots and drops every other slot an
+        # extraction set (collected media, coordinates, the editing flag): keep those too.
+        extraction_events = await self.get_extraction_events(dispatcher, tracker, domain)
+        tracker.add_slots(extraction_events)
+        validation_events = await self._extract_validation_events(dispatcher, tracker, domain)
+        validated = {e["name"] for e in validation_events if e.get("event") == "slot"}
+        kept = [e for e in extraction_events if e.get("event") == "slot" and e["name"] not in validated]
+        return kept + validation_events
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if self.is_exit(tracker):
+            logger.debug("Leaving %s on intent %s", self.form_name(), common.intent(tracker)[0])
+            return []
+        requested = tracker.get_slot("requested_slot")
+        attachments = await self.collect_attachments(dispatcher, tracker)
+        if requested and not attachments and await answer_side_question(dispatcher, tracker):
+            return [SlotSet(requested, None)]
+        tracker.add_slots(attachments)
+        return attachments + await super().get_extraction_events(dispatcher, tracker, domain)
+
+    @staticmethod
+    def asked(tracker: Tracker, slot: Text) -> bool:
+        return tracker.get_slot("requested_slot") == slot
+
+
+class ActionCancel(Action):
+    """``batal``: leave any form, forget its data, and say what happened."""
+
+    def name(self) -> Text:
+        return "action_cancel"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        in_flow = bool(tracker.active_loop.get("name")) or bool(tracker.get_slot("flow_id"))
+        dispatcher.utter_message(response="utter_batal" if in_flow else "utter_nothing_to_cancel")
+        return reset_flow(domain)
+
+
+class ActionResetFlow(Action):
+    """Leave any form silently (before the menu, an emergency answer or an officer)."""
+
+    def name(self) -> Text:
+        return "action_reset_flow"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        return reset_flow(domain)
+
+
+def summary_lines(rows: List[tuple]) -> Text:
+    """``*Label:* value`` lines for a confirmation summary, skipping empty values."""
+    return "\n".join(f"*{label}:* {value}" for label, value in rows if value not in (None, ""))

@@ -1,0 +1,161 @@
+"""General conversation: session start, office hours, office location, fallback."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from layanwarga import calendar
+from layanwarga.config import get_institution
+from layanwarga.formatting import format_datetime, format_time, office_hours_lines
+
+# From this many misunderstood messages in a row on, the citizen is offered a human officer first.
+FALLBACKS_BEFORE_OFFERING_OFFICER = 2
+
+
+class ActionSessionStart(Action):
+    """Start a session with the institution's names in slots, keeping earlier slots."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        inst = get_institution()
+        events: List[EventType] = [SessionStarted()]
+        if domain.get("session_config", {}).get("carry_over_slots_to_new_session", True):
+            events.extend(
+                SlotSet(e["name"], e.get("value"))
+                for e in tracker.events
+                if e.get("event") == "slot" and e.get("name") not in ("service_name", "institution_name")
+            )
+        events.extend(
+            [
+                SlotSet("service_name", inst.service_name),
+                SlotSet("institution_name", inst.name),
+                ActionExecuted("action_listen"),
+            ]
+        )
+        return events
+
+
+def say_office_hours(dispatcher: CollectingDispatcher) -> None:
+    """Office hours from configuration, and whether the office is open right now."""
+    inst = get_institution()
+    status = calendar.office_status(inst)
+    if status.is_open and status.closes_at is not None:
+        now_text = f"✅ Saat ini kantor BUKA, sampai pukul {format_time(status.closes_at.time())}."
+    else:
+        reason = f" ({status.holiday})" if status.holiday else ""
+        now_text = f"⛔ Saat ini kantor TUTUP{reason}."
+        if status.next_opening is not None:
+            now_text += f" Buka kembali {format_datetime(status.next_opening)}."
+    now_text += " Laporan dan permohonan lewat WhatsApp tetap kami terima 24 jam."
+    dispatcher.utter_message(
+        response="utter_jam_layanan",
+        office_name=inst.name,
+        hours="\n".join(office_hours_lines(inst)),
+        status=now_text,
+    )
+
+
+def say_office_location(dispatcher: CollectingDispatcher) -> None:
+    """Office address and map link, plus a WhatsApp location pin when coordinates are known."""
+    inst = get_institution()
+    dispatcher.utter_message(
+        response="utter_lokasi_kantor", office_name=inst.name, address=inst.address, map_url=inst.map_url
+    )
+    if inst.latitude is not None and inst.longitude is not None:
+        dispatcher.utter_message(
+            json_message={
+                "type": "location",
+                "location": {
+                    "latitude": inst.latitude,
+                    "longitude": inst.longitude,
+                    "name": inst.name,
+                    "address": inst.address,
+                },
+            }
+        )
+
+
+class ActionOfficeHours(Action):
+    def name(self) -> Text:
+        return "action_office_hours"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        say_office_hours(dispatcher)
+        return []
+
+
+class ActionOfficeLocation(Action):
+    def name(self) -> Text:
+        return "action_office_location"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        say_office_location(dispatcher)
+        return []
+
+
+class ActionDefaultFallback(Action):
+    """Ask the citizen to rephrase instead of guessing, and offer the menu and an officer.
+
+    The misunderstood message is reverted, so an active form continues where it was.
+    """
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        misses = 1  # this message
+        for event in reversed(tracker.events):
+            if event.get("event") == "action" and event.get("name") == self.name():
+                misses += 1
+            elif event.get("event") == "user" and not _is_fallback(event):
+                break
+        if misses >= FALLBACKS_BEFORE_OFFERING_OFFICER:
+            dispatcher.utter_message(response="utter_fallback_offer_officer")
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]
+
+
+def _is_fallback(user_event: Dict[Text, Any]) -> bool:
+    intent = (user_event.get("parse_data") or {}).get("intent") or {}
+    return intent.get("name") == "nlu_fallback"
+
+
+class ActionContactOfficer(Action):
+    """Point the citizen to an officer by phone (human officer, personal-data and
+    subscription requests), with the institution's number from configuration."""
+
+    RESPONSES = {
+        "hapus_data": "utter_data_pribadi_petugas",
+        "lihat_data_saya": "utter_data_pribadi_petugas",
+        "langganan_info": "utter_langganan_belum",
+        "berhenti_langganan": "utter_langganan_belum",
+    }
+
+    def name(self) -> Text:
+        return "action_contact_officer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        inst = get_institution()
+        intent = (tracker.latest_message or {}).get("intent", {}).get("name")
+        dispatcher.utter_message(
+            response=self.RESPONSES.get(intent, "utter_petugas_kontak"),
+            institution_name=inst.name,
+            phone=inst.phone or inst.address,
+        )
+        return []

@@ -1,0 +1,577 @@
+"""Letter requests (SKTM, SKU, Surat Domisili): start, one form per letter, submission.
+
+Each form asks what its letter needs, checks the NIK beyond its length (region code and date
+of birth), takes the required documents one photo at a time, and shows a summary with the NIK
+masked before anything is stored.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from typing import Any, Dict, List, Optional, Text
+
+import phonenumbers
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from layanwarga import nik as nik_rules
+from layanwarga import tickets
+from layanwarga.config import LetterType, get_institution
+from layanwarga.formatting import format_date
+from layanwarga.text import clip, read_place
+
+from . import common
+from .flow import FlowFormValidation, reset_flow, summary_lines
+from .requirements import LETTER_BY_REQUEST_INTENT
+
+logger = logging.getLogger(__name__)
+
+LETTER_SLOTS = [
+    "surat_jenis", "surat_untuk", "surat_hubungan", "surat_nama", "surat_nik", "surat_nik_cek",
+    "surat_nik_gagal", "surat_alamat", "surat_telepon", "surat_keperluan", "surat_usaha_nama",
+    "surat_usaha_jenis", "surat_usaha_alamat", "surat_usaha_sejak", "surat_domisili_sejak",
+    "surat_dokumen_media", "surat_dokumen", "surat_mengubah", "surat_ubah_bagian", "surat_konfirmasi",
+]
+NIK_ATTEMPTS_BEFORE_OFFERING_OFFICER = 3
+# Parts a citizen can correct from the summary, with the slots each clears, per letter type.
+EDITABLE_PARTS: Dict[Text, Dict[Text, Any]] = {
+    "pemohon": {"title": "Nama / untuk siapa", "slots": ["surat_untuk", "surat_hubungan", "surat_nama"]},
+    "nik": {"title": "NIK", "slots": ["surat_nik", "surat_nik_cek", "surat_nik_gagal"]},
+    "alamat": {"title": "Alamat", "slots": ["surat_alamat"]},
+    "telepon": {"title": "Nomor HP", "slots": ["surat_telepon"]},
+    "keperluan": {"title": "Keperluan", "slots": ["surat_keperluan"]},
+    "usaha": {
+        "title": "Data usaha",
+        "slots": ["surat_usaha_nama", "surat_usaha_jenis", "surat_usaha_alamat", "surat_usaha_sejak"],
+        "letters": ["sku"],
+    },
+    "sejak": {"title": "Tinggal sejak", "slots": ["surat_domisili_sejak"], "letters": ["domisili"]},
+    "dokumen": {"title": "Foto dokumen", "slots": ["surat_dokumen", "surat_dokumen_media"]},
+}
+PART_KEYWORDS = {
+    "pemohon": ("nama", "pemohon"),
+    "nik": ("nik",),
+    "alamat": ("alamat", "rt", "rw"),
+    "telepon": ("hp", "telepon", "nomor", "telp", "wa"),
+    "keperluan": ("keperluan", "tujuan", "untuk"),
+    "usaha": ("usaha", "toko", "warung"),
+    "sejak": ("sejak", "tahun"),
+    "dokumen": ("foto", "dokumen", "ktp", "kk", "pengantar"),
+}
+FAMILY_WORDS = ("keluarga", "anak", "orang tua", "ortu", "bapak", "ibu", "suami", "istri", "adik", "kakak", "saudara", "mertua", "nenek", "kakek")
+SELF_WORDS = ("sendiri", "saya", "aku", "sy", "diri")
+SAME_WORDS = frozenset({"sama", "sama saja", "idem", "sama dengan alamat rumah"})
+SEND_WORDS = frozenset({"kirim", "benar", "betul", "ok", "oke", "ya", "iya", "sudah"})
+_YEAR = re.compile(r"\b(19\d{2}|20\d{2})\b")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z.'\- ]{2,99}$")
+
+
+def _letter(tracker: Tracker) -> LetterType:
+    return get_institution().letters[tracker.get_slot("surat_jenis")]
+
+
+def _words(message: Text) -> set:
+    return set(re.findall(r"[a-z0-9]+", message.lower()))
+
+
+class ActionStartLetter(Action):
+    """Start a letter request: fresh slots, the letter type, and a short note on what to prepare."""
+
+    def name(self) -> Text:
+        return "action_start_letter"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        name, _ = common.intent(tracker)
+        code = LETTER_BY_REQUEST_INTENT[name]
+        letter = get_institution().letters[code]
+        dispatcher.utter_message(response="utter_surat_mulai", letter_name=letter.name)
+        events: List[EventType] = [
+            *common.reset(LETTER_SLOTS),
+            SlotSet("flow_id", uuid.uuid4().hex),
+            SlotSet("surat_jenis", code),
+        ]
+        typed_nik = common.entity(tracker, "nik")
+        if typed_nik:
+            events.append(SlotSet("surat_nik", typed_nik))
+        return events
+
+
+class LetterFormValidation(FlowFormValidation):
+    """Extraction and validation shared by the letter forms."""
+
+    exit_intents = common.LETTER_REQUEST_INTENTS
+
+    def is_exit(self, tracker: Tracker) -> bool:
+        name, _ = common.intent(tracker)
+        # Asking for the letter already being filled in is not a reason to leave it.
+        if LETTER_BY_REQUEST_INTENT.get(name or "") == tracker.get_slot("surat_jenis"):
+            return False
+        return super().is_exit(tracker)
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        slots: List[Text] = []
+        for slot in domain_slots:
+            if slot == "surat_konfirmasi" and tracker.get_slot("surat_mengubah"):
+                slots.append("surat_ubah_bagian")
+            slots.append(slot)
+            if slot == "surat_untuk" and tracker.get_slot("surat_untuk") == "keluarga":
+                slots.append("surat_hubungan")
+            if slot == "surat_nik" and tracker.get_slot("surat_nik_cek") == "perlu":
+                slots.append("surat_nik_cek")
+        return slots
+
+    async def collect_attachments(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> List[EventType]:
+        media = common.media_id(tracker)
+        if media is None or not self.asked(tracker, "surat_dokumen"):
+            return []
+        collected = list(tracker.get_slot("surat_dokumen_media") or [])
+        if media in collected:
+            return []
+        collected.append(media)
+        events: List[EventType] = [SlotSet("surat_dokumen_media", collected)]
+        if len(collected) >= len(_letter(tracker).requirements):
+            events.append(SlotSet("surat_dokumen", "lengkap"))
+        return events
+
+    def _answer(self, tracker: Tracker, slot: Text) -> Optional[Text]:
+        """The typed answer to ``slot`` when it is the question being asked."""
+        if not self.asked(tracker, slot) or common.media_id(tracker) is not None:
+            return None
+        message = common.text(tracker)
+        return None if common.is_payload(message) else message
+
+    # -- who the letter is for ---------------------------------------------------------------
+    async def extract_surat_untuk(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "surat_untuk"):
+            return {}
+        picked = common.entity(tracker, "pilihan")
+        message = common.text(tracker).lower()
+        if picked in ("sendiri", "keluarga"):
+            return {"surat_untuk": picked}
+        if any(w in message for w in FAMILY_WORDS) and "sendiri" not in message:
+            return {"surat_untuk": "keluarga"}
+        if any(w in _words(message) for w in SELF_WORDS):
+            return {"surat_untuk": "sendiri"}
+        dispatcher.utter_message(response="utter_surat_untuk_pilih")
+        return {"surat_untuk": None}
+
+    def validate_surat_untuk(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return {"surat_untuk": value, "surat_hubungan": None} if value == "sendiri" else {"surat_untuk": value}
+
+    async def extract_surat_hubungan(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        answer = self._answer(tracker, "surat_hubungan")
+        return {} if answer is None and not self.asked(tracker, "surat_hubungan") else {"surat_hubungan": answer}
+
+    def validate_surat_hubungan(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if not value or len(str(value).strip()) < 3:
+            dispatcher.utter_message(response="utter_jawaban_terlalu_singkat")
+            return {"surat_hubungan": None}
+        return {"surat_hubungan": clip(str(value), 100)}
+
+    # -- applicant ---------------------------------------------------------------------------
+    async def extract_surat_nama(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._free_text(tracker, "surat_nama")
+
+    def validate_surat_nama(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if value is None:
+            return {"surat_nama": None}
+        name = re.sub(r"^(nama\s+(saya|sy|pemohon|lengkap)?\s*(adalah|:)?\s*)", "", str(value).strip(), flags=re.I)
+        name = " ".join(name.split())
+        if not _NAME.match(name):
+            dispatcher.utter_message(response="utter_surat_nama_salah")
+            return {"surat_nama": None}
+        return {"surat_nama": name.title() if name.isupper() or name.islower() else name}
+
+    async def extract_surat_nik(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if not self.asked(tracker, "surat_nik") or common.media_id(tracker) is not None:
+            return {}
+        typed = common.entity(tracker, "nik") or common.text(tracker)
+        return {"surat_nik": typed}
+
+    def validate_surat_nik(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if value is None:
+            return {"surat_nik": None}
+        digits = "".join(re.findall(r"\d", str(value)))
+        check = nik_rules.check(digits if len(digits) >= 10 else str(value))
+        if check.valid:
+            return {"surat_nik": check.nik, "surat_nik_cek": "ok", "surat_nik_gagal": None}
+        if check.needs_confirmation:
+            return {"surat_nik": check.nik, "surat_nik_cek": "perlu"}
+        failures = int(tracker.get_slot("surat_nik_gagal") or 0) + 1
+        dispatcher.utter_message(response="utter_surat_nik_salah", problem=check.problem)
+        if failures >= NIK_ATTEMPTS_BEFORE_OFFERING_OFFICER:
+            dispatcher.utter_message(response="utter_surat_nik_tawarkan_petugas")
+        return {"surat_nik": None, "surat_nik_gagal": float(failures)}
+
+    async def extract_surat_nik_cek(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if not self.asked(tracker, "surat_nik_cek"):
+            return {}
+        name, _ = common.intent(tracker)
+        if name == "affirm":
+            return {"surat_nik_cek": "dikonfirmasi"}
+        if name == "deny":
+            return {"surat_nik_cek": None, "surat_nik": None}
+        return {"surat_nik_cek": "perlu"}
+
+    def validate_surat_nik_cek(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if value == "perlu":
+            # Still unanswered: keep it required but unfilled so the form asks again.
+            return {"surat_nik_cek": "perlu"}
+        return {"surat_nik_cek": value}
+
+    async def extract_surat_alamat(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._free_text(tracker, "surat_alamat")
+
+    def validate_surat_alamat(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if value is None:
+            return {"surat_alamat": None}
+        place = read_place(str(value))
+        if not place.rt or not place.rw:
+            dispatcher.utter_message(response="utter_surat_alamat_rt_rw")
+            return {"surat_alamat": None}
+        return {"surat_alamat": place.text}
+
+    async def extract_surat_telepon(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if not self.asked(tracker, "surat_telepon") or common.media_id(tracker) is not None:
+            return {}
+        name, _ = common.intent(tracker)
+        if name == "affirm" and tracker.sender_id.isdigit():
+            return {"surat_telepon": f"+{tracker.sender_id}"}
+        return {"surat_telepon": common.text(tracker)}
+
+    def validate_surat_telepon(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if value is None:
+            return {"surat_telepon": None}
+        try:
+            number = phonenumbers.parse(str(value), "ID")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            dispatcher.utter_message(response="utter_surat_telepon_salah")
+            return {"surat_telepon": None}
+        return {"surat_telepon": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)}
+
+    # -- purpose and letter-specific details ---------------------------------------------------
+    async def extract_surat_keperluan(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if not self.asked(tracker, "surat_keperluan") or common.media_id(tracker) is not None:
+            return {}
+        picked = common.entity(tracker, "pilihan")
+        if picked:
+            return {"surat_keperluan": picked}
+        return self._free_text(tracker, "surat_keperluan")
+
+    def validate_surat_keperluan(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._at_least(dispatcher, "surat_keperluan", value, 4)
+
+    async def extract_surat_usaha_nama(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._free_text(tracker, "surat_usaha_nama")
+
+    def validate_surat_usaha_nama(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._at_least(dispatcher, "surat_usaha_nama", value, 3)
+
+    async def extract_surat_usaha_jenis(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._free_text(tracker, "surat_usaha_jenis")
+
+    def validate_surat_usaha_jenis(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._at_least(dispatcher, "surat_usaha_jenis", value, 3)
+
+    async def extract_surat_usaha_alamat(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._free_text(tracker, "surat_usaha_alamat")
+
+    def validate_surat_usaha_alamat(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if value is not None and str(value).strip().lower() in SAME_WORDS:
+            return {"surat_usaha_alamat": tracker.get_slot("surat_alamat")}
+        return self._at_least(dispatcher, "surat_usaha_alamat", value, 6)
+
+    async def extract_surat_usaha_sejak(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._free_text(tracker, "surat_usaha_sejak")
+
+    def validate_surat_usaha_sejak(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._since(dispatcher, "surat_usaha_sejak", value)
+
+    async def extract_surat_domisili_sejak(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._free_text(tracker, "surat_domisili_sejak")
+
+    def validate_surat_domisili_sejak(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return self._since(dispatcher, "surat_domisili_sejak", value)
+
+    # -- documents ---------------------------------------------------------------------------
+    async def extract_surat_dokumen(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if not self.asked(tracker, "surat_dokumen") or common.media_id(tracker) is not None:
+            return {}
+        # A text instead of a photo: the document is required, say so and ask again.
+        letter = _letter(tracker)
+        index = len(tracker.get_slot("surat_dokumen_media") or [])
+        dispatcher.utter_message(
+            response="utter_surat_dokumen_wajib", requirement=letter.requirements[min(index, len(letter.requirements) - 1)]
+        )
+        return {"surat_dokumen": None}
+
+    def validate_surat_dokumen(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return {"surat_dokumen": value}
+
+    # -- confirmation and corrections -----------------------------------------------------------
+    async def extract_surat_konfirmasi(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if not self.asked(tracker, "surat_konfirmasi") or common.media_id(tracker) is not None:
+            return {}
+        name, _ = common.intent(tracker)
+        words = _words(common.text(tracker))
+        if name in ("ubah", "deny") or words & {"ubah", "ganti", "edit", "koreksi", "perbaiki"}:
+            part = self._picked_part(tracker)
+            if part:
+                return {**{slot: None for slot in EDITABLE_PARTS[part]["slots"]}, "surat_konfirmasi": None}
+            return {"surat_konfirmasi": None, "surat_mengubah": True}
+        if name == "affirm" or words & SEND_WORDS:
+            return {"surat_konfirmasi": "kirim"}
+        dispatcher.utter_message(response="utter_surat_konfirmasi_pilih")
+        return {"surat_konfirmasi": None}
+
+    def validate_surat_konfirmasi(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        return {"surat_konfirmasi": value}
+
+    async def extract_surat_ubah_bagian(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if not self.asked(tracker, "surat_ubah_bagian"):
+            return {}
+        return {"surat_ubah_bagian": self._picked_part(tracker)}
+
+    def validate_surat_ubah_bagian(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+        if value not in editable_parts(tracker.get_slot("surat_jenis")):
+            dispatcher.utter_message(response="utter_ubah_bagian_pilih")
+            return {"surat_ubah_bagian": None}
+        cleared = {slot: None for slot in EDITABLE_PARTS[value]["slots"]}
+        return {**cleared, "surat_mengubah": False, "surat_ubah_bagian": None}
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _free_text(self, tracker: Tracker, slot: Text) -> Dict[Text, Any]:
+        if not self.asked(tracker, slot):
+            return {}
+        return {slot: self._answer(tracker, slot)}
+
+    @staticmethod
+    def _at_least(dispatcher: CollectingDispatcher, slot: Text, value: Any, length: int) -> Dict[Text, Any]:
+        if value is None:
+            return {slot: None}
+        text = " ".join(str(value).split())
+        if len(text) < length:
+            dispatcher.utter_message(response="utter_jawaban_terlalu_singkat")
+            return {slot: None}
+        return {slot: clip(text, 300)}
+
+    @staticmethod
+    def _since(dispatcher: CollectingDispatcher, slot: Text, value: Any) -> Dict[Text, Any]:
+        if value is None:
+            return {slot: None}
+        match = _YEAR.search(str(value))
+        if not match or int(match.group(1)) > dt.date.today().year:
+            dispatcher.utter_message(response="utter_surat_tahun_salah")
+            return {slot: None}
+        return {slot: clip(" ".join(str(value).split()), 60)}
+
+    def _picked_part(self, tracker: Tracker) -> Optional[Text]:
+        parts = editable_parts(tracker.get_slot("surat_jenis"))
+        picked = common.entity(tracker, "pilihan")
+        if picked in parts:
+            return picked
+        words = _words(common.text(tracker))
+        for part in parts:
+            if words & set(PART_KEYWORDS[part]):
+                return part
+        return None
+
+
+def editable_parts(letter_code: Optional[Text]) -> List[Text]:
+    return [p for p, spec in EDITABLE_PARTS.items() if letter_code in spec.get("letters", [letter_code])]
+
+
+class ValidateSktmForm(LetterFormValidation):
+    def name(self) -> Text:
+        return "validate_sktm_form"
+
+
+class ValidateSkuForm(LetterFormValidation):
+    def name(self) -> Text:
+        return "validate_sku_form"
+
+
+class ValidateDomisiliForm(LetterFormValidation):
+    def name(self) -> Text:
+        return "validate_domisili_form"
+
+
+class ActionAskSuratDokumen(Action):
+    """Ask for the next required document photo, one at a time."""
+
+    def name(self) -> Text:
+        return "action_ask_surat_dokumen"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        letter = _letter(tracker)
+        index = len(tracker.get_slot("surat_dokumen_media") or [])
+        requirement = letter.requirements[min(index, len(letter.requirements) - 1)]
+        dispatcher.utter_message(
+            response="utter_ask_surat_dokumen", requirement=requirement, index=index + 1, total=len(letter.requirements)
+        )
+        return []
+
+
+class ActionAskSuratKeperluan(Action):
+    """The letter's usual purposes from configuration as a list, free text allowed."""
+
+    def name(self) -> Text:
+        return "action_ask_surat_keperluan"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        letter = _letter(tracker)
+        dispatcher.utter_message(
+            response="utter_ask_surat_keperluan",
+            buttons=[
+                {"title": clip(p, 24), "description": clip(p, 72), "payload": f'/inform{{"pilihan": "{p}"}}'}
+                for p in letter.purposes
+            ],
+        )
+        return []
+
+
+class ActionAskSuratNikCek(Action):
+    """Ask the citizen to confirm a NIK whose region code is not in the current Kemendagri data."""
+
+    def name(self) -> Text:
+        return "action_ask_surat_nik_cek"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        value = tracker.get_slot("surat_nik") or ""
+        check = nik_rules.check(value)
+        dispatcher.utter_message(response="utter_ask_surat_nik_cek", problem=check.problem, nik=nik_rules.mask(value))
+        return []
+
+
+class ActionAskSuratTelepon(Action):
+    """Offer the WhatsApp number itself when the conversation has one (not for BSUID users)."""
+
+    def name(self) -> Text:
+        return "action_ask_surat_telepon"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        has_phone = tracker.sender_id.isdigit()
+        dispatcher.utter_message(response="utter_ask_surat_telepon" if has_phone else "utter_ask_surat_telepon_ketik")
+        return []
+
+
+class ActionAskSuratUbahBagian(Action):
+    """The parts of this letter type that can be corrected."""
+
+    def name(self) -> Text:
+        return "action_ask_surat_ubah_bagian"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(
+            response="utter_ask_surat_ubah_bagian",
+            buttons=[
+                {"title": EDITABLE_PARTS[p]["title"], "payload": f'/ubah{{"pilihan": "{p}"}}'}
+                for p in editable_parts(tracker.get_slot("surat_jenis"))
+            ],
+        )
+        return []
+
+
+def _summary(tracker: Tracker) -> Text:
+    letter = _letter(tracker)
+    on_behalf = tracker.get_slot("surat_untuk") == "keluarga"
+    documents = len(tracker.get_slot("surat_dokumen_media") or [])
+    return summary_lines(
+        [
+            ("Jenis surat", letter.name),
+            ("Pemohon", tracker.get_slot("surat_nama")),
+            ("Diajukan oleh", f"keluarga ({tracker.get_slot('surat_hubungan')})" if on_behalf else "pemohon sendiri"),
+            ("NIK", nik_rules.mask(tracker.get_slot("surat_nik"))),
+            ("Alamat", tracker.get_slot("surat_alamat")),
+            ("Tinggal sejak", tracker.get_slot("surat_domisili_sejak")),
+            ("Nama usaha", tracker.get_slot("surat_usaha_nama")),
+            ("Bidang usaha", tracker.get_slot("surat_usaha_jenis")),
+            ("Alamat usaha", tracker.get_slot("surat_usaha_alamat")),
+            ("Usaha sejak", tracker.get_slot("surat_usaha_sejak")),
+            ("Nomor HP", tracker.get_slot("surat_telepon")),
+            ("Keperluan", tracker.get_slot("surat_keperluan")),
+            ("Dokumen", f"{documents} foto ({', '.join(letter.requirements)})"),
+        ]
+    )
+
+
+class ActionAskSuratKonfirmasi(Action):
+    def name(self) -> Text:
+        return "action_ask_surat_konfirmasi"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_ask_surat_konfirmasi", summary=_summary(tracker))
+        return []
+
+
+class ActionSubmitLetter(Action):
+    """Store the confirmed request (state ``diajukan``) and give its number."""
+
+    def name(self) -> Text:
+        return "action_submit_letter"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("surat_konfirmasi") != "kirim" or not tracker.get_slot("flow_id"):
+            return reset_flow(domain)
+        inst = get_institution()
+        letter = _letter(tracker)
+        place = read_place(tracker.get_slot("surat_alamat") or "")
+        media = [int(m) for m in tracker.get_slot("surat_dokumen_media") or []]
+        details = {
+            key: tracker.get_slot(slot)
+            for key, slot in (
+                ("nama_usaha", "surat_usaha_nama"),
+                ("jenis_usaha", "surat_usaha_jenis"),
+                ("alamat_usaha", "surat_usaha_alamat"),
+                ("usaha_sejak", "surat_usaha_sejak"),
+                ("tinggal_sejak", "surat_domisili_sejak"),
+            )
+            if tracker.get_slot(slot)
+        }
+        details["dokumen"] = [{"persyaratan": r, "media_id": m} for r, m in zip(letter.requirements, media)]
+        if tracker.get_slot("surat_nik_cek") == "dikonfirmasi":
+            details["nik_dikonfirmasi_pemohon"] = True
+        draft = tickets.LetterDraft(
+            letter_type=letter.code,
+            sender=tracker.sender_id,
+            idempotency_key=f"{tracker.sender_id}:{tracker.get_slot('flow_id')}",
+            applicant_name=tracker.get_slot("surat_nama"),
+            applicant_nik=tracker.get_slot("surat_nik"),
+            applicant_address=tracker.get_slot("surat_alamat"),
+            applicant_phone=tracker.get_slot("surat_telepon"),
+            purpose=tracker.get_slot("surat_keperluan"),
+            reporter_name=common.profile_name(tracker),
+            rt=place.rt,
+            rw=place.rw,
+            on_behalf=tracker.get_slot("surat_untuk") == "keluarga",
+            relationship=tracker.get_slot("surat_hubungan"),
+            details=details,
+            media_ids=media,
+        )
+        try:
+            view = await common.run_sync(tickets.submit_letter_request, inst, draft)
+        except Exception:
+            logger.exception("Storing a letter request failed for conversation %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_gagal_simpan")
+            return []
+        dispatcher.utter_message(
+            response="utter_surat_terkirim",
+            letter_name=letter.name,
+            number=view.number,
+            due_date=format_date(view.due_date) if view.due_date else "-",
+        )
+        return reset_flow(domain)

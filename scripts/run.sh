@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up and run LayanWarga on the embedded defaults: SQLite ticket and tracker databases, the
+# in-memory lock store, and the local WhatsApp simulator instead of Meta's Graph API.
+# Trains first when data, domain or config changed. Ctrl-C stops everything.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh
+
+# Quiet start-up: TensorFlow's C++ logs, SQLAlchemy 1.4's 2.0 notice, training progress bars.
+export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 TQDM_DISABLE=1
+source scripts/defaults.env
+
+RASA_PORT="${RASA_PORT:-5005}"
+ACTIONS_PORT="${ACTIONS_PORT:-5055}"
+mkdir -p var/log
+
+.venv/bin/rasa train --domain domain --data data --config config.yml --out models --fixed-model-name layanwarga
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+.venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" > var/log/actions.log 2>&1 &
+pids+=($!)
+.venv/bin/rasa run --model models/layanwarga.tar.gz --credentials credentials.yml --endpoints endpoints.yml \
+  --port "$RASA_PORT" > var/log/rasa.log 2>&1 &
+pids+=($!)
+
+printf 'Waiting for the assistant to load'
+until curl -fs "http://localhost:$RASA_PORT/" >/dev/null 2>&1; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo; echo "A process stopped during start-up; see var/log/rasa.log and var/log/actions.log" >&2
+      exit 1
+    fi
+  done
+  printf '.'; sleep 2
+done
+echo
+cat <<MSG
+
+LayanWarga is running.
+  WhatsApp webhook   http://localhost:$RASA_PORT/webhooks/whatsapp/webhook
+  Action server      http://localhost:$ACTIONS_PORT/health
+  Logs               var/log/
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}"

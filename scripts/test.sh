@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run every check LayanWarga has, as CI does: data validation, (cached) training, dialogue test
+# stories, and the pytest suite. Exits non-zero on the first failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh
+
+# Quiet start-up: TensorFlow's C++ logs, SQLAlchemy 1.4's 2.0 notice, training progress bars.
+export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 TQDM_DISABLE=1
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+step "rasa data validate"
+.venv/bin/rasa data validate --domain domain --data data --config config.yml
+
+step "rasa train (skipped when data, domain and config are unchanged)"
+.venv/bin/rasa train --domain domain --data data --config config.yml --out models --fixed-model-name layanwarga
+
+step "rasa test: dialogue test stories"
+.venv/bin/rasa test core --model models/layanwarga.tar.gz --stories tests/stories \
+  --fail-on-prediction-errors --out results/core
+
+step "pytest"
+.venv/bin/python -m pytest "$@"
