@@ -45,8 +45,9 @@ PART_KEYWORDS = {
 }
 DONE_WORDS = frozenset({"selesai", "sudah", "udah", "udh", "cukup", "lewati", "skip", "lanjut", "gak", "tidak", "ga", "nggak", "ngga"})
 SEND_WORDS = frozenset({"kirim", "kirimkan", "benar", "betul", "oke", "ok", "ya", "iya", "yes"})
-ANONYMOUS_WORDS = ("anonim", "rahasia", "sembunyi", "jangan tampil")
-PUBLIC_WORDS = ("tidak perlu", "gak perlu", "ga perlu", "tampilkan", "tidak usah", "gak usah", "boleh")
+ANONYMOUS_WORDS = ("anonim", "rahasia", "sembunyi")
+# "no need" (to hide): a negation before usah/perlu, or asking to show the name.
+PUBLIC_ANSWER = re.compile(r"\b(ga|gak|gk|nggak|ngga|enggak|tidak|tdk|ndak|kada|indak)\s+(usah|perlu|apa2|apa-apa)\b|\btampilkan\b|\bboleh\b")
 
 
 def _words(message: Text) -> set:
@@ -209,7 +210,9 @@ class ComplaintFormValidation(FlowFormValidation):
             return {}
         name, _ = common.intent(tracker)
         message = common.text(tracker).lower()
-        if any(w in message for w in PUBLIC_WORDS):
+        if "jangan tampil" in message:
+            return {"aduan_anonim": True}
+        if PUBLIC_ANSWER.search(message):
             return {"aduan_anonim": False}
         if name == "affirm" or any(w in message for w in ANONYMOUS_WORDS):
             return {"aduan_anonim": True}
