@@ -48,6 +48,7 @@ class ComplaintCategory:
 class LetterType:
     code: str
     name: str
+    short_name: str
     prefix: str
     processing_days: int
     fee: str
@@ -232,9 +233,13 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
         prefix = _str(entry, "prefix", path).upper()
         if not re.fullmatch(r"[A-Z]{2,6}", prefix) or prefix == "ADU":
             raise ConfigError(f"{path}.prefix: {prefix!r} must be 2-6 letters and not ADU")
+        short_name = _str(entry, "short_name", path)
+        if len(short_name) > 24:
+            raise ConfigError(f"{path}.short_name: at most 24 characters (a WhatsApp list row), got {len(short_name)}")
         letters[str(code)] = LetterType(
             code=str(code),
             name=_str(entry, "name", path),
+            short_name=short_name,
             prefix=prefix,
             processing_days=_int(entry, "processing_days", path, minimum=0),
             fee=_str(entry, "fee", path, default="Gratis"),
