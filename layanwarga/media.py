@@ -45,7 +45,7 @@ EXTENSIONS = {
 # Polite explanations a citizen reads when a file is refused.
 REJECTION_TEXT = {
     "too_large": (
-        "Mohon maaf, Bapak/Ibu, berkas yang dikirim terlalu besar (maksimal {max_mb} MB). "
+        "Mohon maaf, Bapak/Ibu, berkas yang dikirim terlalu besar (maksimal {max_size}). "
         "Silakan kirim foto atau dokumen yang lebih kecil."
     ),
     "type_not_allowed": (
@@ -70,7 +70,15 @@ class MediaRejected(Exception):
 
     def citizen_text(self, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
         template = REJECTION_TEXT.get(self.reason, REJECTION_TEXT["download_failed"])
-        return template.format(max_mb=max(1, max_bytes // (1024 * 1024)))
+        return template.format(max_size=human_size(max_bytes))
+
+
+def human_size(size: int) -> str:
+    """``16 MB``, ``1,5 MB``, ``32 KB``: a limit as a citizen reads it (Indonesian decimal comma)."""
+    mb = size / (1024 * 1024)
+    if mb >= 1:
+        return f"{mb:.1f}".rstrip("0").rstrip(".").replace(".", ",") + " MB"
+    return f"{max(1, size // 1024)} KB"
 
 
 @dataclass(frozen=True)
