@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
@@ -116,7 +116,7 @@ class WebhookProcessor:
                 return True
 
     # -- statuses ----------------------------------------------------------------------------
-    async def _record_statuses(self, statuses: list) -> None:
+    async def _record_statuses(self, statuses: List[StatusUpdate]) -> None:
         records = []
         for status in statuses:
             error = status.errors[0] if status.errors else None

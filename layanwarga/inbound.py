@@ -17,7 +17,9 @@ import logging
 from dataclasses import dataclass
 from typing import Iterable, List, Optional
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from . import citizens
@@ -58,10 +60,23 @@ def dedupe_key(message_id: str, sender: str, timestamp: Optional[str]) -> str:
 
 
 def claim_message(key: str, sender: Optional[str] = None, *, url: Optional[str] = None) -> bool:
-    """Record ``key`` as taken in; True for the first caller, False for every later one."""
+    """Record ``key`` as taken in; True for the first caller, False for every later one.
+
+    One INSERT on the primary key: the database decides the race between instances. SQLite and
+    PostgreSQL use ``ON CONFLICT DO NOTHING`` (no error, no server-side log noise on redelivery);
+    other databases fall back to catching the unique violation.
+    """
+    values = {"message_id": key, "sender": sender[:128] if sender else None, "received_at": utcnow()}
     try:
         with session_scope(url) as session:
-            session.add(ProcessedMessage(message_id=key, sender=(sender or None) and sender[:128]))
+            dialect = session.get_bind().dialect.name
+            if dialect in ("sqlite", "postgresql"):
+                insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+                statement = insert(ProcessedMessage).values(**values).on_conflict_do_nothing(
+                    index_elements=["message_id"]
+                )
+                return (session.execute(statement).rowcount or 0) == 1
+            session.add(ProcessedMessage(**values))
             session.flush()
     except IntegrityError:
         return False

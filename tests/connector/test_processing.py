@@ -252,3 +252,11 @@ async def test_reactions_revokes_system_never_reach_the_assistant(sqlite_url: st
             assert (await rc.post(payload_bytes(name))).status == 200
         await rc.join()
     assert rc.received == [] and graph.requests == []
+
+
+def test_claim_is_exclusive_under_concurrency(db_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: inbound.claim_message("wamid.race|1|628", "628", url=db_url), range(16)))
+    assert results.count(True) == 1
