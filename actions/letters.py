@@ -79,7 +79,12 @@ def _words(message: Text) -> set:
 
 
 class ActionStartLetter(Action):
-    """Start a letter request: fresh slots, the letter type, and a short note on what to prepare."""
+    """Start a letter request: fresh slots, the letter type, and a short note on what to prepare.
+
+    With the number of the citizen's own rejected request (the "Ajukan ulang" button of a
+    rejection notice), the new request starts from what was entered before, so the citizen only
+    corrects the part the clerk asked for.
+    """
 
     def name(self) -> Text:
         return "action_start_letter"
@@ -90,16 +95,48 @@ class ActionStartLetter(Action):
         name, _ = common.intent(tracker)
         code = LETTER_BY_REQUEST_INTENT[name]
         letter = get_institution().letters[code]
-        dispatcher.utter_message(response="utter_surat_mulai", letter_name=letter.name)
         events: List[EventType] = [
             *common.reset(LETTER_SLOTS),
             SlotSet("flow_id", uuid.uuid4().hex),
             SlotSet("surat_jenis", code),
         ]
+        previous_number = common.entity(tracker, "nomor_tiket")
+        previous = None
+        if previous_number:
+            previous = await common.run_sync(tickets.rejected_request, tracker.sender_id, previous_number)
+        if previous is not None and previous.letter_type == code:
+            dispatcher.utter_message(
+                response="utter_surat_ajukan_ulang", letter_name=letter.name, number=previous.number, reason=previous.reason
+            )
+            return events + _prefill(previous, letter)
+        dispatcher.utter_message(response="utter_surat_mulai", letter_name=letter.name)
         typed_nik = common.entity(tracker, "nik")
         if typed_nik:
             events.append(SlotSet("surat_nik", typed_nik))
         return events
+
+
+def _prefill(previous: tickets.RejectedRequest, letter: LetterType) -> List[EventType]:
+    """Slots of a resubmission, taken from the rejected request."""
+    details = previous.details
+    values = {
+        "surat_untuk": "keluarga" if previous.on_behalf else "sendiri",
+        "surat_hubungan": previous.relationship,
+        "surat_nama": previous.applicant_name,
+        "surat_nik": previous.applicant_nik,
+        "surat_nik_cek": "dikonfirmasi" if details.get("nik_dikonfirmasi_pemohon") else "ok",
+        "surat_alamat": previous.applicant_address,
+        "surat_telepon": previous.applicant_phone,
+        "surat_keperluan": previous.purpose,
+        "surat_usaha_nama": details.get("nama_usaha"),
+        "surat_usaha_jenis": details.get("jenis_usaha"),
+        "surat_usaha_alamat": details.get("alamat_usaha"),
+        "surat_usaha_sejak": details.get("usaha_sejak"),
+        "surat_domisili_sejak": details.get("tinggal_sejak"),
+        "surat_dokumen_media": previous.media_ids,
+        "surat_dokumen": "lengkap" if len(previous.media_ids) >= len(letter.requirements) else None,
+    }
+    return [SlotSet(slot, value) for slot, value in values.items() if value is not None]
 
 
 class LetterFormValidation(FlowFormValidation):

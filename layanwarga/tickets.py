@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -123,15 +123,37 @@ def _existing(session: Session, key: str) -> Optional[Ticket]:
 
 
 def _attach_media(session: Session, ticket: Ticket, citizen: Citizen, media_ids: Sequence[int]) -> None:
-    """Link the citizen's own uploaded media to the ticket (never another citizen's)."""
+    """Link the citizen's own uploaded media to the ticket (never another citizen's).
+
+    Media already attached to one of the citizen's earlier tickets (documents reused when a
+    rejected request is resubmitted) is copied, so the earlier ticket keeps its record.
+    """
     if not media_ids:
         return
-    session.execute(
-        update(Media)
-        .where(Media.id.in_(list(media_ids)), or_(Media.citizen_id == citizen.id, Media.citizen_id.is_(None)))
-        .values(ticket_id=ticket.id, citizen_id=citizen.id)
-        .execution_options(synchronize_session=False)
-    )
+    rows = session.execute(
+        select(Media).where(
+            Media.id.in_(list(media_ids)), or_(Media.citizen_id == citizen.id, Media.citizen_id.is_(None))
+        )
+    ).scalars().all()
+    for media in rows:
+        if media.ticket_id is None:
+            media.ticket_id = ticket.id
+            media.citizen_id = citizen.id
+        elif media.ticket_id != ticket.id:
+            session.add(
+                Media(
+                    whatsapp_media_id=media.whatsapp_media_id,
+                    citizen_id=citizen.id,
+                    ticket_id=ticket.id,
+                    purpose=media.purpose,
+                    mime_type=media.mime_type,
+                    sha256=media.sha256,
+                    size_bytes=media.size_bytes,
+                    storage_path=media.storage_path,
+                    caption=media.caption,
+                )
+            )
+    session.flush()
 
 
 def _store(session: Session, ticket: Ticket, citizen: Citizen, media_ids: Sequence[int], note: str) -> None:
@@ -307,3 +329,49 @@ def change_state(
     ticket.history.append(StateChange(from_state=previous, to_state=target, actor=actor, note=note, created_at=now))
     session.flush()
     return ticket
+
+
+@dataclass(frozen=True)
+class RejectedRequest:
+    """What a citizen entered in a rejected letter request, to resubmit it corrected."""
+
+    number: str
+    letter_type: str
+    reason: str
+    applicant_name: Optional[str]
+    applicant_nik: Optional[str]
+    applicant_address: Optional[str]
+    applicant_phone: Optional[str]
+    purpose: Optional[str]
+    on_behalf: bool
+    relationship: Optional[str]
+    details: Dict[str, object]
+    media_ids: List[int]
+
+
+def rejected_request(sender: str, number: str) -> Optional[RejectedRequest]:
+    """The sender's own rejected letter request with this number, or None."""
+    if not sender or not number:
+        return None
+    with session_scope() as session:
+        ticket = session.execute(
+            select(Ticket).where(
+                Ticket.number == number, Ticket.kind == KIND_LETTER, Ticket.state == states.DITOLAK, _owned_by(sender)
+            )
+        ).scalars().first()
+        if ticket is None:
+            return None
+        return RejectedRequest(
+            number=ticket.number,
+            letter_type=ticket.category,
+            reason=ticket.rejection_reason or "",
+            applicant_name=ticket.applicant_name,
+            applicant_nik=ticket.applicant_nik,
+            applicant_address=ticket.applicant_address,
+            applicant_phone=ticket.applicant_phone,
+            purpose=ticket.purpose,
+            on_behalf=ticket.on_behalf,
+            relationship=ticket.relationship_to_sender,
+            details=dict(ticket.details or {}),
+            media_ids=[m.id for m in ticket.media],
+        )
