@@ -55,6 +55,8 @@ _HAS_LETTER = re.compile(rf"[{_LETTER}]")
 _WORD = re.compile(rf"^[{_LETTER}]+$")
 _WORD_OR_HYPHENATED = re.compile(rf"^[{_LETTER}]+(?:-[{_LETTER}]+)*$")
 _CLITIC_HYPHEN = re.compile(r"-(lah|kah|pun|nya|ku|mu)\b")
+# Variation selectors, zero-width joiner and skin-tone modifiers: 👍🏽 is 👍.
+_EMOJI_MODIFIERS = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 
 
@@ -178,7 +180,12 @@ class IndonesianNormalizer:
             if use_domain_lexicon
             else {}
         )
-        self.mapping: Dict[str, str] = {**self.general, **self.domain}
+        # A general entry's output goes through the domain list too (heyy -> hey -> halo).
+        resolved_general = {
+            key: " ".join(self.domain.get(word, word) for word in value.split())
+            for key, value in self.general.items()
+        }
+        self.mapping: Dict[str, str] = {**resolved_general, **self.domain}
 
         protected_file = self.lexicon_dir / PROTECTED_WORDS_FILE
         self.protected: FrozenSet[str] = frozenset(
@@ -212,6 +219,11 @@ class IndonesianNormalizer:
         if not token:
             return token
         if not any(ch.isalnum() for ch in token):
+            bare = _EMOJI_MODIFIERS.sub("", token)
+            if not bare:
+                return token  # a lone skin-tone modifier spaCy split off
+            if bare in self.mapping:  # 👍 -> ya, ❌ -> tidak
+                return self.mapping[bare]
             return EMOJI_PLACEHOLDER if _is_symbolic(token) else token
         if not _HAS_LETTER.search(token):
             return token  # numbers, NIKs, times, ticket digits: untouched

@@ -6,8 +6,9 @@ Trains an NLU model (``rasa train nlu``) unless ``--model`` is given, runs
 precision / recall / F1 and macro-F1, the entity scores, the worst confusions, and the path
 of the confusion-matrix PNG. Exits 1 when a target is missed:
 
-- macro-F1 over the held-out intents >= 0.95 (a FallbackClassifier ``nlu_fallback`` on a
-  held-out message counts as a miss, as it would in production);
+- macro-F1 over the held-out intents >= 0.95 (``rasa test nlu`` scores the classifier's
+  top intent: it reverts FallbackClassifier predictions, so the share of held-out messages
+  that *would* fall back is printed separately);
 - every intent's F1 >= 0.85;
 - ``darurat`` recall == 1.0 (an emergency must never be missed).
 
@@ -27,6 +28,9 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -91,6 +95,27 @@ def confusions(out_dir: Path) -> Counter:
             predicted = (error.get("intent_prediction") or {}).get("name")
             pairs[(gold, predicted)] += 1
     return pairs
+
+
+def fallback_threshold(config_path: Path) -> Optional[float]:
+    import yaml
+
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    for component in config.get("pipeline") or []:
+        if component.get("name") == "FallbackClassifier":
+            return float(component.get("threshold", 0.3))
+    return None
+
+
+def count_below(out_dir: Path, threshold: float) -> int:
+    count = 0
+    for name in ("intent_successes.json", "intent_errors.json"):
+        path = out_dir / name
+        if path.exists():
+            for row in json.loads(path.read_text(encoding="utf-8")):
+                confidence = (row.get("intent_prediction") or {}).get("confidence") or 0.0
+                count += confidence < threshold
+    return count
 
 
 def ensure_confusion_png(out_dir: Path) -> Optional[Path]:
@@ -173,9 +198,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"{row['f1-score']:.3f} | {int(row['support']):7d} |{flag}")
     print(f"\nmacro-F1 {macro_f1:.4f}   accuracy {accuracy:.4f}")
 
-    fallback = report.get("nlu_fallback")
-    if isinstance(fallback, dict):
-        print("nlu_fallback predicted for held-out messages: see intent_errors.json")
+    threshold = fallback_threshold(ROOT / args.config)
+    if threshold is not None:
+        low_confidence = count_below(out_dir, threshold)
+        print(f"would fall back (top confidence < {threshold}): {low_confidence} of {support}")
 
     for name in sorted(out_dir.glob("*_report.json")):
         if name.name == "intent_report.json":
