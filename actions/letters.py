@@ -18,6 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from layanwarga import crypto
 from layanwarga import nik as nik_rules
 from layanwarga import tickets
 from layanwarga.config import LetterType, get_institution
@@ -68,6 +69,12 @@ SAME_WORDS = frozenset({"sama", "sama saja", "idem", "sama dengan alamat rumah"}
 SEND_WORDS = frozenset({"kirim", "benar", "betul", "ok", "oke", "ya", "iya", "sudah"})
 _YEAR = re.compile(r"\b(19\d{2}|20\d{2})\b")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z.'\- ]{2,99}$")
+
+
+def _nik(tracker: Tracker) -> Optional[Text]:
+    """The applicant's NIK in clear text. The slot holds it encrypted, so the conversation store
+    (the tracker) never keeps a NIK in clear text."""
+    return crypto.decrypt(tracker.get_slot("surat_nik"))
 
 
 def _letter(tracker: Tracker) -> LetterType:
@@ -123,7 +130,7 @@ def _prefill(previous: tickets.RejectedRequest, letter: LetterType) -> List[Even
         "surat_untuk": "keluarga" if previous.on_behalf else "sendiri",
         "surat_hubungan": previous.relationship,
         "surat_nama": previous.applicant_name,
-        "surat_nik": previous.applicant_nik,
+        "surat_nik": crypto.encrypt(previous.applicant_nik),
         "surat_nik_cek": "dikonfirmasi" if details.get("nik_dikonfirmasi_pemohon") else "ok",
         "surat_alamat": previous.applicant_address,
         "surat_telepon": previous.applicant_phone,
@@ -243,9 +250,9 @@ class LetterFormValidation(FlowFormValidation):
         digits = "".join(re.findall(r"\d", str(value)))
         check = nik_rules.check(digits if len(digits) >= 10 else str(value))
         if check.valid:
-            return {"surat_nik": check.nik, "surat_nik_cek": "ok", "surat_nik_gagal": None}
+            return {"surat_nik": crypto.encrypt(check.nik), "surat_nik_cek": "ok", "surat_nik_gagal": None}
         if check.needs_confirmation:
-            return {"surat_nik": check.nik, "surat_nik_cek": "perlu"}
+            return {"surat_nik": crypto.encrypt(check.nik), "surat_nik_cek": "perlu"}
         failures = int(tracker.get_slot("surat_nik_gagal") or 0) + 1
         dispatcher.utter_message(response="utter_surat_nik_salah", problem=check.problem)
         if failures >= NIK_ATTEMPTS_BEFORE_OFFERING_OFFICER:
@@ -488,7 +495,7 @@ class ActionAskSuratNikCek(Action):
         return "action_ask_surat_nik_cek"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        value = tracker.get_slot("surat_nik") or ""
+        value = _nik(tracker) or ""
         check = nik_rules.check(value)
         dispatcher.utter_message(response="utter_ask_surat_nik_cek", problem=check.problem, nik=nik_rules.mask(value))
         return []
@@ -532,7 +539,7 @@ def _summary(tracker: Tracker) -> Text:
             ("Jenis surat", letter.name),
             ("Pemohon", tracker.get_slot("surat_nama")),
             ("Diajukan oleh", f"keluarga ({tracker.get_slot('surat_hubungan')})" if on_behalf else "pemohon sendiri"),
-            ("NIK", nik_rules.mask(tracker.get_slot("surat_nik"))),
+            ("NIK", nik_rules.mask(_nik(tracker))),
             ("Alamat", tracker.get_slot("surat_alamat")),
             ("Tinggal sejak", tracker.get_slot("surat_domisili_sejak")),
             ("Nama usaha", tracker.get_slot("surat_usaha_nama")),
@@ -587,7 +594,7 @@ class ActionSubmitLetter(Action):
             sender=tracker.sender_id,
             idempotency_key=f"{tracker.sender_id}:{tracker.get_slot('flow_id')}",
             applicant_name=tracker.get_slot("surat_nama"),
-            applicant_nik=tracker.get_slot("surat_nik"),
+            applicant_nik=_nik(tracker),
             applicant_address=tracker.get_slot("surat_alamat"),
             applicant_phone=tracker.get_slot("surat_telepon"),
             purpose=tracker.get_slot("surat_keperluan"),

@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
+from .crypto import EncryptedText
+
 # Stable constraint names, so migrations behave the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -99,9 +101,9 @@ class Ticket(Base):
     due_date = Column(Date, nullable=True)
     # Letter requests: the applicant (who may differ from the WhatsApp sender).
     applicant_name = Column(String(200), nullable=True)
-    applicant_nik = Column(String(255), nullable=True)
+    applicant_nik = Column(EncryptedText, nullable=True)
     applicant_address = Column(Text, nullable=True)
-    applicant_phone = Column(String(32), nullable=True)
+    applicant_phone = Column(EncryptedText, nullable=True)
     on_behalf = Column(Boolean, nullable=False, default=False)
     relationship_to_sender = Column(String(100), nullable=True)
     purpose = Column(Text, nullable=True)

@@ -17,7 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.future import create_engine
 
-from layanwarga import db, migrate
+from layanwarga import crypto, db, migrate
+
+# A fixed data key for the whole test run (subprocesses inherit it), never the developer's own.
+os.environ.setdefault(crypto.KEYS_ENV, "tCHSjgfCCDUPkeixTqcmRR2ct3IM-4ZxkZQ2YJVlz8o=")
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -14,7 +14,7 @@ from actions.letters import (
     ValidateSkuForm,
 )
 from actions.requirements import ActionTellRequirements
-from layanwarga import db
+from layanwarga import crypto, db
 from layanwarga.models import Media, Ticket
 
 from .conftest import make_tracker, run_action
@@ -53,7 +53,10 @@ def test_a_wrong_nik_is_asked_again_saying_what_is_wrong(domain) -> None:  # typ
     assert run.slots["surat_nik"] is None and run.slots["surat_nik_gagal"] == 1.0
     assert "tanggal lahir" in run.said("utter_surat_nik_salah")["problem"]
     fixed = validate(in_form("6271 0245 0785 0003", slots={"surat_nik_gagal": 1.0}), domain)
-    assert fixed.slots["surat_nik"] == "6271024507850003" and fixed.slots["surat_nik_gagal"] is None
+    assert fixed.slots["surat_nik_gagal"] is None
+    # The slot (kept by Rasa's tracker store) holds the NIK encrypted, never in clear text.
+    assert "6271024507850003" not in fixed.slots["surat_nik"]
+    assert crypto.decrypt(fixed.slots["surat_nik"]) == "6271024507850003"
 
 
 def test_a_third_wrong_nik_offers_an_officer(domain) -> None:  # type: ignore[no-untyped-def]
@@ -63,10 +66,11 @@ def test_a_third_wrong_nik_offers_an_officer(domain) -> None:  # type: ignore[no
 
 def test_an_unknown_region_is_confirmed_not_rejected(domain) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form("6299014507850003"), domain)
-    assert run.slots["surat_nik"] == "6299014507850003" and run.slots["surat_nik_cek"] == "perlu"
-    confirm = validate(in_form("/affirm", "affirm", requested="surat_nik_cek", slots={"surat_nik": "6299014507850003", "surat_nik_cek": "perlu"}), domain)
+    assert crypto.decrypt(run.slots["surat_nik"]) == "6299014507850003" and run.slots["surat_nik_cek"] == "perlu"
+    pending = {"surat_nik": run.slots["surat_nik"], "surat_nik_cek": "perlu"}
+    confirm = validate(in_form("/affirm", "affirm", requested="surat_nik_cek", slots=pending), domain)
     assert confirm.slots["surat_nik_cek"] == "dikonfirmasi"
-    retry = validate(in_form("/deny", "deny", requested="surat_nik_cek", slots={"surat_nik": "6299014507850003", "surat_nik_cek": "perlu"}), domain)
+    retry = validate(in_form("/deny", "deny", requested="surat_nik_cek", slots=pending), domain)
     assert retry.slots["surat_nik"] is None
 
 
@@ -125,7 +129,8 @@ def test_asking_for_the_same_letter_again_is_not_an_exit(domain) -> None:  # typ
 
 def complete(sender: str = "6281234567890"):  # type: ignore[no-untyped-def]
     return {
-        "surat_untuk": "keluarga", "surat_hubungan": "anak", "surat_nama": "Siti Aminah", "surat_nik": "6271024507850003",
+        "surat_untuk": "keluarga", "surat_hubungan": "anak", "surat_nama": "Siti Aminah",
+        "surat_nik": crypto.encrypt("6271024507850003"),
         "surat_nik_cek": "ok", "surat_alamat": "Jl. Merdeka No 5 RT 03 RW 02", "surat_telepon": "+6281234567890",
         "surat_keperluan": "Berobat / keringanan biaya rumah sakit", "surat_dokumen_media": [], "surat_dokumen": "lengkap",
         "surat_konfirmasi": "kirim",

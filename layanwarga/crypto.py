@@ -1,0 +1,134 @@
+"""Encryption of personal identifiers at rest (NIK, phone numbers of applicants).
+
+Keys are Fernet keys (AES-128-CBC + HMAC-SHA256, from ``cryptography``) in
+``LAYANWARGA_DATA_KEYS``, comma-separated, the current key first. Rotation: put a new key in
+front, keep the old ones behind it, run ``python -m layanwarga.crypto rotate`` (re-encrypts every
+stored value with the current key), then drop the old keys. Without the variable, a development
+key is created in ``var/data.key``; production mode refuses that (``layanwarga.runtime``).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import List, Optional
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Text
+from sqlalchemy.types import TypeDecorator
+
+from .config import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+KEYS_ENV = "LAYANWARGA_DATA_KEYS"
+DEV_KEY_FILE = PROJECT_ROOT / "var" / "data.key"
+PREFIX = "fernet:"
+
+
+class DataKeyError(RuntimeError):
+    """No usable encryption key."""
+
+
+def _dev_key() -> str:
+    DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+    if not DEV_KEY_FILE.exists():
+        fd = os.open(DEV_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(Fernet.generate_key().decode())
+        logger.warning("Created a development data key in %s (set %s in production)", DEV_KEY_FILE, KEYS_ENV)
+    return DEV_KEY_FILE.read_text().strip()
+
+
+def configured_keys() -> List[str]:
+    raw = os.environ.get(KEYS_ENV, "").strip()
+    return [k.strip() for k in raw.split(",") if k.strip()]
+
+
+@lru_cache(maxsize=8)
+def _cipher(keys: tuple) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(k.encode()) for k in keys])
+    except (ValueError, TypeError) as exc:
+        raise DataKeyError(f"{KEYS_ENV} holds an invalid Fernet key: {exc}") from None
+
+
+def cipher() -> MultiFernet:
+    keys = configured_keys() or [_dev_key()]
+    return _cipher(tuple(keys))
+
+
+def encrypt(value: Optional[str]) -> Optional[str]:
+    if value is None or value == "":
+        return value
+    return PREFIX + cipher().encrypt(value.encode("utf-8")).decode("ascii")
+
+
+def decrypt(value: Optional[str]) -> Optional[str]:
+    """The clear text of a stored value; a value stored before encryption is returned as is."""
+    if not value or not value.startswith(PREFIX):
+        return value
+    try:
+        return cipher().decrypt(value[len(PREFIX):].encode("ascii")).decode("utf-8")
+    except InvalidToken:
+        raise DataKeyError("a stored value cannot be decrypted with the configured keys") from None
+
+
+def is_encrypted(value: Optional[str]) -> bool:
+    return bool(value) and value.startswith(PREFIX)  # type: ignore[union-attr]
+
+
+class EncryptedText(TypeDecorator):
+    """A text column stored encrypted; Python code only ever sees clear text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        return encrypt(value)
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        return decrypt(value)
+
+
+def rotate(url: Optional[str] = None) -> int:
+    """Re-encrypt every encrypted column with the current key; returns rows rewritten."""
+    from sqlalchemy import select
+    from sqlalchemy.orm.attributes import flag_modified
+
+    from .db import session_scope
+    from .models import Ticket
+
+    count = 0
+    with session_scope(url, write=True) as session:
+        for ticket in session.execute(select(Ticket)).scalars():
+            for column in ENCRYPTED_TICKET_COLUMNS:
+                value = getattr(ticket, column)
+                if value:
+                    # Marked dirty, the clear value is written back encrypted with the current key.
+                    flag_modified(ticket, column)
+                    count += 1
+            session.flush()
+    return count
+
+
+ENCRYPTED_TICKET_COLUMNS = ("applicant_nik", "applicant_phone")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["generate-key"]:
+        print(Fernet.generate_key().decode())
+        return 0
+    if args[:1] == ["rotate"]:
+        logging.basicConfig(level=logging.INFO)
+        print(f"Re-encrypted {rotate()} values with the current key")
+        return 0
+    print("usage: python -m layanwarga.crypto generate-key | rotate", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Rasa plug-ins that are not channels: LayanWarga's tracker store."""

@@ -1,0 +1,60 @@
+"""The conversation store keeps no NIK in clear text and never falls back to memory silently."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import text
+from sqlalchemy.future import create_engine
+
+from rasa_extensions.tracker_store import LayanWargaTrackerStore, TrackerStoreUnavailable
+from conftest import create_postgres_database, drop_postgres_database, postgres_available
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = Domain.load(str(ROOT / "domain"))
+
+
+def tracker_with_nik(sender: str = "6281234567890") -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender, DOMAIN.slots)
+    tracker.update(
+        UserUttered(
+            "nik saya 6271024507850003",
+            intent={"name": "inform", "confidence": 0.9},
+            entities=[{"entity": "nik", "value": "6271024507850003", "start": 9, "end": 25}],
+        )
+    )
+    tracker.update(SlotSet("surat_nama", "Siti"))
+    return tracker
+
+
+def test_stored_events_carry_no_nik_in_clear_text(tmp_path: Path) -> None:
+    store = LayanWargaTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    asyncio.run(store.save(tracker_with_nik()))
+    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    with engine.connect() as conn:
+        rows = [json.loads(r[0]) for r in conn.execute(text("SELECT data FROM events"))]
+    stored = json.dumps(rows)
+    assert "6271024507850003" not in stored
+    assert "6271********0003" in stored
+    restored = asyncio.run(store.retrieve("6281234567890"))
+    assert restored.latest_message.text == "nik saya 6271********0003"
+    assert restored.get_slot("surat_nama") == "Siti"
+
+
+@pytest.mark.skipif(not postgres_available(), reason="PostgreSQL does not answer")
+def test_a_lost_database_is_reported_not_replaced_by_memory() -> None:
+    url = create_postgres_database()
+    store = LayanWargaTrackerStore(domain=DOMAIN, host=url, retries=2, retry_delay=0.01)
+    asyncio.run(store.save(tracker_with_nik()))
+    drop_postgres_database(url)  # the real database goes away under the running store
+    failsafe = FailSafeTrackerStore(store)  # what Rasa's Agent wraps every tracker store in
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(failsafe.retrieve("6281234567890"))
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(failsafe.save(tracker_with_nik()))

@@ -1,0 +1,71 @@
+"""Identifiers are encrypted at rest, readable through the models, and keys can be rotated."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select, text
+
+from layanwarga import crypto, db, tickets
+from layanwarga.config import get_institution
+from layanwarga.models import Ticket
+
+INST = get_institution()
+
+
+def submit() -> None:
+    tickets.submit_letter_request(
+        INST,
+        tickets.LetterDraft(
+            letter_type="sktm", sender="6281234567890", idempotency_key="k", applicant_name="Siti",
+            applicant_nik="6271024507850003", applicant_address="Jl. A RT 1 RW 2", applicant_phone="+6281234567890",
+            purpose="Berobat",
+        ),
+        now=dt.datetime(2026, 11, 23, 2, tzinfo=dt.timezone.utc),
+    )
+
+
+def raw_columns() -> tuple:
+    with db.get_engine().connect() as conn:
+        return conn.execute(text("SELECT applicant_nik, applicant_phone FROM tickets")).one()
+
+
+def test_nik_and_phone_are_stored_encrypted(db_url: str) -> None:
+    submit()
+    nik, phone = raw_columns()
+    assert nik.startswith(crypto.PREFIX) and "6271024507850003" not in nik
+    assert phone.startswith(crypto.PREFIX) and "6281234567890" not in phone
+    with db.session_scope() as session:
+        ticket = session.execute(select(Ticket)).scalar_one()
+        assert (ticket.applicant_nik, ticket.applicant_phone) == ("6271024507850003", "+6281234567890")
+
+
+def test_rotation_re_encrypts_with_the_new_key(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = crypto.configured_keys()[0]
+    submit()
+    before, _ = raw_columns()
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
+    assert crypto.rotate() == 2
+    after, _ = raw_columns()
+    assert after != before
+    monkeypatch.setenv(crypto.KEYS_ENV, new)
+    with db.session_scope() as session:
+        assert session.execute(select(Ticket)).scalar_one().applicant_nik == "6271024507850003"
+
+
+def test_a_value_stored_before_encryption_is_still_read(db_url: str) -> None:
+    submit()
+    with db.get_engine().begin() as conn:
+        conn.execute(text("UPDATE tickets SET applicant_nik = '6271024507850003'"))
+    with db.session_scope() as session:
+        assert session.execute(select(Ticket)).scalar_one().applicant_nik == "6271024507850003"
+
+
+def test_a_wrong_key_fails_loudly(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    submit()
+    monkeypatch.setenv(crypto.KEYS_ENV, Fernet.generate_key().decode())
+    with pytest.raises(crypto.DataKeyError):
+        with db.session_scope() as session:
+            session.execute(select(Ticket)).scalar_one()
