@@ -1,0 +1,194 @@
+"""Every WhatsApp message to and from a citizen, in order: the history staff read in the live
+inbox (plain Python, no Rasa import).
+
+Who writes here:
+
+- the WhatsApp connector logs each inbound message (``log_inbound``) once it has claimed its id,
+  and each message the assistant sends (``log_outbound`` with ``actor="asisten"``);
+- the notification outbox logs what staff and state changes send (``actor="staf:<user>"`` /
+  ``"sistem"``), linked to its outbox row, so the conversation shows its delivery state.
+
+Personal data: the table holds what citizens wrote (UU 27/2022): only staff with the chat
+permission read it, and log lines never quote it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import List, Optional
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy.orm import Session
+
+from . import citizens
+from .db import session_scope
+from .models import Base, utcnow
+
+logger = logging.getLogger(__name__)
+
+DIRECTION_IN = "in"
+DIRECTION_OUT = "out"
+ACTOR_CITIZEN = "warga"
+ACTOR_ASSISTANT = "asisten"
+ACTOR_SYSTEM = "sistem"
+TEXT_LIMIT = 8000
+
+
+class ConversationMessage(Base):
+    __tablename__ = "conversation_messages"
+
+    id = Column(Integer, primary_key=True)
+    citizen_id = Column(Integer, ForeignKey("citizens.id"), nullable=True)
+    sender = Column(String(128), nullable=False)
+    direction = Column(String(3), nullable=False)
+    kind = Column(String(20), nullable=False, default="text")
+    text = Column(Text, nullable=True)
+    media_id = Column(Integer, ForeignKey("media.id", ondelete="SET NULL"), nullable=True)
+    wamid = Column(String(255), nullable=True, index=True)
+    actor = Column(String(120), nullable=False)
+    notification_id = Column(Integer, nullable=True, index=True)
+    handoff_id = Column(Integer, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_conversation_messages_sender_id", "sender", "id"),
+        Index("ix_conversation_messages_citizen_id", "citizen_id", "id"),
+    )
+
+
+@dataclass(frozen=True)
+class LoggedMessage:
+    id: int
+    direction: str
+    kind: str
+    text: str
+    media_id: Optional[int]
+    actor: str
+    created_at: dt.datetime
+    notification_id: Optional[int]
+
+
+def _clip(text: Optional[str]) -> Optional[str]:
+    if text is None:
+        return None
+    return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+
+
+def add(
+    session: Session,
+    *,
+    sender: str,
+    direction: str,
+    text: Optional[str],
+    actor: str,
+    kind: str = "text",
+    wamid: Optional[str] = None,
+    media_id: Optional[int] = None,
+    citizen_id: Optional[int] = None,
+    notification_id: Optional[int] = None,
+    created_at: Optional[dt.datetime] = None,
+) -> ConversationMessage:
+    """Log one message inside the caller's unit of work."""
+    from . import handoff  # late import: handoff uses this module
+
+    if citizen_id is None:
+        citizen = citizens.find(session, sender)
+        citizen_id = citizen.id if citizen else None
+    active = handoff.active_for(session, sender)
+    row = ConversationMessage(
+        citizen_id=citizen_id,
+        sender=sender[:128],
+        direction=direction,
+        kind=(kind or "text")[:20],
+        text=_clip(text),
+        media_id=media_id,
+        wamid=(wamid or None) and wamid[:255],
+        actor=actor[:120],
+        notification_id=notification_id,
+        handoff_id=active.id if active else None,
+        created_at=created_at or utcnow(),
+    )
+    session.add(row)
+    if active is not None and direction == DIRECTION_IN:
+        active.last_inbound_at = row.created_at
+    session.flush()
+    return row
+
+
+def log_inbound(
+    sender: str,
+    text: Optional[str],
+    *,
+    wamid: Optional[str] = None,
+    kind: str = "text",
+    media_id: Optional[int] = None,
+    at: Optional[dt.datetime] = None,
+    url: Optional[str] = None,
+) -> int:
+    """Log a citizen's message (connector, after dedupe); returns the row id.
+
+    ``text`` is what the citizen wrote or chose (a button's title, a caption, a short
+    description such as "[lokasi] -2.2,113.9" for pins); ``media_id`` the stored file.
+    """
+    with session_scope(url) as session:
+        row = add(
+            session, sender=sender, direction=DIRECTION_IN, text=text, actor=ACTOR_CITIZEN,
+            kind=kind, wamid=wamid, media_id=media_id, created_at=at,
+        )
+        return int(row.id)
+
+
+def log_outbound(
+    sender: str,
+    text: Optional[str],
+    *,
+    actor: str = ACTOR_ASSISTANT,
+    wamid: Optional[str] = None,
+    kind: str = "text",
+    url: Optional[str] = None,
+) -> int:
+    """Log a message the service sent to ``sender`` (the assistant's replies); returns the id."""
+    with session_scope(url) as session:
+        row = add(session, sender=sender, direction=DIRECTION_OUT, text=text, actor=actor, kind=kind, wamid=wamid)
+        return int(row.id)
+
+
+def set_wamid(session: Session, notification_id: int, wamid: str) -> None:
+    session.execute(
+        update(ConversationMessage)
+        .where(ConversationMessage.notification_id == notification_id)
+        .values(wamid=wamid[:255])
+    )
+
+
+def history(
+    session: Session, sender: str, *, after_id: int = 0, limit: int = 100
+) -> List[LoggedMessage]:
+    """The conversation with ``sender`` in order: the last ``limit`` messages, or those after
+    ``after_id`` (live polling)."""
+    query = select(ConversationMessage).where(ConversationMessage.sender == sender)
+    if after_id:
+        rows = list(
+            session.execute(
+                query.where(ConversationMessage.id > after_id).order_by(ConversationMessage.id).limit(limit)
+            ).scalars()
+        )
+    else:
+        rows = list(
+            session.execute(query.order_by(ConversationMessage.id.desc()).limit(limit)).scalars()
+        )
+        rows.reverse()
+    return [
+        LoggedMessage(
+            id=int(r.id),
+            direction=r.direction,
+            kind=r.kind,
+            text=r.text or "",
+            media_id=r.media_id,
+            actor=r.actor,
+            created_at=r.created_at,
+            notification_id=r.notification_id,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,319 @@
+"""Human handoff: a citizen talks to an officer instead of the assistant (plain Python, no Rasa).
+
+``open_handoff`` pauses the assistant for one citizen (``minta_petugas``, or a citizen the
+assistant failed to understand several times) and puts the conversation into the dashboard's live
+inbox. While a handoff is open, the connector logs every message of that citizen
+(``conversation_log``) and does NOT pass it to Rasa (``is_active``), so nothing the citizen writes
+is lost or answered by the bot. Staff answer through the notification outbox (WhatsApp), then
+``close_handoff`` hands the citizen back to the assistant and tells them so.
+
+At most one open handoff per citizen: a partial unique index on ``sender`` where
+``state = 'open'`` decides races between instances.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import List, Optional
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import calendar, citizens, conversation_log
+from .config import Institution, get_institution
+from .db import session_scope
+from .models import Base, Citizen, utcnow
+from .staff import StaffUser  # noqa: F401  (registers staff_users for the foreign key)
+
+logger = logging.getLogger(__name__)
+
+OPEN, CLOSED = "open", "closed"
+REASON_REQUESTED = "minta_petugas"
+REASON_NOT_UNDERSTOOD = "tidak_dipahami"
+REASON_LABELS = {
+    REASON_REQUESTED: "Warga meminta petugas",
+    REASON_NOT_UNDERSTOOD: "Asisten berulang kali tidak memahami warga",
+    "dibuka_petugas": "Dibuka oleh petugas",
+}
+
+RETURN_TEXT = (
+    "Terima kasih, Bapak/Ibu 🙏 Percakapan dengan petugas kami telah selesai dan Bapak/Ibu kembali "
+    "dilayani asisten virtual {service_name}. Ketik *menu* untuk melihat layanan kami, atau *petugas* "
+    "bila ingin dihubungkan kembali dengan petugas."
+)
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    citizen_id = Column(Integer, ForeignKey("citizens.id"), nullable=True)
+    sender = Column(String(128), nullable=False)
+    state = Column(String(10), nullable=False, default=OPEN)
+    reason = Column(String(40), nullable=False)
+    note = Column(Text, nullable=True)
+    opened_at = Column(DateTime, nullable=False, default=utcnow)
+    opened_outside_hours = Column(Boolean, nullable=False, default=False)
+    assigned_to = Column(Integer, ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
+    first_response_at = Column(DateTime, nullable=True)
+    last_inbound_at = Column(DateTime, nullable=True)
+    last_read_message_id = Column(Integer, nullable=False, default=0)
+    closed_at = Column(DateTime, nullable=True)
+    closed_by = Column(String(120), nullable=True)
+
+    __table_args__ = (
+        Index(
+            "uq_handoffs_open_sender",
+            "sender",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+        Index("ix_handoffs_state_opened", "state", "opened_at"),
+    )
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The result of ``open_handoff``: the handoff, whether it is new, and the office's state
+    (so the assistant can tell the citizen when an officer will answer)."""
+
+    id: int
+    created: bool
+    office_open: bool
+    next_opening: Optional[dt.datetime]
+    holiday: Optional[str]
+
+
+def active_for(session: Session, sender: str) -> Optional[Handoff]:
+    if not sender:
+        return None
+    return session.execute(
+        select(Handoff).where(Handoff.sender == sender, Handoff.state == OPEN)
+    ).scalars().first()
+
+
+def is_active(sender: str, *, url: Optional[str] = None) -> bool:
+    """Whether the assistant is paused for ``sender`` (the connector asks for every message)."""
+    with session_scope(url) as session:
+        return session.execute(
+            select(Handoff.id).where(Handoff.sender == sender, Handoff.state == OPEN)
+        ).first() is not None
+
+
+def open_handoff(
+    sender: str,
+    reason: str = REASON_REQUESTED,
+    *,
+    note: Optional[str] = None,
+    profile_name: Optional[str] = None,
+    inst: Optional[Institution] = None,
+    now: Optional[dt.datetime] = None,
+    url: Optional[str] = None,
+) -> Opened:
+    """Pause the assistant for ``sender`` and queue the conversation for staff (idempotent: an
+    already open handoff is returned as it is)."""
+    if not sender:
+        raise ValueError("a handoff needs the conversation's sender id")
+    inst = inst or get_institution()
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    office = calendar.office_status(inst, moment)
+    naive = moment.astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    created = True
+    try:
+        with session_scope(url, write=True) as session:
+            existing = active_for(session, sender)
+            if existing is not None:
+                created = False
+                handoff_id = int(existing.id)
+            else:
+                citizen = citizens.upsert_sender(session, sender, profile_name)
+                row = Handoff(
+                    citizen_id=citizen.id,
+                    sender=sender[:128],
+                    state=OPEN,
+                    reason=(reason or REASON_REQUESTED)[:40],
+                    note=note,
+                    opened_at=naive,
+                    opened_outside_hours=not office.is_open,
+                    last_inbound_at=naive,
+                )
+                session.add(row)
+                session.flush()
+                handoff_id = int(row.id)
+                # Messages logged moments ago (the request itself) belong to this handoff.
+                session.execute(
+                    conversation_log.ConversationMessage.__table__.update()
+                    .where(
+                        and_(
+                            conversation_log.ConversationMessage.sender == sender,
+                            conversation_log.ConversationMessage.handoff_id.is_(None),
+                            conversation_log.ConversationMessage.created_at >= naive - dt.timedelta(minutes=2),
+                        )
+                    )
+                    .values(handoff_id=handoff_id)
+                )
+    except IntegrityError:
+        # Another instance opened it at the same moment: use theirs.
+        with session_scope(url) as session:
+            existing = active_for(session, sender)
+            if existing is None:
+                raise
+            created, handoff_id = False, int(existing.id)
+    if created:
+        logger.info("Handoff %s opened (%s)%s", handoff_id, reason, "" if office.is_open else " outside office hours")
+    return Opened(handoff_id, created, office.is_open, office.next_opening, office.holiday)
+
+
+def close_handoff(
+    handoff_id: Optional[int] = None,
+    *,
+    sender: Optional[str] = None,
+    actor: str = "sistem",
+    notify: bool = True,
+    inst: Optional[Institution] = None,
+    url: Optional[str] = None,
+) -> bool:
+    """Hand the citizen back to the assistant (and tell them, through the outbox)."""
+    from . import notifications
+
+    inst = inst or get_institution()
+    with session_scope(url, write=True) as session:
+        if handoff_id is not None:
+            row = session.get(Handoff, handoff_id)
+        else:
+            row = active_for(session, sender or "")
+        if row is None or row.state != OPEN:
+            return False
+        row.state = CLOSED
+        row.closed_at = utcnow()
+        row.closed_by = actor[:120]
+        citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else citizens.find(session, row.sender)
+        if notify and citizen is not None:
+            notifications.enqueue(
+                session,
+                citizen=citizen,
+                message=notifications.Outgoing(RETURN_TEXT.format(service_name=inst.service_name)),
+                kind=notifications.KIND_HANDOFF,
+                actor=actor,
+                handoff_id=int(row.id),
+                dedupe_key=f"handoff-close:{row.id}",
+            )
+        logger.info("Handoff %s closed by %s", row.id, actor)
+        return True
+
+
+def reply(session: Session, handoff_id: int, text_: str, user: StaffUser) -> int:
+    """Queue a staff message to the citizen of an open handoff; returns the outbox row id."""
+    from . import notifications
+
+    row = session.get(Handoff, handoff_id)
+    if row is None or row.state != OPEN:
+        raise LookupError("Percakapan ini sudah ditutup.")
+    citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else citizens.find(session, row.sender)
+    if citizen is None:
+        raise LookupError("Warga tidak ditemukan.")
+    now = utcnow()
+    if row.first_response_at is None:
+        row.first_response_at = now
+    if row.assigned_to is None:
+        row.assigned_to = user.id
+    notification = notifications.enqueue(
+        session,
+        citizen=citizen,
+        message=notifications.Outgoing(text_.strip()),
+        kind=notifications.KIND_CHAT,
+        actor=user.actor,
+        handoff_id=int(row.id),
+        now=now,
+    )
+    return int(notification.id)
+
+
+def mark_read(session: Session, handoff_id: int, message_id: int) -> None:
+    row = session.get(Handoff, handoff_id)
+    if row is not None and message_id > (row.last_read_message_id or 0):
+        row.last_read_message_id = message_id
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One line of the live inbox."""
+
+    id: int
+    sender: str
+    citizen_name: str
+    reason: str
+    opened_at: dt.datetime
+    opened_outside_hours: bool
+    last_inbound_at: Optional[dt.datetime]
+    first_response_at: Optional[dt.datetime]
+    assigned_to: Optional[str]
+    unread: int
+    last_text: str
+
+
+def list_open(session: Session, limit: int = 200) -> List[Summary]:
+    """Open handoffs, those waiting longest for an answer first, with unread counts."""
+    msg = conversation_log.ConversationMessage
+    unread = (
+        select(func.count(msg.id))
+        .where(
+            msg.handoff_id == Handoff.id,
+            msg.direction == conversation_log.DIRECTION_IN,
+            msg.id > Handoff.last_read_message_id,
+        )
+        .correlate(Handoff)
+        .scalar_subquery()
+    )
+    last_text = (
+        select(msg.text)
+        .where(msg.handoff_id == Handoff.id)
+        .order_by(msg.id.desc())
+        .limit(1)
+        .correlate(Handoff)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Handoff, Citizen.profile_name, StaffUser.full_name, unread, last_text)
+        .outerjoin(Citizen, Citizen.id == Handoff.citizen_id)
+        .outerjoin(StaffUser, StaffUser.id == Handoff.assigned_to)
+        .where(Handoff.state == OPEN)
+        .order_by(Handoff.first_response_at.is_not(None), Handoff.opened_at)
+        .limit(limit)
+    ).all()
+    return [
+        Summary(
+            id=int(h.id),
+            sender=h.sender,
+            citizen_name=name or "",
+            reason=REASON_LABELS.get(h.reason, h.reason),
+            opened_at=h.opened_at,
+            opened_outside_hours=bool(h.opened_outside_hours),
+            last_inbound_at=h.last_inbound_at,
+            first_response_at=h.first_response_at,
+            assigned_to=staff_name,
+            unread=int(count or 0),
+            last_text=(last or "")[:120],
+        )
+        for h, name, staff_name, count, last in rows
+    ]
+
+
+def open_count(session: Session) -> int:
+    return int(session.execute(select(func.count(Handoff.id)).where(Handoff.state == OPEN)).scalar_one())

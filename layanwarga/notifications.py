@@ -1,0 +1,623 @@
+"""The notification outbox: every message staff or a state change sends to a citizen.
+
+One row per message (table ``notifications``), written in the same transaction as the change
+that causes it, so a message is never lost when the Graph API is down or the process stops: the
+worker (``python -m layanwarga.notifier``) sends pending rows, retries with backoff, and marks a
+row ``failed`` with the error, visible on the ticket page and retryable from the dashboard.
+
+Delivery rules (WhatsApp Cloud API): free text or an interactive message inside the citizen's
+24-hour service window, else the approved template (``WHATSAPP_TEMPLATE_NAME`` /
+``WHATSAPP_TEMPLATE_LANGUAGE``, default ``layanwarga_notifikasi`` / ``id``) with the text as its
+body parameter.
+
+A row is sent at most once: the worker claims it with ``UPDATE … SET status='sending' WHERE
+status='pending'`` in its own transaction (one winner across processes, SQLite and PostgreSQL).
+A row left in ``sending`` by a worker that died mid-send is not retried automatically (it may
+have gone out): it turns ``failed`` with an explanation, and staff decide.
+
+The citizen-facing texts for state changes are composed here, once, in polite Indonesian.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    exists,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
+
+from . import calendar, conversation_log, states, tickets
+from .config import Institution
+from .db import session_scope
+from .formatting import format_date, format_datetime, office_hours_lines
+from .models import KIND_COMPLAINT, Base, Citizen, Ticket, utcnow
+
+logger = logging.getLogger(__name__)
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+STATUS_LABELS = {
+    PENDING: "Menunggu dikirim",
+    SENDING: "Sedang dikirim",
+    SENT: "Terkirim",
+    FAILED: "Gagal dikirim",
+}
+
+KIND_STATE = "status"  # a state change
+KIND_REPLY = "balasan"  # staff reply about a ticket
+KIND_CHAT = "obrolan"  # live inbox (handoff) message
+KIND_HANDOFF = "pengalihan"  # handoff opened/closed notices
+KIND_OTHER = "lainnya"
+
+DEFAULT_TEMPLATE_NAME = "layanwarga_notifikasi"
+DEFAULT_TEMPLATE_LANGUAGE = "id"
+
+# WhatsApp limits (Meta rejects, never truncates).
+TEXT_LIMIT = 4096
+INTERACTIVE_BODY_LIMIT = 1024
+BUTTON_TITLE_LIMIT = 20
+BUTTON_ID_LIMIT = 256
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = dt.timedelta(seconds=30)
+BACKOFF_MAX = dt.timedelta(hours=1)
+# A row claimed this long ago and still "sending" belonged to a worker that stopped mid-send.
+SENDING_TIMEOUT = dt.timedelta(minutes=5)
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id = Column(Integer, primary_key=True)
+    citizen_id = Column(Integer, ForeignKey("citizens.id"), nullable=False)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True)
+    handoff_id = Column(Integer, nullable=True)
+    kind = Column(String(20), nullable=False)
+    text = Column(Text, nullable=False)
+    interactive = Column(JSON, nullable=True)
+    template_name = Column(String(120), nullable=True)
+    template_language = Column(String(20), nullable=True)
+    template_params = Column(JSON, nullable=True)
+    status = Column(String(10), nullable=False, default=PENDING)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow)
+    claim_token = Column(String(36), nullable=True)
+    claimed_at = Column(DateTime, nullable=True)
+    last_error = Column(Text, nullable=True)
+    graph_message_id = Column(String(255), nullable=True, index=True)
+    sent_via = Column(String(12), nullable=True)
+    dedupe_key = Column(String(120), nullable=True, unique=True)
+    created_by = Column(String(120), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    sent_at = Column(DateTime, nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_notifications_status_next", "status", "next_attempt_at"),
+        Index("ix_notifications_citizen_id", "citizen_id", "id"),
+        Index("ix_notifications_ticket_id", "ticket_id"),
+    )
+
+
+# -- composing -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send: its text (always, also the template parameter and the log) and,
+    optionally, an interactive part (reply buttons)."""
+
+    text: str
+    buttons: Tuple[Tuple[str, str], ...] = ()  # (id / payload, title)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def payload(intent: str, **entities: str) -> str:
+    """A Rasa payload such as ``/konfirmasi_selesai{"nomor_tiket": "ADU-2026-00001"}``."""
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False)}" if entities else f"/{intent}"
+
+
+def _category_label(inst: Institution, ticket: Ticket) -> str:
+    if ticket.kind == KIND_COMPLAINT:
+        category = inst.complaint_categories.get(ticket.category)
+        return category.label if category else ticket.category
+    letter = inst.letters.get(ticket.category)
+    return letter.name if letter else ticket.category
+
+
+def _agency_name(inst: Institution, code: Optional[str], names: Optional[Dict[str, str]] = None) -> str:
+    if not code:
+        return "instansi terkait"
+    if names and code in names:
+        return names[code]
+    agency = inst.agencies.get(code)
+    return agency.name if agency else code
+
+
+def _office_when(inst: Institution, now: Optional[dt.datetime] = None) -> str:
+    status = calendar.office_status(inst, now)
+    hours = "; ".join(office_hours_lines(inst))
+    if status.is_open:
+        return f"Jam layanan: {hours}. Saat ini kantor sedang buka."
+    text = f"Jam layanan: {hours}."
+    if status.next_opening is not None:
+        text += f" Kantor buka kembali {format_datetime(status.next_opening)}."
+    return text
+
+
+def _note_line(note: Optional[str], label: str = "Catatan petugas") -> str:
+    return f"\n{label}: {note.strip()}" if note and note.strip() else ""
+
+
+def compose_state_change(
+    inst: Institution,
+    ticket: Ticket,
+    previous: Optional[str],
+    note: Optional[str],
+    *,
+    agency_names: Optional[Dict[str, str]] = None,
+    now: Optional[dt.datetime] = None,
+) -> Optional[Outgoing]:
+    """The citizen's message for the change of ``ticket`` (already in its new state) from
+    ``previous``; None when the change needs no message."""
+    number = ticket.number
+    label = _category_label(inst, ticket)
+    state = ticket.state
+    agency = _agency_name(inst, ticket.agency_code, agency_names)
+    due = f"\nTarget penyelesaian: {format_date(ticket.due_date)}." if ticket.due_date else ""
+
+    if ticket.kind == KIND_COMPLAINT:
+        if state == states.DIVERIFIKASI:
+            text = (
+                f"Laporan Bapak/Ibu *{number}* ({label}) sudah kami verifikasi dan akan segera "
+                f"ditindaklanjuti oleh instansi terkait. Terima kasih atas laporannya 🙏"
+                + _note_line(note)
+            )
+        elif state == states.DITERUSKAN and previous in (states.DITERUSKAN, states.DIPROSES):
+            text = (
+                f"Laporan Bapak/Ibu *{number}* ({label}) kami alihkan ke *{agency}*, instansi yang "
+                f"berwenang menanganinya.{due}" + _note_line(note)
+            )
+        elif state == states.DITERUSKAN:
+            text = (
+                f"Laporan Bapak/Ibu *{number}* ({label}) telah diteruskan ke *{agency}* untuk "
+                f"ditindaklanjuti.{due}" + _note_line(note)
+            )
+        elif state == states.DIPROSES and previous == states.SELESAI:
+            text = (
+                f"Laporan Bapak/Ibu *{number}* dibuka kembali dan sedang ditindaklanjuti lagi oleh "
+                f"*{agency}*." + _note_line(note)
+            )
+        elif state == states.DIPROSES:
+            text = (
+                f"Laporan Bapak/Ibu *{number}* ({label}) sedang ditindaklanjuti oleh *{agency}*."
+                + _note_line(note)
+            )
+        elif state == states.SELESAI:
+            text = (
+                f"Laporan Bapak/Ibu *{number}* ({label}) telah ditandai *selesai* oleh {agency}."
+                + _note_line(note, "Tindak lanjut")
+                + "\n\nApakah masalahnya benar-benar sudah selesai? Silakan pilih tombol di bawah, "
+                "atau balas *SUDAH SELESAI* atau *BELUM SELESAI*."
+            )
+            return Outgoing(
+                text,
+                (
+                    (payload("konfirmasi_selesai", nomor_tiket=number), "Sudah selesai"),
+                    (payload("belum_selesai", nomor_tiket=number), "Belum selesai"),
+                ),
+            )
+        elif state == states.DITOLAK:
+            text = (
+                f"Mohon maaf, laporan Bapak/Ibu *{number}* ({label}) tidak dapat kami tindak lanjuti."
+                f"\nAlasan: {(note or '-').strip()}"
+                "\n\nBila Bapak/Ibu dapat melengkapi keterangannya (lokasi yang jelas, foto, waktu "
+                "kejadian), silakan kirim laporan baru dengan mengetik *lapor*, atau ketik *petugas* "
+                "untuk berbicara dengan petugas kami."
+            )
+        else:
+            return None
+    else:
+        letter = inst.letters.get(ticket.category)
+        if state == states.DIVERIFIKASI:
+            text = (
+                f"Permohonan Bapak/Ibu *{number}* ({label}) sudah kami verifikasi dan sedang "
+                f"diproses.{due.replace('Target penyelesaian', 'Perkiraan selesai')}" + _note_line(note)
+            )
+        elif state == states.SIAP_DIAMBIL:
+            pickup = letter.pickup if letter else inst.address
+            text = (
+                f"Kabar baik, Bapak/Ibu: surat *{number}* ({label}) sudah *siap diambil* ✅"
+                f"\n📍 Tempat pengambilan: {pickup}"
+                f"\n🕗 {_office_when(inst, now)}"
+                f"\nMohon menyebutkan nomor *{number}* kepada petugas." + _note_line(note)
+            )
+        elif state == states.SELESAI:
+            text = (
+                f"Permohonan *{number}* ({label}) telah selesai dan suratnya sudah diserahkan. "
+                f"Terima kasih telah menggunakan layanan {inst.service_name} 🙏"
+            )
+        elif state == states.DITOLAK:
+            requirements = "\n".join(f"- {item}" for item in letter.requirements) if letter else ""
+            text = (
+                f"Mohon maaf, permohonan Bapak/Ibu *{number}* ({label}) belum dapat kami proses."
+                f"\nAlasan: {(note or '-').strip()}"
+                "\n\nSilakan ajukan kembali setelah melengkapinya: ketik *ajukan "
+                f"{letter.short_name if letter else 'surat'}* di WhatsApp ini, atau datang ke "
+                f"{inst.name} pada jam layanan."
+                + (f"\nPersyaratannya:\n{requirements}" if requirements else "")
+            )
+        else:
+            return None
+    return Outgoing(text)
+
+
+def compose_reply(inst: Institution, ticket: Ticket, text: str) -> Outgoing:
+    """A staff reply about a ticket, as the citizen reads it."""
+    return Outgoing(f"Pesan dari petugas {inst.name} terkait *{ticket.number}*:\n{text.strip()}")
+
+
+# -- building Graph API bodies ----------------------------------------------------------------
+def interactive_body(message: Outgoing) -> Optional[Dict[str, Any]]:
+    """The ``interactive`` object of a reply-button message, within WhatsApp's limits."""
+    if not message.buttons:
+        return None
+    buttons = [
+        {"type": "reply", "reply": {"id": _clip(pid, BUTTON_ID_LIMIT), "title": _clip(title, BUTTON_TITLE_LIMIT)}}
+        for pid, title in message.buttons[:3]
+    ]
+    return {
+        "type": "button",
+        "body": {"text": _clip(message.text, INTERACTIVE_BODY_LIMIT)},
+        "action": {"buttons": buttons},
+    }
+
+
+def template_parameter(text: str) -> str:
+    """Free text as a template body parameter: one line, no runs of 4+ spaces, ≤ 1024."""
+    flat = " ".join((text or "").split())
+    return _clip(flat, 1024) or "-"
+
+
+# -- enqueueing --------------------------------------------------------------------------------------
+def enqueue(
+    session: Session,
+    *,
+    citizen: Citizen,
+    message: Outgoing,
+    kind: str,
+    actor: str,
+    ticket_id: Optional[int] = None,
+    handoff_id: Optional[int] = None,
+    dedupe_key: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+) -> Notification:
+    """Add one message to the outbox inside the caller's transaction (and to the citizen's
+    conversation log, where staff see its delivery state)."""
+    now = now or utcnow()
+    if dedupe_key:
+        existing = session.execute(
+            select(Notification).where(Notification.dedupe_key == dedupe_key)
+        ).scalars().first()
+        if existing is not None:
+            return existing
+    text = _clip(message.text.strip(), TEXT_LIMIT)
+    row = Notification(
+        citizen_id=citizen.id,
+        ticket_id=ticket_id,
+        handoff_id=handoff_id,
+        kind=kind,
+        text=text,
+        interactive=interactive_body(message),
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_by=actor[:120],
+        created_at=now,
+        updated_at=now,
+        dedupe_key=dedupe_key,
+    )
+    session.add(row)
+    session.flush()
+    conversation_log.add(
+        session,
+        sender=citizen.sender_key,
+        direction=conversation_log.DIRECTION_OUT,
+        text=text,
+        actor=actor,
+        kind="interactive" if row.interactive else "text",
+        citizen_id=citizen.id,
+        notification_id=row.id,
+        created_at=now,
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    ticket_id: int
+    number: str
+    state: str
+    notification_id: Optional[int]
+
+
+def change_state_and_notify(
+    inst: Institution,
+    ticket_id: int,
+    target: str,
+    actor: str,
+    note: Optional[str] = None,
+    agency_code: Optional[str] = None,
+    *,
+    agency_names: Optional[Dict[str, str]] = None,
+    notify: bool = True,
+    session: Optional[Session] = None,
+) -> ChangeResult:
+    """``tickets.change_state`` plus the citizen's message, in one transaction: either both are
+    stored or neither. Raises ``states.TransitionError`` / ``LookupError`` like change_state."""
+    if session is None:
+        with session_scope(write=True) as own:
+            return change_state_and_notify(
+                inst, ticket_id, target, actor, note, agency_code,
+                agency_names=agency_names, notify=notify, session=own,
+            )
+    before = session.get(Ticket, ticket_id)
+    previous = before.state if before is not None else None
+    ticket = tickets.change_state(ticket_id, target, actor, note, agency_code, session)
+    notification_id = None
+    if notify and ticket.citizen is not None:
+        message = compose_state_change(inst, ticket, previous, note, agency_names=agency_names)
+        if message is not None:
+            change_id = ticket.history[-1].id
+            row = enqueue(
+                session,
+                citizen=ticket.citizen,
+                message=message,
+                kind=KIND_STATE,
+                actor=actor,
+                ticket_id=ticket.id,
+                dedupe_key=f"state:{change_id}",
+            )
+            notification_id = int(row.id)
+    if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:
+        from . import feedback
+
+        feedback.ask_confirmation(session, ticket)
+    return ChangeResult(int(ticket.id), ticket.number, ticket.state, notification_id)
+
+
+# -- worker side: claiming and recording results -------------------------------------------------
+def claim_due(limit: int = 20, now: Optional[dt.datetime] = None, *, url: Optional[str] = None) -> List[int]:
+    """Claim up to ``limit`` due rows for this worker; returns their ids.
+
+    Only the oldest unsent row of each citizen is eligible, so one citizen's messages go out in
+    the order they were written even when an earlier one waits for a retry.
+    """
+    now = now or utcnow()
+    earlier = aliased(Notification)
+    with session_scope(url) as session:
+        candidates = list(
+            session.execute(
+                select(Notification.id)
+                .where(
+                    Notification.status == PENDING,
+                    Notification.next_attempt_at <= now,
+                    ~exists().where(
+                        and_(
+                            earlier.citizen_id == Notification.citizen_id,
+                            earlier.id < Notification.id,
+                            earlier.status.in_((PENDING, SENDING)),
+                        )
+                    ),
+                )
+                .order_by(Notification.id)
+                .limit(limit)
+            ).scalars()
+        )
+    claimed = []
+    for notification_id in candidates:
+        token = str(uuid.uuid4())
+        with session_scope(url) as session:
+            result = session.execute(
+                update(Notification)
+                .where(Notification.id == notification_id, Notification.status == PENDING)
+                .values(
+                    status=SENDING,
+                    claim_token=token,
+                    claimed_at=now,
+                    attempts=Notification.attempts + 1,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                claimed.append(notification_id)
+    return claimed
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the worker needs to send one claimed row."""
+
+    id: int
+    recipient: str
+    is_phone: bool
+    in_window: bool
+    text: str
+    interactive: Optional[Dict[str, Any]]
+    attempts: int
+    ticket_number: Optional[str]
+
+
+def delivery(notification_id: int, now: Optional[dt.datetime] = None, *, url: Optional[str] = None) -> Optional[Delivery]:
+    from . import citizens
+
+    with session_scope(url) as session:
+        row = session.get(Notification, notification_id)
+        if row is None or row.status != SENDING:
+            return None
+        citizen = session.get(Citizen, row.citizen_id)
+        ticket = session.get(Ticket, row.ticket_id) if row.ticket_id else None
+        if citizen is None:
+            return None
+        return Delivery(
+            id=int(row.id),
+            recipient=citizen.wa_id or citizen.user_id or "",
+            is_phone=bool(citizen.wa_id),
+            in_window=citizens.in_service_window(citizen, now),
+            text=row.text,
+            interactive=row.interactive,
+            attempts=int(row.attempts),
+            ticket_number=ticket.number if ticket else None,
+        )
+
+
+def mark_sent(
+    notification_id: int, graph_message_id: Optional[str], via: str, *, recipient: Optional[str] = None,
+    template: Optional[Tuple[str, str, List[str]]] = None, now: Optional[dt.datetime] = None,
+    url: Optional[str] = None,
+) -> None:
+    from . import inbound
+
+    now = now or utcnow()
+    with session_scope(url) as session:
+        row = session.get(Notification, notification_id)
+        if row is None:
+            return
+        row.status = SENT
+        row.sent_at = now
+        row.updated_at = now
+        row.sent_via = via
+        row.graph_message_id = graph_message_id
+        row.last_error = None
+        if template is not None:
+            row.template_name, row.template_language, row.template_params = template
+        if graph_message_id:
+            conversation_log.set_wamid(session, notification_id, graph_message_id)
+    if graph_message_id:
+        try:
+            inbound.record_sent(graph_message_id, recipient, url=url)
+        except Exception:  # noqa: BLE001 - delivery statuses are a convenience, the send happened
+            logger.exception("Could not record the sent status of notification %s", notification_id)
+
+
+def backoff(attempts: int, retry_after: Optional[float] = None) -> dt.timedelta:
+    """Delay before attempt ``attempts + 1``: exponential from 30 s, at most an hour."""
+    delay = BACKOFF_BASE * (2 ** max(0, attempts - 1))
+    if retry_after:
+        delay = max(delay, dt.timedelta(seconds=retry_after))
+    return min(delay, BACKOFF_MAX)
+
+
+def mark_error(
+    notification_id: int,
+    error: str,
+    *,
+    retryable: bool,
+    retry_after: Optional[float] = None,
+    now: Optional[dt.datetime] = None,
+    url: Optional[str] = None,
+) -> str:
+    """Record a failed attempt: back to ``pending`` after a backoff when the error is temporary
+    and attempts remain, else ``failed``. Returns the new status."""
+    now = now or utcnow()
+    with session_scope(url) as session:
+        row = session.get(Notification, notification_id)
+        if row is None:
+            return FAILED
+        row.last_error = error[:2000]
+        row.updated_at = now
+        row.claim_token = None
+        if retryable and row.attempts < MAX_ATTEMPTS:
+            row.status = PENDING
+            row.next_attempt_at = now + backoff(int(row.attempts), retry_after)
+        else:
+            row.status = FAILED
+            if retryable:
+                row.last_error = f"Gagal setelah {row.attempts} percobaan. Terakhir: {error}"[:2000]
+        return row.status
+
+
+def expire_stale(now: Optional[dt.datetime] = None, *, url: Optional[str] = None) -> int:
+    """Rows stuck in ``sending`` (their worker stopped mid-send) become ``failed`` for staff to
+    check and retry by hand: re-sending automatically could deliver the message twice."""
+    now = now or utcnow()
+    with session_scope(url) as session:
+        result = session.execute(
+            update(Notification)
+            .where(Notification.status == SENDING, Notification.claimed_at < now - SENDING_TIMEOUT)
+            .values(
+                status=FAILED,
+                updated_at=now,
+                last_error=(
+                    "Status pengiriman tidak diketahui: proses pengirim berhenti saat mengirim. "
+                    "Periksa percakapan warga sebelum mengirim ulang."
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count = int(result.rowcount or 0)
+    if count:
+        logger.warning("%d notifications were stuck in 'sending' and are now marked failed", count)
+    return count
+
+
+# -- dashboard side --------------------------------------------------------------------------------
+def retry(session: Session, notification_id: int, actor: str) -> bool:
+    """Put a failed row back in the queue (staff pressed "Kirim ulang"). True when it was failed."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == FAILED)
+        .values(status=PENDING, next_attempt_at=utcnow(), attempts=0, claim_token=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        logger.info("Notification %s re-queued by %s", notification_id, actor)
+    return bool(result.rowcount)
+
+
+def for_ticket(session: Session, ticket_id: int) -> List[Notification]:
+    return list(
+        session.execute(
+            select(Notification).where(Notification.ticket_id == ticket_id).order_by(Notification.id)
+        ).scalars()
+    )
+
+
+def failed_ticket_ids(session: Session, ticket_ids: Sequence[int]) -> set:
+    if not ticket_ids:
+        return set()
+    return set(
+        session.execute(
+            select(Notification.ticket_id)
+            .where(Notification.ticket_id.in_(list(ticket_ids)), Notification.status == FAILED)
+            .distinct()
+        ).scalars()
+    )
+
+
+def counts_by_status(session: Session) -> Dict[str, int]:
+    from sqlalchemy import func
+
+    return {
+        status: int(count)
+        for status, count in session.execute(
+            select(Notification.status, func.count(Notification.id)).group_by(Notification.status)
+        )
+    }

@@ -1,0 +1,476 @@
+"""Service statistics and the daily SLA digest per OPD (plain Python, no Rasa import).
+
+Statistics are aggregates only (no names, numbers, NIKs or free text), so the same figures feed
+the staff page, the CSV export and the public transparency page.
+
+Definitions:
+
+- *first response*: the first history entry written by staff (``staf:<user>``: a state change or
+  a reply) after the ticket was created;
+- *resolution*: ``closed_at - created_at`` of complaints in ``selesai``;
+- *overdue share*: among tickets with a due date, those still open past it or closed after it;
+- dates are the institution's local dates (Indonesia has no daylight saving time, so a fixed UTC
+  offset per deployment is exact).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import statistics as pystats
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from sqlalchemy import Column, Date, DateTime, Integer, String, Text, UniqueConstraint, and_, func, literal_column, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from . import calendar, states
+from .config import Institution
+from .db import session_scope
+from .formatting import format_date
+from .models import KIND_COMPLAINT, KIND_LETTER, Base, StateChange, Ticket, utcnow
+
+logger = logging.getLogger(__name__)
+
+STAFF_ACTOR_PREFIX = "staf:"
+
+
+class DigestRun(Base):
+    """One daily digest per OPD and day (the unique key makes the scheduled job run once even
+    when several dashboard processes try)."""
+
+    __tablename__ = "digest_runs"
+
+    id = Column(Integer, primary_key=True)
+    day = Column(Date, nullable=False)
+    agency_code = Column(String(40), nullable=False)
+    content = Column(Text, nullable=False)
+    delivered_to = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("day", "agency_code", name="uq_digest_runs_day_agency"),)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def utc_offset_hours(inst: Institution) -> int:
+    offset = dt.datetime.now(inst.timezone).utcoffset() or dt.timedelta(0)
+    return int(offset.total_seconds() // 3600)
+
+
+def local_day(session: Session, inst: Institution, column) -> ColumnElement:  # type: ignore[no-untyped-def]
+    """SQL for the local calendar date of a naive-UTC timestamp column (SQLite and PostgreSQL)."""
+    hours = utc_offset_hours(inst)
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(column, f"{hours:+d} hours")
+    return func.date(column + literal_column(f"interval '{hours} hours'"))
+
+
+def _as_date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def utc_bounds(inst: Institution, start: dt.date, end: dt.date) -> Tuple[dt.datetime, dt.datetime]:
+    """Naive UTC instants of local midnight at ``start`` and after ``end``."""
+    first = dt.datetime.combine(start, dt.time(0), tzinfo=inst.timezone).astimezone(dt.timezone.utc)
+    last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=inst.timezone).astimezone(dt.timezone.utc)
+    return first.replace(tzinfo=None), last.replace(tzinfo=None)
+
+
+def today_local(inst: Institution, now: Optional[dt.datetime] = None) -> dt.date:
+    return calendar.now_local(inst, now).date()
+
+
+def bucket_of(day: dt.date, granularity: str) -> dt.date:
+    if granularity == "month":
+        return day.replace(day=1)
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day
+
+
+def bucket_label(day: dt.date, granularity: str) -> str:
+    months = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+    if granularity == "month":
+        return f"{months[day.month - 1]} {day.year}"
+    return f"{day.day} {months[day.month - 1]}"
+
+
+def buckets(start: dt.date, end: dt.date, granularity: str) -> List[dt.date]:
+    result: List[dt.date] = []
+    day = bucket_of(start, granularity)
+    while day <= end:
+        result.append(day)
+        if granularity == "month":
+            day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        elif granularity == "week":
+            day += dt.timedelta(days=7)
+        else:
+            day += dt.timedelta(days=1)
+    return result
+
+
+def granularity_for(start: dt.date, end: dt.date) -> str:
+    days = (end - start).days + 1
+    if days <= 31:
+        return "day"
+    if days <= 190:
+        return "week"
+    return "month"
+
+
+# -- statistics -------------------------------------------------------------------------------------
+@dataclass
+class Filters:
+    start: dt.date
+    end: dt.date
+    kind: Optional[str] = None
+    agency_code: Optional[str] = None
+
+
+@dataclass
+class Overview:
+    filters: Filters
+    granularity: str
+    total: int = 0
+    by_kind: Dict[str, int] = field(default_factory=dict)
+    by_category: List[Tuple[str, str, int]] = field(default_factory=list)  # (code, label, count)
+    by_state: List[Tuple[str, str, int]] = field(default_factory=list)
+    by_agency: List[Tuple[str, str, int]] = field(default_factory=list)
+    periods: List[dt.date] = field(default_factory=list)
+    created_series: Dict[str, List[int]] = field(default_factory=dict)  # category label -> counts
+    agency_series: Dict[str, List[int]] = field(default_factory=dict)
+    resolved_series: List[int] = field(default_factory=list)
+    median_first_response_hours: Optional[float] = None
+    median_resolution_days: Optional[float] = None
+    first_response_count: int = 0
+    resolution_count: int = 0
+    with_due_date: int = 0
+    overdue: int = 0
+    open_overdue: int = 0
+    rating_count: int = 0
+    rating_average: Optional[float] = None
+    rating_distribution: Dict[int, int] = field(default_factory=dict)
+
+    @property
+    def overdue_share(self) -> Optional[float]:
+        return self.overdue / self.with_due_date if self.with_due_date else None
+
+
+def _conditions(inst: Institution, filters: Filters, extra: Sequence[ColumnElement] = ()) -> List[ColumnElement]:
+    start, end = utc_bounds(inst, filters.start, filters.end)
+    conditions: List[ColumnElement] = [Ticket.created_at >= start, Ticket.created_at < end, *extra]
+    if filters.kind:
+        conditions.append(Ticket.kind == filters.kind)
+    if filters.agency_code:
+        conditions.append(Ticket.agency_code == filters.agency_code)
+    return conditions
+
+
+def category_label(inst: Institution, kind: str, code: str) -> str:
+    if kind == KIND_COMPLAINT:
+        category = inst.complaint_categories.get(code)
+        return category.label if category else code
+    letter = inst.letters.get(code)
+    return letter.short_name if letter else code
+
+
+def overview(
+    session: Session,
+    inst: Institution,
+    filters: Filters,
+    *,
+    agency_names: Optional[Dict[str, str]] = None,
+    now: Optional[dt.datetime] = None,
+) -> Overview:
+    granularity = granularity_for(filters.start, filters.end)
+    result = Overview(filters=filters, granularity=granularity)
+    result.periods = buckets(filters.start, filters.end, granularity)
+    index = {period: i for i, period in enumerate(result.periods)}
+    agency_names = agency_names or {code: a.name for code, a in inst.agencies.items()}
+    where = _conditions(inst, filters)
+    day = local_day(session, inst, Ticket.created_at)
+
+    # Created per day x kind x category x agency x state: at most a few thousand groups.
+    grouped = session.execute(
+        select(day, Ticket.kind, Ticket.category, Ticket.agency_code, Ticket.state, func.count(Ticket.id))
+        .where(*where)
+        .group_by(day, Ticket.kind, Ticket.category, Ticket.agency_code, Ticket.state)
+    ).all()
+    kinds: Counter = Counter()
+    categories: Counter = Counter()
+    state_counts: Counter = Counter()
+    agency_counts: Counter = Counter()
+    series: Dict[str, List[int]] = defaultdict(lambda: [0] * len(result.periods))
+    agency_series: Dict[str, List[int]] = defaultdict(lambda: [0] * len(result.periods))
+    for raw_day, kind, category, agency, state, count in grouped:
+        count = int(count)
+        kinds[kind] += count
+        categories[(kind, category)] += count
+        state_counts[state] += count
+        position = index.get(bucket_of(_as_date(raw_day), granularity))
+        label = category_label(inst, kind, category)
+        if position is not None:
+            series[label][position] += count
+        if kind == KIND_COMPLAINT and agency:
+            agency_counts[agency] += count
+            if position is not None:
+                agency_series[agency_names.get(agency, agency)][position] += count
+    result.total = sum(kinds.values())
+    result.by_kind = dict(kinds)
+    result.by_category = sorted(
+        ((code, category_label(inst, kind, code), n) for (kind, code), n in categories.items()),
+        key=lambda item: -item[2],
+    )
+    order = [states.BARU, states.DIAJUKAN, states.DIVERIFIKASI, states.DITERUSKAN, states.DIPROSES,
+             states.SIAP_DIAMBIL, states.SELESAI, states.DITOLAK]
+    result.by_state = [(s, states.LABELS.get(s, s), state_counts[s]) for s in order if state_counts.get(s)]
+    result.by_agency = sorted(
+        ((code, agency_names.get(code, code), n) for code, n in agency_counts.items()), key=lambda item: -item[2]
+    )
+    result.created_series = dict(sorted(series.items(), key=lambda kv: -sum(kv[1])))
+    result.agency_series = dict(sorted(agency_series.items(), key=lambda kv: -sum(kv[1])))
+
+    # Resolved per period (by the local day of closing, tickets closed as selesai).
+    closed_day = local_day(session, inst, Ticket.closed_at)
+    start_utc, end_utc = utc_bounds(inst, filters.start, filters.end)
+    resolved_where = [Ticket.state == states.SELESAI, Ticket.closed_at >= start_utc, Ticket.closed_at < end_utc]
+    if filters.kind:
+        resolved_where.append(Ticket.kind == filters.kind)
+    if filters.agency_code:
+        resolved_where.append(Ticket.agency_code == filters.agency_code)
+    resolved = [0] * len(result.periods)
+    for raw_day, count in session.execute(
+        select(closed_day, func.count(Ticket.id)).where(*resolved_where).group_by(closed_day)
+    ):
+        position = index.get(bucket_of(_as_date(raw_day), granularity))
+        if position is not None:
+            resolved[position] += int(count)
+    result.resolved_series = resolved
+
+    # Median time to first staff response.
+    first = (
+        select(StateChange.ticket_id.label("ticket_id"), func.min(StateChange.created_at).label("first_at"))
+        .where(StateChange.actor.like(f"{STAFF_ACTOR_PREFIX}%"))
+        .group_by(StateChange.ticket_id)
+        .subquery()
+    )
+    waits = [
+        (first_at - created).total_seconds() / 3600
+        for created, first_at in session.execute(
+            select(Ticket.created_at, first.c.first_at).join(first, first.c.ticket_id == Ticket.id).where(*where)
+        )
+        if first_at is not None and first_at >= created
+    ]
+    result.first_response_count = len(waits)
+    result.median_first_response_hours = round(pystats.median(waits), 1) if waits else None
+
+    # Median time to resolution (complaints resolved, created in the period).
+    durations = [
+        (closed - created).total_seconds() / 86400
+        for created, closed in session.execute(
+            select(Ticket.created_at, Ticket.closed_at).where(
+                *where, Ticket.state == states.SELESAI, Ticket.kind == KIND_COMPLAINT, Ticket.closed_at.is_not(None)
+            )
+        )
+    ]
+    result.resolution_count = len(durations)
+    result.median_resolution_days = round(pystats.median(durations), 1) if durations else None
+
+    # Overdue share: open past the due date, or closed after it.
+    today = today_local(inst, now)
+    open_states = list(states.OPEN_STATES[KIND_COMPLAINT] | states.OPEN_STATES[KIND_LETTER])
+    with_due = int(session.execute(select(func.count(Ticket.id)).where(*where, Ticket.due_date.is_not(None))).scalar_one())
+    open_overdue = int(
+        session.execute(
+            select(func.count(Ticket.id)).where(*where, Ticket.state.in_(open_states), Ticket.due_date < today)
+        ).scalar_one()
+    )
+    closed_late = 0
+    for closed_local, due in session.execute(
+        select(local_day(session, inst, Ticket.closed_at), Ticket.due_date).where(
+            *where, Ticket.closed_at.is_not(None), Ticket.due_date.is_not(None), Ticket.state == states.SELESAI
+        )
+    ):
+        if _as_date(closed_local) > _as_date(due):
+            closed_late += 1
+    result.with_due_date = with_due
+    result.open_overdue = open_overdue
+    result.overdue = open_overdue + closed_late
+
+    # Ratings.
+    distribution = {value: 0 for value in range(1, 6)}
+    for rating, count in session.execute(
+        select(Ticket.rating, func.count(Ticket.id)).where(*where, Ticket.rating.is_not(None)).group_by(Ticket.rating)
+    ):
+        distribution[int(rating)] = int(count)
+    result.rating_distribution = distribution
+    result.rating_count = sum(distribution.values())
+    if result.rating_count:
+        result.rating_average = round(sum(k * v for k, v in distribution.items()) / result.rating_count, 2)
+    return result
+
+
+def csv_rows(result: Overview) -> Iterable[List[str]]:
+    """The overview as CSV rows (section, key, label, value): aggregates only."""
+    yield ["bagian", "kode", "label", "nilai"]
+    f = result.filters
+    yield ["periode", "mulai", "Mulai", f.start.isoformat()]
+    yield ["periode", "selesai", "Selesai", f.end.isoformat()]
+    yield ["ringkasan", "total", "Jumlah tiket", str(result.total)]
+    for kind, count in sorted(result.by_kind.items()):
+        yield ["jenis", kind, "Aduan" if kind == KIND_COMPLAINT else "Surat", str(count)]
+    for code, label, count in result.by_category:
+        yield ["kategori", code, label, str(count)]
+    for code, label, count in result.by_state:
+        yield ["status", code, label, str(count)]
+    for code, label, count in result.by_agency:
+        yield ["opd", code, label, str(count)]
+    for i, period in enumerate(result.periods):
+        yield ["selesai_per_periode", period.isoformat(), bucket_label(period, result.granularity), str(result.resolved_series[i])]
+    for label, values in result.created_series.items():
+        for i, period in enumerate(result.periods):
+            yield ["masuk_per_periode", period.isoformat(), label, str(values[i])]
+    yield ["waktu", "median_respons_pertama_jam", "Median waktu respons pertama (jam)",
+           "" if result.median_first_response_hours is None else str(result.median_first_response_hours)]
+    yield ["waktu", "median_penyelesaian_hari", "Median waktu penyelesaian (hari)",
+           "" if result.median_resolution_days is None else str(result.median_resolution_days)]
+    share = result.overdue_share
+    yield ["sla", "porsi_terlambat", "Porsi melewati tenggat", "" if share is None else f"{share:.4f}"]
+    yield ["sla", "terbuka_terlambat", "Tiket terbuka yang terlambat", str(result.open_overdue)]
+    yield ["penilaian", "jumlah", "Jumlah penilaian", str(result.rating_count)]
+    yield ["penilaian", "rata_rata", "Rata-rata penilaian", "" if result.rating_average is None else str(result.rating_average)]
+    for value, count in result.rating_distribution.items():
+        yield ["penilaian", f"bintang_{value}", f"{value} bintang", str(count)]
+
+
+# -- daily digest per OPD ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DigestItem:
+    number: str
+    category: str
+    state: str
+    due_date: Optional[dt.date]
+    days_late: int
+
+
+@dataclass
+class Digest:
+    agency_code: str
+    agency_name: str
+    day: dt.date
+    open_count: int = 0
+    new_count: int = 0
+    resolved_count: int = 0
+    reopened_count: int = 0
+    overdue: List[DigestItem] = field(default_factory=list)
+    due_soon: List[DigestItem] = field(default_factory=list)
+
+    def text(self, inst: Institution, dashboard_url: str = "") -> str:
+        lines = [
+            f"Ringkasan harian {inst.service_name} — {self.agency_name}",
+            f"{format_date(self.day)}",
+            "",
+            f"Aduan terbuka: {self.open_count}",
+            f"Baru diteruskan (24 jam terakhir): {self.new_count}",
+            f"Diselesaikan (24 jam terakhir): {self.resolved_count}",
+            f"Dibuka kembali oleh warga (24 jam terakhir): {self.reopened_count}",
+            f"Melewati tenggat: {len(self.overdue)}",
+        ]
+        if self.overdue:
+            lines += ["", "MELEWATI TENGGAT:"]
+            lines += [
+                f"- {i.number} ({i.category}), tenggat {format_date(i.due_date)}, terlambat {i.days_late} hari"
+                for i in self.overdue[:50] if i.due_date
+            ]
+            if len(self.overdue) > 50:
+                lines.append(f"  … dan {len(self.overdue) - 50} lainnya")
+        if self.due_soon:
+            lines += ["", "TENGGAT DALAM 2 HARI KERJA:"]
+            lines += [f"- {i.number} ({i.category}), tenggat {format_date(i.due_date)}" for i in self.due_soon[:50] if i.due_date]
+        if dashboard_url:
+            lines += ["", f"Buka dasbor: {dashboard_url}"]
+        return "\n".join(lines)
+
+
+FORWARDED_STATES = (states.DITERUSKAN, states.DIPROSES)
+
+
+def digest(
+    session: Session,
+    inst: Institution,
+    agency_code: str,
+    agency_name: str,
+    day: dt.date,
+    now: Optional[dt.datetime] = None,
+) -> Digest:
+    """The SLA digest of one OPD for ``day`` (no personal data: numbers and categories only);
+    "last 24 hours" counts back from ``now`` (naive UTC, default the current time)."""
+    result = Digest(agency_code, agency_name, day)
+    base = and_(Ticket.kind == KIND_COMPLAINT, Ticket.agency_code == agency_code)
+    result.open_count = int(
+        session.execute(select(func.count(Ticket.id)).where(base, Ticket.state.in_(FORWARDED_STATES))).scalar_one()
+    )
+    soon = calendar.add_working_days(inst, day, 2)
+    for number, category, state, due in session.execute(
+        select(Ticket.number, Ticket.category, Ticket.state, Ticket.due_date)
+        .where(base, Ticket.state.in_(FORWARDED_STATES), Ticket.due_date.is_not(None), Ticket.due_date <= soon)
+        .order_by(Ticket.due_date, Ticket.id)
+    ):
+        item = DigestItem(number, category_label(inst, KIND_COMPLAINT, category), state, due, max(0, (day - due).days))
+        (result.overdue if due < day else result.due_soon).append(item)
+    since = (now or utcnow()) - dt.timedelta(hours=24)
+    changes = dict(
+        session.execute(
+            select(StateChange.to_state, func.count(StateChange.id))
+            .join(Ticket, Ticket.id == StateChange.ticket_id)
+            .where(base, StateChange.created_at >= since, StateChange.to_state.in_((states.DITERUSKAN, states.SELESAI)))
+            .group_by(StateChange.to_state)
+        ).all()
+    )
+    result.new_count = int(changes.get(states.DITERUSKAN, 0))
+    result.resolved_count = int(changes.get(states.SELESAI, 0))
+    result.reopened_count = int(
+        session.execute(
+            select(func.count(StateChange.id))
+            .join(Ticket, Ticket.id == StateChange.ticket_id)
+            .where(
+                base,
+                StateChange.created_at >= since,
+                StateChange.from_state == states.SELESAI,
+                StateChange.to_state == states.DIPROSES,
+            )
+        ).scalar_one()
+    )
+    return result
+
+
+def claim_digest(day: dt.date, agency_code: str, content: str, *, url: Optional[str] = None) -> bool:
+    """Record today's digest for an OPD; False when another process already did (send nothing)."""
+    try:
+        with session_scope(url) as session:
+            session.add(DigestRun(day=day, agency_code=agency_code, content=content))
+            session.flush()
+        return True
+    except IntegrityError:
+        return False
+
+
+def set_delivered(day: dt.date, agency_code: str, delivered_to: str, *, url: Optional[str] = None) -> None:
+    with session_scope(url) as session:
+        row = session.execute(
+            select(DigestRun).where(DigestRun.day == day, DigestRun.agency_code == agency_code)
+        ).scalars().first()
+        if row is not None:
+            row.delivered_to = delivered_to[:2000]
+
+
+def latest_digest(session: Session, agency_code: str) -> Optional[DigestRun]:
+    return session.execute(
+        select(DigestRun).where(DigestRun.agency_code == agency_code).order_by(DigestRun.day.desc()).limit(1)
+    ).scalars().first()

@@ -1,0 +1,144 @@
+"""Test helpers shared by the dashboard and outbox tests: a fake Graph API, sample tickets."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Dict, List, Optional, Tuple
+
+from argon2 import PasswordHasher
+
+from layanwarga import citizens, db, staff, tickets
+from layanwarga.config import get_institution
+
+INST = get_institution()
+MONDAY_MORNING = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)  # 09.00 WIB
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD = "Rahasia-Kantor-2026"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FakeGraph:
+    """A Graph API stand-in on a real port: records every request and answers from a script
+    (default: 200 with a fresh wamid)."""
+
+    def __init__(self) -> None:
+        self.requests: List[Dict[str, Any]] = []
+        self.script: List[Tuple[int, Dict[str, Any], Dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self._counter = 0
+        graph = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with graph._lock:
+                    graph.requests.append({"path": self.path, "headers": dict(self.headers), "json": body})
+                    if graph.script:
+                        status, payload, headers = graph.script.pop(0)
+                    else:
+                        graph._counter += 1
+                        status, payload, headers = 200, {"messages": [{"id": f"wamid.fake{graph._counter}"}]}, {}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def fail_next(self, status: int, code: Optional[int] = None, message: str = "error", headers: Optional[Dict[str, str]] = None) -> None:
+        error: Dict[str, Any] = {"message": message, "type": "OAuthException"}
+        if code is not None:
+            error["code"] = code
+        self.script.append((status, {"error": error}, headers or {}))
+
+    @property
+    def bodies(self) -> List[Dict[str, Any]]:
+        return [r["json"] for r in self.requests]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def complaint(key: str, sender: str = "6281234567890", category: str = "lapor_jalan_rusak", **overrides: Any) -> tickets.TicketView:
+    values = dict(
+        category=category,
+        description="Jalan berlubang besar di depan SDN 3",
+        sender=sender,
+        idempotency_key=key,
+        reporter_name="Siti Aminah",
+        location_text="Jl. Merdeka RT 3 RW 5",
+        rt="3",
+        rw="5",
+    )
+    values.update(overrides)
+    return tickets.submit_complaint(INST, tickets.ComplaintDraft(**values), now=MONDAY_MORNING)
+
+
+def letter(key: str, sender: str = "6281298765432", letter_type: str = "sktm") -> tickets.TicketView:
+    draft = tickets.LetterDraft(
+        letter_type=letter_type,
+        sender=sender,
+        idempotency_key=key,
+        applicant_name="Budi Santoso",
+        applicant_nik="6271014506850003",
+        applicant_address="Jl. Kenanga No. 5 RT 2 RW 1",
+        applicant_phone="081298765432",
+        purpose="Berobat / keringanan biaya rumah sakit",
+        reporter_name="Budi",
+    )
+    return tickets.submit_letter_request(INST, draft, now=MONDAY_MORNING)
+
+
+def ticket_id(number: str) -> int:
+    from sqlalchemy import select
+
+    from layanwarga.models import Ticket
+
+    with db.session_scope() as session:
+        return int(session.execute(select(Ticket.id).where(Ticket.number == number)).scalar_one())
+
+
+def open_window(sender: str, at: Optional[dt.datetime] = None) -> None:
+    """The citizen wrote recently: free-form messages are allowed."""
+    with db.session_scope() as session:
+        citizens.upsert_sender(session, sender).last_inbound_at = at or dt.datetime.utcnow().replace(microsecond=0)
+
+
+def make_user(username: str, role: str, agency: Optional[str] = None, can_chat: Optional[bool] = None) -> int:
+    staff.set_hasher(CHEAP_HASHER)
+    with db.session_scope() as session:
+        user = staff.create_user(
+            session,
+            username=username,
+            full_name=username.title(),
+            password=PASSWORD,
+            role=role,
+            agency_code=agency,
+            can_chat=can_chat,
+            agencies=list(INST.agencies),
+        )
+        return int(user.id)
