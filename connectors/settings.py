@@ -41,7 +41,10 @@ ENV_VARS: Dict[str, str] = {
     "insecure_dev_mode": "WHATSAPP_INSECURE_DEV_MODE",
     "media_dir": "LAYANWARGA_MEDIA_DIR",
     "database_url": "DATABASE_URL",
+    "action_server_url": "ACTION_SERVER_URL",
+    "spool_dir": "LAYANWARGA_SPOOL_DIR",
 }
+DEFAULT_ACTION_SERVER_URL = "http://localhost:5055/webhook"
 
 
 class SettingsError(ValueError):
@@ -86,6 +89,11 @@ class WhatsAppSettings:
     # sustained with short bursts allowed): a token bucket per recipient.
     pair_rate_burst: int = 20
     pair_rate_per_second: float = 1 / 6
+    # Resilience: the action server's webhook (its /health is probed before each turn) and the
+    # local folder where messages wait while the assistant cannot take them.
+    action_server_url: str = DEFAULT_ACTION_SERVER_URL
+    spool_dir: Optional[Path] = None
+    replay_interval: float = 3.0
     extra: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __repr__(self) -> str:  # never print secrets
@@ -211,6 +219,9 @@ def load_settings(
         backoff_max=_as_number("backoff_max", get("backoff_max", 8.0), float, 0),
         pair_rate_burst=_as_number("pair_rate_burst", get("pair_rate_burst", 20), int, 1),
         pair_rate_per_second=_as_number("pair_rate_per_second", get("pair_rate_per_second", 1 / 6), float, 0.001),
+        action_server_url=str(get("action_server_url", DEFAULT_ACTION_SERVER_URL)).strip(),
+        spool_dir=Path(str(get("spool_dir"))).expanduser() if get("spool_dir") else None,
+        replay_interval=_as_number("replay_interval", get("replay_interval", 3.0), float, 0.05),
     )
     if settings.dedupe_backend not in ("sql", "memory"):
         raise SettingsError(f"whatsapp: 'dedupe_backend' must be sql or memory, got {settings.dedupe_backend!r}")

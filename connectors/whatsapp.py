@@ -79,6 +79,7 @@ class WhatsAppInput(InputChannel):
         self.dedupe = dedupe
         self.processor: Optional[WebhookProcessor] = None
         self._purge_task: Optional["asyncio.Task[None]"] = None
+        self._replay_task: Optional["asyncio.Task[None]"] = None
         # Latency of the synchronous part of POST handling (seconds), for monitoring/tests.
         self.last_ack_seconds: Optional[float] = None
 
@@ -97,6 +98,7 @@ class WhatsAppInput(InputChannel):
         @bp.listener("after_server_start")
         async def start_purge(app: Any, loop: Any) -> None:
             self._purge_task = asyncio.get_running_loop().create_task(self._purge_forever())
+            self._replay_task = asyncio.get_running_loop().create_task(processor.replay_forever())
 
         @bp.listener("before_server_stop")
         async def drain(app: Any, loop: Any) -> None:
@@ -189,9 +191,10 @@ class WhatsAppInput(InputChannel):
 
     async def shutdown(self, timeout: float = SHUTDOWN_DRAIN_SECONDS) -> None:
         """Finish queued work (bounded), then release the HTTP session and threads."""
-        if self._purge_task is not None:
-            self._purge_task.cancel()
-            self._purge_task = None
+        for task in (self._purge_task, self._replay_task):
+            if task is not None:
+                task.cancel()
+        self._purge_task = self._replay_task = None
         if self.processor is not None and not await self.processor.join(timeout):
             logger.error("WhatsApp processing did not finish within %.0f s of shutdown", timeout)
             await self.processor.queues.cancel()

@@ -28,8 +28,11 @@ from layanwarga import inbound, media
 from layanwarga.inbound import mask
 
 from .dedupe import DedupeStore
+from rasa_extensions.tracker_store import TrackerStoreUnavailable
+
 from .executor import BlockingRunner
 from .graph_client import DownloadTooLarge, GraphAPIError, GraphClient
+from .replay import APOLOGY_DEFERRED, AssistantHealth, DeferredMessages
 from .sender_queues import SenderQueues
 from .settings import WhatsAppSettings
 from .whatsapp_output import WhatsAppOutput
@@ -65,6 +68,8 @@ class WebhookProcessor:
         self.on_new_message = on_new_message
         self.queues = SenderQueues(settings.max_concurrent_senders)
         self._tasks: Set["asyncio.Task[Any]"] = set()
+        self.health = AssistantHealth(settings.action_server_url)
+        self.deferred = DeferredMessages(settings.spool_dir)
 
     # -- entry point (called by the webhook handler, on the loop, must not block) --------------
     def accept(self, batch: ParsedBatch) -> None:
@@ -200,23 +205,89 @@ class WebhookProcessor:
                 return
             text, metadata = result
 
+        await self.deliver(sender, text, metadata, message.id or key, output)
+
+    # -- handing messages to the assistant -------------------------------------------------------
+    async def deliver(
+        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput
+    ) -> None:
+        """Run the assistant's turn for one message, or keep the message for later when the
+        assistant cannot take it (see ``connectors.replay``)."""
+        if self.deferred.waiting_for(sender) or not await self.health.ready():
+            await self._defer(sender, text, metadata, message_id, output)
+            return
+        if not await self._run_turn(sender, text, metadata, message_id, output):
+            await self._defer(sender, text, metadata, message_id, output)
+
+    async def _run_turn(
+        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput
+    ) -> bool:
+        """One Rasa turn; False when it could not start and the message must wait."""
         user_message = UserMessage(
-            text,
-            output,
-            sender,
-            input_channel=CHANNEL_NAME,
-            message_id=message.id or key,
-            metadata=metadata,
+            text, output, sender, input_channel=CHANNEL_NAME, message_id=message_id, metadata=metadata
         )
         try:
             await self.on_new_message(user_message)
+            return True
+        except TrackerStoreUnavailable as error:
+            if error.phase == "retrieve":
+                self.health.forget()
+                return False
+            logger.error(
+                "Message %s from %s was answered but its turn could not be stored: %s", message_id, mask(sender), error
+            )
+            return True
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - the citizen must not be left without an answer
-            logger.exception(
-                "The assistant failed on WhatsApp message %s (%s) from %s", message.id, message.type, mask(sender)
-            )
+            logger.exception("The assistant failed on WhatsApp message %s from %s", message_id, mask(sender))
             await output.send_text_message(sender, APOLOGY_TEXT)
+            return True
+
+    async def _defer(
+        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput
+    ) -> None:
+        first = await self.runner.run(
+            self.deferred.defer, sender, {"text": text, "metadata": metadata, "message_id": message_id}
+        )
+        if first:
+            await output.send_text_message(sender, APOLOGY_DEFERRED)
+
+    def _replay_job(self, path: Any, sender: str, item: Dict[str, Any]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            replayed = False
+            try:
+                if not self.deferred.earlier_than(path, sender) and await self.health.ready():
+                    replayed = await self._run_turn(
+                        sender, item.get("text"), item.get("metadata") or {}, item["message_id"], self.output_channel()
+                    )
+                    if replayed:
+                        logger.info("Replayed waiting message %s from %s", item["message_id"], mask(sender))
+            finally:
+                self.deferred.done(path, sender, replayed)
+
+        return run
+
+    async def replay_once(self) -> int:
+        """Queue every waiting message for replay if the assistant answers; returns how many."""
+        if not await self.health.ready():
+            return 0
+        queued = 0
+        for path, sender, item in list(self.deferred.due()):
+            self.deferred.start(path)
+            self.queues.submit(sender, self._replay_job(path, sender, item))
+            queued += 1
+        return queued
+
+    async def replay_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.replay_interval)
+            try:
+                await self.replay_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep trying; the messages stay on disk
+                logger.exception("Replaying waiting WhatsApp messages failed")
 
     async def _record_citizen(self, message: InboundMessage) -> Optional[int]:
         now = dt.datetime.utcnow().replace(microsecond=0)

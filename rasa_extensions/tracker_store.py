@@ -42,8 +42,14 @@ class TrackerStoreUnavailable(BaseException):
     """The conversation store cannot be reached right now.
 
     A ``BaseException`` on purpose: Rasa's ``FailSafeTrackerStore`` turns every ``Exception``
-    into a silent switch to an in-memory store, losing the conversation.
+    into a silent switch to an in-memory store, losing the conversation. ``phase`` says whether
+    the turn had started: ``"retrieve"`` (nothing was answered yet: replay the message later) or
+    ``"save"`` (the citizen got the answers, but the turn was not stored).
     """
+
+    def __init__(self, message: str, phase: str) -> None:
+        super().__init__(message)
+        self.phase = phase
 
 
 class LayanWargaTrackerStore(SQLTrackerStore):
@@ -60,7 +66,7 @@ class LayanWargaTrackerStore(SQLTrackerStore):
         self.retry_delay = float(retry_delay)
         self._pool = ThreadPoolExecutor(max_workers=int(pool_threads), thread_name_prefix="tracker-store")
 
-    async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _off_loop(self, phase: str, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         for attempt in range(1, self.retries + 1):
             try:
@@ -68,16 +74,16 @@ class LayanWargaTrackerStore(SQLTrackerStore):
             except _DATABASE_ERRORS as error:
                 if attempt == self.retries:
                     logger.error("Conversation store unreachable after %d attempts: %s", attempt, error)
-                    raise TrackerStoreUnavailable(str(error)) from error
+                    raise TrackerStoreUnavailable(str(error), phase) from error
                 logger.warning("Conversation store error (attempt %d/%d): %s", attempt, self.retries, error)
                 await asyncio.sleep(self.retry_delay * attempt)
         raise AssertionError("unreachable")
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        return await self._off_loop(self._retrieve_sync, sender_id, False)
+        return await self._off_loop("retrieve", self._retrieve_sync, sender_id, False)
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
-        return await self._off_loop(self._retrieve_sync, conversation_id, True)
+        return await self._off_loop("retrieve", self._retrieve_sync, conversation_id, True)
 
     def _retrieve_sync(self, sender_id: Text, all_sessions: bool) -> Optional[DialogueStateTracker]:
         with self.session_scope() as session:
@@ -90,7 +96,7 @@ class LayanWargaTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         started = time.perf_counter()
-        await self._off_loop(self._save_sync, tracker)
+        await self._off_loop("save", self._save_sync, tracker)
         logger.debug("Tracker %s saved in %.1f ms", tracker.sender_id, (time.perf_counter() - started) * 1000)
 
     def _save_sync(self, tracker: DialogueStateTracker) -> None:

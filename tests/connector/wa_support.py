@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import tempfile
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -145,6 +146,8 @@ class FakeGraph:
         self.media: Dict[str, Dict[str, Any]] = {}
         self.send_delay = 0.0
         self.download_failures: List[Scripted] = []
+        # The same local server plays the action server's /health for the connector's probe.
+        self.action_server_up = True
         self._counter = 0
         self._runner: Optional[web.AppRunner] = None
         self.port = 0
@@ -177,6 +180,7 @@ class FakeGraph:
         app = web.Application()
         app.router.add_post("/{version}/{phone_id}/messages", self._messages)
         app.router.add_get("/download/{media_id}", self._download)
+        app.router.add_get("/health", self._health)
         app.router.add_get("/{version}/{media_id}", self._media_info)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -223,6 +227,11 @@ class FakeGraph:
             "messages": [{"id": f"wamid.OUT.{self._counter}"}],
         })
 
+    async def _health(self, request: web.Request) -> web.Response:
+        if self.action_server_up:
+            return web.json_response({"status": "ok"})
+        return web.Response(status=503)
+
     async def _media_info(self, request: web.Request) -> web.Response:
         self._record(request, None)
         media_id = request.match_info["media_id"]
@@ -262,6 +271,9 @@ def make_settings(api_base: str, tmp_path: Optional[Path] = None, database_url: 
         "backoff_max": 0.01,
         "pair_rate_burst": 1000,
         "request_timeout": 5,
+        "action_server_url": f"{api_base}/webhook",
+        "spool_dir": str((tmp_path or Path(tempfile.mkdtemp())) / "spool"),
+        "replay_interval": 0.05,
     }
     if database_url:
         creds["database_url"] = database_url
