@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.future import create_engine
 
 from rasa_extensions.tracker_store import LayanWargaTrackerStore, TrackerStoreUnavailable
-from conftest import create_postgres_database, drop_postgres_database, postgres_available
+from pg_support import create_postgres_database, drop_postgres_database, postgres_available
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(ROOT / "domain"))
