@@ -16,12 +16,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import tickets
+from layanwarga import pending, tickets
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
 
-from . import common
+from . import common, submissions
 from .flow import FlowFormValidation, reset_flow, summary_lines
 
 logger = logging.getLogger(__name__)
@@ -395,12 +395,10 @@ class ActionSubmitComplaint(Action):
             media_ids=[int(m) for m in tracker.get_slot("aduan_media") or []],
             anonymous=bool(tracker.get_slot("aduan_anonim")),
         )
-        try:
-            view = await common.run_sync(tickets.submit_complaint, inst, draft)
-        except Exception:
-            logger.exception("Storing a complaint failed for conversation %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_gagal_simpan")
-            return []
+        outcome = await submissions.store(pending.COMPLAINT, tickets.submit_complaint, draft, dispatcher, tracker.sender_id)
+        if outcome.view is None:
+            return reset_flow(domain) if outcome.waiting else []
+        view = outcome.view
         dispatcher.utter_message(
             response="utter_aduan_terkirim",
             number=view.number,

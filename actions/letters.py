@@ -18,14 +18,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import crypto
+from layanwarga import crypto, pending
 from layanwarga import nik as nik_rules
 from layanwarga import tickets
 from layanwarga.config import LetterType, get_institution
 from layanwarga.formatting import format_date
 from layanwarga.text import clip, read_place
 
-from . import common
+from . import common, submissions
 from .flow import FlowFormValidation, reset_flow, summary_lines
 from .requirements import LETTER_BY_REQUEST_INTENT
 
@@ -606,12 +606,10 @@ class ActionSubmitLetter(Action):
             details=details,
             media_ids=media,
         )
-        try:
-            view = await common.run_sync(tickets.submit_letter_request, inst, draft)
-        except Exception:
-            logger.exception("Storing a letter request failed for conversation %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_gagal_simpan")
-            return []
+        outcome = await submissions.store(pending.LETTER, tickets.submit_letter_request, draft, dispatcher, tracker.sender_id)
+        if outcome.view is None:
+            return reset_flow(domain) if outcome.waiting else []
+        view = outcome.view
         dispatcher.utter_message(
             response="utter_surat_terkirim",
             letter_name=letter.name,

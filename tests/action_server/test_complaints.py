@@ -184,3 +184,25 @@ def test_emergency_lists_numbers_and_leaves_any_form(domain) -> None:  # type: i
     assert "*112*" in run.said("utter_darurat")["numbers"]
     assert "utter_darurat_tawarkan_laporan" in run.responses
     assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in run.events]
+
+
+@pytest.mark.skipif(not __import__("private_postgres").available(), reason="PostgreSQL server binaries not installed")
+def test_a_submission_while_the_database_is_down_is_kept_and_the_citizen_told(domain, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import private_postgres
+    from layanwarga import migrate, pending
+
+    server = private_postgres.PrivatePostgres()
+    server.start()
+    try:
+        monkeypatch.setenv("DATABASE_URL", server.url)
+        monkeypatch.setenv("LAYANWARGA_SPOOL_DIR", str(tmp_path / "spool"))
+        migrate.upgrade(server.url)
+        server.stop()
+        db.dispose_engines()
+        run = run_action(ActionSubmitComplaint(), confirmed(flow="outage"), domain)
+        assert run.responses == ["utter_pengajuan_tertunda"]
+        assert run.slots["flow_id"] is None  # the flow is over: the data is safe on disk
+        assert [item["draft"]["idempotency_key"] for _, _, item in pending.spool().entries()] == ["6281234567890:outage"]
+    finally:
+        db.dispose_engines()
+        server.destroy()
