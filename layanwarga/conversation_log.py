@@ -131,7 +131,7 @@ def log_inbound(
     ``text`` is what the citizen wrote or chose (a button's title, a caption, a short
     description such as "[lokasi] -2.2,113.9" for pins); ``media_id`` the stored file.
     """
-    with session_scope(url) as session:
+    with session_scope(url, write=True) as session:
         row = add(
             session, sender=sender, direction=DIRECTION_IN, text=text, actor=ACTOR_CITIZEN,
             kind=kind, wamid=wamid, media_id=media_id, created_at=at,
@@ -149,7 +149,7 @@ def log_outbound(
     url: Optional[str] = None,
 ) -> int:
     """Log a message the service sent to ``sender`` (the assistant's replies); returns the id."""
-    with session_scope(url) as session:
+    with session_scope(url, write=True) as session:
         row = add(session, sender=sender, direction=DIRECTION_OUT, text=text, actor=actor, kind=kind, wamid=wamid)
         return int(row.id)
 

@@ -496,7 +496,7 @@ def mark_sent(
     from . import inbound
 
     now = now or utcnow()
-    with session_scope(url) as session:
+    with session_scope(url, write=True) as session:
         row = session.get(Notification, notification_id)
         if row is None:
             return
@@ -537,7 +537,7 @@ def mark_error(
     """Record a failed attempt: back to ``pending`` after a backoff when the error is temporary
     and attempts remain, else ``failed``. Returns the new status."""
     now = now or utcnow()
-    with session_scope(url) as session:
+    with session_scope(url, write=True) as session:
         row = session.get(Notification, notification_id)
         if row is None:
             return FAILED

@@ -445,11 +445,13 @@ class ActiveSession:
     user: StaffUser
     csrf_token: str
     session_id: str
+    needs_touch: bool
 
 
 def load_session(session: Session, token: Optional[str], now: Optional[dt.datetime] = None) -> Optional[ActiveSession]:
     """The logged-in user of a cookie token, or None when it is unknown, revoked or expired
-    (idle too long or past its absolute lifetime). Touches ``last_seen_at`` now and then."""
+    (idle too long or past its absolute lifetime). Read-only: ``touch_session`` records activity
+    when ``needs_touch`` says so (a separate, write-only unit of work)."""
     if not token:
         return None
     now = now or utcnow()
@@ -457,14 +459,17 @@ def load_session(session: Session, token: Optional[str], now: Optional[dt.dateti
     if row is None or row.revoked_at is not None:
         return None
     if now >= row.expires_at or now - row.last_seen_at >= idle_timeout():
-        row.revoked_at = now
         return None
     user = session.get(StaffUser, row.user_id)
     if user is None or not user.is_active:
         return None
-    if now - row.last_seen_at >= TOUCH_INTERVAL:
-        row.last_seen_at = now
-    return ActiveSession(user, row.csrf_token, row.id)
+    return ActiveSession(user, row.csrf_token, row.id, now - row.last_seen_at >= TOUCH_INTERVAL)
+
+
+def touch_session(session: Session, session_id: str, now: Optional[dt.datetime] = None) -> None:
+    session.execute(
+        update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=now or utcnow())
+    )
 
 
 def end_session(session: Session, token: Optional[str]) -> None:

@@ -462,7 +462,7 @@ def claim_digest(day: dt.date, agency_code: str, content: str, *, url: Optional[
 
 
 def set_delivered(day: dt.date, agency_code: str, delivered_to: str, *, url: Optional[str] = None) -> None:
-    with session_scope(url) as session:
+    with session_scope(url, write=True) as session:
         row = session.execute(
             select(DigestRun).where(DigestRun.day == day, DigestRun.agency_code == agency_code)
         ).scalars().first()

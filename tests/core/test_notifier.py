@@ -86,7 +86,10 @@ def test_resolution_question_goes_out_as_reply_buttons(db_url: str, graph: FakeG
     notifications.change_state_and_notify(INST, tid, states.DITERUSKAN, "staf:admin", agency_code="PUPR")
     result = notifications.change_state_and_notify(INST, tid, states.SELESAI, "staf:pupr", note="Sudah ditambal")
     open_window(SENDER)
-    notifier_for(graph).run_once()
+    notifier = notifier_for(graph)
+    while notifier.run_once():
+        pass
+    assert len(graph.bodies) == 2  # in order: forwarded, then resolved
     body = graph.bodies[-1]
     assert body["type"] == "interactive" and body["interactive"]["type"] == "button"
     assert len(body["interactive"]["action"]["buttons"]) == 2

@@ -1,0 +1,143 @@
+"""Who is logged in, what they may open, CSRF tokens and security headers.
+
+The Flask session cookie (signed with DASHBOARD_SECRET_KEY, HttpOnly, SameSite=Lax, Secure in
+production) carries only a random session token and, before login, a CSRF token. Everything
+else lives in the database (``layanwarga.staff``): expiry is decided on the server at every
+request, and logout, deactivation or a password change end sessions everywhere.
+"""
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from typing import Any, Callable, Optional, TypeVar, cast
+
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+
+from layanwarga import staff
+from layanwarga.db import session_scope
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def client_ip() -> str:
+    """The client's address (the first X-Forwarded-For hop only behind a trusted proxy)."""
+    if current_app.config.get("LW_TRUST_PROXY"):
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return (request.remote_addr or "")[:64]
+
+
+def csrf_token() -> str:
+    """The token forms must send back: the logged-in session's, else one kept in the cookie."""
+    active = getattr(g, "staff_session", None)
+    if active is not None:
+        return active.csrf_token
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return str(token)
+
+
+def _csrf_ok() -> bool:
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    expected = csrf_token()
+    return bool(sent) and hmac.compare_digest(str(sent), expected)
+
+
+def load_user() -> None:
+    """Before each request: the logged-in staff member (g.user) or None, then the CSRF check."""
+    g.user = None
+    g.staff_session = None
+    token = session.get("t")
+    if token and request.endpoint not in ("static", "public.health"):
+        with session_scope() as db:
+            active = staff.load_session(db, token)
+        if active is None:
+            session.pop("t", None)
+        else:
+            g.user = active.user
+            g.staff_session = active
+            if active.needs_touch:
+                with session_scope() as db:
+                    staff.touch_session(db, active.session_id)
+    if request.method in UNSAFE_METHODS and not _csrf_ok():
+        abort(400, description="Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi.")
+
+
+def security_headers(response):  # type: ignore[no-untyped-def]
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if getattr(g, "user", None) is not None or request.path.startswith("/media/"):
+        # Pages with personal data stay out of shared caches and the browser's back-forward cache.
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def login_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.user is None:
+            if request.path.startswith("/langsung/") and request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
+                abort(401)
+            flash("Silakan masuk terlebih dahulu.", "info")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if g.user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def chat_required(view: F) -> F:
+    @functools.wraps(view)
+    @login_required
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not can_chat(g.user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def can_chat(user: Optional[staff.StaffUser]) -> bool:
+    return user is not None and (user.role == staff.ROLE_ADMIN or bool(user.can_chat))
+
+
+def safe_next(target: Optional[str]) -> str:
+    """Only local paths after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("tickets.inbox")
+
+
+def install(app: Flask) -> None:
+    app.before_request(load_user)
+    app.after_request(security_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["can_chat"] = can_chat

@@ -1,0 +1,86 @@
+"""Dashboard settings from the environment (the run script exports development values)."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+logger = logging.getLogger(__name__)
+
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(RuntimeError):
+    """The dashboard cannot start; the message names the variable to set."""
+
+
+def _flag(value: Optional[str]) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on", "ya")
+
+
+def _digest_time(value: Optional[str]) -> Optional[dt.time]:
+    text = (value if value is not None else "07:00").strip().lower()
+    if text in ("", "off", "none", "0", "false"):
+        return None
+    try:
+        hours, minutes = text.split(":")
+        return dt.time(int(hours), int(minutes))
+    except ValueError:
+        raise SettingsError(f"DASHBOARD_DIGEST_TIME must look like 07:00 or be 'off', got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    secret_key: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    secure_cookies: bool = False
+    trust_proxy: bool = False
+    database_url: Optional[str] = None
+    page_size: int = 50
+    live_poll_seconds: int = 3
+    digest_time: Optional[dt.time] = dt.time(7, 0)
+    public_url: str = ""
+    insecure_dev_mode: bool = False
+
+    def __repr__(self) -> str:  # never print the secret key
+        return f"DashboardSettings(host={self.host!r}, port={self.port}, secure_cookies={self.secure_cookies})"
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "DashboardSettings":
+        env = os.environ if environ is None else environ
+        insecure = _flag(env.get("DASHBOARD_INSECURE_DEV_MODE"))
+        secret = (env.get("DASHBOARD_SECRET_KEY") or "").strip()
+        if not secret:
+            if not insecure:
+                raise SettingsError(
+                    "DASHBOARD_SECRET_KEY is not set. The dashboard signs its session cookies with it and "
+                    "refuses to start without one: set it to a long random value, e.g. "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` (for local development "
+                    "only, DASHBOARD_INSECURE_DEV_MODE=1 uses a throw-away key)."
+                )
+            secret = secrets.token_urlsafe(48)
+            logger.warning("!!! DASHBOARD_SECRET_KEY not set: using a throw-away key (development mode only) !!!")
+        elif len(secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"DASHBOARD_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long.")
+        try:
+            port = int(env.get("DASHBOARD_PORT") or 8080)
+            threads = int(env.get("DASHBOARD_THREADS") or 8)
+        except ValueError:
+            raise SettingsError("DASHBOARD_PORT and DASHBOARD_THREADS must be whole numbers") from None
+        return cls(
+            secret_key=secret,
+            host=(env.get("DASHBOARD_HOST") or "127.0.0.1").strip(),
+            port=port,
+            threads=max(2, threads),
+            secure_cookies=_flag(env.get("DASHBOARD_SECURE_COOKIES")),
+            trust_proxy=_flag(env.get("DASHBOARD_TRUST_PROXY")),
+            database_url=env.get("DATABASE_URL") or None,
+            digest_time=_digest_time(env.get("DASHBOARD_DIGEST_TIME")),
+            public_url=(env.get("DASHBOARD_PUBLIC_URL") or "").strip().rstrip("/"),
+            insecure_dev_mode=insecure,
+        )

@@ -1,0 +1,168 @@
+"""Administration (admin role only): users, OPD, and the notification outbox."""
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from layanwarga import notifications, staff
+from layanwarga.config import get_institution
+from layanwarga.db import session_scope
+from layanwarga.models import Ticket
+
+from ..security import roles_required
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _form_bool(name: str) -> bool:
+    return request.form.get(name) in ("1", "on", "ya")
+
+
+@bp.route("/pengguna", methods=["GET", "POST"])
+@roles_required(staff.ROLE_ADMIN)
+def users():  # type: ignore[no-untyped-def]
+    inst = get_institution()
+    error = None
+    created_password = None
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        password = request.form.get("password") or ""
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(12)
+        try:
+            with session_scope(write=True) as session:
+                agency_codes = list(staff.agencies(session, inst))
+                user = staff.create_user(
+                    session,
+                    username=request.form.get("username") or "",
+                    full_name=request.form.get("full_name") or "",
+                    password=password,
+                    role=request.form.get("role") or "",
+                    agency_code=(request.form.get("agency_code") or None),
+                    can_chat=_form_bool("can_chat"),
+                    agencies=agency_codes,
+                )
+                staff.audit(session, g.user.actor, "buat_pengguna", target=user.username, detail=f"peran={user.role} opd={user.agency_code or '-'}")
+                username = user.username
+        except staff.UserError as exc:
+            error = str(exc)
+        else:
+            flash(f"Pengguna {username} dibuat.", "ok")
+            if generated:
+                created_password = (username, password)
+            else:
+                return redirect(url_for("admin.users"))
+    with session_scope() as session:
+        rows = staff.list_users(session)
+        agencies = staff.agencies(session, inst)
+    return render_template("admin_users.html", users=rows, agencies=agencies, error=error, form=form,
+                           created_password=created_password, roles=staff.ROLES), (400 if error else 200)
+
+
+@bp.route("/pengguna/<int:user_id>", methods=["GET", "POST"])
+@roles_required(staff.ROLE_ADMIN)
+def edit_user(user_id: int):  # type: ignore[no-untyped-def]
+    inst = get_institution()
+    error = None
+    new_password = None
+    if request.method == "POST":
+        try:
+            with session_scope(write=True) as session:
+                user = session.get(staff.StaffUser, user_id)
+                if user is None:
+                    abort(404)
+                if request.form.get("reset_password"):
+                    new_password = secrets.token_urlsafe(12)
+                    staff.set_password(session, user, new_password)
+                    staff.audit(session, g.user.actor, "reset_sandi", target=user.username)
+                else:
+                    staff.update_user(
+                        session,
+                        user,
+                        full_name=request.form.get("full_name") or "",
+                        role=request.form.get("role") or "",
+                        agency_code=request.form.get("agency_code") or None,
+                        can_chat=_form_bool("can_chat"),
+                        is_active=_form_bool("is_active"),
+                        agencies=list(staff.agencies(session, inst, include_inactive=True)),
+                    )
+                    staff.audit(session, g.user.actor, "ubah_pengguna", target=user.username,
+                                detail=f"peran={user.role} opd={user.agency_code or '-'} aktif={user.is_active}")
+        except staff.UserError as exc:
+            error = str(exc)
+        else:
+            if new_password is None:
+                flash("Perubahan disimpan.", "ok")
+                return redirect(url_for("admin.users"))
+    with session_scope() as session:
+        user = session.get(staff.StaffUser, user_id)
+        if user is None:
+            abort(404)
+        agencies = staff.agencies(session, inst)
+    return render_template("admin_user_edit.html", u=user, agencies=agencies, error=error, roles=staff.ROLES,
+                           new_password=new_password), (400 if error else 200)
+
+
+@bp.route("/opd", methods=["GET", "POST"])
+@roles_required(staff.ROLE_ADMIN)
+def agencies():  # type: ignore[no-untyped-def]
+    inst = get_institution()
+    error = None
+    if request.method == "POST":
+        try:
+            with session_scope(write=True) as session:
+                row = staff.save_agency(
+                    session,
+                    inst,
+                    code=request.form.get("code") or "",
+                    name=request.form.get("name") or "",
+                    contact=request.form.get("contact") or "",
+                    digest_recipients=request.form.get("digest_recipients") or "",
+                    is_active=_form_bool("is_active"),
+                )
+                staff.audit(session, g.user.actor, "simpan_opd", target=row.code)
+        except staff.UserError as exc:
+            error = str(exc)
+        else:
+            flash("Data OPD disimpan.", "ok")
+            return redirect(url_for("admin.agencies"))
+    with session_scope() as session:
+        rows = staff.agencies(session, inst, include_inactive=True)
+        routed = {}
+        for code, category in inst.complaint_categories.items():
+            routed.setdefault(category.agency, []).append(category.label)
+    return render_template("admin_agencies.html", agencies=rows, routed=routed, error=error), (400 if error else 200)
+
+
+@bp.route("/notifikasi")
+@roles_required(staff.ROLE_ADMIN)
+def outbox():  # type: ignore[no-untyped-def]
+    with session_scope() as session:
+        counts = notifications.counts_by_status(session)
+        failed = list(
+            session.execute(
+                select(notifications.Notification, Ticket.number)
+                .outerjoin(Ticket, Ticket.id == notifications.Notification.ticket_id)
+                .where(notifications.Notification.status == notifications.FAILED)
+                .order_by(notifications.Notification.id.desc())
+                .limit(100)
+            ).all()
+        )
+    return render_template("admin_outbox.html", counts=counts, failed=failed, labels=notifications.STATUS_LABELS)
+
+
+@bp.route("/notifikasi/<int:notification_id>/ulang", methods=["POST"])
+@roles_required(staff.ROLE_ADMIN)
+def retry(notification_id: int):  # type: ignore[no-untyped-def]
+    with session_scope(write=True) as session:
+        if notifications.retry(session, notification_id, g.user.actor):
+            staff.audit(session, g.user.actor, "kirim_ulang", detail=f"notifikasi {notification_id}")
+            flash("Pesan dimasukkan kembali ke antrean.", "ok")
+        else:
+            flash("Pesan ini tidak dalam status gagal.", "info")
+    return redirect(url_for("admin.outbox"))

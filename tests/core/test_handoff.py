@@ -1,0 +1,113 @@
+"""Human handoff: pausing the assistant for one citizen, the live inbox, handing back."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from sqlalchemy import func, select
+
+from layanwarga import conversation_log, db, handoff, notifications
+from layanwarga.handoff import Handoff
+from tests.dashboard.support import INST, make_user
+
+SENDER = "6281234567890"
+MONDAY_MORNING = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)  # 09.00 WIB
+SATURDAY_NIGHT = dt.datetime(2026, 11, 28, 14, 0, tzinfo=dt.timezone.utc)  # 21.00 WIB
+
+
+def test_open_pauses_the_assistant_and_is_idempotent(db_url: str) -> None:
+    assert handoff.is_active(SENDER) is False
+    first = handoff.open_handoff(SENDER, "minta_petugas", inst=INST, now=MONDAY_MORNING)
+    again = handoff.open_handoff(SENDER, "minta_petugas", inst=INST, now=MONDAY_MORNING)
+    assert first.created and not again.created and again.id == first.id
+    assert first.office_open and first.next_opening is None
+    assert handoff.is_active(SENDER) is True
+    assert handoff.is_active("6289999999999") is False
+
+
+def test_outside_office_hours_says_when_an_officer_answers(db_url: str) -> None:
+    opened = handoff.open_handoff(SENDER, inst=INST, now=SATURDAY_NIGHT)
+    assert opened.office_open is False
+    assert opened.next_opening == dt.datetime(2026, 11, 30, 7, 30, tzinfo=INST.timezone)
+    with db.session_scope() as session:
+        assert session.get(Handoff, opened.id).opened_outside_hours is True
+
+
+def test_concurrent_opens_make_one_handoff(db_url: str) -> None:
+    results: list = []
+
+    def open_one() -> None:
+        results.append(handoff.open_handoff(SENDER, inst=INST))
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({r.id for r in results}) == 1 and sum(r.created for r in results) == 1
+    with db.session_scope() as session:
+        assert session.execute(select(func.count(Handoff.id))).scalar_one() == 1
+
+
+def test_messages_while_paused_are_kept_with_unread_counts(db_url: str) -> None:
+    conversation_log.log_inbound(SENDER, "saya mau bicara dengan petugas", wamid="wamid.1")
+    opened = handoff.open_handoff(SENDER, inst=INST)
+    conversation_log.log_inbound(SENDER, "lampu di gang 3 mati sudah seminggu", wamid="wamid.2")
+    last = conversation_log.log_inbound(SENDER, "halo?", wamid="wamid.3")
+    with db.session_scope() as session:
+        [summary] = handoff.list_open(session)
+        assert summary.id == opened.id and summary.unread == 3 and summary.last_text == "halo?"
+        handoff.mark_read(session, opened.id, last)
+    with db.session_scope() as session:
+        assert handoff.list_open(session)[0].unread == 0
+        texts = [m.text for m in conversation_log.history(session, SENDER)]
+        assert texts == ["saya mau bicara dengan petugas", "lampu di gang 3 mati sudah seminggu", "halo?"]
+
+
+def test_staff_reply_goes_through_the_outbox_and_hand_back_tells_the_citizen(db_url: str) -> None:
+    uid = make_user("front", "admin")
+    opened = handoff.open_handoff(SENDER, inst=INST)
+    with db.session_scope(write=True) as session:
+        from layanwarga.staff import StaffUser
+
+        user = session.get(StaffUser, uid)
+        nid = handoff.reply(session, opened.id, "Selamat pagi Bapak, kami bantu cek.", user)
+    with db.session_scope() as session:
+        row = session.get(notifications.Notification, nid)
+        assert row.kind == notifications.KIND_CHAT and row.created_by == "staf:front"
+        h = session.get(Handoff, opened.id)
+        assert h.first_response_at is not None and h.assigned_to == uid
+    assert handoff.close_handoff(opened.id, actor="staf:front", inst=INST) is True
+    assert handoff.close_handoff(opened.id, actor="staf:front", inst=INST) is False
+    assert handoff.is_active(SENDER) is False
+    with db.session_scope() as session:
+        last = session.execute(
+            select(notifications.Notification).order_by(notifications.Notification.id.desc())
+        ).scalars().first()
+        assert last.kind == notifications.KIND_HANDOFF and "kembali dilayani asisten" in last.text
+        assert handoff.list_open(session) == []
+    # A new request later opens a new handoff.
+    assert handoff.open_handoff(SENDER, inst=INST).created
+
+
+def test_reply_to_a_closed_handoff_is_refused(db_url: str) -> None:
+    import pytest
+
+    uid = make_user("front2", "admin")
+    opened = handoff.open_handoff(SENDER, inst=INST)
+    handoff.close_handoff(opened.id, notify=False, inst=INST)
+    with db.session_scope() as session:
+        from layanwarga.staff import StaffUser
+
+        with pytest.raises(LookupError):
+            handoff.reply(session, opened.id, "halo", session.get(StaffUser, uid))
+
+
+def test_conversation_history_after_id(db_url: str) -> None:
+    ids = [conversation_log.log_inbound(SENDER, f"pesan {i}") for i in range(5)]
+    conversation_log.log_outbound(SENDER, "balasan asisten")
+    with db.session_scope() as session:
+        later = conversation_log.history(session, SENDER, after_id=ids[2])
+        assert [m.text for m in later] == ["pesan 3", "pesan 4", "balasan asisten"]
+        assert later[-1].direction == "out" and later[-1].actor == "asisten"
+        assert [m.text for m in conversation_log.history(session, SENDER, limit=2)] == ["pesan 4", "balasan asisten"]
