@@ -319,6 +319,8 @@ def act(number: str):  # type: ignore[no-untyped-def]
     if action == "kirim_ulang":
         return _retry(ticket_id, number)
     target = permissions.ACTION_TARGETS[action][kind]
+    if action == "serahkan" and not note:
+        note = "Surat telah diserahkan kepada pemohon."
     agency_code = None
     if action == "teruskan":
         agency_code = (request.form.get("opd") or "").strip()

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from argon2 import PasswordHasher
@@ -142,3 +144,43 @@ def make_user(username: str, role: str, agency: Optional[str] = None, can_chat: 
             agencies=list(INST.agencies),
         )
         return int(user.id)
+
+
+# -- Flask test client helpers ------------------------------------------------------------------
+TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client: Any, path: str = "/masuk") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = TOKEN_RE.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(app: Any, username: str, password: str = PASSWORD) -> Any:
+    client = app.test_client()
+    response = client.post("/masuk", data={"username": username, "password": password, "csrf_token": csrf(client)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def post(client: Any, path: str, data: Dict[str, str], page: str = "/tiket"):  # type: ignore[no-untyped-def]
+    return client.post(path, data={**data, "csrf_token": csrf(client, page)})
+
+
+@dataclass
+class World:
+    pupr: str  # forwarded to PUPR
+    dlh: str  # forwarded to DLH
+    anonymous: str  # anonymous, forwarded to PUPR
+    pupr_new: str  # routed to PUPR by category, not forwarded yet
+    letter: str  # SKTM request
+
+
+
+NUMBER_LINK_RE = re.compile(r'<a class="number" href="/tiket/([A-Z]+-\d{4}-\d{5})"')
+
+
+def listed(html: str) -> List[str]:
+    """Ticket numbers in an inbox page's list (not in its search box or links)."""
+    return NUMBER_LINK_RE.findall(html)
