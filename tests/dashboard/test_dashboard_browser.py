@@ -1,0 +1,168 @@
+"""Browser tests in headless Chromium (Debian's, never a downloaded one) against the real
+dashboard server (``python -m dashboard`` in a subprocess, waitress, a temporary SQLite
+database): login, triage, resolving a ticket, and the live inbox. Screenshots are saved under
+``results/screenshots/``."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from layanwarga import conversation_log, handoff, notifications, states
+from layanwarga.notifier import GraphSettings, Notifier
+from tests.dashboard.support import INST, PASSWORD, FakeGraph, complaint, free_port, make_user, open_window, ticket_id
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "results" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ADMIN_PASSWORD = "Admin-Langkai-2026!"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+
+
+@pytest.fixture
+def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_url,
+        "DASHBOARD_SECRET_KEY": "browser-test-secret-key-0123456789abcdef",
+        "DASHBOARD_PORT": str(port),
+        "DASHBOARD_DIGEST_TIME": "off",
+        "DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
+    created = subprocess.run(
+        [sys.executable, "-m", "dashboard", "create-admin", "--username", "diskominfo", "--name", "Admin Diskominfo"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    log = (tmp_path / "dashboard.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "dashboard"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/sehat", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((tmp_path / "dashboard.log").read_text())
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def _login(page, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{url}/masuk")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def test_login(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    _login(page, server, "diskominfo", "salah-sandi-sekali")
+    assert page.locator(".flash-error").inner_text() == "Nama pengguna atau kata sandi salah."
+    page.screenshot(path=str(SHOTS / "01-login-gagal.png"), full_page=True)
+    _login(page, server, "diskominfo", ADMIN_PASSWORD)
+    page.wait_for_url("**/tiket")
+    assert "Tiket dan permohonan" in page.inner_text("h1")
+    assert "Admin Diskominfo" in page.inner_text("header")
+    page.screenshot(path=str(SHOTS / "02-kotak-masuk-ponsel.png"), full_page=True)
+    page.click("text=Keluar")
+    page.wait_for_url("**/masuk")
+    page.goto(f"{server}/tiket")
+    assert "/masuk" in page.url
+
+
+def test_triage_and_resolve_a_ticket(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    make_user("pupr", "opd", "PUPR")
+    number = complaint("b1", reporter_name="Siti Aminah", description="Jalan berlubang besar di depan SDN 3 Langkai").number
+    graph = FakeGraph()
+    try:
+        admin = browser.new_page(viewport={"width": 1280, "height": 900})
+        _login(admin, server, "diskominfo", ADMIN_PASSWORD)
+        admin.wait_for_url("**/tiket")
+        admin.click(f"text={number}")
+        assert admin.inner_text("#ticket-state") == "Baru diterima"
+        admin.click("button[data-action=verifikasi]")
+        assert admin.inner_text("#ticket-state") == "Sudah diverifikasi"
+        admin.select_option("select[name=opd]", "PUPR")
+        admin.click("button[data-action=teruskan]")
+        assert admin.inner_text("#ticket-state") == "Diteruskan ke instansi terkait"
+        assert "Dinas Pekerjaan Umum" in admin.inner_text(".facts")
+        admin.screenshot(path=str(SHOTS / "03-triase-diteruskan.png"), full_page=True)
+
+        opd = browser.new_page(viewport={"width": 390, "height": 844})
+        _login(opd, server, "pupr", PASSWORD)
+        opd.wait_for_url("**/tiket")
+        opd.click(f"text={number}")
+        opd.click("button[data-action=proses]")
+        assert opd.inner_text("#ticket-state") == "Sedang ditindaklanjuti"
+        opd.fill("form:has(button[data-action=selesai]) textarea[name=catatan]", "Lubang sudah ditambal aspal hotmix.")
+        opd.click("button[data-action=selesai]")
+        assert opd.inner_text("#ticket-state") == "Selesai"
+        assert "Menunggu jawaban warga" in opd.inner_text("body")
+        # The outbox worker sends the queued messages; the page shows them as sent.
+        open_window("6281234567890")
+        worker = Notifier(GraphSettings(api_base=graph.base, api_version="v21.0", access_token="t", phone_number_id="1"))
+        while worker.run_once():
+            pass
+        assert len(graph.bodies) == 4 and graph.bodies[-1]["type"] == "interactive"
+        opd.reload()
+        assert opd.locator(".outbox .status").all_inner_texts() == ["Terkirim"] * 4
+        opd.screenshot(path=str(SHOTS / "04-selesai-ponsel.png"), full_page=True)
+        history = opd.inner_text(".history")
+        assert history.count("Pupr") == 2  # two entries by the OPD officer
+    finally:
+        graph.close()
+
+
+def test_live_inbox(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    sender = "6287777777777"
+    conversation_log.log_inbound(sender, "saya mau bicara dengan petugas")
+    opened = handoff.open_handoff(sender, inst=INST, profile_name="Pak Darto")
+    page = browser.new_page(viewport={"width": 1024, "height": 800})
+    _login(page, server, "diskominfo", ADMIN_PASSWORD)
+    page.wait_for_url("**/tiket")
+    page.goto(f"{server}/langsung")
+    page.click("text=Pak Darto")
+    # The citizen writes while the page is open: it appears without a reload.
+    conversation_log.log_inbound(sender, "lampu di gang 3 mati sejak Senin")
+    page.wait_for_selector("text=lampu di gang 3 mati sejak Senin", timeout=10000)
+    page.fill("#reply-text", "Baik Pak Darto, kami teruskan ke petugas PJU hari ini.")
+    page.click("#reply-form button[type=submit]")
+    page.wait_for_selector("li.msg.out >> text=kami teruskan ke petugas PJU", timeout=10000)
+    page.screenshot(path=str(SHOTS / "05-obrolan-langsung.png"), full_page=True)
+    page.click("#hand-back")
+    page.wait_for_url("**/langsung")
+    assert "Tidak ada percakapan yang menunggu petugas" in page.inner_text("body")
+    assert handoff.is_active(sender) is False
