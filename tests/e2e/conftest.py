@@ -1,123 +1,117 @@
-"""Start the real thing for end-to-end tests: the action server and `rasa run` with the trained
-model, on free ports, with their own ticket and tracker databases in a temporary folder."""
+"""Start the real thing for end-to-end tests, once per test session: the WhatsApp simulator
+(``python -m simulator``), the action server, and ``rasa run`` with the trained model, the REST
+channel and the project's WhatsApp connector pointed at the simulator; on free ports, with their
+own ticket database, tracker store and media folder in a temporary directory.
+"""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, Optional
 
 import pytest
-import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "layanwarga.tar.gz"
-RASA = str(Path(sys.executable).parent / "rasa")
-START_TIMEOUT = 240
+from simulator.client import SimulatorClient
+from simulator.config import SimulatorConfig
+from simulator.stack import ROOT, Stack, free_port, start_stack, wait_for, whatsapp_env
 
+__all__ = ["Stack", "WhatsAppStack", "start_stack"]
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} process exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+SCREENSHOTS = ROOT / "results" / "screenshots"
 
 
 @dataclass
-class Stack:
-    """A running action server and Rasa server."""
+class WhatsAppStack:
+    """Simulator + action server + rasa run, wired together."""
 
-    workdir: Path
-    env: Dict[str, str]
-    rasa_url: str
-    actions_url: str
-    processes: List[subprocess.Popen] = field(default_factory=list)
+    stack: Stack
+    simulator: SimulatorClient
+    simulator_url: str
+    simulator_process: subprocess.Popen
+    config: SimulatorConfig
 
-    def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[dict]:
-        """A message through Rasa's REST channel; the bot's replies."""
-        response = requests.post(
-            f"{self.rasa_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": text, "metadata": metadata or {}},
-            timeout=60,
-        )
-        response.raise_for_status()
-        return response.json()
+    @property
+    def database_url(self) -> str:
+        return self.stack.database_url
+
+    def stop(self) -> None:
+        self.stack.stop()
+        self.simulator_process.terminate()
+        try:
+            self.simulator_process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.simulator_process.kill()
 
 
-def start_stack(workdir: Path, extra_env: Optional[Dict[str, str]] = None, credentials: str = "rest:\n") -> Stack:
-    if not MODEL.exists():
-        raise RuntimeError(f"{MODEL} is missing: run `bash scripts/test.sh`, which trains before it tests")
-    workdir.mkdir(parents=True, exist_ok=True)
-    actions_port, rasa_port = free_port(), free_port()
+def start_simulator(workdir: Path, config: SimulatorConfig, webhook_url: str) -> subprocess.Popen:
+    """``python -m simulator`` on ``config.port``, posting webhooks to ``webhook_url``."""
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'tickets.db'}",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "TQDM_DISABLE": "1",
-        **(extra_env or {}),
+        "SIMULATOR_HOST": config.host,
+        "SIMULATOR_PORT": str(config.port),
+        "SIMULATOR_WEBHOOK_URL": webhook_url,
+        "SIMULATOR_AUTO_READ": "0",
+        "WHATSAPP_APP_SECRET": config.app_secret,
+        "WHATSAPP_ACCESS_TOKEN": config.access_token,
+        "WHATSAPP_VERIFY_TOKEN": config.verify_token,
+        "WHATSAPP_PHONE_NUMBER_ID": config.phone_number_id,
+        "WHATSAPP_API_VERSION": config.api_version,
     }
-    subprocess.run([sys.executable, "-m", "layanwarga.migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-    (workdir / "credentials.yml").write_text(credentials, encoding="utf-8")
-    (workdir / "endpoints.yml").write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: "{workdir / "tracker.db"}"\n'
-        "lock_store:\n  type: in_memory\n",
-        encoding="utf-8",
+    log = workdir / "simulator.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--log-level", "WARNING"], cwd=ROOT, env=env,
+        stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
-    stack = Stack(workdir, env, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}")
-    actions_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
-    stack.processes.append(
-        subprocess.Popen(
-            [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-            cwd=ROOT, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT,
-        )
-    )
-    stack.processes.append(
-        subprocess.Popen(
-            [RASA, "run", "--model", str(MODEL), "--port", str(rasa_port), "--interface", "127.0.0.1",
-             "--credentials", str(workdir / "credentials.yml"), "--endpoints", str(workdir / "endpoints.yml")],
-            cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
-        )
-    )
+    wait_for(f"{config.base_url}/sim/api/state", process, log, timeout=30)
+    return process
+
+
+def start_whatsapp_stack(workdir: Path, connector: Optional[Dict[str, object]] = None) -> WhatsAppStack:
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = SimulatorConfig(host="127.0.0.1", port=free_port())
+    rasa_port = free_port()
+    webhook_url = f"http://127.0.0.1:{rasa_port}/webhooks/whatsapp/webhook"
+    process = start_simulator(workdir, config, webhook_url)
     try:
-        wait_for(f"{stack.actions_url}/health", stack.processes[0], actions_log)
-        wait_for(f"{stack.rasa_url}/", stack.processes[1], rasa_log)
+        stack = start_stack(
+            workdir, rasa_port=rasa_port, whatsapp=dict(connector or {}),
+            extra_env=whatsapp_env(config, config.base_url),
+        )
     except Exception:
-        stop_stack(stack)
-        raise
-    return stack
-
-
-def stop_stack(stack: Stack) -> None:
-    for process in stack.processes:
         process.terminate()
-    for process in stack.processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        raise
+    client = SimulatorClient(config.base_url, timeout=90)
+    running = WhatsAppStack(stack, client, config.base_url, process, config)
+    try:
+        client.wait_webhook_verified(timeout=60)
+    except Exception:
+        running.stop()
+        raise
+    return running
 
 
 @pytest.fixture(scope="session")
-def rest_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = start_stack(tmp_path_factory.mktemp("rest-stack"))
-    yield stack
-    stop_stack(stack)
+def whatsapp_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhatsAppStack]:
+    running = start_whatsapp_stack(tmp_path_factory.mktemp("whatsapp-stack"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def rest_stack(whatsapp_stack: WhatsAppStack) -> Stack:
+    """The same ``rasa run``, through its REST channel (one Rasa process per test session)."""
+    return whatsapp_stack.stack
+
+
+@pytest.fixture(scope="session")
+def simulator(whatsapp_stack: WhatsAppStack) -> SimulatorClient:
+    return whatsapp_stack.simulator
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,221 @@
+"""Start the whole assistant for tests and benchmarks: the action server and ``rasa run`` with a
+trained model, on free ports, with their own databases, wired to a WhatsApp simulator.
+
+``rasa run`` gets a credentials file with the REST channel and (when a simulator URL is given)
+the project's WhatsApp connector, whose ``WHATSAPP_API_BASE`` points at the simulator; the
+tracker store is a SQLite file in the work folder or a PostgreSQL database.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import requests
+import yaml
+from sqlalchemy.engine import make_url
+
+from .config import SimulatorConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = ROOT / "models" / "layanwarga.tar.gz"
+RASA = str(Path(sys.executable).parent / "rasa")
+START_TIMEOUT = 300
+QUIET_ENV = {"SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "TQDM_DISABLE": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT) -> None:
+    """Wait until ``url`` answers (any status below 500) or the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def rss_bytes(pid: int) -> Optional[int]:
+    """Resident memory of a process (Linux /proc), or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def project_tracker_type() -> str:
+    """The tracker store class the project's endpoints.yml uses (``SQL`` if it says nothing)."""
+    try:
+        endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    except OSError:
+        return "SQL"
+    return str((endpoints.get("tracker_store") or {}).get("type") or "SQL")
+
+
+def tracker_store_config(tracker_url: Optional[str], workdir: Path, tracker_type: Optional[str] = None) -> Dict[str, Any]:
+    """endpoints.yml ``tracker_store``: the project's store class, on SQLite in ``workdir`` by
+    default, else on the database of a SQLAlchemy URL (e.g. PostgreSQL)."""
+    kind = tracker_type or project_tracker_type()
+    if not tracker_url:
+        return {"type": kind, "dialect": "sqlite", "db": str(workdir / "tracker.db")}
+    url = make_url(tracker_url)
+    config: Dict[str, Any] = {"type": kind, "dialect": url.get_backend_name(), "db": url.database}
+    if url.host:
+        config["url"] = url.host
+    if url.port:
+        config["port"] = url.port
+    if url.username:
+        config["username"] = url.username
+    if url.password:
+        config["password"] = url.password
+    return config
+
+
+@dataclass
+class Stack:
+    """A running action server and Rasa server."""
+
+    workdir: Path
+    env: Dict[str, str]
+    rasa_url: str
+    actions_url: str
+    database_url: str
+    processes: List[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.rasa_url}/webhooks/whatsapp/webhook"
+
+    @property
+    def rasa_pid(self) -> int:
+        return self.processes[1].pid
+
+    @property
+    def actions_pid(self) -> int:
+        return self.processes[0].pid
+
+    def say(self, sender: str, text: str, metadata: Optional[dict] = None) -> List[dict]:
+        """A message through Rasa's REST channel; the bot's replies."""
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text, "metadata": metadata or {}},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def log(self, name: str = "rasa") -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def whatsapp_env(simulator: SimulatorConfig, api_base: str) -> Dict[str, str]:
+    """The connector's environment for talking to ``simulator`` at ``api_base``."""
+    return {
+        "WHATSAPP_API_BASE": api_base,
+        "WHATSAPP_API_VERSION": simulator.api_version,
+        "WHATSAPP_PHONE_NUMBER_ID": simulator.phone_number_id,
+        "WHATSAPP_ACCESS_TOKEN": simulator.access_token,
+        "WHATSAPP_VERIFY_TOKEN": simulator.verify_token,
+        "WHATSAPP_APP_SECRET": simulator.app_secret,
+    }
+
+
+def start_stack(
+    workdir: Path,
+    *,
+    model: Path = DEFAULT_MODEL,
+    extra_env: Optional[Dict[str, str]] = None,
+    rest: bool = True,
+    whatsapp: Optional[Dict[str, Any]] = None,
+    database_url: Optional[str] = None,
+    tracker_url: Optional[str] = None,
+    tracker_type: Optional[str] = None,
+    rasa_port: Optional[int] = None,
+    actions_port: Optional[int] = None,
+) -> Stack:
+    """Start the action server and ``rasa run``; returns when both answer.
+
+    ``whatsapp``: the connector's credentials.yml section (None = no WhatsApp channel). Its
+    environment (``WHATSAPP_*``) comes from ``extra_env``, see ``whatsapp_env``.
+    """
+    if not model.exists():
+        raise RuntimeError(f"{model} is missing: run `bash scripts/test.sh`, which trains before it tests")
+    workdir.mkdir(parents=True, exist_ok=True)
+    actions_port = actions_port or free_port()
+    rasa_port = rasa_port or free_port()
+    database_url = database_url or f"sqlite:///{workdir / 'tickets.db'}"
+    env = {
+        **os.environ,
+        **QUIET_ENV,
+        "DATABASE_URL": database_url,
+        "LAYANWARGA_MEDIA_DIR": str(workdir / "media"),
+        "LAYANWARGA_SPOOL_DIR": str(workdir / "spool"),
+        # The connector probes the action server's /health before each turn.
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        **(extra_env or {}),
+    }
+    env.pop("WHATSAPP_INSECURE_DEV_MODE", None)
+    subprocess.run([sys.executable, "-m", "layanwarga.migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    credentials: Dict[str, Any] = {}
+    if rest:
+        credentials["rest"] = None
+    if whatsapp is not None:
+        credentials["connectors.whatsapp.WhatsAppInput"] = dict(whatsapp)
+    (workdir / "credentials.yml").write_text(yaml.safe_dump(credentials) if credentials else "rest:\n", encoding="utf-8")
+    endpoints = {
+        "action_endpoint": {"url": f"http://127.0.0.1:{actions_port}/webhook"},
+        "tracker_store": tracker_store_config(tracker_url, workdir, tracker_type),
+        "lock_store": {"type": "in_memory"},
+    }
+    (workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    stack = Stack(workdir, env, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", database_url)
+    actions_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
+    stack.processes.append(
+        subprocess.Popen(
+            [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
+            cwd=ROOT, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT,
+        )
+    )
+    stack.processes.append(
+        subprocess.Popen(
+            [RASA, "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
+             "--credentials", str(workdir / "credentials.yml"), "--endpoints", str(workdir / "endpoints.yml")],
+            cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
+        )
+    )
+    try:
+        wait_for(f"{stack.actions_url}/health", stack.processes[0], actions_log)
+        wait_for(f"{stack.rasa_url}/", stack.processes[1], rasa_log)
+    except Exception:
+        stack.stop()
+        raise
+    return stack
