@@ -101,6 +101,18 @@ def pending_number(sender: str, *, url: Optional[str] = None) -> Optional[str]:
         return ticket.number if ticket is not None else None
 
 
+def lookup(sender: str, number: Optional[str], *, url: Optional[str] = None) -> Outcome:
+    """Whether the sender has this resolved complaint (or, without a number, one waiting for
+    confirmation), without changing anything."""
+    with session_scope(url) as session:
+        ticket = _own_ticket(session, sender, number)
+        if ticket is None:
+            return Outcome("not_found", number)
+        if ticket.state != states.SELESAI:
+            return Outcome("not_resolved", ticket.number)
+        return Outcome("ok", ticket.number, ticket.rating)
+
+
 def confirm(sender: str, number: Optional[str], *, url: Optional[str] = None) -> Outcome:
     """The citizen says the complaint really is resolved."""
     with session_scope(url, write=True) as session:
