@@ -170,6 +170,16 @@ def _match_contact(contacts: List[ContactInfo], wa_id: Optional[str], user_id: O
     return ContactInfo()
 
 
+def _as_list(batch: "ParsedBatch", value: Any, where: str) -> List[Any]:
+    """``value`` when it is a list; otherwise nothing, noting the odd shape (absent is fine)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    batch.problems.append(f"{where} is not a list")
+    return []
+
+
 def _errors(value: Any) -> Tuple[WebhookError, ...]:
     return tuple(WebhookError.from_dict(e) for e in value) if isinstance(value, list) else ()
 
@@ -177,7 +187,7 @@ def _errors(value: Any) -> Tuple[WebhookError, ...]:
 def parse_body(data: Dict[str, Any]) -> ParsedBatch:
     """Every message, status and error of a decoded body, in order."""
     batch = ParsedBatch()
-    for e_idx, entry in enumerate(data.get("entry") or []):
+    for e_idx, entry in enumerate(_as_list(batch, data.get("entry"), "entry")):
         if not isinstance(entry, dict):
             batch.problems.append(f"entry[{e_idx}] is not an object")
             continue
@@ -203,16 +213,14 @@ def _parse_value(batch: ParsedBatch, value: Dict[str, Any], e_idx: int, c_idx: i
     metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
     phone_number_id = _str_or_none(metadata.get("phone_number_id"))
     display_number = _str_or_none(metadata.get("display_phone_number"))
-    contacts = [ContactInfo.from_dict(c) for c in value.get("contacts") or [] if isinstance(c, dict)]
+    contacts = [
+        ContactInfo.from_dict(c) for c in _as_list(batch, value.get("contacts"), f"{where}.contacts") if isinstance(c, dict)
+    ]
 
     for error in _errors(value.get("errors")):
         batch.errors.append((phone_number_id, error))
 
-    messages = value.get("messages") or []
-    if not isinstance(messages, list):
-        batch.problems.append(f"{where}.messages is not a list")
-        messages = []
-    for m_idx, raw in enumerate(messages):
+    for m_idx, raw in enumerate(_as_list(batch, value.get("messages"), f"{where}.messages")):
         if not isinstance(raw, dict):
             batch.problems.append(f"{where}.messages[{m_idx}] is not an object")
             continue
@@ -243,11 +251,7 @@ def _parse_value(batch: ParsedBatch, value: Dict[str, Any], e_idx: int, c_idx: i
             )
         )
 
-    statuses = value.get("statuses") or []
-    if not isinstance(statuses, list):
-        batch.problems.append(f"{where}.statuses is not a list")
-        statuses = []
-    for s_idx, raw in enumerate(statuses):
+    for s_idx, raw in enumerate(_as_list(batch, value.get("statuses"), f"{where}.statuses")):
         if not isinstance(raw, dict) or not raw.get("id") or not raw.get("status"):
             batch.problems.append(f"{where}.statuses[{s_idx}] has no id or status")
             continue

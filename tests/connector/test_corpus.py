@@ -234,3 +234,14 @@ async def test_corpus_specifics(sqlite_url: str, tmp_path: Path) -> None:
     assert unsupported == ["edit", "nfm_reply"]
     contacts = next(m for m in rc.received if m.text.startswith("Kontak dibagikan"))
     assert contacts.metadata["contacts"][0] == {"name": "Chandler Bing", "phones": ["+1 555-555-5555"]}
+
+
+def test_a_non_list_contacts_block_does_not_drop_the_batch() -> None:
+    """Found by the fuzz test: ``"contacts": 1`` raised TypeError and the whole body was lost."""
+    from connectors.whatsapp_parse import parse_body
+
+    body = payload("text")
+    body["entry"][0]["changes"][0]["value"]["contacts"] = 1
+    batch = parse_body(body)
+    assert len(batch.messages) == 1
+    assert any("contacts is not a list" in problem for problem in batch.problems)
