@@ -36,7 +36,8 @@ async def run_sync(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def metadata(tracker: Tracker) -> Dict[Text, Any]:
     """The channel metadata of the latest message (WhatsApp ids, media, location)."""
-    return (tracker.latest_message or {}).get("metadata") or {}
+    value = (tracker.latest_message or {}).get("metadata")
+    return value if isinstance(value, dict) else {}
 
 
 def intent(tracker: Tracker) -> Tuple[Optional[Text], float]:
@@ -53,7 +54,7 @@ def is_payload(message_text: Text) -> bool:
 
 
 def entity(tracker: Tracker, name: Text) -> Optional[Text]:
-    values = list(tracker.get_latest_entity_values(name))
+    values = [v for v in tracker.get_latest_entity_values(name) if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     return str(values[0]) if values else None
 
 
@@ -69,9 +70,14 @@ def profile_name(tracker: Tracker) -> Optional[Text]:
 
 def media_id(tracker: Tracker) -> Optional[int]:
     """The stored media row of the latest message, if it carried an accepted photo/document."""
-    media = metadata(tracker).get("media") or {}
-    value = media.get("media_db_id")
-    return int(value) if value is not None else None
+    media = metadata(tracker).get("media")
+    value = media.get("media_db_id") if isinstance(media, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def location(tracker: Tracker) -> Optional[Dict[Text, Any]]:
@@ -81,7 +87,9 @@ def location(tracker: Tracker) -> Optional[Dict[Text, Any]]:
         return None
     try:
         lat, lon = float(pin["latitude"]), float(pin["longitude"])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return {"latitude": lat, "longitude": lon, "name": pin.get("name"), "address": pin.get("address")}
 
