@@ -25,7 +25,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from layanwarga import runtime
 from layanwarga.inbound import DEFAULT_RETENTION
+from layanwarga.redaction import install_log_masking
 
 from .dedupe import DedupeStore, MemoryDedupeStore, SqlDedupeStore
 from .executor import BlockingRunner
@@ -52,9 +54,11 @@ class WhatsAppInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "WhatsAppInput":
         try:
+            runtime.require_safe("whatsapp")
             settings = load_settings(credentials)
-        except SettingsError as error:
+        except (SettingsError, runtime.UnsafeConfiguration) as error:
             raise RasaException(str(error)) from None
+        install_log_masking()
         return cls(settings)
 
     def __init__(

@@ -122,3 +122,15 @@ def test_rasa_loads_the_channel_by_module_path(monkeypatch: pytest.MonkeyPatch) 
     channels = [class_from_module_path(path).from_credentials(creds) for path, creds in credentials.items()]
     assert [c.name() for c in channels] == ["whatsapp"]
     assert channels[0].url_prefix() == "whatsapp"
+
+
+def test_production_mode_refuses_the_simulator_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rasa run` must not start a production channel with development credentials."""
+    from rasa.shared.exceptions import RasaException
+
+    from connectors.whatsapp import WhatsAppInput
+
+    monkeypatch.setenv("LAYANWARGA_ENV", "production")
+    monkeypatch.setenv("WHATSAPP_APP_SECRET", "simulator-app-secret")
+    with pytest.raises(RasaException, match="local simulator"):
+        WhatsAppInput.from_credentials({"verify_token": "v", "access_token": "a", "phone_number_id": "1"})
