@@ -4,6 +4,7 @@
     python -m dashboard create-admin         create the first admin (asks for the password)
     python -m dashboard digest [--date D]    write/send today's SLA digest per OPD
     python -m dashboard seed --tickets N     generated demo data (never on production)
+    python -m dashboard bench                time the main pages on the current database
 """
 from __future__ import annotations
 
@@ -138,6 +139,15 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import main as bench_main
+
+    missing = _require_schema()
+    if missing:
+        return missing
+    return bench_main(args.runs)
+
+
 def _demo_users() -> None:
     import secrets
 
@@ -174,6 +184,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     seed.add_argument("--seed", type=int, default=8)
     seed.add_argument("--demo-users", action="store_true", help="also create one demo account per role/OPD (prints passwords)")
     seed.add_argument("--yes-really", action="store_true", help=argparse.SUPPRESS)
+    bench = sub.add_parser("bench", help="time the main pages on the current database")
+    bench.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -185,6 +197,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "create-admin": cmd_create_admin,
         "digest": cmd_digest,
         "seed": cmd_seed,
+        "bench": cmd_bench,
     }[command](args)
 
 
