@@ -47,9 +47,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .jobs import DigestScheduler
     from .settings import DashboardSettings, SettingsError
 
+    from layanwarga import runtime
+
     try:
+        runtime.require_safe("dashboard")
         settings = DashboardSettings.from_env()
-    except SettingsError as exc:
+    except (SettingsError, runtime.UnsafeConfiguration) as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     if args.port:
@@ -128,7 +131,9 @@ def cmd_seed(args: argparse.Namespace) -> int:
     missing = _require_schema()
     if missing:
         return missing
-    if os.environ.get("LAYANWARGA_ENV", "").lower() == "production" and not args.yes_really:
+    from layanwarga import runtime
+
+    if runtime.is_production() and not args.yes_really:
         print("Refusing to seed demo data into a production deployment (LAYANWARGA_ENV=production).", file=sys.stderr)
         return 1
     counts = seed(args.tickets, days=args.days, seed_value=args.seed)

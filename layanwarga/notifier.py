@@ -308,9 +308,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="seconds between polls when the outbox is empty (default 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import runtime
+
     try:
+        runtime.require_safe("notifier")
         settings = GraphSettings.from_env()
-    except ConfigurationError as exc:
+    except (ConfigurationError, runtime.UnsafeConfiguration) as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     notifier = Notifier(settings)

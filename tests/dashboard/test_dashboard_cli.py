@@ -78,3 +78,17 @@ def test_seed_generates_consistent_tickets(db_url: str) -> None:
         assert result.total == 301 and result.median_resolution_days is not None
     # New real tickets still get fresh numbers.
     assert complaint("real2").number not in numbers
+
+
+def test_production_mode_refuses_development_settings(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("LAYANWARGA_ENV", "production")
+    monkeypatch.setenv("DASHBOARD_SECRET_KEY", "k" * 48)
+    monkeypatch.delenv("DASHBOARD_SECURE_COOKIES", raising=False)
+    assert cli.main(["serve"]) == 2
+    assert "DASHBOARD_SECURE_COOKIES" in capsys.readouterr().err
+    from layanwarga import notifier
+
+    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "simulator-access-token")
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "1")
+    assert notifier.main(["--once"]) == 2
+    assert "simulator" in capsys.readouterr().err
