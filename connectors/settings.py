@@ -43,6 +43,7 @@ ENV_VARS: Dict[str, str] = {
     "database_url": "DATABASE_URL",
     "action_server_url": "ACTION_SERVER_URL",
     "spool_dir": "LAYANWARGA_SPOOL_DIR",
+    "redis_url": "REDIS_URL",
 }
 DEFAULT_ACTION_SERVER_URL = "http://localhost:5055/webhook"
 
@@ -94,6 +95,11 @@ class WhatsAppSettings:
     action_server_url: str = DEFAULT_ACTION_SERVER_URL
     spool_dir: Optional[Path] = None
     replay_interval: float = 3.0
+    # Abuse limits: messages per citizen per minute, characters per text message. REDIS_URL
+    # shares the counters between instances.
+    max_messages_per_minute: int = 20
+    max_text_chars: int = 3000
+    redis_url: Optional[str] = None
     extra: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __repr__(self) -> str:  # never print secrets
@@ -222,6 +228,9 @@ def load_settings(
         action_server_url=str(get("action_server_url", DEFAULT_ACTION_SERVER_URL)).strip(),
         spool_dir=Path(str(get("spool_dir"))).expanduser() if get("spool_dir") else None,
         replay_interval=_as_number("replay_interval", get("replay_interval", 3.0), float, 0.05),
+        max_messages_per_minute=_as_number("max_messages_per_minute", get("max_messages_per_minute", 20), int, 1),
+        max_text_chars=_as_number("max_text_chars", get("max_text_chars", 3000), int, 100),
+        redis_url=get("redis_url"),
     )
     if settings.dedupe_backend not in ("sql", "memory"):
         raise SettingsError(f"whatsapp: 'dedupe_backend' must be sql or memory, got {settings.dedupe_backend!r}")

@@ -203,4 +203,6 @@ class WhatsAppInput(InputChannel):
             logger.error("WhatsApp processing did not finish within %.0f s of shutdown", timeout)
             await self.processor.queues.cancel()
         await self.client.close()
+        if self.processor is not None:
+            await self.processor.rate_limiter.close()
         self.runner.shutdown()

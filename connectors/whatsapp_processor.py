@@ -32,6 +32,7 @@ from rasa_extensions.tracker_store import TrackerStoreUnavailable
 
 from .executor import BlockingRunner
 from .graph_client import DownloadTooLarge, GraphAPIError, GraphClient
+from .limits import RATE_LIMITED_TEXT, TOO_LONG_TEXT, make_rate_limiter
 from .replay import APOLOGY_DEFERRED, AssistantHealth, DeferredMessages
 from .sender_queues import SenderQueues
 from .settings import WhatsAppSettings
@@ -69,6 +70,7 @@ class WebhookProcessor:
         self.queues = SenderQueues(settings.max_concurrent_senders)
         self._tasks: Set["asyncio.Task[Any]"] = set()
         self.health = AssistantHealth(settings.action_server_url)
+        self.rate_limiter = make_rate_limiter(settings.max_messages_per_minute, settings.redis_url)
         self.deferred = DeferredMessages(settings.spool_dir)
 
     # -- entry point (called by the webhook handler, on the loop, must not block) --------------
@@ -196,6 +198,8 @@ class WebhookProcessor:
         citizen_id = await self._record_citizen(message)
         await self._mark_read(message)
         output = self.output_channel()
+        if not await self._within_limits(message, translation, output):
+            return
 
         text: Optional[str] = translation.text
         metadata: Dict[str, Any] = translation.metadata
@@ -206,6 +210,23 @@ class WebhookProcessor:
             text, metadata = result
 
         await self.deliver(sender, text, metadata, message.id or key, output)
+
+    async def _within_limits(self, message: InboundMessage, translation: Translation, output: WhatsAppOutput) -> bool:
+        """Flood and size limits; a refused message is logged and explained, never silent."""
+        verdict = await self.rate_limiter.check(message.sender)
+        if not verdict.allowed:
+            logger.warning("Message %s from %s over the rate limit; not answered", message.id, mask(message.sender))
+            if verdict.notify:
+                await output.send_text_message(message.sender, RATE_LIMITED_TEXT)
+            return False
+        text = translation.text or ""
+        if len(text) > self.settings.max_text_chars:
+            logger.warning("Message %s from %s too long (%d characters)", message.id, mask(message.sender), len(text))
+            await output.send_text_message(
+                message.sender, TOO_LONG_TEXT.format(length=len(text), limit=self.settings.max_text_chars)
+            )
+            return False
+        return True
 
     # -- handing messages to the assistant -------------------------------------------------------
     async def deliver(

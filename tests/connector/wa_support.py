@@ -274,6 +274,7 @@ def make_settings(api_base: str, tmp_path: Optional[Path] = None, database_url: 
         "action_server_url": f"{api_base}/webhook",
         "spool_dir": str((tmp_path or Path(tempfile.mkdtemp())) / "spool"),
         "replay_interval": 0.05,
+        "max_messages_per_minute": 1000,  # flood limits have their own tests
     }
     if database_url:
         creds["database_url"] = database_url
