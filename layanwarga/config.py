@@ -83,6 +83,8 @@ class Institution:
     default_followup_days: int
     complaint_categories: Dict[str, ComplaintCategory]
     letters: Dict[str, LetterType]
+    media_retention_days: int = 730
+    conversation_retention_days: int = 365
     source: Path = field(compare=False, default=DEFAULT_CONFIG_PATH)
 
     def agency_for(self, intent: str) -> Agency:
@@ -251,6 +253,7 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
     if len(set(prefixes)) != len(prefixes):
         raise ConfigError("letters: two letter types share a prefix")
 
+    retention = raw.get("retention") or {}
     emergency_raw = raw.get("emergency_numbers") or []
     if not isinstance(emergency_raw, list):
         raise ConfigError("emergency_numbers: expected a list of {name, number}")
@@ -283,6 +286,10 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
         default_followup_days=_int(sla, "default_followup_days", "sla", minimum=1) if sla else 5,
         complaint_categories=categories,
         letters=letters,
+        media_retention_days=_int(retention, "media_days", "retention", minimum=30) if retention else 730,
+        conversation_retention_days=(
+            _int(retention, "conversation_days", "retention", minimum=30) if retention else 365
+        ),
         source=source,
     )
 
