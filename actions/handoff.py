@@ -23,10 +23,29 @@ from . import common
 
 logger = logging.getLogger(__name__)
 
-REASONS = {
-    "minta_petugas": handoff.REASON_REQUESTED,
-    "nlu_fallback": handoff.REASON_NOT_UNDERSTOOD,
-}
+# Misunderstood messages in a row from which a handoff counts as "not understood" (the fallback
+# offers an officer from the second miss on).
+STUCK_AFTER = 2
+
+
+def recent_fallbacks(tracker: Tracker) -> int:
+    """How many fallbacks ran since the citizen was last understood."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_default_fallback":
+            count += 1
+        elif event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent not in ("nlu_fallback", "minta_petugas"):
+                break
+    return count
+
+
+def reason_for(tracker: Tracker) -> str:
+    intent, _ = common.intent(tracker)
+    if intent == "nlu_fallback" or recent_fallbacks(tracker) >= STUCK_AFTER:
+        return handoff.REASON_NOT_UNDERSTOOD
+    return handoff.REASON_REQUESTED
 
 
 class ActionHandoff(Action):
@@ -37,8 +56,7 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         inst = get_institution()
-        intent, _ = common.intent(tracker)
-        reason = REASONS.get(intent or "", handoff.REASON_REQUESTED)
+        reason = reason_for(tracker)
         try:
             opened = await common.run_sync(
                 handoff.open_handoff,

@@ -578,6 +578,29 @@ def expire_stale(now: Optional[dt.datetime] = None, *, url: Optional[str] = None
     return count
 
 
+def sync_delivery_failures(now: Optional[dt.datetime] = None, *, url: Optional[str] = None) -> int:
+    """Sent rows whose delivery WhatsApp later reported as failed (status webhook, e.g. 131026
+    undeliverable) become ``failed`` with Meta's error, visible and retryable on the ticket."""
+    from .models import MessageStatus
+
+    now = now or utcnow()
+    with session_scope(url, write=True) as session:
+        rows = session.execute(
+            select(Notification, MessageStatus)
+            .join(MessageStatus, MessageStatus.message_id == Notification.graph_message_id)
+            .where(Notification.status == SENT, MessageStatus.status == "failed")
+            .limit(500)
+        ).all()
+        for row, status in rows:
+            row.status = FAILED
+            row.updated_at = now
+            code = f"kode {status.error_code}, " if status.error_code is not None else ""
+            row.last_error = f"WhatsApp melaporkan pesan gagal sampai: {code}{status.error_title or 'tanpa keterangan'}"[:2000]
+    if rows:
+        logger.warning("%d sent notifications were reported undelivered by WhatsApp", len(rows))
+    return len(rows)
+
+
 # -- dashboard side --------------------------------------------------------------------------------
 def retry(session: Session, notification_id: int, actor: str) -> bool:
     """Put a failed row back in the queue (staff pressed "Kirim ulang"). True when it was failed."""

@@ -281,6 +281,7 @@ class Notifier:
     def run_once(self, limit: int = 20) -> int:
         """Send what is due now; returns how many rows were handled."""
         notifications.expire_stale(url=self.url)
+        notifications.sync_delivery_failures(url=self.url)
         claimed = notifications.claim_due(limit, url=self.url)
         for notification_id in claimed:
             self.process(notification_id)

@@ -53,3 +53,15 @@ def test_storage_failure_still_gives_a_phone_number(db_url, domain, monkeypatch)
     monkeypatch.setattr(handoff, "open_handoff", broken)
     run = run_action(ActionHandoff(), make_tracker("petugas", "minta_petugas", sender=SENDER), domain)
     assert run.said("utter_petugas_gagal")["phone"] == "(0536) 322-1001"
+
+
+def test_officer_chosen_after_two_misunderstandings_counts_as_stuck(db_url, domain) -> None:  # type: ignore[no-untyped-def]
+    earlier = [
+        {"event": "user", "text": "qwerty", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        {"event": "action", "name": "action_default_fallback"},
+        {"event": "user", "text": "zxcv", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        {"event": "action", "name": "action_default_fallback"},
+    ]
+    run_action(ActionHandoff(), make_tracker("/minta_petugas", "minta_petugas", sender=SENDER, events=earlier), domain)
+    with db.session_scope() as session:
+        assert handoff.active_for(session, SENDER).reason == handoff.REASON_NOT_UNDERSTOOD

@@ -198,3 +198,20 @@ def test_missing_token_is_a_clear_configuration_error(monkeypatch: pytest.Monkey
     monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "1")
     assert main(["--once"]) == 2
     assert "WHATSAPP_ACCESS_TOKEN" in capsys.readouterr().err
+
+
+def test_later_delivery_failure_is_shown_and_retryable(db_url: str, graph: FakeGraph) -> None:
+    nid = queue_one()
+    open_window(SENDER)
+    notifier = notifier_for(graph)
+    notifier.run_once()
+    wamid = row(nid).graph_message_id
+    # WhatsApp's status webhook (recorded by the connector) says it never arrived.
+    inbound.record_statuses([inbound.StatusRecord(wamid, "failed", SENDER, 131026, "Message undeliverable")])
+    notifier.run_once()
+    failed = row(nid)
+    assert failed.status == notifications.FAILED and "131026" in failed.last_error
+    with db.session_scope() as session:
+        assert notifications.retry(session, nid, "staf:admin")
+    notifier.run_once()
+    assert row(nid).status == notifications.SENT and row(nid).graph_message_id != wamid
