@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
-from layanwarga import inbound, media
+from layanwarga import blocklist, inbound, media
 from layanwarga.inbound import mask
 
 from .dedupe import DedupeStore
@@ -195,6 +195,8 @@ class WebhookProcessor:
             await self._apply_system(message)
             return
 
+        if await self._blocked(message):
+            return
         citizen_id = await self._record_citizen(message)
         await self._mark_read(message)
         output = self.output_channel()
@@ -210,6 +212,17 @@ class WebhookProcessor:
             text, metadata = result
 
         await self.deliver(sender, text, metadata, message.id or key, output)
+
+    async def _blocked(self, message: InboundMessage) -> bool:
+        """Whether staff blocked this sender (abuse): logged, neither read-marked nor answered."""
+        try:
+            blocked = await self.runner.run(blocklist.is_blocked, message.sender, url=self.settings.database_url)
+        except Exception:  # noqa: BLE001 - a lookup failure must not silence a citizen
+            logger.exception("Blocklist lookup failed for %s; message processed", mask(message.sender))
+            return False
+        if blocked:
+            logger.info("Message %s from blocked sender %s not answered", message.id, mask(message.sender))
+        return blocked
 
     async def _within_limits(self, message: InboundMessage, translation: Translation, output: WhatsAppOutput) -> bool:
         """Flood and size limits; a refused message is logged and explained, never silent."""

@@ -55,3 +55,20 @@ async def test_redis_counters_are_shared_between_instances() -> None:
     assert [v.allowed for v in verdicts] == [True, True, True, False, False]
     assert [v.notify for v in verdicts] == [False, False, False, True, False]
     await asyncio.gather(first.close(), second.close())
+
+
+async def test_a_blocked_sender_is_neither_answered_nor_passed_on(db_url: str, tmp_path: Path) -> None:
+    from layanwarga import blocklist, db
+
+    with db.session_scope() as session:
+        blocklist.block(session, CITIZEN, "Mengirim pesan kasar berulang kali", "admin")
+    async with FakeGraph() as graph:
+        async with RunningChannel(make_settings(graph.url, tmp_path, db_url)) as rc:
+            await rc.post(text_body("halo", message_id="wamid.blocked", wa_id=CITIZEN))
+            await rc.post(text_body("halo juga", message_id="wamid.free", wa_id="6289999999999"))
+            await rc.join()
+        assert [m.text for m in rc.received] == ["halo juga"]
+        assert graph.sent == [] and len(graph.reads) == 1
+    with db.session_scope() as session:
+        assert blocklist.unblock(session, CITIZEN)
+    assert not blocklist.is_blocked(CITIZEN)
