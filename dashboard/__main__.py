@@ -193,6 +193,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     bench.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from layanwarga.redaction import install_log_masking
+
+    install_log_masking()
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     command = args.command or "serve"
     if command == "serve" and args.command is None:

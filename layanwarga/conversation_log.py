@@ -8,8 +8,8 @@ Who writes here:
 - the notification outbox logs what staff and state changes send (``actor="staf:<user>"`` /
   ``"sistem"``), linked to its outbox row, so the conversation shows its delivery state.
 
-Personal data: the table holds what citizens wrote (UU 27/2022): only staff with the chat
-permission read it, and log lines never quote it.
+Personal data: the table holds what citizens wrote (UU 27/2022), with NIK-like numbers masked;
+only staff with the chat permission read it, and log lines never quote it.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from . import citizens
 from .db import session_scope
 from .models import Base, utcnow
+from .redaction import mask_identifiers
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +71,10 @@ class LoggedMessage:
 
 
 def _clip(text: Optional[str]) -> Optional[str]:
+    """Stored text: NIK-like numbers masked (as everywhere else), at most TEXT_LIMIT characters."""
     if text is None:
         return None
+    text = mask_identifiers(text)
     return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
 
 

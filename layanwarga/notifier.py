@@ -310,6 +310,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from . import runtime
+    from .redaction import install_log_masking
+
+    install_log_masking()
 
     try:
         runtime.require_safe("notifier")

@@ -111,3 +111,10 @@ def test_conversation_history_after_id(db_url: str) -> None:
         assert [m.text for m in later] == ["pesan 3", "pesan 4", "balasan asisten"]
         assert later[-1].direction == "out" and later[-1].actor == "asisten"
         assert [m.text for m in conversation_log.history(session, SENDER, limit=2)] == ["pesan 4", "balasan asisten"]
+
+
+def test_nik_numbers_are_masked_in_the_conversation_log(db_url: str) -> None:
+    conversation_log.log_inbound(SENDER, "NIK saya 6271 0145 0685 0003 pak")
+    with db.session_scope() as session:
+        [message] = conversation_log.history(session, SENDER)
+    assert "6271********0003" in message.text and "0145" not in message.text
