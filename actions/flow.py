@@ -22,7 +22,7 @@ from . import common, general, requirements, status
 
 logger = logging.getLogger(__name__)
 
-FLOW_SLOT_PREFIXES = ("aduan_", "surat_")
+FLOW_SLOT_PREFIXES = ("aduan_", "surat_", "hapus_")
 
 
 def flow_slots(domain: DomainDict) -> List[Text]:

@@ -135,12 +135,10 @@ def _is_fallback(user_event: Dict[Text, Any]) -> bool:
 
 
 class ActionContactOfficer(Action):
-    """Point the citizen to an officer by phone (human officer, personal-data and
-    subscription requests), with the institution's number from configuration."""
+    """Point the citizen to an officer by phone (human officer and subscription requests), with
+    the institution's number from configuration."""
 
     RESPONSES = {
-        "hapus_data": "utter_data_pribadi_petugas",
-        "lihat_data_saya": "utter_data_pribadi_petugas",
         "langganan_info": "utter_langganan_belum",
         "berhenti_langganan": "utter_langganan_belum",
     }

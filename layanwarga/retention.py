@@ -21,6 +21,7 @@ from sqlalchemy import and_, delete, or_, select, text
 from sqlalchemy.future import create_engine
 
 from . import media as media_storage
+from . import privacy
 from .config import PROJECT_ROOT, Institution, get_institution
 from .conversation_log import ConversationMessage
 from .db import session_scope
@@ -42,6 +43,7 @@ class PurgeReport:
     media_rows_cleared: int = 0
     log_messages_deleted: int = 0
     tracker_events_deleted: int = 0
+    erasures_completed: int = 0
 
 
 def purge_media(cutoff: dt.datetime, dry_run: bool = False) -> tuple:
@@ -104,6 +106,10 @@ def purge(inst: Institution, now: Optional[dt.datetime] = None, dry_run: bool = 
     report.log_messages_deleted, report.tracker_events_deleted = purge_conversations(
         now - dt.timedelta(days=inst.conversation_retention_days), dry_run, tracker_url
     )
+    if not dry_run:
+        # Erasure requests whose conversation could not be erased yet (e.g. the action server
+        # restarted in between) are completed here too.
+        report.erasures_completed = privacy.erase_conversations(now, tracker_url=tracker_url)
     logger.info("Retention purge%s: %s", " (dry run)" if dry_run else "", report)
     return report
 

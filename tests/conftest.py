@@ -18,6 +18,9 @@ from pg_support import TEST_POSTGRES_URL, create_postgres_database, drop_postgre
 
 # A fixed data key for the whole test run (subprocesses inherit it), never the developer's own.
 os.environ.setdefault(crypto.KEYS_ENV, "tCHSjgfCCDUPkeixTqcmRR2ct3IM-4ZxkZQ2YJVlz8o=")
+# Action tests run in this process with a database per test: no background thread may outlive
+# one test and act on another's data. End-to-end tests start real action servers, which have it.
+os.environ["LAYANWARGA_BACKGROUND"] = "0"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
