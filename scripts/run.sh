@@ -26,6 +26,13 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# The WhatsApp simulator stands in for Meta unless WHATSAPP_API_BASE points elsewhere.
+SIMULATOR_URL=""
+if [[ "$WHATSAPP_API_BASE" == "http://localhost:$SIMULATOR_PORT" || "$WHATSAPP_API_BASE" == "http://127.0.0.1:$SIMULATOR_PORT" ]]; then
+  SIMULATOR_URL="http://localhost:$SIMULATOR_PORT/"
+  .venv/bin/python -m simulator > var/log/simulator.log 2>&1 &
+  pids+=($!)
+fi
 .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" > var/log/actions.log 2>&1 &
 pids+=($!)
 .venv/bin/rasa run --model models/layanwarga.tar.gz --credentials credentials.yml --endpoints endpoints.yml \
@@ -36,7 +43,7 @@ printf 'Waiting for the assistant to load'
 until curl -fs "http://localhost:$RASA_PORT/" >/dev/null 2>&1; do
   for pid in "${pids[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo; echo "A process stopped during start-up; see var/log/rasa.log and var/log/actions.log" >&2
+      echo; echo "A process stopped during start-up; see var/log/ (rasa.log, actions.log, simulator.log)" >&2
       exit 1
     fi
   done
@@ -46,6 +53,11 @@ echo
 cat <<MSG
 
 LayanWarga is running.
+MSG
+if [[ -n "$SIMULATOR_URL" ]]; then
+  echo "  Chat (simulated WhatsApp, open in a browser)   $SIMULATOR_URL"
+fi
+cat <<MSG
   WhatsApp webhook   http://localhost:$RASA_PORT/webhooks/whatsapp/webhook
   Action server      http://localhost:$ACTIONS_PORT/health
   Logs               var/log/

@@ -27,4 +27,6 @@ step "rasa test: dialogue test stories"
   --fail-on-prediction-errors --out results/core
 
 step "pytest"
+# Browser tests (the simulator's chat page, the dashboard) drive Debian's Chromium headless.
+bash scripts/ensure_chromium.sh
 .venv/bin/python -m pytest "$@"

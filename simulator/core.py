@@ -181,7 +181,7 @@ class Simulator:
         self.event_seq = 0
         self._message_seq = 0
         self._changed = asyncio.Event()
-        self._subscribers: Set["asyncio.Queue[Dict[str, Any]]"] = set()
+        self._subscribers: Set["asyncio.Queue[Optional[Dict[str, Any]]]"] = set()
         self._listeners: List[Callable[[Dict[str, Any]], None]] = []
         self._session: Optional[aiohttp.ClientSession] = None
         self._post_slots: Optional[asyncio.Semaphore] = None
@@ -201,7 +201,16 @@ class Simulator:
         if self.config.verify_on_start:
             self._spawn(self._verify_until_ok())
 
+    def end_streams(self) -> None:
+        """Tell every open event stream (chat pages) to finish: the server is going down."""
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(None)
+            except asyncio.QueueFull:
+                pass
+
     async def close(self) -> None:
+        self.end_streams()
         for task in list(self._tasks):
             task.cancel()
         for citizen in self.citizens.values():
@@ -232,12 +241,13 @@ class Simulator:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def subscribe(self) -> "asyncio.Queue[Dict[str, Any]]":
-        queue: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue(maxsize=5000)
+    def subscribe(self) -> "asyncio.Queue[Optional[Dict[str, Any]]]":
+        """A queue of every future event; ``None`` means the simulator is shutting down."""
+        queue: "asyncio.Queue[Optional[Dict[str, Any]]]" = asyncio.Queue(maxsize=5000)
         self._subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: "asyncio.Queue[Dict[str, Any]]") -> None:
+    def unsubscribe(self, queue: "asyncio.Queue[Optional[Dict[str, Any]]]") -> None:
         self._subscribers.discard(queue)
 
     def add_listener(self, listener: Callable[[Dict[str, Any]], None]) -> None:

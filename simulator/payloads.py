@@ -30,10 +30,10 @@ WEBHOOK_USER_AGENT = "facebookexternalua"
 
 
 def wamid(phone: str = "") -> str:
-    """A message id like Meta's (``wamid.HBgN...``): base64 of phone + random hex, varint framed."""
+    """A message id like Meta's (``wamid.HBgN...``): base64 of a small frame holding the phone and a random hex id."""
     digits = "".join(ch for ch in phone if ch.isdigit())[:20] or "0"
     random_hex = secrets.token_hex(10).upper().encode("ascii")
-    raw = b"\x18" + bytes([len(digits)]) + digits.encode("ascii") + b"\x15\x02\x00\x12\x18\x14" + random_hex + b"\x00"
+    raw = b"\x1c\x18" + bytes([len(digits)]) + digits.encode("ascii") + b"\x15\x02\x00\x12\x18\x14" + random_hex + b"\x00"
     return "wamid." + base64.b64encode(raw).decode("ascii")
 
 

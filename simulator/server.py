@@ -180,6 +180,8 @@ async def api_events(request: web.Request) -> web.StreamResponse:
             except asyncio.TimeoutError:
                 await response.write(b": keep-alive\n\n")
                 continue
+            if event is None:
+                break
             await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode("utf-8"))
     except (ConnectionResetError, asyncio.CancelledError):
         pass
@@ -339,7 +341,11 @@ def create_app(sim: Simulator) -> web.Application:
     async def on_cleanup(_app: web.Application) -> None:
         await sim.close()
 
+    async def on_shutdown(_app: web.Application) -> None:
+        sim.end_streams()
+
     app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app
 

@@ -222,7 +222,8 @@ function messageElement(message, first) {
   let inner = "";
   if (message.author === "citizen" && v.reply_to) {
     const quoted = findMessage(v.reply_to);
-    inner += `<div class="quote"><div class="who">${escapeHtml(state.business.name)}</div>${escapeHtml(((quoted && quoted.view.text) || "").slice(0, 120))}</div>`;
+    const excerpt = ((quoted && quoted.view.text) || "").replace(/\s+/g, " ").slice(0, 140);
+    inner += `<div class="quote"><div class="who">${escapeHtml(state.business.name)}</div>${formatText(excerpt)}</div>`;
   }
   if (v.template) inner += `<div class="template-label">Template · ${escapeHtml(v.template.name)}</div>`;
   if (v.header) inner += `<div class="header-text">${escapeHtml(v.header)}</div>`;
