@@ -19,7 +19,8 @@ from .settings import WhatsAppSettings
 
 logger = logging.getLogger(__name__)
 
-SentRecorder = Callable[[str, str], Awaitable[None]]
+# (WhatsApp message id, recipient, readable text) of each message that went out.
+SentRecorder = Callable[[str, str, str], Awaitable[None]]
 
 
 class WhatsAppOutput(OutputChannel):
@@ -126,7 +127,7 @@ class WhatsAppOutput(OutputChannel):
         except Exception:  # noqa: BLE001 - never raise into Rasa's loop
             logger.exception("WhatsApp %s message to %s not sent", message.get("type"), mask(recipient_id))
             return None
-        await self._after_send(message_id, recipient_id)
+        await self._after_send(message_id, recipient_id, message)
         return message_id
 
     async def _send_template_instead(
@@ -154,10 +155,10 @@ class WhatsAppOutput(OutputChannel):
         except Exception:  # noqa: BLE001
             logger.exception("Fallback template %r to %s not sent", name, mask(recipient_id))
             return None
-        await self._after_send(message_id, recipient_id)
+        await self._after_send(message_id, recipient_id, template)
         return message_id
 
-    async def _after_send(self, message_id: Optional[str], recipient_id: str) -> None:
+    async def _after_send(self, message_id: Optional[str], recipient_id: str, message: Dict[str, Any]) -> None:
         if not message_id:
             logger.warning("Graph API accepted a message to %s but returned no id", mask(recipient_id))
             return
@@ -165,6 +166,6 @@ class WhatsAppOutput(OutputChannel):
         if self._record_sent is None:
             return
         try:
-            await self._record_sent(message_id, recipient_id)
+            await self._record_sent(message_id, recipient_id, fmt.summary_text(message))
         except Exception:  # noqa: BLE001 - the message went out; only the bookkeeping failed
             logger.exception("Could not record sent message %s", message_id)

@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
-from layanwarga import blocklist, inbound, media
+from layanwarga import blocklist, conversation_log, handoff, inbound, media
 from layanwarga.inbound import mask
 
 from .dedupe import DedupeStore
@@ -38,7 +38,7 @@ from .sender_queues import SenderQueues
 from .settings import WhatsAppSettings
 from .whatsapp_output import WhatsAppOutput
 from .whatsapp_parse import InboundMessage, ParsedBatch, StatusUpdate
-from .whatsapp_rasa import INTENT_MEDIA, Disposition, MediaRef, Translation, translate
+from .whatsapp_rasa import INTENT_MEDIA, Disposition, MediaRef, Translation, log_text, translate
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +151,11 @@ class WebhookProcessor:
     def output_channel(self) -> WhatsAppOutput:
         return WhatsAppOutput(self.client, self.settings, record_sent=self._record_sent)
 
-    async def _record_sent(self, message_id: str, recipient: str) -> None:
+    async def _record_sent(self, message_id: str, recipient: str, text: str) -> None:
         await self.runner.run(inbound.record_sent, message_id, recipient, url=self.settings.database_url)
+        await self.runner.run(
+            conversation_log.log_outbound, recipient, text or None, wamid=message_id, url=self.settings.database_url
+        )
 
     @staticmethod
     def dedupe_key(message: InboundMessage) -> str:
@@ -211,7 +214,33 @@ class WebhookProcessor:
                 return
             text, metadata = result
 
+        await self._log_inbound(message, text, metadata)
+        if await self._in_handoff(sender):
+            return
         await self.deliver(sender, text, metadata, message.id or key, output)
+
+    async def _log_inbound(self, message: InboundMessage, text: Optional[str], metadata: Dict[str, Any]) -> None:
+        """Add the message to the conversation staff read (never blocks the citizen's turn)."""
+        try:
+            await self.runner.run(
+                conversation_log.log_inbound,
+                message.sender,
+                log_text(text, metadata),
+                wamid=message.id or None,
+                kind=message.type,
+                media_id=(metadata.get("media") or {}).get("media_db_id"),
+                url=self.settings.database_url,
+            )
+        except Exception:  # noqa: BLE001
+            logger.exception("Could not log message %s of %s for staff", message.id, mask(message.sender))
+
+    async def _in_handoff(self, sender: str) -> bool:
+        """Whether an officer has this conversation: then the assistant stays silent."""
+        try:
+            return await self.runner.run(handoff.is_active, sender, url=self.settings.database_url)
+        except Exception:  # noqa: BLE001 - the assistant answers rather than nobody
+            logger.exception("Handoff lookup failed for %s; the assistant answers", mask(sender))
+            return False
 
     async def _blocked(self, message: InboundMessage) -> bool:
         """Whether staff blocked this sender (abuse): logged, neither read-marked nor answered."""

@@ -193,3 +193,19 @@ def translate(message: InboundMessage) -> Translation:
         return _unsupported(message, meta, str(inner or "unsupported"))
     # sticker, order and any type WhatsApp adds later.
     return _unsupported(message, meta, kind)
+
+
+def log_text(text: Optional[str], metadata: Dict[str, Any]) -> Optional[str]:
+    """What staff read for a message: the button's title rather than its payload, a readable
+    place for a pin, the caption (or nothing) for a photo."""
+    interactive = metadata.get("interactive") or metadata.get("button") or {}
+    title = interactive.get("title") or interactive.get("text")
+    if title:
+        return str(title)
+    pin = metadata.get("location")
+    if isinstance(pin, dict):
+        label = ", ".join(str(p) for p in (pin.get("name"), pin.get("address")) if p)
+        return f"[lokasi] {label} ({pin.get('latitude')}, {pin.get('longitude')})".replace("[lokasi]  (", "[lokasi] (")
+    if text in (INTENT_MEDIA, INTENT_LOCATION):
+        return None
+    return text

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from layanwarga import db
+from layanwarga.conversation_log import ConversationMessage
 from layanwarga.models import Citizen, Media, MessageStatus, ProcessedMessage
 from wa_support import FakeGraph, RunningChannel, make_settings, payload, payload_bytes, payload_names
 
@@ -140,6 +141,7 @@ def _reset(url: str) -> None:
     """Many pywa samples share the id wamid.xyzxyz: reset the dedupe store between samples."""
     with db.session_scope(url) as session:
         session.execute(delete(ProcessedMessage))
+        session.execute(delete(ConversationMessage))
         session.execute(delete(Media))
         session.execute(delete(MessageStatus))
         session.execute(delete(Citizen))

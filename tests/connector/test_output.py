@@ -250,7 +250,7 @@ async def test_outside_24h_window_falls_back_to_the_template(sqlite_url: str, tm
         settings = make_settings(graph.url, tmp_path, sqlite_url, fallback_template_name="layanwarga_notifikasi",
                                  fallback_template_language="id")
 
-        async def record(message_id: str, recipient: str) -> None:
+        async def record(message_id: str, recipient: str, text: str) -> None:
             inbound.record_sent(message_id, recipient, url=sqlite_url)
 
         output = WhatsAppOutput(GraphClient(settings), settings, record_sent=record)

@@ -260,3 +260,31 @@ def test_claim_is_exclusive_under_concurrency(db_url: str) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: inbound.claim_message("wamid.race|1|628", "628", url=db_url), range(16)))
     assert results.count(True) == 1
+
+
+async def test_messages_both_ways_are_logged_for_staff(sqlite_url: str, tmp_path: Path) -> None:
+    from layanwarga.conversation_log import ConversationMessage
+
+    async def assistant(message: UserMessage) -> None:
+        await message.output_channel.send_text_message(message.sender_id, "Baik, kami catat.")
+
+    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path, sqlite_url), on_message=assistant) as rc:
+        await rc.post(text_body("lampu jalan mati", message_id="wamid.logged", wa_id="6281234567890"))
+        await rc.join()
+    with db.session_scope(sqlite_url) as session:
+        rows = session.execute(select(ConversationMessage).order_by(ConversationMessage.id)).scalars().all()
+    assert [(r.direction, r.text, r.actor) for r in rows] == [("in", "lampu jalan mati", "warga"), ("out", "Baik, kami catat.", "asisten")]
+
+
+async def test_during_a_handoff_messages_reach_staff_not_the_assistant(sqlite_url: str, tmp_path: Path) -> None:
+    from layanwarga import handoff
+    from layanwarga.conversation_log import ConversationMessage
+
+    handoff.open_handoff("6281234567890", "minta_petugas", url=sqlite_url)
+    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:
+        await rc.post(text_body("pak tolong dibantu", message_id="wamid.handoff", wa_id="6281234567890"))
+        await rc.join()
+    assert rc.received == [] and graph.sent == []
+    with db.session_scope(sqlite_url) as session:
+        texts = [r.text for r in session.execute(select(ConversationMessage)).scalars()]
+    assert texts == ["pak tolong dibantu"]
