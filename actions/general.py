@@ -4,15 +4,17 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from layanwarga import calendar
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_datetime, format_time, office_hours_lines
 
-# From this many misunderstood messages in a row on, the citizen is offered a human officer first.
+# From this many misunderstood messages in a row on, the citizen is offered a human officer first;
+# at the next one an officer takes over (the assistant pauses for that citizen).
 FALLBACKS_BEFORE_OFFERING_OFFICER = 2
+FALLBACKS_BEFORE_HANDOFF = 3
 
 
 class ActionSessionStart(Action):
@@ -122,6 +124,9 @@ class ActionDefaultFallback(Action):
                 misses += 1
             elif event.get("event") == "user" and not _is_fallback(event):
                 break
+        if misses >= FALLBACKS_BEFORE_HANDOFF:
+            # Stuck: an officer takes over rather than a fourth "please rephrase".
+            return [UserUtteranceReverted(), FollowupAction("action_handoff")]
         if misses >= FALLBACKS_BEFORE_OFFERING_OFFICER:
             dispatcher.utter_message(response="utter_fallback_offer_officer")
         else:
@@ -134,26 +139,15 @@ def _is_fallback(user_event: Dict[Text, Any]) -> bool:
     return intent.get("name") == "nlu_fallback"
 
 
-class ActionContactOfficer(Action):
-    """Point the citizen to an officer by phone (human officer and subscription requests), with
-    the institution's number from configuration."""
-
-    RESPONSES = {
-        "langganan_info": "utter_langganan_belum",
-        "berhenti_langganan": "utter_langganan_belum",
-    }
+class ActionSubscriptionNotAvailable(Action):
+    """Official-information subscriptions are not offered yet: say so, with the office's phone."""
 
     def name(self) -> Text:
-        return "action_contact_officer"
+        return "action_subscription_not_available"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         inst = get_institution()
-        intent = (tracker.latest_message or {}).get("intent", {}).get("name")
-        dispatcher.utter_message(
-            response=self.RESPONSES.get(intent, "utter_petugas_kontak"),
-            institution_name=inst.name,
-            phone=inst.phone or inst.address,
-        )
+        dispatcher.utter_message(response="utter_langganan_belum", phone=inst.phone or inst.address)
         return []

@@ -44,6 +44,9 @@ ENV_VARS: Dict[str, str] = {
     "action_server_url": "ACTION_SERVER_URL",
     "spool_dir": "LAYANWARGA_SPOOL_DIR",
     "redis_url": "REDIS_URL",
+    # Shared with the notifier (layanwarga.notifier), so both send the same approved template.
+    "fallback_template_name": "WHATSAPP_TEMPLATE_NAME",
+    "fallback_template_language": "WHATSAPP_TEMPLATE_LANGUAGE",
 }
 DEFAULT_ACTION_SERVER_URL = "http://localhost:5055/webhook"
 

@@ -35,6 +35,20 @@ if [[ "$WHATSAPP_API_BASE" == "http://localhost:$SIMULATOR_PORT" || "$WHATSAPP_A
 fi
 .venv/bin/rasa run actions --actions actions --port "$ACTIONS_PORT" > var/log/actions.log 2>&1 &
 pids+=($!)
+# The first admin of the staff dashboard, created once; its password is kept in var/ for this
+# local installation only.
+if [[ ! -s var/dashboard-admin.txt ]]; then
+  admin_password="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')"
+  if DASHBOARD_ADMIN_PASSWORD="$admin_password" .venv/bin/python -m dashboard create-admin \
+      --username admin --name "Admin Kelurahan" --if-missing > var/log/create-admin.log 2>&1 \
+      && grep -qi "dibuat\|created" var/log/create-admin.log; then
+    (umask 077; echo "admin / $admin_password" > var/dashboard-admin.txt)
+  fi
+fi
+.venv/bin/python -m dashboard > var/log/dashboard.log 2>&1 &
+pids+=($!)
+.venv/bin/python -m layanwarga.notifier > var/log/notifier.log 2>&1 &
+pids+=($!)
 .venv/bin/rasa run --model models/layanwarga.tar.gz --credentials credentials.yml --endpoints endpoints.yml \
   --port "$RASA_PORT" > var/log/rasa.log 2>&1 &
 pids+=($!)
@@ -43,7 +57,7 @@ printf 'Waiting for the assistant to load'
 until curl -fs "http://localhost:$RASA_PORT/" >/dev/null 2>&1; do
   for pid in "${pids[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo; echo "A process stopped during start-up; see var/log/ (rasa.log, actions.log, simulator.log)" >&2
+      echo; echo "A process stopped during start-up; see var/log/ (rasa, actions, simulator, dashboard, notifier)" >&2
       exit 1
     fi
   done
@@ -58,6 +72,7 @@ if [[ -n "$SIMULATOR_URL" ]]; then
   echo "  Chat (simulated WhatsApp, open in a browser)   $SIMULATOR_URL"
 fi
 cat <<MSG
+  Staff dashboard    http://localhost:$DASHBOARD_PORT/   (login: $(cat var/dashboard-admin.txt 2>/dev/null || echo 'see var/log/create-admin.log'))
   WhatsApp webhook   http://localhost:$RASA_PORT/webhooks/whatsapp/webhook
   Action server      http://localhost:$ACTIONS_PORT/health
   Logs               var/log/

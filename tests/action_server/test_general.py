@@ -40,3 +40,16 @@ def test_session_start_names_the_institution_and_keeps_slots(domain) -> None:  #
     assert run.slots["service_name"] == "LayanWarga Langkai"
     assert run.slots["aduan_media"] == [3]
     assert (run.events[-1]["event"], run.events[-1]["name"]) == ("action", "action_listen")
+
+
+def test_a_third_miss_in_a_row_hands_the_citizen_to_an_officer(domain) -> None:  # type: ignore[no-untyped-def]
+    earlier = []
+    for text in ("qwerty", "asdf"):
+        earlier += [
+            {"event": "user", "text": text, "parse_data": {"intent": {"name": "nlu_fallback"}}},
+            {"event": "action", "name": "action_default_fallback"},
+        ]
+    third = run_action(ActionDefaultFallback(), make_tracker("zxcv", "nlu_fallback", events=earlier), domain)
+    assert third.messages == []
+    assert [e["event"] for e in third.events] == ["rewind", "followup"]
+    assert third.events[-1]["name"] == "action_handoff"
