@@ -44,6 +44,7 @@ ENV_VARS: Dict[str, str] = {
     "action_server_url": "ACTION_SERVER_URL",
     "spool_dir": "LAYANWARGA_SPOOL_DIR",
     "redis_url": "REDIS_URL",
+    "ordering": "LAYANWARGA_ORDERING",
     # Shared with the notifier (layanwarga.notifier), so both send the same approved template.
     "fallback_template_name": "WHATSAPP_TEMPLATE_NAME",
     "fallback_template_language": "WHATSAPP_TEMPLATE_LANGUAGE",
@@ -103,6 +104,14 @@ class WhatsAppSettings:
     max_messages_per_minute: int = 20
     max_text_chars: int = 3000
     redis_url: Optional[str] = None
+    # Per-citizen order across instances (connectors/ordering.py): "auto" = in Redis when
+    # REDIS_URL is set, else in this process; "redis"; "local" (in-process only, e.g. to measure).
+    ordering: str = "auto"
+    ordering_prefix: str = "layanwarga:order"
+    # A ticket's lease (renewed while its message waits or runs; a crashed instance's tickets
+    # stop blocking after it) and the longest a message waits for earlier ones of its citizen.
+    ordering_lease: float = 10.0
+    ordering_max_wait: float = 60.0
     extra: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __repr__(self) -> str:  # never print secrets
@@ -234,9 +243,17 @@ def load_settings(
         max_messages_per_minute=_as_number("max_messages_per_minute", get("max_messages_per_minute", 20), int, 1),
         max_text_chars=_as_number("max_text_chars", get("max_text_chars", 3000), int, 100),
         redis_url=get("redis_url"),
+        ordering=str(get("ordering", "auto")).strip().lower(),
+        ordering_prefix=str(get("ordering_prefix", "layanwarga:order")).strip() or "layanwarga:order",
+        ordering_lease=_as_number("ordering_lease", get("ordering_lease", 10.0), float, 0.5),
+        ordering_max_wait=_as_number("ordering_max_wait", get("ordering_max_wait", 60.0), float, 0),
     )
     if settings.dedupe_backend not in ("sql", "memory"):
         raise SettingsError(f"whatsapp: 'dedupe_backend' must be sql or memory, got {settings.dedupe_backend!r}")
+    if settings.ordering not in ("auto", "redis", "local", "off"):
+        raise SettingsError(f"whatsapp: 'ordering' must be auto, redis or local, got {settings.ordering!r}")
+    if settings.ordering == "redis" and not settings.redis_url:
+        raise SettingsError("whatsapp: 'ordering' is redis but REDIS_URL is not set")
     if not settings.api_base.startswith(("http://", "https://")):
         raise SettingsError(f"whatsapp: 'api_base' must be an http(s) URL, got {settings.api_base!r}")
     if settings.insecure_dev_mode and settings.app_secret is None:

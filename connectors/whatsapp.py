@@ -120,7 +120,7 @@ class WhatsAppInput(InputChannel):
         async def webhook(request: Request) -> HTTPResponse:
             started = time.perf_counter()
             try:
-                return self._receive(request, processor)
+                return await self._receive(request, processor)
             finally:
                 self.last_ack_seconds = time.perf_counter() - started
 
@@ -143,7 +143,7 @@ class WhatsAppInput(InputChannel):
         )
         return response.text("forbidden", status=403)
 
-    def _receive(self, request: Request, processor: WebhookProcessor) -> HTTPResponse:
+    async def _receive(self, request: Request, processor: WebhookProcessor) -> HTTPResponse:
         raw: bytes = request.body or b""
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length")
@@ -171,7 +171,9 @@ class WhatsAppInput(InputChannel):
 
         try:
             batch = parse_body(data)
-            processor.accept(batch)
+            # Awaited before the 200: each message takes its place in its citizen's line
+            # (shared by all instances when Redis is configured; connectors/ordering.py).
+            await processor.admit(batch)
             logger.debug(
                 "WhatsApp webhook: %d messages, %d statuses, %d errors queued",
                 len(batch.messages), len(batch.statuses), len(batch.errors),
@@ -204,5 +206,5 @@ class WhatsAppInput(InputChannel):
             await self.processor.queues.cancel()
         await self.client.close()
         if self.processor is not None:
-            await self.processor.rate_limiter.close()
+            await self.processor.close()
         self.runner.shutdown()

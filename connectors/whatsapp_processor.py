@@ -1,6 +1,11 @@
 """Background processing of webhook batches, after the webhook has answered 200.
 
-For each inbound message, in order per sender (``SenderQueues``):
+Order per sender has two levels: in this process a FIFO per sender (``SenderQueues``); across
+instances a ticket per message taken before the 200, in Redis when ``REDIS_URL`` is set
+(``connectors.ordering``), so a citizen's messages run one at a time, in the order written, even
+when the load balancer spreads them over several ``rasa run`` instances.
+
+For each inbound message, in order per sender:
 
 1. claim its dedupe key (``DedupeStore``): a redelivery, or a copy already taken in by another
    instance, stops here;
@@ -33,6 +38,7 @@ from rasa_extensions.tracker_store import TrackerStoreUnavailable
 from .executor import BlockingRunner
 from .graph_client import DownloadTooLarge, GraphAPIError, GraphClient
 from .limits import RATE_LIMITED_TEXT, TOO_LONG_TEXT, make_rate_limiter
+from .ordering import CitizenOrdering, Ticket, make_ordering
 from .replay import APOLOGY_DEFERRED, AssistantHealth, DeferredMessages
 from .sender_queues import SenderQueues
 from .settings import WhatsAppSettings
@@ -72,9 +78,32 @@ class WebhookProcessor:
         self.health = AssistantHealth(settings.action_server_url)
         self.rate_limiter = make_rate_limiter(settings.max_messages_per_minute, settings.redis_url)
         self.deferred = DeferredMessages(settings.spool_dir)
+        self.ordering: CitizenOrdering = make_ordering(
+            settings.ordering, settings.redis_url, prefix=settings.ordering_prefix,
+            lease=settings.ordering_lease, max_wait=settings.ordering_max_wait,
+        )
 
-    # -- entry point (called by the webhook handler, on the loop, must not block) --------------
+    # -- entry points (called by the webhook handler, on the loop) --------------------------------
+    async def admit(self, batch: ParsedBatch) -> None:
+        """Queue a batch, each message with its place in its citizen's line across instances.
+
+        Awaited by the webhook handler *before* it answers 200: Meta sends a citizen's next
+        message only after this one was acknowledged, so the tickets follow the citizen's order
+        whichever instance receives each message. Costs one Redis round trip per message.
+        """
+        self._note_batch(batch)
+        for message in batch.messages:
+            async with self.ordering.admission(message.sender):
+                ticket = await self.ordering.admit(message.sender)
+                self.queues.submit(message.sender, self._job(message, ticket))
+
     def accept(self, batch: ParsedBatch) -> None:
+        """Queue a batch without waiting (messages take their cross-instance ticket when they start)."""
+        self._note_batch(batch)
+        for message in batch.messages:
+            self.queues.submit(message.sender, self._job(message))
+
+    def _note_batch(self, batch: ParsedBatch) -> None:
         for phone_number_id, error in batch.errors:
             logger.warning(
                 "WhatsApp webhook error for number %s: code %s %s %s",
@@ -86,14 +115,18 @@ class WebhookProcessor:
             logger.info("WhatsApp webhook field %r ignored (not subscribed to by LayanWarga)", field_name)
         if batch.statuses:
             self._spawn(self._record_statuses(list(batch.statuses)))
-        for message in batch.messages:
-            self.queues.submit(message.sender, self._job(message))
 
-    def _job(self, message: InboundMessage) -> Callable[[], Awaitable[None]]:
+    def _job(self, message: InboundMessage, ticket: Optional[Ticket] = None) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            await self.handle_message(message)
+            async with self.ordering.turn(message.sender, ticket):
+                await self.handle_message(message)
 
         return run
+
+    async def close(self) -> None:
+        """Release the shared stores' connections (after the queues are drained)."""
+        await self.rate_limiter.close()
+        await self.ordering.close()
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
@@ -321,9 +354,11 @@ class WebhookProcessor:
             replayed = False
             try:
                 if not self.deferred.earlier_than(path, sender) and await self.health.ready():
-                    replayed = await self._run_turn(
-                        sender, item.get("text"), item.get("metadata") or {}, item["message_id"], self.output_channel()
-                    )
+                    async with self.ordering.turn(sender):
+                        replayed = await self._run_turn(
+                            sender, item.get("text"), item.get("metadata") or {}, item["message_id"],
+                            self.output_channel(),
+                        )
                     if replayed:
                         logger.info("Replayed waiting message %s from %s", item["message_id"], mask(sender))
             finally:
