@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -60,11 +62,16 @@ def run(cmd: List[str], log_path: Path) -> float:
 
 
 def train_nlu(config: str, nlu: str, out_dir: Path, name: str, log_dir: Path) -> Tuple[Path, float]:
+    # Train with an empty cache so the model is exactly what config.yml gives today.
+    os.environ["RASA_CACHE_DIRECTORY"] = tempfile.mkdtemp(prefix="rasa-cache-")
     cmd = [
         rasa_executable(), "train", "nlu", "--config", config, "--nlu", nlu,
         "--out", str(out_dir), "--fixed-model-name", name,
     ]
-    seconds = run(cmd, log_dir / "train.log")
+    try:
+        seconds = run(cmd, log_dir / "train.log")
+    finally:
+        shutil.rmtree(os.environ.pop("RASA_CACHE_DIRECTORY"), ignore_errors=True)
     return out_dir / f"{name}.tar.gz", seconds
 
 

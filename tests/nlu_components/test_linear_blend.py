@@ -1,0 +1,103 @@
+"""The linear blender: trains on real sparse features, persists, loads, blends rankings."""
+from __future__ import annotations
+
+import pytest
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.linear_blend import LinearIntentBlender
+
+EXAMPLES = {
+    "lapor_jalan_rusak": ["jalan rusak parah", "jln bolong2", "aspal hancur", "jalan berlubang"],
+    "lapor_lampu_padam": ["lampu jalan mati", "pju padam", "lampu gelap", "lampu kedip2"],
+    "thanks": ["makasih", "terima kasih", "trims min", "suwun"],
+}
+
+
+@pytest.fixture(scope="module")
+def featurized(spacy_nlp, tokenizer, normalizer, model_storage, execution_context):
+    featurizer = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), model_storage,
+        Resource("cvf_blend"), execution_context,
+    )
+    training_data = TrainingData([
+        Message.build(text=text, intent=intent)
+        for intent, texts in EXAMPLES.items() for text in texts
+    ])
+    spacy_nlp.process_training_data(training_data, spacy_nlp.provide())
+    tokenizer.process_training_data(training_data)
+    normalizer.process_training_data(training_data)
+    featurizer.train(training_data)
+    featurizer.process_training_data(training_data)
+
+    def featurize(text: str) -> Message:
+        message = Message.build(text=text)
+        spacy_nlp.process([message], spacy_nlp.provide())
+        tokenizer.process([message])
+        normalizer.process([message])
+        featurizer.process([message])
+        return message
+
+    return training_data, featurize
+
+
+def test_registered_as_trainable_intent_classifier() -> None:
+    registered = DefaultV1Recipe._from_registry(
+        "nlu_components.linear_blend.LinearIntentBlender"
+    )
+    assert DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER in registered.types
+    assert registered.is_trainable is True
+
+
+def test_train_persist_load_and_blend(featurized, model_storage, execution_context) -> None:
+    training_data, featurize = featurized
+    resource = Resource("linear_blend")
+    config = {**LinearIntentBlender.get_default_config(), "diet_weight": 0.5}
+    trained = LinearIntentBlender.create(config, model_storage, resource, execution_context)
+    trained.train(training_data)
+    loaded = LinearIntentBlender.load(config, model_storage, resource, execution_context)
+
+    message = featurize("lampu jln mati total")
+    # DIET (simulated) is unsure and slightly wrong.
+    diet = [{"name": "lapor_jalan_rusak", "confidence": 0.55},
+            {"name": "lapor_lampu_padam", "confidence": 0.45}]
+    message.set(INTENT, diet[0])
+    message.set(INTENT_RANKING_KEY, diet)
+    loaded.process([message])
+
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert message.get(INTENT)["name"] == "lapor_lampu_padam"
+    assert ranking[0] == message.get(INTENT)
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0, abs=1e-6)
+    assert {r["name"] for r in ranking} == set(EXAMPLES)
+
+
+def test_diet_weight_one_keeps_diet(featurized, model_storage, execution_context) -> None:
+    training_data, featurize = featurized
+    resource = Resource("linear_blend_w1")
+    config = {**LinearIntentBlender.get_default_config(), "diet_weight": 1.0}
+    component = LinearIntentBlender.create(config, model_storage, resource, execution_context)
+    component.train(training_data)
+    message = featurize("makasih ya")
+    diet = [{"name": "thanks", "confidence": 0.9}, {"name": "lapor_lampu_padam", "confidence": 0.1}]
+    message.set(INTENT, diet[0])
+    message.set(INTENT_RANKING_KEY, diet)
+    component.process([message])
+    assert message.get(INTENT) == {"name": "thanks", "confidence": pytest.approx(0.9)}
+
+
+def test_untrained_model_passes_through(model_storage, execution_context) -> None:
+    component = LinearIntentBlender.load(
+        LinearIntentBlender.get_default_config(), model_storage,
+        Resource("never_trained"), execution_context,
+    )
+    message = Message.build(text="halo")
+    message.set(INTENT, {"name": "greet", "confidence": 0.8})
+    component.process([message])
+    assert message.get(INTENT) == {"name": "greet", "confidence": 0.8}
