@@ -223,8 +223,34 @@ def render(info: Dict[str, str], train_s: Optional[Dict[str, float]], parse: Dic
         f"| normaliser alone, per message, warm cache (mean / p95) | "
         f"{norm['warm_mean']:.3f} / {norm['warm_p95']:.3f} ms |",
         f"| normaliser lexicon load | {norm['load_s']:.2f} s |",
+        *quality_lines(),
+        "",
+        "Training wall clock depends on what else runs on the 2 cores; the CPU time is the "
+        "steadier figure (TensorFlow uses both cores, so an idle machine needs about that "
+        "long or less).",
         "",
     ])
+
+
+def quality_lines() -> List[str]:
+    """Held-out figures from the last `scripts/evaluate_nlu.py` run, if there is one."""
+    import json
+
+    report_file = ROOT / "results" / "nlu" / "intent_report.json"
+    if not report_file.exists():
+        return []
+    report = json.loads(report_file.read_text(encoding="utf-8"))
+    rows = {k: v for k, v in report.items()
+            if isinstance(v, dict) and v.get("support", 0) > 0 and "avg" not in k}
+    if not rows:
+        return []
+    macro = sum(r["f1-score"] for r in rows.values()) / len(rows)
+    darurat = rows.get("darurat", {}).get("recall", float("nan"))
+    return [
+        f"| held-out macro-F1 / accuracy / darurat recall (`scripts/evaluate_nlu.py`, "
+        f"{int(sum(r['support'] for r in rows.values()))} messages) | {macro:.3f} / "
+        f"{report.get('accuracy', float('nan')):.3f} / {darurat:.2f} |",
+    ]
 
 
 def write_section(block: str, path: Path) -> None:
@@ -248,6 +274,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
+    try:  # Rasa's structlog prints every parse at debug level otherwise
+        import structlog
+
+        structlog.configure(
+            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
+        )
+    except ImportError:  # pragma: no cover
+        pass
 
     from nlu_components.spacy_model import ensure_blank_model
 
