@@ -1,4 +1,5 @@
-"""Administration (admin role only): users, OPD, and the notification outbox."""
+"""Administration (admin role only): users, OPD, the notification outbox, blocked senders, and
+citizens' data requests."""
 from __future__ import annotations
 
 import logging
@@ -7,9 +8,10 @@ import secrets
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from layanwarga import notifications, staff
+from layanwarga import blocklist, notifications, privacy, staff
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
+from layanwarga.inbound import mask
 from layanwarga.models import Ticket
 
 from ..security import roles_required
@@ -166,3 +168,46 @@ def retry(notification_id: int):  # type: ignore[no-untyped-def]
         else:
             flash("Pesan ini tidak dalam status gagal.", "info")
     return redirect(url_for("admin.outbox"))
+
+
+@bp.route("/blokir", methods=["GET", "POST"])
+@roles_required(staff.ROLE_ADMIN)
+def blocked():  # type: ignore[no-untyped-def]
+    """Senders blocked for abuse: their WhatsApp messages are neither answered nor processed."""
+    error = None
+    if request.method == "POST":
+        sender = "".join((request.form.get("nomor") or "").split()).lstrip("+")
+        reason = (request.form.get("alasan") or "").strip()
+        try:
+            with session_scope(write=True) as session:
+                blocklist.block(session, sender, reason, g.user.actor)
+                staff.audit(session, g.user.actor, "blokir", target=mask(sender), detail=reason)
+        except ValueError:
+            error = "Nomor WhatsApp dan alasan wajib diisi."
+        else:
+            flash(f"Nomor {mask(sender)} diblokir.", "ok")
+            return redirect(url_for("admin.blocked"))
+    with session_scope() as session:
+        rows = [(row, mask(row.sender)) for row in blocklist.all_blocked(session)]
+    return render_template("admin_blocked.html", rows=rows, error=error)
+
+
+@bp.route("/blokir/<path:sender>/buka", methods=["POST"])
+@roles_required(staff.ROLE_ADMIN)
+def unblock(sender: str):  # type: ignore[no-untyped-def]
+    with session_scope(write=True) as session:
+        if blocklist.unblock(session, sender):
+            staff.audit(session, g.user.actor, "buka_blokir", target=mask(sender))
+            flash(f"Blokir {mask(sender)} dibuka.", "ok")
+    return redirect(url_for("admin.blocked"))
+
+
+@bp.route("/permintaan-data")
+@roles_required(staff.ROLE_ADMIN)
+def data_requests():  # type: ignore[no-untyped-def]
+    """Citizens' data access and erasure requests (UU PDP), without their phone numbers."""
+    with session_scope() as session:
+        rows = session.execute(
+            select(privacy.DataRequest).order_by(privacy.DataRequest.id.desc()).limit(200)
+        ).scalars().all()
+    return render_template("admin_data_requests.html", rows=rows)
