@@ -64,6 +64,48 @@ class EmergencyNumber:
 
 
 @dataclass(frozen=True)
+class SubscriptionTopic:
+    """A kind of official information citizens can subscribe to (``subscriptions.topics``)."""
+
+    code: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SubscriptionArea:
+    """A kelurahan an announcement can target (``subscriptions.areas``); ``code`` is a slug."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AnnouncementTemplate:
+    """The approved WhatsApp template announcements go out in (registered with Meta as written).
+
+    ``body`` holds ``{{1}}`` (the topic's label) and ``{{2}}`` (the announcement's text);
+    ``footer`` says how to stop; ``stop_button`` is the quick-reply button whose payload is
+    ``/berhenti_langganan``. ``image_name`` is the same template with an image header.
+    """
+
+    name: str
+    language: str
+    body: str
+    footer: str
+    stop_button: str
+    image_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class SubscriptionSettings:
+    topics: Dict[str, SubscriptionTopic]
+    areas: Dict[str, SubscriptionArea]
+    messages_per_second: float
+    template: AnnouncementTemplate
+
+
+@dataclass(frozen=True)
 class Institution:
     name: str
     service_name: str
@@ -85,6 +127,7 @@ class Institution:
     letters: Dict[str, LetterType]
     media_retention_days: int = 730
     conversation_retention_days: int = 365
+    subscriptions: Optional[SubscriptionSettings] = None
     source: Path = field(compare=False, default=DEFAULT_CONFIG_PATH)
 
     def agency_for(self, intent: str) -> Agency:
@@ -185,6 +228,97 @@ def _parse_holidays(raw: Any) -> Dict[dt.date, str]:
             raise ConfigError(f"holidays.{key}: not a date in YYYY-MM-DD form") from None
         holidays[day] = str(name or "Hari libur")
     return holidays
+
+
+_TOPIC_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
+_PLACEHOLDER_RE = re.compile(r"{{\s*(\w+)\s*}}")
+# WhatsApp's limits: list row title 24 and description 72, template footer 60, quick-reply
+# button text 25, template body 1024 characters; throughput at most 1,000 messages/s.
+_ROW_TITLE, _ROW_DESCRIPTION, _FOOTER, _BUTTON, _BODY = 24, 72, 60, 25, 1024
+MAX_MESSAGES_PER_SECOND = 1000
+
+
+def area_code(name: str) -> str:
+    """The slug of a kelurahan name: ``Pahandut Seberang`` -> ``pahandut-seberang``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
+    if raw in (None, {}):
+        return None
+    path = "subscriptions"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{path}: expected a mapping (topics, areas, messages_per_second, template)")
+    unknown = set(raw) - {"topics", "areas", "messages_per_second", "template"}
+    if unknown:
+        raise ConfigError(f"{path}.{sorted(unknown)[0]}: unknown key (use topics, areas, messages_per_second, template)")
+
+    topics_raw = _require(raw, "topics", path)
+    if not isinstance(topics_raw, Mapping) or not topics_raw:
+        raise ConfigError(f"{path}.topics: expected a mapping of topic code to {{label, description}}")
+    topics: Dict[str, SubscriptionTopic] = {}
+    for code, entry in topics_raw.items():
+        where = f"{path}.topics.{code}"
+        if not isinstance(code, str) or not _TOPIC_CODE_RE.match(code):
+            raise ConfigError(f"{where}: a topic code is 2-40 lowercase letters, digits or _ (starting with a letter)")
+        if isinstance(entry, str):
+            entry = {"label": entry}
+        label = _str(entry, "label", where)
+        if len(label) > _ROW_TITLE:
+            raise ConfigError(f"{where}.label: at most {_ROW_TITLE} characters (a WhatsApp list row), got {len(label)}")
+        description = _str(entry, "description", where, default="-")
+        description = "" if description == "-" else description
+        if len(description) > _ROW_DESCRIPTION:
+            raise ConfigError(f"{where}.description: at most {_ROW_DESCRIPTION} characters, got {len(description)}")
+        topics[code] = SubscriptionTopic(code=code, label=label, description=description)
+
+    areas_raw = raw.get("areas") or []
+    if not isinstance(areas_raw, list) or not all(isinstance(a, str) and a.strip() for a in areas_raw):
+        raise ConfigError(f"{path}.areas: expected a list of kelurahan names")
+    areas: Dict[str, SubscriptionArea] = {}
+    for index, name in enumerate(areas_raw):
+        name = " ".join(name.split())
+        code = area_code(name)
+        if len(name) > _ROW_TITLE:
+            raise ConfigError(f"{path}.areas[{index}]: {name!r} is longer than {_ROW_TITLE} characters (a WhatsApp list row)")
+        if not code or code == "semua" or code in areas:
+            raise ConfigError(f"{path}.areas[{index}]: {name!r} is empty, reserved or listed twice")
+        areas[code] = SubscriptionArea(code=code, name=name)
+
+    rate = _require(raw, "messages_per_second", path)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_MESSAGES_PER_SECOND:
+        raise ConfigError(f"{path}.messages_per_second: expected a number above 0 and at most {MAX_MESSAGES_PER_SECOND}, got {rate!r}")
+
+    template_raw = _require(raw, "template", path)
+    where = f"{path}.template"
+    name = _str(template_raw, "name", where)
+    if not _TEMPLATE_NAME_RE.match(name):
+        raise ConfigError(f"{where}.name: {name!r} is not a WhatsApp template name (lowercase letters, digits, _)")
+    image_name = _str(template_raw, "image_name", where, default="-")
+    if image_name != "-" and not _TEMPLATE_NAME_RE.match(image_name):
+        raise ConfigError(f"{where}.image_name: {image_name!r} is not a WhatsApp template name (lowercase letters, digits, _)")
+    body = str(_require(template_raw, "body", where))
+    placeholders = sorted(set(_PLACEHOLDER_RE.findall(body)))
+    if placeholders != ["1", "2"]:
+        raise ConfigError(f"{where}.body: must hold {{{{1}}}} (the topic) and {{{{2}}}} (the text) and nothing else, found {placeholders}")
+    if len(body) > _BODY // 2:
+        raise ConfigError(f"{where}.body: keep the fixed text short (at most {_BODY // 2} characters) to leave room for announcements")
+    footer = _str(template_raw, "footer", where)
+    if len(footer) > _FOOTER:
+        raise ConfigError(f"{where}.footer: at most {_FOOTER} characters (WhatsApp template footer), got {len(footer)}")
+    stop_button = _str(template_raw, "stop_button", where)
+    if len(stop_button) > _BUTTON:
+        raise ConfigError(f"{where}.stop_button: at most {_BUTTON} characters (WhatsApp button), got {len(stop_button)}")
+    template = AnnouncementTemplate(
+        name=name,
+        language=_str(template_raw, "language", where, default="id"),
+        body=body.strip(),
+        footer=footer,
+        stop_button=stop_button,
+        image_name=None if image_name == "-" else image_name,
+    )
+    return SubscriptionSettings(topics=topics, areas=areas, messages_per_second=float(rate), template=template)
 
 
 def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
@@ -290,6 +424,7 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
         conversation_retention_days=(
             _int(retention, "conversation_days", "retention", minimum=30) if retention else 365
         ),
+        subscriptions=_parse_subscriptions(raw.get("subscriptions")),
         source=source,
     )
 
@@ -336,9 +471,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 1
+    topics = len(inst.subscriptions.topics) if inst.subscriptions else 0
     print(
         f"OK: {inst.name} ({inst.city}), {len(inst.agencies)} agencies, "
-        f"{len(inst.complaint_categories)} complaint categories, {len(inst.letters)} letter types"
+        f"{len(inst.complaint_categories)} complaint categories, {len(inst.letters)} letter types, "
+        f"{topics} subscription topics"
     )
     return 0
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 import requests
+import urllib3
 
 from . import notifications
 from .inbound import mask
@@ -96,12 +97,17 @@ class GraphError(Exception):
         code: Optional[int] = None,
         retryable: bool = False,
         retry_after: Optional[float] = None,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.code = code
         self.retryable = retryable
         self.retry_after = retry_after
+        # No answer, but the request may have reached Meta (read timeout, connection dropped
+        # after sending): the message may have gone out. Callers that must never send twice
+        # (the broadcast worker) do not resend these.
+        self.maybe_sent = maybe_sent
 
     @property
     def reengagement(self) -> bool:
@@ -142,6 +148,19 @@ def _error(response: requests.Response) -> GraphError:
     return GraphError(message, http_status=status, code=code, retryable=retryable, retry_after=retry_after)
 
 
+def request_may_have_arrived(exc: requests.RequestException) -> bool:
+    """False only when the connection was never made (refused, DNS, connect timeout), so the
+    request certainly did not reach the Graph API; True otherwise (read timeout, dropped)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        reason = exc.args[0] if exc.args else None
+        inner = getattr(reason, "reason", reason)
+        if isinstance(inner, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.NameResolutionError)):
+            return False
+    return True
+
+
 class GraphSender:
     """Synchronous ``POST /{version}/{phone_number_id}/messages`` with a bearer token."""
 
@@ -160,7 +179,9 @@ class GraphSender:
                 timeout=self.settings.timeout,
             )
         except requests.RequestException as exc:
-            raise GraphError(f"Koneksi ke Graph API gagal: {type(exc).__name__}", retryable=True) from None
+            raise GraphError(
+                f"Koneksi ke Graph API gagal: {type(exc).__name__}", retryable=True, maybe_sent=request_may_have_arrived(exc)
+            ) from None
         if response.status_code >= 400:
             raise _error(response)
         try:
@@ -173,13 +194,18 @@ class GraphSender:
         return None
 
 
-def _envelope(delivery: notifications.Delivery) -> Dict[str, Any]:
+def envelope(recipient: str, is_phone: bool) -> Dict[str, Any]:
+    """The addressing part of a message body: ``to`` a phone, else ``recipient`` a BSUID."""
     body: Dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
-    if delivery.is_phone:
-        body["to"] = "+" + delivery.recipient.lstrip("+")
+    if is_phone:
+        body["to"] = "+" + recipient.lstrip("+")
     else:
-        body["recipient"] = delivery.recipient
+        body["recipient"] = recipient
     return body
+
+
+def _envelope(delivery: notifications.Delivery) -> Dict[str, Any]:
+    return envelope(delivery.recipient, delivery.is_phone)
 
 
 def free_form_body(delivery: notifications.Delivery) -> Dict[str, Any]:

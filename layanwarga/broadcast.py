@@ -1,0 +1,824 @@
+"""The announcement worker: ``python -m layanwarga.broadcast`` sends queued announcements.
+
+Plain Python, no Rasa; it reuses the notifier's Graph API client (``GraphSettings``,
+``GraphSender``) and the same ``WHATSAPP_*`` variables. It is its own process, next to the
+notifier, so a broadcast to thousands of citizens never delays a staff reply in the outbox.
+
+**Throughput.** A token bucket holds the sends to ``subscriptions.messages_per_second`` from
+``instansi.yml`` (burst: a tenth of a second's worth). Several threads send at once (Graph API
+calls take 100-300 ms), each taking a token right before its call. A "slow down" answer stops
+every thread for the Retry-After (or a growing pause). Announcements share the number's
+throughput, so only one worker sends at a time: it holds a lease in the database
+(``broadcast_leases``) and renews it; a second copy waits and takes over when the first stops.
+
+**Exactly once.** Rows are claimed in one ``UPDATE … WHERE status='pending'`` (one winner across
+processes); right before its Graph API call a row turns ``sending`` (conditionally on the claim),
+and after it ``sent`` with the WhatsApp message id. After a crash, rows merely ``claimed`` go back
+to ``pending`` (they were never attempted) and the run resumes; a row left ``sending`` may have
+gone out, so it becomes ``unknown`` and is never resent. A citizen who unsubscribed after the
+announcement was queued is skipped.
+
+**Failures** (Meta's error codes):
+
+- *slow down* — HTTP 429, codes 4, 80007, 130429, 131056: nothing was sent; the row waits and is
+  tried again without counting as a failure (at most ``max_throttled`` times);
+- *temporary* — HTTP 5xx, codes 1, 2, 131000, 131016, 133004, or no connection at all: retried
+  once after ``retry_delay``;
+- *no answer after sending* — read timeout, connection dropped: ``unknown``, never resent;
+- *the template or the account* — codes 0, 3, 10, 190, 200-299 (token, permissions), 368,
+  131031, 131042 (account blocked, payment), 132000, 132001, 132005, 132007, 132012, 132015,
+  132016 (template missing, paused, disabled, parameters): nobody could receive it, so the
+  announcement is *paused* with the error for staff, and the row waits; so is an announcement
+  whose last ``breaker_threshold`` sends all failed with the same code;
+- anything else (e.g. 100, 131008, 131009, 131026, 131051): this recipient failed.
+
+Failures WhatsApp reports later in a status webhook (``message_statuses``) are retried once when
+the code is temporary (``RETRY_ON_STATUS_CODES``: 1, 2, 130429, 131000, 131016, 131053, 131056,
+133004) and the announcement was queued less than a day ago; 131026 (undeliverable), 131049
+(Meta's marketing limit per user: retrying would not help), 131047 and the template errors are
+not retried; 131050 (the user stopped marketing messages from this business) also ends the
+citizen's subscriptions.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from . import conversation_log, media
+from .config import Institution, get_institution
+from .db import session_scope
+from .inbound import mask
+from .models import Citizen, Media, MessageStatus
+from .notifier import (
+    RATE_LIMIT_CODES,
+    SERVER_CODES,
+    ConfigurationError,
+    GraphError,
+    GraphSender,
+    GraphSettings,
+    envelope,
+)
+from .subscriptions import (
+    D_CLAIMED,
+    D_FAILED,
+    D_PENDING,
+    D_SENDING,
+    D_SENT,
+    D_SKIPPED,
+    D_UNKNOWN,
+    DONE,
+    PAUSED,
+    SENDING,
+    SOURCE_STOPPED_MARKETING,
+    Announcement,
+    AnnouncementDelivery,
+    BroadcastLease,
+    _deactivate,
+    render,
+    subscribed,
+    template_object,
+    topic_label,
+)
+
+logger = logging.getLogger(__name__)
+
+LEASE_NAME = "broadcast"
+PAUSE_CODES = frozenset({0, 3, 10, 190, 368, 131031, 131042, 132000, 132001, 132005, 132007, 132012, 132015, 132016})
+RETRY_ON_STATUS_CODES = frozenset({1, 2, 130429, 131000, 131016, 131053, 131056, 133004})
+STOPPED_MARKETING_CODE = 131050
+# How long an uploaded WhatsApp media id is used (Meta keeps it 30 days).
+MEDIA_ID_LIFETIME = dt.timedelta(days=25)
+ANNOUNCEMENT_IMAGE_TYPES = ("image/jpeg", "image/png")
+ANNOUNCEMENT_IMAGE_MAX_BYTES = 5 * 1024 * 1024  # WhatsApp's limit for images
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.utcnow()
+
+
+def pauses_everyone(code: Optional[int]) -> bool:
+    return code is not None and (code in PAUSE_CODES or 200 <= code <= 299)
+
+
+@dataclass(frozen=True)
+class BroadcastOptions:
+    messages_per_second: float
+    concurrency: int = 8
+    batch_size: int = 50
+    retry_delay: dt.timedelta = dt.timedelta(seconds=30)
+    retry_window: dt.timedelta = dt.timedelta(hours=24)
+    lease_seconds: float = 15.0
+    stale_after: dt.timedelta = dt.timedelta(seconds=120)
+    max_throttled: int = 20
+    breaker_threshold: int = 25
+    poll_interval: float = 1.0
+    status_sync_interval: float = 5.0
+
+    @property
+    def burst(self) -> float:
+        return max(1.0, self.messages_per_second / 10)
+
+    @classmethod
+    def from_institution(cls, inst: Institution, **overrides: Any) -> "BroadcastOptions":
+        if inst.subscriptions is None:
+            raise ConfigurationError("instansi.yml has no subscriptions section: there is nothing to broadcast.")
+        values: Dict[str, Any] = {"messages_per_second": inst.subscriptions.messages_per_second}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+class TokenBucket:
+    """At most ``rate`` acquisitions per second on average, ``capacity`` at once; thread-safe.
+
+    ``pause(seconds)`` holds every caller back (the Graph API asked us to slow down)."""
+
+    def __init__(
+        self,
+        rate: float,
+        capacity: Optional[float] = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = float(rate)
+        self.capacity = float(capacity if capacity is not None else max(1.0, rate / 10))
+        self.clock = clock
+        self._tokens = self.capacity
+        self._updated = clock()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def _refill(self, now: float) -> None:
+        if now > self._updated:
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+
+    def try_acquire(self) -> float:
+        """Take a token and return 0, or return how long to wait before trying again."""
+        with self._lock:
+            now = self.clock()
+            if now < self._paused_until:
+                return self._paused_until - now
+            self._refill(now)
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / self.rate
+
+    def acquire(self, stop: Optional[threading.Event] = None, sleep: Callable[[float], Any] = time.sleep) -> bool:
+        """Block until a token is taken (True) or ``stop`` is set (False)."""
+        while True:
+            if stop is not None and stop.is_set():
+                return False
+            wait = self.try_acquire()
+            if wait <= 0:
+                return True
+            if stop is not None:
+                stop.wait(min(wait, 0.5))
+            else:
+                sleep(min(wait, 0.5))
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            now = self.clock()
+            self._paused_until = max(self._paused_until, now + seconds)
+            self._tokens = 0.0
+            self._updated = max(self._updated, self._paused_until)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    token: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What one send needs, read in the transaction that marked the row ``sending``."""
+
+    id: int
+    token: str
+    announcement_id: int
+    recipient: str
+    is_phone: bool
+    citizen_id: int
+    body: Dict[str, Any]
+    log_text: str
+    retries: int
+
+
+@dataclass
+class Outcome:
+    status: str
+    code: Optional[int] = None
+
+
+@dataclass
+class _Breaker:
+    code: Optional[int] = None
+    count: int = 0
+
+
+class Broadcaster:
+    """Claims due deliveries of announcements being sent, and sends them at the configured rate."""
+
+    def __init__(
+        self,
+        inst: Institution,
+        settings: GraphSettings,
+        options: BroadcastOptions,
+        *,
+        url: Optional[str] = None,
+        sender: Optional[GraphSender] = None,
+        worker_id: Optional[str] = None,
+    ) -> None:
+        self.inst = inst
+        self.settings = settings
+        self.options = options
+        self.url = url
+        self.sender = sender or GraphSender(settings)
+        self.worker_id = worker_id or uuid.uuid4().hex[:16]
+        self.bucket = TokenBucket(options.messages_per_second, options.burst)
+        self.pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="broadcast")
+        self._slots = threading.BoundedSemaphore(options.concurrency)
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._is_leader = False
+        self._batch = 0
+        self._throttle_streak = 0
+        self._breakers: Dict[int, _Breaker] = {}
+        self._last_status_sync = 0.0
+        self.stop_event = threading.Event()
+        self.sent_count = 0
+
+    # -- lease -----------------------------------------------------------------------------------
+    def hold_lease(self) -> bool:
+        """Take or renew the sending lease; True while this worker may send."""
+        now = _now()
+        expires = now + dt.timedelta(seconds=self.options.lease_seconds)
+        with session_scope(self.url) as session:
+            result = session.execute(
+                update(BroadcastLease)
+                .where(BroadcastLease.name == LEASE_NAME)
+                .where((BroadcastLease.owner == self.worker_id) | (BroadcastLease.expires_at < now))
+                .values(owner=self.worker_id, expires_at=expires)
+                .execution_options(synchronize_session=False)
+            )
+            won = result.rowcount == 1
+            if not won and session.get(BroadcastLease, LEASE_NAME) is None:
+                dialect = session.get_bind().dialect.name
+                insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+                statement = insert(BroadcastLease).values(name=LEASE_NAME, owner=self.worker_id, expires_at=expires)
+                won = (session.execute(statement.on_conflict_do_nothing(index_elements=["name"])).rowcount or 0) == 1
+        if won and not self._is_leader:
+            logger.info("Broadcast worker %s holds the sending lease", self.worker_id)
+            if self._in_flight == 0:
+                self.recover(everything=True)
+        elif not won and self._is_leader:
+            logger.warning("Broadcast worker %s lost the sending lease", self.worker_id)
+        self._is_leader = won
+        return won
+
+    def release_lease(self) -> None:
+        with session_scope(self.url) as session:
+            session.execute(
+                update(BroadcastLease)
+                .where(BroadcastLease.name == LEASE_NAME, BroadcastLease.owner == self.worker_id)
+                .values(expires_at=_now() - dt.timedelta(seconds=1))
+                .execution_options(synchronize_session=False)
+            )
+        self._is_leader = False
+
+    # -- recovery, statuses, completion ------------------------------------------------------
+    def recover(self, *, everything: bool = False) -> Tuple[int, int]:
+        """Rows of a worker that stopped: ``claimed`` -> pending (never attempted), ``sending`` ->
+        unknown (may have gone out; never resent). With ``everything`` (this worker just took the
+        lease and has nothing under way) every such row is another worker's; otherwise only rows
+        older than ``stale_after``."""
+        now = _now()
+        cutoff = now if everything else now - self.options.stale_after
+        with session_scope(self.url) as session:
+            back = session.execute(
+                update(AnnouncementDelivery)
+                .where(AnnouncementDelivery.status == D_CLAIMED, AnnouncementDelivery.claimed_at <= cutoff)
+                .values(status=D_PENDING, claim_token=None, updated_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount or 0
+            lost = session.execute(
+                update(AnnouncementDelivery)
+                .where(AnnouncementDelivery.status == D_SENDING, AnnouncementDelivery.updated_at <= cutoff)
+                .values(
+                    status=D_UNKNOWN, updated_at=now,
+                    error_text=(
+                        "Status tidak pasti: pengirim berhenti saat mengirim pesan ini. Tidak dikirim ulang "
+                        "agar warga tidak menerima pesan dua kali."
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount or 0
+        if back or lost:
+            logger.warning("Recovered deliveries of a stopped worker: %d back in the queue, %d unknown", back, lost)
+        return int(back), int(lost)
+
+    def sync_statuses(self, now: Optional[dt.datetime] = None) -> int:
+        """Sent rows WhatsApp reported failed: retried once when the code allows, else failed."""
+        now = now or _now()
+        recent = now - dt.timedelta(days=30)
+        changed = 0
+        with session_scope(self.url, write=True) as session:
+            rows = session.execute(
+                select(AnnouncementDelivery, MessageStatus.error_code, MessageStatus.error_title, Announcement)
+                .join(MessageStatus, MessageStatus.message_id == AnnouncementDelivery.wamid)
+                .join(Announcement, Announcement.id == AnnouncementDelivery.announcement_id)
+                .where(
+                    AnnouncementDelivery.status == D_SENT,
+                    MessageStatus.status == "failed",
+                    Announcement.queued_at >= recent,
+                )
+                .limit(1000)
+            ).all()
+            for delivery, code, title, announcement in rows:
+                changed += 1
+                detail = f"WhatsApp melaporkan gagal sampai: kode {code}, {title or 'tanpa keterangan'}"
+                delivery.error_code = code
+                delivery.updated_at = now
+                if code == STOPPED_MARKETING_CODE and delivery.citizen_id:
+                    _deactivate(session, int(delivery.citizen_id), SOURCE_STOPPED_MARKETING, None, now)
+                if (
+                    code in RETRY_ON_STATUS_CODES
+                    and delivery.retries == 0
+                    and announcement.status in (SENDING, PAUSED, DONE)
+                    and announcement.queued_at is not None
+                    and now - announcement.queued_at < self.options.retry_window
+                ):
+                    delivery.status = D_PENDING
+                    delivery.retries = 1
+                    delivery.wamid = None
+                    delivery.claim_token = None
+                    delivery.next_attempt_at = now + self.options.retry_delay
+                    delivery.error_text = f"{detail}. Dikirim ulang sekali."
+                    if announcement.status == DONE:
+                        announcement.status = SENDING
+                        announcement.finished_at = None
+                else:
+                    delivery.status = D_FAILED
+                    delivery.error_text = detail
+        if changed:
+            logger.info("%d announcement deliveries were reported failed by WhatsApp", changed)
+        return changed
+
+    def finish(self) -> int:
+        """Announcements being sent with nothing left to send are done."""
+        now = _now()
+        open_rows = exists().where(
+            and_(
+                AnnouncementDelivery.announcement_id == Announcement.id,
+                AnnouncementDelivery.status.in_((D_PENDING, D_CLAIMED, D_SENDING)),
+            )
+        )
+        with session_scope(self.url) as session:
+            result = session.execute(
+                update(Announcement)
+                .where(Announcement.status == SENDING, ~open_rows)
+                .values(status=DONE, finished_at=now, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            count = int(result.rowcount or 0)
+        if count:
+            logger.info("%d announcements finished sending", count)
+        return count
+
+    # -- images ------------------------------------------------------------------------------
+    def ensure_media(self) -> None:
+        """Upload the picture of each announcement being sent once (WhatsApp media id)."""
+        cutoff = _now() - MEDIA_ID_LIFETIME
+        with session_scope(self.url) as session:
+            due = session.execute(
+                select(Announcement.id, Media.storage_path, Media.mime_type)
+                .join(Media, Media.id == Announcement.image_media_id)
+                .where(
+                    Announcement.status == SENDING,
+                    (Announcement.whatsapp_media_id.is_(None)) | (Announcement.whatsapp_media_uploaded_at < cutoff),
+                )
+            ).all()
+        for announcement_id, path, mime in due:
+            try:
+                media_id = upload_media(self.sender, media.resolve(path).read_bytes(), mime or "image/jpeg")
+            except (OSError, GraphError) as error:
+                retryable = isinstance(error, GraphError) and error.retryable
+                note = error.describe() if isinstance(error, GraphError) else f"berkas gambar tidak terbaca ({type(error).__name__})"
+                logger.error("Announcement %d: image upload failed: %s", announcement_id, note)
+                if not retryable:
+                    self._pause(announcement_id, f"Gambar gagal diunggah ke WhatsApp: {note}")
+                continue
+            with session_scope(self.url) as session:
+                session.execute(
+                    update(Announcement).where(Announcement.id == announcement_id)
+                    .values(whatsapp_media_id=media_id, whatsapp_media_uploaded_at=_now())
+                    .execution_options(synchronize_session=False)
+                )
+
+    def _pause(self, announcement_id: int, note: str) -> None:
+        with session_scope(self.url) as session:
+            session.execute(
+                update(Announcement)
+                .where(Announcement.id == announcement_id, Announcement.status == SENDING)
+                .values(status=PAUSED, status_note=note[:2000], updated_at=_now())
+                .execution_options(synchronize_session=False)
+            )
+        logger.error("Announcement %d paused: %s", announcement_id, note)
+
+    # -- claiming ----------------------------------------------------------------------------
+    def claim(self, limit: int) -> List[Claimed]:
+        """Reserve up to ``limit`` due rows of announcements being sent, oldest first."""
+        now = _now()
+        self._batch += 1
+        token = f"{self.worker_id}:{self._batch}"
+        due = (
+            select(AnnouncementDelivery.id)
+            .join(Announcement, Announcement.id == AnnouncementDelivery.announcement_id)
+            .where(
+                AnnouncementDelivery.status == D_PENDING,
+                AnnouncementDelivery.next_attempt_at <= now,
+                Announcement.status == SENDING,
+                (Announcement.image_media_id.is_(None)) | (Announcement.whatsapp_media_id.isnot(None)),
+            )
+            .order_by(AnnouncementDelivery.announcement_id, AnnouncementDelivery.id)
+            .limit(limit)
+        )
+        with session_scope(self.url) as session:
+            ids = list(session.execute(due).scalars())
+            if not ids:
+                return []
+            session.execute(
+                update(AnnouncementDelivery)
+                .where(AnnouncementDelivery.id.in_(ids), AnnouncementDelivery.status == D_PENDING)
+                .values(status=D_CLAIMED, claim_token=token, claimed_at=now, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        with session_scope(self.url) as session:
+            mine = session.execute(
+                select(AnnouncementDelivery.id)
+                .where(AnnouncementDelivery.claim_token == token, AnnouncementDelivery.status == D_CLAIMED)
+                .order_by(AnnouncementDelivery.id)
+            ).scalars()
+            return [Claimed(int(i), token) for i in mine]
+
+    def unclaim(self, rows: List[Claimed]) -> None:
+        """Give back rows this worker claimed but did not attempt (stopping)."""
+        if not rows:
+            return
+        with session_scope(self.url) as session:
+            for row in rows:
+                session.execute(
+                    update(AnnouncementDelivery)
+                    .where(AnnouncementDelivery.id == row.id, AnnouncementDelivery.claim_token == row.token,
+                           AnnouncementDelivery.status == D_CLAIMED)
+                    .values(status=D_PENDING, claim_token=None, updated_at=_now())
+                    .execution_options(synchronize_session=False)
+                )
+
+    # -- one send ----------------------------------------------------------------------------
+    def prepare(self, row: Claimed) -> Optional[Prepared]:
+        """Mark a claimed row ``sending`` and read what its send needs, in one transaction.
+
+        None when it is not to be sent (any more): the announcement was paused or stopped, the
+        citizen unsubscribed or was erased. Those rows are given back or skipped here."""
+        now = _now()
+        with session_scope(self.url, write=True) as session:
+            # FOR UPDATE: on PostgreSQL a worker taking over (recover) waits for this transaction.
+            delivery = session.get(AnnouncementDelivery, row.id, with_for_update=True)
+            if delivery is None or delivery.claim_token != row.token or delivery.status != D_CLAIMED:
+                return None
+            announcement = session.get(Announcement, delivery.announcement_id)
+            if announcement is None or announcement.status != SENDING:
+                delivery.status, delivery.claim_token, delivery.updated_at = D_PENDING, None, now
+                return None
+            citizen = session.get(Citizen, delivery.citizen_id) if delivery.citizen_id else None
+            recipient = (citizen.wa_id or citizen.user_id) if citizen is not None else None
+            if citizen is None or not recipient:
+                delivery.status, delivery.updated_at = D_SKIPPED, now
+                delivery.error_text = "Data warga sudah dihapus."
+                return None
+            if not subscribed(session, int(citizen.id), announcement.topic, announcement.area):
+                delivery.status, delivery.updated_at = D_SKIPPED, now
+                delivery.error_text = "Warga sudah berhenti berlangganan sebelum pesan dikirim."
+                return None
+            rendered = render(self.inst, announcement)
+            body = envelope(recipient, bool(citizen.wa_id))
+            body.update({"type": "template", "template": template_object(rendered, announcement.whatsapp_media_id)})
+            body["biz_opaque_callback_data"] = f"pengumuman:{announcement.id}:{delivery.id}"
+            delivery.status = D_SENDING
+            delivery.attempts = int(delivery.attempts or 0) + 1
+            delivery.updated_at = now
+            return Prepared(
+                id=int(delivery.id),
+                token=row.token,
+                announcement_id=int(announcement.id),
+                recipient=recipient,
+                is_phone=bool(citizen.wa_id),
+                citizen_id=int(citizen.id),
+                body=body,
+                log_text=f"[Pengumuman – {topic_label(self.inst, announcement.topic)}] {rendered.text_parameter}",
+                retries=int(delivery.retries or 0),
+            )
+
+    def _record(self, prepared: Prepared, **values: Any) -> bool:
+        values.setdefault("updated_at", _now())
+        with session_scope(self.url, write=True) as session:
+            result = session.execute(
+                update(AnnouncementDelivery)
+                .where(AnnouncementDelivery.id == prepared.id, AnnouncementDelivery.claim_token == prepared.token)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if values.get("status") == D_SENT and result.rowcount:
+                conversation_log.add(
+                    session, sender=prepared.recipient, direction=conversation_log.DIRECTION_OUT,
+                    text=prepared.log_text, actor=conversation_log.ACTOR_SYSTEM, kind="template",
+                    wamid=values.get("wamid"), citizen_id=prepared.citizen_id,
+                )
+            return bool(result.rowcount)
+
+    def send(self, row: Claimed) -> Outcome:
+        """Take a token, then send one claimed row and record what happened."""
+        if not self.bucket.acquire(self.stop_event):
+            self.unclaim([row])
+            return Outcome(D_PENDING)
+        prepared = self.prepare(row)
+        if prepared is None:
+            return Outcome(D_SKIPPED)
+        try:
+            wamid = self.sender.send(prepared.body)
+        except GraphError as error:
+            return self._failed(prepared, error)
+        except Exception as exc:  # noqa: BLE001 - a bug after the row turned "sending": never resend it
+            logger.exception("Announcement %d delivery %d: unexpected error while sending", prepared.announcement_id, prepared.id)
+            self._record(prepared, status=D_UNKNOWN, error_text=f"Kesalahan internal saat mengirim: {type(exc).__name__}")
+            return Outcome(D_UNKNOWN)
+        self._record(prepared, status=D_SENT, wamid=(wamid or None), sent_at=_now(), error_code=None,
+                     error_text=None if not prepared.retries else "Terkirim pada percobaan ulang.")
+        with self._lock:
+            self._throttle_streak = 0
+            self._breakers.pop(prepared.announcement_id, None)
+            self.sent_count += 1
+        return Outcome(D_SENT)
+
+    def _failed(self, prepared: Prepared, error: GraphError) -> Outcome:
+        now = _now()
+        code, text = error.code, error.describe()[:2000]
+        who = mask(prepared.recipient)
+        throttled = error.http_status == 429 or code in RATE_LIMIT_CODES
+        if throttled:
+            with self._lock:
+                self._throttle_streak += 1
+                streak = self._throttle_streak
+            wait = max(error.retry_after or 0.0, min(60.0, 2.0 ** (streak - 1)))
+            self.bucket.pause(wait)
+            with session_scope(self.url, write=True) as session:
+                delivery = session.get(AnnouncementDelivery, prepared.id, with_for_update=True)
+                if delivery is None or delivery.claim_token != prepared.token:
+                    return Outcome(D_PENDING)
+                delivery.throttled = int(delivery.throttled or 0) + 1
+                delivery.error_code, delivery.error_text, delivery.updated_at = code, text, now
+                if delivery.throttled > self.options.max_throttled:
+                    delivery.status = D_FAILED
+                else:
+                    delivery.status, delivery.claim_token = D_PENDING, None
+                    delivery.next_attempt_at = now + dt.timedelta(seconds=wait)
+                status = delivery.status
+            logger.warning("Announcement %d to %s: asked to slow down (%s); pausing %.1f s", prepared.announcement_id, who, text, wait)
+            return Outcome(status, code)
+        if error.maybe_sent:
+            self._record(prepared, status=D_UNKNOWN, error_code=code,
+                         error_text=f"Tidak ada jawaban setelah pesan dikirim ({text}); tidak dikirim ulang.")
+            logger.error("Announcement %d to %s: outcome unknown (%s); not resending", prepared.announcement_id, who, text)
+            return Outcome(D_UNKNOWN, code)
+        if pauses_everyone(code):
+            self._record(prepared, status=D_PENDING, claim_token=None, error_code=code, error_text=text, next_attempt_at=now)
+            self._pause(prepared.announcement_id, f"WhatsApp menolak pengiriman ({text}). Periksa template dan akses, lalu lanjutkan.")
+            return Outcome(D_PENDING, code)
+        if error.retryable and prepared.retries == 0:
+            self._record(prepared, status=D_PENDING, claim_token=None, retries=1, error_code=code,
+                         error_text=f"{text}. Dikirim ulang sekali.", next_attempt_at=now + self.options.retry_delay)
+            logger.warning("Announcement %d to %s failed (%s); retrying once", prepared.announcement_id, who, text)
+            return Outcome(D_PENDING, code)
+        self._record(prepared, status=D_FAILED, error_code=code, error_text=text)
+        logger.error("Announcement %d to %s failed: %s", prepared.announcement_id, who, text)
+        self._trip_breaker(prepared.announcement_id, code, text)
+        return Outcome(D_FAILED, code)
+
+    def _trip_breaker(self, announcement_id: int, code: Optional[int], text: str) -> None:
+        with self._lock:
+            breaker = self._breakers.setdefault(announcement_id, _Breaker())
+            if breaker.code == code:
+                breaker.count += 1
+            else:
+                breaker.code, breaker.count = code, 1
+            tripped = breaker.count >= self.options.breaker_threshold
+            if tripped:
+                self._breakers.pop(announcement_id, None)
+        if tripped:
+            self._pause(
+                announcement_id,
+                f"{self.options.breaker_threshold} pesan berturut-turut gagal dengan kesalahan yang sama ({text}). "
+                "Periksa template dan pengaturan, lalu lanjutkan.",
+            )
+
+    def _run_one(self, row: Claimed) -> None:
+        try:
+            self.send(row)
+        except Exception:  # noqa: BLE001 - the database failed around a send; recovery handles the row
+            logger.exception("Delivery %d: could not record its state", row.id)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            self._slots.release()
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """One cycle: lease, housekeeping, then dispatch one batch. Returns rows dispatched."""
+        if not self.hold_lease():
+            return 0
+        self.recover()
+        if time.monotonic() - self._last_status_sync >= self.options.status_sync_interval:
+            self.sync_statuses()
+            self._last_status_sync = time.monotonic()
+        self.finish()
+        self.ensure_media()
+        rows = self.claim(self.claim_limit)
+        renewed = time.monotonic()
+        for index, row in enumerate(rows):
+            if not self._take_slot():
+                self.unclaim(rows[index:])
+                return index
+            with self._lock:
+                self._in_flight += 1
+            self.pool.submit(self._run_one, row)
+            if time.monotonic() - renewed > self.options.lease_seconds / 3:
+                renewed = time.monotonic()
+                if not self.hold_lease():
+                    self.unclaim(rows[index + 1:])
+                    return index + 1
+        return len(rows)
+
+    @property
+    def claim_limit(self) -> int:
+        """Rows to reserve at once: about two seconds of sending, at least one per thread."""
+        two_seconds = int(self.options.messages_per_second * 2)
+        return max(1, min(self.options.batch_size, max(self.options.concurrency, two_seconds)))
+
+    def _take_slot(self) -> bool:
+        while not self._slots.acquire(timeout=0.5):
+            if self.stop_event.is_set():
+                return False
+        if self.stop_event.is_set():
+            self._slots.release()
+            return False
+        return True
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until every dispatched send has finished."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    return True
+            time.sleep(0.01)
+        return False
+
+    def pending_due(self) -> bool:
+        """Whether rows of announcements being sent wait (now or after a backoff)."""
+        with session_scope(self.url) as session:
+            return session.execute(
+                select(AnnouncementDelivery.id)
+                .join(Announcement, Announcement.id == AnnouncementDelivery.announcement_id)
+                .where(Announcement.status == SENDING,
+                       AnnouncementDelivery.status.in_((D_PENDING, D_CLAIMED, D_SENDING)))
+                .limit(1)
+            ).first() is not None
+
+    def run_until_idle(self, timeout: float = 3600.0) -> int:
+        """Send until no announcement has rows left (tests, ``--once``); returns messages sent."""
+        deadline = time.monotonic() + timeout
+        before = self.sent_count
+        while time.monotonic() < deadline and not self.stop_event.is_set():
+            dispatched = self.run_once()
+            if not dispatched:
+                self.wait_idle()
+                self.sync_statuses()
+                self.finish()
+                if not self.pending_due():
+                    break
+                self.stop_event.wait(min(self.options.poll_interval, 0.2))
+        self.wait_idle()
+        self.finish()
+        return self.sent_count - before
+
+    def run_forever(self) -> None:
+        logger.info("Broadcast worker %s started: %.1f messages/s, %d threads (%r)", self.worker_id,
+                    self.options.messages_per_second, self.options.concurrency, self.settings)
+        while not self.stop_event.is_set():
+            try:
+                dispatched = self.run_once()
+            except Exception:  # noqa: BLE001 - database briefly unavailable: wait and go on
+                logger.exception("Broadcast cycle failed; retrying in 5 s")
+                self.stop_event.wait(5)
+                continue
+            if not dispatched:
+                self.stop_event.wait(self.options.poll_interval)
+        self.close()
+        logger.info("Broadcast worker %s stopped", self.worker_id)
+
+    def close(self) -> None:
+        self.stop_event.set()
+        self.wait_idle(timeout=self.settings.timeout + 5)
+        self.pool.shutdown(wait=True)
+        try:
+            self.release_lease()
+        except Exception:  # noqa: BLE001
+            logger.exception("Could not release the sending lease")
+
+
+def upload_media(sender: GraphSender, content: bytes, mime_type: str) -> str:
+    """``POST /{version}/{phone_number_id}/media``: upload a picture, returning its media id."""
+    import requests
+
+    settings = sender.settings
+    url = settings.messages_url.rsplit("/", 1)[0] + "/media"
+    extension = media.EXTENSIONS.get(mime_type, ".jpg")
+    try:
+        response = sender.http.post(
+            url,
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (f"pengumuman{extension}", content, mime_type)},
+            headers={"Authorization": f"Bearer {settings.access_token}"},
+            timeout=settings.timeout,
+        )
+    except requests.RequestException as exc:
+        raise GraphError(f"Koneksi ke Graph API gagal: {type(exc).__name__}", retryable=True) from None
+    if response.status_code >= 400:
+        from .notifier import _error
+
+        raise _error(response)
+    media_id = (response.json() or {}).get("id")
+    if not media_id:
+        raise GraphError("Graph API tidak mengembalikan id media", retryable=True)
+    return str(media_id)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m layanwarga.broadcast", description=__doc__.split("\n")[0])
+    parser.add_argument("--once", action="store_true", help="send everything queued now, then exit")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="messages per second (default: subscriptions.messages_per_second in instansi.yml)")
+    parser.add_argument("--concurrency", type=int,
+                        default=int(os.environ.get("LAYANWARGA_BROADCAST_CONCURRENCY") or 8),
+                        help="Graph API calls at once (default 8)")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle (default 1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import runtime
+    from .config import ConfigError
+    from .redaction import install_log_masking
+
+    install_log_masking()
+    try:
+        runtime.require_safe("notifier")
+        settings = GraphSettings.from_env()
+        inst = get_institution()
+        options = BroadcastOptions.from_institution(
+            inst, messages_per_second=args.rate, concurrency=max(1, args.concurrency), poll_interval=args.interval
+        )
+    except (ConfigurationError, ConfigError, runtime.UnsafeConfiguration) as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    broadcaster = Broadcaster(inst, settings, options)
+    if args.once:
+        sent = broadcaster.run_until_idle()
+        broadcaster.close()
+        print(f"{sent} announcement messages sent")
+        return 0
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: broadcaster.stop_event.set())
+    broadcaster.run_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
