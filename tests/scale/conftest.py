@@ -20,23 +20,12 @@ from sanic import Sanic
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "connector"))
 
+from scale_cluster import REDIS_URL, redis_available  # noqa: E402
+
 # Several Sanic apps start in one process (see tests/connector/conftest.py).
 Sanic.test_mode = True
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ASYNC_TEST_TIMEOUT = 120.0
-
-
-def redis_available(url: str = REDIS_URL) -> bool:
-    try:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        client.ping()
-        client.close()
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "no Redis here"
-        return False
 
 
 @pytest.hookimpl(tryfirst=True)
