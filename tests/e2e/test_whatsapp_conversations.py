@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 from layanwarga.db import session_scope
-from layanwarga.models import Ticket
 from layanwarga.tickets import change_state
 from simulator.client import message_text
 
