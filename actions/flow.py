@@ -22,7 +22,8 @@ from . import common, general, requirements, status
 
 logger = logging.getLogger(__name__)
 
-FLOW_SLOT_PREFIXES = ("aduan_", "surat_", "hapus_")
+UNSUBSCRIBE_INTENT = "berhenti_langganan"
+FLOW_SLOT_PREFIXES = ("aduan_", "surat_", "hapus_", "langganan_")
 
 
 def flow_slots(domain: DomainDict) -> List[Text]:
@@ -73,6 +74,10 @@ class FlowFormValidation(FormValidationAction, ABC):
             return common.is_explicit_cancel(common.text(tracker))
         if name in common.HARD_EXITS:
             return True
+        if name == UNSUBSCRIBE_INTENT:
+            # Stopping subscriptions works with one message anywhere (WhatsApp's opt-out rule):
+            # the button's payload always, typed text when understood with confidence.
+            return common.is_payload(common.text(tracker)) or confidence >= common.INTERRUPT_CONFIDENCE
         return name in self.exit_intents and confidence >= common.INTERRUPT_CONFIDENCE
 
     async def collect_attachments(

@@ -138,16 +138,3 @@ def _is_fallback(user_event: Dict[Text, Any]) -> bool:
     intent = (user_event.get("parse_data") or {}).get("intent") or {}
     return intent.get("name") == "nlu_fallback"
 
-
-class ActionSubscriptionNotAvailable(Action):
-    """Official-information subscriptions are not offered yet: say so, with the office's phone."""
-
-    def name(self) -> Text:
-        return "action_subscription_not_available"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        inst = get_institution()
-        dispatcher.utter_message(response="utter_langganan_belum", phone=inst.phone or inst.address)
-        return []

@@ -229,10 +229,12 @@ def match_topic(inst: Institution, answer: str) -> Optional[str]:
     cfg = inst.subscriptions
     if cfg is None:
         return None
+    if (answer or "").strip() == ALL:
+        return ALL
     text = _norm(answer)
     if not text:
         return None
-    if answer.strip() == ALL or _ALL_WORDS.search(text):
+    if _ALL_WORDS.search(text):
         return ALL
     for code, topic in cfg.topics.items():
         if text in (code.replace("_", " "), _norm(topic.label)) or answer.strip() == code:
@@ -248,10 +250,12 @@ def match_area(inst: Institution, answer: str) -> Optional[str]:
     cfg = inst.subscriptions
     if cfg is None:
         return None
+    if (answer or "").strip() == ALL:
+        return ALL
     text = _norm(answer)
     if not text:
         return None
-    if answer.strip() == ALL or _ALL_WORDS.search(text):
+    if _ALL_WORDS.search(text):
         return ALL
     text = re.sub(r"^(kelurahan|kel|desa)\s+", "", text)
     for code, area in cfg.areas.items():
