@@ -103,9 +103,9 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
             "live_poll_seconds": settings.live_poll_seconds,
         }
 
-    from .views import admin, auth, live, public, stats, tickets
+    from .views import admin, announcements, auth, live, public, stats, tickets
 
-    for module in (auth, tickets, live, stats, admin, public):
+    for module in (auth, tickets, live, stats, admin, announcements, public):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(400)
