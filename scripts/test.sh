@@ -29,4 +29,5 @@ step "rasa test: dialogue test stories"
 step "pytest"
 # Browser tests (the simulator's chat page, the dashboard) drive Debian's Chromium headless.
 bash scripts/ensure_chromium.sh
+bash scripts/ensure_deploy_linters.sh  # hadolint + compose-spec schema (pinned) for tests/deploy
 .venv/bin/python -m pytest "$@"

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import aiohttp
+import yaml
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.future import create_engine
@@ -229,6 +230,7 @@ class Cluster:
     rasa_ports: List[int]
     actions_port: int
     env: Dict[str, str]
+    credentials: Path = CREDENTIALS
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     simulator: Optional[SimulatorClient] = None
 
@@ -246,8 +248,9 @@ class Cluster:
         return {name: process.pid for name, process in self.processes.items()}
 
     # -- life cycle ----------------------------------------------------------------------------
-    def launch(self) -> None:
-        """Start every process without waiting (clusters start side by side)."""
+    def launch(self, simulator: bool = True) -> None:
+        """Start every process without waiting (they load side by side). ``simulator=False``:
+        the caller runs the simulator itself (the benchmark, in its own process)."""
         self.balancer.start()
         self._spawn("actions", [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
                     {**self.env, "LAYANWARGA_BACKGROUND": "1"})
@@ -255,9 +258,11 @@ class Cluster:
             self._spawn(
                 f"rasa{index}",
                 [RASA, "run", "--model", str(DEFAULT_MODEL), "--port", str(port), "--interface", "127.0.0.1",
-                 "--credentials", str(CREDENTIALS), "--endpoints", str(PRODUCTION_ENDPOINTS)],
+                 "--credentials", str(self.credentials), "--endpoints", str(PRODUCTION_ENDPOINTS)],
                 {**self.env, "LAYANWARGA_SPOOL_DIR": str(self.workdir / f"spool{index}")},
             )
+        if not simulator:
+            return
         config = self.simulator_config
         self._spawn(
             "simulator", [sys.executable, "-m", "simulator", "--log-level", "WARNING"],
@@ -274,12 +279,14 @@ class Cluster:
         log = (self.workdir / f"{name}.log").open("w")
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 400) -> None:
+    def wait_ready(self, timeout: float = 400, simulator: bool = True) -> None:
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", self.processes["actions"],
                  self.workdir / "actions.log", timeout)
         for index in range(self.instances):
             wait_for(f"{self.rasa_url(index)}/webhooks/whatsapp/", self.processes[f"rasa{index}"],
                      self.workdir / f"rasa{index}.log", timeout)
+        if not simulator:
+            return
         wait_for(f"{self.simulator_config.base_url}/sim/api/state", self.processes["simulator"],
                  self.workdir / "simulator.log", timeout)
         self.simulator = SimulatorClient(self.simulator_config.base_url, timeout=90)
@@ -332,14 +339,27 @@ class Cluster:
         self._forget_in_redis(phones)
 
 
-def prepare_cluster(workdir: Path, name: str, instances: int, redis_db: int) -> Cluster:
-    """Databases (migrated), ports and environment for a cluster; ``launch`` starts it."""
+def prepare_cluster(
+    workdir: Path,
+    name: str,
+    instances: int,
+    redis_db: int,
+    *,
+    simulator_config: Optional[SimulatorConfig] = None,
+    connector: Optional[Dict[str, Any]] = None,
+    extra_env: Optional[Dict[str, str]] = None,
+) -> Cluster:
+    """Databases (migrated), ports and environment for a cluster; ``launch`` starts it.
+
+    ``connector``: keys to change in the project's credentials.yml WhatsApp section (the
+    benchmark lifts the per-citizen limits no person reaches but simulated citizens do).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = create_postgres_database()
     tracker_url = create_postgres_database()
     env = {**os.environ, **QUIET_ENV, "DATABASE_URL": database_url}
     subprocess.run([sys.executable, "-m", "layanwarga.migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-    simulator_config = SimulatorConfig(host="127.0.0.1", port=free_port())
+    simulator_config = simulator_config or SimulatorConfig(host="127.0.0.1", port=free_port())
     rasa_ports = [free_port() for _ in range(instances)]
     actions_port = free_port()
     env.update(
@@ -348,16 +368,26 @@ def prepare_cluster(workdir: Path, name: str, instances: int, redis_db: int) -> 
             "REDIS_HOST": "127.0.0.1",
             "REDIS_PORT": "6379",
             "REDIS_DB": str(redis_db),
+            "REDIS_PASSWORD": "",
             "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
             "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
             "LAYANWARGA_MEDIA_DIR": str(workdir / "media"),
             **whatsapp_env(simulator_config, simulator_config.base_url),
+            **(extra_env or {}),
         }
     )
     env.pop("WHATSAPP_INSECURE_DEV_MODE", None)
     balancer = Balancer([f"http://127.0.0.1:{port}{WEBHOOK_PATH}" for port in rasa_ports])
+    credentials = CREDENTIALS
+    if connector:
+        channels = yaml.safe_load(CREDENTIALS.read_text(encoding="utf-8")) or {}
+        section = channels.get("connectors.whatsapp.WhatsAppInput") or {}
+        section.update(connector)
+        channels["connectors.whatsapp.WhatsAppInput"] = section
+        credentials = workdir / "credentials.yml"
+        credentials.write_text(yaml.safe_dump(channels), encoding="utf-8")
     return Cluster(name, workdir, instances, database_url, tracker_url, redis_db, simulator_config, balancer,
-                   rasa_ports, actions_port, env)
+                   rasa_ports, actions_port, env, credentials)
 
 
 def start_cluster(workdir: Path, instances: int, name: str = "cluster") -> Cluster:

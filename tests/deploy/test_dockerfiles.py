@@ -1,0 +1,58 @@
+"""deploy/Dockerfile.*: hadolint (the Dockerfile linter) finds nothing, not even at info level,
+and each image keeps the rules a city's IT team relies on."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from deploy_support import DEPLOY, HADOLINT, ROOT
+
+DOCKERFILES = sorted(DEPLOY.glob("Dockerfile.*[!e]"))  # not the .dockerignore files
+PORTS = {"Dockerfile.rasa": "5005", "Dockerfile.actions": "5055", "Dockerfile.dashboard": "8080"}
+
+
+def test_the_three_images_exist() -> None:
+    assert sorted(p.name for p in DOCKERFILES) == sorted(PORTS)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_hadolint_is_clean(dockerfile: Path, linters: Path) -> None:
+    result = subprocess.run(
+        [str(HADOLINT), "--no-color", "--failure-threshold", "info", str(dockerfile)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_does_find_problems(linters: Path, tmp_path: Path) -> None:
+    """The linter is really at work: a careless Dockerfile fails."""
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN pip install rasa\nUSER root\nCMD python app.py\n", encoding="utf-8")
+    result = subprocess.run([str(HADOLINT), "--no-color", str(bad)], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "DL3007" in result.stdout  # :latest
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_image_rules(dockerfile: Path) -> None:
+    text = dockerfile.read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.10\.\d+-slim", text, re.M), "pinned python:3.10 slim base"
+    assert "-r requirements.txt -c constraints.txt" in text, "the project's pinned dependencies"
+    users = re.findall(r"^USER (\S+)", text, re.M)
+    assert users and users[-1] != "root" and users[-1].split(":")[0].isdigit(), "runs as a numeric non-root user"
+    assert "HEALTHCHECK" in text and PORTS[dockerfile.name] in text
+    assert f"EXPOSE {PORTS[dockerfile.name]}" in text
+    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore").read_text(encoding="utf-8").split()
+    for private in (".venv", "var", "results", ".git", "tests"):
+        assert private in ignore, f"{private} stays out of the image"
+
+
+def test_the_assistant_image_carries_the_model_and_production_endpoints() -> None:
+    text = (DEPLOY / "Dockerfile.rasa").read_text(encoding="utf-8")
+    assert "endpoints.production.yml" in text and "nlu_components.spacy_model var/spacy-id" in text
+    ignore = (DEPLOY / "Dockerfile.rasa.dockerignore").read_text(encoding="utf-8").split()
+    assert "models" in ignore and "!models/layanwarga.tar.gz" in ignore
+    assert (ROOT / "endpoints.production.yml").exists()
