@@ -169,3 +169,18 @@ async def test_control_without_shared_ordering_the_instances_overlap(
     assert sorted(t.text for t in turns) == [f"pesan {i}" for i in range(6)]  # once each (dedupe)
     overlaps = sum(1 for x, y in zip(turns, turns[1:]) if y.started < x.ended)
     assert overlaps >= 1
+
+
+def test_ordering_settings() -> None:
+    from connectors.settings import SettingsError, load_settings
+
+    base = {"WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_ACCESS_TOKEN": "a", "WHATSAPP_PHONE_NUMBER_ID": "1",
+            "WHATSAPP_APP_SECRET": "s"}
+    assert load_settings({}, environ=base).ordering == "auto"
+    with_redis = load_settings({}, environ={**base, "REDIS_URL": "redis://r:6379/0", "LAYANWARGA_ORDERING": "local"})
+    assert with_redis.ordering == "local" and with_redis.redis_url
+    assert load_settings({"ordering_lease": 5, "ordering_max_wait": 30}, environ=base).ordering_lease == 5.0
+    with pytest.raises(SettingsError):
+        load_settings({}, environ={**base, "LAYANWARGA_ORDERING": "zookeeper"})
+    with pytest.raises(SettingsError):
+        load_settings({"ordering": "redis"}, environ=base)
