@@ -271,7 +271,7 @@ class Broadcaster:
         """Take or renew the sending lease; True while this worker may send."""
         now = _now()
         expires = now + dt.timedelta(seconds=self.options.lease_seconds)
-        with session_scope(self.url) as session:
+        with session_scope(self.url, write=True) as session:
             result = session.execute(
                 update(BroadcastLease)
                 .where(BroadcastLease.name == LEASE_NAME)
@@ -461,7 +461,7 @@ class Broadcaster:
             .order_by(AnnouncementDelivery.announcement_id, AnnouncementDelivery.id)
             .limit(limit)
         )
-        with session_scope(self.url) as session:
+        with session_scope(self.url, write=True) as session:
             ids = list(session.execute(due).scalars())
             if not ids:
                 return []
