@@ -102,6 +102,7 @@ RETRY_ON_STATUS_CODES = frozenset({1, 2, 130429, 131000, 131016, 131053, 131056,
 STOPPED_MARKETING_CODE = 131050
 # How long an uploaded WhatsApp media id is used (Meta keeps it 30 days).
 MEDIA_ID_LIFETIME = dt.timedelta(days=25)
+UPLOAD_ATTEMPTS = 5  # temporary upload failures (backoff 5 s, 10 s, ...) before pausing
 ANNOUNCEMENT_IMAGE_TYPES = ("image/jpeg", "image/png")
 ANNOUNCEMENT_IMAGE_MAX_BYTES = 5 * 1024 * 1024  # WhatsApp's limit for images
 
@@ -263,6 +264,7 @@ class Broadcaster:
         self._throttle_streak = 0
         self._breakers: Dict[int, _Breaker] = {}
         self._last_status_sync = 0.0
+        self._upload_failures: Dict[int, Tuple[int, float]] = {}  # announcement -> (failures, retry at)
         self.stop_event = threading.Event()
         self.sent_count = 0
 
@@ -417,15 +419,23 @@ class Broadcaster:
                 )
             ).all()
         for announcement_id, path, mime in due:
+            failures, retry_at = self._upload_failures.get(announcement_id, (0, 0.0))
+            if time.monotonic() < retry_at:
+                continue
             try:
                 media_id = upload_media(self.sender, media.resolve(path).read_bytes(), mime or "image/jpeg")
             except (OSError, GraphError) as error:
-                retryable = isinstance(error, GraphError) and error.retryable
+                failures += 1
+                retryable = isinstance(error, GraphError) and error.retryable and failures < UPLOAD_ATTEMPTS
                 note = error.describe() if isinstance(error, GraphError) else f"berkas gambar tidak terbaca ({type(error).__name__})"
-                logger.error("Announcement %d: image upload failed: %s", announcement_id, note)
-                if not retryable:
+                logger.error("Announcement %d: image upload failed (attempt %d): %s", announcement_id, failures, note)
+                if retryable:
+                    self._upload_failures[announcement_id] = (failures, time.monotonic() + min(300.0, 5.0 * 2 ** (failures - 1)))
+                else:
+                    self._upload_failures.pop(announcement_id, None)
                     self._pause(announcement_id, f"Gambar gagal diunggah ke WhatsApp: {note}")
                 continue
+            self._upload_failures.pop(announcement_id, None)
             with session_scope(self.url) as session:
                 session.execute(
                     update(Announcement).where(Announcement.id == announcement_id)
