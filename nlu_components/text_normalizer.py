@@ -253,6 +253,9 @@ class IndonesianNormalizer:
                 suffix = rest[len(first):]
                 if _WORD.match(normal_first):
                     return f"{normal_first}-{normal_first}{suffix}"
+            joined = token.replace("-", "")
+            if joined in self.mapping:  # un-subscribe, e-mail, wa-nya: a known word split
+                return self.mapping[joined]
             return token
 
         return self._normalize_word(token)

@@ -60,6 +60,19 @@ def test_repeated_letters_are_squeezed(norm, token: str, expected: str) -> None:
     assert norm.normalize(token) == expected
 
 
+@pytest.mark.parametrize(
+    "token,expected",
+    [
+        ("un-subscribe", "berhenti langganan"),  # a known word written with a hyphen
+        ("e-ktp", "ktp"),  # listed as written
+        ("sayur-mayur", "sayur-mayur"),  # not reduplication, joined form unknown: kept
+        ("rumah-rumah", "rumah-rumah"),
+    ],
+)
+def test_hyphenated_known_words(norm, token: str, expected: str) -> None:
+    assert norm.normalize(token) == expected
+
+
 def test_domain_overrides_win_over_general_lexicon(norm) -> None:
     # The general lexicon really has these traps...
     assert norm.general.get("kk") == "kakak"
