@@ -42,6 +42,7 @@ citizen's subscriptions.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import logging
 import os
@@ -54,15 +55,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, bindparam, case, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import conversation_log, media
 from .config import Institution, get_institution
 from .db import session_scope
+from .handoff import OPEN as HANDOFF_OPEN, Handoff
 from .inbound import mask
 from .models import Citizen, Media, MessageStatus
+from .redaction import mask_identifiers
 from .notifier import (
     RATE_LIMIT_CODES,
     SERVER_CODES,
@@ -89,7 +92,7 @@ from .subscriptions import (
     BroadcastLease,
     _deactivate,
     render,
-    subscribed,
+    subscribed_among,
     template_object,
     topic_label,
 )
@@ -102,6 +105,10 @@ RETRY_ON_STATUS_CODES = frozenset({1, 2, 130429, 131000, 131016, 131053, 131056,
 STOPPED_MARKETING_CODE = 131050
 # How long an uploaded WhatsApp media id is used (Meta keeps it 30 days).
 MEDIA_ID_LIFETIME = dt.timedelta(days=25)
+# Finished sends are recorded in batches: half the threads' worth, or after this many seconds.
+FLUSH_AFTER = 0.1
+# A wave of sends starts when half the threads are free, or any after this many seconds.
+WAVE_WAIT = 0.05
 UPLOAD_ATTEMPTS = 5  # temporary upload failures (backoff 5 s, 10 s, ...) before pausing
 ANNOUNCEMENT_IMAGE_TYPES = ("image/jpeg", "image/png")
 ANNOUNCEMENT_IMAGE_MAX_BYTES = 5 * 1024 * 1024  # WhatsApp's limit for images
@@ -224,9 +231,16 @@ class Prepared:
 
 
 @dataclass
-class Outcome:
-    status: str
-    code: Optional[int] = None
+class Result:
+    """What one sending thread saw; recorded by the dispatcher with others in one transaction."""
+
+    prepared: Prepared
+    wamid: Optional[str] = None
+    error: Optional[GraphError] = None
+    crashed: Optional[str] = None  # an unexpected exception's type: the outcome is unknown
+    unsent: bool = False  # stopping before the call: certainly not sent
+    wait: float = 0.0  # the pause after a "slow down" answer
+    done_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -256,8 +270,9 @@ class Broadcaster:
         self.worker_id = worker_id or uuid.uuid4().hex[:16]
         self.bucket = TokenBucket(options.messages_per_second, options.burst)
         self.pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="broadcast")
-        self._slots = threading.BoundedSemaphore(options.concurrency)
         self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._results: List[Result] = []
         self._in_flight = 0
         self._is_leader = False
         self._batch = 0
@@ -289,7 +304,7 @@ class Broadcaster:
                 won = (session.execute(statement.on_conflict_do_nothing(index_elements=["name"])).rowcount or 0) == 1
         if won and not self._is_leader:
             logger.info("Broadcast worker %s holds the sending lease", self.worker_id)
-            if self._in_flight == 0:
+            if self._in_flight == 0 and not self._results:
                 self.recover(everything=True)
         elif not won and self._is_leader:
             logger.warning("Broadcast worker %s lost the sending lease", self.worker_id)
@@ -503,166 +518,254 @@ class Broadcaster:
                     .execution_options(synchronize_session=False)
                 )
 
-    # -- one send ----------------------------------------------------------------------------
-    def prepare(self, row: Claimed) -> Optional[Prepared]:
-        """Mark a claimed row ``sending`` and read what its send needs, in one transaction.
+    # -- preparing, sending, recording ----------------------------------------------------------
+    def prepare_many(self, rows: List[Claimed]) -> List[Prepared]:
+        """Mark claimed rows ``sending`` and read what their sends need, in one transaction.
 
-        None when it is not to be sent (any more): the announcement was paused or stopped, the
-        citizen unsubscribed or was erased. Those rows are given back or skipped here."""
+        Rows not to be sent (any more) are left out: those of an announcement paused or stopped
+        meanwhile go back to ``pending``; a citizen who unsubscribed or was erased is skipped."""
+        if not rows:
+            return []
         now = _now()
+        tokens = {row.id: row.token for row in rows}
+        prepared: List[Prepared] = []
         with session_scope(self.url, write=True) as session:
             # FOR UPDATE: on PostgreSQL a worker taking over (recover) waits for this transaction.
-            delivery = session.get(AnnouncementDelivery, row.id, with_for_update=True)
-            if delivery is None or delivery.claim_token != row.token or delivery.status != D_CLAIMED:
-                return None
-            announcement = session.get(Announcement, delivery.announcement_id)
-            if announcement is None or announcement.status != SENDING:
-                delivery.status, delivery.claim_token, delivery.updated_at = D_PENDING, None, now
-                return None
-            citizen = session.get(Citizen, delivery.citizen_id) if delivery.citizen_id else None
-            recipient = (citizen.wa_id or citizen.user_id) if citizen is not None else None
-            if citizen is None or not recipient:
-                delivery.status, delivery.updated_at = D_SKIPPED, now
-                delivery.error_text = "Data warga sudah dihapus."
-                return None
-            if not subscribed(session, int(citizen.id), announcement.topic, announcement.area):
-                delivery.status, delivery.updated_at = D_SKIPPED, now
-                delivery.error_text = "Warga sudah berhenti berlangganan sebelum pesan dikirim."
-                return None
-            rendered = render(self.inst, announcement)
-            body = envelope(recipient, bool(citizen.wa_id))
-            body.update({"type": "template", "template": template_object(rendered, announcement.whatsapp_media_id)})
-            body["biz_opaque_callback_data"] = f"pengumuman:{announcement.id}:{delivery.id}"
-            delivery.status = D_SENDING
-            delivery.attempts = int(delivery.attempts or 0) + 1
-            delivery.updated_at = now
-            return Prepared(
-                id=int(delivery.id),
-                token=row.token,
-                announcement_id=int(announcement.id),
-                recipient=recipient,
-                is_phone=bool(citizen.wa_id),
-                citizen_id=int(citizen.id),
-                body=body,
-                log_text=f"[Pengumuman – {topic_label(self.inst, announcement.topic)}] {rendered.text_parameter}",
-                retries=int(delivery.retries or 0),
-            )
+            deliveries = session.execute(
+                select(AnnouncementDelivery).where(AnnouncementDelivery.id.in_(list(tokens)))
+                .order_by(AnnouncementDelivery.id).with_for_update()
+            ).scalars().all()
+            mine = [d for d in deliveries if d.status == D_CLAIMED and d.claim_token == tokens.get(d.id)]
+            announcements = {
+                a.id: a for a in session.execute(
+                    select(Announcement).where(Announcement.id.in_({d.announcement_id for d in mine}))
+                ).scalars()
+            }
+            citizen_ids = [d.citizen_id for d in mine if d.citizen_id]
+            people = {c.id: c for c in session.execute(select(Citizen).where(Citizen.id.in_(citizen_ids))).scalars()} if citizen_ids else {}
+            wanted: Dict[int, set] = {}
+            for announcement in announcements.values():
+                ids = [d.citizen_id for d in mine if d.announcement_id == announcement.id and d.citizen_id]
+                wanted[announcement.id] = subscribed_among(session, ids, announcement.topic, announcement.area)
+            for delivery in mine:
+                announcement = announcements.get(delivery.announcement_id)
+                if announcement is None or announcement.status != SENDING:
+                    delivery.status, delivery.claim_token, delivery.updated_at = D_PENDING, None, now
+                    continue
+                citizen = people.get(delivery.citizen_id) if delivery.citizen_id else None
+                recipient = (citizen.wa_id or citizen.user_id) if citizen is not None else None
+                if citizen is None or not recipient:
+                    delivery.status, delivery.updated_at = D_SKIPPED, now
+                    delivery.error_text = "Data warga sudah dihapus."
+                    continue
+                if citizen.id not in wanted.get(announcement.id, set()):
+                    delivery.status, delivery.updated_at = D_SKIPPED, now
+                    delivery.error_text = "Warga sudah berhenti berlangganan sebelum pesan dikirim."
+                    continue
+                rendered = render(self.inst, announcement)
+                body = envelope(recipient, bool(citizen.wa_id))
+                body.update({"type": "template", "template": template_object(rendered, announcement.whatsapp_media_id)})
+                body["biz_opaque_callback_data"] = f"pengumuman:{announcement.id}:{delivery.id}"
+                delivery.status = D_SENDING
+                delivery.attempts = int(delivery.attempts or 0) + 1
+                delivery.updated_at = now
+                prepared.append(Prepared(
+                    id=int(delivery.id),
+                    token=str(delivery.claim_token),
+                    announcement_id=int(announcement.id),
+                    recipient=recipient,
+                    is_phone=bool(citizen.wa_id),
+                    citizen_id=int(citizen.id),
+                    body=body,
+                    log_text=f"[Pengumuman – {topic_label(self.inst, announcement.topic)}] {rendered.text_parameter}",
+                    retries=int(delivery.retries or 0),
+                ))
+        return prepared
 
-    def _record(self, prepared: Prepared, **values: Any) -> bool:
-        values.setdefault("updated_at", _now())
-        with session_scope(self.url, write=True) as session:
-            result = session.execute(
-                update(AnnouncementDelivery)
-                .where(AnnouncementDelivery.id == prepared.id, AnnouncementDelivery.claim_token == prepared.token)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if values.get("status") == D_SENT and result.rowcount:
-                conversation_log.add(
-                    session, sender=prepared.recipient, direction=conversation_log.DIRECTION_OUT,
-                    text=prepared.log_text, actor=conversation_log.ACTOR_SYSTEM, kind="template",
-                    wamid=values.get("wamid"), citizen_id=prepared.citizen_id,
-                )
-            return bool(result.rowcount)
-
-    def send(self, row: Claimed) -> Outcome:
-        """Take a token, then send one claimed row and record what happened."""
-        if not self.bucket.acquire(self.stop_event):
-            self.unclaim([row])
-            return Outcome(D_PENDING)
-        prepared = self.prepare(row)
-        if prepared is None:
-            return Outcome(D_SKIPPED)
+    def _send_one(self, prepared: Prepared) -> None:
+        """A sending thread: take a token, make the Graph API call, hand the result back."""
+        result = Result(prepared)
         try:
-            wamid = self.sender.send(prepared.body)
-        except GraphError as error:
-            return self._failed(prepared, error)
-        except Exception as exc:  # noqa: BLE001 - a bug after the row turned "sending": never resend it
-            logger.exception("Announcement %d delivery %d: unexpected error while sending", prepared.announcement_id, prepared.id)
-            self._record(prepared, status=D_UNKNOWN, error_text=f"Kesalahan internal saat mengirim: {type(exc).__name__}")
-            return Outcome(D_UNKNOWN)
-        self._record(prepared, status=D_SENT, wamid=(wamid or None), sent_at=_now(), error_code=None,
-                     error_text=None if not prepared.retries else "Terkirim pada percobaan ulang.")
-        with self._lock:
-            self._throttle_streak = 0
-            self._breakers.pop(prepared.announcement_id, None)
-            self.sent_count += 1
-        return Outcome(D_SENT)
+            if not self.bucket.acquire(self.stop_event):
+                result.unsent = True
+            else:
+                try:
+                    result.wamid = self.sender.send(prepared.body) or None
+                except GraphError as error:
+                    result.error = error
+                    if error.http_status == 429 or error.code in RATE_LIMIT_CODES:
+                        # Every thread holds back at once, not only after the result is recorded.
+                        with self._lock:
+                            self._throttle_streak += 1
+                            streak = self._throttle_streak
+                        result.wait = max(error.retry_after or 0.0, min(60.0, 2.0 ** (streak - 1)))
+                        self.bucket.pause(result.wait)
+                except Exception as exc:  # noqa: BLE001 - a bug after the row turned "sending": never resend it
+                    logger.exception("Announcement %d delivery %d: unexpected error while sending",
+                                     prepared.announcement_id, prepared.id)
+                    result.crashed = type(exc).__name__
+        finally:
+            with self._cond:
+                self._results.append(result)
+                self._in_flight -= 1
+                self._cond.notify_all()
 
-    def _failed(self, prepared: Prepared, error: GraphError) -> Outcome:
+    def record_many(self, results: List["Result"]) -> None:
+        """Store what happened to sent rows, in one transaction (only for rows still ours).
+
+        Successful sends, the bulk of the work, are one executemany UPDATE plus one bulk INSERT
+        into the conversation log staff read; other outcomes are rare and written one by one."""
+        if not results:
+            return
         now = _now()
-        code, text = error.code, error.describe()[:2000]
-        who = mask(prepared.recipient)
-        throttled = error.http_status == 429 or code in RATE_LIMIT_CODES
-        if throttled:
-            with self._lock:
-                self._throttle_streak += 1
-                streak = self._throttle_streak
-            wait = max(error.retry_after or 0.0, min(60.0, 2.0 ** (streak - 1)))
-            self.bucket.pause(wait)
-            with session_scope(self.url, write=True) as session:
-                delivery = session.get(AnnouncementDelivery, prepared.id, with_for_update=True)
-                if delivery is None or delivery.claim_token != prepared.token:
-                    return Outcome(D_PENDING)
-                delivery.throttled = int(delivery.throttled or 0) + 1
-                delivery.error_code, delivery.error_text, delivery.updated_at = code, text, now
-                if delivery.throttled > self.options.max_throttled:
-                    delivery.status = D_FAILED
-                else:
-                    delivery.status, delivery.claim_token = D_PENDING, None
-                    delivery.next_attempt_at = now + dt.timedelta(seconds=wait)
-                status = delivery.status
-            logger.warning("Announcement %d to %s: asked to slow down (%s); pausing %.1f s", prepared.announcement_id, who, text, wait)
-            return Outcome(status, code)
-        if error.maybe_sent:
-            self._record(prepared, status=D_UNKNOWN, error_code=code,
-                         error_text=f"Tidak ada jawaban setelah pesan dikirim ({text}); tidak dikirim ulang.")
-            logger.error("Announcement %d to %s: outcome unknown (%s); not resending", prepared.announcement_id, who, text)
-            return Outcome(D_UNKNOWN, code)
-        if pauses_everyone(code):
-            self._record(prepared, status=D_PENDING, claim_token=None, error_code=code, error_text=text, next_attempt_at=now)
-            self._pause(prepared.announcement_id, f"WhatsApp menolak pengiriman ({text}). Periksa template dan akses, lalu lanjutkan.")
-            return Outcome(D_PENDING, code)
-        if error.retryable and prepared.retries == 0:
-            self._record(prepared, status=D_PENDING, claim_token=None, retries=1, error_code=code,
-                         error_text=f"{text}. Dikirim ulang sekali.", next_attempt_at=now + self.options.retry_delay)
-            logger.warning("Announcement %d to %s failed (%s); retrying once", prepared.announcement_id, who, text)
-            return Outcome(D_PENDING, code)
-        self._record(prepared, status=D_FAILED, error_code=code, error_text=text)
-        logger.error("Announcement %d to %s failed: %s", prepared.announcement_id, who, text)
-        self._trip_breaker(prepared.announcement_id, code, text)
-        return Outcome(D_FAILED, code)
+        pauses: Dict[int, str] = {}
+        with session_scope(self.url, write=True) as session:
+            owners = dict(session.execute(
+                select(AnnouncementDelivery.id, AnnouncementDelivery.claim_token)
+                .where(AnnouncementDelivery.id.in_([r.prepared.id for r in results]))
+            ).all())
+            sent: List[Tuple["Result", Dict[str, Any]]] = []
+            for result in results:
+                if owners.get(result.prepared.id) != result.prepared.token:
+                    continue  # given back or recovered by another worker meanwhile
+                values = self._outcome(result, now, pauses)
+                if values["status"] == D_SENT:
+                    sent.append((result, values))
+                    continue
+                session.execute(
+                    update(AnnouncementDelivery).where(AnnouncementDelivery.id == result.prepared.id)
+                    .values(updated_at=now, **values).execution_options(synchronize_session=False)
+                )
+            if sent:
+                session.execute(
+                    update(AnnouncementDelivery.__table__)
+                    .where(AnnouncementDelivery.__table__.c.id == bindparam("b_id"))
+                    .values(status=D_SENT, wamid=bindparam("b_wamid"), sent_at=now, updated_at=now, error_code=None,
+                            error_text=bindparam("b_note")),
+                    [{"b_id": r.prepared.id, "b_wamid": v["wamid"], "b_note": v["error_text"]} for r, v in sent],
+                )
+                senders = list({r.prepared.recipient for r, _ in sent})
+                open_handoffs = dict(session.execute(
+                    select(Handoff.sender, Handoff.id).where(Handoff.sender.in_(senders), Handoff.state == HANDOFF_OPEN)
+                ).all())
+                session.execute(insert(conversation_log.ConversationMessage.__table__), [
+                    {
+                        "citizen_id": r.prepared.citizen_id, "sender": r.prepared.recipient[:128],
+                        "direction": conversation_log.DIRECTION_OUT, "kind": "template",
+                        "text": mask_identifiers(r.prepared.log_text)[: conversation_log.TEXT_LIMIT],
+                        "wamid": (r.wamid or None) and r.wamid[:255], "actor": conversation_log.ACTOR_SYSTEM,
+                        "handoff_id": open_handoffs.get(r.prepared.recipient), "created_at": now.replace(microsecond=0),
+                        "media_id": None, "notification_id": None,
+                    }
+                    for r, _ in sent
+                ])
+            for announcement_id, note in pauses.items():
+                session.execute(
+                    update(Announcement)
+                    .where(Announcement.id == announcement_id, Announcement.status == SENDING)
+                    .values(status=PAUSED, status_note=note[:2000], updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+        for announcement_id, note in pauses.items():
+            logger.error("Announcement %d paused: %s", announcement_id, note)
 
-    def _trip_breaker(self, announcement_id: int, code: Optional[int], text: str) -> None:
+    def _outcome(self, result: "Result", now: dt.datetime, pauses: Dict[int, str]) -> Dict[str, Any]:
+        """The row's new values for one result (see the module docstring for the rules)."""
+        prepared = result.prepared
+        who = mask(prepared.recipient)
+        if result.unsent:
+            return {"status": D_PENDING, "claim_token": None, "attempts": AnnouncementDelivery.attempts - 1}
+        if result.crashed:
+            return {"status": D_UNKNOWN, "error_text": f"Kesalahan internal saat mengirim: {result.crashed}"}
+        error = result.error
+        if error is None:
+            with self._lock:
+                self._throttle_streak = 0
+                self._breakers.pop(prepared.announcement_id, None)
+                self.sent_count += 1
+            return {"status": D_SENT, "wamid": result.wamid, "sent_at": now, "error_code": None,
+                    "error_text": "Terkirim pada percobaan ulang." if prepared.retries else None}
+        code, text = error.code, error.describe()[:2000]
+        if error.http_status == 429 or code in RATE_LIMIT_CODES:
+            logger.warning("Announcement %d to %s: asked to slow down (%s); pausing %.1f s",
+                           prepared.announcement_id, who, text, result.wait)
+            return {
+                "status": case(
+                    (AnnouncementDelivery.throttled >= self.options.max_throttled, D_FAILED), else_=D_PENDING
+                ),
+                "claim_token": None, "throttled": AnnouncementDelivery.throttled + 1, "error_code": code,
+                "error_text": text, "next_attempt_at": now + dt.timedelta(seconds=result.wait),
+            }
+        if error.maybe_sent:
+            logger.error("Announcement %d to %s: outcome unknown (%s); not resending", prepared.announcement_id, who, text)
+            return {"status": D_UNKNOWN, "error_code": code,
+                    "error_text": f"Tidak ada jawaban setelah pesan dikirim ({text}); tidak dikirim ulang."}
+        if pauses_everyone(code):
+            pauses[prepared.announcement_id] = (
+                f"WhatsApp menolak pengiriman ({text}). Periksa template dan akses, lalu lanjutkan."
+            )
+            return {"status": D_PENDING, "claim_token": None, "error_code": code, "error_text": text,
+                    "next_attempt_at": now, "attempts": AnnouncementDelivery.attempts - 1}
+        if error.retryable and prepared.retries == 0:
+            logger.warning("Announcement %d to %s failed (%s); retrying once", prepared.announcement_id, who, text)
+            return {"status": D_PENDING, "claim_token": None, "retries": 1, "error_code": code,
+                    "error_text": f"{text}. Dikirim ulang sekali.", "next_attempt_at": now + self.options.retry_delay}
+        logger.error("Announcement %d to %s failed: %s", prepared.announcement_id, who, text)
         with self._lock:
-            breaker = self._breakers.setdefault(announcement_id, _Breaker())
+            breaker = self._breakers.setdefault(prepared.announcement_id, _Breaker())
             if breaker.code == code:
                 breaker.count += 1
             else:
                 breaker.code, breaker.count = code, 1
-            tripped = breaker.count >= self.options.breaker_threshold
-            if tripped:
-                self._breakers.pop(announcement_id, None)
-        if tripped:
-            self._pause(
-                announcement_id,
-                f"{self.options.breaker_threshold} pesan berturut-turut gagal dengan kesalahan yang sama ({text}). "
-                "Periksa template dan pengaturan, lalu lanjutkan.",
-            )
+            if breaker.count >= self.options.breaker_threshold:
+                self._breakers.pop(prepared.announcement_id, None)
+                pauses[prepared.announcement_id] = (
+                    f"{self.options.breaker_threshold} pesan berturut-turut gagal dengan kesalahan yang sama ({text}). "
+                    "Periksa template dan pengaturan, lalu lanjutkan."
+                )
+        return {"status": D_FAILED, "error_code": code, "error_text": text}
 
-    def _run_one(self, row: Claimed) -> None:
+    def flush(self, force: bool = False) -> int:
+        """Record finished sends: when enough have gathered, when the oldest waited long
+        enough, or when ``force``d. Returns how many were recorded."""
+        with self._cond:
+            if not self._results:
+                return 0
+            due = force or len(self._results) >= self.flush_size or time.monotonic() - self._results[0].done_at >= FLUSH_AFTER
+            if not due:
+                return 0
+            results, self._results = self._results, []
         try:
-            self.send(row)
-        except Exception:  # noqa: BLE001 - the database failed around a send; recovery handles the row
-            logger.exception("Delivery %d: could not record its state", row.id)
-        finally:
-            with self._lock:
-                self._in_flight -= 1
-            self._slots.release()
+            self.record_many(results)
+        except Exception:
+            # Database briefly unavailable: keep them and try again (the rows stay "sending").
+            with self._cond:
+                self._results = results + self._results
+            raise
+        return len(results)
+
+    @property
+    def flush_size(self) -> int:
+        return max(1, self.options.concurrency // 2)
+
+    def _await_slots(self, wanted: int) -> int:
+        """Free sending threads (at least ``wanted``, or any after a short wait), recording
+        finished sends meanwhile; 0 when stopping."""
+        waited_since = time.monotonic()
+        while True:
+            self.flush()
+            with self._cond:
+                if self.stop_event.is_set():
+                    return 0
+                free = self.options.concurrency - self._in_flight
+                if free >= wanted or (free > 0 and time.monotonic() - waited_since >= WAVE_WAIT):
+                    return free
+                self._cond.wait(timeout=0.02)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run_once(self) -> int:
-        """One cycle: lease, housekeeping, then dispatch one batch. Returns rows dispatched."""
+        """One cycle: lease, housekeeping, then send one claimed batch. Returns rows dispatched."""
+        self.flush(force=True)
         if not self.hold_lease():
             return 0
         self.recover()
@@ -671,21 +774,26 @@ class Broadcaster:
             self._last_status_sync = time.monotonic()
         self.finish()
         self.ensure_media()
-        rows = self.claim(self.claim_limit)
+        rows = collections.deque(self.claim(self.claim_limit))
+        dispatched = 0
         renewed = time.monotonic()
-        for index, row in enumerate(rows):
-            if not self._take_slot():
-                self.unclaim(rows[index:])
-                return index
-            with self._lock:
-                self._in_flight += 1
-            self.pool.submit(self._run_one, row)
+        while rows:
+            free = self._await_slots(min(len(rows), self.flush_size))
+            if not free:
+                break
+            wave = [rows.popleft() for _ in range(min(free, len(rows)))]
+            prepared = self.prepare_many(wave)
+            with self._cond:
+                self._in_flight += len(prepared)
+            for item in prepared:
+                self.pool.submit(self._send_one, item)
+            dispatched += len(wave)
             if time.monotonic() - renewed > self.options.lease_seconds / 3:
                 renewed = time.monotonic()
                 if not self.hold_lease():
-                    self.unclaim(rows[index + 1:])
-                    return index + 1
-        return len(rows)
+                    break
+        self.unclaim(list(rows))
+        return dispatched
 
     @property
     def claim_limit(self) -> int:
@@ -693,23 +801,15 @@ class Broadcaster:
         two_seconds = int(self.options.messages_per_second * 2)
         return max(1, min(self.options.batch_size, max(self.options.concurrency, two_seconds)))
 
-    def _take_slot(self) -> bool:
-        while not self._slots.acquire(timeout=0.5):
-            if self.stop_event.is_set():
-                return False
-        if self.stop_event.is_set():
-            self._slots.release()
-            return False
-        return True
-
     def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Wait until every dispatched send has finished."""
+        """Wait until every dispatched send has finished and been recorded."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._lock:
-                if self._in_flight == 0:
+            self.flush(force=True)
+            with self._cond:
+                if self._in_flight == 0 and not self._results:
                     return True
-            time.sleep(0.01)
+                self._cond.wait(timeout=0.02)
         return False
 
     def pending_due(self) -> bool:

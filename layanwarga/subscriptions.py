@@ -427,6 +427,15 @@ def subscribed(session: Session, citizen_id: int, topic: str, area: str) -> bool
     ).first() is not None
 
 
+def subscribed_among(session: Session, citizen_ids: Sequence[int], topic: str, area: str) -> set:
+    """Which of these citizens still want an announcement about ``topic`` to ``area``."""
+    if not citizen_ids:
+        return set()
+    return set(session.execute(
+        select(Subscription.citizen_id).where(Subscription.citizen_id.in_(list(citizen_ids)), *_matching(topic, area)).distinct()
+    ).scalars())
+
+
 def count_recipients(session: Session, topic: str, area: str) -> int:
     return int(session.execute(
         select(func.count(func.distinct(Subscription.citizen_id))).where(*_matching(topic, area))
