@@ -49,6 +49,7 @@ fi
 pids+=($!)
 .venv/bin/python -m layanwarga.notifier > var/log/notifier.log 2>&1 &
 pids+=($!)
+.venv/bin/python -m layanwarga.broadcast > var/log/broadcast.log 2>&1 & pids+=($!)  # announcements to subscribers
 .venv/bin/rasa run --model models/layanwarga.tar.gz --credentials credentials.yml --endpoints endpoints.yml \
   --port "$RASA_PORT" > var/log/rasa.log 2>&1 &
 pids+=($!)
