@@ -69,7 +69,6 @@ from .models import Citizen, Media, MessageStatus
 from .redaction import mask_identifiers
 from .notifier import (
     RATE_LIMIT_CODES,
-    SERVER_CODES,
     ConfigurationError,
     GraphError,
     GraphSender,

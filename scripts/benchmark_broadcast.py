@@ -37,7 +37,6 @@ import platform
 import resource
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -259,11 +258,12 @@ def wait_delivered(url: str, aid: int, expected: int, timeout: float = 600) -> O
     return None
 
 
-def run_rate(url: str, whatsapp: WhatsApp, rate: float, concurrency: int, subscribers: int) -> Dict[str, Any]:
-    from layanwarga.broadcast import Broadcaster, BroadcastOptions
+def run_rate(url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[int], subscribers: int) -> Dict[str, Any]:
+    from layanwarga.broadcast import Broadcaster, BroadcastOptions, threads_for
     from layanwarga.config import get_institution
     from layanwarga.notifier import GraphSender
 
+    concurrency = concurrency or threads_for(rate)
     aid, queued, queue_seconds = queue(url)
     settings = graph_settings(whatsapp.base)
     sender = TimedSender(GraphSender(settings))
@@ -306,12 +306,14 @@ def run_rate(url: str, whatsapp: WhatsApp, rate: float, concurrency: int, subscr
     }
 
 
-def run_crash(url: str, whatsapp: WhatsApp, rate: float, concurrency: int, subscribers: int, workdir: Path) -> Dict[str, Any]:
+def run_crash(url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[int], subscribers: int, workdir: Path) -> Dict[str, Any]:
     aid, queued, _ = queue(url)
     since = time.time()
     env = {**os.environ, "DATABASE_URL": url, "WHATSAPP_API_BASE": whatsapp.base, "WHATSAPP_API_VERSION": API_VERSION,
            "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN, "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID}
-    command = [sys.executable, "-m", "layanwarga.broadcast", "--rate", str(rate), "--concurrency", str(concurrency)]
+    command = [sys.executable, "-m", "layanwarga.broadcast", "--rate", str(rate)]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
     log = (workdir / "broadcast-crash.log").open("w")
     started = time.perf_counter()
     first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -363,12 +365,12 @@ def markdown(results: Dict[str, Any]) -> str:
     lines = [
         f"Measured {results['date']} on {results['machine']}.",
         "",
-        "| database | rate (msg/s) | queue 10k rows | send time | achieved msg/s | max in 1 s | Graph p50 / p95 ms | worker CPU s | sent | duplicates | delivered recorded | tracking lag |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| database | rate (msg/s) | threads | queue rows | send time | achieved msg/s | max in 1 s | Graph p50 / p95 ms | worker CPU s | sent | duplicates | delivered recorded | tracking lag |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in results["runs"]:
         lines.append(
-            f"| {run['database']} | {run['rate_configured']} | {run['queue_seconds']} s | {run['send_seconds']} s | "
+            f"| {run['database']} | {run['rate_configured']} | {run['concurrency']} | {run['queue_seconds']} s | {run['send_seconds']} s | "
             f"{run['achieved_per_second']} | {run['max_in_one_second']} | {run['graph_p50_ms']} / {run['graph_p95_ms']} | "
             f"{run['worker_cpu_seconds']} | {run['sent']:,} | {run['duplicates']} | {run['delivered_recorded']:,} | "
             f"{run['tracking_lag_seconds']} s |"
@@ -390,7 +392,8 @@ def main() -> int:
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--rates", default="80,max", help="messages/s per run, 'max' = no practical limit (1000)")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="sending threads (default: the worker's own choice for the rate)")
     parser.add_argument("--crash", action="store_true", help="also kill and restart the worker halfway (on the last database)")
     args = parser.parse_args()
     import logging

@@ -2,7 +2,6 @@
 queues each subscriber once, progress and summary after the worker ran, pause/resume/stop."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 import struct
 import zlib
