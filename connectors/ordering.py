@@ -25,6 +25,9 @@ The design is a ticket queue per citizen (a bakery algorithm), three Redis keys 
    crashed instance's tickets stop blocking the citizen after one lease.
 4. **Release**: ``done = max(done, ticket)`` and the lease is dropped (one Lua script).
 
+A waiting message holds one of its instance's concurrent-citizen slots (``SenderQueues``), so
+``max_wait`` also bounds how long a pathological cross-wait between instances could last.
+
 Everything is atomic in Redis (Lua), there is no clock shared between instances except Redis'
 own ``TIME``, and the keys expire after a day without traffic. The keys of one citizen share a
 hash tag (``{sender}``), so a Redis Cluster keeps them on one node. Without ``REDIS_URL`` (one

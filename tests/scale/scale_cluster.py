@@ -296,9 +296,10 @@ class Cluster:
         for process in self.processes.values():
             if process.poll() is None:
                 process.terminate()
+        deadline = time.monotonic() + 10  # a graceful stop for all, then no more waiting
         for process in self.processes.values():
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
