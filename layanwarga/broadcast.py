@@ -5,18 +5,22 @@ Plain Python, no Rasa; it reuses the notifier's Graph API client (``GraphSetting
 notifier, so a broadcast to thousands of citizens never delays a staff reply in the outbox.
 
 **Throughput.** A token bucket holds the sends to ``subscriptions.messages_per_second`` from
-``instansi.yml`` (burst: a tenth of a second's worth). Several threads send at once (Graph API
-calls take 100-300 ms), each taking a token right before its call. A "slow down" answer stops
-every thread for the Retry-After (or a growing pause). Announcements share the number's
-throughput, so only one worker sends at a time: it holds a lease in the database
-(``broadcast_leases``) and renews it; a second copy waits and takes over when the first stops.
+``instansi.yml`` (burst: a tenth of a second's worth). Sending threads (enough for the rate:
+Graph API calls take 100-300 ms) only make the calls, each taking a token right before its own;
+the dispatching thread does the database work in small batches (a "wave" of rows marked
+``sending`` in one transaction, finished sends recorded together), so the database is not the
+bottleneck. A "slow down" answer stops every thread for the Retry-After (or a growing pause).
+Announcements share the number's throughput, so only one worker sends at a time: it holds a
+lease in the database (``broadcast_leases``) and renews it; a second copy waits and takes over
+when the first stops.
 
 **Exactly once.** Rows are claimed in one ``UPDATE … WHERE status='pending'`` (one winner across
-processes); right before its Graph API call a row turns ``sending`` (conditionally on the claim),
-and after it ``sent`` with the WhatsApp message id. After a crash, rows merely ``claimed`` go back
-to ``pending`` (they were never attempted) and the run resumes; a row left ``sending`` may have
-gone out, so it becomes ``unknown`` and is never resent. A citizen who unsubscribed after the
-announcement was queued is skipped.
+processes); right before their Graph API calls rows turn ``sending`` (only while still claimed by
+this worker, never more than there are threads), and after the call ``sent`` with the WhatsApp
+message id. After a crash, rows merely ``claimed`` go back to ``pending`` (they were never
+attempted) and the run resumes; a row left ``sending`` may have gone out, so it becomes
+``unknown`` and is never resent. A citizen who unsubscribed after the announcement was queued is
+skipped.
 
 **Failures** (Meta's error codes):
 
@@ -56,6 +60,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import requests
+import requests.adapters
 from sqlalchemy import and_, bindparam, case, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -126,7 +132,7 @@ def pauses_everyone(code: Optional[int]) -> bool:
 class BroadcastOptions:
     messages_per_second: float
     concurrency: int = 8
-    batch_size: int = 50
+    batch_size: int = 200
     retry_delay: dt.timedelta = dt.timedelta(seconds=30)
     retry_window: dt.timedelta = dt.timedelta(hours=24)
     lease_seconds: float = 15.0
@@ -178,6 +184,7 @@ class TokenBucket:
         self._updated = clock()
         self._paused_until = 0.0
         self._lock = threading.Lock()
+        self._turn = threading.Lock()
 
     def _refill(self, now: float) -> None:
         if now > self._updated:
@@ -197,17 +204,26 @@ class TokenBucket:
             return (1.0 - self._tokens) / self.rate
 
     def acquire(self, stop: Optional[threading.Event] = None, sleep: Callable[[float], Any] = time.sleep) -> bool:
-        """Block until a token is taken (True) or ``stop`` is set (False)."""
-        while True:
+        """Block until a token is taken (True) or ``stop`` is set (False).
+
+        One waiting thread at a time sleeps until the next token; the others queue on a lock
+        instead of all waking for every token (dozens of threads would burn a core)."""
+        while not self._turn.acquire(timeout=0.5):
             if stop is not None and stop.is_set():
                 return False
-            wait = self.try_acquire()
-            if wait <= 0:
-                return True
-            if stop is not None:
-                stop.wait(min(wait, 0.5))
-            else:
-                sleep(min(wait, 0.5))
+        try:
+            while True:
+                if stop is not None and stop.is_set():
+                    return False
+                wait = self.try_acquire()
+                if wait <= 0:
+                    return True
+                if stop is not None:
+                    stop.wait(min(wait, 0.5))
+                else:
+                    sleep(min(wait, 0.5))
+        finally:
+            self._turn.release()
 
     def pause(self, seconds: float) -> None:
         with self._lock:
@@ -274,7 +290,14 @@ class Broadcaster:
         self.settings = settings
         self.options = options
         self.url = url
-        self.sender = sender or GraphSender(settings)
+        if sender is None:
+            # One kept-alive connection per sending thread (requests keeps 10 by default).
+            http = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=options.concurrency)
+            http.mount("https://", adapter)
+            http.mount("http://", adapter)
+            sender = GraphSender(settings, http=http)
+        self.sender = sender
         self.worker_id = worker_id or uuid.uuid4().hex[:16]
         self.bucket = TokenBucket(options.messages_per_second, options.burst)
         self.pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="broadcast")
@@ -877,8 +900,6 @@ class Broadcaster:
 
 def upload_media(sender: GraphSender, content: bytes, mime_type: str) -> str:
     """``POST /{version}/{phone_number_id}/media``: upload a picture, returning its media id."""
-    import requests
-
     settings = sender.settings
     url = settings.messages_url.rsplit("/", 1)[0] + "/media"
     extension = media.EXTENSIONS.get(mime_type, ".jpg")
