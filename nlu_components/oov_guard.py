@@ -43,6 +43,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -105,7 +106,10 @@ class OutOfVocabularyGuard(GraphComponent, IntentClassifier):
 
     @classmethod
     def required_components(cls) -> List[Type]:
-        return [IntentClassifier]
+        # It needs tokens (and the normaliser's lemmas). It must also come after the intent
+        # classifiers, but the train graph has no ordering between classifiers that Rasa
+        # could check.
+        return [Tokenizer]
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

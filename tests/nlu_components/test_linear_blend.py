@@ -1,6 +1,7 @@
 """The linear blender: trains on real sparse features, persists, loads, blends rankings."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -101,3 +102,91 @@ def test_untrained_model_passes_through(model_storage, execution_context) -> Non
     message.set(INTENT, {"name": "greet", "confidence": 0.8})
     component.process([message])
     assert message.get(INTENT) == {"name": "greet", "confidence": 0.8}
+
+
+def test_blocks_are_weighted_and_normalised_separately(
+    spacy_nlp, tokenizer, normalizer, model_storage, execution_context
+) -> None:
+    """Word and character featurizers are two blocks, each with unit length after idf."""
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+
+    featurizers = []
+    for name, config in (
+        ("words", {}),
+        ("chars", {"analyzer": "char_wb", "min_ngram": 3, "max_ngram": 5, "use_lemma": False}),
+    ):
+        context = ExecutionContext(GraphSchema({}), "test-blend", node_name=name)
+        featurizers.append(CountVectorsFeaturizer.create(
+            {**CountVectorsFeaturizer.get_default_config(), **config},
+            model_storage, Resource(f"cvf_blocks_{name}"), context,
+        ))
+    training_data = TrainingData([
+        Message.build(text=text, intent=intent)
+        for intent, texts in EXAMPLES.items() for text in texts
+    ])
+    spacy_nlp.process_training_data(training_data, spacy_nlp.provide())
+    tokenizer.process_training_data(training_data)
+    normalizer.process_training_data(training_data)
+    for featurizer in featurizers:
+        featurizer.train(training_data)
+        featurizer.process_training_data(training_data)
+
+    resource = Resource("linear_blend_blocks")
+    config = LinearIntentBlender.get_default_config()
+    component = LinearIntentBlender.create(config, model_storage, resource, execution_context)
+    component.train(training_data)
+    layout = component._model["layout"]
+    assert layout["origins"] == ["chars", "words"]
+    assert set(layout["idf"]) == {"chars", "words"}
+
+    rows = [LinearIntentBlender._blocks(m) for m in training_data.intent_examples[:3]]
+    matrix = component._matrix(rows, layout)
+    chars_width = layout["widths"][0]
+    for row in range(matrix.shape[0]):
+        chars = matrix[row, :chars_width].toarray().ravel()
+        words = matrix[row, chars_width:].toarray().ravel()
+        assert np.linalg.norm(chars) == pytest.approx(1.0)
+        assert np.linalg.norm(words) == pytest.approx(1.0)
+
+    # A message without one of the blocks still gets a prediction (zeros for the block).
+    message = Message.build(text="lampu jalan padam")
+    spacy_nlp.process([message], spacy_nlp.provide())
+    tokenizer.process([message])
+    normalizer.process([message])
+    featurizers[1].process([message])
+    loaded = LinearIntentBlender.load(config, model_storage, resource, execution_context)
+    loaded.process([message])
+    assert message.get(INTENT)["name"] in EXAMPLES
+
+
+def test_model_of_an_older_format_passes_through(model_storage, execution_context) -> None:
+    import pickle
+
+    from sklearn.linear_model import LogisticRegression
+
+    resource = Resource("linear_blend_old_format")
+    with model_storage.write_to(resource) as directory:
+        with (directory / "linear_blend.pkl").open("wb") as handle:
+            pickle.dump(LogisticRegression(), handle)
+    component = LinearIntentBlender.load(
+        LinearIntentBlender.get_default_config(), model_storage, resource, execution_context
+    )
+    message = Message.build(text="halo")
+    message.set(INTENT, {"name": "greet", "confidence": 0.8})
+    component.process([message])
+    assert message.get(INTENT) == {"name": "greet", "confidence": 0.8}
+
+
+def test_without_an_earlier_ranking_the_linear_model_decides(
+    featurized, model_storage, execution_context
+) -> None:
+    training_data, featurize = featurized
+    resource = Resource("linear_blend_alone")
+    config = {**LinearIntentBlender.get_default_config(), "diet_weight": 0.5}
+    component = LinearIntentBlender.create(config, model_storage, resource, execution_context)
+    component.train(training_data)
+    message = featurize("pju padam")
+    component.process([message])
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert message.get(INTENT)["name"] == "lapor_lampu_padam"
+    assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0, abs=1e-6)
