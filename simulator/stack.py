@@ -125,6 +125,31 @@ class Stack:
     def log(self, name: str = "rasa") -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")
 
+    def _spawn_actions(self) -> subprocess.Popen:
+        port = self.actions_url.rsplit(":", 1)[1]
+        log = (self.workdir / "actions.log").open("a")
+        return subprocess.Popen(
+            [RASA, "run", "actions", "--actions", "actions", "--port", port],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+
+    def stop_actions(self) -> None:
+        """Stop the action server process (an outage, for resilience tests)."""
+        process = self.processes[0]
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def start_actions(self) -> None:
+        """Start the action server again on the same port; returns when it answers."""
+        if self.processes[0].poll() is None:
+            return
+        self.processes[0] = self._spawn_actions()
+        wait_for(f"{self.actions_url}/health", self.processes[0], self.workdir / "actions.log")
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:
@@ -198,13 +223,8 @@ def start_stack(
     }
     (workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     stack = Stack(workdir, env, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", database_url)
-    actions_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
-    stack.processes.append(
-        subprocess.Popen(
-            [RASA, "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-            cwd=ROOT, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT,
-        )
-    )
+    rasa_log = workdir / "rasa.log"
+    stack.processes.append(stack._spawn_actions())
     stack.processes.append(
         subprocess.Popen(
             [RASA, "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
@@ -213,7 +233,7 @@ def start_stack(
         )
     )
     try:
-        wait_for(f"{stack.actions_url}/health", stack.processes[0], actions_log)
+        wait_for(f"{stack.actions_url}/health", stack.processes[0], workdir / "actions.log")
         wait_for(f"{stack.rasa_url}/", stack.processes[1], rasa_log)
     except Exception:
         stack.stop()
