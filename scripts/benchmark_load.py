@@ -6,7 +6,7 @@ For each variant (model + tracker store + ticket database) it starts a fresh sta
 
 1. calibration: every conversation script once, alone, to learn how many replies each turn
    gets (the "expected" replies; also warms the model up);
-2. target load: citizens arrive as a Poisson process at ``--rate`` messages/s for
+2. offered load: citizens arrive as a Poisson process at each ``--rate`` (messages/s) for
    ``--duration`` seconds (after ``--warmup``); a citizen sends its next message only after the
    previous one was fully answered, like a person. Latency = from the webhook POST to the
    Graph API send of the turn's last reply;
@@ -19,7 +19,7 @@ memory is sampled from /proc once a second; CPU seconds per process over the win
 the time goes. ``--profile`` samples the Rasa process with py-spy during the target load.
 
     .venv/bin/python scripts/benchmark_load.py                       # the default variants
-    .venv/bin/python scripts/benchmark_load.py --variants project-sqlite --rate 40 --duration 30
+    .venv/bin/python scripts/benchmark_load.py --variants project-sqlite --rate 80 5 --duration 30
     .venv/bin/python scripts/benchmark_load.py --train-baseline      # train the rasa-init model first
 
 Results: results/benchmark/<timestamp>/summary.json and summary.md (BENCHMARKS.md quotes them).
@@ -36,6 +36,7 @@ import platform
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -173,8 +174,10 @@ class TurnResult:
     latency: Optional[float]  # seconds to the last expected reply; None = lost
     expected: int
     received: int
-    extra: int = 0
     error: Optional[str] = None
+    citizen: str = ""
+    sent_seq: int = 0
+    late: bool = False  # all replies came, but after the turn timeout
 
 
 def percentile(values: List[float], q: float) -> Optional[float]:
@@ -270,7 +273,21 @@ class Citizen:
         self.driver.message_expectations[sent.id] = want
         done = replies[:want] if len(replies) >= want and want > 0 else []
         latency = (done[-1].received_at - sent.posted_at) if done and sent.posted_at and done[-1].received_at else None
-        return TurnResult(script, index, sent.posted_at or time.perf_counter(), latency, want, len(replies))
+        return TurnResult(
+            script, index, sent.posted_at or time.perf_counter(), latency, want, len(replies),
+            citizen=self.key, sent_seq=sent.seq,
+        )
+
+    def settle(self, result: TurnResult) -> None:
+        """A turn that timed out: did its replies arrive after all (late), or never (lost)?"""
+        messages = self.driver.sim.citizen(self.key).messages
+        later = [m.seq for m in messages if m.author != BOT and m.seq > result.sent_seq]
+        bound = min(later) if later else 10**12
+        replies = [m for m in messages if m.author == BOT and result.sent_seq < m.seq < bound]
+        if result.expected and len(replies) >= result.expected and replies[result.expected - 1].received_at:
+            result.latency = replies[result.expected - 1].received_at - result.posted_at
+            result.received = len(replies)
+            result.late = True
 
 
 class Driver:
@@ -340,6 +357,8 @@ async def run_load(
         if think > 0:
             await asyncio.sleep(think)
         results.append(result)
+        if result.latency is None and not result.error:
+            return  # timed out: this citizen stops, so late replies cannot be mistaken for another turn's
         idle.put_nowait(person)
 
     next_at = started
@@ -360,6 +379,16 @@ async def run_load(
         task.add_done_callback(tasks.discard)
     if tasks:
         await asyncio.wait(tasks, timeout=turn_timeout + 5)
+    # Timed-out turns: give their replies up to another 30 s before calling them lost.
+    by_key = {p.key: p for p in people}
+    pending = [r for r in results if r.latency is None and not r.error]
+    deadline = time.monotonic() + 30.0
+    while pending and time.monotonic() < deadline:
+        for result in pending:
+            by_key[result.citizen].settle(result)
+        pending = [r for r in pending if r.latency is None]
+        if pending:
+            await asyncio.sleep(0.5)
     await asyncio.sleep(1.0)  # late duplicates
 
     in_window = [r for r in results if window_start <= r.posted_at < window_end]
@@ -396,6 +425,7 @@ async def run_load(
         "max_ms": _ms(max(latencies) if latencies else None),
         "mean_ms": _ms(statistics.fmean(latencies) if latencies else None),
         "lost_turns": len(lost),
+        "late_turns": sum(1 for r in in_window if r.late),
         "script_errors": sum(1 for r in in_window if r.error),
         "duplicated_replies": duplicates,
         "double_processed_messages": double_processed,
@@ -406,6 +436,29 @@ async def run_load(
 
 def _ms(value: Optional[float]) -> Optional[float]:
     return None if value is None else round(value * 1000, 1)
+
+
+async def drain(driver: Driver, timeout: float) -> None:
+    """Wait until every citizen message sent so far got its expected replies (or ``timeout``),
+    so one phase's backlog does not inflate the next phase's latencies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        owed = 0
+        for citizen in driver.sim.citizens.values():
+            messages = citizen.messages
+            for index, message in enumerate(messages):
+                if message.author == BOT:
+                    continue
+                expected = driver.message_expectations.get(message.id, 0)
+                got = 0
+                for later in messages[index + 1:]:
+                    if later.author != BOT:
+                        break
+                    got += 1
+                owed += max(0, expected - got)
+        if owed == 0:
+            return
+        await asyncio.sleep(1.0)
 
 
 async def long_conversation(driver: Driver, turns: int, timeout: float) -> Dict[str, Any]:
@@ -468,6 +521,16 @@ def drop_postgres_db(url: str) -> None:
         conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
+
+
+# Stacks still running, stopped on Ctrl-C / SIGTERM so no Rasa process outlives the benchmark.
+ACTIVE_STACKS: List[Stack] = []
+
+
+def _stop_everything(signum: int, _frame: Any) -> None:
+    for stack in list(ACTIVE_STACKS):
+        stack.stop()
+    raise SystemExit(128 + signum)
 
 
 class Sampler:
@@ -545,7 +608,12 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
         started = time.monotonic()
         # The connector's per-citizen pacing (Meta's pair rate limit: a burst of 20, then one
         # message per 6 s) is lifted: simulated citizens answer in milliseconds, no person does.
-        connector = {"pair_rate_burst": 1000000, "pair_rate_per_second": 1000.0, "max_concurrent_senders": args.max_concurrent_senders}
+        # Likewise its flood protection (20 messages per citizen per minute): the long conversation
+        # sends 200 messages in about a minute.
+        connector = {
+            "pair_rate_burst": 1000000, "pair_rate_per_second": 1000.0, "max_messages_per_minute": 1000000,
+            "max_concurrent_senders": args.max_concurrent_senders,
+        }
         extra_env = whatsapp_env(sim_config, sim_config.base_url)
         for item in args.env or []:
             key, _, value = item.partition("=")
@@ -564,6 +632,7 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
                 tracker_url=tracker_url, tracker_type=variant.tracker_type, rest=False, extra_env=extra_env,
             ),
         )
+        ACTIVE_STACKS.append(stack)
         result["startup_seconds"] = round(time.monotonic() - started, 1)
         if not await running.sim.verify_webhook():
             raise RuntimeError("webhook verification failed")
@@ -574,23 +643,30 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
 
         print(f"[{variant.name}] calibrating", flush=True)
         result["calibration"] = await driver.calibrate(args.turn_timeout)
-        print(f"[{variant.name}] target load: {args.rate} msg/s for {args.duration} s", flush=True)
-        if args.profile:
-            profiler = start_profiler(stack.rasa_pid, workdir / "rasa-profile", args.warmup, args.duration)
-        cpu_before, t0 = sampler.cpu(), time.perf_counter()
-        result["target"] = await run_load_with_expectations(driver, args, rate=args.rate, duration=args.duration)
-        add_cpu(result["target"], cpu_before, sampler.cpu(), time.perf_counter() - t0)
-        if profiler is not None:
-            profiler.wait(timeout=args.duration + args.warmup + 120)
-            result["profile"] = summarise_profile(workdir / "rasa-profile.txt")
+        # Lower loads first: an overloaded phase leaves a backlog in the connector's queues.
+        for number, rate in enumerate(sorted(args.rate)):
+            if number:
+                await drain(driver, 120.0)
+            phase = f"rate {rate:g}"
+            print(f"[{variant.name}] offered load: {rate:g} msg/s for {args.duration} s", flush=True)
+            if args.profile and number == 0:
+                profiler = start_profiler(stack.rasa_pid, workdir / "rasa-profile", args.warmup, args.duration)
+            cpu_before, t0 = sampler.cpu(), time.perf_counter()
+            result[phase] = await run_load_with_expectations(driver, args, rate=rate, duration=args.duration)
+            add_cpu(result[phase], cpu_before, sampler.cpu(), time.perf_counter() - t0)
+            if profiler is not None and number == 0:
+                profiler.wait(timeout=args.duration + args.warmup + 120)
+                result["profile"] = summarise_profile(workdir / "rasa-profile.txt")
 
         if args.saturation > 0:
+            await drain(driver, 120.0)
             print(f"[{variant.name}] saturation for {args.saturation} s", flush=True)
             cpu_before, t0 = sampler.cpu(), time.perf_counter()
             result["saturation"] = await run_load_with_expectations(driver, args, rate=None, duration=args.saturation)
             add_cpu(result["saturation"], cpu_before, sampler.cpu(), time.perf_counter() - t0)
 
         if args.long_turns > 0:
+            await drain(driver, 120.0)
             print(f"[{variant.name}] long conversation: {args.long_turns} turns", flush=True)
             result["long_conversation"] = await long_conversation(driver, args.long_turns, args.turn_timeout)
         await sampler.stop()
@@ -604,6 +680,7 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
             profiler.terminate()
         if stack is not None:
             await asyncio.get_running_loop().run_in_executor(None, stack.stop)
+            ACTIVE_STACKS.remove(stack)
         await running.stop()
         for url in databases:
             drop_postgres_db(url)
@@ -793,7 +870,7 @@ def markdown(summary: Dict[str, Any]) -> str:
         if "skipped" in result:
             rows.append(f"| {result['variant']} | skipped: {result['skipped']} |||||||||||")
             continue
-        for phase in ("target", "saturation"):
+        for phase in [k for k in result if k.startswith("rate ")] + ["saturation"]:
             r = result.get(phase)
             if not r:
                 continue
@@ -827,7 +904,7 @@ def ratios(results: List[Dict[str, Any]]) -> Dict[str, Any]:
     for name, result in by_name.items():
         if name == "baseline-sqlite" or base is None:
             continue
-        for phase in ("saturation", "target"):
+        for phase in ["saturation"] + [k for k in result if k.startswith("rate ")]:
             a, b = result.get(phase), base.get(phase)
             if a and b and b["throughput_msgs_per_s"]:
                 out[f"{name} / baseline throughput ({phase})"] = round(a["throughput_msgs_per_s"] / b["throughput_msgs_per_s"], 2)
@@ -843,13 +920,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--model", type=Path, help="with --variants custom: a model to benchmark")
     parser.add_argument("--custom-postgres", action="store_true", help="with --variants custom: on PostgreSQL")
     parser.add_argument("--name", help="with --variants custom: the variant's name in the report")
-    parser.add_argument("--rate", type=float, default=80.0, help="offered load, messages/s (default 80)")
+    parser.add_argument("--rate", type=float, nargs="+", default=[80.0],
+                        help="offered loads, messages/s, one phase each (default 80)")
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds at the target rate")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     parser.add_argument("--saturation", type=float, default=30.0, help="seconds with no pauses (0 = skip)")
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--long-turns", type=int, default=200)
-    parser.add_argument("--turn-timeout", type=float, default=30.0)
+    parser.add_argument("--turn-timeout", type=float, default=30.0,
+                        help="a citizen waits this long for a turn's replies (late ones still count, up to 30 s more)")
     parser.add_argument("--max-concurrent-senders", type=int, default=64)
     parser.add_argument("--no-statuses", action="store_true", help="no sent/delivered/read webhooks")
     parser.add_argument("--sqlite-synchronous", choices=["normal", "off"],
@@ -863,6 +942,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmark")
     args = parser.parse_args(argv)
 
+    signal.signal(signal.SIGTERM, _stop_everything)
+    signal.signal(signal.SIGINT, _stop_everything)
     out = args.out / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
     if args.train_baseline or ("baseline-sqlite" in args.variants and not BASELINE_MODEL.exists()):
