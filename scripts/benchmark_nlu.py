@@ -226,8 +226,7 @@ def render(info: Dict[str, str], train_s: Optional[Dict[str, float]], parse: Dic
         *quality_lines(),
         "",
         "Training wall clock depends on what else runs on the 2 cores; the CPU time is the "
-        "steadier figure (TensorFlow uses both cores, so an idle machine needs about that "
-        "long or less).",
+        "steadier figure. Model load includes importing Rasa and its dependencies.",
         "",
     ])
 
