@@ -1,1 +1,9 @@
-"""Rasa plug-ins that are not channels: LayanWarga's tracker store."""
+"""Rasa plug-ins that are not channels: LayanWarga's tracker store and event broker.
+
+Importing the package (Rasa does, to load the tracker store named in endpoints.yml) also
+makes custom action responses be checked with a schema compiled once
+(``rasa_extensions.action_response``).
+"""
+from rasa_extensions import action_response
+
+action_response.install()
