@@ -100,3 +100,34 @@ def test_citizen_texts_address_bapak_ibu_politely(domain: dict) -> None:
     for name, variants in domain["responses"].items():
         for variant in variants:
             assert not rude.search(variant.get("text", "")), name
+
+
+def test_every_response_renders_without_interpolation_errors(domain: dict) -> None:
+    """Rasa fills `{slot}` placeholders in every string of a response, button payloads too.
+    A payload's entity JSON must be written with doubled braces (`/inform{{"pilihan": "x"}}`),
+    or Rasa logs an error for each message it sends; rendered, the payload is the plain
+    `/intent{"entity": "value"}` the connector sends back when the button is tapped."""
+    import copy
+    import json
+
+    from rasa.core.nlg.interpolator import interpolate
+    from structlog.testing import capture_logs
+
+    class Values(dict):
+        """Slots, and any other plain name (a value the sending action passes, like {count})."""
+
+        def __missing__(self, key: str) -> str:
+            if key.isidentifier():
+                return "1"
+            raise KeyError(key)
+
+    values = Values({name: None for name in domain["slots"]})
+    for name, variants in domain["responses"].items():
+        for variant in variants:
+            with capture_logs() as logs:
+                rendered = interpolate(copy.deepcopy(variant), values)
+            assert [log for log in logs if log.get("log_level") == "error"] == [], name
+            for button in rendered.get("buttons", []):
+                payload = button["payload"]
+                if "{" in payload:
+                    assert json.loads(payload[payload.index("{"):]), (name, payload)
