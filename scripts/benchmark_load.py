@@ -771,7 +771,7 @@ def start_profiler(pid: int, prefix: Path, delay: float, duration: float) -> Opt
 MAIN_THREAD_CATEGORIES = [
     ("idle (event loop waiting)", ("select (selectors.py)", "_run_once (asyncio/base_events.py)|leaf")),
     ("action response schema check (jsonschema)", ("_validate_action_result",)),
-    ("NLU (parse_message: tokenizer, featurizers, DIET)", ("parse_message (rasa/core/processor.py)",)),
+    ("NLU (parse_message: tokenizer, normaliser, featurizers, classifier)", ("parse_message (rasa/core/processor.py)",)),
     ("dialogue policies (Rule, Memoization, TED)", ("predict_next_action", "_predict_next_with_tracker")),
     ("tracker store (on the loop)", ("tracker_store.py",)),
     ("action server round trips (HTTP, JSON)", ("rasa/core/actions/action.py",)),

@@ -21,12 +21,8 @@ EXAMPLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def featurized(spacy_nlp, tokenizer, normalizer, model_storage, execution_context):
-    featurizer = CountVectorsFeaturizer.create(
-        CountVectorsFeaturizer.get_default_config(), model_storage,
-        Resource("cvf_blend"), execution_context,
-    )
+def tokenized_examples(spacy_nlp, tokenizer, normalizer) -> TrainingData:  # type: ignore[no-untyped-def]
+    """EXAMPLES tokenized and normalised, ready for featurizers."""
     training_data = TrainingData([
         Message.build(text=text, intent=intent)
         for intent, texts in EXAMPLES.items() for text in texts
@@ -34,6 +30,16 @@ def featurized(spacy_nlp, tokenizer, normalizer, model_storage, execution_contex
     spacy_nlp.process_training_data(training_data, spacy_nlp.provide())
     tokenizer.process_training_data(training_data)
     normalizer.process_training_data(training_data)
+    return training_data
+
+
+@pytest.fixture(scope="module")
+def featurized(spacy_nlp, tokenizer, normalizer, model_storage, execution_context):
+    featurizer = CountVectorsFeaturizer.create(
+        CountVectorsFeaturizer.get_default_config(), model_storage,
+        Resource("cvf_blend"), execution_context,
+    )
+    training_data = tokenized_examples(spacy_nlp, tokenizer, normalizer)
     featurizer.train(training_data)
     featurizer.process_training_data(training_data)
 
@@ -46,6 +52,15 @@ def featurized(spacy_nlp, tokenizer, normalizer, model_storage, execution_contex
         return message
 
     return training_data, featurize
+
+
+def trained(training_data, name, model_storage, execution_context, **config) -> LinearIntentBlender:  # type: ignore[no-untyped-def]
+    """A blender created with the default configuration plus ``config``, trained."""
+    component = LinearIntentBlender.create(
+        {**LinearIntentBlender.get_default_config(), **config}, model_storage, Resource(name), execution_context
+    )
+    component.train(training_data)
+    return component
 
 
 def test_registered_as_trainable_intent_classifier() -> None:
@@ -81,10 +96,7 @@ def test_train_persist_load_and_blend(featurized, model_storage, execution_conte
 
 def test_diet_weight_one_keeps_diet(featurized, model_storage, execution_context) -> None:
     training_data, featurize = featurized
-    resource = Resource("linear_blend_w1")
-    config = {**LinearIntentBlender.get_default_config(), "diet_weight": 1.0}
-    component = LinearIntentBlender.create(config, model_storage, resource, execution_context)
-    component.train(training_data)
+    component = trained(training_data, "linear_blend_w1", model_storage, execution_context, diet_weight=1.0)
     message = featurize("makasih ya")
     diet = [{"name": "thanks", "confidence": 0.9}, {"name": "lapor_lampu_padam", "confidence": 0.1}]
     message.set(INTENT, diet[0])
@@ -120,13 +132,7 @@ def test_blocks_are_weighted_and_normalised_separately(
             {**CountVectorsFeaturizer.get_default_config(), **config},
             model_storage, Resource(f"cvf_blocks_{name}"), context,
         ))
-    training_data = TrainingData([
-        Message.build(text=text, intent=intent)
-        for intent, texts in EXAMPLES.items() for text in texts
-    ])
-    spacy_nlp.process_training_data(training_data, spacy_nlp.provide())
-    tokenizer.process_training_data(training_data)
-    normalizer.process_training_data(training_data)
+    training_data = tokenized_examples(spacy_nlp, tokenizer, normalizer)
     for featurizer in featurizers:
         featurizer.train(training_data)
         featurizer.process_training_data(training_data)
@@ -181,10 +187,7 @@ def test_without_an_earlier_ranking_the_linear_model_decides(
     featurized, model_storage, execution_context
 ) -> None:
     training_data, featurize = featurized
-    resource = Resource("linear_blend_alone")
-    config = {**LinearIntentBlender.get_default_config(), "diet_weight": 0.5}
-    component = LinearIntentBlender.create(config, model_storage, resource, execution_context)
-    component.train(training_data)
+    component = trained(training_data, "linear_blend_alone", model_storage, execution_context, diet_weight=0.5)
     message = featurize("pju padam")
     component.process([message])
     ranking = message.get(INTENT_RANKING_KEY)
