@@ -16,6 +16,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.future import create_engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from .config import PROJECT_ROOT
 
@@ -26,6 +27,7 @@ DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'layanwarga.db'}"
 IMMEDIATE_OPTION = "layanwarga_begin_immediate"
 
 _engines: Dict[str, Engine] = {}
+_factories: Dict[Engine, sessionmaker] = {}
 _lock = threading.Lock()
 
 
@@ -68,8 +70,12 @@ def get_engine(url: Optional[str] = None) -> Engine:
             if parsed.get_backend_name() == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
                     os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+                # SQLAlchemy 1.4 opens a new SQLite connection for every unit of work by default
+                # (NullPool), and each runs the PRAGMAs below: a pool keeps them open (the
+                # connector makes several small units of work per message).
                 engine = create_engine(
                     url,
+                    poolclass=QueuePool, pool_size=5, max_overflow=10,
                     connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
                 )
                 _configure_sqlite(engine)
@@ -86,10 +92,16 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _factories.clear()
 
 
 def session_factory(url: Optional[str] = None) -> sessionmaker:
-    return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+    engine = get_engine(url)
+    with _lock:
+        factory = _factories.get(engine)
+        if factory is None:
+            factory = _factories[engine] = sessionmaker(bind=engine, future=True, expire_on_commit=False)
+        return factory
 
 
 @contextmanager
