@@ -12,13 +12,12 @@ import re
 import uuid
 from typing import Any, Dict, List, Optional, Text
 
-import phonenumbers
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import crypto, pending
+from layanwarga import crypto, pending, phones
 from layanwarga import nik as nik_rules
 from layanwarga import tickets
 from layanwarga.config import LetterType, get_institution
@@ -291,21 +290,18 @@ class LetterFormValidation(FlowFormValidation):
         if not self.asked(tracker, "surat_telepon") or common.media_id(tracker) is not None:
             return {}
         name, _ = common.intent(tracker)
-        if name == "affirm" and tracker.sender_id.isdigit():
-            return {"surat_telepon": f"+{tracker.sender_id}"}
+        own = phones.from_whatsapp_id(tracker.sender_id)
+        if name == "affirm" and own:
+            return {"surat_telepon": own}
         return {"surat_telepon": common.text(tracker)}
 
     def validate_surat_telepon(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is None:
             return {"surat_telepon": None}
-        try:
-            number = phonenumbers.parse(str(value), "ID")
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_valid_number(number):
+        number = phones.normalise(str(value))
+        if number is None:
             dispatcher.utter_message(response="utter_surat_telepon_salah")
-            return {"surat_telepon": None}
-        return {"surat_telepon": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)}
+        return {"surat_telepon": number}
 
     # -- purpose and letter-specific details ---------------------------------------------------
     async def extract_surat_keperluan(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
@@ -502,13 +498,14 @@ class ActionAskSuratNikCek(Action):
 
 
 class ActionAskSuratTelepon(Action):
-    """Offer the WhatsApp number itself when the conversation has one (not for BSUID users)."""
+    """Offer the WhatsApp number itself when it is a valid phone number (not for username
+    (BSUID) users, nor numbers libphonenumber does not know: the button would be refused)."""
 
     def name(self) -> Text:
         return "action_ask_surat_telepon"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        has_phone = tracker.sender_id.isdigit()
+        has_phone = phones.from_whatsapp_id(tracker.sender_id) is not None
         dispatcher.utter_message(response="utter_ask_surat_telepon" if has_phone else "utter_ask_surat_telepon_ketik")
         return []
 

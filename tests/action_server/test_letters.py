@@ -93,6 +93,25 @@ def test_a_username_user_without_phone_is_asked_to_type_one(domain) -> None:  # 
     assert run.responses == ["utter_ask_surat_telepon_ketik"]
 
 
+def test_a_whatsapp_number_that_is_no_valid_phone_is_not_offered(domain) -> None:  # type: ignore[no-untyped-def]
+    """The "Pakai nomor ini" button was offered for any all-digit WhatsApp id, then refused
+    as invalid, and offered again: a loop the citizen could not leave by tapping."""
+    too_long = "628110012345678"
+    run = run_action(ActionAskSuratTelepon(), make_tracker(sender=too_long), domain)
+    assert run.responses == ["utter_ask_surat_telepon_ketik"]
+    tapped = validate(in_form("/affirm", "affirm", requested="surat_telepon", sender=too_long), domain)
+    assert tapped.slots["surat_telepon"] is None
+
+
+def test_a_photo_before_the_documents_step_is_answered_and_the_question_asked_again(domain) -> None:  # type: ignore[no-untyped-def]
+    """A photo sent while the form asks for the phone number used to end in "belum memahami"
+    (the form gave the message up): now the citizen is told and asked the same question."""
+    photo = {"media": {"media_db_id": 7, "mime_type": "image/jpeg"}}
+    run = validate(in_form("/kirim_media", "kirim_media", requested="surat_telepon", metadata=photo), domain)
+    assert run.responses == ["utter_lampiran_belum_perlu"]
+    assert run.slots["surat_telepon"] is None
+
+
 def test_applying_for_a_family_member_asks_the_relationship(domain) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form('/inform{"pilihan": "keluarga"}', requested="surat_untuk", entities=[{"entity": "pilihan", "value": "keluarga"}]), domain)
     assert run.slots["surat_untuk"] == "keluarga"
