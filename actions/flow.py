@@ -108,6 +108,11 @@ class FlowFormValidation(FormValidationAction, ABC):
         attachments = await self.collect_attachments(dispatcher, tracker)
         if requested and not attachments and await answer_side_question(dispatcher, tracker):
             return [SlotSet(requested, None)]
+        if requested and not attachments and (common.media_id(tracker) is not None or common.location(tracker)):
+            # A photo or pin this step does not take: say so and ask the question again, instead
+            # of the form giving up on the message and the assistant not understanding it.
+            dispatcher.utter_message(response="utter_lampiran_belum_perlu")
+            return [SlotSet(requested, None)]
         tracker.add_slots(attachments)
         return attachments + await super().get_extraction_events(dispatcher, tracker, domain)
 
