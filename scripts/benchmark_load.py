@@ -304,7 +304,7 @@ class Driver:
         return self._photos[label]
 
     def new_citizen(self, prefix: str) -> Citizen:
-        number = f"62{prefix}{uuid.uuid4().int % 10**8:08d}"
+        number = f"62{prefix}{uuid.uuid4().int % 10**7:07d}"  # a valid Indonesian mobile number
         self.sim.add_citizen(name=f"Warga {number[-4:]}", wa_id=number)
         return Citizen(self, number)
 
