@@ -53,6 +53,12 @@ def is_payload(message_text: Text) -> bool:
     return message_text.startswith("/")
 
 
+def is_external(tracker: Tracker) -> bool:
+    """Whether the latest "message" came from Rasa's trigger_intent API, not from the citizen:
+    Rasa writes ``EXTERNAL: <intent>`` as its text, which must never become an answer."""
+    return text(tracker).startswith("EXTERNAL: ")
+
+
 def entity(tracker: Tracker, name: Text) -> Optional[Text]:
     values = [v for v in tracker.get_latest_entity_values(name) if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     return str(values[0]) if values else None

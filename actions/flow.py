@@ -105,6 +105,9 @@ class FlowFormValidation(FormValidationAction, ABC):
             logger.debug("Leaving %s on intent %s", self.form_name(), common.intent(tracker)[0])
             return []
         requested = tracker.get_slot("requested_slot")
+        if common.is_external(tracker):
+            # An event from outside (trigger_intent) is no answer: ask the question again.
+            return [SlotSet(requested, None)] if requested else []
         attachments = await self.collect_attachments(dispatcher, tracker)
         if requested and not attachments and await answer_side_question(dispatcher, tracker):
             return [SlotSet(requested, None)]

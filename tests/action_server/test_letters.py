@@ -112,6 +112,14 @@ def test_a_photo_before_the_documents_step_is_answered_and_the_question_asked_ag
     assert run.slots["surat_telepon"] is None
 
 
+def test_an_external_event_never_fills_a_free_text_answer(domain) -> None:  # type: ignore[no-untyped-def]
+    """Rasa's trigger_intent API puts "EXTERNAL: <intent>" in the message text; a form asking for
+    the purpose of a letter must not store that as the purpose."""
+    run = validate(in_form("EXTERNAL: pengingat", "pengingat", requested="surat_keperluan"), domain)
+    assert run.slots["surat_keperluan"] is None
+    assert not any("EXTERNAL" in str(value) for value in run.slots.values())
+
+
 def test_applying_for_a_family_member_asks_the_relationship(domain) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form('/inform{"pilihan": "keluarga"}', requested="surat_untuk", entities=[{"entity": "pilihan", "value": "keluarga"}]), domain)
     assert run.slots["surat_untuk"] == "keluarga"
