@@ -940,7 +940,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     install_log_masking()
     try:
-        runtime.require_safe("notifier")
+        runtime.require_safe("broadcast")
         settings = GraphSettings.from_env()
         inst = get_institution()
         options = BroadcastOptions.from_institution(

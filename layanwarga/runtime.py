@@ -31,12 +31,13 @@ def is_production(environ: Optional[Mapping[str, str]] = None) -> bool:
 
 
 def problems(component: str, environ: Optional[Mapping[str, str]] = None) -> List[str]:
-    """What is unsafe for ``component`` ("whatsapp", "actions", "dashboard", "notifier")."""
+    """What is unsafe for ``component`` ("whatsapp", "actions", "dashboard", "notifier",
+    "broadcast"; the last two send through the Graph API and share its checks)."""
     env = os.environ if environ is None else environ
     found: List[str] = []
     if not (env.get("LAYANWARGA_DATA_KEYS") or "").strip():
         found.append("LAYANWARGA_DATA_KEYS is not set: personal data would be encrypted with a development key")
-    if component in ("whatsapp", "notifier"):
+    if component in ("whatsapp", "notifier", "broadcast"):
         for name, development in DEVELOPMENT_VALUES.items():
             if (env.get(name) or "").strip() == development:
                 found.append(f"{name} still has the local simulator's value")

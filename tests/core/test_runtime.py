@@ -16,7 +16,7 @@ SAFE = {
 }
 
 
-@pytest.mark.parametrize("component", ["whatsapp", "actions", "dashboard", "notifier"])
+@pytest.mark.parametrize("component", ["whatsapp", "actions", "dashboard", "notifier", "broadcast"])
 def test_a_proper_production_configuration_starts(component: str) -> None:
     runtime.require_safe(component, SAFE)
 
@@ -32,6 +32,7 @@ def test_development_mode_never_blocks() -> None:
         ("whatsapp", {"WHATSAPP_APP_SECRET": ""}, "signatures cannot be checked"),
         ("whatsapp", {"WHATSAPP_INSECURE_DEV_MODE": "true"}, "signatures would not be checked"),
         ("notifier", {"WHATSAPP_ACCESS_TOKEN": "simulator-access-token"}, "WHATSAPP_ACCESS_TOKEN"),
+        ("broadcast", {"WHATSAPP_ACCESS_TOKEN": "simulator-access-token"}, "(?s)broadcast: refusing.*WHATSAPP_ACCESS_TOKEN"),
         ("actions", {"LAYANWARGA_DATA_KEYS": ""}, "development key"),
         ("dashboard", {"DASHBOARD_SECRET_KEY": ""}, "DASHBOARD_SECRET_KEY is not set"),
         ("dashboard", {"DASHBOARD_SECURE_COOKIES": "0"}, "without HTTPS"),
