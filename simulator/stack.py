@@ -135,13 +135,8 @@ class Stack:
 
     def stop_actions(self) -> None:
         """Stop the action server process (an outage, for resilience tests)."""
-        process = self.processes[0]
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        self.processes[0].terminate()
+        _wait_or_kill(self.processes[0])
 
     def start_actions(self) -> None:
         """Start the action server again on the same port; returns when it answers."""
@@ -155,11 +150,16 @@ class Stack:
             if process.poll() is None:
                 process.terminate()
         for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            _wait_or_kill(process)
+
+
+def _wait_or_kill(process: subprocess.Popen) -> None:
+    """Wait for a terminated process to exit; kill it after 20 s."""
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def whatsapp_env(simulator: SimulatorConfig, api_base: str) -> Dict[str, str]:
