@@ -12,6 +12,15 @@ Three things Rasa 3.6's ``SQLTrackerStore`` does not do:
   the WhatsApp connector catches it, apologises, and replays the message later.
 - **No blocking of the event loop.** The upstream store runs synchronous SQLAlchemy inside its
   async methods; here the queries run in a thread pool.
+- **No reloading of a conversation this process just saved.** The upstream store reads every
+  event of the session and replays them into a new tracker for every message, so a turn costs
+  more the longer the conversation. Here the trackers this process saved stay in memory (an LRU
+  of ``cache_size`` conversations) and are handed back when the database still holds exactly
+  what was saved: one indexed query compares the sender's event count and newest id. Anything
+  else (another instance answered, staff appended events, the privacy job erased the
+  conversation, a turn failed before saving) reloads from the database as before. Keeping the
+  same event objects from turn to turn also lets ``rasa_extensions.dialogue_states`` replay
+  only the new events for the policies.
 
 Use it in endpoints.yml as ``type: rasa_extensions.tracker_store.LayanWargaTrackerStore`` with
 the same keys as ``type: SQL`` (``url`` may hold a whole SQLAlchemy URL).
@@ -19,16 +28,20 @@ the same keys as ``type: SQL`` (``url`` may hold a whole SQLAlchemy URL).
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import json
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Optional, Text, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Text, Tuple, TypeVar
 
+import sqlalchemy as sa
 import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
 
 from layanwarga.redaction import mask_value
 
@@ -52,6 +65,57 @@ class TrackerStoreUnavailable(BaseException):
         self.phase = phase
 
 
+# The sender's stored events as (count, newest id): any insert or delete changes it.
+Marker = Tuple[int, Optional[int]]
+
+
+@dataclass
+class _Cached:
+    tracker: DialogueStateTracker
+    marker: Marker
+    length: int
+    last_event: Any
+
+    def untouched(self) -> bool:
+        """False when the tracker got events after it was saved (a turn that failed midway)."""
+        events = self.tracker.events
+        return len(events) == self.length and (not events or events[-1] is self.last_event)
+
+
+class TrackerCache:
+    """The trackers this process saved last, newest last, at most ``size`` of them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(0, int(size))
+        self._entries: "collections.OrderedDict[str, _Cached]" = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sender_id: str) -> Optional[_Cached]:
+        with self._lock:
+            entry = self._entries.get(sender_id)
+            if entry is not None:
+                self._entries.move_to_end(sender_id)
+            return entry
+
+    def put(self, tracker: DialogueStateTracker, marker: Marker) -> None:
+        if not self.size:
+            return
+        events = tracker.events
+        entry = _Cached(tracker, marker, len(events), events[-1] if events else None)
+        with self._lock:
+            self._entries[tracker.sender_id] = entry
+            self._entries.move_to_end(tracker.sender_id)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, sender_id: str) -> None:
+        with self._lock:
+            self._entries.pop(sender_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
 class LayanWargaTrackerStore(SQLTrackerStore):
     def __init__(
         self,
@@ -59,12 +123,14 @@ class LayanWargaTrackerStore(SQLTrackerStore):
         retries: int = 3,
         retry_delay: float = 0.2,
         pool_threads: int = 8,
+        cache_size: int = 500,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.retries = max(1, int(retries))
         self.retry_delay = float(retry_delay)
         self._pool = ThreadPoolExecutor(max_workers=int(pool_threads), thread_name_prefix="tracker-store")
+        self.cache = TrackerCache(cache_size)
 
     async def _off_loop(self, phase: str, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -80,30 +146,67 @@ class LayanWargaTrackerStore(SQLTrackerStore):
         raise AssertionError("unreachable")
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        return await self._off_loop("retrieve", self._retrieve_sync, sender_id, False)
+        cached = self.cache.get(sender_id)
+        if cached is not None and cached.untouched():
+            if await self._off_loop("retrieve", self._marker_sync, sender_id) == cached.marker:
+                return cached.tracker
+        self.cache.discard(sender_id)
+        tracker, marker = await self._off_loop("retrieve", self._retrieve_sync, sender_id, False)
+        if tracker is not None:
+            self.cache.put(tracker, marker)
+        return tracker
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
-        return await self._off_loop("retrieve", self._retrieve_sync, conversation_id, True)
+        tracker, _ = await self._off_loop("retrieve", self._retrieve_sync, conversation_id, True)
+        return tracker
 
-    def _retrieve_sync(self, sender_id: Text, all_sessions: bool) -> Optional[DialogueStateTracker]:
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Rasa streams the difference to what is stored: compare with the database, never with
+        the cached tracker (which is the very tracker being saved)."""
+        if self.event_broker is None:
+            return
+        stored, _ = await self._off_loop("retrieve", self._retrieve_sync, tracker.sender_id, False)
+        await self._stream_new_events(
+            self.event_broker, TrackerEventDiffEngine.event_difference(stored, tracker), tracker.sender_id
+        )
+
+    def _marker_sync(self, sender_id: Text) -> Marker:
         with self.session_scope() as session:
+            return self._marker(session, sender_id)
+
+    def _marker(self, session: Any, sender_id: Text) -> Marker:
+        count, newest = session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id)).filter(
+            self.SQLEvent.sender_id == sender_id
+        ).one()
+        return int(count or 0), newest
+
+    def _retrieve_sync(self, sender_id: Text, all_sessions: bool) -> Tuple[Optional[DialogueStateTracker], Marker]:
+        with self.session_scope() as session:
+            # Marker first: an insert landing between the two queries makes it older than the
+            # events read, which only costs a reload next time (never a stale tracker).
+            marker = self._marker(session, sender_id)
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=all_sessions).all()
             events = [json.loads(row.data) for row in rows]
         if self.domain and events:
-            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
-        return None
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots), marker
+        return None, marker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         started = time.perf_counter()
-        await self._off_loop("save", self._save_sync, tracker)
+        self.cache.discard(tracker.sender_id)
+        marker = await self._off_loop("save", self._save_sync, tracker)
+        self.cache.put(tracker, marker)
         logger.debug("Tracker %s saved in %.1f ms", tracker.sender_id, (time.perf_counter() - started) * 1000)
 
-    def _save_sync(self, tracker: DialogueStateTracker) -> None:
+    def _save_sync(self, tracker: DialogueStateTracker) -> Marker:
+        """Store the new events; returns the marker the database holds if nobody else wrote."""
         with self.session_scope() as session:
+            count, newest = self._marker(session, tracker.sender_id)
+            rows = []
             for event in self._additional_events(session, tracker):
                 data = mask_value(event.as_dict())
-                session.add(
+                rows.append(
                     self.SQLEvent(
                         sender_id=tracker.sender_id,
                         type_name=event.type_name,
@@ -113,4 +216,11 @@ class LayanWargaTrackerStore(SQLTrackerStore):
                         data=json.dumps(data),
                     )
                 )
+            session.add_all(rows)
+            session.flush()
+            if rows:
+                # Counted before our inserts plus ours: another writer in between makes the
+                # real count larger, so the next retrieve reloads.
+                count, newest = count + len(rows), max(row.id for row in rows)
             session.commit()
+        return count, newest

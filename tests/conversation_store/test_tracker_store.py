@@ -42,7 +42,9 @@ def test_stored_events_carry_no_nik_in_clear_text(tmp_path: Path) -> None:
     stored = json.dumps(rows)
     assert "6271024507850003" not in stored
     assert "6271********0003" in stored
-    restored = asyncio.run(store.retrieve("6281234567890"))
+    # What another instance (or this one after a restart) reads back.
+    other = LayanWargaTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    restored = asyncio.run(other.retrieve("6281234567890"))
     assert restored.latest_message.text == "nik saya 6271********0003"
     assert restored.get_slot("surat_nama") == "Siti"
 

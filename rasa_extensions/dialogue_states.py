@@ -1,0 +1,262 @@
+"""Dialogue states computed once per conversation, not once per prediction.
+
+Every policy asks for the conversation's past states before each prediction
+(``Domain.states_for_tracker_history``, via ``tracker.past_states``), and Rasa 3.6 answers by
+replaying the whole session event by event: Rule, Memoization and TED each do it, two to four
+times a turn. The cost grows with the conversation: at turn 150-200 of one session this replay
+was half of the Rasa process's event loop (py-spy, ``scripts/benchmark_load.py --profile-long``).
+
+The states of a conversation only grow at its end, so this module keeps, per conversation and
+per way of asking (the three flags), where the last replay stopped: the replayed tracker, the
+states so far and the two loop variables. The next call replays only the events it has not seen.
+Events are matched by identity: the tracker store hands the same event objects from turn to turn
+(``rasa_extensions.tracker_store``), and any difference (a new tracker built from the database,
+a rewind, a form turn that Rasa's ``applied_events`` folds away) resumes from the newest
+checkpoint before it, or replays everything as before. The answer is the same list of states
+Rasa computes (checked against Rasa's own function in ``tests/extensions``); callers modify the
+returned states in place (``_choose_last_user_input``), so each call gets its own copies.
+"""
+from __future__ import annotations
+
+import collections
+import copy
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Deque, Dict, List, Optional, Text, Tuple
+
+from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+# Conversations x ways of asking kept; one entry holds references to the session's events.
+MAX_ENTRIES = 512
+# Replay positions kept per entry, newest last: a form's next turn folds away the events since
+# its previous execution, a few actions back.
+CHECKPOINTS = 12
+
+_original = Domain.states_for_tracker_history
+_installed = False
+
+
+@dataclass
+class _Replay:
+    """Where a replay stands: after ``position`` applied events, before the next one (a
+    checkpoint: its tracker is copied before being replayed further)."""
+
+    position: int
+    tracker: DialogueStateTracker
+    states: int
+    last_ml_action_sub_state: Optional[Dict[Text, Any]]
+    turn_was_hidden: bool
+
+
+@dataclass
+class _Entry:
+    events: List[Event]
+    states: List[State]
+    checkpoints: Deque[_Replay] = field(default_factory=lambda: collections.deque(maxlen=CHECKPOINTS))
+
+
+_cache: "collections.OrderedDict[Tuple[Any, ...], _Entry]" = collections.OrderedDict()
+_lock = threading.Lock()
+
+
+def _snapshot(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    """A copy of a replay tracker that later updates of either one do not affect.
+
+    Cheap: events are shared objects (the deque is copied, not the events); slots and the small
+    dicts (active loop, latest action) are copied because applying events changes them in place.
+    """
+    clone = copy.copy(tracker)
+    clone.events = collections.deque(tracker.events, maxlen=tracker.events.maxlen)
+    clone.slots = {name: copy.copy(slot) for name, slot in tracker.slots.items()}
+    for name, value in vars(tracker).items():
+        if name != "slots" and isinstance(value, dict):
+            setattr(clone, name, dict(value))
+    return clone
+
+
+def _copy_states(states: List[State]) -> List[State]:
+    """Two-level copies (sub-state values are strings and tuples), keeping the sharing of
+    sub-states between states that Rasa's own list has."""
+    copies: Dict[int, Dict[Text, Any]] = {}
+    result = []
+    for state in states:
+        new_state = {}
+        for key, sub_state in state.items():
+            twin = copies.get(id(sub_state))
+            if twin is None:
+                twin = copies[id(sub_state)] = dict(sub_state)
+            new_state[key] = twin
+        result.append(new_state)
+    return result
+
+
+class _LastApplied(threading.local):
+    """The applied events of the tracker asked about last: the policies ask about the same,
+    unchanged tracker several times per prediction."""
+
+    tracker: Optional[DialogueStateTracker] = None
+    length = 0
+    last_event: Optional[Event] = None
+    applied: List[Event] = []
+
+
+_last_applied = _LastApplied()
+
+
+def _applied_events(tracker: DialogueStateTracker) -> List[Event]:
+    events = tracker.events
+    last_event = events[-1] if events else None
+    memo = _last_applied
+    if memo.tracker is tracker and memo.length == len(events) and memo.last_event is last_event:
+        return memo.applied
+    applied = tracker.applied_events()
+    memo.tracker, memo.length, memo.last_event, memo.applied = tracker, len(events), last_event, applied
+    return applied
+
+
+def _common_prefix(cached: List[Event], current: List[Event]) -> int:
+    limit = min(len(cached), len(current))
+    if limit and cached[limit - 1] is current[limit - 1] and cached[0] is current[0]:
+        if all(a is b for a, b in zip(cached, current)):
+            return limit
+    for index in range(limit):
+        if cached[index] is not current[index]:
+            return index
+    return limit
+
+
+def _key(
+    domain: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool,
+    ignore_rule_only_turns: bool,
+    rule_only_data: Optional[Dict[Text, Any]],
+) -> Tuple[Any, ...]:
+    rule_only = json.dumps(rule_only_data, sort_keys=True, default=str) if ignore_rule_only_turns else None
+    return (id(domain), tracker.sender_id, tracker.is_rule_tracker, omit_unset_slots, ignore_rule_only_turns, rule_only)
+
+
+def states_for_tracker_history(
+    self: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: Optional[Dict[Text, Any]] = None,
+) -> List[State]:
+    """Rasa's ``Domain.states_for_tracker_history``, resuming from the last replay."""
+    key = _key(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    applied = _applied_events(tracker)
+    with _lock:
+        entry = _cache.get(key)
+        if entry is not None:
+            _cache.move_to_end(key)
+    start: Optional[_Replay] = None
+    if entry is not None:
+        matched = _common_prefix(entry.events, applied)
+        start = next((c for c in reversed(entry.checkpoints) if c.position <= matched), None)
+    if start is not None:
+        replay = _snapshot(start.tracker)
+        states = entry.states[: start.states]
+        position, last_ml, hidden = start.position, start.last_ml_action_sub_state, start.turn_was_hidden
+        checkpoints = collections.deque(
+            (c for c in entry.checkpoints if c.position <= start.position), maxlen=CHECKPOINTS
+        )
+    else:
+        replay, states, position, last_ml, hidden = tracker.init_copy(), [], 0, None, False
+        checkpoints = collections.deque(maxlen=CHECKPOINTS)
+    # Rasa's loop (generate_all_prior_trackers + states_for_tracker_history), resumable: a state
+    # is taken before every ActionExecuted and once after the last event.
+    first_checkpoint = _nth_boundary_from_end(applied, position, CHECKPOINTS)
+    resumed_at = start.position if start is not None else -1
+    for index in range(position, len(applied)):
+        event = applied[index]
+        if isinstance(event, ActionExecuted):
+            if index >= first_checkpoint and index != resumed_at:
+                checkpoints.append(_Replay(index, _snapshot(replay), len(states), last_ml, hidden))
+            last_ml, hidden = _add_state(
+                self, states, replay, event.hide_rule_turn, last_ml, hidden,
+                omit_unset_slots, ignore_rule_only_turns, rule_only_data,
+            )
+        replay.update(event)
+    # Where this replay stopped, so that the next turn starts there (the state added below
+    # only reads the replayed tracker).
+    checkpoints.append(_Replay(len(applied), replay, len(states), last_ml, hidden))
+    with _lock:
+        _cache[key] = _Entry(events=applied, states=list(states), checkpoints=checkpoints)
+        _cache.move_to_end(key)
+        while len(_cache) > MAX_ENTRIES:
+            _cache.popitem(last=False)
+    _add_state(self, states, replay, False, last_ml, hidden, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    return _copy_states(states)
+
+
+def _nth_boundary_from_end(events: List[Event], start: int, count: int) -> int:
+    """Index of the ``count``-th ActionExecuted from the end at or after ``start`` (checkpoints
+    are only taken there: older ones would be dropped from the deque anyway)."""
+    seen = 0
+    for index in range(len(events) - 1, start - 1, -1):
+        if isinstance(events[index], ActionExecuted):
+            seen += 1
+            if seen == count:
+                return index
+    return start
+
+
+def _add_state(
+    domain: Domain,
+    states: List[State],
+    tracker: DialogueStateTracker,
+    hide_rule_turn: bool,
+    last_ml_action_sub_state: Optional[Dict[Text, Any]],
+    turn_was_hidden: bool,
+    omit_unset_slots: bool,
+    ignore_rule_only_turns: bool,
+    rule_only_data: Optional[Dict[Text, Any]],
+) -> Tuple[Optional[Dict[Text, Any]], bool]:
+    """One step of Rasa's loop body, unchanged; returns the two loop variables."""
+    if ignore_rule_only_turns:
+        if not turn_was_hidden:
+            last_ml_action_sub_state = domain._get_prev_action_sub_state(tracker)
+        if not tracker.followup_action and not tracker.latest_action_name == tracker.active_loop_name:
+            turn_was_hidden = hide_rule_turn
+        if turn_was_hidden:
+            return last_ml_action_sub_state, turn_was_hidden
+    state = domain.get_active_state(tracker, omit_unset_slots=omit_unset_slots)
+    if ignore_rule_only_turns:
+        domain._remove_rule_only_features(state, rule_only_data)
+        if states:
+            domain._substitute_rule_only_user_input(state, states[-1])
+        if last_ml_action_sub_state:
+            state[PREVIOUS_ACTION] = last_ml_action_sub_state
+    states.append(domain._clean_state(state))
+    return last_ml_action_sub_state, turn_was_hidden
+
+
+def clear() -> None:
+    """Forget every conversation's replay (tests)."""
+    with _lock:
+        _cache.clear()
+    _last_applied.tracker = None
+
+
+def install() -> None:
+    """Route ``Domain.states_for_tracker_history`` through the cache (idempotent)."""
+    global _installed
+    if not _installed:
+        Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[assignment]
+        _installed = True
+
+
+def original(
+    domain: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: Optional[Dict[Text, Any]] = None,
+) -> List[State]:
+    """Rasa's own function (the reference the tests compare with)."""
+    return _original(domain, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
