@@ -44,7 +44,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -461,11 +461,16 @@ async def drain(driver: Driver, timeout: float) -> None:
         await asyncio.sleep(1.0)
 
 
-async def long_conversation(driver: Driver, turns: int, timeout: float) -> Dict[str, Any]:
-    """One citizen, ``turns`` turns in a row (alone): does a long history slow Rasa down?"""
+async def long_conversation(
+    driver: Driver, turns: int, timeout: float, on_turn: Optional[Callable[[int], None]] = None
+) -> Dict[str, Any]:
+    """One citizen, ``turns`` turns in a row (alone): does a long history slow Rasa down?
+    ``on_turn(index)`` is called before each turn (the profiler starts at one)."""
     citizen = driver.new_citizen("81300")
     latencies: List[Optional[float]] = []
     for index in range(turns):
+        if on_turn is not None:
+            on_turn(index)
         result = await citizen.turn("long", index, driver.expected.get(("long", index % len(LONG_CYCLE)), 1), timeout)
         latencies.append(result.latency)
     valid = [x for x in latencies if x is not None]
@@ -620,11 +625,9 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
             extra_env[key] = value
         if args.env:
             result["extra_env"] = list(args.env)
-        if args.sqlite_synchronous or args.cache_action_schema:
-            extra_env.update(experiment_hooks(workdir, args.sqlite_synchronous, args.cache_action_schema))
-            result["experiments"] = {
-                "sqlite_synchronous": args.sqlite_synchronous, "cache_action_schema": args.cache_action_schema,
-            }
+        if args.sqlite_synchronous:
+            extra_env.update(experiment_hooks(workdir, args.sqlite_synchronous))
+            result["experiments"] = {"sqlite_synchronous": args.sqlite_synchronous}
         stack = await asyncio.get_running_loop().run_in_executor(
             None,
             lambda: start_stack(
@@ -668,7 +671,19 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
         if args.long_turns > 0:
             await drain(driver, 120.0)
             print(f"[{variant.name}] long conversation: {args.long_turns} turns", flush=True)
-            result["long_conversation"] = await long_conversation(driver, args.long_turns, args.turn_timeout)
+            long_profiler: List[subprocess.Popen] = []
+
+            def profile_last_turns(index: int) -> None:
+                if args.profile_long and index == max(0, args.long_turns - args.profile_long):
+                    started_profiler = start_profiler(stack.rasa_pid, workdir / "rasa-profile-long", 0, None)
+                    long_profiler.extend([started_profiler] if started_profiler else [])
+
+            result["long_conversation"] = await long_conversation(
+                driver, args.long_turns, args.turn_timeout, profile_last_turns
+            )
+            if long_profiler:
+                stop_profiler(long_profiler[0])
+                result["profile_long"] = summarise_profile(workdir / "rasa-profile-long.txt")
         await sampler.stop()
         result["rasa_rss_max_mb"] = round(sampler.rss_max / 2**20)
         # Other work on the machine shows here (2 cores: a load above ~3 means contention).
@@ -694,77 +709,49 @@ async def run_load_with_expectations(driver: Driver, args: argparse.Namespace, *
     )
 
 
-SCHEMA_CACHE_HOOK = """
-import json as _json
-
-import jsonschema as _jsonschema
-from jsonschema.exceptions import best_match as _best_match
-from jsonschema.validators import validator_for as _validator_for
-
-_validators = {}
-_plain_validate = _jsonschema.validate
-
-
-def _cached_validate(instance, schema, cls=None, *args, **kwargs):
-    # jsonschema.validate() checks the schema against its meta-schema on every call; Rasa calls
-    # it for every action server response with the same schema. Check once, reuse the validator.
-    if cls is not None or args or kwargs:
-        return _plain_validate(instance, schema, cls, *args, **kwargs)
-    key = _json.dumps(schema, sort_keys=True)
-    validator = _validators.get(key)
-    if validator is None:
-        validator_class = _validator_for(schema)
-        validator_class.check_schema(schema)
-        validator = _validators[key] = validator_class(schema)
-    error = _best_match(validator.iter_errors(instance))
-    if error is not None:
-        raise error
-
-
-_jsonschema.validate = _cached_validate
-"""
-
-
-def experiment_hooks(workdir: Path, sqlite_synchronous: Optional[str], cache_schema: bool) -> Dict[str, str]:
-    """Experiments without touching the project: a ``sitecustomize`` module loaded by the Rasa
-    and action server processes that
-
-    - sets ``PRAGMA synchronous=<mode>`` on every SQLite connection SQLAlchemy opens (WAL +
-      NORMAL: no fsync per commit; the database stays consistent after a crash, the last
-      commits may be lost on power failure);
-    - checks Rasa's action-response JSON schema once instead of on every action call.
+def experiment_hooks(workdir: Path, sqlite_synchronous: str) -> Dict[str, str]:
+    """An experiment without touching the project: a ``sitecustomize`` module loaded by the Rasa
+    and action server processes that sets ``PRAGMA synchronous=<mode>`` on every SQLite
+    connection SQLAlchemy opens (WAL + NORMAL: no fsync per commit; the database stays
+    consistent after a crash, the last commits may be lost on power failure).
     """
     hook = workdir / "experiment_hooks"
     hook.mkdir(exist_ok=True)
-    code = ""
-    if sqlite_synchronous:
-        code += (
-            "import sqlite3\n"
-            "from sqlalchemy import event\n"
-            "from sqlalchemy.engine import Engine\n\n\n"
-            "@event.listens_for(Engine, 'connect')\n"
-            "def _synchronous(dbapi_connection, _record):\n"
-            "    if isinstance(dbapi_connection, sqlite3.Connection):\n"
-            f"        dbapi_connection.execute('PRAGMA synchronous={sqlite_synchronous.upper()}')\n"
-        )
-    if cache_schema:
-        code += SCHEMA_CACHE_HOOK
+    code = (
+        "import sqlite3\n"
+        "from sqlalchemy import event\n"
+        "from sqlalchemy.engine import Engine\n\n\n"
+        "@event.listens_for(Engine, 'connect')\n"
+        "def _synchronous(dbapi_connection, _record):\n"
+        "    if isinstance(dbapi_connection, sqlite3.Connection):\n"
+        f"        dbapi_connection.execute('PRAGMA synchronous={sqlite_synchronous.upper()}')\n"
+    )
     (hook / "sitecustomize.py").write_text(code, encoding="utf-8")
     return {"PYTHONPATH": os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH", "")) if p)}
 
 
 # -- profiling --------------------------------------------------------------------------------------------
-def start_profiler(pid: int, prefix: Path, delay: float, duration: float) -> Optional[subprocess.Popen]:
-    """py-spy on the Rasa process for the measured window (collapsed stacks)."""
+def start_profiler(pid: int, prefix: Path, delay: float, duration: Optional[float]) -> Optional[subprocess.Popen]:
+    """py-spy on the Rasa process for the measured window (collapsed stacks); with no
+    ``duration`` it records until ``stop_profiler``."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
         print("py-spy not installed (pip install py-spy); no profile", flush=True)
         return None
     command = (
-        f"sleep {delay}; exec {py_spy} record --pid {pid} --duration {int(duration)} --rate 50 "
+        f"sleep {delay}; exec {py_spy} record --pid {pid} {f'--duration {int(duration)} ' if duration else ''}--rate 50 "
         f"--format raw --threads --gil --output {prefix}.txt --nonblocking"
     )
     return subprocess.Popen(["bash", "-c", command], stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w"))
+
+
+def stop_profiler(profiler: subprocess.Popen) -> None:
+    """End a recording started without a duration: py-spy writes its output on SIGINT."""
+    profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        profiler.kill()
 
 
 # Where the event loop's time goes, by the first matching frame of each sample (most specific first).
@@ -933,11 +920,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--no-statuses", action="store_true", help="no sent/delivered/read webhooks")
     parser.add_argument("--sqlite-synchronous", choices=["normal", "off"],
                         help="experiment: PRAGMA synchronous for every SQLite connection (project default: FULL)")
-    parser.add_argument("--cache-action-schema", action="store_true",
-                        help="experiment: check Rasa's action-response JSON schema once, not per call")
     parser.add_argument("--env", action="append", metavar="KEY=VALUE",
                         help="extra environment for the Rasa and action server processes (repeatable)")
     parser.add_argument("--profile", action="store_true", help="py-spy the Rasa process during the target load")
+    parser.add_argument("--profile-long", type=int, default=0, metavar="TURNS",
+                        help="py-spy the Rasa process during the last TURNS turns of the long conversation")
     parser.add_argument("--train-baseline", action="store_true", help="train the rasa-init baseline model first")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmark")
     args = parser.parse_args(argv)
@@ -965,7 +952,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         result = asyncio.run(run_variant(variant, args, out))
         summary["variants"].append(result)
         (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(json.dumps({k: v for k, v in result.items() if k not in ("long_conversation", "calibration", "profile")}, indent=2), flush=True)
+        print(json.dumps({k: v for k, v in result.items() if k not in ("long_conversation", "calibration", "profile", "profile_long")}, indent=2), flush=True)
     summary["ratios"] = ratios(summary["variants"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     (out / "summary.md").write_text(markdown(summary), encoding="utf-8")
