@@ -19,24 +19,28 @@ returned states in place (``_choose_last_user_input``), so each call gets its ow
 from __future__ import annotations
 
 import collections
-import copy
 import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, List, Optional, Text, Tuple
 
-from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from rasa_extensions.tracker_copy import copy_tracker
+
 # Conversations x ways of asking kept; one entry holds references to the session's events.
 MAX_ENTRIES = 512
-# Replay positions kept per entry, newest last: a form's next turn folds away the events since
-# its previous execution, a few actions back.
-CHECKPOINTS = 12
+# Replay positions kept per entry, newest last: the end of the last replay and the last few
+# ``action_listen`` (a form's next turn folds away the events since its previous execution,
+# which came after the citizen's previous message).
+CHECKPOINTS = 6
 
 _original = Domain.states_for_tracker_history
+_original_applied_events = DialogueStateTracker.applied_events
+_MEMO = "_layanwarga_applied_events"
 _installed = False
 
 
@@ -63,21 +67,6 @@ _cache: "collections.OrderedDict[Tuple[Any, ...], _Entry]" = collections.Ordered
 _lock = threading.Lock()
 
 
-def _snapshot(tracker: DialogueStateTracker) -> DialogueStateTracker:
-    """A copy of a replay tracker that later updates of either one do not affect.
-
-    Cheap: events are shared objects (the deque is copied, not the events); slots and the small
-    dicts (active loop, latest action) are copied because applying events changes them in place.
-    """
-    clone = copy.copy(tracker)
-    clone.events = collections.deque(tracker.events, maxlen=tracker.events.maxlen)
-    clone.slots = {name: copy.copy(slot) for name, slot in tracker.slots.items()}
-    for name, value in vars(tracker).items():
-        if name != "slots" and isinstance(value, dict):
-            setattr(clone, name, dict(value))
-    return clone
-
-
 def _copy_states(states: List[State]) -> List[State]:
     """Two-level copies (sub-state values are strings and tuples), keeping the sharing of
     sub-states between states that Rasa's own list has."""
@@ -94,28 +83,27 @@ def _copy_states(states: List[State]) -> List[State]:
     return result
 
 
-class _LastApplied(threading.local):
-    """The applied events of the tracker asked about last: the policies ask about the same,
-    unchanged tracker several times per prediction."""
+def _applied(tracker: DialogueStateTracker) -> List[Event]:
+    """The tracker's applied events, computed once per length of its event list.
 
-    tracker: Optional[DialogueStateTracker] = None
-    length = 0
-    last_event: Optional[Event] = None
-    applied: List[Event] = []
-
-
-_last_applied = _LastApplied()
-
-
-def _applied_events(tracker: DialogueStateTracker) -> List[Event]:
+    Rasa asks for them many times a turn (each policy, the session check, ``get_last_event_for``)
+    and each time rebuilds them from the whole session. Events are only ever appended, so the
+    length and the last event identify the list. The memo lives on the tracker itself (trackers
+    compare by their events and cannot be dictionary keys). Callers here only read the list.
+    """
     events = tracker.events
     last_event = events[-1] if events else None
-    memo = _last_applied
-    if memo.tracker is tracker and memo.length == len(events) and memo.last_event is last_event:
-        return memo.applied
-    applied = tracker.applied_events()
-    memo.tracker, memo.length, memo.last_event, memo.applied = tracker, len(events), last_event, applied
+    memo = tracker.__dict__.get(_MEMO)
+    if memo is not None and memo[0] == len(events) and memo[1] is last_event:
+        return memo[2]
+    applied = _original_applied_events(tracker)
+    tracker.__dict__[_MEMO] = (len(events), last_event, applied)
     return applied
+
+
+def applied_events(self: DialogueStateTracker) -> List[Event]:
+    """Rasa's ``DialogueStateTracker.applied_events``, memoised (a new list for every caller)."""
+    return list(_applied(self))
 
 
 def _common_prefix(cached: List[Event], current: List[Event]) -> int:
@@ -149,34 +137,36 @@ def states_for_tracker_history(
 ) -> List[State]:
     """Rasa's ``Domain.states_for_tracker_history``, resuming from the last replay."""
     key = _key(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    applied = _applied_events(tracker)
+    applied = _applied(tracker)
     with _lock:
-        entry = _cache.get(key)
-        if entry is not None:
-            _cache.move_to_end(key)
+        # Out of the cache while it is replayed further: an exception midway leaves nothing half done.
+        entry = _cache.pop(key, None)
     start: Optional[_Replay] = None
     if entry is not None:
         matched = _common_prefix(entry.events, applied)
         start = next((c for c in reversed(entry.checkpoints) if c.position <= matched), None)
     if start is not None:
-        replay = _snapshot(start.tracker)
         states = entry.states[: start.states]
         position, last_ml, hidden = start.position, start.last_ml_action_sub_state, start.turn_was_hidden
-        checkpoints = collections.deque(
-            (c for c in entry.checkpoints if c.position <= start.position), maxlen=CHECKPOINTS
-        )
+        kept = [c for c in entry.checkpoints if c.position <= start.position]
+        if kept and kept[-1] is start and start.position == len(entry.events):
+            # Where the last replay stopped: taken over, it becomes the new end point.
+            replay = start.tracker
+            kept.pop()
+        else:
+            replay = copy_tracker(start.tracker)
+        checkpoints = collections.deque(kept, maxlen=CHECKPOINTS)
     else:
         replay, states, position, last_ml, hidden = tracker.init_copy(), [], 0, None, False
         checkpoints = collections.deque(maxlen=CHECKPOINTS)
     # Rasa's loop (generate_all_prior_trackers + states_for_tracker_history), resumable: a state
     # is taken before every ActionExecuted and once after the last event.
-    first_checkpoint = _nth_boundary_from_end(applied, position, CHECKPOINTS)
-    resumed_at = start.position if start is not None else -1
+    first_checkpoint = _nth_listen_from_end(applied, position, CHECKPOINTS)
     for index in range(position, len(applied)):
         event = applied[index]
         if isinstance(event, ActionExecuted):
-            if index >= first_checkpoint and index != resumed_at:
-                checkpoints.append(_Replay(index, _snapshot(replay), len(states), last_ml, hidden))
+            if event.action_name == ACTION_LISTEN_NAME and index >= first_checkpoint and index > position:
+                checkpoints.append(_Replay(index, copy_tracker(replay), len(states), last_ml, hidden))
             last_ml, hidden = _add_state(
                 self, states, replay, event.hide_rule_turn, last_ml, hidden,
                 omit_unset_slots, ignore_rule_only_turns, rule_only_data,
@@ -187,19 +177,19 @@ def states_for_tracker_history(
     checkpoints.append(_Replay(len(applied), replay, len(states), last_ml, hidden))
     with _lock:
         _cache[key] = _Entry(events=applied, states=list(states), checkpoints=checkpoints)
-        _cache.move_to_end(key)
         while len(_cache) > MAX_ENTRIES:
             _cache.popitem(last=False)
     _add_state(self, states, replay, False, last_ml, hidden, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
     return _copy_states(states)
 
 
-def _nth_boundary_from_end(events: List[Event], start: int, count: int) -> int:
-    """Index of the ``count``-th ActionExecuted from the end at or after ``start`` (checkpoints
-    are only taken there: older ones would be dropped from the deque anyway)."""
+def _nth_listen_from_end(events: List[Event], start: int, count: int) -> int:
+    """Index of the ``count``-th ``action_listen`` from the end at or after ``start``
+    (checkpoints are only taken there: older ones would be dropped from the deque anyway)."""
     seen = 0
     for index in range(len(events) - 1, start - 1, -1):
-        if isinstance(events[index], ActionExecuted):
+        event = events[index]
+        if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME:
             seen += 1
             if seen == count:
                 return index
@@ -240,14 +230,15 @@ def clear() -> None:
     """Forget every conversation's replay (tests)."""
     with _lock:
         _cache.clear()
-    _last_applied.tracker = None
 
 
 def install() -> None:
-    """Route ``Domain.states_for_tracker_history`` through the cache (idempotent)."""
+    """Route ``Domain.states_for_tracker_history`` through the cache and memoise
+    ``DialogueStateTracker.applied_events`` (idempotent)."""
     global _installed
     if not _installed:
         Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[assignment]
+        DialogueStateTracker.applied_events = applied_events  # type: ignore[assignment]
         _installed = True
 
 

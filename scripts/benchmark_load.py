@@ -461,18 +461,34 @@ async def drain(driver: Driver, timeout: float) -> None:
         await asyncio.sleep(1.0)
 
 
+LONG_CPU_WINDOW = 20
+
+
 async def long_conversation(
-    driver: Driver, turns: int, timeout: float, on_turn: Optional[Callable[[int], None]] = None
+    driver: Driver,
+    turns: int,
+    timeout: float,
+    on_turn: Optional[Callable[[int], None]] = None,
+    rasa_cpu: Optional[Callable[[], Optional[float]]] = None,
 ) -> Dict[str, Any]:
     """One citizen, ``turns`` turns in a row (alone): does a long history slow Rasa down?
-    ``on_turn(index)`` is called before each turn (the profiler starts at one)."""
+    ``on_turn(index)`` is called before each turn (the profiler starts at one). With
+    ``rasa_cpu`` (the Rasa process's CPU seconds), the CPU per turn of turns 2-21 and of the
+    last 20 turns is reported too: unlike latency it hardly moves when other work shares the
+    machine."""
     citizen = driver.new_citizen("81300")
     latencies: List[Optional[float]] = []
+    cpu_marks: Dict[int, Optional[float]] = {}
+    windows = {1, 1 + LONG_CPU_WINDOW, turns - LONG_CPU_WINDOW, turns}
     for index in range(turns):
         if on_turn is not None:
             on_turn(index)
+        if rasa_cpu is not None and index in windows:
+            cpu_marks[index] = rasa_cpu()
         result = await citizen.turn("long", index, driver.expected.get(("long", index % len(LONG_CYCLE)), 1), timeout)
         latencies.append(result.latency)
+    if rasa_cpu is not None:
+        cpu_marks[turns] = rasa_cpu()
     valid = [x for x in latencies if x is not None]
     same_kind_early = [latencies[i] for i in range(1, min(turns, 60), len(LONG_CYCLE)) if latencies[i] is not None]
     same_kind_late = [latencies[i] for i in range(1 + ((turns - 1) // len(LONG_CYCLE) - 9) * len(LONG_CYCLE), turns, len(LONG_CYCLE))
@@ -480,7 +496,17 @@ async def long_conversation(
     turn2 = latencies[1] if turns > 1 else None
     turn_last = latencies[turns - 1] if turns else None
     early, late = statistics.median(same_kind_early or [0]), statistics.median(same_kind_late or [0])
+    cpu: Dict[str, Any] = {}
+    if turns > 2 * LONG_CPU_WINDOW + 1 and None not in cpu_marks.values() and len(cpu_marks) == 4:
+        first = (cpu_marks[1 + LONG_CPU_WINDOW] - cpu_marks[1]) / LONG_CPU_WINDOW  # type: ignore[operator]
+        last = (cpu_marks[turns] - cpu_marks[turns - LONG_CPU_WINDOW]) / LONG_CPU_WINDOW  # type: ignore[operator]
+        cpu = {
+            "rasa_cpu_ms_per_turn_first_20": round(first * 1000, 1),
+            "rasa_cpu_ms_per_turn_last_20": round(last * 1000, 1),
+            "rasa_cpu_growth_pct": round((last / first - 1) * 100, 1) if first else None,
+        }
     return {
+        **cpu,
         "turns": turns,
         "lost": sum(1 for x in latencies if x is None),
         "turn_2_ms": _ms(turn2),
@@ -679,7 +705,7 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
                     long_profiler.extend([started_profiler] if started_profiler else [])
 
             result["long_conversation"] = await long_conversation(
-                driver, args.long_turns, args.turn_timeout, profile_last_turns
+                driver, args.long_turns, args.turn_timeout, profile_last_turns, lambda: cpu_seconds(stack.rasa_pid)
             )
             if long_profiler:
                 stop_profiler(long_profiler[0])
@@ -877,6 +903,11 @@ def markdown(summary: Dict[str, Any]) -> str:
                 f"{long[f'turn_{turns}_ms']} ms; same kind of turn, first 10 vs last 10 (median): "
                 f"{long['same_kind_first_10_median_ms']} vs {long['same_kind_last_10_median_ms']} ms "
                 f"({long['slowdown_pct']:+} %)"
+                + (
+                    f"; Rasa CPU per turn, turns 2-21 vs last 20: {long['rasa_cpu_ms_per_turn_first_20']} vs "
+                    f"{long['rasa_cpu_ms_per_turn_last_20']} ms ({long['rasa_cpu_growth_pct']:+} %)"
+                    if "rasa_cpu_growth_pct" in long else ""
+                )
             )
     ratios = summary.get("ratios") or {}
     for name, value in ratios.items():

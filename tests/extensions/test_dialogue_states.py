@@ -12,6 +12,8 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActionExecutionRejected,
+    LoopInterrupted,
     ActionReverted,
     Event,
     Restarted,
@@ -53,7 +55,8 @@ def ways_of_asking(domain: Domain) -> List[Dict[str, Any]]:
 
 def conversation(stories: List[List[Event]], rewinds: bool) -> Iterator[Event]:
     """The project's stories one after the other, as one long conversation; with ``rewinds``,
-    the undo events Rasa uses (a rephrased message, a rejected action, a restart) in between."""
+    the undo events Rasa uses (a rephrased message, a reverted action, a restart) and the
+    unhappy paths of forms in between."""
     for number, events in enumerate(stories):
         yield from events
         if rewinds and number % 5 == 1:
@@ -62,6 +65,10 @@ def conversation(stories: List[List[Event]], rewinds: bool) -> Iterator[Event]:
         if rewinds and number % 7 == 3:
             yield ActionExecuted("utter_greet")
             yield ActionReverted()
+        if rewinds and number % 6 == 2:
+            # The active loop is changed in place by these two (a replay checkpoint must not be).
+            yield ActionExecutionRejected("form_lapor_jalan_rusak")
+            yield LoopInterrupted(True)
         if rewinds and number == 20:
             yield Restarted()
 
@@ -69,6 +76,7 @@ def conversation(stories: List[List[Event]], rewinds: bool) -> Iterator[Event]:
 def assert_same(domain: Domain, tracker: DialogueStateTracker, asked: Dict[str, Any]) -> None:
     expected = dialogue_states.original(domain, tracker, **asked)
     assert domain.states_for_tracker_history(tracker, **asked) == expected
+    assert tracker.applied_events() == dialogue_states._original_applied_events(tracker)
 
 
 @pytest.mark.parametrize("rewinds", [False, True])
@@ -104,6 +112,16 @@ def test_copies_and_trackers_rebuilt_from_stored_events_give_rasas_states(
         rebuilt = DialogueStateTracker.from_dict(tracker.sender_id, [e.as_dict() for e in tracker.events], domain.slots)
         assert_same(domain, rebuilt, asked)
         assert_same(domain, tracker, asked)
+
+
+def test_callers_get_their_own_list_of_applied_events(project: Tuple[Domain, List[List[Event]]]) -> None:
+    domain, stories = project
+    tracker = DialogueStateTracker("6281100000004", domain.slots)
+    for event in stories[0]:
+        tracker.update(event)
+    first = tracker.applied_events()
+    first.clear()
+    assert tracker.applied_events() == dialogue_states._original_applied_events(tracker) != []
 
 
 def test_an_extended_conversation_is_replayed_only_from_where_it_stopped(
