@@ -16,11 +16,13 @@ Three things Rasa 3.6's ``SQLTrackerStore`` does not do:
   event of the session and replays them into a new tracker for every message, so a turn costs
   more the longer the conversation. Here the trackers this process saved stay in memory (an LRU
   of ``cache_size`` conversations) and are handed back when the database still holds exactly
-  what was saved: one indexed query compares the sender's event count and newest id. Anything
-  else (another instance answered, staff appended events, the privacy job erased the
-  conversation, a turn failed before saving) reloads from the database as before. Keeping the
-  same event objects from turn to turn also lets ``rasa_extensions.dialogue_states`` replay
-  only the new events for the policies.
+  what was saved: one indexed query compares the sender's event count, newest id and newest
+  timestamp. Anything else (another instance answered, staff appended events, the privacy job
+  erased the conversation, a turn failed before saving, a new session began) reloads from the
+  database as before. Keeping the same event objects from turn to turn also lets
+  ``rasa_extensions.dialogue_states`` replay only the new events for the policies. The cached
+  trackers hold what the turn saw (a NIK unmasked in memory, as during the turn itself); what
+  is stored stays masked.
 
 Use it in endpoints.yml as ``type: rasa_extensions.tracker_store.LayanWargaTrackerStore`` with
 the same keys as ``type: SQL`` (``url`` may hold a whole SQLAlchemy URL).
@@ -30,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import itertools
 import json
 import logging
 import threading
@@ -41,6 +44,7 @@ from typing import Any, Callable, Optional, Text, Tuple, TypeVar
 import sqlalchemy as sa
 import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
 
 from layanwarga.redaction import mask_value
@@ -65,8 +69,11 @@ class TrackerStoreUnavailable(BaseException):
         self.phase = phase
 
 
-# The sender's stored events as (count, newest id): any insert or delete changes it.
-Marker = Tuple[int, Optional[int]]
+# The sender's stored events as (count, newest id, newest timestamp): any insert or delete
+# changes it. The timestamp tells a conversation erased and written again apart even where the
+# database hands out the same ids again (SQLite after deleting the newest rows, a table
+# truncated with RESTART IDENTITY).
+Marker = Tuple[int, Optional[int], Optional[float]]
 
 
 @dataclass
@@ -175,10 +182,14 @@ class LayanWargaTrackerStore(SQLTrackerStore):
             return self._marker(session, sender_id)
 
     def _marker(self, session: Any, sender_id: Text) -> Marker:
-        count, newest = session.query(sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id)).filter(
-            self.SQLEvent.sender_id == sender_id
-        ).one()
-        return int(count or 0), newest
+        count, newest, latest = (
+            session.query(
+                sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id), sa.func.max(self.SQLEvent.timestamp)
+            )
+            .filter(self.SQLEvent.sender_id == sender_id)
+            .one()
+        )
+        return int(count or 0), newest, latest
 
     def _retrieve_sync(self, sender_id: Text, all_sessions: bool) -> Tuple[Optional[DialogueStateTracker], Marker]:
         with self.session_scope() as session:
@@ -194,17 +205,30 @@ class LayanWargaTrackerStore(SQLTrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         started = time.perf_counter()
+        cached = self.cache.get(tracker.sender_id)
+        # Events of a tracker this store handed out are stored up to the length it had then;
+        # for any other tracker Rasa's count (events since the session started) decides.
+        stored = cached.length if cached is not None and cached.tracker is tracker else None
         self.cache.discard(tracker.sender_id)
-        marker = await self._off_loop("save", self._save_sync, tracker)
-        self.cache.put(tracker, marker)
+        marker, new_session = await self._off_loop("save", self._save_sync, tracker, stored)
+        if not new_session:
+            # A tracker read from the database holds one session; one that has started another
+            # is read again next time rather than carried on with both.
+            self.cache.put(tracker, marker)
         logger.debug("Tracker %s saved in %.1f ms", tracker.sender_id, (time.perf_counter() - started) * 1000)
 
-    def _save_sync(self, tracker: DialogueStateTracker) -> Marker:
-        """Store the new events; returns the marker the database holds if nobody else wrote."""
+    def _save_sync(self, tracker: DialogueStateTracker, stored: Optional[int]) -> Tuple[Marker, bool]:
+        """Store the new events; returns the marker the database holds if nobody else wrote, and
+        whether a new session started after events that were already stored."""
         with self.session_scope() as session:
-            count, newest = self._marker(session, tracker.sender_id)
+            count, newest, latest = self._marker(session, tracker.sender_id)
+            if stored is None:
+                new_events = list(self._additional_events(session, tracker))
+                already = len(tracker.events) - len(new_events)
+            else:
+                new_events, already = list(itertools.islice(tracker.events, stored, None)), stored
             rows = []
-            for event in self._additional_events(session, tracker):
+            for event in new_events:
                 data = mask_value(event.as_dict())
                 rows.append(
                     self.SQLEvent(
@@ -222,5 +246,7 @@ class LayanWargaTrackerStore(SQLTrackerStore):
                 # Counted before our inserts plus ours: another writer in between makes the
                 # real count larger, so the next retrieve reloads.
                 count, newest = count + len(rows), max(row.id for row in rows)
+                latest = max([t for t in [latest, *(row.timestamp for row in rows)] if t is not None], default=None)
             session.commit()
-        return count, newest
+        new_session = already > 0 and any(isinstance(event, SessionStarted) for event in new_events)
+        return (count, newest, latest), new_session

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 from rasa.core.brokers.broker import EventBroker
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.future import create_engine
@@ -147,3 +147,52 @@ def test_the_event_broker_gets_each_new_event_once(store_kwargs: Dict[str, Any])
     texts = [e.get("text") for e in store.event_broker.published if e["event"] == "user"]
     assert texts == ["halo", "apa kabar"]
     assert len(store.event_broker.published) == 8
+
+
+def test_a_conversation_erased_and_written_again_with_the_same_ids_is_read_again(
+    store_kwargs: Dict[str, Any]
+) -> None:
+    first, other = new_store(store_kwargs), new_store(store_kwargs)
+    tracker = DialogueStateTracker(SENDER, DOMAIN.slots)
+    turn(tracker, "halo")
+    asyncio.run(first.save(tracker))
+    # Erased, and the identities start again (SQLite reuses the newest ids after a delete;
+    # PostgreSQL does so after TRUNCATE ... RESTART IDENTITY, as the scale tests reset).
+    engine = create_engine(str(first.engine.url))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE TABLE events RESTART IDENTITY"))
+        else:
+            conn.execute(text("DELETE FROM events"))
+    engine.dispose()
+    again = DialogueStateTracker(SENDER, DOMAIN.slots)
+    turn(again, "a new conversation, as many events")
+    asyncio.run(other.save(again))
+
+    seen = asyncio.run(first.retrieve(SENDER))
+    assert seen is not tracker
+    assert seen.latest_message.text == "a new conversation, as many events"
+
+
+def test_a_new_session_is_stored_once_and_read_back_alone(store_kwargs: Dict[str, Any]) -> None:
+    store = new_store(store_kwargs)
+    tracker = DialogueStateTracker(SENDER, DOMAIN.slots)
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    turn(tracker, "halo")
+    asyncio.run(store.save(tracker))
+    cached = asyncio.run(store.retrieve(SENDER))
+    assert cached is tracker
+    # Three hours later: Rasa starts a new session in the same tracker.
+    cached.update(ActionExecuted("action_session_start"))
+    cached.update(SessionStarted())
+    turn(cached, "pagi, saya mau lapor")
+    asyncio.run(store.save(cached))
+
+    assert events_in_database(store) == 12  # each event once
+    fresh = asyncio.run(store.retrieve(SENDER))
+    assert fresh is not cached  # read again: only the new session
+    assert [e.text for e in fresh.events if isinstance(e, UserUttered)] == ["pagi, saya mau lapor"]
+    turn(fresh, "lanjut")
+    asyncio.run(store.save(fresh))
+    assert events_in_database(store) == 16
