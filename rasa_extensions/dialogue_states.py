@@ -19,14 +19,23 @@ returned states in place (``_choose_last_user_input``), so each call gets its ow
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Optional, Text, Tuple
+from typing import Any, Deque, Dict, List, Optional, Set, Text, Tuple
 
 from rasa.shared.core.constants import ACTION_LISTEN_NAME, PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    Event,
+    Restarted,
+    SessionStarted,
+    UserUtteranceReverted,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_extensions.tracker_copy import copy_tracker
@@ -83,21 +92,47 @@ def _copy_states(states: List[State]) -> List[State]:
     return result
 
 
+@dataclass
+class _AppliedMemo:
+    length: int
+    last_event: Optional[Event]
+    applied: List[Event]
+    loop_names: Set[Optional[Text]]
+
+
+# Events that make Rasa's applied_events look back or start over: after one of these (or an
+# action of a loop) the list is rebuilt from the whole session.
+_REWRITING = (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted, ActiveLoop)
+
+
 def _applied(tracker: DialogueStateTracker) -> List[Event]:
-    """The tracker's applied events, computed once per length of its event list.
+    """The tracker's applied events, kept up to date as events are appended.
 
     Rasa asks for them many times a turn (each policy, the session check, ``get_last_event_for``)
     and each time rebuilds them from the whole session. Events are only ever appended, so the
-    length and the last event identify the list. The memo lives on the tracker itself (trackers
-    compare by their events and cannot be dictionary keys). Callers here only read the list.
+    length and the last event identify the list, and plain new events (messages, actions that
+    are not loops, slots, bot utterances) just extend it. The memo lives on the tracker itself
+    (trackers compare by their events and cannot be dictionary keys). Callers here only read
+    the list.
     """
     events = tracker.events
+    length = len(events)
     last_event = events[-1] if events else None
-    memo = tracker.__dict__.get(_MEMO)
-    if memo is not None and memo[0] == len(events) and memo[1] is last_event:
-        return memo[2]
+    memo: Optional[_AppliedMemo] = tracker.__dict__.get(_MEMO)
+    if memo is not None and memo.length == length and memo.last_event is last_event:
+        return memo.applied
+    if memo is not None and 0 < memo.length < length and events[memo.length - 1] is memo.last_event:
+        new_events = list(itertools.islice(events, memo.length, None))
+        if not any(
+            isinstance(e, _REWRITING) or (isinstance(e, ActionExecuted) and e.action_name in memo.loop_names)
+            for e in new_events
+        ):
+            memo.applied = memo.applied + new_events
+            memo.length, memo.last_event = length, last_event
+            return memo.applied
     applied = _original_applied_events(tracker)
-    tracker.__dict__[_MEMO] = (len(events), last_event, applied)
+    loop_names = {e.name for e in events if isinstance(e, ActiveLoop) and e.name}
+    tracker.__dict__[_MEMO] = _AppliedMemo(length, last_event, applied, loop_names)
     return applied
 
 
