@@ -14,7 +14,8 @@ Events are matched by identity: the tracker store hands the same event objects f
 a rewind, a form turn that Rasa's ``applied_events`` folds away) resumes from the newest
 checkpoint before it, or replays everything as before. The answer is the same list of states
 Rasa computes (checked against Rasa's own function in ``tests/extensions``); callers modify the
-returned states in place (``_choose_last_user_input``), so each call gets its own copies.
+returned states' user input in place (``_choose_last_user_input``), so each call gets its own
+copies of that.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, List, Optional, Set, Text, Tuple
 
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, PREVIOUS_ACTION
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, PREVIOUS_ACTION, USER
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -77,18 +78,25 @@ _lock = threading.Lock()
 
 
 def _copy_states(states: List[State]) -> List[State]:
-    """Two-level copies (sub-state values are strings and tuples), keeping the sharing of
-    sub-states between states that Rasa's own list has."""
+    """Copies the callers may change: a new dict per state and a new ``user`` sub-state.
+
+    Rasa 3.6 changes returned states only there (``_choose_last_user_input`` and
+    ``_remove_user_text_if_intent`` delete keys of ``state["user"]``); the other sub-states
+    (slots, previous action, active loop) are shared with the cache, read-only. Sub-states
+    that Rasa's own list shares between states (a rule-only turn repeats the previous user
+    input) stay shared in the copy.
+    """
     copies: Dict[int, Dict[Text, Any]] = {}
     result = []
     for state in states:
-        new_state = {}
-        for key, sub_state in state.items():
-            twin = copies.get(id(sub_state))
-            if twin is None:
-                twin = copies[id(sub_state)] = dict(sub_state)
-            new_state[key] = twin
-        result.append(new_state)
+        user = state.get(USER)
+        if user is None:
+            result.append(dict(state))
+            continue
+        twin = copies.get(id(user))
+        if twin is None:
+            twin = copies[id(user)] = dict(user)
+        result.append({**state, USER: twin})
     return result
 
 

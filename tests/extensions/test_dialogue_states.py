@@ -148,3 +148,23 @@ def test_an_extended_conversation_is_replayed_only_from_where_it_stopped(
     domain.states_for_tracker_history(tracker)
     # The state before the new action_listen, before utter_greet, and after it: nothing older.
     assert len(states_built) == 3
+
+
+def test_what_the_featurizers_change_in_returned_states_does_not_reach_the_next_call(
+    project: Tuple[Domain, List[List[Event]]]
+) -> None:
+    domain, stories = project
+    dialogue_states.clear()
+    tracker = DialogueStateTracker("6281100000007", domain.slots)
+    for events in stories[:30]:
+        for event in events:
+            tracker.update(event)
+    for asked in ways_of_asking(domain):
+        for _ in range(2):
+            states = domain.states_for_tracker_history(tracker, **asked)
+            # What _choose_last_user_input and _remove_user_text_if_intent do to them.
+            for state in states:
+                for key in ("text", "intent", "entities"):
+                    state.get("user", {}).pop(key, None)
+            states.pop()
+        assert_same(domain, tracker, asked)
