@@ -9,6 +9,7 @@ credentials.yml by module path. The modules are split by concern:
 - ``whatsapp_rasa``: typed inbound messages -> the text and metadata Rasa receives.
 - ``whatsapp_processor``: background processing (dedupe, identity, read receipts, media, Rasa).
 - ``sender_queues``: in-order processing per sender, concurrent across senders.
+- ``status_batcher``: delivery statuses that arrive together, written in one unit of work.
 - ``dedupe``: the "process each message once" store (SQL now; an interface for Redis later).
 - ``whatsapp_format``: Rasa responses -> Graph API message bodies within WhatsApp's limits.
 - ``whatsapp_output``: the Rasa OutputChannel.

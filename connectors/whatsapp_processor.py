@@ -10,13 +10,18 @@ For each inbound message, in order per sender:
 1. claim its dedupe key (``DedupeStore``): a redelivery, or a copy already taken in by another
    instance, stops here;
 2. reactions and revokes are logged; system messages update the citizen's identity;
-3. record the citizen (phone and/or BSUID, profile name, last inbound time = 24-h window);
+3. a blocked sender stops here; otherwise record the citizen (phone and/or BSUID, profile name,
+   last inbound time = 24-h window);
 4. mark the message read with the typing indicator;
 5. download and store media (with limits; refused files get a polite reply);
-6. hand a ``UserMessage`` to Rasa with a ``WhatsAppOutput`` to answer through.
+6. log it for staff; during a handoff to an officer it stops here;
+7. hand a ``UserMessage`` to Rasa with a ``WhatsAppOutput`` to answer through.
 
-Statuses are recorded in the background too, never as user text. Storage calls run in a thread
-pool (``BlockingRunner``), so the event loop never waits on the database.
+Statuses are recorded in the background too, never as user text, in batches
+(``StatusBatcher``). Storage calls run in a thread pool (``BlockingRunner``), so the event loop
+never waits on the database; that thread still competes with Rasa for the GIL, so lookups that
+always run together share one unit of work (claim; blocklist + citizen; conversation log +
+handoff; one per reply for its status and its log line).
 """
 from __future__ import annotations
 
@@ -25,11 +30,11 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
-from layanwarga import blocklist, conversation_log, handoff, inbound, media
+from layanwarga import conversation_log, handoff, inbound, media
 from layanwarga.inbound import mask
 
 from .dedupe import DedupeStore
@@ -42,6 +47,7 @@ from .ordering import CitizenOrdering, Ticket, make_ordering
 from .replay import APOLOGY_DEFERRED, AssistantHealth, DeferredMessages
 from .sender_queues import SenderQueues
 from .settings import WhatsAppSettings
+from .status_batcher import StatusBatcher
 from .whatsapp_output import WhatsAppOutput
 from .whatsapp_parse import InboundMessage, ParsedBatch, StatusUpdate
 from .whatsapp_rasa import INTENT_MEDIA, Disposition, MediaRef, Translation, log_text, translate
@@ -74,7 +80,7 @@ class WebhookProcessor:
         self.runner = runner
         self.on_new_message = on_new_message
         self.queues = SenderQueues(settings.max_concurrent_senders)
-        self._tasks: Set["asyncio.Task[Any]"] = set()
+        self.statuses = StatusBatcher(self._write_statuses)
         self.health = AssistantHealth(settings.action_server_url)
         self.rate_limiter = make_rate_limiter(settings.max_messages_per_minute, settings.redis_url)
         self.deferred = DeferredMessages(settings.spool_dir)
@@ -114,7 +120,7 @@ class WebhookProcessor:
         for field_name in batch.other_fields:
             logger.info("WhatsApp webhook field %r ignored (not subscribed to by LayanWarga)", field_name)
         if batch.statuses:
-            self._spawn(self._record_statuses(list(batch.statuses)))
+            self.statuses.add(self._status_records(batch.statuses))
 
     def _job(self, message: InboundMessage, ticket: Optional[Ticket] = None) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -124,39 +130,33 @@ class WebhookProcessor:
         return run
 
     async def close(self) -> None:
-        """Release the shared stores' connections (after the queues are drained)."""
+        """Write the statuses still waiting, release the shared stores' connections (after the
+        queues are drained)."""
+        await self.statuses.close()
         await self.rate_limiter.close()
         await self.ordering.close()
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: "asyncio.Task[Any]") -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("WhatsApp background task failed", exc_info=task.exception())
-
     async def join(self, timeout: Optional[float] = None) -> bool:
-        """Wait until everything accepted so far is processed (tests, graceful shutdown)."""
+        """Wait until everything accepted so far is processed, statuses waiting for their batch
+        written at once (tests, graceful shutdown)."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
             remaining = None if deadline is None else max(0.0, deadline - loop.time())
             if not await self.queues.join(remaining):
                 return False
-            if self._tasks:
+            if self.statuses.busy:
                 remaining = None if deadline is None else max(0.0, deadline - loop.time())
-                done, pending = await asyncio.wait(set(self._tasks), timeout=remaining)
-                if pending:
+                if not await self.statuses.flush(remaining):
                     return False
                 continue
             if not self.queues.active_senders:
                 return True
 
     # -- statuses ----------------------------------------------------------------------------
-    async def _record_statuses(self, statuses: List[StatusUpdate]) -> None:
+    @staticmethod
+    def _status_records(statuses: List[StatusUpdate]) -> List[inbound.StatusRecord]:
+        """The records to store for a webhook's statuses; failures are logged on arrival."""
         records = []
         for status in statuses:
             error = status.errors[0] if status.errors else None
@@ -175,19 +175,20 @@ class WebhookProcessor:
                     error_title=(error.title or error.message or None) if error else None,
                 )
             )
-        try:
-            await self.runner.run(inbound.record_statuses, records, url=self.settings.database_url)
-        except Exception:  # noqa: BLE001
-            logger.exception("Could not record %d WhatsApp delivery statuses", len(records))
+        return records
+
+    async def _write_statuses(self, records: List[inbound.StatusRecord]) -> None:
+        """One batch of statuses, one unit of work (``StatusBatcher`` logs a failure)."""
+        await self.runner.run(inbound.record_statuses, records, url=self.settings.database_url)
 
     # -- messages ------------------------------------------------------------------------------
     def output_channel(self) -> WhatsAppOutput:
         return WhatsAppOutput(self.client, self.settings, record_sent=self._record_sent)
 
     async def _record_sent(self, message_id: str, recipient: str, text: str) -> None:
-        await self.runner.run(inbound.record_sent, message_id, recipient, url=self.settings.database_url)
+        """A reply's ``accepted`` status and conversation-log line (``WhatsAppOutput`` logs a failure)."""
         await self.runner.run(
-            conversation_log.log_outbound, recipient, text or None, wamid=message_id, url=self.settings.database_url
+            inbound.record_outbound, message_id, recipient, text or None, url=self.settings.database_url
         )
 
     @staticmethod
@@ -231,9 +232,9 @@ class WebhookProcessor:
             await self._apply_system(message)
             return
 
-        if await self._blocked(message):
+        blocked, citizen_id = await self._admit(message)
+        if blocked:
             return
-        citizen_id = await self._record_citizen(message)
         await self._mark_read(message)
         output = self.output_channel()
         if not await self._within_limits(message, translation, output):
@@ -247,16 +248,18 @@ class WebhookProcessor:
                 return
             text, metadata = result
 
-        await self._log_inbound(message, text, metadata)
-        if await self._in_handoff(sender):
+        if await self._log_inbound(message, text, metadata):
             return
         await self.deliver(sender, text, metadata, message.id or key, output)
 
-    async def _log_inbound(self, message: InboundMessage, text: Optional[str], metadata: Dict[str, Any]) -> None:
-        """Add the message to the conversation staff read (never blocks the citizen's turn)."""
+    async def _log_inbound(self, message: InboundMessage, text: Optional[str], metadata: Dict[str, Any]) -> bool:
+        """Add the message to the conversation staff read (never blocks the citizen's turn) and
+        tell whether an officer has this conversation: then the assistant stays silent.
+
+        One unit of work does both; when it fails, the handoff is looked up on its own."""
         try:
-            await self.runner.run(
-                conversation_log.log_inbound,
+            logged = await self.runner.run(
+                conversation_log.log_inbound_checking_handoff,
                 message.sender,
                 log_text(text, metadata),
                 wamid=message.id or None,
@@ -266,6 +269,8 @@ class WebhookProcessor:
             )
         except Exception:  # noqa: BLE001
             logger.exception("Could not log message %s of %s for staff", message.id, mask(message.sender))
+            return await self._in_handoff(message.sender)
+        return logged.in_handoff
 
     async def _in_handoff(self, sender: str) -> bool:
         """Whether an officer has this conversation: then the assistant stays silent."""
@@ -275,16 +280,31 @@ class WebhookProcessor:
             logger.exception("Handoff lookup failed for %s; the assistant answers", mask(sender))
             return False
 
-    async def _blocked(self, message: InboundMessage) -> bool:
-        """Whether staff blocked this sender (abuse): logged, neither read-marked nor answered."""
+    async def _admit(self, message: InboundMessage) -> Tuple[bool, Optional[int]]:
+        """(blocked, citizen id): whether staff blocked this sender (abuse: logged, neither
+        recorded, read-marked nor answered), else the citizen recorded with their 24-h window.
+
+        One unit of work does both. When it fails the message is processed (a lookup failure
+        must not silence a citizen) and the citizen is recorded in a unit of work of its own."""
         try:
-            blocked = await self.runner.run(blocklist.is_blocked, message.sender, url=self.settings.database_url)
+            admission = await self.runner.run(
+                inbound.admit_inbound,
+                message.sender,
+                wa_id=message.wa_id,
+                user_id=message.user_id,
+                profile_name=message.profile_name,
+                inbound_at=self._inbound_at(message),
+                url=self.settings.database_url,
+            )
         except Exception:  # noqa: BLE001 - a lookup failure must not silence a citizen
-            logger.exception("Blocklist lookup failed for %s; message processed", mask(message.sender))
-            return False
-        if blocked:
+            logger.exception(
+                "Blocklist lookup with citizen record failed for %s (message %s); message processed",
+                mask(message.sender), message.id,
+            )
+            return False, await self._record_citizen(message)
+        if admission.blocked:
             logger.info("Message %s from blocked sender %s not answered", message.id, mask(message.sender))
-        return blocked
+        return admission.blocked, admission.citizen_id
 
     async def _within_limits(self, message: InboundMessage, translation: Translation, output: WhatsAppOutput) -> bool:
         """Flood and size limits; a refused message is logged and explained, never silent."""
@@ -387,18 +407,21 @@ class WebhookProcessor:
             except Exception:  # noqa: BLE001 - keep trying; the messages stay on disk
                 logger.exception("Replaying waiting WhatsApp messages failed")
 
-    async def _record_citizen(self, message: InboundMessage) -> Optional[int]:
+    @staticmethod
+    def _inbound_at(message: InboundMessage) -> dt.datetime:
+        """When the citizen wrote: the 24-h window runs from there (never a clock-skewed future)."""
         now = dt.datetime.utcnow().replace(microsecond=0)
         sent_at = inbound.parse_timestamp(message.timestamp)
-        # The window runs from when the citizen wrote (never from a clock-skewed future).
-        inbound_at = min(sent_at, now) if sent_at else now
+        return min(sent_at, now) if sent_at else now
+
+    async def _record_citizen(self, message: InboundMessage) -> Optional[int]:
         try:
             return await self.runner.run(
                 inbound.record_inbound,
                 wa_id=message.wa_id,
                 user_id=message.user_id,
                 profile_name=message.profile_name,
-                inbound_at=inbound_at,
+                inbound_at=self._inbound_at(message),
                 url=self.settings.database_url,
             )
         except Exception:  # noqa: BLE001 - the conversation goes on; the action server upserts too

@@ -41,9 +41,14 @@ def unblock(session: Session, sender: str) -> bool:
     return True
 
 
+def blocked(session: Session, sender: str) -> bool:
+    """Whether ``sender`` is blocked, inside the caller's unit of work."""
+    return session.get(BlockedSender, sender) is not None
+
+
 def is_blocked(sender: str, *, url: Optional[str] = None) -> bool:
     with session_scope(url) as session:
-        return session.get(BlockedSender, sender) is not None
+        return blocked(session, sender)
 
 
 def all_blocked(session: Session) -> List[BlockedSender]:

@@ -3,8 +3,9 @@ inbox (plain Python, no Rasa import).
 
 Who writes here:
 
-- the WhatsApp connector logs each inbound message (``log_inbound``) once it has claimed its id,
-  and each message the assistant sends (``log_outbound`` with ``actor="asisten"``);
+- the WhatsApp connector logs each inbound message (``log_inbound_checking_handoff``) once it has
+  claimed its id, and each message the assistant sends (``inbound.record_outbound``, which adds
+  the line with ``actor="asisten"`` in the same unit of work as the message's ``accepted`` status);
 - the notification outbox logs what staff and state changes send (``actor="staf:<user>"`` /
   ``"sistem"``), linked to its outbox row, so the conversation shows its delivery state.
 
@@ -119,6 +120,39 @@ def add(
     return row
 
 
+@dataclass(frozen=True)
+class LoggedInbound:
+    """A logged citizen's message: its row id, and whether an officer has the conversation."""
+
+    id: int
+    in_handoff: bool
+
+
+def log_inbound_checking_handoff(
+    sender: str,
+    text: Optional[str],
+    *,
+    wamid: Optional[str] = None,
+    kind: str = "text",
+    media_id: Optional[int] = None,
+    at: Optional[dt.datetime] = None,
+    url: Optional[str] = None,
+) -> LoggedInbound:
+    """Log a citizen's message and tell whether a handoff is open for them, in one unit of work.
+
+    ``text`` is what the citizen wrote or chose (a button's title, a caption, a short
+    description such as "[lokasi] -2.2,113.9" for pins); ``media_id`` the stored file.
+    ``add`` looks the open handoff up anyway (to link the line to it), so the connector learns
+    whether the assistant must stay silent without a second unit of work (``handoff.is_active``).
+    """
+    with session_scope(url, write=True) as session:
+        row = add(
+            session, sender=sender, direction=DIRECTION_IN, text=text, actor=ACTOR_CITIZEN,
+            kind=kind, wamid=wamid, media_id=media_id, created_at=at,
+        )
+        return LoggedInbound(id=int(row.id), in_handoff=row.handoff_id is not None)
+
+
 def log_inbound(
     sender: str,
     text: Optional[str],
@@ -129,17 +163,10 @@ def log_inbound(
     at: Optional[dt.datetime] = None,
     url: Optional[str] = None,
 ) -> int:
-    """Log a citizen's message (connector, after dedupe); returns the row id.
-
-    ``text`` is what the citizen wrote or chose (a button's title, a caption, a short
-    description such as "[lokasi] -2.2,113.9" for pins); ``media_id`` the stored file.
-    """
-    with session_scope(url, write=True) as session:
-        row = add(
-            session, sender=sender, direction=DIRECTION_IN, text=text, actor=ACTOR_CITIZEN,
-            kind=kind, wamid=wamid, media_id=media_id, created_at=at,
-        )
-        return int(row.id)
+    """Log a citizen's message; returns the row id (see ``log_inbound_checking_handoff``)."""
+    return log_inbound_checking_handoff(
+        sender, text, wamid=wamid, kind=kind, media_id=media_id, at=at, url=url
+    ).id
 
 
 def log_outbound(

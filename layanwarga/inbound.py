@@ -3,11 +3,14 @@
 - Processed message ids (``processed_messages``): Meta redelivers a notification that got no 200
   for up to 7 days, and several ``rasa run`` instances may share one database, so "process each
   message once" is a primary-key INSERT that exactly one caller wins.
-- Delivery statuses of messages the service sent (``message_statuses``).
+- Delivery statuses of messages the service sent (``message_statuses``), written in batches.
 - Citizen identity from inbound messages (phone and/or BSUID, last inbound time for the 24-h
   window), via ``layanwarga.citizens``.
 
-All functions are synchronous (SQLAlchemy); the connector calls them in a thread executor.
+All functions are synchronous (SQLAlchemy); the connector calls them in a thread executor. Its
+database thread competes with Rasa's event loop for the GIL, so what always happens together for
+one message is one unit of work: the blocklist check with the citizen upsert (``admit_inbound``),
+a sent message's ``accepted`` status with its conversation-log line (``record_outbound``).
 """
 from __future__ import annotations
 
@@ -15,14 +18,15 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, TypeVar
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from . import citizens
+from . import blocklist, citizens, conversation_log
 from .db import session_scope
 from .models import MessageStatus, ProcessedMessage, utcnow
 
@@ -35,6 +39,22 @@ _KEY_MAX = 255
 
 # Delivery states only move forward; webhooks can arrive out of order (read before delivered).
 STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+# Message ids per ``IN (...)`` lookup: well under SQLite's limit of bound parameters.
+_LOOKUP_CHUNK = 500
+
+T = TypeVar("T")
+
+
+def _retry_on_conflict(unit: Callable[[], T], attempts: int) -> T:
+    """Run ``unit`` (one unit of work) again when another instance's concurrent INSERT of the
+    same key made it fail: the row exists by then, so the next attempt finds and updates it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return unit()
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def mask(identifier: Optional[str]) -> str:
@@ -114,54 +134,96 @@ class StatusRecord:
     error_title: Optional[str] = None
 
 
+# A status INSERT can lose a race against another instance (e.g. "accepted" after a send racing
+# the "sent" webhook); the unit of work is tried again, this many times in all.
+_STATUS_ATTEMPTS = 3
+
+
 def record_statuses(records: Iterable[StatusRecord], *, url: Optional[str] = None) -> int:
-    """Store delivery statuses, never moving a message's state backwards; returns rows changed."""
+    """Store delivery statuses in one unit of work, never moving a message's state backwards;
+    returns how many records changed a row."""
     records = list(records)
-    for attempt in (1, 2, 3):
-        try:
-            return _record_statuses(records, url)
-        except IntegrityError:
-            # Another instance inserted the same message id concurrently (e.g. "accepted" after a
-            # send racing the "sent" webhook): the row exists now, so the retry updates it.
-            if attempt == 3:
-                raise
-    raise AssertionError("unreachable")
+    return _retry_on_conflict(lambda: _record_statuses(records, url), _STATUS_ATTEMPTS)
 
 
 def _record_statuses(records: List[StatusRecord], url: Optional[str]) -> int:
-    changed = 0
     with session_scope(url, write=True) as session:
-        for record in records:
-            row = session.get(MessageStatus, record.message_id)
-            status = record.status[:20]
-            if row is None:
-                session.add(
-                    MessageStatus(
-                        message_id=record.message_id,
-                        recipient=record.recipient and record.recipient[:128],
-                        status=status,
-                        error_code=record.error_code,
-                        error_title=record.error_title,
-                    )
-                )
-                session.flush()
-                changed += 1
-                continue
-            if STATUS_RANK.get(status, 1) < STATUS_RANK.get(row.status, 1):
-                continue
-            row.status = status
-            if record.recipient and not row.recipient:
-                row.recipient = record.recipient[:128]
-            if record.error_code is not None:
-                row.error_code = record.error_code
-                row.error_title = record.error_title
+        return _apply_statuses(session, records)
+
+
+def _apply_statuses(session: Session, records: List[StatusRecord]) -> int:
+    """Apply ``records`` inside the caller's unit of work; returns how many changed a row.
+
+    The rows already stored are read with one ``IN (...)`` query per chunk of ids. Several
+    records for one message id (a batch holding its sent, delivered and read webhooks, in any
+    order) go through the same row one after the other, so it ends in the highest-ranked state.
+    Records are applied in message-id order (a stable sort: each id's records keep theirs), so
+    two instances writing overlapping batches on PostgreSQL lock the rows in the same order and
+    cannot deadlock.
+    """
+    ids = list(dict.fromkeys(record.message_id for record in records))
+    rows: Dict[str, MessageStatus] = {}
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        chunk = ids[start : start + _LOOKUP_CHUNK]
+        found = session.execute(select(MessageStatus).where(MessageStatus.message_id.in_(chunk))).scalars()
+        rows.update((row.message_id, row) for row in found)
+    changed = 0
+    for record in sorted(records, key=lambda r: r.message_id):
+        status = record.status[:20]
+        row = rows.get(record.message_id)
+        if row is None:
+            rows[record.message_id] = row = MessageStatus(
+                message_id=record.message_id,
+                recipient=record.recipient and record.recipient[:128],
+                status=status,
+                error_code=record.error_code,
+                error_title=record.error_title,
+            )
+            session.add(row)
             changed += 1
+            continue
+        if STATUS_RANK.get(status, 1) < STATUS_RANK.get(row.status, 1):
+            continue
+        row.status = status
+        if record.recipient and not row.recipient:
+            row.recipient = record.recipient[:128]
+        if record.error_code is not None:
+            row.error_code = record.error_code
+            row.error_title = record.error_title
+        changed += 1
+    session.flush()
     return changed
+
+
+def _accepted(message_id: str, recipient: Optional[str]) -> StatusRecord:
+    return StatusRecord(message_id=message_id, status="accepted", recipient=recipient)
 
 
 def record_sent(message_id: str, recipient: Optional[str], *, url: Optional[str] = None) -> None:
     """Note a message the Graph API accepted (status ``accepted`` until its webhooks arrive)."""
-    record_statuses([StatusRecord(message_id=message_id, status="accepted", recipient=recipient)], url=url)
+    record_statuses([_accepted(message_id, recipient)], url=url)
+
+
+def record_outbound(
+    message_id: str,
+    recipient: str,
+    text: Optional[str],
+    *,
+    url: Optional[str] = None,
+) -> None:
+    """An assistant's reply the Graph API accepted for ``recipient``, in one unit of work: its
+    ``accepted`` status (as ``record_sent``) and its line in the conversation staff read (as
+    ``conversation_log.log_outbound``). A failure leaves neither."""
+
+    def unit() -> None:
+        with session_scope(url, write=True) as session:
+            _apply_statuses(session, [_accepted(message_id, recipient)])
+            conversation_log.add(
+                session, sender=recipient, direction=conversation_log.DIRECTION_OUT, text=text,
+                actor=conversation_log.ACTOR_ASSISTANT, wamid=message_id,
+            )
+
+    _retry_on_conflict(unit, _STATUS_ATTEMPTS)
 
 
 def get_status(message_id: str, *, url: Optional[str] = None) -> Optional[StatusRecord]:
@@ -170,6 +232,10 @@ def get_status(message_id: str, *, url: Optional[str] = None) -> Optional[Status
         if row is None:
             return None
         return StatusRecord(row.message_id, row.status, row.recipient, row.error_code, row.error_title)
+
+
+# Another instance may create the same citizen at the same moment: the second attempt reads it.
+_CITIZEN_ATTEMPTS = 2
 
 
 def record_inbound(
@@ -181,18 +247,49 @@ def record_inbound(
     url: Optional[str] = None,
 ) -> int:
     """Upsert the citizen behind an inbound message and open the 24-h window; returns its id."""
-    for attempt in (1, 2):
-        try:
-            with session_scope(url, write=True) as session:
-                citizen = citizens.upsert(
-                    session, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at
-                )
-                return int(citizen.id)
-        except IntegrityError:
-            # Another instance created the same citizen at the same moment: read it back.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+
+    def unit() -> int:
+        with session_scope(url, write=True) as session:
+            citizen = citizens.upsert(
+                session, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at
+            )
+            return int(citizen.id)
+
+    return _retry_on_conflict(unit, _CITIZEN_ATTEMPTS)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What ``admit_inbound`` decided: a blocked sender has no citizen id (not recorded)."""
+
+    blocked: bool
+    citizen_id: Optional[int] = None
+
+
+def admit_inbound(
+    sender: str,
+    *,
+    wa_id: Optional[str],
+    user_id: Optional[str],
+    profile_name: Optional[str],
+    inbound_at: Optional[dt.datetime],
+    url: Optional[str] = None,
+) -> Admission:
+    """The blocklist check and, for a sender not blocked, ``record_inbound``, in one unit of work.
+
+    A blocked sender is neither recorded as a citizen nor given a 24-h window.
+    """
+
+    def unit() -> Admission:
+        with session_scope(url, write=True) as session:
+            if blocklist.blocked(session, sender):
+                return Admission(blocked=True)
+            citizen = citizens.upsert(
+                session, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at
+            )
+            return Admission(blocked=False, citizen_id=int(citizen.id))
+
+    return _retry_on_conflict(unit, _CITIZEN_ATTEMPTS)
 
 
 def change_number(old_wa_id: str, new_wa_id: str, *, url: Optional[str] = None) -> Optional[int]:

@@ -1,0 +1,172 @@
+"""The connector's storage in few units of work: statuses in batches, a reply's status with its
+conversation-log line, the blocklist check with the citizen upsert, the inbound log line with
+the handoff check."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List
+
+import pytest
+from sqlalchemy import event, insert, select
+
+from layanwarga import blocklist, conversation_log, db, handoff, inbound
+from layanwarga.conversation_log import ConversationMessage
+from layanwarga.handoff import Handoff
+from layanwarga.models import Citizen, MessageStatus
+
+SENDER = "6281234567890"
+
+
+@contextmanager
+def counting(url: str) -> Iterator[Dict[str, Any]]:
+    """Counts transactions (units of work) and the SQL statements run on ``url``'s engine."""
+    engine = db.get_engine(url)
+    seen: Dict[str, Any] = {"units": 0, "statements": []}
+
+    def on_begin(conn: Any) -> None:
+        seen["units"] += 1
+
+    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen["statements"].append(" ".join(statement.split()))
+
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "begin", on_begin)
+        event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def statuses(url: str) -> Dict[str, str]:
+    with db.session_scope(url) as session:
+        return {row.message_id: row.status for row in session.execute(select(MessageStatus)).scalars()}
+
+
+def status_lookups(statements: List[str]) -> List[str]:
+    return [s for s in statements if s.startswith("SELECT") and "FROM message_statuses" in s]
+
+
+def test_a_batch_ends_each_message_in_its_highest_state_whatever_the_order(db_url: str) -> None:
+    inbound.record_statuses([inbound.StatusRecord("wamid.C", "read", SENDER)], url=db_url)
+    batch = [
+        inbound.StatusRecord("wamid.A", "read", SENDER),
+        inbound.StatusRecord("wamid.A", "sent", SENDER),
+        inbound.StatusRecord("wamid.B", "delivered", SENDER),
+        inbound.StatusRecord("wamid.A", "delivered", SENDER),
+        inbound.StatusRecord("wamid.B", "accepted", SENDER),
+        inbound.StatusRecord("wamid.C", "delivered", SENDER),  # stored as read: never backwards
+        inbound.StatusRecord("wamid.D", "sent", SENDER),
+        inbound.StatusRecord("wamid.D", "failed", SENDER, 131026, "Message undeliverable"),
+    ]
+    with counting(db_url) as seen:
+        changed = inbound.record_statuses(batch, url=db_url)
+    assert statuses(db_url) == {"wamid.A": "read", "wamid.B": "delivered", "wamid.C": "read", "wamid.D": "failed"}
+    assert changed == 4  # A, B and D inserted, D failed; A's later two, B's and C's second are older
+    # One unit of work, and the stored rows are read with one query, not one per record.
+    assert seen["units"] == 1
+    assert len(status_lookups(seen["statements"])) == 1 and " IN " in status_lookups(seen["statements"])[0]
+    assert inbound.get_status("wamid.D", url=db_url) == inbound.StatusRecord(
+        "wamid.D", "failed", SENDER, 131026, "Message undeliverable"
+    )
+
+
+def test_a_large_batch_looks_rows_up_in_chunks(sqlite_url: str) -> None:
+    records = [inbound.StatusRecord(f"wamid.{i}", "sent", SENDER) for i in range(1200)]
+    inbound.record_statuses(records[:600], url=sqlite_url)
+    with counting(sqlite_url) as seen:
+        inbound.record_statuses([inbound.StatusRecord(r.message_id, "delivered") for r in records], url=sqlite_url)
+    assert set(statuses(sqlite_url).values()) == {"delivered"} and len(statuses(sqlite_url)) == 1200
+    assert seen["units"] == 1 and len(status_lookups(seen["statements"])) == 3
+
+
+def test_a_concurrent_insert_by_another_instance_is_retried(db_url: str) -> None:
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no concurrent insert can slip in")
+    engine = db.get_engine(db_url)
+    raced: List[bool] = []
+
+    def other_instance_inserts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        # After this unit of work read the rows, before it inserts: another instance wins the race.
+        if raced or not (statement.startswith("SELECT") and "FROM message_statuses" in statement):
+            return
+        raced.append(True)
+        with engine.connect() as other:
+            other.execute(insert(MessageStatus).values(message_id="wamid.race", status="delivered"))
+            other.commit()
+
+    event.listen(engine, "after_cursor_execute", other_instance_inserts)
+    try:
+        changed = inbound.record_statuses(
+            [inbound.StatusRecord("wamid.race", "sent", SENDER), inbound.StatusRecord("wamid.race", "read", SENDER)],
+            url=db_url,
+        )
+    finally:
+        event.remove(engine, "after_cursor_execute", other_instance_inserts)
+    assert raced and changed == 1  # the retry found the row: "sent" is older, "read" moves it on
+    assert inbound.get_status("wamid.race", url=db_url) == inbound.StatusRecord("wamid.race", "read", SENDER)
+
+
+def test_a_reply_is_recorded_with_its_log_line_in_one_unit_of_work(db_url: str) -> None:
+    with counting(db_url) as seen:
+        inbound.record_outbound("wamid.OUT.1", SENDER, "Baik, kami catat.", url=db_url)
+    assert seen["units"] == 1
+    assert inbound.get_status("wamid.OUT.1", url=db_url) == inbound.StatusRecord("wamid.OUT.1", "accepted", SENDER)
+    with db.session_scope(db_url) as session:
+        [line] = session.execute(select(ConversationMessage)).scalars().all()
+        assert (line.sender, line.direction, line.actor, line.text, line.wamid, line.kind) == (
+            SENDER, "out", "asisten", "Baik, kami catat.", "wamid.OUT.1", "text"
+        )
+
+    # Late bookkeeping (the read webhook came first) never moves the state back; the line is kept.
+    inbound.record_statuses([inbound.StatusRecord("wamid.OUT.2", "read", SENDER)], url=db_url)
+    inbound.record_outbound("wamid.OUT.2", SENDER, None, url=db_url)
+    assert inbound.get_status("wamid.OUT.2", url=db_url).status == "read"
+    with db.session_scope(db_url) as session:
+        assert [r.wamid for r in session.execute(select(ConversationMessage).order_by(ConversationMessage.id)).scalars()] == [
+            "wamid.OUT.1", "wamid.OUT.2"
+        ]
+
+
+def test_a_failed_reply_record_leaves_neither_row(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(conversation_log, "add", broken)
+    with pytest.raises(RuntimeError):
+        inbound.record_outbound("wamid.OUT.broken", SENDER, "teks", url=db_url)
+    assert inbound.get_status("wamid.OUT.broken", url=db_url) is None
+
+
+def test_admission_records_the_citizen_unless_blocked(db_url: str) -> None:
+    with counting(db_url) as seen:
+        admitted = inbound.admit_inbound(
+            SENDER, wa_id=SENDER, user_id=None, profile_name="Budi", inbound_at=None, url=db_url
+        )
+    assert seen["units"] == 1
+    assert not admitted.blocked and admitted.citizen_id == inbound.find_citizen_id(SENDER, url=db_url)
+
+    blocked_sender = "6289999999999"
+    with db.session_scope(db_url) as session:
+        blocklist.block(session, blocked_sender, "Mengirim pesan kasar berulang kali", "admin")
+    refused = inbound.admit_inbound(
+        blocked_sender, wa_id=blocked_sender, user_id=None, profile_name="X", inbound_at=None, url=db_url
+    )
+    assert refused == inbound.Admission(blocked=True, citizen_id=None)
+    with db.session_scope(db_url) as session:
+        assert [c.wa_id for c in session.execute(select(Citizen)).scalars()] == [SENDER]
+
+
+def test_logging_an_inbound_message_tells_whether_an_officer_has_the_conversation(db_url: str) -> None:
+    with counting(db_url) as seen:
+        first = conversation_log.log_inbound_checking_handoff(SENDER, "halo", wamid="wamid.in.1", url=db_url)
+    assert seen["units"] == 1 and first.in_handoff is False
+
+    opened = handoff.open_handoff(SENDER, "minta_petugas", url=db_url)
+    second = conversation_log.log_inbound_checking_handoff(SENDER, "pak tolong", wamid="wamid.in.2", url=db_url)
+    assert second.in_handoff is True and second.id > first.id
+    assert conversation_log.log_inbound_checking_handoff("6289999999999", "halo", url=db_url).in_handoff is False
+    with db.session_scope(db_url) as session:
+        line = session.get(ConversationMessage, second.id)
+        assert line.handoff_id == opened.id
+        assert session.get(Handoff, opened.id).last_inbound_at == line.created_at
