@@ -6,10 +6,39 @@ makes the tracker posted to the action server be encoded by orjson
 compiled once (``rasa_extensions.action_response``), the policies' dialogue states be
 replayed only for new events (``rasa_extensions.dialogue_states``) and trackers be copied
 without replaying the conversation (``rasa_extensions.tracker_copy``).
+
+``LAYANWARGA_RASA_PATCHES=off`` leaves Rasa's own code as it is: for measuring Rasa
+unchanged (``scripts/benchmark_load.py``'s stock baseline) and as a way back if a Rasa update
+ever disagrees with a patch. The answers are the same either way (``tests/extensions``).
 """
+from __future__ import annotations
+
+import logging
+import os
+
 from rasa_extensions import action_request, action_response, dialogue_states, tracker_copy
 
-action_request.install()
-action_response.install()
-dialogue_states.install()
-tracker_copy.install()
+logger = logging.getLogger(__name__)
+
+PATCHES_SETTING = "LAYANWARGA_RASA_PATCHES"
+_OFF = {"off", "0", "false", "no"}
+_ON = {"", "on", "1", "true", "yes"}
+
+
+def patches_enabled() -> bool:
+    """Whether ``LAYANWARGA_RASA_PATCHES`` asks for the patches (on unless it says off)."""
+    value = os.environ.get(PATCHES_SETTING, "").strip().lower()
+    if value in _OFF:
+        return False
+    if value not in _ON:
+        logger.warning("%s=%r is neither 'on' nor 'off'; the patches stay on.", PATCHES_SETTING, value)
+    return True
+
+
+if patches_enabled():
+    action_request.install()
+    action_response.install()
+    dialogue_states.install()
+    tracker_copy.install()
+else:
+    logger.info("%s=off: Rasa runs without LayanWarga's performance patches.", PATCHES_SETTING)

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -57,7 +57,7 @@ from sqlalchemy.future import create_engine  # noqa: E402
 from simulator.config import SimulatorConfig  # noqa: E402
 from simulator.core import BOT, ChatMessage, Simulator, SimulatorError  # noqa: E402
 from simulator.server import RunningSimulator  # noqa: E402
-from simulator.stack import QUIET_ENV, Stack, free_port, rss_bytes, start_stack, whatsapp_env  # noqa: E402
+from simulator.stack import QUIET_ENV, Stack, free_port, memory_bytes, start_stack, whatsapp_env  # noqa: E402
 
 MODELS = ROOT / "models"
 PROJECT_MODEL = MODELS / "layanwarga.tar.gz"
@@ -527,12 +527,17 @@ class Variant:
     postgres: bool = False
     tracker_type: Optional[str] = None  # None = the project's endpoints.yml
     description: str = ""
+    env: Dict[str, str] = field(default_factory=dict)
 
 
 VARIANTS: Dict[str, Variant] = {
     "project-sqlite": Variant("project-sqlite", PROJECT_MODEL, description="the project's config.yml; embedded default (SQLite tracker store + ticket DB)"),
     "project-postgres": Variant("project-postgres", PROJECT_MODEL, postgres=True, description="the project's config.yml; PostgreSQL tracker store + ticket DB"),
     "baseline-sqlite": Variant("baseline-sqlite", BASELINE_MODEL, description="`rasa init` pipeline and policies (untuned); embedded default"),
+    # Rasa as it ships: the rasa-init model, Rasa's own SQLTrackerStore and none of
+    # rasa_extensions' patches; only the connector, actions and domain are the project's.
+    "stock-sqlite": Variant("stock-sqlite", BASELINE_MODEL, tracker_type="SQL", env={"LAYANWARGA_RASA_PATCHES": "off"},
+                            description="`rasa init` pipeline and policies, Rasa's SQLTrackerStore, no Rasa patches; SQLite"),
 }
 
 
@@ -564,22 +569,29 @@ def _stop_everything(signum: int, _frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+def memory_mb(pid: int) -> Dict[str, int]:
+    """A process's resident memory in MB (``rss``, ``anon``, ``file``; empty when it is gone)."""
+    return {key: round(value / 2**20) for key, value in (memory_bytes(pid) or {}).items()}
+
+
 class Sampler:
-    """Rasa RSS once a second, and CPU seconds of each process between two marks."""
+    """Rasa's resident memory once a second (all of it, and its anonymous part: on newer
+    kernels much more of TensorFlow's 0.5 GB library stays mapped, which counts in RSS but is
+    shared file memory), and CPU seconds of each process between two marks."""
 
     def __init__(self, pids: Dict[str, int]) -> None:
         self.pids = pids
         self.rss_max = 0
-        self.rss_samples: List[int] = []
+        self.anon_max = 0
         self.load_samples: List[float] = []
         self._task: Optional[asyncio.Task] = None
 
     async def _loop(self) -> None:
         while True:
-            rss = rss_bytes(self.pids["rasa"])
-            if rss:
-                self.rss_samples.append(rss)
-                self.rss_max = max(self.rss_max, rss)
+            memory = memory_bytes(self.pids["rasa"])
+            if memory:
+                self.rss_max = max(self.rss_max, memory["rss"])
+                self.anon_max = max(self.anon_max, memory.get("anon", 0))
             self.load_samples.append(os.getloadavg()[0])
             await asyncio.sleep(1.0)
 
@@ -645,7 +657,7 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
             "pair_rate_burst": 1000000, "pair_rate_per_second": 1000.0, "max_messages_per_minute": 1000000,
             "max_concurrent_senders": args.max_concurrent_senders,
         }
-        extra_env = whatsapp_env(sim_config, sim_config.base_url)
+        extra_env = {**whatsapp_env(sim_config, sim_config.base_url), **variant.env}
         for item in args.env or []:
             key, _, value = item.partition("=")
             extra_env[key] = value
@@ -668,7 +680,7 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
         sampler = Sampler({"rasa": stack.rasa_pid, "actions": stack.actions_pid, "driver_and_simulator": os.getpid()})
         sampler.start()
         driver = Driver(running.sim)
-        result["rss_after_start_mb"] = round((rss_bytes(stack.rasa_pid) or 0) / 2**20)
+        result["memory_after_start_mb"] = memory_mb(stack.rasa_pid)
 
         print(f"[{variant.name}] calibrating", flush=True)
         result["calibration"] = await driver.calibrate(args.turn_timeout)
@@ -712,9 +724,10 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
                 result["profile_long"] = summarise_profile(workdir / "rasa-profile-long.txt")
         await sampler.stop()
         result["rasa_rss_max_mb"] = round(sampler.rss_max / 2**20)
+        result["rasa_rss_anon_max_mb"] = round(sampler.anon_max / 2**20)
         # Other work on the machine shows here (2 cores: a load above ~3 means contention).
         result["load_average_1min_mean"] = round(statistics.fmean(sampler.load_samples), 2) if sampler.load_samples else None
-        result["rasa_rss_end_mb"] = round((rss_bytes(stack.rasa_pid) or 0) / 2**20)
+        result["memory_end_mb"] = memory_mb(stack.rasa_pid)
         result["simulator"] = running.sim.stats()
     finally:
         if profiler is not None and profiler.poll() is None:
@@ -877,11 +890,11 @@ def machine() -> Dict[str, Any]:
 
 
 def markdown(summary: Dict[str, Any]) -> str:
-    rows = ["| variant | phase | offered msg/s | achieved msg/s | p50 ms | p95 ms | p99 ms | lost | duplicated | Rasa CPU % | Rasa CPU ms/msg | Rasa RSS max MB | load avg |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| variant | phase | offered msg/s | achieved msg/s | p50 ms | p95 ms | p99 ms | lost | duplicated | Rasa CPU % | Rasa CPU ms/msg | Rasa RSS max MB | of which anonymous | load avg |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for result in summary["variants"]:
         if "skipped" in result:
-            rows.append(f"| {result['variant']} | skipped: {result['skipped']} |||||||||||")
+            rows.append(f"| {result['variant']} | skipped: {result['skipped']} ||||||||||||")
             continue
         for phase in [k for k in result if k.startswith("rate ")] + ["saturation"]:
             r = result.get(phase)
@@ -891,7 +904,7 @@ def markdown(summary: Dict[str, Any]) -> str:
                 f"| {result['variant']} | {phase} | {r['offered_rate'] or 'max'} | {r['throughput_msgs_per_s']} | "
                 f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['lost_turns']} | "
                 f"{r['duplicated_replies'] + r['double_processed_messages']} | {r['cpu_percent'].get('rasa')} | "
-                f"{r['cpu_ms_per_message'].get('rasa')} | {result['rasa_rss_max_mb']} | {result.get('load_average_1min_mean')} |"
+                f"{r['cpu_ms_per_message'].get('rasa')} | {result['rasa_rss_max_mb']} | {result.get('rasa_rss_anon_max_mb')} | {result.get('load_average_1min_mean')} |"
             )
     lines = ["\n".join(rows), ""]
     for result in summary["variants"]:
@@ -915,19 +928,26 @@ def markdown(summary: Dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The untuned references, each compared with every other variant of the run.
+BASELINES = ("baseline-sqlite", "stock-sqlite")
+
+
 def ratios(results: List[Dict[str, Any]]) -> Dict[str, Any]:
     by_name = {r["variant"]: r for r in results if "skipped" not in r}
     out: Dict[str, Any] = {}
-    base = by_name.get("baseline-sqlite")
-    for name, result in by_name.items():
-        if name == "baseline-sqlite" or base is None:
-            continue
-        for phase in ["saturation"] + [k for k in result if k.startswith("rate ")]:
-            a, b = result.get(phase), base.get(phase)
-            if a and b and b["throughput_msgs_per_s"]:
-                out[f"{name} / baseline throughput ({phase})"] = round(a["throughput_msgs_per_s"] / b["throughput_msgs_per_s"], 2)
-            if a and b and a.get("p95_ms") and b.get("p95_ms"):
-                out[f"baseline / {name} p95 latency ({phase})"] = round(b["p95_ms"] / a["p95_ms"], 2)
+    for base_name in [name for name in BASELINES if name in by_name]:
+        base = by_name[base_name]
+        for name, result in by_name.items():
+            if name in BASELINES:
+                continue
+            for phase in ["saturation"] + [k for k in result if k.startswith("rate ")]:
+                a, b = result.get(phase), base.get(phase)
+                if a and b and b["throughput_msgs_per_s"]:
+                    out[f"{name} / {base_name} throughput ({phase})"] = round(a["throughput_msgs_per_s"] / b["throughput_msgs_per_s"], 2)
+                if a and b and a.get("p95_ms") and b.get("p95_ms"):
+                    out[f"{base_name} / {name} p95 latency ({phase})"] = round(b["p95_ms"] / a["p95_ms"], 2)
+            if result.get("rasa_rss_anon_max_mb") and base.get("rasa_rss_anon_max_mb"):
+                out[f"{name} / {base_name} Rasa anonymous memory"] = round(result["rasa_rss_anon_max_mb"] / base["rasa_rss_anon_max_mb"], 2)
     return out
 
 
@@ -964,7 +984,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGINT, _stop_everything)
     out = args.out / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    if args.train_baseline or ("baseline-sqlite" in args.variants and not BASELINE_MODEL.exists()):
+    if args.train_baseline or (set(BASELINES) & set(args.variants) and not BASELINE_MODEL.exists()):
         train_baseline(out)
     variants = [VARIANTS[name] for name in args.variants if name != "custom"]
     if "custom" in args.variants:

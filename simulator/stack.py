@@ -50,15 +50,27 @@ def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = ST
     raise RuntimeError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
-def rss_bytes(pid: int) -> Optional[int]:
-    """Resident memory of a process (Linux /proc), or None when it is gone."""
+def memory_bytes(pid: int) -> Optional[Dict[str, int]]:
+    """Resident memory of a process (Linux /proc): ``rss`` in all, and its ``anon`` (the
+    process's own heap) and ``file`` (mapped files, mostly shared libraries, which the kernel
+    can drop and read again) parts; None when the process is gone."""
+    fields = {"VmRSS:": "rss", "RssAnon:": "anon", "RssFile:": "file"}
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
         return None
-    return None
+    found = {}
+    for line in lines:
+        key, _, value = line.partition("\t")
+        if key in fields:
+            found[fields[key]] = int(value.split()[0]) * 1024
+    return found if "rss" in found else None
+
+
+def rss_bytes(pid: int) -> Optional[int]:
+    """Resident memory of a process (Linux /proc), or None when it is gone."""
+    memory = memory_bytes(pid)
+    return memory["rss"] if memory else None
 
 
 def project_tracker_type() -> str:
