@@ -2,11 +2,15 @@
 history, and queues the citizen's WhatsApp message in the outbox; failures show and retry."""
 from __future__ import annotations
 
+import datetime as dt
+
+import pytest
 from sqlalchemy import select
 
+from dashboard.views import tickets as ticket_views
 from layanwarga import conversation_log, db, handoff, notifications, states
 from layanwarga.models import StateChange, Ticket
-from tests.dashboard.support import INST, World, complaint, listed, login, make_user, post, ticket_id
+from tests.dashboard.support import INST, MONDAY_MORNING, World, complaint, listed, login, make_user, post, ticket_id
 
 
 def _ticket(number: str) -> Ticket:
@@ -106,7 +110,10 @@ def test_failed_message_is_visible_and_retried_from_the_ticket(app, world: World
     assert post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "kirim_ulang", "notifikasi": str(other.id)}).status_code == 404
 
 
-def test_inbox_filters_search_sort_and_pages(app, world: World) -> None:  # type: ignore[no-untyped-def]
+def test_inbox_filters_search_sort_and_pages(app, world: World, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # The tickets are made on Monday 23 November 2026; the inbox's "today" is that day, then later
+    # (the overdue filter compares due dates with today, so the real date must not decide).
+    monkeypatch.setattr(ticket_views, "today_local", lambda inst, now=None: MONDAY_MORNING.date())
     for i in range(7):
         complaint(f"extra{i}", sender=f"62855500000{i}", category="lapor_banjir", description=f"Banjir nomor {i}")
     app.config["LW_SETTINGS"] = type(app.config["LW_SETTINGS"])(secret_key="x" * 40, page_size=3, digest_time=None)
@@ -134,6 +141,12 @@ def test_inbox_filters_search_sort_and_pages(app, world: World) -> None:  # type
     assert listed(admin.get("/tiket?jenis=surat").get_data(as_text=True)) == [world.letter]
     assert listed(admin.get("/tiket?status=diteruskan&urut=terlama").get_data(as_text=True)) == [world.pupr, world.dlh, world.anonymous]
     assert listed(admin.get("/tiket?terlambat=1").get_data(as_text=True)) == []
+    # Two weeks later the floods (3 working days, due 26 November) are all past due.
+    monkeypatch.setattr(ticket_views, "today_local", lambda inst, now=None: dt.date(2026, 12, 7))
+    overdue_csv = admin.get("/tiket.csv?terlambat=1&kategori=lapor_banjir").get_data(as_text=True)
+    assert overdue_csv.count("ADU-") == 7
+    assert "7 tiket ditemukan" in admin.get("/tiket?terlambat=1&kategori=lapor_banjir").get_data(as_text=True)
+    monkeypatch.setattr(ticket_views, "today_local", lambda inst, now=None: MONDAY_MORNING.date())
     assert listed(admin.get("/tiket?dari=2020-01-01&sampai=2020-12-31").get_data(as_text=True)) == []
     csv_text = admin.get("/tiket.csv?kategori=lapor_banjir").get_data(as_text=True)
     assert csv_text.count("ADU-") == 7
