@@ -57,7 +57,7 @@ from sqlalchemy.future import create_engine  # noqa: E402
 from simulator.config import SimulatorConfig  # noqa: E402
 from simulator.core import BOT, ChatMessage, Simulator, SimulatorError  # noqa: E402
 from simulator.server import RunningSimulator  # noqa: E402
-from simulator.stack import QUIET_ENV, Stack, free_port, memory_bytes, start_stack, whatsapp_env  # noqa: E402
+from simulator.stack import QUIET_ENV, Stack, free_port, memory_bytes, memory_mb, start_stack, whatsapp_env  # noqa: E402
 
 MODELS = ROOT / "models"
 PROJECT_MODEL = MODELS / "layanwarga.tar.gz"
@@ -567,11 +567,6 @@ def _stop_everything(signum: int, _frame: Any) -> None:
     for stack in list(ACTIVE_STACKS):
         stack.stop()
     raise SystemExit(128 + signum)
-
-
-def memory_mb(pid: int) -> Dict[str, int]:
-    """A process's resident memory in MB (``rss``, ``anon``, ``file``; empty when it is gone)."""
-    return {key: round(value / 2**20) for key, value in (memory_bytes(pid) or {}).items()}
 
 
 class Sampler:

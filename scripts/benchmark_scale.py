@@ -48,7 +48,7 @@ from scale_cluster import Cluster, prepare_cluster  # noqa: E402
 from simulator.config import SimulatorConfig  # noqa: E402
 from simulator.core import BOT  # noqa: E402
 from simulator.server import RunningSimulator  # noqa: E402
-from simulator.stack import free_port, rss_bytes  # noqa: E402
+from simulator.stack import free_port, memory_mb  # noqa: E402
 
 # Five quick messages, each with its own short answer (the load benchmark's long conversation).
 BURST = load.LONG_CYCLE[:5]
@@ -98,7 +98,7 @@ def cpu(cluster: Cluster) -> Dict[str, Optional[float]]:
 
 
 def rss_mb(cluster: Cluster) -> Dict[str, int]:
-    return {name: round((rss_bytes(pid) or 0) / 2**20) for name, pid in cluster.pids().items()}
+    return {name: memory_mb(pid).get("rss", 0) for name, pid in cluster.pids().items()}
 
 
 async def phase(driver: "load.Driver", cluster: Cluster, args: argparse.Namespace, rate: Optional[float],

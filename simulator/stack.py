@@ -67,10 +67,9 @@ def memory_bytes(pid: int) -> Optional[Dict[str, int]]:
     return found if "rss" in found else None
 
 
-def rss_bytes(pid: int) -> Optional[int]:
-    """Resident memory of a process (Linux /proc), or None when it is gone."""
-    memory = memory_bytes(pid)
-    return memory["rss"] if memory else None
+def memory_mb(pid: int) -> Dict[str, int]:
+    """``memory_bytes`` in MB (empty when the process is gone): what the benchmarks report."""
+    return {key: round(value / 2**20) for key, value in (memory_bytes(pid) or {}).items()}
 
 
 def project_tracker_type() -> str:

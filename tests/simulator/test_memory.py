@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from simulator.stack import memory_bytes, rss_bytes
+from simulator.stack import memory_bytes, memory_mb
 
 
 def test_memory_of_a_live_process_has_its_anonymous_and_file_parts() -> None:
@@ -26,7 +26,7 @@ def test_memory_of_a_live_process_has_its_anonymous_and_file_parts() -> None:
         assert memory["anon"] >= 64 * 2**20
         assert memory["file"] > 0
         assert memory["rss"] >= memory["anon"] + memory["file"] - 2**20
-        assert rss_bytes(child.pid) is not None and rss_bytes(child.pid) >= 64 * 2**20
+        assert memory_mb(child.pid)["rss"] >= 64
     finally:
         child.communicate(b"")
 
@@ -35,5 +35,5 @@ def test_memory_of_a_finished_process_is_none() -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     assert memory_bytes(child.pid) is None
-    assert rss_bytes(child.pid) is None
+    assert memory_mb(child.pid) == {}
     assert memory_bytes(os.getpid()) is not None
