@@ -4,8 +4,9 @@ Importing the package (Rasa does, to load the tracker store named in endpoints.y
 makes the tracker posted to the action server be encoded by orjson
 (``rasa_extensions.action_request``), the action server's answers be checked with a schema
 compiled once (``rasa_extensions.action_response``), the policies' dialogue states be
-replayed only for new events (``rasa_extensions.dialogue_states``) and trackers be copied
-without replaying the conversation (``rasa_extensions.tracker_copy``).
+replayed only for new events (``rasa_extensions.dialogue_states``), trackers be copied
+without replaying the conversation (``rasa_extensions.tracker_copy``) and the spaCy pipeline
+be loaded once, not once per graph node (``rasa_extensions.spacy_model``).
 
 ``LAYANWARGA_RASA_PATCHES=off`` leaves Rasa's own code as it is: for measuring Rasa
 unchanged (``scripts/benchmark_load.py``'s stock baseline) and as a way back if a Rasa update
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 
-from rasa_extensions import action_request, action_response, dialogue_states, tracker_copy
+from rasa_extensions import action_request, action_response, dialogue_states, spacy_model, tracker_copy
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ if patches_enabled():
     action_request.install()
     action_response.install()
     dialogue_states.install()
+    spacy_model.install()
     tracker_copy.install()
 else:
     logger.info("%s=off: Rasa runs without LayanWarga's performance patches.", PATCHES_SETTING)

@@ -57,6 +57,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing pinned dependencies (first time: several minutes, about 2.7 GB)"
   .venv/bin/python -m pip install --quiet --upgrade "pip==24.2" wheel
   .venv/bin/python -m pip install --quiet --progress-bar off -r requirements.txt -c constraints.txt
+  # No longer pinned (requirements.txt says why); a venv from before still has it.
+  if .venv/bin/python -m pip show --quiet jaxlib >/dev/null 2>&1; then
+    .venv/bin/python -m pip uninstall --quiet --yes jaxlib
+  fi
   echo "$want" > "$stamp"
 fi
 

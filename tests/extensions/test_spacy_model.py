@@ -1,0 +1,58 @@
+"""The spaCy pipeline is loaded once per process (rasa_extensions.spacy_model): Rasa's two
+SpacyNLP graph nodes share it, a rewritten model directory is loaded again, and the shared
+pipeline tokenizes as a freshly loaded one does."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.utils.spacy_utils import SpacyNLP
+
+import rasa_extensions  # noqa: F401 - importing the package installs the patch
+from nlu_components.spacy_model import ensure_blank_model
+from rasa_extensions import spacy_model
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Iterator[str]:
+    ensure_blank_model(tmp_path / "spacy-id")
+    spacy_model.clear()
+    yield str(tmp_path / "spacy-id")
+    spacy_model.clear()
+
+
+def create(model: str, tmp_path: Path, node: str) -> SpacyNLP:
+    return SpacyNLP.create(
+        {**SpacyNLP.get_default_config(), "model": model},
+        LocalModelStorage(tmp_path / "storage"),
+        Resource(node),
+        ExecutionContext(GraphSchema({}), node),
+    )
+
+
+def test_both_graph_nodes_get_one_pipeline(model_dir: str, tmp_path: Path) -> None:
+    provide = create(model_dir, tmp_path, "provide_SpacyNLP0")
+    run = create(model_dir, tmp_path, "run_SpacyNLP0")
+    assert provide.provide().model is run.provide().model
+
+
+def test_a_rewritten_model_directory_is_loaded_again(model_dir: str, tmp_path: Path) -> None:
+    first = create(model_dir, tmp_path, "provide_SpacyNLP0").provide().model
+    meta = Path(model_dir) / "meta.json"
+    stat = meta.stat()
+    os.utime(meta, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    second = create(model_dir, tmp_path, "provide_SpacyNLP0").provide().model
+    assert second is not first
+
+
+def test_the_shared_pipeline_tokenizes_as_rasas_own_load(model_dir: str, tmp_path: Path) -> None:
+    shared = create(model_dir, tmp_path, "provide_SpacyNLP0").provide().model
+    own = spacy_model._original(model_dir).model  # type: ignore[misc]
+    text = "Pak, lampu jalan di RT 03 mati-mati terus sejak kemarin, tolong dicek ya"
+    assert [t.text for t in shared(text)] == [t.text for t in own(text)]
+    assert own is not shared
