@@ -29,10 +29,13 @@ class ActionSessionStart(Action):
         inst = get_institution()
         events: List[EventType] = [SessionStarted()]
         if domain.get("session_config", {}).get("carry_over_slots_to_new_session", True):
+            # From the slots, not the events: the action server gets only the recent events
+            # (rasa_extensions.action_request). No slot has an initial value, so an unset one
+            # needs no event.
             events.extend(
-                SlotSet(e["name"], e.get("value"))
-                for e in tracker.events
-                if e.get("event") == "slot" and e.get("name") not in ("service_name", "institution_name")
+                SlotSet(name, value)
+                for name, value in tracker.slots.items()
+                if value is not None and name not in ("service_name", "institution_name")
             )
         events.extend(
             [

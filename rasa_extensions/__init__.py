@@ -4,7 +4,8 @@ Importing the package (Rasa does, to load the tracker store named in endpoints.y
 makes the tracker posted to the action server be encoded by orjson
 (``rasa_extensions.action_request``), the action server's answers be checked with a schema
 compiled once (``rasa_extensions.action_response``), the policies' dialogue states be
-replayed only for new events (``rasa_extensions.dialogue_states``), trackers be copied
+replayed only for new events (``rasa_extensions.dialogue_states``) and only the recent ones
+be handed to the policies (``rasa_extensions.prediction_states``), trackers be copied
 without replaying the conversation (``rasa_extensions.tracker_copy``) and the spaCy pipeline
 be loaded once, not once per graph node (``rasa_extensions.spacy_model``).
 
@@ -17,7 +18,14 @@ from __future__ import annotations
 import logging
 import os
 
-from rasa_extensions import action_request, action_response, dialogue_states, spacy_model, tracker_copy
+from rasa_extensions import (
+    action_request,
+    action_response,
+    dialogue_states,
+    prediction_states,
+    spacy_model,
+    tracker_copy,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +48,7 @@ if patches_enabled():
     action_request.install()
     action_response.install()
     dialogue_states.install()
+    prediction_states.install()
     spacy_model.install()
     tracker_copy.install()
 else:

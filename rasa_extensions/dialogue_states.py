@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import itertools
 import json
+import operator
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, List, Optional, Set, Text, Tuple
@@ -77,7 +78,7 @@ _cache: "collections.OrderedDict[Tuple[Any, ...], _Entry]" = collections.Ordered
 _lock = threading.Lock()
 
 
-def _copy_states(states: List[State]) -> List[State]:
+def copy_states(states: List[State]) -> List[State]:
     """Copies the callers may change: a new dict per state and a new ``user`` sub-state.
 
     Rasa 3.6 changes returned states only there (``_choose_last_user_input`` and
@@ -152,7 +153,7 @@ def applied_events(self: DialogueStateTracker) -> List[Event]:
 def _common_prefix(cached: List[Event], current: List[Event]) -> int:
     limit = min(len(cached), len(current))
     if limit and cached[limit - 1] is current[limit - 1] and cached[0] is current[0]:
-        if all(a is b for a, b in zip(cached, current)):
+        if all(map(operator.is_, cached, current)):
             return limit
     for index in range(limit):
         if cached[index] is not current[index]:
@@ -179,7 +180,19 @@ def states_for_tracker_history(
     rule_only_data: Optional[Dict[Text, Any]] = None,
 ) -> List[State]:
     """Rasa's ``Domain.states_for_tracker_history``, resuming from the last replay."""
-    key = _key(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    return copy_states(shared_states(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data))
+
+
+def shared_states(
+    domain: Domain,
+    tracker: DialogueStateTracker,
+    omit_unset_slots: bool = False,
+    ignore_rule_only_turns: bool = False,
+    rule_only_data: Optional[Dict[Text, Any]] = None,
+) -> List[State]:
+    """The states ``states_for_tracker_history`` answers, in a new list but not copied: the
+    state dicts are the cache's, for callers that copy what they change (``copy_states``)."""
+    key = _key(domain, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
     applied = _applied(tracker)
     with _lock:
         # Out of the cache while it is replayed further: an exception midway leaves nothing half done.
@@ -211,7 +224,7 @@ def states_for_tracker_history(
             if event.action_name == ACTION_LISTEN_NAME and index >= first_checkpoint and index > position:
                 checkpoints.append(_Replay(index, copy_tracker(replay), len(states), last_ml, hidden))
             last_ml, hidden = _add_state(
-                self, states, replay, event.hide_rule_turn, last_ml, hidden,
+                domain, states, replay, event.hide_rule_turn, last_ml, hidden,
                 omit_unset_slots, ignore_rule_only_turns, rule_only_data,
             )
         replay.update(event)
@@ -222,8 +235,8 @@ def states_for_tracker_history(
         _cache[key] = _Entry(events=applied, states=list(states), checkpoints=checkpoints)
         while len(_cache) > MAX_ENTRIES:
             _cache.popitem(last=False)
-    _add_state(self, states, replay, False, last_ml, hidden, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    return _copy_states(states)
+    _add_state(domain, states, replay, False, last_ml, hidden, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    return states
 
 
 def _nth_listen_from_end(events: List[Event], start: int, count: int) -> int:

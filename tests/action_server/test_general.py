@@ -34,11 +34,15 @@ def test_fallback_reverts_and_offers_an_officer_after_two_misses(domain) -> None
 
 
 def test_session_start_names_the_institution_and_keeps_slots(domain) -> None:  # type: ignore[no-untyped-def]
-    earlier = [{"event": "slot", "name": "aduan_media", "value": [3]}]
-    run = run_action(ActionSessionStart(), make_tracker(events=earlier), domain)
+    """Slots carry over from the tracker's slots: the action server only gets the recent events,
+    so a slot set early in a long session has no event left in what it receives."""
+    slots = {"aduan_media": [3], "surat_nik": None, "service_name": "Nama lama"}
+    run = run_action(ActionSessionStart(), make_tracker(slots=slots), domain)
     assert run.events[0]["event"] == "session_started"
     assert run.slots["service_name"] == "LayanWarga Langkai"
     assert run.slots["aduan_media"] == [3]
+    assert "surat_nik" not in run.slots
+    assert [e["value"] for e in run.events if e.get("name") == "service_name"] == ["LayanWarga Langkai"]
     assert (run.events[-1]["event"], run.events[-1]["name"]) == ("action", "action_listen")
 
 

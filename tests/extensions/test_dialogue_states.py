@@ -4,8 +4,6 @@ project's rules and stories, with forms, rewinds and restarts, and for trackers 
 database; and an extended conversation really is replayed only from where it stopped."""
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -20,27 +18,11 @@ from rasa.shared.core.events import (
     UserUttered,
     UserUtteranceReverted,
 )
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.importers.importer import TrainingDataImporter
 
 import rasa_extensions  # noqa: F401 - importing the package installs the cache
 from rasa_extensions import dialogue_states
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def project() -> Tuple[Domain, List[List[Event]]]:
-    logging.getLogger("rasa").setLevel(logging.ERROR)
-    importer = TrainingDataImporter.load_from_dict(
-        domain_path=str(ROOT / "domain"), training_data_paths=[str(ROOT / "data" / "rules"), str(ROOT / "data" / "stories")]
-    )
-    domain = importer.get_domain()
-    trackers = TrainingDataGenerator(
-        importer.get_stories(), domain, augmentation_factor=0, use_story_concatenation=False, remove_duplicates=True
-    ).generate()
-    return domain, [list(t.events) for t in trackers]
 
 
 def ways_of_asking(domain: Domain) -> List[Dict[str, Any]]:

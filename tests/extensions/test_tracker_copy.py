@@ -3,34 +3,15 @@ copy gives, field by field, at every step of conversations built from the projec
 stories; and changing the copy leaves the original alone."""
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
-import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ConversationPaused, Event, SlotSet, UserUttered
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.importers.importer import TrainingDataImporter
 
 import rasa_extensions  # noqa: F401 - importing the package installs the copy
 from rasa_extensions import tracker_copy
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def project() -> Tuple[Domain, List[List[Event]]]:
-    logging.getLogger("rasa").setLevel(logging.ERROR)
-    importer = TrainingDataImporter.load_from_dict(
-        domain_path=str(ROOT / "domain"), training_data_paths=[str(ROOT / "data" / "rules"), str(ROOT / "data" / "stories")]
-    )
-    domain = importer.get_domain()
-    trackers = TrainingDataGenerator(
-        importer.get_stories(), domain, augmentation_factor=0, use_story_concatenation=False, remove_duplicates=True
-    ).generate()
-    return domain, [list(t.events) for t in trackers]
 
 
 def fields(tracker: DialogueStateTracker) -> Dict[str, Any]:

@@ -1,0 +1,29 @@
+"""The project's rules and stories as event lists: the conversations the Rasa patches are
+compared with Rasa's own code on."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.importers.importer import TrainingDataImporter
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def project() -> Tuple[Domain, List[List[Event]]]:
+    """The domain and every rule and story (no augmentation) as its list of events."""
+    logging.getLogger("rasa").setLevel(logging.ERROR)
+    importer = TrainingDataImporter.load_from_dict(
+        domain_path=str(ROOT / "domain"), training_data_paths=[str(ROOT / "data" / "rules"), str(ROOT / "data" / "stories")]
+    )
+    domain = importer.get_domain()
+    trackers = TrainingDataGenerator(
+        importer.get_stories(), domain, augmentation_factor=0, use_story_concatenation=False, remove_duplicates=True
+    ).generate()
+    return domain, [list(t.events) for t in trackers]
