@@ -7,7 +7,8 @@ compiled once (``rasa_extensions.action_response``), the policies' dialogue stat
 replayed only for new events (``rasa_extensions.dialogue_states``) and only the recent ones
 be handed to the policies (``rasa_extensions.prediction_states``), trackers be copied
 without replaying the conversation (``rasa_extensions.tracker_copy``) and the spaCy pipeline
-be loaded once, not once per graph node (``rasa_extensions.spacy_model``).
+be loaded once, not once per graph node (``rasa_extensions.spacy_model``), and TED not be
+asked when a rule or memorised story is already certain (``rasa_extensions.certain_predictions``).
 
 ``LAYANWARGA_RASA_PATCHES=off`` leaves Rasa's own code as it is: for measuring Rasa
 unchanged (``scripts/benchmark_load.py``'s stock baseline) and as a way back if a Rasa update
@@ -21,6 +22,7 @@ import os
 from rasa_extensions import (
     action_request,
     action_response,
+    certain_predictions,
     dialogue_states,
     prediction_states,
     spacy_model,
@@ -47,6 +49,7 @@ def patches_enabled() -> bool:
 if patches_enabled():
     action_request.install()
     action_response.install()
+    certain_predictions.install()
     dialogue_states.install()
     prediction_states.install()
     spacy_model.install()

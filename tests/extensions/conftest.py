@@ -1,5 +1,5 @@
-"""The project's rules and stories as event lists: the conversations the Rasa patches are
-compared with Rasa's own code on."""
+"""The project's rules and stories as event lists, and the trained model: what the Rasa patches
+are compared with Rasa's own code on."""
 from __future__ import annotations
 
 import logging
@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
+from rasa.core.agent import Agent
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
 from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.importers.importer import TrainingDataImporter
 
 ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "layanwarga.tar.gz"
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +29,11 @@ def project() -> Tuple[Domain, List[List[Event]]]:
         importer.get_stories(), domain, augmentation_factor=0, use_story_concatenation=False, remove_duplicates=True
     ).generate()
     return domain, [list(t.events) for t in trackers]
+
+
+@pytest.fixture(scope="session")
+def agent() -> Agent:
+    """The trained model (``scripts/test.sh`` trains before it tests)."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `bash scripts/test.sh`, which trains before it tests")
+    return Agent.load(str(MODEL))

@@ -4,35 +4,19 @@ prediction for prediction (Rule, Memoization, TED and the ensemble) with the tra
 every step of one long conversation made of the project's stories."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import List, Tuple
 
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event, UserUttered
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 import rasa_extensions  # noqa: F401 - importing the package installs the patches
 from rasa_extensions import dialogue_states, prediction_states
-
-ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "layanwarga.tar.gz"
-
-
-def long_conversation(stories: List[List[Event]], count: int) -> Iterator[Event]:
-    """``count`` stories one after the other as one conversation, with a typed message and an
-    ``action_unlikely_intent`` (which the ML policies skip) now and then."""
-    for number, events in enumerate(stories[:count]):
-        for event in events:
-            if isinstance(event, UserUttered) and number % 4 == 0:
-                event = UserUttered(f"pesan {number}", event.intent, event.entities)
-            yield event
-            if isinstance(event, UserUttered) and number % 5 == 2:
-                yield ActionExecuted("action_unlikely_intent")
-
+from tests.extensions.model_support import long_conversation, policies, predictions
 
 @pytest.mark.parametrize("max_history", [1, 4, 5])
 def test_ml_policies_get_rasas_slice_of_the_states(project: Tuple[Domain, List[List[Event]]], max_history: int) -> None:
@@ -56,34 +40,6 @@ def test_ml_policies_get_rasas_slice_of_the_states(project: Tuple[Domain, List[L
                 assert featurizer.prediction_states([tracker], domain, **asked) == expected
             checked += 1
     assert checked > 150
-
-
-@pytest.fixture(scope="module")
-def agent() -> Agent:
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `bash scripts/test.sh`, which trains before it tests")
-    return Agent.load(str(MODEL))
-
-
-def policies(agent: Agent) -> Dict[str, Any]:
-    nodes = agent.processor.graph_runner._instantiated_nodes  # type: ignore[union-attr]
-    return {name: node._component for name, node in nodes.items() if name.startswith("run_") and "Policy" in name}
-
-
-def predictions(agent: Agent, tracker: DialogueStateTracker) -> List[Any]:
-    """What each policy and the ensemble predict, as comparable values."""
-    processor = agent.processor
-    assert processor is not None
-    nodes = processor.graph_runner._instantiated_nodes  # type: ignore[union-attr]
-    rule_only = nodes["rule_only_data_provider"]._component.provide()
-    found = []
-    for name, policy in sorted(policies(agent).items()):
-        prediction = policy.predict_action_probabilities(tracker.copy(), processor.domain, rule_only_data=rule_only)
-        found.append((name, [round(p, 6) for p in prediction.probabilities], prediction.events, prediction.hide_rule_turn,
-                      prediction.is_end_to_end_prediction, prediction.is_no_user_prediction))
-    ensemble = processor._predict_next_with_tracker(tracker.copy())
-    found.append(("ensemble", ensemble.policy_name, ensemble.max_confidence_index, ensemble.events, ensemble.hide_rule_turn))
-    return found
 
 
 def test_every_policy_predicts_as_from_the_whole_session(

@@ -1,0 +1,82 @@
+"""Helpers for comparing the trained model's predictions with and without a patch."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterator, List
+
+from rasa.core.agent import Agent
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from rasa_extensions import certain_predictions
+
+
+def long_conversation(stories: List[List[Event]], count: int) -> Iterator[Event]:
+    """``count`` stories one after the other as one conversation, with a typed message and an
+    ``action_unlikely_intent`` (which the ML policies skip) now and then."""
+    for number, events in enumerate(stories[:count]):
+        for event in events:
+            if isinstance(event, UserUttered) and number % 4 == 0:
+                event = UserUttered(f"pesan {number}", event.intent, event.entities)
+            yield event
+            if isinstance(event, UserUttered) and number % 5 == 2:
+                yield ActionExecuted("action_unlikely_intent")
+
+
+def graph_components(agent: Agent) -> Dict[str, Any]:
+    """The prediction graph's components by node name (Rasa keeps them on its runner)."""
+    assert agent.processor is not None
+    nodes = agent.processor.graph_runner._instantiated_nodes  # type: ignore[attr-defined]
+    return {name: node._component for name, node in nodes.items()}
+
+
+def policies(agent: Agent) -> Dict[str, Any]:
+    return {name: c for name, c in graph_components(agent).items() if name.startswith("run_") and "Policy" in name}
+
+
+def ensemble_prediction(agent: Agent, tracker: DialogueStateTracker) -> Any:
+    """What the processor would do next, as a comparable value."""
+    assert agent.processor is not None
+    prediction = agent.processor._predict_next_with_tracker(tracker.copy())
+    return (prediction.policy_name, prediction.max_confidence_index, round(prediction.max_confidence, 6),
+            prediction.events, prediction.hide_rule_turn, prediction.is_end_to_end_prediction,
+            prediction.is_no_user_prediction, prediction.action_metadata)
+
+
+def comparable(prediction: Any) -> Any:
+    return (prediction.policy_name, [round(p, 6) for p in prediction.probabilities], prediction.events,
+            prediction.hide_rule_turn, prediction.is_end_to_end_prediction, prediction.is_no_user_prediction,
+            prediction.action_metadata)
+
+
+def policy_predictions(
+    agent: Agent, tracker: DialogueStateTracker, predict: Callable[[Any], Callable[..., Any]]
+) -> List[Any]:
+    """Each policy's prediction with ``predict(policy)`` as its function, highest priority
+    first (TED last, as in the prediction graph)."""
+    assert agent.processor is not None
+    rule_only = graph_components(agent)["rule_only_data_provider"].provide()
+    ordered = sorted(policies(agent).values(), key=lambda policy: -policy.priority)
+    copy = tracker.copy()
+    return [predict(policy)(policy, copy, agent.processor.domain, rule_only_data=rule_only) for policy in ordered]
+
+
+def combined(agent: Agent, tracker: DialogueStateTracker, predict: Callable[[Any], Callable[..., Any]]) -> Any:
+    """The ensemble's choice among the policies' predictions made with ``predict``.
+
+    The graph keeps the policies' functions it was built with, so a patch of
+    ``predict_action_probabilities`` made later reaches it only through this."""
+    assert agent.processor is not None
+    copy = tracker.copy()
+    found = policy_predictions(agent, copy, predict)
+    return comparable(graph_components(agent)["select_prediction"].combine_predictions(found, copy, agent.processor.domain))
+
+
+def predictions(agent: Agent, tracker: DialogueStateTracker) -> List[Any]:
+    """What each policy (TED always run, as Rasa does) and the ensemble predict, as
+    comparable values."""
+    def rasas(policy: Any) -> Callable[..., Any]:
+        return certain_predictions.original(type(policy))
+
+    return [comparable(p) for p in policy_predictions(agent, tracker, rasas)] + [
+        combined(agent, tracker, rasas), ensemble_prediction(agent, tracker)
+    ]
