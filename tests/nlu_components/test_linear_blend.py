@@ -153,6 +153,9 @@ def test_blocks_are_weighted_and_normalised_separately(
         words = matrix[row, chars_width:].toarray().ravel()
         assert np.linalg.norm(chars) == pytest.approx(1.0)
         assert np.linalg.norm(words) == pytest.approx(1.0)
+        # Each count times its column's idf, then scaled to unit length.
+        weighted = rows[row]["chars"].toarray().ravel() * layout["idf"]["chars"]
+        assert chars == pytest.approx(weighted / np.linalg.norm(weighted))
 
     # A message without one of the blocks still gets a prediction (zeros for the block).
     message = Message.build(text="lampu jalan padam")
