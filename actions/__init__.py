@@ -2,6 +2,10 @@
 
 The action server imports every module of this package. Business rules live in the domain
 core (``layanwarga``); these modules translate between the dialogue and that core.
+
+``tracker.events`` holds the events from the citizen's 10th-last message on, not the whole
+session (``rasa_extensions.action_request.RECENT_MESSAGES``); slots, the latest message and the
+active form are complete. What a citizen submitted earlier is in the ticket database.
 """
 import logging
 import os
