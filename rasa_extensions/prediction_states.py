@@ -35,6 +35,7 @@ from rasa.core.featurizers.tracker_featurizers import (
 )
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RULES_NOT_IN_STORIES, RulePolicy
 from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_extensions.dialogue_states import copy_states, shared_states
@@ -63,7 +64,7 @@ def recent_states(
 
 def _is_live(tracker: DialogueStateTracker) -> bool:
     """A conversation's tracker, not one generated from training data."""
-    return type(tracker) is DialogueStateTracker
+    return not isinstance(tracker, TrackerWithCachedStates)
 
 
 def _prediction_states(

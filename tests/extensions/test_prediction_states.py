@@ -4,18 +4,21 @@ prediction for prediction (Rule, Memoization, TED and the ensemble) with the tra
 every step of one long conversation made of the project's stories."""
 from __future__ import annotations
 
-from typing import List, Tuple
+import asyncio
+from pathlib import Path
+from typing import Any, List, Tuple
 
 import pytest
 from rasa.core.agent import Agent
 from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 import rasa_extensions  # noqa: F401 - importing the package installs the patches
 from rasa_extensions import dialogue_states, prediction_states
+from rasa_extensions.tracker_store import LayanWargaTrackerStore
 from tests.extensions.model_support import long_conversation, policies, predictions
 
 @pytest.mark.parametrize("max_history", [1, 4, 5])
@@ -68,3 +71,32 @@ def test_every_policy_predicts_as_from_the_whole_session(
         assert recent == whole[-(horizon + 1):]
         compared += 1
     assert compared > 100 and len(whole) > 3 * (horizon + 1)
+
+
+def test_conversations_from_the_tracker_store_take_the_short_path(
+    agent: Agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `rasa run` predicts on (a tracker from the project's store, and the copy Rasa makes
+    before each action) never falls back to Rasa's whole-session path."""
+    domain = agent.processor.domain  # type: ignore[union-attr]
+
+    def whole_session(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("Rasa's own prediction_states was used")
+
+    monkeypatch.setattr(prediction_states, "_original_featurizer", whole_session)
+    monkeypatch.setattr(prediction_states, "_original_rule_states", whole_session)
+    store = LayanWargaTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+
+    async def scenario() -> DialogueStateTracker:
+        tracker = DialogueStateTracker("6281100000013", domain.slots)
+        for event in [ActionExecuted("action_listen"), UserUttered("halo", {"name": "greet", "confidence": 1.0})]:
+            tracker.update(event)
+        await store.save(tracker)
+        stored = await store.retrieve("6281100000013")
+        assert stored is not None
+        return stored
+
+    stored = asyncio.run(scenario())
+    for tracker in (stored, stored.copy()):
+        for policy in policies(agent).values():
+            policy.predict_action_probabilities(tracker, domain)
