@@ -71,12 +71,19 @@ def combined(agent: Agent, tracker: DialogueStateTracker, predict: Callable[[Any
     return comparable(graph_components(agent)["select_prediction"].combine_predictions(found, copy, agent.processor.domain))
 
 
+def patched_predict(policy: Any) -> Callable[..., Any]:
+    """The policy's ``predict_action_probabilities`` as installed (with the TED shortcut)."""
+    return type(policy).predict_action_probabilities
+
+
+def rasas_predict(policy: Any) -> Callable[..., Any]:
+    """The policy's own ``predict_action_probabilities`` (TED always runs, as in Rasa)."""
+    return certain_predictions.original(type(policy))
+
+
 def predictions(agent: Agent, tracker: DialogueStateTracker) -> List[Any]:
     """What each policy (TED always run, as Rasa does) and the ensemble predict, as
     comparable values."""
-    def rasas(policy: Any) -> Callable[..., Any]:
-        return certain_predictions.original(type(policy))
-
-    return [comparable(p) for p in policy_predictions(agent, tracker, rasas)] + [
-        combined(agent, tracker, rasas), ensemble_prediction(agent, tracker)
+    return [comparable(p) for p in policy_predictions(agent, tracker, rasas_predict)] + [
+        combined(agent, tracker, rasas_predict), ensemble_prediction(agent, tracker)
     ]

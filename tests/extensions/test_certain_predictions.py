@@ -16,8 +16,7 @@ from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, Eve
 from rasa.shared.core.trackers import DialogueStateTracker
 
 import rasa_extensions  # noqa: F401 - importing the package installs the patches
-from rasa_extensions import certain_predictions
-from tests.extensions.model_support import combined, ensemble_prediction, long_conversation
+from tests.extensions.model_support import combined, ensemble_prediction, long_conversation, patched_predict, rasas_predict
 
 
 @pytest.fixture
@@ -32,14 +31,6 @@ def ted_runs(monkeypatch: pytest.MonkeyPatch) -> List[int]:
 
     monkeypatch.setattr(TEDPolicy, "_featurize_tracker", counting)
     return runs
-
-
-def ours(policy: Any) -> Any:
-    return type(policy).predict_action_probabilities
-
-
-def rasas(policy: Any) -> Any:
-    return certain_predictions.original(type(policy))
 
 
 @pytest.mark.parametrize("confident_ted", [False, True])
@@ -71,8 +62,8 @@ def test_the_ensemble_decides_as_when_ted_always_runs(
         ted_runs.clear()
         ensemble_prediction(agent, tracker)  # through the prediction graph, as Rasa runs it
         skipped += not ted_runs
-        decided = combined(agent, tracker, ours)
-        assert decided == combined(agent, tracker, rasas)
+        decided = combined(agent, tracker, patched_predict)
+        assert decided == combined(agent, tracker, rasas_predict)
         winners.append(decided[0])
         return decided
 
@@ -113,4 +104,4 @@ def test_after_a_rejected_action_ted_always_runs(
     tracker.update(ActionExecutionRejected("lapor_jalan_rusak_form"))
     ensemble_prediction(agent, tracker)
     assert ted_runs
-    assert combined(agent, tracker, ours) == combined(agent, tracker, rasas)
+    assert combined(agent, tracker, patched_predict) == combined(agent, tracker, rasas_predict)

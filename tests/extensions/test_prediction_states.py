@@ -62,8 +62,8 @@ def test_every_policy_predicts_as_from_the_whole_session(
             continue
         ours = predictions(agent, tracker)
         with monkeypatch.context() as rasa_own:
-            rasa_own.setattr(MaxHistoryTrackerFeaturizer, "prediction_states", prediction_states._original_featurizer)
-            rasa_own.setattr(RulePolicy, "_prediction_states", prediction_states._original_rule_states)
+            rasa_own.setattr(MaxHistoryTrackerFeaturizer, "prediction_states", prediction_states.original_featurizer_prediction_states)
+            rasa_own.setattr(RulePolicy, "_prediction_states", prediction_states.original_rule_policy_prediction_states)
             rasas = predictions(agent, tracker)
             whole = RulePolicy._prediction_states(rule_policy, tracker, domain)
         assert ours == rasas
