@@ -8,7 +8,9 @@ replayed only for new events (``rasa_extensions.dialogue_states``) and only the 
 be handed to the policies (``rasa_extensions.prediction_states``), trackers be copied
 without replaying the conversation (``rasa_extensions.tracker_copy``) and the spaCy pipeline
 be loaded once, not once per graph node (``rasa_extensions.spacy_model``), and TED not be
-asked when a rule or memorised story is already certain (``rasa_extensions.certain_predictions``).
+asked when a rule or memorised story is already certain (``rasa_extensions.certain_predictions``),
+and the model's graph be run in a fixed order instead of through dask's scheduler
+(``rasa_extensions.graph_runner``).
 
 ``LAYANWARGA_RASA_PATCHES=off`` leaves Rasa's own code as it is: for measuring Rasa
 unchanged (``scripts/benchmark_load.py``'s stock baseline) and as a way back if a Rasa update
@@ -24,6 +26,7 @@ from rasa_extensions import (
     action_response,
     certain_predictions,
     dialogue_states,
+    graph_runner,
     prediction_states,
     spacy_model,
     tracker_copy,
@@ -51,6 +54,7 @@ if patches_enabled():
     action_response.install()
     certain_predictions.install()
     dialogue_states.install()
+    graph_runner.install()
     prediction_states.install()
     spacy_model.install()
     tracker_copy.install()

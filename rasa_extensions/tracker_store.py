@@ -24,6 +24,13 @@ Three things Rasa 3.6's ``SQLTrackerStore`` does not do:
   trackers hold what the turn saw (a NIK unmasked in memory, as during the turn itself); what
   is stored stays masked.
 
+- **No ORM in the per-message queries.** The marker query and the insert of a turn's events are
+  Core statements built once (the ORM's per-row unit of work and per-query compilation cost
+  more CPU than everything else the store does, on a thread that shares the interpreter lock
+  with Rasa's event loop), and a SQLite database keeps its connections in a pool (SQLAlchemy
+  1.4 opens a new one per session by default) in WAL mode, so reading a marker never waits
+  for another turn's commit.
+
 Use it in endpoints.yml as ``type: rasa_extensions.tracker_store.LayanWargaTrackerStore`` with
 the same keys as ``type: SQL`` (``url`` may hold a whole SQLAlchemy URL), plus ``retries``,
 ``retry_delay``, ``pool_threads`` and ``cache_size`` (conversations kept in memory per process,
@@ -42,10 +49,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Text, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.exc
+from sqlalchemy.pool import QueuePool
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
@@ -141,6 +149,43 @@ class LayanWargaTrackerStore(SQLTrackerStore):
         self.retry_delay = float(retry_delay)
         self._pool = ThreadPoolExecutor(max_workers=int(pool_threads), thread_name_prefix="tracker-store")
         self.cache = TrackerCache(cache_size)
+        if self.engine.dialect.name == "sqlite":
+            self._pool_sqlite_connections(int(pool_threads))
+        table = self.SQLEvent.__table__
+        self._marker_query = sa.select(
+            sa.func.count(table.c.id), sa.func.max(table.c.id), sa.func.max(table.c.timestamp)
+        ).where(table.c.sender_id == sa.bindparam("sender_id"))
+        self._insert_path = self._choose_insert_path()
+
+    def _pool_sqlite_connections(self, size: int) -> None:
+        """Keep a SQLite file's connections open (Rasa's engine opens one per session) and put
+        the database in WAL mode: a marker read never waits for another turn's commit."""
+        url = self.engine.url
+        if url.database in (None, "", ":memory:"):
+            return
+        self.engine.dispose()
+        self.engine = sa.create_engine(
+            url, poolclass=QueuePool, pool_size=size, max_overflow=10,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+
+        @sa.event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    def _choose_insert_path(self) -> str:
+        """How a turn's events are inserted and their newest id learnt: ``executemany`` and
+        SQLite's ``last_insert_rowid()``; INSERT … RETURNING for all rows where the database has
+        it (psycopg2 sends them as one multi-row statement); otherwise the ORM, as Rasa does
+        (other databases Rasa supports, not used by this project)."""
+        dialect = self.engine.dialect
+        if dialect.name == "sqlite":
+            return "sqlite"
+        return "returning" if getattr(dialect, "full_returning", False) else "orm"
 
     async def _off_loop(self, phase: str, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -185,14 +230,22 @@ class LayanWargaTrackerStore(SQLTrackerStore):
             return self._marker(session, sender_id)
 
     def _marker(self, session: Any, sender_id: Text) -> Marker:
-        count, newest, latest = (
-            session.query(
-                sa.func.count(self.SQLEvent.id), sa.func.max(self.SQLEvent.id), sa.func.max(self.SQLEvent.timestamp)
-            )
-            .filter(self.SQLEvent.sender_id == sender_id)
-            .one()
-        )
+        count, newest, latest = session.connection().execute(self._marker_query, {"sender_id": sender_id}).one()
         return int(count or 0), newest, latest
+
+    def _insert_events(self, session: Any, rows: List[Dict[str, Any]]) -> int:
+        """Insert a turn's event rows in the session's transaction; returns the newest id."""
+        table = self.SQLEvent.__table__
+        if self._insert_path == "sqlite":
+            connection = session.connection()
+            connection.execute(table.insert(), rows)
+            return int(connection.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+        if self._insert_path == "returning":
+            return max(session.connection().execute(table.insert().returning(table.c.id), rows).scalars())
+        objects = [self.SQLEvent(**row) for row in rows]
+        session.add_all(objects)
+        session.flush()
+        return max(row.id for row in objects)
 
     def _retrieve_sync(self, sender_id: Text, all_sessions: bool) -> Tuple[Optional[DialogueStateTracker], Marker]:
         with self.session_scope() as session:
@@ -234,22 +287,20 @@ class LayanWargaTrackerStore(SQLTrackerStore):
             for event in new_events:
                 data = mask_value(event.as_dict())
                 rows.append(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
+                    {
+                        "sender_id": tracker.sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
                 )
-            session.add_all(rows)
-            session.flush()
             if rows:
                 # Counted before our inserts plus ours: another writer in between makes the
                 # real count larger, so the next retrieve reloads.
-                count, newest = count + len(rows), max(row.id for row in rows)
-                latest = max([t for t in [latest, *(row.timestamp for row in rows)] if t is not None], default=None)
+                count, newest = count + len(rows), self._insert_events(session, rows)
+                latest = max([t for t in [latest, *(row["timestamp"] for row in rows)] if t is not None], default=None)
             session.commit()
         new_session = already > 0 and any(isinstance(event, SessionStarted) for event in new_events)
         return (count, newest, latest), new_session

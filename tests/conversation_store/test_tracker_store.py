@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,19 @@ def test_a_lost_database_is_reported_not_replaced_by_memory() -> None:
         asyncio.run(failsafe.retrieve("6281234567890"))
     with pytest.raises(TrackerStoreUnavailable):
         asyncio.run(failsafe.save(tracker_with_nik()))
+
+
+def test_a_sqlite_conversation_store_reads_while_another_turn_commits(tmp_path: Path) -> None:
+    """WAL mode: a reader is not blocked by a writer's open transaction (rollback-journal mode
+    makes the marker query of the next message wait for the commit of another's turn)."""
+    store = LayanWargaTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
+    asyncio.run(store.save(tracker_with_nik("6281111111111")))
+    writer = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}").connect()
+    writer.exec_driver_sql("BEGIN EXCLUSIVE")  # in rollback-journal mode this shuts readers out
+    writer.exec_driver_sql("DELETE FROM events")
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(store._marker_sync, "6281111111111").result(timeout=5)[0] == 2
+    finally:
+        writer.rollback()
+        writer.close()

@@ -20,13 +20,14 @@ from pathlib import Path
 import rasa_extensions
 from rasa.core.actions.action import RemoteAction
 from rasa.core.policies.ted_policy import TEDPolicy
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 functions = [Domain.states_for_tracker_history, DialogueStateTracker.applied_events, DialogueStateTracker.copy,
              EndpointConfig.request, RemoteAction._validate_action_result, SpacyNLP.load_model,
-             RemoteAction._action_call_format, TEDPolicy.predict_action_probabilities]
+             RemoteAction._action_call_format, TEDPolicy.predict_action_probabilities, DaskGraphRunner.run]
 print(*[Path(f.__code__.co_filename).parent.name for f in functions])
 """
 
@@ -61,5 +62,5 @@ def run_probe(value: str) -> list:
 
 def test_off_leaves_rasas_own_functions_and_on_replaces_them() -> None:
     """Each patched function's code lives in the package that defines it."""
-    assert run_probe("off") == ["core", "core", "core", "utils", "actions", "utils", "actions", "policies"]
-    assert run_probe("on") == ["rasa_extensions"] * 8
+    assert run_probe("off") == ["core", "core", "core", "utils", "actions", "utils", "actions", "policies", "runner"]
+    assert run_probe("on") == ["rasa_extensions"] * 9
