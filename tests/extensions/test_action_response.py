@@ -3,12 +3,14 @@ once (rasa_extensions.action_response): the same responses pass, the same fail, 
 message."""
 from __future__ import annotations
 
-from typing import Any, Dict
+import json
+from typing import Any, Dict, List, Tuple
 
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
-from rasa.shared.core.events import ActiveLoop, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 
 import rasa_extensions  # noqa: F401 - importing the package installs the compiled check
 from rasa_extensions import action_response
@@ -63,3 +65,41 @@ def test_invalid_responses_fail_with_rasas_message(result: Dict[str, Any]) -> No
         RemoteAction("action_test", None)._validate_action_result(result)
     assert caught.value.message.startswith(expected + ". Failed to validate Action server response")
     assert "Failed to validate Action server response" in caught.value.message
+
+
+def mutations(event: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The event with each key removed, or set to values of other types, or renamed as
+    another kind of event."""
+    out: List[Dict[str, Any]] = []
+    for key in event:
+        out.append({k: v for k, v in event.items() if k != key})
+        for wrong in (None, 7, 0.5, "x", [], {}, True):
+            out.append({**event, key: wrong})
+    for name in ("user", "bot", "slot", "action", "active_loop", "reminder", "followup", "rewind", "restart", "no_such_event"):
+        out.append({**event, "event": name})
+    return out
+
+
+def test_the_shortcut_never_accepts_what_the_schema_refuses(project: Tuple[Domain, List[List[Event]]]) -> None:
+    """Every kind of event in the project's stories and rules, and thousands of broken variants:
+    the shortcut accepts the events the full schema accepts (so it is taken) and never one it
+    refuses (those go through the full check, which words the error)."""
+    _, stories = project
+    full = action_response._validator()
+    events = {json.dumps(e.as_dict(), sort_keys=True): e.as_dict() for story in stories for e in story}
+    events.update({json.dumps(e, sort_keys=True): e for e in VALID[2]["events"]})
+    kinds = {event["event"] for event in events.values()}
+    assert {"user", "action", "slot", "active_loop", "bot"} <= kinds
+    checked = 0
+    for event in events.values():
+        response = {"events": [event], "responses": []}
+        assert full.is_valid(response)
+        assert action_response.valid(response)
+        for broken in mutations(event):
+            response = {"events": [SlotSet("x", 1).as_dict(), broken]}
+            if action_response.valid(response):
+                assert full.is_valid(response), broken
+            checked += 1
+    assert checked > 1000
+    for result in INVALID:
+        assert not action_response.valid(result)
