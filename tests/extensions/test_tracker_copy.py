@@ -13,11 +13,10 @@ import rasa_extensions  # noqa: F401 - importing the package installs the copy
 from rasa_extensions import tracker_copy
 
 
-
 def fields(tracker: DialogueStateTracker) -> Dict[str, Any]:
-    """Every attribute, slots as (value, set?) and events as the event objects."""
+    """Every attribute, slots as (class, every attribute) and events as the event objects."""
     result = dict(vars(tracker))
-    result["slots"] = {name: (slot.value, slot.has_been_set) for name, slot in tracker.slots.items()}
+    result["slots"] = {name: (type(slot), vars(slot)) for name, slot in tracker.slots.items()}
     result["events"] = [id(event) for event in tracker.events]
     result.pop("_layanwarga_applied_events", None)  # rasa_extensions.dialogue_states' memo
     return result
