@@ -63,6 +63,15 @@ def trained(training_data, name, model_storage, execution_context, **config) -> 
     return component
 
 
+def assert_same_sparse(actual, expected) -> None:  # type: ignore[no-untyped-def]
+    """Same shape, same stored columns and values, to the last bit."""
+    actual, expected = actual.tocsr(), expected.tocsr()
+    assert actual.shape == expected.shape
+    assert np.array_equal(actual.indptr, expected.indptr)
+    assert np.array_equal(actual.indices, expected.indices)
+    assert np.array_equal(actual.data, expected.data)
+
+
 def test_registered_as_trainable_intent_classifier() -> None:
     registered = DefaultV1Recipe._from_registry(
         "nlu_components.linear_blend.LinearIntentBlender"
@@ -156,6 +165,14 @@ def test_blocks_are_weighted_and_normalised_separately(
         # Each count times its column's idf, then scaled to unit length.
         weighted = rows[row]["chars"].toarray().ravel() * layout["idf"]["chars"]
         assert chars == pytest.approx(weighted / np.linalg.norm(weighted))
+
+    # One message's row, as process() builds it, is the stacked matrix's row exactly.
+    for normalise in (True, False):
+        single = {**layout, "normalise_blocks": normalise}
+        for example in training_data.intent_examples:
+            blocks = LinearIntentBlender._blocks(example)
+            for kept in (blocks, {"words": blocks["words"]}):  # also with a block missing
+                assert_same_sparse(LinearIntentBlender._row(kept, single), component._matrix([kept], single))
 
     # A message without one of the blocks still gets a prediction (zeros for the block).
     message = Message.build(text="lampu jalan padam")
