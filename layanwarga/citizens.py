@@ -7,9 +7,10 @@ known, so a conversation that starts with only a BSUID keeps its tickets when th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import Optional, Union
 
 from sqlalchemy import or_, select
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.orm import Session
 
 from .models import Citizen, utcnow
@@ -18,13 +19,17 @@ from .models import Citizen, utcnow
 SERVICE_WINDOW = dt.timedelta(hours=24)
 
 
+def of_sender(sender: Union[str, BindParameter]) -> ColumnElement:
+    """The condition for the citizen whose phone or BSUID is ``sender`` (the conversation's
+    sender id)."""
+    return or_(Citizen.wa_id == sender, Citizen.user_id == sender)
+
+
 def find(session: Session, sender: str) -> Optional[Citizen]:
-    """The citizen whose phone or BSUID is ``sender`` (the conversation's sender id)."""
+    """The citizen whose phone or BSUID is ``sender``."""
     if not sender:
         return None
-    return session.execute(
-        select(Citizen).where(or_(Citizen.wa_id == sender, Citizen.user_id == sender))
-    ).scalars().first()
+    return session.execute(select(Citizen).where(of_sender(sender))).scalars().first()
 
 
 def upsert(

@@ -15,16 +15,17 @@ only staff with the chat permission read it, and log lines never quote it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Any, List, Optional, Tuple
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, select, update
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import citizens
 from .db import session_scope
-from .models import Base, utcnow
+from .models import Base, Citizen, utcnow
 from .redaction import mask_identifiers
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,31 @@ def _clip(text: Optional[str]) -> Optional[str]:
     return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
 
 
+@functools.lru_cache(maxsize=1)
+def _statements() -> Tuple[Any, Any, Any]:
+    """``add``'s statements, built once (SQLAlchemy then reuses their compiled form without
+    working out their cache key again): the sender's citizen and open handoff in one query,
+    the line's insert, the handoff's latest inbound."""
+    from .handoff import Handoff, open_for  # late import: handoff uses this module
+
+    sender = bindparam("sender")
+    lookup = select(
+        select(Citizen.id).where(citizens.of_sender(sender)).limit(1).scalar_subquery(),
+        select(Handoff.id).where(open_for(sender)).limit(1).scalar_subquery(),
+    )
+    handoffs = Handoff.__table__
+    touch = update(handoffs).where(handoffs.c.id == bindparam("handoff_id")).values(last_inbound_at=bindparam("at"))
+    return lookup, insert(ConversationMessage.__table__), touch
+
+
+@dataclass(frozen=True)
+class LoggedLine:
+    """A line ``add`` wrote: its id, and the open handoff it was linked to (if any)."""
+
+    id: int
+    handoff_id: Optional[int]
+
+
 def add(
     session: Session,
     *,
@@ -92,32 +118,36 @@ def add(
     citizen_id: Optional[int] = None,
     notification_id: Optional[int] = None,
     created_at: Optional[dt.datetime] = None,
-) -> ConversationMessage:
-    """Log one message inside the caller's unit of work."""
-    from . import handoff  # late import: handoff uses this module
+) -> LoggedLine:
+    """Log one message inside the caller's unit of work.
 
-    if citizen_id is None:
-        citizen = citizens.find(session, sender)
-        citizen_id = citizen.id if citizen else None
-    active = handoff.active_for(session, sender)
-    row = ConversationMessage(
-        citizen_id=citizen_id,
-        sender=sender[:128],
-        direction=direction,
-        kind=(kind or "text")[:20],
-        text=_clip(text),
-        media_id=media_id,
-        wamid=(wamid or None) and wamid[:255],
-        actor=actor[:120],
-        notification_id=notification_id,
-        handoff_id=active.id if active else None,
-        created_at=created_at or utcnow(),
+    The line is linked to the sender's citizen record (unless ``citizen_id`` is given) and to
+    their open handoff, if any; a citizen's message also becomes the handoff's latest inbound.
+    Core statements, not ORM objects: the WhatsApp connector writes a line for every message
+    in and out, on a thread that shares the interpreter lock with Rasa.
+    """
+    lookup, insert_line, touch_handoff = _statements()
+    found_citizen, handoff_id = session.execute(lookup, {"sender": sender}).one()
+    created_at = created_at or utcnow()
+    result = session.execute(
+        insert_line,
+        {
+            "citizen_id": citizen_id if citizen_id is not None else found_citizen,
+            "sender": sender[:128],
+            "direction": direction,
+            "kind": (kind or "text")[:20],
+            "text": _clip(text),
+            "media_id": media_id,
+            "wamid": (wamid or None) and wamid[:255],
+            "actor": actor[:120],
+            "notification_id": notification_id,
+            "handoff_id": handoff_id,
+            "created_at": created_at,
+        },
     )
-    session.add(row)
-    if active is not None and direction == DIRECTION_IN:
-        active.last_inbound_at = row.created_at
-    session.flush()
-    return row
+    if handoff_id is not None and direction == DIRECTION_IN:
+        session.execute(touch_handoff, {"handoff_id": handoff_id, "at": created_at})
+    return LoggedLine(id=int(result.inserted_primary_key[0]), handoff_id=handoff_id)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, or_, select
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Session
 
-from . import states, tickets
+from . import citizens, states, tickets
 from .db import session_scope
-from .models import KIND_COMPLAINT, Base, Citizen, Ticket, utcnow
+from .models import KIND_COMPLAINT, Base, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def ask_confirmation(session: Session, ticket: Ticket) -> None:
 def _own_ticket(session: Session, sender: str, number: Optional[str]) -> Optional[Ticket]:
     """The sender's complaint with this number; without a number, the one most recently waiting
     for confirmation (a citizen answering the question by typing)."""
-    owner = Ticket.citizen.has(or_(Citizen.wa_id == sender, Citizen.user_id == sender))
+    owner = Ticket.citizen.has(citizens.of_sender(sender))
     if number:
         return session.execute(
             select(Ticket).where(Ticket.number == number, owner, Ticket.kind == KIND_COMPLAINT)

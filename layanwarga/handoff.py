@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from sqlalchemy import (
     Boolean,
@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from . import calendar, citizens, conversation_log
 from .config import Institution, get_institution
@@ -100,20 +101,21 @@ class Opened:
     holiday: Optional[str]
 
 
+def open_for(sender: Union[str, BindParameter]) -> ColumnElement:
+    """The condition for ``sender``'s open handoff."""
+    return and_(Handoff.sender == sender, Handoff.state == OPEN)
+
+
 def active_for(session: Session, sender: str) -> Optional[Handoff]:
     if not sender:
         return None
-    return session.execute(
-        select(Handoff).where(Handoff.sender == sender, Handoff.state == OPEN)
-    ).scalars().first()
+    return session.execute(select(Handoff).where(open_for(sender))).scalars().first()
 
 
 def is_active(sender: str, *, url: Optional[str] = None) -> bool:
     """Whether the assistant is paused for ``sender`` (the connector asks for every message)."""
     with session_scope(url) as session:
-        return session.execute(
-            select(Handoff.id).where(Handoff.sender == sender, Handoff.state == OPEN)
-        ).first() is not None
+        return session.execute(select(Handoff.id).where(open_for(sender))).first() is not None
 
 
 def open_handoff(

@@ -15,12 +15,13 @@ a sent message's ``accepted`` status with its conversation-log line (``record_ou
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -199,6 +200,36 @@ def _accepted(message_id: str, recipient: Optional[str]) -> StatusRecord:
     return StatusRecord(message_id=message_id, status="accepted", recipient=recipient)
 
 
+@functools.lru_cache(maxsize=None)
+def _accept_statement(dialect: str) -> Any:
+    """For SQLite and PostgreSQL, ``_apply_statuses`` of one ``accepted`` record as one
+    statement built once: insert the row, or, if the row is still ``accepted``, only fill in a
+    missing recipient (any later state ranks higher and stays as it is)."""
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    table = MessageStatus.__table__
+    statement = insert(table).values(
+        message_id=bindparam("message_id"), recipient=bindparam("recipient"), status="accepted", updated_at=bindparam("now"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.message_id],
+        set_={"recipient": statement.excluded.recipient, "updated_at": statement.excluded.updated_at},
+        where=and_(table.c.status == "accepted", table.c.recipient.is_(None), statement.excluded.recipient.isnot(None)),
+    )
+
+
+def _accept(session: Session, message_id: str, recipient: Optional[str]) -> None:
+    """A sent message's ``accepted`` status inside the caller's unit of work (one statement where
+    the database has upserts; the connector records one for every reply)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        _apply_statuses(session, [_accepted(message_id, recipient)])
+        return
+    session.execute(
+        _accept_statement(dialect),
+        {"message_id": message_id, "recipient": recipient and recipient[:128], "now": utcnow()},
+    )
+
+
 def record_sent(message_id: str, recipient: Optional[str], *, url: Optional[str] = None) -> None:
     """Note a message the Graph API accepted (status ``accepted`` until its webhooks arrive)."""
     record_statuses([_accepted(message_id, recipient)], url=url)
@@ -217,7 +248,7 @@ def record_outbound(
 
     def unit() -> None:
         with session_scope(url, write=True) as session:
-            _apply_statuses(session, [_accepted(message_id, recipient)])
+            _accept(session, message_id, recipient)
             conversation_log.add(
                 session, sender=recipient, direction=conversation_log.DIRECTION_OUT, text=text,
                 actor=conversation_log.ACTOR_ASSISTANT, wamid=message_id,

@@ -269,7 +269,7 @@ def submit_letter_request(inst: Institution, draft: LetterDraft, now: Optional[d
 
 
 def _owned_by(sender: str):  # type: ignore[no-untyped-def]
-    return Ticket.citizen.has(or_(Citizen.wa_id == sender, Citizen.user_id == sender))
+    return Ticket.citizen.has(citizens.of_sender(sender))
 
 
 def find_for_citizen(inst: Institution, sender: str, number: str) -> Optional[TicketView]:

@@ -170,3 +170,22 @@ def test_logging_an_inbound_message_tells_whether_an_officer_has_the_conversatio
         line = session.get(ConversationMessage, second.id)
         assert line.handoff_id == opened.id
         assert session.get(Handoff, opened.id).last_inbound_at == line.created_at
+
+
+def test_a_replys_accepted_status_only_fills_in_what_is_missing(db_url: str) -> None:
+    """``record_outbound`` writes ``accepted`` as ``record_statuses`` would: a row still
+    ``accepted`` gets a missing recipient, a row already further on is left exactly as it is."""
+    inbound.record_statuses([inbound.StatusRecord("wamid.A", "accepted", None)], url=db_url)
+    inbound.record_outbound("wamid.A", SENDER, "satu", url=db_url)
+    assert inbound.get_status("wamid.A", url=db_url) == inbound.StatusRecord("wamid.A", "accepted", SENDER)
+
+    inbound.record_statuses([inbound.StatusRecord("wamid.S", "sent", None)], url=db_url)
+    inbound.record_outbound("wamid.S", SENDER, "dua", url=db_url)
+    assert inbound.get_status("wamid.S", url=db_url) == inbound.StatusRecord("wamid.S", "sent", None)
+
+    inbound.record_statuses([inbound.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")], url=db_url)
+    inbound.record_outbound("wamid.F", "6289999999999", "tiga", url=db_url)
+    assert inbound.get_status("wamid.F", url=db_url) == inbound.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")
+
+    inbound.record_outbound("wamid.A", "6289999999999", "lagi", url=db_url)  # a recipient is never replaced
+    assert inbound.get_status("wamid.A", url=db_url).recipient == SENDER
