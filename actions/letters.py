@@ -568,7 +568,6 @@ class ActionSubmitLetter(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if tracker.get_slot("surat_konfirmasi") != "kirim" or not tracker.get_slot("flow_id"):
             return reset_flow(domain)
-        inst = get_institution()
         letter = _letter(tracker)
         place = read_place(tracker.get_slot("surat_alamat") or "")
         media = [int(m) for m in tracker.get_slot("surat_dokumen_media") or []]

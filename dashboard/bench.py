@@ -10,7 +10,7 @@ import re
 import secrets
 import statistics
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Any, List, Tuple
 
 from sqlalchemy import delete, func, select
 
@@ -97,7 +97,7 @@ def main(runs: int = 5) -> int:
     with session_scope() as session:
         total = int(session.execute(select(func.count(Ticket.id))).scalar_one())
     print(f"Database: {safe_url(database_url())} — {total:,} tickets; {runs} runs per page (after one warm-up)")
-    print(f"| page | median ms | slowest ms |\n|---|---:|---:|")
+    print("| page | median ms | slowest ms |\n|---|---:|---:|")
     for label, path, median, worst, status in run(runs):
         flag = "" if status == 200 else f" (HTTP {status})"
         print(f"| {label}{flag} | {median:.0f} | {worst:.0f} |")

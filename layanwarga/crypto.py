@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 from functools import lru_cache
-from pathlib import Path
 from typing import List, Optional
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet

@@ -26,7 +26,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 

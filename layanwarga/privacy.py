@@ -34,7 +34,6 @@ from .handoff import Handoff
 from .models import (
     KIND_COMPLAINT,
     Base,
-    Citizen,
     Media,
     MessageStatus,
     ProcessedMessage,

@@ -46,7 +46,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import benchmark_load as load  # noqa: E402
 from scale_cluster import Cluster, prepare_cluster  # noqa: E402
 from simulator.config import SimulatorConfig  # noqa: E402
-from simulator.core import BOT  # noqa: E402
 from simulator.server import RunningSimulator  # noqa: E402
 from simulator.stack import free_port, memory_mb  # noqa: E402
 

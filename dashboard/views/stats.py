@@ -6,7 +6,7 @@ import datetime as dt
 import io
 import threading
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 
