@@ -70,9 +70,9 @@ def valid(result: Any) -> bool:
     if checks is None:
         return False
     outer, shared, by_name = checks
-    if not outer.is_valid(result):
+    if not outer.is_valid(result):  # also: the response is an object
         return False
-    for event in result.get("events") or [] if isinstance(result, dict) else []:
+    for event in result.get("events") or []:
         if not shared.is_valid(event):
             return False
         branch = by_name.get(event["event"])

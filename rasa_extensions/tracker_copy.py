@@ -4,7 +4,8 @@ Before running each action Rasa 3.6 copies the tracker (``MessageProcessor._run_
 its ``copy()`` builds an empty tracker and replays every event of the session into it: a cost
 that grows with the conversation, paid two to four times a turn. The tracker's state is exactly
 what those events produce, so the copy here takes that state directly: the same event objects
-(a new list), copies of the slots (made once: Rasa's ``init_copy`` copies them too), and the few state fields events set (``_SHARED``, ``_COPIED``). Settings
+(a new list), copies of the slots (made once: Rasa's ``init_copy`` copies them too), and the
+few state fields events set (``_SHARED``, ``_COPIED``). Settings
 that Rasa's copy does not carry over (model and assistant id, sender source) are left out the
 same way, because the copy starts from ``init_copy()`` as Rasa's does.
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import copyreg
-
 from typing import Dict
 
 from rasa.shared.constants import DEFAULT_SENDER_ID
