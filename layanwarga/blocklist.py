@@ -1,9 +1,10 @@
 """Senders staff have blocked for abuse: their messages are logged, never answered."""
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Union
 
-from sqlalchemy import Column, DateTime, String, Text, select
+from sqlalchemy import Column, DateTime, String, Text, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .db import session_scope
@@ -41,9 +42,13 @@ def unblock(session: Session, sender: str) -> bool:
     return True
 
 
-def blocked(session: Session, sender: str) -> bool:
-    """Whether ``sender`` is blocked, inside the caller's unit of work."""
-    return session.get(BlockedSender, sender) is not None
+_LOOKUP = select(BlockedSender.sender).where(BlockedSender.sender == bindparam("sender"))
+
+
+def blocked(unit: Union[Session, Connection], sender: str) -> bool:
+    """Whether ``sender`` is blocked, inside the caller's unit of work (an ORM session or, in the
+    WhatsApp connector, a Core connection)."""
+    return unit.execute(_LOOKUP, {"sender": sender}).first() is not None
 
 
 def is_blocked(sender: str, *, url: Optional[str] = None) -> bool:

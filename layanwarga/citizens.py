@@ -7,16 +7,20 @@ known, so a conversation that starts with only a BSUID keeps its tickets when th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional, Union
+import functools
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
-from sqlalchemy import or_, select
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from .models import Citizen, utcnow
 
 # WhatsApp lets a business send free-form messages only within 24 h of the citizen's last message.
 SERVICE_WINDOW = dt.timedelta(hours=24)
+# What a citizen's message may change on their record.
+_IDENTITY_FIELDS = ("wa_id", "user_id", "profile_name", "last_inbound_at")
 
 
 def of_sender(sender: Union[str, BindParameter]) -> ColumnElement:
@@ -32,6 +36,34 @@ def find(session: Session, sender: str) -> Optional[Citizen]:
     return session.execute(select(Citizen).where(of_sender(sender))).scalars().first()
 
 
+def _changes(
+    stored: Mapping[str, Any],
+    *,
+    wa_id: Optional[str],
+    user_id: Optional[str],
+    profile_name: Optional[str],
+    inbound_at: Optional[dt.datetime],
+) -> Dict[str, Any]:
+    """What a message from the citizen changes on their ``stored`` record (its wa_id, user_id,
+    profile_name and last_inbound_at): a missing phone or BSUID filled in, the profile name as
+    WhatsApp shows it now, a later inbound time (never an earlier one)."""
+    changes: Dict[str, Any] = {}
+    if wa_id and not stored["wa_id"]:
+        changes["wa_id"] = wa_id
+    if user_id and not stored["user_id"]:
+        changes["user_id"] = user_id
+    if profile_name and profile_name[:200] != stored["profile_name"]:
+        changes["profile_name"] = profile_name[:200]
+    if inbound_at and (stored["last_inbound_at"] is None or inbound_at > stored["last_inbound_at"]):
+        changes["last_inbound_at"] = inbound_at
+    return changes
+
+
+def _require_identity(wa_id: Optional[str], user_id: Optional[str]) -> None:
+    if not wa_id and not user_id:
+        raise ValueError("a citizen needs a wa_id or a user_id")
+
+
 def upsert(
     session: Session,
     *,
@@ -45,8 +77,7 @@ def upsert(
     ``inbound_at`` (naive UTC) marks a message from the citizen, which opens WhatsApp's 24-hour
     service window.
     """
-    if not wa_id and not user_id:
-        raise ValueError("a citizen needs a wa_id or a user_id")
+    _require_identity(wa_id, user_id)
     citizen = None
     if wa_id:
         citizen = session.execute(select(Citizen).where(Citizen.wa_id == wa_id)).scalars().first()
@@ -55,17 +86,54 @@ def upsert(
     if citizen is None:
         citizen = Citizen(wa_id=wa_id, user_id=user_id)
         session.add(citizen)
-    else:
-        if wa_id and not citizen.wa_id:
-            citizen.wa_id = wa_id
-        if user_id and not citizen.user_id:
-            citizen.user_id = user_id
-    if profile_name:
-        citizen.profile_name = profile_name[:200]
-    if inbound_at and (citizen.last_inbound_at is None or inbound_at > citizen.last_inbound_at):
-        citizen.last_inbound_at = inbound_at
+    stored = {field: getattr(citizen, field) for field in _IDENTITY_FIELDS}
+    for field, value in _changes(stored, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at).items():
+        setattr(citizen, field, value)
     session.flush()
     return citizen
+
+
+@functools.lru_cache(maxsize=1)
+def _lookups() -> Tuple[Any, Any]:
+    """``record_inbound``'s lookups by phone and by BSUID, built once."""
+    columns = (Citizen.id, *(getattr(Citizen, field) for field in _IDENTITY_FIELDS))
+    return (
+        select(*columns).where(Citizen.wa_id == bindparam("key")),
+        select(*columns).where(Citizen.user_id == bindparam("key")),
+    )
+
+
+def record_inbound(
+    connection: Connection,
+    *,
+    wa_id: Optional[str] = None,
+    user_id: Optional[str] = None,
+    profile_name: Optional[str] = None,
+    inbound_at: Optional[dt.datetime] = None,
+) -> int:
+    """``upsert`` as Core statements on a connection; returns the citizen's id.
+
+    For the WhatsApp connector, which records the citizen behind every inbound message on a
+    thread that shares the interpreter lock with Rasa: one lookup and, only when something is
+    new, one insert or update.
+    """
+    _require_identity(wa_id, user_id)
+    by_phone, by_user_id = _lookups()
+    stored = None
+    if wa_id:
+        stored = connection.execute(by_phone, {"key": wa_id}).mappings().first()
+    if stored is None and user_id:
+        stored = connection.execute(by_user_id, {"key": user_id}).mappings().first()
+    table = Citizen.__table__
+    if stored is None:
+        empty = dict.fromkeys(_IDENTITY_FIELDS)
+        values = {"wa_id": wa_id, "user_id": user_id}
+        values.update(_changes(empty, wa_id=None, user_id=None, profile_name=profile_name, inbound_at=inbound_at))
+        return int(connection.execute(insert(table).values(values)).inserted_primary_key[0])
+    changes = _changes(stored, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at)
+    if changes:
+        connection.execute(update(table).where(table.c.id == stored["id"]).values(changes))
+    return int(stored["id"])
 
 
 def change_number(session: Session, old_wa_id: str, new_wa_id: str) -> Optional[Citizen]:

@@ -18,13 +18,14 @@ import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from . import citizens
-from .db import session_scope
+from .db import connection_scope, session_scope
 from .models import Base, Citizen, utcnow
 from .redaction import mask_identifiers
 
@@ -106,7 +107,7 @@ class LoggedLine:
 
 
 def add(
-    session: Session,
+    unit: Union[Session, Connection],
     *,
     sender: str,
     direction: str,
@@ -119,7 +120,8 @@ def add(
     notification_id: Optional[int] = None,
     created_at: Optional[dt.datetime] = None,
 ) -> LoggedLine:
-    """Log one message inside the caller's unit of work.
+    """Log one message inside the caller's unit of work (an ORM session, or a Core connection
+    in the WhatsApp connector).
 
     The line is linked to the sender's citizen record (unless ``citizen_id`` is given) and to
     their open handoff, if any; a citizen's message also becomes the handoff's latest inbound.
@@ -127,9 +129,9 @@ def add(
     in and out, on a thread that shares the interpreter lock with Rasa.
     """
     lookup, insert_line, touch_handoff = _statements()
-    found_citizen, handoff_id = session.execute(lookup, {"sender": sender}).one()
+    found_citizen, handoff_id = unit.execute(lookup, {"sender": sender}).one()
     created_at = created_at or utcnow()
-    result = session.execute(
+    result = unit.execute(
         insert_line,
         {
             "citizen_id": citizen_id if citizen_id is not None else found_citizen,
@@ -146,7 +148,7 @@ def add(
         },
     )
     if handoff_id is not None and direction == DIRECTION_IN:
-        session.execute(touch_handoff, {"handoff_id": handoff_id, "at": created_at})
+        unit.execute(touch_handoff, {"handoff_id": handoff_id, "at": created_at})
     return LoggedLine(id=int(result.inserted_primary_key[0]), handoff_id=handoff_id)
 
 
@@ -175,9 +177,9 @@ def log_inbound_checking_handoff(
     ``add`` looks the open handoff up anyway (to link the line to it), so the connector learns
     whether the assistant must stay silent without a second unit of work (``handoff.is_active``).
     """
-    with session_scope(url, write=True) as session:
+    with connection_scope(url, write=True) as connection:
         row = add(
-            session, sender=sender, direction=DIRECTION_IN, text=text, actor=ACTOR_CITIZEN,
+            connection, sender=sender, direction=DIRECTION_IN, text=text, actor=ACTOR_CITIZEN,
             kind=kind, wamid=wamid, media_id=media_id, created_at=at,
         )
         return LoggedInbound(id=int(row.id), in_handoff=row.handoff_id is not None)

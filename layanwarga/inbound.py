@@ -10,7 +10,9 @@
 All functions are synchronous (SQLAlchemy); the connector calls them in a thread executor. Its
 database thread competes with Rasa's event loop for the GIL, so what always happens together for
 one message is one unit of work: the blocklist check with the citizen upsert (``admit_inbound``),
-a sent message's ``accepted`` status with its conversation-log line (``record_outbound``).
+a sent message's ``accepted`` status with its conversation-log line (``record_outbound``). The
+units the connector runs for every message are Core statements on a connection
+(``db.connection_scope``), each compiled once per process: no ORM session, no flush.
 """
 from __future__ import annotations
 
@@ -19,16 +21,14 @@ import functools
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
-from sqlalchemy import and_, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import DateTime, bindparam, delete, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from . import blocklist, citizens, conversation_log
-from .db import session_scope
+from .db import connection_scope, session_scope
 from .models import MessageStatus, ProcessedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,27 @@ _KEY_MAX = 255
 STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
 # Message ids per ``IN (...)`` lookup: well under SQLite's limit of bound parameters.
 _LOOKUP_CHUNK = 500
+
+# Databases whose INSERT ... ON CONFLICT the statements below use; others catch the unique
+# violation or read before they write.
+_UPSERT_DIALECTS = ("sqlite", "postgresql")
+# SQLAlchemy 1.4 never caches the compiled form of its dialect-specific INSERT ... ON CONFLICT
+# (``inherit_cache = False``): built with it, a statement is compiled again on every call. These
+# are the same statements in the syntax SQLite (3.24+) and PostgreSQL share, compiled once.
+_CLAIM = text(
+    "INSERT INTO processed_messages (message_id, sender, received_at) "
+    "VALUES (:message_id, :sender, :received_at) ON CONFLICT (message_id) DO NOTHING"
+).bindparams(bindparam("received_at", type_=DateTime()))
+# A sent message's ``accepted`` status, as ``_apply_statuses`` would apply it: insert the row,
+# or, if the row is still ``accepted``, only fill in a missing recipient (any later state ranks
+# higher and stays as it is).
+_ACCEPT = text(
+    "INSERT INTO message_statuses (message_id, recipient, status, updated_at) "
+    "VALUES (:message_id, :recipient, 'accepted', :now) "
+    "ON CONFLICT (message_id) DO UPDATE SET recipient = excluded.recipient, updated_at = excluded.updated_at "
+    "WHERE message_statuses.status = 'accepted' AND message_statuses.recipient IS NULL "
+    "AND excluded.recipient IS NOT NULL"
+).bindparams(bindparam("now", type_=DateTime()))
 
 T = TypeVar("T")
 
@@ -89,16 +110,10 @@ def claim_message(key: str, sender: Optional[str] = None, *, url: Optional[str] 
     """
     values = {"message_id": key, "sender": sender[:128] if sender else None, "received_at": utcnow()}
     try:
-        with session_scope(url) as session:
-            dialect = session.get_bind().dialect.name
-            if dialect in ("sqlite", "postgresql"):
-                insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-                statement = insert(ProcessedMessage).values(**values).on_conflict_do_nothing(
-                    index_elements=["message_id"]
-                )
-                return (session.execute(statement).rowcount or 0) == 1
-            session.add(ProcessedMessage(**values))
-            session.flush()
+        with connection_scope(url) as connection:
+            if connection.dialect.name in _UPSERT_DIALECTS:
+                return (connection.execute(_CLAIM, values).rowcount or 0) == 1
+            connection.execute(insert(ProcessedMessage.__table__), values)
     except IntegrityError:
         return False
     return True
@@ -148,51 +163,80 @@ def record_statuses(records: Iterable[StatusRecord], *, url: Optional[str] = Non
 
 
 def _record_statuses(records: List[StatusRecord], url: Optional[str]) -> int:
-    with session_scope(url, write=True) as session:
-        return _apply_statuses(session, records)
+    with connection_scope(url, write=True) as connection:
+        return _apply_statuses(connection, records)
 
 
-def _apply_statuses(session: Session, records: List[StatusRecord]) -> int:
+_STATUS_FIELDS = ("recipient", "status", "error_code", "error_title")
+
+
+@functools.lru_cache(maxsize=1)
+def _status_statements() -> Tuple[Any, Any, Any]:
+    """``_apply_statuses``'s lookup, insert and update, built once."""
+    table = MessageStatus.__table__
+    lookup = select(table.c.message_id, *(table.c[field] for field in _STATUS_FIELDS)).where(
+        table.c.message_id.in_(bindparam("ids", expanding=True))
+    )
+    change = (
+        update(table)
+        .where(table.c.message_id == bindparam("key"))
+        .values({field: bindparam(f"new_{field}") for field in _STATUS_FIELDS})
+    )
+    return lookup, insert(table), change
+
+
+def _apply_statuses(connection: Connection, records: List[StatusRecord]) -> int:
     """Apply ``records`` inside the caller's unit of work; returns how many changed a row.
 
     The rows already stored are read with one ``IN (...)`` query per chunk of ids. Several
     records for one message id (a batch holding its sent, delivered and read webhooks, in any
-    order) go through the same row one after the other, so it ends in the highest-ranked state.
-    Records are applied in message-id order (a stable sort: each id's records keep theirs), so
-    two instances writing overlapping batches on PostgreSQL lock the rows in the same order and
-    cannot deadlock.
+    order) go through the same row one after the other, so it ends in the highest-ranked state;
+    then the new rows are inserted and the changed ones updated, one statement each for the
+    whole batch. Records are applied in message-id order (a stable sort: each id's records keep
+    theirs), so two instances writing overlapping batches on PostgreSQL lock the rows in the
+    same order and cannot deadlock.
     """
+    lookup, insert_rows, update_row = _status_statements()
     ids = list(dict.fromkeys(record.message_id for record in records))
-    rows: Dict[str, MessageStatus] = {}
+    stored: Dict[str, Dict[str, Any]] = {}
     for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = ids[start : start + _LOOKUP_CHUNK]
-        found = session.execute(select(MessageStatus).where(MessageStatus.message_id.in_(chunk))).scalars()
-        rows.update((row.message_id, row) for row in found)
+        found = connection.execute(lookup, {"ids": ids[start : start + _LOOKUP_CHUNK]}).mappings()
+        stored.update((row["message_id"], dict(row)) for row in found)
+    rows = {message_id: dict(row) for message_id, row in stored.items()}
+    new: List[str] = []
     changed = 0
     for record in sorted(records, key=lambda r: r.message_id):
         status = record.status[:20]
         row = rows.get(record.message_id)
         if row is None:
-            rows[record.message_id] = row = MessageStatus(
-                message_id=record.message_id,
-                recipient=record.recipient and record.recipient[:128],
-                status=status,
-                error_code=record.error_code,
-                error_title=record.error_title,
-            )
-            session.add(row)
+            rows[record.message_id] = {
+                "message_id": record.message_id,
+                "recipient": record.recipient and record.recipient[:128],
+                "status": status,
+                "error_code": record.error_code,
+                "error_title": record.error_title,
+            }
+            new.append(record.message_id)
             changed += 1
             continue
-        if STATUS_RANK.get(status, 1) < STATUS_RANK.get(row.status, 1):
+        if STATUS_RANK.get(status, 1) < STATUS_RANK.get(row["status"], 1):
             continue
-        row.status = status
-        if record.recipient and not row.recipient:
-            row.recipient = record.recipient[:128]
+        row["status"] = status
+        if record.recipient and not row["recipient"]:
+            row["recipient"] = record.recipient[:128]
         if record.error_code is not None:
-            row.error_code = record.error_code
-            row.error_title = record.error_title
+            row["error_code"] = record.error_code
+            row["error_title"] = record.error_title
         changed += 1
-    session.flush()
+    if new:
+        connection.execute(insert_rows, [{**rows[message_id], "updated_at": utcnow()} for message_id in new])
+    updates = [
+        {"key": message_id, **{f"new_{field}": row[field] for field in _STATUS_FIELDS}}
+        for message_id, row in sorted(rows.items())
+        if message_id in stored and row != stored[message_id]
+    ]
+    if updates:
+        connection.execute(update_row, updates)
     return changed
 
 
@@ -200,34 +244,13 @@ def _accepted(message_id: str, recipient: Optional[str]) -> StatusRecord:
     return StatusRecord(message_id=message_id, status="accepted", recipient=recipient)
 
 
-@functools.lru_cache(maxsize=None)
-def _accept_statement(dialect: str) -> Any:
-    """For SQLite and PostgreSQL, ``_apply_statuses`` of one ``accepted`` record as one
-    statement built once: insert the row, or, if the row is still ``accepted``, only fill in a
-    missing recipient (any later state ranks higher and stays as it is)."""
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    table = MessageStatus.__table__
-    statement = insert(table).values(
-        message_id=bindparam("message_id"), recipient=bindparam("recipient"), status="accepted", updated_at=bindparam("now"),
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.message_id],
-        set_={"recipient": statement.excluded.recipient, "updated_at": statement.excluded.updated_at},
-        where=and_(table.c.status == "accepted", table.c.recipient.is_(None), statement.excluded.recipient.isnot(None)),
-    )
-
-
-def _accept(session: Session, message_id: str, recipient: Optional[str]) -> None:
+def _accept(connection: Connection, message_id: str, recipient: Optional[str]) -> None:
     """A sent message's ``accepted`` status inside the caller's unit of work (one statement where
     the database has upserts; the connector records one for every reply)."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql"):
-        _apply_statuses(session, [_accepted(message_id, recipient)])
+    if connection.dialect.name not in _UPSERT_DIALECTS:
+        _apply_statuses(connection, [_accepted(message_id, recipient)])
         return
-    session.execute(
-        _accept_statement(dialect),
-        {"message_id": message_id, "recipient": recipient and recipient[:128], "now": utcnow()},
-    )
+    connection.execute(_ACCEPT, {"message_id": message_id, "recipient": recipient and recipient[:128], "now": utcnow()})
 
 
 def record_sent(message_id: str, recipient: Optional[str], *, url: Optional[str] = None) -> None:
@@ -247,10 +270,10 @@ def record_outbound(
     ``conversation_log.log_outbound``). A failure leaves neither."""
 
     def unit() -> None:
-        with session_scope(url, write=True) as session:
-            _accept(session, message_id, recipient)
+        with connection_scope(url, write=True) as connection:
+            _accept(connection, message_id, recipient)
             conversation_log.add(
-                session, sender=recipient, direction=conversation_log.DIRECTION_OUT, text=text,
+                connection, sender=recipient, direction=conversation_log.DIRECTION_OUT, text=text,
                 actor=conversation_log.ACTOR_ASSISTANT, wamid=message_id,
             )
 
@@ -280,11 +303,10 @@ def record_inbound(
     """Upsert the citizen behind an inbound message and open the 24-h window; returns its id."""
 
     def unit() -> int:
-        with session_scope(url, write=True) as session:
-            citizen = citizens.upsert(
-                session, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at
+        with connection_scope(url, write=True) as connection:
+            return citizens.record_inbound(
+                connection, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at
             )
-            return int(citizen.id)
 
     return _retry_on_conflict(unit, _CITIZEN_ATTEMPTS)
 
@@ -312,13 +334,13 @@ def admit_inbound(
     """
 
     def unit() -> Admission:
-        with session_scope(url, write=True) as session:
-            if blocklist.blocked(session, sender):
+        with connection_scope(url, write=True) as connection:
+            if blocklist.blocked(connection, sender):
                 return Admission(blocked=True)
-            citizen = citizens.upsert(
-                session, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at
+            citizen_id = citizens.record_inbound(
+                connection, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at
             )
-            return Admission(blocked=False, citizen_id=int(citizen.id))
+            return Admission(blocked=False, citizen_id=citizen_id)
 
     return _retry_on_conflict(unit, _CITIZEN_ATTEMPTS)
 

@@ -3,13 +3,15 @@ conversation-log line, the blocklist check with the citizen upsert, the inbound 
 the handoff check."""
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import delete, event, insert, select
+from sqlalchemy.engine.default import CACHE_HIT
 
-from layanwarga import blocklist, conversation_log, db, handoff, inbound
+from layanwarga import blocklist, citizens, conversation_log, db, handoff, inbound
 from layanwarga.conversation_log import ConversationMessage
 from layanwarga.handoff import Handoff
 from layanwarga.models import Citizen, MessageStatus
@@ -189,3 +191,76 @@ def test_a_replys_accepted_status_only_fills_in_what_is_missing(db_url: str) -> 
 
     inbound.record_outbound("wamid.A", "6289999999999", "lagi", url=db_url)  # a recipient is never replaced
     assert inbound.get_status("wamid.A", url=db_url).recipient == SENDER
+
+
+def test_every_statement_of_a_messages_bookkeeping_is_compiled_once(db_url: str) -> None:
+    """The connector's database thread shares the interpreter lock with Rasa: a statement
+    compiled on every call (as SQLAlchemy 1.4 does with its dialect-specific INSERT ... ON
+    CONFLICT) costs every message. From the second message on, each statement is a cache hit."""
+    engine = db.get_engine(db_url)
+    misses: List[str] = []
+
+    def on_execute(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if context.compiled is not None and context.cache_hit is not CACHE_HIT:
+            misses.append(" ".join(statement.split())[:80])
+
+    def one_message(i: int) -> None:
+        sender = f"62812000000{i:02d}"
+        assert inbound.claim_message(f"wamid.in.{i}|1767225600|{sender}", sender, url=db_url)
+        inbound.admit_inbound(sender, wa_id=sender, user_id=None, profile_name="Budi", inbound_at=None, url=db_url)
+        inbound.admit_inbound(sender, wa_id=sender, user_id=None, profile_name="Budi Santoso", inbound_at=None, url=db_url)
+        conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=db_url)
+        inbound.record_outbound(f"wamid.out.{i}", sender, "Baik, kami catat.", url=db_url)
+        inbound.record_statuses(
+            [inbound.StatusRecord(f"wamid.out.{i}", "delivered", sender), inbound.StatusRecord(f"wamid.new.{i}", "sent", sender)],
+            url=db_url,
+        )
+
+    one_message(1)
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        one_message(2)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+    assert misses == []
+
+
+CITIZEN_CASES = [
+    # (stored wa_id, user_id, profile_name, last_inbound_at) or None, then the message's values
+    (None, dict(wa_id="628111", user_id=None, profile_name="Budi", inbound_at=dt.datetime(2026, 12, 1, 8))),
+    (None, dict(wa_id=None, user_id="ID.bsuid1", profile_name=None, inbound_at=None)),
+    (("628111", None, "Budi", dt.datetime(2026, 12, 1, 8)),
+     dict(wa_id="628111", user_id="ID.bsuid1", profile_name="Budi S", inbound_at=dt.datetime(2026, 12, 1, 9))),
+    (("628111", None, "Budi", dt.datetime(2026, 12, 1, 8)),  # an older message never moves the window back
+     dict(wa_id="628111", user_id=None, profile_name=None, inbound_at=dt.datetime(2026, 12, 1, 7))),
+    ((None, "ID.bsuid1", None, None),  # the phone appears: the same citizen keeps their BSUID
+     dict(wa_id="628111", user_id="ID.bsuid1", profile_name="Siti", inbound_at=dt.datetime(2026, 12, 1, 8))),
+    (("628111", "ID.bsuid1", "Siti", dt.datetime(2026, 12, 1, 8)),  # a BSUID never replaces the stored one
+     dict(wa_id="628111", user_id="ID.other", profile_name="S" * 300, inbound_at=None)),
+]
+
+
+@pytest.mark.parametrize("stored, message", CITIZEN_CASES)
+def test_the_connectors_citizen_record_matches_the_orm_upsert(
+    db_url: str, stored: Any, message: Dict[str, Any]
+) -> None:
+    """``citizens.record_inbound`` (Core, the connector's path) and ``citizens.upsert`` (ORM,
+    everyone else) apply the same rules: same rows after the same message."""
+    def apply(path: str) -> Dict[str, Any]:
+        with db.session_scope(db_url) as session:
+            session.execute(delete(Citizen))
+            if stored is not None:
+                wa_id, user_id, name, last = stored
+                session.add(Citizen(wa_id=wa_id, user_id=user_id, profile_name=name, last_inbound_at=last))
+        if path == "orm":
+            with db.session_scope(db_url) as session:
+                citizen_id = citizens.upsert(session, **message).id
+        else:
+            with db.connection_scope(db_url) as connection:
+                citizen_id = citizens.record_inbound(connection, **message)
+        with db.session_scope(db_url) as session:
+            rows = session.execute(select(Citizen)).scalars().all()
+            assert [row.id for row in rows] == [citizen_id]
+            return {f: getattr(rows[0], f) for f in ("wa_id", "user_id", "profile_name", "last_inbound_at")}
+
+    assert apply("core") == apply("orm")
