@@ -10,9 +10,9 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Sequence
 
-from sqlalchemy import event
+from sqlalchemy import create_engine as legacy_create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.future import create_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,17 +40,36 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def pooled_sqlite_engine(
+    url: Any, *, pool_size: int, future: bool = True, pragmas: Sequence[str] = (), **connect_args: Any
+) -> Engine:
+    """An engine for a SQLite file that keeps its connections open, in WAL mode.
+
+    SQLAlchemy 1.4 opens a new SQLite connection for every unit of work by default (NullPool),
+    and each would run the set-up again: a pool keeps them open (the connector and the tracker
+    store make several small units of work per message). WAL lets readers (the dashboard, a
+    turn's marker query) go on while another connection writes; the 30 s timeout makes
+    concurrent writers wait for each other instead of failing with "database is locked".
+    ``future`` picks SQLAlchemy's 2.0-style engine (the ticket database) or the 1.x one Rasa's
+    tracker store is written for; ``pragmas`` run on every new connection after WAL.
+    """
+    create = create_engine if future else legacy_create_engine
+    engine = create(
+        url, poolclass=QueuePool, pool_size=pool_size, max_overflow=10,
+        connect_args={"check_same_thread": False, "timeout": 30, **connect_args},
+    )
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
         cursor = dbapi_conn.cursor()
-        # WAL lets the dashboard read while the action server writes; the busy timeout makes
-        # concurrent writers wait for each other instead of failing with "database is locked".
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in ("journal_mode=WAL", *pragmas):
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
+    return engine
+
+
+def _begin_immediate_on_request(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
         # A unit of work that reads and then writes (numbering, idempotent submissions) takes
@@ -70,15 +89,10 @@ def get_engine(url: Optional[str] = None) -> Engine:
             if parsed.get_backend_name() == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
                     os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
-                # SQLAlchemy 1.4 opens a new SQLite connection for every unit of work by default
-                # (NullPool), and each runs the PRAGMAs below: a pool keeps them open (the
-                # connector makes several small units of work per message).
-                engine = create_engine(
-                    url,
-                    poolclass=QueuePool, pool_size=5, max_overflow=10,
-                    connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
-                )
-                _configure_sqlite(engine)
+                # The driver's own transaction handling is off (isolation_level=None): each unit
+                # of work issues its BEGIN, IMMEDIATE when it will write.
+                engine = pooled_sqlite_engine(url, pool_size=5, pragmas=("foreign_keys=ON",), isolation_level=None)
+                _begin_immediate_on_request(engine)
             else:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
             _engines[url] = engine

@@ -53,11 +53,11 @@ from typing import Any, Callable, Dict, List, Optional, Text, Tuple, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.exc
-from sqlalchemy.pool import QueuePool
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
 
+from layanwarga.db import pooled_sqlite_engine
 from layanwarga.redaction import mask_value
 
 logger = logging.getLogger(__name__)
@@ -164,17 +164,7 @@ class LayanWargaTrackerStore(SQLTrackerStore):
         if url.database in (None, "", ":memory:"):
             return
         self.engine.dispose()
-        self.engine = sa.create_engine(
-            url, poolclass=QueuePool, pool_size=size, max_overflow=10,
-            connect_args={"check_same_thread": False, "timeout": 30},
-        )
-
-        @sa.event.listens_for(self.engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
-
+        self.engine = pooled_sqlite_engine(url, pool_size=size, future=False)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     def _choose_insert_path(self) -> str:
