@@ -87,7 +87,8 @@ def upsert(
         citizen = Citizen(wa_id=wa_id, user_id=user_id)
         session.add(citizen)
     stored = {field: getattr(citizen, field) for field in _IDENTITY_FIELDS}
-    for field, value in _changes(stored, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at).items():
+    changes = _changes(stored, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at)
+    for field, value in changes.items():
         setattr(citizen, field, value)
     session.flush()
     return citizen
