@@ -33,7 +33,7 @@ class WebhookError:
         code = data.get("code")
         try:
             code = int(code) if code is not None else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: Python's json reads Infinity
             code = None
         details = data.get("error_data", {})
         return cls(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -122,3 +123,21 @@ def test_generated_webhook_bodies_never_crash_the_parser(data: Dict[str, Any]) -
 @given(st.binary(max_size=2000) | json_value.map(lambda v: json.dumps(v).encode()))
 def test_arbitrary_bytes_are_refused_or_parsed_never_crash(raw: bytes) -> None:
     check(raw)
+
+
+@pytest.mark.parametrize("code", [float("inf"), float("-inf"), float("nan"), "131026x", [131026], {}])
+def test_a_status_error_code_that_is_no_integer_is_dropped_not_raised(code: Any) -> None:
+    """Found by the generated bodies (2026-12-06): Python's json reads ``Infinity``, and
+    ``int(inf)`` raises OverflowError, which the parser did not expect. The status and the
+    error's title are kept; only the code is unknown."""
+    raw = json.dumps({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1069"},
+            "statuses": [{"id": "wamid.X", "status": "failed", "timestamp": "1767225600", "recipient_id": "6281234567890",
+                          "errors": [{"code": code, "title": "Message undeliverable"}]}],
+        }}]}],
+    }).encode("utf-8")
+    [update] = parse_body(decode_body(raw)).statuses
+    assert (update.status, update.errors[0].code, update.errors[0].title) == ("failed", None, "Message undeliverable")
