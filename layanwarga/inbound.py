@@ -23,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
-from sqlalchemy import DateTime, bindparam, delete, insert, select, text, update
+from sqlalchemy import DateTime, bindparam, case, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +40,7 @@ _KEY_MAX = 255
 
 # Delivery states only move forward; webhooks can arrive out of order (read before delivered).
 STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 5}
+_UNKNOWN_RANK = STATUS_RANK["sent"]
 # Message ids per ``IN (...)`` lookup: well under SQLite's limit of bound parameters.
 _LOOKUP_CHUNK = 500
 
@@ -177,12 +178,21 @@ def _status_statements() -> Tuple[Any, Any, Any]:
     lookup = select(table.c.message_id, *(table.c[field] for field in _STATUS_FIELDS)).where(
         table.c.message_id.in_(bindparam("ids", expanding=True))
     )
+    # The stored state's rank, checked again when the row is written: on PostgreSQL another
+    # instance may have moved the row on since the lookup (its "delivered" committed while this
+    # batch holds the "sent"), and a blocked UPDATE re-reads the row it waited for.
+    stored_rank = case(STATUS_RANK, value=table.c.status, else_=_UNKNOWN_RANK)
     change = (
         update(table)
-        .where(table.c.message_id == bindparam("key"))
+        .where(table.c.message_id == bindparam("key"), stored_rank <= bindparam("new_rank"))
         .values({field: bindparam(f"new_{field}") for field in _STATUS_FIELDS})
     )
     return lookup, insert(table), change
+
+
+def _rank(status: str) -> int:
+    """A delivery state's rank (an unknown state ranks as ``sent``)."""
+    return STATUS_RANK.get(status, _UNKNOWN_RANK)
 
 
 def _apply_statuses(connection: Connection, records: List[StatusRecord]) -> int:
@@ -192,9 +202,10 @@ def _apply_statuses(connection: Connection, records: List[StatusRecord]) -> int:
     records for one message id (a batch holding its sent, delivered and read webhooks, in any
     order) go through the same row one after the other, so it ends in the highest-ranked state;
     then the new rows are inserted and the changed ones updated, one statement each for the
-    whole batch. Records are applied in message-id order (a stable sort: each id's records keep
-    theirs), so two instances writing overlapping batches on PostgreSQL lock the rows in the
-    same order and cannot deadlock.
+    whole batch. An update is written only if the row's stored state still ranks no higher
+    (another instance may have moved it on since the lookup). Records are applied in message-id
+    order (a stable sort: each id's records keep theirs), so two instances writing overlapping
+    batches on PostgreSQL lock the rows in the same order and cannot deadlock.
     """
     lookup, insert_rows, update_row = _status_statements()
     ids = list(dict.fromkeys(record.message_id for record in records))
@@ -219,7 +230,7 @@ def _apply_statuses(connection: Connection, records: List[StatusRecord]) -> int:
             new.append(record.message_id)
             changed += 1
             continue
-        if STATUS_RANK.get(status, 1) < STATUS_RANK.get(row["status"], 1):
+        if _rank(status) < _rank(row["status"]):
             continue
         row["status"] = status
         if record.recipient and not row["recipient"]:
@@ -231,7 +242,11 @@ def _apply_statuses(connection: Connection, records: List[StatusRecord]) -> int:
     if new:
         connection.execute(insert_rows, [{**rows[message_id], "updated_at": utcnow()} for message_id in new])
     updates = [
-        {"key": message_id, **{f"new_{field}": row[field] for field in _STATUS_FIELDS}}
+        {
+            "key": message_id,
+            "new_rank": _rank(row["status"]),
+            **{f"new_{field}": row[field] for field in _STATUS_FIELDS},
+        }
         for message_id, row in sorted(rows.items())
         if message_id in stored and row != stored[message_id]
     ]

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List
 
 import pytest
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.engine.default import CACHE_HIT
 
 from layanwarga import blocklist, citizens, conversation_log, db, handoff, inbound
@@ -107,6 +107,33 @@ def test_a_concurrent_insert_by_another_instance_is_retried(db_url: str) -> None
         event.remove(engine, "after_cursor_execute", other_instance_inserts)
     assert raced and changed == 1  # the retry found the row: "sent" is older, "read" moves it on
     assert inbound.get_status("wamid.race", url=db_url) == inbound.StatusRecord("wamid.race", "read", SENDER)
+
+
+def test_a_state_another_instance_moved_on_meanwhile_is_not_moved_back(db_url: str) -> None:
+    """Two instances behind a balancer get a reply's "sent" and "delivered" webhooks: if the
+    "delivered" batch commits after this batch read the row, this batch's "sent" must not
+    overwrite it (found by tests/scale: a reply stuck at "sent")."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): nothing can commit between lookup and update")
+    inbound.record_outbound("wamid.moved", SENDER, "Baik.", url=db_url)
+    engine = db.get_engine(db_url)
+    raced: List[bool] = []
+
+    def other_instance_delivers(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if raced or not (statement.startswith("SELECT") and "FROM message_statuses" in statement):
+            return
+        raced.append(True)
+        with engine.connect() as other:
+            other.execute(update(MessageStatus).where(MessageStatus.message_id == "wamid.moved").values(status="delivered"))
+            other.commit()
+
+    event.listen(engine, "after_cursor_execute", other_instance_delivers)
+    try:
+        inbound.record_statuses([inbound.StatusRecord("wamid.moved", "sent", SENDER)], url=db_url)
+    finally:
+        event.remove(engine, "after_cursor_execute", other_instance_delivers)
+    assert raced
+    assert inbound.get_status("wamid.moved", url=db_url).status == "delivered"
 
 
 def test_a_reply_is_recorded_with_its_log_line_in_one_unit_of_work(db_url: str) -> None:
