@@ -3,8 +3,9 @@
 Rasa 3.6 hands deep copies of a turn's events, parse data and dialogue states to its structlog
 debug lines, for example ``structlogger.debug("processor.actions.log",
 rasa_events=copy.deepcopy(events))`` after every action, the RulePolicy's and
-MemoizationPolicy's states on every prediction and a form's slot candidates on every form turn. Python evaluates the arguments before structlog's
-filtering logger drops a debug line, so the copies are made at every log level. (They exist
+MemoizationPolicy's states on every prediction and a form's slot candidates on every form
+turn. Python evaluates the arguments before structlog's filtering logger drops a debug line,
+so the copies are made at every log level. (They exist
 because Rasa's ``_anonymizer`` processor may rewrite the values it logs.)
 
 This patch gives those modules a ``copy`` whose ``deepcopy`` copies as before when structlog

@@ -82,29 +82,38 @@ def test_a_large_batch_looks_rows_up_in_chunks(sqlite_url: str) -> None:
     assert seen["units"] == 1 and len(status_lookups(seen["statements"])) == 3
 
 
-def test_a_concurrent_insert_by_another_instance_is_retried(db_url: str) -> None:
-    if db_url.startswith("sqlite"):
-        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no concurrent insert can slip in")
-    engine = db.get_engine(db_url)
+@contextmanager
+def another_instance_writes_after_the_lookup(url: str, statement: Any) -> Iterator[List[bool]]:
+    """Another instance wins a race: right after this unit of work reads the stored statuses,
+    before it writes, ``statement`` runs and commits on another connection. Yields a list that
+    holds ``True`` once that happened."""
+    engine = db.get_engine(url)
     raced: List[bool] = []
 
-    def other_instance_inserts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # After this unit of work read the rows, before it inserts: another instance wins the race.
-        if raced or not (statement.startswith("SELECT") and "FROM message_statuses" in statement):
+    def other_instance_writes(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if raced or not (sql.startswith("SELECT") and "FROM message_statuses" in sql):
             return
         raced.append(True)
         with engine.connect() as other:
-            other.execute(insert(MessageStatus).values(message_id="wamid.race", status="delivered"))
+            other.execute(statement)
             other.commit()
 
-    event.listen(engine, "after_cursor_execute", other_instance_inserts)
+    event.listen(engine, "after_cursor_execute", other_instance_writes)
     try:
+        yield raced
+    finally:
+        event.remove(engine, "after_cursor_execute", other_instance_writes)
+
+
+def test_a_concurrent_insert_by_another_instance_is_retried(db_url: str) -> None:
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no concurrent insert can slip in")
+    other_insert = insert(MessageStatus).values(message_id="wamid.race", status="delivered")
+    with another_instance_writes_after_the_lookup(db_url, other_insert) as raced:
         changed = inbound.record_statuses(
             [inbound.StatusRecord("wamid.race", "sent", SENDER), inbound.StatusRecord("wamid.race", "read", SENDER)],
             url=db_url,
         )
-    finally:
-        event.remove(engine, "after_cursor_execute", other_instance_inserts)
     assert raced and changed == 1  # the retry found the row: "sent" is older, "read" moves it on
     assert inbound.get_status("wamid.race", url=db_url) == inbound.StatusRecord("wamid.race", "read", SENDER)
 
@@ -116,22 +125,9 @@ def test_a_state_another_instance_moved_on_meanwhile_is_not_moved_back(db_url: s
     if db_url.startswith("sqlite"):
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): nothing can commit between lookup and update")
     inbound.record_outbound("wamid.moved", SENDER, "Baik.", url=db_url)
-    engine = db.get_engine(db_url)
-    raced: List[bool] = []
-
-    def other_instance_delivers(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if raced or not (statement.startswith("SELECT") and "FROM message_statuses" in statement):
-            return
-        raced.append(True)
-        with engine.connect() as other:
-            other.execute(update(MessageStatus).where(MessageStatus.message_id == "wamid.moved").values(status="delivered"))
-            other.commit()
-
-    event.listen(engine, "after_cursor_execute", other_instance_delivers)
-    try:
+    other_update = update(MessageStatus).where(MessageStatus.message_id == "wamid.moved").values(status="delivered")
+    with another_instance_writes_after_the_lookup(db_url, other_update) as raced:
         inbound.record_statuses([inbound.StatusRecord("wamid.moved", "sent", SENDER)], url=db_url)
-    finally:
-        event.remove(engine, "after_cursor_execute", other_instance_delivers)
     assert raced
     assert inbound.get_status("wamid.moved", url=db_url).status == "delivered"
 
