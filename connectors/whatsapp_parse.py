@@ -3,14 +3,26 @@
 Reads every entry, every change, every message, status and error of a batch (Meta aggregates up
 to 1000 updates per POST), in payload order. Parsing never raises on odd shapes: a part that
 cannot be understood is reported in ``ParsedBatch.problems`` and skipped, the rest is kept.
+
+Every field of a body may hold any JSON value, whatever Meta documents. Code reading a field
+goes through ``text_of``, ``object_of``, ``list_of`` or ``number_of``, which give the type the
+field should have or nothing, so a ``true`` where a list belongs is the same as an absent list.
+Text is cleaned once, here: a lone UTF-16 surrogate (the valid JSON escape ``\\ud800``) becomes
+U+FFFD, so no later step (the NLU, the database, a log line) meets a string it cannot encode.
 """
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 WHATSAPP_OBJECT = "whatsapp_business_account"
+
+# A \uD800-\uDFFF escape in the raw body: only then can the decoded text hold a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class MalformedBody(ValueError):
@@ -30,18 +42,14 @@ class WebhookError:
     @classmethod
     def from_dict(cls, data: Any) -> "WebhookError":
         data = data if isinstance(data, dict) else {}
-        code = data.get("code")
-        try:
-            code = int(code) if code is not None else None
-        except (TypeError, ValueError, OverflowError):  # OverflowError: Python's json reads Infinity
-            code = None
-        details = data.get("error_data", {})
+        number = number_of(data.get("code"))
+        code = int(number) if number is not None and number.is_integer() else None
         return cls(
             code=code,
-            title=str(data.get("title") or ""),
-            message=str(data.get("message") or ""),
-            details=str(details.get("details") or "") if isinstance(details, dict) else "",
-            href=str(data.get("href") or ""),
+            title=text_of(data.get("title")) or "",
+            message=text_of(data.get("message")) or "",
+            details=text_of(object_of(data.get("error_data")).get("details")) or "",
+            href=text_of(data.get("href")) or "",
         )
 
     def as_dict(self) -> Dict[str, Any]:
@@ -60,14 +68,14 @@ class ContactInfo:
 
     @classmethod
     def from_dict(cls, data: Any) -> "ContactInfo":
-        data = data if isinstance(data, dict) else {}
-        profile = data.get("profile") if isinstance(data.get("profile"), dict) else {}
+        data = object_of(data)
+        profile = object_of(data.get("profile"))
         return cls(
-            wa_id=_str_or_none(data.get("wa_id")),
-            user_id=_str_or_none(data.get("user_id")),
-            parent_user_id=_str_or_none(data.get("parent_user_id")),
-            profile_name=_str_or_none(profile.get("name")),
-            username=_str_or_none(profile.get("username")),
+            wa_id=text_of(data.get("wa_id")),
+            user_id=text_of(data.get("user_id")),
+            parent_user_id=text_of(data.get("parent_user_id")),
+            profile_name=text_of(profile.get("name")),
+            username=text_of(profile.get("username")),
         )
 
 
@@ -97,13 +105,11 @@ class InboundMessage:
     @property
     def body(self) -> Dict[str, Any]:
         """The type-specific object (``raw["text"]``, ``raw["image"]``...), or {}."""
-        value = self.raw.get(self.type)
-        return value if isinstance(value, dict) else {}
+        return object_of(self.raw.get(self.type))
 
     @property
     def context(self) -> Optional[Dict[str, Any]]:
-        value = self.raw.get("context")
-        return value if isinstance(value, dict) else None
+        return object_of(self.raw.get("context")) or None
 
 
 @dataclass(frozen=True)
@@ -139,11 +145,55 @@ class ParsedBatch:
         return len(self.messages) + len(self.statuses) + len(self.errors)
 
 
-def _str_or_none(value: Any) -> Optional[str]:
-    if value is None:
+def text_of(value: Any) -> Optional[str]:
+    """A string field: the stripped string (None when empty); a finite number written out (Meta
+    sends some ids and timestamps as numbers); any other JSON value is no text at all."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    text = str(value).strip()
-    return text or None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return str(value)
+
+
+def object_of(value: Any) -> Dict[str, Any]:
+    """An object field, or {} for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def list_of(value: Any) -> List[Any]:
+    """A list field, or [] for anything else."""
+    return value if isinstance(value, list) else []
+
+
+def number_of(value: Any) -> Optional[float]:
+    """A finite number given as a JSON number or a numeric string, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a float's range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _clean_text(data: Any) -> Any:
+    """``data`` with every lone surrogate in its strings (keys included) replaced by U+FFFD."""
+    if isinstance(data, str):
+        return _LONE_SURROGATE.sub("\ufffd", data)
+    if isinstance(data, list):
+        return [_clean_text(item) for item in data]
+    if isinstance(data, dict):
+        return {_clean_text(key): _clean_text(item) for key, item in data.items()}
+    return data
 
 
 def decode_body(raw: bytes) -> Dict[str, Any]:
@@ -152,6 +202,8 @@ def decode_body(raw: bytes) -> Dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"body is not valid JSON ({exc.__class__.__name__})") from None
+    if _SURROGATE_ESCAPE.search(raw):
+        data = _clean_text(data)
     if not isinstance(data, dict):
         raise MalformedBody("body is not a JSON object")
     if data.get("object") != WHATSAPP_OBJECT:
@@ -210,9 +262,9 @@ def parse_body(data: Dict[str, Any]) -> ParsedBatch:
 
 
 def _parse_value(batch: ParsedBatch, value: Dict[str, Any], e_idx: int, c_idx: int, where: str) -> None:
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
-    phone_number_id = _str_or_none(metadata.get("phone_number_id"))
-    display_number = _str_or_none(metadata.get("display_phone_number"))
+    metadata = object_of(value.get("metadata"))
+    phone_number_id = text_of(metadata.get("phone_number_id"))
+    display_number = text_of(metadata.get("display_phone_number"))
     contacts = [
         ContactInfo.from_dict(c) for c in _as_list(batch, value.get("contacts"), f"{where}.contacts") if isinstance(c, dict)
     ]
@@ -224,8 +276,8 @@ def _parse_value(batch: ParsedBatch, value: Dict[str, Any], e_idx: int, c_idx: i
         if not isinstance(raw, dict):
             batch.problems.append(f"{where}.messages[{m_idx}] is not an object")
             continue
-        wa_id = _str_or_none(raw.get("from"))
-        user_id = _str_or_none(raw.get("from_user_id"))
+        wa_id = text_of(raw.get("from"))
+        user_id = text_of(raw.get("from_user_id"))
         contact = _match_contact(contacts, wa_id, user_id)
         # A message keyed only by its BSUID still gets the phone when the contact block has it.
         wa_id = wa_id or contact.wa_id
@@ -235,12 +287,12 @@ def _parse_value(batch: ParsedBatch, value: Dict[str, Any], e_idx: int, c_idx: i
             continue
         batch.messages.append(
             InboundMessage(
-                id=_str_or_none(raw.get("id")) or "",
-                type=_str_or_none(raw.get("type")) or "unknown",
-                timestamp=_str_or_none(raw.get("timestamp")),
+                id=text_of(raw.get("id")) or "",
+                type=text_of(raw.get("type")) or "unknown",
+                timestamp=text_of(raw.get("timestamp")),
                 wa_id=wa_id,
                 user_id=user_id,
-                parent_user_id=_str_or_none(raw.get("from_parent_user_id")) or contact.parent_user_id,
+                parent_user_id=text_of(raw.get("from_parent_user_id")) or contact.parent_user_id,
                 profile_name=contact.profile_name,
                 username=contact.username,
                 phone_number_id=phone_number_id,
@@ -252,16 +304,18 @@ def _parse_value(batch: ParsedBatch, value: Dict[str, Any], e_idx: int, c_idx: i
         )
 
     for s_idx, raw in enumerate(_as_list(batch, value.get("statuses"), f"{where}.statuses")):
-        if not isinstance(raw, dict) or not raw.get("id") or not raw.get("status"):
+        status_id = text_of(raw.get("id")) if isinstance(raw, dict) else None
+        state = text_of(raw.get("status")) if isinstance(raw, dict) else None
+        if not status_id or not state:
             batch.problems.append(f"{where}.statuses[{s_idx}] has no id or status")
             continue
         batch.statuses.append(
             StatusUpdate(
-                id=str(raw["id"]),
-                status=str(raw["status"]).lower(),
-                timestamp=_str_or_none(raw.get("timestamp")),
-                recipient_id=_str_or_none(raw.get("recipient_id")),
-                recipient_user_id=_str_or_none(raw.get("recipient_user_id")),
+                id=status_id,
+                status=state.lower(),
+                timestamp=text_of(raw.get("timestamp")),
+                recipient_id=text_of(raw.get("recipient_id")),
+                recipient_user_id=text_of(raw.get("recipient_user_id")),
                 phone_number_id=phone_number_id,
                 errors=_errors(raw.get("errors")),
                 raw=raw,

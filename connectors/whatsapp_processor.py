@@ -49,7 +49,7 @@ from .sender_queues import SenderQueues
 from .settings import WhatsAppSettings
 from .status_batcher import StatusBatcher
 from .whatsapp_output import WhatsAppOutput
-from .whatsapp_parse import InboundMessage, ParsedBatch, StatusUpdate
+from .whatsapp_parse import InboundMessage, ParsedBatch, StatusUpdate, object_of, text_of
 from .whatsapp_rasa import INTENT_MEDIA, Disposition, MediaRef, Translation, log_text, translate
 
 logger = logging.getLogger(__name__)
@@ -218,14 +218,14 @@ class WebhookProcessor:
             reaction = message.body
             logger.info(
                 "Reaction %r from %s to message %s (not passed to the assistant)",
-                reaction.get("emoji") or "(removed)", mask(sender), reaction.get("message_id"),
+                text_of(reaction.get("emoji")) or "(removed)", mask(sender), text_of(reaction.get("message_id")),
             )
             return
         if translation.disposition is Disposition.REVOKE:
             revoke = message.body
             logger.info(
                 "Citizen %s deleted message %s (not passed to the assistant)",
-                mask(sender), revoke.get("original_message_id") or revoke.get("message_id") or "?",
+                mask(sender), text_of(revoke.get("original_message_id")) or text_of(revoke.get("message_id")) or "?",
             )
             return
         if translation.disposition is Disposition.SYSTEM:
@@ -440,24 +440,24 @@ class WebhookProcessor:
 
     async def _apply_system(self, message: InboundMessage) -> None:
         system = message.body
-        kind = system.get("type")
+        kind = text_of(system.get("type"))
         if kind in ("user_changed_number", "customer_changed_number"):
             old = message.wa_id
-            new = system.get("wa_id") or system.get("new_wa_id")
+            new = text_of(system.get("wa_id")) or text_of(system.get("new_wa_id"))
             if not old or not new:
                 logger.warning("Number change without old/new number in message %s; ignored", message.id)
                 return
             try:
-                await self.runner.run(inbound.change_number, str(old), str(new), url=self.settings.database_url)
+                await self.runner.run(inbound.change_number, old, new, url=self.settings.database_url)
             except Exception:  # noqa: BLE001
-                logger.exception("Could not apply number change %s -> %s", mask(old), mask(str(new)))
+                logger.exception("Could not apply number change %s -> %s", mask(old), mask(new))
                 return
-            logger.info("Citizen changed WhatsApp number %s -> %s", mask(old), mask(str(new)))
+            logger.info("Citizen changed WhatsApp number %s -> %s", mask(old), mask(new))
         elif kind == "customer_identity_changed":
-            identity = message.raw.get("identity") if isinstance(message.raw.get("identity"), dict) else {}
+            identity = object_of(message.raw.get("identity"))
             logger.info(
                 "WhatsApp identity of %s changed (reinstalled or new device; acknowledged=%s)",
-                mask(message.sender), identity.get("acknowledged"),
+                mask(message.sender), identity.get("acknowledged") is True,
             )
         else:
             logger.info("WhatsApp system message %r for %s ignored", kind, mask(message.sender))

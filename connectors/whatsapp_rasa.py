@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Dict, List, Optional
 
-from .whatsapp_parse import InboundMessage
+from .whatsapp_parse import InboundMessage, list_of, number_of, object_of, text_of
 
 INTENT_LOCATION = "/kirim_lokasi"
 INTENT_MEDIA = "/kirim_media"
@@ -78,16 +78,16 @@ def base_metadata(message: InboundMessage) -> Dict[str, Any]:
         meta["username"] = message.username
     if message.parent_user_id:
         meta["parent_user_id"] = message.parent_user_id
-    referral = message.raw.get("referral")
-    if isinstance(referral, dict):
+    referral = object_of(message.raw.get("referral"))
+    if referral:
         meta["referral"] = referral
     return meta
 
 
 def _choice_text(reply_id: Any, title: Any) -> str:
     """A reply id that is a Rasa payload (``/intent{...}``) wins, else what the citizen tapped."""
-    reply_id = str(reply_id or "").strip()
-    title = str(title or "").strip()
+    reply_id = text_of(reply_id) or ""
+    title = text_of(title) or ""
     if reply_id.startswith("/"):
         return reply_id
     return title or reply_id
@@ -103,15 +103,15 @@ def _unsupported(message: InboundMessage, meta: Dict[str, Any], kind: str, **ext
 
 def _contacts(message: InboundMessage, meta: Dict[str, Any]) -> Translation:
     shared: List[Dict[str, Any]] = []
-    for contact in message.raw.get("contacts") or []:
+    for contact in list_of(message.raw.get("contacts")):
         if not isinstance(contact, dict):
             continue
-        name = contact.get("name") if isinstance(contact.get("name"), dict) else {}
-        display = str(name.get("formatted_name") or name.get("first_name") or "").strip()
+        name = object_of(contact.get("name"))
+        display = text_of(name.get("formatted_name")) or text_of(name.get("first_name")) or ""
         phones = [
-            str(p.get("phone") or p.get("wa_id") or "").strip()
-            for p in contact.get("phones") or []
-            if isinstance(p, dict) and (p.get("phone") or p.get("wa_id"))
+            phone
+            for p in list_of(contact.get("phones"))
+            if (phone := text_of(object_of(p).get("phone")) or text_of(object_of(p).get("wa_id")))
         ]
         shared.append({"name": display, "phones": phones})
     meta["contacts"] = shared
@@ -130,45 +130,45 @@ def translate(message: InboundMessage) -> Translation:
     body = message.body
 
     if kind == "text":
-        text = str(body.get("body") or "").strip()
+        text = text_of(body.get("body"))
         return Translation(Disposition.RASA, text, meta) if text else _unsupported(message, meta, "empty_text")
 
     if kind == "interactive":
-        itype = body.get("type")
-        if itype in ("button_reply", "list_reply") and isinstance(body.get(itype), dict):
-            reply = body[itype]
+        itype = text_of(body.get("type"))
+        reply = object_of(body.get(itype)) if itype in ("button_reply", "list_reply") else {}
+        if reply:
             meta["interactive"] = {
                 "type": itype,
-                "id": reply.get("id"),
-                "title": reply.get("title"),
-                "description": reply.get("description"),
+                "id": text_of(reply.get("id")),
+                "title": text_of(reply.get("title")),
+                "description": text_of(reply.get("description")),
             }
             return Translation(Disposition.RASA, _choice_text(reply.get("id"), reply.get("title")), meta)
-        return _unsupported(message, meta, str(itype or "interactive"))
+        return _unsupported(message, meta, itype or "interactive")
 
     if kind == "button":
-        meta["button"] = {"payload": body.get("payload"), "text": body.get("text")}
+        meta["button"] = {"payload": text_of(body.get("payload")), "text": text_of(body.get("text"))}
         return Translation(Disposition.RASA, _choice_text(body.get("payload"), body.get("text")), meta)
 
     if kind == "location":
         meta["location"] = {
-            "latitude": body.get("latitude"),
-            "longitude": body.get("longitude"),
-            "name": body.get("name"),
-            "address": body.get("address"),
-            "url": body.get("url"),
+            "latitude": number_of(body.get("latitude")),
+            "longitude": number_of(body.get("longitude")),
+            "name": text_of(body.get("name")),
+            "address": text_of(body.get("address")),
+            "url": text_of(body.get("url")),
         }
         return Translation(Disposition.RASA, INTENT_LOCATION, meta)
 
     if kind in MEDIA_TYPES:
         ref = MediaRef(
             type=kind,
-            media_id=str(body["id"]) if body.get("id") else None,
-            mime_type=(str(body.get("mime_type") or "").split(";")[0].strip().lower() or None),
-            sha256=body.get("sha256"),
-            filename=body.get("filename"),
-            caption=(str(body.get("caption")).strip() or None) if body.get("caption") else None,
-            url=body.get("url"),
+            media_id=text_of(body.get("id")),
+            mime_type=((text_of(body.get("mime_type")) or "").split(";")[0].strip().lower() or None),
+            sha256=text_of(body.get("sha256")),
+            filename=text_of(body.get("filename")),
+            caption=text_of(body.get("caption")),
+            url=text_of(body.get("url")),
         )
         return Translation(Disposition.MEDIA, ref.caption or INTENT_MEDIA, meta, media=ref)
 
@@ -187,10 +187,9 @@ def translate(message: InboundMessage) -> Translation:
         return Translation(Disposition.RASA, INTENT_GREET, meta)
 
     if kind == "audio":
-        return _unsupported(message, meta, "audio", voice=bool(body.get("voice")))
+        return _unsupported(message, meta, "audio", voice=body.get("voice") is True)
     if kind == "unsupported":
-        inner = body.get("type") if body else None
-        return _unsupported(message, meta, str(inner or "unsupported"))
+        return _unsupported(message, meta, text_of(body.get("type")) or "unsupported")
     # sticker, order and any type WhatsApp adds later.
     return _unsupported(message, meta, kind)
 

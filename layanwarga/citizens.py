@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+import logging
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from .models import Citizen, utcnow
+
+logger = logging.getLogger(__name__)
 
 # WhatsApp lets a business send free-form messages only within 24 h of the citizen's last message.
 SERVICE_WINDOW = dt.timedelta(hours=24)
@@ -59,6 +62,24 @@ def _changes(
     return changes
 
 
+def _unclaimed(execute: Callable[..., Any], citizen_id: int, changes: Dict[str, Any]) -> Dict[str, Any]:
+    """``changes`` without a phone or BSUID that another citizen already holds.
+
+    A message can pair a phone with a BSUID stored on a different record (a recycled number, or
+    a body that does not hold together); the message still counts for the citizen it was matched
+    to, but an identity is never taken from another citizen: that would fail on the unique key,
+    or worse, join two people's conversations.
+    """
+    for field in ("wa_id", "user_id"):
+        if field in changes:
+            column = getattr(Citizen, field)
+            holder = execute(select(Citizen.id).where(column == changes[field], Citizen.id != citizen_id)).first()
+            if holder is not None:
+                logger.warning("Citizen %s: %s already belongs to citizen %s; not copied", citizen_id, field, holder[0])
+                del changes[field]
+    return changes
+
+
 def _require_identity(wa_id: Optional[str], user_id: Optional[str]) -> None:
     if not wa_id and not user_id:
         raise ValueError("a citizen needs a wa_id or a user_id")
@@ -88,6 +109,8 @@ def upsert(
         session.add(citizen)
     stored = {field: getattr(citizen, field) for field in _IDENTITY_FIELDS}
     changes = _changes(stored, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at)
+    if citizen.id is not None:
+        changes = _unclaimed(session.execute, citizen.id, changes)
     for field, value in changes.items():
         setattr(citizen, field, value)
     session.flush()
@@ -132,6 +155,7 @@ def record_inbound(
         values.update(_changes(empty, wa_id=None, user_id=None, profile_name=profile_name, inbound_at=inbound_at))
         return int(connection.execute(insert(table).values(values)).inserted_primary_key[0])
     changes = _changes(stored, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at)
+    changes = _unclaimed(connection.execute, stored["id"], changes)
     if changes:
         connection.execute(update(table).where(table.c.id == stored["id"]).values(changes))
     return int(stored["id"])

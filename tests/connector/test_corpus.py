@@ -16,10 +16,10 @@ from sqlalchemy import delete, select
 from layanwarga import db
 from layanwarga.conversation_log import ConversationMessage
 from layanwarga.models import Citizen, Media, MessageStatus, ProcessedMessage
-from wa_support import FakeGraph, RunningChannel, make_settings, payload, payload_bytes, payload_names
+from wa_support import (
+    SAMPLE_JPEG, FakeGraph, RunningChannel, make_settings, payload, payload_bytes, payload_names, register_sample_media,
+)
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 200 + b"\xff\xd9"
-PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
 UNSUPPORTED = "/pesan_tidak_didukung"
 
@@ -96,10 +96,6 @@ def _is_subsequence(items: List[str], sequence: List[str]) -> bool:
     return all(any(item == candidate for candidate in remaining) for item in items)
 
 
-def _register_media(graph: FakeGraph) -> None:
-    graph.add_media("1003383421387256", JPEG, "image/jpeg")  # image_with_caption_and_url
-    graph.add_media("1234567890987654321", PDF, "application/pdf")  # document_pdf
-    graph.add_media("765756756", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, "video/mp4")
 
 
 async def _run_sample(name: str, rc: RunningChannel, graph: FakeGraph, url: str) -> None:
@@ -150,7 +146,7 @@ def _reset(url: str) -> None:
 @pytest.mark.parametrize("name", payload_names())
 async def test_sample(name: str, sqlite_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async with FakeGraph() as graph:
-        _register_media(graph)
+        register_sample_media(graph)
         async with RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:
             await _run_sample(name, rc, graph, sqlite_url)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -159,7 +155,7 @@ async def test_sample(name: str, sqlite_url: str, tmp_path: Path, caplog: pytest
 
 async def test_whole_corpus_on_each_backend(db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async with FakeGraph() as graph:
-        _register_media(graph)
+        register_sample_media(graph)
         async with RunningChannel(make_settings(graph.url, tmp_path, db_url)) as rc:
             for name in payload_names():
                 _reset(db_url)
@@ -171,7 +167,7 @@ async def test_whole_corpus_on_each_backend(db_url: str, tmp_path: Path, caplog:
 async def test_corpus_specifics(sqlite_url: str, tmp_path: Path) -> None:
     """The samples' special cases: identity, BSUID, media, location, statuses with contacts."""
     async with FakeGraph() as graph:
-        _register_media(graph)
+        register_sample_media(graph)
         async with RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:
             for name in ("text", "system_user_changed_number"):
                 assert (await rc.post(payload_bytes(name))).status == 200
@@ -214,7 +210,7 @@ async def test_corpus_specifics(sqlite_url: str, tmp_path: Path) -> None:
     image = next(m for m in rc.received if m.text == "Taj Mahal")
     meta = image.metadata["media"]
     assert meta["type"] == "image" and meta["mime_type"] == "image/jpeg" and meta["whatsapp_media_id"] == "1003383421387256"
-    assert Path(meta["storage_path"]).read_bytes() == JPEG and meta["media_db_id"]
+    assert Path(meta["storage_path"]).read_bytes() == SAMPLE_JPEG and meta["media_db_id"]
     document = next(m for m in rc.received if m.metadata.get("message_type") == "document")
     assert document.metadata["media"]["filename"] == "filename.pdf"
     assert document.metadata["context"] == {"forwarded": True}

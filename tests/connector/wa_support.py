@@ -258,6 +258,17 @@ class FakeGraph:
         return web.Response(body=item["content"], content_type=item["download_mime"])
 
 
+SAMPLE_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + b"\x00" * 200 + b"\xff\xd9"
+SAMPLE_PDF = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+
+
+def register_sample_media(graph: FakeGraph) -> None:
+    """The files the corpus's media messages point at."""
+    graph.add_media("1003383421387256", SAMPLE_JPEG, "image/jpeg")  # image_with_caption_and_url
+    graph.add_media("1234567890987654321", SAMPLE_PDF, "application/pdf")  # document_pdf
+    graph.add_media("765756756", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, "video/mp4")
+
+
 def make_settings(api_base: str, tmp_path: Optional[Path] = None, database_url: Optional[str] = None,
                   **overrides: Any) -> WhatsAppSettings:
     creds: Dict[str, Any] = {

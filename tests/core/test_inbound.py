@@ -287,3 +287,26 @@ def test_the_connectors_citizen_record_matches_the_orm_upsert(
             return {f: getattr(rows[0], f) for f in ("wa_id", "user_id", "profile_name", "last_inbound_at")}
 
     assert apply("core") == apply("orm")
+
+
+@pytest.mark.parametrize("path", ["core", "orm"])
+def test_a_bsuid_held_by_another_citizen_is_never_copied(db_url: str, path: str) -> None:
+    """A phone known without a BSUID writes with a BSUID that another citizen holds (a recycled
+    number, or a body that does not hold together): the message counts for the phone's citizen,
+    the BSUID stays where it was. Found by the hostile-field test: the UNIQUE key failed and the
+    citizen was not recorded at all."""
+    with db.session_scope(db_url) as session:
+        session.execute(delete(Citizen))
+        session.add_all([Citizen(wa_id="628111", user_id="ID.bsuid1"), Citizen(wa_id="628222")])
+    message = dict(wa_id="628222", user_id="ID.bsuid1", profile_name="Rina", inbound_at=dt.datetime(2026, 12, 1, 9))
+    if path == "orm":
+        with db.session_scope(db_url) as session:
+            citizen_id = citizens.upsert(session, **message).id
+    else:
+        with db.connection_scope(db_url) as connection:
+            citizen_id = citizens.record_inbound(connection, **message)
+    with db.session_scope(db_url) as session:
+        rows = {row.wa_id: row for row in session.execute(select(Citizen)).scalars()}
+    assert citizen_id == rows["628222"].id
+    assert rows["628222"].user_id is None and rows["628222"].profile_name == "Rina"
+    assert rows["628111"].user_id == "ID.bsuid1"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from rasa.shared.core.domain import Domain
 from rasa_sdk import Tracker
@@ -54,7 +54,6 @@ entities = st.lists(
 )
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     validator=st.sampled_from(VALIDATORS),
     slot_index=st.integers(0, 40),

@@ -11,7 +11,7 @@ import json
 from typing import Any, Dict
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.whatsapp_parse import MalformedBody, decode_body, parse_body
@@ -113,13 +113,11 @@ def check(raw: bytes) -> None:
         json.dumps(translation.metadata)
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(body)
 def test_generated_webhook_bodies_never_crash_the_parser(data: Dict[str, Any]) -> None:
     check(json.dumps(data).encode("utf-8"))
 
 
-@settings(max_examples=800, deadline=None)
 @given(st.binary(max_size=2000) | json_value.map(lambda v: json.dumps(v).encode()))
 def test_arbitrary_bytes_are_refused_or_parsed_never_crash(raw: bytes) -> None:
     check(raw)

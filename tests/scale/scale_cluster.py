@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import subprocess
 import sys
 import threading
@@ -331,13 +330,34 @@ class Cluster:
         client.close()
 
     def drop_data(self, phones: Sequence[str] = ()) -> None:
-        """Drop the scratch databases and this run's Redis keys."""
+        """Drop the scratch databases and empty this run's Redis database (see ``free_redis_db``)."""
+        import redis
+
         from layanwarga import db
 
         db.dispose_engines()
         for url in (self.database_url, self.tracker_url):
             drop_postgres_database(url)
         self._forget_in_redis(phones)
+        client = redis.Redis.from_url(self.redis_url)
+        client.flushdb()
+        client.close()
+
+
+def free_redis_db() -> int:
+    """The lowest-numbered empty Redis database from 1 to 15 (0 is left to the developer's own
+    stack). A cluster empties its database when it is dropped, so runs one after the other get
+    the same one, and a run beside another (or after one that crashed) takes the next."""
+    import redis
+
+    for number in range(1, 16):
+        client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{number}")
+        try:
+            if client.dbsize() == 0:
+                return number
+        finally:
+            client.close()
+    raise RuntimeError("Redis databases 1-15 all hold keys: empty one (redis-cli -n N flushdb) for the scale tests")
 
 
 def prepare_cluster(
@@ -395,7 +415,7 @@ def start_cluster(workdir: Path, instances: int, name: str = "cluster") -> Clust
     """Start a cluster; its processes start side by side (they load the model in parallel)."""
     if not DEFAULT_MODEL.exists():
         raise RuntimeError(f"{DEFAULT_MODEL} is missing: run `bash scripts/test.sh`, which trains before it tests")
-    cluster = prepare_cluster(workdir, name, instances, random.randint(1, 15))
+    cluster = prepare_cluster(workdir, name, instances, free_redis_db())
     try:
         cluster.launch()
         cluster.wait_ready()
