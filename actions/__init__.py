@@ -12,9 +12,10 @@ import os
 
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-from layanwarga import runtime  # noqa: E402 - after the environment defaults above
+from layanwarga import migrate, runtime  # noqa: E402 - after the environment defaults above
 from layanwarga.redaction import install_log_masking  # noqa: E402
 
 runtime.require_safe("actions")
+migrate.require_current("the action server")
 install_log_masking()
 logging.getLogger(__name__).addHandler(logging.NullHandler())

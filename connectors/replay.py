@@ -1,30 +1,24 @@
-"""Messages that arrive while the assistant cannot take them wait on local disk and are replayed.
+"""Whether the assistant can take a message now, and what a citizen is told when it cannot.
 
 The assistant "cannot take" a message when the action server does not answer its health check,
-or when the conversation store is unreachable before the turn starts (``TrackerStoreUnavailable``
-with phase ``retrieve``). Such a message is stored in a ``Spool`` (one JSON file per message),
-the citizen gets one apology per outage, and a background loop replays the waiting messages in
-their original order once the action server answers again. While a citizen has waiting messages,
-new ones queue behind them, so a conversation is never reordered. Nothing was answered for a
-waiting message, so replaying it sends nothing twice.
+when the conversation store is unreachable before the turn starts (``TrackerStoreUnavailable``
+with phase ``retrieve``), or when the action server fails during the turn
+(``rasa_extensions.action_failures``). Such a message stays in the connector's journal
+(``connectors.journal``), the citizen gets ``APOLOGY_DEFERRED`` once per outage, and the
+processor's replay loop runs the waiting messages in their original order once the action
+server answers again; new messages of that citizen queue behind them meanwhile.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from pathlib import Path
-from typing import Any, Dict, Optional, Set
+from typing import Optional
 
 import aiohttp
 
-from layanwarga.config import PROJECT_ROOT
-from layanwarga.inbound import mask
-from layanwarga.spool import Spool
-
 logger = logging.getLogger(__name__)
 
-DEFAULT_SPOOL_DIR = PROJECT_ROOT / "var" / "spool" / "whatsapp"
 APOLOGY_DEFERRED = (
     "Mohon maaf, Bapak/Ibu, sistem kami sedang mengalami gangguan. Pesan Bapak/Ibu sudah kami "
     "simpan dan akan kami proses otomatis begitu sistem pulih; tidak perlu mengirim ulang."
@@ -40,10 +34,11 @@ def health_url(action_server_url: str) -> str:
 
 
 class AssistantHealth:
-    """Whether the action server answers, probed at most once per ``ttl`` seconds."""
+    """Whether the action server answers, probed at most once per ``ttl`` seconds (always, when
+    the assistant has no action server: ``action_server_url`` None)."""
 
-    def __init__(self, action_server_url: str, ttl: float = 2.0, timeout: float = 1.5) -> None:
-        self.url = health_url(action_server_url)
+    def __init__(self, action_server_url: Optional[str], ttl: float = 2.0, timeout: float = 1.5) -> None:
+        self.url = health_url(action_server_url) if action_server_url else None
         self.ttl = ttl
         self.timeout = timeout
         self._checked_at = 0.0
@@ -68,6 +63,8 @@ class AssistantHealth:
             return ready
 
     async def _probe(self) -> bool:
+        if self.url is None:
+            return True
         try:
             timeout = aiohttp.ClientTimeout(total=self.timeout)
             async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -75,43 +72,3 @@ class AssistantHealth:
                     return response.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
             return False
-
-
-class DeferredMessages:
-    """The spool of waiting messages, with the bookkeeping of who was told about the outage."""
-
-    def __init__(self, directory: Optional[Path] = None) -> None:
-        self.spool = Spool(directory or DEFAULT_SPOOL_DIR)
-        self._apologised: Set[str] = set()
-        self._in_flight: Set[Path] = set()
-
-    def waiting_for(self, sender: str) -> bool:
-        return self.spool.has(sender)
-
-    def defer(self, sender: str, message: Dict[str, Any]) -> bool:
-        """Keep ``message`` for later; True when the citizen has not been told yet."""
-        self.spool.put(sender, message)
-        logger.warning("Message %s from %s kept for replay (%d waiting)", message.get("message_id"), mask(sender), len(self.spool))
-        first = sender not in self._apologised
-        self._apologised.add(sender)
-        return first
-
-    def due(self):  # type: ignore[no-untyped-def]
-        """Waiting messages not already being replayed, oldest first."""
-        for path, sender, item in self.spool.entries():
-            if path not in self._in_flight:
-                yield path, sender, item
-
-    def start(self, path: Path) -> None:
-        self._in_flight.add(path)
-
-    def earlier_than(self, path: Path, sender: str) -> bool:
-        """Whether ``sender`` has a message waiting from before ``path``."""
-        return any(p < path for p, s, _ in self.spool.entries() if s == sender)
-
-    def done(self, path: Path, sender: str, replayed: bool) -> None:
-        self._in_flight.discard(path)
-        if replayed:
-            self.spool.remove(path)
-            if not self.spool.has(sender):
-                self._apologised.discard(sender)

@@ -41,15 +41,13 @@ ENV_VARS: Dict[str, str] = {
     "insecure_dev_mode": "WHATSAPP_INSECURE_DEV_MODE",
     "media_dir": "LAYANWARGA_MEDIA_DIR",
     "database_url": "DATABASE_URL",
-    "action_server_url": "ACTION_SERVER_URL",
-    "spool_dir": "LAYANWARGA_SPOOL_DIR",
+    "instance": "LAYANWARGA_INSTANCE",
     "redis_url": "REDIS_URL",
     "ordering": "LAYANWARGA_ORDERING",
     # Shared with the notifier (layanwarga.notifier), so both send the same approved template.
     "fallback_template_name": "WHATSAPP_TEMPLATE_NAME",
     "fallback_template_language": "WHATSAPP_TEMPLATE_LANGUAGE",
 }
-DEFAULT_ACTION_SERVER_URL = "http://localhost:5055/webhook"
 
 
 class SettingsError(ValueError):
@@ -94,11 +92,19 @@ class WhatsAppSettings:
     # sustained with short bursts allowed): a token bucket per recipient.
     pair_rate_burst: int = 20
     pair_rate_per_second: float = 1 / 6
-    # Resilience: the action server's webhook (its /health is probed before each turn) and the
-    # local folder where messages wait while the assistant cannot take them.
-    action_server_url: str = DEFAULT_ACTION_SERVER_URL
-    spool_dir: Optional[Path] = None
+    # Resilience: the action server's webhook (its /health is probed before each turn). Inside
+    # `rasa run` it is always the action_endpoint of endpoints.yml (``WebhookProcessor.
+    # use_action_endpoint``); this key only serves the channel run without a Rasa agent (tests,
+    # benchmarks). How often
+    # waiting messages are retried and the journal's leases renewed; this instance's name, unique
+    # among the instances sharing the database and the same across its restarts, so a restarted
+    # instance takes back at once what it left unfinished (unset: others' leases run out first).
+    action_server_url: Optional[str] = None
+    # How long the health probe may take before the action server counts as down (a hung server
+    # holds messages in the journal rather than every turn waiting for Rasa's 5-minute timeout).
+    health_timeout: float = 1.5
     replay_interval: float = 3.0
+    instance: Optional[str] = None
     # Abuse limits: messages per citizen per minute, characters per text message. REDIS_URL
     # shares the counters between instances.
     max_messages_per_minute: int = 20
@@ -237,9 +243,10 @@ def load_settings(
         backoff_max=_as_number("backoff_max", get("backoff_max", 8.0), float, 0),
         pair_rate_burst=_as_number("pair_rate_burst", get("pair_rate_burst", 20), int, 1),
         pair_rate_per_second=_as_number("pair_rate_per_second", get("pair_rate_per_second", 1 / 6), float, 0.001),
-        action_server_url=str(get("action_server_url", DEFAULT_ACTION_SERVER_URL)).strip(),
-        spool_dir=Path(str(get("spool_dir"))).expanduser() if get("spool_dir") else None,
+        action_server_url=str(get("action_server_url")).strip() if get("action_server_url") else None,
+        health_timeout=_as_number("health_timeout", get("health_timeout", 1.5), float, 0.1),
         replay_interval=_as_number("replay_interval", get("replay_interval", 3.0), float, 0.05),
+        instance=str(get("instance")).strip() if get("instance") else None,
         max_messages_per_minute=_as_number("max_messages_per_minute", get("max_messages_per_minute", 20), int, 1),
         max_text_chars=_as_number("max_text_chars", get("max_text_chars", 3000), int, 100),
         redis_url=get("redis_url"),

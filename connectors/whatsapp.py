@@ -6,9 +6,10 @@ Routes (under ``/webhooks/whatsapp`` on ``rasa run``):
 - ``GET  /webhook``  Meta's verification handshake (``hub.mode`` / ``hub.verify_token`` /
   ``hub.challenge``): echoes the challenge, 403 on a wrong token.
 - ``POST /webhook``  notifications. Checks, in order: size (413), signature over the raw bytes
-  (401 missing, 403 wrong), JSON and ``object`` (400). Then the batch is parsed and queued, and
-  the answer is 200 at once; the work happens afterwards (``WebhookProcessor``). Once the
-  signature is good the answer is never 204 or 500.
+  (401 missing, 403 wrong), JSON and ``object`` (400). Then the batch is parsed, its messages
+  written to the journal and queued, and the answer is 200 at once; the work happens afterwards
+  (``WebhookProcessor``). When the journal cannot be written the answer is 503, so Meta delivers
+  the messages again instead of their being lost; otherwise, once the signature is good, 200.
 """
 from __future__ import annotations
 
@@ -25,18 +26,18 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from layanwarga import runtime
-from layanwarga.inbound import DEFAULT_RETENTION
+from layanwarga import migrate, runtime
 from layanwarga.redaction import install_log_masking
+from rasa_extensions import action_failures
 
-from .dedupe import DedupeStore, MemoryDedupeStore, SqlDedupeStore
+from . import journal
 from .executor import BlockingRunner
 from .graph_client import GraphClient
 from .settings import SettingsError, WhatsAppSettings, load_settings
 from .signature import SIGNATURE_HEADER, SignatureCheck, check_signature
 from .whatsapp_output import WhatsAppOutput
 from .whatsapp_parse import MalformedBody, decode_body, parse_body
-from .whatsapp_processor import CHANNEL_NAME, WebhookProcessor
+from .whatsapp_processor import CHANNEL_NAME, JournalUnavailable, WebhookProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,13 @@ class WhatsAppInput(InputChannel):
         try:
             runtime.require_safe("whatsapp")
             settings = load_settings(credentials)
-        except (SettingsError, runtime.UnsafeConfiguration) as error:
+            migrate.require_current("rasa run (WhatsApp channel)", settings.database_url)
+        except (SettingsError, runtime.UnsafeConfiguration, migrate.SchemaNotCurrent) as error:
             raise RasaException(str(error)) from None
         install_log_masking()
+        # A turn whose custom action could not run fails (and is replayed) instead of losing
+        # the action's events (rasa_extensions.action_failures).
+        action_failures.install()
         return cls(settings)
 
     def __init__(
@@ -66,7 +71,7 @@ class WhatsAppInput(InputChannel):
         settings: WhatsAppSettings,
         *,
         client: Optional[GraphClient] = None,
-        dedupe: Optional[DedupeStore] = None,
+        journal_: Optional[journal.Journal] = None,
         runner: Optional[BlockingRunner] = None,
     ) -> None:
         if settings.app_secret is None and not settings.insecure_dev_mode:
@@ -74,13 +79,17 @@ class WhatsAppInput(InputChannel):
         self.settings = settings
         self.runner = runner or BlockingRunner()
         self.client = client or GraphClient(settings)
-        if dedupe is None:
+        if journal_ is None:
+            # Leases outlive a few missed renewals (one per replay round).
+            lease = max(journal.DEFAULT_LEASE, dt.timedelta(seconds=4 * settings.replay_interval))
             if settings.dedupe_backend == "memory":
-                dedupe = MemoryDedupeStore()
+                journal_ = journal.MemoryJournal(lease=lease)
             else:
-                retention = max(DEFAULT_RETENTION, dt.timedelta(days=settings.dedupe_retention_days))
-                dedupe = SqlDedupeStore(self.runner, url=settings.database_url, retention=retention)
-        self.dedupe = dedupe
+                retention = max(journal.DEFAULT_RETENTION, dt.timedelta(days=settings.dedupe_retention_days))
+                journal_ = journal.SqlJournal(
+                    self.runner, instance=settings.instance, url=settings.database_url, lease=lease, retention=retention
+                )
+        self.journal = journal_
         self.processor: Optional[WebhookProcessor] = None
         self._purge_task: Optional["asyncio.Task[None]"] = None
         self._replay_task: Optional["asyncio.Task[None]"] = None
@@ -95,12 +104,16 @@ class WhatsAppInput(InputChannel):
         return WhatsAppOutput(self.client, self.settings)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        processor = WebhookProcessor(self.settings, self.client, self.dedupe, self.runner, on_new_message)
+        processor = WebhookProcessor(self.settings, self.client, self.journal, self.runner, on_new_message)
         self.processor = processor
         bp = Blueprint("whatsapp_webhook", __name__)
 
         @bp.listener("after_server_start")
         async def start_purge(app: Any, loop: Any) -> None:
+            agent = getattr(app.ctx, "agent", None)
+            if agent is not None:
+                endpoint = getattr(agent, "action_endpoint", None)
+                processor.use_action_endpoint(endpoint.url if endpoint is not None else None)
             self._purge_task = asyncio.get_running_loop().create_task(self._purge_forever())
             self._replay_task = asyncio.get_running_loop().create_task(processor.replay_forever())
 
@@ -178,6 +191,9 @@ class WhatsAppInput(InputChannel):
                 "WhatsApp webhook: %d messages, %d statuses, %d errors queued",
                 len(batch.messages), len(batch.statuses), len(batch.errors),
             )
+        except JournalUnavailable:
+            # Logged by the processor. Not acknowledged: Meta delivers the body again later.
+            return response.text("journal unavailable", status=503)
         except Exception:  # noqa: BLE001 - signed by Meta: answer 200 so it is not redelivered forever
             logger.exception("WhatsApp webhook body could not be queued (answered 200)")
         return response.text("OK", status=200)
@@ -186,7 +202,7 @@ class WhatsAppInput(InputChannel):
     async def _purge_forever(self) -> None:
         while True:
             try:
-                removed = await self.dedupe.purge()
+                removed = await self.journal.purge()
                 if removed:
                     logger.info("Purged %d processed WhatsApp message ids past retention", removed)
             except asyncio.CancelledError:

@@ -102,6 +102,31 @@ class InboundMessage:
         """The conversation key: the phone (``from``) when known, else the BSUID."""
         return self.wa_id or self.user_id or ""
 
+    def to_journal(self) -> Dict[str, Any]:
+        """What the connector's journal keeps to process this message again after a crash."""
+        return {
+            "id": self.id, "type": self.type, "timestamp": self.timestamp, "wa_id": self.wa_id,
+            "user_id": self.user_id, "parent_user_id": self.parent_user_id, "profile_name": self.profile_name,
+            "username": self.username, "phone_number_id": self.phone_number_id,
+            "display_phone_number": self.display_phone_number, "raw": self.raw, "position": list(self.position),
+        }
+
+    @classmethod
+    def from_journal(cls, data: Dict[str, Any]) -> "InboundMessage":
+        """The message ``to_journal`` kept (KeyError when it is not one)."""
+        raw = object_of(data["raw"])
+        position = list_of(data.get("position"))
+        return cls(
+            id=text_of(data.get("id")) or "", type=text_of(data.get("type")) or "unknown",
+            timestamp=text_of(data.get("timestamp")), wa_id=text_of(data.get("wa_id")),
+            user_id=text_of(data.get("user_id")), parent_user_id=text_of(data.get("parent_user_id")),
+            profile_name=text_of(data.get("profile_name")), username=text_of(data.get("username")),
+            phone_number_id=text_of(data.get("phone_number_id")),
+            display_phone_number=text_of(data.get("display_phone_number")), raw=raw,
+            errors=_errors(raw.get("errors")),
+            position=tuple(int(p) for p in position) if len(position) == 3 else (0, 0, 0),  # type: ignore[arg-type]
+        )
+
     @property
     def body(self) -> Dict[str, Any]:
         """The type-specific object (``raw["text"]``, ``raw["image"]``...), or {}."""

@@ -5,17 +5,26 @@ instances a ticket per message taken before the 200, in Redis when ``REDIS_URL``
 (``connectors.ordering``), so a citizen's messages run one at a time, in the order written, even
 when the load balancer spreads them over several ``rasa run`` instances.
 
-For each inbound message, in order per sender:
+Before the webhook answers 200, every message of the batch is written to the journal
+(``connectors.journal``) under its dedupe key: a redelivery, or a copy another instance already
+took in, stops there, and what is written survives this process. Then, for each new message, in
+order per sender:
 
-1. claim its dedupe key (``DedupeStore``): a redelivery, or a copy already taken in by another
-   instance, stops here;
-2. reactions and revokes are logged; system messages update the citizen's identity;
-3. a blocked sender stops here; otherwise record the citizen (phone and/or BSUID, profile name,
+1. reactions and revokes are logged; system messages update the citizen's identity;
+2. a blocked sender stops here; otherwise record the citizen (phone and/or BSUID, profile name,
    last inbound time = 24-h window);
-4. mark the message read with the typing indicator;
-5. download and store media (with limits; refused files get a polite reply);
-6. log it for staff; during a handoff to an officer it stops here;
-7. hand a ``UserMessage`` to Rasa with a ``WhatsAppOutput`` to answer through.
+3. mark the message read with the typing indicator;
+4. download and store media (with limits; refused files get a polite reply);
+5. log it for staff, and in the same unit of work mark it held in the journal with what the
+   assistant will receive; during a handoff to an officer it stops here;
+6. hand a ``UserMessage`` to Rasa with a ``WhatsAppOutput`` to answer through.
+
+The journal entry is finished when one of these ends the message (answered, or rightly not
+answered). When the turn cannot run (the action server or the conversation store is down, or
+the action server dies in the middle of the turn: ``rasa_extensions.action_failures``), the
+message stays held, the citizen is told once, and later messages of the same citizen wait behind
+it; ``replay_forever`` runs them in order when the assistant is back, and takes over the
+unfinished messages of an instance that died.
 
 Statuses are recorded in the background too, never as user text, in batches
 (``StatusBatcher``). Storage calls run in a thread pool (``BlockingRunner``), so the event loop
@@ -27,24 +36,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import enum
 import hashlib
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
+import time
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
 from layanwarga import conversation_log, handoff, inbound, media
 from layanwarga.inbound import mask
 
-from .dedupe import DedupeStore
+from rasa_extensions.action_failures import ActionServerUnavailable, failing_turns
 from rasa_extensions.tracker_store import TrackerStoreUnavailable
 
+from . import journal
 from .executor import BlockingRunner
 from .graph_client import DownloadTooLarge, GraphAPIError, GraphClient
 from .limits import RATE_LIMITED_TEXT, TOO_LONG_TEXT, make_rate_limiter
 from .ordering import CitizenOrdering, Ticket, make_ordering
-from .replay import APOLOGY_DEFERRED, AssistantHealth, DeferredMessages
+from .replay import APOLOGY_DEFERRED, AssistantHealth
 from .sender_queues import SenderQueues
 from .settings import WhatsAppSettings
 from .status_batcher import StatusBatcher
@@ -55,12 +67,26 @@ from .whatsapp_rasa import INTENT_MEDIA, Disposition, MediaRef, Translation, log
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "whatsapp"
+# A message whose turn failed ``journal.MAX_ATTEMPTS`` times: said once, with a way forward.
 APOLOGY_TEXT = (
-    "Mohon maaf, Bapak/Ibu, pesan Anda belum dapat kami proses karena gangguan teknis. "
-    "Silakan kirim ulang beberapa saat lagi."
+    "Mohon maaf, Bapak/Ibu, pesan terakhir Anda tidak dapat kami proses karena gangguan teknis. "
+    "Silakan tulis ulang dengan kata lain, atau ketik *petugas* untuk dilayani petugas kami."
 )
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class JournalUnavailable(RuntimeError):
+    """The batch's messages could not be written to the journal: the webhook must not answer 200
+    (Meta redelivers what got no 200)."""
+
+
+class Outcome(enum.Enum):
+    """How handling one message ended, which decides its journal entry."""
+
+    DONE = "done"  # answered, or rightly not answered
+    WAITING = "waiting"  # the assistant could not take it: kept, replayed later
+    FAILED = "failed"  # given up (``journal.MAX_ATTEMPTS``), the citizen told
 
 
 class WebhookProcessor:
@@ -70,44 +96,87 @@ class WebhookProcessor:
         self,
         settings: WhatsAppSettings,
         client: GraphClient,
-        dedupe: DedupeStore,
+        journal_: journal.Journal,
         runner: BlockingRunner,
         on_new_message: OnNewMessage,
     ) -> None:
         self.settings = settings
         self.client = client
-        self.dedupe = dedupe
+        self.journal = journal_
         self.runner = runner
         self.on_new_message = on_new_message
         self.queues = SenderQueues(settings.max_concurrent_senders)
         self.statuses = StatusBatcher(self._write_statuses)
-        self.health = AssistantHealth(settings.action_server_url)
+        self.health = AssistantHealth(settings.action_server_url, timeout=settings.health_timeout)
         self.rate_limiter = make_rate_limiter(settings.max_messages_per_minute, settings.redis_url)
-        self.deferred = DeferredMessages(settings.spool_dir)
+        # Journal keys queued or running in this process (the replay loop leaves them alone).
+        self._in_flight: Set[str] = set()
+        # Per citizen, the keys waiting for the assistant; their later messages queue behind.
+        self._waiting: Dict[str, Set[str]] = {}
+        self._apologised: Set[str] = set()
+        # Keys whose finish could not be written yet (database trouble): written by the replay loop.
+        self._unwritten: Dict[str, str] = {}
+        self._previous_life_taken = False
+        # Keys finished while the replay loop reads the journal (its rows may predate that).
+        self._finished_meanwhile: Optional[Set[str]] = None
         self.ordering: CitizenOrdering = make_ordering(
             settings.ordering, settings.redis_url, prefix=settings.ordering_prefix,
             lease=settings.ordering_lease, max_wait=settings.ordering_max_wait,
         )
 
+    def use_action_endpoint(self, url: Optional[str]) -> None:
+        """Probe the action server Rasa itself calls (endpoints.yml's ``action_endpoint``; None:
+        the assistant has none): one source of truth for where the action server is."""
+        if self.settings.action_server_url and url != self.settings.action_server_url:
+            logger.warning(
+                "whatsapp: 'action_server_url' (%s) is ignored inside rasa run: the action server is "
+                "endpoints.yml's action_endpoint (%s)", self.settings.action_server_url, url,
+            )
+        self.health = AssistantHealth(url, timeout=self.settings.health_timeout)
+
     # -- entry points (called by the webhook handler, on the loop) --------------------------------
     async def admit(self, batch: ParsedBatch) -> None:
-        """Queue a batch, each message with its place in its citizen's line across instances.
+        """Journal a batch's messages, then queue the new ones, each with its place in its
+        citizen's line across instances.
 
-        Awaited by the webhook handler *before* it answers 200: Meta sends a citizen's next
-        message only after this one was acknowledged, so the tickets follow the citizen's order
-        whichever instance receives each message. Costs one Redis round trip per message.
+        Awaited by the webhook handler *before* it answers 200. The journal write makes the
+        message survive this process (``JournalUnavailable`` when it fails: no 200, so Meta
+        redelivers). Meta sends a citizen's next message only after this one was acknowledged,
+        so the ordering tickets follow the citizen's order whichever instance receives each
+        message (one Redis round trip per message). A message that cannot get its ticket stays
+        in the journal and is replayed.
         """
         self._note_batch(batch)
-        for message in batch.messages:
-            async with self.ordering.admission(message.sender):
-                ticket = await self.ordering.admit(message.sender)
-                self.queues.submit(message.sender, self._job(message, ticket))
-
-    def accept(self, batch: ParsedBatch) -> None:
-        """Queue a batch without waiting (messages take their cross-instance ticket when they start)."""
-        self._note_batch(batch)
-        for message in batch.messages:
-            self.queues.submit(message.sender, self._job(message))
+        if not batch.messages:
+            return
+        keys = [self.dedupe_key(message) for message in batch.messages]
+        started = time.time()
+        entries = [
+            journal.Entry(key, message.sender, message.to_journal(), started + index * 1e-6)
+            for index, (key, message) in enumerate(zip(keys, batch.messages))
+        ]
+        # In flight before they exist in the journal: a replay round that reads the journal
+        # while this batch is written must not take them.
+        claimed = set(keys) - self._in_flight
+        self._in_flight.update(claimed)
+        try:
+            fresh = await self.journal.take_in(entries)
+        except Exception as error:  # noqa: BLE001 - reported to the webhook: no 200
+            self._in_flight.difference_update(claimed)
+            logger.exception("Could not journal %d WhatsApp messages; Meta will deliver them again", len(entries))
+            raise JournalUnavailable(str(error)) from error
+        self._in_flight.difference_update(claimed - {key for key, new in zip(keys, fresh) if new})
+        for message, key, new in zip(batch.messages, keys, fresh):
+            if not new:
+                logger.info("WhatsApp message %s from %s already taken in; skipped", message.id, mask(message.sender))
+                continue
+            try:
+                async with self.ordering.admission(message.sender):
+                    ticket = await self.ordering.admit(message.sender)
+                    self.queues.submit(message.sender, self._job(message, key, ticket))
+            except Exception:  # noqa: BLE001 - journalled: the replay loop takes it
+                self._in_flight.discard(key)
+                logger.exception("Message %s from %s could not be queued; it will be replayed", message.id, mask(message.sender))
 
     def _note_batch(self, batch: ParsedBatch) -> None:
         for phone_number_id, error in batch.errors:
@@ -122,12 +191,42 @@ class WebhookProcessor:
         if batch.statuses:
             self.statuses.add(self._status_records(batch.statuses))
 
-    def _job(self, message: InboundMessage, ticket: Optional[Ticket] = None) -> Callable[[], Awaitable[None]]:
+    def _job(self, message: InboundMessage, key: str, ticket: Optional[Ticket] = None) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            async with self.ordering.turn(message.sender, ticket):
-                await self.handle_message(message)
+            outcome = Outcome.FAILED
+            try:
+                async with self.ordering.turn(message.sender, ticket):
+                    outcome = await self.handle_message(message, key)
+            finally:
+                await self._settle(key, message.sender, outcome)
 
         return run
+
+    async def _settle(self, key: str, sender: str, outcome: Outcome) -> None:
+        """Record how a message ended: finished in the journal, or waiting with its citizen.
+
+        The key leaves ``_in_flight`` only after the journal says it is finished, so the replay
+        loop never takes a message that has just been answered for one still waiting."""
+        if outcome is Outcome.WAITING:
+            self._waiting.setdefault(sender, set()).add(key)
+            self._in_flight.discard(key)
+            return
+        waiting = self._waiting.get(sender)
+        if waiting is not None:
+            waiting.discard(key)
+            if not waiting:
+                del self._waiting[sender]
+                self._apologised.discard(sender)
+        state = journal.DONE if outcome is Outcome.DONE else journal.FAILED
+        try:
+            await self.journal.finish(key, state)
+        except Exception:  # noqa: BLE001 - written again by the replay loop, never replayed meanwhile
+            logger.exception("Could not finish journal entry of message %s from %s", key, mask(sender))
+            self._unwritten[key] = state
+        finally:
+            if self._finished_meanwhile is not None:
+                self._finished_meanwhile.add(key)
+            self._in_flight.discard(key)
 
     async def close(self) -> None:
         """Write the statuses still waiting, release the shared stores' connections (after the
@@ -200,19 +299,10 @@ class WebhookProcessor:
             message_id = "noid:" + hashlib.sha256(raw).hexdigest()[:32]
         return inbound.dedupe_key(message_id, message.sender, message.timestamp)
 
-    async def handle_message(self, message: InboundMessage) -> None:
+    async def handle_message(self, message: InboundMessage, key: str, *, replay: bool = False) -> Outcome:
+        """Steps 1-6 of the module docstring for a journalled message (``replay``: taken from the
+        journal again, in order, so it does not wait behind the citizen's waiting messages)."""
         sender = message.sender
-        key = self.dedupe_key(message)
-        try:
-            first = await self.dedupe.claim(key, sender)
-        except Exception:  # noqa: BLE001
-            # Without the shared store we cannot know; processing twice beats dropping a report.
-            logger.exception("Dedupe store failed for message %s; processing it anyway", message.id)
-            first = True
-        if not first:
-            logger.info("WhatsApp message %s from %s already processed; skipped", message.id, mask(sender))
-            return
-
         translation = translate(message)
         if translation.disposition is Disposition.REACTION:
             reaction = message.body
@@ -220,43 +310,49 @@ class WebhookProcessor:
                 "Reaction %r from %s to message %s (not passed to the assistant)",
                 text_of(reaction.get("emoji")) or "(removed)", mask(sender), text_of(reaction.get("message_id")),
             )
-            return
+            return Outcome.DONE
         if translation.disposition is Disposition.REVOKE:
             revoke = message.body
             logger.info(
                 "Citizen %s deleted message %s (not passed to the assistant)",
                 mask(sender), text_of(revoke.get("original_message_id")) or text_of(revoke.get("message_id")) or "?",
             )
-            return
+            return Outcome.DONE
         if translation.disposition is Disposition.SYSTEM:
             await self._apply_system(message)
-            return
+            return Outcome.DONE
 
         blocked, citizen_id = await self._admit(message)
         if blocked:
-            return
+            return Outcome.DONE
         await self._mark_read(message)
         output = self.output_channel()
         if not await self._within_limits(message, translation, output):
-            return
+            return Outcome.DONE
 
         text: Optional[str] = translation.text
         metadata: Dict[str, Any] = translation.metadata
         if translation.disposition is Disposition.MEDIA and translation.media is not None:
             result = await self._receive_media(message, translation, citizen_id, output)
             if result is None:
-                return
+                return Outcome.DONE
             text, metadata = result
 
-        if await self._log_inbound(message, text, metadata):
-            return
-        await self.deliver(sender, text, metadata, message.id or key, output)
+        message_id = message.id or key
+        if await self._log_inbound(message, key, text, metadata, message_id):
+            return Outcome.DONE
+        return await self.deliver(sender, text, metadata, message_id, output, key=key, replay=replay)
 
-    async def _log_inbound(self, message: InboundMessage, text: Optional[str], metadata: Dict[str, Any]) -> bool:
-        """Add the message to the conversation staff read (never blocks the citizen's turn) and
-        tell whether an officer has this conversation: then the assistant stays silent.
+    async def _log_inbound(
+        self, message: InboundMessage, key: str, text: Optional[str], metadata: Dict[str, Any], message_id: str
+    ) -> bool:
+        """Add the message to the conversation staff read (never blocks the citizen's turn), mark
+        it held in the journal with what the assistant receives, and tell whether an officer has
+        this conversation: then the assistant stays silent.
 
-        One unit of work does both; when it fails, the handoff is looked up on its own."""
+        One unit of work does all three; when it fails, the handoff is looked up on its own (the
+        journal entry stays ``received``: a replay repeats the steps before the turn)."""
+        hold = self.journal.holder(key, {"text": text, "metadata": metadata, "message_id": message_id})
         try:
             logged = await self.runner.run(
                 conversation_log.log_inbound_checking_handoff,
@@ -266,6 +362,7 @@ class WebhookProcessor:
                 kind=message.type,
                 media_id=(metadata.get("media") or {}).get("media_db_id"),
                 url=self.settings.database_url,
+                also=hold,
             )
         except Exception:  # noqa: BLE001
             logger.exception("Could not log message %s of %s for staff", message.id, mask(message.sender))
@@ -325,87 +422,132 @@ class WebhookProcessor:
 
     # -- handing messages to the assistant -------------------------------------------------------
     async def deliver(
-        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput
-    ) -> None:
-        """Run the assistant's turn for one message, or keep the message for later when the
-        assistant cannot take it (see ``connectors.replay``)."""
-        if self.deferred.waiting_for(sender) or not await self.health.ready():
-            await self._defer(sender, text, metadata, message_id, output)
-            return
-        if not await self._run_turn(sender, text, metadata, message_id, output):
-            await self._defer(sender, text, metadata, message_id, output)
+        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput,
+        *, key: str, replay: bool = False,
+    ) -> Outcome:
+        """Run the assistant's turn for one message, or leave it waiting when the assistant
+        cannot take it or an older message of the same citizen is still waiting (a replay is
+        that older message, run in order by ``replay_once``)."""
+        if (not replay and sender in self._waiting) or not await self.health.ready():
+            return await self._wait(sender, message_id, output)
+        return await self._run_turn(sender, text, metadata, message_id, output, key)
 
     async def _run_turn(
-        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput
-    ) -> bool:
-        """One Rasa turn; False when it could not start and the message must wait."""
+        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput,
+        key: str,
+    ) -> Outcome:
+        """One Rasa turn and how it ended."""
         user_message = UserMessage(
             text, output, sender, input_channel=CHANNEL_NAME, message_id=message_id, metadata=metadata
         )
         try:
-            await self.on_new_message(user_message)
-            return True
+            with failing_turns():
+                await self.on_new_message(user_message)
+            return Outcome.DONE
         except TrackerStoreUnavailable as error:
             if error.phase == "retrieve":
                 self.health.forget()
-                return False
+                return await self._wait(sender, message_id, output)
             logger.error(
                 "Message %s from %s was answered but its turn could not be stored: %s", message_id, mask(sender), error
             )
-            return True
+            return Outcome.DONE
+        except ActionServerUnavailable as error:
+            # Nothing of the turn was stored: run again from the citizen's message later.
+            logger.error("The action server failed during the turn of message %s from %s: %s", message_id, mask(sender), error)
+            self.health.forget()
+            return await self._retry_later(sender, message_id, output, key)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - the citizen must not be left without an answer
+        except Exception:  # noqa: BLE001 - retried; the citizen is never left without an answer
             logger.exception("The assistant failed on WhatsApp message %s from %s", message_id, mask(sender))
+            return await self._retry_later(sender, message_id, output, key)
+
+    async def _retry_later(self, sender: str, message_id: str, output: WhatsAppOutput, key: str) -> Outcome:
+        """A turn that started and failed: wait and run again, up to ``journal.MAX_ATTEMPTS``."""
+        try:
+            attempts = await self.journal.count_attempt(key)
+        except Exception:  # noqa: BLE001 - without the count, treat it as the last attempt
+            logger.exception("Could not count the failed turns of message %s", message_id)
+            attempts = journal.MAX_ATTEMPTS
+        if attempts >= journal.MAX_ATTEMPTS:
+            logger.error("Message %s from %s failed %d times; given up", message_id, mask(sender), attempts)
             await output.send_text_message(sender, APOLOGY_TEXT)
-            return True
+            return Outcome.FAILED
+        return await self._wait(sender, message_id, output)
 
-    async def _defer(
-        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput
-    ) -> None:
-        first = await self.runner.run(
-            self.deferred.defer, sender, {"text": text, "metadata": metadata, "message_id": message_id}
-        )
-        if first:
+    async def _wait(self, sender: str, message_id: str, output: WhatsAppOutput) -> Outcome:
+        """Leave the message held in the journal; the citizen is told once per outage."""
+        logger.warning("Message %s from %s waits for the assistant", message_id, mask(sender))
+        if sender not in self._apologised:
+            self._apologised.add(sender)
             await output.send_text_message(sender, APOLOGY_DEFERRED)
+        return Outcome.WAITING
 
-    def _replay_job(self, path: Any, sender: str, item: Dict[str, Any]) -> Callable[[], Awaitable[None]]:
+    def _replay_job(self, row: journal.Unfinished) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            replayed = False
+            outcome = Outcome.FAILED
             try:
-                if not self.deferred.earlier_than(path, sender) and await self.health.ready():
-                    async with self.ordering.turn(sender):
-                        replayed = await self._run_turn(
-                            sender, item.get("text"), item.get("metadata") or {}, item["message_id"],
-                            self.output_channel(),
-                        )
-                    if replayed:
-                        logger.info("Replayed waiting message %s from %s", item["message_id"], mask(sender))
+                async with self.ordering.turn(row.sender):
+                    outcome = await self._replay(row)
+                if outcome is Outcome.DONE:
+                    logger.info("Replayed waiting message %s from %s", row.key, mask(row.sender))
             finally:
-                self.deferred.done(path, sender, replayed)
+                await self._settle(row.key, row.sender, outcome)
 
         return run
 
+    async def _replay(self, row: journal.Unfinished) -> Outcome:
+        try:
+            payload = row.payload()
+            message = InboundMessage.from_journal(payload) if row.state == journal.RECEIVED else None
+        except (KeyError, TypeError, ValueError) as error:
+            logger.error("Journalled message %s of %s cannot be read (%s); given up", row.key, mask(row.sender), error)
+            return Outcome.FAILED
+        if message is not None:
+            return await self.handle_message(message, row.key, replay=True)
+        metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
+        return await self.deliver(
+            row.sender, payload.get("text"), metadata, str(payload.get("message_id") or row.key), self.output_channel(),
+            key=row.key, replay=True,
+        )
+
     async def replay_once(self) -> int:
-        """Queue every waiting message for replay if the assistant answers; returns how many."""
+        """Keep the leases of this process's messages; when the assistant answers, queue every
+        unfinished message this process owns or takes over, in order; returns how many."""
+        for key, state in list(self._unwritten.items()):
+            await self.journal.finish(key, state)
+            del self._unwritten[key]
+        await self.journal.renew()
         if not await self.health.ready():
             return 0
+        self._finished_meanwhile = set()
+        try:
+            rows = await self.journal.take_over(previous_life=not self._previous_life_taken)
+            finished = self._finished_meanwhile
+        finally:
+            self._finished_meanwhile = None
+        self._previous_life_taken = True
         queued = 0
-        for path, sender, item in list(self.deferred.due()):
-            self.deferred.start(path)
-            self.queues.submit(sender, self._replay_job(path, sender, item))
+        for row in rows:
+            if row.key in self._in_flight or row.key in self._unwritten or row.key in finished:
+                continue
+            self._in_flight.add(row.key)
+            self.queues.submit(row.sender, self._replay_job(row))
             queued += 1
         return queued
 
     async def replay_forever(self) -> None:
+        """``replay_once`` at start (what a previous life of this instance left) and then every
+        ``replay_interval`` seconds."""
         while True:
-            await asyncio.sleep(self.settings.replay_interval)
             try:
                 await self.replay_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep trying; the messages stay on disk
+            except Exception:  # noqa: BLE001 - keep trying; the messages stay in the journal
                 logger.exception("Replaying waiting WhatsApp messages failed")
+            await asyncio.sleep(self.settings.replay_interval)
 
     @staticmethod
     def _inbound_at(message: InboundMessage) -> dt.datetime:

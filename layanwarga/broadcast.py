@@ -934,7 +934,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle (default 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from . import runtime
+    from . import migrate, runtime
     from .config import ConfigError
     from .redaction import install_log_masking
 
@@ -942,11 +942,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         runtime.require_safe("broadcast")
         settings = GraphSettings.from_env()
+        migrate.require_current("the announcement worker")
         inst = get_institution()
         options = BroadcastOptions.from_institution(
             inst, messages_per_second=args.rate, concurrency=max(1, args.concurrency) if args.concurrency else None, poll_interval=args.interval
         )
-    except (ConfigurationError, ConfigError, runtime.UnsafeConfiguration) as exc:
+    except (ConfigurationError, ConfigError, runtime.UnsafeConfiguration, migrate.SchemaNotCurrent) as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     broadcaster = Broadcaster(inst, settings, options)

@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
@@ -169,6 +169,7 @@ def log_inbound_checking_handoff(
     media_id: Optional[int] = None,
     at: Optional[dt.datetime] = None,
     url: Optional[str] = None,
+    also: Optional[Callable[[Connection], None]] = None,
 ) -> LoggedInbound:
     """Log a citizen's message and tell whether a handoff is open for them, in one unit of work.
 
@@ -176,12 +177,15 @@ def log_inbound_checking_handoff(
     description such as "[lokasi] -2.2,113.9" for pins); ``media_id`` the stored file.
     ``add`` looks the open handoff up anyway (to link the line to it), so the connector learns
     whether the assistant must stay silent without a second unit of work (``handoff.is_active``).
+    ``also`` runs in the same unit of work (the connector marks the message held in its journal).
     """
     with connection_scope(url, write=True) as connection:
         row = add(
             connection, sender=sender, direction=DIRECTION_IN, text=text, actor=ACTOR_CITIZEN,
             kind=kind, wamid=wamid, media_id=media_id, created_at=at,
         )
+        if also is not None:
+            also(connection)
         return LoggedInbound(id=int(row.id), in_handoff=row.handoff_id is not None)
 
 

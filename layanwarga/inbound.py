@@ -1,8 +1,6 @@
 """Storage helpers for the WhatsApp connector (plain Python, no Rasa import).
 
-- Processed message ids (``processed_messages``): Meta redelivers a notification that got no 200
-  for up to 7 days, and several ``rasa run`` instances may share one database, so "process each
-  message once" is a primary-key INSERT that exactly one caller wins.
+- The dedupe key of an inbound message (the journal that claims it is ``connectors.journal``).
 - Delivery statuses of messages the service sent (``message_statuses``), written in batches.
 - Citizen identity from inbound messages (phone and/or BSUID, last inbound time for the 24-h
   window), via ``layanwarga.citizens``.
@@ -29,13 +27,10 @@ from sqlalchemy.exc import IntegrityError
 
 from . import blocklist, citizens, conversation_log
 from .db import connection_scope, session_scope
-from .models import MessageStatus, ProcessedMessage, utcnow
+from .models import MessageStatus, utcnow
 
 logger = logging.getLogger(__name__)
 
-# Meta redelivers for up to 7 days; keep ids a day longer so a late redelivery still matches.
-DEFAULT_RETENTION = dt.timedelta(days=8)
-MIN_RETENTION = dt.timedelta(days=7)
 _KEY_MAX = 255
 
 # Delivery states only move forward; webhooks can arrive out of order (read before delivered).
@@ -49,12 +44,8 @@ _LOOKUP_CHUNK = 500
 _UPSERT_DIALECTS = ("sqlite", "postgresql")
 # SQLAlchemy 1.4 never caches the compiled form of its dialect-specific INSERT ... ON CONFLICT
 # (``inherit_cache = False``): built with it, a statement is compiled again on every call. These
-# are the same statements in the syntax SQLite (3.24+) and PostgreSQL share, compiled once.
-_CLAIM = text(
-    "INSERT INTO processed_messages (message_id, sender, received_at) "
-    "VALUES (:message_id, :sender, :received_at) ON CONFLICT (message_id) DO NOTHING"
-).bindparams(bindparam("received_at", type_=DateTime()))
-# A sent message's ``accepted`` status, as ``_apply_statuses`` would apply it: insert the row,
+# are the same statements in the syntax SQLite (3.24+) and PostgreSQL share, compiled once:
+# a sent message's ``accepted`` status, as ``_apply_statuses`` would apply it: insert the row,
 # or, if the row is still ``accepted``, only fill in a missing recipient (any later state ranks
 # higher and stays as it is).
 _ACCEPT = text(
@@ -100,46 +91,6 @@ def dedupe_key(message_id: str, sender: str, timestamp: Optional[str]) -> str:
     if len(key) > _KEY_MAX:
         key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
     return key
-
-
-def claim_message(key: str, sender: Optional[str] = None, *, url: Optional[str] = None) -> bool:
-    """Record ``key`` as taken in; True for the first caller, False for every later one.
-
-    One INSERT on the primary key: the database decides the race between instances. SQLite and
-    PostgreSQL use ``ON CONFLICT DO NOTHING`` (no error, no server-side log noise on redelivery);
-    other databases fall back to catching the unique violation.
-    """
-    values = {"message_id": key, "sender": sender[:128] if sender else None, "received_at": utcnow()}
-    try:
-        with connection_scope(url) as connection:
-            if connection.dialect.name in _UPSERT_DIALECTS:
-                return (connection.execute(_CLAIM, values).rowcount or 0) == 1
-            connection.execute(insert(ProcessedMessage.__table__), values)
-    except IntegrityError:
-        return False
-    return True
-
-
-def release_message(key: str, *, url: Optional[str] = None) -> None:
-    """Forget a claim (processing could not start; lets a redelivery try again)."""
-    with session_scope(url) as session:
-        session.execute(delete(ProcessedMessage).where(ProcessedMessage.message_id == key))
-
-
-def is_processed(key: str, *, url: Optional[str] = None) -> bool:
-    with session_scope(url) as session:
-        return session.get(ProcessedMessage, key) is not None
-
-
-def purge_processed(
-    retention: dt.timedelta = DEFAULT_RETENTION, *, now: Optional[dt.datetime] = None, url: Optional[str] = None
-) -> int:
-    """Delete claims older than ``retention`` (never less than 7 days); returns how many."""
-    retention = max(retention, MIN_RETENTION)
-    cutoff = (now or utcnow()) - retention
-    with session_scope(url) as session:
-        result = session.execute(delete(ProcessedMessage).where(ProcessedMessage.received_at < cutoff))
-        return int(result.rowcount or 0)
 
 
 @dataclass(frozen=True)

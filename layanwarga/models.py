@@ -172,13 +172,28 @@ class Media(Base):
 
 
 class ProcessedMessage(Base):
-    """Inbound WhatsApp message ids already taken in, shared by every instance (Meta redelivers)."""
+    """The connector's journal of inbound WhatsApp messages, shared by every instance.
+
+    A row is written before the webhook answers 200 (``connectors.journal``): its key makes each
+    message processed once (Meta redelivers), and until its turn is complete it holds the message
+    itself, encrypted, so a message taken in by a process that then died is replayed, not lost.
+    ``state``: ``received`` (taken in), ``held`` (logged for staff, waiting for its turn),
+    ``done`` or ``failed`` (payload cleared; the key stays for the redelivery window).
+    """
 
     __tablename__ = "processed_messages"
 
     message_id = Column(String(255), primary_key=True)
     sender = Column(String(128), nullable=True)
     received_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    state = Column(String(12), nullable=False, default="done", server_default="done")
+    payload = Column(Text, nullable=True)
+    owner = Column(String(120), nullable=True)
+    lease_until = Column(DateTime, nullable=True)
+    seq = Column(Float, nullable=True)
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
+
+    __table_args__ = (Index("ix_processed_messages_state_lease", "state", "lease_until"),)
 
 
 class MessageStatus(Base):

@@ -334,7 +334,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="seconds between polls when the outbox is empty (default 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from . import runtime
+    from . import migrate, runtime
     from .redaction import install_log_masking
 
     install_log_masking()
@@ -342,7 +342,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         runtime.require_safe("notifier")
         settings = GraphSettings.from_env()
-    except (ConfigurationError, runtime.UnsafeConfiguration) as exc:
+        migrate.require_current("the notifier")
+    except (ConfigurationError, runtime.UnsafeConfiguration, migrate.SchemaNotCurrent) as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     notifier = Notifier(settings)

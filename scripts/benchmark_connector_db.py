@@ -4,11 +4,13 @@ Runs the storage calls the connector makes for ``--messages`` answered messages 
 ``--replies`` replies, and Meta's sent, delivered and read webhook for every reply), in one
 thread as the connector's ``BlockingRunner`` does, two ways:
 
-- ``separate``: one unit of work per call, as before the units were merged: claim, blocklist
+- ``separate``: one unit of work per call, as before the units were merged: journal, blocklist
   check, citizen upsert, conversation log, handoff check; per reply ``record_sent`` and
   ``log_outbound``; per status webhook ``record_statuses`` of one record;
-- ``merged``: claim, ``admit_inbound``, ``log_inbound_checking_handoff``; per reply
-  ``record_outbound``; the statuses in batches of ``--batch`` records (``StatusBatcher``).
+- ``merged``: what the connector does now: the journal entry (``take_in_rows``, with a
+  message of the corpus's size encrypted), ``admit_inbound``, ``log_inbound_checking_handoff``
+  with the journal's hold in the same unit, per reply ``record_outbound``, the journal's
+  ``finish_row``; the statuses in batches of ``--batch`` records (``StatusBatcher``).
 
 It reports the CPU time of the calling thread (``time.thread_time``: the time that thread holds
 the GIL or waits in C code without it, i.e. what competes with Rasa's event loop), the wall time
@@ -36,12 +38,26 @@ from sqlalchemy.future import create_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from connectors import journal  # noqa: E402
+from connectors.executor import BlockingRunner  # noqa: E402
 from layanwarga import blocklist, conversation_log, db, handoff, inbound, migrate  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Meta's webhooks for a reply, and how many turns later each arrives: a batch mixes the states of
 # different messages (each one an UPDATE of a stored row), as it does under load.
 STATUS_SEQUENCE = (("sent", 0), ("delivered", 5), ("read", 20))
+# The journal's owner and lease, and what it keeps of an inbound text message (as the parser
+# gives it: about 0.6 KB of JSON before encryption).
+OWNER, LEASE, RUNNER = "bench/1", journal.DEFAULT_LEASE, BlockingRunner()
+MESSAGE = {
+    "id": "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYIDNBMEI1QkY3", "type": "text", "timestamp": "1767225600",
+    "wa_id": "6281234567890", "user_id": None, "parent_user_id": None, "profile_name": "Budi Santoso",
+    "username": None, "phone_number_id": "100000000000001", "display_phone_number": "6281100000000",
+    "raw": {"from": "6281234567890", "id": "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYIDNBMEI1QkY3",
+            "timestamp": "1767225600", "type": "text",
+            "text": {"body": "lampu jalan di gang mawar rt 3 mati sejak kemarin malam, mohon dibantu pak"}},
+    "position": [0, 0, 0],
+}
 
 
 def create_database(kind: str, workdir: Path) -> str:
@@ -76,7 +92,7 @@ def sender_of(i: int) -> str:
 
 def separate(url: str, i: int, replies: int) -> None:
     sender = sender_of(i)
-    inbound.claim_message(f"wamid.in.{i}|1767225600|{sender}", sender, url=url)
+    journal.take_in_rows([journal.Entry(f"wamid.in.{i}|1767225600|{sender}", sender, {}, float(i))], OWNER, LEASE, url=url)
     blocklist.is_blocked(sender, url=url)
     inbound.record_inbound(wa_id=sender, user_id=None, profile_name="Budi", inbound_at=None, url=url)
     conversation_log.log_inbound(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=url)
@@ -91,11 +107,14 @@ def separate(url: str, i: int, replies: int) -> None:
 
 def merged(url: str, i: int, replies: int, pending: List[inbound.StatusRecord], batch: int) -> None:
     sender = sender_of(i)
-    inbound.claim_message(f"wamid.in.{i}|1767225600|{sender}", sender, url=url)
+    key = f"wamid.in.{i}|1767225600|{sender}"
+    journal.take_in_rows([journal.Entry(key, sender, MESSAGE, float(i))], OWNER, LEASE, url=url)
     inbound.admit_inbound(sender, wa_id=sender, user_id=None, profile_name="Budi", inbound_at=None, url=url)
-    conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=url)
+    hold = journal.SqlJournal(RUNNER, url=url).holder(key, {"text": "lampu jalan mati", "metadata": {}, "message_id": key})
+    conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=url, also=hold)
     for r in range(replies):
         inbound.record_outbound(f"wamid.out.{i}.{r}", sender, "Baik, kami catat.", url=url)
+    journal.finish_row(key, journal.DONE, url=url)
     for status, later in STATUS_SEQUENCE:
         for r in range(replies):
             pending.append(inbound.StatusRecord(f"wamid.out.{i - later}.{r}", status, sender))

@@ -8,6 +8,7 @@ tracker store is a SQLite file in the work folder or a PostgreSQL database.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -110,6 +111,7 @@ class Stack:
     actions_url: str
     database_url: str
     processes: List[subprocess.Popen] = field(default_factory=list)
+    rasa_command: List[str] = field(default_factory=list)
 
     @property
     def webhook_url(self) -> str:
@@ -144,10 +146,34 @@ class Stack:
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
 
+    def _spawn_rasa(self) -> subprocess.Popen:
+        log = (self.workdir / "rasa.log").open("a")
+        return subprocess.Popen(self.rasa_command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+
     def stop_actions(self) -> None:
         """Stop the action server process (an outage, for resilience tests)."""
         self.processes[0].terminate()
         _wait_or_kill(self.processes[0])
+
+    def kill(self, name: str) -> None:
+        """SIGKILL ``actions`` or ``rasa``: a crash, nothing cleaned up (resilience tests)."""
+        process = self.processes[0 if name == "actions" else 1]
+        process.kill()
+        process.wait(timeout=10)
+
+    def pause_actions(self) -> None:
+        """SIGSTOP the action server: it takes connections but answers nothing (a hung server)."""
+        self.processes[0].send_signal(signal.SIGSTOP)
+
+    def resume_actions(self) -> None:
+        self.processes[0].send_signal(signal.SIGCONT)
+
+    def start_rasa(self) -> None:
+        """Start ``rasa run`` again with the same command; returns when it answers."""
+        if self.processes[1].poll() is None:
+            return
+        self.processes[1] = self._spawn_rasa()
+        wait_for(f"{self.rasa_url}/", self.processes[1], self.workdir / "rasa.log")
 
     def start_actions(self) -> None:
         """Start the action server again on the same port; returns when it answers."""
@@ -234,15 +260,13 @@ def start_stack(
     }
     (workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     stack = Stack(workdir, env, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", database_url)
+    stack.rasa_command = [
+        RASA, "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
+        "--credentials", str(workdir / "credentials.yml"), "--endpoints", str(workdir / "endpoints.yml"),
+    ]
     rasa_log = workdir / "rasa.log"
     stack.processes.append(stack._spawn_actions())
-    stack.processes.append(
-        subprocess.Popen(
-            [RASA, "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
-             "--credentials", str(workdir / "credentials.yml"), "--endpoints", str(workdir / "endpoints.yml")],
-            cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
-        )
-    )
+    stack.processes.append(stack._spawn_rasa())
     try:
         wait_for(f"{stack.actions_url}/health", stack.processes[0], workdir / "actions.log")
         wait_for(f"{stack.rasa_url}/", stack.processes[1], rasa_log)

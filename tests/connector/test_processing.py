@@ -12,7 +12,8 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 from sqlalchemy import func, select, update
 
-from connectors.dedupe import MemoryDedupeStore
+from connectors import journal
+from connectors.journal import MemoryJournal
 from layanwarga import db, inbound
 from layanwarga.models import Citizen, MessageStatus, ProcessedMessage
 from wa_support import FakeGraph, RunningChannel, make_settings, messages_body, payload_bytes, text_body, text_message
@@ -98,7 +99,7 @@ async def test_order_per_sender_and_concurrency_across_senders(tmp_path: Path) -
 
     a, b = "6281111111111", "6282222222222"
     async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore(), on_message=assistant
+        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
     ) as rc:
         # A's three messages in one POST, then B's two in two POSTs.
         batch = messages_body([text_message(t, wa_id=a, timestamp=str(1767225600 + i)) for i, t in enumerate(["A1", "A2", "A3"])], wa_id=a)
@@ -119,7 +120,7 @@ async def test_many_posts_from_one_sender_stay_in_order(tmp_path: Path) -> None:
         seen.append(message.text or "")
 
     async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore(), on_message=assistant
+        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
     ) as rc:
         for i in range(30):
             assert (await rc.post(text_body(f"m{i}"))).status == 200
@@ -136,7 +137,7 @@ async def test_read_receipt_with_typing_before_the_assistant_runs(tmp_path: Path
             reads_at_turn.append(len(graph.reads))
             await message.output_channel.send_text_message(message.sender_id, "Baik, Bapak/Ibu.")
 
-        async with RunningChannel(make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore(), on_message=assistant) as rc:
+        async with RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant) as rc:
             assert (await rc.post(text_body("halo", message_id="wamid.read.1"))).status == 200
             await rc.join()
     assert reads_at_turn == [1]
@@ -217,19 +218,26 @@ def test_record_statuses_ordering_rules(sqlite_url: str) -> None:
     assert inbound.get_status("wamid.A", url=sqlite_url).status == "read"
 
 
-def test_purge_keeps_ids_at_least_seven_days(db_url: str) -> None:
-    assert inbound.claim_message("old|1|x", "x", url=db_url)
-    assert inbound.claim_message("recent|1|x", "x", url=db_url)
+def take_in(key: str, url: str) -> bool:
+    [new] = journal.take_in_rows([journal.Entry(key, "x", {}, 0.0)], "test/1", journal.DEFAULT_LEASE, url=url)
+    return new
+
+
+def test_purge_keeps_ids_at_least_seven_days_and_never_an_unfinished_message(db_url: str) -> None:
+    for key in ("old|1|x", "recent|1|x", "old-waiting|1|x"):
+        assert take_in(key, db_url)
+    journal.finish_row("old|1|x", journal.DONE, url=db_url)
+    journal.finish_row("recent|1|x", journal.DONE, url=db_url)
     with db.session_scope(db_url) as session:
-        session.execute(update(ProcessedMessage).where(ProcessedMessage.message_id == "old|1|x")
+        session.execute(update(ProcessedMessage).where(ProcessedMessage.message_id.in_(["old|1|x", "old-waiting|1|x"]))
                         .values(received_at=dt.datetime.utcnow() - dt.timedelta(days=9)))
         session.execute(update(ProcessedMessage).where(ProcessedMessage.message_id == "recent|1|x")
                         .values(received_at=dt.datetime.utcnow() - dt.timedelta(days=6, hours=23)))
     # Asking for a shorter retention still keeps 7 days.
-    assert inbound.purge_processed(dt.timedelta(days=1), url=db_url) == 1
-    assert not inbound.is_processed("old|1|x", url=db_url)
-    assert inbound.is_processed("recent|1|x", url=db_url)
-    assert not inbound.claim_message("recent|1|x", "x", url=db_url)
+    assert journal.purge_rows(dt.timedelta(days=1), url=db_url) == 1
+    assert take_in("old|1|x", db_url)
+    assert not take_in("recent|1|x", db_url)
+    assert not take_in("old-waiting|1|x", db_url)
 
 
 async def test_assistant_failure_gets_a_polite_apology(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -237,7 +245,7 @@ async def test_assistant_failure_gets_a_polite_apology(tmp_path: Path, caplog: p
         raise RuntimeError("model not loaded")
 
     async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore(), on_message=broken
+        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=broken
     ) as rc:
         await rc.post(text_body("halo"))
         await rc.join()
@@ -254,11 +262,11 @@ async def test_reactions_revokes_system_never_reach_the_assistant(sqlite_url: st
     assert rc.received == [] and graph.requests == []
 
 
-def test_claim_is_exclusive_under_concurrency(db_url: str) -> None:
+def test_taking_a_message_in_is_exclusive_under_concurrency(db_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda _: inbound.claim_message("wamid.race|1|628", "628", url=db_url), range(16)))
+        results = list(pool.map(lambda _: take_in("wamid.race|1|628", db_url), range(16)))
     assert results.count(True) == 1
 
 

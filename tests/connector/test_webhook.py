@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
-import time
 from pathlib import Path
 
 import pytest
 
-from connectors.dedupe import MemoryDedupeStore
+from connectors.journal import MemoryJournal
 from connectors.signature import sign
 from wa_support import APP_SECRET, VERIFY_TOKEN, FakeGraph, RunningChannel, make_settings, payload_bytes, text_body
 
 
 async def test_get_verification_echoes_challenge_or_403(tmp_path: Path) -> None:
-    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore()) as rc:
+    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc:
         ok = await rc.get({"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
         assert ok.status == 200 and await ok.text() == "1158201444"
         wrong = await rc.get({"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"})
@@ -29,7 +27,7 @@ async def test_get_verification_echoes_challenge_or_403(tmp_path: Path) -> None:
 
 
 async def test_signature_valid_wrong_missing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore()) as rc:
+    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc:
         body = json.dumps(text_body("halo", message_id="wamid.sig.1")).encode()
         valid = await rc.post(body)
         assert valid.status == 200 and await valid.text() == "OK"
@@ -52,7 +50,7 @@ async def test_non_ascii_body_is_verified_over_raw_bytes(tmp_path: Path) -> None
     body = json.dumps(text_body("Lampu jalan mati 🙏 di Jl. Cempaka, Kelurahan Jekan Raya — mohon dicek é"),
                       ensure_ascii=True).encode()
     assert b"\\ud83d" in body
-    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore()) as rc:
+    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc:
         resp = await rc.post(body, signature=sign(APP_SECRET, body))
         assert resp.status == 200
         # The same message signed over its re-serialised (unescaped) form is refused.
@@ -64,7 +62,7 @@ async def test_non_ascii_body_is_verified_over_raw_bytes(tmp_path: Path) -> None
 
 async def test_bad_bodies_get_4xx_never_500(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = make_settings(graph_url := "http://127.0.0.1:9", tmp_path, max_body_bytes=4096)
-    async with RunningChannel(settings, dedupe=MemoryDedupeStore()) as rc:
+    async with RunningChannel(settings, journal_=MemoryJournal()) as rc:
         cases = {
             b"{not json": 400,
             b"": 400,
@@ -97,45 +95,62 @@ async def test_bad_bodies_get_4xx_never_500(tmp_path: Path, caplog: pytest.LogCa
 async def test_insecure_dev_mode_accepts_unsigned(tmp_path: Path) -> None:
     async with FakeGraph() as graph:
         settings = make_settings(graph.url, tmp_path, app_secret=None, insecure_dev_mode=True)
-        async with RunningChannel(settings, dedupe=MemoryDedupeStore()) as rc:
+        async with RunningChannel(settings, journal_=MemoryJournal()) as rc:
             assert (await rc.post(text_body("halo"), signature=None)).status == 200
             await rc.join()
         assert [m.text for m in rc.received] == ["halo"]
 
 
-async def test_ack_is_fast_while_the_assistant_is_slow(tmp_path: Path) -> None:
-    """POST -> 200 does not wait for processing (Meta: median ≤ 250 ms, < 1 % over 1 s)."""
-    async def slow_assistant(message: object) -> None:
-        await asyncio.sleep(0.5)
+async def test_the_answer_never_waits_for_the_assistant(tmp_path: Path) -> None:
+    """POST -> 200 does not wait for processing (Meta wants a median ≤ 250 ms): every body is
+    acknowledged while the assistant has not finished a single turn. (How fast the 200 is, is a
+    figure for BENCHMARKS.md, not a test: it depends on the machine.)"""
+    release = asyncio.Event()
+    finished = []
+
+    async def held_assistant(message: object) -> None:
+        await release.wait()
+        finished.append(message)
 
     async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore(), on_message=slow_assistant
+        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=held_assistant
     ) as rc:
-        body = payload_bytes("batch_synthetic_multi_message_multi_entry")
-        timings = []
         for index in range(40):
-            data = text_body(f"pesan {index}", wa_id=f"62812000{index:05d}")
-            started = time.perf_counter()
-            resp = await rc.post(data)
-            timings.append(time.perf_counter() - started)
-            assert resp.status == 200
-        started = time.perf_counter()
-        assert (await rc.post(body)).status == 200
-        timings.append(time.perf_counter() - started)
-        median = statistics.median(timings)
-        worst = max(timings)
-        print(f"webhook POST->200: median {median * 1000:.1f} ms, max {worst * 1000:.1f} ms")
-        assert median < 0.25 and worst < 1.0
-        # The slow assistant is still working on the first messages when all the 200s are back.
-        assert len(rc.received) < 43
+            assert (await rc.post(text_body(f"pesan {index}", wa_id=f"62812000{index:05d}"))).status == 200
+        assert (await rc.post(payload_bytes("batch_synthetic_multi_message_multi_entry"))).status == 200
+        assert finished == []
+        release.set()
         await rc.join(20)
-        assert len(rc.received) == 43
+        assert len(rc.received) == 43 and len(finished) == 43
 
 
-async def test_answer_is_200_even_if_queueing_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), dedupe=MemoryDedupeStore()) as rc:
-        def broken(batch: object) -> None:
-            raise RuntimeError("boom")
+async def test_a_journalled_message_that_cannot_be_queued_is_acknowledged_and_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once in the journal the message is safe: the webhook answers 200 even when queueing it
+    fails (the per-citizen ordering store is down), and the replay loop runs it later."""
+    received = []
 
-        monkeypatch.setattr(rc.channel.processor, "accept", broken)
+    async def assistant(message: object) -> None:
+        received.append(message)
+
+    async with FakeGraph() as graph, RunningChannel(
+        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
+    ) as rc:
+        ordering = rc.channel.processor.ordering
+        original = ordering.admit
+        failures = []
+
+        async def broken_once(sender: str):  # type: ignore[no-untyped-def]
+            if not failures:
+                failures.append(sender)
+                raise ConnectionError("ordering store unreachable")
+            return await original(sender)
+
+        monkeypatch.setattr(ordering, "admit", broken_once)
         assert (await rc.post(text_body("halo"))).status == 200
+        deadline = asyncio.get_running_loop().time() + 20
+        while not received and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+        await rc.join()
+    assert failures and [m.text for m in received] == ["halo"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import tempfile
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from aiohttp import web
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from connectors.dedupe import DedupeStore
+from connectors.journal import Journal
 from connectors.settings import WhatsAppSettings, load_settings
 from connectors.signature import sign
 from connectors.whatsapp import WhatsAppInput
@@ -283,7 +282,6 @@ def make_settings(api_base: str, tmp_path: Optional[Path] = None, database_url: 
         "pair_rate_burst": 1000,
         "request_timeout": 5,
         "action_server_url": f"{api_base}/webhook",
-        "spool_dir": str((tmp_path or Path(tempfile.mkdtemp())) / "spool"),
         "replay_interval": 0.05,
         "max_messages_per_minute": 1000,  # flood limits have their own tests
     }
@@ -306,13 +304,15 @@ class RunningChannel:
         settings: WhatsAppSettings,
         *,
         on_message: Optional[OnMessage] = None,
-        dedupe: Optional[DedupeStore] = None,
+        journal_: Optional[Journal] = None,
         channel: Optional[WhatsAppInput] = None,
+        agent: Any = None,
     ) -> None:
         self.settings = settings
-        self.channel = channel or WhatsAppInput(settings, dedupe=dedupe)
+        self.channel = channel or WhatsAppInput(settings, journal_=journal_)
         self.received: List[UserMessage] = []
         self._on_message = on_message
+        self._agent = agent  # what `rasa run` puts in app.ctx.agent (its endpoints)
         self._server: Any = None
         self.port = 0
 
@@ -328,6 +328,8 @@ class RunningChannel:
     async def __aenter__(self) -> "RunningChannel":
         app = Sanic(f"wa_test_{uuid.uuid4().hex}")
         app.config.ACCESS_LOG = False
+        if self._agent is not None:
+            app.ctx.agent = self._agent
         app.blueprint(self.channel.blueprint(self._collect), url_prefix="/webhooks/whatsapp")
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))

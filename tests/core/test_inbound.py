@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.engine.default import CACHE_HIT
 
+from connectors import journal
+from connectors.executor import BlockingRunner
 from layanwarga import blocklist, citizens, conversation_log, db, handoff, inbound
 from layanwarga.conversation_log import ConversationMessage
 from layanwarga.handoff import Handoff
@@ -229,10 +231,13 @@ def test_every_statement_of_a_messages_bookkeeping_is_compiled_once(db_url: str)
 
     def one_message(i: int) -> None:
         sender = f"62812000000{i:02d}"
-        assert inbound.claim_message(f"wamid.in.{i}|1767225600|{sender}", sender, url=db_url)
+        key = f"wamid.in.{i}|1767225600|{sender}"
+        assert journal.take_in_rows([journal.Entry(key, sender, {"id": key}, float(i))], "test/1", journal.DEFAULT_LEASE, url=db_url)
         inbound.admit_inbound(sender, wa_id=sender, user_id=None, profile_name="Budi", inbound_at=None, url=db_url)
         inbound.admit_inbound(sender, wa_id=sender, user_id=None, profile_name="Budi Santoso", inbound_at=None, url=db_url)
-        conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=db_url)
+        hold = journal.SqlJournal(BlockingRunner(), url=db_url).holder(key, {"text": "lampu jalan mati"})
+        conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=db_url, also=hold)
+        journal.finish_row(key, journal.DONE, url=db_url)
         inbound.record_outbound(f"wamid.out.{i}", sender, "Baik, kami catat.", url=db_url)
         inbound.record_statuses(
             [inbound.StatusRecord(f"wamid.out.{i}", "delivered", sender), inbound.StatusRecord(f"wamid.new.{i}", "sent", sender)],

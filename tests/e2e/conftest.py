@@ -69,7 +69,9 @@ def start_simulator(workdir: Path, config: SimulatorConfig, webhook_url: str) ->
     return process
 
 
-def start_whatsapp_stack(workdir: Path, connector: Optional[Dict[str, object]] = None) -> WhatsAppStack:
+def start_whatsapp_stack(
+    workdir: Path, connector: Optional[Dict[str, object]] = None, extra_env: Optional[Dict[str, str]] = None
+) -> WhatsAppStack:
     workdir.mkdir(parents=True, exist_ok=True)
     config = SimulatorConfig(host="127.0.0.1", port=free_port())
     rasa_port = free_port()
@@ -77,8 +79,9 @@ def start_whatsapp_stack(workdir: Path, connector: Optional[Dict[str, object]] =
     process = start_simulator(workdir, config, webhook_url)
     try:
         stack = start_stack(
-            workdir, rasa_port=rasa_port, whatsapp=dict(connector or {}),
-            extra_env=whatsapp_env(config, config.base_url),
+            # health_timeout: a busy test machine must not make the action server count as down.
+            workdir, rasa_port=rasa_port, whatsapp={"health_timeout": 30, **(connector or {})},
+            extra_env={**whatsapp_env(config, config.base_url), **(extra_env or {})},
         )
     except Exception:
         process.terminate()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Dict, List
 
@@ -212,17 +211,15 @@ def test_count_vectors_see_normalised_words(
         assert raw not in vocabulary, raw
 
 
-def test_deterministic_and_fast(run_pipeline, normalizer) -> None:
+def test_deterministic(run_pipeline, normalizer) -> None:
+    """The same lemmas on every run (its speed is measured by scripts/benchmark_nlu.py)."""
     texts = [text for text in CASES] * 20
     messages = run_pipeline(texts, normalize=False)
-    started = time.perf_counter()
     normalizer.process(messages)
-    per_message_ms = (time.perf_counter() - started) * 1000 / len(messages)
     again = run_pipeline(texts)
     assert [[t.lemma for t in m.get(TOKENS_NAMES[TEXT])] for m in messages] == [
         [t.lemma for t in m.get(TOKENS_NAMES[TEXT])] for m in again
     ]
-    assert per_message_ms < 5.0, per_message_ms
 
 
 def test_fingerprint_follows_lexicon_files(tmp_path: Path) -> None:
