@@ -11,6 +11,7 @@ import functools
 import hmac
 import secrets
 from typing import Any, Callable, Optional, TypeVar, cast
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 
@@ -129,10 +130,28 @@ def can_chat(user: Optional[staff.StaffUser]) -> bool:
     return user is not None and (user.role == staff.ROLE_ADMIN or bool(user.can_chat))
 
 
+def _plain_path(text: str) -> bool:
+    return all("!" <= char <= "~" for char in text) and "\\" not in text and text.startswith("/") and not text.startswith("//")
+
+
+def is_same_site_path(target: Optional[str]) -> bool:
+    """Whether ``target`` can only mean a path on this site, however a browser reads it.
+
+    Browsers drop tabs and newlines inside URLs, treat ``\\`` like ``/``, read ``//host`` and
+    ``/\\host`` as another host and ``name:`` as a scheme. So the target must be printable ASCII
+    without a backslash, start with one ``/`` (not two), have no scheme and no host, and its path
+    must pass the same test once percent-decoded, in case something decodes it again."""
+    if not target or not _plain_path(target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and _plain_path(unquote(parts.path))
+
+
 def safe_next(target: Optional[str]) -> str:
-    """Only local paths after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Where to go after login: ``target`` when it is a path on this site, else the inbox
+    (no open redirect)."""
+    if is_same_site_path(target):
+        return str(target)
     return url_for("tickets.inbox")
 
 
