@@ -46,7 +46,6 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=staff.session_lifetime(),
         MAX_CONTENT_LENGTH=256 * 1024,
         LW_SETTINGS=settings,
-        LW_TRUST_PROXY=settings.trust_proxy,
         TEMPLATES_AUTO_RELOAD=False,
     )
     inst = get_institution()

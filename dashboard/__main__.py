@@ -69,10 +69,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         admins = staff.count_active_admins(session)
     if not admins:
         logger.warning("No admin account yet: create one with `python -m dashboard create-admin`")
-    logger.info("Dashboard on http://%s:%d (database %s)", settings.host, settings.port, safe_url(database_url()))
+    logger.info("Dashboard on http://%s:%d (database %s, client addresses %s)", settings.host, settings.port,
+                safe_url(database_url()),
+                f"from the proxy at {settings.trusted_proxy}" if settings.trusted_proxy else "as connected, no proxy trusted")
     try:
         serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="LayanWarga",
-              clear_untrusted_proxy_headers=True)
+              **settings.server_options())
     finally:
         if scheduler is not None:
             scheduler.stop()

@@ -28,11 +28,9 @@ CSP = (
 
 
 def client_ip() -> str:
-    """The client's address (the first X-Forwarded-For hop only behind a trusted proxy)."""
-    if current_app.config.get("LW_TRUST_PROXY"):
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
+    """The client's address. Behind the HTTPS proxy named in ``DASHBOARD_TRUST_PROXY`` the server
+    (waitress, ``DashboardSettings.server_options``) has already put the address the proxy saw
+    here; forwarding headers from anyone else never reach the app."""
     return (request.remote_addr or "")[:64]
 
 

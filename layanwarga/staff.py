@@ -9,8 +9,11 @@ Roles (issue 8):
 Passwords are hashed with Argon2id (argon2-cffi, RFC 9106 low-memory profile). Sessions live in
 the database (a signed cookie carries only a random token; the table keeps its SHA-256), so they
 expire on the server, survive nothing they should not (logout, deactivation, password change)
-and work across several dashboard processes. Failed logins are counted per account and per IP
-address in the database for the same reason.
+and work across several dashboard processes. Failed logins are counted in the database for the
+same reason, per account *from one client address* and per address: someone who types an
+officer's name with wrong passwords, or fails twenty times, locks out only their own address,
+never the officer at their desk nor everyone behind the same proxy (the dashboard must see the
+real client address: ``DASHBOARD_TRUST_PROXY``).
 """
 from __future__ import annotations
 
@@ -59,7 +62,8 @@ ROLE_LABELS = {
 MIN_PASSWORD_LENGTH = 10
 USERNAME_MAX = 64
 
-# Login throttling: failures counted over a sliding window.
+# Login throttling: failures counted over a sliding window, for one account from one address
+# (reset by a success there) and for one address whatever the account.
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 20
@@ -318,40 +322,37 @@ class LoginResult:
     retry_after_minutes: int = 0
 
 
-def _failures_since(session: Session, column, value: str, since: dt.datetime) -> List[dt.datetime]:  # type: ignore[no-untyped-def]
-    """Failure times for ``column == value`` since ``since`` and since the last success."""
-    last_success = session.execute(
-        select(func.max(LoginAttempt.created_at)).where(column == value, LoginAttempt.succeeded.is_(True))
-    ).scalar_one()
-    start = max(since, last_success) if last_success else since
+def _failure_times(session: Session, since: dt.datetime, *conditions) -> List[dt.datetime]:  # type: ignore[no-untyped-def]
     return list(
         session.execute(
             select(LoginAttempt.created_at)
-            .where(column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= start)
+            .where(*conditions, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since)
             .order_by(LoginAttempt.created_at)
         ).scalars()
     )
 
 
 def throttle_wait(session: Session, username: str, ip: Optional[str], now: Optional[dt.datetime] = None) -> int:
-    """Minutes to wait before another login attempt for this account or address (0 = go)."""
+    """Minutes to wait before another login attempt for this account from this address, or from
+    this address at all (0 = go). Never a lock on an account as such: whoever fails only
+    slows down their own address."""
     now = now or utcnow()
     since = now - THROTTLE_WINDOW
+    address = (ip or "")[:64] or None
+    same_address = LoginAttempt.ip.is_(None) if address is None else LoginAttempt.ip == address
+    account = [LoginAttempt.username == normalise_username(username), same_address]
+    last_success = session.execute(
+        select(func.max(LoginAttempt.created_at)).where(*account, LoginAttempt.succeeded.is_(True))
+    ).scalar_one()
     wait = dt.timedelta(0)
-    account = _failures_since(session, LoginAttempt.username, normalise_username(username), since)
-    if len(account) >= MAX_FAILURES_PER_ACCOUNT:
-        wait = max(wait, account[-MAX_FAILURES_PER_ACCOUNT] + THROTTLE_WINDOW - now)
-    if ip:
+    account_failures = _failure_times(session, max(since, last_success) if last_success else since, *account)
+    if len(account_failures) >= MAX_FAILURES_PER_ACCOUNT:
+        wait = max(wait, account_failures[-MAX_FAILURES_PER_ACCOUNT] + THROTTLE_WINDOW - now)
+    if address is not None:
         # Per address only failures count; a success from a shared office NAT does not reset it.
-        from_ip = list(
-            session.execute(
-                select(LoginAttempt.created_at)
-                .where(LoginAttempt.ip == ip, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since)
-                .order_by(LoginAttempt.created_at)
-            ).scalars()
-        )
-        if len(from_ip) >= MAX_FAILURES_PER_IP:
-            wait = max(wait, from_ip[-MAX_FAILURES_PER_IP] + THROTTLE_WINDOW - now)
+        address_failures = _failure_times(session, since, same_address)
+        if len(address_failures) >= MAX_FAILURES_PER_IP:
+            wait = max(wait, address_failures[-MAX_FAILURES_PER_IP] + THROTTLE_WINDOW - now)
     if wait <= dt.timedelta(0):
         return 0
     return max(1, int((wait.total_seconds() + 59) // 60))
