@@ -67,7 +67,12 @@ USERNAME_MAX = 64
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 20
+
+# How long personal data of logins is kept (SECURITY.md, "Data rights and retention"): login
+# attempts (account name, address) for investigating an attack, and ended sessions (address,
+# browser) after their expiry. ``purge_login_records`` deletes older rows; the dashboard runs it.
 ATTEMPT_RETENTION = dt.timedelta(days=2)
+SESSION_RETENTION = dt.timedelta(days=1)
 
 # Sessions: idle timeout and absolute lifetime (environment overrides for operators).
 DEFAULT_IDLE_MINUTES = 30
@@ -387,11 +392,6 @@ def authenticate(
     return LoginResult(int(user.id), None)
 
 
-def purge_attempts(session: Session, now: Optional[dt.datetime] = None) -> int:
-    cutoff = (now or utcnow()) - ATTEMPT_RETENTION
-    return int(session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)).rowcount or 0)
-
-
 # -- sessions ---------------------------------------------------------------------------------------
 def _minutes_env(name: str, default: int) -> int:
     try:
@@ -488,14 +488,21 @@ def revoke_sessions(session: Session, user_id: int) -> None:
     )
 
 
-def purge_sessions(session: Session, now: Optional[dt.datetime] = None) -> int:
+@dataclass(frozen=True)
+class PurgeResult:
+    attempts: int
+    sessions: int
+
+
+def purge_login_records(session: Session, now: Optional[dt.datetime] = None) -> PurgeResult:
+    """Delete login attempts older than ``ATTEMPT_RETENTION`` and sessions that expired more than
+    ``SESSION_RETENTION`` ago (a revoked session expires at most ``session_lifetime()`` after it
+    started, so this covers those too). Older than the throttle window and every session's life,
+    so nothing a login check or a logged-in officer needs is touched."""
     now = now or utcnow()
-    return int(
-        session.execute(
-            delete(StaffSession).where(StaffSession.expires_at < now - dt.timedelta(days=1))
-        ).rowcount
-        or 0
-    )
+    attempts = session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - ATTEMPT_RETENTION)).rowcount
+    sessions = session.execute(delete(StaffSession).where(StaffSession.expires_at < now - SESSION_RETENTION)).rowcount
+    return PurgeResult(int(attempts or 0), int(sessions or 0))
 
 
 # -- agencies (OPD) ---------------------------------------------------------------------------------
