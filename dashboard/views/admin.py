@@ -175,21 +175,21 @@ def retry(notification_id: int):  # type: ignore[no-untyped-def]
 def blocked():  # type: ignore[no-untyped-def]
     """Senders blocked for abuse: their WhatsApp messages are neither answered nor processed."""
     error = None
+    form = request.form if request.method == "POST" else {}
     if request.method == "POST":
-        sender = "".join((request.form.get("nomor") or "").split()).lstrip("+")
-        reason = (request.form.get("alasan") or "").strip()
         try:
             with session_scope(write=True) as session:
-                blocklist.block(session, sender, reason, g.user.actor)
-                staff.audit(session, g.user.actor, "blokir", target=mask(sender), detail=reason)
-        except ValueError:
-            error = "Nomor WhatsApp dan alasan wajib diisi."
+                row = blocklist.block(session, request.form.get("nomor") or "", request.form.get("alasan") or "", g.user.actor)
+                staff.audit(session, g.user.actor, "blokir", target=mask(row.sender), detail=row.reason)
+                sender = row.sender
+        except blocklist.BlockError as exc:
+            error = str(exc)
         else:
-            flash(f"Nomor {mask(sender)} diblokir.", "ok")
+            flash(f"Nomor {mask(sender)} diblokir: pesan WhatsApp darinya tidak akan dijawab.", "ok")
             return redirect(url_for("admin.blocked"))
     with session_scope() as session:
         rows = [(row, mask(row.sender)) for row in blocklist.all_blocked(session)]
-    return render_template("admin_blocked.html", rows=rows, error=error)
+    return render_template("admin_blocked.html", rows=rows, error=error, form=form), (400 if error else 200)
 
 
 @bp.route("/blokir/<path:sender>/buka", methods=["POST"])
