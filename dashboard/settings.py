@@ -4,14 +4,30 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import math
 import os
 import secrets
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
+from layanwarga import runtime
+
 logger = logging.getLogger(__name__)
 
 MIN_SECRET_LENGTH = 32
+# Session keys published in this repository (scripts/defaults.env, the tests): anyone can sign a
+# staff session cookie with them, so production refuses them. tests/dashboard/test_production_keys.py
+# finds every key the repository spells out and fails when one is missing here.
+PUBLISHED_SECRET_KEYS = frozenset({
+    "dev-only-change-me-0123456789abcdefghij",
+    "browser-test-secret-key-0123456789abcdef",
+})
+# Words that mark a value someone was meant to replace.
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "example", "dev-only", "development", "insecure",
+                       "placeholder", "replace", "secret-key", "your-")
+# A key of random characters has far more; repeated or few distinct characters ("x" * 48) do not.
+MIN_SECRET_BITS = 128
+GENERATE_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 class SettingsError(RuntimeError):
@@ -20,6 +36,19 @@ class SettingsError(RuntimeError):
 
 def _flag(value: Optional[str]) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on", "ya")
+
+
+def secret_key_problem(secret: str) -> Optional[str]:
+    """Why ``secret`` must not sign production sessions (published, a placeholder or weak), or None."""
+    if secret in PUBLISHED_SECRET_KEYS:
+        return "is a key published in this repository (scripts/defaults.env or the tests): anyone could forge a staff login"
+    lowered = secret.lower()
+    marker = next((m for m in PLACEHOLDER_MARKERS if m in lowered), None)
+    if marker:
+        return f"looks like a placeholder (contains {marker!r})"
+    if len(secret) * math.log2(max(1, len(set(secret)))) < MIN_SECRET_BITS:
+        return "is too weak (too few different characters)"
+    return None
 
 
 def _digest_time(value: Optional[str]) -> Optional[dt.time]:
@@ -94,17 +123,23 @@ class DashboardSettings:
         insecure = _flag(env.get("DASHBOARD_INSECURE_DEV_MODE"))
         secret = (env.get("DASHBOARD_SECRET_KEY") or "").strip()
         if not secret:
-            if not insecure:
+            if not insecure or runtime.is_production(env):
                 raise SettingsError(
                     "DASHBOARD_SECRET_KEY is not set. The dashboard signs its session cookies with it and "
-                    "refuses to start without one: set it to a long random value, e.g. "
-                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` (for local development "
-                    "only, DASHBOARD_INSECURE_DEV_MODE=1 uses a throw-away key)."
+                    f"refuses to start without one: set it to a long random value, e.g. `{GENERATE_HINT}` "
+                    "(for local development only, DASHBOARD_INSECURE_DEV_MODE=1 uses a throw-away key)."
                 )
             secret = secrets.token_urlsafe(48)
             logger.warning("!!! DASHBOARD_SECRET_KEY not set: using a throw-away key (development mode only) !!!")
         elif len(secret) < MIN_SECRET_LENGTH:
             raise SettingsError(f"DASHBOARD_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long.")
+        elif runtime.is_production(env):
+            problem = secret_key_problem(secret)
+            if problem:
+                raise SettingsError(
+                    f"DASHBOARD_SECRET_KEY {problem}; refusing to start in production mode. "
+                    f"Set a long random value of your own, e.g. `{GENERATE_HINT}`."
+                )
         try:
             port = int(env.get("DASHBOARD_PORT") or 8080)
             threads = int(env.get("DASHBOARD_THREADS") or 8)
