@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from . import calendar, states
 from .config import Institution
 from .db import session_scope
-from .formatting import format_date
+from .formatting import MONTH_NAMES, format_date
 from .models import KIND_COMPLAINT, KIND_LETTER, Base, StateChange, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,51 @@ def granularity_for(start: dt.date, end: dt.date) -> str:
     if days <= 190:
         return "week"
     return "month"
+
+
+# -- the public page's periods -----------------------------------------------------------------------
+PUBLIC_MONTHS = 12  # single months offered, back from the current one
+PUBLIC_YEARS = 3  # calendar years offered, back from the current one
+PUBLIC_RECENT = (3, 6, 12)  # "the last N months" (whole months, the current one so far)
+DEFAULT_PUBLIC_PERIOD = "3-bulan"
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str  # what the page sends back (?periode=...)
+    label: str
+    start: dt.date
+    end: dt.date
+
+
+def _months_back(day: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` before ``day``'s month."""
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def public_periods(today: dt.date) -> List[Period]:
+    """The periods the public statistics page offers: whole months only (the current one up to
+    ``today``), so every visitor asks for one of a few dozen ranges, each computed once and
+    cached. Newest first within each group."""
+    periods = []
+    for months in PUBLIC_RECENT:
+        start = _months_back(today, months - 1)
+        periods.append(Period(f"{months}-bulan", f"{months} bulan terakhir ({MONTH_NAMES[start.month - 1]} {start.year} – sekarang)", start, today))
+    for back in range(PUBLIC_YEARS):
+        year = today.year - back
+        periods.append(Period(str(year), f"Tahun {year}", dt.date(year, 1, 1), min(today, dt.date(year, 12, 31))))
+    for back in range(PUBLIC_MONTHS):
+        start = _months_back(today, back)
+        end = min(today, _months_back(today, back - 1) - dt.timedelta(days=1))
+        periods.append(Period(start.strftime("%Y-%m"), f"{MONTH_NAMES[start.month - 1]} {start.year}", start, end))
+    return periods
+
+
+def public_period(key: Optional[str], today: dt.date) -> Optional[Period]:
+    """The offered period ``key`` names (the default for none), or None when it is not offered."""
+    wanted = (key or "").strip() or DEFAULT_PUBLIC_PERIOD
+    return next((p for p in public_periods(today) if p.key == wanted), None)
 
 
 # -- statistics -------------------------------------------------------------------------------------
