@@ -72,6 +72,22 @@ def load_user() -> None:
         abort(400, description="Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi.")
 
 
+# What a user with a temporary password may still open: the change itself, logging out, and
+# what every page needs.
+OPEN_WHILE_TEMPORARY = frozenset({"auth.change_password", "auth.logout", "static", "public.health"})
+
+
+def require_own_password() -> Any:
+    """Before each request, after ``load_user``: a user whose password an admin chose (new
+    account or reset) goes to the password page until they have chosen their own."""
+    user = g.get("user")
+    if user is None or not user.must_change_password or request.endpoint in OPEN_WHILE_TEMPORARY:
+        return None
+    if request.accept_mimetypes.best == "application/json" or request.path.endswith(".json"):
+        abort(401)
+    return redirect(url_for("auth.change_password"))
+
+
 def security_headers(response):  # type: ignore[no-untyped-def]
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -155,6 +171,7 @@ def safe_next(target: Optional[str]) -> str:
 
 def install(app: Flask) -> None:
     app.before_request(load_user)
+    app.before_request(require_own_password)
     app.after_request(security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["can_chat"] = can_chat

@@ -38,6 +38,7 @@ from sqlalchemy import (
     String,
     Text,
     delete,
+    false,
     func,
     select,
     update,
@@ -96,6 +97,9 @@ class StaffUser(Base):
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     last_login_at = Column(DateTime, nullable=True)
     password_changed_at = Column(DateTime, nullable=True)
+    # Set by an admin's new or reset password (which the admin knows): the user must choose their
+    # own before the dashboard opens anything else.
+    must_change_password = Column(Boolean, nullable=False, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'opd', 'surat')", name="role"),
@@ -235,7 +239,10 @@ def create_user(
     agency_code: Optional[str] = None,
     can_chat: Optional[bool] = None,
     agencies: Sequence[str] = (),
+    temporary: bool = False,
 ) -> StaffUser:
+    """A new account; ``temporary`` when someone else chose the password (an admin adding a
+    colleague): the user then has to replace it at the first login."""
     username = normalise_username(username)
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         raise UserError("Nama pengguna hanya boleh berisi huruf, angka, titik, garis bawah atau tanda hubung.")
@@ -259,19 +266,34 @@ def create_user(
         created_at=now,
         updated_at=now,
         password_changed_at=now,
+        must_change_password=temporary,
     )
     session.add(user)
     session.flush()
     return user
 
 
-def set_password(session: Session, user: StaffUser, password: str) -> None:
+def set_password(session: Session, user: StaffUser, password: str, *, temporary: bool = False) -> None:
+    """A new password for ``user``, ending all their sessions; ``temporary`` when an admin reset
+    it (the user must replace it at the next login)."""
     problem = password_problem(password, user.username)
     if problem:
         raise UserError(problem)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    user.must_change_password = temporary
     revoke_sessions(session, user.id)
+
+
+def change_own_password(session: Session, user: StaffUser, current: str, new: str, again: str) -> None:
+    """A user replacing their own password (also the forced change after a temporary one)."""
+    if not verify_password(user.password_hash, current):
+        raise UserError("Kata sandi saat ini salah.")
+    if new != again:
+        raise UserError("Kata sandi baru dan ulangannya tidak sama.")
+    if new == current:
+        raise UserError("Kata sandi baru harus berbeda dari kata sandi saat ini.")
+    set_password(session, user, new)
 
 
 def update_user(
