@@ -19,19 +19,13 @@ from layanwarga.db import session_scope
 from layanwarga.formatting import MONTH_NAMES
 
 from . import security
+from .localtime import local
 from .settings import DashboardSettings
 
 logger = logging.getLogger(__name__)
 
 SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 SHORT_DAYS = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
-
-
-def local(inst: Institution, value: Optional[dt.datetime]) -> Optional[dt.datetime]:
-    """A naive-UTC database timestamp in the institution's time zone."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(inst.timezone)
 
 
 def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
@@ -46,7 +40,6 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
         PERMANENT_SESSION_LIFETIME=staff.session_lifetime(),
         MAX_CONTENT_LENGTH=256 * 1024,
         LW_SETTINGS=settings,
-        LW_TRUST_PROXY=settings.trust_proxy,
         TEMPLATES_AUTO_RELOAD=False,
     )
     inst = get_institution()

@@ -3,6 +3,7 @@
     python -m dashboard                      serve on DASHBOARD_HOST:DASHBOARD_PORT (127.0.0.1:8080)
     python -m dashboard create-admin         create the first admin (asks for the password)
     python -m dashboard digest [--date D]    write/send today's SLA digest per OPD
+    python -m dashboard purge                delete old login attempts and ended staff sessions
     python -m dashboard seed --tickets N     generated demo data (never on production)
     python -m dashboard bench                time the main pages on the current database
 """
@@ -44,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
     from . import create_app
-    from .jobs import DigestScheduler
+    from .jobs import Scheduler
     from .settings import DashboardSettings, SettingsError
 
     from layanwarga import runtime
@@ -62,17 +63,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return missing
     app = create_app(settings)
     scheduler = None
-    if settings.digest_time is not None and not args.no_scheduler:
-        scheduler = DigestScheduler(settings.digest_time, settings.public_url)
+    if not args.no_scheduler:
+        scheduler = Scheduler(settings.digest_time, settings.public_url)
         scheduler.start()
     with session_scope() as session:
         admins = staff.count_active_admins(session)
     if not admins:
         logger.warning("No admin account yet: create one with `python -m dashboard create-admin`")
-    logger.info("Dashboard on http://%s:%d (database %s)", settings.host, settings.port, safe_url(database_url()))
+    logger.info("Dashboard on http://%s:%d (database %s, client addresses %s)", settings.host, settings.port,
+                safe_url(database_url()),
+                f"from the proxy at {settings.trusted_proxy}" if settings.trusted_proxy else "as connected, no proxy trusted")
     try:
         serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="LayanWarga",
-              clear_untrusted_proxy_headers=True)
+              **settings.server_options())
     finally:
         if scheduler is not None:
             scheduler.stop()
@@ -125,6 +128,17 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from .jobs import purge_login_records
+
+    missing = _require_schema()
+    if missing:
+        return missing
+    result = purge_login_records()
+    print(f"Deleted {result.attempts} old login attempts and {result.sessions} ended staff sessions.")
+    return 0
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from .seed import seed
 
@@ -174,7 +188,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the dashboard (default)")
     serve.add_argument("--port", type=int, default=0)
-    serve.add_argument("--no-scheduler", action="store_true", help="do not run the daily digest in this process")
+    serve.add_argument("--no-scheduler", action="store_true",
+                       help="do not run the periodic jobs (daily digest, login-record purge) in this process")
     admin = sub.add_parser("create-admin", help="create the first admin account")
     admin.add_argument("--username")
     admin.add_argument("--name")
@@ -183,6 +198,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     digest = sub.add_parser("digest", help="write and send the daily SLA digest per OPD")
     digest.add_argument("--date")
     digest.add_argument("--force", action="store_true", help="again, even if already sent today")
+    sub.add_parser("purge", help="delete old login attempts and ended staff sessions (the server does it hourly)")
     seed = sub.add_parser("seed", help="generate demo tickets (benchmarks, demos)")
     seed.add_argument("--tickets", type=int, default=1000)
     seed.add_argument("--days", type=int, default=300, help="spread over this many past days (default 300)")
@@ -204,6 +220,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "serve": cmd_serve,
         "create-admin": cmd_create_admin,
         "digest": cmd_digest,
+        "purge": cmd_purge,
         "seed": cmd_seed,
         "bench": cmd_bench,
     }[command](args)

@@ -2,6 +2,7 @@
 readable on a phone (the SVG scales to the screen width). Every label is escaped."""
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from markupsafe import Markup, escape
@@ -19,14 +20,39 @@ def _fmt(value: float) -> str:
     return f"{value:,.1f}".replace(",", "X").replace(".", ",").replace("X", ".")
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return value
+def count_ticks(largest: float, most: int = 5) -> List[int]:
+    """Axis ticks for counts: whole numbers from 0, a "nice" step (1, 2, 5, 10, 20, 25, 50, ...),
+    at most ``most`` steps, the last at or above ``largest`` (never "0,5" or "2,5" tickets)."""
+    if largest <= 0:
+        return [0, 1]
+    magnitude = 1
+    while True:
+        for base in (1, 2, 2.5, 5):
+            step = base * magnitude
+            if step != int(step):
+                continue
+            steps = math.ceil(largest / step)
+            if steps <= most:
+                return [int(step) * k for k in range(steps + 1)]
+        magnitude *= 10
+
+
+def _y_axis(parts: List[str], ticks: Sequence[int], left: int, right: int, width: int, top: int, plot_h: float) -> None:
+    for value in ticks:
+        y = top + plot_h - plot_h * value / ticks[-1]
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dde3e6"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#556">{_fmt(value)}</text>')
+
+
+def legend(names: Sequence[str]) -> Markup:
+    """The series' colours as an HTML list under a chart: it wraps to the width of the screen, so
+    long agency names never run into each other on a desktop or a phone."""
+    items = "".join(
+        f'<li><svg class="swatch" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" rx="2" '
+        f'fill="{PALETTE[j % len(PALETTE)]}"/></svg><span>{escape(name)}</span></li>'
+        for j, name in enumerate(names)
+    )
+    return Markup(f'<ul class="legend">{items}</ul>')
 
 
 def hbar(items: Sequence[Tuple[str, float]], *, title: str, width: int = 440, color: str = PALETTE[0], unit: str = "") -> Markup:
@@ -70,23 +96,18 @@ def stacked_columns(
         other = [sum(series[n][i] for n in names[max_series - 1:]) for i in range(len(labels))]
         series = {**{n: series[n] for n in keep}, "Lainnya": other}
         names = list(series)
-    left, right, top, bottom = 44, 10, 10, 46
+    left, right, top, bottom = 44, 10, 10, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(series[n][i] for n in names) for i in range(len(labels))]
-    ymax = _nice_max(max(totals))
+    ticks = count_ticks(max(totals))
+    ymax = ticks[-1]
     step = plot_w / len(labels)
     bar_w = max(2.0, step * 0.7)
-    legend_rows = (len(names) + 2) // 3
-    full_h = height + legend_rows * 20 + 6
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {full_h}" role="img" aria-label="{escape(title)}" {FONT} font-size="14">',
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" {FONT} font-size="14">',
         f"<title>{escape(title)}</title>",
     ]
-    for k in range(5):
-        value = ymax * k / 4
-        y = top + plot_h - plot_h * k / 4
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dde3e6"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#556">{_fmt(value)}</text>')
+    _y_axis(parts, ticks, left, right, width, top, plot_h)
     label_every = max(1, int(len(labels) / 12 + 0.999))
     for i, label in enumerate(labels):
         x = left + i * step + (step - bar_w) / 2
@@ -103,15 +124,8 @@ def stacked_columns(
             )
         if i % label_every == 0:
             parts.append(f'<text x="{left + i * step + step / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#556">{escape(label)}</text>')
-    for j, name in enumerate(names):
-        col, rowi = j % 3, j // 3
-        x = left + col * (plot_w / 3)
-        y = height + rowi * 20
-        parts.append(f'<rect x="{x:.1f}" y="{y - 10}" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>')
-        short = name if len(name) <= 28 else name[:27] + "…"
-        parts.append(f'<text x="{x + 16:.1f}" y="{y}" fill="#233">{escape(short)}<title>{escape(name)}</title></text>')
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return Markup("".join(parts)) + legend(names)
 
 
 def line(labels: Sequence[str], values: Sequence[float], *, title: str, width: int = 720, height: int = 200, color: str = PALETTE[2]) -> Markup:
@@ -120,7 +134,8 @@ def line(labels: Sequence[str], values: Sequence[float], *, title: str, width: i
         return Markup(f'<p class="muted">Belum ada data untuk {escape(title.lower())}.</p>')
     left, right, top, bottom = 44, 10, 10, 30
     plot_w, plot_h = width - left - right, height - top - bottom
-    ymax = _nice_max(max(values))
+    ticks = count_ticks(max(values))
+    ymax = ticks[-1]
     step = plot_w / max(1, len(labels) - 1) if len(labels) > 1 else plot_w
     points = [
         (left + (i * step if len(labels) > 1 else plot_w / 2), top + plot_h - plot_h * v / ymax) for i, v in enumerate(values)
@@ -129,11 +144,7 @@ def line(labels: Sequence[str], values: Sequence[float], *, title: str, width: i
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" {FONT} font-size="14">',
         f"<title>{escape(title)}</title>",
     ]
-    for k in range(5):
-        value = ymax * k / 4
-        y = top + plot_h - plot_h * k / 4
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dde3e6"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#556">{_fmt(value)}</text>')
+    _y_axis(parts, ticks, left, right, width, top, plot_h)
     path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
     parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2.5"/>')
     label_every = max(1, int(len(labels) / 12 + 0.999))

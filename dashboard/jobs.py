@@ -1,4 +1,12 @@
-"""The daily SLA digest per OPD: ``python -m dashboard digest`` or the dashboard's own scheduler.
+"""The dashboard's periodic jobs, run by its own scheduler thread in every ``python -m dashboard``
+process (or by ``python -m dashboard digest`` / ``purge`` from cron when it runs with
+``--no-scheduler``):
+
+1. the daily SLA digest per OPD, at ``DASHBOARD_DIGEST_TIME`` on working days;
+2. every hour, deleting old login attempts and ended staff sessions (``staff.purge_login_records``:
+   retention in SECURITY.md). Several processes doing it at once delete the same rows: harmless.
+
+The digest:
 
 Each OPD's digest is claimed in ``digest_runs`` (unique per day and OPD), so the job runs once a
 day even with several dashboard processes or a cron job next to the scheduler. Delivery:
@@ -19,14 +27,16 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from layanwarga import calendar, stats
+from layanwarga import calendar, staff, stats
 from layanwarga.config import PROJECT_ROOT, Institution, get_institution
 from layanwarga.db import session_scope
+from layanwarga.models import utcnow
 from layanwarga.staff import agencies
 
 logger = logging.getLogger(__name__)
 
 DIGEST_DIR_ENV = "DASHBOARD_DIGEST_DIR"
+PURGE_INTERVAL = dt.timedelta(hours=1)
 
 
 def digest_dir() -> Path:
@@ -92,33 +102,61 @@ def run_digests(
     return results
 
 
-class DigestScheduler(threading.Thread):
-    """Runs the digest once a day at ``at`` (local time) on working days, in the background."""
+def purge_login_records(now: Optional[dt.datetime] = None) -> staff.PurgeResult:
+    """Delete login attempts and staff sessions past their retention; logs what went."""
+    with session_scope() as session:
+        result = staff.purge_login_records(session, now)
+    if result.attempts or result.sessions:
+        logger.info("Purged %d old login attempts and %d ended staff sessions", result.attempts, result.sessions)
+    return result
 
-    def __init__(self, at: dt.time, public_url: str = "", check_every: float = 60.0) -> None:
-        super().__init__(name="digest-scheduler", daemon=True)
-        self.at = at
+
+class Scheduler(threading.Thread):
+    """The dashboard's periodic jobs in the background: the digest once a day at ``digest_at``
+    (local time, working days; None = never) and the login-record purge every ``PURGE_INTERVAL``
+    (the first at start-up). ``run_pending`` does what is due at one moment; the thread calls it
+    every ``check_every`` seconds."""
+
+    def __init__(self, digest_at: Optional[dt.time], public_url: str = "", check_every: float = 60.0) -> None:
+        super().__init__(name="dashboard-jobs", daemon=True)
+        self.digest_at = digest_at
         self.public_url = public_url
         self.check_every = check_every
         self.stop_event = threading.Event()
+        self.last_digest_day: Optional[dt.date] = None
+        self.last_purge: Optional[dt.datetime] = None
 
-    def due(self, now: Optional[dt.datetime] = None) -> Optional[dt.date]:
+    def digest_due(self, now: Optional[dt.datetime] = None) -> Optional[dt.date]:
+        """Today's local date once the digest time has passed on a working day (else None)."""
+        if self.digest_at is None:
+            return None
         inst = get_institution()
         local = calendar.now_local(inst, now)
-        if local.time() >= self.at and calendar.is_working_day(inst, local.date()):
+        if local.time() >= self.digest_at and calendar.is_working_day(inst, local.date()):
             return local.date()
         return None
 
-    def run(self) -> None:
-        last_day: Optional[dt.date] = None
-        while not self.stop_event.is_set():
+    def run_pending(self, now: dt.datetime) -> None:
+        """Run each job that is due at ``now`` (aware), each failure logged and retried at the next
+        check without stopping the other job."""
+        utc_now = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        if self.last_purge is None or utc_now - self.last_purge >= PURGE_INTERVAL:
             try:
-                day = self.due()
-                if day is not None and day != last_day:
-                    run_digests(day=day, public_url=self.public_url)
-                    last_day = day
+                purge_login_records(utc_now)
+                self.last_purge = utc_now
+            except Exception:  # noqa: BLE001 - try again at the next check
+                logger.exception("Purging old login attempts and staff sessions failed; retrying later")
+        day = self.digest_due(now)
+        if day is not None and day != self.last_digest_day:
+            try:
+                run_digests(day=day, public_url=self.public_url)
+                self.last_digest_day = day
             except Exception:  # noqa: BLE001 - try again at the next check
                 logger.exception("Daily digest failed; retrying later")
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.run_pending(utcnow().replace(tzinfo=dt.timezone.utc))
             self.stop_event.wait(self.check_every)
 
     def stop(self) -> None:

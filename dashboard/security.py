@@ -11,6 +11,7 @@ import functools
 import hmac
 import secrets
 from typing import Any, Callable, Optional, TypeVar, cast
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 
@@ -27,11 +28,9 @@ CSP = (
 
 
 def client_ip() -> str:
-    """The client's address (the first X-Forwarded-For hop only behind a trusted proxy)."""
-    if current_app.config.get("LW_TRUST_PROXY"):
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
+    """The client's address. Behind the HTTPS proxy named in ``DASHBOARD_TRUST_PROXY`` the server
+    (waitress, ``DashboardSettings.server_options``) has already put the address the proxy saw
+    here; forwarding headers from anyone else never reach the app."""
     return (request.remote_addr or "")[:64]
 
 
@@ -71,6 +70,22 @@ def load_user() -> None:
                     staff.touch_session(db, active.session_id)
     if request.method in UNSAFE_METHODS and not _csrf_ok():
         abort(400, description="Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi.")
+
+
+# What a user with a temporary password may still open: the change itself, logging out, and
+# what every page needs.
+OPEN_WHILE_TEMPORARY = frozenset({"auth.change_password", "auth.logout", "static", "public.health"})
+
+
+def require_own_password() -> Any:
+    """Before each request, after ``load_user``: a user whose password an admin chose (new
+    account or reset) goes to the password page until they have chosen their own."""
+    user = g.get("user")
+    if user is None or not user.must_change_password or request.endpoint in OPEN_WHILE_TEMPORARY:
+        return None
+    if request.accept_mimetypes.best == "application/json" or request.path.endswith(".json"):
+        abort(401)
+    return redirect(url_for("auth.change_password"))
 
 
 def security_headers(response):  # type: ignore[no-untyped-def]
@@ -129,15 +144,34 @@ def can_chat(user: Optional[staff.StaffUser]) -> bool:
     return user is not None and (user.role == staff.ROLE_ADMIN or bool(user.can_chat))
 
 
+def _plain_path(text: str) -> bool:
+    return all("!" <= char <= "~" for char in text) and "\\" not in text and text.startswith("/") and not text.startswith("//")
+
+
+def is_same_site_path(target: Optional[str]) -> bool:
+    """Whether ``target`` can only mean a path on this site, however a browser reads it.
+
+    Browsers drop tabs and newlines inside URLs, treat ``\\`` like ``/``, read ``//host`` and
+    ``/\\host`` as another host and ``name:`` as a scheme. So the target must be printable ASCII
+    without a backslash, start with one ``/`` (not two), have no scheme and no host, and its path
+    must pass the same test once percent-decoded, in case something decodes it again."""
+    if not target or not _plain_path(target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and _plain_path(unquote(parts.path))
+
+
 def safe_next(target: Optional[str]) -> str:
-    """Only local paths after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Where to go after login: ``target`` when it is a path on this site, else the inbox
+    (no open redirect)."""
+    if is_same_site_path(target):
+        return str(target)
     return url_for("tickets.inbox")
 
 
 def install(app: Flask) -> None:
     app.before_request(load_user)
+    app.before_request(require_own_password)
     app.after_request(security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["can_chat"] = can_chat

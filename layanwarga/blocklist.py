@@ -1,4 +1,9 @@
-"""Senders staff have blocked for abuse: their messages are logged, never answered."""
+"""Senders staff have blocked for abuse: their messages are logged, never answered.
+
+Blocked numbers are stored as WhatsApp's own sender id (``6281234567890``: the webhook's ``from``,
+which the connector looks up with ``blocked``), however staff typed them (``0812 3456 7890``,
+``+62 812-3456-7890``); what is no phone number is refused with a message staff can act on.
+"""
 from __future__ import annotations
 
 from typing import List, Optional, Union
@@ -7,8 +12,11 @@ from sqlalchemy import Column, DateTime, String, Text, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from . import phones
 from .db import session_scope
 from .models import Base, utcnow
+
+REASON_MAX = 300
 
 
 class BlockedSender(Base):
@@ -20,21 +28,37 @@ class BlockedSender(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
-def block(session: Session, sender: str, reason: str, actor: str) -> BlockedSender:
-    if not sender.strip() or not reason.strip():
-        raise ValueError("a block needs the sender and a reason")
-    row = session.get(BlockedSender, sender.strip())
+class BlockError(ValueError):
+    """A block was refused; the message is Indonesian, for staff."""
+
+
+def block(session: Session, number: str, reason: str, actor: str) -> BlockedSender:
+    """Block the WhatsApp sender behind ``number`` as typed; raises ``BlockError`` when the number
+    or the reason is missing, or the number is no valid phone number."""
+    typed = (number or "").strip()
+    if not typed:
+        raise BlockError("Nomor WhatsApp wajib diisi.")
+    sender = phones.whatsapp_id(typed)
+    if sender is None:
+        raise BlockError(
+            f"“{typed[:40]}” bukan nomor telepon yang valid. Tulis nomornya seperti 0812 3456 7890 atau +62 812-3456-7890."
+        )
+    reason = (reason or "").strip()[:REASON_MAX]
+    if not reason:
+        raise BlockError("Alasan pemblokiran wajib diisi.")
+    row = session.get(BlockedSender, sender)
     if row is None:
-        row = BlockedSender(sender=sender.strip(), reason=reason.strip(), blocked_by=actor, created_at=utcnow())
+        row = BlockedSender(sender=sender, reason=reason, blocked_by=actor, created_at=utcnow())
         session.add(row)
     else:
-        row.reason, row.blocked_by = reason.strip(), actor
+        row.reason, row.blocked_by = reason, actor
     session.flush()
     return row
 
 
 def unblock(session: Session, sender: str) -> bool:
-    row = session.get(BlockedSender, sender)
+    """Unblock a stored sender id (or a number as typed)."""
+    row = session.get(BlockedSender, sender) or session.get(BlockedSender, phones.whatsapp_id(sender) or sender)
     if row is None:
         return False
     session.delete(row)
@@ -46,8 +70,8 @@ _LOOKUP = select(BlockedSender.sender).where(BlockedSender.sender == bindparam("
 
 
 def blocked(unit: Union[Session, Connection], sender: str) -> bool:
-    """Whether ``sender`` is blocked, inside the caller's unit of work (an ORM session or, in the
-    WhatsApp connector, a Core connection)."""
+    """Whether ``sender`` (a webhook's ``from``) is blocked, inside the caller's unit of work (an
+    ORM session or, in the WhatsApp connector, a Core connection)."""
     return unit.execute(_LOOKUP, {"sender": sender}).first() is not None
 
 

@@ -1,5 +1,6 @@
-"""Phone numbers citizens give for a letter request, checked with libphonenumber
-(``phonenumbers``) and stored in E.164 form (``+6281234567890``)."""
+"""Phone numbers as people type them, checked with libphonenumber (``phonenumbers``): in E.164
+form (``+6281234567890``) for letter requests, and as WhatsApp's own id (``6281234567890``, the
+``wa_id`` / ``from`` of every webhook) wherever a number must match a WhatsApp sender."""
 from __future__ import annotations
 
 from typing import Optional
@@ -30,3 +31,10 @@ def from_whatsapp_id(wa_id: str) -> Optional[str]:
     if not wa_id.isdigit():
         return None
     return normalise(f"+{wa_id}")
+
+
+def whatsapp_id(text: str, region: str = DEFAULT_REGION) -> Optional[str]:
+    """The WhatsApp id of a typed number (E.164 without the "+": ``0812 3456 7890`` and
+    ``+62 812-3456-7890`` both give ``6281234567890``), or None when it is not a valid number."""
+    number = normalise(text, region)
+    return number[1:] if number else None

@@ -19,6 +19,9 @@ DEVELOPMENT_VALUES = {
     "WHATSAPP_VERIFY_TOKEN": "simulator-verify-token",
 }
 _ON = ("1", "true", "yes", "on")
+# Data keys spelled out in this repository (the tests' and benchmarks' fixed key): anyone could
+# decrypt NIKs and phone numbers with them.
+PUBLISHED_DATA_KEYS = frozenset({"tCHSjgfCCDUPkeixTqcmRR2ct3IM-4ZxkZQ2YJVlz8o="})
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -52,6 +55,8 @@ def problems(component: str, environ: Optional[Mapping[str, str]] = None) -> Lis
             found.append("DASHBOARD_INSECURE_DEV_MODE is on")
         if (env.get("DASHBOARD_SECURE_COOKIES") or "").strip().lower() not in _ON:
             found.append("DASHBOARD_SECURE_COOKIES is not on: session cookies would travel without HTTPS")
+    if PUBLISHED_DATA_KEYS & {key.strip() for key in (env.get("LAYANWARGA_DATA_KEYS") or "").split(",")}:
+        found.append("LAYANWARGA_DATA_KEYS holds the key published in this repository's tests: anyone could read personal data")
     return found
 
 

@@ -9,8 +9,11 @@ Roles (issue 8):
 Passwords are hashed with Argon2id (argon2-cffi, RFC 9106 low-memory profile). Sessions live in
 the database (a signed cookie carries only a random token; the table keeps its SHA-256), so they
 expire on the server, survive nothing they should not (logout, deactivation, password change)
-and work across several dashboard processes. Failed logins are counted per account and per IP
-address in the database for the same reason.
+and work across several dashboard processes. Failed logins are counted in the database for the
+same reason, per account *from one client address* and per address: someone who types an
+officer's name with wrong passwords, or fails twenty times, locks out only their own address,
+never the officer at their desk nor everyone behind the same proxy (the dashboard must see the
+real client address: ``DASHBOARD_TRUST_PROXY``).
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from sqlalchemy import (
     String,
     Text,
     delete,
+    false,
     func,
     select,
     update,
@@ -59,11 +63,17 @@ ROLE_LABELS = {
 MIN_PASSWORD_LENGTH = 10
 USERNAME_MAX = 64
 
-# Login throttling: failures counted over a sliding window.
+# Login throttling: failures counted over a sliding window, for one account from one address
+# (reset by a success there) and for one address whatever the account.
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 20
+
+# How long personal data of logins is kept (SECURITY.md, "Data rights and retention"): login
+# attempts (account name, address) for investigating an attack, and ended sessions (address,
+# browser) after their expiry. ``purge_login_records`` deletes older rows; the dashboard runs it.
 ATTEMPT_RETENTION = dt.timedelta(days=2)
+SESSION_RETENTION = dt.timedelta(days=1)
 
 # Sessions: idle timeout and absolute lifetime (environment overrides for operators).
 DEFAULT_IDLE_MINUTES = 30
@@ -87,6 +97,9 @@ class StaffUser(Base):
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     last_login_at = Column(DateTime, nullable=True)
     password_changed_at = Column(DateTime, nullable=True)
+    # Set by an admin's new or reset password (which the admin knows): the user must choose their
+    # own before the dashboard opens anything else.
+    must_change_password = Column(Boolean, nullable=False, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'opd', 'surat')", name="role"),
@@ -226,7 +239,10 @@ def create_user(
     agency_code: Optional[str] = None,
     can_chat: Optional[bool] = None,
     agencies: Sequence[str] = (),
+    temporary: bool = False,
 ) -> StaffUser:
+    """A new account; ``temporary`` when someone else chose the password (an admin adding a
+    colleague): the user then has to replace it at the first login."""
     username = normalise_username(username)
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         raise UserError("Nama pengguna hanya boleh berisi huruf, angka, titik, garis bawah atau tanda hubung.")
@@ -250,19 +266,34 @@ def create_user(
         created_at=now,
         updated_at=now,
         password_changed_at=now,
+        must_change_password=temporary,
     )
     session.add(user)
     session.flush()
     return user
 
 
-def set_password(session: Session, user: StaffUser, password: str) -> None:
+def set_password(session: Session, user: StaffUser, password: str, *, temporary: bool = False) -> None:
+    """A new password for ``user``, ending all their sessions; ``temporary`` when an admin reset
+    it (the user must replace it at the next login)."""
     problem = password_problem(password, user.username)
     if problem:
         raise UserError(problem)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    user.must_change_password = temporary
     revoke_sessions(session, user.id)
+
+
+def change_own_password(session: Session, user: StaffUser, current: str, new: str, again: str) -> None:
+    """A user replacing their own password (also the forced change after a temporary one)."""
+    if not verify_password(user.password_hash, current):
+        raise UserError("Kata sandi saat ini salah.")
+    if new != again:
+        raise UserError("Kata sandi baru dan ulangannya tidak sama.")
+    if new == current:
+        raise UserError("Kata sandi baru harus berbeda dari kata sandi saat ini.")
+    set_password(session, user, new)
 
 
 def update_user(
@@ -318,40 +349,37 @@ class LoginResult:
     retry_after_minutes: int = 0
 
 
-def _failures_since(session: Session, column, value: str, since: dt.datetime) -> List[dt.datetime]:  # type: ignore[no-untyped-def]
-    """Failure times for ``column == value`` since ``since`` and since the last success."""
-    last_success = session.execute(
-        select(func.max(LoginAttempt.created_at)).where(column == value, LoginAttempt.succeeded.is_(True))
-    ).scalar_one()
-    start = max(since, last_success) if last_success else since
+def _failure_times(session: Session, since: dt.datetime, *conditions) -> List[dt.datetime]:  # type: ignore[no-untyped-def]
     return list(
         session.execute(
             select(LoginAttempt.created_at)
-            .where(column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= start)
+            .where(*conditions, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since)
             .order_by(LoginAttempt.created_at)
         ).scalars()
     )
 
 
 def throttle_wait(session: Session, username: str, ip: Optional[str], now: Optional[dt.datetime] = None) -> int:
-    """Minutes to wait before another login attempt for this account or address (0 = go)."""
+    """Minutes to wait before another login attempt for this account from this address, or from
+    this address at all (0 = go). Never a lock on an account as such: whoever fails only
+    slows down their own address."""
     now = now or utcnow()
     since = now - THROTTLE_WINDOW
+    address = (ip or "")[:64] or None
+    same_address = LoginAttempt.ip.is_(None) if address is None else LoginAttempt.ip == address
+    account = [LoginAttempt.username == normalise_username(username), same_address]
+    last_success = session.execute(
+        select(func.max(LoginAttempt.created_at)).where(*account, LoginAttempt.succeeded.is_(True))
+    ).scalar_one()
     wait = dt.timedelta(0)
-    account = _failures_since(session, LoginAttempt.username, normalise_username(username), since)
-    if len(account) >= MAX_FAILURES_PER_ACCOUNT:
-        wait = max(wait, account[-MAX_FAILURES_PER_ACCOUNT] + THROTTLE_WINDOW - now)
-    if ip:
+    account_failures = _failure_times(session, max(since, last_success) if last_success else since, *account)
+    if len(account_failures) >= MAX_FAILURES_PER_ACCOUNT:
+        wait = max(wait, account_failures[-MAX_FAILURES_PER_ACCOUNT] + THROTTLE_WINDOW - now)
+    if address is not None:
         # Per address only failures count; a success from a shared office NAT does not reset it.
-        from_ip = list(
-            session.execute(
-                select(LoginAttempt.created_at)
-                .where(LoginAttempt.ip == ip, LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since)
-                .order_by(LoginAttempt.created_at)
-            ).scalars()
-        )
-        if len(from_ip) >= MAX_FAILURES_PER_IP:
-            wait = max(wait, from_ip[-MAX_FAILURES_PER_IP] + THROTTLE_WINDOW - now)
+        address_failures = _failure_times(session, since, same_address)
+        if len(address_failures) >= MAX_FAILURES_PER_IP:
+            wait = max(wait, address_failures[-MAX_FAILURES_PER_IP] + THROTTLE_WINDOW - now)
     if wait <= dt.timedelta(0):
         return 0
     return max(1, int((wait.total_seconds() + 59) // 60))
@@ -384,11 +412,6 @@ def authenticate(
     user.last_login_at = now
     session.flush()
     return LoginResult(int(user.id), None)
-
-
-def purge_attempts(session: Session, now: Optional[dt.datetime] = None) -> int:
-    cutoff = (now or utcnow()) - ATTEMPT_RETENTION
-    return int(session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < cutoff)).rowcount or 0)
 
 
 # -- sessions ---------------------------------------------------------------------------------------
@@ -487,14 +510,21 @@ def revoke_sessions(session: Session, user_id: int) -> None:
     )
 
 
-def purge_sessions(session: Session, now: Optional[dt.datetime] = None) -> int:
+@dataclass(frozen=True)
+class PurgeResult:
+    attempts: int
+    sessions: int
+
+
+def purge_login_records(session: Session, now: Optional[dt.datetime] = None) -> PurgeResult:
+    """Delete login attempts older than ``ATTEMPT_RETENTION`` and sessions that expired more than
+    ``SESSION_RETENTION`` ago (a revoked session expires at most ``session_lifetime()`` after it
+    started, so this covers those too). Older than the throttle window and every session's life,
+    so nothing a login check or a logged-in officer needs is touched."""
     now = now or utcnow()
-    return int(
-        session.execute(
-            delete(StaffSession).where(StaffSession.expires_at < now - dt.timedelta(days=1))
-        ).rowcount
-        or 0
-    )
+    attempts = session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - ATTEMPT_RETENTION)).rowcount
+    sessions = session.execute(delete(StaffSession).where(StaffSession.expires_at < now - SESSION_RETENTION)).rowcount
+    return PurgeResult(int(attempts or 0), int(sessions or 0))
 
 
 # -- agencies (OPD) ---------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ Definitions:
 - *first response*: the first history entry written by staff (``staf:<user>``: a state change or
   a reply) after the ticket was created;
 - *resolution*: ``closed_at - created_at`` of complaints in ``selesai``;
-- *overdue share*: among tickets with a due date, those still open past it or closed after it;
+- *overdue share*: among tickets with a due date, those still waiting for the office past it
+  (open, except letters ready for pick-up, as the inbox's "terlambat" filter counts them) or
+  closed as done after it; *still open* counts every open ticket of the period, overdue or not;
 - dates are the institution's local dates (Indonesia has no daylight saving time, so a fixed UTC
   offset per deployment is exact).
 """
@@ -29,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from . import calendar, states
 from .config import Institution
 from .db import session_scope
-from .formatting import format_date
+from .formatting import MONTH_NAMES, format_date
 from .models import KIND_COMPLAINT, KIND_LETTER, Base, StateChange, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
@@ -132,6 +134,51 @@ def granularity_for(start: dt.date, end: dt.date) -> str:
     return "month"
 
 
+# -- the public page's periods -----------------------------------------------------------------------
+PUBLIC_MONTHS = 12  # single months offered, back from the current one
+PUBLIC_YEARS = 3  # calendar years offered, back from the current one
+PUBLIC_RECENT = (3, 6, 12)  # "the last N months" (whole months, the current one so far)
+DEFAULT_PUBLIC_PERIOD = "3-bulan"
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str  # what the page sends back (?periode=...)
+    label: str
+    start: dt.date
+    end: dt.date
+
+
+def _months_back(day: dt.date, months: int) -> dt.date:
+    """The first day of the month ``months`` before ``day``'s month."""
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def public_periods(today: dt.date) -> List[Period]:
+    """The periods the public statistics page offers: whole months only (the current one up to
+    ``today``), so every visitor asks for one of a few dozen ranges, each computed once and
+    cached. Newest first within each group."""
+    periods = []
+    for months in PUBLIC_RECENT:
+        start = _months_back(today, months - 1)
+        periods.append(Period(f"{months}-bulan", f"{months} bulan terakhir ({MONTH_NAMES[start.month - 1]} {start.year} – sekarang)", start, today))
+    for back in range(PUBLIC_YEARS):
+        year = today.year - back
+        periods.append(Period(str(year), f"Tahun {year}", dt.date(year, 1, 1), min(today, dt.date(year, 12, 31))))
+    for back in range(PUBLIC_MONTHS):
+        start = _months_back(today, back)
+        end = min(today, _months_back(today, back - 1) - dt.timedelta(days=1))
+        periods.append(Period(start.strftime("%Y-%m"), f"{MONTH_NAMES[start.month - 1]} {start.year}", start, end))
+    return periods
+
+
+def public_period(key: Optional[str], today: dt.date) -> Optional[Period]:
+    """The offered period ``key`` names (the default for none), or None when it is not offered."""
+    wanted = (key or "").strip() or DEFAULT_PUBLIC_PERIOD
+    return next((p for p in public_periods(today) if p.key == wanted), None)
+
+
 # -- statistics -------------------------------------------------------------------------------------
 @dataclass
 class Filters:
@@ -160,6 +207,7 @@ class Overview:
     resolution_count: int = 0
     with_due_date: int = 0
     overdue: int = 0
+    open_count: int = 0
     open_overdue: int = 0
     rating_count: int = 0
     rating_average: Optional[float] = None
@@ -168,6 +216,10 @@ class Overview:
     @property
     def overdue_share(self) -> Optional[float]:
         return self.overdue / self.with_due_date if self.with_due_date else None
+
+
+# Open tickets the office still has to act on: a letter ready for pick-up waits for the citizen.
+WAITING_FOR_OFFICE = tuple(sorted((states.OPEN_STATES[KIND_COMPLAINT] | states.OPEN_STATES[KIND_LETTER]) - {states.SIAP_DIAMBIL}))
 
 
 def _conditions(inst: Institution, filters: Filters, extra: Sequence[ColumnElement] = ()) -> List[ColumnElement]:
@@ -220,9 +272,12 @@ def overview(
     series: Dict[str, List[int]] = defaultdict(lambda: [0] * len(result.periods))
     agency_series: Dict[str, List[int]] = defaultdict(lambda: [0] * len(result.periods))
     with_due = 0
+    open_count = 0
     for raw_day, kind, category, agency, state, count, dated in grouped:
         count = int(count)
         with_due += int(dated)
+        if states.is_open(kind, state):
+            open_count += count
         kinds[kind] += count
         categories[(kind, category)] += count
         state_counts[state] += count
@@ -294,12 +349,11 @@ def overview(
     result.resolution_count = len(durations)
     result.median_resolution_days = round(pystats.median(durations), 1) if durations else None
 
-    # Overdue share: open past the due date, or closed after it.
+    # Overdue share: waiting for the office past the due date, or closed after it.
     today = today_local(inst, now)
-    open_states = list(states.OPEN_STATES[KIND_COMPLAINT] | states.OPEN_STATES[KIND_LETTER])
     open_overdue = int(
         session.execute(
-            select(func.count(Ticket.id)).where(*where, Ticket.state.in_(open_states), Ticket.due_date < today)
+            select(func.count(Ticket.id)).where(*where, Ticket.state.in_(WAITING_FOR_OFFICE), Ticket.due_date < today)
         ).scalar_one()
     )
     closed_late = int(
@@ -314,6 +368,7 @@ def overview(
         ).scalar_one()
     )
     result.with_due_date = with_due
+    result.open_count = open_count
     result.open_overdue = open_overdue
     result.overdue = open_overdue + closed_late
 
@@ -356,6 +411,9 @@ def csv_rows(result: Overview) -> Iterable[List[str]]:
            "" if result.median_resolution_days is None else str(result.median_resolution_days)]
     share = result.overdue_share
     yield ["sla", "porsi_terlambat", "Porsi melewati tenggat", "" if share is None else f"{share:.4f}"]
+    yield ["sla", "bertenggat", "Tiket dengan tenggat", str(result.with_due_date)]
+    yield ["sla", "terlambat", "Tiket melewati tenggat", str(result.overdue)]
+    yield ["sla", "masih_terbuka", "Tiket masih terbuka", str(result.open_count)]
     yield ["sla", "terbuka_terlambat", "Tiket terbuka yang terlambat", str(result.open_overdue)]
     yield ["penilaian", "jumlah", "Jumlah penilaian", str(result.rating_count)]
     yield ["penilaian", "rata_rata", "Rata-rata penilaian", "" if result.rating_average is None else str(result.rating_average)]

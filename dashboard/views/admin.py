@@ -48,17 +48,19 @@ def users():  # type: ignore[no-untyped-def]
                     agency_code=(request.form.get("agency_code") or None),
                     can_chat=_form_bool("can_chat"),
                     agencies=agency_codes,
+                    temporary=True,
                 )
                 staff.audit(session, g.user.actor, "buat_pengguna", target=user.username, detail=f"peran={user.role} opd={user.agency_code or '-'}")
                 username = user.username
         except staff.UserError as exc:
             error = str(exc)
         else:
-            flash(f"Pengguna {username} dibuat.", "ok")
-            if generated:
-                created_password = (username, password)
-            else:
+            flash(f"Pengguna {username} dibuat. Kata sandi awalnya wajib diganti saat pertama masuk.", "ok")
+            if not generated:
                 return redirect(url_for("admin.users"))
+            # Shown once on this page (never stored in a cookie); the form is empty for the next user.
+            created_password = (username, password)
+            form = {}
     with session_scope() as session:
         rows = staff.list_users(session)
         agencies = staff.agencies(session, inst)
@@ -80,7 +82,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
                     abort(404)
                 if request.form.get("reset_password"):
                     new_password = secrets.token_urlsafe(12)
-                    staff.set_password(session, user, new_password)
+                    staff.set_password(session, user, new_password, temporary=True)
                     staff.audit(session, g.user.actor, "reset_sandi", target=user.username)
                 else:
                     staff.update_user(
@@ -175,21 +177,21 @@ def retry(notification_id: int):  # type: ignore[no-untyped-def]
 def blocked():  # type: ignore[no-untyped-def]
     """Senders blocked for abuse: their WhatsApp messages are neither answered nor processed."""
     error = None
+    form = request.form if request.method == "POST" else {}
     if request.method == "POST":
-        sender = "".join((request.form.get("nomor") or "").split()).lstrip("+")
-        reason = (request.form.get("alasan") or "").strip()
         try:
             with session_scope(write=True) as session:
-                blocklist.block(session, sender, reason, g.user.actor)
-                staff.audit(session, g.user.actor, "blokir", target=mask(sender), detail=reason)
-        except ValueError:
-            error = "Nomor WhatsApp dan alasan wajib diisi."
+                row = blocklist.block(session, request.form.get("nomor") or "", request.form.get("alasan") or "", g.user.actor)
+                staff.audit(session, g.user.actor, "blokir", target=mask(row.sender), detail=row.reason)
+                sender = row.sender
+        except blocklist.BlockError as exc:
+            error = str(exc)
         else:
-            flash(f"Nomor {mask(sender)} diblokir.", "ok")
+            flash(f"Nomor {mask(sender)} diblokir: pesan WhatsApp darinya tidak akan dijawab.", "ok")
             return redirect(url_for("admin.blocked"))
     with session_scope() as session:
         rows = [(row, mask(row.sender)) for row in blocklist.all_blocked(session)]
-    return render_template("admin_blocked.html", rows=rows, error=error)
+    return render_template("admin_blocked.html", rows=rows, error=error, form=form), (400 if error else 200)
 
 
 @bp.route("/blokir/<path:sender>/buka", methods=["POST"])

@@ -57,27 +57,19 @@ def logout():  # type: ignore[no-untyped-def]
 def change_password():  # type: ignore[no-untyped-def]
     error = None
     if request.method == "POST":
-        current = request.form.get("current") or ""
-        new = request.form.get("new") or ""
-        again = request.form.get("again") or ""
-        with session_scope(write=True) as db:
-            user = db.get(staff.StaffUser, g.user.id)
-            if not staff.verify_password(user.password_hash, current):
-                error = "Kata sandi saat ini salah."
-            elif new != again:
-                error = "Kata sandi baru dan ulangannya tidak sama."
-            else:
-                try:
-                    staff.set_password(db, user, new)
-                except staff.UserError as exc:
-                    error = str(exc)
-                else:
-                    staff.audit(db, user.actor, "ganti_sandi")
-                    new_session = staff.start_session(db, user.id, client_ip(), request.headers.get("User-Agent"))
-        if error is None:
+        try:
+            with session_scope(write=True) as db:
+                user = db.get(staff.StaffUser, g.user.id)
+                staff.change_own_password(db, user, request.form.get("current") or "", request.form.get("new") or "",
+                                          request.form.get("again") or "")
+                staff.audit(db, user.actor, "ganti_sandi")
+                new_session = staff.start_session(db, user.id, client_ip(), request.headers.get("User-Agent"))
+        except staff.UserError as exc:
+            error = str(exc)
+        else:
             session.clear()
             session.permanent = True
             session["t"] = new_session.token
             flash("Kata sandi berhasil diganti. Sesi di perangkat lain telah diakhiri.", "ok")
             return redirect(url_for("tickets.inbox"))
-    return render_template("password.html", error=error), (400 if error else 200)
+    return render_template("password.html", error=error, forced=bool(g.user.must_change_password)), (400 if error else 200)

@@ -4,9 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import threading
-import time
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from flask import Blueprint, Response, current_app, g, render_template, request
 
@@ -16,23 +14,43 @@ from layanwarga.db import database_url, session_scope
 from layanwarga.staff import audit
 
 from .. import agency_names, charts
+from ..cache import TtlCache
 from ..security import login_required
 
 bp = Blueprint("stats", __name__)
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
+# Public figures are at most ten minutes old: aggregates over 100,000 tickets take about a second,
+# and the page offers only a few dozen periods (stats.public_periods), so a visitor cannot make
+# the server recompute by typing dates.
 PUBLIC_CACHE_SECONDS = 600
-# Staff see figures at most a minute old: aggregates over 100,000 tickets take about a second.
+# Staff see figures at most a minute old.
 STAFF_CACHE_SECONDS = 60
-_cache: Dict[Tuple, Tuple[float, Any]] = {}
-_cache_lock = threading.Lock()
 
 
-def _filters(args: Any, public: bool) -> Tuple[stats.Filters, list]:
+def _now() -> dt.datetime:
+    """The current time (tests fix it with ``LW_NOW``)."""
+    clock: Optional[Callable[[], dt.datetime]] = current_app.config.get("LW_NOW")
+    return clock() if clock else dt.datetime.now(dt.timezone.utc)
+
+
+def _cache(name: str, max_age: float) -> TtlCache:
+    caches = current_app.extensions.setdefault("lw_stats_cache", {})
+    if name not in caches:
+        caches[name] = TtlCache(max_age)
+    return caches[name]
+
+
+def _kind(args: Any) -> Optional[str]:
+    kind = (args.get("jenis") or "").strip()
+    return kind if kind in ("aduan", "surat") else None
+
+
+def _staff_filters(args: Any) -> Tuple[stats.Filters, List[str]]:
     inst = get_institution()
-    today = stats.today_local(inst)
-    errors = []
+    today = stats.today_local(inst, _now())
+    errors: List[str] = []
 
     def parse(name: str, default: dt.date) -> dt.date:
         value = (args.get(name) or "").strip()
@@ -51,29 +69,31 @@ def _filters(args: Any, public: bool) -> Tuple[stats.Filters, list]:
     if (end - start).days > MAX_DAYS:
         start = end - dt.timedelta(days=MAX_DAYS)
         errors.append("Rentang dibatasi tiga tahun.")
-    kind = (args.get("jenis") or "").strip()
-    kind = kind if kind in ("aduan", "surat") else None
-    agency = None if public else ((args.get("opd") or "").strip() or None)
-    return stats.Filters(start=start, end=end, kind=kind, agency_code=agency), errors
+    agency = (args.get("opd") or "").strip() or None
+    return stats.Filters(start=start, end=end, kind=_kind(args), agency_code=agency), errors
 
 
-def _overview(f: stats.Filters, *, max_age: float) -> stats.Overview:
-    key = (database_url(), f.start, f.end, f.kind, f.agency_code)
-    cached = max_age > 0 and current_app.config.get("LW_STATS_CACHE", True)
-    if cached:
-        with _cache_lock:
-            hit = _cache.get(key)
-            if hit and time.monotonic() - hit[0] < max_age:
-                return hit[1]
-    inst = get_institution()
-    with session_scope() as session:
-        result = stats.overview(session, inst, f, agency_names=agency_names())
-    if cached:
-        with _cache_lock:
-            if len(_cache) > 100:
-                _cache.clear()
-            _cache[key] = (time.monotonic(), result)
-    return result
+def _public_filters(args: Any) -> Tuple[stats.Filters, stats.Period, List[str]]:
+    """One of the periods the page offers; anything else gets the default and a message."""
+    today = stats.today_local(get_institution(), _now())
+    errors: List[str] = []
+    period = stats.public_period(args.get("periode"), today)
+    if period is None or args.get("dari") or args.get("sampai"):
+        errors.append("Periode tersebut tidak tersedia. Silakan pilih periode dari daftar; "
+                      "ditampilkan 3 bulan terakhir.")
+        period = stats.public_period(None, today)
+    assert period is not None
+    return stats.Filters(start=period.start, end=period.end, kind=_kind(args)), period, errors
+
+
+def _overview(f: stats.Filters, cache: Optional[TtlCache]) -> stats.Overview:
+    def compute() -> stats.Overview:
+        with session_scope() as session:
+            return stats.overview(session, get_institution(), f, agency_names=agency_names(), now=_now())
+
+    if cache is None or not current_app.config.get("LW_STATS_CACHE", True):
+        return compute()
+    return cache.get_or_compute((database_url(), f.start, f.end, f.kind, f.agency_code), compute)
 
 
 def _charts(result: stats.Overview) -> Dict[str, Any]:
@@ -96,8 +116,8 @@ GRANULARITY_LABELS = {"day": "per hari", "week": "per minggu", "month": "per bul
 @bp.route("/statistik")
 @login_required
 def staff_stats():  # type: ignore[no-untyped-def]
-    f, errors = _filters(request.args, public=False)
-    result = _overview(f, max_age=STAFF_CACHE_SECONDS)
+    f, errors = _staff_filters(request.args)
+    result = _overview(f, _cache("staff", STAFF_CACHE_SECONDS))
     return render_template("stats.html", r=result, f=f, errors=errors, c=_charts(result), public=False,
                            agencies=agency_names(), granularity=GRANULARITY_LABELS[result.granularity])
 
@@ -105,8 +125,8 @@ def staff_stats():  # type: ignore[no-untyped-def]
 @bp.route("/statistik.csv")
 @login_required
 def stats_csv():  # type: ignore[no-untyped-def]
-    f, _ = _filters(request.args, public=False)
-    result = _overview(f, max_age=0)
+    f, _ = _staff_filters(request.args)
+    result = _overview(f, None)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in stats.csv_rows(result):
@@ -119,8 +139,10 @@ def stats_csv():  # type: ignore[no-untyped-def]
 
 @bp.route("/publik/statistik")
 def public_stats():  # type: ignore[no-untyped-def]
-    f, errors = _filters(request.args, public=True)
-    result = _overview(f, max_age=PUBLIC_CACHE_SECONDS)
+    f, period, errors = _public_filters(request.args)
+    result = _overview(f, _cache("public", PUBLIC_CACHE_SECONDS))
+    periods = stats.public_periods(stats.today_local(get_institution(), _now()))
     response = render_template("stats.html", r=result, f=f, errors=errors, c=_charts(result), public=True,
-                               agencies={}, granularity=GRANULARITY_LABELS[result.granularity])
-    return response
+                               agencies={}, granularity=GRANULARITY_LABELS[result.granularity],
+                               periods=periods, period=period)
+    return response, (400 if errors else 200)

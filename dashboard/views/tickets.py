@@ -20,7 +20,7 @@ from layanwarga.nik import mask
 from layanwarga.staff import ROLE_ADMIN, ROLE_OPD, StaffUser, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
-from .. import agency_names, inbox, permissions
+from .. import agency_names, inbox, localtime, permissions
 from ..security import login_required
 
 logger = logging.getLogger(__name__)
@@ -132,25 +132,26 @@ def export_csv():  # type: ignore[no-untyped-def]
     names = agency_names()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["nomor", "jenis", "kategori", "status", "opd", "dibuat", "tenggat", "ditutup", "terlambat_hari", "penilaian", "rt", "rw", "wilayah"])
+    writer.writerow(["nomor", "jenis", "kategori", "status", "opd", localtime.column(inst, "dibuat"), "tenggat",
+                     localtime.column(inst, "ditutup"), "terlambat_hari", "penilaian", "rt", "rw", "wilayah"])
     count = 0
     with session_scope() as session:
         for r in inbox.all_rows(session, inst, user, f, today):
             late = 0
             if r.due_date:
-                end = r.closed_at.date() if r.closed_at else today
+                end = localtime.local_date(inst, r.closed_at) if r.closed_at else today
                 late = max(0, (end - r.due_date).days) if (r.closed_at or r.state in inbox.OVERDUE_STATES) else 0
             writer.writerow(
                 [_csv_cell(v) for v in (
                     r.number, r.kind, category_label(inst, r.kind, r.category), states.LABELS.get(r.state, r.state),
-                    names.get(r.agency_code or "", r.agency_code or ""), r.created_at.isoformat(sep=" "),
-                    r.due_date.isoformat() if r.due_date else "", r.closed_at.isoformat(sep=" ") if r.closed_at else "",
+                    names.get(r.agency_code or "", r.agency_code or ""), localtime.text(inst, r.created_at),
+                    r.due_date.isoformat() if r.due_date else "", localtime.text(inst, r.closed_at),
                     late, r.rating or "", r.rt or "", r.rw or "", r.area or "",
                 )]
             )
             count += 1
         audit(session, user.actor, "ekspor_csv", detail=f"{count} baris; filter={f.params()}")
-    stamp = dt.date.today().isoformat()
+    stamp = today.isoformat()
     return Response(
         "\ufeff" + buffer.getvalue(),
         mimetype="text/csv",

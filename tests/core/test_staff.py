@@ -1,5 +1,5 @@
-"""Staff accounts: Argon2id hashes, generic login errors, throttling per account and per address
-(in the database), sessions that expire on the server and are revoked when access changes."""
+"""Staff accounts: Argon2id hashes, generic login errors, throttling per account from one address
+and per address (in the database), sessions that expire on the server and are revoked when access changes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -43,14 +43,33 @@ def test_login_errors_do_not_reveal_accounts(db_url: str) -> None:
     assert wrong.error == unknown.error == "Nama pengguna atau kata sandi salah."
 
 
-def test_account_is_throttled_after_five_failures(db_url: str) -> None:
+def test_account_is_throttled_after_five_failures_from_one_address(db_url: str) -> None:
     make_user("pupr1", "opd", "PUPR")
     for i in range(staff.MAX_FAILURES_PER_ACCOUNT):
-        assert login("pupr1", "salah", ip=f"10.0.0.{i}", now=NOW + dt.timedelta(seconds=i)).error
-    blocked = login("pupr1", PASSWORD, ip="10.9.9.9", now=NOW + dt.timedelta(minutes=1))
+        assert login("pupr1", "salah", ip="10.6.6.6", now=NOW + dt.timedelta(seconds=i)).error
+    blocked = login("pupr1", PASSWORD, ip="10.6.6.6", now=NOW + dt.timedelta(minutes=1))
     assert blocked.user_id is None and "Terlalu banyak" in blocked.error and blocked.retry_after_minutes >= 1
-    # After the window the right password works again.
-    assert login("pupr1", PASSWORD, now=NOW + staff.THROTTLE_WINDOW + dt.timedelta(minutes=1)).user_id
+    # The officer at their own desk is not locked out by someone else's guesses.
+    assert login("pupr1", PASSWORD, ip="10.0.0.1", now=NOW + dt.timedelta(minutes=1)).user_id
+    # After the window the right password works again from the guessing address too.
+    assert login("pupr1", PASSWORD, ip="10.6.6.6", now=NOW + staff.THROTTLE_WINDOW + dt.timedelta(minutes=1)).user_id
+
+
+def test_failures_from_many_addresses_never_lock_an_account(db_url: str) -> None:
+    make_user("pupr1", "opd", "PUPR")
+    for i in range(3 * staff.MAX_FAILURES_PER_IP):
+        login("pupr1", "salah", ip=f"10.1.{i}.1", now=NOW + dt.timedelta(seconds=i))
+    assert login("pupr1", PASSWORD, ip="10.0.0.1", now=NOW + dt.timedelta(minutes=2)).user_id
+
+
+def test_a_success_resets_the_account_count_from_that_address(db_url: str) -> None:
+    make_user("pupr1", "opd", "PUPR")
+    for i in range(staff.MAX_FAILURES_PER_ACCOUNT - 1):
+        login("pupr1", "salah", now=NOW + dt.timedelta(seconds=i))
+    assert login("pupr1", PASSWORD, now=NOW + dt.timedelta(seconds=10)).user_id
+    for i in range(staff.MAX_FAILURES_PER_ACCOUNT - 1):
+        login("pupr1", "salah", now=NOW + dt.timedelta(seconds=20 + i))
+    assert login("pupr1", PASSWORD, now=NOW + dt.timedelta(seconds=30)).user_id
 
 
 def test_address_is_throttled_across_accounts(db_url: str) -> None:

@@ -1,14 +1,22 @@
 """Test helpers shared by the dashboard and outbox tests: a fake Graph API, sample tickets."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+
+import requests
 
 from argon2 import PasswordHasher
 
@@ -16,6 +24,7 @@ from layanwarga import citizens, db, staff, tickets
 from layanwarga.config import get_institution
 
 INST = get_institution()
+ROOT = Path(__file__).resolve().parents[2]
 MONDAY_MORNING = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)  # 09.00 WIB
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "Rahasia-Kantor-2026"
@@ -83,6 +92,46 @@ class FakeGraph:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@contextlib.contextmanager
+def running_dashboard(database_url: str, log_dir: Path, **env: str) -> Iterator[str]:
+    """The real dashboard server (``python -m dashboard``: waitress, as deployed) on a free port,
+    on ``database_url``, with extra environment ``env``; yields its base URL."""
+    port = free_port()
+    environ: Mapping[str, str] = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DASHBOARD_SECRET_KEY": "browser-test-secret-key-0123456789abcdef",
+        "DASHBOARD_PORT": str(port),
+        "DASHBOARD_DIGEST_TIME": "off",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        **env,
+    }
+    log_path = log_dir / f"dashboard-{port}.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "dashboard"], cwd=ROOT, env=dict(environ), stdout=log,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/sehat", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log_path.read_text())
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def complaint(key: str, sender: str = "6281234567890", category: str = "lapor_jalan_rusak", **overrides: Any) -> tickets.TicketView:

@@ -192,7 +192,8 @@ def test_admin_manages_users_and_opd(app, world: World) -> None:  # type: ignore
     import re
 
     password = re.search(r'<code id="new-password">([^<]+)</code>', html).group(1)
-    assert login(app, "bpbd1", password).get("/tiket").status_code == 200
+    first_page = login(app, "bpbd1", password).get("/tiket")
+    assert first_page.status_code == 302 and first_page.headers["Location"] == "/akun/sandi"  # own password first
     response = post(admin, "/admin/opd", {"code": "DISHUB", "name": "Dinas Perhubungan", "contact": "", "digest_recipients": "",
                                           "is_active": "1"}, page="/admin/opd")
     assert response.status_code == 302

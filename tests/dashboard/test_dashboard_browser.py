@@ -8,18 +8,17 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-import requests
 
 from layanwarga import conversation_log, handoff, notifications, states
 from layanwarga.notifier import GraphSettings, Notifier
-from tests.dashboard.support import INST, PASSWORD, FakeGraph, complaint, free_port, make_user, open_window, ticket_id
+from tests.dashboard.support import (
+    INST, PASSWORD, ROOT, FakeGraph, complaint, make_user, open_window, running_dashboard, ticket_id,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "results" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ADMIN_PASSWORD = "Admin-Langkai-2026!"
@@ -29,42 +28,14 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is
 
 @pytest.fixture
 def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": sqlite_url,
-        "DASHBOARD_SECRET_KEY": "browser-test-secret-key-0123456789abcdef",
-        "DASHBOARD_PORT": str(port),
-        "DASHBOARD_DIGEST_TIME": "off",
-        "DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-    }
     created = subprocess.run(
         [sys.executable, "-m", "dashboard", "create-admin", "--username", "diskominfo", "--name", "Admin Diskominfo"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env={**os.environ, "DATABASE_URL": sqlite_url, "DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD},
+        capture_output=True, text=True, timeout=60,
     )
     assert created.returncode == 0, created.stderr
-    log = (tmp_path / "dashboard.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "dashboard"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{url}/sehat", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "dashboard.log").read_text())
-            time.sleep(0.2)
+    with running_dashboard(sqlite_url, tmp_path) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture

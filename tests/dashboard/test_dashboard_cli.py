@@ -11,7 +11,7 @@ from layanwarga.models import Ticket
 from tests.dashboard.support import INST, complaint, ticket_id
 
 from dashboard import __main__ as cli
-from dashboard.jobs import DigestScheduler, run_digests
+from dashboard.jobs import Scheduler, run_digests
 from dashboard.settings import DashboardSettings, SettingsError
 
 
@@ -52,13 +52,14 @@ def test_digest_runs_once_per_day_and_lists_overdue(sqlite_url: str, tmp_path, m
 
 
 def test_digest_scheduler_waits_for_the_time_on_working_days() -> None:
-    scheduler = DigestScheduler(dt.time(7, 0))
+    scheduler = Scheduler(dt.time(7, 0))
     monday_6 = dt.datetime(2026, 11, 23, 6, 0, tzinfo=INST.timezone)
     monday_8 = dt.datetime(2026, 11, 23, 8, 0, tzinfo=INST.timezone)
     sunday_8 = dt.datetime(2026, 11, 22, 8, 0, tzinfo=INST.timezone)
-    assert scheduler.due(monday_6) is None
-    assert scheduler.due(monday_8) == dt.date(2026, 11, 23)
-    assert scheduler.due(sunday_8) is None
+    assert scheduler.digest_due(monday_6) is None
+    assert scheduler.digest_due(monday_8) == dt.date(2026, 11, 23)
+    assert scheduler.digest_due(sunday_8) is None
+    assert Scheduler(None).digest_due(monday_8) is None
 
 
 def test_seed_generates_consistent_tickets(db_url: str) -> None:
