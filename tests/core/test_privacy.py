@@ -83,10 +83,126 @@ def test_the_conversation_store_is_erased_after_the_erasing_turn(db_url: str, tm
         asyncio.run(store.save(tracker))
     privacy.erase(SENDER)
     url = f"sqlite:///{tracker_db}"
-    assert privacy.erase_conversations(tracker_url=url) == 0  # too early: the turn is still running
-    assert privacy.erase_conversations(utcnow() + dt.timedelta(minutes=5), tracker_url=url) == 1
+    assert privacy.erase_conversations(tracker_url=url) == privacy.ConversationErasure(0, 0)  # the turn still runs
+    assert privacy.erase_conversations(utcnow() + dt.timedelta(minutes=5), tracker_url=url).completed == 1
     with create_engine(url).connect() as conn:
         assert [r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))] == [OTHER]
     with db.session_scope() as session:
         request = session.execute(select(privacy.DataRequest)).scalar_one()
         assert request.status == "selesai" and request.sender_pending is None
+
+
+# -- the conversation store must really be reached: a missing one fails the request visibly --------
+
+
+def erasure_request() -> privacy.DataRequest:
+    with db.session_scope() as session:
+        return session.execute(select(privacy.DataRequest).where(privacy.DataRequest.kind == "hapus")).scalar_one()
+
+
+LATER = dt.timedelta(minutes=5)
+
+
+def test_production_without_a_named_conversation_store_fails_the_request(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The shipped deploy files gave only the Rasa services TRACKER_STORE_URL; the eraser then
+    used a local default file and marked the request done (or failed silently forever)."""
+    monkeypatch.setenv("LAYANWARGA_ENV", "production")
+    monkeypatch.delenv("TRACKER_STORE_URL", raising=False)
+    privacy.erase(SENDER)
+    assert privacy.erase_conversations(utcnow() + LATER) == privacy.ConversationErasure(completed=0, failed=1)
+    request = erasure_request()
+    assert (request.status, request.completed_at, request.attempts) == ("gagal", None, 1)
+    assert "TRACKER_STORE_URL" in request.failure_reason and "belum diatur" in request.failure_reason
+    assert request.sender_pending  # kept: the conversation still has to be erased
+
+
+def test_a_conversation_store_file_that_is_not_there_is_neither_created_nor_called_erased(
+    db_url: str, tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    missing = tmp_path / "elsewhere" / "tracker.db"
+    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{missing}")
+    privacy.erase(SENDER)
+    assert privacy.erase_conversations(utcnow() + LATER).failed == 1
+    assert not missing.exists()
+    request = erasure_request()
+    assert request.status == "gagal" and "tidak ditemukan" in request.failure_reason
+
+
+def test_a_database_without_rasa_events_is_not_taken_for_the_conversation_store(db_url: str, tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    with create_engine(f"sqlite:///{other}").begin() as conn:
+        conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
+    privacy.erase(SENDER)
+    assert privacy.erase_conversations(utcnow() + LATER, tracker_url=f"sqlite:///{other}").failed == 1
+    request = erasure_request()
+    assert request.status == "gagal" and "bukan milik asisten" in request.failure_reason
+
+
+def test_a_failed_erasure_is_retried_and_completes_once_the_store_answers(db_url: str, tmp_path: Path) -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from rasa_extensions.tracker_store import LayanWargaTrackerStore
+
+    start = utcnow()
+    unreachable = "postgresql://postgres@127.0.0.1:1/rasa_tracker"  # nothing listens on port 1
+    privacy.erase(SENDER)
+    assert privacy.erase_conversations(start + LATER, tracker_url=unreachable).failed == 1
+    request = erasure_request()
+    assert request.status == "gagal" and "tidak dapat dihubungi" in request.failure_reason
+    # Not tried again before the retry interval: the log is not flooded every few seconds.
+    assert privacy.erase_conversations(start + LATER + dt.timedelta(minutes=1), tracker_url=unreachable).failed == 0
+    assert erasure_request().attempts == 1
+
+    tracker_db = tmp_path / "tracker.db"
+    store = LayanWargaTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tracker_db))
+    tracker = DialogueStateTracker(SENDER, [])
+    tracker.update(UserUttered("hapus data saya"))
+    asyncio.run(store.save(tracker))
+    url = f"sqlite:///{tracker_db}"
+    retry = start + LATER + privacy.RETRY_INTERVAL
+    assert privacy.erase_conversations(retry, tracker_url=url) == privacy.ConversationErasure(completed=1, failed=0)
+    with create_engine(url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0
+    request = erasure_request()
+    assert (request.status, request.failure_reason, request.sender_pending, request.attempts) == ("selesai", None, None, 2)
+
+
+def test_every_identity_of_the_citizen_is_erased_from_the_conversation_store(db_url: str, tmp_path: Path) -> None:
+    """A citizen who first wrote under a WhatsApp user id (BSUID) and later with a phone number
+    has a conversation under each sender id."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from layanwarga.models import Citizen
+    from rasa_extensions.tracker_store import LayanWargaTrackerStore
+
+    bsuid = "ID.1234567890123456789"
+    with db.session_scope() as session:
+        session.add(Citizen(wa_id=SENDER, user_id=bsuid))
+    tracker_db = tmp_path / "tracker.db"
+    store = LayanWargaTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tracker_db))
+    for sender in (SENDER, bsuid, OTHER):
+        tracker = DialogueStateTracker(sender, [])
+        tracker.update(UserUttered("halo"))
+        asyncio.run(store.save(tracker))
+    privacy.erase(SENDER)
+    url = f"sqlite:///{tracker_db}"
+    assert privacy.erase_conversations(utcnow() + LATER, tracker_url=url).completed == 1
+    with create_engine(url).connect() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))] == [OTHER]
+
+
+def test_the_migrations_create_exactly_what_the_data_request_model_declares(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from layanwarga.models import Base
+
+    with db.get_engine(db_url).connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    flat = [d for diff in diffs for d in (diff if isinstance(diff, list) else [diff])]
+    ours = [d for d in flat if "data_requests" in repr(d)]
+    assert ours == []
