@@ -1,5 +1,8 @@
 """Work the action server does in the background, in one thread per process:
 
+- keeping its submissions spool clean: entries of citizens who asked for erasure and entries
+  older than the retention period go (``layanwarga.retention.maintain_spool``), before
+  anything is replayed from it;
 - storing confirmed submissions that waited for the ticket database (``layanwarga.pending``);
 - erasing the conversation store of citizens who asked for erasure (``layanwarga.privacy``).
 """
@@ -10,7 +13,7 @@ import os
 import threading
 from typing import Optional
 
-from layanwarga import pending, privacy
+from layanwarga import pending, privacy, retention
 from layanwarga.config import get_institution
 
 logger = logging.getLogger(__name__)
@@ -21,8 +24,11 @@ _lock = threading.Lock()
 
 
 def run_once() -> None:
-    if len(pending.spool()):
-        pending.complete_waiting(get_institution())
+    inst = get_institution()
+    queue = pending.spool()
+    retention.maintain_spool(queue, inst)
+    if len(queue):
+        pending.complete_waiting(inst)
     privacy.erase_conversations()
 
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from . import citizens, notifications, tickets
-from .config import PROJECT_ROOT, Institution
+from .config import Institution
 from .db import session_scope
 from .formatting import format_date
-from .spool import Spool
+from .spool import DEFAULT_ROOT, Spool
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +29,22 @@ DATABASE_ERRORS = (OperationalError, InterfaceError, DisconnectionError)
 COMPLAINT, LETTER = "aduan", "surat"
 
 
-def spool() -> Spool:
+_spools: Dict[Path, Spool] = {}
+_spools_lock = threading.Lock()
+
+
+def spool_directory() -> Path:
     base = os.environ.get("LAYANWARGA_SPOOL_DIR")
-    return Spool(Path(base) / "submissions" if base else PROJECT_ROOT / "var" / "spool" / "submissions")
+    return Path(base) / "submissions" if base else DEFAULT_ROOT / "submissions"
+
+
+def spool() -> Spool:
+    """The spool of waiting submissions (opened once per folder and process)."""
+    directory = spool_directory()
+    with _spools_lock:
+        if directory not in _spools or not directory.is_dir():
+            _spools[directory] = Spool(directory)
+        return _spools[directory]
 
 
 def keep(kind: str, draft: Any) -> None:
@@ -86,7 +100,7 @@ def complete_waiting(inst: Institution, limit: Optional[int] = None) -> int:
             break
         except Exception:  # noqa: BLE001 - one bad entry must not block the others
             logger.exception("Waiting submission %s cannot be stored; set aside for staff", path.name)
-            path.rename(path.with_suffix(".failed"))
+            queue.set_aside(path)
             continue
         queue.remove(path)
         done += 1

@@ -8,6 +8,10 @@ agencies' archives stay whole:
 - photos and documents: the files (unless another citizen's ticket holds the same file) and rows;
 - the staff-facing message log, handoffs, notifications, delivery statuses, processed message
   ids, and the citizen's record itself;
+- submissions and messages still waiting in a local spool (``layanwarga.spool``): this
+  process's submissions spool at once; every spool, in any process, through the keyed tags the
+  request records (``spool_tags``) and ``erase_spooled``, run periodically by each spool's owner;
+  the tags are forgotten once every spooled entry has expired (``forget_spool_tags``);
 - the assistant's conversation store (tracker events): removed a few minutes later by
   ``erase_conversations``, because Rasa stores the erasing turn itself only after the action ran.
   A request is "selesai" only once the store named by ``TRACKER_STORE_URL`` really answered;
@@ -26,7 +30,7 @@ from typing import List, Optional
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import citizens, conversation_store, media as media_storage
+from . import citizens, conversation_store, media as media_storage, pending, spool as spooling
 from .conversation_log import ConversationMessage
 from .db import session_scope
 from .feedback import TicketFeedback
@@ -76,6 +80,9 @@ class DataRequest(Base):
     failure_reason = Column(Text, nullable=True)
     attempts = Column(Integer, nullable=False, default=0)
     last_attempt_at = Column(DateTime, nullable=True)
+    # Keyed tags (spool.group_tags) of the citizen's identities, for spools in other processes
+    # to find their entries; cleared when no spooled entry can be that old any more.
+    spool_tags = Column(Text, nullable=True)
 
 
 def _requester(sender: str) -> str:
@@ -200,6 +207,7 @@ def erase(sender: str, *, url: Optional[str] = None) -> ErasureReport:
         # Rasa keys a conversation by the sender id it was given: a citizen who wrote under a
         # BSUID and later with a phone number has a conversation under each.
         request.sender_pending = IDENTITY_SEPARATOR.join(identities)
+        request.spool_tags = ",".join(t for identity in identities for t in spooling.group_tags(identity))
         session.execute(delete(ConversationMessage).where(
             or_(ConversationMessage.sender.in_(identities), ConversationMessage.citizen_id == (citizen.id if citizen else -1))
         ))
@@ -212,7 +220,40 @@ def erase(sender: str, *, url: Optional[str] = None) -> ErasureReport:
         request.status = STATUS_WAITING
         report = ErasureReport(anonymised, files, request.id)
     logger.info("Erasure request %d: %s", report.request_id, f"{anonymised} tickets anonymised, {files} files deleted")
+    try:
+        spooled = pending.spool().remove_groups(identities)
+    except OSError:
+        # The background thread applies the request's spool tags again (erase_spooled).
+        logger.exception("Erasure request %d: the local submissions spool could not be searched now", report.request_id)
+    else:
+        if spooled:
+            logger.info("Erasure request %d: %d waiting submissions removed from the local spool", report.request_id, spooled)
     return report
+
+
+def erase_spooled(queue: spooling.Spool, *, url: Optional[str] = None) -> int:
+    """Remove from ``queue`` every entry of a citizen who asked for erasure (the tags recorded
+    by ``erase``); returns how many files went. Each process that owns a spool runs this
+    periodically, before replaying anything from it."""
+    with session_scope(url) as session:
+        recorded = session.execute(select(DataRequest.spool_tags).where(DataRequest.spool_tags.isnot(None))).scalars().all()
+    tags = {tag for value in recorded for tag in value.split(",") if tag}
+    removed = queue.remove_groups(tags, tags=True) if tags else 0
+    if removed:
+        logger.info("Erasure: %d spooled entries of erased citizens removed from %s", removed, queue.directory)
+    return removed
+
+
+def forget_spool_tags(before: dt.datetime, *, url: Optional[str] = None) -> int:
+    """Clear the spool tags of requests made before ``before`` (no spooled entry is older than
+    the retention period, so nothing is left for them to find); returns how many."""
+    with session_scope(url, write=True) as session:
+        return session.execute(
+            update(DataRequest)
+            .where(DataRequest.spool_tags.isnot(None), DataRequest.created_at < before)
+            .values(spool_tags=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
 
 
 @dataclass(frozen=True)

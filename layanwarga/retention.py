@@ -5,7 +5,12 @@
   became part of a ticket): the file is deleted when no other ticket still uses it, and the row
   keeps only that a file existed;
 - stored conversations older than ``retention.conversation_days``: the staff-facing message log
-  and the assistant's conversation store (tracker events, ``layanwarga.conversation_store``).
+  and the assistant's conversation store (tracker events, ``layanwarga.conversation_store``);
+- entries of the local spools (``layanwarga.spool``) older than ``retention.conversation_days``,
+  failed and unreadable ones included, and those of citizens who asked for erasure
+  (``maintain_spool``: run here for the spool folders of this machine, and periodically by
+  every process that owns a spool, since in a deployment the spools sit on each instance's own
+  disk).
 Tickets stay, for the archive and the statistics. When the conversation store cannot be
 reached, the rest is still purged, the failure is logged and the command exits with status 1,
 so a scheduler shows the run as failed instead of a purge that silently did nothing.
@@ -19,8 +24,10 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import conversation_store, privacy, runtime
+from . import spool as spooling
 from . import media as media_storage
 from .config import Institution, get_institution
 from .conversation_log import ConversationMessage
@@ -38,6 +45,7 @@ class PurgeReport:
     tracker_events_deleted: int = 0
     erasures_completed: int = 0
     erasures_failed: int = 0
+    spool_entries_removed: int = 0
     # Why the conversation store was not purged (None when it was).
     conversation_store_error: Optional[str] = None
 
@@ -95,6 +103,21 @@ def purge_conversations(cutoff: dt.datetime, dry_run: bool = False, tracker_url:
     return logged, conversation_store.delete_before(cutoff, store_url=tracker_url)
 
 
+def maintain_spool(queue: spooling.Spool, inst: Institution, now: Optional[dt.datetime] = None) -> int:
+    """Remove from ``queue`` what must not stay: entries of citizens who asked for erasure, and
+    every entry older than the conversation retention period; returns how many files went.
+    Expiry works without the ticket database; erasure tags need it (skipped, logged, when it is
+    down: they are applied at the next run)."""
+    now = now or utcnow()
+    removed = queue.expire(now - dt.timedelta(days=inst.conversation_retention_days))
+    try:
+        removed += privacy.erase_spooled(queue)
+    except SQLAlchemyError:  # the database may be the very thing that is down
+        logger.warning("Erasure requests could not be read for spool %s; applied at the next run", queue.directory,
+                       exc_info=True)
+    return removed
+
+
 def purge(inst: Institution, now: Optional[dt.datetime] = None, dry_run: bool = False,
           tracker_url: Optional[str] = None) -> PurgeReport:
     now = now or utcnow()
@@ -113,6 +136,9 @@ def purge(inst: Institution, now: Optional[dt.datetime] = None, dry_run: bool = 
         # restarted in between) are completed here too.
         erasure = privacy.erase_conversations(now, tracker_url=tracker_url)
         report.erasures_completed, report.erasures_failed = erasure.completed, erasure.failed
+        for folder in spooling.local_folders():
+            report.spool_entries_removed += maintain_spool(spooling.Spool(folder), inst, now)
+        privacy.forget_spool_tags(cutoff)
     (logger.info if report.complete else logger.error)("Retention purge%s: %s", " (dry run)" if dry_run else "", report)
     return report
 

@@ -206,3 +206,33 @@ def test_the_migrations_create_exactly_what_the_data_request_model_declares(db_u
     flat = [d for diff in diffs for d in (diff if isinstance(diff, list) else [diff])]
     ours = [d for d in flat if "data_requests" in repr(d)]
     assert ours == []
+
+
+# -- erasure reaches submissions and messages waiting in local spools ----------------------------
+
+
+def test_erasure_removes_the_citizens_spooled_entries_here_and_in_every_other_spool(
+    db_url: str, tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    from layanwarga import pending, retention
+    from layanwarga.spool import Spool
+
+    monkeypatch.setenv("LAYANWARGA_SPOOL_DIR", str(tmp_path / "spool"))
+    here = pending.spool()
+    here.put(SENDER, {"kind": "aduan", "draft": {"description": "NIK 6271014506850003"}})
+    here.set_aside(here.put(SENDER, {"kind": "aduan", "draft": {}}))
+    here.put(OTHER, {"kind": "aduan", "draft": {}})
+    elsewhere = Spool(tmp_path / "rasa-2-spool")  # another instance's messages, on its own disk
+    elsewhere.put(SENDER, {"text": "hapus data saya"})
+    elsewhere.put(OTHER, {"text": "halo"})
+
+    privacy.erase(SENDER)
+    assert [g for _, g, _ in here.entries()] == [OTHER] and not list(here.directory.glob("*.failed"))
+    request = erasure_request()
+    assert request.spool_tags and SENDER not in request.spool_tags
+    assert retention.maintain_spool(elsewhere, INST) == 1  # what the other instance runs periodically
+    assert [g for _, g, _ in elsewhere.entries()] == [OTHER]
+
+    # Once no spooled entry can be that old, the tags are forgotten.
+    assert privacy.forget_spool_tags(utcnow() + dt.timedelta(days=INST.conversation_retention_days + 1)) == 1
+    assert erasure_request().spool_tags is None

@@ -97,3 +97,18 @@ def test_production_refuses_to_purge_without_the_conversation_store(db_url: str,
     monkeypatch.delenv("TRACKER_STORE_URL", raising=False)
     with pytest.raises(runtime.UnsafeConfiguration, match="TRACKER_STORE_URL"):
         retention.main(["purge"])
+
+
+def test_old_spooled_entries_expire_failed_ones_too(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from layanwarga import pending
+
+    monkeypatch.setenv("LAYANWARGA_SPOOL_DIR", str(tmp_path / "spool"))
+    queue = pending.spool()
+    old = NOW - dt.timedelta(days=INST.conversation_retention_days + 1)
+    stamp = int(old.replace(tzinfo=dt.timezone.utc).timestamp() * 1e9)
+    stale = queue.put("6281234567890", {"kind": "aduan", "draft": {}})
+    stale = queue.set_aside(stale.rename(stale.with_name(f"{stamp:020d}-{stale.name.split('-', 1)[1]}")))
+    recent = queue.put("6281234567890", {"kind": "aduan", "draft": {}})
+    report = retention.purge(INST, now=NOW, tracker_url=f"sqlite:///{tmp_path / 'none.db'}")
+    assert report.spool_entries_removed == 1
+    assert not stale.exists() and recent.exists()
