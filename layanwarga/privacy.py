@@ -17,7 +17,12 @@ agencies' archives stay whole:
   A request is "selesai" only once the store named by ``TRACKER_STORE_URL`` really answered;
   when it cannot be reached (not configured, not there, not the assistant's) the request turns
   "gagal" with the reason on the dashboard and is tried again every ``RETRY_INTERVAL``.
-Every request is recorded in ``data_requests`` (without the phone number) for staff to see.
+Every request is recorded in ``data_requests`` for staff to see, without the phone number: the
+requester is a keyed pseudonym (``requester_code``: HMAC under a key derived from the data keys,
+so it cannot be reversed by trying every mobile number), the identities an erasure still has to
+erase are encrypted, and once the erasure is done both are gone: every request of that citizen
+keeps only what shows it was handled (kind, state, dates, what was done) and the requester
+``ERASED_REQUESTER``.
 """
 from __future__ import annotations
 
@@ -30,8 +35,9 @@ from typing import List, Optional
 from sqlalchemy import Column, DateTime, Index, Integer, String, Text, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import citizens, conversation_store, media as media_storage, pending, spool as spooling
+from . import citizens, conversation_store, crypto, media as media_storage, pending, spool as spooling
 from .conversation_log import ConversationMessage
+from .crypto import EncryptedText
 from .db import session_scope
 from .feedback import TicketFeedback
 from .handoff import Handoff
@@ -60,6 +66,9 @@ CONVERSATION_ERASE_DELAY = dt.timedelta(minutes=2)
 # background thread runs every few seconds; the store being down must not flood the log).
 RETRY_INTERVAL = dt.timedelta(minutes=5)
 IDENTITY_SEPARATOR = "\n"
+REQUESTER_PURPOSE = "data-request-requester"
+# What is left of the requester once the erasure is done.
+ERASED_REQUESTER = "dihapus"
 
 
 class DataRequest(Base):
@@ -70,10 +79,11 @@ class DataRequest(Base):
 
     id = Column(Integer, primary_key=True)
     kind = Column(String(10), nullable=False)
-    requester = Column(String(64), nullable=False)  # a one-way hash of the sender id
+    requester = Column(String(64), nullable=False)  # requester_code(sender), ERASED_REQUESTER after erasure
     status = Column(String(20), nullable=False)
     summary = Column(Text, nullable=True)
-    sender_pending = Column(String(128), nullable=True)  # kept only until the conversation is erased
+    # The identities still to erase from the conversation store, encrypted; None once done.
+    sender_pending = Column(EncryptedText, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     completed_at = Column(DateTime, nullable=True)
     # Why the request is not finished ("gagal"), in Indonesian for staff; the attempts made.
@@ -85,8 +95,20 @@ class DataRequest(Base):
     spool_tags = Column(Text, nullable=True)
 
 
-def _requester(sender: str) -> str:
+def _unkeyed_digest(sender: str) -> str:
+    """The first version's requester (a plain hash): the input of the keyed code, so that rows
+    migrated from it (``0008`` keys them without knowing the number) and new rows agree."""
     return hashlib.sha256(f"layanwarga:{sender}".encode("utf-8")).hexdigest()[:32]
+
+
+def requester_code(sender: str) -> str:
+    """The requester as staff see it: a keyed pseudonym of the sender id (current data key)."""
+    return crypto.keyed_digest(REQUESTER_PURPOSE, _unkeyed_digest(sender))[:32]
+
+
+def _requester_codes(identities: List[str]) -> List[str]:
+    """Every code these identities may carry: each identity under each configured key."""
+    return [code[:32] for i in identities for code in crypto.keyed_digests(REQUESTER_PURPOSE, _unkeyed_digest(i))]
 
 
 @dataclass(frozen=True)
@@ -111,7 +133,7 @@ def _mask_phone(value: Optional[str]) -> str:
 def summary(sender: str, *, url: Optional[str] = None) -> DataSummary:
     with session_scope(url, write=True) as session:
         citizen = citizens.find(session, sender)
-        session.add(DataRequest(kind=KIND_ACCESS, requester=_requester(sender), status=STATUS_DONE, completed_at=utcnow()))
+        session.add(DataRequest(kind=KIND_ACCESS, requester=requester_code(sender), status=STATUS_DONE, completed_at=utcnow()))
         if citizen is None:
             return DataSummary(False, None, _mask_phone(sender if sender.isdigit() else None), [], [], 0, 0)
         own = session.execute(select(Ticket).where(Ticket.citizen_id == citizen.id).order_by(Ticket.id)).scalars().all()
@@ -161,7 +183,7 @@ def erase(sender: str, *, url: Optional[str] = None) -> ErasureReport:
     """Erase the citizen's personal data from the ticket database now (see module docstring)."""
     with session_scope(url, write=True) as session:
         request = DataRequest(
-            kind=KIND_ERASURE, requester=_requester(sender), status=STATUS_IN_PROGRESS, sender_pending=sender
+            kind=KIND_ERASURE, requester=requester_code(sender), status=STATUS_IN_PROGRESS, sender_pending=sender
         )
         session.add(request)
         session.flush()
@@ -256,6 +278,16 @@ def forget_spool_tags(before: dt.datetime, *, url: Optional[str] = None) -> int:
         ).rowcount
 
 
+def _forget_requester(session: Session, identities: List[str]) -> None:
+    """The erasure is done: no request of this citizen keeps anything that points to them."""
+    codes = _requester_codes([i for i in identities if i])
+    if codes:
+        session.execute(
+            update(DataRequest).where(DataRequest.requester.in_(codes)).values(requester=ERASED_REQUESTER)
+            .execution_options(synchronize_session=False)
+        )
+
+
 @dataclass(frozen=True)
 class ConversationErasure:
     """What one run of ``erase_conversations`` did: requests completed, requests that failed."""
@@ -299,6 +331,7 @@ def erase_conversations(
             request.attempts = (request.attempts or 0) + 1
             request.last_attempt_at = now
             if failure is None:
+                _forget_requester(session, (identities or "").split(IDENTITY_SEPARATOR))
                 request.sender_pending = None
                 request.status, request.completed_at, request.failure_reason = STATUS_DONE, now, None
             else:

@@ -236,3 +236,91 @@ def test_erasure_removes_the_citizens_spooled_entries_here_and_in_every_other_sp
     # Once no spooled entry can be that old, the tags are forgotten.
     assert privacy.forget_spool_tags(utcnow() + dt.timedelta(days=INST.conversation_retention_days + 1)) == 1
     assert erasure_request().spool_tags is None
+
+
+# -- who asked: a keyed pseudonym while needed, nothing once the erasure is done -----------------
+
+
+def unkeyed(sender: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"layanwarga:{sender}".encode()).hexdigest()[:32]
+
+
+def raw_requests() -> list:
+    with db.get_engine().connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT kind, status, requester, sender_pending FROM data_requests ORDER BY id"))]
+
+
+def test_the_requester_is_a_keyed_code_that_trying_every_number_cannot_reverse(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The first version stored sha256("layanwarga:" + phone): hashing every Indonesian mobile
+    number finds it. The code now needs the data key."""
+    from cryptography.fernet import Fernet
+
+    from layanwarga import crypto
+
+    privacy.summary(SENDER)
+    privacy.summary(SENDER)
+    privacy.erase(SENDER)
+    rows = raw_requests()
+    codes = {requester for _, _, requester, _ in rows}
+    assert len(codes) == 1  # staff can still see that one citizen made these requests
+    (code,) = codes
+    assert code != unkeyed(SENDER) and SENDER not in code
+    monkeypatch.setenv(crypto.KEYS_ENV, Fernet.generate_key().decode())
+    assert privacy.requester_code(SENDER) != code  # another key, another code: the key is needed
+    # The identities still to erase are encrypted at rest.
+    pending = rows[-1][3]
+    assert pending.startswith(crypto.PREFIX) and SENDER not in pending
+
+
+def test_once_the_erasure_is_done_no_request_points_to_the_citizen(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from cryptography.fernet import Fernet
+
+    from layanwarga import crypto
+
+    privacy.summary(SENDER)  # an earlier "data saya", under the key of that time
+    privacy.summary(OTHER)
+    other_code = raw_requests()[1][2]
+    old = crypto.configured_keys()[0]
+    monkeypatch.setenv(crypto.KEYS_ENV, f"{Fernet.generate_key().decode()},{old}")  # rotated since
+    privacy.erase(SENDER)
+    tracker = tmp_path / "tracker.db"
+    with create_engine(f"sqlite:///{tracker}").begin() as conn:
+        conn.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL)"))
+    assert privacy.erase_conversations(utcnow() + LATER, tracker_url=f"sqlite:///{tracker}").completed == 1
+    rows = raw_requests()
+    assert [(kind, status, requester, pending) for kind, status, requester, pending in rows if kind == "hapus"] == [
+        ("hapus", "selesai", privacy.ERASED_REQUESTER, None)]
+    assert rows[0][2] == privacy.ERASED_REQUESTER  # the earlier request too, made under the old key
+    assert rows[1][2] == other_code  # another citizen's request keeps its code
+    everything = repr(rows)
+    assert SENDER not in everything and unkeyed(SENDER) not in everything
+
+
+def test_existing_requests_are_migrated_to_keyed_codes_and_encrypted_identities(db_url: str) -> None:
+    from alembic import command
+
+    from layanwarga import crypto, migrate
+
+    command.downgrade(migrate.alembic_config(db_url), "0007_data_request_spool_tags")
+    created = utcnow()
+    with db.get_engine().begin() as conn:
+        rows = [
+            ("lihat", "selesai", unkeyed(SENDER), None),          # later erased: nothing of it stays
+            ("hapus", "selesai", unkeyed(SENDER), None),
+            ("lihat", "selesai", unkeyed(OTHER), None),           # keeps a (keyed) code
+            ("hapus", "menunggu_percakapan", unkeyed("6281111111111"), "6281111111111"),
+        ]
+        for kind, status, requester, pending in rows:
+            conn.execute(text("INSERT INTO data_requests (kind, status, requester, sender_pending, created_at, attempts)"
+                              " VALUES (:k, :s, :r, :p, :c, 0)"), {"k": kind, "s": status, "r": requester, "p": pending, "c": created})
+    migrate.upgrade(db_url)
+    after = raw_requests()
+    assert [r[2] for r in after] == [privacy.ERASED_REQUESTER, privacy.ERASED_REQUESTER, privacy.requester_code(OTHER),
+                                     privacy.requester_code("6281111111111")]
+    assert crypto.decrypt(after[3][3]) == "6281111111111" and "6281111111111" not in after[3][3]
+    # The pending erasure still completes with its (now encrypted) identity.
+    with db.session_scope() as session:
+        assert session.execute(select(privacy.DataRequest.sender_pending).where(
+            privacy.DataRequest.status == "menunggu_percakapan")).scalar_one() == "6281111111111"
