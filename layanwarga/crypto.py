@@ -145,27 +145,31 @@ class EncryptedText(TypeDecorator):
 
 
 def rotate(url: Optional[str] = None) -> int:
-    """Re-encrypt every encrypted column with the current key; returns rows rewritten."""
+    """Re-encrypt every encrypted column (tickets' applicant NIK and phone, the identities a
+    pending erasure still has to erase) with the current key; returns values rewritten."""
     from sqlalchemy import select
     from sqlalchemy.orm.attributes import flag_modified
 
     from .db import session_scope
     from .models import Ticket
 
+    from .privacy import DataRequest
+
     count = 0
     with session_scope(url, write=True) as session:
-        for ticket in session.execute(select(Ticket)).scalars():
-            for column in ENCRYPTED_TICKET_COLUMNS:
-                value = getattr(ticket, column)
-                if value:
-                    # Marked dirty, the clear value is written back encrypted with the current key.
-                    flag_modified(ticket, column)
-                    count += 1
-            session.flush()
+        for model, columns in ((Ticket, ENCRYPTED_TICKET_COLUMNS), (DataRequest, ENCRYPTED_DATA_REQUEST_COLUMNS)):
+            for row in session.execute(select(model)).scalars():
+                for column in columns:
+                    if getattr(row, column):
+                        # Marked dirty, the clear value is written back encrypted with the current key.
+                        flag_modified(row, column)
+                        count += 1
+                session.flush()
     return count
 
 
 ENCRYPTED_TICKET_COLUMNS = ("applicant_nik", "applicant_phone")
+ENCRYPTED_DATA_REQUEST_COLUMNS = ("sender_pending",)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -84,3 +84,15 @@ def test_rotation_re_encrypts_the_spools_of_this_machine(db_url: str, tmp_path, 
     assert crypto.main(["rotate"]) == 0
     monkeypatch.setenv(crypto.KEYS_ENV, new)
     assert len(messages.entries()) == 1 and len(pending.spool().entries()) == 1
+
+
+def test_rotation_re_encrypts_the_identities_of_a_pending_erasure(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from layanwarga import privacy
+
+    privacy.erase("6281234567890")
+    old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
+    monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
+    assert crypto.rotate() == 1
+    monkeypatch.setenv(crypto.KEYS_ENV, new)
+    with db.session_scope() as session:
+        assert session.execute(select(privacy.DataRequest.sender_pending)).scalar_one() == "6281234567890"
