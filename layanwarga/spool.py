@@ -16,7 +16,12 @@ what citizens wrote), so:
   (``remove_groups``) and ``has`` answers without opening every file; file names hold only the
   arrival time, process and a counter, so sorting by name gives arrival order;
 - **never kept forever**: ``expire`` removes entries older than a cut-off, set-aside ones
-  (``.failed``: could not be stored; ``.broken``: not a readable envelope) included.
+  (``.failed``: could not be stored; ``.broken``: not a readable envelope) included;
+- **bound to one database**: a spool opened with ``database=database_fingerprint(url)`` tags
+  every entry with it and never hands out an entry tagged for another database (kept, logged at
+  ERROR once, counted in ``status``), so a spool folder that reaches another deployment (a
+  copied volume, a test run against another database) never replays into its conversations.
+  Entries written before tagging are taken as this spool's own.
 
 Files are written atomically (temporary file, fsync, rename, folder fsync). Removing, setting
 aside and rewriting a file happen under an exclusive lock on the folder, so a file another
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import itertools
 import json
 import logging
@@ -39,6 +45,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
+
+from sqlalchemy.engine import make_url
 
 from . import crypto
 from .config import PROJECT_ROOT
@@ -67,6 +75,18 @@ def local_folders() -> List[Path]:
     return [folder for folder in folders if folder.is_dir()]
 
 
+def database_fingerprint(url: str) -> str:
+    """A short, stable identity of the database at ``url``, without its credentials: backend,
+    host, port and database (a SQLite file's absolute path)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        identity = f"sqlite:{os.path.abspath(parsed.database or ':memory:')}"
+    else:
+        identity = f"{backend}://{(parsed.host or 'localhost').lower()}:{parsed.port or ''}/{parsed.database or ''}"
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+
+
 def group_tags(group: str) -> List[str]:
     """The keyed tags ``group``'s entries may carry: one per configured data key."""
     return [digest[:32] for digest in crypto.keyed_digests(TAG_PURPOSE, group)]
@@ -92,11 +112,12 @@ def _report(kind: str, path: Path, message: str, *args: Any) -> None:
 
 @dataclass(frozen=True)
 class SpoolStatus:
-    """What waits in a spool: readable entries, set-aside ones, entries this process cannot
-    use (no key opens them), and the oldest waiting entry's time."""
+    """What waits in a spool: readable entries of this database, set-aside ones, entries of
+    another database, entries no configured key opens, and the oldest waiting entry's time."""
 
     waiting: int
     set_aside: int
+    other_database: int
     unreadable: int
     oldest: Optional[dt.datetime]
 
@@ -106,11 +127,15 @@ class _Envelope:
     path: Path
     tag: Optional[str]
     data: bytes
+    database: Optional[str] = None
 
 
 class Spool:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, database: Optional[str] = None) -> None:
+        """``database``: the fingerprint (``database_fingerprint``) of the database this spool's
+        entries are for; None for a spool not bound to one."""
         self.directory = Path(directory)
+        self.database = database
         self.directory.mkdir(parents=True, exist_ok=True, mode=DIRECTORY_MODE)
         self._restrict(self.directory, DIRECTORY_MODE)
         self._upgrade_first_format()
@@ -128,7 +153,8 @@ class Spool:
 
     def _envelope(self, group: str, item: Dict[str, Any]) -> bytes:
         clear = json.dumps({"group": group, "item": item}, ensure_ascii=False).encode("utf-8")
-        envelope = {"v": FORMAT, "tag": _tag(group), "data": crypto.encrypt_bytes(clear).decode("ascii")}
+        envelope = {"v": FORMAT, "tag": _tag(group), "database": self.database,
+                    "data": crypto.encrypt_bytes(clear).decode("ascii")}
         return json.dumps(envelope).encode("ascii")
 
     def _write(self, target: Path, payload: bytes) -> None:
@@ -183,13 +209,21 @@ class Spool:
             raw = json.loads(path.read_bytes())
             if raw.get("v") != FORMAT:
                 raise ValueError(f"unknown format {raw.get('v')!r}")
-            return _Envelope(path, raw.get("tag"), raw["data"].encode("ascii"))
+            return _Envelope(path, raw.get("tag"), raw["data"].encode("ascii"), raw.get("database"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, AttributeError, UnicodeError) as error:
             logger.error("Unreadable spool file %s set aside: %s", path.name, error)
             self._rename(path, BROKEN)
             return None
+
+    def _foreign(self, envelope: _Envelope) -> bool:
+        """Whether the entry was written for another database than this spool's."""
+        if self.database is None or envelope.database in (None, self.database):
+            return False
+        _report("database", envelope.path, "Spool file %s in %s belongs to another database (%s, this spool's is %s): "
+                "kept, never replayed here", envelope.path.name, self.directory, envelope.database, self.database)
+        return True
 
     def _open(self, envelope: _Envelope) -> Optional[Tuple[str, Dict[str, Any]]]:
         """(group, item) of an envelope; re-encrypted with the current key when it was under an
@@ -206,12 +240,15 @@ class Spool:
         return data["group"], data["item"]
 
     def _rewrite(self, path: Path, group: str, item: Dict[str, Any], expected: bytes) -> None:
-        """Re-encrypt ``path`` with the current key, unless it was removed or changed meanwhile."""
+        """Re-encrypt ``path`` with the current key, unless it was removed or changed meanwhile;
+        its database tag stays as it was."""
         with self._locked():
             current = self._read(path)
             if current is None or current.data != expected:
                 return
-            self._write(path, self._envelope(group, item))
+            payload = json.loads(self._envelope(group, item))
+            payload["database"] = current.database
+            self._write(path, json.dumps(payload).encode("ascii"))
         logger.info("Spool file %s re-encrypted with the current data key", path.name)
 
     def entries(self) -> List[Tuple[Path, str, Dict[str, Any]]]:
@@ -219,7 +256,7 @@ class Spool:
         result = []
         for path in self._files():
             envelope = self._read(path)
-            opened = self._open(envelope) if envelope else None
+            opened = self._open(envelope) if envelope and not self._foreign(envelope) else None
             if opened is not None:
                 result.append((path, opened[0], opened[1]))
         return result
@@ -232,7 +269,7 @@ class Spool:
         tags = set(group_tags(group))
         for path in self._files():
             envelope = self._read(path)
-            if envelope is not None and envelope.tag in tags:
+            if envelope is not None and envelope.tag in tags and not self._foreign(envelope):
                 opened = self._open(envelope)
                 if opened is not None and opened[0] == group:
                     return True
@@ -245,15 +282,21 @@ class Spool:
         return len(self._files())
 
     def status(self) -> SpoolStatus:
-        waiting = self._files()
-        unreadable = 0
-        for path in waiting:
+        ready: List[Path] = []
+        other = unreadable = 0
+        for path in self._files():
             envelope = self._read(path)
-            if envelope is not None and self._open(envelope) is None:
+            if envelope is None:
+                continue
+            if self._foreign(envelope):
+                other += 1
+            elif self._open(envelope) is None:
                 unreadable += 1
-        times = [t for t in (created_at(p) for p in waiting) if t is not None]
+            else:
+                ready.append(path)
+        times = [t for t in (created_at(p) for p in ready) if t is not None]
         set_aside = len(self._files(FAILED)) + len(self._files(BROKEN))
-        return SpoolStatus(len(waiting) - unreadable, set_aside, unreadable, min(times) if times else None)
+        return SpoolStatus(len(ready), set_aside, other, unreadable, min(times) if times else None)
 
     # -- removing -----------------------------------------------------------------------------
 

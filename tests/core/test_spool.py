@@ -131,3 +131,27 @@ def test_an_entry_removed_meanwhile_is_never_written_back(tmp_path: Path, monkey
     Spool.remove(path)  # the replay finished between our read and our rewrite
     queue._rewrite(path, PHONE, ITEM, envelope.data)
     assert not path.exists()
+
+
+def test_a_spool_bound_to_a_database_never_hands_out_another_databases_entries(tmp_path: Path) -> None:
+    from layanwarga.spool import database_fingerprint
+
+    ours = database_fingerprint("postgresql://layanwarga:secret@db:5432/layanwarga")
+    theirs = database_fingerprint("postgresql://layanwarga:secret@db:5432/kota_lain")
+    folder = tmp_path / "spool"
+    foreign = Spool(folder, database=theirs).put(PHONE, ITEM)
+    Spool(folder).put(OTHER, ITEM)  # written before entries were tagged: taken as this spool's own
+    queue = Spool(folder, database=ours)
+    assert [g for _, g, _ in queue.entries()] == [OTHER] and not queue.has(PHONE)
+    assert foreign.exists() and queue.status().other_database == 1 and queue.status().waiting == 1
+    assert [g for _, g, _ in Spool(folder, database=theirs).entries()] == [PHONE, OTHER]
+
+
+def test_a_database_fingerprint_ignores_credentials_and_spelling_of_a_file_path(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from layanwarga.spool import database_fingerprint
+
+    assert database_fingerprint("postgresql://a:1@DB:5432/x") == database_fingerprint("postgresql+psycopg2://b:2@db:5432/x")
+    assert database_fingerprint("postgresql://a@db:5432/x") != database_fingerprint("postgresql://a@db:5432/y")
+    assert database_fingerprint("postgresql://a@db:5432/x") != database_fingerprint("postgresql://a@db2:5432/x")
+    monkeypatch.chdir(tmp_path)
+    assert database_fingerprint("sqlite:///var/t.db") == database_fingerprint(f"sqlite:///{tmp_path / 'var' / 't.db'}")
