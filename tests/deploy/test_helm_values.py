@@ -173,3 +173,13 @@ def test_the_action_server_reaches_the_conversation_store_of_the_replicas(values
     assert action_server.get("TRACKER_STORE_URL") == replicas["TRACKER_STORE_URL"]
     pod = {name: str(value) for name, value in action_server.items()}
     assert pod["LAYANWARGA_ENV"] == "production" and runtime.problems("actions", pod) == []
+
+
+def test_the_action_servers_spool_outlives_a_crashed_container(values: Dict[str, Any]) -> None:
+    """Submissions kept through a database outage are stored when the server starts again:
+    only if the spool is still there (not the container's own writable layer)."""
+    action = values["rasa-action-server"]
+    env = {item["name"]: item.get("value") for item in action["extraEnv"]}
+    mounts = {m["mountPath"]: m["name"] for m in action["volumeMounts"]}
+    volumes = {v["name"]: v for v in action["volumes"]}
+    assert mounts[env["LAYANWARGA_SPOOL_DIR"]] in volumes
