@@ -35,7 +35,11 @@ def run_once() -> None:
     inst = get_institution()
     retention.maintain_spool(pending.spool(), inst)
     pending.drain(inst)
-    privacy.erase_conversations()
+    try:
+        privacy.erase_conversations()
+    except pending.DATABASE_ERRORS as error:  # the outage is already in the log; no traceback every pass
+        logger.warning("Erasure requests cannot be read while the ticket database is down: %s",
+                       getattr(error, "orig", None) or error)
 
 
 def _forever(stop: threading.Event) -> None:

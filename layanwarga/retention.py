@@ -112,9 +112,9 @@ def maintain_spool(queue: spooling.Spool, inst: Institution, now: Optional[dt.da
     removed = queue.expire(now - dt.timedelta(days=inst.conversation_retention_days))
     try:
         removed += privacy.erase_spooled(queue)
-    except SQLAlchemyError:  # the database may be the very thing that is down
-        logger.warning("Erasure requests could not be read for spool %s; applied at the next run", queue.directory,
-                       exc_info=True)
+    except SQLAlchemyError as error:  # the database may be the very thing that is down
+        logger.warning("Erasure requests could not be read for spool %s (applied at the next run): %s",
+                       queue.directory, getattr(error, "orig", None) or error)
     return removed
 
 

@@ -120,3 +120,21 @@ def test_the_action_server_stores_what_waited_through_a_restart_as_soon_as_it_st
     output = log.read_text(encoding="utf-8")
     assert "2 confirmed submissions wait in" in output and output.count("stored as ADU-") == 2
     assert len(pending.spool()) == 0
+
+
+def test_a_pass_during_a_database_outage_keeps_everything_and_logs_no_traceback(
+    tmp_path: Path, monkeypatch, caplog  # type: ignore[no-untyped-def]
+) -> None:
+    import logging
+
+    from actions import background
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/layanwarga")  # nothing listens
+    monkeypatch.setenv("LAYANWARGA_SPOOL_DIR", str(tmp_path / "spool"))
+    pending.spool().put(SENDER, {"kind": pending.COMPLAINT, "draft": draft(SENDER, "waits")})
+    with caplog.at_level(logging.INFO):
+        background.run_once()
+    assert len(pending.spool().entries()) == 1
+    assert "1 confirmed submissions wait in" in caplog.text
+    assert not [r for r in caplog.records if r.exc_info]
+    db.dispose_engines()
