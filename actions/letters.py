@@ -246,8 +246,8 @@ class LetterFormValidation(FlowFormValidation):
     def validate_surat_nik(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is None:
             return {"surat_nik": None}
-        digits = "".join(re.findall(r"\d", str(value)))
-        check = nik_rules.check(digits if len(digits) >= 10 else str(value))
+        # The one rule of what a NIK in text is (layanwarga.nik): what is accepted is also masked.
+        check = nik_rules.check_text(str(value))
         if check.valid:
             return {"surat_nik": crypto.encrypt(check.nik), "surat_nik_cek": "ok", "surat_nik_gagal": None}
         if check.needs_confirmation:

@@ -1,20 +1,32 @@
-"""Encryption of personal identifiers at rest (NIK, phone numbers of applicants).
+"""Encryption of personal data at rest (NIK, phone numbers of applicants, the local spools of
+submissions and messages kept through an outage) and keyed hashes of identifiers.
 
 Keys are Fernet keys (AES-128-CBC + HMAC-SHA256, from ``cryptography``) in
 ``LAYANWARGA_DATA_KEYS``, comma-separated, the current key first. Rotation: put a new key in
 front, keep the old ones behind it, run ``python -m layanwarga.crypto rotate`` (re-encrypts every
-stored value with the current key), then drop the old keys. Without the variable, a development
-key is created in ``var/data.key``; production mode refuses that (``layanwarga.runtime``).
+stored value with the current key, and the spool folders of the machine it runs on), then drop
+the old keys. Without the variable, a development key is created in ``var/data.key``; production
+mode refuses that (``layanwarga.runtime``).
+
+``keyed_digest`` is an HMAC-SHA256 whose key is derived (HKDF, one key per purpose) from a data
+key: a pseudonym for a phone number that, unlike a plain hash, cannot be reversed by trying every
+Indonesian mobile number without the key. ``keyed_digests`` gives the pseudonym under every
+configured key, so values made before a rotation are still recognised while the old key is kept.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 import sys
 from functools import lru_cache
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Text
 from sqlalchemy.types import TypeDecorator
 
@@ -55,8 +67,7 @@ def _cipher(keys: tuple) -> MultiFernet:
 
 
 def cipher() -> MultiFernet:
-    keys = configured_keys() or [_dev_key()]
-    return _cipher(tuple(keys))
+    return _cipher(tuple(_keys()))
 
 
 def encrypt(value: Optional[str]) -> Optional[str]:
@@ -73,6 +84,47 @@ def decrypt(value: Optional[str]) -> Optional[str]:
         return cipher().decrypt(value[len(PREFIX):].encode("ascii")).decode("utf-8")
     except InvalidToken:
         raise DataKeyError("a stored value cannot be decrypted with the configured keys") from None
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """A Fernet token of ``data`` under the current key (files: the spools)."""
+    return cipher().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> Tuple[bytes, bool]:
+    """The clear bytes of a token and whether it is under the current key (False: re-encrypt
+    it). Raises ``DataKeyError`` when no configured key opens it."""
+    keys = _keys()
+    try:
+        return Fernet(keys[0].encode()).decrypt(token), True
+    except InvalidToken:
+        pass
+    try:
+        return cipher().decrypt(token), False
+    except InvalidToken:
+        raise DataKeyError("a stored value cannot be decrypted with the configured keys") from None
+
+
+def _keys() -> List[str]:
+    return configured_keys() or [_dev_key()]
+
+
+@lru_cache(maxsize=64)
+def _purpose_key(key: str, purpose: str) -> bytes:
+    material = base64.urlsafe_b64decode(key.encode())
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"layanwarga:{purpose}".encode()).derive(material)
+
+
+def keyed_digest(purpose: str, value: str, key: Optional[str] = None) -> str:
+    """HMAC-SHA256 (hex) of ``value`` with the key derived for ``purpose`` from ``key`` (the
+    current data key by default)."""
+    secret = _purpose_key(key or _keys()[0], purpose)
+    return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def keyed_digests(purpose: str, value: str) -> List[str]:
+    """``keyed_digest`` under every configured key, the current one first."""
+    return [keyed_digest(purpose, value, key) for key in _keys()]
 
 
 def is_encrypted(value: Optional[str]) -> bool:
@@ -93,27 +145,31 @@ class EncryptedText(TypeDecorator):
 
 
 def rotate(url: Optional[str] = None) -> int:
-    """Re-encrypt every encrypted column with the current key; returns rows rewritten."""
+    """Re-encrypt every encrypted column (tickets' applicant NIK and phone, the identities a
+    pending erasure still has to erase) with the current key; returns values rewritten."""
     from sqlalchemy import select
     from sqlalchemy.orm.attributes import flag_modified
 
     from .db import session_scope
     from .models import Ticket
 
+    from .privacy import DataRequest
+
     count = 0
     with session_scope(url, write=True) as session:
-        for ticket in session.execute(select(Ticket)).scalars():
-            for column in ENCRYPTED_TICKET_COLUMNS:
-                value = getattr(ticket, column)
-                if value:
-                    # Marked dirty, the clear value is written back encrypted with the current key.
-                    flag_modified(ticket, column)
-                    count += 1
-            session.flush()
+        for model, columns in ((Ticket, ENCRYPTED_TICKET_COLUMNS), (DataRequest, ENCRYPTED_DATA_REQUEST_COLUMNS)):
+            for row in session.execute(select(model)).scalars():
+                for column in columns:
+                    if getattr(row, column):
+                        # Marked dirty, the clear value is written back encrypted with the current key.
+                        flag_modified(row, column)
+                        count += 1
+                session.flush()
     return count
 
 
 ENCRYPTED_TICKET_COLUMNS = ("applicant_nik", "applicant_phone")
+ENCRYPTED_DATA_REQUEST_COLUMNS = ("sender_pending",)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -122,8 +178,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(Fernet.generate_key().decode())
         return 0
     if args[:1] == ["rotate"]:
+        from .spool import Spool, local_folders
+
         logging.basicConfig(level=logging.INFO)
         print(f"Re-encrypted {rotate()} values with the current key")
+        for folder in local_folders():
+            print(f"Re-encrypted {Spool(folder).reencrypt()} waiting entries in {folder}")
         return 0
     print("usage: python -m layanwarga.crypto generate-key | rotate", file=sys.stderr)
     return 2

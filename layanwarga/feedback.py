@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from . import citizens, states, tickets
 from .db import session_scope
 from .models import KIND_COMPLAINT, Base, Ticket, utcnow
+from .redaction import mask_identifiers
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,8 @@ def reopen(sender: str, number: Optional[str], note: str, *, url: Optional[str] 
             return Outcome("not_found", number)
         if ticket.state != states.SELESAI:
             return Outcome("not_resolved", ticket.number)
-        text = " ".join((note or "").split())[:1000] or "(tanpa keterangan)"
+        # Shown to staff in the ticket's history and feedback: NIKs masked like all ticket text.
+        text = mask_identifiers(" ".join((note or "").split())[:1000]) or "(tanpa keterangan)"
         tickets.change_state(
             ticket.id, states.DIPROSES, tickets.CITIZEN_ACTOR, f"Warga: belum selesai. {text}", session=session
         )

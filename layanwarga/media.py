@@ -24,6 +24,7 @@ from typing import Iterable, Optional
 from .config import PROJECT_ROOT
 from .db import session_scope
 from .models import Media
+from .redaction import mask_identifiers
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def store_media(
             sha256=digest,
             size_bytes=len(content),
             storage_path=str(path),
-            caption=caption,
+            caption=mask_identifiers(caption) if caption else caption,  # shown to staff: NIKs masked
         )
         session.add(row)
         session.flush()

@@ -209,6 +209,22 @@ class MessageStatus(Base):
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
+class SpoolReport(Base):
+    """What waits in one process's local spool (``layanwarga.spool_reports``), as last reported:
+    spools sit on each instance's own disk, the dashboard reads this."""
+
+    __tablename__ = "spool_reports"
+
+    owner = Column(String(255), primary_key=True)  # host and spool folder
+    kind = Column(String(20), nullable=False)
+    waiting = Column(Integer, nullable=False, default=0)
+    set_aside = Column(Integer, nullable=False, default=0)
+    other_database = Column(Integer, nullable=False, default=0)
+    unreadable = Column(Integer, nullable=False, default=0)
+    oldest_at = Column(DateTime, nullable=True)
+    reported_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 def as_dict(row: Base) -> Dict[str, Optional[Any]]:
     """Column values of a row (tests, exports)."""
     return {c.name: getattr(row, c.name) for c in row.__table__.columns}

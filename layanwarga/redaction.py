@@ -1,24 +1,45 @@
-"""Masking identifiers (NIK, KK numbers) in free text: stored conversations and log lines.
+"""Masking identity numbers (NIK, KK numbers) in free text: stored conversations, the message
+log, log lines, ticket text and the analytics broker.
 
-Any run of 16 digits, typed with or without spaces, dots or dashes, is treated as an identity
-number: a mistyped NIK or a Kartu Keluarga number is as personal as a valid NIK. The masked form
-keeps the region prefix and the serial (``6271********0003``), like the rest of the service.
+What counts as an identity number in text is ``layanwarga.nik.find_in_text``, the same rule the
+letter form takes a typed NIK with: whatever the form accepts is masked here. The masked form
+keeps the region prefix and the serial (``6271********0003``), like the rest of the service; a
+run of digit groups that can be read as more than one NIK is masked as a whole.
 """
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any
+from typing import Any, List, Tuple
 
-from .nik import mask
+from .nik import NIK_LENGTH, ascii_digits, find_in_text
 
-IDENTIFIER = re.compile(r"(?<![\dA-Za-z])\d(?:[ .\-]?\d){15}(?![\dA-Za-z])")
+_VISIBLE = 4  # digits left readable at each end
+
+
+def _masked(digits: str) -> str:
+    return f"{digits[:_VISIBLE]}{'*' * (len(digits) - 2 * _VISIBLE)}{digits[-_VISIBLE:]}"
 
 
 def mask_identifiers(text: str) -> str:
-    if not text or not any(ch.isdigit() for ch in text):
+    if not text or len(text) < NIK_LENGTH:
         return text
-    return IDENTIFIER.sub(lambda m: mask(m.group(0)), text)
+    found = find_in_text(text)
+    if not found:
+        return text
+    # Overlapping readings of one run of digits are masked together.
+    spans: List[Tuple[int, int]] = []
+    for item in found:
+        if spans and item.start < spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], item.end))
+        else:
+            spans.append((item.start, item.end))
+    parts, position = [], 0
+    for start, end in spans:
+        digits = ascii_digits("".join(ch for ch in text[start:end] if ch.isdecimal()))
+        parts += [text[position:start], _masked(digits)]
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 def mask_value(value: Any) -> Any:
@@ -34,7 +55,8 @@ def mask_value(value: Any) -> Any:
 
 def install_log_masking() -> None:
     """Mask identifiers in every log record created from now on, whichever logger or handler
-    (ours, Rasa's, a library's) it goes through. Idempotent."""
+    (ours, Rasa's, a library's) it goes through: the message, and the text of an exception or
+    stack attached to it (an exception's message may quote what a citizen typed). Idempotent."""
     factory = logging.getLogRecordFactory()
     if getattr(factory, "masks_identifiers", False):
         return
@@ -48,6 +70,11 @@ def install_log_masking() -> None:
         masked = mask_identifiers(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            # Handlers format exc_info into exc_text only when it is empty: fill it masked.
+            record.exc_text = mask_identifiers(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask_identifiers(record.stack_info)
         return record
 
     masking_factory.masks_identifiers = True  # type: ignore[attr-defined]

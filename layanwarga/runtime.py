@@ -4,7 +4,8 @@
 ``rasa run``, the action server, the dashboard, the notifier) then checks the settings it relies
 on and refuses to start, naming each problem, when one is missing or still a development
 default: an unverified webhook, the local simulator's credentials, a throw-away dashboard key,
-cookies without ``Secure``, or no key for encrypting personal data.
+cookies without ``Secure``, no key for encrypting personal data, or no conversation store for
+the processes that erase and purge it (the action server, the retention job).
 """
 from __future__ import annotations
 
@@ -35,11 +36,17 @@ def is_production(environ: Optional[Mapping[str, str]] = None) -> bool:
 
 def problems(component: str, environ: Optional[Mapping[str, str]] = None) -> List[str]:
     """What is unsafe for ``component`` ("whatsapp", "actions", "dashboard", "notifier",
-    "broadcast"; the last two send through the Graph API and share its checks)."""
+    "broadcast", "retention"; notifier and broadcast send through the Graph API and share its
+    checks)."""
     env = os.environ if environ is None else environ
     found: List[str] = []
     if not (env.get("LAYANWARGA_DATA_KEYS") or "").strip():
         found.append("LAYANWARGA_DATA_KEYS is not set: personal data would be encrypted with a development key")
+    if component in ("actions", "retention") and not (env.get("TRACKER_STORE_URL") or "").strip():
+        found.append(
+            "TRACKER_STORE_URL is not set: erasure and retention could not reach the conversation store "
+            "(give it the URL the rasa run instances use)"
+        )
     if component in ("whatsapp", "notifier", "broadcast"):
         for name, development in DEVELOPMENT_VALUES.items():
             if (env.get(name) or "").strip() == development:

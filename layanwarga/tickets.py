@@ -23,6 +23,7 @@ from .config import Institution
 from .db import session_scope
 from .models import KIND_COMPLAINT, KIND_LETTER, Citizen, Media, StateChange, Ticket, utcnow
 from .nik import mask
+from .redaction import mask_identifiers, mask_value
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +207,9 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
             state=states.INITIAL_STATE[KIND_COMPLAINT],
             citizen_id=citizen.id,
             reporter_name=draft.reporter_name,
-            description=draft.description.strip(),
-            location_text=draft.location_text,
+            # What citizens type is stored and shown to staff with identity numbers masked.
+            description=mask_identifiers(draft.description.strip()),
+            location_text=mask_identifiers(draft.location_text) if draft.location_text else draft.location_text,
             latitude=draft.latitude,
             longitude=draft.longitude,
             rt=draft.rt,
@@ -248,14 +250,14 @@ def submit_letter_request(inst: Institution, draft: LetterDraft, now: Optional[d
             reporter_name=draft.reporter_name,
             applicant_name=draft.applicant_name,
             applicant_nik=draft.applicant_nik,
-            applicant_address=draft.applicant_address,
+            applicant_address=mask_identifiers(draft.applicant_address) if draft.applicant_address else draft.applicant_address,
             applicant_phone=draft.applicant_phone,
             rt=draft.rt,
             rw=draft.rw,
             on_behalf=draft.on_behalf,
             relationship_to_sender=draft.relationship,
-            purpose=draft.purpose,
-            details=dict(draft.details),
+            purpose=mask_identifiers(draft.purpose) if draft.purpose else draft.purpose,
+            details=mask_value(dict(draft.details)),
             agency_code=None,
             due_date=due,
             idempotency_key=draft.idempotency_key,

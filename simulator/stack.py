@@ -241,6 +241,8 @@ def start_stack(
         "DATABASE_URL": database_url,
         "LAYANWARGA_MEDIA_DIR": str(workdir / "media"),
         "LAYANWARGA_SPOOL_DIR": str(workdir / "spool"),
+        # The action server erases conversations from the store this rasa run writes.
+        "TRACKER_STORE_URL": tracker_url or f"sqlite:///{workdir / 'tracker.db'}",
         # The connector probes the action server's /health before each turn.
         "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
         **(extra_env or {}),

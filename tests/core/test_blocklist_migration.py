@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from layanwarga import blocklist, db, inbound, migrate
 from pg_support import create_postgres_database, drop_postgres_database, postgres_available
 
-BEFORE = "0005_subscriptions"
+BEFORE = "0006_inbound_journal"
 BSUID = "US.13491208655302741918"
 
 

@@ -69,3 +69,30 @@ def test_a_wrong_key_fails_loudly(db_url: str, monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(crypto.DataKeyError):
         with db.session_scope() as session:
             session.execute(select(Ticket)).scalar_one()
+
+
+def test_rotation_re_encrypts_the_spools_of_this_machine(db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from layanwarga import pending
+    from layanwarga.spool import Spool
+
+    monkeypatch.setenv("LAYANWARGA_SPOOL_DIR", str(tmp_path / "spool"))
+    messages = Spool(tmp_path / "spool")  # the connector's folder
+    messages.put("6281234567890", {"text": "halo"})
+    pending.spool().put("6281234567890", {"kind": "aduan", "draft": {}})
+    old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
+    monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
+    assert crypto.main(["rotate"]) == 0
+    monkeypatch.setenv(crypto.KEYS_ENV, new)
+    assert len(messages.entries()) == 1 and len(pending.spool().entries()) == 1
+
+
+def test_rotation_re_encrypts_the_identities_of_a_pending_erasure(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from layanwarga import privacy
+
+    privacy.erase("6281234567890")
+    old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
+    monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
+    assert crypto.rotate() == 1
+    monkeypatch.setenv(crypto.KEYS_ENV, new)
+    with db.session_scope() as session:
+        assert session.execute(select(privacy.DataRequest.sender_pending)).scalar_one() == "6281234567890"

@@ -56,3 +56,22 @@ def test_masking_keeps_region_prefix_and_serial_only() -> None:
     assert nik.mask("6271 0245 0785 0003") == "6271********0003"
     assert nik.mask("12345") == "*****"
     assert nik.mask(None) == ""
+
+
+@pytest.mark.parametrize(
+    "typed, problem",
+    [
+        ("tidak tahu", "hanya berisi angka"),
+        ("12345", "yang Bapak/Ibu kirim 5 digit"),
+        ("6271 0145 pak 0685 0003", "satu nomor 16 angka"),  # 16 digits, but not one number
+        ("6271014506850003 atau 6271014506850004", "satu NIK saja"),
+    ],
+)
+def test_a_nik_in_a_message_is_taken_only_as_one_number(typed: str, problem: str) -> None:
+    check = nik.check_text(typed, today=TODAY)
+    assert check.nik is None and problem in check.problem
+
+
+def test_a_nik_in_a_message_is_taken_with_the_words_around_it() -> None:
+    assert nik.check_text("NIK saya: 6271-0145-0685-0003 ya pak", today=TODAY).nik == "6271014506850003"
+    assert nik.clean("\uff16\uff12\uff17\uff11 0145 0685 0003") == "6271014506850003"

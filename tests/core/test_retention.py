@@ -5,6 +5,7 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.future import create_engine
 
@@ -71,3 +72,43 @@ def test_old_conversations_are_removed_from_the_log_and_the_conversation_store(d
         assert [m.text for m in session.execute(select(conversation_log.ConversationMessage)).scalars()] == ["baru"]
     with create_engine(f"sqlite:///{tracker_db}").connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 1
+
+
+def test_a_purge_that_cannot_reach_the_conversation_store_fails_loudly(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The job used to create an empty SQLite file where the store was missing and report 0
+    events purged: the scheduler saw success while old conversations stayed."""
+    old_day = NOW - dt.timedelta(days=INST.conversation_retention_days + 1)
+    with db.session_scope() as session:
+        conversation_log.add(session, sender="6281234567890", direction="in", text="lama", actor="warga", created_at=old_day)
+    missing = tmp_path / "tracker.db"
+    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{missing}")
+    assert retention.main(["purge"]) == 1
+    assert not missing.exists()
+    with db.session_scope() as session:  # the rest of the purge still ran
+        assert session.execute(select(func.count(conversation_log.ConversationMessage.id))).scalar_one() == 0
+    report = retention.purge(INST, now=NOW)
+    assert not report.complete and "does not exist" in report.conversation_store_error
+
+
+def test_production_refuses_to_purge_without_the_conversation_store(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from layanwarga import runtime
+
+    monkeypatch.setenv("LAYANWARGA_ENV", "production")
+    monkeypatch.delenv("TRACKER_STORE_URL", raising=False)
+    with pytest.raises(runtime.UnsafeConfiguration, match="TRACKER_STORE_URL"):
+        retention.main(["purge"])
+
+
+def test_old_spooled_entries_expire_failed_ones_too(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from layanwarga import pending
+
+    monkeypatch.setenv("LAYANWARGA_SPOOL_DIR", str(tmp_path / "spool"))
+    queue = pending.spool()
+    old = NOW - dt.timedelta(days=INST.conversation_retention_days + 1)
+    stamp = int(old.replace(tzinfo=dt.timezone.utc).timestamp() * 1e9)
+    stale = queue.put("6281234567890", {"kind": "aduan", "draft": {}})
+    stale = queue.set_aside(stale.rename(stale.with_name(f"{stamp:020d}-{stale.name.split('-', 1)[1]}")))
+    recent = queue.put("6281234567890", {"kind": "aduan", "draft": {}})
+    report = retention.purge(INST, now=NOW, tracker_url=f"sqlite:///{tmp_path / 'none.db'}")
+    assert report.spool_entries_removed == 1
+    assert not stale.exists() and recent.exists()

@@ -1,12 +1,13 @@
 """deploy/docker-compose.yml: valid against the official Compose Specification JSON schema, and
-wired the way several instances need (production endpoints, shared stores, own spools)."""
+wired the way several instances need (production endpoints, shared stores, own spools), with
+every service that erases or purges personal data reaching the conversation store."""
 from __future__ import annotations
 
 import copy
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, Set
+from typing import Any, Dict, List, Set
 
 import jsonschema
 import pytest
@@ -92,3 +93,46 @@ def test_every_variable_is_documented_in_env_example() -> None:
     documented = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", (DEPLOY / "env.example").read_text(encoding="utf-8"), re.M))
     assert used - documented == set()
     assert (ROOT / "endpoints.production-analytics.yml").exists()
+
+
+def dockerfile_process(dockerfile: Path) -> List[str]:
+    """The image's default ENTRYPOINT + CMD (exec form), as Docker runs it."""
+    text = dockerfile.read_text(encoding="utf-8")
+    parts: Dict[str, List[str]] = {}
+    for instruction in ("ENTRYPOINT", "CMD"):
+        found = re.findall(rf"^{instruction} (\[.*\])$", text, re.M)
+        parts[instruction] = json.loads(found[-1]) if found else []
+    return parts["ENTRYPOINT"] + parts["CMD"]
+
+
+def service_process(service: Dict[str, Any]) -> List[str]:
+    """What a compose service's container runs: its entrypoint/command or the image's defaults."""
+    build = service.get("build")
+    defaults = dockerfile_process(COMPOSE.parent / build["context"] / build["dockerfile"]) if build else []
+    entrypoint = service.get("entrypoint")
+    if entrypoint is not None:
+        return list(entrypoint) + list(service.get("command") or [])
+    image_entrypoint = defaults[:1]
+    return image_entrypoint + list(service.get("command") or defaults[1:])
+
+
+def erases_or_purges(process: List[str]) -> bool:
+    """The action server runs the erasure job (actions/background.py); the retention job purges."""
+    line = " ".join(process)
+    return "run actions" in line or "layanwarga.retention" in line
+
+
+def test_every_service_that_erases_or_purges_reaches_the_conversation_store(compose: Dict[str, Any]) -> None:
+    """The conversation store is the one the rasa instances write; without it erasure used a
+    local default file (requests stuck, or marked done while the data stayed)."""
+    from layanwarga import runtime
+
+    services = compose["services"]
+    store = services["rasa-1"]["environment"]["TRACKER_STORE_URL"]
+    erasers = {name for name, service in services.items() if erases_or_purges(service_process(service))}
+    assert erasers == {"actions", "retention"}
+    for name in erasers:
+        env = services[name]["environment"]
+        assert env.get("TRACKER_STORE_URL") == store, f"{name} does not reach the rasa instances' conversation store"
+        component = "retention" if "layanwarga.retention" in " ".join(service_process(services[name])) else "actions"
+        assert runtime.problems(component, {k: str(v) for k, v in env.items()}) == [], name

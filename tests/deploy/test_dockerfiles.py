@@ -56,3 +56,11 @@ def test_the_assistant_image_carries_the_model_and_production_endpoints() -> Non
     ignore = (DEPLOY / "Dockerfile.rasa.dockerignore").read_text(encoding="utf-8").split()
     assert "models" in ignore and "!models/layanwarga.tar.gz" in ignore
     assert (ROOT / "endpoints.production.yml").exists()
+
+
+@pytest.mark.parametrize("name", ["Dockerfile.actions", "Dockerfile.rasa"])
+def test_the_spool_folder_is_private_to_the_service_user(name: str) -> None:
+    """Submissions and messages waiting through an outage are personal data: the folder is the
+    service user's alone (the spool keeps it 0700 too, layanwarga/spool.py)."""
+    text = (DEPLOY / name).read_text(encoding="utf-8")
+    assert "LAYANWARGA_SPOOL_DIR=/data/spool" in text and re.search(r"chmod 0?700 /data/spool", text)

@@ -158,3 +158,28 @@ def test_replicas_and_safety(values: Dict[str, Any]) -> None:
     assert {"LAYANWARGA_BACKGROUND", "DATABASE_URL"} <= {item["name"] for item in action["extraEnv"]}
     for section in ("postgresql", "redis", "rabbitmq"):
         assert values[section]["install"] is False, f"the city's own {section}, not the bundled chart"
+
+
+def test_the_action_server_reaches_the_conversation_store_of_the_replicas(values: Dict[str, Any]) -> None:
+    """The action server's erasure job deletes from the store the rasa replicas write to: the
+    same Secret key, and nothing its production start-up check would refuse."""
+    from layanwarga import runtime
+
+    def env_of(items: List[Dict[str, Any]]) -> Dict[str, Any]:
+        return {item["name"]: item.get("valueFrom") or item.get("value") for item in items}
+
+    replicas = env_of(values["extraEnv"])
+    action_server = env_of(values["rasa-action-server"]["extraEnv"])
+    assert action_server.get("TRACKER_STORE_URL") == replicas["TRACKER_STORE_URL"]
+    pod = {name: str(value) for name, value in action_server.items()}
+    assert pod["LAYANWARGA_ENV"] == "production" and runtime.problems("actions", pod) == []
+
+
+def test_the_action_servers_spool_outlives_a_crashed_container(values: Dict[str, Any]) -> None:
+    """Submissions kept through a database outage are stored when the server starts again:
+    only if the spool is still there (not the container's own writable layer)."""
+    action = values["rasa-action-server"]
+    env = {item["name"]: item.get("value") for item in action["extraEnv"]}
+    mounts = {m["mountPath"]: m["name"] for m in action["volumeMounts"]}
+    volumes = {v["name"]: v for v in action["volumes"]}
+    assert mounts[env["LAYANWARGA_SPOOL_DIR"]] in volumes

@@ -2,15 +2,15 @@
 
 Existing accounts keep working as they are (false).
 
-Revision ID: 0007_staff_must_change_password
-Revises: 0006_blocked_sender_ids
+Revision ID: 0008_staff_must_change_pw
+Revises: 0007_blocked_sender_ids
 Create Date: 2026-12-07 04:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_staff_must_change_password"
-down_revision = "0006_blocked_sender_ids"
+revision = "0008_staff_must_change_pw"
+down_revision = "0007_blocked_sender_ids"
 branch_labels = None
 depends_on = None
 

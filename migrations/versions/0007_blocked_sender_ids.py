@@ -6,8 +6,8 @@ as it is (logged).
 The normalisation is written out here (libphonenumber, region ID) rather than imported, so this
 migration keeps doing what it did when the application code moves on.
 
-Revision ID: 0006_blocked_sender_ids
-Revises: 0005_subscriptions
+Revision ID: 0007_blocked_sender_ids
+Revises: 0006_inbound_journal
 Create Date: 2026-12-07 03:00:00
 """
 import logging
@@ -17,8 +17,8 @@ import phonenumbers
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_blocked_sender_ids"
-down_revision = "0005_subscriptions"
+revision = "0007_blocked_sender_ids"
+down_revision = "0006_inbound_journal"
 branch_labels = None
 depends_on = None
 

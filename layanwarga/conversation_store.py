@@ -1,0 +1,142 @@
+"""The assistant's conversation store (Rasa's tracker store) as erasure and retention reach it.
+
+The ``rasa run`` instances write conversations to the store named by ``TRACKER_STORE_URL``
+(endpoints.production.yml) or, on the embedded default, to ``var/tracker.db`` (endpoints.yml).
+The jobs that erase a citizen's conversation (``layanwarga.privacy``, in the action server) and
+purge old ones (``layanwarga.retention``) must reach that very store, or personal data stays
+where staff believe it is gone. So:
+
+- production (``LAYANWARGA_ENV=production``) without ``TRACKER_STORE_URL`` is an error, never a
+  silent fall-back to a local file; development uses the documented default file;
+- a SQLite store that does not exist is not created: an empty new file would "erase" nothing
+  and look like success;
+- a store without Rasa's ``events`` table is not the assistant's store;
+- every failure raises ``ConversationStoreUnavailable`` carrying a reason staff can read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Iterator, Mapping, Optional, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.future import create_engine
+
+from . import runtime
+from .config import PROJECT_ROOT
+from .db import safe_url
+
+ENV_VAR = "TRACKER_STORE_URL"
+DEFAULT_PATH = PROJECT_ROOT / "var" / "tracker.db"
+# A store that does not answer must not hold an erasure job (and the ticket database's
+# transaction around it) for the operating system's TCP timeout.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class ConversationStoreUnavailable(RuntimeError):
+    """The conversation store cannot be reached or is not the assistant's.
+
+    ``str(error)`` is for the logs (English, no password); ``staff_reason`` is what staff see
+    on the dashboard next to the request it held up.
+    """
+
+    def __init__(self, message: str, staff_reason: str) -> None:
+        super().__init__(message)
+        self.staff_reason = staff_reason
+
+
+def url(environ: Optional[Mapping[str, str]] = None) -> str:
+    """The store's SQLAlchemy URL: ``TRACKER_STORE_URL``; in development the default file."""
+    env = os.environ if environ is None else environ
+    configured = (env.get(ENV_VAR) or "").strip()
+    if configured:
+        return configured
+    if runtime.is_production(env):
+        raise ConversationStoreUnavailable(
+            f"{ENV_VAR} is not set: in production the conversation store must be named explicitly "
+            "(the same URL the rasa run instances use)",
+            f"Alamat penyimpanan percakapan ({ENV_VAR}) belum diatur pada layanan ini.",
+        )
+    return f"sqlite:///{DEFAULT_PATH}"
+
+
+@contextmanager
+def _connection(store_url: str) -> Iterator[Connection]:
+    """A transaction on the store, after checking it is there and is the assistant's."""
+    shown = _shown(store_url)
+    try:
+        parsed = make_url(store_url)
+    except ArgumentError as error:
+        raise ConversationStoreUnavailable(
+            f"{ENV_VAR} is not a valid SQLAlchemy URL: {error}",
+            f"Alamat penyimpanan percakapan ({ENV_VAR}) tidak valid.",
+        ) from None
+    connect_args: Dict[str, int] = {}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or not Path(database).is_file():
+            raise ConversationStoreUnavailable(
+                f"conversation store {shown} does not exist on this machine",
+                "Berkas penyimpanan percakapan tidak ditemukan pada layanan ini.",
+            )
+    elif parsed.get_backend_name() == "postgresql":
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    try:
+        engine = create_engine(parsed, connect_args=connect_args)
+    except (ArgumentError, ImportError) as error:
+        raise ConversationStoreUnavailable(
+            f"conversation store {shown} cannot be opened: {error}",
+            f"Alamat penyimpanan percakapan ({ENV_VAR}) tidak dapat dipakai.",
+        ) from None
+    try:
+        with engine.begin() as connection:
+            if not engine.dialect.has_table(connection, "events"):
+                raise ConversationStoreUnavailable(
+                    f"{shown} has no events table: it is not the assistant's conversation store",
+                    "Penyimpanan percakapan yang diatur bukan milik asisten (tidak ada tabel events).",
+                )
+            yield connection
+    except SQLAlchemyError as error:
+        raise ConversationStoreUnavailable(
+            f"conversation store {shown} unreachable: {type(error).__name__}: {getattr(error, 'orig', None) or error}",
+            "Penyimpanan percakapan tidak dapat dihubungi.",
+        ) from error
+    finally:
+        engine.dispose()
+
+
+def _shown(store_url: str) -> str:
+    try:
+        return safe_url(store_url)
+    except ArgumentError:
+        return "<invalid URL>"
+
+
+def delete_conversations(senders: Sequence[str], *, store_url: Optional[str] = None) -> int:
+    """Delete every stored event of ``senders``; returns how many rows went."""
+    identities = [s for s in senders if s]
+    if not identities:
+        return 0
+    with _connection(store_url or url()) as connection:
+        deleted = 0
+        for sender in identities:
+            deleted += connection.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender}).rowcount
+        return deleted
+
+
+def delete_before(cutoff: dt.datetime, *, store_url: Optional[str] = None) -> int:
+    """Delete every stored event older than ``cutoff`` (naive UTC or aware); returns how many."""
+    moment = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=dt.timezone.utc)
+    with _connection(store_url or url()) as connection:
+        return connection.execute(text("DELETE FROM events WHERE timestamp < :t"), {"t": moment.timestamp()}).rowcount
+
+
+def count_before(cutoff: dt.datetime, *, store_url: Optional[str] = None) -> int:
+    """How many stored events are older than ``cutoff`` (a dry run of ``delete_before``)."""
+    moment = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=dt.timezone.utc)
+    with _connection(store_url or url()) as connection:
+        return int(connection.execute(text("SELECT count(*) FROM events WHERE timestamp < :t"), {"t": moment.timestamp()}).scalar_one())
