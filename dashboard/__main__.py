@@ -17,26 +17,19 @@ import os
 import sys
 from typing import List, Optional
 
-from sqlalchemy import inspect
-
-from layanwarga import staff
+from layanwarga import migrate, staff
 from layanwarga.config import get_institution
-from layanwarga.db import database_url, get_engine, safe_url, session_scope
+from layanwarga.db import database_url, safe_url, session_scope
 
 logger = logging.getLogger("dashboard")
 
 
-def _schema_ready() -> bool:
-    return inspect(get_engine()).has_table("staff_users")
-
-
 def _require_schema() -> Optional[int]:
-    if not _schema_ready():
-        print(
-            f"The ticket database at {safe_url(database_url())} has no dashboard tables yet. "
-            "Run the migrations first: .venv/bin/python -m layanwarga.migrate",
-            file=sys.stderr,
-        )
+    """The same refusal as every other service's (``migrate.require_current``)."""
+    try:
+        migrate.require_current("the dashboard")
+    except migrate.SchemaNotCurrent as error:
+        print(error, file=sys.stderr)
         return 2
     return None
 

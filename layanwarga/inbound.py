@@ -21,13 +21,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
-from sqlalchemy import DateTime, bindparam, case, delete, insert, select, text, update
+from sqlalchemy import DateTime, bindparam, case, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from . import blocklist, citizens, conversation_log
 from .db import connection_scope, session_scope
-from .models import MessageStatus, utcnow
+from .models import MessageStatus, ProcessedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,26 @@ def dedupe_key(message_id: str, sender: str, timestamp: Optional[str]) -> str:
     if len(key) > _KEY_MAX:
         key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
     return key
+
+
+@dataclass(frozen=True)
+class UnfinishedMessages:
+    """Citizens' messages taken in whose turn has not completed (the connector's journal)."""
+
+    count: int
+    oldest_at: Optional[dt.datetime]
+
+
+def unfinished_messages(session: Session, *, older_than: dt.timedelta = dt.timedelta(minutes=1),
+                        now: Optional[dt.datetime] = None) -> UnfinishedMessages:
+    """Messages waiting longer than ``older_than`` (a turn in progress is not waiting): for staff,
+    who should know when citizens wait for an assistant that cannot answer."""
+    cutoff = (now or utcnow()) - older_than
+    count, oldest = session.execute(
+        select(func.count(), func.min(ProcessedMessage.received_at))
+        .where(ProcessedMessage.state.in_(("received", "held")), ProcessedMessage.received_at < cutoff)
+    ).one()
+    return UnfinishedMessages(int(count), oldest)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import secrets
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from layanwarga import blocklist, notifications, privacy, staff
+from layanwarga import blocklist, inbound, notifications, privacy, spool_reports, staff
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.inbound import mask
@@ -157,7 +157,12 @@ def outbox():  # type: ignore[no-untyped-def]
                 .limit(100)
             ).all()
         )
-    return render_template("admin_outbox.html", counts=counts, failed=failed, labels=notifications.STATUS_LABELS)
+        on_disk = spool_reports.waiting(session, spool_reports.KIND_SUBMISSIONS)
+        unanswered = inbound.unfinished_messages(session)
+    return render_template(
+        "admin_outbox.html", counts=counts, failed=failed, labels=notifications.STATUS_LABELS,
+        on_disk=on_disk, unanswered=unanswered,
+    )
 
 
 @bp.route("/notifikasi/<int:notification_id>/ulang", methods=["POST"])

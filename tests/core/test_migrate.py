@@ -68,3 +68,12 @@ def test_the_whatsapp_channel_refuses_an_unmigrated_database(tmp_path: Path, mon
                    "database_url": f"sqlite:///{tmp_path / 'fresh.db'}"}
     with pytest.raises(RasaException, match="has never been migrated"):
         WhatsAppInput.from_credentials(credentials)
+
+
+def test_the_dashboard_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboard", "purge"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
+    )
+    assert result.returncode == 2
+    assert "the dashboard: the ticket database" in result.stderr and migrate.MIGRATE_COMMAND in result.stderr
