@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run LayanWarga on the embedded defaults: SQLite ticket and tracker databases, the
 # in-memory lock store, and the local WhatsApp simulator instead of Meta's Graph API.
-# Trains first when data, domain or config changed. Ctrl-C stops everything.
+# Trains first when data, domain, config or the NLU components changed. Ctrl-C stops everything.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +16,9 @@ RASA_PORT="${RASA_PORT:-5005}"
 ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 mkdir -p var/log
 
-.venv/bin/rasa train --domain domain --data data --config config.yml --out models --fixed-model-name layanwarga
+# Trains only when the model in models/ was not trained from the current data, domain, config
+# and components (a fingerprint inside the model); output in var/log/train.log.
+.venv/bin/python scripts/train_if_needed.py
 
 pids=()
 cleanup() {
