@@ -5,8 +5,9 @@ instances a ticket per message taken before the 200, in Redis when ``REDIS_URL``
 (``connectors.ordering``), so a citizen's messages run one at a time, in the order written, even
 when the load balancer spreads them over several ``rasa run`` instances.
 
-Before the webhook answers 200, every message of the batch is written to the journal
-(``connectors.journal``) under its dedupe key: a redelivery, or a copy another instance already
+Before the webhook answers 200, a citizen over the flood limit has the excess dropped (logged,
+one polite note per window; nothing written, read-marked or answered), and every other message
+of the batch is written to the journal (``connectors.journal``) under its dedupe key: a redelivery, or a copy another instance already
 took in, stops there, and what is written survives this process. Then, for each new message, in
 order per sender:
 
@@ -45,7 +46,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
-from layanwarga import conversation_log, handoff, inbound, media
+from layanwarga import blocklist, conversation_log, handoff, inbound, media
 from layanwarga.inbound import mask
 
 from rasa_extensions.action_failures import ActionServerUnavailable, failing_turns
@@ -74,6 +75,9 @@ APOLOGY_TEXT = (
 )
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+# Not the citizen's words, never counted against the flood limit: reactions and deleted messages
+# (logged only) and WhatsApp's own notices (a changed number).
+NEVER_LIMITED = ("reaction", "revoke", "system")
 
 
 class JournalUnavailable(RuntimeError):
@@ -149,11 +153,14 @@ class WebhookProcessor:
         self._note_batch(batch)
         if not batch.messages:
             return
-        keys = [self.dedupe_key(message) for message in batch.messages]
+        messages = [message for message in batch.messages if await self._within_rate(message)]
+        if not messages:
+            return
+        keys = [self.dedupe_key(message) for message in messages]
         started = time.time()
         entries = [
             journal.Entry(key, message.sender, message.to_journal(), started + index * 1e-6)
-            for index, (key, message) in enumerate(zip(keys, batch.messages))
+            for index, (key, message) in enumerate(zip(keys, messages))
         ]
         # In flight before they exist in the journal: a replay round that reads the journal
         # while this batch is written must not take them.
@@ -166,7 +173,7 @@ class WebhookProcessor:
             logger.exception("Could not journal %d WhatsApp messages; Meta will deliver them again", len(entries))
             raise JournalUnavailable(str(error)) from error
         self._in_flight.difference_update(claimed - {key for key, new in zip(keys, fresh) if new})
-        for message, key, new in zip(batch.messages, keys, fresh):
+        for message, key, new in zip(messages, keys, fresh):
             if not new:
                 logger.info("WhatsApp message %s from %s already taken in; skipped", message.id, mask(message.sender))
                 continue
@@ -177,6 +184,32 @@ class WebhookProcessor:
             except Exception:  # noqa: BLE001 - journalled: the replay loop takes it
                 self._in_flight.discard(key)
                 logger.exception("Message %s from %s could not be queued; it will be replayed", message.id, mask(message.sender))
+
+    async def _within_rate(self, message: InboundMessage) -> bool:
+        """The flood limit, counted before anything is written or sent for the message: a flood's
+        excess costs no database write, no read receipt and no turn. The first refused message
+        of a window gets one polite note (not for a blocked sender, who is never answered)."""
+        if message.type in NEVER_LIMITED:
+            return True
+        verdict = await self.rate_limiter.check(message.sender)
+        if verdict.allowed:
+            return True
+        logger.warning("Message %s from %s over the rate limit; not answered", message.id, mask(message.sender))
+        if verdict.notify:
+            self.queues.submit(message.sender, self._rate_note(message.sender))
+        return False
+
+    def _rate_note(self, sender: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            try:
+                blocked = await self.runner.run(blocklist.is_blocked, sender, url=self.settings.database_url)
+            except Exception:  # noqa: BLE001 - a note not sent is better than one sent to a blocked sender
+                logger.exception("Block list lookup failed for %s; no rate-limit note sent", mask(sender))
+                return
+            if not blocked:
+                await self.output_channel().send_text_message(sender, RATE_LIMITED_TEXT)
+
+        return run
 
     def _note_batch(self, batch: ParsedBatch) -> None:
         for phone_number_id, error in batch.errors:
@@ -327,7 +360,7 @@ class WebhookProcessor:
             return Outcome.DONE
         await self._mark_read(message)
         output = self.output_channel()
-        if not await self._within_limits(message, translation, output):
+        if not await self._short_enough(message, translation, output):
             return Outcome.DONE
 
         text: Optional[str] = translation.text
@@ -403,14 +436,8 @@ class WebhookProcessor:
             logger.info("Message %s from blocked sender %s not answered", message.id, mask(message.sender))
         return admission.blocked, admission.citizen_id
 
-    async def _within_limits(self, message: InboundMessage, translation: Translation, output: WhatsAppOutput) -> bool:
-        """Flood and size limits; a refused message is logged and explained, never silent."""
-        verdict = await self.rate_limiter.check(message.sender)
-        if not verdict.allowed:
-            logger.warning("Message %s from %s over the rate limit; not answered", message.id, mask(message.sender))
-            if verdict.notify:
-                await output.send_text_message(message.sender, RATE_LIMITED_TEXT)
-            return False
+    async def _short_enough(self, message: InboundMessage, translation: Translation, output: WhatsAppOutput) -> bool:
+        """The size limit; a refused message is logged and explained, never silent."""
         text = translation.text or ""
         if len(text) > self.settings.max_text_chars:
             logger.warning("Message %s from %s too long (%d characters)", message.id, mask(message.sender), len(text))

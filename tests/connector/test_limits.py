@@ -32,6 +32,42 @@ async def test_a_flood_is_cut_with_one_polite_note(sqlite_url: str, tmp_path: Pa
         assert texts(graph).count(RATE_LIMITED_TEXT) == 1
 
 
+async def test_a_floods_excess_costs_no_write_and_no_read_receipt(sqlite_url: str, tmp_path: Path) -> None:
+    """Found from outside: every message of a flood was journalled, recorded and marked read
+    before the limit applied. Now the limit comes first."""
+    from sqlalchemy import func, select
+
+    from layanwarga import db
+    from layanwarga.conversation_log import ConversationMessage
+    from layanwarga.models import ProcessedMessage
+
+    async with FakeGraph() as graph:
+        settings = make_settings(graph.url, tmp_path, sqlite_url, max_messages_per_minute=5)
+        async with RunningChannel(settings) as rc:
+            for i in range(30):
+                await rc.post(text_body(f"pesan {i}", message_id=f"wamid.f.{i}", wa_id=CITIZEN))
+            await rc.join()
+        assert len(graph.reads) == 5
+    with db.session_scope(sqlite_url) as session:
+        assert session.execute(select(func.count()).select_from(ProcessedMessage)).scalar_one() == 5
+        assert session.execute(select(func.count()).select_from(ConversationMessage)
+                               .where(ConversationMessage.direction == "in")).scalar_one() == 5
+
+
+async def test_a_blocked_flooder_gets_no_rate_note(sqlite_url: str, tmp_path: Path) -> None:
+    from layanwarga import blocklist, db
+
+    with db.session_scope(sqlite_url) as session:
+        blocklist.block(session, CITIZEN, "Mengirim pesan kasar berulang kali", "admin")
+    async with FakeGraph() as graph:
+        settings = make_settings(graph.url, tmp_path, sqlite_url, max_messages_per_minute=3)
+        async with RunningChannel(settings) as rc:
+            for i in range(6):
+                await rc.post(text_body(f"pesan {i}", message_id=f"wamid.b.{i}", wa_id=CITIZEN))
+            await rc.join()
+        assert graph.sent == [] and graph.reads == []
+
+
 async def test_an_over_long_text_is_explained_not_passed_on(sqlite_url: str, tmp_path: Path) -> None:
     async with FakeGraph() as graph:
         settings = make_settings(graph.url, tmp_path, sqlite_url, max_text_chars=500)
