@@ -23,6 +23,26 @@ os.environ.setdefault(crypto.KEYS_ENV, "tCHSjgfCCDUPkeixTqcmRR2ct3IM-4ZxkZQ2YJVl
 os.environ["LAYANWARGA_BACKGROUND"] = "0"
 
 
+SLOW_FOLDERS = {"e2e", "scale", "fuzz"}
+BROWSER_FIXTURES = {"browser", "page", "chromium"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """The ``browser``, ``postgres`` and ``slow`` markers (pytest.ini), from each test's folder,
+    module name, fixtures and parameters."""
+    for item in items:
+        path = Path(str(item.fspath))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        browser = "browser" in path.stem or bool(fixtures & BROWSER_FIXTURES)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if browser:
+            item.add_marker(pytest.mark.browser)
+        if "postgresql" in params.values() or path.parent.name == "scale":
+            item.add_marker(pytest.mark.postgres)
+        if browser or path.parent.name in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh migrated ticket database, once on SQLite and once on PostgreSQL.
