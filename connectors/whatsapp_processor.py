@@ -17,7 +17,9 @@ order per sender:
 3. mark the message read with the typing indicator;
 4. download and store media (with limits; refused files get a polite reply);
 5. log it for staff, and in the same unit of work mark it held in the journal with what the
-   assistant will receive; during a handoff to an officer it stops here;
+   assistant will receive; during a handoff to an officer the assistant's dialogue does not run,
+   but the citizen is never left unanswered (``_during_handoff``: an emergency gets the
+   emergency numbers at once, *batal* leaves the queue, *menu* says where they stand);
 6. hand a ``UserMessage`` to Rasa with a ``WhatsAppOutput`` to answer through.
 
 The journal entry is finished when one of these ends the message (answered, or rightly not
@@ -46,7 +48,9 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
-from layanwarga import blocklist, conversation_log, handoff, inbound, media
+from layanwarga import blocklist, calendar, conversation_log, handoff, inbound, media
+from layanwarga.config import Institution, get_institution
+from layanwarga.formatting import format_time
 from layanwarga.inbound import mask
 
 from rasa_extensions.action_failures import ActionServerUnavailable, failing_turns
@@ -78,6 +82,9 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 # Not the citizen's words, never counted against the flood limit: reactions and deleted messages
 # (logged only) and WhatsApp's own notices (a changed number).
 NEVER_LIMITED = ("reaction", "revoke", "system")
+# Intents answered for a citizen waiting for an officer (docs/DESIGN.md's intent contract).
+EMERGENCY_INTENT, LEAVE_INTENT = "darurat", "batal"
+STATUS_INTENTS = ("bantuan", "greet")
 
 
 class JournalUnavailable(RuntimeError):
@@ -123,10 +130,19 @@ class WebhookProcessor:
         self._previous_life_taken = False
         # Keys finished while the replay loop reads the journal (its rows may predate that).
         self._finished_meanwhile: Optional[Set[str]] = None
+        # The assistant's NLU and responses (``use_agent``), for citizens waiting for an officer.
+        self._parse: Optional[Callable[[str], Awaitable[Dict[str, Any]]]] = None
+        self._responses: Dict[str, Any] = {}
         self.ordering: CitizenOrdering = make_ordering(
             settings.ordering, settings.redis_url, prefix=settings.ordering_prefix,
             lease=settings.ordering_lease, max_wait=settings.ordering_max_wait,
         )
+
+    def use_agent(self, parse: Callable[[str], Awaitable[Dict[str, Any]]], responses: Dict[str, Any]) -> None:
+        """The assistant's NLU and responses, for messages of a citizen waiting for an officer
+        (``rasa run`` passes its agent at start; without it those messages are only logged)."""
+        self._parse = parse
+        self._responses = responses
 
     def use_action_endpoint(self, url: Optional[str]) -> None:
         """Probe the action server Rasa itself calls (endpoints.yml's ``action_endpoint``; None:
@@ -373,6 +389,7 @@ class WebhookProcessor:
 
         message_id = message.id or key
         if await self._log_inbound(message, key, text, metadata, message_id):
+            await self._during_handoff(sender, text, output)
             return Outcome.DONE
         return await self.deliver(sender, text, metadata, message_id, output, key=key, replay=replay)
 
@@ -401,6 +418,49 @@ class WebhookProcessor:
             logger.exception("Could not log message %s of %s for staff", message.id, mask(message.sender))
             return await self._in_handoff(message.sender)
         return logged.in_handoff
+
+    async def _during_handoff(self, sender: str, text: Optional[str], output: WhatsAppOutput) -> None:
+        """Answer a citizen waiting for an officer without talking over the officer: the
+        message is already in the live chat; only what cannot wait gets an answer here."""
+        url = self.settings.database_url
+        inst = get_institution()
+        if text == handoff.PAYLOAD_KEEP_WAITING:
+            await output.send_text_message(sender, handoff.KEPT_WAITING_TEXT)
+            return
+        intent = await self._intent_of(text) if text and text != handoff.PAYLOAD_BACK_TO_ASSISTANT else None
+        if intent == EMERGENCY_INTENT:
+            await self.runner.run(handoff.flag_emergency, sender, url=url)
+            await output.send_text_message(sender, self._emergency_text(inst))
+        elif text == handoff.PAYLOAD_BACK_TO_ASSISTANT or intent == LEAVE_INTENT:
+            if await self.runner.run(handoff.leave, sender, url=url):
+                logger.info("Citizen %s left the queue for an officer", mask(sender))
+                await output.send_text_message(sender, handoff.LEFT_TEXT.format(service_name=inst.service_name))
+        elif intent in STATUS_INTENTS:
+            since = await self.runner.run(handoff.waiting_since, sender, url=url)
+            when = format_time(calendar.now_local(inst, since.replace(tzinfo=dt.timezone.utc)).time()) if since else "tadi"
+            await output.send_text_with_buttons(
+                sender, handoff.WAITING_TEXT.format(since=when),
+                [{"title": title, "payload": payload} for title, payload in handoff.WAITING_BUTTONS],
+            )
+        elif await self.runner.run(handoff.remind_once, sender, url=url):
+            await output.send_text_message(sender, handoff.FORWARDED_TEXT)
+
+    async def _intent_of(self, text: str) -> Optional[str]:
+        """The assistant's reading of ``text`` (None without the assistant or when it fails)."""
+        if self._parse is None:
+            return None
+        try:
+            parsed = await self._parse(text)
+        except Exception:  # noqa: BLE001 - the message is in the live chat; an officer reads it
+            logger.exception("Could not read a message of a citizen waiting for an officer")
+            return None
+        return ((parsed or {}).get("intent") or {}).get("name")
+
+    def _emergency_text(self, inst: Institution) -> str:
+        """The assistant's own emergency answer (``utter_darurat``), numbers from instansi.yml."""
+        variants = self._responses.get("utter_darurat") or [{}]
+        template = variants[0].get("text") or "🚨 Bila ada keadaan darurat, SEGERA hubungi:\n{numbers}"
+        return template.replace("{numbers}", inst.emergency_list())
 
     async def _in_handoff(self, sender: str) -> bool:
         """Whether an officer has this conversation: then the assistant stays silent."""

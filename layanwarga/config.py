@@ -127,8 +127,14 @@ class Institution:
     letters: Dict[str, LetterType]
     media_retention_days: int = 730
     conversation_retention_days: int = 365
+    # How long a citizen waits for an officer (office time) before the assistant takes over again.
+    handoff_wait_minutes: int = 30
     subscriptions: Optional[SubscriptionSettings] = None
     source: Path = field(compare=False, default=DEFAULT_CONFIG_PATH)
+
+    def emergency_list(self) -> str:
+        """The emergency numbers as the citizen reads them, one per line."""
+        return "\n".join(f"☎️ {n.name}: *{n.number}*" for n in self.emergency_numbers)
 
     def agency_for(self, intent: str) -> Agency:
         """The agency a complaint of this category is routed to."""
@@ -388,6 +394,7 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
         raise ConfigError("letters: two letter types share a prefix")
 
     retention = raw.get("retention") or {}
+    handoff_settings = raw.get("handoff") or {}
     emergency_raw = raw.get("emergency_numbers") or []
     if not isinstance(emergency_raw, list):
         raise ConfigError("emergency_numbers: expected a list of {name, number}")
@@ -423,6 +430,9 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
         media_retention_days=_int(retention, "media_days", "retention", minimum=30) if retention else 730,
         conversation_retention_days=(
             _int(retention, "conversation_days", "retention", minimum=30) if retention else 365
+        ),
+        handoff_wait_minutes=(
+            _int(handoff_settings, "wait_minutes", "handoff", minimum=1) if handoff_settings else 30
         ),
         subscriptions=_parse_subscriptions(raw.get("subscriptions")),
         source=source,

@@ -3,9 +3,15 @@
 ``open_handoff`` pauses the assistant for one citizen (``minta_petugas``, or a citizen the
 assistant failed to understand several times) and puts the conversation into the dashboard's live
 inbox. While a handoff is open, the connector logs every message of that citizen
-(``conversation_log``) and does NOT pass it to Rasa (``is_active``), so nothing the citizen writes
-is lost or answered by the bot. Staff answer through the notification outbox (WhatsApp), then
-``close_handoff`` hands the citizen back to the assistant and tells them so.
+(``conversation_log``) and does not run the assistant's dialogue for it, so the officer is not
+talked over. The citizen is never left without an answer meanwhile (``connectors``' handoff
+step, with the texts below): an emergency gets the emergency numbers at once and is flagged for
+staff (``flag_emergency``); *batal* leaves the queue (``leave``); *menu* or a greeting gets where
+they stand with a way back to the assistant; their first other message, while nobody has
+answered yet, is acknowledged once (``remind_once``). If no officer answers within the
+institution's ``handoff.wait_minutes`` of office time, ``expire_unanswered`` (run by the
+notifier) tells the citizen and hands them back. Staff answer through the notification outbox
+(WhatsApp), then ``close_handoff`` hands the citizen back to the assistant and tells them so.
 
 At most one open handoff per citizen: a partial unique index on ``sender`` where
 ``state = 'open'`` decides races between instances.
@@ -52,6 +58,31 @@ REASON_LABELS = {
     "dibuka_petugas": "Dibuka oleh petugas",
 }
 
+# What the citizen reads while waiting (the connector sends these; buttons carry the payloads).
+PAYLOAD_KEEP_WAITING = "/tetap_menunggu"
+PAYLOAD_BACK_TO_ASSISTANT = "/kembali_ke_asisten"
+WAITING_TEXT = (
+    "Bapak/Ibu sedang menunggu petugas kami (sejak {since}). Pesan Bapak/Ibu tetap kami teruskan "
+    "kepada petugas. Ingin tetap menunggu, atau kembali dilayani asisten virtual?"
+)
+WAITING_BUTTONS = (("Tetap menunggu", PAYLOAD_KEEP_WAITING), ("Kembali ke asisten", PAYLOAD_BACK_TO_ASSISTANT))
+FORWARDED_TEXT = (
+    "Pesan Bapak/Ibu sudah kami teruskan kepada petugas; mohon tunggu balasannya di sini. "
+    "Ketik *batal* bila ingin kembali dilayani asisten virtual."
+)
+KEPT_WAITING_TEXT = "Baik, Bapak/Ibu tetap dalam antrean petugas. Pesan Bapak/Ibu akan dibaca petugas kami."
+LEFT_TEXT = (
+    "Baik, permintaan untuk dihubungkan dengan petugas kami batalkan. Bapak/Ibu kembali dilayani "
+    "asisten virtual {service_name}: ketik *menu* untuk melihat layanan kami."
+)
+EXPIRED_TEXT = (
+    "Mohon maaf, Bapak/Ibu, petugas kami belum dapat membalas dalam {minutes} menit. Bapak/Ibu "
+    "kembali dilayani asisten virtual {service_name}: ketik *menu* untuk melihat layanan, atau "
+    "*petugas* untuk mengantre lagi.{phone}"
+)
+CLOSED_BY_CITIZEN = "warga"
+CLOSED_UNANSWERED = "sistem: tidak ada petugas yang membalas"
+
 RETURN_TEXT = (
     "Terima kasih, Bapak/Ibu 🙏 Percakapan dengan petugas kami telah selesai dan Bapak/Ibu kembali "
     "dilayani asisten virtual {service_name}. Ketik *menu* untuk melihat layanan kami, atau *petugas* "
@@ -74,6 +105,10 @@ class Handoff(Base):
     first_response_at = Column(DateTime, nullable=True)
     last_inbound_at = Column(DateTime, nullable=True)
     last_read_message_id = Column(Integer, nullable=False, default=0)
+    # The citizen reported an emergency while waiting (flagged in the live inbox).
+    emergency_at = Column(DateTime, nullable=True)
+    # When the citizen was told their messages are forwarded (once, while nobody has answered).
+    reminded_at = Column(DateTime, nullable=True)
     closed_at = Column(DateTime, nullable=True)
     closed_by = Column(String(120), nullable=True)
 
@@ -324,3 +359,94 @@ def list_open(session: Session, limit: int = 200) -> List[Summary]:
 
 def open_count(session: Session) -> int:
     return int(session.execute(select(func.count(Handoff.id)).where(Handoff.state == OPEN)).scalar_one())
+
+
+def flag_emergency(sender: str, *, now: Optional[dt.datetime] = None, url: Optional[str] = None) -> Optional[int]:
+    """Mark ``sender``'s open handoff as an emergency (the first time counts); its id, or None."""
+    with session_scope(url, write=True) as session:
+        row = active_for(session, sender)
+        if row is None:
+            return None
+        if row.emergency_at is None:
+            row.emergency_at = now or utcnow()
+            logger.warning("Handoff %s: the citizen reported an emergency while waiting", row.id)
+        return int(row.id)
+
+
+def remind_once(sender: str, *, now: Optional[dt.datetime] = None, url: Optional[str] = None) -> bool:
+    """True the first time the waiting citizen should hear that their messages are forwarded:
+    never once an officer has answered, never twice for one handoff (one UPDATE decides races)."""
+    with session_scope(url, write=True) as session:
+        result = session.execute(
+            Handoff.__table__.update()
+            .where(open_for(sender), Handoff.first_response_at.is_(None), Handoff.reminded_at.is_(None))
+            .values(reminded_at=now or utcnow())
+        )
+        return bool(result.rowcount)
+
+
+def leave(sender: str, *, url: Optional[str] = None) -> bool:
+    """The citizen leaves the queue (*batal*, or "Kembali ke asisten"); True when one was open.
+    The connector answers them itself, so nothing is queued in the outbox."""
+    return close_handoff(sender=sender, actor=CLOSED_BY_CITIZEN, notify=False, url=url)
+
+
+def waiting_since(sender: str, *, url: Optional[str] = None) -> Optional[dt.datetime]:
+    """When ``sender``'s open handoff was opened (naive UTC), or None."""
+    with session_scope(url) as session:
+        row = active_for(session, sender)
+        return row.opened_at if row is not None else None
+
+
+def answer_due(inst: Institution, opened_at: dt.datetime, opened_outside_hours: bool) -> dt.datetime:
+    """When an officer should have answered (naive UTC): ``handoff_wait_minutes`` after opening,
+    or after the office opened when the citizen asked outside office hours."""
+    start = opened_at.replace(tzinfo=dt.timezone.utc)
+    if opened_outside_hours:
+        opening = calendar.next_opening(inst, start)
+        if opening is not None:
+            start = opening.astimezone(dt.timezone.utc)
+    due = start + dt.timedelta(minutes=inst.handoff_wait_minutes)
+    return due.replace(tzinfo=None)
+
+
+def expire_unanswered(inst: Optional[Institution] = None, *, now: Optional[dt.datetime] = None,
+                      url: Optional[str] = None) -> List[int]:
+    """Hand back every citizen no officer answered in time, telling them (through the outbox);
+    returns the handoffs closed. Safe to run from several processes: each row is closed once."""
+    from . import notifications
+
+    inst = inst or get_institution()
+    now = now or utcnow()
+    closed: List[int] = []
+    with session_scope(url, write=True) as session:
+        waiting = session.execute(
+            select(Handoff).where(Handoff.state == OPEN, Handoff.first_response_at.is_(None))
+        ).scalars().all()
+        for row in waiting:
+            if answer_due(inst, row.opened_at, bool(row.opened_outside_hours)) > now:
+                continue
+            taken = session.execute(
+                Handoff.__table__.update()
+                .where(Handoff.id == row.id, Handoff.state == OPEN, Handoff.first_response_at.is_(None))
+                .values(state=CLOSED, closed_at=now, closed_by=CLOSED_UNANSWERED)
+            ).rowcount
+            if not taken:
+                continue
+            citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else citizens.find(session, row.sender)
+            if citizen is not None:
+                phone = f" Untuk keperluan mendesak, hubungi {inst.phone}." if inst.phone else ""
+                notifications.enqueue(
+                    session,
+                    citizen=citizen,
+                    message=notifications.Outgoing(EXPIRED_TEXT.format(
+                        minutes=inst.handoff_wait_minutes, service_name=inst.service_name, phone=phone,
+                    )),
+                    kind=notifications.KIND_HANDOFF,
+                    actor="sistem",
+                    handoff_id=int(row.id),
+                    dedupe_key=f"handoff-expired:{row.id}",
+                )
+            logger.warning("Handoff %s closed: no officer answered within %d minutes", row.id, inst.handoff_wait_minutes)
+            closed.append(int(row.id))
+    return closed

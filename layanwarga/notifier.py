@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Optional
 import requests
 import urllib3
 
-from . import notifications
+from . import handoff, notifications
 from .inbound import mask
 
 logger = logging.getLogger(__name__)
@@ -304,7 +304,9 @@ class Notifier:
         return notifications.SENT
 
     def run_once(self, limit: int = 20) -> int:
-        """Send what is due now; returns how many rows were handled."""
+        """Send what is due now; returns how many rows were handled. Citizens no officer
+        answered in time are handed back to the assistant first (their notice goes out now)."""
+        handoff.expire_unanswered(url=self.url)
         notifications.expire_stale(url=self.url)
         notifications.sync_delivery_failures(url=self.url)
         claimed = notifications.claim_due(limit, url=self.url)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from layanwarga import conversation_log, db, handoff, notifications
 from layanwarga.handoff import Handoff
+from layanwarga.staff import StaffUser
 from tests.dashboard.support import INST, make_user
 
 SENDER = "6281234567890"
@@ -118,3 +119,49 @@ def test_nik_numbers_are_masked_in_the_conversation_log(db_url: str) -> None:
     with db.session_scope() as session:
         [message] = conversation_log.history(session, SENDER)
     assert "6271********0003" in message.text and "0145" not in message.text
+
+
+# -- a citizen waiting for an officer is never left without an answer (issue 26 item 1) ----------
+def test_the_wait_counts_from_opening_in_office_hours_and_from_the_next_opening_outside(db_url: str) -> None:
+    inside = MONDAY_MORNING.replace(tzinfo=None)
+    assert handoff.answer_due(INST, inside, False) == inside + dt.timedelta(minutes=INST.handoff_wait_minutes)
+    # Saturday 21.00 WIB: the office opens Monday 07.30 WIB (00.30 UTC); the wait starts then.
+    assert handoff.answer_due(INST, SATURDAY_NIGHT.replace(tzinfo=None), True) == (
+        dt.datetime(2026, 11, 30, 0, 30) + dt.timedelta(minutes=INST.handoff_wait_minutes)
+    )
+
+
+def test_an_unanswered_citizen_is_told_and_handed_back_once(db_url: str) -> None:
+    opened = handoff.open_handoff(SENDER, inst=INST, now=MONDAY_MORNING)
+    due = MONDAY_MORNING.replace(tzinfo=None) + dt.timedelta(minutes=INST.handoff_wait_minutes)
+    assert handoff.expire_unanswered(INST, now=due - dt.timedelta(seconds=1)) == []
+    assert handoff.expire_unanswered(INST, now=due) == [opened.id]
+    assert handoff.expire_unanswered(INST, now=due) == []  # once
+    assert handoff.is_active(SENDER) is False
+    with db.session_scope() as session:
+        row = session.get(Handoff, opened.id)
+        assert row.closed_by == handoff.CLOSED_UNANSWERED
+        [notice] = session.execute(select(notifications.Notification)).scalars().all()
+        assert f"dalam {INST.handoff_wait_minutes} menit" in notice.text and "*petugas*" in notice.text
+
+
+def test_an_answered_citizen_is_never_handed_back_by_the_clock(db_url: str) -> None:
+    opened = handoff.open_handoff(SENDER, inst=INST, now=MONDAY_MORNING)
+    officer = make_user("petugas1", "admin")
+    with db.session_scope(write=True) as session:
+        handoff.reply(session, opened.id, "Selamat pagi, ada yang bisa kami bantu?", session.get(StaffUser, officer))
+    later = MONDAY_MORNING.replace(tzinfo=None) + dt.timedelta(hours=5)
+    assert handoff.expire_unanswered(INST, now=later) == []
+    assert handoff.is_active(SENDER) is True
+
+
+def test_the_waiting_citizen_hears_once_that_messages_are_forwarded(db_url: str) -> None:
+    opened = handoff.open_handoff(SENDER, inst=INST, now=MONDAY_MORNING)
+    assert handoff.remind_once(SENDER) is True
+    assert handoff.remind_once(SENDER) is False
+    assert handoff.flag_emergency(SENDER) == opened.id
+    with db.session_scope() as session:
+        assert session.get(Handoff, opened.id).emergency_at is not None
+    assert handoff.leave(SENDER) is True and handoff.is_active(SENDER) is False
+    assert handoff.leave(SENDER) is False
+    assert handoff.flag_emergency(SENDER) is None
