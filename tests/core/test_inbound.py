@@ -268,6 +268,15 @@ CITIZEN_CASES = [
 ]
 
 
+def record_citizen(path: str, url: str, message: Dict[str, Any]) -> int:
+    """The citizen behind ``message`` recorded the connector's way (Core) or everyone else's (ORM)."""
+    if path == "orm":
+        with db.session_scope(url) as session:
+            return int(citizens.upsert(session, **message).id)
+    with db.connection_scope(url) as connection:
+        return citizens.record_inbound(connection, **message)
+
+
 @pytest.mark.parametrize("stored, message", CITIZEN_CASES)
 def test_the_connectors_citizen_record_matches_the_orm_upsert(
     db_url: str, stored: Any, message: Dict[str, Any]
@@ -280,12 +289,7 @@ def test_the_connectors_citizen_record_matches_the_orm_upsert(
             if stored is not None:
                 wa_id, user_id, name, last = stored
                 session.add(Citizen(wa_id=wa_id, user_id=user_id, profile_name=name, last_inbound_at=last))
-        if path == "orm":
-            with db.session_scope(db_url) as session:
-                citizen_id = citizens.upsert(session, **message).id
-        else:
-            with db.connection_scope(db_url) as connection:
-                citizen_id = citizens.record_inbound(connection, **message)
+        citizen_id = record_citizen(path, db_url, message)
         with db.session_scope(db_url) as session:
             rows = session.execute(select(Citizen)).scalars().all()
             assert [row.id for row in rows] == [citizen_id]
@@ -304,12 +308,7 @@ def test_a_bsuid_held_by_another_citizen_is_never_copied(db_url: str, path: str)
         session.execute(delete(Citizen))
         session.add_all([Citizen(wa_id="628111", user_id="ID.bsuid1"), Citizen(wa_id="628222")])
     message = dict(wa_id="628222", user_id="ID.bsuid1", profile_name="Rina", inbound_at=dt.datetime(2026, 12, 1, 9))
-    if path == "orm":
-        with db.session_scope(db_url) as session:
-            citizen_id = citizens.upsert(session, **message).id
-    else:
-        with db.connection_scope(db_url) as connection:
-            citizen_id = citizens.record_inbound(connection, **message)
+    citizen_id = record_citizen(path, db_url, message)
     with db.session_scope(db_url) as session:
         rows = {row.wa_id: row for row in session.execute(select(Citizen)).scalars()}
     assert citizen_id == rows["628222"].id
