@@ -8,18 +8,34 @@ by hiding buttons.
 
 NIKs are masked everywhere except on the detail page for roles that process letters (admin,
 letter clerk), and then only on request, with an audit entry.
+
+Live chat (human handoff) shows who the citizen is and what they write, so it follows the same
+scoping. Admins (the front desk) see every handoff; staff given the chat permission see a
+handoff only when they may already see this citizen's identity on a ticket: one in their scope
+that is not anonymous (an OPD officer: a non-anonymous complaint forwarded to their OPD; a
+letter clerk: a letter request). A chat lists only those tickets, so it never links a name to an
+anonymous report, and shows no line about a ticket the viewer may not see.
+
+A photo or document follows what it belongs to: its ticket, or a conversation line the viewer
+may read (a ticket's conversation, a handoff they may open). A file linked to nothing staff may
+see (e.g. a KTP photo sent in a letter form the citizen abandoned) is refused to everyone.
 """
 from __future__ import annotations
 
 from typing import List, Optional, Set
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from layanwarga import states
-from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, StateChange, Ticket
+from layanwarga.conversation_log import ConversationMessage
+from layanwarga.handoff import Handoff
+from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Media, StateChange, Ticket
+from layanwarga.notifications import Notification
 from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD, StaffUser
+
+from .security import can_chat
 
 # Actions a role may take (the workflow in layanwarga.states decides what is possible now).
 ACTIONS_BY_ROLE = {
@@ -72,6 +88,55 @@ def may_see_conversation(user: StaffUser, ticket: Ticket) -> bool:
     """The citizen's WhatsApp conversation reveals who they are: not for anonymous tickets
     outside the admin role."""
     return not hides_identity(user, ticket)
+
+
+def conversation_scope(user: StaffUser) -> List[ColumnElement]:
+    """SQL conditions limiting tickets to those whose citizen ``user`` may see: the ticket is in
+    their scope and, outside the admin role, not anonymous (``may_see_conversation`` in SQL)."""
+    conditions = scope(user)
+    if user.role != ROLE_ADMIN:
+        conditions = [*conditions, Ticket.is_anonymous.is_(False)]
+    return conditions
+
+
+def handoff_visible(user: StaffUser) -> ColumnElement:
+    """SQL condition on ``Handoff``: the live conversations ``user`` may open (see the module
+    docstring: the front desk sees all; others only citizens they already see on a ticket)."""
+    if not can_chat(user):
+        return false()
+    if user.role == ROLE_ADMIN:
+        return true()
+    return exists(select(Ticket.id).where(Ticket.citizen_id == Handoff.citizen_id, *conversation_scope(user)))
+
+
+def can_open_handoff(session: Session, user: StaffUser, handoff_id: int) -> bool:
+    return session.execute(select(Handoff.id).where(Handoff.id == handoff_id, handoff_visible(user))).first() is not None
+
+
+def readable_lines(user: StaffUser) -> ColumnElement:
+    """SQL condition on ``ConversationMessage``: a line ``user`` may read in a conversation they
+    may open, i.e. not a message about a ticket whose citizen they may not see (a status message
+    of another OPD's or an anonymous complaint sent while a handoff is open)."""
+    if user.role == ROLE_ADMIN:
+        return true()
+    about = select(Notification.ticket_id).where(Notification.id == ConversationMessage.notification_id).scalar_subquery()
+    return or_(
+        ConversationMessage.notification_id.is_(None),
+        about.is_(None),
+        about.in_(select(Ticket.id).where(*conversation_scope(user))),
+    )
+
+
+def may_open_media(session: Session, user: StaffUser, media: Media) -> bool:
+    """Whether ``user`` may open a stored photo or document: one of its ticket's, or one sent in
+    a conversation line they may read. A file linked to nothing they may see is refused."""
+    if media.ticket_id is not None and can_view(session, user, media.ticket_id):
+        return True
+    in_open_handoff = ConversationMessage.handoff_id.in_(select(Handoff.id).where(handoff_visible(user)))
+    line = select(ConversationMessage.id).where(
+        ConversationMessage.media_id == media.id, in_open_handoff, readable_lines(user)
+    )
+    return session.execute(line.limit(1)).first() is not None
 
 
 def may_reveal_nik(user: StaffUser, ticket: Ticket) -> bool:

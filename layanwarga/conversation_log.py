@@ -23,6 +23,7 @@ from typing import Any, List, Optional, Tuple, Union
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import citizens
 from .db import connection_scope, session_scope
@@ -229,7 +230,15 @@ def history(
 ) -> List[LoggedMessage]:
     """The conversation with ``sender`` in order: the last ``limit`` messages, or those after
     ``after_id`` (live polling)."""
-    query = select(ConversationMessage).where(ConversationMessage.sender == sender)
+    return lines(session, ConversationMessage.sender == sender, after_id=after_id, limit=limit)
+
+
+def lines(
+    session: Session, *conditions: ColumnElement, after_id: int = 0, limit: int = 100
+) -> List[LoggedMessage]:
+    """The lines matching ``conditions`` in order: the last ``limit``, or those after
+    ``after_id`` (live polling)."""
+    query = select(ConversationMessage).where(*conditions)
     if after_id:
         rows = list(
             session.execute(

@@ -401,18 +401,11 @@ def _retry(ticket_id: int, number: str):  # type: ignore[no-untyped-def]
 @bp.route("/media/<int:media_id>")
 @login_required
 def media_file(media_id: int):  # type: ignore[no-untyped-def]
-    """A citizen's photo or document, for logged-in staff who may see its ticket (or, for chat
-    attachments, staff with the live inbox)."""
-    from ..security import can_chat
-
+    """A citizen's photo or document, for staff who may see what it belongs to (its ticket, or
+    the conversation it was sent in); 404 otherwise, exactly as for a file that does not exist."""
     with session_scope() as session:
         row = session.get(Media, media_id)
-        if row is None or not row.storage_path:
-            abort(404)
-        if row.ticket_id is not None:
-            if not permissions.can_view(session, g.user, row.ticket_id):
-                abort(404)
-        elif not can_chat(g.user):
+        if row is None or not row.storage_path or not permissions.may_open_media(session, g.user, row):
             abort(404)
         path = media_store.resolve(row.storage_path)
         mime = row.mime_type or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
