@@ -32,7 +32,6 @@ from layanwarga import states
 from layanwarga.conversation_log import ConversationMessage
 from layanwarga.handoff import Handoff
 from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Media, StateChange, Ticket
-from layanwarga.notifications import Notification
 from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD, StaffUser
 
 from .security import can_chat
@@ -115,28 +114,28 @@ def can_open_handoff(session: Session, user: StaffUser, handoff_id: int) -> bool
 
 def readable_lines(user: StaffUser) -> ColumnElement:
     """SQL condition on ``ConversationMessage``: a line ``user`` may read in a conversation they
-    may open, i.e. not a message about a ticket whose citizen they may not see (a status message
-    of another OPD's or an anonymous complaint sent while a handoff is open)."""
+    may open, i.e. not a line about a ticket whose citizen they may not see (a status message of
+    another OPD's or an anonymous complaint sent while a handoff is open, or the form of an
+    anonymous complaint the citizen had just submitted)."""
     if user.role == ROLE_ADMIN:
         return true()
-    about = select(Notification.ticket_id).where(Notification.id == ConversationMessage.notification_id).scalar_subquery()
     return or_(
-        ConversationMessage.notification_id.is_(None),
-        about.is_(None),
-        about.in_(select(Ticket.id).where(*conversation_scope(user))),
+        ConversationMessage.ticket_id.is_(None),
+        ConversationMessage.ticket_id.in_(select(Ticket.id).where(*conversation_scope(user))),
     )
 
 
 def may_open_media(session: Session, user: StaffUser, media: Media) -> bool:
     """Whether ``user`` may open a stored photo or document: one of its ticket's, or one sent in
-    a conversation line they may read. A file linked to nothing they may see is refused."""
+    a conversation line they may read (a ticket's conversation they may see, or a handoff they
+    may open). A file linked to nothing they may see is refused."""
     if media.ticket_id is not None and can_view(session, user, media.ticket_id):
         return True
-    in_open_handoff = ConversationMessage.handoff_id.in_(select(Handoff.id).where(handoff_visible(user)))
-    line = select(ConversationMessage.id).where(
-        ConversationMessage.media_id == media.id, in_open_handoff, readable_lines(user)
-    )
-    return session.execute(line.limit(1)).first() is not None
+    line = ConversationMessage
+    in_ticket_conversation = line.ticket_id.in_(select(Ticket.id).where(*conversation_scope(user)))
+    in_open_handoff = and_(line.handoff_id.in_(select(Handoff.id).where(handoff_visible(user))), readable_lines(user))
+    found = select(line.id).where(line.media_id == media.id, or_(in_ticket_conversation, in_open_handoff))
+    return session.execute(found.limit(1)).first() is not None
 
 
 def may_reveal_nik(user: StaffUser, ticket: Ticket) -> bool:

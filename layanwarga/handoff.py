@@ -164,14 +164,17 @@ def open_handoff(
                 session.add(row)
                 session.flush()
                 handoff_id = int(row.id)
-                # Messages logged moments ago (the request itself) belong to this handoff.
+                # The citizen's messages of moments ago (the request itself) belong to this
+                # handoff; what the assistant answered before it opened does not.
+                line = conversation_log.ConversationMessage
                 session.execute(
-                    conversation_log.ConversationMessage.__table__.update()
+                    line.__table__.update()
                     .where(
                         and_(
-                            conversation_log.ConversationMessage.sender == sender,
-                            conversation_log.ConversationMessage.handoff_id.is_(None),
-                            conversation_log.ConversationMessage.created_at >= naive - dt.timedelta(minutes=2),
+                            line.sender == sender,
+                            line.direction == conversation_log.DIRECTION_IN,
+                            line.handoff_id.is_(None),
+                            line.created_at >= naive - dt.timedelta(minutes=2),
                         )
                     )
                     .values(handoff_id=handoff_id)

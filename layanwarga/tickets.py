@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import calendar, citizens, numbering, states
+from . import calendar, citizens, conversation_log, numbering, states
 from .config import Institution
 from .db import session_scope
 from .models import KIND_COMPLAINT, KIND_LETTER, Citizen, Media, StateChange, Ticket, utcnow
@@ -163,6 +163,7 @@ def _store(session: Session, ticket: Ticket, citizen: Citizen, media_ids: Sequen
     session.add(ticket)
     session.flush()
     _attach_media(session, ticket, citizen, media_ids)
+    conversation_log.close_flow(session, ticket)
 
 
 def _submit(inst: Institution, key: str, build) -> TicketView:  # type: ignore[no-untyped-def]

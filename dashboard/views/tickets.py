@@ -28,6 +28,7 @@ bp = Blueprint("tickets", __name__)
 
 REPLY_LIMIT = 2000
 NOTE_LIMIT = 1000
+CONVERSATION_LIMIT = 200
 ACTION_LABELS = {
     "verifikasi": "Verifikasi",
     "teruskan": "Teruskan ke OPD",
@@ -224,18 +225,13 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
             }
         )
     conversation = []
-    if citizen is not None and permissions.may_see_conversation(user, ticket):
+    if permissions.may_see_conversation(user, ticket):
+        # The ticket's own conversation: its form from start to submission, the citizen's replies
+        # to messages about it and the assistant's answers (outbox messages are listed below).
         msg = conversation_log.ConversationMessage
-        window_start = ticket.created_at - dt.timedelta(hours=3)
-        window_end = ticket.created_at + dt.timedelta(minutes=10)
-        for m in session.execute(
-            select(msg)
-            .where(msg.sender == citizen.sender_key, msg.created_at >= window_start, msg.created_at <= window_end,
-                   msg.notification_id.is_(None))
-            .order_by(msg.id)
-            .limit(100)
-        ).scalars():
-            conversation.append(m)
+        conversation = conversation_log.lines(
+            session, msg.ticket_id == ticket.id, msg.notification_id.is_(None), limit=CONVERSATION_LIMIT
+        )
     fb = feedback.for_ticket(session, ticket.id)
     agency_list = agencies(session, inst)
     today = today_local(inst)
