@@ -103,10 +103,13 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
             "live_poll_seconds": settings.live_poll_seconds,
         }
 
+    from . import permissions
     from .views import admin, announcements, auth, live, public, stats, tickets
 
     for module in (auth, tickets, live, stats, admin, announcements, public):
         app.register_blueprint(module.bp)
+    # Every route behind its declared rule; a route without one stops the app here.
+    permissions.install_route_rules(app)
 
     @app.errorhandler(400)
     def bad_request(error: Any):  # type: ignore[no-untyped-def]
