@@ -18,7 +18,7 @@ from layanwarga.config import Institution, get_institution
 from layanwarga.db import session_scope
 from layanwarga.formatting import MONTH_NAMES
 
-from . import security
+from . import security, ticket_details
 from .settings import DashboardSettings
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,11 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
         from markupsafe import escape
 
         return Markup("<br>".join(escape(line) for line in (value or "").splitlines()))
+
+    @app.template_filter("lampiran")
+    def lampiran(kind: Optional[str]) -> str:
+        """A conversation line's attachment, named by what it is."""
+        return ticket_details.attachment_label(kind)
 
     @app.context_processor
     def globals_() -> Dict[str, Any]:

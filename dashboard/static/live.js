@@ -22,13 +22,16 @@
     li.appendChild(who);
     if (m.media_url) {
       var a = document.createElement("a");
-      a.href = m.media_url; a.target = "_blank"; a.rel = "noopener"; a.textContent = "[lampiran] ";
+      a.className = "attachment"; a.href = m.media_url; a.target = "_blank"; a.rel = "noopener";
+      a.textContent = m.media_label;
       li.appendChild(a);
     }
-    var text = document.createElement("span");
-    text.className = "text";
-    text.textContent = m.text || "";
-    li.appendChild(text);
+    if (m.text) {
+      var text = document.createElement("span");
+      text.className = "text";
+      text.textContent = m.text;
+      li.appendChild(text);
+    }
     if (m.notification_id) {
       var status = document.createElement("span");
       status.className = "status small";

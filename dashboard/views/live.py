@@ -26,7 +26,7 @@ from layanwarga.handoff import Handoff
 from layanwarga.models import Citizen, MessageStatus, Ticket, utcnow
 from layanwarga.staff import StaffUser
 
-from .. import permissions
+from .. import permissions, ticket_details
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("live", __name__)
@@ -86,6 +86,7 @@ def _messages(session: Any, handoff_id: int, after_id: int = 0, limit: int = 200
                 "text": m.text,
                 "time": f"{moment:%d/%m %H.%M}" if moment else "",
                 "media_url": url_for("tickets.media_file", media_id=m.media_id) if m.media_id else None,
+                "media_label": ticket_details.attachment_label(m.kind) if m.media_id else None,
                 "status": status,
                 "notification_id": m.notification_id,
             }

@@ -21,7 +21,7 @@ from layanwarga.nik import mask
 from layanwarga.staff import ROLE_OPD, StaffUser, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
-from .. import agency_names, inbox, permissions
+from .. import agency_names, inbox, permissions, ticket_details
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("tickets", __name__)
@@ -266,7 +266,8 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
         "history": history,
         "outbox": outbox,
         "conversation": conversation,
-        "media": list(ticket.media),
+        "details": ticket_details.detail_rows(ticket.details) if ticket.kind == KIND_LETTER else [],
+        "media": ticket_details.media_items(session, ticket),
         "feedback": fb,
         "actions": actions,
         "action_labels": ACTION_LABELS,

@@ -1,0 +1,72 @@
+"""A clerk's first day, in headless Chromium against the real dashboard server (see
+``test_dashboard_browser``): what the letter page, the forwarding form, the inbox and the phone
+layout show. Positions on the phone are measured from the page (bounding boxes at 390×844), not
+judged from screenshots; screenshots are still saved under ``results/screenshots/``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+from sqlalchemy import select
+
+from layanwarga import conversation_log, db, tickets
+from layanwarga.models import Media
+from tests.dashboard.support import INST, MONDAY_MORNING
+from tests.dashboard.test_dashboard_browser import ADMIN_PASSWORD, SHOTS, _login, browser, server  # noqa: F401
+
+CLERK = "6281277770001"
+PHONE = {"width": 390, "height": 844}
+
+
+def _photo(folder: Path, name: str) -> int:
+    path = folder / f"{name}.jpg"
+    path.write_bytes(b"\xff\xd8\xff\xe0" + name.encode() * 30)
+    with db.session_scope() as session:
+        row = Media(mime_type="image/jpeg", storage_path=str(path), size_bytes=path.stat().st_size)
+        session.add(row)
+        session.flush()
+        return int(row.id)
+
+
+def _sktm_with_documents(folder: Path) -> str:
+    """An SKTM request sent on WhatsApp: its form, with a photo for every requirement."""
+    requirements: List[str] = list(INST.letters["sktm"].requirements)
+    conversation_log.log_inbound(CLERK, "mau buat sktm", wamid="wamid.sktm.1")
+    conversation_log.start_flow(CLERK, "sktm1", "wamid.sktm.1")
+    photos = []
+    for index, requirement in enumerate(requirements):
+        photos.append(_photo(folder, f"doc{index}"))
+        conversation_log.log_inbound(CLERK, None, kind="image", media_id=photos[-1], wamid=f"wamid.doc.{index}")
+    conversation_log.log_inbound(CLERK, "kirim", wamid="wamid.sktm.2")
+    draft = tickets.LetterDraft(
+        letter_type="sktm", sender=CLERK, idempotency_key=f"{CLERK}:sktm1", applicant_name="Budi Santoso",
+        applicant_nik="6271014506850003", applicant_address="Jl. Kenanga No. 5 RT 2 RW 1",
+        applicant_phone="081298765432", purpose="Berobat / keringanan biaya rumah sakit", reporter_name="Budi",
+        details={"dokumen": [{"persyaratan": r, "media_id": m} for r, m in zip(requirements, photos)],
+                 "nik_dikonfirmasi_pemohon": True},
+        media_ids=photos,
+    )
+    return tickets.submit_letter_request(INST, draft, now=MONDAY_MORNING).number
+
+
+def test_a_letter_page_reads_as_a_clerk_expects(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    number = _sktm_with_documents(tmp_path)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _login(page, server, "diskominfo", ADMIN_PASSWORD)
+    page.wait_for_url("**/tiket")
+    page.goto(f"{server}/tiket/{number}")
+    body = page.inner_text("main")
+    for raw in ("[{", "'persyaratan'", "media_id", "None", "True", "Dokumen:", "Nik dikonfirmasi"):
+        assert raw not in body, raw
+    requirements = list(INST.letters["sktm"].requirements)
+    assert page.locator("#media figcaption").all_inner_texts() == requirements
+    assert [page.locator("#media img").nth(i).get_attribute("alt") for i in range(len(requirements))] == requirements
+    assert all(page.locator("#media img").nth(i).evaluate("img => img.naturalWidth >= 0") for i in range(len(requirements)))
+    assert "pemohon menyatakan sudah benar" in body
+    assert page.inner_text("#citizen h2") == "Pengirim permohonan (WhatsApp)"
+    attachments = page.locator(".chat .attachment").all_inner_texts()
+    assert attachments == ["📷 Foto"] * len(requirements)
+    page.screenshot(path=str(SHOTS / "10-permohonan-surat.png"), full_page=True)
+    with db.session_scope() as session:
+        stored = session.execute(select(Media.id).where(Media.ticket_id.is_not(None))).scalars().all()
+    assert len(stored) == len(requirements)
