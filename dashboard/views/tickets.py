@@ -184,7 +184,12 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
     citizen: Optional[Citizen] = ticket.citizen
     staff_names = {u.username: u.full_name for u in session.execute(select(StaffUser)).scalars()}
     rows = notifications.for_ticket(session, ticket.id)
-    reply_changes = {int(r.dedupe_key.split(":")[1]) for r in rows if r.dedupe_key and r.dedupe_key.startswith("reply:")}
+    sent = {  # history entries whose note went to the citizen: a reply, or a state change's message
+        int(r.dedupe_key.split(":")[1]): r.dedupe_key.split(":")[0]
+        for r in rows
+        if r.dedupe_key and r.dedupe_key.split(":")[0] in ("reply", "state")
+    }
+    names = agency_names()
     history = [
         {
             "at": h.created_at,
@@ -192,7 +197,11 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
             "from": states.LABELS.get(h.from_state or "", h.from_state or ""),
             "to": states.LABELS.get(h.to_state, h.to_state),
             "note": h.note,
-            "reply": h.id in reply_changes,
+            "note_sent": h.id in sent,
+            "internal_note": h.internal_note,
+            "from_agency": names.get(h.from_agency or "", h.from_agency) if h.from_agency != h.to_agency else None,
+            "to_agency": names.get(h.to_agency or "", h.to_agency),
+            "reply": sent.get(h.id) == "reply",
         }
         for h in ticket.history
     ]
@@ -293,14 +302,21 @@ def detail(number: str):  # type: ignore[no-untyped-def]
         return render_template("ticket.html", **context)
 
 
+def _form_text(name: str) -> Optional[str]:
+    return " ".join((request.form.get(name) or "").split()) or None
+
+
 @bp.route("/tiket/<number>/aksi", methods=["POST"])
 def act(number: str):  # type: ignore[no-untyped-def]
+    """A state change. Staff write two things apart: ``pesan_warga``, sent to the citizen with
+    the change's WhatsApp message (required to resolve or reject), and ``catatan_internal``,
+    kept in the history for staff and never sent (required when an OPD passes a complaint on)."""
     inst = get_institution()
     user: StaffUser = g.user
     action = request.form.get("aksi") or ""
-    note = " ".join((request.form.get("catatan") or "").split()) or None
-    if note and len(note) > NOTE_LIMIT:
-        flash(f"Catatan terlalu panjang (maksimal {NOTE_LIMIT} karakter).", "error")
+    note, internal_note = _form_text("pesan_warga"), _form_text("catatan_internal")
+    if any(text and len(text) > NOTE_LIMIT for text in (note, internal_note)):
+        flash(f"Pesan atau catatan terlalu panjang (maksimal {NOTE_LIMIT} karakter).", "error")
         return redirect(url_for("tickets.detail", number=number))
     with session_scope() as session:
         ticket = _load(session, number)
@@ -316,8 +332,6 @@ def act(number: str):  # type: ignore[no-untyped-def]
     if action == "kirim_ulang":
         return _retry(ticket_id, number)
     target = permissions.ACTION_TARGETS[action][kind]
-    if action == "serahkan" and not note:
-        note = "Surat telah diserahkan kepada pemohon."
     agency_code = None
     if action == "teruskan":
         agency_code = (request.form.get("opd") or "").strip()
@@ -326,22 +340,27 @@ def act(number: str):  # type: ignore[no-untyped-def]
         if agency_code not in valid:
             flash("Pilih OPD tujuan yang valid.", "error")
             return redirect(url_for("tickets.detail", number=number))
-        if user.role == ROLE_OPD and not note:
-            flash("Tuliskan alasan pengalihan ke OPD lain.", "error")
+        if user.role == ROLE_OPD and not internal_note:
+            flash("Tuliskan alasan pengalihan ke OPD lain di catatan internal (tidak dikirim ke warga).", "error")
             return redirect(url_for("tickets.detail", number=number))
     try:
         result = notifications.change_state_and_notify(
-            inst, ticket_id, target, user.actor, note, agency_code, agency_names=agency_names()
+            inst, ticket_id, target, user.actor, note, agency_code, agency_names=agency_names(), internal_note=internal_note
         )
     except states.TransitionError as exc:
         flash(str(exc), "error")
         return redirect(url_for("tickets.detail", number=number))
     logger.info("Ticket %s: %s -> %s by %s", number, state, result.state, user.actor)
     message = f"Status {number} diubah menjadi \u201c{states.LABELS.get(result.state, result.state)}\u201d."
+    if agency_code:
+        message = f"{number} diteruskan ke {agency_names().get(agency_code, agency_code)}."
     if result.notification_id:
         message += " Warga akan diberi tahu melalui WhatsApp."
     flash(message, "ok")
-    return redirect(url_for("tickets.detail", number=number))
+    with session_scope() as session:
+        still_visible = permissions.can_view(session, user, ticket_id)
+    # An OPD that passed a complaint on no longer sees it: back to its inbox, not to a 404.
+    return redirect(url_for("tickets.detail", number=number) if still_visible else url_for("tickets.inbox"))
 
 
 def _reply(ticket_id: int, number: str):  # type: ignore[no-untyped-def]

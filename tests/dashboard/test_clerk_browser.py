@@ -70,3 +70,34 @@ def test_a_letter_page_reads_as_a_clerk_expects(server: str, browser, tmp_path: 
     with db.session_scope() as session:
         stored = session.execute(select(Media.id).where(Media.ticket_id.is_not(None))).scalars().all()
     assert len(stored) == len(requirements)
+
+
+def test_passing_a_complaint_on_keeps_the_reason_internal_and_names_both_agencies(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from layanwarga import notifications, states
+    from tests.dashboard.support import PASSWORD, complaint, make_user, ticket_id
+
+    make_user("pupr", "opd", "PUPR")
+    number = complaint("b5", sender=CLERK, reporter_name="Siti", category="lapor_sampah").number
+    notifications.change_state_and_notify(INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code="PUPR")
+    page = browser.new_page(viewport=PHONE)
+    _login(page, server, "pupr", PASSWORD)
+    page.wait_for_url("**/tiket")
+    page.goto(f"{server}/tiket/{number}")
+    form = page.locator("form:has(button[data-action=teruskan])")
+    assert "tidak dikirim ke warga" in form.locator("label:has(textarea[name=catatan_internal])").inner_text()
+    assert "dikirim lewat WhatsApp" in form.locator("label:has(textarea[name=pesan_warga])").inner_text()
+    form.locator("select[name=opd]").select_option("DLH")
+    form.locator("textarea[name=catatan_internal]").fill("Salah dinas, ini urusan DLH")
+    form.locator("button[data-action=teruskan]").click()
+    page.wait_for_url("**/tiket")  # it is DLH's now: back to the inbox, not a dead end
+    assert f"{number} diteruskan ke Dinas Lingkungan Hidup" in page.inner_text(".flash-ok")
+    admin = browser.new_page(viewport={"width": 1280, "height": 900})
+    _login(admin, server, "diskominfo", ADMIN_PASSWORD)
+    admin.wait_for_url("**/tiket")
+    admin.goto(f"{server}/tiket/{number}")
+    history = admin.inner_text(".history")
+    assert "Dari Dinas Pekerjaan Umum" in history and "ke Dinas Lingkungan Hidup" in history
+    assert "Catatan internal: Salah dinas, ini urusan DLH" in history
+    told = admin.locator(".outbox .text").all_inner_texts()[-1]
+    assert "Dinas Lingkungan Hidup" in told and "Salah dinas" not in told
+    admin.screenshot(path=str(SHOTS / "11-pengalihan-opd.png"), full_page=True)

@@ -28,17 +28,17 @@ def _outbox(number: str):  # type: ignore[no-untyped-def]
 def test_triage_forward_process_resolve(app, world: World) -> None:  # type: ignore[no-untyped-def]
     admin = login(app, "admin")
     number = world.pupr_new
-    assert post(admin, f"/tiket/{number}/aksi", {"aksi": "verifikasi", "catatan": ""}).status_code == 302
+    assert post(admin, f"/tiket/{number}/aksi", {"aksi": "verifikasi", "pesan_warga": ""}).status_code == 302
     response = post(admin, f"/tiket/{number}/aksi", {"aksi": "teruskan", "opd": "PUPR"})
     assert response.status_code == 302
-    assert "diubah" in admin.get(f"/tiket/{number}").get_data(as_text=True)
+    assert f"{number} diteruskan ke Dinas Pekerjaan Umum" in admin.get(f"/tiket/{number}").get_data(as_text=True)
     opd = login(app, "pupr")
     assert number in listed(opd.get("/tiket").get_data(as_text=True))
-    post(opd, f"/tiket/{number}/aksi", {"aksi": "proses", "catatan": "Tim survei Kamis"})
+    post(opd, f"/tiket/{number}/aksi", {"aksi": "proses", "pesan_warga": "Tim survei Kamis"})
     # Resolving needs a note the citizen can read.
-    post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "catatan": ""})
+    post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "pesan_warga": ""})
     assert _ticket(number).state == states.DIPROSES
-    post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "catatan": "Lubang sudah ditambal aspal."})
+    post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "pesan_warga": "Lubang sudah ditambal aspal."})
     ticket = _ticket(number)
     assert ticket.state == states.SELESAI and ticket.resolution_note == "Lubang sudah ditambal aspal."
     assert [(h.to_state, h.actor) for h in ticket.history] == [
@@ -54,9 +54,9 @@ def test_triage_forward_process_resolve(app, world: World) -> None:  # type: ign
 
 def test_reject_needs_a_reason_and_tells_the_citizen(app, world: World) -> None:  # type: ignore[no-untyped-def]
     clerk = login(app, "surat")
-    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "catatan": ""})
+    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "pesan_warga": ""})
     assert _ticket(world.letter).state == states.DIAJUKAN
-    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "catatan": "Surat pengantar RT belum ada."})
+    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "pesan_warga": "Surat pengantar RT belum ada."})
     assert _ticket(world.letter).state == states.DITOLAK
     assert "Surat pengantar RT belum ada." in _outbox(world.letter)[-1].text
 
@@ -71,17 +71,49 @@ def test_letter_ready_for_pickup(app, world: World) -> None:  # type: ignore[no-
     assert _ticket(world.letter).state == states.SELESAI
 
 
-def test_opd_reassigns_with_a_reason(app, world: World) -> None:  # type: ignore[no-untyped-def]
+def test_opd_reassigns_with_an_internal_reason_the_citizen_never_reads(app, world: World) -> None:  # type: ignore[no-untyped-def]
     opd = login(app, "pupr")
-    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "catatan": ""})
+    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "pesan_warga": "", "catatan_internal": ""})
     assert _ticket(world.pupr).agency_code == "PUPR"
-    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "catatan": "Ini urusan sampah"})
+    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "catatan_internal": "Salah dinas, ini urusan sampah"})
     ticket = _ticket(world.pupr)
     assert ticket.agency_code == "DLH" and ticket.state == states.DITERUSKAN
-    assert "kami alihkan" in _outbox(world.pupr)[-1].text
-    # Now it belongs to DLH: PUPR no longer sees it, DLH does.
+    change = ticket.history[-1]
+    assert (change.from_agency, change.to_agency, change.note, change.internal_note) == (
+        "PUPR", "DLH", None, "Salah dinas, ini urusan sampah"
+    )
+    told = _outbox(world.pupr)[-1].text
+    assert "kami alihkan" in told and "Dinas Lingkungan Hidup" in told and "Salah dinas" not in told
+    # Now it belongs to DLH: PUPR no longer sees it, DLH does, with the reason and both agencies.
     assert opd.get(f"/tiket/{world.pupr}").status_code == 404
-    assert login(app, "dlh").get(f"/tiket/{world.pupr}").status_code == 200
+    page = login(app, "dlh").get(f"/tiket/{world.pupr}").get_data(as_text=True)
+    assert "Catatan internal: Salah dinas, ini urusan sampah" in page
+    assert "Dari Dinas Pekerjaan Umum" in page and "ke Dinas Lingkungan Hidup" in page
+
+
+@pytest.mark.parametrize(
+    "username, ticket, steps",
+    [
+        ("admin", "pupr_new", ["verifikasi", "teruskan", "proses", "selesai"]),
+        ("admin", "pupr_new", ["tolak"]),
+        ("surat", "letter", ["verifikasi", "siap_diambil", "serahkan"]),
+    ],
+)
+def test_what_staff_mark_internal_never_reaches_the_citizen(app, world: World, username: str, ticket: str, steps) -> None:  # type: ignore[no-untyped-def]
+    """Every action form: the message for the citizen goes out with the change's WhatsApp
+    message, the internal note stays in the history."""
+    client = login(app, username)
+    number = getattr(world, ticket)
+    for step in steps:
+        data = {"aksi": step, "pesan_warga": f"Untuk warga {step}", "catatan_internal": f"Internal {step}", "opd": "PUPR"}
+        assert post(client, f"/tiket/{number}/aksi", data).status_code == 302
+        change = _ticket(number).history[-1]
+        assert (change.note, change.internal_note) == (f"Untuk warga {step}", f"Internal {step}"), step
+        told = _outbox(number)[-1].text
+        assert f"Untuk warga {step}" in told and "Internal" not in told, step
+    page = client.get(f"/tiket/{number}").get_data(as_text=True)
+    for step in steps:
+        assert f"Dikirim ke warga: Untuk warga {step}" in page and f"Catatan internal: Internal {step}" in page
 
 
 def test_reply_is_recorded_in_history_and_queued(app, world: World) -> None:  # type: ignore[no-untyped-def]

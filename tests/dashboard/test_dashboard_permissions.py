@@ -372,7 +372,7 @@ def test_opd_staff_cannot_open_or_change_another_opds_ticket(app, world: World) 
     assert client.get(f"/tiket/{world.pupr_new}").status_code == 404
     for action in ("proses", "selesai", "tolak", "balas", "teruskan"):
         response = post(client, f"/tiket/{world.dlh}/aksi",
-                        {"aksi": action, "catatan": "Sudah", "pesan": "halo", "opd": "PUPR"})
+                        {"aksi": action, "pesan_warga": "Sudah", "pesan": "halo", "opd": "PUPR"})
         assert response.status_code == 404
     assert _state(world.dlh) == states.DITERUSKAN
     with db.session_scope() as session:
