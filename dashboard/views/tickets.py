@@ -61,7 +61,9 @@ def _state_options(kind: str) -> List[tuple]:
         for code in states.TRANSITIONS[k]:
             if code not in codes:
                 codes.append(code)
-    return [(inbox.OPEN_FILTER, "Semua yang masih terbuka")] + [(c, states.LABELS[c]) for c in codes]
+    return [(inbox.OPEN_FILTER, "Masih terbuka"), (inbox.ALL_FILTER, "Semua status, termasuk selesai dan ditolak")] + [
+        (c, states.LABELS[c]) for c in codes
+    ]
 
 
 def inbox_page():  # type: ignore[no-untyped-def]
@@ -97,6 +99,7 @@ def inbox_page():  # type: ignore[no-untyped-def]
                 "overdue_days": overdue_days,
                 "failed": r.id in failed,
                 "rating": r.rating,
+                "reopened": bool(r.reopened) and open_,
                 "place": ", ".join(p for p in (f"RT {r.rt}" if r.rt else "", f"RW {r.rw}" if r.rw else "", r.area or "") if p),
             }
         )
@@ -282,6 +285,9 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
         "action_labels": ACTION_LABELS,
         "forward_choices": permissions.agency_choices(user, ticket, agency_list),
         "overdue_days": overdue_days,
+        "reopened": open_ and bool(
+            session.execute(select(inbox.reopened()).select_from(Ticket).where(Ticket.id == ticket.id)).scalar_one()
+        ),
         "map_url": (
             f"https://www.google.com/maps/search/?api=1&query={ticket.latitude:.6f},{ticket.longitude:.6f}"
             if ticket.latitude is not None and ticket.longitude is not None else None

@@ -101,3 +101,30 @@ def test_passing_a_complaint_on_keeps_the_reason_internal_and_names_both_agencie
     told = admin.locator(".outbox .text").all_inner_texts()[-1]
     assert "Dinas Lingkungan Hidup" in told and "Salah dinas" not in told
     admin.screenshot(path=str(SHOTS / "11-pengalihan-opd.png"), full_page=True)
+
+
+def test_the_inbox_shows_open_work_first_and_marks_reopened_tickets(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from layanwarga import notifications, states
+    from tests.dashboard.support import complaint, ticket_id
+
+    open_one = complaint("i1", sender=CLERK, description="Lampu jalan mati di gang 3").number
+    reopened = complaint("i2", sender=CLERK, description="Jalan berlubang di depan SDN 3").number
+    closed = complaint("i3", sender=CLERK, description="Sampah menumpuk di TPS").number
+    rejected = complaint("i4", sender=CLERK, description="Laporan ganda").number
+    for number in (reopened, closed):
+        for target, note in ((states.DIVERIFIKASI, None), (states.DIPROSES, None), (states.SELESAI, "Sudah ditangani.")):
+            notifications.change_state_and_notify(INST, ticket_id(number), target, "staf:admin", note)
+    notifications.change_state_and_notify(INST, ticket_id(reopened), states.DIPROSES, "staf:admin", "Warga: belum selesai.")
+    notifications.change_state_and_notify(INST, ticket_id(rejected), states.DITOLAK, "staf:admin", "Laporan ganda.")
+    page = browser.new_page(viewport=PHONE)
+    _login(page, server, "diskominfo", ADMIN_PASSWORD)
+    page.wait_for_url("**/tiket")
+    numbers = page.locator(".ticket-row .number").all_inner_texts()
+    assert sorted(numbers) == sorted([open_one, reopened])
+    row = page.locator(".ticket-row", has=page.locator(f"text={reopened}"))
+    assert row.locator(".tag.reopened").inner_text() == "Dibuka kembali"
+    assert page.locator(".ticket-row", has=page.locator(f"text={open_one}")).locator(".tag.reopened").count() == 0
+    page.screenshot(path=str(SHOTS / "12-kotak-masuk-terbuka.png"), full_page=True)
+    page.click("text=tampilkan juga yang selesai dan ditolak")
+    page.wait_for_url("**/tiket?status=semua")
+    assert sorted(page.locator(".ticket-row .number").all_inner_texts()) == sorted([open_one, reopened, closed, rejected])

@@ -3,6 +3,7 @@ history, and queues the citizen's WhatsApp message in the outbox; failures show 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -155,8 +156,6 @@ def test_inbox_filters_search_sort_and_pages(app, world: World, monkeypatch: pyt
     assert "7 tiket ditemukan" in html
     while True:
         seen += listed(html)
-        import re
-
         match = re.search(r'rel="next" href="([^"]+)"', html)
         if not match:
             break
@@ -244,3 +243,33 @@ def test_statistics_pages_and_csv(app, world: World) -> None:  # type: ignore[no
 def test_digest_page_for_opd(app, world: World) -> None:  # type: ignore[no-untyped-def]
     html = login(app, "pupr").get("/ringkasan").get_data(as_text=True)
     assert "aduan terbuka" in html
+
+
+def _resolve(number: str) -> None:
+    for target, note in ((states.DIPROSES, None), (states.SELESAI, "Sudah ditambal.")):
+        notifications.change_state_and_notify(INST, ticket_id(number), target, "staf:admin", note)
+
+
+def test_the_inbox_opens_on_open_tickets_and_shows_the_rest_on_request(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    _resolve(world.pupr)
+    notifications.change_state_and_notify(INST, ticket_id(world.dlh), states.DITOLAK, "staf:admin", "Bukan wewenang kami.")
+    admin = login(app, "admin")
+    default = admin.get("/tiket").get_data(as_text=True)
+    assert sorted(listed(default)) == sorted([world.anonymous, world.pupr_new, world.letter])
+    assert "tampilkan juga yang selesai dan ditolak" in default
+    everything = admin.get("/tiket?status=semua").get_data(as_text=True)
+    assert sorted(listed(everything)) == sorted([world.pupr, world.dlh, world.anonymous, world.pupr_new, world.letter])
+    assert 'href="/tiket.csv?status=semua"' in everything  # the export and the pages keep the choice
+    assert listed(admin.get("/tiket?status=selesai").get_data(as_text=True)) == [world.pupr]
+
+
+def test_a_reopened_ticket_stands_out_in_the_inbox_and_on_its_page(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    _resolve(world.pupr)
+    _resolve(world.anonymous)
+    notifications.change_state_and_notify(INST, ticket_id(world.pupr), states.DIPROSES, "staf:pupr", "Warga: lubang masih ada.")
+    opd = login(app, "pupr")
+    rows = re.findall(r'<li class="ticket-row[^"]*">.*?</li>', opd.get("/tiket?status=semua").get_data(as_text=True), re.S)
+    tagged = {number for row in rows for number in listed(row) if "Dibuka kembali" in row}
+    assert tagged == {world.pupr}
+    assert 'id="reopened"' in opd.get(f"/tiket/{world.pupr}").get_data(as_text=True)
+    assert 'id="reopened"' not in opd.get(f"/tiket/{world.anonymous}").get_data(as_text=True)
