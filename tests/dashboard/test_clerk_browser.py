@@ -128,3 +128,66 @@ def test_the_inbox_shows_open_work_first_and_marks_reopened_tickets(server: str,
     page.click("text=tampilkan juga yang selesai dan ditolak")
     page.wait_for_url("**/tiket?status=semua")
     assert sorted(page.locator(".ticket-row .number").all_inner_texts()) == sorted([open_one, reopened, closed, rejected])
+
+
+# -- at phone size (390×844): measured from the page's boxes ---------------------------------------
+def _box(page, selector: str) -> dict:  # type: ignore[no-untyped-def]
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    return box
+
+
+def test_on_a_phone_the_navigation_is_one_short_band(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    page = browser.new_page(viewport=PHONE)
+    _login(page, server, "diskominfo", ADMIN_PASSWORD)  # the admin has the most menu entries
+    page.wait_for_url("**/tiket")
+    header = _box(page, "header.top")
+    assert header["height"] <= 0.12 * PHONE["height"], header
+    links = page.locator("nav.nav a")
+    tops = {round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}
+    assert len(tops) == 1, f"the menu wraps onto {len(tops)} rows"
+    # Everything stays reachable: the menu scrolls sideways, signing out stays in view.
+    assert page.locator("nav.nav").evaluate("nav => nav.scrollWidth > nav.clientWidth || nav.scrollWidth <= innerWidth")
+    logout = _box(page, "header.top button:has-text('Keluar')")
+    assert logout["x"] + logout["width"] <= PHONE["width"] and logout["y"] < header["y"] + header["height"]
+    assert page.locator("nav.nav a:has-text('Ganti sandi')").count() + page.locator(".who a:has-text('Ganti sandi')").count() >= 1
+    page.screenshot(path=str(SHOTS / "13-menu-ponsel.png"))
+
+
+def test_on_a_phone_a_tickets_actions_come_before_its_conversation(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from tests.dashboard.support import complaint
+
+    conversation_log.log_inbound(CLERK, "jalan depan rumah berlubang besar", wamid="wamid.road.1")
+    conversation_log.start_flow(CLERK, "road", "wamid.road.1")
+    for i in range(15):
+        conversation_log.log_inbound(CLERK, f"keterangan tambahan nomor {i}, lubangnya makin dalam", wamid=f"wamid.road.x{i}")
+    number = complaint(f"{CLERK}:road", sender=CLERK, reporter_name="Siti").number
+    page = browser.new_page(viewport=PHONE)
+    _login(page, server, "diskominfo", ADMIN_PASSWORD)
+    page.wait_for_url("**/tiket")
+    page.goto(f"{server}/tiket/{number}")
+    actions, conversation = _box(page, "#actions"), _box(page, "#citizen")
+    assert actions["y"] < conversation["y"], (actions, conversation)
+    assert actions["y"] < PHONE["height"], "the actions start on the first screen"
+    page.screenshot(path=str(SHOTS / "14-tiket-ponsel.png"))
+
+
+def test_on_a_phone_the_live_chats_reply_box_is_in_view(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from layanwarga import handoff
+
+    conversation_log.log_inbound(CLERK, "saya mau bicara dengan petugas")
+    opened = handoff.open_handoff(CLERK, inst=INST, profile_name="Pak Darto")
+    for i in range(40):
+        conversation_log.log_inbound(CLERK, f"pesan nomor {i}: lampu di gang {i} mati sejak minggu lalu")
+    page = browser.new_page(viewport=PHONE)
+    _login(page, server, "diskominfo", ADMIN_PASSWORD)
+    page.wait_for_url("**/tiket")
+    page.goto(f"{server}/langsung/{opened.id}")
+    reply, box = _box(page, "#reply-form"), _box(page, "#reply-text")
+    assert 0 <= reply["y"] and box["y"] + box["height"] <= PHONE["height"], reply
+    send = _box(page, "#reply-form button[type=submit]")
+    assert send["y"] + send["height"] <= PHONE["height"], send
+    # The latest message is in view above it, not hidden behind it.
+    latest = _box(page, "#chat li:last-child")
+    assert latest["y"] >= 0 and latest["y"] + latest["height"] <= reply["y"] + 1, (latest, reply)
+    page.screenshot(path=str(SHOTS / "15-obrolan-ponsel.png"))
