@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import pending, tickets
+from layanwarga import conversation_log, pending, tickets
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
@@ -64,9 +64,11 @@ class ActionStartComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         category, _ = common.intent(tracker)
+        flow_id = uuid.uuid4().hex
+        await common.run_sync(conversation_log.start_flow, tracker.sender_id, flow_id, common.metadata(tracker).get("message_id"))
         events: List[EventType] = [
             *common.reset(COMPLAINT_SLOTS),
-            SlotSet("flow_id", uuid.uuid4().hex),
+            SlotSet("flow_id", flow_id),
             SlotSet("aduan_kategori", category),
         ]
         message = common.text(tracker)

@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import crypto, pending, phones
+from layanwarga import conversation_log, crypto, pending, phones
 from layanwarga import nik as nik_rules
 from layanwarga import tickets
 from layanwarga.config import LetterType, get_institution
@@ -101,9 +101,11 @@ class ActionStartLetter(Action):
         name, _ = common.intent(tracker)
         code = LETTER_BY_REQUEST_INTENT[name]
         letter = get_institution().letters[code]
+        flow_id = uuid.uuid4().hex
+        await common.run_sync(conversation_log.start_flow, tracker.sender_id, flow_id, common.metadata(tracker).get("message_id"))
         events: List[EventType] = [
             *common.reset(LETTER_SLOTS),
-            SlotSet("flow_id", uuid.uuid4().hex),
+            SlotSet("flow_id", flow_id),
             SlotSet("surat_jenis", code),
         ]
         previous_number = common.entity(tracker, "nomor_tiket")

@@ -411,6 +411,7 @@ class WebhookProcessor:
                 wamid=message.id or None,
                 kind=message.type,
                 media_id=(metadata.get("media") or {}).get("media_db_id"),
+                reply_to=text_of((message.context or {}).get("id")),
                 url=self.settings.database_url,
                 also=hold,
             )

@@ -18,7 +18,7 @@ from layanwarga.config import Institution, get_institution
 from layanwarga.db import session_scope
 from layanwarga.formatting import MONTH_NAMES
 
-from . import security
+from . import security, ticket_details
 from .localtime import local
 from .settings import DashboardSettings
 
@@ -86,6 +86,11 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
 
         return Markup("<br>".join(escape(line) for line in (value or "").splitlines()))
 
+    @app.template_filter("lampiran")
+    def lampiran(kind: Optional[str]) -> str:
+        """A conversation line's attachment, named by what it is."""
+        return ticket_details.attachment_label(kind)
+
     @app.context_processor
     def globals_() -> Dict[str, Any]:
         return {
@@ -96,10 +101,13 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
             "live_poll_seconds": settings.live_poll_seconds,
         }
 
+    from . import permissions
     from .views import admin, announcements, auth, live, public, stats, tickets
 
     for module in (auth, tickets, live, stats, admin, announcements, public):
         app.register_blueprint(module.bp)
+    # Every route behind its declared rule; a route without one stops the app here.
+    permissions.install_route_rules(app)
 
     @app.errorhandler(400)
     def bad_request(error: Any):  # type: ignore[no-untyped-def]

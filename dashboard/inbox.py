@@ -13,13 +13,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from layanwarga import numbering, states
 from layanwarga.config import Institution
-from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Citizen, Ticket
+from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Citizen, StateChange, Ticket
 from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD, StaffUser
 from layanwarga.stats import utc_bounds
 
@@ -38,12 +38,15 @@ SORT_LABELS = {
     "tenggat": "Tenggat terdekat",
     "diperbarui": "Terakhir diperbarui",
 }
+# The inbox opens on the work still to do; "semua" shows closed and rejected tickets too.
 OPEN_FILTER = "terbuka"
+ALL_FILTER = "semua"
 # Overdue: open past the due date (a letter ready for pickup has met its deadline).
 OVERDUE_STATES = tuple(
     sorted((states.OPEN_STATES[KIND_COMPLAINT] | states.OPEN_STATES[KIND_LETTER]) - {states.SIAP_DIAMBIL})
 )
 ALL_OPEN_STATES = tuple(sorted(states.OPEN_STATES[KIND_COMPLAINT] | states.OPEN_STATES[KIND_LETTER]))
+CLOSED_STATES = tuple(sorted(set(states.LABELS) - set(ALL_OPEN_STATES)))
 
 
 @dataclass
@@ -65,7 +68,7 @@ class Filters:
         """Query-string parameters for links (filters kept, cursors replaced)."""
         values = {
             "jenis": self.kind,
-            "status": self.state,
+            "status": self.state if self.state != OPEN_FILTER else "",
             "kategori": self.category,
             "opd": self.agency,
             "terlambat": "1" if self.overdue else "",
@@ -92,7 +95,7 @@ def parse_filters(args: Mapping[str, str], user: StaffUser) -> Filters:
     errors: List[str] = []
     f = Filters(
         kind=(args.get("jenis") or "").strip(),
-        state=(args.get("status") or "").strip(),
+        state=(args.get("status") if args.get("status") is not None else OPEN_FILTER).strip() or ALL_FILTER,
         category=(args.get("kategori") or "").strip(),
         agency=(args.get("opd") or "").strip(),
         overdue=(args.get("terlambat") or "") == "1",
@@ -106,8 +109,8 @@ def parse_filters(args: Mapping[str, str], user: StaffUser) -> Filters:
     )
     if f.kind not in ("", KIND_COMPLAINT, KIND_LETTER):
         f.kind = ""
-    if f.state and f.state != OPEN_FILTER and f.state not in states.LABELS:
-        f.state = ""
+    if f.state not in (OPEN_FILTER, ALL_FILTER) and f.state not in states.LABELS:
+        f.state = OPEN_FILTER
     if f.sort not in SORTS:
         f.sort = "terbaru"
     # Roles see one kind only; their filter follows.
@@ -158,7 +161,7 @@ def conditions(session: Session, inst: Institution, user: StaffUser, f: Filters,
         where.append(Ticket.kind == f.kind)
     if f.state == OPEN_FILTER:
         where.append(Ticket.state.in_(ALL_OPEN_STATES))
-    elif f.state:
+    elif f.state != ALL_FILTER:
         where.append(Ticket.state == f.state)
     if f.category:
         where.append(Ticket.category == f.category)
@@ -201,10 +204,21 @@ def decode_cursor(cursor: str, column: str) -> Optional[Tuple[Any, int]]:
         return None
 
 
+def reopened() -> ColumnElement:
+    """The ticket was closed once and opened again (a resolved complaint the citizen or staff
+    reopened): its history has a move from a closed state back to an open one."""
+    return exists().where(
+        StateChange.ticket_id == Ticket.id,
+        StateChange.from_state.in_(CLOSED_STATES),
+        StateChange.to_state.in_(ALL_OPEN_STATES),
+    )
+
+
 LIST_COLUMNS = (
     Ticket.id, Ticket.number, Ticket.kind, Ticket.category, Ticket.state, Ticket.agency_code, Ticket.due_date,
     Ticket.created_at, Ticket.updated_at, Ticket.is_anonymous, Ticket.reporter_name, Ticket.applicant_name,
     Ticket.description, Ticket.purpose, Ticket.rating, Ticket.area, Ticket.rt, Ticket.rw,
+    reopened().label("reopened"),
 )
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     func,
     select,
     text,
+    true,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -198,14 +199,17 @@ def open_handoff(
                 session.add(row)
                 session.flush()
                 handoff_id = int(row.id)
-                # Messages logged moments ago (the request itself) belong to this handoff.
+                # The citizen's messages of moments ago (the request itself) belong to this
+                # handoff; what the assistant answered before it opened does not.
+                line = conversation_log.ConversationMessage
                 session.execute(
-                    conversation_log.ConversationMessage.__table__.update()
+                    line.__table__.update()
                     .where(
                         and_(
-                            conversation_log.ConversationMessage.sender == sender,
-                            conversation_log.ConversationMessage.handoff_id.is_(None),
-                            conversation_log.ConversationMessage.created_at >= naive - dt.timedelta(minutes=2),
+                            line.sender == sender,
+                            line.direction == conversation_log.DIRECTION_IN,
+                            line.handoff_id.is_(None),
+                            line.created_at >= naive - dt.timedelta(minutes=2),
                         )
                     )
                     .values(handoff_id=handoff_id)
@@ -310,8 +314,18 @@ class Summary:
     last_text: str
 
 
-def list_open(session: Session, limit: int = 200) -> List[Summary]:
-    """Open handoffs, those waiting longest for an answer first, with unread counts."""
+def list_open(
+    session: Session,
+    *,
+    visible: ColumnElement = true(),
+    readable: ColumnElement = true(),
+    limit: int = 200,
+) -> List[Summary]:
+    """Open handoffs, those waiting longest for an answer first, with unread counts.
+
+    ``visible`` limits the handoffs (a condition on ``Handoff``) and ``readable`` the lines
+    counted and quoted (a condition on ``ConversationMessage``) to what the viewer may see; the
+    dashboard's permissions decide both."""
     msg = conversation_log.ConversationMessage
     unread = (
         select(func.count(msg.id))
@@ -319,13 +333,14 @@ def list_open(session: Session, limit: int = 200) -> List[Summary]:
             msg.handoff_id == Handoff.id,
             msg.direction == conversation_log.DIRECTION_IN,
             msg.id > Handoff.last_read_message_id,
+            readable,
         )
         .correlate(Handoff)
         .scalar_subquery()
     )
     last_text = (
         select(msg.text)
-        .where(msg.handoff_id == Handoff.id)
+        .where(msg.handoff_id == Handoff.id, readable)
         .order_by(msg.id.desc())
         .limit(1)
         .correlate(Handoff)
@@ -335,7 +350,7 @@ def list_open(session: Session, limit: int = 200) -> List[Summary]:
         select(Handoff, Citizen.profile_name, StaffUser.full_name, unread, last_text)
         .outerjoin(Citizen, Citizen.id == Handoff.citizen_id)
         .outerjoin(StaffUser, StaffUser.id == Handoff.assigned_to)
-        .where(Handoff.state == OPEN)
+        .where(Handoff.state == OPEN, visible)
         .order_by(Handoff.first_response_at.is_not(None), Handoff.opened_at)
         .limit(limit)
     ).all()
@@ -355,10 +370,6 @@ def list_open(session: Session, limit: int = 200) -> List[Summary]:
         )
         for h, name, staff_name, count, last in rows
     ]
-
-
-def open_count(session: Session) -> int:
-    return int(session.execute(select(func.count(Handoff.id)).where(Handoff.state == OPEN)).scalar_one())
 
 
 def flag_emergency(sender: str, *, now: Optional[dt.datetime] = None, url: Optional[str] = None) -> Optional[int]:

@@ -136,7 +136,11 @@ class Ticket(Base):
 
 
 class StateChange(Base):
-    """One entry of a ticket's history: who changed what, when, and why."""
+    """One entry of a ticket's history: who changed what, when, and why.
+
+    ``note`` is what the citizen was told with the change (a reason, what was done), never an
+    internal remark: that is ``internal_note``, for staff only. A change of agency keeps the old
+    and the new one (``from_agency``, ``to_agency``)."""
 
     __tablename__ = "state_changes"
 
@@ -146,6 +150,9 @@ class StateChange(Base):
     to_state = Column(String(20), nullable=False)
     actor = Column(String(120), nullable=False)
     note = Column(Text, nullable=True)
+    internal_note = Column(Text, nullable=True)
+    from_agency = Column(String(40), nullable=True)
+    to_agency = Column(String(40), nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     ticket = relationship("Ticket", back_populates="history")

@@ -251,7 +251,7 @@ def compose_state_change(
         elif state == states.SELESAI:
             text = (
                 f"Permohonan *{number}* ({label}) telah selesai dan suratnya sudah diserahkan. "
-                f"Terima kasih telah menggunakan layanan {inst.service_name} 🙏"
+                f"Terima kasih telah menggunakan layanan {inst.service_name} 🙏" + _note_line(note)
             )
         elif state == states.DITOLAK:
             requirements = "\n".join(f"- {item}" for item in letter.requirements) if letter else ""
@@ -367,19 +367,21 @@ def change_state_and_notify(
     *,
     agency_names: Optional[Dict[str, str]] = None,
     notify: bool = True,
+    internal_note: Optional[str] = None,
     session: Optional[Session] = None,
 ) -> ChangeResult:
     """``tickets.change_state`` plus the citizen's message, in one transaction: either both are
-    stored or neither. Raises ``states.TransitionError`` / ``LookupError`` like change_state."""
+    stored or neither. ``note`` goes to the citizen, ``internal_note`` never does. Raises
+    ``states.TransitionError`` / ``LookupError`` like change_state."""
     if session is None:
         with session_scope(write=True) as own:
             return change_state_and_notify(
                 inst, ticket_id, target, actor, note, agency_code,
-                agency_names=agency_names, notify=notify, session=own,
+                agency_names=agency_names, notify=notify, internal_note=internal_note, session=own,
             )
     before = session.get(Ticket, ticket_id)
     previous = before.state if before is not None else None
-    ticket = tickets.change_state(ticket_id, target, actor, note, agency_code, session)
+    ticket = tickets.change_state(ticket_id, target, actor, note, agency_code, session, internal_note=internal_note)
     notification_id = None
     if notify and ticket.citizen is not None:
         message = compose_state_change(inst, ticket, previous, note, agency_names=agency_names)

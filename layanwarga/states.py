@@ -53,8 +53,12 @@ OPEN_STATES = {
     KIND_LETTER: frozenset({DIAJUKAN, DIVERIFIKASI, SIAP_DIAMBIL}),
 }
 
-# Moving into these states needs a note the citizen can read (a reason, or what was done).
-NOTE_REQUIRED = frozenset({DITOLAK, SELESAI})
+# Moving into these states needs a note the citizen can read (a reason, or what was done). A
+# letter handed over needs none: the citizen has it in hand.
+NOTE_REQUIRED = {
+    KIND_COMPLAINT: frozenset({DITOLAK, SELESAI}),
+    KIND_LETTER: frozenset({DITOLAK}),
+}
 
 
 class TransitionError(ValueError):
@@ -67,7 +71,7 @@ def check_transition(kind: str, current: str, target: str, note: str | None) -> 
         raise TransitionError(
             f"Status {LABELS.get(current, current)!r} tidak dapat diubah menjadi {LABELS.get(target, target)!r}."
         )
-    if target in NOTE_REQUIRED and not (note and note.strip()):
+    if target in NOTE_REQUIRED[kind] and not (note and note.strip()):
         raise TransitionError(
             "Alasan penolakan wajib diisi." if target == DITOLAK else "Catatan penyelesaian wajib diisi."
         )

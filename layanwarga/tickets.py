@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import calendar, citizens, numbering, states
+from . import calendar, citizens, conversation_log, numbering, states
 from .config import Institution
 from .db import session_scope
 from .models import KIND_COMPLAINT, KIND_LETTER, Citizen, Media, StateChange, Ticket, utcnow
@@ -164,6 +164,7 @@ def _store(session: Session, ticket: Ticket, citizen: Citizen, media_ids: Sequen
     session.add(ticket)
     session.flush()
     _attach_media(session, ticket, citizen, media_ids)
+    conversation_log.close_flow(session, ticket)
 
 
 def _submit(inst: Institution, key: str, build) -> TicketView:  # type: ignore[no-untyped-def]
@@ -304,20 +305,25 @@ def change_state(
     note: Optional[str] = None,
     agency_code: Optional[str] = None,
     session: Optional[Session] = None,
+    *,
+    internal_note: Optional[str] = None,
 ) -> Ticket:
     """Move a ticket to ``target`` if the workflow allows it, recording the change.
 
-    ``agency_code`` routes (or re-routes) a complaint when moving it to ``diteruskan``.
-    Pass ``session`` to make the change part of a larger unit of work.
+    ``note`` is what the citizen reads with the change; ``internal_note`` stays with staff.
+    ``agency_code`` routes (or re-routes) a complaint when moving it to ``diteruskan``; the
+    history keeps the agency before and after. Pass ``session`` to make the change part of a
+    larger unit of work.
     """
     if session is None:
         with session_scope(write=True) as own:
-            return change_state(ticket_id, target, actor, note, agency_code, own)
+            return change_state(ticket_id, target, actor, note, agency_code, own, internal_note=internal_note)
     ticket = session.get(Ticket, ticket_id, with_for_update=True)
     if ticket is None:
         raise LookupError(f"ticket {ticket_id} does not exist")
     states.check_transition(ticket.kind, ticket.state, target, note)
     previous = ticket.state
+    previous_agency = ticket.agency_code
     ticket.state = target
     now = utcnow()
     ticket.updated_at = now
@@ -328,7 +334,18 @@ def change_state(
     if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:
         ticket.resolution_note = note
     ticket.closed_at = None if states.is_open(ticket.kind, target) else now
-    ticket.history.append(StateChange(from_state=previous, to_state=target, actor=actor, note=note, created_at=now))
+    ticket.history.append(
+        StateChange(
+            from_state=previous,
+            to_state=target,
+            actor=actor,
+            note=note,
+            internal_note=internal_note,
+            from_agency=previous_agency if agency_code else None,
+            to_agency=agency_code or None,
+            created_at=now,
+        )
+    )
     session.flush()
     return ticket
 

@@ -10,7 +10,18 @@
   var form = document.getElementById("reply-form");
   var errorBox = document.getElementById("reply-error");
 
-  function scrollDown() { chat.scrollTop = chat.scrollHeight; }
+  // On a wide screen the messages scroll in their own box; on a phone the page scrolls, with the
+  // reply box held at the bottom of the screen (style.css).
+  function ownScroll() { return getComputedStyle(chat).overflowY !== "visible"; }
+  function atBottom() {
+    if (ownScroll()) { return chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40; }
+    var page = document.scrollingElement;
+    return page.scrollHeight - page.scrollTop - window.innerHeight < 40;
+  }
+  function scrollDown() {
+    if (ownScroll()) { chat.scrollTop = chat.scrollHeight; }
+    else { window.scrollTo(0, document.scrollingElement.scrollHeight); }
+  }
 
   function render(m) {
     var li = document.createElement("li");
@@ -22,13 +33,16 @@
     li.appendChild(who);
     if (m.media_url) {
       var a = document.createElement("a");
-      a.href = m.media_url; a.target = "_blank"; a.rel = "noopener"; a.textContent = "[lampiran] ";
+      a.className = "attachment"; a.href = m.media_url; a.target = "_blank"; a.rel = "noopener";
+      a.textContent = m.media_label;
       li.appendChild(a);
     }
-    var text = document.createElement("span");
-    text.className = "text";
-    text.textContent = m.text || "";
-    li.appendChild(text);
+    if (m.text) {
+      var text = document.createElement("span");
+      text.className = "text";
+      text.textContent = m.text;
+      li.appendChild(text);
+    }
     if (m.notification_id) {
       var status = document.createElement("span");
       status.className = "status small";
@@ -43,7 +57,7 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) { return; }
-        var atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40;
+        var follow = atBottom();
         data.messages.forEach(function (m) {
           if (m.id > lastId) { chat.appendChild(render(m)); lastId = m.id; }
         });
@@ -51,7 +65,7 @@
           var li = chat.querySelector('li[data-id="' + id + '"] .status');
           if (li) { li.textContent = data.statuses[id]; }
         });
-        if (atBottom) { scrollDown(); }
+        if (follow) { scrollDown(); }
         if (!data.open) {
           var state = document.getElementById("handoff-state");
           if (state) { state.textContent = "Sudah dikembalikan ke asisten"; }

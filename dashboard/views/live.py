@@ -3,6 +3,12 @@
 The conversation page polls ``/langsung/<id>/pesan.json`` every few seconds for new messages
 (and delivery states of staff messages); replies go out through the notification outbox, so a
 message typed while the Graph API is down is sent when it is back, never lost.
+
+Who sees which handoff, which of its lines and which of the citizen's tickets is decided by
+``dashboard.permissions`` (``handoff_visible``, ``readable_lines``, ``conversation_scope``): a
+handoff someone may not open answers 404 on every route, exactly like one that does not exist.
+A conversation page shows the handoff's own lines (the request that opened it and everything
+after), never the citizen's earlier chats with the assistant.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from layanwarga.handoff import Handoff
 from layanwarga.models import Citizen, MessageStatus, Ticket, utcnow
 from layanwarga.staff import StaffUser
 
-from ..security import chat_required
+from .. import permissions, ticket_details
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("live", __name__)
@@ -40,12 +46,19 @@ def _actor(actor: str, names: Dict[str, str]) -> str:
     return actor
 
 
-def _messages(session: Any, sender: str, after_id: int = 0, limit: int = 200) -> List[Dict[str, Any]]:
+def _messages(session: Any, handoff_id: int, after_id: int = 0, limit: int = 200) -> List[Dict[str, Any]]:
+    """The handoff's lines the current user may read, as the page and the poll show them."""
     from .. import local
 
     inst = get_institution()
     names = {u.username: u.full_name for u in session.execute(select(StaffUser)).scalars()}
-    logged = conversation_log.history(session, sender, after_id=after_id, limit=limit)
+    logged = conversation_log.lines(
+        session,
+        conversation_log.ConversationMessage.handoff_id == handoff_id,
+        permissions.readable_lines(g.user),
+        after_id=after_id,
+        limit=limit,
+    )
     note_ids = [m.notification_id for m in logged if m.notification_id]
     outbox = {}
     if note_ids:
@@ -73,6 +86,7 @@ def _messages(session: Any, sender: str, after_id: int = 0, limit: int = 200) ->
                 "text": m.text,
                 "time": f"{moment:%d/%m %H.%M}" if moment else "",
                 "media_url": url_for("tickets.media_file", media_id=m.media_id) if m.media_id else None,
+                "media_label": ticket_details.attachment_label(m.kind) if m.media_id else None,
                 "status": status,
                 "notification_id": m.notification_id,
             }
@@ -81,15 +95,15 @@ def _messages(session: Any, sender: str, after_id: int = 0, limit: int = 200) ->
 
 
 @bp.route("/langsung")
-@chat_required
 def index():  # type: ignore[no-untyped-def]
+    visible = permissions.handoff_visible(g.user)
     with session_scope() as session:
-        open_ = handoff.list_open(session)
+        open_ = handoff.list_open(session, visible=visible, readable=permissions.readable_lines(g.user))
         closed = list(
             session.execute(
                 select(Handoff, Citizen.profile_name)
                 .outerjoin(Citizen, Citizen.id == Handoff.citizen_id)
-                .where(Handoff.state == handoff.CLOSED)
+                .where(Handoff.state == handoff.CLOSED, visible)
                 .order_by(Handoff.closed_at.desc())
                 .limit(20)
             ).all()
@@ -98,38 +112,41 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/langsung/ringkas.json")
-@chat_required
 def summary():  # type: ignore[no-untyped-def]
     with session_scope() as session:
-        items = handoff.list_open(session)
+        items = handoff.list_open(
+            session, visible=permissions.handoff_visible(g.user), readable=permissions.readable_lines(g.user)
+        )
     return jsonify({"open": len(items), "unread": sum(i.unread for i in items), "waiting": sum(1 for i in items if i.first_response_at is None)})
 
 
 def _load(session: Any, handoff_id: int) -> Handoff:
+    """The handoff if the current user may open it; 404 otherwise (never reveals that it exists)."""
     row = session.get(Handoff, handoff_id)
-    if row is None:
+    if row is None or not permissions.can_open_handoff(session, g.user, handoff_id):
         abort(404)
     return row
 
 
 @bp.route("/langsung/<int:handoff_id>")
-@chat_required
 def conversation(handoff_id: int):  # type: ignore[no-untyped-def]
     with session_scope() as session:
         row = _load(session, handoff_id)
         citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else None
-        messages = _messages(session, row.sender)
+        messages = _messages(session, handoff_id)
         recent = []
         if citizen is not None:
             recent = list(
                 session.execute(
-                    select(Ticket.number, Ticket.state, Ticket.kind).where(Ticket.citizen_id == citizen.id).order_by(Ticket.id.desc()).limit(5)
+                    select(Ticket.number, Ticket.state, Ticket.kind)
+                    .where(Ticket.citizen_id == citizen.id, *permissions.conversation_scope(g.user))
+                    .order_by(Ticket.id.desc())
+                    .limit(5)
                 ).all()
             )
         info = {
             "id": row.id,
             "open": row.state == handoff.OPEN,
-            "sender": row.sender,
             "name": citizen.profile_name if citizen else "",
             "reason": handoff.REASON_LABELS.get(row.reason, row.reason),
             "opened_at": row.opened_at,
@@ -146,7 +163,6 @@ def conversation(handoff_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/langsung/<int:handoff_id>/pesan.json")
-@chat_required
 def poll(handoff_id: int):  # type: ignore[no-untyped-def]
     try:
         after = max(0, int(request.args.get("after") or 0))
@@ -154,10 +170,10 @@ def poll(handoff_id: int):  # type: ignore[no-untyped-def]
         after = 0
     with session_scope() as session:
         row = _load(session, handoff_id)
-        sender, is_open = row.sender, row.state == handoff.OPEN
-        new = _messages(session, sender, after_id=after, limit=100)
+        is_open = row.state == handoff.OPEN
+        new = _messages(session, handoff_id, after_id=after, limit=100)
         # Delivery states of the latest staff messages change after they were shown.
-        recent = _messages(session, sender, limit=30)
+        recent = _messages(session, handoff_id, limit=30)
     statuses = {m["id"]: m["status"] for m in recent if m["notification_id"]}
     with session_scope() as session:
         inbound = [m["id"] for m in new if m["direction"] == "in"]
@@ -167,8 +183,9 @@ def poll(handoff_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/langsung/<int:handoff_id>/balas", methods=["POST"])
-@chat_required
 def reply(handoff_id: int):  # type: ignore[no-untyped-def]
+    with session_scope() as session:
+        _load(session, handoff_id)
     text = (request.form.get("pesan") or "").strip()
     wants_json = request.accept_mimetypes.best == "application/json"
     error = None
@@ -190,8 +207,9 @@ def reply(handoff_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/langsung/<int:handoff_id>/tutup", methods=["POST"])
-@chat_required
 def close(handoff_id: int):  # type: ignore[no-untyped-def]
+    with session_scope() as session:
+        _load(session, handoff_id)
     if handoff.close_handoff(handoff_id, actor=g.user.actor, inst=get_institution()):
         flash("Warga dikembalikan ke asisten virtual dan sudah diberi tahu.", "ok")
     else:

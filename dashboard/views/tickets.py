@@ -1,5 +1,6 @@
 """Inbox, ticket detail, actions (verify, forward, process, resolve, reject, reply), media,
-CSV export and the OPD digest page."""
+CSV export and the OPD digest page. Who may reach each route is declared in
+``dashboard.permissions.ROUTES``; which tickets and files a user may see is decided there too."""
 from __future__ import annotations
 
 import csv
@@ -17,17 +18,17 @@ from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Citizen, Media, MessageStatus, StateChange, Ticket, utcnow
 from layanwarga.nik import mask
-from layanwarga.staff import ROLE_ADMIN, ROLE_OPD, StaffUser, agencies, audit
+from layanwarga.staff import ROLE_OPD, StaffUser, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
-from .. import agency_names, inbox, localtime, permissions
-from ..security import login_required
+from .. import agency_names, inbox, localtime, permissions, ticket_details
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("tickets", __name__)
 
 REPLY_LIMIT = 2000
 NOTE_LIMIT = 1000
+CONVERSATION_LIMIT = 200
 ACTION_LABELS = {
     "verifikasi": "Verifikasi",
     "teruskan": "Teruskan ke OPD",
@@ -60,7 +61,9 @@ def _state_options(kind: str) -> List[tuple]:
         for code in states.TRANSITIONS[k]:
             if code not in codes:
                 codes.append(code)
-    return [(inbox.OPEN_FILTER, "Semua yang masih terbuka")] + [(c, states.LABELS[c]) for c in codes]
+    return [(inbox.OPEN_FILTER, "Masih terbuka"), (inbox.ALL_FILTER, "Semua status, termasuk selesai dan ditolak")] + [
+        (c, states.LABELS[c]) for c in codes
+    ]
 
 
 def inbox_page():  # type: ignore[no-untyped-def]
@@ -76,7 +79,7 @@ def inbox_page():  # type: ignore[no-untyped-def]
     names = agency_names()
     rows = []
     for r in page.rows:
-        hidden = bool(r.is_anonymous) and user.role != ROLE_ADMIN
+        hidden = permissions.hides_identity(user, r)
         who = "Anonim" if hidden else (r.applicant_name if r.kind == KIND_LETTER else r.reporter_name) or "-"
         open_ = states.is_open(r.kind, r.state)
         overdue_days = (today - r.due_date).days if (r.due_date and open_ and r.state in inbox.OVERDUE_STATES and r.due_date < today) else 0
@@ -96,6 +99,7 @@ def inbox_page():  # type: ignore[no-untyped-def]
                 "overdue_days": overdue_days,
                 "failed": r.id in failed,
                 "rating": r.rating,
+                "reopened": bool(r.reopened) and open_,
                 "place": ", ".join(p for p in (f"RT {r.rt}" if r.rt else "", f"RW {r.rw}" if r.rw else "", r.area or "") if p),
             }
         )
@@ -113,7 +117,7 @@ def inbox_page():  # type: ignore[no-untyped-def]
 
 
 # Keep the endpoint name short in templates: url_for("tickets.inbox").
-bp.add_url_rule("/tiket", endpoint="inbox", view_func=login_required(inbox_page))
+bp.add_url_rule("/tiket", endpoint="inbox", view_func=inbox_page)
 
 
 def _csv_cell(value: Any) -> str:
@@ -123,7 +127,6 @@ def _csv_cell(value: Any) -> str:
 
 
 @bp.route("/tiket.csv")
-@login_required
 def export_csv():  # type: ignore[no-untyped-def]
     inst = get_institution()
     user: StaffUser = g.user
@@ -185,7 +188,12 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
     citizen: Optional[Citizen] = ticket.citizen
     staff_names = {u.username: u.full_name for u in session.execute(select(StaffUser)).scalars()}
     rows = notifications.for_ticket(session, ticket.id)
-    reply_changes = {int(r.dedupe_key.split(":")[1]) for r in rows if r.dedupe_key and r.dedupe_key.startswith("reply:")}
+    sent = {  # history entries whose note went to the citizen: a reply, or a state change's message
+        int(r.dedupe_key.split(":")[1]): r.dedupe_key.split(":")[0]
+        for r in rows
+        if r.dedupe_key and r.dedupe_key.split(":")[0] in ("reply", "state")
+    }
+    names = agency_names()
     history = [
         {
             "at": h.created_at,
@@ -193,7 +201,11 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
             "from": states.LABELS.get(h.from_state or "", h.from_state or ""),
             "to": states.LABELS.get(h.to_state, h.to_state),
             "note": h.note,
-            "reply": h.id in reply_changes,
+            "note_sent": h.id in sent,
+            "internal_note": h.internal_note,
+            "from_agency": names.get(h.from_agency or "", h.from_agency) if h.from_agency != h.to_agency else None,
+            "to_agency": names.get(h.to_agency or "", h.to_agency),
+            "reply": sent.get(h.id) == "reply",
         }
         for h in ticket.history
     ]
@@ -225,18 +237,13 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
             }
         )
     conversation = []
-    if citizen is not None and permissions.may_see_conversation(user, ticket):
+    if permissions.may_see_conversation(user, ticket):
+        # The ticket's own conversation: its form from start to submission, the citizen's replies
+        # to messages about it and the assistant's answers (outbox messages are listed below).
         msg = conversation_log.ConversationMessage
-        window_start = ticket.created_at - dt.timedelta(hours=3)
-        window_end = ticket.created_at + dt.timedelta(minutes=10)
-        for m in session.execute(
-            select(msg)
-            .where(msg.sender == citizen.sender_key, msg.created_at >= window_start, msg.created_at <= window_end,
-                   msg.notification_id.is_(None))
-            .order_by(msg.id)
-            .limit(100)
-        ).scalars():
-            conversation.append(m)
+        conversation = conversation_log.lines(
+            session, msg.ticket_id == ticket.id, msg.notification_id.is_(None), limit=CONVERSATION_LIMIT
+        )
     fb = feedback.for_ticket(session, ticket.id)
     agency_list = agencies(session, inst)
     today = today_local(inst)
@@ -272,12 +279,16 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
         "history": history,
         "outbox": outbox,
         "conversation": conversation,
-        "media": list(ticket.media),
+        "details": ticket_details.detail_rows(ticket.details) if ticket.kind == KIND_LETTER else [],
+        "media": ticket_details.media_items(session, ticket),
         "feedback": fb,
         "actions": actions,
         "action_labels": ACTION_LABELS,
         "forward_choices": permissions.agency_choices(user, ticket, agency_list),
         "overdue_days": overdue_days,
+        "reopened": open_ and bool(
+            session.execute(select(inbox.reopened()).select_from(Ticket).where(Ticket.id == ticket.id)).scalar_one()
+        ),
         "map_url": (
             f"https://www.google.com/maps/search/?api=1&query={ticket.latitude:.6f},{ticket.longitude:.6f}"
             if ticket.latitude is not None and ticket.longitude is not None else None
@@ -290,7 +301,6 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
 
 
 @bp.route("/tiket/<number>")
-@login_required
 def detail(number: str):  # type: ignore[no-untyped-def]
     show_nik = request.args.get("nik") == "1"
     with session_scope() as session:
@@ -299,20 +309,29 @@ def detail(number: str):  # type: ignore[no-untyped-def]
         return render_template("ticket.html", **context)
 
 
+def _form_text(name: str) -> Optional[str]:
+    return " ".join((request.form.get(name) or "").split()) or None
+
+
 @bp.route("/tiket/<number>/aksi", methods=["POST"])
-@login_required
 def act(number: str):  # type: ignore[no-untyped-def]
+    """A state change. Staff write two things apart: ``pesan_warga``, sent to the citizen with
+    the change's WhatsApp message (required to resolve or reject), and ``catatan_internal``,
+    kept in the history for staff and never sent (required when an OPD passes a complaint on)."""
     inst = get_institution()
     user: StaffUser = g.user
     action = request.form.get("aksi") or ""
-    note = " ".join((request.form.get("catatan") or "").split()) or None
-    if note and len(note) > NOTE_LIMIT:
-        flash(f"Catatan terlalu panjang (maksimal {NOTE_LIMIT} karakter).", "error")
+    note, internal_note = _form_text("pesan_warga"), _form_text("catatan_internal")
+    if any(text and len(text) > NOTE_LIMIT for text in (note, internal_note)):
+        flash(f"Pesan atau catatan terlalu panjang (maksimal {NOTE_LIMIT} karakter).", "error")
         return redirect(url_for("tickets.detail", number=number))
     with session_scope() as session:
         ticket = _load(session, number)
         allowed = permissions.allowed_actions(user, ticket)
         ticket_id, kind, state = ticket.id, ticket.kind, ticket.state
+    if action not in permissions.KNOWN_ACTIONS:
+        flash("Pilih salah satu tindakan yang tersedia.", "error")
+        return redirect(url_for("tickets.detail", number=number))
     if action not in allowed:
         abort(403)
     if action == "balas":
@@ -320,8 +339,6 @@ def act(number: str):  # type: ignore[no-untyped-def]
     if action == "kirim_ulang":
         return _retry(ticket_id, number)
     target = permissions.ACTION_TARGETS[action][kind]
-    if action == "serahkan" and not note:
-        note = "Surat telah diserahkan kepada pemohon."
     agency_code = None
     if action == "teruskan":
         agency_code = (request.form.get("opd") or "").strip()
@@ -330,22 +347,27 @@ def act(number: str):  # type: ignore[no-untyped-def]
         if agency_code not in valid:
             flash("Pilih OPD tujuan yang valid.", "error")
             return redirect(url_for("tickets.detail", number=number))
-        if user.role == ROLE_OPD and not note:
-            flash("Tuliskan alasan pengalihan ke OPD lain.", "error")
+        if user.role == ROLE_OPD and not internal_note:
+            flash("Tuliskan alasan pengalihan ke OPD lain di catatan internal (tidak dikirim ke warga).", "error")
             return redirect(url_for("tickets.detail", number=number))
     try:
         result = notifications.change_state_and_notify(
-            inst, ticket_id, target, user.actor, note, agency_code, agency_names=agency_names()
+            inst, ticket_id, target, user.actor, note, agency_code, agency_names=agency_names(), internal_note=internal_note
         )
     except states.TransitionError as exc:
         flash(str(exc), "error")
         return redirect(url_for("tickets.detail", number=number))
     logger.info("Ticket %s: %s -> %s by %s", number, state, result.state, user.actor)
     message = f"Status {number} diubah menjadi \u201c{states.LABELS.get(result.state, result.state)}\u201d."
+    if agency_code:
+        message = f"{number} diteruskan ke {agency_names().get(agency_code, agency_code)}."
     if result.notification_id:
         message += " Warga akan diberi tahu melalui WhatsApp."
     flash(message, "ok")
-    return redirect(url_for("tickets.detail", number=number))
+    with session_scope() as session:
+        still_visible = permissions.can_view(session, user, ticket_id)
+    # An OPD that passed a complaint on no longer sees it: back to its inbox, not to a 404.
+    return redirect(url_for("tickets.detail", number=number) if still_visible else url_for("tickets.inbox"))
 
 
 def _reply(ticket_id: int, number: str):  # type: ignore[no-untyped-def]
@@ -400,20 +422,12 @@ def _retry(ticket_id: int, number: str):  # type: ignore[no-untyped-def]
 
 # -- media ----------------------------------------------------------------------------------------
 @bp.route("/media/<int:media_id>")
-@login_required
 def media_file(media_id: int):  # type: ignore[no-untyped-def]
-    """A citizen's photo or document, for logged-in staff who may see its ticket (or, for chat
-    attachments, staff with the live inbox)."""
-    from ..security import can_chat
-
+    """A citizen's photo or document, for staff who may see what it belongs to (its ticket, or
+    the conversation it was sent in); 404 otherwise, exactly as for a file that does not exist."""
     with session_scope() as session:
         row = session.get(Media, media_id)
-        if row is None or not row.storage_path:
-            abort(404)
-        if row.ticket_id is not None:
-            if not permissions.can_view(session, g.user, row.ticket_id):
-                abort(404)
-        elif not can_chat(g.user):
+        if row is None or not row.storage_path or not permissions.may_open_media(session, g.user, row):
             abort(404)
         path = media_store.resolve(row.storage_path)
         mime = row.mime_type or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
@@ -428,16 +442,11 @@ def media_file(media_id: int):  # type: ignore[no-untyped-def]
 
 # -- digest -----------------------------------------------------------------------------------------
 @bp.route("/ringkasan")
-@login_required
 def digest_page():  # type: ignore[no-untyped-def]
     inst = get_institution()
     user: StaffUser = g.user
-    if user.role == ROLE_OPD:
-        code = user.agency_code
-    elif user.role == ROLE_ADMIN:
-        code = request.args.get("opd") or ""
-    else:
-        abort(403)
+    # Admins pick an OPD; OPD staff see their own (ROUTES admits no other role).
+    code = user.agency_code if user.role == ROLE_OPD else (request.args.get("opd") or "")
     with session_scope() as session:
         agency_list = agencies(session, inst)
         result = None

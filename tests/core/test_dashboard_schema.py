@@ -9,7 +9,7 @@ from layanwarga.models import Base
 
 DASHBOARD_TABLES = {
     "staff_users", "staff_sessions", "login_attempts", "agency_settings", "staff_audit", "notifications",
-    "conversation_messages", "handoffs", "ticket_feedback", "digest_runs",
+    "conversation_messages", "conversation_flows", "handoffs", "ticket_feedback", "digest_runs",
 }
 
 

@@ -3,6 +3,7 @@ history, and queues the citizen's WhatsApp message in the outbox; failures show 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -28,17 +29,17 @@ def _outbox(number: str):  # type: ignore[no-untyped-def]
 def test_triage_forward_process_resolve(app, world: World) -> None:  # type: ignore[no-untyped-def]
     admin = login(app, "admin")
     number = world.pupr_new
-    assert post(admin, f"/tiket/{number}/aksi", {"aksi": "verifikasi", "catatan": ""}).status_code == 302
+    assert post(admin, f"/tiket/{number}/aksi", {"aksi": "verifikasi", "pesan_warga": ""}).status_code == 302
     response = post(admin, f"/tiket/{number}/aksi", {"aksi": "teruskan", "opd": "PUPR"})
     assert response.status_code == 302
-    assert "diubah" in admin.get(f"/tiket/{number}").get_data(as_text=True)
+    assert f"{number} diteruskan ke Dinas Pekerjaan Umum" in admin.get(f"/tiket/{number}").get_data(as_text=True)
     opd = login(app, "pupr")
     assert number in listed(opd.get("/tiket").get_data(as_text=True))
-    post(opd, f"/tiket/{number}/aksi", {"aksi": "proses", "catatan": "Tim survei Kamis"})
+    post(opd, f"/tiket/{number}/aksi", {"aksi": "proses", "pesan_warga": "Tim survei Kamis"})
     # Resolving needs a note the citizen can read.
-    post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "catatan": ""})
+    post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "pesan_warga": ""})
     assert _ticket(number).state == states.DIPROSES
-    post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "catatan": "Lubang sudah ditambal aspal."})
+    post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "pesan_warga": "Lubang sudah ditambal aspal."})
     ticket = _ticket(number)
     assert ticket.state == states.SELESAI and ticket.resolution_note == "Lubang sudah ditambal aspal."
     assert [(h.to_state, h.actor) for h in ticket.history] == [
@@ -54,9 +55,9 @@ def test_triage_forward_process_resolve(app, world: World) -> None:  # type: ign
 
 def test_reject_needs_a_reason_and_tells_the_citizen(app, world: World) -> None:  # type: ignore[no-untyped-def]
     clerk = login(app, "surat")
-    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "catatan": ""})
+    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "pesan_warga": ""})
     assert _ticket(world.letter).state == states.DIAJUKAN
-    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "catatan": "Surat pengantar RT belum ada."})
+    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "pesan_warga": "Surat pengantar RT belum ada."})
     assert _ticket(world.letter).state == states.DITOLAK
     assert "Surat pengantar RT belum ada." in _outbox(world.letter)[-1].text
 
@@ -71,17 +72,49 @@ def test_letter_ready_for_pickup(app, world: World) -> None:  # type: ignore[no-
     assert _ticket(world.letter).state == states.SELESAI
 
 
-def test_opd_reassigns_with_a_reason(app, world: World) -> None:  # type: ignore[no-untyped-def]
+def test_opd_reassigns_with_an_internal_reason_the_citizen_never_reads(app, world: World) -> None:  # type: ignore[no-untyped-def]
     opd = login(app, "pupr")
-    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "catatan": ""})
+    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "pesan_warga": "", "catatan_internal": ""})
     assert _ticket(world.pupr).agency_code == "PUPR"
-    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "catatan": "Ini urusan sampah"})
+    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "catatan_internal": "Salah dinas, ini urusan sampah"})
     ticket = _ticket(world.pupr)
     assert ticket.agency_code == "DLH" and ticket.state == states.DITERUSKAN
-    assert "kami alihkan" in _outbox(world.pupr)[-1].text
-    # Now it belongs to DLH: PUPR no longer sees it, DLH does.
+    change = ticket.history[-1]
+    assert (change.from_agency, change.to_agency, change.note, change.internal_note) == (
+        "PUPR", "DLH", None, "Salah dinas, ini urusan sampah"
+    )
+    told = _outbox(world.pupr)[-1].text
+    assert "kami alihkan" in told and "Dinas Lingkungan Hidup" in told and "Salah dinas" not in told
+    # Now it belongs to DLH: PUPR no longer sees it, DLH does, with the reason and both agencies.
     assert opd.get(f"/tiket/{world.pupr}").status_code == 404
-    assert login(app, "dlh").get(f"/tiket/{world.pupr}").status_code == 200
+    page = login(app, "dlh").get(f"/tiket/{world.pupr}").get_data(as_text=True)
+    assert "Catatan internal: Salah dinas, ini urusan sampah" in page
+    assert "Dari Dinas Pekerjaan Umum" in page and "ke Dinas Lingkungan Hidup" in page
+
+
+@pytest.mark.parametrize(
+    "username, ticket, steps",
+    [
+        ("admin", "pupr_new", ["verifikasi", "teruskan", "proses", "selesai"]),
+        ("admin", "pupr_new", ["tolak"]),
+        ("surat", "letter", ["verifikasi", "siap_diambil", "serahkan"]),
+    ],
+)
+def test_what_staff_mark_internal_never_reaches_the_citizen(app, world: World, username: str, ticket: str, steps) -> None:  # type: ignore[no-untyped-def]
+    """Every action form: the message for the citizen goes out with the change's WhatsApp
+    message, the internal note stays in the history."""
+    client = login(app, username)
+    number = getattr(world, ticket)
+    for step in steps:
+        data = {"aksi": step, "pesan_warga": f"Untuk warga {step}", "catatan_internal": f"Internal {step}", "opd": "PUPR"}
+        assert post(client, f"/tiket/{number}/aksi", data).status_code == 302
+        change = _ticket(number).history[-1]
+        assert (change.note, change.internal_note) == (f"Untuk warga {step}", f"Internal {step}"), step
+        told = _outbox(number)[-1].text
+        assert f"Untuk warga {step}" in told and "Internal" not in told, step
+    page = client.get(f"/tiket/{number}").get_data(as_text=True)
+    for step in steps:
+        assert f"Dikirim ke warga: Untuk warga {step}" in page and f"Catatan internal: Internal {step}" in page
 
 
 def test_reply_is_recorded_in_history_and_queued(app, world: World) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +156,6 @@ def test_inbox_filters_search_sort_and_pages(app, world: World, monkeypatch: pyt
     assert "7 tiket ditemukan" in html
     while True:
         seen += listed(html)
-        import re
-
         match = re.search(r'rel="next" href="([^"]+)"', html)
         if not match:
             break
@@ -213,3 +244,33 @@ def test_statistics_pages_and_csv(app, world: World) -> None:  # type: ignore[no
 def test_digest_page_for_opd(app, world: World) -> None:  # type: ignore[no-untyped-def]
     html = login(app, "pupr").get("/ringkasan").get_data(as_text=True)
     assert "aduan terbuka" in html
+
+
+def _resolve(number: str) -> None:
+    for target, note in ((states.DIPROSES, None), (states.SELESAI, "Sudah ditambal.")):
+        notifications.change_state_and_notify(INST, ticket_id(number), target, "staf:admin", note)
+
+
+def test_the_inbox_opens_on_open_tickets_and_shows_the_rest_on_request(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    _resolve(world.pupr)
+    notifications.change_state_and_notify(INST, ticket_id(world.dlh), states.DITOLAK, "staf:admin", "Bukan wewenang kami.")
+    admin = login(app, "admin")
+    default = admin.get("/tiket").get_data(as_text=True)
+    assert sorted(listed(default)) == sorted([world.anonymous, world.pupr_new, world.letter])
+    assert "tampilkan juga yang selesai dan ditolak" in default
+    everything = admin.get("/tiket?status=semua").get_data(as_text=True)
+    assert sorted(listed(everything)) == sorted([world.pupr, world.dlh, world.anonymous, world.pupr_new, world.letter])
+    assert 'href="/tiket.csv?status=semua"' in everything  # the export and the pages keep the choice
+    assert listed(admin.get("/tiket?status=selesai").get_data(as_text=True)) == [world.pupr]
+
+
+def test_a_reopened_ticket_stands_out_in_the_inbox_and_on_its_page(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    _resolve(world.pupr)
+    _resolve(world.anonymous)
+    notifications.change_state_and_notify(INST, ticket_id(world.pupr), states.DIPROSES, "staf:pupr", "Warga: lubang masih ada.")
+    opd = login(app, "pupr")
+    rows = re.findall(r'<li class="ticket-row[^"]*">.*?</li>', opd.get("/tiket?status=semua").get_data(as_text=True), re.S)
+    tagged = {number for row in rows for number in listed(row) if "Dibuka kembali" in row}
+    assert tagged == {world.pupr}
+    assert 'id="reopened"' in opd.get(f"/tiket/{world.pupr}").get_data(as_text=True)
+    assert 'id="reopened"' not in opd.get(f"/tiket/{world.anonymous}").get_data(as_text=True)

@@ -98,7 +98,7 @@ def test_triage_and_resolve_a_ticket(server: str, browser) -> None:  # type: ign
         opd.click(f"text={number}")
         opd.click("button[data-action=proses]")
         assert opd.inner_text("#ticket-state") == "Sedang ditindaklanjuti"
-        opd.fill("form:has(button[data-action=selesai]) textarea[name=catatan]", "Lubang sudah ditambal aspal hotmix.")
+        opd.fill("form:has(button[data-action=selesai]) textarea[name=pesan_warga]", "Lubang sudah ditambal aspal hotmix.")
         opd.click("button[data-action=selesai]")
         assert opd.inner_text("#ticket-state") == "Selesai"
         assert "Menunggu jawaban warga" in opd.inner_text("body")
