@@ -297,6 +297,13 @@ def mark_read(session: Session, handoff_id: int, message_id: int) -> None:
         row.last_read_message_id = message_id
 
 
+def state_label(open_: bool, answered: bool) -> str:
+    """What staff read about a handoff: a citizen waiting is not yet being served."""
+    if not open_:
+        return "Sudah dikembalikan ke asisten"
+    return "Sedang dilayani petugas" if answered else "Menunggu petugas"
+
+
 @dataclass(frozen=True)
 class Summary:
     """One line of the live inbox."""
@@ -312,6 +319,7 @@ class Summary:
     assigned_to: Optional[str]
     unread: int
     last_text: str
+    emergency_at: Optional[dt.datetime] = None
 
 
 def list_open(
@@ -351,7 +359,7 @@ def list_open(
         .outerjoin(Citizen, Citizen.id == Handoff.citizen_id)
         .outerjoin(StaffUser, StaffUser.id == Handoff.assigned_to)
         .where(Handoff.state == OPEN, visible)
-        .order_by(Handoff.first_response_at.is_not(None), Handoff.opened_at)
+        .order_by(Handoff.emergency_at.is_(None), Handoff.first_response_at.is_not(None), Handoff.opened_at)
         .limit(limit)
     ).all()
     return [
@@ -367,6 +375,7 @@ def list_open(
             assigned_to=staff_name,
             unread=int(count or 0),
             last_text=(last or "")[:120],
+            emergency_at=h.emergency_at,
         )
         for h, name, staff_name, count, last in rows
     ]

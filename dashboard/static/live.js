@@ -66,11 +66,11 @@
           if (li) { li.textContent = data.statuses[id]; }
         });
         if (follow) { scrollDown(); }
-        if (!data.open) {
-          var state = document.getElementById("handoff-state");
-          if (state) { state.textContent = "Sudah dikembalikan ke asisten"; }
-          if (form) { form.hidden = true; }
-        }
+        var state = document.getElementById("handoff-state");
+        if (state && data.state) { state.textContent = data.state; }
+        var emergency = document.getElementById("handoff-emergency");
+        if (emergency && data.emergency) { emergency.hidden = false; }
+        if (!data.open && form) { form.hidden = true; }
       })
       .catch(function () { /* try again at the next tick */ });
   }

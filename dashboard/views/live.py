@@ -147,6 +147,8 @@ def conversation(handoff_id: int):  # type: ignore[no-untyped-def]
         info = {
             "id": row.id,
             "open": row.state == handoff.OPEN,
+            "state": handoff.state_label(row.state == handoff.OPEN, row.first_response_at is not None),
+            "emergency_at": row.emergency_at,
             "name": citizen.profile_name if citizen else "",
             "reason": handoff.REASON_LABELS.get(row.reason, row.reason),
             "opened_at": row.opened_at,
@@ -171,6 +173,8 @@ def poll(handoff_id: int):  # type: ignore[no-untyped-def]
     with session_scope() as session:
         row = _load(session, handoff_id)
         is_open = row.state == handoff.OPEN
+        state = handoff.state_label(is_open, row.first_response_at is not None)
+        emergency = row.emergency_at is not None
         new = _messages(session, handoff_id, after_id=after, limit=100)
         # Delivery states of the latest staff messages change after they were shown.
         recent = _messages(session, handoff_id, limit=30)
@@ -179,7 +183,7 @@ def poll(handoff_id: int):  # type: ignore[no-untyped-def]
         inbound = [m["id"] for m in new if m["direction"] == "in"]
         if inbound and is_open:
             handoff.mark_read(session, handoff_id, max(inbound))
-    return jsonify({"messages": new, "statuses": statuses, "open": is_open})
+    return jsonify({"messages": new, "statuses": statuses, "open": is_open, "state": state, "emergency": emergency})
 
 
 @bp.route("/langsung/<int:handoff_id>/balas", methods=["POST"])
