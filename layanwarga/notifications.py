@@ -493,7 +493,7 @@ def mark_sent(
     template: Optional[Tuple[str, str, List[str]]] = None, now: Optional[dt.datetime] = None,
     url: Optional[str] = None,
 ) -> None:
-    from . import inbound
+    from whatsapp import statuses
 
     now = now or utcnow()
     with session_scope(url, write=True) as session:
@@ -512,7 +512,7 @@ def mark_sent(
             conversation_log.set_wamid(session, notification_id, graph_message_id)
     if graph_message_id:
         try:
-            inbound.record_sent(graph_message_id, recipient, url=url)
+            statuses.record_sent(graph_message_id, recipient, url=url)
         except Exception:  # noqa: BLE001 - delivery statuses are a convenience, the send happened
             logger.exception("Could not record the sent status of notification %s", notification_id)
 

@@ -14,9 +14,10 @@ from connectors.graph_client import (
     AuthError, GraphClient, InvalidRequestError, RateLimitError, ReEngagementError, ServerError, error_from_response,
 )
 from connectors.whatsapp_output import WhatsAppOutput
-from layanwarga import db, inbound
+from layanwarga import db
 from layanwarga.models import MessageStatus
 from wa_support import FakeGraph, Scripted, graph_error, make_settings
+from whatsapp import statuses as wa_statuses
 
 CITIZEN = "6281234567890"
 
@@ -251,7 +252,7 @@ async def test_outside_24h_window_falls_back_to_the_template(sqlite_url: str, tm
                                  fallback_template_language="id")
 
         async def record(message_id: str, recipient: str, text: str) -> None:
-            inbound.record_sent(message_id, recipient, url=sqlite_url)
+            wa_statuses.record_sent(message_id, recipient, url=sqlite_url)
 
         output = WhatsAppOutput(GraphClient(settings), settings, record_sent=record)
         await output.send_text_message(CITIZEN, "Status aduan ADU-2026-00042:\nsedang diproses.")

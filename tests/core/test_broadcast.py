@@ -22,12 +22,13 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 from sqlalchemy import func, select, update
 
-from layanwarga import conversation_log, db, inbound, subscriptions
+from layanwarga import conversation_log, db, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions, TokenBucket
 from layanwarga.config import get_institution
 from layanwarga.notifier import GraphError, GraphSettings
 from layanwarga.subscriptions import AnnouncementDelivery as Delivery
 from tests.dashboard.support import FakeGraph
+from whatsapp import statuses as wa_statuses
 
 INST = get_institution()
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,11 +237,11 @@ def test_failures_reported_by_webhook(db_url: str, graph: FakeGraph) -> None:
         wamids = dict(session.execute(
             select(Delivery.citizen_id, Delivery.wamid).order_by(Delivery.id)).all())
     first, second, third, fourth = list(wamids.values())
-    inbound.record_statuses([
-        inbound.StatusRecord(first, "failed", phones[0], 131000, "Something went wrong"),  # temporary: once more
-        inbound.StatusRecord(second, "failed", phones[1], 131026, "Message undeliverable"),  # final
-        inbound.StatusRecord(third, "failed", phones[2], 131050, "User stopped marketing messages"),  # opt-out
-        inbound.StatusRecord(fourth, "delivered", phones[3]),
+    wa_statuses.record_statuses([
+        wa_statuses.StatusRecord(first, "failed", phones[0], 131000, "Something went wrong"),  # temporary: once more
+        wa_statuses.StatusRecord(second, "failed", phones[1], 131026, "Message undeliverable"),  # final
+        wa_statuses.StatusRecord(third, "failed", phones[2], 131050, "User stopped marketing messages"),  # opt-out
+        wa_statuses.StatusRecord(fourth, "delivered", phones[3]),
     ])
     run_worker(db_url, graph.base)
     assert recipients(graph) == phones + [phones[0]]
@@ -252,7 +253,7 @@ def test_failures_reported_by_webhook(db_url: str, graph: FakeGraph) -> None:
     assert subscriptions.active_for(INST, phones[2]) == [] and len(subscriptions.active_for(INST, phones[1])) == 1
     assert summary.delivered == 1 and summary.failed == 2 and summary.retried == 1
     # The retried message fails again: that is final.
-    inbound.record_statuses([inbound.StatusRecord(rows[0].wamid, "failed", phones[0], 131000, "Something went wrong")])
+    wa_statuses.record_statuses([wa_statuses.StatusRecord(rows[0].wamid, "failed", phones[0], 131000, "Something went wrong")])
     run_worker(db_url, graph.base)
     assert len(recipients(graph)) == 5 and statuses(aid)["failed"] == 3
 
