@@ -11,7 +11,6 @@ credentials.yml by module path. The modules are split by concern:
 - ``sender_queues``: in-order processing per sender, concurrent across senders.
 - ``status_batcher``: delivery statuses that arrive together, written in one unit of work.
 - ``dedupe``: the "process each message once" store (SQL now; an interface for Redis later).
-- ``whatsapp_format``: Rasa responses -> Graph API message bodies within WhatsApp's limits.
 - ``whatsapp_output``: the Rasa OutputChannel.
 - ``graph_client``: async Graph API client with retries, pacing and error classes.
 - ``whatsapp``: the InputChannel and its Sanic blueprint.

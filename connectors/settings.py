@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from whatsapp import messages
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://graph.facebook.com"
@@ -236,7 +238,7 @@ def load_settings(
         fallback_template_text_param=_as_bool(
             "fallback_template_text_param", get("fallback_template_text_param", True)
         ),
-        list_button_label=str(get("list_button_label", "Pilih")).strip()[:20] or "Pilih",
+        list_button_label=messages.truncate(str(get("list_button_label", "Pilih")), messages.LIST_BUTTON_LIMIT) or "Pilih",
         request_timeout=_as_number("request_timeout", get("request_timeout", 20.0), float, 0.1),
         max_attempts=_as_number("max_attempts", get("max_attempts", 4), int, 1),
         backoff_base=_as_number("backoff_base", get("backoff_base", 0.5), float, 0),

@@ -12,8 +12,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 from rasa.core.channels.channel import OutputChannel
 
 from layanwarga.inbound import mask
+from whatsapp import messages as fmt
 
-from . import whatsapp_format as fmt
 from .graph_client import GraphAPIError, GraphClient, ReEngagementError
 from .settings import WhatsAppSettings
 

@@ -32,6 +32,8 @@ from typing import Any, Dict, List, Optional
 import requests
 import urllib3
 
+from whatsapp import messages
+
 from . import notifications
 from .inbound import mask
 
@@ -195,42 +197,22 @@ class GraphSender:
 
 def envelope(recipient: str, is_phone: bool) -> Dict[str, Any]:
     """The addressing part of a message body: ``to`` a phone, else ``recipient`` a BSUID."""
-    body: Dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
-    if is_phone:
-        body["to"] = "+" + recipient.lstrip("+")
-    else:
-        body["recipient"] = recipient
-    return body
-
-
-def _envelope(delivery: notifications.Delivery) -> Dict[str, Any]:
-    return envelope(delivery.recipient, delivery.is_phone)
+    return messages.with_recipient(recipient, {}, phone=is_phone)
 
 
 def free_form_body(delivery: notifications.Delivery) -> Dict[str, Any]:
-    body = _envelope(delivery)
+    """The row's message as it is: reply buttons when it has them, else its text."""
     if delivery.interactive:
-        body.update({"type": "interactive", "interactive": delivery.interactive})
+        message = messages.interactive_message(delivery.interactive)
     else:
-        body.update({"type": "text", "text": {"body": delivery.text[: notifications.TEXT_LIMIT], "preview_url": False}})
-    return body
+        message = messages.text_message(delivery.text)
+    return messages.with_recipient(delivery.recipient, message, phone=delivery.is_phone)
 
 
 def template_body(delivery: notifications.Delivery, name: str, language: str) -> Dict[str, Any]:
-    body = _envelope(delivery)
-    body.update(
-        {
-            "type": "template",
-            "template": {
-                "name": name,
-                "language": {"code": language},
-                "components": [
-                    {"type": "body", "parameters": [{"type": "text", "text": notifications.template_parameter(delivery.text)}]}
-                ],
-            },
-        }
-    )
-    return body
+    """The approved template carrying the row's text (outside the 24-hour window)."""
+    template = messages.template_message(name, language, delivery.text)
+    return messages.with_recipient(delivery.recipient, template, phone=delivery.is_phone)
 
 
 class Notifier:
@@ -281,7 +263,7 @@ class Notifier:
                 template = (
                     self.settings.template_name or "",
                     self.settings.template_language,
-                    [notifications.template_parameter(delivery.text)],
+                    [messages.template_param(delivery.text)],
                 )
         except GraphError as error:
             status = notifications.mark_error(

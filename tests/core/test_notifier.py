@@ -216,3 +216,22 @@ def test_later_delivery_failure_is_shown_and_retryable(db_url: str, graph: FakeG
         assert notifications.retry(session, nid, "staf:admin")
     notifier.run_once()
     assert row(nid).status == notifications.SENT and row(nid).graph_message_id != wamid
+
+
+def test_outside_the_window_an_emoji_text_fits_the_template_parameter(db_url: str, graph: FakeGraph) -> None:
+    """Meta counts the template parameter's 1,024 in UTF-16 units: a staff reply of 1,500
+    characters with an emoji in each sentence is more units than characters."""
+    from layanwarga.models import Citizen
+    from whatsapp import messages
+
+    tid = ticket_id(complaint("emoji").number)
+    with db.session_scope() as session:
+        citizen = session.execute(select(Citizen).where(Citizen.wa_id == SENDER)).scalar_one()
+        nid = notifications.enqueue(session, citizen=citizen, kind=notifications.KIND_REPLY, actor="staf:admin",
+                                    ticket_id=tid, message=notifications.Outgoing("Terima kasih 🙏 " * 100)).id
+    open_window(SENDER, at=dt.datetime.utcnow() - dt.timedelta(hours=30))
+    notifier_for(graph).run_once()
+    [param] = graph.bodies[0]["template"]["components"][0]["parameters"]
+    assert messages.units(param["text"]) <= 1024
+    assert row(nid).status == notifications.SENT and row(nid).template_params == [param["text"]]
+
