@@ -52,10 +52,11 @@ from layanwarga.inbound import mask
 from rasa_extensions.action_failures import ActionServerUnavailable, failing_turns
 from rasa_extensions.tracker_store import TrackerStoreUnavailable
 from whatsapp import statuses as wa_statuses
+from whatsapp.aio import AsyncClient, DownloadTooLarge
+from whatsapp.errors import GraphAPIError
 
 from . import journal
 from .executor import BlockingRunner
-from .graph_client import DownloadTooLarge, GraphAPIError, GraphClient
 from .limits import RATE_LIMITED_TEXT, TOO_LONG_TEXT, make_rate_limiter
 from .ordering import CitizenOrdering, Ticket, make_ordering
 from .replay import APOLOGY_DEFERRED, AssistantHealth
@@ -100,7 +101,7 @@ class WebhookProcessor:
     def __init__(
         self,
         settings: WhatsAppSettings,
-        client: GraphClient,
+        client: AsyncClient,
         journal_: journal.Journal,
         runner: BlockingRunner,
         on_new_message: OnNewMessage,

@@ -66,9 +66,6 @@ KIND_CHAT = "obrolan"  # live inbox (handoff) message
 KIND_HANDOFF = "pengalihan"  # handoff opened/closed notices
 KIND_OTHER = "lainnya"
 
-DEFAULT_TEMPLATE_NAME = "layanwarga_notifikasi"
-DEFAULT_TEMPLATE_LANGUAGE = "id"
-
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=1)
@@ -461,12 +458,10 @@ def delivery(notification_id: int, now: Optional[dt.datetime] = None, *, url: Op
 
 
 def mark_sent(
-    notification_id: int, graph_message_id: Optional[str], via: str, *, recipient: Optional[str] = None,
+    notification_id: int, graph_message_id: Optional[str], via: str, *,
     template: Optional[Tuple[str, str, List[str]]] = None, now: Optional[dt.datetime] = None,
     url: Optional[str] = None,
 ) -> None:
-    from whatsapp import statuses
-
     now = now or utcnow()
     with session_scope(url, write=True) as session:
         row = session.get(Notification, notification_id)
@@ -482,11 +477,6 @@ def mark_sent(
             row.template_name, row.template_language, row.template_params = template
         if graph_message_id:
             conversation_log.set_wamid(session, notification_id, graph_message_id)
-    if graph_message_id:
-        try:
-            statuses.record_sent(graph_message_id, recipient, url=url)
-        except Exception:  # noqa: BLE001 - delivery statuses are a convenience, the send happened
-            logger.exception("Could not record the sent status of notification %s", notification_id)
 
 
 def backoff(attempts: int, retry_after: Optional[float] = None) -> dt.timedelta:

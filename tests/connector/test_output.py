@@ -1,6 +1,6 @@
 """Outbound through the Rasa output channel against a fake Graph API: order of replies, media and
-custom JSON, retries with backoff, template fallback on 131047, token errors, pacing; the Graph
-API error classes. (Message bodies have their own tests in tests/whatsapp/.)"""
+custom JSON, retries with backoff, template fallback on 131047, token errors, pacing. (Message
+bodies and the error table have their own tests in tests/whatsapp/.)"""
 from __future__ import annotations
 
 import logging
@@ -10,15 +10,13 @@ from typing import Any, Dict, List
 import pytest
 from sqlalchemy import select
 
-from connectors.graph_client import (
-    AuthError, GraphClient, InvalidRequestError, RateLimitError, ReEngagementError, ServerError, error_from_response,
-)
 from connectors.whatsapp_output import WhatsAppOutput
 from layanwarga import db
 from layanwarga.models import MessageStatus
 from wa_support import FakeGraph, Scripted, graph_error, make_settings
 from whatsapp import messages as fmt
 from whatsapp import statuses as wa_statuses
+from whatsapp.aio import AsyncClient
 
 CITIZEN = "6281234567890"
 
@@ -27,23 +25,10 @@ def _buttons(titles: List[str]) -> List[Dict[str, Any]]:
     return [{"title": t, "payload": f"/pilih{{\"n\":{i}}}"} for i, t in enumerate(titles)]
 
 
-def test_error_classes_by_code() -> None:
-    def err(status: int, code: int) -> Any:
-        return error_from_response(status, {"error": {"code": code, "message": "m"}})
-
-    assert isinstance(err(400, 131047), ReEngagementError)
-    assert isinstance(err(429, 130429), RateLimitError) and err(429, 130429).retryable
-    assert isinstance(err(400, 131056), RateLimitError)
-    assert isinstance(err(401, 190), AuthError) and isinstance(err(403, 10), AuthError)
-    assert isinstance(err(403, 200), AuthError) and isinstance(err(400, 131005), AuthError)
-    assert isinstance(err(500, 1), ServerError) and isinstance(error_from_response(502, "bad gateway"), ServerError)
-    assert isinstance(err(400, 100), InvalidRequestError) and not err(400, 100).retryable
-
-
 # -- sending ------------------------------------------------------------------------------------
 def _output(graph: FakeGraph, tmp_path: Path, **overrides: Any) -> WhatsAppOutput:
     settings = make_settings(graph.url, tmp_path, **overrides)
-    return WhatsAppOutput(GraphClient(settings), settings)
+    return WhatsAppOutput(AsyncClient(settings.graph), settings)
 
 
 async def test_replies_of_one_turn_arrive_in_order(tmp_path: Path) -> None:
@@ -113,7 +98,7 @@ async def test_backoff_grows_exponentially(tmp_path: Path) -> None:
     async with FakeGraph() as graph:
         graph.fail_next(*[graph_error(131056, "pair rate limit")] * 3)
         settings = make_settings(graph.url, tmp_path, backoff_base=1.0, backoff_max=100.0, max_attempts=4)
-        client = GraphClient(settings, sleep=fake_sleep)
+        client = AsyncClient(settings.graph, sleep=fake_sleep)
         output = WhatsAppOutput(client, settings)
         await output.send_text_message(CITIZEN, "Halo")
         await client.close()
@@ -130,7 +115,7 @@ async def test_outside_24h_window_falls_back_to_the_template(sqlite_url: str, tm
         async def record(message_id: str, recipient: str, text: str) -> None:
             wa_statuses.record_sent(message_id, recipient, url=sqlite_url)
 
-        output = WhatsAppOutput(GraphClient(settings), settings, record_sent=record)
+        output = WhatsAppOutput(AsyncClient(settings.graph), settings, record_sent=record)
         await output.send_text_message(CITIZEN, "Status aduan ADU-2026-00042:\nsedang diproses.")
         await output.send_text_message(CITIZEN, "Pesan kedua di giliran yang sama.")
         await output.client.close()
@@ -148,7 +133,7 @@ async def test_outside_24h_window_falls_back_to_the_template(sqlite_url: str, tm
 async def test_token_and_permission_errors_are_logged_loudly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async with FakeGraph() as graph:
         settings = make_settings(graph.url, tmp_path, access_token="expired-token")
-        output = WhatsAppOutput(GraphClient(settings), settings)
+        output = WhatsAppOutput(AsyncClient(settings.graph), settings)
         await output.send_text_message(CITIZEN, "Halo")
         graph.fail_next(graph_error(10, "Permission denied", status=403))
         await output.client.close()
@@ -187,7 +172,7 @@ async def test_pacing_waits_instead_of_hitting_the_pair_rate_limit(tmp_path: Pat
 
     async with FakeGraph() as graph:
         settings = make_settings(graph.url, tmp_path, pair_rate_burst=3, pair_rate_per_second=0.5)
-        client = GraphClient(settings, sleep=fake_sleep)
+        client = AsyncClient(settings.graph, sleep=fake_sleep)
         output = WhatsAppOutput(client, settings)
         for i in range(5):
             await output.send_text_message(CITIZEN, f"pesan {i}")

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from layanwarga import conversation_log, db, notifications, states
 from layanwarga.notifications import Notification
-from layanwarga.notifier import GraphSettings, Notifier, main
+from layanwarga.notifier import Notifier, main
 from tests.dashboard.support import INST, FakeGraph, complaint, open_window, ticket_id
 from whatsapp import statuses as wa_statuses
+from whatsapp.settings import GraphSettings
 
 SENDER = "6281234567890"
 

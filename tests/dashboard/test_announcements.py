@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from layanwarga import db, staff, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions
-from layanwarga.notifier import GraphSettings
 from tests.dashboard.support import INST, FakeGraph, csrf, login, make_user
 from whatsapp import statuses as wa_statuses
+from whatsapp.settings import GraphSettings
 
 TEXT = "Bapak/Ibu warga, posyandu balita bulan ini dilaksanakan Sabtu pukul 08.00 di Balai Kelurahan.\nMohon membawa buku KIA."
 

@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 
 from layanwarga import db, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions
-from layanwarga.notifier import GraphSettings
 from tests.dashboard.support import INST, FakeGraph, free_port
 from tests.dashboard.test_announcements import png
 from whatsapp import statuses as wa_statuses
+from whatsapp.settings import GraphSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "results" / "screenshots"
