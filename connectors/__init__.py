@@ -1,18 +1,20 @@
 """Messaging channels of LayanWarga (Rasa input/output channels).
 
 ``connectors.whatsapp.WhatsAppInput`` is the WhatsApp Cloud API channel, registered in
-credentials.yml by module path. The modules are split by concern:
+credentials.yml by module path. What speaks Meta's Graph API (client, error table, message
+bodies, signatures, delivery statuses) is the ``whatsapp`` package, shared with the workers;
+the modules here are the channel's own, split by concern:
 
 - ``settings``: credentials.yml values with environment-variable fallbacks.
-- ``signature``: X-Hub-Signature-256 verification over the raw request bytes.
 - ``whatsapp_parse``: webhook body -> typed updates (messages, statuses, errors).
 - ``whatsapp_rasa``: typed inbound messages -> the text and metadata Rasa receives.
-- ``whatsapp_processor``: background processing (dedupe, identity, read receipts, media, Rasa).
-- ``sender_queues``: in-order processing per sender, concurrent across senders.
+- ``whatsapp_processor``: background processing (journal, identity, read receipts, media, Rasa).
+- ``journal``: each inbound message taken in once and kept until its turn completed.
+- ``replay``: the assistant's health, and what waits for it.
+- ``limits``: per-citizen flood limits.
+- ``ordering``, ``sender_queues``: in-order processing per sender, concurrent across senders.
 - ``status_batcher``: delivery statuses that arrive together, written in one unit of work.
-- ``dedupe``: the "process each message once" store (SQL now; an interface for Redis later).
-- ``whatsapp_format``: Rasa responses -> Graph API message bodies within WhatsApp's limits.
+- ``executor``: the thread pool for blocking storage calls.
 - ``whatsapp_output``: the Rasa OutputChannel.
-- ``graph_client``: async Graph API client with retries, pacing and error classes.
 - ``whatsapp``: the InputChannel and its Sanic blueprint.
 """

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import hashlib
 import json
 import logging
 import socket
@@ -54,6 +55,21 @@ MAX_ATTEMPTS = 5
 DEFAULT_RETENTION = dt.timedelta(days=8)
 MIN_RETENTION = dt.timedelta(days=7)
 DEFAULT_LEASE = dt.timedelta(seconds=30)
+_KEY_MAX = 255
+
+
+def dedupe_key(message_id: str, sender: str, timestamp: Optional[str]) -> str:
+    """The key under which an inbound message is taken in.
+
+    Meta's message ids are unique, but sample payloads and some test tools reuse placeholder ids
+    (``wamid.ID``) for different messages. A redelivery repeats the notification byte for byte,
+    so id + timestamp + sender identifies one message exactly while two different messages with a
+    shared placeholder id stay apart. Starts with the id so ``LIKE 'wamid.X|%'`` finds it.
+    """
+    key = f"{message_id}|{timestamp or ''}|{sender}"
+    if len(key) > _KEY_MAX:
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return key
 
 
 @dataclass(frozen=True)

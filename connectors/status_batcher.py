@@ -5,7 +5,7 @@ write. Written one unit of work per webhook they cost the connector's database t
 it Rasa's event loop (the GIL), more than the rest of a turn's bookkeeping. ``StatusBatcher``
 collects them and writes what arrived together in one unit of work: when ``max_delay`` has
 passed since the first record waiting, or as soon as ``max_batch`` records wait. Order needs no
-care here: the write never moves a message's state backwards (``inbound.STATUS_RANK``).
+care here: the write never moves a message's state backwards (``whatsapp.statuses.STATUS_RANK``).
 
 Writes run one at a time (a batch formed while another is written waits for it). A failed write
 is logged with its size and dropped; later batches go on. ``flush`` and ``close`` write whatever
@@ -17,7 +17,7 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Iterable, List, Optional, Set
 
-from layanwarga.inbound import StatusRecord
+from whatsapp.statuses import StatusRecord
 
 logger = logging.getLogger(__name__)
 

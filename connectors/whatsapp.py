@@ -29,12 +29,12 @@ from sanic.response import HTTPResponse
 from layanwarga import migrate, runtime
 from layanwarga.redaction import install_log_masking
 from rasa_extensions import action_failures
+from whatsapp.aio import AsyncClient
+from whatsapp.signature import SIGNATURE_HEADER, SignatureCheck, check_signature
 
 from . import journal
 from .executor import BlockingRunner
-from .graph_client import GraphClient
 from .settings import SettingsError, WhatsAppSettings, load_settings
-from .signature import SIGNATURE_HEADER, SignatureCheck, check_signature
 from .whatsapp_output import WhatsAppOutput
 from .whatsapp_parse import MalformedBody, decode_body, parse_body
 from .whatsapp_processor import CHANNEL_NAME, JournalUnavailable, WebhookProcessor
@@ -70,7 +70,7 @@ class WhatsAppInput(InputChannel):
         self,
         settings: WhatsAppSettings,
         *,
-        client: Optional[GraphClient] = None,
+        client: Optional[AsyncClient] = None,
         journal_: Optional[journal.Journal] = None,
         runner: Optional[BlockingRunner] = None,
     ) -> None:
@@ -78,7 +78,7 @@ class WhatsAppInput(InputChannel):
             raise RasaException("whatsapp: an app secret is required outside the insecure development mode")
         self.settings = settings
         self.runner = runner or BlockingRunner()
-        self.client = client or GraphClient(settings)
+        self.client = client or AsyncClient(settings.graph)
         if journal_ is None:
             # Leases outlive a few missed renewals (one per replay round).
             lease = max(journal.DEFAULT_LEASE, dt.timedelta(seconds=4 * settings.replay_interval))

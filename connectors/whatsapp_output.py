@@ -12,9 +12,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 from rasa.core.channels.channel import OutputChannel
 
 from layanwarga.inbound import mask
+from whatsapp import messages as fmt
+from whatsapp.aio import AsyncClient
+from whatsapp.errors import GraphAPIError, ReEngagementError
 
-from . import whatsapp_format as fmt
-from .graph_client import GraphAPIError, GraphClient, ReEngagementError
 from .settings import WhatsAppSettings
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class WhatsAppOutput(OutputChannel):
 
     def __init__(
         self,
-        client: GraphClient,
+        client: AsyncClient,
         settings: WhatsAppSettings,
         *,
         record_sent: Optional[SentRecorder] = None,
@@ -133,7 +134,7 @@ class WhatsAppOutput(OutputChannel):
     async def _send_template_instead(
         self, recipient_id: str, message: Dict[str, Any], error: GraphAPIError
     ) -> Optional[str]:
-        name = self.settings.fallback_template_name
+        name = self.settings.graph.template_name
         if not name:
             logger.error(
                 "Outside the 24-h window for %s and no fallback template configured; message dropped: %s",
@@ -144,8 +145,8 @@ class WhatsAppOutput(OutputChannel):
             logger.info("Outside the 24-h window for %s; template already sent this turn", mask(recipient_id))
             return None
         self._template_sent.add(recipient_id)
-        text = fmt.summary_text(message) if self.settings.fallback_template_text_param else None
-        template = fmt.template_message(name, self.settings.fallback_template_language, text)
+        text = fmt.summary_text(message) if self.settings.graph.template_text_param else None
+        template = fmt.template_message(name, self.settings.graph.template_language, text)
         logger.info("Outside the 24-h window for %s (131047): sending template %r", mask(recipient_id), name)
         try:
             message_id = await self.client.send_message(fmt.with_recipient(recipient_id, template), pace_key=recipient_id)

@@ -55,10 +55,12 @@ from layanwarga.inbound import mask
 
 from rasa_extensions.action_failures import ActionServerUnavailable, failing_turns
 from rasa_extensions.tracker_store import TrackerStoreUnavailable
+from whatsapp import statuses as wa_statuses
+from whatsapp.aio import AsyncClient, DownloadTooLarge
+from whatsapp.errors import GraphAPIError
 
 from . import journal
 from .executor import BlockingRunner
-from .graph_client import DownloadTooLarge, GraphAPIError, GraphClient
 from .limits import RATE_LIMITED_TEXT, TOO_LONG_TEXT, make_rate_limiter
 from .ordering import CitizenOrdering, Ticket, make_ordering
 from .replay import APOLOGY_DEFERRED, AssistantHealth
@@ -106,7 +108,7 @@ class WebhookProcessor:
     def __init__(
         self,
         settings: WhatsAppSettings,
-        client: GraphClient,
+        client: AsyncClient,
         journal_: journal.Journal,
         runner: BlockingRunner,
         on_new_message: OnNewMessage,
@@ -303,7 +305,7 @@ class WebhookProcessor:
 
     # -- statuses ----------------------------------------------------------------------------
     @staticmethod
-    def _status_records(statuses: List[StatusUpdate]) -> List[inbound.StatusRecord]:
+    def _status_records(statuses: List[StatusUpdate]) -> List[wa_statuses.StatusRecord]:
         """The records to store for a webhook's statuses; failures are logged on arrival."""
         records = []
         for status in statuses:
@@ -315,7 +317,7 @@ class WebhookProcessor:
                     (error.details or error.title) if error else "",
                 )
             records.append(
-                inbound.StatusRecord(
+                wa_statuses.StatusRecord(
                     message_id=status.id,
                     status=status.status,
                     recipient=status.recipient,
@@ -325,9 +327,9 @@ class WebhookProcessor:
             )
         return records
 
-    async def _write_statuses(self, records: List[inbound.StatusRecord]) -> None:
+    async def _write_statuses(self, records: List[wa_statuses.StatusRecord]) -> None:
         """One batch of statuses, one unit of work (``StatusBatcher`` logs a failure)."""
-        await self.runner.run(inbound.record_statuses, records, url=self.settings.database_url)
+        await self.runner.run(wa_statuses.record_statuses, records, url=self.settings.database_url)
 
     # -- messages ------------------------------------------------------------------------------
     def output_channel(self) -> WhatsAppOutput:
@@ -336,7 +338,7 @@ class WebhookProcessor:
     async def _record_sent(self, message_id: str, recipient: str, text: str) -> None:
         """A reply's ``accepted`` status and conversation-log line (``WhatsAppOutput`` logs a failure)."""
         await self.runner.run(
-            inbound.record_outbound, message_id, recipient, text or None, url=self.settings.database_url
+            wa_statuses.record_outbound, message_id, recipient, text or None, url=self.settings.database_url
         )
 
     @staticmethod
@@ -346,7 +348,7 @@ class WebhookProcessor:
             # No id at all (never seen from Meta): the message's own content identifies it.
             raw = json.dumps(message.raw, sort_keys=True, ensure_ascii=True).encode("utf-8")
             message_id = "noid:" + hashlib.sha256(raw).hexdigest()[:32]
-        return inbound.dedupe_key(message_id, message.sender, message.timestamp)
+        return journal.dedupe_key(message_id, message.sender, message.timestamp)
 
     async def handle_message(self, message: InboundMessage, key: str, *, replay: bool = False) -> Outcome:
         """Steps 1-6 of the module docstring for a journalled message (``replay``: taken from the

@@ -1,8 +1,9 @@
 """The announcement worker: ``python -m layanwarga.broadcast`` sends queued announcements.
 
-Plain Python, no Rasa; it reuses the notifier's Graph API client (``GraphSettings``,
-``GraphSender``) and the same ``WHATSAPP_*`` variables. It is its own process, next to the
-notifier, so a broadcast to thousands of citizens never delays a staff reply in the outbox.
+Plain Python, no Rasa; it reaches the Graph API as the notifier does (the ``whatsapp``
+package's sync client, the same settings from credentials.yml and the ``WHATSAPP_*``
+variables). It is its own process, next to the notifier, so a broadcast to thousands of citizens
+never delays a staff reply in the outbox.
 
 **Throughput.** A token bucket holds the sends to ``subscriptions.messages_per_second`` from
 ``instansi.yml`` (burst: a tenth of a second's worth). Sending threads (enough for the rate:
@@ -22,26 +23,28 @@ attempted) and the run resumes; a row left ``sending`` may have gone out, so it 
 ``unknown`` and is never resent. A citizen who unsubscribed after the announcement was queued is
 skipped.
 
-**Failures** (Meta's error codes):
+**Failures**, by the class Meta's error code has in the one error table (``whatsapp.errors``):
 
-- *slow down* — HTTP 429, codes 4, 80007, 130429, 131056: nothing was sent; the row waits and is
-  tried again without counting as a failure (at most ``max_throttled`` times);
-- *temporary* — HTTP 5xx, codes 1, 2, 131000, 131016, 133004, or no connection at all: retried
-  once after ``retry_delay``;
-- *no answer after sending* — read timeout, connection dropped: ``unknown``, never resent;
-- *the template or the account* — codes 0, 3, 10, 190, 200-299 (token, permissions), 368,
-  131031, 131042 (account blocked, payment), 132000, 132001, 132005, 132007, 132012, 132015,
-  132016 (template missing, paused, disabled, parameters): nobody could receive it, so the
-  announcement is *paused* with the error for staff, and the row waits; so is an announcement
-  whose last ``breaker_threshold`` sends all failed with the same code;
+- *slow down* — ``RateLimitError`` (HTTP 429, codes 4, 80007, 130429, 131056): nothing was
+  sent; the row waits and is tried again without counting as a failure (at most
+  ``max_throttled`` times);
+- *temporary* — ``ServerError`` (HTTP 5xx, codes 1, 2, 131000, 131016, 133004) or no
+  connection at all (``NetworkError``): retried once after ``retry_delay``;
+- *no answer after sending* — read timeout, connection dropped (``maybe_sent``): ``unknown``,
+  never resent;
+- *the token, the account or the template* — classes that ``stops_everyone`` (``AuthError``: 0, 3,
+  10, 190, 200-299, 131005, 131031, 131045, 133010; ``AccountError``: 368, 131042;
+  ``TemplateError``: 132000, 132001, 132005, 132007, 132012, 132015, 132016): nobody could
+  receive it, so the announcement is *paused* with the error for staff, and the row waits; so
+  is an announcement whose last ``breaker_threshold`` sends all failed with the same code;
 - anything else (e.g. 100, 131008, 131009, 131026, 131051): this recipient failed.
 
 Failures WhatsApp reports later in a status webhook (``message_statuses``) are retried once when
-the code is temporary (``RETRY_ON_STATUS_CODES``: 1, 2, 130429, 131000, 131016, 131053, 131056,
-133004) and the announcement was queued less than a day ago; 131026 (undeliverable), 131049
-(Meta's marketing limit per user: retrying would not help), 131047 and the template errors are
-not retried; 131050 (the user stopped marketing messages from this business) also ends the
-citizen's subscriptions.
+the code is temporary (``whatsapp.errors.RETRY_ON_STATUS_CODES``: 1, 2, 130429, 131000, 131016,
+131053, 131056, 133004) and the announcement was queued less than a day ago; 131026
+(undeliverable), 131049 (Meta's marketing limit per user: retrying would not help), 131047 and
+the template errors are not retried; 131050 (the user stopped marketing messages from this
+business, ``STOPPED_MARKETING_CODE``) also ends the citizen's subscriptions.
 """
 from __future__ import annotations
 
@@ -60,11 +63,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-import requests
-import requests.adapters
 from sqlalchemy import and_, bindparam, case, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from whatsapp import messages
+from whatsapp.errors import RETRY_ON_STATUS_CODES, STOPPED_MARKETING_CODE, GraphAPIError, RateLimitError
+from whatsapp.settings import CREDENTIALS_FILE, GraphSettings, SettingsError, load_worker_settings
+from whatsapp.sync import SyncClient
 
 from . import conversation_log, media
 from .config import Institution, get_institution
@@ -73,14 +79,6 @@ from .handoff import OPEN as HANDOFF_OPEN, Handoff
 from .inbound import mask
 from .models import Citizen, Media, MessageStatus
 from .redaction import mask_identifiers
-from .notifier import (
-    RATE_LIMIT_CODES,
-    ConfigurationError,
-    GraphError,
-    GraphSender,
-    GraphSettings,
-    envelope,
-)
 from .subscriptions import (
     D_CLAIMED,
     D_FAILED,
@@ -106,9 +104,6 @@ from .subscriptions import (
 logger = logging.getLogger(__name__)
 
 LEASE_NAME = "broadcast"
-PAUSE_CODES = frozenset({0, 3, 10, 190, 368, 131031, 131042, 132000, 132001, 132005, 132007, 132012, 132015, 132016})
-RETRY_ON_STATUS_CODES = frozenset({1, 2, 130429, 131000, 131016, 131053, 131056, 133004})
-STOPPED_MARKETING_CODE = 131050
 # How long an uploaded WhatsApp media id is used (Meta keeps it 30 days).
 MEDIA_ID_LIFETIME = dt.timedelta(days=25)
 # Finished sends are recorded in batches: half the threads' worth, or after this many seconds.
@@ -124,8 +119,8 @@ def _now() -> dt.datetime:
     return dt.datetime.utcnow()
 
 
-def pauses_everyone(code: Optional[int]) -> bool:
-    return code is not None and (code in PAUSE_CODES or 200 <= code <= 299)
+class ConfigurationError(RuntimeError):
+    """The institution's configuration has nothing to broadcast; the message says what is missing."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +255,7 @@ class Result:
 
     prepared: Prepared
     wamid: Optional[str] = None
-    error: Optional[GraphError] = None
+    error: Optional[GraphAPIError] = None
     crashed: Optional[str] = None  # an unexpected exception's type: the outcome is unknown
     unsent: bool = False  # stopping before the call: certainly not sent
     wait: float = 0.0  # the pause after a "slow down" answer
@@ -283,21 +278,15 @@ class Broadcaster:
         options: BroadcastOptions,
         *,
         url: Optional[str] = None,
-        sender: Optional[GraphSender] = None,
+        client: Optional[SyncClient] = None,
         worker_id: Optional[str] = None,
     ) -> None:
         self.inst = inst
         self.settings = settings
         self.options = options
         self.url = url
-        if sender is None:
-            # One kept-alive connection per sending thread (requests keeps 10 by default).
-            http = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=options.concurrency)
-            http.mount("https://", adapter)
-            http.mount("http://", adapter)
-            sender = GraphSender(settings, http=http)
-        self.sender = sender
+        # One kept-alive connection per sending thread.
+        self.client = client or SyncClient(settings, connections=options.concurrency)
         self.worker_id = worker_id or uuid.uuid4().hex[:16]
         self.bucket = TokenBucket(options.messages_per_second, options.burst)
         self.pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="broadcast")
@@ -468,12 +457,14 @@ class Broadcaster:
             failures, retry_at = self._upload_failures.get(announcement_id, (0, 0.0))
             if time.monotonic() < retry_at:
                 continue
+            mime = mime or "image/jpeg"
             try:
-                media_id = upload_media(self.sender, media.resolve(path).read_bytes(), mime or "image/jpeg")
-            except (OSError, GraphError) as error:
+                content = media.resolve(path).read_bytes()
+                media_id = self.client.upload_media(content, mime, f"pengumuman{media.EXTENSIONS.get(mime, '.jpg')}")
+            except (OSError, GraphAPIError) as error:
                 failures += 1
-                retryable = isinstance(error, GraphError) and error.retryable and failures < UPLOAD_ATTEMPTS
-                note = error.describe() if isinstance(error, GraphError) else f"berkas gambar tidak terbaca ({type(error).__name__})"
+                retryable = isinstance(error, GraphAPIError) and error.retryable and failures < UPLOAD_ATTEMPTS
+                note = error.describe() if isinstance(error, GraphAPIError) else f"berkas gambar tidak terbaca ({type(error).__name__})"
                 logger.error("Announcement %d: image upload failed (attempt %d): %s", announcement_id, failures, note)
                 if retryable:
                     self._upload_failures[announcement_id] = (failures, time.monotonic() + min(300.0, 5.0 * 2 ** (failures - 1)))
@@ -594,9 +585,11 @@ class Broadcaster:
                     delivery.error_text = "Warga sudah berhenti berlangganan sebelum pesan dikirim."
                     continue
                 rendered = render(self.inst, announcement)
-                body = envelope(recipient, bool(citizen.wa_id))
-                body.update({"type": "template", "template": template_object(rendered, announcement.whatsapp_media_id)})
-                body["biz_opaque_callback_data"] = f"pengumuman:{announcement.id}:{delivery.id}"
+                body = messages.with_recipient(recipient, {
+                    "type": "template",
+                    "template": template_object(rendered, announcement.whatsapp_media_id),
+                    "biz_opaque_callback_data": f"pengumuman:{announcement.id}:{delivery.id}",
+                }, phone=bool(citizen.wa_id))
                 delivery.status = D_SENDING
                 delivery.attempts = int(delivery.attempts or 0) + 1
                 delivery.updated_at = now
@@ -621,10 +614,10 @@ class Broadcaster:
                 result.unsent = True
             else:
                 try:
-                    result.wamid = self.sender.send(prepared.body) or None
-                except GraphError as error:
+                    result.wamid = self.client.send(prepared.body) or None
+                except GraphAPIError as error:
                     result.error = error
-                    if error.http_status == 429 or error.code in RATE_LIMIT_CODES:
+                    if isinstance(error, RateLimitError):
                         # Every thread holds back at once, not only after the result is recorded.
                         with self._lock:
                             self._throttle_streak += 1
@@ -717,7 +710,7 @@ class Broadcaster:
             return {"status": D_SENT, "wamid": result.wamid, "sent_at": now, "error_code": None,
                     "error_text": "Terkirim pada percobaan ulang." if prepared.retries else None}
         code, text = error.code, error.describe()[:2000]
-        if error.http_status == 429 or code in RATE_LIMIT_CODES:
+        if isinstance(error, RateLimitError):
             logger.warning("Announcement %d to %s: asked to slow down (%s); pausing %.1f s",
                            prepared.announcement_id, who, text, result.wait)
             return {
@@ -731,7 +724,7 @@ class Broadcaster:
             logger.error("Announcement %d to %s: outcome unknown (%s); not resending", prepared.announcement_id, who, text)
             return {"status": D_UNKNOWN, "error_code": code,
                     "error_text": f"Tidak ada jawaban setelah pesan dikirim ({text}); tidak dikirim ulang."}
-        if pauses_everyone(code):
+        if error.stops_everyone:
             pauses[prepared.announcement_id] = (
                 f"WhatsApp menolak pengiriman ({text}). Periksa template dan akses, lalu lanjutkan."
             )
@@ -898,34 +891,11 @@ class Broadcaster:
             logger.exception("Could not release the sending lease")
 
 
-def upload_media(sender: GraphSender, content: bytes, mime_type: str) -> str:
-    """``POST /{version}/{phone_number_id}/media``: upload a picture, returning its media id."""
-    settings = sender.settings
-    url = settings.messages_url.rsplit("/", 1)[0] + "/media"
-    extension = media.EXTENSIONS.get(mime_type, ".jpg")
-    try:
-        response = sender.http.post(
-            url,
-            data={"messaging_product": "whatsapp", "type": mime_type},
-            files={"file": (f"pengumuman{extension}", content, mime_type)},
-            headers={"Authorization": f"Bearer {settings.access_token}"},
-            timeout=settings.timeout,
-        )
-    except requests.RequestException as exc:
-        raise GraphError(f"Koneksi ke Graph API gagal: {type(exc).__name__}", retryable=True) from None
-    if response.status_code >= 400:
-        from .notifier import _error
-
-        raise _error(response)
-    media_id = (response.json() or {}).get("id")
-    if not media_id:
-        raise GraphError("Graph API tidak mengembalikan id media", retryable=True)
-    return str(media_id)
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m layanwarga.broadcast", description=__doc__.split("\n")[0])
     parser.add_argument("--once", action="store_true", help="send everything queued now, then exit")
+    parser.add_argument("--credentials", default=CREDENTIALS_FILE,
+                        help="credentials.yml whose WhatsApp section is read before the environment (default: %(default)s)")
     parser.add_argument("--rate", type=float, default=None,
                         help="messages per second (default: subscriptions.messages_per_second in instansi.yml)")
     parser.add_argument("--concurrency", type=int,
@@ -941,13 +911,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     install_log_masking()
     try:
         runtime.require_safe("broadcast")
-        settings = GraphSettings.from_env()
+        settings = load_worker_settings(args.credentials)
         migrate.require_current("the announcement worker")
         inst = get_institution()
         options = BroadcastOptions.from_institution(
             inst, messages_per_second=args.rate, concurrency=max(1, args.concurrency) if args.concurrency else None, poll_interval=args.interval
         )
-    except (ConfigurationError, ConfigError, runtime.UnsafeConfiguration, migrate.SchemaNotCurrent) as exc:
+    except (SettingsError, ConfigurationError, ConfigError, runtime.UnsafeConfiguration, migrate.SchemaNotCurrent) as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     broadcaster = Broadcaster(inst, settings, options)

@@ -4,8 +4,9 @@ inbox and on a ticket's page (plain Python, no Rasa import).
 Who writes here:
 
 - the WhatsApp connector logs each inbound message (``log_inbound_checking_handoff``) once it has
-  claimed its id, and each message the assistant sends (``inbound.record_outbound``, which adds
-  the line with ``actor="asisten"`` in the same unit of work as the message's ``accepted`` status);
+  claimed its id, and each message the assistant sends (``whatsapp.statuses.record_outbound``,
+  which adds the line with ``actor="asisten"`` in the same unit of work as the message's
+  ``accepted`` status);
 - the notification outbox logs what staff and state changes send (``actor="staf:<user>"`` /
   ``"sistem"``), linked to its outbox row, so the conversation shows its delivery state.
 

@@ -10,10 +10,11 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, TypeVar
 
 from sqlalchemy import create_engine as legacy_create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.future import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -29,6 +30,8 @@ IMMEDIATE_OPTION = "layanwarga_begin_immediate"
 _engines: Dict[str, Engine] = {}
 _factories: Dict[Engine, sessionmaker] = {}
 _lock = threading.Lock()
+
+T = TypeVar("T")
 
 
 def database_url() -> str:
@@ -149,3 +152,15 @@ def connection_scope(url: Optional[str] = None, *, write: bool = False) -> Itera
     options = {IMMEDIATE_OPTION: True} if write else {}
     with get_engine(url).connect().execution_options(**options) as connection, connection.begin():
         yield connection
+
+
+def retry_on_conflict(unit: Callable[[], T], attempts: int) -> T:
+    """Run ``unit`` (one unit of work) again when another instance's concurrent INSERT of the
+    same key made it fail: the row exists by then, so the next attempt finds and updates it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return unit()
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")

@@ -8,7 +8,7 @@ row ``failed`` with the error, visible on the ticket page and retryable from the
 Delivery rules (WhatsApp Cloud API): free text or an interactive message inside the citizen's
 24-hour service window, else the approved template (``WHATSAPP_TEMPLATE_NAME`` /
 ``WHATSAPP_TEMPLATE_LANGUAGE``, default ``layanwarga_notifikasi`` / ``id``) with the text as its
-body parameter.
+body parameter. Message bodies are built, within WhatsApp's limits, by ``whatsapp.messages``.
 
 A row is sent at most once: the worker claims it with ``UPDATE … SET status='sending' WHERE
 status='pending'`` in its own transaction (one winner across processes, SQLite and PostgreSQL).
@@ -42,6 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from whatsapp import messages
+
 from . import calendar, conversation_log, states, tickets
 from .config import Institution
 from .db import session_scope
@@ -63,15 +65,6 @@ KIND_REPLY = "balasan"  # staff reply about a ticket
 KIND_CHAT = "obrolan"  # live inbox (handoff) message
 KIND_HANDOFF = "pengalihan"  # handoff opened/closed notices
 KIND_OTHER = "lainnya"
-
-DEFAULT_TEMPLATE_NAME = "layanwarga_notifikasi"
-DEFAULT_TEMPLATE_LANGUAGE = "id"
-
-# WhatsApp limits (Meta rejects, never truncates).
-TEXT_LIMIT = 4096
-INTERACTIVE_BODY_LIMIT = 1024
-BUTTON_TITLE_LIMIT = 20
-BUTTON_ID_LIMIT = 256
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = dt.timedelta(seconds=30)
@@ -122,10 +115,6 @@ class Outgoing:
 
     text: str
     buttons: Tuple[Tuple[str, str], ...] = ()  # (id / payload, title)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def payload(intent: str, **entities: str) -> str:
@@ -273,28 +262,6 @@ def compose_reply(inst: Institution, ticket: Ticket, text: str) -> Outgoing:
     return Outgoing(f"Pesan dari petugas {inst.name} terkait *{ticket.number}*:\n{text.strip()}")
 
 
-# -- building Graph API bodies ----------------------------------------------------------------
-def interactive_body(message: Outgoing) -> Optional[Dict[str, Any]]:
-    """The ``interactive`` object of a reply-button message, within WhatsApp's limits."""
-    if not message.buttons:
-        return None
-    buttons = [
-        {"type": "reply", "reply": {"id": _clip(pid, BUTTON_ID_LIMIT), "title": _clip(title, BUTTON_TITLE_LIMIT)}}
-        for pid, title in message.buttons[:3]
-    ]
-    return {
-        "type": "button",
-        "body": {"text": _clip(message.text, INTERACTIVE_BODY_LIMIT)},
-        "action": {"buttons": buttons},
-    }
-
-
-def template_parameter(text: str) -> str:
-    """Free text as a template body parameter: one line, no runs of 4+ spaces, ≤ 1024."""
-    flat = " ".join((text or "").split())
-    return _clip(flat, 1024) or "-"
-
-
 # -- enqueueing --------------------------------------------------------------------------------------
 def enqueue(
     session: Session,
@@ -317,14 +284,16 @@ def enqueue(
         ).scalars().first()
         if existing is not None:
             return existing
-    text = _clip(message.text.strip(), TEXT_LIMIT)
+    # Within WhatsApp's limits as Meta counts them (UTF-16 units): the text is sent as it is
+    # stored, or as the template's parameter; buttons go out as stored (``whatsapp.messages``).
+    text = messages.clip(message.text.strip(), messages.TEXT_LIMIT)
     row = Notification(
         citizen_id=citizen.id,
         ticket_id=ticket_id,
         handoff_id=handoff_id,
         kind=kind,
         text=text,
-        interactive=interactive_body(message),
+        interactive=messages.reply_buttons(message.text, message.buttons),
         status=PENDING,
         attempts=0,
         next_attempt_at=now,
@@ -491,12 +460,10 @@ def delivery(notification_id: int, now: Optional[dt.datetime] = None, *, url: Op
 
 
 def mark_sent(
-    notification_id: int, graph_message_id: Optional[str], via: str, *, recipient: Optional[str] = None,
+    notification_id: int, graph_message_id: Optional[str], via: str, *,
     template: Optional[Tuple[str, str, List[str]]] = None, now: Optional[dt.datetime] = None,
     url: Optional[str] = None,
 ) -> None:
-    from . import inbound
-
     now = now or utcnow()
     with session_scope(url, write=True) as session:
         row = session.get(Notification, notification_id)
@@ -512,11 +479,6 @@ def mark_sent(
             row.template_name, row.template_language, row.template_params = template
         if graph_message_id:
             conversation_log.set_wamid(session, notification_id, graph_message_id)
-    if graph_message_id:
-        try:
-            inbound.record_sent(graph_message_id, recipient, url=url)
-        except Exception:  # noqa: BLE001 - delivery statuses are a convenience, the send happened
-            logger.exception("Could not record the sent status of notification %s", notification_id)
 
 
 def backoff(attempts: int, retry_after: Optional[float] = None) -> dt.timedelta:

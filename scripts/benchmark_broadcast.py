@@ -51,14 +51,15 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("LAYANWARGA_DATA_KEYS", "tCHSjgfCCDUPkeixTqcmRR2ct3IM-4ZxkZQ2YJVlz8o=")
 
 import requests  # noqa: E402
-import requests.adapters  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.future import create_engine  # noqa: E402
 
+from whatsapp.settings import DEFAULT_API_VERSION  # noqa: E402
+
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 APP_SECRET, ACCESS_TOKEN, VERIFY_TOKEN = "bench-app-secret", "bench-access-token", "bench-verify-token"
-PHONE_NUMBER_ID, API_VERSION = "100000000000001", "v21.0"
+PHONE_NUMBER_ID, API_VERSION = "100000000000001", DEFAULT_API_VERSION
 MAX_RATE = 1000.0
 
 
@@ -213,10 +214,10 @@ def summary(url: str, aid: int) -> Any:
 
 # -- measuring ------------------------------------------------------------------------------------
 class TimedSender:
-    """The notifier's GraphSender, timing each call."""
+    """The workers' Graph API client (``whatsapp.sync.SyncClient``), timing each send."""
 
     def __init__(self, real: Any) -> None:
-        self.real, self.settings, self.http = real, real.settings, real.http
+        self.real, self.settings = real, real.settings
         self.latencies: List[float] = []
         self.starts: List[float] = []
 
@@ -227,6 +228,9 @@ class TimedSender:
             return self.real.send(body)
         finally:
             self.latencies.append(time.perf_counter() - started)
+
+    def upload_media(self, content: bytes, mime_type: str, filename: str) -> str:
+        return self.real.upload_media(content, mime_type, filename)
 
 
 def percentile(values: List[float], q: float) -> float:
@@ -248,7 +252,7 @@ def window_max(times: List[float]) -> int:
 
 
 def graph_settings(base: str) -> Any:
-    from layanwarga.notifier import GraphSettings
+    from whatsapp.settings import GraphSettings
 
     return GraphSettings(api_base=base, api_version=API_VERSION, access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID)
 
@@ -265,18 +269,15 @@ def wait_delivered(url: str, aid: int, expected: int, timeout: float = 600) -> O
 def run_rate(url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[int], subscribers: int) -> Dict[str, Any]:
     from layanwarga.broadcast import Broadcaster, BroadcastOptions, threads_for
     from layanwarga.config import get_institution
-    from layanwarga.notifier import GraphSender
+    from whatsapp.sync import SyncClient
 
     concurrency = concurrency or threads_for(rate)
     aid, queued, queue_seconds = queue(url)
     settings = graph_settings(whatsapp.base)
-    http = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=concurrency)
-    http.mount("http://", adapter)
-    sender = TimedSender(GraphSender(settings, http=http))
+    sender = TimedSender(SyncClient(settings, connections=concurrency))
     since = time.time()
     worker = Broadcaster(get_institution(), settings, BroadcastOptions(messages_per_second=rate, concurrency=concurrency),
-                         url=url, sender=sender)
+                         url=url, client=sender)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     wall_started = time.time()

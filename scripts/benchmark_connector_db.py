@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from connectors import journal  # noqa: E402
 from connectors.executor import BlockingRunner  # noqa: E402
 from layanwarga import blocklist, conversation_log, db, handoff, inbound, migrate  # noqa: E402
+from whatsapp import statuses  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Meta's webhooks for a reply, and how many turns later each arrives: a batch mixes the states of
@@ -98,14 +99,14 @@ def separate(url: str, i: int, replies: int) -> None:
     conversation_log.log_inbound(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=url)
     handoff.is_active(sender, url=url)
     for r in range(replies):
-        inbound.record_sent(f"wamid.out.{i}.{r}", sender, url=url)
+        statuses.record_sent(f"wamid.out.{i}.{r}", sender, url=url)
         conversation_log.log_outbound(sender, "Baik, kami catat.", wamid=f"wamid.out.{i}.{r}", url=url)
     for status, later in STATUS_SEQUENCE:
         for r in range(replies):
-            inbound.record_statuses([inbound.StatusRecord(f"wamid.out.{i - later}.{r}", status, sender)], url=url)
+            statuses.record_statuses([statuses.StatusRecord(f"wamid.out.{i - later}.{r}", status, sender)], url=url)
 
 
-def merged(url: str, i: int, replies: int, pending: List[inbound.StatusRecord], batch: int) -> None:
+def merged(url: str, i: int, replies: int, pending: List[statuses.StatusRecord], batch: int) -> None:
     sender = sender_of(i)
     key = f"wamid.in.{i}|1767225600|{sender}"
     journal.take_in_rows([journal.Entry(key, sender, MESSAGE, float(i))], OWNER, LEASE, url=url)
@@ -113,13 +114,13 @@ def merged(url: str, i: int, replies: int, pending: List[inbound.StatusRecord], 
     hold = journal.SqlJournal(RUNNER, url=url).holder(key, {"text": "lampu jalan mati", "metadata": {}, "message_id": key})
     conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=url, also=hold)
     for r in range(replies):
-        inbound.record_outbound(f"wamid.out.{i}.{r}", sender, "Baik, kami catat.", url=url)
+        statuses.record_outbound(f"wamid.out.{i}.{r}", sender, "Baik, kami catat.", url=url)
     journal.finish_row(key, journal.DONE, url=url)
     for status, later in STATUS_SEQUENCE:
         for r in range(replies):
-            pending.append(inbound.StatusRecord(f"wamid.out.{i - later}.{r}", status, sender))
+            pending.append(statuses.StatusRecord(f"wamid.out.{i - later}.{r}", status, sender))
     while len(pending) >= batch:
-        inbound.record_statuses(pending[:batch], url=url)
+        statuses.record_statuses(pending[:batch], url=url)
         del pending[:batch]
 
 
@@ -151,13 +152,13 @@ def turns(kind: str, workdir: Path, messages: int, replies: int, batch: int) -> 
             if mode == "separate":
                 cpu, wall, units = measure(url, lambda: [separate(url, i, replies) for i in range(messages)])
             else:
-                pending: List[inbound.StatusRecord] = []
+                pending: List[statuses.StatusRecord] = []
 
                 def run() -> None:
                     for i in range(messages):
                         merged(url, i, replies, pending, batch)
                     if pending:
-                        inbound.record_statuses(pending, url=url)
+                        statuses.record_statuses(pending, url=url)
 
                 cpu, wall, units = measure(url, run)
             results[mode] = (cpu * 1000 / messages, wall * 1000 / messages, units / messages)
@@ -175,19 +176,19 @@ def statuses_only(kind: str, workdir: Path, count: int, batch: int) -> Dict[str,
     results: Dict[str, Tuple[float, float]] = {}
     messages = count // len(STATUS_SEQUENCE)
     records = [
-        inbound.StatusRecord(f"wamid.st.{i}", status, sender_of(i)) for status, _ in STATUS_SEQUENCE for i in range(messages)
+        statuses.StatusRecord(f"wamid.st.{i}", status, sender_of(i)) for status, _ in STATUS_SEQUENCE for i in range(messages)
     ]
     for mode in ("one per unit", f"batches of {batch}"):
         url = create_database(kind, workdir)
         try:
             migrate.upgrade(url)
-            inbound.record_statuses([inbound.StatusRecord("wamid.warm", "sent")], url=url)
+            statuses.record_statuses([statuses.StatusRecord("wamid.warm", "sent")], url=url)
             if mode == "one per unit":
-                cpu, wall, _ = measure(url, lambda: [inbound.record_statuses([r], url=url) for r in records])
+                cpu, wall, _ = measure(url, lambda: [statuses.record_statuses([r], url=url) for r in records])
             else:
                 cpu, wall, _ = measure(
                     url,
-                    lambda: [inbound.record_statuses(records[s : s + batch], url=url) for s in range(0, len(records), batch)],
+                    lambda: [statuses.record_statuses(records[s : s + batch], url=url) for s in range(0, len(records), batch)],
                 )
             results[mode] = (cpu * 1000 / len(records), wall * 1000 / len(records))
         finally:

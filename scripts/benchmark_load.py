@@ -796,7 +796,7 @@ MAIN_THREAD_CATEGORIES = [
     ("dialogue policies (Rule, Memoization, TED)", ("predict_next_action", "_predict_next_with_tracker")),
     ("tracker store (on the loop)", ("tracker_store.py",)),
     ("action server round trips (HTTP, JSON)", ("rasa/core/actions/action.py",)),
-    ("WhatsApp connector (parse, send, bookkeeping)", ("connectors/",)),
+    ("WhatsApp connector (parse, send, bookkeeping)", ("connectors/", "whatsapp/")),
     ("Sanic / aiohttp / asyncio plumbing", ("sanic/", "aiohttp/", "asyncio/")),
 ]
 

@@ -5,6 +5,8 @@ import os
 from dataclasses import dataclass, field
 from typing import List, Mapping, Optional, Tuple
 
+from whatsapp.settings import DEFAULT_API_VERSION
+
 DEFAULT_PORT = 8090
 
 
@@ -35,7 +37,7 @@ class SimulatorConfig:
     access_token: str = "simulator-access-token"
     verify_token: str = "simulator-verify-token"
     phone_number_id: str = "100000000000001"
-    api_version: str = "v21.0"
+    api_version: str = DEFAULT_API_VERSION
     # The business number as citizens see it, and its WhatsApp Business Account id.
     display_phone_number: str = "6285100000000"
     waba_id: str = "100000000000009"

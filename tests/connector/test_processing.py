@@ -17,6 +17,7 @@ from connectors.journal import MemoryJournal
 from layanwarga import db, inbound
 from layanwarga.models import Citizen, MessageStatus, ProcessedMessage
 from wa_support import FakeGraph, RunningChannel, make_settings, messages_body, payload_bytes, text_body, text_message
+from whatsapp import statuses as wa_statuses
 
 
 async def test_redelivery_is_processed_once(db_url: str, tmp_path: Path) -> None:
@@ -75,8 +76,8 @@ async def test_same_placeholder_id_different_messages_are_both_kept(sqlite_url: 
 
 
 def test_dedupe_key_shape() -> None:
-    assert inbound.dedupe_key("wamid.X", "62812", "17000") == "wamid.X|17000|62812"
-    long_key = inbound.dedupe_key("wamid." + "x" * 300, "62812", "1")
+    assert journal.dedupe_key("wamid.X", "62812", "17000") == "wamid.X|17000|62812"
+    long_key = journal.dedupe_key("wamid." + "x" * 300, "62812", "1")
     assert long_key.startswith("sha256:") and len(long_key) <= 255
 
 
@@ -207,15 +208,15 @@ async def test_statuses_recorded_never_text_and_never_backwards(sqlite_url: str,
         await rc.post(status_body("failed", errors=[{"code": 131026, "title": "Message undeliverable"}]))
         await rc.join()
         assert rc.received == []
-    row = inbound.get_status("wamid.OUT.status", url=sqlite_url)
+    row = wa_statuses.get_status("wamid.OUT.status", url=sqlite_url)
     assert row is not None and (row.status, row.error_code, row.error_title) == ("failed", 131026, "Message undeliverable")
 
 
 def test_record_statuses_ordering_rules(sqlite_url: str) -> None:
-    inbound.record_sent("wamid.A", "628", url=sqlite_url)
-    inbound.record_statuses([inbound.StatusRecord("wamid.A", "read")], url=sqlite_url)
-    inbound.record_sent("wamid.A", "628", url=sqlite_url)  # late bookkeeping never downgrades
-    assert inbound.get_status("wamid.A", url=sqlite_url).status == "read"
+    wa_statuses.record_sent("wamid.A", "628", url=sqlite_url)
+    wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.A", "read")], url=sqlite_url)
+    wa_statuses.record_sent("wamid.A", "628", url=sqlite_url)  # late bookkeeping never downgrades
+    assert wa_statuses.get_status("wamid.A", url=sqlite_url).status == "read"
 
 
 def take_in(key: str, url: str) -> bool:

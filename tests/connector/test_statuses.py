@@ -17,12 +17,13 @@ from layanwarga import conversation_log, db, handoff, inbound
 from layanwarga.conversation_log import ConversationMessage
 from layanwarga.models import Citizen
 from wa_support import FakeGraph, RunningChannel, make_settings, text_body
+from whatsapp import statuses as wa_statuses
 
 CITIZEN = "6281234567890"
 
 
-def record(message_id: str, status: str = "sent") -> inbound.StatusRecord:
-    return inbound.StatusRecord(message_id, status, CITIZEN)
+def record(message_id: str, status: str = "sent") -> wa_statuses.StatusRecord:
+    return wa_statuses.StatusRecord(message_id, status, CITIZEN)
 
 
 def status_body(*items: Dict[str, Any]) -> Dict[str, Any]:
@@ -36,13 +37,13 @@ class Writes:
     """A fake status writer: keeps each batch; can be told to fail or to take its time."""
 
     def __init__(self) -> None:
-        self.batches: List[List[inbound.StatusRecord]] = []
+        self.batches: List[List[wa_statuses.StatusRecord]] = []
         self.failures = 0
         self.delay = 0.0
         self.running = 0
         self.most_at_once = 0
 
-    async def __call__(self, batch: List[inbound.StatusRecord]) -> None:
+    async def __call__(self, batch: List[wa_statuses.StatusRecord]) -> None:
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         try:
@@ -138,24 +139,24 @@ async def test_status_webhooks_out_of_order_are_one_write_ending_in_the_highest_
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: List[int] = []
-    record_statuses = inbound.record_statuses
+    record_statuses = wa_statuses.record_statuses
 
-    def counted(records: List[inbound.StatusRecord], **kwargs: Any) -> int:
+    def counted(records: List[wa_statuses.StatusRecord], **kwargs: Any) -> int:
         calls.append(len(records))
         return record_statuses(records, **kwargs)
 
-    monkeypatch.setattr(inbound, "record_statuses", counted)
+    monkeypatch.setattr(wa_statuses, "record_statuses", counted)
     async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path, db_url)) as rc:
         assert rc.channel.processor is not None
         rc.channel.processor.statuses.max_delay = 60  # only join() writes them in this test
         for status in ("read", "sent", "delivered"):
             assert (await rc.post(status_body({"id": "wamid.OUT.batch", "status": status}))).status == 200
         assert (await rc.post(status_body({"id": "wamid.OUT.other", "status": "delivered"}))).status == 200
-        assert inbound.get_status("wamid.OUT.batch", url=db_url) is None
+        assert wa_statuses.get_status("wamid.OUT.batch", url=db_url) is None
         await rc.join()
         assert calls == [4]
-        assert inbound.get_status("wamid.OUT.batch", url=db_url).status == "read"
-        assert inbound.get_status("wamid.OUT.other", url=db_url).status == "delivered"
+        assert wa_statuses.get_status("wamid.OUT.batch", url=db_url).status == "read"
+        assert wa_statuses.get_status("wamid.OUT.other", url=db_url).status == "delivered"
 
 
 async def test_statuses_waiting_at_shutdown_are_written(sqlite_url: str, tmp_path: Path) -> None:
@@ -163,7 +164,7 @@ async def test_statuses_waiting_at_shutdown_are_written(sqlite_url: str, tmp_pat
         assert rc.channel.processor is not None
         rc.channel.processor.statuses.max_delay = 60
         await rc.post(status_body({"id": "wamid.OUT.late", "status": "delivered"}))
-    assert inbound.get_status("wamid.OUT.late", url=sqlite_url).status == "delivered"
+    assert wa_statuses.get_status("wamid.OUT.late", url=sqlite_url).status == "delivered"
 
 
 # The journal's purge at start-up and its replay rounds (lease renewal, take-over): not per message.
@@ -209,7 +210,7 @@ async def test_a_turn_takes_one_unit_of_work_per_step_and_one_per_reply(db_url: 
                     await rc.post(status_body({"id": wamid, "status": status}))
             await rc.join()
             assert runner.calls == ["record_statuses"]
-    assert inbound.get_status("wamid.OUT.1", url=db_url).status == "read"
+    assert wa_statuses.get_status("wamid.OUT.1", url=db_url).status == "read"
     with db.session_scope(db_url) as session:
         lines = session.execute(select(ConversationMessage).order_by(ConversationMessage.id)).scalars().all()
         assert [(r.direction, r.text, r.wamid) for r in lines] == [

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from connectors.journal import MemoryJournal
-from connectors.signature import sign
 from wa_support import APP_SECRET, VERIFY_TOKEN, FakeGraph, RunningChannel, make_settings, payload_bytes, text_body
+from whatsapp.signature import sign
 
 
 async def test_get_verification_echoes_challenge_or_403(tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ from sanic import Sanic
 
 from connectors.journal import Journal
 from connectors.settings import WhatsAppSettings, load_settings
-from connectors.signature import sign
 from connectors.whatsapp import WhatsAppInput
+from whatsapp.signature import sign
 
 PAYLOAD_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "wa_payloads"
 APP_SECRET = "test-app-secret"

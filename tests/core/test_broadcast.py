@@ -22,12 +22,15 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 from sqlalchemy import func, select, update
 
-from layanwarga import conversation_log, db, inbound, subscriptions
+from layanwarga import conversation_log, db, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions, TokenBucket
 from layanwarga.config import get_institution
-from layanwarga.notifier import GraphError, GraphSettings
 from layanwarga.subscriptions import AnnouncementDelivery as Delivery
 from tests.dashboard.support import FakeGraph
+from whatsapp import statuses as wa_statuses
+from whatsapp.errors import NetworkError
+from whatsapp.settings import GraphSettings
+from whatsapp.sync import SyncClient
 
 INST = get_institution()
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,8 +92,8 @@ def graph() -> Iterator[FakeGraph]:
     fake.close()
 
 
-def run_worker(db_url: str, base: str, opts: Optional[BroadcastOptions] = None, sender: Any = None, timeout: float = 60) -> Broadcaster:
-    worker = Broadcaster(INST, settings_for(base), opts or options(), url=db_url, sender=sender)
+def run_worker(db_url: str, base: str, opts: Optional[BroadcastOptions] = None, client: Any = None, timeout: float = 60) -> Broadcaster:
+    worker = Broadcaster(INST, settings_for(base), opts or options(), url=db_url, client=client)
     try:
         worker.run_until_idle(timeout)
     finally:
@@ -179,27 +182,23 @@ def test_slow_down_answers_are_not_failures(db_url: str, graph: FakeGraph) -> No
 class NoAnswer:
     """A Graph API that receives the first request but never answers it (read timeout)."""
 
-    def __init__(self, real: Any) -> None:
+    def __init__(self, real: SyncClient) -> None:
         self.real = real
         self.calls = 0
-        self.settings = real.settings
-        self.http = real.http
 
     def send(self, body: Dict[str, Any]) -> Optional[str]:
         self.calls += 1
         if self.calls == 1:
-            raise GraphError("Koneksi ke Graph API gagal: ReadTimeout", retryable=True, maybe_sent=True)
+            raise NetworkError("Koneksi ke Graph API gagal: ReadTimeout", maybe_sent=True)
         return self.real.send(body)
 
 
 def test_no_answer_after_sending_is_never_resent(db_url: str, graph: FakeGraph) -> None:
-    from layanwarga.notifier import GraphSender
-
     subscribe_many(2)
     aid = announce()
-    sender = NoAnswer(GraphSender(settings_for(graph.base)))
-    run_worker(db_url, graph.base, sender=sender)
-    assert sender.calls == 2 and len(graph.bodies) == 1
+    client = NoAnswer(SyncClient(settings_for(graph.base)))
+    run_worker(db_url, graph.base, client=client)
+    assert client.calls == 2 and len(graph.bodies) == 1
     assert statuses(aid) == {"unknown": 1, "sent": 1}
 
 
@@ -236,11 +235,11 @@ def test_failures_reported_by_webhook(db_url: str, graph: FakeGraph) -> None:
         wamids = dict(session.execute(
             select(Delivery.citizen_id, Delivery.wamid).order_by(Delivery.id)).all())
     first, second, third, fourth = list(wamids.values())
-    inbound.record_statuses([
-        inbound.StatusRecord(first, "failed", phones[0], 131000, "Something went wrong"),  # temporary: once more
-        inbound.StatusRecord(second, "failed", phones[1], 131026, "Message undeliverable"),  # final
-        inbound.StatusRecord(third, "failed", phones[2], 131050, "User stopped marketing messages"),  # opt-out
-        inbound.StatusRecord(fourth, "delivered", phones[3]),
+    wa_statuses.record_statuses([
+        wa_statuses.StatusRecord(first, "failed", phones[0], 131000, "Something went wrong"),  # temporary: once more
+        wa_statuses.StatusRecord(second, "failed", phones[1], 131026, "Message undeliverable"),  # final
+        wa_statuses.StatusRecord(third, "failed", phones[2], 131050, "User stopped marketing messages"),  # opt-out
+        wa_statuses.StatusRecord(fourth, "delivered", phones[3]),
     ])
     run_worker(db_url, graph.base)
     assert recipients(graph) == phones + [phones[0]]
@@ -252,7 +251,7 @@ def test_failures_reported_by_webhook(db_url: str, graph: FakeGraph) -> None:
     assert subscriptions.active_for(INST, phones[2]) == [] and len(subscriptions.active_for(INST, phones[1])) == 1
     assert summary.delivered == 1 and summary.failed == 2 and summary.retried == 1
     # The retried message fails again: that is final.
-    inbound.record_statuses([inbound.StatusRecord(rows[0].wamid, "failed", phones[0], 131000, "Something went wrong")])
+    wa_statuses.record_statuses([wa_statuses.StatusRecord(rows[0].wamid, "failed", phones[0], 131000, "Something went wrong")])
     run_worker(db_url, graph.base)
     assert len(recipients(graph)) == 5 and statuses(aid)["failed"] == 3
 

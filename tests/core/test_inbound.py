@@ -17,6 +17,7 @@ from layanwarga import blocklist, citizens, conversation_log, db, handoff, inbou
 from layanwarga.conversation_log import ConversationMessage
 from layanwarga.handoff import Handoff
 from layanwarga.models import Citizen, MessageStatus
+from whatsapp import statuses as wa_statuses
 
 SENDER = "6281234567890"
 
@@ -52,34 +53,34 @@ def status_lookups(statements: List[str]) -> List[str]:
 
 
 def test_a_batch_ends_each_message_in_its_highest_state_whatever_the_order(db_url: str) -> None:
-    inbound.record_statuses([inbound.StatusRecord("wamid.C", "read", SENDER)], url=db_url)
+    wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.C", "read", SENDER)], url=db_url)
     batch = [
-        inbound.StatusRecord("wamid.A", "read", SENDER),
-        inbound.StatusRecord("wamid.A", "sent", SENDER),
-        inbound.StatusRecord("wamid.B", "delivered", SENDER),
-        inbound.StatusRecord("wamid.A", "delivered", SENDER),
-        inbound.StatusRecord("wamid.B", "accepted", SENDER),
-        inbound.StatusRecord("wamid.C", "delivered", SENDER),  # stored as read: never backwards
-        inbound.StatusRecord("wamid.D", "sent", SENDER),
-        inbound.StatusRecord("wamid.D", "failed", SENDER, 131026, "Message undeliverable"),
+        wa_statuses.StatusRecord("wamid.A", "read", SENDER),
+        wa_statuses.StatusRecord("wamid.A", "sent", SENDER),
+        wa_statuses.StatusRecord("wamid.B", "delivered", SENDER),
+        wa_statuses.StatusRecord("wamid.A", "delivered", SENDER),
+        wa_statuses.StatusRecord("wamid.B", "accepted", SENDER),
+        wa_statuses.StatusRecord("wamid.C", "delivered", SENDER),  # stored as read: never backwards
+        wa_statuses.StatusRecord("wamid.D", "sent", SENDER),
+        wa_statuses.StatusRecord("wamid.D", "failed", SENDER, 131026, "Message undeliverable"),
     ]
     with counting(db_url) as seen:
-        changed = inbound.record_statuses(batch, url=db_url)
+        changed = wa_statuses.record_statuses(batch, url=db_url)
     assert statuses(db_url) == {"wamid.A": "read", "wamid.B": "delivered", "wamid.C": "read", "wamid.D": "failed"}
     assert changed == 4  # A, B and D inserted, D failed; A's later two, B's and C's second are older
     # One unit of work, and the stored rows are read with one query, not one per record.
     assert seen["units"] == 1
     assert len(status_lookups(seen["statements"])) == 1 and " IN " in status_lookups(seen["statements"])[0]
-    assert inbound.get_status("wamid.D", url=db_url) == inbound.StatusRecord(
+    assert wa_statuses.get_status("wamid.D", url=db_url) == wa_statuses.StatusRecord(
         "wamid.D", "failed", SENDER, 131026, "Message undeliverable"
     )
 
 
 def test_a_large_batch_looks_rows_up_in_chunks(sqlite_url: str) -> None:
-    records = [inbound.StatusRecord(f"wamid.{i}", "sent", SENDER) for i in range(1200)]
-    inbound.record_statuses(records[:600], url=sqlite_url)
+    records = [wa_statuses.StatusRecord(f"wamid.{i}", "sent", SENDER) for i in range(1200)]
+    wa_statuses.record_statuses(records[:600], url=sqlite_url)
     with counting(sqlite_url) as seen:
-        inbound.record_statuses([inbound.StatusRecord(r.message_id, "delivered") for r in records], url=sqlite_url)
+        wa_statuses.record_statuses([wa_statuses.StatusRecord(r.message_id, "delivered") for r in records], url=sqlite_url)
     assert set(statuses(sqlite_url).values()) == {"delivered"} and len(statuses(sqlite_url)) == 1200
     assert seen["units"] == 1 and len(status_lookups(seen["statements"])) == 3
 
@@ -112,12 +113,12 @@ def test_a_concurrent_insert_by_another_instance_is_retried(db_url: str) -> None
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): no concurrent insert can slip in")
     other_insert = insert(MessageStatus).values(message_id="wamid.race", status="delivered")
     with another_instance_writes_after_the_lookup(db_url, other_insert) as raced:
-        changed = inbound.record_statuses(
-            [inbound.StatusRecord("wamid.race", "sent", SENDER), inbound.StatusRecord("wamid.race", "read", SENDER)],
+        changed = wa_statuses.record_statuses(
+            [wa_statuses.StatusRecord("wamid.race", "sent", SENDER), wa_statuses.StatusRecord("wamid.race", "read", SENDER)],
             url=db_url,
         )
     assert raced and changed == 1  # the retry found the row: "sent" is older, "read" moves it on
-    assert inbound.get_status("wamid.race", url=db_url) == inbound.StatusRecord("wamid.race", "read", SENDER)
+    assert wa_statuses.get_status("wamid.race", url=db_url) == wa_statuses.StatusRecord("wamid.race", "read", SENDER)
 
 
 def test_a_state_another_instance_moved_on_meanwhile_is_not_moved_back(db_url: str) -> None:
@@ -126,19 +127,19 @@ def test_a_state_another_instance_moved_on_meanwhile_is_not_moved_back(db_url: s
     overwrite it (found by tests/scale: a reply stuck at "sent")."""
     if db_url.startswith("sqlite"):
         pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): nothing can commit between lookup and update")
-    inbound.record_outbound("wamid.moved", SENDER, "Baik.", url=db_url)
+    wa_statuses.record_outbound("wamid.moved", SENDER, "Baik.", url=db_url)
     other_update = update(MessageStatus).where(MessageStatus.message_id == "wamid.moved").values(status="delivered")
     with another_instance_writes_after_the_lookup(db_url, other_update) as raced:
-        inbound.record_statuses([inbound.StatusRecord("wamid.moved", "sent", SENDER)], url=db_url)
+        wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.moved", "sent", SENDER)], url=db_url)
     assert raced
-    assert inbound.get_status("wamid.moved", url=db_url).status == "delivered"
+    assert wa_statuses.get_status("wamid.moved", url=db_url).status == "delivered"
 
 
 def test_a_reply_is_recorded_with_its_log_line_in_one_unit_of_work(db_url: str) -> None:
     with counting(db_url) as seen:
-        inbound.record_outbound("wamid.OUT.1", SENDER, "Baik, kami catat.", url=db_url)
+        wa_statuses.record_outbound("wamid.OUT.1", SENDER, "Baik, kami catat.", url=db_url)
     assert seen["units"] == 1
-    assert inbound.get_status("wamid.OUT.1", url=db_url) == inbound.StatusRecord("wamid.OUT.1", "accepted", SENDER)
+    assert wa_statuses.get_status("wamid.OUT.1", url=db_url) == wa_statuses.StatusRecord("wamid.OUT.1", "accepted", SENDER)
     with db.session_scope(db_url) as session:
         [line] = session.execute(select(ConversationMessage)).scalars().all()
         assert (line.sender, line.direction, line.actor, line.text, line.wamid, line.kind) == (
@@ -146,9 +147,9 @@ def test_a_reply_is_recorded_with_its_log_line_in_one_unit_of_work(db_url: str) 
         )
 
     # Late bookkeeping (the read webhook came first) never moves the state back; the line is kept.
-    inbound.record_statuses([inbound.StatusRecord("wamid.OUT.2", "read", SENDER)], url=db_url)
-    inbound.record_outbound("wamid.OUT.2", SENDER, None, url=db_url)
-    assert inbound.get_status("wamid.OUT.2", url=db_url).status == "read"
+    wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.OUT.2", "read", SENDER)], url=db_url)
+    wa_statuses.record_outbound("wamid.OUT.2", SENDER, None, url=db_url)
+    assert wa_statuses.get_status("wamid.OUT.2", url=db_url).status == "read"
     with db.session_scope(db_url) as session:
         assert [r.wamid for r in session.execute(select(ConversationMessage).order_by(ConversationMessage.id)).scalars()] == [
             "wamid.OUT.1", "wamid.OUT.2"
@@ -161,8 +162,8 @@ def test_a_failed_reply_record_leaves_neither_row(db_url: str, monkeypatch: pyte
 
     monkeypatch.setattr(conversation_log, "add", broken)
     with pytest.raises(RuntimeError):
-        inbound.record_outbound("wamid.OUT.broken", SENDER, "teks", url=db_url)
-    assert inbound.get_status("wamid.OUT.broken", url=db_url) is None
+        wa_statuses.record_outbound("wamid.OUT.broken", SENDER, "teks", url=db_url)
+    assert wa_statuses.get_status("wamid.OUT.broken", url=db_url) is None
 
 
 def test_admission_records_the_citizen_unless_blocked(db_url: str) -> None:
@@ -202,20 +203,20 @@ def test_logging_an_inbound_message_tells_whether_an_officer_has_the_conversatio
 def test_a_replys_accepted_status_only_fills_in_what_is_missing(db_url: str) -> None:
     """``record_outbound`` writes ``accepted`` as ``record_statuses`` would: a row still
     ``accepted`` gets a missing recipient, a row already further on is left exactly as it is."""
-    inbound.record_statuses([inbound.StatusRecord("wamid.A", "accepted", None)], url=db_url)
-    inbound.record_outbound("wamid.A", SENDER, "satu", url=db_url)
-    assert inbound.get_status("wamid.A", url=db_url) == inbound.StatusRecord("wamid.A", "accepted", SENDER)
+    wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.A", "accepted", None)], url=db_url)
+    wa_statuses.record_outbound("wamid.A", SENDER, "satu", url=db_url)
+    assert wa_statuses.get_status("wamid.A", url=db_url) == wa_statuses.StatusRecord("wamid.A", "accepted", SENDER)
 
-    inbound.record_statuses([inbound.StatusRecord("wamid.S", "sent", None)], url=db_url)
-    inbound.record_outbound("wamid.S", SENDER, "dua", url=db_url)
-    assert inbound.get_status("wamid.S", url=db_url) == inbound.StatusRecord("wamid.S", "sent", None)
+    wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.S", "sent", None)], url=db_url)
+    wa_statuses.record_outbound("wamid.S", SENDER, "dua", url=db_url)
+    assert wa_statuses.get_status("wamid.S", url=db_url) == wa_statuses.StatusRecord("wamid.S", "sent", None)
 
-    inbound.record_statuses([inbound.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")], url=db_url)
-    inbound.record_outbound("wamid.F", "6289999999999", "tiga", url=db_url)
-    assert inbound.get_status("wamid.F", url=db_url) == inbound.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")
+    wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")], url=db_url)
+    wa_statuses.record_outbound("wamid.F", "6289999999999", "tiga", url=db_url)
+    assert wa_statuses.get_status("wamid.F", url=db_url) == wa_statuses.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")
 
-    inbound.record_outbound("wamid.A", "6289999999999", "lagi", url=db_url)  # a recipient is never replaced
-    assert inbound.get_status("wamid.A", url=db_url).recipient == SENDER
+    wa_statuses.record_outbound("wamid.A", "6289999999999", "lagi", url=db_url)  # a recipient is never replaced
+    assert wa_statuses.get_status("wamid.A", url=db_url).recipient == SENDER
 
 
 def test_every_statement_of_a_messages_bookkeeping_is_compiled_once(db_url: str) -> None:
@@ -238,9 +239,9 @@ def test_every_statement_of_a_messages_bookkeeping_is_compiled_once(db_url: str)
         hold = journal.SqlJournal(BlockingRunner(), url=db_url).holder(key, {"text": "lampu jalan mati"})
         conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=db_url, also=hold)
         journal.finish_row(key, journal.DONE, url=db_url)
-        inbound.record_outbound(f"wamid.out.{i}", sender, "Baik, kami catat.", url=db_url)
-        inbound.record_statuses(
-            [inbound.StatusRecord(f"wamid.out.{i}", "delivered", sender), inbound.StatusRecord(f"wamid.new.{i}", "sent", sender)],
+        wa_statuses.record_outbound(f"wamid.out.{i}", sender, "Baik, kami catat.", url=db_url)
+        wa_statuses.record_statuses(
+            [wa_statuses.StatusRecord(f"wamid.out.{i}", "delivered", sender), wa_statuses.StatusRecord(f"wamid.new.{i}", "sent", sender)],
             url=db_url,
         )
 

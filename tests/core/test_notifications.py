@@ -186,3 +186,33 @@ def test_same_state_change_is_never_enqueued_twice(db_url: str) -> None:
         )
         assert again.id == row.id
         assert session.execute(select(func.count(Notification.id))).scalar_one() == 1
+
+
+def test_an_emoji_never_pushes_a_button_title_or_text_over_whatsapps_limits(db_url: str) -> None:
+    """Meta counts its limits in UTF-16 units: 'Belum selesai 😟😟😟😟' is 18 characters but 22
+    units, over the button title's 20, and 3,000 🙏 are 6,000 units, over a text's 4,096. What the
+    outbox stores is what the notifier sends, so it must pass the simulator's copy of Meta's rules."""
+    from simulator.graph_rules import check_message
+    from whatsapp import messages
+
+    tid = ticket_id(complaint("e1").number)
+    notifications.change_state_and_notify(INST, tid, states.DIVERIFIKASI, "staf:admin")
+    citizen_id = _rows(tid)[0].citizen_id
+    with db.session_scope() as session:
+        from layanwarga.models import Citizen
+
+        citizen = session.get(Citizen, citizen_id)
+        buttons = notifications.enqueue(session, citizen=citizen, kind=notifications.KIND_OTHER, actor="t", message=notifications.Outgoing(
+            "Apakah jalannya sudah diperbaiki? 🙏",
+            (("/konfirmasi_selesai", "Sudah selesai 👍👍👍👍"), ("/belum_selesai", "Belum selesai 😟😟😟😟")),
+        ))
+        long_text = notifications.enqueue(session, citizen=citizen, kind=notifications.KIND_OTHER, actor="t",
+                                          message=notifications.Outgoing("🙏" * 3000))
+        stored = [(buttons.text, buttons.interactive), (long_text.text, long_text.interactive)]
+    [(_, interactive), (text, no_buttons)] = stored
+    assert no_buttons is None
+    assert all(messages.units(b["reply"]["title"]) <= 20 for b in interactive["action"]["buttons"])
+    assert messages.units(text) <= 4096
+    as_stored = [{"type": "interactive", "interactive": interactive}, {"type": "text", "text": {"body": text}}]
+    for message in as_stored:
+        assert check_message(messages.with_recipient("6281234567890", message), lambda _: True) is None

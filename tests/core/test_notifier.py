@@ -10,10 +10,12 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from layanwarga import conversation_log, db, inbound, notifications, states
+from layanwarga import conversation_log, db, notifications, states
 from layanwarga.notifications import Notification
-from layanwarga.notifier import GraphSettings, Notifier, main
+from layanwarga.notifier import Notifier, main
 from tests.dashboard.support import INST, FakeGraph, complaint, open_window, ticket_id
+from whatsapp import statuses as wa_statuses
+from whatsapp.settings import GraphSettings
 
 SENDER = "6281234567890"
 
@@ -63,7 +65,7 @@ def test_inside_the_window_sends_free_text(db_url: str, graph: FakeGraph) -> Non
     sent = row(nid)
     assert sent.status == notifications.SENT and sent.sent_via == "text" and sent.graph_message_id == "wamid.fake1"
     # The delivery status table and the conversation log know the wamid (webhook statuses match it).
-    assert inbound.get_status("wamid.fake1").status == "accepted"
+    assert wa_statuses.get_status("wamid.fake1").status == "accepted"
     with db.session_scope() as session:
         assert conversation_log.history(session, SENDER)[-1].notification_id == nid
 
@@ -207,7 +209,7 @@ def test_later_delivery_failure_is_shown_and_retryable(db_url: str, graph: FakeG
     notifier.run_once()
     wamid = row(nid).graph_message_id
     # WhatsApp's status webhook (recorded by the connector) says it never arrived.
-    inbound.record_statuses([inbound.StatusRecord(wamid, "failed", SENDER, 131026, "Message undeliverable")])
+    wa_statuses.record_statuses([wa_statuses.StatusRecord(wamid, "failed", SENDER, 131026, "Message undeliverable")])
     notifier.run_once()
     failed = row(nid)
     assert failed.status == notifications.FAILED and "131026" in failed.last_error
@@ -215,3 +217,22 @@ def test_later_delivery_failure_is_shown_and_retryable(db_url: str, graph: FakeG
         assert notifications.retry(session, nid, "staf:admin")
     notifier.run_once()
     assert row(nid).status == notifications.SENT and row(nid).graph_message_id != wamid
+
+
+def test_outside_the_window_an_emoji_text_fits_the_template_parameter(db_url: str, graph: FakeGraph) -> None:
+    """Meta counts the template parameter's 1,024 in UTF-16 units: a staff reply of 1,500
+    characters with an emoji in each sentence is more units than characters."""
+    from layanwarga.models import Citizen
+    from whatsapp import messages
+
+    tid = ticket_id(complaint("emoji").number)
+    with db.session_scope() as session:
+        citizen = session.execute(select(Citizen).where(Citizen.wa_id == SENDER)).scalar_one()
+        nid = notifications.enqueue(session, citizen=citizen, kind=notifications.KIND_REPLY, actor="staf:admin",
+                                    ticket_id=tid, message=notifications.Outgoing("Terima kasih 🙏 " * 100)).id
+    open_window(SENDER, at=dt.datetime.utcnow() - dt.timedelta(hours=30))
+    notifier_for(graph).run_once()
+    [param] = graph.bodies[0]["template"]["components"][0]["parameters"]
+    assert messages.units(param["text"]) <= 1024
+    assert row(nid).status == notifications.SENT and row(nid).template_params == [param["text"]]
+

@@ -10,10 +10,11 @@ from typing import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from layanwarga import db, inbound, staff, subscriptions
+from layanwarga import db, staff, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions
-from layanwarga.notifier import GraphSettings
 from tests.dashboard.support import INST, FakeGraph, csrf, login, make_user
+from whatsapp import statuses as wa_statuses
+from whatsapp.settings import GraphSettings
 
 TEXT = "Bapak/Ibu warga, posyandu balita bulan ini dilaksanakan Sabtu pukul 08.00 di Balai Kelurahan.\nMohon membawa buku KIA."
 
@@ -155,7 +156,7 @@ def test_progress_and_summary_after_the_worker_ran(app, subscribers, graph: Fake
         sent = session.execute(
             select(subscriptions.AnnouncementDelivery.wamid).where(subscriptions.AnnouncementDelivery.wamid.isnot(None))
         ).scalars().all()
-    inbound.record_statuses([inbound.StatusRecord(sent[0], "read"), inbound.StatusRecord(sent[1], "delivered")])
+    wa_statuses.record_statuses([wa_statuses.StatusRecord(sent[0], "read"), wa_statuses.StatusRecord(sent[1], "delivered")])
     html = client.get(f"/pengumuman/{aid}").get_data(as_text=True)
     assert re.search(r'id="sum-total">4<', html) and re.search(r'id="sum-sent">3<', html)
     assert re.search(r'id="sum-delivered">2<', html) and re.search(r'id="sum-read">1<', html)

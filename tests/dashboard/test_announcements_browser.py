@@ -16,11 +16,12 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from layanwarga import db, inbound, subscriptions
+from layanwarga import db, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions
-from layanwarga.notifier import GraphSettings
 from tests.dashboard.support import INST, FakeGraph, free_port
 from tests.dashboard.test_announcements import png
+from whatsapp import statuses as wa_statuses
+from whatsapp.settings import GraphSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "results" / "screenshots"
@@ -144,8 +145,8 @@ def test_compose_preview_send_and_follow_an_announcement(server: str, browser, s
             select(subscriptions.AnnouncementDelivery.wamid).where(subscriptions.AnnouncementDelivery.wamid.isnot(None))
         ).scalars().all()
     # WhatsApp's status webhooks, as the connector records them.
-    inbound.record_statuses([inbound.StatusRecord(wamids[0], "read"), inbound.StatusRecord(wamids[1], "delivered"),
-                             inbound.StatusRecord(wamids[2], "delivered")])
+    wa_statuses.record_statuses([wa_statuses.StatusRecord(wamids[0], "read"), wa_statuses.StatusRecord(wamids[1], "delivered"),
+                                 wa_statuses.StatusRecord(wamids[2], "delivered")])
 
     page.reload()
     assert page.inner_text("#announcement-status") == "Selesai"

@@ -14,10 +14,11 @@ from typing import Iterator
 import pytest
 
 from layanwarga import conversation_log, handoff, notifications, states
-from layanwarga.notifier import GraphSettings, Notifier
+from layanwarga.notifier import Notifier
 from tests.dashboard.support import (
     INST, PASSWORD, ROOT, FakeGraph, complaint, make_user, open_window, running_dashboard, ticket_id,
 )
+from whatsapp.settings import GraphSettings
 
 SHOTS = ROOT / "results" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -13,13 +13,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from connectors.signature import SignatureCheck, check_signature
 from connectors.whatsapp_parse import decode_body, parse_body
 from connectors.whatsapp_rasa import Disposition, translate
 from simulator import payloads
 from simulator.config import SimulatorConfig
 from simulator.server import RunningSimulator
 from simulator.stack import free_port
+from whatsapp.signature import SignatureCheck, check_signature
 
 SECRET = "test-app-secret"
 TOKEN = "test-access-token"

@@ -1,12 +1,16 @@
-"""Rasa responses -> WhatsApp Cloud API message bodies, inside WhatsApp's limits.
+"""WhatsApp Cloud API message bodies, inside WhatsApp's limits: the one builder.
 
 Meta rejects a whole message when any limit is overrun (it never truncates), so every limit is
-enforced here before sending: text ≤ 4096 (split at sentence boundaries), reply buttons ≤ 3 with
-unique titles ≤ 20, list messages ≤ 10 rows with row titles ≤ 24 and descriptions ≤ 72, list
-button label ≤ 20, interactive body ≤ 1024. Lengths are measured in UTF-16 code units, which is
-never less than the character count, so emoji cannot push a message over a limit.
+enforced here before sending: text ≤ 4096 (split at sentence boundaries, or clipped), reply
+buttons ≤ 3 with unique titles ≤ 20, list messages ≤ 10 rows with row titles ≤ 24 and
+descriptions ≤ 72, list button label ≤ 20, interactive body ≤ 1024, template parameter ≤ 1024.
+Lengths are measured in UTF-16 code units (``units``), which is never less than the character
+count, so emoji cannot push a message over a limit.
 
-The functions return message bodies without the recipient; ``with_recipient`` adds it.
+Used by the connector (Rasa responses: ``text_messages``, ``button_messages``, media,
+``limit_problems``) and by the outbox (``clip``, ``reply_buttons``, ``text_message``,
+``template_message``). The functions return message bodies without the recipient;
+``with_recipient`` adds it.
 """
 from __future__ import annotations
 
@@ -70,18 +74,29 @@ def shorten(text: str, limit: int) -> Tuple[str, str]:
 
 
 def truncate(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary to ``limit`` (see ``shorten``)."""
     return shorten(text, limit)[0]
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit``, line breaks kept, ending in "…" when cut."""
+    if units(text) <= limit:
+        return text
+    return text[: fit(text, limit - 1)].rstrip() + ELLIPSIS
 
 
 def is_phone(recipient_id: str) -> bool:
     return recipient_id.lstrip("+").isdigit()
 
 
-def with_recipient(recipient_id: str, message: Message) -> Message:
-    """A full Graph API body: ``"to": "+<wa_id>"`` for phones, ``"recipient"`` for BSUIDs."""
+def with_recipient(recipient_id: str, message: Message, *, phone: Optional[bool] = None) -> Message:
+    """A full Graph API body: ``"to": "+<wa_id>"`` for phones, ``"recipient"`` for BSUIDs.
+
+    ``phone`` says which one ``recipient_id`` is when the caller knows (a citizen's stored
+    ``wa_id`` or ``user_id``); otherwise a number of digits is taken for a phone."""
     body: Message = {"messaging_product": "whatsapp", "recipient_type": "individual"}
     if "to" not in message and "recipient" not in message:
-        if is_phone(recipient_id):
+        if is_phone(recipient_id) if phone is None else phone:
             body["to"] = "+" + recipient_id.lstrip("+")
         else:
             body["recipient"] = recipient_id
@@ -133,6 +148,12 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> List[str]:
     if text:
         parts.append(text)
     return parts
+
+
+def text_message(text: str) -> Message:
+    """One text message of ``text``, clipped to WhatsApp's limit (the outbox's messages were
+    clipped when written; one row is one message)."""
+    return {"type": "text", "text": {"body": clip(text, TEXT_LIMIT), "preview_url": False}}
 
 
 def text_messages(text: str, *, preview_url: bool = False) -> List[Message]:
@@ -376,6 +397,27 @@ def button_messages(
         messages.append(_list_message(chunk_body, chunk, ids[offset:offset + len(chunk)], list_button_label))
         offset += len(chunk)
     return messages
+
+
+def reply_buttons(body: str, buttons: Sequence[Tuple[str, str]]) -> Optional[Dict[str, Any]]:
+    """The ``interactive`` object of a reply-button message: ``buttons`` are (id, title) pairs,
+    at most three; body, ids and titles clipped to WhatsApp's limits. None without buttons."""
+    if not buttons:
+        return None
+    return {
+        "type": "button",
+        "body": {"text": clip(body, INTERACTIVE_BODY_LIMIT)},
+        "action": {
+            "buttons": [
+                {"type": "reply", "reply": {"id": clip(reply_id, BUTTON_ID_LIMIT), "title": clip(title, BUTTON_TITLE_LIMIT)}}
+                for reply_id, title in buttons[:MAX_REPLY_BUTTONS]
+            ]
+        },
+    }
+
+
+def interactive_message(interactive: Dict[str, Any]) -> Message:
+    return {"type": "interactive", "interactive": interactive}
 
 
 # -- templates and validation -------------------------------------------------------------------

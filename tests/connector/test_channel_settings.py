@@ -1,18 +1,16 @@
-"""Signature verification and settings resolution (credentials.yml -> env -> defaults)."""
+"""The channel's settings: credentials.yml -> environment -> defaults, and what `rasa run` does with them."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import rasa.shared.utils.io
 from rasa.shared.exceptions import RasaException
 
-from connectors.settings import DEFAULT_API_BASE, SettingsError, load_settings
-from connectors.signature import SignatureCheck, check_signature, sign
+from connectors.settings import SettingsError, load_settings
 from connectors.whatsapp import WhatsAppInput
+from whatsapp.settings import DEFAULT_API_BASE
 
-SECRET = "s3cret"
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {
     "WHATSAPP_VERIFY_TOKEN": "verify",
@@ -22,41 +20,15 @@ ENV = {
 }
 
 
-def test_valid_signature() -> None:
-    raw = b'{"object":"whatsapp_business_account"}'
-    assert check_signature(SECRET, raw, sign(SECRET, raw)) is SignatureCheck.VALID
-    assert check_signature(SECRET, raw, sign(SECRET, raw).upper().replace("SHA256=", "sha256=")) is SignatureCheck.VALID
-
-
-def test_wrong_missing_malformed_signature() -> None:
-    raw = b"{}"
-    assert check_signature(SECRET, raw, sign("other", raw)) is SignatureCheck.MISMATCH
-    assert check_signature(SECRET, raw, None) is SignatureCheck.MISSING
-    assert check_signature(SECRET, raw, "") is SignatureCheck.MISSING
-    assert check_signature(SECRET, raw, "sha1=abc") is SignatureCheck.MALFORMED
-    assert check_signature(SECRET, raw, "sha256=zz") is SignatureCheck.MALFORMED
-    assert check_signature(SECRET, raw, "sha256=" + "é" * 64) is SignatureCheck.MISMATCH
-
-
-def test_signature_is_over_raw_bytes_not_reserialised_json() -> None:
-    # Meta sends non-ASCII text escaped; json.dumps of the parsed body gives different bytes.
-    raw = b'{"text":{"body":"Jalan rusak di depan rumah \\u00e9 \\ud83d\\ude4f"}}'
-    header = sign(SECRET, raw)
-    assert check_signature(SECRET, raw, header) is SignatureCheck.VALID
-    reserialised = json.dumps(json.loads(raw), ensure_ascii=False).encode("utf-8")
-    assert reserialised != raw
-    assert check_signature(SECRET, reserialised, header) is SignatureCheck.MISMATCH
-
-
 def test_settings_from_environment_with_defaults() -> None:
     settings = load_settings({}, environ=ENV)
     assert settings.app_secret == "secret-from-env"
-    assert settings.api_base == DEFAULT_API_BASE
-    assert settings.api_version == "v21.0"
-    assert settings.graph_url == "https://graph.facebook.com/v21.0"
+    assert settings.graph.api_base == DEFAULT_API_BASE
+    assert settings.graph.api_version == "v21.0"
+    assert settings.graph.graph_url == "https://graph.facebook.com/v21.0"
     assert settings.max_media_bytes == 16 * 1024 * 1024
     assert settings.allowed_media_types == ("image/jpeg", "image/png", "image/webp", "application/pdf")
-    assert settings.fallback_template_name == "layanwarga_notifikasi"
+    assert settings.graph.template_name == "layanwarga_notifikasi"
     assert "secret" not in repr(settings) and "token" not in repr(settings).replace("verify_token", "")
 
 
@@ -67,9 +39,9 @@ def test_credentials_win_over_environment() -> None:
         environ={**ENV, "WHATSAPP_API_BASE": "http://ignored"},
     )
     assert settings.app_secret == "from-yml"
-    assert settings.graph_url == "http://localhost:8090/v22.0"
+    assert settings.graph.graph_url == "http://localhost:8090/v22.0"
     assert settings.allowed_media_types == ("image/jpeg", "application/pdf")
-    assert settings.fallback_template_name is None
+    assert settings.graph.template_name is None
 
 
 def test_missing_required_value_names_the_variable() -> None:
@@ -107,7 +79,7 @@ def test_project_credentials_yml_resolves_from_environment(monkeypatch: pytest.M
     assert list(credentials) == ["connectors.whatsapp.WhatsAppInput"]
     channel = WhatsAppInput.from_credentials(credentials["connectors.whatsapp.WhatsAppInput"])
     assert channel.name() == "whatsapp"
-    assert channel.settings.graph_url == "http://localhost:8090/v21.0"
+    assert channel.settings.graph.graph_url == "http://localhost:8090/v21.0"
     assert channel.settings.app_secret == "secret-from-env"
 
 
