@@ -419,28 +419,41 @@ def per_recipient(calls: List[Dict[str, Any]]) -> collections.Counter:
 
 
 def test_throttled_to_the_configured_rate_with_slow_down_answers(db_url: str, stack: Stack) -> None:
+    """Every send goes through the worker's token bucket and each "slow down" answer pauses it.
+    The bucket's own times are checked (its pacing is tested on a fake clock above): when the
+    simulator receives the calls depends on how busy the machine is, so that is no measure."""
     phones = subscribe_many(60)
     announce()
     stack.sim.inject_faults([(429, 130429), (429, 130429)])
     rate = 20.0
-    started = time.time()
     worker = Broadcaster(INST, stack.settings, options(messages_per_second=rate, concurrency=4), url=db_url)
+    granted: List[float] = []
+    pauses: List[float] = []
+    take, pause = worker.bucket.try_acquire, worker.bucket.pause
+
+    def recorded_take() -> float:
+        wait = take()
+        if wait == 0:
+            granted.append(worker.bucket.clock())
+        return wait
+
+    def recorded_pause(seconds: float) -> None:
+        pauses.append(seconds)
+        pause(seconds)
+
+    worker.bucket.try_acquire, worker.bucket.pause = recorded_take, recorded_pause  # type: ignore[method-assign]
     try:
         worker.run_until_idle(120)
     finally:
         worker.close()
     calls = stack.template_calls()
-    accepted = sorted(c["at"] for c in calls if c["status"] == 200)
     assert per_recipient(calls) == collections.Counter({p: 1 for p in phones})
-    # Never more than the rate (plus the small burst) in any one-second window ...
+    assert len(granted) == len(calls), "every call to the Graph API took a token"
+    assert len(pauses) == 2 and all(p > 0 for p in pauses), "each slow-down answer paused the bucket"
+    # Never more than the rate (plus the small burst) in any one-second window, by the bucket's clock.
     burst = max(1.0, rate / 10)
-    for i, start in enumerate(accepted):
-        in_window = sum(1 for t in accepted[i:] if t < start + 1.0)
-        assert in_window <= rate + burst, f"{in_window} messages within one second"
-    # ... and never faster than the rate overall. (How close to the rate it gets depends on the
-    # machine: scripts/benchmark_broadcast.py measures it.)
-    elapsed = accepted[-1] - started
-    assert (len(phones) - burst) / rate <= elapsed
+    for i, start in enumerate(granted):
+        assert sum(1 for t in granted[i:] if t < start + 1.0) <= rate + burst
 
 
 def test_delivery_statuses_are_tracked_per_recipient_and_summarised(db_url: str, stack: Stack, tmp_path: Path) -> None:
