@@ -252,7 +252,7 @@ class Cluster:
         the caller runs the simulator itself (the benchmark, in its own process)."""
         self.balancer.start()
         self._spawn("actions", [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-                    {**self.env, "LAYANWARGA_BACKGROUND": "1"})
+                    {**self.env, "LAYANWARGA_BACKGROUND": "1", "LAYANWARGA_SPOOL_DIR": str(self.workdir / "spool-actions")})
         for index, port in enumerate(self.rasa_ports):
             self._spawn(
                 f"rasa{index}",

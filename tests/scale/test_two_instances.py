@@ -119,6 +119,9 @@ def _normal(value: Any) -> Any:
 
 # Numbers the clock makes (the journal orders a citizen's messages by the time they were taken in).
 CLOCK_COLUMNS = {"processed_messages": ("seq",)}
+# What the processes report about themselves (an action server's spool counts, written when it
+# starts and when they change), not what the conversation left behind.
+HOUSEKEEPING_TABLES = {"spool_reports"}
 
 
 def ticket_database(url: str) -> Dict[str, List[Tuple[Any, ...]]]:
@@ -129,6 +132,8 @@ def ticket_database(url: str) -> Dict[str, List[Tuple[Any, ...]]]:
     dump: Dict[str, List[Tuple[Any, ...]]] = {}
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
+            if table.name in HOUSEKEEPING_TABLES:
+                continue
             order = [table.c.id] if "id" in table.c else []
             clock = [c.name in CLOCK_COLUMNS.get(table.name, ()) for c in table.columns]
             rows = [
