@@ -46,6 +46,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from whatsapp import messages
+
 from . import citizens
 from .config import Institution, SubscriptionSettings
 from .db import session_scope
@@ -57,7 +59,7 @@ ALL = "*"  # a subscription or announcement for every topic / every kelurahan
 UNSUBSCRIBE_PAYLOAD = "/berhenti_langganan"
 SOURCE_WHATSAPP = "whatsapp"  # the citizen, by message
 SOURCE_STOPPED_MARKETING = "whatsapp_131050"  # WhatsApp: the user stopped marketing messages
-TEMPLATE_BODY_LIMIT = 1024
+TEMPLATE_BODY_LIMIT = messages.TEMPLATE_BODY_LIMIT
 
 # Announcement states.
 DRAFT, SENDING, PAUSED, DONE, CANCELLED = "draft", "sending", "paused", "done", "cancelled"
@@ -269,12 +271,13 @@ def match_area(inst: Institution, answer: str) -> Optional[str]:
 
 def max_text_length(inst: Institution) -> int:
     """How long an announcement's text may be: the template body (fixed text, the longest topic
-    label and the text) must stay within WhatsApp's 1,024 characters."""
+    label and the text) must stay within WhatsApp's 1,024 characters, counted as WhatsApp counts
+    them (UTF-16 units: an emoji is two)."""
     cfg = inst.subscriptions
     if cfg is None:
         return 0
-    fixed = len(cfg.template.body.replace("{{1}}", "").replace("{{2}}", ""))
-    longest_label = max([len(t.label) for t in cfg.topics.values()] + [len("Semua topik")])
+    fixed = messages.units(cfg.template.body.replace("{{1}}", "").replace("{{2}}", ""))
+    longest_label = max([messages.units(t.label) for t in cfg.topics.values()] + [messages.units("Semua topik")])
     return TEMPLATE_BODY_LIMIT - fixed - longest_label
 
 
@@ -484,8 +487,11 @@ def validate_draft(inst: Institution, title: str, topic: str, area: str, text: s
     if len(flatten(text)) < 10:
         raise AnnouncementError("Isi pengumuman terlalu pendek (paling sedikit 10 karakter).")
     limit = max_text_length(inst)
-    if len(flatten(text)) > limit:
-        raise AnnouncementError(f"Isi pengumuman paling panjang {limit} karakter (batas template WhatsApp); saat ini {len(flatten(text))}.")
+    length = messages.units(flatten(text))
+    if length > limit:
+        raise AnnouncementError(
+            f"Isi pengumuman paling panjang {limit} karakter (batas template WhatsApp; emoji dihitung 2); saat ini {length}."
+        )
     return title, topic, area, text
 
 

@@ -34,6 +34,7 @@ SECTION_TITLE_LIMIT = 24
 LIST_BUTTON_LIMIT = 20
 CAPTION_LIMIT = 1024
 TEMPLATE_PARAM_LIMIT = 1024
+TEMPLATE_BODY_LIMIT = 1024  # a template's body with its parameters filled in
 
 DEFAULT_CHOICE_BODY = "Silakan pilih salah satu:"
 MORE_CHOICES_BODY = "Pilihan lainnya ({part} dari {total}):"

@@ -264,6 +264,16 @@ def test_text_length_limit_leaves_room_in_the_template() -> None:
         subscriptions.validate_draft(INST, "Judul", "bencana", "panarung", "y" * (limit + 1))
 
 
+def test_an_emoji_counts_twice_against_the_template_limit() -> None:
+    """WhatsApp counts UTF-16 units: an announcement of emoji that fits by len() is refused
+    instead of being refused by Meta for every subscriber."""
+    limit = subscriptions.max_text_length(INST)
+    emoji = "🌧" * (limit // 2 + 1)  # len() fits, UTF-16 units do not
+    assert len(emoji) <= limit
+    with pytest.raises(subscriptions.AnnouncementError, match="emoji dihitung 2"):
+        subscriptions.validate_draft(INST, "Judul", "bencana", "panarung", emoji)
+
+
 def test_erasure_removes_subscriptions_and_keeps_figures_anonymous(db_url: str) -> None:
     subscriptions.subscribe(INST, "6281234567890", "bencana", "panarung")
     subscriptions.subscribe(INST, "6281234567891", "bencana", "panarung")
