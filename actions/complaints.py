@@ -22,7 +22,7 @@ from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
 
 from . import common, submissions
-from .flow import FlowFormValidation, reset_flow, summary_lines
+from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class ComplaintFormValidation(FlowFormValidation):
         description = str(value).strip()
         if len(content_words(description)) < 2 and len(description) < 15:
             dispatcher.utter_message(response="utter_aduan_deskripsi_kurang")
-            return {"aduan_deskripsi": None}
+            return incomplete("aduan_deskripsi", description)
         return {"aduan_deskripsi": description}
 
     # -- location ----------------------------------------------------------------------------
@@ -182,7 +182,7 @@ class ComplaintFormValidation(FlowFormValidation):
         has_pin = tracker.get_slot("aduan_lat") is not None
         if not has_pin and len(place) < 6 and not read_place(place).rt:
             dispatcher.utter_message(response="utter_aduan_lokasi_kurang")
-            return {"aduan_lokasi": None}
+            return incomplete("aduan_lokasi", place, ", ")
         return {"aduan_lokasi": place}
 
     # -- photos ------------------------------------------------------------------------------

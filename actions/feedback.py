@@ -22,7 +22,7 @@ from layanwarga import feedback, numbering
 from layanwarga.config import get_institution
 
 from . import common
-from .flow import FlowFormValidation
+from .flow import PARTIAL_SLOT, FlowFormValidation, incomplete
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class ValidateNotResolvedForm(FlowFormValidation):
         note = " ".join(str(value or "").split())
         if len(note) < 3:
             dispatcher.utter_message(response="utter_catatan_terlalu_pendek")
-            return {NOTE_SLOT: None}
+            return incomplete(NOTE_SLOT, note)
         return {NOTE_SLOT: note[:1000]}
 
 
@@ -189,7 +189,7 @@ class ActionReopen(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         number = tracker.get_slot(TICKET_SLOT)
         note = tracker.get_slot(NOTE_SLOT)
-        reset = [SlotSet(TICKET_SLOT, None), SlotSet(NOTE_SLOT, None)]
+        reset = [SlotSet(TICKET_SLOT, None), SlotSet(NOTE_SLOT, None), SlotSet(PARTIAL_SLOT, None)]
         if not number or not note:
             return reset
         try:

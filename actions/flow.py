@@ -10,8 +10,9 @@ A citizen is never trapped in a form:
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
-from typing import FrozenSet, List, Text
+from typing import Any, Dict, FrozenSet, List, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -21,15 +22,44 @@ from rasa_sdk.types import DomainDict
 from . import common, general, requirements, status
 
 logger = logging.getLogger(__name__)
+_WORD = re.compile(r"[a-z0-9]+")
 
 UNSUBSCRIBE_INTENT = "berhenti_langganan"
 FLOW_SLOT_PREFIXES = ("aduan_", "surat_", "hapus_", "langganan_")
+# The first part of an answer a validator found incomplete (an address without RT/RW, a month
+# without its year): ``{"slot": name, "text": what was typed}``. The next typed answer to the same
+# question is joined to it, so the citizen adds what is missing instead of typing it all again.
+PARTIAL_SLOT = "jawaban_sebagian"
+# A follow-up that repeats at least this share of the first part's words is the whole answer
+# typed again: it replaces the first part instead of being joined to it.
+_RETYPED_SHARE = 0.5
 
 
 def flow_slots(domain: DomainDict) -> List[Text]:
-    """Every slot that belongs to a complaint or letter flow, plus the flow id."""
+    """Every slot that belongs to a complaint or letter flow, plus the flow id and the partial
+    answer."""
     names = [s for s in domain.get("slots", {}) if s.startswith(FLOW_SLOT_PREFIXES)]
-    return names + ["flow_id"]
+    return names + ["flow_id", PARTIAL_SLOT]
+
+
+def incomplete(slot: Text, text: Any, joiner: Text = " ") -> Dict[Text, Any]:
+    """What a validator returns for an answer that is right but not complete yet: the slot stays
+    empty (the form asks again) and the text is kept to be joined with the next answer."""
+    kept = " ".join(str(text or "").split())
+    if not kept:
+        return {slot: None}
+    return {slot: None, PARTIAL_SLOT: {"slot": slot, "text": kept, "joiner": joiner}}
+
+
+def join_partial(first: Text, follow_up: Text, joiner: Text = " ") -> Text:
+    """The first part of an answer and what the citizen added to it, as one answer."""
+    if not first.strip():
+        return follow_up
+    first_words = set(_WORD.findall(first.lower()))
+    follow_words = set(_WORD.findall(follow_up.lower()))
+    if first_words and len(first_words & follow_words) >= _RETYPED_SHARE * len(first_words):
+        return follow_up
+    return f"{first.rstrip(' ,.')}{joiner}{follow_up.strip()}"
 
 
 def reset_flow(domain: DomainDict) -> List[EventType]:
@@ -94,8 +124,12 @@ class FlowFormValidation(FormValidationAction, ABC):
         extraction_events = await self.get_extraction_events(dispatcher, tracker, domain)
         tracker.add_slots(extraction_events)
         validation_events = await self._extract_validation_events(dispatcher, tracker, domain)
-        validated = {e["name"] for e in validation_events if e.get("event") == "slot"}
+        validated = {e["name"]: e.get("value") for e in validation_events if e.get("event") == "slot"}
         kept = [e for e in extraction_events if e.get("event") == "slot" and e["name"] not in validated]
+        partial = tracker.get_slot(PARTIAL_SLOT)
+        if isinstance(partial, dict) and validated.get(partial.get("slot")) is not None and PARTIAL_SLOT not in validated:
+            # The question is answered: its first part is used up.
+            validation_events.append(SlotSet(PARTIAL_SLOT, None))
         return kept + validation_events
 
     async def get_extraction_events(
@@ -117,7 +151,23 @@ class FlowFormValidation(FormValidationAction, ABC):
             dispatcher.utter_message(response="utter_lampiran_belum_perlu")
             return [SlotSet(requested, None)]
         tracker.add_slots(attachments)
-        return attachments + await super().get_extraction_events(dispatcher, tracker, domain)
+        return attachments + self._with_partial(tracker, await super().get_extraction_events(dispatcher, tracker, domain))
+
+    @staticmethod
+    def _with_partial(tracker: Tracker, events: List[EventType]) -> List[EventType]:
+        """A typed answer to the question whose first part is kept, joined to that first part."""
+        partial = tracker.get_slot(PARTIAL_SLOT)
+        requested = tracker.get_slot("requested_slot")
+        message = common.text(tracker)
+        if not isinstance(partial, dict) or partial.get("slot") != requested or common.is_payload(message):
+            return events
+        joined = []
+        for event in events:
+            if event.get("event") == "slot" and event.get("name") == requested and isinstance(event.get("value"), str):
+                value = join_partial(str(partial.get("text") or ""), event["value"], str(partial.get("joiner") or " "))
+                event = SlotSet(requested, value)
+            joined.append(event)
+        return joined
 
     @staticmethod
     def asked(tracker: Tracker, slot: Text) -> bool:

@@ -25,7 +25,7 @@ from layanwarga.formatting import format_date
 from layanwarga.text import clip, read_place
 
 from . import common, submissions
-from .flow import FlowFormValidation, reset_flow, summary_lines
+from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
 from .requirements import LETTER_BY_REQUEST_INTENT
 
 logger = logging.getLogger(__name__)
@@ -282,8 +282,9 @@ class LetterFormValidation(FlowFormValidation):
             return {"surat_alamat": None}
         place = read_place(str(value))
         if not place.rt or not place.rw:
+            # The street without RT/RW (or the other way round): kept, and joined to the rest.
             dispatcher.utter_message(response="utter_surat_alamat_rt_rw")
-            return {"surat_alamat": None}
+            return incomplete("surat_alamat", value, ", ")
         return {"surat_alamat": place.text}
 
     async def extract_surat_telepon(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
@@ -333,7 +334,7 @@ class LetterFormValidation(FlowFormValidation):
     def validate_surat_usaha_alamat(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is not None and str(value).strip().lower() in SAME_WORDS:
             return {"surat_usaha_alamat": tracker.get_slot("surat_alamat")}
-        return self._at_least(dispatcher, "surat_usaha_alamat", value, 6)
+        return self._at_least(dispatcher, "surat_usaha_alamat", value, 6, joiner=", ")
 
     async def extract_surat_usaha_sejak(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         return self._free_text(tracker, "surat_usaha_sejak")
@@ -400,13 +401,15 @@ class LetterFormValidation(FlowFormValidation):
         return {slot: self._answer(tracker, slot)}
 
     @staticmethod
-    def _at_least(dispatcher: CollectingDispatcher, slot: Text, value: Any, length: int) -> Dict[Text, Any]:
+    def _at_least(
+        dispatcher: CollectingDispatcher, slot: Text, value: Any, length: int, joiner: Text = " "
+    ) -> Dict[Text, Any]:
         if value is None:
             return {slot: None}
         text = " ".join(str(value).split())
         if len(text) < length:
             dispatcher.utter_message(response="utter_jawaban_terlalu_singkat")
-            return {slot: None}
+            return incomplete(slot, text, joiner)
         return {slot: clip(text, 300)}
 
     @staticmethod
@@ -414,7 +417,11 @@ class LetterFormValidation(FlowFormValidation):
         if value is None:
             return {slot: None}
         match = _YEAR.search(str(value))
-        if not match or int(match.group(1)) > dt.date.today().year:
+        if not match:
+            # "Maret" without its year: kept, the year is asked for and joined to it.
+            dispatcher.utter_message(response="utter_surat_tahun_salah")
+            return incomplete(slot, value)
+        if int(match.group(1)) > dt.date.today().year:
             dispatcher.utter_message(response="utter_surat_tahun_salah")
             return {slot: None}
         return {slot: clip(" ".join(str(value).split()), 60)}
