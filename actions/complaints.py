@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import pending, tickets
+from layanwarga import first_message, pending, tickets
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
@@ -50,8 +50,21 @@ ANONYMOUS_WORDS = ("anonim", "rahasia", "sembunyi")
 PUBLIC_ANSWER = re.compile(r"\b(ga|gak|gk|nggak|ngga|enggak|tidak|tdk|ndak|kada|indak)\s+(usah|perlu|apa2|apa-apa)\b|\btampilkan\b|\bboleh\b")
 
 
+ASPIRATION = "sampaikan_aspirasi"
+
+
 def _words(message: Text) -> set:
     return set(re.findall(r"[a-z]+", message.lower()))
+
+
+def local_area_names() -> List[Text]:
+    """The kelurahan names a citizen may give as a place: the institution's area (from its region
+    code) and the areas its announcements target."""
+    inst = get_institution()
+    names = list(first_message.area_names(inst.region_code))
+    if inst.subscriptions is not None:
+        names += [area.name for area in inst.subscriptions.areas.values()]
+    return names
 
 
 class ActionStartComplaint(Action):
@@ -79,6 +92,13 @@ class ActionStartComplaint(Action):
                 SlotSet("aduan_lat", pin["latitude"]),
                 SlotSet("aduan_lon", pin["longitude"]),
             ]
+        elif category != ASPIRATION and not common.is_payload(message):
+            # "lampu jalan di gang mawar rt 3 mati": the place is said, the form need not ask it.
+            place = first_message.complaint_place(message, local_area_names())
+            if place:
+                events.append(SlotSet("aduan_lokasi", place))
+        if first_message.wants_anonymity(message):
+            events.append(SlotSet("aduan_anonim", True))
         media = list(tracker.get_slot("aduan_tertunda_media") or [])
         if common.media_id(tracker) is not None and common.media_id(tracker) not in media:
             media.append(common.media_id(tracker))
@@ -351,7 +371,7 @@ class ActionAskAduanKonfirmasi(Action):
         inst = get_institution()
         category = inst.complaint_categories.get(tracker.get_slot("aduan_kategori") or "")
         photos = len(tracker.get_slot("aduan_media") or [])
-        is_aspiration = tracker.active_loop.get("name") == "sampaikan_aspirasi_form"
+        is_aspiration = tracker.active_loop.get("name") == f"{ASPIRATION}_form"
         summary = summary_lines(
             [
                 ("Jenis", category.label if category else None),

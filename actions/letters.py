@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import crypto, pending, phones
+from layanwarga import crypto, first_message, pending, phones
 from layanwarga import nik as nik_rules
 from layanwarga import tickets
 from layanwarga.config import LetterType, get_institution
@@ -119,7 +119,30 @@ class ActionStartLetter(Action):
         typed_nik = common.entity(tracker, "nik")
         if typed_nik:
             events.append(SlotSet("surat_nik", typed_nik))
-        return events
+        message = common.text(tracker)
+        if common.is_payload(message):
+            return events
+        asked = domain.get("forms", {}).get(f"{code}_form", {}).get("required_slots", [])
+        return events + _from_first_message(message, letter, asked)
+
+
+def _from_first_message(message: Text, letter: LetterType, asked: List[Text]) -> List[EventType]:
+    """What the request already says ("sktm buat berobat ibu saya"): for whom and the
+    relationship, the purpose, the applicant's name, an SKU's business. The form asks only for
+    the rest; the summary shows all of it."""
+    values: Dict[Text, Any] = {
+        "surat_keperluan": first_message.letter_purpose(message, letter.purposes, letter.name),
+        "surat_nama": first_message.letter_applicant_name(message),
+        "surat_usaha_jenis": first_message.business_kind(message),
+    }
+    applicant = first_message.letter_applicant(message)
+    if applicant is not None:
+        values["surat_untuk"], relationship = applicant
+        if relationship:
+            values["surat_hubungan"] = relationship
+    # Only what this letter's form asks ("surat_hubungan" is asked whenever it is for family).
+    wanted = set(asked) | {"surat_hubungan"}
+    return [SlotSet(slot, value) for slot, value in values.items() if value is not None and slot in wanted]
 
 
 def _prefill(previous: tickets.RejectedRequest, letter: LetterType) -> List[EventType]:

@@ -20,7 +20,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import subscriptions
+from layanwarga import first_message, subscriptions
 from layanwarga.config import Institution, get_institution
 from layanwarga.formatting import format_date
 
@@ -93,6 +93,12 @@ class ActionStartSubscription(Action):
             events.append(SlotSet(TOPIC_SLOT, topic))
         if not inst.subscriptions.areas:
             events.append(SlotSet(AREA_SLOT, subscriptions.ALL))
+        else:
+            # "langganan info banjir untuk panarung": the kelurahan is said too.
+            names = {code: area.name for code, area in inst.subscriptions.areas.items()}
+            area = first_message.named_area(common.text(tracker), names)
+            if area:
+                events.append(SlotSet(AREA_SLOT, area))
         return events
 
 

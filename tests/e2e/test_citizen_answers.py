@@ -11,6 +11,7 @@ from .conftest import WhatsAppStack
 from .support import new_phone, photo, tickets_of
 
 SKTM_NUMBER = re.compile(r"SKTM-\d{4}-\d{5}")
+COMPLAINT_NUMBER = re.compile(r"ADU-\d{4}-\d{5}")
 NIK = "6271024507850003"
 
 
@@ -44,3 +45,39 @@ def test_an_address_in_two_messages_reaches_the_summary_whole(whatsapp_stack: Wh
     assert ticket.number in turn.text
     assert ticket.applicant_address == "kos di jl g obos 12 no 5, rt 4 rw 2"
     assert (ticket.rt, ticket.rw) == ("4", "2")
+
+
+def test_a_place_in_the_first_message_is_not_asked_again(whatsapp_stack: WhatsAppStack) -> None:
+    """'lampu jalan di gang mawar rt 3 mati' used to be answered with 'Di mana lokasinya?'."""
+    sim, url = whatsapp_stack.simulator, whatsapp_stack.database_url
+    phone = new_phone()
+    chat = sim.chat(phone, "Rudi Hartono")
+    turn = chat.say("lampu jalan di gang mawar rt 3 mati", until="kirim foto")
+    assert "Di mana lokasinya" not in turn.text
+    chat.tap("Lewati", until="dirahasiakan")
+    turn = chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    assert "*Lokasi:* gang mawar rt 3" in turn.text
+    chat.tap("Kirim", until=COMPLAINT_NUMBER)
+    (ticket,) = tickets_of(url, phone)
+    assert (ticket.location_text, ticket.rt) == ("gang mawar rt 3", "3")
+
+
+def test_purpose_and_relationship_in_the_first_message_are_not_asked_again(whatsapp_stack: WhatsAppStack) -> None:
+    """'sktm buat berobat ibu saya' says for whom, the relationship and the purpose."""
+    sim, url = whatsapp_stack.simulator, whatsapp_stack.database_url
+    phone = new_phone()
+    chat = sim.chat(phone, "Dedi Kurniawan")
+    turn = chat.say("sktm buat berobat ibu saya", until="nama lengkap")
+    assert "untuk siapa" not in turn.text and "hubungan" not in turn.text
+    chat.say("Sumiati", until="NIK (16 digit)")
+    chat.say(NIK, until="alamat tempat tinggal")
+    chat.say("Jl. Merdeka No. 5 RT 03 RW 02", until="Nomor HP")
+    turn = chat.tap("Pakai nomor ini", until="1 dari 3")
+    assert "keperluan apa" not in turn.text
+    summary = send_documents(chat)
+    assert "*Diajukan oleh:* keluarga (anak)" in summary
+    assert "*Keperluan:* Berobat / keringanan biaya rumah sakit" in summary
+    chat.tap("Kirim", until=SKTM_NUMBER)
+    (ticket,) = tickets_of(url, phone)
+    assert (ticket.on_behalf, ticket.relationship_to_sender) == (True, "anak")
+    assert ticket.purpose == "Berobat / keringanan biaya rumah sakit"
