@@ -80,7 +80,7 @@ async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracke
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "tanya_syarat" and common.entity(tracker, "layanan"):
         requirements.say_requirements(dispatcher, common.entity(tracker, "layanan"))
-    elif name == "cek_status" and common.entity(tracker, "nomor_tiket"):
+    elif name == "cek_status" and (common.entity(tracker, "nomor_tiket") or common.entity(tracker, "layanan")):
         await status.say_status(dispatcher, tracker)
     else:
         return False

@@ -284,13 +284,19 @@ def find_for_citizen(inst: Institution, sender: str, number: str) -> Optional[Ti
         return view(inst, ticket) if ticket else None
 
 
-def recent_for_citizen(inst: Institution, sender: str, limit: int = 10) -> List[TicketView]:
-    """The citizen's tickets and requests, newest first."""
+def recent_for_citizen(
+    inst: Institution, sender: str, limit: int = 10, category: Optional[str] = None
+) -> List[TicketView]:
+    """The citizen's tickets and requests, newest first; only one category (a letter code such
+    as ``sktm``) when given."""
     if not sender:
         return []
+    query = select(Ticket).where(_owned_by(sender))
+    if category:
+        query = query.where(Ticket.category == category)
     with session_scope() as session:
         tickets = session.execute(
-            select(Ticket).where(_owned_by(sender)).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+            query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
         ).scalars().unique().all()
         return [view(inst, t) for t in tickets]
 

@@ -63,7 +63,8 @@ def test_a_place_in_the_first_message_is_not_asked_again(whatsapp_stack: WhatsAp
 
 
 def test_purpose_and_relationship_in_the_first_message_are_not_asked_again(whatsapp_stack: WhatsAppStack) -> None:
-    """'sktm buat berobat ibu saya' says for whom, the relationship and the purpose."""
+    """'sktm buat berobat ibu saya' says for whom, the relationship and the purpose; afterwards
+    'cek sktm sy' shows that request instead of starting a new one."""
     sim, url = whatsapp_stack.simulator, whatsapp_stack.database_url
     phone = new_phone()
     chat = sim.chat(phone, "Dedi Kurniawan")
@@ -81,3 +82,6 @@ def test_purpose_and_relationship_in_the_first_message_are_not_asked_again(whats
     (ticket,) = tickets_of(url, phone)
     assert (ticket.on_behalf, ticket.relationship_to_sender) == (True, "anak")
     assert ticket.purpose == "Berobat / keringanan biaya rumah sakit"
+    turn = chat.say("cek sktm sy", until=ticket.number)
+    assert "Status:" in turn.text and "untuk siapa" not in turn.text and "nama lengkap" not in turn.text
+    assert len(tickets_of(url, phone)) == 1
