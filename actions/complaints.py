@@ -22,6 +22,7 @@ from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
 
 from . import common, submissions
+from .feedback import answer_to_closing_question
 from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,11 @@ class ActionStartComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         category, _ = common.intent(tracker)
+        # "lampunya masih mati pak" right after "is it really resolved?" about a street light is
+        # that complaint not being resolved, not a new report.
+        answered = await answer_to_closing_question(dispatcher, tracker, complaint_category=category)
+        if answered is not None:
+            return answered
         events: List[EventType] = [
             *common.reset(COMPLAINT_SLOTS),
             SlotSet("flow_id", uuid.uuid4().hex),

@@ -1,20 +1,15 @@
-"""General conversation: session start, office hours, office location, fallback."""
+"""General conversation: session start, office hours, office location."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from layanwarga import calendar
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_datetime, format_time, office_hours_lines
-
-# From this many misunderstood messages in a row on, the citizen is offered a human officer first;
-# at the next one an officer takes over (the assistant pauses for that citizen).
-FALLBACKS_BEFORE_OFFERING_OFFICER = 2
-FALLBACKS_BEFORE_HANDOFF = 3
 
 
 class ActionSessionStart(Action):
@@ -107,37 +102,3 @@ class ActionOfficeLocation(Action):
     ) -> List[EventType]:
         say_office_location(dispatcher)
         return []
-
-
-class ActionDefaultFallback(Action):
-    """Ask the citizen to rephrase instead of guessing, and offer the menu and an officer.
-
-    The misunderstood message is reverted, so an active form continues where it was.
-    """
-
-    def name(self) -> Text:
-        return "action_default_fallback"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        misses = 1  # this message
-        for event in reversed(tracker.events):
-            if event.get("event") == "action" and event.get("name") == self.name():
-                misses += 1
-            elif event.get("event") == "user" and not _is_fallback(event):
-                break
-        if misses >= FALLBACKS_BEFORE_HANDOFF:
-            # Stuck: an officer takes over rather than a fourth "please rephrase".
-            return [UserUtteranceReverted(), FollowupAction("action_handoff")]
-        if misses >= FALLBACKS_BEFORE_OFFERING_OFFICER:
-            dispatcher.utter_message(response="utter_fallback_offer_officer")
-        else:
-            dispatcher.utter_message(response="utter_default")
-        return [UserUtteranceReverted()]
-
-
-def _is_fallback(user_event: Dict[Text, Any]) -> bool:
-    intent = (user_event.get("parse_data") or {}).get("intent") or {}
-    return intent.get("name") == "nlu_fallback"
-

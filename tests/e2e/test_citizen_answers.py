@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import re
 
+from layanwarga import states
+from layanwarga.config import get_institution
+from layanwarga.db import session_scope
+from layanwarga.notifications import change_state_and_notify
 from simulator.client import Chat
 
 from .conftest import WhatsAppStack
@@ -85,3 +89,42 @@ def test_purpose_and_relationship_in_the_first_message_are_not_asked_again(whats
     turn = chat.say("cek sktm sy", until=ticket.number)
     assert "Status:" in turn.text and "untuk siapa" not in turn.text and "nama lengkap" not in turn.text
     assert len(tickets_of(url, phone)) == 1
+
+
+def report_and_resolve(whatsapp_stack: WhatsAppStack, chat: Chat, phone: str) -> str:
+    """A street-light complaint sent in the chat, then resolved by staff (who ask "is it really
+    resolved?"); its number."""
+    url = whatsapp_stack.database_url
+    chat.say("lampu jalan di gang mawar rt 3 mati", until="kirim foto")
+    chat.tap("Lewati", until="dirahasiakan")
+    chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    chat.tap("Kirim", until=COMPLAINT_NUMBER)
+    (ticket,) = tickets_of(url, phone)
+    inst = get_institution()
+    for target, note in ((states.DITERUSKAN, None), (states.SELESAI, "Lampu sudah diganti.")):
+        with session_scope(url, write=True) as session:
+            change_state_and_notify(inst, ticket.id, target, "petugas.uji", note, "PERKIM", session=session)
+    return ticket.number
+
+
+def test_typed_answers_to_the_closing_questions_count(whatsapp_stack: WhatsAppStack) -> None:
+    """'udh nyala pak, makasih bnyk' confirms (it was taken as thanks and lost), 'lima' rates;
+    'lampunya masih mati pak' reopens (it started a new street-light report)."""
+    sim, url = whatsapp_stack.simulator, whatsapp_stack.database_url
+    phone = new_phone()
+    chat = sim.chat(phone, "Wulan Sari")
+    number = report_and_resolve(whatsapp_stack, chat, phone)
+    turn = chat.say("udh nyala pak, makasih bnyk", until="penilaian")
+    assert number in turn.text and "Sama-sama" not in turn.text
+    turn = chat.say("lima", until="Terima kasih atas penilaiannya")
+    assert "5 dari 5" in turn.text
+    (ticket,) = tickets_of(url, phone)
+    assert (ticket.state, ticket.rating) == (states.SELESAI, 5)
+
+    other = new_phone()
+    chat = sim.chat(other, "Yusuf Maulana")
+    number = report_and_resolve(whatsapp_stack, chat, other)
+    turn = chat.say("lampunya masih mati pak", until="buka kembali")
+    assert number in turn.text and "Di mana lokasinya" not in turn.text
+    (ticket,) = tickets_of(url, other)
+    assert ticket.state == states.DIPROSES
