@@ -14,7 +14,7 @@ import re
 from abc import ABC, abstractmethod
 from typing import Any, Dict, FrozenSet, List, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker, utils
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -131,6 +131,30 @@ class FlowFormValidation(FormValidationAction, ABC):
             # The question is answered: its first part is used up.
             validation_events.append(SlotSet(PARTIAL_SLOT, None))
         return kept + validation_events
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """rasa-sdk's validation, except that an empty slot is no answer to check.
+
+        rasa-sdk validates every slot set after the citizen's message, also those the action that
+        started the form emptied; a validator then complained about an answer never given
+        ("Mohon jelaskan sedikit lebih lengkap…" right after tapping "Belum selesai"). An empty
+        slot stays empty and the form asks its question; a typed answer that is no answer is
+        explained by the extractor that read it.
+        """
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        slots = {name: value for name, value in tracker.slots_to_validate().items() if name in required}
+        for name, value in list(slots.items()):
+            validate = getattr(self, f"validate_{name.replace('-', '_')}", None)
+            if value is None or validate is None:
+                continue
+            output = await utils.call_potential_coroutine(validate(value, dispatcher, tracker, domain))
+            if not isinstance(output, dict):
+                raise TypeError(f"validate_{name} of {self.name()} must return a dict of slot values")
+            slots.update(output)
+            tracker.slots.update(output)
+        return [SlotSet(name, value) for name, value in slots.items()]
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -408,7 +408,10 @@ class LetterFormValidation(FlowFormValidation):
     async def extract_surat_ubah_bagian(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if not self.asked(tracker, "surat_ubah_bagian"):
             return {}
-        return {"surat_ubah_bagian": self._picked_part(tracker)}
+        part = self._picked_part(tracker)
+        if part is None:
+            dispatcher.utter_message(response="utter_ubah_bagian_pilih")
+        return {"surat_ubah_bagian": part}
 
     def validate_surat_ubah_bagian(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value not in editable_parts(tracker.get_slot("surat_jenis")):

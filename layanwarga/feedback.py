@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from . import citizens, states, tickets
 from .conversation_log import DIRECTION_IN, ConversationMessage
 from .db import session_scope
-from .first_message import tokens
+from .first_message import FUNCTION_WORDS, tokens
 from .models import KIND_COMPLAINT, Base, Ticket, utcnow
 from .text import content_words
 
@@ -246,9 +246,10 @@ def read_reply(text: str) -> Optional[str]:
 
 
 def has_details(text: str) -> bool:
-    """Whether a "not resolved" answer says more than no ("belum pak masih gelap" does, "blm pak"
-    does not): then it is the note, and nothing needs to be asked."""
-    said = [w for w in content_words(" ".join(_words(text))) if w not in _NEGATIONS | _STILL | {"tidak", "gak"}]
+    """Whether a "not resolved" answer says more than no ("belum pak masih gelap" does; "blm pak"
+    and "belum selesai juga" do not): then it is the note, and nothing needs to be asked."""
+    plain = FUNCTION_WORDS | _NEGATIONS | _STILL | _RESOLVED_WORDS
+    said = [w for w in content_words(" ".join(_words(text))) if w not in plain and not w.isdigit()]
     return bool(said)
 
 

@@ -76,7 +76,7 @@ def _words(text: str) -> FrozenSet[str]:
 # -- words that end a name --------------------------------------------------------------------------
 # A place or business name runs until one of these (compared on the raw, normalised and stemmed
 # forms): function and time words ...
-_FUNCTION_WORDS = _words(
+FUNCTION_WORDS = _words(
     """
     yang ini itu sini situ sana saya kami kita dia mereka kamu nya dan atau tapi tetapi karena jadi
     sehingga agar supaya untuk buat bagi dengan sama oleh dari ke di pada sejak sampai hingga kalau
@@ -102,7 +102,7 @@ _PROBLEM_WORDS = _words(
     deras tinggi naik masuk meter cm senti diperbaiki perbaiki tangan tindak laku
     """
 )
-_STOP = _FUNCTION_WORDS | _PROBLEM_WORDS
+_STOP = FUNCTION_WORDS | _PROBLEM_WORDS
 # Words that continue a street's name without naming it: "jalan raya" alone is no address.
 _GENERIC = _words("raya besar utama kecil umum poros lingkar baru lama setapak tikus buntu protokol lingkungan")
 
@@ -519,7 +519,7 @@ def _business_words(toks: Sequence[Token], index: int, limit: int = 3) -> int:
     end = index
     while end < len(toks) and end - index < limit:
         token = toks[end]
-        if not token.is_word or _is_stop(token, _FUNCTION_WORDS) or token.among(_POSSESSIVE) or token.among(_FOR):
+        if not token.is_word or _is_stop(token, FUNCTION_WORDS) or token.among(_POSSESSIVE) or token.among(_FOR):
             break
         if token.low in ("izin", "ijin", "modal"):
             break

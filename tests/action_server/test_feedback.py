@@ -166,7 +166,7 @@ def test_a_typed_rating_after_the_rating_question_counts(text, intent, value, db
 @pytest.mark.parametrize("text,intent", [
     ("belum pak masih gelap", "belum_selesai"),
     ("lampunya masih mati pak", "lapor_lampu_padam"),
-    ("tidak, masih sama saja", "deny"),
+    ("tidak, lampunya masih sama saja", "deny"),
     ("belum ada petugas yang datang", "nlu_fallback"),
 ])
 def test_a_typed_not_yet_that_says_what_is_wrong_reopens_at_once(text, intent, db_url, domain) -> None:  # type: ignore[no-untyped-def]
@@ -218,3 +218,19 @@ def test_a_reply_after_the_citizen_moved_on_is_no_answer(db_url, domain) -> None
     # A rating is only read right after the rating question.
     run = run_action(ActionShortReply(), typed("5", "inform"), domain)
     assert run.responses == ["utter_default"]
+
+
+def test_tapping_belum_selesai_asks_before_any_complaint_about_the_answer(db_url, domain) -> None:  # type: ignore[no-untyped-def]
+    """Was: "Mohon jelaskan sedikit lebih lengkap…" right after the tap, before the citizen wrote
+    anything: the form checked the note the start had just emptied."""
+    number = resolved()
+    tap = notifications.payload("belum_selesai", nomor_tiket=number)
+    started = run_action(ActionNotResolved(), payload_tracker("belum_selesai", nomor_tiket=number), domain)
+    tracker = make_tracker(tap, "belum_selesai", sender=SENDER, slots={"aduan_tiket_umpan_balik": number},
+                           entities=[{"entity": "nomor_tiket", "value": number}])
+    # As Rasa activates the form: the start action's events after the citizen's tap.
+    tracker.events += [{"event": "action", "name": "action_belum_selesai"}] + [
+        e for e in started.events if e.get("event") == "slot"]
+    run = run_action(ValidateNotResolvedForm(), tracker, domain)
+    assert run.messages == []
+    assert run.slots["aduan_catatan_belum_selesai"] is None

@@ -128,3 +128,18 @@ def test_typed_answers_to_the_closing_questions_count(whatsapp_stack: WhatsAppSt
     assert number in turn.text and "Di mana lokasinya" not in turn.text
     (ticket,) = tickets_of(url, other)
     assert ticket.state == states.DIPROSES
+
+
+def test_a_typed_not_yet_is_asked_about_before_any_complaint(whatsapp_stack: WhatsAppStack) -> None:
+    """'belum selesai' gets the question what is still wrong, not 'Mohon jelaskan sedikit lebih
+    lengkap…' before the citizen wrote anything; the answer reopens the complaint."""
+    sim, url = whatsapp_stack.simulator, whatsapp_stack.database_url
+    phone = new_phone()
+    chat = sim.chat(phone, "Agus Salim")
+    report_and_resolve(whatsapp_stack, chat, phone)
+    turn = chat.say("belum selesai", until="ceritakan apa yang masih belum selesai")
+    assert "Mohon jelaskan" not in turn.text
+    assert chat.quiet(after=turn.replies[-1]["seq"], seconds=2) == []
+    chat.say("lampunya cuma nyala sehari, sekarang mati lagi", until="buka kembali")
+    (ticket,) = tickets_of(url, phone)
+    assert ticket.state == states.DIPROSES
