@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import crypto, first_message, pending, phones
+from layanwarga import crypto, first_message, pending, phones, resubmission
 from layanwarga import nik as nik_rules
 from layanwarga import tickets
 from layanwarga.config import LetterType, get_institution
@@ -52,6 +52,14 @@ EDITABLE_PARTS: Dict[Text, Dict[Text, Any]] = {
     "sejak": {"title": "Tinggal sejak", "slots": ["surat_domisili_sejak"], "letters": ["domisili"]},
     "dokumen": {"title": "Foto dokumen", "slots": ["surat_dokumen", "surat_dokumen_media"]},
 }
+# What a rejection's reason can ask to correct (layanwarga.resubmission): the same parts, except
+# that a wrong name asks only the name, not again for whom the letter is.
+CORRECTED_PARTS: Dict[Text, Dict[Text, Any]] = {
+    **EDITABLE_PARTS,
+    "pemohon": {"title": "Nama pemohon", "slots": ["surat_nama"]},
+}
+# The "Permohonan baru" button of a resubmission: start empty instead.
+NEW_REQUEST = "baru"
 PART_KEYWORDS = {
     "pemohon": ("nama", "pemohon"),
     "nik": ("nik",),
@@ -87,9 +95,10 @@ def _words(message: Text) -> set:
 class ActionStartLetter(Action):
     """Start a letter request: fresh slots, the letter type, and a short note on what to prepare.
 
-    With the number of the citizen's own rejected request (the "Ajukan ulang" button of a
-    rejection notice), the new request starts from what was entered before, so the citizen only
-    corrects the part the clerk asked for.
+    A citizen whose last request for this letter was rejected (or who gives its number) resubmits
+    it: what was accepted is filled in again and only what the clerk's reason is about is asked
+    ("Foto KK buram" asks for the KK photo, nothing else). The "Permohonan baru" button starts an
+    empty request instead.
     """
 
     def name(self) -> Text:
@@ -106,15 +115,9 @@ class ActionStartLetter(Action):
             SlotSet("flow_id", uuid.uuid4().hex),
             SlotSet("surat_jenis", code),
         ]
-        previous_number = common.entity(tracker, "nomor_tiket")
-        previous = None
-        if previous_number:
-            previous = await common.run_sync(tickets.rejected_request, tracker.sender_id, previous_number)
-        if previous is not None and previous.letter_type == code:
-            dispatcher.utter_message(
-                response="utter_surat_ajukan_ulang", letter_name=letter.name, number=previous.number, reason=previous.reason
-            )
-            return events + _prefill(previous, letter)
+        previous = await _rejected_to_resubmit(tracker, code)
+        if previous is not None:
+            return events + _resubmit(dispatcher, previous, letter, name)
         dispatcher.utter_message(response="utter_surat_mulai", letter_name=letter.name)
         typed_nik = common.entity(tracker, "nik")
         if typed_nik:
@@ -124,6 +127,85 @@ class ActionStartLetter(Action):
             return events
         asked = domain.get("forms", {}).get(f"{code}_form", {}).get("required_slots", [])
         return events + _from_first_message(message, letter, asked)
+
+
+async def _rejected_to_resubmit(tracker: Tracker, code: Text) -> Optional[tickets.RejectedRequest]:
+    """The citizen's rejected request this one corrects: the one whose number they give, else
+    their last request for this letter if it was rejected; none when they ask for a new one."""
+    if common.entity(tracker, "pilihan") == NEW_REQUEST:
+        return None
+    number = common.entity(tracker, "nomor_tiket")
+    try:
+        if number:
+            previous = await common.run_sync(tickets.rejected_request, tracker.sender_id, number)
+        else:
+            previous = await common.run_sync(tickets.latest_rejected_request, tracker.sender_id, code)
+    except Exception:  # noqa: BLE001 - the citizen can still apply, from an empty request
+        logger.exception("Could not look up a rejected %s request of conversation %s", code, tracker.sender_id)
+        return None
+    return previous if previous is not None and previous.letter_type == code else None
+
+
+def _resubmit(
+    dispatcher: CollectingDispatcher, previous: tickets.RejectedRequest, letter: LetterType, intent: Text
+) -> List[EventType]:
+    fixes = resubmission.corrections(previous.reason, letter.requirements, editable_parts(letter.code))
+    new_request = [{"title": "Permohonan baru", "payload": f'/{intent}{{"pilihan": "{NEW_REQUEST}"}}'}]
+    common_values = dict(letter_name=letter.name, number=previous.number, reason=previous.reason, buttons=new_request)
+    if fixes.known:
+        dispatcher.utter_message(response="utter_surat_ajukan_ulang", asked=_asked_again(fixes, letter), **common_values)
+    else:
+        dispatcher.utter_message(response="utter_surat_ajukan_ulang_periksa", **common_values)
+    return _prefill(previous, letter, fixes)
+
+
+def _asked_again(fixes: resubmission.Corrections, letter: LetterType) -> Text:
+    """What the resubmission will ask, as a phrase: "NIK dan Foto Kartu Keluarga (KK)"."""
+    parts = [CORRECTED_PARTS[part]["title"] for part in EDITABLE_PARTS if part in fixes.parts]
+    parts += [letter.requirements[index] for index in fixes.documents]
+    parts = [p if p.split()[0].isupper() else p[0].lower() + p[1:] for p in parts]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} dan {parts[-1]}"
+
+
+def _documents_of(previous: tickets.RejectedRequest, letter: LetterType) -> List[Optional[int]]:
+    """The rejected request's photos, one per requirement in the letter's order (None: missing)."""
+    by_requirement = {
+        str(item.get("persyaratan")): item.get("media_id")
+        for item in previous.details.get("dokumen") or []
+        if isinstance(item, dict)
+    }
+    if by_requirement:
+        return [by_requirement.get(requirement) for requirement in letter.requirements]
+    return (list(previous.media_ids) + [None] * len(letter.requirements))[: len(letter.requirements)]
+
+
+def _prefill(previous: tickets.RejectedRequest, letter: LetterType, fixes: resubmission.Corrections) -> List[EventType]:
+    """Slots of a resubmission, taken from the rejected request, without what must be corrected."""
+    details = previous.details
+    documents = _documents_of(previous, letter)
+    for index in fixes.documents:
+        documents[index] = None
+    values = {
+        "surat_untuk": "keluarga" if previous.on_behalf else "sendiri",
+        "surat_hubungan": previous.relationship,
+        "surat_nama": previous.applicant_name,
+        "surat_nik": crypto.encrypt(previous.applicant_nik),
+        "surat_nik_cek": "dikonfirmasi" if details.get("nik_dikonfirmasi_pemohon") else "ok",
+        "surat_alamat": previous.applicant_address,
+        "surat_telepon": previous.applicant_phone,
+        "surat_keperluan": previous.purpose,
+        "surat_usaha_nama": details.get("nama_usaha"),
+        "surat_usaha_jenis": details.get("jenis_usaha"),
+        "surat_usaha_alamat": details.get("alamat_usaha"),
+        "surat_usaha_sejak": details.get("usaha_sejak"),
+        "surat_domisili_sejak": details.get("tinggal_sejak"),
+        "surat_dokumen_media": documents if any(m is not None for m in documents) else None,
+        "surat_dokumen": "lengkap" if all(m is not None for m in documents) else None,
+    }
+    for part in fixes.parts:
+        for slot in CORRECTED_PARTS[part]["slots"]:
+            values[slot] = None
+    return [SlotSet(slot, value) for slot, value in values.items() if value is not None]
 
 
 def _from_first_message(message: Text, letter: LetterType, asked: List[Text]) -> List[EventType]:
@@ -145,29 +227,6 @@ def _from_first_message(message: Text, letter: LetterType, asked: List[Text]) ->
     return [SlotSet(slot, value) for slot, value in values.items() if value is not None and slot in wanted]
 
 
-def _prefill(previous: tickets.RejectedRequest, letter: LetterType) -> List[EventType]:
-    """Slots of a resubmission, taken from the rejected request."""
-    details = previous.details
-    values = {
-        "surat_untuk": "keluarga" if previous.on_behalf else "sendiri",
-        "surat_hubungan": previous.relationship,
-        "surat_nama": previous.applicant_name,
-        "surat_nik": crypto.encrypt(previous.applicant_nik),
-        "surat_nik_cek": "dikonfirmasi" if details.get("nik_dikonfirmasi_pemohon") else "ok",
-        "surat_alamat": previous.applicant_address,
-        "surat_telepon": previous.applicant_phone,
-        "surat_keperluan": previous.purpose,
-        "surat_usaha_nama": details.get("nama_usaha"),
-        "surat_usaha_jenis": details.get("jenis_usaha"),
-        "surat_usaha_alamat": details.get("alamat_usaha"),
-        "surat_usaha_sejak": details.get("usaha_sejak"),
-        "surat_domisili_sejak": details.get("tinggal_sejak"),
-        "surat_dokumen_media": previous.media_ids,
-        "surat_dokumen": "lengkap" if len(previous.media_ids) >= len(letter.requirements) else None,
-    }
-    return [SlotSet(slot, value) for slot, value in values.items() if value is not None]
-
-
 class LetterFormValidation(FlowFormValidation):
     """Extraction and validation shared by the letter forms."""
 
@@ -175,9 +234,10 @@ class LetterFormValidation(FlowFormValidation):
 
     def is_exit(self, tracker: Tracker) -> bool:
         name, _ = common.intent(tracker)
-        # Asking for the letter already being filled in is not a reason to leave it.
+        # Asking for the letter already being filled in is not a reason to leave it, unless the
+        # citizen asks for a new, empty request ("Permohonan baru" under a resubmission).
         if LETTER_BY_REQUEST_INTENT.get(name or "") == tracker.get_slot("surat_jenis"):
-            return False
+            return common.entity(tracker, "pilihan") == NEW_REQUEST
         return super().is_exit(tracker)
 
     async def required_slots(
@@ -201,11 +261,13 @@ class LetterFormValidation(FlowFormValidation):
         if media is None or not self.asked(tracker, "surat_dokumen"):
             return []
         collected = list(tracker.get_slot("surat_dokumen_media") or [])
-        if media in collected:
+        index = next_document(tracker)
+        if media in collected or index is None:
             return []
-        collected.append(media)
+        collected += [None] * (index + 1 - len(collected))
+        collected[index] = media
         events: List[EventType] = [SlotSet("surat_dokumen_media", collected)]
-        if len(collected) >= len(_letter(tracker).requirements):
+        if next_document(tracker, collected) is None:
             events.append(SlotSet("surat_dokumen", "lengkap"))
         return events
 
@@ -269,6 +331,9 @@ class LetterFormValidation(FlowFormValidation):
     def validate_surat_nik(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is None:
             return {"surat_nik": None}
+        if crypto.is_encrypted(str(value)):
+            # Checked already: by this validation, or before a rejected request is resubmitted.
+            return {"surat_nik": value}
         digits = "".join(re.findall(r"\d", str(value)))
         check = nik_rules.check(digits if len(digits) >= 10 else str(value))
         if check.valid:
@@ -377,9 +442,9 @@ class LetterFormValidation(FlowFormValidation):
             return {}
         # A text instead of a photo: the document is required, say so and ask again.
         letter = _letter(tracker)
-        index = len(tracker.get_slot("surat_dokumen_media") or [])
+        index = next_document(tracker)
         dispatcher.utter_message(
-            response="utter_surat_dokumen_wajib", requirement=letter.requirements[min(index, len(letter.requirements) - 1)]
+            response="utter_surat_dokumen_wajib", requirement=letter.requirements[index if index is not None else -1]
         )
         return {"surat_dokumen": None}
 
@@ -464,6 +529,16 @@ class LetterFormValidation(FlowFormValidation):
         return None
 
 
+def next_document(tracker: Tracker, documents: Optional[List[Any]] = None) -> Optional[int]:
+    """The position of the requirement whose photo is asked next (the first one missing), or
+    None when every one has its photo."""
+    have = list(tracker.get_slot("surat_dokumen_media") or []) if documents is None else documents
+    for index in range(len(_letter(tracker).requirements)):
+        if index >= len(have) or have[index] is None:
+            return index
+    return None
+
+
 def editable_parts(letter_code: Optional[Text]) -> List[Text]:
     return [p for p, spec in EDITABLE_PARTS.items() if letter_code in spec.get("letters", [letter_code])]
 
@@ -491,10 +566,14 @@ class ActionAskSuratDokumen(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         letter = _letter(tracker)
-        index = len(tracker.get_slot("surat_dokumen_media") or [])
-        requirement = letter.requirements[min(index, len(letter.requirements) - 1)]
+        index = next_document(tracker)
+        requirement = letter.requirements[index if index is not None else -1]
+        if None in (tracker.get_slot("surat_dokumen_media") or []):
+            # A resubmission: only the photos the clerk asked for again.
+            dispatcher.utter_message(response="utter_ask_surat_dokumen_ulang", requirement=requirement)
+            return []
         dispatcher.utter_message(
-            response="utter_ask_surat_dokumen", requirement=requirement, index=index + 1, total=len(letter.requirements)
+            response="utter_ask_surat_dokumen", requirement=requirement, index=(index or 0) + 1, total=len(letter.requirements)
         )
         return []
 
@@ -563,7 +642,7 @@ class ActionAskSuratUbahBagian(Action):
 def _summary(tracker: Tracker) -> Text:
     letter = _letter(tracker)
     on_behalf = tracker.get_slot("surat_untuk") == "keluarga"
-    documents = len(tracker.get_slot("surat_dokumen_media") or [])
+    documents = sum(1 for m in tracker.get_slot("surat_dokumen_media") or [] if m is not None)
     return summary_lines(
         [
             ("Jenis surat", letter.name),
@@ -603,7 +682,7 @@ class ActionSubmitLetter(Action):
             return reset_flow(domain)
         letter = _letter(tracker)
         place = read_place(tracker.get_slot("surat_alamat") or "")
-        media = [int(m) for m in tracker.get_slot("surat_dokumen_media") or []]
+        media = [int(m) for m in tracker.get_slot("surat_dokumen_media") or [] if m is not None]
         details = {
             key: tracker.get_slot(slot)
             for key, slot in (

@@ -156,16 +156,16 @@ def start_letter(intent: str, text: str, domain: Dict[str, Any], **kw: Any):  # 
 
 
 @pytest.mark.parametrize("intent,text,filled", LETTERS)
-def test_what_a_letter_request_says_is_filled_and_nothing_else(intent: str, text: str, filled: Dict[str, str], domain) -> None:  # type: ignore[no-untyped-def]
+def test_what_a_letter_request_says_is_filled_and_nothing_else(intent: str, text: str, filled: Dict[str, str], domain, sqlite_url) -> None:  # type: ignore[no-untyped-def]
     slots = start_letter(intent, text, domain).slots
     assert {slot: slots[slot] for slot in LETTER_SLOTS if slots.get(slot) is not None} == filled
 
 
-def test_business_details_are_only_taken_for_a_business_letter(domain) -> None:  # type: ignore[no-untyped-def]
+def test_business_details_are_only_taken_for_a_business_letter(domain, sqlite_url) -> None:  # type: ignore[no-untyped-def]
     assert start_letter("surat_domisili", "surat domisili buat warung kelontong saya", domain).slots.get("surat_usaha_jenis") is None
 
 
-def test_what_the_request_said_is_in_the_summary(domain) -> None:  # type: ignore[no-untyped-def]
+def test_what_the_request_said_is_in_the_summary(domain, sqlite_url) -> None:  # type: ignore[no-untyped-def]
     start = start_letter("minta_sktm", "mau urus sktm buat berobat ibu saya", domain).slots
     slots = {
         **start, "surat_nama": "Siti Aminah", "surat_nik": crypto.encrypt("6271024507850003"), "surat_nik_cek": "ok",

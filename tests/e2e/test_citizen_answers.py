@@ -9,10 +9,11 @@ from layanwarga import states
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.notifications import change_state_and_notify
+from layanwarga.tickets import change_state
 from simulator.client import Chat
 
 from .conftest import WhatsAppStack
-from .support import new_phone, photo, tickets_of
+from .support import media_rows, new_phone, photo, tickets_of
 
 SKTM_NUMBER = re.compile(r"SKTM-\d{4}-\d{5}")
 COMPLAINT_NUMBER = re.compile(r"ADU-\d{4}-\d{5}")
@@ -143,3 +144,37 @@ def test_a_typed_not_yet_is_asked_about_before_any_complaint(whatsapp_stack: Wha
     chat.say("lampunya cuma nyala sehari, sekarang mati lagi", until="buka kembali")
     (ticket,) = tickets_of(url, phone)
     assert ticket.state == states.DIPROSES
+
+
+def test_a_resubmission_asks_only_what_the_rejection_is_about(whatsapp_stack: WhatsAppStack) -> None:
+    """After "Foto KK buram", 'ajukan sktm' asks for the KK photo only (it asked for the NIK and all
+    three photos again); "Permohonan baru" starts an empty request instead."""
+    sim, url = whatsapp_stack.simulator, whatsapp_stack.database_url
+    phone = new_phone()
+    chat = sim.chat(phone, "Fitri Handayani")
+    chat.say("sktm buat berobat ibu saya", until="nama lengkap")
+    chat.say("Sumiati", until="NIK (16 digit)")
+    chat.say(NIK, until="alamat tempat tinggal")
+    chat.say("Jl. Merdeka No. 5 RT 03 RW 02", until="Nomor HP")
+    chat.tap("Pakai nomor ini", until="1 dari 3")
+    send_documents(chat)
+    chat.tap("Kirim", until=SKTM_NUMBER)
+    (first,) = tickets_of(url, phone)
+    kept = {m.sha256 for m in media_rows(url, first.id)}
+    with session_scope(url, write=True) as session:
+        change_state(first.id, states.DITOLAK, "petugas.uji", "Foto KK buram, mohon kirim ulang yang jelas", session=session)
+
+    turn = chat.say("ajukan sktm", until="📎 Mohon kirim ulang")
+    assert "*Foto Kartu Keluarga (KK)*" in turn.text and "NIK" not in turn.text
+    assert "Permohonan baru" in turn.buttons
+    chat.tap("Permohonan baru", until="untuk siapa")
+    chat.say("batal", until="dibatalkan")
+    chat.say("ajukan sktm", until="📎 Mohon kirim ulang")
+    new_kk = photo("KK jelas", (240, 240, 240))
+    summary = chat.send_image(new_kk, until="Apakah sudah benar?").text
+    assert "*Pemohon:* Sumiati" in summary and "6271********0003" in summary and "3 foto" in summary
+    turn = chat.tap("Kirim", until=SKTM_NUMBER)
+    first_again, second = tickets_of(url, phone)
+    assert second.number in turn.text and second.number != first.number
+    stored = {m.sha256 for m in media_rows(url, second.id)}
+    assert len(stored) == 3 and len(stored & kept) == 2
