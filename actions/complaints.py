@@ -383,7 +383,7 @@ class ActionAskAduanKonfirmasi(Action):
                 ("Jenis", category.label if category else None),
                 ("Keterangan", clip(tracker.get_slot("aduan_deskripsi") or "", 500)),
                 ("Lokasi", None if is_aspiration else tracker.get_slot("aduan_lokasi")),
-                ("Foto", None if is_aspiration else (f"{photos} foto" if photos else "tidak ada")),
+                ("Lampiran", None if is_aspiration else (f"{photos} foto" if photos else "tidak ada")),
                 ("Identitas", "dirahasiakan (anonim)" if tracker.get_slot("aduan_anonim") else "ditampilkan ke petugas"),
                 ("Diteruskan ke", inst.agency_for(category.intent).name if category else None),
             ]

@@ -207,9 +207,30 @@ class ActionCancel(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        in_flow = bool(tracker.active_loop.get("name")) or bool(tracker.get_slot("flow_id"))
-        dispatcher.utter_message(response="utter_batal" if in_flow else "utter_nothing_to_cancel")
+        dispatcher.utter_message(response=cancelled(tracker))
         return reset_flow(domain)
+
+
+# What a citizen is told when a form they leave with "batal" is not a report or a letter.
+CANCELLED_FORMS = {
+    "langganan_form": "utter_batal_langganan",
+    "hapus_data_form": "utter_hapus_dibatalkan",
+    "belum_selesai_form": "utter_batal_buka_kembali",
+}
+
+
+def cancelled(tracker: Tracker) -> Text:
+    """The answer to "batal": it names what was cancelled (a report is no "permohonan")."""
+    loop = tracker.active_loop.get("name")
+    if loop in CANCELLED_FORMS:
+        return CANCELLED_FORMS[loop]
+    if tracker.get_slot("surat_jenis"):
+        return "utter_batal_permohonan"
+    if tracker.get_slot("aduan_kategori"):
+        return "utter_batal_laporan"
+    if loop or tracker.get_slot("flow_id"):
+        return "utter_batal"
+    return "utter_nothing_to_cancel"
 
 
 class ActionResetFlow(Action):

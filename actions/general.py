@@ -1,7 +1,8 @@
 """General conversation: session start, office hours, office location."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+import datetime as dt
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -9,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from layanwarga import calendar
 from layanwarga.config import get_institution
-from layanwarga.formatting import format_datetime, format_time, office_hours_lines
+from layanwarga.formatting import format_time, format_when, office_hours_lines
 
 
 class ActionSessionStart(Action):
@@ -42,17 +43,17 @@ class ActionSessionStart(Action):
         return events
 
 
-def say_office_hours(dispatcher: CollectingDispatcher) -> None:
-    """Office hours from configuration, and whether the office is open right now."""
+def say_office_hours(dispatcher: CollectingDispatcher, now: Optional[dt.datetime] = None) -> None:
+    """Office hours from configuration, and whether the office is open ``now`` (default: now)."""
     inst = get_institution()
-    status = calendar.office_status(inst)
+    status = calendar.office_status(inst, now)
     if status.is_open and status.closes_at is not None:
         now_text = f"✅ Saat ini kantor BUKA, sampai pukul {format_time(status.closes_at.time())}."
     else:
         reason = f" ({status.holiday})" if status.holiday else ""
         now_text = f"⛔ Saat ini kantor TUTUP{reason}."
         if status.next_opening is not None:
-            now_text += f" Buka kembali {format_datetime(status.next_opening)}."
+            now_text += f" Buka kembali {format_when(status.next_opening, status.local_time)}."
     now_text += " Laporan dan permohonan lewat WhatsApp tetap kami terima 24 jam."
     dispatcher.utter_message(
         response="utter_jam_layanan",

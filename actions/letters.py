@@ -21,7 +21,7 @@ from layanwarga import crypto, first_message, pending, phones, resubmission
 from layanwarga import nik as nik_rules
 from layanwarga import tickets
 from layanwarga.config import LetterType, get_institution
-from layanwarga.formatting import format_date
+from layanwarga.formatting import format_date, join_words, photo_of
 from layanwarga.text import clip, read_place
 
 from . import common, submissions
@@ -118,7 +118,8 @@ class ActionStartLetter(Action):
         previous = await _rejected_to_resubmit(tracker, code)
         if previous is not None:
             return events + _resubmit(dispatcher, previous, letter, name)
-        dispatcher.utter_message(response="utter_surat_mulai", letter_name=letter.name)
+        documents = f"foto {photo_list(letter.requirements)}"
+        dispatcher.utter_message(response="utter_surat_mulai", letter_name=letter.name, documents=documents)
         typed_nik = common.entity(tracker, "nik")
         if typed_nik:
             events.append(SlotSet("surat_nik", typed_nik))
@@ -162,9 +163,9 @@ def _resubmit(
 def _asked_again(fixes: resubmission.Corrections, letter: LetterType) -> Text:
     """What the resubmission will ask, as a phrase: "NIK dan Foto Kartu Keluarga (KK)"."""
     parts = [CORRECTED_PARTS[part]["title"] for part in EDITABLE_PARTS if part in fixes.parts]
-    parts += [letter.requirements[index] for index in fixes.documents]
     parts = [p if p.split()[0].isupper() else p[0].lower() + p[1:] for p in parts]
-    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} dan {parts[-1]}"
+    parts += [photo_of(letter.requirements[index]) for index in fixes.documents]
+    return join_words(parts)
 
 
 def _documents_of(previous: tickets.RejectedRequest, letter: LetterType) -> List[Optional[int]]:
@@ -444,7 +445,7 @@ class LetterFormValidation(FlowFormValidation):
         letter = _letter(tracker)
         index = next_document(tracker)
         dispatcher.utter_message(
-            response="utter_surat_dokumen_wajib", requirement=letter.requirements[index if index is not None else -1]
+            response="utter_surat_dokumen_wajib", photo=photo_of(letter.requirements[index if index is not None else -1])
         )
         return {"surat_dokumen": None}
 
@@ -529,6 +530,12 @@ class LetterFormValidation(FlowFormValidation):
         return None
 
 
+def photo_list(requirements: List[Text]) -> Text:
+    """The documents to photograph, without "foto" before each: "KTP pemohon, Kartu Keluarga
+    (KK), dan surat pengantar RT/RW"."""
+    return join_words([photo_of(requirement).removeprefix("foto ") for requirement in requirements])
+
+
 def next_document(tracker: Tracker, documents: Optional[List[Any]] = None) -> Optional[int]:
     """The position of the requirement whose photo is asked next (the first one missing), or
     None when every one has its photo."""
@@ -570,10 +577,11 @@ class ActionAskSuratDokumen(Action):
         requirement = letter.requirements[index if index is not None else -1]
         if None in (tracker.get_slot("surat_dokumen_media") or []):
             # A resubmission: only the photos the clerk asked for again.
-            dispatcher.utter_message(response="utter_ask_surat_dokumen_ulang", requirement=requirement)
+            dispatcher.utter_message(response="utter_ask_surat_dokumen_ulang", requirement=requirement, photo=photo_of(requirement))
             return []
         dispatcher.utter_message(
-            response="utter_ask_surat_dokumen", requirement=requirement, index=(index or 0) + 1, total=len(letter.requirements)
+            response="utter_ask_surat_dokumen", requirement=requirement, photo=photo_of(requirement),
+            index=(index or 0) + 1, total=len(letter.requirements),
         )
         return []
 
@@ -645,7 +653,7 @@ def _summary(tracker: Tracker) -> Text:
     documents = sum(1 for m in tracker.get_slot("surat_dokumen_media") or [] if m is not None)
     return summary_lines(
         [
-            ("Jenis surat", letter.name),
+            ("Jenis", letter.name),
             ("Pemohon", tracker.get_slot("surat_nama")),
             ("Diajukan oleh", f"keluarga ({tracker.get_slot('surat_hubungan')})" if on_behalf else "pemohon sendiri"),
             ("NIK", nik_rules.mask(_nik(tracker))),
@@ -657,7 +665,7 @@ def _summary(tracker: Tracker) -> Text:
             ("Usaha sejak", tracker.get_slot("surat_usaha_sejak")),
             ("Nomor HP", tracker.get_slot("surat_telepon")),
             ("Keperluan", tracker.get_slot("surat_keperluan")),
-            ("Dokumen", f"{documents} foto ({', '.join(letter.requirements)})"),
+            ("Dokumen", f"{documents} foto: {photo_list(letter.requirements)}"),
         ]
     )
 

@@ -43,7 +43,7 @@ def requested_number(tracker: Tracker) -> Optional[Text]:
 
 def _describe(view: tickets.TicketView) -> Text:
     lines = [
-        f"📄 *{view.number}* ({view.category_label})",
+        f"📄 *{view.number}* – {view.category_label}",
         f"Status: *{view.state_label}*",
         f"Diterima: {format_date(view.created_at.date())}",
     ]

@@ -137,7 +137,7 @@ def test_documents_are_taken_one_photo_per_requirement(domain) -> None:  # type:
 def test_a_missing_document_is_explained_and_asked_again(domain) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form("ga ada kk nya", "lewati", requested="surat_dokumen", slots={"surat_dokumen_media": [1]}), domain)
     assert run.slots["surat_dokumen"] is None
-    assert run.said("utter_surat_dokumen_wajib")["requirement"] == "Foto Kartu Keluarga (KK)"
+    assert run.said("utter_surat_dokumen_wajib")["photo"] == "foto Kartu Keluarga (KK)"
 
 
 def test_business_details_and_since_year(domain) -> None:  # type: ignore[no-untyped-def]

@@ -86,7 +86,7 @@ def test_a_blurred_kk_photo_asks_for_that_photo_only(db_url, domain) -> None:  #
     ("NIK tidak sesuai dengan KTP", ["surat_nik"], "NIK"),
     ("Alamat tidak lengkap, RT/RW tidak ada", ["surat_alamat"], "alamat"),
     ("Nama pemohon tidak sesuai KTP", ["surat_nama"], "nama pemohon"),
-    ("Surat pengantar RT/RW belum ditandatangani", [], "surat pengantar RT/RW"),
+    ("Surat pengantar RT/RW belum ditandatangani", [], "foto surat pengantar RT/RW"),
     ("Foto KTP terpotong dan nomor HP tidak aktif", ["surat_telepon"], "nomor HP dan foto KTP pemohon"),
 ])
 def test_only_what_the_reason_is_about_is_asked_again(reason: str, cleared: List[str], asked: str, db_url, domain) -> None:  # type: ignore[no-untyped-def]

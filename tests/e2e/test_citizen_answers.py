@@ -40,7 +40,7 @@ def test_an_address_in_two_messages_reaches_the_summary_whole(whatsapp_stack: Wh
     chat.say("Nur Aini", until="NIK (16 digit)")
     chat.say(NIK, until="alamat tempat tinggal")
     chat.say("kos di jl g obos 12 no 5", until="RT dan RW")
-    chat.say("rt 4 rw 2", until="Nomor HP")
+    chat.say("rt 4 rw 2", until="nomor HP")
     chat.tap("Pakai nomor ini", until="keperluan apa")
     chat.tap("Sekolah / beasiswa", until="1 dari 3")
     summary = send_documents(chat)
@@ -77,7 +77,7 @@ def test_purpose_and_relationship_in_the_first_message_are_not_asked_again(whats
     assert "untuk siapa" not in turn.text and "hubungan" not in turn.text
     chat.say("Sumiati", until="NIK (16 digit)")
     chat.say(NIK, until="alamat tempat tinggal")
-    chat.say("Jl. Merdeka No. 5 RT 03 RW 02", until="Nomor HP")
+    chat.say("Jl. Merdeka No. 5 RT 03 RW 02", until="nomor HP")
     turn = chat.tap("Pakai nomor ini", until="1 dari 3")
     assert "keperluan apa" not in turn.text
     summary = send_documents(chat)
@@ -155,7 +155,7 @@ def test_a_resubmission_asks_only_what_the_rejection_is_about(whatsapp_stack: Wh
     chat.say("sktm buat berobat ibu saya", until="nama lengkap")
     chat.say("Sumiati", until="NIK (16 digit)")
     chat.say(NIK, until="alamat tempat tinggal")
-    chat.say("Jl. Merdeka No. 5 RT 03 RW 02", until="Nomor HP")
+    chat.say("Jl. Merdeka No. 5 RT 03 RW 02", until="nomor HP")
     chat.tap("Pakai nomor ini", until="1 dari 3")
     send_documents(chat)
     chat.tap("Kirim", until=SKTM_NUMBER)
@@ -165,7 +165,7 @@ def test_a_resubmission_asks_only_what_the_rejection_is_about(whatsapp_stack: Wh
         change_state(first.id, states.DITOLAK, "petugas.uji", "Foto KK buram, mohon kirim ulang yang jelas", session=session)
 
     turn = chat.say("ajukan sktm", until="📎 Mohon kirim ulang")
-    assert "*Foto Kartu Keluarga (KK)*" in turn.text and "NIK" not in turn.text
+    assert "*foto Kartu Keluarga (KK)*" in turn.text and "NIK" not in turn.text
     assert "Permohonan baru" in turn.buttons
     chat.tap("Permohonan baru", until="untuk siapa")
     chat.say("batal", until="dibatalkan")
