@@ -16,13 +16,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import conversation_log, pending, tickets
+from layanwarga import conversation_log, first_message, pending, tickets
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
 
 from . import common, submissions
-from .flow import FlowFormValidation, reset_flow, summary_lines
+from .feedback import answer_to_closing_question
+from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,21 @@ ANONYMOUS_WORDS = ("anonim", "rahasia", "sembunyi")
 PUBLIC_ANSWER = re.compile(r"\b(ga|gak|gk|nggak|ngga|enggak|tidak|tdk|ndak|kada|indak)\s+(usah|perlu|apa2|apa-apa)\b|\btampilkan\b|\bboleh\b")
 
 
+ASPIRATION = "sampaikan_aspirasi"
+
+
 def _words(message: Text) -> set:
     return set(re.findall(r"[a-z]+", message.lower()))
+
+
+def local_area_names() -> List[Text]:
+    """The kelurahan names a citizen may give as a place: the institution's area (from its region
+    code) and the areas its announcements target."""
+    inst = get_institution()
+    names = list(first_message.area_names(inst.region_code))
+    if inst.subscriptions is not None:
+        names += [area.name for area in inst.subscriptions.areas.values()]
+    return names
 
 
 class ActionStartComplaint(Action):
@@ -64,6 +78,11 @@ class ActionStartComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         category, _ = common.intent(tracker)
+        # "lampunya masih mati pak" right after "is it really resolved?" about a street light is
+        # that complaint not being resolved, not a new report.
+        answered = await answer_to_closing_question(dispatcher, tracker, complaint_category=category)
+        if answered is not None:
+            return answered
         flow_id = uuid.uuid4().hex
         await common.run_sync(conversation_log.start_flow, tracker.sender_id, flow_id, common.metadata(tracker).get("message_id"))
         events: List[EventType] = [
@@ -81,6 +100,13 @@ class ActionStartComplaint(Action):
                 SlotSet("aduan_lat", pin["latitude"]),
                 SlotSet("aduan_lon", pin["longitude"]),
             ]
+        elif category != ASPIRATION and not common.is_payload(message):
+            # "lampu jalan di gang mawar rt 3 mati": the place is said, the form need not ask it.
+            place = first_message.complaint_place(message, local_area_names())
+            if place:
+                events.append(SlotSet("aduan_lokasi", place))
+        if first_message.wants_anonymity(message):
+            events.append(SlotSet("aduan_anonim", True))
         media = list(tracker.get_slot("aduan_tertunda_media") or [])
         if common.media_id(tracker) is not None and common.media_id(tracker) not in media:
             media.append(common.media_id(tracker))
@@ -163,7 +189,7 @@ class ComplaintFormValidation(FlowFormValidation):
         description = str(value).strip()
         if len(content_words(description)) < 2 and len(description) < 15:
             dispatcher.utter_message(response="utter_aduan_deskripsi_kurang")
-            return {"aduan_deskripsi": None}
+            return incomplete("aduan_deskripsi", description)
         return {"aduan_deskripsi": description}
 
     # -- location ----------------------------------------------------------------------------
@@ -184,7 +210,7 @@ class ComplaintFormValidation(FlowFormValidation):
         has_pin = tracker.get_slot("aduan_lat") is not None
         if not has_pin and len(place) < 6 and not read_place(place).rt:
             dispatcher.utter_message(response="utter_aduan_lokasi_kurang")
-            return {"aduan_lokasi": None}
+            return incomplete("aduan_lokasi", place, ", ")
         return {"aduan_lokasi": place}
 
     # -- photos ------------------------------------------------------------------------------
@@ -353,13 +379,13 @@ class ActionAskAduanKonfirmasi(Action):
         inst = get_institution()
         category = inst.complaint_categories.get(tracker.get_slot("aduan_kategori") or "")
         photos = len(tracker.get_slot("aduan_media") or [])
-        is_aspiration = tracker.active_loop.get("name") == "sampaikan_aspirasi_form"
+        is_aspiration = tracker.active_loop.get("name") == f"{ASPIRATION}_form"
         summary = summary_lines(
             [
                 ("Jenis", category.label if category else None),
                 ("Keterangan", clip(tracker.get_slot("aduan_deskripsi") or "", 500)),
                 ("Lokasi", None if is_aspiration else tracker.get_slot("aduan_lokasi")),
-                ("Foto", None if is_aspiration else (f"{photos} foto" if photos else "tidak ada")),
+                ("Lampiran", None if is_aspiration else (f"{photos} foto" if photos else "tidak ada")),
                 ("Identitas", "dirahasiakan (anonim)" if tracker.get_slot("aduan_anonim") else "ditampilkan ke petugas"),
                 ("Diteruskan ke", inst.agency_for(category.intent).name if category else None),
             ]

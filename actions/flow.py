@@ -10,10 +10,11 @@ A citizen is never trapped in a form:
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
-from typing import FrozenSet, List, Text
+from typing import Any, Dict, FrozenSet, List, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker, utils
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -21,15 +22,44 @@ from rasa_sdk.types import DomainDict
 from . import common, general, requirements, status
 
 logger = logging.getLogger(__name__)
+_WORD = re.compile(r"[a-z0-9]+")
 
 UNSUBSCRIBE_INTENT = "berhenti_langganan"
 FLOW_SLOT_PREFIXES = ("aduan_", "surat_", "hapus_", "langganan_")
+# The first part of an answer a validator found incomplete (an address without RT/RW, a month
+# without its year): ``{"slot": name, "text": what was typed}``. The next typed answer to the same
+# question is joined to it, so the citizen adds what is missing instead of typing it all again.
+PARTIAL_SLOT = "jawaban_sebagian"
+# A follow-up that repeats at least this share of the first part's words is the whole answer
+# typed again: it replaces the first part instead of being joined to it.
+_RETYPED_SHARE = 0.5
 
 
 def flow_slots(domain: DomainDict) -> List[Text]:
-    """Every slot that belongs to a complaint or letter flow, plus the flow id."""
+    """Every slot that belongs to a complaint or letter flow, plus the flow id and the partial
+    answer."""
     names = [s for s in domain.get("slots", {}) if s.startswith(FLOW_SLOT_PREFIXES)]
-    return names + ["flow_id"]
+    return names + ["flow_id", PARTIAL_SLOT]
+
+
+def incomplete(slot: Text, text: Any, joiner: Text = " ") -> Dict[Text, Any]:
+    """What a validator returns for an answer that is right but not complete yet: the slot stays
+    empty (the form asks again) and the text is kept to be joined with the next answer."""
+    kept = " ".join(str(text or "").split())
+    if not kept:
+        return {slot: None}
+    return {slot: None, PARTIAL_SLOT: {"slot": slot, "text": kept, "joiner": joiner}}
+
+
+def join_partial(first: Text, follow_up: Text, joiner: Text = " ") -> Text:
+    """The first part of an answer and what the citizen added to it, as one answer."""
+    if not first.strip():
+        return follow_up
+    first_words = set(_WORD.findall(first.lower()))
+    follow_words = set(_WORD.findall(follow_up.lower()))
+    if first_words and len(first_words & follow_words) >= _RETYPED_SHARE * len(first_words):
+        return follow_up
+    return f"{first.rstrip(' ,.')}{joiner}{follow_up.strip()}"
 
 
 def reset_flow(domain: DomainDict) -> List[EventType]:
@@ -50,7 +80,7 @@ async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracke
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "tanya_syarat" and common.entity(tracker, "layanan"):
         requirements.say_requirements(dispatcher, common.entity(tracker, "layanan"))
-    elif name == "cek_status" and common.entity(tracker, "nomor_tiket"):
+    elif name == "cek_status" and (common.entity(tracker, "nomor_tiket") or common.entity(tracker, "layanan")):
         await status.say_status(dispatcher, tracker)
     else:
         return False
@@ -94,9 +124,37 @@ class FlowFormValidation(FormValidationAction, ABC):
         extraction_events = await self.get_extraction_events(dispatcher, tracker, domain)
         tracker.add_slots(extraction_events)
         validation_events = await self._extract_validation_events(dispatcher, tracker, domain)
-        validated = {e["name"] for e in validation_events if e.get("event") == "slot"}
+        validated = {e["name"]: e.get("value") for e in validation_events if e.get("event") == "slot"}
         kept = [e for e in extraction_events if e.get("event") == "slot" and e["name"] not in validated]
+        partial = tracker.get_slot(PARTIAL_SLOT)
+        if isinstance(partial, dict) and validated.get(partial.get("slot")) is not None and PARTIAL_SLOT not in validated:
+            # The question is answered: its first part is used up.
+            validation_events.append(SlotSet(PARTIAL_SLOT, None))
         return kept + validation_events
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """rasa-sdk's validation, except that an empty slot is no answer to check.
+
+        rasa-sdk validates every slot set after the citizen's message, also those the action that
+        started the form emptied; a validator then complained about an answer never given
+        ("Mohon jelaskan sedikit lebih lengkap…" right after tapping "Belum selesai"). An empty
+        slot stays empty and the form asks its question; a typed answer that is no answer is
+        explained by the extractor that read it.
+        """
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        slots = {name: value for name, value in tracker.slots_to_validate().items() if name in required}
+        for name, value in list(slots.items()):
+            validate = getattr(self, f"validate_{name.replace('-', '_')}", None)
+            if value is None or validate is None:
+                continue
+            output = await utils.call_potential_coroutine(validate(value, dispatcher, tracker, domain))
+            if not isinstance(output, dict):
+                raise TypeError(f"validate_{name} of {self.name()} must return a dict of slot values")
+            slots.update(output)
+            tracker.slots.update(output)
+        return [SlotSet(name, value) for name, value in slots.items()]
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -117,7 +175,23 @@ class FlowFormValidation(FormValidationAction, ABC):
             dispatcher.utter_message(response="utter_lampiran_belum_perlu")
             return [SlotSet(requested, None)]
         tracker.add_slots(attachments)
-        return attachments + await super().get_extraction_events(dispatcher, tracker, domain)
+        return attachments + self._with_partial(tracker, await super().get_extraction_events(dispatcher, tracker, domain))
+
+    @staticmethod
+    def _with_partial(tracker: Tracker, events: List[EventType]) -> List[EventType]:
+        """A typed answer to the question whose first part is kept, joined to that first part."""
+        partial = tracker.get_slot(PARTIAL_SLOT)
+        requested = tracker.get_slot("requested_slot")
+        message = common.text(tracker)
+        if not isinstance(partial, dict) or partial.get("slot") != requested or common.is_payload(message):
+            return events
+        joined = []
+        for event in events:
+            if event.get("event") == "slot" and event.get("name") == requested and isinstance(event.get("value"), str):
+                value = join_partial(str(partial.get("text") or ""), event["value"], str(partial.get("joiner") or " "))
+                event = SlotSet(requested, value)
+            joined.append(event)
+        return joined
 
     @staticmethod
     def asked(tracker: Tracker, slot: Text) -> bool:
@@ -133,9 +207,30 @@ class ActionCancel(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        in_flow = bool(tracker.active_loop.get("name")) or bool(tracker.get_slot("flow_id"))
-        dispatcher.utter_message(response="utter_batal" if in_flow else "utter_nothing_to_cancel")
+        dispatcher.utter_message(response=cancelled(tracker))
         return reset_flow(domain)
+
+
+# What a citizen is told when a form they leave with "batal" is not a report or a letter.
+CANCELLED_FORMS = {
+    "langganan_form": "utter_batal_langganan",
+    "hapus_data_form": "utter_hapus_dibatalkan",
+    "belum_selesai_form": "utter_batal_buka_kembali",
+}
+
+
+def cancelled(tracker: Tracker) -> Text:
+    """The answer to "batal": it names what was cancelled (a report is no "permohonan")."""
+    loop = tracker.active_loop.get("name")
+    if loop in CANCELLED_FORMS:
+        return CANCELLED_FORMS[loop]
+    if tracker.get_slot("surat_jenis"):
+        return "utter_batal_permohonan"
+    if tracker.get_slot("aduan_kategori"):
+        return "utter_batal_laporan"
+    if loop or tracker.get_slot("flow_id"):
+        return "utter_batal"
+    return "utter_nothing_to_cancel"
 
 
 class ActionResetFlow(Action):

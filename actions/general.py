@@ -1,20 +1,16 @@
-"""General conversation: session start, office hours, office location, fallback."""
+"""General conversation: session start, office hours, office location."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+import datetime as dt
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SessionStarted, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from layanwarga import calendar
 from layanwarga.config import get_institution
-from layanwarga.formatting import format_datetime, format_time, office_hours_lines
-
-# From this many misunderstood messages in a row on, the citizen is offered a human officer first;
-# at the next one an officer takes over (the assistant pauses for that citizen).
-FALLBACKS_BEFORE_OFFERING_OFFICER = 2
-FALLBACKS_BEFORE_HANDOFF = 3
+from layanwarga.formatting import format_time, format_when, office_hours_lines
 
 
 class ActionSessionStart(Action):
@@ -47,17 +43,17 @@ class ActionSessionStart(Action):
         return events
 
 
-def say_office_hours(dispatcher: CollectingDispatcher) -> None:
-    """Office hours from configuration, and whether the office is open right now."""
+def say_office_hours(dispatcher: CollectingDispatcher, now: Optional[dt.datetime] = None) -> None:
+    """Office hours from configuration, and whether the office is open ``now`` (default: now)."""
     inst = get_institution()
-    status = calendar.office_status(inst)
+    status = calendar.office_status(inst, now)
     if status.is_open and status.closes_at is not None:
         now_text = f"✅ Saat ini kantor BUKA, sampai pukul {format_time(status.closes_at.time())}."
     else:
         reason = f" ({status.holiday})" if status.holiday else ""
         now_text = f"⛔ Saat ini kantor TUTUP{reason}."
         if status.next_opening is not None:
-            now_text += f" Buka kembali {format_datetime(status.next_opening)}."
+            now_text += f" Buka kembali {format_when(status.next_opening, status.local_time)}."
     now_text += " Laporan dan permohonan lewat WhatsApp tetap kami terima 24 jam."
     dispatcher.utter_message(
         response="utter_jam_layanan",
@@ -107,37 +103,3 @@ class ActionOfficeLocation(Action):
     ) -> List[EventType]:
         say_office_location(dispatcher)
         return []
-
-
-class ActionDefaultFallback(Action):
-    """Ask the citizen to rephrase instead of guessing, and offer the menu and an officer.
-
-    The misunderstood message is reverted, so an active form continues where it was.
-    """
-
-    def name(self) -> Text:
-        return "action_default_fallback"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        misses = 1  # this message
-        for event in reversed(tracker.events):
-            if event.get("event") == "action" and event.get("name") == self.name():
-                misses += 1
-            elif event.get("event") == "user" and not _is_fallback(event):
-                break
-        if misses >= FALLBACKS_BEFORE_HANDOFF:
-            # Stuck: an officer takes over rather than a fourth "please rephrase".
-            return [UserUtteranceReverted(), FollowupAction("action_handoff")]
-        if misses >= FALLBACKS_BEFORE_OFFERING_OFFICER:
-            dispatcher.utter_message(response="utter_fallback_offer_officer")
-        else:
-            dispatcher.utter_message(response="utter_default")
-        return [UserUtteranceReverted()]
-
-
-def _is_fallback(user_event: Dict[Text, Any]) -> bool:
-    intent = (user_event.get("parse_data") or {}).get("intent") or {}
-    return intent.get("name") == "nlu_fallback"
-

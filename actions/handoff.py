@@ -15,9 +15,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from layanwarga import handoff
+from layanwarga import calendar, handoff
 from layanwarga.config import get_institution
-from layanwarga.formatting import format_datetime
+from layanwarga.formatting import format_when
 
 from . import common
 
@@ -74,7 +74,9 @@ class ActionHandoff(Action):
         elif opened.office_open:
             dispatcher.utter_message(response="utter_petugas_dihubungkan", institution_name=inst.name)
         else:
-            when = format_datetime(opened.next_opening) if opened.next_opening else "hari kerja berikutnya"
+            when = (
+                format_when(opened.next_opening, calendar.now_local(inst)) if opened.next_opening else "hari kerja berikutnya"
+            )
             dispatcher.utter_message(
                 response="utter_petugas_di_luar_jam",
                 institution_name=inst.name,

@@ -17,15 +17,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import conversation_log, crypto, pending, phones
+from layanwarga import conversation_log, crypto, first_message, pending, phones, resubmission
 from layanwarga import nik as nik_rules
 from layanwarga import tickets
 from layanwarga.config import LetterType, get_institution
-from layanwarga.formatting import format_date
+from layanwarga.formatting import format_date, join_words, photo_of
 from layanwarga.text import clip, read_place
 
 from . import common, submissions
-from .flow import FlowFormValidation, reset_flow, summary_lines
+from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
 from .requirements import LETTER_BY_REQUEST_INTENT
 
 logger = logging.getLogger(__name__)
@@ -52,6 +52,14 @@ EDITABLE_PARTS: Dict[Text, Dict[Text, Any]] = {
     "sejak": {"title": "Tinggal sejak", "slots": ["surat_domisili_sejak"], "letters": ["domisili"]},
     "dokumen": {"title": "Foto dokumen", "slots": ["surat_dokumen", "surat_dokumen_media"]},
 }
+# What a rejection's reason can ask to correct (layanwarga.resubmission): the same parts, except
+# that a wrong name asks only the name, not again for whom the letter is.
+CORRECTED_PARTS: Dict[Text, Dict[Text, Any]] = {
+    **EDITABLE_PARTS,
+    "pemohon": {"title": "Nama pemohon", "slots": ["surat_nama"]},
+}
+# The "Permohonan baru" button of a resubmission: start empty instead.
+NEW_REQUEST = "baru"
 PART_KEYWORDS = {
     "pemohon": ("nama", "pemohon"),
     "nik": ("nik",),
@@ -87,9 +95,10 @@ def _words(message: Text) -> set:
 class ActionStartLetter(Action):
     """Start a letter request: fresh slots, the letter type, and a short note on what to prepare.
 
-    With the number of the citizen's own rejected request (the "Ajukan ulang" button of a
-    rejection notice), the new request starts from what was entered before, so the citizen only
-    corrects the part the clerk asked for.
+    A citizen whose last request for this letter was rejected (or who gives its number) resubmits
+    it: what was accepted is filled in again and only what the clerk's reason is about is asked
+    ("Foto KK buram" asks for the KK photo, nothing else). The "Permohonan baru" button starts an
+    empty request instead.
     """
 
     def name(self) -> Text:
@@ -108,25 +117,77 @@ class ActionStartLetter(Action):
             SlotSet("flow_id", flow_id),
             SlotSet("surat_jenis", code),
         ]
-        previous_number = common.entity(tracker, "nomor_tiket")
-        previous = None
-        if previous_number:
-            previous = await common.run_sync(tickets.rejected_request, tracker.sender_id, previous_number)
-        if previous is not None and previous.letter_type == code:
-            dispatcher.utter_message(
-                response="utter_surat_ajukan_ulang", letter_name=letter.name, number=previous.number, reason=previous.reason
-            )
-            return events + _prefill(previous, letter)
-        dispatcher.utter_message(response="utter_surat_mulai", letter_name=letter.name)
+        previous = await _rejected_to_resubmit(tracker, code)
+        if previous is not None:
+            return events + _resubmit(dispatcher, previous, letter, name)
+        documents = f"foto {photo_list(letter.requirements)}"
+        dispatcher.utter_message(response="utter_surat_mulai", letter_name=letter.name, documents=documents)
         typed_nik = common.entity(tracker, "nik")
         if typed_nik:
             events.append(SlotSet("surat_nik", typed_nik))
-        return events
+        message = common.text(tracker)
+        if common.is_payload(message):
+            return events
+        asked = domain.get("forms", {}).get(f"{code}_form", {}).get("required_slots", [])
+        return events + _from_first_message(message, letter, asked)
 
 
-def _prefill(previous: tickets.RejectedRequest, letter: LetterType) -> List[EventType]:
-    """Slots of a resubmission, taken from the rejected request."""
+async def _rejected_to_resubmit(tracker: Tracker, code: Text) -> Optional[tickets.RejectedRequest]:
+    """The citizen's rejected request this one corrects: the one whose number they give, else
+    their last request for this letter if it was rejected; none when they ask for a new one."""
+    if common.entity(tracker, "pilihan") == NEW_REQUEST:
+        return None
+    number = common.entity(tracker, "nomor_tiket")
+    try:
+        if number:
+            previous = await common.run_sync(tickets.rejected_request, tracker.sender_id, number)
+        else:
+            previous = await common.run_sync(tickets.latest_rejected_request, tracker.sender_id, code)
+    except Exception:  # noqa: BLE001 - the citizen can still apply, from an empty request
+        logger.exception("Could not look up a rejected %s request of conversation %s", code, tracker.sender_id)
+        return None
+    return previous if previous is not None and previous.letter_type == code else None
+
+
+def _resubmit(
+    dispatcher: CollectingDispatcher, previous: tickets.RejectedRequest, letter: LetterType, intent: Text
+) -> List[EventType]:
+    fixes = resubmission.corrections(previous.reason, letter.requirements, editable_parts(letter.code))
+    new_request = [{"title": "Permohonan baru", "payload": f'/{intent}{{"pilihan": "{NEW_REQUEST}"}}'}]
+    common_values = dict(letter_name=letter.name, number=previous.number, reason=previous.reason, buttons=new_request)
+    if fixes.known:
+        dispatcher.utter_message(response="utter_surat_ajukan_ulang", asked=_asked_again(fixes, letter), **common_values)
+    else:
+        dispatcher.utter_message(response="utter_surat_ajukan_ulang_periksa", **common_values)
+    return _prefill(previous, letter, fixes)
+
+
+def _asked_again(fixes: resubmission.Corrections, letter: LetterType) -> Text:
+    """What the resubmission will ask, as a phrase: "NIK dan Foto Kartu Keluarga (KK)"."""
+    parts = [CORRECTED_PARTS[part]["title"] for part in EDITABLE_PARTS if part in fixes.parts]
+    parts = [p if p.split()[0].isupper() else p[0].lower() + p[1:] for p in parts]
+    parts += [photo_of(letter.requirements[index]) for index in fixes.documents]
+    return join_words(parts)
+
+
+def _documents_of(previous: tickets.RejectedRequest, letter: LetterType) -> List[Optional[int]]:
+    """The rejected request's photos, one per requirement in the letter's order (None: missing)."""
+    by_requirement = {
+        str(item.get("persyaratan")): item.get("media_id")
+        for item in previous.details.get("dokumen") or []
+        if isinstance(item, dict)
+    }
+    if by_requirement:
+        return [by_requirement.get(requirement) for requirement in letter.requirements]
+    return (list(previous.media_ids) + [None] * len(letter.requirements))[: len(letter.requirements)]
+
+
+def _prefill(previous: tickets.RejectedRequest, letter: LetterType, fixes: resubmission.Corrections) -> List[EventType]:
+    """Slots of a resubmission, taken from the rejected request, without what must be corrected."""
     details = previous.details
+    documents = _documents_of(previous, letter)
+    for index in fixes.documents:
+        documents[index] = None
     values = {
         "surat_untuk": "keluarga" if previous.on_behalf else "sendiri",
         "surat_hubungan": previous.relationship,
@@ -141,10 +202,32 @@ def _prefill(previous: tickets.RejectedRequest, letter: LetterType) -> List[Even
         "surat_usaha_alamat": details.get("alamat_usaha"),
         "surat_usaha_sejak": details.get("usaha_sejak"),
         "surat_domisili_sejak": details.get("tinggal_sejak"),
-        "surat_dokumen_media": previous.media_ids,
-        "surat_dokumen": "lengkap" if len(previous.media_ids) >= len(letter.requirements) else None,
+        "surat_dokumen_media": documents if any(m is not None for m in documents) else None,
+        "surat_dokumen": "lengkap" if all(m is not None for m in documents) else None,
     }
+    for part in fixes.parts:
+        for slot in CORRECTED_PARTS[part]["slots"]:
+            values[slot] = None
     return [SlotSet(slot, value) for slot, value in values.items() if value is not None]
+
+
+def _from_first_message(message: Text, letter: LetterType, asked: List[Text]) -> List[EventType]:
+    """What the request already says ("sktm buat berobat ibu saya"): for whom and the
+    relationship, the purpose, the applicant's name, an SKU's business. The form asks only for
+    the rest; the summary shows all of it."""
+    values: Dict[Text, Any] = {
+        "surat_keperluan": first_message.letter_purpose(message, letter.purposes, letter.name),
+        "surat_nama": first_message.letter_applicant_name(message),
+        "surat_usaha_jenis": first_message.business_kind(message),
+    }
+    applicant = first_message.letter_applicant(message)
+    if applicant is not None:
+        values["surat_untuk"], relationship = applicant
+        if relationship:
+            values["surat_hubungan"] = relationship
+    # Only what this letter's form asks ("surat_hubungan" is asked whenever it is for family).
+    wanted = set(asked) | {"surat_hubungan"}
+    return [SlotSet(slot, value) for slot, value in values.items() if value is not None and slot in wanted]
 
 
 class LetterFormValidation(FlowFormValidation):
@@ -154,9 +237,10 @@ class LetterFormValidation(FlowFormValidation):
 
     def is_exit(self, tracker: Tracker) -> bool:
         name, _ = common.intent(tracker)
-        # Asking for the letter already being filled in is not a reason to leave it.
+        # Asking for the letter already being filled in is not a reason to leave it, unless the
+        # citizen asks for a new, empty request ("Permohonan baru" under a resubmission).
         if LETTER_BY_REQUEST_INTENT.get(name or "") == tracker.get_slot("surat_jenis"):
-            return False
+            return common.entity(tracker, "pilihan") == NEW_REQUEST
         return super().is_exit(tracker)
 
     async def required_slots(
@@ -180,11 +264,13 @@ class LetterFormValidation(FlowFormValidation):
         if media is None or not self.asked(tracker, "surat_dokumen"):
             return []
         collected = list(tracker.get_slot("surat_dokumen_media") or [])
-        if media in collected:
+        index = next_document(tracker)
+        if media in collected or index is None:
             return []
-        collected.append(media)
+        collected += [None] * (index + 1 - len(collected))
+        collected[index] = media
         events: List[EventType] = [SlotSet("surat_dokumen_media", collected)]
-        if len(collected) >= len(_letter(tracker).requirements):
+        if next_document(tracker, collected) is None:
             events.append(SlotSet("surat_dokumen", "lengkap"))
         return events
 
@@ -248,6 +334,9 @@ class LetterFormValidation(FlowFormValidation):
     def validate_surat_nik(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is None:
             return {"surat_nik": None}
+        if crypto.is_encrypted(str(value)):
+            # Checked already: by this validation, or before a rejected request is resubmitted.
+            return {"surat_nik": value}
         # The one rule of what a NIK in text is (layanwarga.nik): what is accepted is also masked.
         check = nik_rules.check_text(str(value))
         if check.valid:
@@ -284,8 +373,9 @@ class LetterFormValidation(FlowFormValidation):
             return {"surat_alamat": None}
         place = read_place(str(value))
         if not place.rt or not place.rw:
+            # The street without RT/RW (or the other way round): kept, and joined to the rest.
             dispatcher.utter_message(response="utter_surat_alamat_rt_rw")
-            return {"surat_alamat": None}
+            return incomplete("surat_alamat", value, ", ")
         return {"surat_alamat": place.text}
 
     async def extract_surat_telepon(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
@@ -335,7 +425,7 @@ class LetterFormValidation(FlowFormValidation):
     def validate_surat_usaha_alamat(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is not None and str(value).strip().lower() in SAME_WORDS:
             return {"surat_usaha_alamat": tracker.get_slot("surat_alamat")}
-        return self._at_least(dispatcher, "surat_usaha_alamat", value, 6)
+        return self._at_least(dispatcher, "surat_usaha_alamat", value, 6, joiner=", ")
 
     async def extract_surat_usaha_sejak(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         return self._free_text(tracker, "surat_usaha_sejak")
@@ -355,9 +445,9 @@ class LetterFormValidation(FlowFormValidation):
             return {}
         # A text instead of a photo: the document is required, say so and ask again.
         letter = _letter(tracker)
-        index = len(tracker.get_slot("surat_dokumen_media") or [])
+        index = next_document(tracker)
         dispatcher.utter_message(
-            response="utter_surat_dokumen_wajib", requirement=letter.requirements[min(index, len(letter.requirements) - 1)]
+            response="utter_surat_dokumen_wajib", photo=photo_of(letter.requirements[index if index is not None else -1])
         )
         return {"surat_dokumen": None}
 
@@ -386,7 +476,10 @@ class LetterFormValidation(FlowFormValidation):
     async def extract_surat_ubah_bagian(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if not self.asked(tracker, "surat_ubah_bagian"):
             return {}
-        return {"surat_ubah_bagian": self._picked_part(tracker)}
+        part = self._picked_part(tracker)
+        if part is None:
+            dispatcher.utter_message(response="utter_ubah_bagian_pilih")
+        return {"surat_ubah_bagian": part}
 
     def validate_surat_ubah_bagian(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value not in editable_parts(tracker.get_slot("surat_jenis")):
@@ -402,13 +495,15 @@ class LetterFormValidation(FlowFormValidation):
         return {slot: self._answer(tracker, slot)}
 
     @staticmethod
-    def _at_least(dispatcher: CollectingDispatcher, slot: Text, value: Any, length: int) -> Dict[Text, Any]:
+    def _at_least(
+        dispatcher: CollectingDispatcher, slot: Text, value: Any, length: int, joiner: Text = " "
+    ) -> Dict[Text, Any]:
         if value is None:
             return {slot: None}
         text = " ".join(str(value).split())
         if len(text) < length:
             dispatcher.utter_message(response="utter_jawaban_terlalu_singkat")
-            return {slot: None}
+            return incomplete(slot, text, joiner)
         return {slot: clip(text, 300)}
 
     @staticmethod
@@ -416,7 +511,11 @@ class LetterFormValidation(FlowFormValidation):
         if value is None:
             return {slot: None}
         match = _YEAR.search(str(value))
-        if not match or int(match.group(1)) > dt.date.today().year:
+        if not match:
+            # "Maret" without its year: kept, the year is asked for and joined to it.
+            dispatcher.utter_message(response="utter_surat_tahun_salah")
+            return incomplete(slot, value)
+        if int(match.group(1)) > dt.date.today().year:
             dispatcher.utter_message(response="utter_surat_tahun_salah")
             return {slot: None}
         return {slot: clip(" ".join(str(value).split()), 60)}
@@ -431,6 +530,22 @@ class LetterFormValidation(FlowFormValidation):
             if words & set(PART_KEYWORDS[part]):
                 return part
         return None
+
+
+def photo_list(requirements: List[Text]) -> Text:
+    """The documents to photograph, without "foto" before each: "KTP pemohon, Kartu Keluarga
+    (KK), dan surat pengantar RT/RW"."""
+    return join_words([photo_of(requirement).removeprefix("foto ") for requirement in requirements])
+
+
+def next_document(tracker: Tracker, documents: Optional[List[Any]] = None) -> Optional[int]:
+    """The position of the requirement whose photo is asked next (the first one missing), or
+    None when every one has its photo."""
+    have = list(tracker.get_slot("surat_dokumen_media") or []) if documents is None else documents
+    for index in range(len(_letter(tracker).requirements)):
+        if index >= len(have) or have[index] is None:
+            return index
+    return None
 
 
 def editable_parts(letter_code: Optional[Text]) -> List[Text]:
@@ -460,10 +575,15 @@ class ActionAskSuratDokumen(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         letter = _letter(tracker)
-        index = len(tracker.get_slot("surat_dokumen_media") or [])
-        requirement = letter.requirements[min(index, len(letter.requirements) - 1)]
+        index = next_document(tracker)
+        requirement = letter.requirements[index if index is not None else -1]
+        if None in (tracker.get_slot("surat_dokumen_media") or []):
+            # A resubmission: only the photos the clerk asked for again.
+            dispatcher.utter_message(response="utter_ask_surat_dokumen_ulang", requirement=requirement, photo=photo_of(requirement))
+            return []
         dispatcher.utter_message(
-            response="utter_ask_surat_dokumen", requirement=requirement, index=index + 1, total=len(letter.requirements)
+            response="utter_ask_surat_dokumen", requirement=requirement, photo=photo_of(requirement),
+            index=(index or 0) + 1, total=len(letter.requirements),
         )
         return []
 
@@ -532,10 +652,10 @@ class ActionAskSuratUbahBagian(Action):
 def _summary(tracker: Tracker) -> Text:
     letter = _letter(tracker)
     on_behalf = tracker.get_slot("surat_untuk") == "keluarga"
-    documents = len(tracker.get_slot("surat_dokumen_media") or [])
+    documents = sum(1 for m in tracker.get_slot("surat_dokumen_media") or [] if m is not None)
     return summary_lines(
         [
-            ("Jenis surat", letter.name),
+            ("Jenis", letter.name),
             ("Pemohon", tracker.get_slot("surat_nama")),
             ("Diajukan oleh", f"keluarga ({tracker.get_slot('surat_hubungan')})" if on_behalf else "pemohon sendiri"),
             ("NIK", nik_rules.mask(_nik(tracker))),
@@ -547,7 +667,7 @@ def _summary(tracker: Tracker) -> Text:
             ("Usaha sejak", tracker.get_slot("surat_usaha_sejak")),
             ("Nomor HP", tracker.get_slot("surat_telepon")),
             ("Keperluan", tracker.get_slot("surat_keperluan")),
-            ("Dokumen", f"{documents} foto ({', '.join(letter.requirements)})"),
+            ("Dokumen", f"{documents} foto: {photo_list(letter.requirements)}"),
         ]
     )
 
@@ -572,7 +692,7 @@ class ActionSubmitLetter(Action):
             return reset_flow(domain)
         letter = _letter(tracker)
         place = read_place(tracker.get_slot("surat_alamat") or "")
-        media = [int(m) for m in tracker.get_slot("surat_dokumen_media") or []]
+        media = [int(m) for m in tracker.get_slot("surat_dokumen_media") or [] if m is not None]
         details = {
             key: tracker.get_slot(slot)
             for key, slot in (

@@ -43,7 +43,7 @@ def requested_number(tracker: Tracker) -> Optional[Text]:
 
 def _describe(view: tickets.TicketView) -> Text:
     lines = [
-        f"📄 *{view.number}* ({view.category_label})",
+        f"📄 *{view.number}* – {view.category_label}",
         f"Status: *{view.state_label}*",
         f"Diterima: {format_date(view.created_at.date())}",
     ]
@@ -68,18 +68,23 @@ async def say_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> None
         else:
             dispatcher.utter_message(text=_describe(view))
         return
-    views = await common.run_sync(tickets.recent_for_citizen, inst, sender, RECENT_LIMIT)
+    # "cek sktm sy": only that letter's requests, also when many other tickets are newer.
     wanted = letter_code(common.entity(tracker, "layanan"))
-    if wanted:
-        views = [v for v in views if v.category == wanted]
+    views = await common.run_sync(tickets.recent_for_citizen, inst, sender, RECENT_LIMIT, wanted)
     if not views:
-        dispatcher.utter_message(response="utter_status_kosong")
+        if wanted:
+            dispatcher.utter_message(response="utter_status_kosong_layanan", letter_name=inst.letters[wanted].name)
+        else:
+            dispatcher.utter_message(response="utter_status_kosong")
         return
     if len(views) == 1:
         dispatcher.utter_message(text=_describe(views[0]))
         return
+    heading = {"response": "utter_status_pilih"}
+    if wanted:
+        heading = {"response": "utter_status_pilih_layanan", "letter_name": inst.letters[wanted].name}
     dispatcher.utter_message(
-        response="utter_status_pilih",
+        **heading,
         buttons=[
             {
                 "title": view.number,

@@ -20,9 +20,9 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import subscriptions
+from layanwarga import first_message, subscriptions
 from layanwarga.config import Institution, get_institution
-from layanwarga.formatting import format_date
+from layanwarga.formatting import format_date, join_words
 
 from . import common
 from .flow import FlowFormValidation, reset_flow
@@ -44,6 +44,11 @@ def _choice(tracker: Tracker) -> Optional[Text]:
         return picked
     text = common.text(tracker)
     return None if not text or common.is_payload(text) else text
+
+
+def area_phrase(code: Text, label: Text) -> Text:
+    """"Kelurahan Panarung", or "semua kelurahan"."""
+    return "semua kelurahan" if code == subscriptions.ALL else f"Kelurahan {label}"
 
 
 def topic_rows(inst: Institution) -> List[Dict[Text, Text]]:
@@ -78,14 +83,15 @@ class ActionStartSubscription(Action):
         if inst.subscriptions is None:
             dispatcher.utter_message(response="utter_langganan_tidak_tersedia", institution=inst.name)
             return events + [FollowupAction("action_listen")]
-        dispatcher.utter_message(response="utter_langganan_mulai", institution=inst.name)
+        topics = join_words([topic.label.lower() for topic in inst.subscriptions.topics.values()])
+        dispatcher.utter_message(response="utter_langganan_mulai", institution=inst.name, topics=topics)
         try:
             current = await common.run_sync(subscriptions.active_for, inst, tracker.sender_id)
         except Exception:  # noqa: BLE001 - the form still works; the list is only a courtesy
             logger.exception("Could not list the subscriptions of conversation %s", tracker.sender_id)
             current = []
         if current:
-            lines = "\n".join(f"• {s.topic_label} ({s.area_label})" for s in current)
+            lines = "\n".join(f"• {s.topic_label}, untuk {area_phrase(s.area, s.area_label)}" for s in current)
             dispatcher.utter_message(response="utter_langganan_aktif", subscriptions=lines)
         topic = subscriptions.match_topic(inst, common.text(tracker))
         if topic and topic != subscriptions.ALL:
@@ -93,6 +99,12 @@ class ActionStartSubscription(Action):
             events.append(SlotSet(TOPIC_SLOT, topic))
         if not inst.subscriptions.areas:
             events.append(SlotSet(AREA_SLOT, subscriptions.ALL))
+        else:
+            # "langganan info banjir untuk panarung": the kelurahan is said too.
+            names = {code: area.name for code, area in inst.subscriptions.areas.items()}
+            area = first_message.named_area(common.text(tracker), names)
+            if area:
+                events.append(SlotSet(AREA_SLOT, area))
         return events
 
 
@@ -202,7 +214,7 @@ class ActionSubscribe(Action):
             logger.exception("Subscription failed for conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_gagal_simpan")
             return reset_flow(domain)
-        labels = dict(topic=subscriptions.topic_label(inst, topic), area=subscriptions.area_label(inst, area))
+        labels = dict(topic=subscriptions.topic_label(inst, topic), area=area_phrase(area, subscriptions.area_label(inst, area)))
         if created:
             dispatcher.utter_message(response="utter_langganan_berhasil", **labels)
         else:

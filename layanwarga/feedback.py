@@ -6,24 +6,34 @@ selesai" reopens the ticket (``selesai`` → ``diproses``) with the citizen's no
 Ratings land in ``tickets.rating`` and feed the statistics.
 
 A citizen only ever acts on their own tickets: someone else's number reads as unknown.
+
+Citizens answer by typing too ("udh nyala pak, makasih bnyk", "lampunya masih mati", "lima"):
+``read_reply`` and ``read_rating`` read such answers, and ``awaiting_confirmation`` says whether
+a message can be one (the question waits, and the citizen has written nothing else since).
 """
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Session
 
 from . import citizens, states, tickets
+from .conversation_log import DIRECTION_IN, ConversationMessage
 from .db import session_scope
+from .first_message import FUNCTION_WORDS, tokens
 from .models import KIND_COMPLAINT, Base, Ticket, utcnow
 from .redaction import mask_identifiers
+from .text import content_words
 
 logger = logging.getLogger(__name__)
 
 WAITING, CONFIRMED, REOPENED = "menunggu", "sudah", "belum"
+# What a typed answer to "is it really resolved?" says.
+RESOLVED, NOT_RESOLVED = "selesai", "belum_selesai"
 
 
 class TicketFeedback(Base):
@@ -176,3 +186,120 @@ def rate(sender: str, number: Optional[str], value: object, *, url: Optional[str
 
 def for_ticket(session: Session, ticket_id: int) -> Optional[TicketFeedback]:
     return session.execute(select(TicketFeedback).where(TicketFeedback.ticket_id == ticket_id)).scalars().first()
+
+
+# -- typed answers ---------------------------------------------------------------------------------------
+_NEGATIONS = frozenset({"tidak", "bukan", "belum"})
+# Still wrong: "masih mati", "rusak lagi", "tetap sama" (not after a negation: "sudah tidak mati lagi").
+_STILL = frozenset({"masih", "tetap", "lagi", "kembali"})
+_STILL_WRONG = frozenset(
+    """mati padam gelap redup kedip rusak lubang bolong hancur retak banjir genang luap sumbat mampet
+    tumpuk numpuk bau kotor bocor sama begitu gitu parah ada""".split()
+)
+_NO_PROBLEM = ("tidak ada masalah", "sudah aman", "sudah tidak", "aman sekarang")
+_RESOLVED_WORDS = frozenset(
+    """sudah selesai beres tuntas kelar ya iya betul benar nyala menyala hidup terang bersih lancar baik
+    diperbaiki perbaiki angkut diangkut tambal ditambal mantap sip oke ok alhamdulillah terima kasih
+    makasih aman""".split()
+)
+_RATING_WORDS = {"satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5}
+# Longest phrase first: "tidak puas" before "puas".
+_RATING_PHRASES = (
+    ("sangat puas", 5), ("puas sekali", 5), ("puas banget", 5), ("sangat memuaskan", 5), ("memuaskan", 5),
+    ("mantap", 5), ("tidak puas", 1), ("kurang puas", 2), ("belum puas", 2), ("kecewa", 1), ("buruk", 1),
+    ("jelek", 1), ("puas", 4), ("bagus", 4), ("cukup", 3), ("lumayan", 3), ("biasa", 3), ("kurang", 2),
+)
+_DIGIT = re.compile(r"(?<![\d.,/])([1-5])(?![\d.,/]?\d)")
+
+
+def _words(text: str, stems: bool = False) -> List[str]:
+    """The normalised words of a message (``udh`` -> sudah), or their stems (``numpuk`` -> tumpuk)."""
+    found: List[str] = []
+    for token in tokens(text):
+        if token.is_word:
+            found += (token.lemma if stems else token.norm).split()
+        elif token.is_number:
+            found.append(token.raw)
+    return found
+
+
+def read_reply(text: str) -> Optional[str]:
+    """``NOT_RESOLVED`` ("belum", "lampunya masih mati pak", "tidak, masih sama"), ``RESOLVED``
+    ("udh nyala pak, makasih bnyk", "iya sudah", "ya") or None for anything else."""
+    words, stems = _words(text), _words(text, stems=True)
+    if not words:
+        return None
+    if "belum" in words:
+        return NOT_RESOLVED
+    for index, stem in enumerate(stems):
+        negated = index > 0 and stems[index - 1] in _NEGATIONS
+        if stem in _STILL_WRONG and not negated:
+            before, after = stems[max(0, index - 2):index], stems[index + 1:index + 3]
+            if _STILL & set(before) or "lagi" in after:
+                return NOT_RESOLVED
+    joined = f" {' '.join(words)} "
+    if any(f" {phrase} " in joined for phrase in _NO_PROBLEM):
+        return RESOLVED
+    if words[0] in ("tidak", "bukan") and (len(words) == 1 or words[1] not in ("ada", "apa")):
+        return NOT_RESOLVED
+    if _RESOLVED_WORDS & set(words) or " terima kasih " in joined:
+        return RESOLVED
+    return None
+
+
+def has_details(text: str) -> bool:
+    """Whether a "not resolved" answer says more than no ("belum pak masih gelap" does; "blm pak"
+    and "belum selesai juga" do not): then it is the note, and nothing needs to be asked."""
+    plain = FUNCTION_WORDS | _NEGATIONS | _STILL | _RESOLVED_WORDS
+    said = [w for w in content_words(" ".join(_words(text))) if w not in plain and not w.isdigit()]
+    return bool(said)
+
+
+def read_rating(text: str) -> Optional[int]:
+    """A 1–5 rating typed in digits, number words or words of satisfaction ("puas banget" is 5,
+    "cukup" 3, "kurang puas" 2), or None."""
+    match = _DIGIT.search(text or "")
+    if match:
+        return int(match.group(1))
+    words = _words(text)
+    for word in words:
+        if word in _RATING_WORDS:
+            return _RATING_WORDS[word]
+    joined = f" {' '.join(words)} "
+    for phrase, value in _RATING_PHRASES:
+        if f" {phrase} " in joined:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class Question:
+    """A resolved complaint waiting for the citizen's "is it really resolved?" answer."""
+
+    number: str
+    category: str
+
+
+def awaiting_confirmation(sender: str, *, url: Optional[str] = None) -> Optional[Question]:
+    """The complaint whose question the citizen's current message may answer by typing: the one
+    most recently asked, and only when the citizen has written nothing since it was asked but
+    this message (the conversation log holds what they wrote). Someone who asked about office
+    hours in between is no longer answering it; the buttons still work."""
+    with session_scope(url) as session:
+        ticket = _own_ticket(session, sender, None)
+        if ticket is None:
+            return None
+        row = for_ticket(session, ticket.id)
+        if row is None or row.confirmation != WAITING:
+            return None
+        written_since = session.execute(
+            select(func.count(ConversationMessage.id)).where(
+                ConversationMessage.sender == sender,
+                ConversationMessage.direction == DIRECTION_IN,
+                # Stored to the second: a message of the same second as the question came before it.
+                ConversationMessage.created_at > row.asked_at,
+            )
+        ).scalar_one()
+        if written_since > 1:
+            return None
+        return Question(ticket.number, ticket.category)

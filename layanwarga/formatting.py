@@ -36,6 +36,35 @@ def format_datetime(value: dt.datetime) -> str:
     return f"{format_date(value.date())} pukul {format_time(value.time())}"
 
 
+def format_when(value: dt.datetime, now: dt.datetime) -> str:
+    """A moment as said to someone at ``now`` (both in the institution's time zone): "hari ini
+    pukul 07.30", "besok, Selasa, 8 Desember 2026 pukul 07.30", else the full date."""
+    days = (value.date() - now.date()).days
+    if days == 0:
+        return f"hari ini pukul {format_time(value.time())}"
+    if days == 1:
+        return f"besok, {format_datetime(value)}"
+    return format_datetime(value)
+
+
+def photo_of(requirement: str) -> str:
+    """How to ask for a document's photo in a sentence: "Foto KTP pemohon" -> "foto KTP pemohon",
+    "Surat pengantar RT/RW" -> "foto surat pengantar RT/RW" (never "foto Foto …")."""
+    text = " ".join(requirement.split())
+    first = text.split(" ", 1)[0]
+    if not first.isupper():
+        text = text[0].lower() + text[1:]
+    return text if text.lower().startswith("foto ") else f"foto {text}"
+
+
+def join_words(items: Sequence[str]) -> str:
+    """"a", "a dan b", "a, b, dan c"."""
+    items = [i for i in items if i]
+    if len(items) <= 2:
+        return " dan ".join(items)
+    return f"{', '.join(items[:-1])}, dan {items[-1]}"
+
+
 def _format_ranges(ranges: Sequence[Tuple[dt.time, dt.time]]) -> str:
     return ", ".join(f"{format_time(a)}–{format_time(b)}" for a, b in ranges)
 

@@ -289,13 +289,17 @@ def flatten(text: str) -> str:
 def consent_text(inst: Institution, topic: str, area: str) -> str:
     """What a citizen agrees to when subscribing (stored with the opt-in, shown before it)."""
     cfg = inst.subscriptions
-    stop = cfg.template.footer if cfg else "Ketik BERHENTI LANGGANAN untuk berhenti"
-    where = "semua kelurahan" if area == ALL else f"Kelurahan {area_label(inst, area)}"
-    what = "semua informasi resmi" if topic == ALL else f"informasi resmi *{topic_label(inst, topic)}*"
+    what = "semua informasi resmi" if topic == ALL else f"*{topic_label(inst, topic)}*"
+    if area == ALL:
+        where = " untuk semua kelurahan"
+    elif area_label(inst, area).lower() in inst.name.lower():
+        where = ""  # the institution's own kelurahan: "dari Kelurahan Langkai" says it already
+    else:
+        where = f" untuk Kelurahan {area_label(inst, area)}"
+    button = cfg.template.stop_button if cfg else "Berhenti langganan"
     return (
-        f"Bapak/Ibu akan menerima {what} untuk {where} dari {inst.name} melalui WhatsApp ini. "
-        f"Berhenti kapan saja: {stop[0].lower() + stop[1:]} atau tekan tombol *{cfg.template.stop_button if cfg else 'Berhenti langganan'}* "
-        "di bawah pesan informasi."
+        f"Bapak/Ibu akan menerima {what} dari {inst.name}{where} melalui WhatsApp ini. "
+        f"Untuk berhenti kapan saja, ketik *BERHENTI LANGGANAN* atau tekan *{button}* di bawah pengumuman."
     )
 
 

@@ -287,13 +287,19 @@ def find_for_citizen(inst: Institution, sender: str, number: str) -> Optional[Ti
         return view(inst, ticket) if ticket else None
 
 
-def recent_for_citizen(inst: Institution, sender: str, limit: int = 10) -> List[TicketView]:
-    """The citizen's tickets and requests, newest first."""
+def recent_for_citizen(
+    inst: Institution, sender: str, limit: int = 10, category: Optional[str] = None
+) -> List[TicketView]:
+    """The citizen's tickets and requests, newest first; only one category (a letter code such
+    as ``sktm``) when given."""
     if not sender:
         return []
+    query = select(Ticket).where(_owned_by(sender))
+    if category:
+        query = query.where(Ticket.category == category)
     with session_scope() as session:
         tickets = session.execute(
-            select(Ticket).where(_owned_by(sender)).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+            query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
         ).scalars().unique().all()
         return [view(inst, t) for t in tickets]
 
@@ -378,19 +384,36 @@ def rejected_request(sender: str, number: str) -> Optional[RejectedRequest]:
                 Ticket.number == number, Ticket.kind == KIND_LETTER, Ticket.state == states.DITOLAK, _owned_by(sender)
             )
         ).scalars().first()
-        if ticket is None:
-            return None
-        return RejectedRequest(
-            number=ticket.number,
-            letter_type=ticket.category,
-            reason=ticket.rejection_reason or "",
-            applicant_name=ticket.applicant_name,
-            applicant_nik=ticket.applicant_nik,
-            applicant_address=ticket.applicant_address,
-            applicant_phone=ticket.applicant_phone,
-            purpose=ticket.purpose,
-            on_behalf=ticket.on_behalf,
-            relationship=ticket.relationship_to_sender,
-            details=dict(ticket.details or {}),
-            media_ids=[m.id for m in ticket.media],
-        )
+        return None if ticket is None else _rejected(ticket)
+
+
+def latest_rejected_request(sender: str, letter_type: str) -> Optional[RejectedRequest]:
+    """The sender's newest request for this letter type when it was rejected (nothing asked for
+    since), or None."""
+    if not sender:
+        return None
+    with session_scope() as session:
+        ticket = session.execute(
+            select(Ticket)
+            .where(Ticket.kind == KIND_LETTER, Ticket.category == letter_type, _owned_by(sender))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(1)
+        ).scalars().first()
+        return _rejected(ticket) if ticket is not None and ticket.state == states.DITOLAK else None
+
+
+def _rejected(ticket: Ticket) -> RejectedRequest:
+    return RejectedRequest(
+        number=ticket.number,
+        letter_type=ticket.category,
+        reason=ticket.rejection_reason or "",
+        applicant_name=ticket.applicant_name,
+        applicant_nik=ticket.applicant_nik,
+        applicant_address=ticket.applicant_address,
+        applicant_phone=ticket.applicant_phone,
+        purpose=ticket.purpose,
+        on_behalf=ticket.on_behalf,
+        relationship=ticket.relationship_to_sender,
+        details=dict(ticket.details or {}),
+        media_ids=[m.id for m in ticket.media],
+    )

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from whatsapp.settings import DEFAULT_API_VERSION
 
@@ -65,6 +65,9 @@ class SimulatorConfig:
     citizens: List[Tuple[str, str]] = field(default_factory=lambda: list(DEFAULT_CITIZENS))
     # Upper bound of concurrent webhook POSTs (Meta's own concurrency is bounded too).
     max_concurrent_posts: int = 256
+    # Approved message templates by (name, language); None: the project's own
+    # (simulator.templates.project_templates, from the environment and instansi.yml).
+    templates: Optional[Dict[Tuple[str, str], Any]] = None
 
     @property
     def base_url(self) -> str:

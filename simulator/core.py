@@ -21,6 +21,7 @@ import collections
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, Iterable, List, Option
 
 import aiohttp
 
-from . import graph_rules, payloads
+from . import graph_rules, payloads, templates
 from .config import SimulatorConfig
 
 logger = logging.getLogger(__name__)
@@ -165,6 +166,7 @@ class Simulator:
             phone_number_id=self.config.phone_number_id,
             display_phone_number=self.config.display_phone_number,
         )
+        self.templates = self.config.templates if self.config.templates is not None else templates.project_templates(os.environ)
         self.citizens: Dict[str, Citizen] = {}
         self.messages: Dict[str, ChatMessage] = {}
         self.media: Dict[str, MediaFile] = {}
@@ -357,6 +359,13 @@ class Simulator:
             raise SimulatorError("no such business message in this conversation", status=404)
         view = bot_message.view
         for button in view.get("buttons") or []:
+            if button["id"] == reply_id and button.get("quick_reply"):
+                # A template's quick-reply button arrives as a "button" message with its payload.
+                content = payloads.template_button_content(button["id"], button["title"])
+                return self.send_from_citizen(
+                    key, "button", content, view={"text": button["title"], "reply_to": bot_message_id},
+                    context={"from": self.config.display_phone_number, "id": bot_message_id},
+                )
             if button["id"] == reply_id:
                 content = payloads.button_reply_content(button["id"], button["title"])
                 return self.send_from_citizen(
@@ -523,6 +532,8 @@ class Simulator:
             http_status, code = self.faults.popleft()
             return payloads.graph_error(http_status, code, f"(#{code}) Simulated failure")
         problem = graph_rules.check_message(body, lambda mid: mid in self.media and self.media[mid].owner == BOT)
+        if problem is None and body.get("type") == "template":
+            problem = templates.check(self.templates, body["template"])
         if problem is not None:
             return problem
         citizen = self._recipient(body)
@@ -530,7 +541,7 @@ class Simulator:
         message_id = payloads.wamid(citizen.wa_id or citizen.key)
         message = ChatMessage(
             seq=self._new_seq(), id=message_id, citizen=citizen.key, author=BOT, type=kind, content=body,
-            view=graph_rules.summary(body), timestamp=time.time(), status="sent", received_at=time.perf_counter(),
+            view=graph_rules.summary(body, self.templates), timestamp=time.time(), status="sent", received_at=time.perf_counter(),
         )
         outside_window = (
             self.config.enforce_window

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Tuple
 
+from . import templates
 from .payloads import graph_error
 
 TEXT_LIMIT = 4096
@@ -226,11 +227,15 @@ _CHECKS = {
 }
 
 
-def summary(body: Dict[str, Any]) -> Dict[str, Any]:
-    """What the citizen sees of a business message: text, buttons or list rows, and more.
+def summary(body: Dict[str, Any], registry: Optional[templates.Registry] = None) -> Dict[str, Any]:
+    """What the citizen sees of a business message, as WhatsApp shows it.
 
-    ``{"text": str, "buttons": [{"id", "title"}], "list": {"button", "sections": [...]},
-    "location": {...}, "media": {...}, "template": {...}}`` (only the keys that apply).
+    ``{"text": str, "header": str, "header_media": {"type", "id"|"link", "filename"},
+    "footer": str, "buttons": [{"id", "title", "quick_reply"?}], "list": {"button", "sections"},
+    "cta": {"display_text", "url"}, "location": {...}, "media": {"type", "id"|"link", "caption",
+    "filename"}, "template": {"name", "language"}}`` (only the keys that apply). A template is
+    rendered from its approved form in ``registry`` (header, body with the parameters, footer,
+    quick-reply buttons).
     """
     kind = body.get("type", "text")
     content = body.get(kind) if isinstance(body.get(kind), dict) else {}
@@ -242,6 +247,9 @@ def summary(body: Dict[str, Any]) -> Dict[str, Any]:
         header = content.get("header") or {}
         if header.get("type") == "text":
             view["header"] = header.get("text")
+        elif header.get("type") in templates.MEDIA_HEADERS and isinstance(header.get(header["type"]), dict):
+            media = header[header["type"]]
+            view["header_media"] = {"type": header["type"], **{k: media.get(k) for k in ("id", "link", "filename")}}
         if (content.get("footer") or {}).get("text"):
             view["footer"] = content["footer"]["text"]
         action = content.get("action") or {}
@@ -264,23 +272,20 @@ def summary(body: Dict[str, Any]) -> Dict[str, Any]:
                 ],
             }
         elif content.get("type") == "cta_url":
-            view["cta"] = action.get("parameters")
+            parameters = action.get("parameters") if isinstance(action.get("parameters"), dict) else {}
+            view["cta"] = {"display_text": parameters.get("display_text"), "url": parameters.get("url")}
     elif kind == "location":
         view["location"] = {k: content.get(k) for k in ("latitude", "longitude", "name", "address")}
         view["text"] = " ".join(str(content.get(k)) for k in ("name", "address") if content.get(k))
     elif kind in MEDIA_TYPES:
-        view["media"] = {k: content.get(k) for k in ("id", "link", "caption", "filename")}
+        view["media"] = {"type": kind, **{k: content.get(k) for k in ("id", "link", "caption", "filename")}}
         view["text"] = str(content.get("caption") or "")
     elif kind == "template":
-        params = [
-            p.get("text")
-            for c in content.get("components") or []
-            if isinstance(c, dict)
-            for p in c.get("parameters") or []
-            if isinstance(p, dict) and p.get("type") == "text"
-        ]
-        view["template"] = {"name": content.get("name"), "language": (content.get("language") or {}).get("code")}
-        view["text"] = " ".join(str(p) for p in params if p)
+        template = templates.find(registry or {}, content)
+        if template is not None:
+            view.update(templates.render(template, content))
+        else:
+            view["template"] = {"name": content.get("name"), "language": (content.get("language") or {}).get("code")}
     elif kind == "contacts":
         view["text"] = "Kontak"
     elif kind == "reaction":

@@ -161,6 +161,11 @@ def button_reply_content(reply_id: str, title: str) -> Dict[str, Any]:
     return {"type": "button_reply", "button_reply": {"id": reply_id, "title": title}}
 
 
+def template_button_content(payload: str, text: str) -> Dict[str, Any]:
+    """A tap on a template's quick-reply button (message type ``button``)."""
+    return {"payload": payload, "text": text}
+
+
 def list_reply_content(row_id: str, title: str, description: Optional[str] = None) -> Dict[str, Any]:
     reply: Dict[str, Any] = {"id": row_id, "title": title}
     if description:

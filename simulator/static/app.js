@@ -33,6 +33,8 @@ const TICK_SVG = {
   failed: '<svg viewBox="0 0 16 16" width="15" height="15"><path fill="currentColor" d="M8 1a7 7 0 1 0 0 14A7 7 0 0 0 8 1zm.8 10.5H7.2V10h1.6v1.5zm0-3H7.2v-4h1.6v4z"/></svg>',
 };
 const REPLY_ICON = '<svg viewBox="0 0 24 24" width="16" height="16"><path fill="currentColor" d="M10 9V5l-7 7 7 7v-4.1c5 0 8.5 1.6 11 5.1-1-5-4-10-11-11z"/></svg>';
+const LINK_ICON = '<svg viewBox="0 0 24 24" width="16" height="16"><path fill="currentColor" d="M14 3v2h3.6l-9.8 9.8 1.4 1.4L19 6.4V10h2V3zm5 16H5V5h7V3H5a2 2 0 0 0-2 2v14c0 1.1.9 2 2 2h14a2 2 0 0 0 2-2v-7h-2z"/></svg>';
+const DOC_ICON = '<svg viewBox="0 0 24 24" width="28" height="28"><path fill="#ef5350" d="M14 2H6a2 2 0 0 0-2 2v16c0 1.1.9 2 2 2h12a2 2 0 0 0 2-2V8zm-1 7V3.5L18.5 9z"/></svg>';
 const LIST_ICON = '<svg viewBox="0 0 24 24" width="16" height="16"><path fill="currentColor" d="M3 13h2v-2H3v2zm0 4h2v-2H3v2zm0-8h2V7H3v2zm4 4h14v-2H7v2zm0 4h14v-2H7v2zM7 7v2h14V7H7z"/></svg>';
 
 const state = {
@@ -89,7 +91,11 @@ function previewOf(message) {
   if (!message) return "";
   const v = message.view || {};
   const mine = message.author === "citizen" ? "Anda: " : "";
-  if (message.type === "image") return `${mine}📷 ${v.text || "Foto"}`;
+  if (message.type === "image" || (v.header_media && v.header_media.type === "image")) return `${mine}📷 ${(v.text || "Foto").split("\n")[0]}`;
+  if (message.type === "document") return `${mine}📄 ${v.text || (v.media && v.media.filename) || "Dokumen"}`;
+  if (message.type === "video") return `${mine}🎥 ${v.text || "Video"}`;
+  if (message.type === "audio") return `${mine}🎤 Pesan suara`;
+  if (message.type === "sticker") return `${mine}Stiker`;
   if (message.type === "location") return `${mine}📍 ${v.text || "Lokasi"}`;
   if (message.status === "failed" && message.author === "bot") return "⚠️ Pesan gagal terkirim";
   return mine + (v.text || "").split("\n")[0];
@@ -225,12 +231,14 @@ function messageElement(message, first) {
     const excerpt = ((quoted && quoted.view.text) || "").replace(/\s+/g, " ").slice(0, 140);
     inner += `<div class="quote"><div class="who">${escapeHtml(state.business.name)}</div>${formatText(excerpt)}</div>`;
   }
-  if (v.template) inner += `<div class="template-label">Template · ${escapeHtml(v.template.name)}</div>`;
-  if (v.header) inner += `<div class="header-text">${escapeHtml(v.header)}</div>`;
-  if (message.type === "image" || (v.media && message.author === "citizen")) {
-    bubble.classList.add("image-bubble");
-    const src = message.author === "citizen" ? `/sim/media/${v.media.id}` : (v.media.link || `/sim/media/${v.media.id}`);
-    inner += `<img src="${escapeHtml(src)}" alt="Foto">`;
+  if (v.template) bubble.title = `Template ${v.template.name} (${v.template.language})`;
+  if (v.header_media) inner += mediaHtml(v.header_media, "header-media");
+  if (v.header) inner += `<div class="header-text">${formatText(v.header)}</div>`;
+  if (v.media) {
+    // A photo, sticker, video, voice note or document: WhatsApp shows the file itself.
+    if (v.media.type !== "sticker") bubble.classList.add("media-bubble");
+    else bubble.classList.add("sticker-bubble");
+    inner += mediaHtml({ type: v.media.type || message.type, ...v.media }, "body-media");
     if (v.text) inner += `<div class="text">${formatText(v.text)}</div>`;
   } else if (message.type === "location") {
     const loc = v.location || (message.message && message.message.location) || {};
@@ -257,6 +265,16 @@ function messageElement(message, first) {
     err.textContent = message.status === "failed" ? `Webhook gagal: ${message.delivery_error}` : `Webhook gagal (${message.delivery_error}), dicoba lagi…`;
     el.appendChild(err);
   }
+  if (v.cta && v.cta.url) {
+    const link = document.createElement("a");
+    link.className = "cta-button";
+    link.dataset.testid = "cta-button";
+    link.href = v.cta.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    link.innerHTML = `${LINK_ICON}<span>${escapeHtml(v.cta.display_text || v.cta.url)}</span>`;
+    bubble.appendChild(link);
+  }
   const listBtn = bubble.querySelector(".list-open");
   if (listBtn) listBtn.addEventListener("click", () => openList(message));
   if (v.buttons && v.buttons.length) {
@@ -264,7 +282,7 @@ function messageElement(message, first) {
     wrap.className = "reply-buttons";
     for (const button of v.buttons) {
       const b = document.createElement("button");
-      b.className = "reply-button";
+      b.className = button.quick_reply ? "reply-button quick-reply" : "reply-button";
       b.dataset.testid = "reply-button";
       b.innerHTML = `${REPLY_ICON}<span>${escapeHtml(button.title)}</span>`;
       b.addEventListener("click", () => sendReply(message.id, button.id));
@@ -273,6 +291,30 @@ function messageElement(message, first) {
     el.appendChild(wrap);
   }
   return el;
+}
+
+// The file of a media message or header, as WhatsApp shows it: a picture, a player, or a
+// document card with its name. The business's files come from the simulator's media store
+// (uploaded by id) or from their link; a citizen's from the media store.
+function mediaSource(media) {
+  return media.id ? `/sim/media/${encodeURIComponent(media.id)}` : (media.link || "");
+}
+function mediaHtml(media, cls) {
+  const src = escapeHtml(mediaSource(media));
+  switch (media.type) {
+    case "video":
+      return `<video class="${cls}" src="${src}" controls preload="metadata" data-testid="video"></video>`;
+    case "audio":
+      return `<audio class="${cls}" src="${src}" controls preload="metadata" data-testid="audio"></audio>`;
+    case "document": {
+      const name = media.filename || (media.link || "").split("/").pop() || "Dokumen";
+      return `<a class="doc-card ${cls}" href="${src}" target="_blank" rel="noopener" data-testid="document">${DOC_ICON}<span class="doc-name">${escapeHtml(name)}</span></a>`;
+    }
+    case "sticker":
+      return `<img class="${cls} sticker" src="${src}" alt="Stiker" data-testid="sticker">`;
+    default:
+      return `<img class="${cls}" src="${src}" alt="Foto" data-testid="image">`;
+  }
 }
 
 function replaceMessageElement(message) {

@@ -145,7 +145,7 @@ def test_summary_shows_category_place_and_agency(domain) -> None:  # type: ignor
     tracker = in_form("", requested="aduan_konfirmasi", slots={"aduan_deskripsi": "lubang besar", "aduan_lokasi": "gang mawar", "aduan_media": [1, 2], "aduan_anonim": True})
     summary = run_action(ActionAskAduanKonfirmasi(), tracker, domain).said("utter_ask_aduan_konfirmasi")["summary"]
     assert "*Jenis:* Jalan atau jembatan rusak" in summary
-    assert "*Foto:* 2 foto" in summary and "anonim" in summary
+    assert "*Lampiran:* 2 foto" in summary and "anonim" in summary
     assert "Dinas Pekerjaan Umum" in summary
 
 

@@ -1,7 +1,8 @@
 """General actions: office hours and location from configuration, fallback, session start."""
 from __future__ import annotations
 
-from actions.general import ActionDefaultFallback, ActionOfficeHours, ActionOfficeLocation, ActionSessionStart
+from actions.fallback import ActionDefaultFallback
+from actions.general import ActionOfficeHours, ActionOfficeLocation, ActionSessionStart
 
 from .conftest import make_tracker, run_action
 

@@ -52,7 +52,7 @@ def test_a_topic_named_in_the_first_message_is_taken(domain, db_url: str) -> Non
 def test_current_subscriptions_are_shown_at_the_start(domain, db_url: str) -> None:  # type: ignore[no-untyped-def]
     subscriptions.subscribe(INST, "6281234567890", "bencana", "panarung")
     run = run_action(ActionStartSubscription(), make_tracker("langganan info", "langganan_info"), domain)
-    assert run.said("utter_langganan_aktif")["subscriptions"] == "• Info bencana (Panarung)"
+    assert run.said("utter_langganan_aktif")["subscriptions"] == "• Info bencana, untuk Kelurahan Panarung"
 
 
 def test_without_configuration_the_service_says_it_is_not_offered(domain, db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]

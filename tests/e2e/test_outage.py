@@ -23,7 +23,7 @@ def test_messages_sent_while_the_action_server_is_down_are_answered_when_it_retu
     sim, url, stack = whatsapp_stack.simulator, whatsapp_stack.database_url, whatsapp_stack.stack
     phone = new_phone()
     chat = sim.chat(phone, "Sri Wahyuni")
-    chat.say("lampu jalan di gang kenanga padam sejak kemarin malam", until="Di mana lokasinya")
+    chat.say("lampu jalan padam sejak kemarin malam, gelap sekali", until="Di mana lokasinya")
 
     stack.stop_actions()
     try:

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from connectors.whatsapp_parse import decode_body, parse_body
+from connectors.whatsapp_format import template_message
 from connectors.whatsapp_rasa import Disposition, translate
 from simulator import payloads
 from simulator.config import SimulatorConfig
@@ -342,7 +343,7 @@ def test_outside_the_24_hour_window_fails_later_with_131047() -> None:
         assert failed["id"] == sent["messages"][0]["id"] and failed["status"] == "failed"
         assert failed["errors"][0]["code"] == 131047
         template = {"messaging_product": "whatsapp", "to": PHONE, "type": "template",
-                    "template": {"name": "layanwarga_notifikasi", "language": {"code": "id"}}}
+                    "template": template_message("layanwarga_notifikasi", "id", "Laporan Bapak/Ibu sudah selesai")["template"]}
         status, sent = await graph_send(http, template)
         assert status == 200 and sent["messages"][0]["message_status"] == "accepted"
         await receiver.wait(lambda: [s["status"] for s in receiver.statuses()][-1] == "delivered")
@@ -434,3 +435,117 @@ def test_ids_look_like_metas() -> None:
     ids = {payloads.wamid(PHONE) for _ in range(100)}
     assert len(ids) == 100 and all(i.startswith("wamid.HBg") for i in ids)
     assert payloads.media_id().isdigit() and len(payloads.media_id()) == 16
+
+
+# -- templates: rendered from their approved form, checked like Meta ----------------------------------
+def announcement(has_image: bool) -> Dict[str, Any]:
+    """The template object the announcement worker sends (layanwarga.subscriptions), for this
+    institution's approved template."""
+    from layanwarga.config import get_institution
+    from layanwarga.subscriptions import Rendered, template_object
+
+    template = get_institution().subscriptions.template
+    rendered = Rendered(
+        topic_label="Info bencana", text_parameter="Waspada banjir malam ini.", body="", footer=template.footer,
+        stop_button=template.stop_button, has_image=has_image,
+        template_name=template.image_name if has_image else template.name, template_language=template.language,
+    )
+    return template_object(rendered, "MEDIA" if has_image else None)
+
+
+def test_an_announcement_is_shown_as_its_approved_template_and_its_button_stops_it() -> None:
+    """The template message carries only parameters: the citizen sees the approved header image,
+    the body with them, the footer and the 'Berhenti langganan' button, whose tap arrives as a
+    'button' message with the payload the business gave it."""
+    async def body(running: RunningSimulator, receiver: Receiver, http: aiohttp.ClientSession) -> None:
+        sim = running.sim
+        picture = sim.store_media(b"\xff\xd8\xff\xe0 poster", "image/jpeg", owner="bot")
+        template = announcement(has_image=True)
+        template["components"][0]["parameters"][0]["image"]["id"] = picture.id
+        status, sent = await graph_send(http, {"messaging_product": "whatsapp", "to": PHONE, "type": "template",
+                                               "template": template})
+        assert status == 200 and sent["messages"][0]["message_status"] == "accepted"
+        (shown,) = [m for m in sim.conversation(PHONE) if m["author"] == "bot"]
+        view = shown["view"]
+        assert view["text"] == "📢 *Info bencana* – Kelurahan Langkai\n\nWaspada banjir malam ini."
+        assert view["header_media"] == {"type": "image", "id": picture.id, "link": None, "filename": None}
+        assert view["footer"] == "Ketik BERHENTI LANGGANAN untuk berhenti"
+        assert view["buttons"] == [{"id": "/berhenti_langganan", "title": "Berhenti langganan", "quick_reply": True}]
+
+        tap = sim.send_choice(PHONE, "Berhenti langganan")
+        await receiver.wait(lambda: any(m["type"] == "button" for m in receiver.messages()))
+        (button,) = [m for m in receiver.messages() if m["type"] == "button"]
+        assert button["button"] == {"payload": "/berhenti_langganan", "text": "Berhenti langganan"}
+        assert button["context"]["id"] == shown["id"] and button["id"] == tap.id
+        message = parse_body(decode_body(receiver.posts[-1]["raw"])).messages[0]
+        translation = translate(message)
+        assert translation.disposition is Disposition.RASA and translation.text == "/berhenti_langganan"
+
+    run(body)
+
+
+def test_the_window_template_shows_the_notification_text() -> None:
+    async def body(running: RunningSimulator, receiver: Receiver, http: aiohttp.ClientSession) -> None:
+        message = template_message("layanwarga_notifikasi", "id", "Laporan ADU-2026-00001 sudah selesai.")
+        status, _ = await graph_send(http, {"messaging_product": "whatsapp", "to": PHONE, **message})
+        assert status == 200
+        (shown,) = [m for m in running.sim.conversation(PHONE) if m["author"] == "bot"]
+        assert shown["view"]["text"] == "Laporan ADU-2026-00001 sudah selesai."
+        assert "buttons" not in shown["view"] and "footer" not in shown["view"]
+
+    run(body)
+
+
+@pytest.mark.parametrize("change,code", [
+    (lambda t: t.update(name="pengumuman_tidak_terdaftar"), 132001),
+    (lambda t: t.update(language={"code": "en_US"}), 132001),
+    (lambda t: t["components"][1]["parameters"].pop(), 132000),
+    (lambda t: t["components"].pop(0), 132012),
+])
+def test_a_template_meta_would_refuse_is_refused(change: Callable[[Dict[str, Any]], Any], code: int) -> None:
+    async def body(running: RunningSimulator, receiver: Receiver, http: aiohttp.ClientSession) -> None:
+        picture = running.sim.store_media(b"poster", "image/jpeg", owner="bot")
+        template = announcement(has_image=True)
+        template["components"][0]["parameters"][0]["image"]["id"] = picture.id
+        change(template)
+        status, error = await graph_send(http, {"messaging_product": "whatsapp", "to": PHONE, "type": "template",
+                                                "template": template})
+        assert status >= 400 and error["error"]["code"] == code
+        assert running.sim.conversation(PHONE) == []
+
+    run(body)
+
+
+def test_media_and_interactive_components_are_shown_as_sent() -> None:
+    """Every message type and component the connector sends: a document with its name, video,
+    voice note and sticker as files, an interactive message's image header and footer, a link
+    button, each as the citizen's WhatsApp shows it."""
+    async def body(running: RunningSimulator, receiver: Receiver, http: aiohttp.ClientSession) -> None:
+        sim = running.sim
+        sim.send_text(PHONE, "halo")
+        await receiver.wait(lambda: len(receiver.posts) == 1)
+        pdf = sim.store_media(b"%PDF-1.4 surat", "application/pdf", owner="bot", filename="surat.pdf")
+        sends = [
+            {"type": "document", "document": {"id": pdf.id, "filename": "SKTM-2026-00007.pdf", "caption": "Surat Bapak/Ibu"}},
+            {"type": "video", "video": {"link": "https://example.org/panduan.mp4", "caption": "Panduan"}},
+            {"type": "audio", "audio": {"link": "https://example.org/pesan.ogg"}},
+            {"type": "sticker", "sticker": {"link": "https://example.org/terima-kasih.webp"}},
+            {"type": "interactive", "interactive": {
+                "type": "button", "header": {"type": "image", "image": {"link": "https://example.org/peta.jpg"}},
+                "body": {"text": "Lokasi posko banjir"}, "footer": {"text": "Kelurahan Langkai"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": "/affirm", "title": "Oke"}}]}}},
+            {"type": "interactive", "interactive": {
+                "type": "cta_url", "body": {"text": "Formulir lengkap"},
+                "action": {"name": "cta_url", "parameters": {"display_text": "Buka formulir", "url": "https://example.org/f"}}}},
+        ]
+        for message in sends:
+            status, _ = await graph_send(http, {"messaging_product": "whatsapp", "to": PHONE, **message})
+            assert status == 200
+        views = [m["view"] for m in sim.conversation(PHONE) if m["author"] == "bot"]
+        assert views[0]["media"] == {"type": "document", "id": pdf.id, "link": None, "caption": "Surat Bapak/Ibu",
+                                     "filename": "SKTM-2026-00007.pdf"}
+        assert [v["media"]["type"] for v in views[1:4]] == ["video", "audio", "sticker"]
+        assert views[4]["header_media"]["link"] == "https://example.org/peta.jpg" and views[4]["footer"] == "Kelurahan Langkai"
+        assert views[5]["cta"] == {"display_text": "Buka formulir", "url": "https://example.org/f"}
+
+    run(body)
