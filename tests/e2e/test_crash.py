@@ -44,7 +44,7 @@ def test_a_location_sent_while_the_action_server_is_killed_is_answered_when_it_r
     sim, url, stack = crash_stack.simulator, crash_stack.database_url, crash_stack.stack
     phone = new_phone("62812771")
     chat = sim.chat(phone, "Dewi Lestari")
-    chat.say("lampu jalan di gang kenanga padam sejak kemarin malam", until="Di mana lokasinya")
+    chat.say("lampu jalan padam sejak kemarin malam, gelap sekali", until="Di mana lokasinya")
 
     stack.kill("actions")
     try:
