@@ -22,7 +22,7 @@ import pytest
 import requests
 from PIL import Image
 
-from connectors.whatsapp_format import template_message
+from whatsapp.messages import template_message
 from layanwarga.config import get_institution
 from layanwarga.subscriptions import Rendered, template_object
 from simulator.stack import ROOT, free_port, wait_for

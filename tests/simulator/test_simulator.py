@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from connectors.whatsapp_parse import decode_body, parse_body
-from connectors.whatsapp_format import template_message
+from whatsapp.messages import template_message
 from connectors.whatsapp_rasa import Disposition, translate
 from simulator import payloads
 from simulator.config import SimulatorConfig
