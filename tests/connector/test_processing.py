@@ -286,6 +286,8 @@ async def test_messages_both_ways_are_logged_for_staff(sqlite_url: str, tmp_path
 
 
 async def test_during_a_handoff_messages_reach_staff_not_the_assistant(sqlite_url: str, tmp_path: Path) -> None:
+    """The assistant stays out of an officer's conversation; the citizen is told once that the
+    message was passed on (a second message gets no repeat of it)."""
     from layanwarga import handoff
     from layanwarga.conversation_log import ConversationMessage
 
@@ -293,7 +295,10 @@ async def test_during_a_handoff_messages_reach_staff_not_the_assistant(sqlite_ur
     async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:
         await rc.post(text_body("pak tolong dibantu", message_id="wamid.handoff", wa_id="6281234567890"))
         await rc.join()
-    assert rc.received == [] and graph.sent == []
+        await rc.post(text_body("halo pak?", message_id="wamid.handoff2", wa_id="6281234567890"))
+        await rc.join()
+    assert rc.received == []
+    assert [m["text"]["body"] for m in graph.sent] == [handoff.FORWARDED_TEXT]
     with db.session_scope(sqlite_url) as session:
         texts = [r.text for r in session.execute(select(ConversationMessage)).scalars()]
-    assert texts == ["pak tolong dibantu"]
+    assert texts[0] == "pak tolong dibantu" and "halo pak?" in texts
