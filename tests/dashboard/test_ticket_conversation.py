@@ -14,9 +14,10 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select, text
 
-from layanwarga import conversation_log, db, inbound, migrate, notifications, privacy, states
+from layanwarga import conversation_log, db, migrate, notifications, privacy, states
 from layanwarga.conversation_log import ConversationFlow, ConversationMessage
 from layanwarga.models import Citizen
+from whatsapp import statuses
 from tests.dashboard.support import INST, MONDAY_MORNING, complaint, letter, login, make_user, ticket_id
 
 ANI = "6281000000001"
@@ -37,7 +38,7 @@ def _said(text_: str, wamid: str, **kwargs: Any) -> None:
 
 
 def _answered(text_: str, wamid: str) -> None:
-    inbound.record_outbound(wamid, ANI, text_)
+    statuses.record_outbound(wamid, ANI, text_)
 
 
 @pytest.fixture
