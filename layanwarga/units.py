@@ -108,7 +108,7 @@ class Unit:
     level: int
     parent: Optional[str]
     children: Tuple[str, ...]
-    settings: UnitSettings
+    settings: UnitSettings = dataclasses.field(repr=False)
     places: Tuple[str, ...] = ()
 
     @property
