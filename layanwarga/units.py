@@ -554,7 +554,7 @@ def build_tree(
     """
     if raw in (None, {}):
         tree = single_unit(base, institution_name, region_code)
-        problems = _upt_problems(tree, agencies)
+        problems = _upt_problems({u.code: u.name for u in tree.at_level(KECAMATAN_LEVEL)}, agencies)
         if problems:
             raise _problems(problems)
         return tree
@@ -565,6 +565,8 @@ def build_tree(
     if root is not None and region_code and normalize_code(region_code) != root.code:
         reader.problem(f"institution.region_code: {region_code!r} is not the tree's root ({root.label()}); leave it out or make them equal")
     _check_places(reader)
+    kecamatan = {d.code: d.name for d in reader.by_code.values() if d.level == KECAMATAN_LEVEL}
+    reader.problems += _upt_problems(kecamatan, agencies)
     if reader.problems or root is None:
         raise _problems(reader.problems)
 
@@ -594,7 +596,6 @@ def build_tree(
             kinds = f" (issued_by: {', '.join(letter.issued_by)})" if letter.issued_by else ""
             problems.append(f"letters.{code}: no unit of the tree issues it{kinds}; check issued_by and the units' letters")
     tree = UnitTree(units, root.code)
-    problems += _upt_problems(tree, agencies)
     if problems:
         raise _problems(problems)
 
@@ -617,10 +618,10 @@ def _check_places(reader: _Reader) -> None:
             seen[key] = draft
 
 
-def _upt_problems(tree: UnitTree, agencies: Mapping[str, "Agency"]) -> List[str]:
+def _upt_problems(kecamatan: Mapping[str, str], agencies: Mapping[str, "Agency"]) -> List[str]:
+    """``kecamatan``: code -> name of the tree's kecamatan."""
     problems: List[str] = []
-    kecamatan = {unit.code: unit for unit in tree.at_level(KECAMATAN_LEVEL)}
-    known = ", ".join(f"{unit.code} {unit.name}" for unit in kecamatan.values()) or "none: the deployment has no kecamatan"
+    known = ", ".join(f"{code} {name}" for code, name in kecamatan.items()) or "none: the deployment has no kecamatan"
     for agency in agencies.values():
         covered: Dict[str, str] = {}
         for index, upt in enumerate(agency.upts):
@@ -629,7 +630,7 @@ def _upt_problems(tree: UnitTree, agencies: Mapping[str, "Agency"]) -> List[str]
                 if code not in kecamatan:
                     problems.append(f"{path}.kecamatan: {code!r} is not a kecamatan of the tree (kecamatan: {known})")
                 elif code in covered:
-                    problems.append(f"{path}.kecamatan: {code} ({kecamatan[code].name}) is already covered by {covered[code]}")
+                    problems.append(f"{path}.kecamatan: {code} ({kecamatan[code]}) is already covered by {covered[code]}")
                 else:
                     covered[code] = upt.name
     return problems
