@@ -21,11 +21,12 @@ village. Steps for one message:
 3. **Accepted runs** score at least ``ACCEPT`` (``ACCEPT_MARKED`` after a marker, or when the whole
    message answers "which kelurahan?") and do not overlap: the better, then the longer, wins
    ("pahandut seberang" beats "pahandut"; "palangka raya", the city, beats kelurahan Palangka).
-4. **The answer** is the candidate with the most support: its score, plus ``CONTEXT_BONUS`` when
-   another run names a unit above it ("kel. langkai kec. pahandut"); on equal support the deeper
-   unit (a name shared by a kecamatan and its own kelurahan reads as the kelurahan unless
-   ``kec.`` precedes it). Another candidate neither above nor below it within ``AMBIGUOUS_GAP``
-   makes the text ambiguous: no unit, up to three suggestions.
+4. **The answer** is the candidate with the most support: its score, plus ``CONTEXT_BONUS`` for
+   each unit above it that another run names ("kel. langkai kec. pahandut", "tulungrejo,
+   donomulyo" where two kecamatan have a Tulungrejo); on equal support the deeper unit (a name
+   shared by a kecamatan and its own kelurahan reads as the kelurahan unless ``kec.`` precedes
+   it). Another candidate neither above nor below it within ``AMBIGUOUS_GAP`` makes the text
+   ambiguous: no unit, up to three suggestions.
 5. **Nothing accepted**: no unit, up to three suggestions among the closest names (at least
    ``SUGGEST_MIN``), for asking again.
 
@@ -47,7 +48,7 @@ from .units import Unit, UnitTree
 
 ACCEPT = 85.0
 ACCEPT_MARKED = 80.0
-SUGGEST_MIN = 60.0
+SUGGEST_MIN = 70.0
 CONTEXT_BONUS = 10.0
 AMBIGUOUS_GAP = 5.0
 MAX_SUGGESTIONS = 3
@@ -282,8 +283,8 @@ class AddressMatcher:
         tree = self.tree
         for candidate in candidates:
             above = {unit.code for unit in tree.ancestors(candidate.code)}
-            context = any(other.run != candidate.run and other.code in above for other in candidates)
-            candidate.support = candidate.score + (CONTEXT_BONUS if context else 0.0)
+            named = {other.code for other in candidates if other.run != candidate.run and other.code in above}
+            candidate.support = candidate.score + CONTEXT_BONUS * len(named)
         best_of: Dict[str, _Candidate] = {}
         for candidate in candidates:
             kept = best_of.get(candidate.code)
