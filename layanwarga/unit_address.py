@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
+import numpy as np
 from lokal import wilayah
 from rapidfuzz import fuzz, process
 
@@ -134,27 +135,33 @@ def _marker_level(word: str) -> int:
     return 0
 
 
-def _read_word(low: str, start: int, end: int) -> List[_Token]:
+@lru_cache(maxsize=50_000)
+def _classify(low: str) -> Tuple[Tuple[str, str, int], ...]:
+    """(word, kind, level) for each word a lower-case word of the text stands for."""
     if low.isdigit() or low in NAME_ENDS:
-        return [_Token(low, start, end, "end")]
+        return ((low, "end", 0),)
     level = _marker_level(low)
     if level:
-        return [_Token(low, start, end, "level", level)]
+        return ((low, "level", level),)
     if low in STREET_MARKERS:
-        return [_Token(low, start, end, "street")]
+        return ((low, "street", 0),)
     if low in ABBREVIATIONS:
-        return [_Token(ABBREVIATIONS[low], start, end, "word")]
-    tokens = []
+        return ((ABBREVIATIONS[low], "word", 0),)
+    read = []
     for word in get_normalizer().normalize(low).split():
         if word in LEVEL_MARKERS:
-            tokens.append(_Token(word, start, end, "level", LEVEL_MARKERS[word]))
+            read.append((word, "level", LEVEL_MARKERS[word]))
         elif word in STREET_MARKERS:
-            tokens.append(_Token(word, start, end, "street"))
+            read.append((word, "street", 0))
         elif word in NAME_ENDS:
-            tokens.append(_Token(word, start, end, "end"))
+            read.append((word, "end", 0))
         else:
-            tokens.append(_Token(word, start, end, "word"))
-    return tokens
+            read.append((word, "word", 0))
+    return tuple(read)
+
+
+def _read_word(low: str, start: int, end: int) -> List[_Token]:
+    return [_Token(word, start, end, kind, level) for word, kind, level in _classify(low)]
 
 
 def _clauses(text: str) -> List[List[_Token]]:
@@ -241,21 +248,19 @@ class AddressMatcher:
 
         accepted: Dict[int, List[Tuple[_Name, float]]] = {}
         near: Dict[int, List[Tuple[str, float]]] = {}
-        for r, run in enumerate(runs):
-            words = run.last - run.first + 1
+        for row, column in zip(*np.nonzero(scores)):
+            r, run, name = int(row), runs[int(row)], self._names[int(column)]
+            if abs(name.words - (run.last - run.first + 1)) > 1:
+                continue
+            score = 100.0 if run.key == name.key else float(scores[row, column])
+            if score < 100.0 and len(run.key) < _MIN_FUZZY_LETTERS:
+                continue
+            if name.code is not None:
+                near.setdefault(r, []).append((name.code, score))
             bar = ACCEPT_MARKED if (run.marker or asked) else ACCEPT
-            for n in scores[r].nonzero()[0]:
-                name = self._names[int(n)]
-                if abs(name.words - words) > 1:
-                    continue
-                score = 100.0 if run.key == name.key else float(scores[r][n])
-                if score < 100.0 and len(run.key) < _MIN_FUZZY_LETTERS:
-                    continue
-                if name.code is not None:
-                    near.setdefault(r, []).append((name.code, score))
-                if score < bar or (run.marker and name.level != run.marker):
-                    continue
-                accepted.setdefault(r, []).append((name, score))
+            if score < bar or (run.marker and name.level != run.marker):
+                continue
+            accepted.setdefault(r, []).append((name, score))
 
         taken: Set[int] = set()
         candidates: List[_Candidate] = []

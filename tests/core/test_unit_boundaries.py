@@ -211,3 +211,20 @@ def test_a_missing_file_and_bad_settings_are_named(tmp_path: Path) -> None:
         load_institution(city_config(tmp_path, {"file": str(FIXTURE), "overlap_tolerance_m2": "besar"}))
     with pytest.raises(ConfigError, match=r"units\.boundaries\.layer: unknown key"):
         load_institution(city_config(tmp_path, {"file": str(FIXTURE), "layer": "desa"}))
+
+
+def test_the_benchmarks_synthetic_grid_is_a_valid_city(tmp_path: Path) -> None:
+    """scripts/benchmark_units.py times lookups on this grid: it must load, and each cell's
+    centre must be its own kelurahan, or the benchmark measures failures."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_units", PROJECT_ROOT / "scripts" / "benchmark_units.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    codes = [u.code for u in load_institution(SAMPLE).units if u.level == 4]
+    tree = load_institution(with_geojson(tmp_path, bench.grid_geojson(codes, 40))).units
+    x0, y0 = bench.ORIGIN
+    for index, code in enumerate(codes):
+        i, j = index % bench.COLUMNS, index // bench.COLUMNS
+        assert tree.unit_at(y0 + bench.CELL * (j + 0.5), x0 + bench.CELL * (i + 0.5)).code == code
+    assert tree.unit_at(y0 - bench.CELL / 2, x0) is None
