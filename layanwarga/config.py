@@ -17,16 +17,31 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from .config_values import (  # WEEKDAYS and ConfigError are imported from here by other modules
+    WEEKDAYS,
+    ConfigError,
+    optional_float,
+    parse_holidays,
+    parse_hours,
+    require,
+    text,
+    text_list,
+    whole_number,
+)
+from .units import KIND_LEVEL, VILLAGE_LEVEL, UnitSettings, UnitTree, build_tree, normalize_code, parse_signing_official
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "instansi.yml"
 CONFIG_ENV_VAR = "LAYANWARGA_INSTANSI"
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_RANGE_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
+@dataclass(frozen=True)
+class Upt:
+    """An agency's field unit (Unit Pelaksana Teknis) for one or more kecamatan of the city."""
 
-class ConfigError(ValueError):
-    """The institution configuration is invalid; the message names the offending key."""
+    name: str
+    kecamatan: Tuple[str, ...]
+    contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,7 @@ class Agency:
     code: str
     name: str
     contact: str = ""
+    upts: Tuple[Upt, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,8 @@ class LetterType:
     requirements: Tuple[str, ...]
     purposes: Tuple[str, ...]
     pickup: str
+    # Kinds of unit that issue it in a city's tree (kelurahan, desa, kecamatan, ...); empty: all.
+    issued_by: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,6 +143,8 @@ class Institution:
     default_followup_days: int
     complaint_categories: Dict[str, ComplaintCategory]
     letters: Dict[str, LetterType]
+    # The organisation tree (layanwarga.units): one unit, the institution, when the file has none.
+    units: UnitTree = field(compare=False)
     media_retention_days: int = 730
     conversation_retention_days: int = 365
     # How long a citizen waits for an officer (office time) before the assistant takes over again.
@@ -146,94 +166,6 @@ class Institution:
             if letter.prefix == prefix.upper():
                 return letter
         return None
-
-
-def _require(mapping: Mapping[str, Any], key: str, path: str) -> Any:
-    if not isinstance(mapping, Mapping):
-        raise ConfigError(f"{path}: expected a mapping, got {type(mapping).__name__}")
-    if key not in mapping or mapping[key] in (None, ""):
-        raise ConfigError(f"{path}.{key}: missing")
-    return mapping[key]
-
-
-def _str(mapping: Mapping[str, Any], key: str, path: str, default: Optional[str] = None) -> str:
-    if default is not None and mapping.get(key) in (None, ""):
-        return default
-    value = _require(mapping, key, path)
-    if not isinstance(value, (str, int, float)):
-        raise ConfigError(f"{path}.{key}: expected text, got {type(value).__name__}")
-    return str(value).strip()
-
-
-def _int(mapping: Mapping[str, Any], key: str, path: str, minimum: int = 0) -> int:
-    value = _require(mapping, key, path)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{path}.{key}: expected a whole number >= {minimum}, got {value!r}")
-    return value
-
-
-def _str_list(mapping: Mapping[str, Any], key: str, path: str) -> Tuple[str, ...]:
-    value = _require(mapping, key, path)
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{path}.{key}: expected a non-empty list of texts")
-    return tuple(v.strip() for v in value)
-
-
-def _optional_float(mapping: Mapping[str, Any], key: str, path: str) -> Optional[float]:
-    value = mapping.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{path}.{key}: expected a number, got {value!r}")
-    return float(value)
-
-
-def _parse_hours(raw: Any) -> Dict[str, Tuple[Tuple[dt.time, dt.time], ...]]:
-    if not isinstance(raw, Mapping):
-        raise ConfigError("office_hours: expected a mapping of weekday to time ranges")
-    hours: Dict[str, Tuple[Tuple[dt.time, dt.time], ...]] = {}
-    for day, ranges in raw.items():
-        path = f"office_hours.{day}"
-        if day not in WEEKDAYS:
-            raise ConfigError(f"{path}: unknown weekday (use {', '.join(WEEKDAYS)})")
-        if ranges in (None, []):
-            continue
-        if isinstance(ranges, str):
-            ranges = [ranges]
-        parsed = []
-        for item in ranges:
-            match = _RANGE_RE.match(str(item))
-            if not match:
-                raise ConfigError(f"{path}: {item!r} is not a range like 07:30-16:00")
-            h1, m1, h2, m2 = (int(g) for g in match.groups())
-            try:
-                start, end = dt.time(h1, m1), dt.time(h2, m2)
-            except ValueError as exc:
-                raise ConfigError(f"{path}: {item!r}: {exc}") from None
-            if start >= end:
-                raise ConfigError(f"{path}: {item!r} ends before it starts")
-            parsed.append((start, end))
-        parsed.sort()
-        for (_, end), (start, _) in zip(parsed, parsed[1:]):
-            if start < end:
-                raise ConfigError(f"{path}: time ranges overlap")
-        hours[day] = tuple(parsed)
-    return hours
-
-
-def _parse_holidays(raw: Any) -> Dict[dt.date, str]:
-    if raw in (None, {}):
-        return {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("holidays: expected a mapping of YYYY-MM-DD to a name")
-    holidays = {}
-    for key, name in raw.items():
-        try:
-            day = key if isinstance(key, dt.date) else dt.date.fromisoformat(str(key))
-        except ValueError:
-            raise ConfigError(f"holidays.{key}: not a date in YYYY-MM-DD form") from None
-        holidays[day] = str(name or "Hari libur")
-    return holidays
 
 
 _TOPIC_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
@@ -260,7 +192,7 @@ def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
     if unknown:
         raise ConfigError(f"{path}.{sorted(unknown)[0]}: unknown key (use topics, areas, messages_per_second, template)")
 
-    topics_raw = _require(raw, "topics", path)
+    topics_raw = require(raw, "topics", path)
     if not isinstance(topics_raw, Mapping) or not topics_raw:
         raise ConfigError(f"{path}.topics: expected a mapping of topic code to {{label, description}}")
     topics: Dict[str, SubscriptionTopic] = {}
@@ -270,10 +202,10 @@ def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
             raise ConfigError(f"{where}: a topic code is 2-40 lowercase letters, digits or _ (starting with a letter)")
         if isinstance(entry, str):
             entry = {"label": entry}
-        label = _str(entry, "label", where)
+        label = text(entry, "label", where)
         if len(label) > _ROW_TITLE:
             raise ConfigError(f"{where}.label: at most {_ROW_TITLE} characters (a WhatsApp list row), got {len(label)}")
-        description = _str(entry, "description", where, default="-")
+        description = text(entry, "description", where, default="-")
         description = "" if description == "-" else description
         if len(description) > _ROW_DESCRIPTION:
             raise ConfigError(f"{where}.description: at most {_ROW_DESCRIPTION} characters, got {len(description)}")
@@ -292,33 +224,33 @@ def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
             raise ConfigError(f"{path}.areas[{index}]: {name!r} is empty, reserved or listed twice")
         areas[code] = SubscriptionArea(code=code, name=name)
 
-    rate = _require(raw, "messages_per_second", path)
+    rate = require(raw, "messages_per_second", path)
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_MESSAGES_PER_SECOND:
         raise ConfigError(f"{path}.messages_per_second: expected a number above 0 and at most {MAX_MESSAGES_PER_SECOND}, got {rate!r}")
 
-    template_raw = _require(raw, "template", path)
+    template_raw = require(raw, "template", path)
     where = f"{path}.template"
-    name = _str(template_raw, "name", where)
+    name = text(template_raw, "name", where)
     if not _TEMPLATE_NAME_RE.match(name):
         raise ConfigError(f"{where}.name: {name!r} is not a WhatsApp template name (lowercase letters, digits, _)")
-    image_name = _str(template_raw, "image_name", where, default="-")
+    image_name = text(template_raw, "image_name", where, default="-")
     if image_name != "-" and not _TEMPLATE_NAME_RE.match(image_name):
         raise ConfigError(f"{where}.image_name: {image_name!r} is not a WhatsApp template name (lowercase letters, digits, _)")
-    body = str(_require(template_raw, "body", where))
+    body = str(require(template_raw, "body", where))
     placeholders = sorted(set(_PLACEHOLDER_RE.findall(body)))
     if placeholders != ["1", "2"]:
         raise ConfigError(f"{where}.body: must hold {{{{1}}}} (the topic) and {{{{2}}}} (the text) and nothing else, found {placeholders}")
     if len(body) > _BODY // 2:
         raise ConfigError(f"{where}.body: keep the fixed text short (at most {_BODY // 2} characters) to leave room for announcements")
-    footer = _str(template_raw, "footer", where)
+    footer = text(template_raw, "footer", where)
     if len(footer) > _FOOTER:
         raise ConfigError(f"{where}.footer: at most {_FOOTER} characters (WhatsApp template footer), got {len(footer)}")
-    stop_button = _str(template_raw, "stop_button", where)
+    stop_button = text(template_raw, "stop_button", where)
     if len(stop_button) > _BUTTON:
         raise ConfigError(f"{where}.stop_button: at most {_BUTTON} characters (WhatsApp button), got {len(stop_button)}")
     template = AnnouncementTemplate(
         name=name,
-        language=_str(template_raw, "language", where, default="id"),
+        language=text(template_raw, "language", where, default="id"),
         body=body.strip(),
         footer=footer,
         stop_button=stop_button,
@@ -327,67 +259,103 @@ def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
     return SubscriptionSettings(topics=topics, areas=areas, messages_per_second=float(rate), template=template)
 
 
+def _parse_upts(raw: Any, path: str) -> Tuple[Upt, ...]:
+    """``agencies.<code>.upt``: field units, each serving kecamatan of the tree (checked there)."""
+    if raw in (None, []):
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{path}: expected a list of field units (name, kecamatan, contact)")
+    upts = []
+    for index, entry in enumerate(raw):
+        where = f"{path}[{index}]"
+        unknown = sorted(set(map(str, entry)) - {"name", "kecamatan", "contact"}) if isinstance(entry, Mapping) else []
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown key (use name, kecamatan, contact)")
+        kecamatan = require(entry, "kecamatan", where)
+        if isinstance(kecamatan, str):
+            kecamatan = [kecamatan]
+        if not isinstance(kecamatan, list) or not all(isinstance(code, str) and code.strip() for code in kecamatan):
+            raise ConfigError(f"{where}.kecamatan: expected a kecamatan code or a list of them (in quotes: \"62.71.01\")")
+        upts.append(Upt(
+            name=text(entry, "name", where),
+            kecamatan=tuple(normalize_code(code) for code in kecamatan),
+            contact=text(entry, "contact", where, default=""),
+        ))
+    return tuple(upts)
+
+
+def _parse_issued_by(raw: Any, path: str) -> Tuple[str, ...]:
+    if raw in (None, []):
+        return ()
+    kinds = [raw] if isinstance(raw, str) else raw
+    if not isinstance(kinds, list) or not all(isinstance(kind, str) and kind in KIND_LEVEL for kind in kinds):
+        raise ConfigError(f"{path}: expected unit kinds among {', '.join(KIND_LEVEL)}, got {raw!r}")
+    return tuple(kinds)
+
+
 def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
     if not isinstance(raw, Mapping):
         raise ConfigError("the file must hold a mapping at its top level")
-    inst = _require(raw, "institution", "<root>")
-    tz_name = _str(inst, "timezone", "institution", default="Asia/Jakarta")
+    inst = require(raw, "institution", "<root>")
+    tz_name = text(inst, "timezone", "institution", default="Asia/Jakarta")
     try:
         timezone = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"institution.timezone: unknown time zone {tz_name!r}") from None
 
-    agencies_raw = _require(raw, "agencies", "<root>")
+    agencies_raw = require(raw, "agencies", "<root>")
     if not isinstance(agencies_raw, Mapping):
         raise ConfigError("agencies: expected a mapping of code to agency")
     agencies = {
         str(code): Agency(
             code=str(code),
-            name=_str(entry, "name", f"agencies.{code}"),
-            contact=_str(entry, "contact", f"agencies.{code}", default=""),
+            name=text(entry, "name", f"agencies.{code}"),
+            contact=text(entry, "contact", f"agencies.{code}", default=""),
+            upts=_parse_upts(entry.get("upt"), f"agencies.{code}.upt"),
         )
         for code, entry in agencies_raw.items()
     }
 
     sla = raw.get("sla") or {}
-    categories_raw = _require(raw, "complaint_categories", "<root>")
+    categories_raw = require(raw, "complaint_categories", "<root>")
     if not isinstance(categories_raw, Mapping):
         raise ConfigError("complaint_categories: expected a mapping of intent to category")
     categories = {}
     for intent, entry in categories_raw.items():
         path = f"complaint_categories.{intent}"
-        agency = _str(entry, "agency", path)
+        agency = text(entry, "agency", path)
         if agency not in agencies:
             raise ConfigError(f"{path}.agency: {agency!r} is not one of agencies ({', '.join(agencies)})")
         categories[str(intent)] = ComplaintCategory(
             intent=str(intent),
-            label=_str(entry, "label", path),
+            label=text(entry, "label", path),
             agency=agency,
-            sla_days=_int(entry, "sla_days", path, minimum=1),
+            sla_days=whole_number(entry, "sla_days", path, minimum=1),
         )
 
-    letters_raw = _require(raw, "letters", "<root>")
+    letters_raw = require(raw, "letters", "<root>")
     if not isinstance(letters_raw, Mapping):
         raise ConfigError("letters: expected a mapping of letter code to letter type")
     letters = {}
     for code, entry in letters_raw.items():
         path = f"letters.{code}"
-        prefix = _str(entry, "prefix", path).upper()
+        prefix = text(entry, "prefix", path).upper()
         if not re.fullmatch(r"[A-Z]{2,6}", prefix) or prefix == "ADU":
             raise ConfigError(f"{path}.prefix: {prefix!r} must be 2-6 letters and not ADU")
-        short_name = _str(entry, "short_name", path)
+        short_name = text(entry, "short_name", path)
         if len(short_name) > 24:
             raise ConfigError(f"{path}.short_name: at most 24 characters (a WhatsApp list row), got {len(short_name)}")
         letters[str(code)] = LetterType(
             code=str(code),
-            name=_str(entry, "name", path),
+            name=text(entry, "name", path),
             short_name=short_name,
             prefix=prefix,
-            processing_days=_int(entry, "processing_days", path, minimum=0),
-            fee=_str(entry, "fee", path, default="Gratis"),
-            requirements=_str_list(entry, "requirements", path),
-            purposes=_str_list(entry, "purposes", path),
-            pickup=_str(entry, "pickup", path),
+            processing_days=whole_number(entry, "processing_days", path, minimum=0),
+            fee=text(entry, "fee", path, default="Gratis"),
+            requirements=text_list(entry, "requirements", path),
+            purposes=text_list(entry, "purposes", path),
+            pickup=text(entry, "pickup", path),
+            issued_by=_parse_issued_by(entry.get("issued_by"), f"{path}.issued_by"),
         )
     prefixes = [letter.prefix for letter in letters.values()]
     if len(set(prefixes)) != len(prefixes):
@@ -400,39 +368,62 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
         raise ConfigError("emergency_numbers: expected a list of {name, number}")
     emergency = tuple(
         EmergencyNumber(
-            name=_str(item, "name", f"emergency_numbers[{i}]"),
-            number=_str(item, "number", f"emergency_numbers[{i}]"),
+            name=text(item, "name", f"emergency_numbers[{i}]"),
+            number=text(item, "number", f"emergency_numbers[{i}]"),
         )
         for i, item in enumerate(emergency_raw)
     )
     if not emergency:
         raise ConfigError("emergency_numbers: at least one number (112) is required")
 
+    name = text(inst, "name", "institution")
+    base = UnitSettings(
+        address=text(inst, "address", "institution"),
+        map_url=text(inst, "map_url", "institution"),
+        latitude=optional_float(inst, "latitude", "institution"),
+        longitude=optional_float(inst, "longitude", "institution"),
+        phone=text(inst, "phone", "institution", default=""),
+        office_hours=parse_hours(require(raw, "office_hours", "<root>")),
+        holidays=parse_holidays(raw.get("holidays")),
+        letters=letters,
+        signing_official=parse_signing_official(inst.get("signing_official"), "institution.signing_official"),
+    )
+    region_code = text(inst, "region_code", "institution", default="")
+    units = build_tree(
+        raw.get("units"),
+        base=base,
+        institution_name=name,
+        region_code=region_code,
+        agencies=agencies,
+        source=source,
+    )
+
     return Institution(
-        name=_str(inst, "name", "institution"),
-        service_name=_str(inst, "service_name", "institution", default=_str(inst, "name", "institution")),
-        city=_str(inst, "city", "institution", default=""),
-        address=_str(inst, "address", "institution"),
-        map_url=_str(inst, "map_url", "institution"),
-        phone=_str(inst, "phone", "institution", default=""),
+        name=name,
+        service_name=text(inst, "service_name", "institution", default=name),
+        city=text(inst, "city", "institution", default=""),
+        address=base.address,
+        map_url=base.map_url,
+        phone=base.phone,
         timezone=timezone,
-        latitude=_optional_float(inst, "latitude", "institution"),
-        longitude=_optional_float(inst, "longitude", "institution"),
-        region_code=_str(inst, "region_code", "institution", default=""),
-        office_hours=_parse_hours(_require(raw, "office_hours", "<root>")),
-        holidays=_parse_holidays(raw.get("holidays")),
+        latitude=base.latitude,
+        longitude=base.longitude,
+        region_code=region_code or units.root.code,
+        office_hours=base.office_hours,
+        holidays=base.holidays,
         emergency_numbers=emergency,
         agencies=agencies,
-        verification_days=_int(sla, "verification_days", "sla", minimum=1) if sla else 3,
-        default_followup_days=_int(sla, "default_followup_days", "sla", minimum=1) if sla else 5,
+        verification_days=whole_number(sla, "verification_days", "sla", minimum=1) if sla else 3,
+        default_followup_days=whole_number(sla, "default_followup_days", "sla", minimum=1) if sla else 5,
         complaint_categories=categories,
         letters=letters,
-        media_retention_days=_int(retention, "media_days", "retention", minimum=30) if retention else 730,
+        units=units,
+        media_retention_days=whole_number(retention, "media_days", "retention", minimum=30) if retention else 730,
         conversation_retention_days=(
-            _int(retention, "conversation_days", "retention", minimum=30) if retention else 365
+            whole_number(retention, "conversation_days", "retention", minimum=30) if retention else 365
         ),
         handoff_wait_minutes=(
-            _int(handoff_settings, "wait_minutes", "handoff", minimum=1) if handoff_settings else 30
+            whole_number(handoff_settings, "wait_minutes", "handoff", minimum=1) if handoff_settings else 30
         ),
         subscriptions=_parse_subscriptions(raw.get("subscriptions")),
         source=source,
@@ -448,11 +439,11 @@ def load_institution(path: Optional[Path] = None) -> Institution:
     """Read and validate an institution file; raises ConfigError naming the bad key."""
     source = Path(path) if path else config_path()
     try:
-        text = source.read_text(encoding="utf-8")
+        content = source.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read institution configuration {source}: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.safe_load(content)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source} is not valid YAML: {exc}") from None
     try:
@@ -487,6 +478,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"{len(inst.complaint_categories)} complaint categories, {len(inst.letters)} letter types, "
         f"{topics} subscription topics"
     )
+    tree = inst.units
+    if not tree.single:
+        kinds: Dict[str, int] = {}
+        for unit in tree:
+            kinds[unit.kind] = kinds.get(unit.kind, 0) + 1
+        print(f"Units: {tree.root.title} ({tree.root.code}), " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
+        villages = [unit for unit in tree if unit.level == VILLAGE_LEVEL]
+        if tree.boundaries is None:
+            print("Boundaries: none (location pins go to triage)")
+        else:
+            missing = [unit.title for unit in villages if unit.code not in tree.boundaries]
+            print(
+                f"Boundaries: {len(villages) - len(missing)} of {len(villages)} kelurahan/desa in {tree.boundaries.source}"
+                + (f"; without a boundary (their pins go to triage): {', '.join(missing)}" if missing else "")
+            )
     return 0
 
 
