@@ -9,9 +9,8 @@ be handed to the policies (``rasa_extensions.prediction_states``), trackers be c
 without replaying the conversation (``rasa_extensions.tracker_copy``) and the spaCy pipeline
 be loaded once, not once per graph node (``rasa_extensions.spacy_model``), and TED not be
 asked when a rule or memorised story is already certain (``rasa_extensions.certain_predictions``),
-the model's graph be run in a fixed order instead of through dask's scheduler
-(``rasa_extensions.graph_runner``), and Rasa's deep copies for debug lines be made only when
-debug lines are logged (``rasa_extensions.debug_copies``).
+and the model's graph be run in a fixed order instead of through dask's scheduler
+(``rasa_extensions.graph_runner``).
 
 ``LAYANWARGA_RASA_PATCHES=off`` leaves Rasa's own code as it is: for measuring Rasa
 unchanged (``scripts/benchmark_load.py``'s stock baseline) and as a way back if a Rasa update
@@ -26,7 +25,6 @@ from rasa_extensions import (
     action_request,
     action_response,
     certain_predictions,
-    debug_copies,
     dialogue_states,
     graph_runner,
     prediction_states,
@@ -55,7 +53,6 @@ if patches_enabled():
     action_request.install()
     action_response.install()
     certain_predictions.install()
-    debug_copies.install()
     dialogue_states.install()
     graph_runner.install()
     prediction_states.install()
