@@ -535,7 +535,8 @@ VARIANTS: Dict[str, Variant] = {
     "project-postgres": Variant("project-postgres", PROJECT_MODEL, postgres=True, description="the project's config.yml; PostgreSQL tracker store + ticket DB"),
     "baseline-sqlite": Variant("baseline-sqlite", BASELINE_MODEL, description="`rasa init` pipeline and policies (untuned); embedded default"),
     # Rasa as it ships: the rasa-init model, Rasa's own SQLTrackerStore and none of
-    # rasa_extensions' patches; only the connector, actions and domain are the project's.
+    # rasa_extensions' patches (the stack's entry leaves them off for this setting); only the
+    # connector, actions and domain are the project's.
     "stock-sqlite": Variant("stock-sqlite", BASELINE_MODEL, tracker_type="SQL", env={"LAYANWARGA_RASA_PATCHES": "off"},
                             description="`rasa init` pipeline and policies, Rasa's SQLTrackerStore, no Rasa patches; SQLite"),
 }

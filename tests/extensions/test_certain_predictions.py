@@ -15,7 +15,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - importing the package installs the patches
 from tests.extensions.model_support import combined, ensemble_prediction, long_conversation, patched_predict, rasas_predict
 
 

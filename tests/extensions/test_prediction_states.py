@@ -16,7 +16,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - importing the package installs the patches
 from rasa_extensions import dialogue_states, prediction_states
 from rasa_extensions.tracker_store import LayanWargaTrackerStore
 from tests.extensions.model_support import long_conversation, policies, predictions

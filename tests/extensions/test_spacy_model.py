@@ -13,7 +13,6 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 
-import rasa_extensions  # noqa: F401 - importing the package installs the patch
 from nlu_components.spacy_model import ensure_blank_model
 from rasa_extensions import spacy_model
 
