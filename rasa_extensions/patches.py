@@ -7,13 +7,19 @@ Rasa's own code):
 - ``action_request``: the action server gets the session's recent events, encoded by orjson;
 - ``action_response``: its answers are checked with a schema compiled once;
 - ``dialogue_states``: the policies' dialogue states are replayed only for new events;
-- ``prediction_states``: only the recent states are copied and handed to the policies;
 - ``tracker_copy``: trackers are copied without replaying the conversation;
-- ``certain_predictions``: TED is not asked when a rule or memorised story is already certain;
-- ``spacy_model``: the spaCy pipeline is loaded once, not once per graph node;
 - ``graph_runner``: the model's graph runs in a fixed order instead of through dask's scheduler.
 
-``switch_on()`` installs them, once, before Rasa loads a model: ``python -m rasa_extensions``
+Three more shortcuts are Rasa's documented extension points instead, named in config.yml, and
+follow the same switch (each behaves as its Rasa parent while the patches are not switched on):
+the policies of ``rasa_extensions.policies`` get only their recent states
+(``prediction_states``) and spare TED where a rule or memorised story is certain
+(``certain_predictions``), and ``rasa_extensions.spacy_model.SharedSpacyNLP`` loads the spaCy
+pipeline once, not once per graph node. Rasa's own patched methods could not be reached from
+a subclass in the other five: they belong to the domain, the tracker, the action and the graph
+runner, which config.yml does not name.
+
+``switch_on()`` installs the patches, once, before Rasa loads a model: ``python -m rasa_extensions``
 (Rasa's command line with the patches) calls it, and everything that starts ``rasa run`` or
 ``rasa test`` for the project goes through that entry (``scripts/run.sh``, ``scripts/test.sh``,
 ``deploy/Dockerfile.rasa``, ``simulator.stack``). Plain ``rasa run`` runs Rasa unpatched: the
@@ -51,16 +57,7 @@ _ON = {"", "on", "1", "true", "yes"}
 TESTED_RASA_VERSIONS: FrozenSet[str] = frozenset({"3.6.21"})
 
 # Modules of this package whose ``install()`` is a patch, in the order they are installed.
-PATCHES: Tuple[str, ...] = (
-    "action_request",
-    "action_response",
-    "certain_predictions",
-    "dialogue_states",
-    "graph_runner",
-    "prediction_states",
-    "spacy_model",
-    "tracker_copy",
-)
+PATCHES: Tuple[str, ...] = ("action_request", "action_response", "dialogue_states", "graph_runner", "tracker_copy")
 
 _lock = threading.Lock()
 _switched_on = False
@@ -77,7 +74,7 @@ def patches_enabled() -> bool:
 
 
 def switched_on() -> bool:
-    """Whether this process runs Rasa with the patches."""
+    """Whether this process runs Rasa with the patches (the config.yml components ask)."""
     return _switched_on
 
 

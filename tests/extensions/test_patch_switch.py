@@ -22,12 +22,14 @@ from rasa_extensions.patches import PATCHES_SETTING, TESTED_RASA_VERSIONS, patch
 ROOT = Path(__file__).resolve().parents[2]
 
 # Prints, for each function a patch replaces, the folder of the code that runs: Rasa's own
-# (core, utils, ...) or rasa_extensions.
+# (core, utils, ...) or rasa_extensions; then the same for the classes config.yml replaces by
+# subclasses (rasa_extensions.policies, rasa_extensions.spacy_model), which stay Rasa's always.
 HOMES = """
 def homes():
     from pathlib import Path
     from rasa.core.actions.action import RemoteAction
     from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
+    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.policies.ted_policy import TEDPolicy
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.nlu.utils.spacy_utils import SpacyNLP
@@ -35,16 +37,19 @@ def homes():
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
     functions = [Domain.states_for_tracker_history, DialogueStateTracker.applied_events, DialogueStateTracker.copy,
-                 EndpointConfig.request, RemoteAction._validate_action_result, SpacyNLP.load_model,
-                 RemoteAction._action_call_format, TEDPolicy.predict_action_probabilities, DaskGraphRunner.run,
-                 MaxHistoryTrackerFeaturizer.prediction_states]
+                 EndpointConfig.request, RemoteAction._validate_action_result, RemoteAction._action_call_format,
+                 DaskGraphRunner.run,
+                 SpacyNLP.load_model, TEDPolicy.predict_action_probabilities, RulePolicy.predict_action_probabilities,
+                 RulePolicy._prediction_states, MaxHistoryTrackerFeaturizer.prediction_states]
     return [Path(f.__code__.co_filename).parent.name for f in functions]
 """
-RASAS = ["core", "core", "core", "utils", "actions", "utils", "actions", "policies", "runner", "featurizers"]
-PATCHED = ["rasa_extensions"] * len(RASAS)
+SUBCLASSED = ["utils", "policies", "policies", "policies", "featurizers"]
+RASAS = ["core", "core", "core", "utils", "actions", "actions", "runner", *SUBCLASSED]
+PATCHED = ["rasa_extensions"] * 7 + SUBCLASSED
 
 IMPORT_PLUG_INS = HOMES + """
 import connectors.whatsapp, rasa_extensions, rasa_extensions.event_broker, rasa_extensions.tracker_store
+import rasa_extensions.policies, rasa_extensions.spacy_model
 print(*homes())
 """
 
@@ -102,8 +107,9 @@ def test_the_installed_rasa_is_a_tested_version() -> None:
 
 
 def test_importing_the_plug_ins_patches_nothing() -> None:
-    """Rasa imports the tracker store and the event broker named in endpoints.yml, and the
-    connector from credentials.yml: none of that switches the patches on."""
+    """Rasa imports the tracker store and the event broker named in endpoints.yml, the
+    connector from credentials.yml and the components of config.yml: none of that switches the
+    patches on."""
     assert printed(run(IMPORT_PLUG_INS)) == RASAS
 
 
@@ -118,7 +124,7 @@ def test_off_keeps_rasas_own_functions() -> None:
 def test_an_untested_rasa_runs_unpatched_with_one_log_line() -> None:
     result = run(SWITCH_ON.format(before="rasa.__version__ = '3.6.99'"))
     assert printed(result) == ["False", "False", *RASAS]
-    lines = [line for line in result.stderr.splitlines() if "patches" in line]
+    lines = [line for line in result.stderr.splitlines() if "performance patches" in line]
     assert len(lines) == 1, result.stderr
     assert "3.6.99" in lines[0] and "3.6.21" in lines[0] and "runs without them" in lines[0]
 
