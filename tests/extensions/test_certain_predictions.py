@@ -97,6 +97,7 @@ def test_the_ensemble_decides_as_when_ted_always_runs(
 
 
 def report_started(domain: Domain, sender: str) -> DialogueStateTracker:
+    """A citizen's first message asks to report a damaged road: a rule starts the form."""
     tracker = DialogueStateTracker(sender, domain.slots)
     for event in [
         ActionExecuted("action_listen"),
