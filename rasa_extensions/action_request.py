@@ -14,7 +14,9 @@ to parse, two to three times a turn; that cost grew with every message (py-spy,
   ``actions.common.profile_name`` takes the latest message's name; rasa-sdk's forms read only
   the events after the latest action); the session start carries slots over from the slots,
   not from the events. A new action that must look further back reads the ticket database,
-  which holds what the citizen submitted, not the chat.
+  which holds what the citizen submitted, not the chat. The action tests build their trackers
+  with the same cut (``recent_events`` on event dicts, ``tests/action_server/conftest.py``), so
+  an action that looks further back fails its test instead of misbehaving in production.
 - the body is encoded by orjson instead of ``json.dumps`` (``install`` wraps
   ``EndpointConfig.request``: a ``json=`` body becomes ``data=`` bytes). The same JSON document
   (compact, UTF-8 instead of ``\\uXXXX`` escapes); what orjson cannot encode (a key that is
@@ -25,7 +27,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-from typing import Any, Callable, Dict, List, Optional, Sequence, Text
+from typing import Any, Callable, Dict, List, Optional, Sequence, Text, TypeVar
 
 import orjson
 import rasa
@@ -51,11 +53,22 @@ def encode(body: Any) -> bytes:
         return json.dumps(body).encode("utf-8")
 
 
-def recent_events(events: Sequence[Event], messages: int = RECENT_MESSAGES) -> List[Event]:
-    """The events from the ``messages``-th last ``UserUttered`` on (all of them if fewer)."""
+# Rasa's events, or their dicts as the action server receives them.
+AnyEvent = TypeVar("AnyEvent", Event, Dict[Text, Any])
+
+
+def is_message(event: Any) -> bool:
+    """A citizen's message: a ``UserUttered``, or its dict (``"event": "user"``)."""
+    if isinstance(event, dict):
+        return event.get("event") == UserUttered.type_name
+    return isinstance(event, UserUttered)
+
+
+def recent_events(events: Sequence[AnyEvent], messages: int = RECENT_MESSAGES) -> List[AnyEvent]:
+    """The events from the ``messages``-th last citizen message on (all of them if fewer)."""
     seen = 0
     for back, event in enumerate(reversed(events), start=1):
-        if isinstance(event, UserUttered):
+        if is_message(event):
             seen += 1
             if seen == messages:
                 return list(itertools.islice(events, len(events) - back, None))

@@ -12,25 +12,29 @@ Here the states come from ``rasa_extensions.dialogue_states`` uncopied, the rece
 picked, and only those are copied and given to Rasa's own ``_choose_last_user_input`` (which
 changes them in place). The answer is the same:
 
-- ML policies: the last ``max_history`` states, counted after dropping
+- ML policies (``RecentStatesFeaturizer``, the featurizer of ``rasa_extensions.policies``'
+  Memoization and TED): the last ``max_history`` states, counted after dropping
   ``action_unlikely_intent`` states where Rasa drops them, exactly Rasa's slice.
-- RulePolicy: one state more than its longest rule (``RulePolicy._get_possible_keys`` accepts
-  every rule at any state further back than the rule is long, so older states change nothing;
-  the extra state keeps the "no rule" key longer than any rule key, so ``hide_rule_turn`` stays
-  false as with the whole session). Only its debug log shows fewer states.
+- RulePolicy (``rule_policy_states``, for ``rasa_extensions.policies.LayanWargaRulePolicy``):
+  one state more than its longest rule (``RulePolicy._get_possible_keys`` accepts every rule
+  at any state further back than the rule is long, so older states change nothing; the extra
+  state keeps the "no rule" key longer than any rule key, so ``hide_rule_turn`` stays false as
+  with the whole session). Only its debug log shows fewer states.
 
 Trackers from training data (``TrackerWithCachedStates``, whose states Rasa caches itself and
-whose training code edits every state) and featurizer subclasses go through Rasa's code.
+whose training code edits every state) go through Rasa's code, and so does everything while
+the patches are not switched on (``rasa_extensions.patches``).
 ``tests/extensions/test_prediction_states.py`` compares predictions and states with Rasa's.
 """
 from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.featurizers.tracker_featurizers import (
     MaxHistoryTrackerFeaturizer,
+    TrackerFeaturizer,
     _is_prev_action_unlikely_intent_in_state,
 )
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RULES_NOT_IN_STORIES, RulePolicy
@@ -38,10 +42,9 @@ from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from rasa_extensions import patches
 from rasa_extensions.dialogue_states import copy_states, shared_states
 
-_original_featurizer: Optional[Callable[..., List[List[State]]]] = None
-_original_rule_states: Optional[Callable[..., List[State]]] = None
 _HORIZON = "_layanwarga_rule_horizon"
 
 
@@ -83,30 +86,41 @@ def _prediction_states(
     return recent[0]
 
 
-def featurizer_prediction_states(
-    self: MaxHistoryTrackerFeaturizer,
-    trackers: List[DialogueStateTracker],
-    domain: Domain,
-    use_text_for_last_user_input: bool = False,
-    ignore_rule_only_turns: bool = False,
-    rule_only_data: Optional[Dict[Text, Any]] = None,
-    ignore_action_unlikely_intent: bool = False,
-) -> List[List[State]]:
-    """Rasa's ``MaxHistoryTrackerFeaturizer.prediction_states``, copying only the last
-    ``max_history`` states."""
-    assert _original_featurizer is not None
-    if not all(_is_live(t) for t in trackers):
-        return _original_featurizer(
-            self, trackers, domain, use_text_for_last_user_input, ignore_rule_only_turns,
-            rule_only_data, ignore_action_unlikely_intent,
-        )
-    return [
-        _prediction_states(
-            self, tracker, domain, self.max_history, use_text_for_last_user_input,
-            ignore_rule_only_turns, rule_only_data, ignore_action_unlikely_intent,
-        )
-        for tracker in trackers
-    ]
+# Registered under its own name: the trained model stores the featurizer by this name, and
+# Rasa's TrackerFeaturizer.load finds the class again by it.
+@TrackerFeaturizer.register("rasa_extensions.RecentStatesFeaturizer")
+class RecentStatesFeaturizer(MaxHistoryTrackerFeaturizer):
+    """Rasa's ``MaxHistoryTrackerFeaturizer``, copying only the last ``max_history`` states
+    for a prediction."""
+
+    def prediction_states(
+        self,
+        trackers: List[DialogueStateTracker],
+        domain: Domain,
+        use_text_for_last_user_input: bool = False,
+        ignore_rule_only_turns: bool = False,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        ignore_action_unlikely_intent: bool = False,
+    ) -> List[List[State]]:
+        if not patches.switched_on() or not all(_is_live(t) for t in trackers):
+            return super().prediction_states(
+                trackers, domain, use_text_for_last_user_input, ignore_rule_only_turns,
+                rule_only_data, ignore_action_unlikely_intent,
+            )
+        return [
+            _prediction_states(
+                self, tracker, domain, self.max_history, use_text_for_last_user_input,
+                ignore_rule_only_turns, rule_only_data, ignore_action_unlikely_intent,
+            )
+            for tracker in trackers
+        ]
+
+
+def recent_states_featurizer(standard: TrackerFeaturizer) -> TrackerFeaturizer:
+    """A policy's standard featurizer as a ``RecentStatesFeaturizer`` (another kind unchanged)."""
+    if type(standard) is not MaxHistoryTrackerFeaturizer:
+        return standard
+    return RecentStatesFeaturizer(standard.state_featurizer, standard.max_history, standard.remove_duplicates)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -127,41 +141,24 @@ def rule_horizon(policy: RulePolicy) -> int:
     return horizon
 
 
-def rule_policy_prediction_states(
-    self: RulePolicy,
+def rule_policy_states(
+    policy: RulePolicy,
     tracker: DialogueStateTracker,
     domain: Domain,
-    use_text_for_last_user_input: bool = False,
-    rule_only_data: Optional[Dict[Text, Any]] = None,
-) -> List[State]:
-    """Rasa's ``RulePolicy._prediction_states``, with one state more than its longest rule."""
-    assert _original_rule_states is not None
-    featurizer = self.featurizer
-    if not _is_live(tracker) or type(featurizer) is not MaxHistoryTrackerFeaturizer or featurizer.max_history:
-        return _original_rule_states(self, tracker, domain, use_text_for_last_user_input, rule_only_data)
+    use_text_for_last_user_input: bool,
+    rule_only_data: Optional[Dict[Text, Any]],
+) -> Optional[List[State]]:
+    """The RulePolicy's prediction states, one more than its longest rule; None where Rasa's
+    own code must answer (the patches off, training data, another featurizer)."""
+    featurizer = policy.featurizer
+    if (
+        not patches.switched_on()
+        or not _is_live(tracker)
+        or not isinstance(featurizer, MaxHistoryTrackerFeaturizer)
+        or featurizer.max_history
+    ):
+        return None
     # Policy._prediction_states's flags for a policy on rule data: both off.
     return _prediction_states(
-        featurizer, tracker, domain, rule_horizon(self) + 1, use_text_for_last_user_input, False, rule_only_data, False
+        featurizer, tracker, domain, rule_horizon(policy) + 1, use_text_for_last_user_input, False, rule_only_data, False
     )
-
-
-def original_featurizer_prediction_states(featurizer: MaxHistoryTrackerFeaturizer, *args: Any, **kwargs: Any) -> List[List[State]]:
-    """Rasa's own function (the reference the tests compare with)."""
-    function = _original_featurizer or MaxHistoryTrackerFeaturizer.prediction_states
-    return function(featurizer, *args, **kwargs)
-
-
-def original_rule_policy_prediction_states(policy: RulePolicy, *args: Any, **kwargs: Any) -> List[State]:
-    """Rasa's own function (the reference the tests compare with)."""
-    function = _original_rule_states or RulePolicy._prediction_states
-    return function(policy, *args, **kwargs)
-
-
-def install() -> None:
-    """Hand the policies only their recent states (idempotent)."""
-    global _original_featurizer, _original_rule_states
-    if _original_featurizer is None:
-        _original_featurizer = MaxHistoryTrackerFeaturizer.prediction_states
-        _original_rule_states = RulePolicy._prediction_states
-        MaxHistoryTrackerFeaturizer.prediction_states = featurizer_prediction_states  # type: ignore[assignment]
-        RulePolicy._prediction_states = rule_policy_prediction_states  # type: ignore[assignment]

@@ -7,23 +7,35 @@ the blank Indonesian pipeline (16,000 tokenizer exceptions) costs 70-120 MB each
 was the biggest piece of the model's memory after TensorFlow (``scripts/benchmark_load.py``
 reads Rasa's memory after start).
 
-``install()`` wraps ``SpacyNLP.load_model`` so that the same model name gives the same loaded
-pipeline while its files are unchanged: a model directory rewritten on disk (a new
-``var/spacy-id``) is loaded again. The pipeline is only read after loading (tokenizing), so
-sharing it changes no answer.
+``SharedSpacyNLP`` is Rasa's ``SpacyNLP`` whose ``load_model`` gives the same loaded pipeline
+for the same model name while its files are unchanged: a model directory rewritten on disk (a
+new ``var/spacy-id``) is loaded again. The pipeline is only read after loading (tokenizing), so
+sharing it changes no answer. config.yml names it in place of ``SpacyNLP``:
+
+    pipeline:
+      - name: rasa_extensions.spacy_model.SharedSpacyNLP
+        model: var/spacy-id
+      - name: SpacyTokenizer
+
+The components that need ``SpacyNLP`` accept it (Rasa checks them with ``issubclass``), and its
+run node gets its pipeline from its own provider node as ``SpacyNLP``'s does (``model_from``
+names this class). While the patches are not switched on (``rasa_extensions.patches``) every
+node loads its own copy, as ``SpacyNLP`` does.
 """
 from __future__ import annotations
 
 import logging
 import threading
 from pathlib import Path
-from typing import Callable, Dict, Optional, Text, Tuple
+from typing import Dict, Text, Tuple
 
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+
+from rasa_extensions import patches
 
 logger = logging.getLogger(__name__)
 
-_original: Optional[Callable[[Text], SpacyModel]] = None
 # model name -> (its files' fingerprint, the loaded pipeline)
 _loaded: Dict[Text, Tuple[Tuple[int, ...], SpacyModel]] = {}
 _lock = threading.Lock()
@@ -38,14 +50,13 @@ def _fingerprint(name: Text) -> Tuple[int, ...]:
 
 def load_model(spacy_model_name: Text) -> SpacyModel:
     """Rasa's ``SpacyNLP.load_model``, loading each unchanged model once per process."""
-    assert _original is not None
     fingerprint = _fingerprint(spacy_model_name)
     with _lock:
         known = _loaded.get(spacy_model_name)
         if known is not None and known[0] == fingerprint:
             logger.debug("spaCy model %r already loaded; shared.", spacy_model_name)
             return known[1]
-        model = _original(spacy_model_name)
+        model = SpacyNLP.load_model(spacy_model_name)
         _loaded[spacy_model_name] = (fingerprint, model)
     return model
 
@@ -56,9 +67,16 @@ def clear() -> None:
         _loaded.clear()
 
 
-def install() -> None:
-    """Share loaded spaCy pipelines between ``SpacyNLP`` graph nodes (idempotent)."""
-    global _original
-    if _original is None:
-        _original = SpacyNLP.load_model
-        SpacyNLP.load_model = staticmethod(load_model)  # type: ignore[assignment]
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MODEL_LOADER, DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER],
+    is_trainable=False,
+    model_from="SharedSpacyNLP",
+)
+class SharedSpacyNLP(SpacyNLP):
+    """Rasa's ``SpacyNLP``, sharing one loaded pipeline between its graph nodes."""
+
+    @staticmethod
+    def load_model(spacy_model_name: Text) -> SpacyModel:
+        if not patches.switched_on():
+            return SpacyNLP.load_model(spacy_model_name)
+        return load_model(spacy_model_name)

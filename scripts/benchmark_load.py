@@ -70,7 +70,10 @@ POSTGRES_ADMIN_URL = os.environ.get("BENCHMARK_POSTGRES_URL") or os.environ.get(
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Rasa 3.6's `rasa init` configuration (what Rasa uses when config.yml leaves pipeline and
-# policies empty), with the project's language: the untuned baseline.
+# policies empty), with the project's language: the untuned baseline. Its Memoization, Rule and
+# TED policies are the project's subclasses (rasa_extensions/policies.py): Rasa's own answers,
+# with the project's shortcuts when the patches are on (baseline) and without them when they
+# are off (stock), as when those shortcuts were patches to Rasa's classes.
 RASA_INIT_CONFIG = """\
 recipe: default.v1
 assistant_id: layanwarga-baseline
@@ -95,12 +98,12 @@ pipeline:
     threshold: 0.3
     ambiguity_threshold: 0.1
 policies:
-  - name: MemoizationPolicy
-  - name: RulePolicy
+  - name: rasa_extensions.policies.LayanWargaMemoizationPolicy
+  - name: rasa_extensions.policies.LayanWargaRulePolicy
   - name: UnexpecTEDIntentPolicy
     max_history: 5
     epochs: 100
-  - name: TEDPolicy
+  - name: rasa_extensions.policies.LayanWargaTEDPolicy
     max_history: 5
     epochs: 100
     constrain_similarities: true
@@ -535,7 +538,8 @@ VARIANTS: Dict[str, Variant] = {
     "project-postgres": Variant("project-postgres", PROJECT_MODEL, postgres=True, description="the project's config.yml; PostgreSQL tracker store + ticket DB"),
     "baseline-sqlite": Variant("baseline-sqlite", BASELINE_MODEL, description="`rasa init` pipeline and policies (untuned); embedded default"),
     # Rasa as it ships: the rasa-init model, Rasa's own SQLTrackerStore and none of
-    # rasa_extensions' patches; only the connector, actions and domain are the project's.
+    # rasa_extensions' patches (the stack's entry leaves them off for this setting); only the
+    # connector, actions and domain are the project's.
     "stock-sqlite": Variant("stock-sqlite", BASELINE_MODEL, tracker_type="SQL", env={"LAYANWARGA_RASA_PATCHES": "off"},
                             description="`rasa init` pipeline and policies, Rasa's SQLTrackerStore, no Rasa patches; SQLite"),
 }

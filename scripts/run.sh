@@ -52,7 +52,8 @@ pids+=($!)
 .venv/bin/python -m layanwarga.notifier > var/log/notifier.log 2>&1 &
 pids+=($!)
 .venv/bin/python -m layanwarga.broadcast > var/log/broadcast.log 2>&1 & pids+=($!)  # announcements to subscribers
-.venv/bin/rasa run --model models/layanwarga.tar.gz --credentials credentials.yml --endpoints endpoints.yml \
+# `rasa run` with the project's performance patches switched on (rasa_extensions/patches.py).
+.venv/bin/python -m rasa_extensions run --model models/layanwarga.tar.gz --credentials credentials.yml --endpoints endpoints.yml \
   --port "$RASA_PORT" > var/log/rasa.log 2>&1 &
 pids+=($!)
 

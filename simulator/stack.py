@@ -26,6 +26,9 @@ from .config import SimulatorConfig
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = ROOT / "models" / "layanwarga.tar.gz"
 RASA = str(Path(sys.executable).parent / "rasa")
+# ``rasa`` with the project's performance patches switched on (rasa_extensions.patches): what
+# starts the assistant, so tests and benchmarks run the Rasa that production runs.
+RASA_WITH_PATCHES = [sys.executable, "-m", "rasa_extensions"]
 START_TIMEOUT = 300
 QUIET_ENV = {"SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "TQDM_DISABLE": "1"}
 
@@ -263,7 +266,7 @@ def start_stack(
     (workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     stack = Stack(workdir, env, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", database_url)
     stack.rasa_command = [
-        RASA, "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
+        *RASA_WITH_PATCHES, "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
         "--credentials", str(workdir / "credentials.yml"), "--endpoints", str(workdir / "endpoints.yml"),
     ]
     rasa_log = workdir / "rasa.log"

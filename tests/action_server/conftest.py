@@ -1,4 +1,7 @@
-"""Run real actions against trackers built like the ones Rasa sends to the action server."""
+"""Run real actions against trackers built like the ones Rasa sends to the action server: the
+events from the citizen's ``RECENT_MESSAGES``-th last message on, cut by the function that cuts
+Rasa's requests (rasa_extensions.action_request), so an action that looks further back fails
+its test as it would fail in production."""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +11,8 @@ from typing import Any, Dict, List, Optional
 import pytest
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from rasa_extensions.action_request import recent_events
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +46,8 @@ def make_tracker(
     active_loop: Optional[str] = None,
     events: Optional[List[dict]] = None,
 ) -> Tracker:
-    """A tracker whose latest message is ``text`` classified as ``intent``."""
+    """A tracker whose latest message is ``text`` classified as ``intent``, after ``events``;
+    of those the action gets what Rasa would send it (``recent_events``)."""
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": confidence},
@@ -53,7 +59,7 @@ def make_tracker(
         sender_id=sender,
         slots=dict(slots or {}),
         latest_message=latest,
-        events=history,
+        events=recent_events(history),
         paused=False,
         followup_action=None,
         active_loop={"name": active_loop} if active_loop else {},

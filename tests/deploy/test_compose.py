@@ -7,7 +7,7 @@ import copy
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Set
+from typing import Any, Dict, List, Set, Tuple
 
 import jsonschema
 import pytest
@@ -71,6 +71,8 @@ def test_several_instances_share_state_only_through_postgres_and_redis(compose: 
     for rasa in instances:
         env = rasa["environment"]
         assert "endpoints.production.yml" in " ".join(rasa["command"])
+        # rasa run with the performance patches switched on (rasa_extensions/patches.py)
+        assert service_process(rasa)[:4] == ["python", "-m", "rasa_extensions", "run"]
         assert env["TRACKER_STORE_URL"].startswith("postgresql://") and env["DATABASE_URL"].startswith("postgresql://")
         assert env["REDIS_URL"].startswith("redis://") and env["REDIS_HOST"] == "redis"
         assert env["ACTION_SERVER_URL"] == "http://actions:5055/webhook"
@@ -95,25 +97,25 @@ def test_every_variable_is_documented_in_env_example() -> None:
     assert (ROOT / "endpoints.production-analytics.yml").exists()
 
 
-def dockerfile_process(dockerfile: Path) -> List[str]:
-    """The image's default ENTRYPOINT + CMD (exec form), as Docker runs it."""
+def dockerfile_process(dockerfile: Path) -> Tuple[List[str], List[str]]:
+    """The image's default ENTRYPOINT and CMD (exec form)."""
     text = dockerfile.read_text(encoding="utf-8")
     parts: Dict[str, List[str]] = {}
     for instruction in ("ENTRYPOINT", "CMD"):
         found = re.findall(rf"^{instruction} (\[.*\])$", text, re.M)
         parts[instruction] = json.loads(found[-1]) if found else []
-    return parts["ENTRYPOINT"] + parts["CMD"]
+    return parts["ENTRYPOINT"], parts["CMD"]
 
 
 def service_process(service: Dict[str, Any]) -> List[str]:
-    """What a compose service's container runs: its entrypoint/command or the image's defaults."""
+    """What a compose service's container runs, as Docker runs it: its entrypoint/command or
+    the image's defaults (a service's command replaces the image's CMD, not its ENTRYPOINT)."""
     build = service.get("build")
-    defaults = dockerfile_process(COMPOSE.parent / build["context"] / build["dockerfile"]) if build else []
+    image_entrypoint, image_cmd = dockerfile_process(COMPOSE.parent / build["context"] / build["dockerfile"]) if build else ([], [])
     entrypoint = service.get("entrypoint")
     if entrypoint is not None:
         return list(entrypoint) + list(service.get("command") or [])
-    image_entrypoint = defaults[:1]
-    return image_entrypoint + list(service.get("command") or defaults[1:])
+    return image_entrypoint + list(service.get("command") or image_cmd)
 
 
 def erases_or_purges(process: List[str]) -> bool:

@@ -148,6 +148,9 @@ def test_replicas_and_safety(values: Dict[str, Any]) -> None:
     assert values["replicaCount"] >= 2 and values["applicationSettings"]["endpoints"]["lockStore"]["enabled"]
     assert values["applicationSettings"]["initialModel"] == "" and not values["applicationSettings"]["trainInitialModel"]
     assert values["applicationSettings"]["enableAPI"] is False
+    # The chart runs the image's ENTRYPOINT (deploy/Dockerfile.rasa: `rasa run` with the
+    # performance patches switched on) unless `command` replaces it.
+    assert "command" not in values
     assert "SANIC_WORKERS" not in {item["name"] for item in values["extraEnv"]}
     for container in (values["securityContext"], values["rasa-action-server"]["securityContext"]):
         assert container["runAsNonRoot"] and container["runAsUser"] == 10001

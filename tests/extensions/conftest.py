@@ -1,5 +1,8 @@
 """The project's rules and stories as event lists, and the trained model: what the Rasa patches
-are compared with Rasa's own code on."""
+are compared with Rasa's own code on.
+
+The patches are switched on here, before any test loads the model (its graph keeps the
+policies' methods it was built with), as ``python -m rasa_extensions`` does before Rasa runs."""
 from __future__ import annotations
 
 import logging
@@ -13,8 +16,13 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.importers.importer import TrainingDataImporter
 
+from rasa_extensions import patches
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "layanwarga.tar.gz"
+
+if not patches.switch_on():
+    raise RuntimeError(f"tests/extensions compare the patches with Rasa: unset {patches.PATCHES_SETTING}=off to run them")
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,14 @@
 """Helpers for comparing the trained model's predictions with and without a patch."""
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable, Dict, Iterator, List
 
 from rasa.core.agent import Agent
 from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from rasa_extensions import certain_predictions
+from rasa_extensions import patches
 
 
 def long_conversation(stories: List[List[Event]], count: int) -> Iterator[Event]:
@@ -71,14 +72,32 @@ def combined(agent: Agent, tracker: DialogueStateTracker, predict: Callable[[Any
     return comparable(graph_components(agent)["select_prediction"].combine_predictions(found, copy, agent.processor.domain))
 
 
+@contextlib.contextmanager
+def rasas_own_code() -> Iterator[None]:
+    """Within the block the project's policies, featurizer and SpacyNLP answer as their Rasa
+    parents, as when the patches are not switched on (the installed patches stay)."""
+    saved = patches._switched_on
+    patches._switched_on = False
+    try:
+        yield
+    finally:
+        patches._switched_on = saved
+
+
+def rasa_parent(policy: Any) -> type:
+    """The Rasa class a project policy (rasa_extensions.policies) extends."""
+    return next(cls for cls in type(policy).__mro__ if cls.__module__.startswith("rasa."))
+
+
 def patched_predict(policy: Any) -> Callable[..., Any]:
-    """The policy's ``predict_action_probabilities`` as installed (with the TED shortcut)."""
+    """The policy's own ``predict_action_probabilities`` (with the TED shortcut)."""
     return type(policy).predict_action_probabilities
 
 
 def rasas_predict(policy: Any) -> Callable[..., Any]:
-    """The policy's own ``predict_action_probabilities`` (TED always runs, as in Rasa)."""
-    return certain_predictions.original(type(policy))
+    """Its Rasa parent's ``predict_action_probabilities``: TED always runs, as in Rasa (the
+    states are still the project featurizer's)."""
+    return rasa_parent(policy).predict_action_probabilities
 
 
 def predictions(agent: Agent, tracker: DialogueStateTracker) -> List[Any]:

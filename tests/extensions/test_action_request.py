@@ -26,7 +26,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from rasa_sdk.executor import ActionExecutor
 
-import rasa_extensions  # noqa: F401 - importing the package installs the encoder
 from rasa_extensions.action_request import (
     RECENT_MESSAGES,
     action_call_format,

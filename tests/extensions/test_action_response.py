@@ -12,7 +12,6 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, SlotSet, UserUttered
 
-import rasa_extensions  # noqa: F401 - importing the package installs the compiled check
 from rasa_extensions import action_response
 
 VALID = [

@@ -1,7 +1,8 @@
-"""TED is skipped only where it cannot change the outcome (rasa_extensions.certain_predictions):
-with the trained model, at every step of one long conversation made of the project's stories,
-the ensemble picks the same action with the same events and flags as when TED always runs, and
-TED really is skipped for most predictions; after a rejected action it always runs."""
+"""TED is skipped only where it cannot change the outcome (rasa_extensions.certain_predictions,
+in the policies of rasa_extensions.policies): with the trained model, at every step of one long
+conversation made of the project's stories, the ensemble picks the same action with the same
+events and flags as when TED always runs, and TED really is skipped for most predictions; after
+a rejected action, and while the patches are not switched on, it always runs."""
 from __future__ import annotations
 
 import random
@@ -15,8 +16,14 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - importing the package installs the patches
-from tests.extensions.model_support import combined, ensemble_prediction, long_conversation, patched_predict, rasas_predict
+from tests.extensions.model_support import (
+    combined,
+    ensemble_prediction,
+    long_conversation,
+    patched_predict,
+    rasas_own_code,
+    rasas_predict,
+)
 
 
 @pytest.fixture
@@ -86,22 +93,35 @@ def test_the_ensemble_decides_as_when_ted_always_runs(
                 break
     assert len(winners) > 250
     assert skipped > len(winners) / 2
-    assert (winners.count("TEDPolicy") >= 10) is confident_ted
+    assert (winners.count("LayanWargaTEDPolicy") >= 10) is confident_ted
 
 
-def test_after_a_rejected_action_ted_always_runs(
-    agent: Agent, ted_runs: List[int]
-) -> None:
-    domain = agent.processor.domain  # type: ignore[union-attr]
-    tracker = DialogueStateTracker("6281100000022", domain.slots)
+def report_started(domain: Domain, sender: str) -> DialogueStateTracker:
+    """A citizen's first message asks to report a damaged road: a rule starts the form."""
+    tracker = DialogueStateTracker(sender, domain.slots)
     for event in [
         ActionExecuted("action_listen"),
         UserUttered("mau lapor jalan rusak", {"name": "lapor_jalan_rusak", "confidence": 1.0}),
     ]:
         tracker.update(event)
+    return tracker
+
+
+def test_after_a_rejected_action_ted_always_runs(agent: Agent, ted_runs: List[int]) -> None:
+    domain = agent.processor.domain  # type: ignore[union-attr]
+    tracker = report_started(domain, "6281100000022")
     ensemble_prediction(agent, tracker)
     assert not ted_runs  # a rule starts the form: TED is spared
     tracker.update(ActionExecutionRejected("lapor_jalan_rusak_form"))
     ensemble_prediction(agent, tracker)
     assert ted_runs
     assert combined(agent, tracker, patched_predict) == combined(agent, tracker, rasas_predict)
+
+
+def test_with_the_patches_off_ted_always_runs(agent: Agent, ted_runs: List[int]) -> None:
+    """LAYANWARGA_RASA_PATCHES=off (or an untested Rasa) leaves the policies as Rasa's."""
+    domain = agent.processor.domain  # type: ignore[union-attr]
+    tracker = report_started(domain, "6281100000024")
+    with rasas_own_code():
+        ensemble_prediction(agent, tracker)
+    assert ted_runs

@@ -20,7 +20,6 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - importing the package installs the cache
 from rasa_extensions import dialogue_states
 
 

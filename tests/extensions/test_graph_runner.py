@@ -16,7 +16,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - importing the package installs the patches
 from rasa_extensions import graph_runner
 from tests.extensions.model_support import long_conversation
 

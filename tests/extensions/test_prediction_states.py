@@ -1,7 +1,8 @@
-"""The policies get only their recent states (rasa_extensions.prediction_states) and predict
-exactly what they predict from the whole session: state for state against Rasa's featurizer, and
-prediction for prediction (Rule, Memoization, TED and the ensemble) with the trained model, at
-every step of one long conversation made of the project's stories."""
+"""The project's policies (rasa_extensions.policies) get only their recent states
+(rasa_extensions.prediction_states) and predict exactly what Rasa's predict from the whole
+session: state for state against Rasa's featurizer, and prediction for prediction (Rule,
+Memoization, TED and the ensemble) with the trained model, at every step of one long
+conversation made of the project's stories."""
 from __future__ import annotations
 
 import asyncio
@@ -16,16 +17,26 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - importing the package installs the patches
 from rasa_extensions import dialogue_states, prediction_states
+from rasa_extensions.policies import LayanWargaMemoizationPolicy, LayanWargaRulePolicy, LayanWargaTEDPolicy
+from rasa_extensions.prediction_states import RecentStatesFeaturizer
 from rasa_extensions.tracker_store import LayanWargaTrackerStore
-from tests.extensions.model_support import long_conversation, policies, predictions
+from tests.extensions.model_support import long_conversation, policies, predictions, rasas_own_code
+
+
+def test_the_model_runs_the_projects_policies_with_the_recent_states_featurizer(agent: Agent) -> None:
+    """config.yml names them, and the featurizer survives training, storing and loading."""
+    loaded = {type(policy): policy for policy in policies(agent).values()}
+    assert set(loaded) == {LayanWargaRulePolicy, LayanWargaMemoizationPolicy, LayanWargaTEDPolicy}
+    assert type(loaded[LayanWargaMemoizationPolicy].featurizer) is RecentStatesFeaturizer
+    assert type(loaded[LayanWargaTEDPolicy].featurizer) is RecentStatesFeaturizer
+    assert loaded[LayanWargaTEDPolicy].featurizer.max_history == 5
 
 @pytest.mark.parametrize("max_history", [1, 4, 5])
 def test_ml_policies_get_rasas_slice_of_the_states(project: Tuple[Domain, List[List[Event]]], max_history: int) -> None:
     domain, story_events = project
     dialogue_states.clear()
-    featurizer = MaxHistoryTrackerFeaturizer(max_history=max_history)
+    featurizer = RecentStatesFeaturizer(max_history=max_history)
     rule_only = {"slots": [s.name for s in domain.slots][:3], "loops": list(domain.form_names)[:2]}
     ways = [
         {},
@@ -39,15 +50,13 @@ def test_ml_policies_get_rasas_slice_of_the_states(project: Tuple[Domain, List[L
         tracker.update(event)
         if isinstance(event, ActionExecuted):
             for asked in ways:
-                expected = prediction_states.original_featurizer_prediction_states(featurizer, [tracker], domain, **asked)
+                expected = MaxHistoryTrackerFeaturizer.prediction_states(featurizer, [tracker], domain, **asked)
                 assert featurizer.prediction_states([tracker], domain, **asked) == expected
             checked += 1
     assert checked > 150
 
 
-def test_every_policy_predicts_as_from_the_whole_session(
-    agent: Agent, project: Tuple[Domain, List[List[Event]]], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_every_policy_predicts_as_from_the_whole_session(agent: Agent, project: Tuple[Domain, List[List[Event]]]) -> None:
     _, story_events = project
     domain = agent.processor.domain  # type: ignore[union-attr]
     rule_policy = next(p for p in policies(agent).values() if isinstance(p, RulePolicy))
@@ -61,11 +70,9 @@ def test_every_policy_predicts_as_from_the_whole_session(
         if not isinstance(event, ActionExecuted):
             continue
         ours = predictions(agent, tracker)
-        with monkeypatch.context() as rasa_own:
-            rasa_own.setattr(MaxHistoryTrackerFeaturizer, "prediction_states", prediction_states.original_featurizer_prediction_states)
-            rasa_own.setattr(RulePolicy, "_prediction_states", prediction_states.original_rule_policy_prediction_states)
+        with rasas_own_code():
             rasas = predictions(agent, tracker)
-            whole = RulePolicy._prediction_states(rule_policy, tracker, domain)
+            whole = rule_policy._prediction_states(tracker, domain)
         assert ours == rasas
         recent = rule_policy._prediction_states(tracker, domain)
         assert recent == whole[-(horizon + 1):]
@@ -83,8 +90,8 @@ def test_conversations_from_the_tracker_store_take_the_short_path(
     def whole_session(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("Rasa's own prediction_states was used")
 
-    monkeypatch.setattr(prediction_states, "_original_featurizer", whole_session)
-    monkeypatch.setattr(prediction_states, "_original_rule_states", whole_session)
+    monkeypatch.setattr(MaxHistoryTrackerFeaturizer, "prediction_states", whole_session)
+    monkeypatch.setattr(RulePolicy, "_prediction_states", whole_session)
     store = LayanWargaTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "tracker.db"))
 
     async def scenario() -> DialogueStateTracker:

@@ -1,6 +1,7 @@
-"""The spaCy pipeline is loaded once per process (rasa_extensions.spacy_model): Rasa's two
-SpacyNLP graph nodes share it, a rewritten model directory is loaded again, and the shared
-pipeline tokenizes as a freshly loaded one does."""
+"""The spaCy pipeline is loaded once per process (rasa_extensions.spacy_model.SharedSpacyNLP,
+named in config.yml): its two graph nodes share it, in the trained model too, a rewritten model
+directory is loaded again, the shared pipeline tokenizes as a freshly loaded one does, and with
+the patches off each node loads its own as Rasa's SpacyNLP does."""
 from __future__ import annotations
 
 import os
@@ -8,14 +9,16 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from rasa.core.agent import Agent
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.utils.spacy_utils import SpacyNLP
 
-import rasa_extensions  # noqa: F401 - importing the package installs the patch
 from nlu_components.spacy_model import ensure_blank_model
 from rasa_extensions import spacy_model
+from rasa_extensions.spacy_model import SharedSpacyNLP
+from tests.extensions.model_support import graph_components, rasas_own_code
 
 
 @pytest.fixture
@@ -27,8 +30,8 @@ def model_dir(tmp_path: Path) -> Iterator[str]:
 
 
 def create(model: str, tmp_path: Path, node: str) -> SpacyNLP:
-    return SpacyNLP.create(
-        {**SpacyNLP.get_default_config(), "model": model},
+    return SharedSpacyNLP.create(
+        {**SharedSpacyNLP.get_default_config(), "model": model},
         LocalModelStorage(tmp_path / "storage"),
         Resource(node),
         ExecutionContext(GraphSchema({}), node),
@@ -39,6 +42,20 @@ def test_both_graph_nodes_get_one_pipeline(model_dir: str, tmp_path: Path) -> No
     provide = create(model_dir, tmp_path, "provide_SpacyNLP0")
     run = create(model_dir, tmp_path, "run_SpacyNLP0")
     assert provide.provide().model is run.provide().model
+
+
+def test_the_trained_models_nodes_share_one_pipeline(agent: Agent) -> None:
+    nodes = {name: c for name, c in graph_components(agent).items() if isinstance(c, SpacyNLP)}
+    assert {type(c) for c in nodes.values()} == {SharedSpacyNLP}
+    assert len(nodes) == 2
+    assert len({id(c.provide().model) for c in nodes.values()}) == 1
+
+
+def test_with_the_patches_off_each_node_loads_its_own(model_dir: str, tmp_path: Path) -> None:
+    with rasas_own_code():
+        provide = create(model_dir, tmp_path, "provide_SpacyNLP0")
+        run = create(model_dir, tmp_path, "run_SpacyNLP0")
+    assert provide.provide().model is not run.provide().model
 
 
 def test_a_rewritten_model_directory_is_loaded_again(model_dir: str, tmp_path: Path) -> None:
@@ -52,7 +69,7 @@ def test_a_rewritten_model_directory_is_loaded_again(model_dir: str, tmp_path: P
 
 def test_the_shared_pipeline_tokenizes_as_rasas_own_load(model_dir: str, tmp_path: Path) -> None:
     shared = create(model_dir, tmp_path, "provide_SpacyNLP0").provide().model
-    own = spacy_model._original(model_dir).model  # type: ignore[misc]
+    own = SpacyNLP.load_model(model_dir).model
     text = "Pak, lampu jalan di RT 03 mati-mati terus sejak kemarin, tolong dicek ya"
     assert [t.text for t in shared(text)] == [t.text for t in own(text)]
     assert own is not shared

@@ -9,7 +9,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ConversationPaused, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import rasa_extensions  # noqa: F401 - importing the package installs the copy
 from rasa_extensions import tracker_copy
 
 

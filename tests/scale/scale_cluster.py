@@ -35,7 +35,7 @@ from sqlalchemy.future import create_engine
 from pg_support import create_postgres_database, drop_postgres_database
 from simulator.client import SimulatorClient
 from simulator.config import SimulatorConfig
-from simulator.stack import DEFAULT_MODEL, QUIET_ENV, RASA, ROOT, free_port, wait_for, whatsapp_env
+from simulator.stack import DEFAULT_MODEL, QUIET_ENV, RASA, RASA_WITH_PATCHES, ROOT, free_port, wait_for, whatsapp_env
 
 WEBHOOK_PATH = "/webhooks/whatsapp/webhook"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -256,7 +256,7 @@ class Cluster:
         for index, port in enumerate(self.rasa_ports):
             self._spawn(
                 f"rasa{index}",
-                [RASA, "run", "--model", str(DEFAULT_MODEL), "--port", str(port), "--interface", "127.0.0.1",
+                [*RASA_WITH_PATCHES, "run", "--model", str(DEFAULT_MODEL), "--port", str(port), "--interface", "127.0.0.1",
                  "--credentials", str(self.credentials), "--endpoints", str(PRODUCTION_ENDPOINTS)],
                 {**self.env, "LAYANWARGA_SPOOL_DIR": str(self.workdir / f"spool{index}")},
             )
