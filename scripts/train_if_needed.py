@@ -35,7 +35,16 @@ LOG = ROOT / "var" / "log" / "train.log"
 # reuses what a change to the training files leaves valid; it cannot see a change to the code of
 # the project's components, so a change there retrains everything (``--force``).
 TRAINING = ("config.yml", "data", "domain")
-CODE = ("nlu_components", "lexicon")
+# The graph components config.yml names from rasa_extensions (policy subclasses and the shared
+# spaCy loader) and the modules they build on; the package's other modules are not in the model.
+CODE = (
+    "nlu_components",
+    "lexicon",
+    "rasa_extensions/policies.py",
+    "rasa_extensions/certain_predictions.py",
+    "rasa_extensions/prediction_states.py",
+    "rasa_extensions/spacy_model.py",
+)
 SUFFIXES = {".yml", ".yaml", ".py", ".json", ".txt", ".tsv", ".csv"}
 
 

@@ -28,6 +28,7 @@ def project(tmp_path: Path) -> Path:
         if source.is_dir():
             shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, tmp_path / name)
     return tmp_path
 
@@ -53,6 +54,10 @@ def test_the_fingerprint_follows_every_input_and_only_the_inputs(project: Path) 
     component = next((project / "nlu_components").glob("*.py"))
     component.write_text(component.read_text() + "\n")
     assert train_if_needed.fingerprint(project)["code"] != first["code"]
+    before = train_if_needed.fingerprint(project)["code"]
+    policies = project / "rasa_extensions" / "policies.py"  # a policy subclass config.yml names
+    policies.write_text(policies.read_text() + "\n")
+    assert train_if_needed.fingerprint(project)["code"] != before
 
 
 def test_the_fingerprint_is_kept_inside_the_model(tmp_path: Path) -> None:
