@@ -107,10 +107,6 @@ def describe_pin(pin: Dict[Text, Any]) -> Text:
     return f"{label} ({pin['latitude']:.6f}, {pin['longitude']:.6f})"
 
 
-def maps_link(lat: float, lon: float) -> Text:
-    return f"https://www.google.com/maps/search/?api=1&query={lat:.6f},{lon:.6f}"
-
-
 def reset(slots: List[Text]) -> List[EventType]:
     """Events clearing ``slots``, so the next flow starts empty."""
     return [SlotSet(slot, None) for slot in slots]

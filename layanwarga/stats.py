@@ -540,9 +540,3 @@ def set_delivered(day: dt.date, agency_code: str, delivered_to: str, *, url: Opt
         ).scalars().first()
         if row is not None:
             row.delivered_to = delivered_to[:2000]
-
-
-def latest_digest(session: Session, agency_code: str) -> Optional[DigestRun]:
-    return session.execute(
-        select(DigestRun).where(DigestRun.agency_code == agency_code).order_by(DigestRun.day.desc()).limit(1)
-    ).scalars().first()
