@@ -26,7 +26,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from lokal import wilayah
 
-from nlu_components.text_normalizer import get_normalizer
+from nlu_components.text_normalizer import NEGATION_WORDS, NOT_PATTERN, get_normalizer
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
 
@@ -75,13 +75,13 @@ def _words(text: str) -> FrozenSet[str]:
 
 # -- words that end a name --------------------------------------------------------------------------
 # A place or business name runs until one of these (compared on the raw, normalised and stemmed
-# forms): function and time words ...
-FUNCTION_WORDS = _words(
+# forms): function and time words, negations ...
+FUNCTION_WORDS = NEGATION_WORDS | _words(
     """
     yang ini itu sini situ sana saya kami kita dia mereka kamu nya dan atau tapi tetapi karena jadi
     sehingga agar supaya untuk buat bagi dengan sama oleh dari ke di pada sejak sampai hingga kalau
     jika apa apakah kenapa mengapa kok gimana bagaimana mana tolong mohon minta harap segera cepat
-    dong deh sih nih tuh ya yah lho kan bapak ibu admin kak mas mbak bang ada adalah tidak bukan belum
+    dong deh sih nih tuh ya yah lho kan bapak ibu admin kak mas mbak bang ada adalah
     sudah telah masih lagi akan mau ingin bisa dapat harus perlu juga saja aja cuma hanya sangat
     sekali banget amat terlalu agak paling lebih kurang sering selalu terus kadang jarang semua
     banyak sedikit beberapa setiap tiap para pun lah kah menuju arah punya
@@ -332,7 +332,7 @@ _HIDE = re.compile(
     r"\b(anonim|anonymous|tanpa nama)\b"
     r"|\b(rahasia\w*|dirahasiakan|samarkan|disamarkan|sembunyikan|disembunyikan)\b.{0,25}\b(nama|identitas|data diri|saya|sy|aku)\b"
     r"|\b(nama|identitas|data diri)\b.{0,25}\b(rahasia\w*|dirahasiakan|disamarkan|disembunyikan)\b"
-    r"|\b(jangan|jgn|tidak usah|tdk usah|gak usah|ga usah|gausah)\s+(di)?(sebut|tampil\w*|tulis|kasih tau|beritahu|beri tahu|cantumkan)\w*\s+(nama|identitas)"
+    rf"|\b(jangan|jgn|({NOT_PATTERN})\s+usah|gausah)\s+(di)?(sebut|tampil\w*|tulis|kasih tau|beritahu|beri tahu|cantumkan)\w*\s+(nama|identitas)"
 )
 
 
