@@ -169,11 +169,27 @@ class _PlaceReader:
         token = self._tok(index)
         return token is not None and token.raw in raws
 
+    def _low_in(self, index: int, words: FrozenSet[str]) -> bool:
+        token = self._tok(index)
+        return token is not None and token.low in words
+
+    def _among(self, index: int, words: FrozenSet[str]) -> bool:
+        token = self._tok(index)
+        return token is not None and token.among(words)
+
+    def _is_number(self, index: int) -> bool:
+        token = self._tok(index)
+        return token is not None and token.is_number
+
+    def _is_word(self, index: int) -> bool:
+        token = self._tok(index)
+        return token is not None and token.is_word
+
     def _phrase(self, index: int) -> Tuple[int, int, bool]:
         """Units joined one after another from ``index``: where the place starts (after an intro
         word such as "di", which is not part of it; "depan" is), where it ends, and whether it
         says where."""
-        start = index + 1 if self._tok(index) is not None and self._tok(index).among(_PLACE_INTRO) else index
+        start = index + 1 if self._among(index, _PLACE_INTRO) else index
         unit = self._unit(start, continuing=False, introduced=start != index)
         if unit is None:
             return start, index + 1, False
@@ -182,7 +198,7 @@ class _PlaceReader:
             following = end
             while self._is(following, ",", "/"):
                 following += 1
-            if self._tok(following) is not None and self._tok(following).among(_PLACE_INTRO):
+            if self._among(following, _PLACE_INTRO):
                 following += 1
             more = self._unit(following, continuing=identifies, introduced=True)
             if more is None:
@@ -227,14 +243,14 @@ class _PlaceReader:
     def _rt_rw(self, index: int) -> Optional[Tuple[int, bool]]:
         """``rt 3``, ``RT.03``, ``rt 03/rw 02``, ``rt/rw 3/2``."""
         end = index + 1
-        while self._is(end, "/") and self._tok(end + 1) is not None and self._tok(end + 1).low in _RT_RW:
+        while self._is(end, "/") and self._low_in(end + 1, _RT_RW):
             end += 2
         end = self._skip_dots(end)
         numbers = 0
-        while self._tok(end) is not None and self._tok(end).is_number:
+        while self._is_number(end):
             numbers += 1
             end += 1
-            if self._is(end, "/") and self._tok(end + 1) is not None and self._tok(end + 1).is_number:
+            if self._is(end, "/") and self._is_number(end + 1):
                 end += 1
         return (end, True) if numbers else None
 
@@ -260,7 +276,7 @@ class _PlaceReader:
                 break
             if token.low in _RT_RW or token.low in _NUMBER_WORDS or token.low in _AREA_WORDS:
                 break
-            initial = len(token.low) <= 2 and self._tok(end + 1) is not None and self._tok(end + 1).is_word
+            initial = len(token.low) <= 2 and self._is_word(end + 1)
             if (_is_stop(token) and not initial) or token.among(_RELATIVE) or token.among(_PLACE_INTRO):
                 break
             end += 1
@@ -272,11 +288,10 @@ class _PlaceReader:
     def _number(self, index: int) -> int:
         """A house or kilometre number after a name: ``12``, ``no 5``, ``No. 3A``, ``km 3,5``."""
         end = index
-        while self._tok(end) is not None:
-            token = self._tok(end)
+        while (token := self._tok(end)) is not None:
             if token.low in _NUMBER_WORDS or token.low == "km":
                 after = self._skip_dots(end + 1)
-                if self._tok(after) is None or not self._tok(after).is_number:
+                if not self._is_number(after):
                     break
                 end = after
                 continue
@@ -284,7 +299,7 @@ class _PlaceReader:
                 break
             end += 1
             # 3,5 or 12/4 written together; 3A
-            while self._is(end, ",", ".", "/") and self._tok(end + 1) is not None and self._tok(end + 1).is_number \
+            while self._is(end, ",", ".", "/") and self._is_number(end + 1) \
                     and self.toks[end].end == self.toks[end + 1].start:
                 end += 2
             letter = self._tok(end)

@@ -23,7 +23,6 @@ import types
 from typing import Any, FrozenSet, Optional, Tuple
 
 import structlog
-
 from rasa.core import processor
 from rasa.core.actions import forms
 from rasa.core.policies import memoization, rule_policy

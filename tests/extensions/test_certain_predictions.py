@@ -16,7 +16,13 @@ from rasa.shared.core.events import ActionExecuted, ActionExecutionRejected, Eve
 from rasa.shared.core.trackers import DialogueStateTracker
 
 import rasa_extensions  # noqa: F401 - importing the package installs the patches
-from tests.extensions.model_support import combined, ensemble_prediction, long_conversation, patched_predict, rasas_predict
+from tests.extensions.model_support import (
+    combined,
+    ensemble_prediction,
+    long_conversation,
+    patched_predict,
+    rasas_predict,
+)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from rasa_extensions import dialogue_states, prediction_states
 from rasa_extensions.tracker_store import LayanWargaTrackerStore
 from tests.extensions.model_support import long_conversation, policies, predictions
 
+
 @pytest.mark.parametrize("max_history", [1, 4, 5])
 def test_ml_policies_get_rasas_slice_of_the_states(project: Tuple[Domain, List[List[Event]]], max_history: int) -> None:
     domain, story_events = project
