@@ -9,6 +9,8 @@ from typing import Any, Callable, Dict, List, Optional, Text, Tuple, TypeVar
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
+from nlu_components.text_normalizer import NOT_PATTERN
+
 T = TypeVar("T")
 
 # Intents that always leave a form: the citizen cancels, asks for the menu, has an emergency or
@@ -20,7 +22,7 @@ INTERRUPT_CONFIDENCE = 0.85
 # Words that cancel for certain. Without one of them a message classified as `batal` inside a
 # form ("ga usah", "tidak perlu") is an answer to the question asked, not a cancellation.
 _EXPLICIT_CANCEL = re.compile(
-    r"\b(batal\w*|cancel|stop|berhenti|keluar|udahan|(ga|gak|nggak|ngga|enggak|tidak|tdk|gk|g)\s*(jadi|jd))\b"
+    rf"\b(batal\w*|cancel|stop|berhenti|keluar|udahan|({NOT_PATTERN})\s*(jadi|jd))\b"
 )
 
 
@@ -105,10 +107,6 @@ def describe_pin(pin: Dict[Text, Any]) -> Text:
     parts = [p for p in (pin.get("name"), pin.get("address")) if p]
     label = ", ".join(parts) if parts else "Titik lokasi dari WhatsApp"
     return f"{label} ({pin['latitude']:.6f}, {pin['longitude']:.6f})"
-
-
-def maps_link(lat: float, lon: float) -> Text:
-    return f"https://www.google.com/maps/search/?api=1&query={lat:.6f},{lon:.6f}"
 
 
 def reset(slots: List[Text]) -> List[EventType]:

@@ -20,6 +20,7 @@ from layanwarga import conversation_log, first_message, pending, tickets
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
+from nlu_components.text_normalizer import NOT_PATTERN, NOT_WORDS
 
 from . import common, submissions
 from .feedback import answer_to_closing_question
@@ -44,11 +45,12 @@ PART_KEYWORDS = {
     "foto": ("foto", "gambar", "poto", "fotonya"),
     "anonim": ("anonim", "rahasia", "identitas", "nama"),
 }
-DONE_WORDS = frozenset({"selesai", "sudah", "udah", "udh", "cukup", "lewati", "skip", "lanjut", "gak", "tidak", "ga", "nggak", "ngga"})
+# "No more photos": done, skip, or a plain no.
+DONE_WORDS = frozenset({"selesai", "sudah", "udah", "udh", "cukup", "lewati", "skip", "lanjut"}) | NOT_WORDS
 SEND_WORDS = frozenset({"kirim", "kirimkan", "benar", "betul", "oke", "ok", "ya", "iya", "yes"})
 ANONYMOUS_WORDS = ("anonim", "rahasia", "sembunyi")
 # "no need" (to hide): a negation before usah/perlu, or asking to show the name.
-PUBLIC_ANSWER = re.compile(r"\b(ga|gak|gk|nggak|ngga|enggak|tidak|tdk|ndak|kada|indak)\s+(usah|perlu|apa2|apa-apa)\b|\btampilkan\b|\bboleh\b")
+PUBLIC_ANSWER = re.compile(rf"\b({NOT_PATTERN})\s+(usah|perlu|apa2|apa-apa)\b|\btampilkan\b|\bboleh\b")
 
 
 ASPIRATION = "sampaikan_aspirasi"

@@ -17,9 +17,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import conversation_log, crypto, first_message, pending, phones, resubmission
-from layanwarga import nik as nik_rules
-from layanwarga import tickets
+from layanwarga import (
+    conversation_log,
+    crypto,
+    first_message,
+    nik as nik_rules,
+    pending,
+    phones,
+    resubmission,
+    tickets,
+)
 from layanwarga.config import LetterType, get_institution
 from layanwarga.formatting import format_date, join_words, photo_of
 from layanwarga.text import clip, read_place

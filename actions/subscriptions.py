@@ -23,6 +23,7 @@ from rasa_sdk.types import DomainDict
 from layanwarga import first_message, subscriptions
 from layanwarga.config import Institution, get_institution
 from layanwarga.formatting import format_date, join_words
+from nlu_components.text_normalizer import NOT_WORDS
 
 from . import common
 from .flow import FlowFormValidation, reset_flow
@@ -34,7 +35,7 @@ AREA_SLOT = "langganan_wilayah"
 CONSENT_SLOT = "langganan_setuju"
 SLOTS = [TOPIC_SLOT, AREA_SLOT, CONSENT_SLOT]
 YES_WORDS = frozenset({"ya", "iya", "yes", "setuju", "boleh", "ok", "oke", "mau", "lanjut", "siap"})
-NO_WORDS = frozenset({"tidak", "tdk", "gak", "ga", "nggak", "enggak", "no", "jangan", "tolak"})
+NO_WORDS = NOT_WORDS | frozenset({"no", "jangan", "tolak"})
 
 
 def _choice(tracker: Tracker) -> Optional[Text]:

@@ -22,8 +22,13 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from whatsapp import messages
-from whatsapp.settings import ENV_VARS as GRAPH_ENV_VARS
-from whatsapp.settings import GraphSettings, Resolver, SettingsError, load_graph_settings
+from whatsapp.settings import (
+    ENV_VARS as GRAPH_ENV_VARS,
+    GraphSettings,
+    Resolver,
+    SettingsError,
+    load_graph_settings,
+)
 
 logger = logging.getLogger(__name__)
 

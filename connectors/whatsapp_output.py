@@ -93,7 +93,8 @@ class WhatsAppOutput(OutputChannel):
         if not isinstance(json_message, dict):
             logger.error("Custom payload for %s is not an object; not sent", mask(recipient_id))
             return
-        body = json_message.get("whatsapp") if isinstance(json_message.get("whatsapp"), dict) else json_message
+        nested = json_message.get("whatsapp")
+        body: Dict[str, Any] = nested if isinstance(nested, dict) else json_message
         if not body.get("type"):
             logger.error("Custom payload for %s has no 'type'; not sent: %s", mask(recipient_id), sorted(body))
             return

@@ -52,7 +52,6 @@ from layanwarga import blocklist, calendar, conversation_log, handoff, inbound, 
 from layanwarga.config import Institution, get_institution
 from layanwarga.formatting import format_time
 from layanwarga.inbound import mask
-
 from rasa_extensions.action_failures import ActionServerUnavailable, failing_turns
 from rasa_extensions.tracker_store import TrackerStoreUnavailable
 from whatsapp import statuses as wa_statuses
@@ -596,7 +595,8 @@ class WebhookProcessor:
             return Outcome.FAILED
         if message is not None:
             return await self.handle_message(message, row.key, replay=True)
-        metadata = payload.get("metadata") if isinstance(payload.get("metadata"), dict) else {}
+        journalled = payload.get("metadata")
+        metadata: Dict[str, Any] = journalled if isinstance(journalled, dict) else {}
         return await self.deliver(
             row.sender, payload.get("text"), metadata, str(payload.get("message_id") or row.key), self.output_channel(),
             key=row.key, replay=True,
@@ -741,9 +741,9 @@ class WebhookProcessor:
                 info = await self.client.media_info(ref.media_id)
                 url = info.get("url")
                 declared_mime = info.get("mime_type") or ref.mime_type
-                size = info.get("file_size")
+                size = str(info.get("file_size") or "")
                 media.check_declared(
-                    declared_mime, int(size) if str(size or "").isdigit() else None, allowed=allowed, max_bytes=limit
+                    declared_mime, int(size) if size.isdigit() else None, allowed=allowed, max_bytes=limit
                 )
             else:
                 url, declared_mime = ref.url, ref.mime_type

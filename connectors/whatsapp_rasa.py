@@ -117,8 +117,8 @@ def _contacts(message: InboundMessage, meta: Dict[str, Any]) -> Translation:
     meta["contacts"] = shared
     parts = []
     for item in shared:
-        phones = ", ".join(item["phones"])
-        parts.append(f"{item['name'] or 'Tanpa nama'} ({phones})" if phones else (item["name"] or "Tanpa nama"))
+        numbers = ", ".join(item["phones"])
+        parts.append(f"{item['name'] or 'Tanpa nama'} ({numbers})" if numbers else (item["name"] or "Tanpa nama"))
     text = "Kontak dibagikan: " + "; ".join(parts) if parts else "Kontak dibagikan"
     return Translation(Disposition.RASA, text, meta)
 

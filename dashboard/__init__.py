@@ -14,7 +14,7 @@ from flask import Flask, g, render_template
 from markupsafe import Markup
 
 from layanwarga import staff, states
-from layanwarga.config import Institution, get_institution
+from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.formatting import MONTH_NAMES
 
@@ -130,10 +130,6 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
         return render_template("error.html", code=500, message="Terjadi gangguan sistem. Silakan coba lagi."), 500
 
     return app
-
-
-def agencies_map(session: Any, inst: Institution, include_inactive: bool = False) -> Dict[str, staff.AgencyInfo]:
-    return staff.agencies(session, inst, include_inactive=include_inactive)
 
 
 def agency_names() -> Dict[str, str]:

@@ -37,11 +37,11 @@ def _require_schema() -> Optional[int]:
 def cmd_serve(args: argparse.Namespace) -> int:
     from waitress import serve
 
+    from layanwarga import runtime
+
     from . import create_app
     from .jobs import Scheduler
     from .settings import DashboardSettings, SettingsError
-
-    from layanwarga import runtime
 
     try:
         runtime.require_safe("dashboard")

@@ -98,7 +98,7 @@ def main(runs: int = 5) -> int:
         total = int(session.execute(select(func.count(Ticket.id))).scalar_one())
     print(f"Database: {safe_url(database_url())} — {total:,} tickets; {runs} runs per page (after one warm-up)")
     print("| page | median ms | slowest ms |\n|---|---:|---:|")
-    for label, path, median, worst, status in run(runs):
+    for label, _path, median, worst, status in run(runs):
         flag = "" if status == 200 else f" (HTTP {status})"
         print(f"| {label}{flag} | {median:.0f} | {worst:.0f} |")
     return 0

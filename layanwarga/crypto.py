@@ -152,7 +152,6 @@ def rotate(url: Optional[str] = None) -> int:
 
     from .db import session_scope
     from .models import Ticket
-
     from .privacy import DataRequest
 
     count = 0

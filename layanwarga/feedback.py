@@ -21,6 +21,8 @@ from typing import List, Optional
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Session
 
+from nlu_components.text_normalizer import NEGATION_WORDS
+
 from . import citizens, states, tickets
 from .conversation_log import DIRECTION_IN, ConversationMessage
 from .db import session_scope
@@ -189,7 +191,6 @@ def for_ticket(session: Session, ticket_id: int) -> Optional[TicketFeedback]:
 
 
 # -- typed answers ---------------------------------------------------------------------------------------
-_NEGATIONS = frozenset({"tidak", "bukan", "belum"})
 # Still wrong: "masih mati", "rusak lagi", "tetap sama" (not after a negation: "sudah tidak mati lagi").
 _STILL = frozenset({"masih", "tetap", "lagi", "kembali"})
 _STILL_WRONG = frozenset(
@@ -232,7 +233,7 @@ def read_reply(text: str) -> Optional[str]:
     if "belum" in words:
         return NOT_RESOLVED
     for index, stem in enumerate(stems):
-        negated = index > 0 and stems[index - 1] in _NEGATIONS
+        negated = index > 0 and stems[index - 1] in NEGATION_WORDS
         if stem in _STILL_WRONG and not negated:
             before, after = stems[max(0, index - 2):index], stems[index + 1:index + 3]
             if _STILL & set(before) or "lagi" in after:
@@ -240,7 +241,7 @@ def read_reply(text: str) -> Optional[str]:
     joined = f" {' '.join(words)} "
     if any(f" {phrase} " in joined for phrase in _NO_PROBLEM):
         return RESOLVED
-    if words[0] in ("tidak", "bukan") and (len(words) == 1 or words[1] not in ("ada", "apa")):
+    if words[0] in NEGATION_WORDS and (len(words) == 1 or words[1] not in ("ada", "apa")):
         return NOT_RESOLVED
     if _RESOLVED_WORDS & set(words) or " terima kasih " in joined:
         return RESOLVED
@@ -250,7 +251,7 @@ def read_reply(text: str) -> Optional[str]:
 def has_details(text: str) -> bool:
     """Whether a "not resolved" answer says more than no ("belum pak masih gelap" does; "blm pak"
     and "belum selesai juga" do not): then it is the note, and nothing needs to be asked."""
-    plain = FUNCTION_WORDS | _NEGATIONS | _STILL | _RESOLVED_WORDS
+    plain = FUNCTION_WORDS | _STILL | _RESOLVED_WORDS  # FUNCTION_WORDS has the negations
     said = [w for w in content_words(" ".join(_words(text))) if w not in plain and not w.isdigit()]
     return bool(said)
 

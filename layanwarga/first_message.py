@@ -26,7 +26,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from lokal import wilayah
 
-from nlu_components.text_normalizer import get_normalizer
+from nlu_components.text_normalizer import NEGATION_WORDS, NOT_PATTERN, get_normalizer
 
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
 
@@ -75,13 +75,13 @@ def _words(text: str) -> FrozenSet[str]:
 
 # -- words that end a name --------------------------------------------------------------------------
 # A place or business name runs until one of these (compared on the raw, normalised and stemmed
-# forms): function and time words ...
-FUNCTION_WORDS = _words(
+# forms): function and time words, negations ...
+FUNCTION_WORDS = NEGATION_WORDS | _words(
     """
     yang ini itu sini situ sana saya kami kita dia mereka kamu nya dan atau tapi tetapi karena jadi
     sehingga agar supaya untuk buat bagi dengan sama oleh dari ke di pada sejak sampai hingga kalau
     jika apa apakah kenapa mengapa kok gimana bagaimana mana tolong mohon minta harap segera cepat
-    dong deh sih nih tuh ya yah lho kan bapak ibu admin kak mas mbak bang ada adalah tidak bukan belum
+    dong deh sih nih tuh ya yah lho kan bapak ibu admin kak mas mbak bang ada adalah
     sudah telah masih lagi akan mau ingin bisa dapat harus perlu juga saja aja cuma hanya sangat
     sekali banget amat terlalu agak paling lebih kurang sering selalu terus kadang jarang semua
     banyak sedikit beberapa setiap tiap para pun lah kah menuju arah punya
@@ -169,11 +169,27 @@ class _PlaceReader:
         token = self._tok(index)
         return token is not None and token.raw in raws
 
+    def _low_in(self, index: int, words: FrozenSet[str]) -> bool:
+        token = self._tok(index)
+        return token is not None and token.low in words
+
+    def _among(self, index: int, words: FrozenSet[str]) -> bool:
+        token = self._tok(index)
+        return token is not None and token.among(words)
+
+    def _is_number(self, index: int) -> bool:
+        token = self._tok(index)
+        return token is not None and token.is_number
+
+    def _is_word(self, index: int) -> bool:
+        token = self._tok(index)
+        return token is not None and token.is_word
+
     def _phrase(self, index: int) -> Tuple[int, int, bool]:
         """Units joined one after another from ``index``: where the place starts (after an intro
         word such as "di", which is not part of it; "depan" is), where it ends, and whether it
         says where."""
-        start = index + 1 if self._tok(index) is not None and self._tok(index).among(_PLACE_INTRO) else index
+        start = index + 1 if self._among(index, _PLACE_INTRO) else index
         unit = self._unit(start, continuing=False, introduced=start != index)
         if unit is None:
             return start, index + 1, False
@@ -182,7 +198,7 @@ class _PlaceReader:
             following = end
             while self._is(following, ",", "/"):
                 following += 1
-            if self._tok(following) is not None and self._tok(following).among(_PLACE_INTRO):
+            if self._among(following, _PLACE_INTRO):
                 following += 1
             more = self._unit(following, continuing=identifies, introduced=True)
             if more is None:
@@ -227,14 +243,14 @@ class _PlaceReader:
     def _rt_rw(self, index: int) -> Optional[Tuple[int, bool]]:
         """``rt 3``, ``RT.03``, ``rt 03/rw 02``, ``rt/rw 3/2``."""
         end = index + 1
-        while self._is(end, "/") and self._tok(end + 1) is not None and self._tok(end + 1).low in _RT_RW:
+        while self._is(end, "/") and self._low_in(end + 1, _RT_RW):
             end += 2
         end = self._skip_dots(end)
         numbers = 0
-        while self._tok(end) is not None and self._tok(end).is_number:
+        while self._is_number(end):
             numbers += 1
             end += 1
-            if self._is(end, "/") and self._tok(end + 1) is not None and self._tok(end + 1).is_number:
+            if self._is(end, "/") and self._is_number(end + 1):
                 end += 1
         return (end, True) if numbers else None
 
@@ -260,7 +276,7 @@ class _PlaceReader:
                 break
             if token.low in _RT_RW or token.low in _NUMBER_WORDS or token.low in _AREA_WORDS:
                 break
-            initial = len(token.low) <= 2 and self._tok(end + 1) is not None and self._tok(end + 1).is_word
+            initial = len(token.low) <= 2 and self._is_word(end + 1)
             if (_is_stop(token) and not initial) or token.among(_RELATIVE) or token.among(_PLACE_INTRO):
                 break
             end += 1
@@ -272,11 +288,10 @@ class _PlaceReader:
     def _number(self, index: int) -> int:
         """A house or kilometre number after a name: ``12``, ``no 5``, ``No. 3A``, ``km 3,5``."""
         end = index
-        while self._tok(end) is not None:
-            token = self._tok(end)
+        while (token := self._tok(end)) is not None:
             if token.low in _NUMBER_WORDS or token.low == "km":
                 after = self._skip_dots(end + 1)
-                if self._tok(after) is None or not self._tok(after).is_number:
+                if not self._is_number(after):
                     break
                 end = after
                 continue
@@ -284,7 +299,7 @@ class _PlaceReader:
                 break
             end += 1
             # 3,5 or 12/4 written together; 3A
-            while self._is(end, ",", ".", "/") and self._tok(end + 1) is not None and self._tok(end + 1).is_number \
+            while self._is(end, ",", ".", "/") and self._is_number(end + 1) \
                     and self.toks[end].end == self.toks[end + 1].start:
                 end += 2
             letter = self._tok(end)
@@ -332,7 +347,7 @@ _HIDE = re.compile(
     r"\b(anonim|anonymous|tanpa nama)\b"
     r"|\b(rahasia\w*|dirahasiakan|samarkan|disamarkan|sembunyikan|disembunyikan)\b.{0,25}\b(nama|identitas|data diri|saya|sy|aku)\b"
     r"|\b(nama|identitas|data diri)\b.{0,25}\b(rahasia\w*|dirahasiakan|disamarkan|disembunyikan)\b"
-    r"|\b(jangan|jgn|tidak usah|tdk usah|gak usah|ga usah|gausah)\s+(di)?(sebut|tampil\w*|tulis|kasih tau|beritahu|beri tahu|cantumkan)\w*\s+(nama|identitas)"
+    rf"|\b(jangan|jgn|({NOT_PATTERN})\s+usah|gausah)\s+(di)?(sebut|tampil\w*|tulis|kasih tau|beritahu|beri tahu|cantumkan)\w*\s+(nama|identitas)"
 )
 
 

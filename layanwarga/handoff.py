@@ -322,11 +322,16 @@ class Summary:
     emergency_at: Optional[dt.datetime] = None
 
 
+# A condition every row meets: the default of ``list_open``'s filters (SQL TRUE, one shared
+# immutable expression).
+EVERY_ROW: ColumnElement = true()
+
+
 def list_open(
     session: Session,
     *,
-    visible: ColumnElement = true(),
-    readable: ColumnElement = true(),
+    visible: ColumnElement = EVERY_ROW,
+    readable: ColumnElement = EVERY_ROW,
     limit: int = 200,
 ) -> List[Summary]:
     """Open handoffs, those waiting longest for an answer first, with unread counts.

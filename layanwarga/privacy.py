@@ -98,7 +98,7 @@ class DataRequest(Base):
 def _unkeyed_digest(sender: str) -> str:
     """The first version's requester (a plain hash): the input of the keyed code, so that rows
     migrated from it (``0008`` keys them without knowing the number) and new rows agree."""
-    return hashlib.sha256(f"layanwarga:{sender}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"layanwarga:{sender}".encode()).hexdigest()[:32]
 
 
 def requester_code(sender: str) -> str:

@@ -26,9 +26,7 @@ from typing import List, Optional
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import conversation_store, privacy, runtime
-from . import spool as spooling
-from . import media as media_storage
+from . import conversation_store, media as media_storage, privacy, runtime, spool as spooling
 from .config import Institution, get_institution
 from .conversation_log import ConversationMessage
 from .db import session_scope

@@ -23,7 +23,19 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import Column, Date, DateTime, Integer, String, Text, UniqueConstraint, and_, func, literal_column, select
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -540,9 +552,3 @@ def set_delivered(day: dt.date, agency_code: str, delivered_to: str, *, url: Opt
         ).scalars().first()
         if row is not None:
             row.delivered_to = delivered_to[:2000]
-
-
-def latest_digest(session: Session, agency_code: str) -> Optional[DigestRun]:
-    return session.execute(
-        select(DigestRun).where(DigestRun.agency_code == agency_code).order_by(DigestRun.day.desc()).limit(1)
-    ).scalars().first()

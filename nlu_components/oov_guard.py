@@ -170,7 +170,7 @@ class OutOfVocabularyGuard(GraphComponent, IntentClassifier):
         except (ValueError, FileNotFoundError):
             logger.warning("OutOfVocabularyGuard: no training vocabulary; lexicon only.")
         guard = cls(config, model_storage, resource, words)
-        guard.vocabulary  # build the lookup now, not on the first message
+        _ = guard.vocabulary  # build the lookup now, not on the first message
         return guard
 
     def train(self, training_data: TrainingData) -> Resource:

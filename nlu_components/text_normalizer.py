@@ -47,6 +47,25 @@ EXCLUDED_TRANSFORMATIONS = frozenset({"rev"})
 
 EMOJI_PLACEHOLDER = "__emoji__"
 
+# Indonesian negation as citizens type it: the one list every reader of citizens' text uses
+# (the actions' answer readers, ``layanwarga.feedback``, ``layanwarga.first_message``), raw or
+# normalised. ``NOT_WORDS`` is "tidak" with its everyday and regional spellings, each of which the
+# lexicon reads as "tidak" (tests/nlu_components/test_text_normalizer.py holds the two together;
+# "seng" and "dak" stay out: as raw words they are more often zinc and a concrete roof slab);
+# ``NEGATION_WORDS`` adds "bukan" and "belum" with their short forms. "jangan" (don't) is a
+# request, not a negation: readers that take it as a no add it themselves.
+NOT_WORDS: FrozenSet[str] = frozenset(
+    """
+    tidak tdk tak gak ga gk g gag gx nggak ngga ngak nggk ngk enggak engga enggk kagak kaga
+    ndak nda ndk kada indak idak ora orak mboten boten teu henteu enjek sonde sond nyanda tra
+    trada tida nope
+    """.split()
+)
+NEGATION_WORDS: FrozenSet[str] = NOT_WORDS | frozenset("bukan bkn belum blm blom blum belom".split())
+# ``NOT_WORDS`` as a regular-expression alternation, longest spelling first:
+# ``rf"\b({NOT_PATTERN})\s+usah\b"``.
+NOT_PATTERN = "|".join(sorted(NOT_WORDS, key=lambda word: (-len(word), word)))
+
 _LETTER = r"a-z\u00e0-\u024f"
 _REDUP_DIGIT = re.compile(rf"^([{_LETTER}]{{3,}})2([{_LETTER}]*)$")
 _REPEAT3 = re.compile(rf"([{_LETTER}])\1{{2,}}")

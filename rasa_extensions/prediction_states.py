@@ -37,7 +37,12 @@ from rasa.core.featurizers.tracker_featurizers import (
     TrackerFeaturizer,
     _is_prev_action_unlikely_intent_in_state,
 )
-from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RULES_NOT_IN_STORIES, RulePolicy
+from rasa.core.policies.rule_policy import (
+    RULES,
+    RULES_FOR_LOOP_UNHAPPY_PATH,
+    RULES_NOT_IN_STORIES,
+    RulePolicy,
+)
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker

@@ -23,6 +23,7 @@ PostgreSQL database. Statuses alone are timed too (one unit per record against b
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -141,6 +142,19 @@ def measure(url: str, work: Callable[[], None]) -> Tuple[float, float, int]:
         event.remove(engine, "begin", on_begin)
 
 
+def separate_turns(url: str, messages: int, replies: int) -> None:
+    for i in range(messages):
+        separate(url, i, replies)
+
+
+def merged_turns(url: str, messages: int, replies: int, batch: int) -> None:
+    pending: List[statuses.StatusRecord] = []
+    for i in range(messages):
+        merged(url, i, replies, pending, batch)
+    if pending:
+        statuses.record_statuses(pending, url=url)
+
+
 def turns(kind: str, workdir: Path, messages: int, replies: int, batch: int) -> Dict[str, Tuple[float, float, float]]:
     results: Dict[str, Tuple[float, float, float]] = {}
     for mode in ("separate", "merged"):
@@ -150,21 +164,19 @@ def turns(kind: str, workdir: Path, messages: int, replies: int, batch: int) -> 
             for i in range(20):  # warm the pool and the statement caches
                 separate(url, 10_000_000 + i, 1)
             if mode == "separate":
-                cpu, wall, units = measure(url, lambda: [separate(url, i, replies) for i in range(messages)])
+                work = functools.partial(separate_turns, url, messages, replies)
             else:
-                pending: List[statuses.StatusRecord] = []
-
-                def run() -> None:
-                    for i in range(messages):
-                        merged(url, i, replies, pending, batch)
-                    if pending:
-                        statuses.record_statuses(pending, url=url)
-
-                cpu, wall, units = measure(url, run)
+                work = functools.partial(merged_turns, url, messages, replies, batch)
+            cpu, wall, units = measure(url, work)
             results[mode] = (cpu * 1000 / messages, wall * 1000 / messages, units / messages)
         finally:
             drop_database(url)
     return results
+
+
+def record_in_batches(url: str, records: List[statuses.StatusRecord], size: int) -> None:
+    for start in range(0, len(records), size):
+        statuses.record_statuses(records[start : start + size], url=url)
 
 
 def statuses_only(kind: str, workdir: Path, count: int, batch: int) -> Dict[str, Tuple[float, float]]:
@@ -183,13 +195,8 @@ def statuses_only(kind: str, workdir: Path, count: int, batch: int) -> Dict[str,
         try:
             migrate.upgrade(url)
             statuses.record_statuses([statuses.StatusRecord("wamid.warm", "sent")], url=url)
-            if mode == "one per unit":
-                cpu, wall, _ = measure(url, lambda: [statuses.record_statuses([r], url=url) for r in records])
-            else:
-                cpu, wall, _ = measure(
-                    url,
-                    lambda: [statuses.record_statuses(records[s : s + batch], url=url) for s in range(0, len(records), batch)],
-                )
+            size = 1 if mode == "one per unit" else batch
+            cpu, wall, _ = measure(url, functools.partial(record_in_batches, url, records, size))
             results[mode] = (cpu * 1000 / len(records), wall * 1000 / len(records))
         finally:
             drop_database(url)

@@ -44,6 +44,7 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import benchmark_load as load  # noqa: E402
+
 from scale_cluster import Cluster, prepare_cluster  # noqa: E402
 from simulator.config import SimulatorConfig  # noqa: E402
 from simulator.server import RunningSimulator  # noqa: E402

@@ -182,7 +182,7 @@ async def api_events(request: web.Request) -> web.StreamResponse:
                 continue
             if event is None:
                 break
-            await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode("utf-8"))
+            await response.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

@@ -176,14 +176,16 @@ def error_from_response(
     reason: Optional[str] = None,
 ) -> GraphAPIError:
     """The exception for an error answer (JSON ``{"error": {...}}`` or anything else)."""
-    error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    found = body.get("error") if isinstance(body, dict) else None
+    error: Dict[str, Any] = found if isinstance(found, dict) else {}
     code = error.get("code")
     try:
         code = int(code) if code is not None else None
     except (TypeError, ValueError):
         code = None
     subcode = error.get("error_subcode")
-    data = error.get("error_data") if isinstance(error.get("error_data"), dict) else {}
+    details = error.get("error_data")
+    data: Dict[str, Any] = details if isinstance(details, dict) else {}
     retry_after = None
     if headers and headers.get("Retry-After"):
         try:

@@ -200,15 +200,16 @@ def attachment_message(attachment: Any) -> Optional[Message]:
                 body["filename"] = name[:240]
         return {"type": kind, kind: body}
     if isinstance(attachment, dict):
-        payload = attachment.get("payload") if isinstance(attachment.get("payload"), dict) else attachment
-        ref = payload.get("url") or payload.get("link") or payload.get("src") or payload.get("id")
-        if not ref:
+        nested = attachment.get("payload")
+        payload: Dict[str, Any] = nested if isinstance(nested, dict) else attachment
+        link = payload.get("url") or payload.get("link") or payload.get("src") or payload.get("id")
+        if not link:
             return None
         kind = str(attachment.get("type") or payload.get("type") or "").lower()
         if kind not in ("image", "video", "audio", "document", "sticker"):
-            message = attachment_message(str(ref))
+            message = attachment_message(str(link))
             kind = message["type"] if message else "document"
-        body = _media_ref(str(ref))
+        body = _media_ref(str(link))
         if payload.get("caption") and kind in ("image", "video", "document"):
             body["caption"] = truncate(str(payload["caption"]), CAPTION_LIMIT)
         if payload.get("filename") and kind == "document":

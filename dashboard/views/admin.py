@@ -138,7 +138,7 @@ def agencies():  # type: ignore[no-untyped-def]
     with session_scope() as session:
         rows = staff.agencies(session, inst, include_inactive=True)
         routed = {}
-        for code, category in inst.complaint_categories.items():
+        for category in inst.complaint_categories.values():
             routed.setdefault(category.agency, []).append(category.label)
     return render_template("admin_agencies.html", agencies=rows, routed=routed, error=error), (400 if error else 200)
 

@@ -19,8 +19,7 @@ from typing import Any, Dict, Optional
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup, escape
 
-from layanwarga import media as media_store
-from layanwarga import staff, subscriptions
+from layanwarga import media as media_store, staff, subscriptions
 from layanwarga.broadcast import ANNOUNCEMENT_IMAGE_MAX_BYTES, ANNOUNCEMENT_IMAGE_TYPES
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope

@@ -10,13 +10,34 @@ import logging
 import mimetypes
 from typing import Any, Dict, List, Optional
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import select
 
 from layanwarga import conversation_log, feedback, media as media_store, notifications, states
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
-from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Citizen, Media, MessageStatus, StateChange, Ticket, utcnow
+from layanwarga.models import (
+    KIND_COMPLAINT,
+    KIND_LETTER,
+    Citizen,
+    Media,
+    MessageStatus,
+    StateChange,
+    Ticket,
+    utcnow,
+)
 from layanwarga.nik import mask
 from layanwarga.staff import ROLE_OPD, StaffUser, agencies, audit
 from layanwarga.stats import category_label, digest, today_local

@@ -92,8 +92,16 @@ def test_photos_can_be_skipped(domain) -> None:  # type: ignore[no-untyped-def]
     assert run.slots["aduan_foto"] == "dilewati"
 
 
+@pytest.mark.parametrize("text", ["tdk ada foto", "ndak ada pak", "enggak"])
+def test_any_spelling_of_no_skips_the_photos(domain, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the intent classifier made of it (here: nothing useful)."""
+    run = validate(in_form(text, "nlu_fallback", requested="aduan_foto"), domain)
+    assert run.slots["aduan_foto"] == "dilewati"
+
+
 @pytest.mark.parametrize("text, intent, expected", [("/affirm", "affirm", True), ("/deny", "deny", False), ("ga usah", "batal", False), ("rahasiakan nama saya", "inform", True),
-     ("jangan tampilkan nama sy", "inform", True), ("tidak perlu dirahasiakan", "deny", False)])
+     ("jangan tampilkan nama sy", "inform", True), ("tidak perlu dirahasiakan", "deny", False),
+     ("tak usah", "inform", False), ("nda perlu pak", "nlu_fallback", False)])
 def test_anonymity_answers(domain, text: str, intent: str, expected: bool) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form(text, intent, requested="aduan_anonim"), domain)
     assert run.slots["aduan_anonim"] is expected
@@ -103,6 +111,14 @@ def test_anonymity_answers(domain, text: str, intent: str, expected: bool) -> No
 def test_exits_are_never_taken_as_answers(domain, text: str, intent: str) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form(text, intent), domain)
     assert run.events == []  # nothing extracted: Rasa rejects the form and the exit rules run
+
+
+@pytest.mark.parametrize("text, leaves", [("gak jadi", True), ("ndak jadi lapor", True), ("tak jadi deh", True),
+                                          ("kada jadi", True), ("ga usah", False), ("tidak perlu", False)])
+def test_a_cancel_inside_a_form_leaves_only_when_it_says_not_going_ahead(domain, text: str, leaves: bool) -> None:  # type: ignore[no-untyped-def]
+    """Classified as `batal`, "<no> jadi" in any spelling cancels; "no need" answers the question."""
+    run = validate(in_form(text, "batal"), domain)
+    assert (run.events == []) is leaves
 
 
 def test_a_confident_letter_request_leaves_the_complaint(domain) -> None:  # type: ignore[no-untyped-def]

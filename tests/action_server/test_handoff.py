@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from actions.handoff import ActionHandoff
-from layanwarga import handoff
-from layanwarga import db
+from layanwarga import db, handoff
 
 from .conftest import make_tracker, run_action
 

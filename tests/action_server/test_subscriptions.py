@@ -98,7 +98,8 @@ def test_area_answers(domain, text, expected) -> None:  # type: ignore[no-untype
 @pytest.mark.parametrize(
     "text, intent, expected",
     [("/affirm", "affirm", "ya"), ("ya setuju", "affirm", "ya"), ("/deny", "deny", "tidak"), ("gak ah", "inform", "tidak"),
-     ("boleh", "inform", "ya"), ("apa itu", "inform", None)],
+     ("boleh", "inform", "ya"), ("apa itu", "inform", None), ("ngga", "nlu_fallback", "tidak"),
+     ("ndak usah", "inform", "tidak")],
 )
 def test_consent_answers(domain, text, intent, expected) -> None:  # type: ignore[no-untyped-def]
     slots = ask("langganan_setuju", langganan_topik="bencana", langganan_wilayah="panarung")

@@ -17,9 +17,15 @@ from layanwarga import db
 from layanwarga.conversation_log import ConversationMessage
 from layanwarga.models import Citizen, Media, MessageStatus, ProcessedMessage
 from wa_support import (
-    SAMPLE_JPEG, FakeGraph, RunningChannel, make_settings, payload, payload_bytes, payload_names, register_sample_media,
+    SAMPLE_JPEG,
+    FakeGraph,
+    RunningChannel,
+    make_settings,
+    payload,
+    payload_bytes,
+    payload_names,
+    register_sample_media,
 )
-
 
 UNSUPPORTED = "/pesan_tidak_didukung"
 

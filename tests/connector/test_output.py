@@ -14,8 +14,7 @@ from connectors.whatsapp_output import WhatsAppOutput
 from layanwarga import db
 from layanwarga.models import MessageStatus
 from wa_support import FakeGraph, Scripted, graph_error, make_settings
-from whatsapp import messages as fmt
-from whatsapp import statuses as wa_statuses
+from whatsapp import messages as fmt, statuses as wa_statuses
 from whatsapp.aio import AsyncClient
 
 CITIZEN = "6281234567890"
@@ -148,9 +147,10 @@ async def test_token_and_permission_errors_are_logged_loudly(tmp_path: Path, cap
 
 async def test_interactive_reply_titles_map_back(tmp_path: Path) -> None:
     """What we send as ids is what comes back in button_reply / list_reply."""
+    import json
+
     from connectors.whatsapp_parse import decode_body, parse_body
     from connectors.whatsapp_rasa import translate
-    import json
 
     messages = fmt.button_messages("Pilih:", [{"title": "Lapor jalan rusak", "payload": "/lapor_jalan_rusak"},
                                               {"title": "Tanya syarat", "payload": "tanya syarat"}])

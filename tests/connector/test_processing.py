@@ -16,7 +16,15 @@ from connectors import journal
 from connectors.journal import MemoryJournal
 from layanwarga import db, inbound
 from layanwarga.models import Citizen, MessageStatus, ProcessedMessage
-from wa_support import FakeGraph, RunningChannel, make_settings, messages_body, payload_bytes, text_body, text_message
+from wa_support import (
+    FakeGraph,
+    RunningChannel,
+    make_settings,
+    messages_body,
+    payload_bytes,
+    text_body,
+    text_message,
+)
 from whatsapp import statuses as wa_statuses
 
 

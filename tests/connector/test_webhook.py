@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from connectors.journal import MemoryJournal
-from wa_support import APP_SECRET, VERIFY_TOKEN, FakeGraph, RunningChannel, make_settings, payload_bytes, text_body
+from wa_support import (
+    APP_SECRET,
+    VERIFY_TOKEN,
+    FakeGraph,
+    RunningChannel,
+    make_settings,
+    payload_bytes,
+    text_body,
+)
 from whatsapp.signature import sign
 
 

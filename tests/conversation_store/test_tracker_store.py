@@ -14,8 +14,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.future import create_engine
 
-from rasa_extensions.tracker_store import LayanWargaTrackerStore, TrackerStoreUnavailable
 from pg_support import create_postgres_database, drop_postgres_database, postgres_available
+from rasa_extensions.tracker_store import LayanWargaTrackerStore, TrackerStoreUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(ROOT / "domain"))

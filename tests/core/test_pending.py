@@ -2,7 +2,6 @@
 once, with a WhatsApp message carrying its number, when a real PostgreSQL comes back."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Iterator
 

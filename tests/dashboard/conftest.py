@@ -7,17 +7,39 @@ from typing import Iterator
 import pytest
 from flask import Flask
 
-from layanwarga import notifications, staff, states
-from tests.dashboard.support import CHEAP_HASHER, INST, World, complaint, letter, make_user, ticket_id
-
 from dashboard import create_app
 from dashboard.settings import DashboardSettings
-
+from layanwarga import notifications, staff, states
+from tests.dashboard.support import (
+    CHEAP_HASHER,
+    CHROMIUM,
+    INST,
+    SHOTS,
+    World,
+    complaint,
+    letter,
+    make_user,
+    ticket_id,
+)
 
 
 @pytest.fixture(autouse=True)
 def cheap_hashes() -> None:
     staff.set_hasher(CHEAP_HASHER)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Headless Chromium for the browser tests (each skips itself when Chromium is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

@@ -6,18 +6,18 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import requests
-
 from argon2 import PasswordHasher
 
 from layanwarga import citizens, db, staff, tickets
@@ -25,6 +25,9 @@ from layanwarga.config import get_institution
 
 INST = get_institution()
 ROOT = Path(__file__).resolve().parents[2]
+# The browser tests' Chromium (Debian's, never a downloaded one) and where they save screenshots.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "results" / "screenshots"
 MONDAY_MORNING = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)  # 09.00 WIB
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "Rahasia-Kantor-2026"

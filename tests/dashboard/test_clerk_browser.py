@@ -12,7 +12,7 @@ from sqlalchemy import select
 from layanwarga import conversation_log, db, tickets
 from layanwarga.models import Media
 from tests.dashboard.support import INST, MONDAY_MORNING
-from tests.dashboard.test_dashboard_browser import ADMIN_PASSWORD, SHOTS, _login, browser, server  # noqa: F401
+from tests.dashboard.test_dashboard_browser import ADMIN_PASSWORD, SHOTS, _login, server  # noqa: F401
 
 CLERK = "6281277770001"
 PHONE = {"width": 390, "height": 844}
@@ -34,7 +34,7 @@ def _sktm_with_documents(folder: Path) -> str:
     conversation_log.log_inbound(CLERK, "mau buat sktm", wamid="wamid.sktm.1")
     conversation_log.start_flow(CLERK, "sktm1", "wamid.sktm.1")
     photos = []
-    for index, requirement in enumerate(requirements):
+    for index in range(len(requirements)):
         photos.append(_photo(folder, f"doc{index}"))
         conversation_log.log_inbound(CLERK, None, kind="image", media_id=photos[-1], wamid=f"wamid.doc.{index}")
     conversation_log.log_inbound(CLERK, "kirim", wamid="wamid.sktm.2")

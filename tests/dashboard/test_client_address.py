@@ -11,10 +11,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from dashboard.settings import DashboardSettings, SettingsError
 from layanwarga import db, staff
 from tests.dashboard.support import PASSWORD, TOKEN_RE, make_user, running_dashboard
-
-from dashboard.settings import DashboardSettings, SettingsError
 
 ATTACKER = "203.0.113.66"
 OFFICER = "198.51.100.10"

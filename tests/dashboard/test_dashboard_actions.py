@@ -7,18 +7,28 @@ import re
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from dashboard.views import tickets as ticket_views
 from layanwarga import conversation_log, db, handoff, notifications, states
 from layanwarga.models import StateChange, Ticket
-from tests.dashboard.support import INST, MONDAY_MORNING, World, complaint, listed, login, make_user, post, ticket_id
+from tests.dashboard.support import (
+    INST,
+    MONDAY_MORNING,
+    World,
+    complaint,
+    listed,
+    login,
+    make_user,
+    post,
+    ticket_id,
+)
 
 
 def _ticket(number: str) -> Ticket:
     with db.session_scope() as session:
-        ticket = session.execute(select(Ticket).where(Ticket.number == number)).scalars().one()
-        ticket.history  # load
-        return ticket
+        query = select(Ticket).options(selectinload(Ticket.history)).where(Ticket.number == number)
+        return session.execute(query).scalars().one()
 
 
 def _outbox(number: str):  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ database): login, triage, resolving a ticket, and the live inbox. Screenshots ar
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,22 @@ from typing import Iterator
 
 import pytest
 
-from layanwarga import conversation_log, handoff, notifications, states
+from layanwarga import conversation_log, handoff
 from layanwarga.notifier import Notifier
 from tests.dashboard.support import (
-    INST, PASSWORD, ROOT, FakeGraph, complaint, make_user, open_window, running_dashboard, ticket_id,
+    CHROMIUM,
+    INST,
+    PASSWORD,
+    ROOT,
+    SHOTS,
+    FakeGraph,
+    complaint,
+    make_user,
+    open_window,
+    running_dashboard,
 )
 from whatsapp.settings import GraphSettings
 
-SHOTS = ROOT / "results" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ADMIN_PASSWORD = "Admin-Langkai-2026!"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
@@ -37,19 +43,6 @@ def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
     assert created.returncode == 0, created.stderr
     with running_dashboard(sqlite_url, tmp_path) as url:
         yield url
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        yield chromium
-        chromium.close()
 
 
 def _login(page, url: str, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
@@ -121,7 +114,7 @@ def test_triage_and_resolve_a_ticket(server: str, browser) -> None:  # type: ign
 def test_live_inbox(server: str, browser) -> None:  # type: ignore[no-untyped-def]
     sender = "6287777777777"
     conversation_log.log_inbound(sender, "saya mau bicara dengan petugas")
-    opened = handoff.open_handoff(sender, inst=INST, profile_name="Pak Darto")
+    handoff.open_handoff(sender, inst=INST, profile_name="Pak Darto")
     page = browser.new_page(viewport={"width": 1024, "height": 800})
     _login(page, server, "diskominfo", ADMIN_PASSWORD)
     page.wait_for_url("**/tiket")

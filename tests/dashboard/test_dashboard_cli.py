@@ -6,13 +6,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from layanwarga import db, notifications, staff, states, stats
-from layanwarga.models import Ticket
-from tests.dashboard.support import INST, complaint, ticket_id
-
 from dashboard import __main__ as cli
 from dashboard.jobs import Scheduler, run_digests
 from dashboard.settings import DashboardSettings, SettingsError
+from layanwarga import db, notifications, staff, states, stats
+from layanwarga.models import Ticket
+from tests.dashboard.support import INST, complaint, ticket_id
 
 
 def test_secret_key_is_required() -> None:

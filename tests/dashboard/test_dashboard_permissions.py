@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 from flask import Blueprint, Flask
@@ -475,7 +475,6 @@ def test_security_headers(app, world: World) -> None:  # type: ignore[no-untyped
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Cache-Control"] == "no-store"
-    cookie = response.headers.get("Set-Cookie") or ""
     login_response = app.test_client().get("/masuk")
     assert "HttpOnly" in (login_response.headers.get("Set-Cookie") or "HttpOnly")
 

@@ -10,12 +10,11 @@ from typing import Dict
 
 from sqlalchemy import func, select
 
+from dashboard import __main__ as cli
+from dashboard.jobs import PURGE_INTERVAL, Scheduler
 from layanwarga import db, staff
 from layanwarga.models import utcnow
 from tests.dashboard.support import make_user, running_dashboard
-
-from dashboard import __main__ as cli
-from dashboard.jobs import PURGE_INTERVAL, Scheduler
 
 NOW = dt.datetime(2026, 11, 23, 3, 0)
 

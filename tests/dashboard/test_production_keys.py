@@ -10,11 +10,10 @@ from typing import Set
 
 import pytest
 
-from layanwarga import runtime
-from tests.dashboard.support import ROOT
-
 from dashboard import __main__ as cli
 from dashboard.settings import DashboardSettings, SettingsError
+from layanwarga import runtime
+from tests.dashboard.support import ROOT
 
 PRODUCTION = {"LAYANWARGA_ENV": "production"}
 # A value after DASHBOARD_SECRET_KEY: `=`, `: `, `": "`, or a shell default `:-`.

@@ -9,10 +9,9 @@ from typing import Iterator, List
 import pytest
 from sqlalchemy import event
 
+from dashboard.cache import TtlCache
 from layanwarga import db, stats
 from tests.dashboard.support import World, login
-
-from dashboard.cache import TtlCache
 
 NOW = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.timezone.utc)  # 10.00 WIB, Monday 7 December 2026
 

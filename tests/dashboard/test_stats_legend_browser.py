@@ -10,7 +10,7 @@ from typing import Dict, Iterator, List
 import pytest
 
 from tests.dashboard.support import INST, PASSWORD, complaint, make_user, running_dashboard
-from tests.dashboard.test_dashboard_browser import CHROMIUM, SHOTS, _login, browser  # noqa: F401
+from tests.dashboard.test_dashboard_browser import CHROMIUM, SHOTS, _login
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
 

@@ -11,12 +11,11 @@ import re
 import pytest
 from sqlalchemy import update
 
+from dashboard import inbox
+from dashboard.charts import count_ticks, line, stacked_columns
 from layanwarga import db, states, stats
 from layanwarga.models import Ticket
 from tests.dashboard.support import World, login
-
-from dashboard import inbox
-from dashboard.charts import count_ticks, line, stacked_columns
 
 AXIS_LABEL_RE = re.compile(r'<text x="38" y="[\d.]+" text-anchor="end" fill="#556">([^<]+)</text>')
 

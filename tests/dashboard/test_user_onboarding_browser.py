@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from tests.dashboard.support import ROOT, running_dashboard
-from tests.dashboard.test_dashboard_browser import ADMIN_PASSWORD, CHROMIUM, SHOTS, _login, browser  # noqa: F401
+from tests.dashboard.test_dashboard_browser import ADMIN_PASSWORD, CHROMIUM, SHOTS, _login
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import update
 
 from connectors import journal
-from layanwarga import db, pending, spool_reports
+from layanwarga import db, spool_reports
 from layanwarga.models import ProcessedMessage, utcnow
 from layanwarga.spool import Spool
 from tests.dashboard.support import World, login

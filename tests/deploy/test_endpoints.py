@@ -18,7 +18,6 @@ from typing import Any, Dict
 
 import pytest
 import yaml
-
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock_store import LockStore, RedisLockStore
 from rasa.core.tracker_store import TrackerStore

@@ -10,7 +10,6 @@ complete, a turn whose action failed runs again, and a restarted ``rasa run`` re
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Iterator
 
 import pytest

@@ -19,8 +19,8 @@ from rasa.shared.core.events import (
     BotUttered,
     SessionStarted,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
+    UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
@@ -58,7 +58,7 @@ TRACKER_BODY: Dict[str, Any] = {
 
 def test_the_encoded_body_is_the_same_json_document() -> None:
     assert json.loads(encode(TRACKER_BODY)) == json.loads(json.dumps(TRACKER_BODY, default=float))
-    assert "🙏".encode("utf-8") in encode(TRACKER_BODY)
+    assert "🙏".encode() in encode(TRACKER_BODY)
 
 
 def test_what_orjson_refuses_is_encoded_by_the_standard_library() -> None:

@@ -11,17 +11,16 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionExecutionRejected,
-    LoopInterrupted,
     ActionReverted,
     Event,
+    LoopInterrupted,
     Restarted,
-    UserUttered,
     UserUtteranceReverted,
+    UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from rasa_extensions import dialogue_states
-
 
 
 def ways_of_asking(domain: Domain) -> List[Dict[str, Any]]:

@@ -32,6 +32,7 @@ def test_the_model_runs_the_projects_policies_with_the_recent_states_featurizer(
     assert type(loaded[LayanWargaTEDPolicy].featurizer) is RecentStatesFeaturizer
     assert loaded[LayanWargaTEDPolicy].featurizer.max_history == 5
 
+
 @pytest.mark.parametrize("max_history", [1, 4, 5])
 def test_ml_policies_get_rasas_slice_of_the_states(project: Tuple[Domain, List[List[Event]]], max_history: int) -> None:
     domain, story_events = project

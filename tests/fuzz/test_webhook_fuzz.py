@@ -11,8 +11,7 @@ import json
 from typing import Any, Dict
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from connectors.whatsapp_parse import MalformedBody, decode_body, parse_body
 from connectors.whatsapp_rasa import translate

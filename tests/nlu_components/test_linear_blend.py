@@ -80,38 +80,39 @@ def test_registered_as_trainable_intent_classifier() -> None:
     assert registered.is_trainable is True
 
 
-def test_train_persist_load_and_blend(featurized, model_storage, execution_context) -> None:
+def test_train_persist_load(featurized, model_storage, execution_context) -> None:
+    """The loaded model ranks a message exactly as the model it was saved from."""
     training_data, featurize = featurized
     resource = Resource("linear_blend")
-    config = {**LinearIntentBlender.get_default_config(), "diet_weight": 0.5}
-    trained = LinearIntentBlender.create(config, model_storage, resource, execution_context)
-    trained.train(training_data)
+    config = LinearIntentBlender.get_default_config()
+    fresh = LinearIntentBlender.create(config, model_storage, resource, execution_context)
+    fresh.train(training_data)
     loaded = LinearIntentBlender.load(config, model_storage, resource, execution_context)
 
-    message = featurize("lampu jln mati total")
-    # DIET (simulated) is unsure and slightly wrong.
-    diet = [{"name": "lapor_jalan_rusak", "confidence": 0.55},
-            {"name": "lapor_lampu_padam", "confidence": 0.45}]
-    message.set(INTENT, diet[0])
-    message.set(INTENT_RANKING_KEY, diet)
-    loaded.process([message])
+    before, after = featurize("lampu jln mati total"), featurize("lampu jln mati total")
+    fresh.process([before])
+    loaded.process([after])
 
-    ranking = message.get(INTENT_RANKING_KEY)
-    assert message.get(INTENT)["name"] == "lapor_lampu_padam"
-    assert ranking[0] == message.get(INTENT)
+    ranking = after.get(INTENT_RANKING_KEY)
+    assert after.get(INTENT)["name"] == "lapor_lampu_padam"
+    assert ranking[0] == after.get(INTENT)
+    assert ranking == before.get(INTENT_RANKING_KEY)
     assert sum(r["confidence"] for r in ranking) == pytest.approx(1.0, abs=1e-6)
     assert {r["name"] for r in ranking} == set(EXAMPLES)
 
 
-def test_diet_weight_one_keeps_diet(featurized, model_storage, execution_context) -> None:
+def test_an_earlier_ranking_is_replaced_not_blended(featurized, model_storage, execution_context) -> None:
+    """The pipeline has no other classifier: whatever a message carried before, the ranking is
+    the linear model's alone."""
     training_data, featurize = featurized
-    component = trained(training_data, "linear_blend_w1", model_storage, execution_context, diet_weight=1.0)
-    message = featurize("makasih ya")
-    diet = [{"name": "thanks", "confidence": 0.9}, {"name": "lapor_lampu_padam", "confidence": 0.1}]
-    message.set(INTENT, diet[0])
-    message.set(INTENT_RANKING_KEY, diet)
-    component.process([message])
-    assert message.get(INTENT) == {"name": "thanks", "confidence": pytest.approx(0.9)}
+    component = trained(training_data, "linear_blend_replace", model_storage, execution_context)
+    plain, carried = featurize("makasih ya"), featurize("makasih ya")
+    earlier = [{"name": "lapor_lampu_padam", "confidence": 0.9}, {"name": "thanks", "confidence": 0.1}]
+    carried.set(INTENT, earlier[0])
+    carried.set(INTENT_RANKING_KEY, earlier)
+    component.process([plain, carried])
+    assert carried.get(INTENT)["name"] == "thanks"
+    assert carried.get(INTENT_RANKING_KEY) == plain.get(INTENT_RANKING_KEY)
 
 
 def test_untrained_model_passes_through(model_storage, execution_context) -> None:
@@ -207,7 +208,7 @@ def test_without_an_earlier_ranking_the_linear_model_decides(
     featurized, model_storage, execution_context
 ) -> None:
     training_data, featurize = featurized
-    component = trained(training_data, "linear_blend_alone", model_storage, execution_context, diet_weight=0.5)
+    component = trained(training_data, "linear_blend_alone", model_storage, execution_context)
     message = featurize("pju padam")
     component.process([message])
     ranking = message.get(INTENT_RANKING_KEY)

@@ -25,7 +25,7 @@ TRAINING = {
 def trained_guard(run_pipeline, model_storage, execution_context) -> OutOfVocabularyGuard:
     examples: List[Message] = []
     for intent, texts in TRAINING.items():
-        for message, text in zip(run_pipeline(texts), texts):
+        for message in run_pipeline(texts):
             message.set(INTENT, intent)
             examples.append(message)
     resource = Resource("oov_guard")

@@ -6,9 +6,13 @@ import pytest
 from nlu_components.stif_eval import align_pairs, evaluate
 from nlu_components.text_normalizer import (
     DEFAULT_LEXICON_DIR,
+    DOMAIN_OVERRIDES_FILE,
+    NEGATION_WORDS,
+    NOT_WORDS,
     IndonesianNormalizer,
     get_normalizer,
     load_indocollex,
+    load_pairs_tsv,
 )
 
 
@@ -164,3 +168,19 @@ def test_stif_normalisation_beats_identity(norm, split: str) -> None:
     assert result.tokens > 1500
     assert result.normalizer_accuracy >= result.identity_accuracy + 0.04
     assert result.informal_recall >= 0.35
+
+
+def test_every_negation_spelling_is_read_as_its_standard_word(norm) -> None:
+    """The negation list and the lexicon agree: a reader comparing raw words and one comparing
+    normalised words see the same negations."""
+    assert {word: norm.normalize(word) for word in NOT_WORDS} == dict.fromkeys(NOT_WORDS, "tidak")
+    others = {word: norm.normalize(word) for word in NEGATION_WORDS - NOT_WORDS}
+    assert set(others.values()) == {"bukan", "belum"}, others
+
+
+def test_every_spelling_of_tidak_in_the_project_lexicon_is_in_the_negation_list() -> None:
+    """A spelling added to the lexicon's overrides must be added to ``NOT_WORDS`` too, unless
+    it is mostly something else as a raw word."""
+    overrides = load_pairs_tsv(DEFAULT_LEXICON_DIR / DOMAIN_OVERRIDES_FILE)
+    elsewhere = {"seng", "dak", "❌"}  # zinc (atap seng), a concrete roof slab (dak beton), an emoji
+    assert {key for key, value in overrides.items() if value == "tidak"} - elsewhere <= NOT_WORDS

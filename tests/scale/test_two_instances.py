@@ -31,9 +31,8 @@ from sqlalchemy import MetaData, select, text
 from sqlalchemy.future import create_engine
 
 from pg_support import postgres_available
-from simulator.client import Chat, message_text
-
 from scale_cluster import Cluster, redis_available, start_cluster
+from simulator.client import Chat, message_text
 
 pytestmark = pytest.mark.skipif(
     not (postgres_available() and redis_available()),

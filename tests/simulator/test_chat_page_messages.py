@@ -22,10 +22,10 @@ import pytest
 import requests
 from PIL import Image
 
-from whatsapp.messages import template_message
 from layanwarga.config import get_institution
 from layanwarga.subscriptions import Rendered, template_object
 from simulator.stack import ROOT, free_port, wait_for
+from whatsapp.messages import template_message
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")

@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 
 from connectors.whatsapp_parse import decode_body, parse_body
-from whatsapp.messages import template_message
 from connectors.whatsapp_rasa import Disposition, translate
 from simulator import payloads
 from simulator.config import SimulatorConfig
 from simulator.server import RunningSimulator
 from simulator.stack import free_port
+from whatsapp.messages import template_message
 from whatsapp.signature import SignatureCheck, check_signature
 
 SECRET = "test-app-secret"

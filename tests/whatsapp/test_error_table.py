@@ -13,8 +13,18 @@ import pytest
 
 from whatsapp.aio import AsyncClient
 from whatsapp.errors import (
-    ERROR_CLASSES, AccountError, AuthError, GraphAPIError, InvalidRequestError, NetworkError, RateLimitError,
-    ReEngagementError, ServerError, TemplateError, error_class, error_from_response,
+    ERROR_CLASSES,
+    AccountError,
+    AuthError,
+    GraphAPIError,
+    InvalidRequestError,
+    NetworkError,
+    RateLimitError,
+    ReEngagementError,
+    ServerError,
+    TemplateError,
+    error_class,
+    error_from_response,
 )
 from whatsapp.settings import GraphSettings
 from whatsapp.sync import SyncClient
