@@ -12,7 +12,8 @@ from typing import Optional, Tuple
 
 import lokal
 
-from .config import WEEKDAYS, Institution
+from .config import Institution
+from .config_values import WEEKDAYS
 
 
 def holiday_name(inst: Institution, day: dt.date) -> Optional[str]:

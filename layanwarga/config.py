@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .config_values import (  # WEEKDAYS and ConfigError are imported from here by other modules
-    WEEKDAYS,
     ConfigError,
     optional_float,
     parse_holidays,
@@ -28,7 +27,15 @@ from .config_values import (  # WEEKDAYS and ConfigError are imported from here 
     text_list,
     whole_number,
 )
-from .units import KIND_LEVEL, VILLAGE_LEVEL, UnitSettings, UnitTree, build_tree, normalize_code, parse_signing_official
+from .units import (
+    KIND_LEVEL,
+    VILLAGE_LEVEL,
+    UnitSettings,
+    UnitTree,
+    build_tree,
+    normalize_code,
+    parse_signing_official,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "instansi.yml"
@@ -410,7 +417,7 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
         longitude=base.longitude,
         region_code=region_code or units.root.code,
         office_hours=base.office_hours,
-        holidays=base.holidays,
+        holidays=dict(base.holidays),
         emergency_numbers=emergency,
         agencies=agencies,
         verification_days=whole_number(sla, "verification_days", "sla", minimum=1) if sla else 3,

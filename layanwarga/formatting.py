@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import List, Sequence, Tuple
 
-from .config import WEEKDAYS, Institution
+from .config import Institution
+from .config_values import WEEKDAYS
 
 DAY_NAMES = {
     "monday": "Senin",

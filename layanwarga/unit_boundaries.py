@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import shapely
+from lokal import wilayah
 from shapely.errors import GeometryTypeError, ShapelyError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
-
-from lokal import wilayah
 
 from .config_values import ConfigError
 

@@ -554,9 +554,9 @@ def build_tree(
     """
     if raw in (None, {}):
         tree = single_unit(base, institution_name, region_code)
-        problems = _upt_problems({u.code: u.name for u in tree.at_level(KECAMATAN_LEVEL)}, agencies)
-        if problems:
-            raise _problems(problems)
+        upt_problems = _upt_problems({u.code: u.name for u in tree.at_level(KECAMATAN_LEVEL)}, agencies)
+        if upt_problems:
+            raise _problems(upt_problems)
         return tree
     catalogue = base.letters
     reader = _Reader(catalogue)

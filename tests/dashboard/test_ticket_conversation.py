@@ -17,8 +17,8 @@ from sqlalchemy import select, text
 from layanwarga import conversation_log, db, migrate, notifications, privacy, states
 from layanwarga.conversation_log import ConversationFlow, ConversationMessage
 from layanwarga.models import Citizen
-from whatsapp import statuses
 from tests.dashboard.support import INST, MONDAY_MORNING, complaint, letter, login, make_user, ticket_id
+from whatsapp import statuses
 
 ANI = "6281000000001"
 ROOT = Path(__file__).resolve().parents[2]

@@ -35,7 +35,16 @@ from sqlalchemy.future import create_engine
 from pg_support import create_postgres_database, drop_postgres_database
 from simulator.client import SimulatorClient
 from simulator.config import SimulatorConfig
-from simulator.stack import DEFAULT_MODEL, QUIET_ENV, RASA, RASA_WITH_PATCHES, ROOT, free_port, wait_for, whatsapp_env
+from simulator.stack import (
+    DEFAULT_MODEL,
+    QUIET_ENV,
+    RASA,
+    RASA_WITH_PATCHES,
+    ROOT,
+    free_port,
+    wait_for,
+    whatsapp_env,
+)
 
 WEBHOOK_PATH = "/webhooks/whatsapp/webhook"
 REDIS_URL = "redis://127.0.0.1:6379/0"
