@@ -30,9 +30,8 @@ from . import conversation_store, privacy, runtime
 from . import spool as spooling
 from . import media as media_storage
 from .config import Institution, get_institution
-from .conversation_log import ConversationMessage
 from .db import session_scope
-from .models import Media, Ticket, utcnow
+from .models import ConversationMessage, Media, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
 from layanwarga import crypto, db, tickets
+from layanwarga.crypto import rotation
 from layanwarga.config import get_institution
-from layanwarga.models import Ticket
+from layanwarga.models import DataRequest, Ticket
 
 INST = get_institution()
 
@@ -47,7 +48,7 @@ def test_rotation_re_encrypts_with_the_new_key(db_url: str, monkeypatch: pytest.
     before, _ = raw_columns()
     new = Fernet.generate_key().decode()
     monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
-    assert crypto.rotate() == 2
+    assert rotation.rotate() == 2
     after, _ = raw_columns()
     assert after != before
     monkeypatch.setenv(crypto.KEYS_ENV, new)
@@ -81,7 +82,7 @@ def test_rotation_re_encrypts_the_spools_of_this_machine(db_url: str, tmp_path, 
     pending.spool().put("6281234567890", {"kind": "aduan", "draft": {}})
     old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
     monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
-    assert crypto.main(["rotate"]) == 0
+    assert rotation.main(["rotate"]) == 0
     monkeypatch.setenv(crypto.KEYS_ENV, new)
     assert len(messages.entries()) == 1 and len(pending.spool().entries()) == 1
 
@@ -92,7 +93,7 @@ def test_rotation_re_encrypts_the_identities_of_a_pending_erasure(db_url: str, m
     privacy.erase("6281234567890")
     old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
     monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
-    assert crypto.rotate() == 1
+    assert rotation.rotate() == 1
     monkeypatch.setenv(crypto.KEYS_ENV, new)
     with db.session_scope() as session:
-        assert session.execute(select(privacy.DataRequest.sender_pending)).scalar_one() == "6281234567890"
+        assert session.execute(select(DataRequest.sender_pending)).scalar_one() == "6281234567890"
