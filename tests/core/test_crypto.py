@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
 from layanwarga import crypto, db, tickets
-from layanwarga.crypto import rotation
 from layanwarga.config import get_institution
+from layanwarga.crypto import rotation
 from layanwarga.models import DataRequest, Ticket
 
 INST = get_institution()
@@ -97,3 +100,10 @@ def test_rotation_re_encrypts_the_identities_of_a_pending_erasure(db_url: str, m
     monkeypatch.setenv(crypto.KEYS_ENV, new)
     with db.session_scope() as session:
         assert session.execute(select(DataRequest.sender_pending)).scalar_one() == "6281234567890"
+
+
+def test_the_documented_command_makes_a_new_key() -> None:
+    """``python -m layanwarga.crypto generate-key`` (README, SECURITY.md) runs the package's CLI."""
+    done = subprocess.run([sys.executable, "-m", "layanwarga.crypto", "generate-key"], capture_output=True,
+                          text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    Fernet(done.stdout.strip().encode())  # a valid key, or ValueError

@@ -195,19 +195,6 @@ def test_every_identity_of_the_citizen_is_erased_from_the_conversation_store(db_
         assert [r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))] == [OTHER]
 
 
-def test_the_migrations_create_exactly_what_the_data_request_and_spool_report_models_declare(db_url: str) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from layanwarga.models import Base
-
-    with db.get_engine(db_url).connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    flat = [d for diff in diffs for d in (diff if isinstance(diff, list) else [diff])]
-    ours = [d for d in flat if "data_requests" in repr(d) or "spool_reports" in repr(d)]
-    assert ours == []
-
-
 # -- erasure reaches submissions and messages waiting in local spools ----------------------------
 
 

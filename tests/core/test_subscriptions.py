@@ -9,35 +9,13 @@ from typing import List
 
 import pytest
 import yaml
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from layanwarga import db, privacy, subscriptions
 from layanwarga.config import DEFAULT_CONFIG_PATH, ConfigError, get_institution, load_institution
-from layanwarga.models import (
-    Announcement,
-    AnnouncementDelivery,
-    Base,
-    Citizen,
-    Subscription,
-    SubscriptionEvent,
-)
+from layanwarga.models import Announcement, AnnouncementDelivery, Citizen, Subscription, SubscriptionEvent
 
 INST = get_institution()
-SUBSCRIPTION_TABLES = {"subscriptions", "subscription_events", "announcements", "announcement_deliveries", "broadcast_leases"}
-
-
-def test_migration_matches_models(db_url: str) -> None:
-    with db.get_engine(db_url).connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    flat = []
-    for diff in diffs:
-        flat.extend(diff if isinstance(diff, list) else [diff])
-    ours = [d for d in flat if any(getattr(x, "name", None) in SUBSCRIPTION_TABLES or
-                                   getattr(getattr(x, "table", None), "name", None) in SUBSCRIPTION_TABLES
-                                   for x in d[1:])]
-    assert ours == []
 
 
 # -- configuration --------------------------------------------------------------------------------
