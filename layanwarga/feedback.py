@@ -26,7 +26,11 @@ from .conversation_log import DIRECTION_IN
 from .db import session_scope
 from .first_message import FUNCTION_WORDS, tokens
 from .models import KIND_COMPLAINT, ConversationMessage, Ticket, TicketFeedback, utcnow
-from .models.tickets import FEEDBACK_CONFIRMED as CONFIRMED, FEEDBACK_REOPENED as REOPENED, FEEDBACK_WAITING as WAITING
+from .models.tickets import (
+    FEEDBACK_CONFIRMED as CONFIRMED,
+    FEEDBACK_REOPENED as REOPENED,
+    FEEDBACK_WAITING as WAITING,
+)
 from .redaction import mask_identifiers
 from .text import content_words
 

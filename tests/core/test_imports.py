@@ -145,6 +145,11 @@ def _python_files() -> Iterator[Path]:
         yield from sorted((ROOT / folder).rglob("*.py"))
 
 
+def _behaviour_module(name: str) -> bool:
+    """A module of the domain core other than the models package."""
+    return name.split(".")[0] == "layanwarga" and not name.startswith("layanwarga.models")
+
+
 def table_imports_outside_models(path: Path, source: str) -> List[str]:
     """Where ``source`` (the module at ``path``) takes a table from a module other than
     ``layanwarga.models``: ``from layanwarga.handoff import Handoff``, ``notifications.Notification``."""
@@ -159,14 +164,14 @@ def table_imports_outside_models(path: Path, source: str) -> List[str]:
             origin = _imported(node, module, is_package)
             for alias in node.names:
                 full = f"{origin}.{alias.name}"
-                if origin.startswith("layanwarga") and not origin.startswith("layanwarga.models") and alias.name in TABLES:
+                if _behaviour_module(origin) and alias.name in TABLES:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno} from {origin} import {alias.name}")
-                if full.startswith("layanwarga.") and not full.startswith("layanwarga.models") and _exists(full):
+                if _behaviour_module(full) and _exists(full):
                     behaviour_modules[alias.asname or alias.name] = full
         elif isinstance(node, ast.Import):
             behaviour_modules.update(
                 (alias.asname, alias.name) for alias in node.names
-                if alias.asname and alias.name.startswith("layanwarga.") and not alias.name.startswith("layanwarga.models")
+                if alias.asname and _behaviour_module(alias.name)
             )
     for node in ast.walk(tree):
         if (isinstance(node, ast.Attribute) and node.attr in TABLES and isinstance(node.value, ast.Name)
@@ -178,7 +183,9 @@ def table_imports_outside_models(path: Path, source: str) -> List[str]:
 def test_tables_are_imported_from_the_models_package_only() -> None:
     """A module that needs a table imports it from ``layanwarga.models``, never through another
     behaviour module (which would tie it to that module's behaviour, and bring back circles)."""
-    found = [hit for path in _python_files() for hit in table_imports_outside_models(path, path.read_text(encoding="utf-8"))]
+    found = [
+        hit for path in _python_files() for hit in table_imports_outside_models(path, path.read_text(encoding="utf-8"))
+    ]
     assert found == []
 
 
