@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from layanwarga import staff
 from layanwarga.config import get_institution
 from layanwarga.db import database_url, safe_url, session_scope
-from layanwarga.models import Ticket
+from layanwarga.models import StaffSession, Ticket
 
 from . import create_app, inbox
 from .settings import DashboardSettings
@@ -89,7 +89,7 @@ def run(runs: int = 5) -> List[Tuple[str, str, float, float, int]]:
             for name in (admin_name, opd_name):
                 user = staff.find_user(session, name)
                 if user is not None:
-                    session.execute(delete(staff.StaffSession).where(staff.StaffSession.user_id == user.id))
+                    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
                     session.delete(user)
 
 

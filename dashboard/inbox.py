@@ -19,8 +19,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from layanwarga import numbering, states
 from layanwarga.config import Institution
-from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Citizen, StateChange, Ticket
-from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD, StaffUser
+from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Citizen, StaffUser, StateChange, Ticket
+from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD
 from layanwarga.stats import utc_bounds
 
 from . import permissions

@@ -39,10 +39,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from layanwarga import states
-from layanwarga.conversation_log import ConversationMessage
-from layanwarga.handoff import Handoff
-from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Media, StateChange, Ticket
-from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD, StaffUser
+from layanwarga.models import (
+    KIND_COMPLAINT,
+    KIND_LETTER,
+    ConversationMessage,
+    Handoff,
+    Media,
+    StaffUser,
+    StateChange,
+    Ticket,
+)
+from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD
 
 from .security import can_chat, chat_required, login_required, roles_required
 

@@ -17,6 +17,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, request, sessio
 
 from layanwarga import staff
 from layanwarga.db import session_scope
+from layanwarga.models import StaffUser
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -140,7 +141,7 @@ def chat_required(view: F) -> F:
     return cast(F, wrapper)
 
 
-def can_chat(user: Optional[staff.StaffUser]) -> bool:
+def can_chat(user: Optional[StaffUser]) -> bool:
     return user is not None and (user.role == staff.ROLE_ADMIN or bool(user.can_chat))
 
 

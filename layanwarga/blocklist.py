@@ -8,24 +8,15 @@ from __future__ import annotations
 
 from typing import List, Optional, Union
 
-from sqlalchemy import Column, DateTime, String, Text, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from . import phones
 from .db import session_scope
-from .models import Base, utcnow
+from .models import BlockedSender, utcnow
 
 REASON_MAX = 300
-
-
-class BlockedSender(Base):
-    __tablename__ = "blocked_senders"
-
-    sender = Column(String(128), primary_key=True)
-    reason = Column(Text, nullable=False)
-    blocked_by = Column(String(120), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class BlockError(ValueError):

@@ -72,14 +72,22 @@ from whatsapp.errors import RETRY_ON_STATUS_CODES, STOPPED_MARKETING_CODE, Graph
 from whatsapp.settings import CREDENTIALS_FILE, GraphSettings, SettingsError, load_worker_settings
 from whatsapp.sync import SyncClient
 
-from . import conversation_log, media
-from .config import Institution, get_institution
+from . import conversation_log, media, migrate, runtime
+from .config import ConfigError, Institution, get_institution
 from .db import session_scope
-from .handoff import OPEN as HANDOFF_OPEN, Handoff
 from .inbound import mask
-from .models import Citizen, Media, MessageStatus
-from .redaction import mask_identifiers
-from .subscriptions import (
+from .models import (
+    Announcement,
+    AnnouncementDelivery,
+    BroadcastLease,
+    Citizen,
+    ConversationMessage,
+    Handoff,
+    Media,
+    MessageStatus,
+)
+from .models.handoffs import OPEN as HANDOFF_OPEN
+from .models.subscriptions import (
     D_CLAIMED,
     D_FAILED,
     D_PENDING,
@@ -90,10 +98,10 @@ from .subscriptions import (
     DONE,
     PAUSED,
     SENDING,
+)
+from .redaction import install_log_masking, mask_identifiers
+from .subscriptions import (
     SOURCE_STOPPED_MARKETING,
-    Announcement,
-    AnnouncementDelivery,
-    BroadcastLease,
     _deactivate,
     render,
     subscribed_among,
@@ -672,7 +680,7 @@ class Broadcaster:
                 open_handoffs = dict(session.execute(
                     select(Handoff.sender, Handoff.id).where(Handoff.sender.in_(senders), Handoff.state == HANDOFF_OPEN)
                 ).all())
-                session.execute(insert(conversation_log.ConversationMessage.__table__), [
+                session.execute(insert(ConversationMessage.__table__), [
                     {
                         "citizen_id": r.prepared.citizen_id, "sender": r.prepared.recipient[:128],
                         "direction": conversation_log.DIRECTION_OUT, "kind": "template",
@@ -904,10 +912,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle (default 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from . import migrate, runtime
-    from .config import ConfigError
-    from .redaction import install_log_masking
-
     install_log_masking()
     try:
         runtime.require_safe("broadcast")

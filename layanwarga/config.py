@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -471,8 +472,6 @@ def get_institution() -> Institution:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """``python -m layanwarga.config [file]``: validate a configuration file and summarise it."""
-    import sys
-
     args = sys.argv[1:] if argv is None else argv
     try:
         inst = load_institution(Path(args[0]) if args else None)

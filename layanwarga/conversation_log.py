@@ -35,22 +35,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Union
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    bindparam,
-    func,
-    insert,
-    null,
-    select,
-    text as sql_text,
-    update,
-)
+from sqlalchemy import bindparam, func, insert, null, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -58,7 +43,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from . import citizens
 from .db import connection_scope, session_scope
-from .models import Base, Citizen, Ticket, utcnow
+from .models import Citizen, ConversationFlow, ConversationMessage, Handoff, Notification, Ticket, utcnow
+from .models.handoffs import open_for
 from .redaction import mask_identifiers
 
 logger = logging.getLogger(__name__)
@@ -69,59 +55,6 @@ ACTOR_CITIZEN = "warga"
 ACTOR_ASSISTANT = "asisten"
 ACTOR_SYSTEM = "sistem"
 TEXT_LIMIT = 8000
-
-
-class ConversationFlow(Base):
-    """One form a citizen started (complaint or letter request): its first line in the
-    conversation, and the ticket it became (if it did)."""
-
-    __tablename__ = "conversation_flows"
-
-    id = Column(Integer, primary_key=True)
-    citizen_id = Column(Integer, ForeignKey("citizens.id", ondelete="CASCADE"), nullable=False)
-    flow_key = Column(String(64), nullable=False)
-    first_line_id = Column(Integer, nullable=False)
-    started_at = Column(DateTime, nullable=False, default=utcnow)
-    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True)
-
-    __table_args__ = (Index("ix_conversation_flows_citizen_key", "citizen_id", "flow_key"),)
-
-
-class ConversationMessage(Base):
-    __tablename__ = "conversation_messages"
-
-    id = Column(Integer, primary_key=True)
-    citizen_id = Column(Integer, ForeignKey("citizens.id"), nullable=True)
-    sender = Column(String(128), nullable=False)
-    direction = Column(String(3), nullable=False)
-    kind = Column(String(20), nullable=False, default="text")
-    text = Column(Text, nullable=True)
-    media_id = Column(Integer, ForeignKey("media.id", ondelete="SET NULL"), nullable=True)
-    wamid = Column(String(255), nullable=True, index=True)
-    actor = Column(String(120), nullable=False)
-    notification_id = Column(Integer, nullable=True, index=True)
-    handoff_id = Column(Integer, nullable=True)
-    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-
-    __table_args__ = (
-        Index("ix_conversation_messages_sender_id", "sender", "id"),
-        Index("ix_conversation_messages_citizen_id", "citizen_id", "id"),
-        # Partial: most lines carry neither, and the connector writes a line for every message.
-        Index(
-            "ix_conversation_messages_ticket_id",
-            "ticket_id",
-            "id",
-            sqlite_where=sql_text("ticket_id IS NOT NULL"),
-            postgresql_where=sql_text("ticket_id IS NOT NULL"),
-        ),
-        Index(
-            "ix_conversation_messages_media_id",
-            "media_id",
-            sqlite_where=sql_text("media_id IS NOT NULL"),
-            postgresql_where=sql_text("media_id IS NOT NULL"),
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -159,9 +92,6 @@ class _Statements:
 
 @functools.lru_cache(maxsize=1)
 def _statements() -> _Statements:
-    from .handoff import Handoff, open_for  # late imports: both modules use this one
-    from .notifications import Notification
-
     sender = bindparam("sender")
     line = ConversationMessage
     citizen = select(Citizen.id).where(citizens.of_sender(sender)).limit(1).scalar_subquery()

@@ -12,6 +12,21 @@ where staff believe it is gone. So:
   and look like success;
 - a store without Rasa's ``events`` table is not the assistant's store;
 - every failure raises ``ConversationStoreUnavailable`` carrying a reason staff can read.
+
+Deleting conversations happens here and nowhere else. Rasa's SQL tracker store keeps a
+conversation as rows of its ``events`` table (``EVENTS`` declares the columns deleting needs;
+``tests/conversation_store`` checks them against Rasa's own declaration), and this module holds
+the only statements that delete them: ``delete_conversations`` (erasure, ``layanwarga.privacy``)
+and ``delete_before`` (retention, ``layanwarga.retention``). The project's tracker store
+(``rasa_extensions.tracker_store``) writes and reads conversations and never deletes; it notices a
+deletion at the sender's next message (its marker: event count, newest id and newest timestamp)
+and reads the conversation again instead of handing back what it cached, so deleted events never
+come back.
+
+Why not a delete method on the tracker store itself: the jobs that delete run in the action
+server and in the retention job, which do not load Rasa (the domain core has no Rasa import), and
+Rasa 3.6's tracker stores have no delete operation to extend. A method there would be a second
+copy of these statements that no deleting process could call.
 """
 from __future__ import annotations
 
@@ -21,10 +36,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, Mapping, Optional, Sequence
 
-from sqlalchemy import text
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, func, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.future import create_engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import runtime
 from .config import PROJECT_ROOT
@@ -32,6 +48,15 @@ from .db import safe_url
 
 ENV_VAR = "TRACKER_STORE_URL"
 DEFAULT_PATH = PROJECT_ROOT / "var" / "tracker.db"
+# Rasa's ``SQLTrackerStore.SQLEvent`` table, the columns deleting needs. Its own metadata: the
+# table lives in the conversation store, never in the ticket database.
+EVENTS = Table(
+    "events",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255), nullable=False),
+    Column("timestamp", Float),
+)
 # A store that does not answer must not hold an erasure job (and the ticket database's
 # transaction around it) for the operating system's TCP timeout.
 CONNECT_TIMEOUT_SECONDS = 10
@@ -94,7 +119,7 @@ def _connection(store_url: str) -> Iterator[Connection]:
         ) from None
     try:
         with engine.begin() as connection:
-            if not engine.dialect.has_table(connection, "events"):
+            if not engine.dialect.has_table(connection, EVENTS.name):
                 raise ConversationStoreUnavailable(
                     f"{shown} has no events table: it is not the assistant's conversation store",
                     "Penyimpanan percakapan yang diatur bukan milik asisten (tidak ada tabel events).",
@@ -122,21 +147,22 @@ def delete_conversations(senders: Sequence[str], *, store_url: Optional[str] = N
     if not identities:
         return 0
     with _connection(store_url or url()) as connection:
-        deleted = 0
-        for sender in identities:
-            deleted += connection.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender}).rowcount
-        return deleted
+        return int(connection.execute(delete(EVENTS).where(EVENTS.c.sender_id.in_(identities))).rowcount)
 
 
 def delete_before(cutoff: dt.datetime, *, store_url: Optional[str] = None) -> int:
     """Delete every stored event older than ``cutoff`` (naive UTC or aware); returns how many."""
-    moment = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=dt.timezone.utc)
     with _connection(store_url or url()) as connection:
-        return connection.execute(text("DELETE FROM events WHERE timestamp < :t"), {"t": moment.timestamp()}).rowcount
+        return int(connection.execute(delete(EVENTS).where(_older_than(cutoff))).rowcount)
 
 
 def count_before(cutoff: dt.datetime, *, store_url: Optional[str] = None) -> int:
     """How many stored events are older than ``cutoff`` (a dry run of ``delete_before``)."""
-    moment = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=dt.timezone.utc)
     with _connection(store_url or url()) as connection:
-        return int(connection.execute(text("SELECT count(*) FROM events WHERE timestamp < :t"), {"t": moment.timestamp()}).scalar_one())
+        return int(connection.execute(select(func.count()).select_from(EVENTS).where(_older_than(cutoff))).scalar_one())
+
+
+def _older_than(cutoff: dt.datetime) -> ColumnElement:
+    """Events stored before ``cutoff`` (naive UTC or aware): Rasa stores epoch seconds."""
+    moment = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=dt.timezone.utc)
+    return EVENTS.c.timestamp < moment.timestamp()

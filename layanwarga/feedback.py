@@ -18,38 +18,28 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nlu_components.text_normalizer import NEGATION_WORDS
 
 from . import citizens, states, tickets
-from .conversation_log import DIRECTION_IN, ConversationMessage
+from .conversation_log import DIRECTION_IN
 from .db import session_scope
 from .first_message import FUNCTION_WORDS, tokens
-from .models import KIND_COMPLAINT, Base, Ticket, utcnow
+from .models import KIND_COMPLAINT, ConversationMessage, Ticket, TicketFeedback, utcnow
+from .models.tickets import (
+    FEEDBACK_CONFIRMED as CONFIRMED,
+    FEEDBACK_REOPENED as REOPENED,
+    FEEDBACK_WAITING as WAITING,
+)
 from .redaction import mask_identifiers
 from .text import content_words
 
 logger = logging.getLogger(__name__)
 
-WAITING, CONFIRMED, REOPENED = "menunggu", "sudah", "belum"
 # What a typed answer to "is it really resolved?" says.
 RESOLVED, NOT_RESOLVED = "selesai", "belum_selesai"
-
-
-class TicketFeedback(Base):
-    __tablename__ = "ticket_feedback"
-
-    id = Column(Integer, primary_key=True)
-    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, unique=True)
-    confirmation = Column(String(10), nullable=False, default=WAITING)
-    asked_at = Column(DateTime, nullable=False, default=utcnow)
-    confirmed_at = Column(DateTime, nullable=True)
-    rating = Column(Integer, nullable=True)
-    rated_at = Column(DateTime, nullable=True)
-    citizen_note = Column(Text, nullable=True)
-    reopen_count = Column(Integer, nullable=False, default=0)
 
 
 @dataclass(frozen=True)

@@ -21,36 +21,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import List, Optional, Union
+from typing import List, Optional
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    and_,
-    func,
-    select,
-    text,
-    true,
-)
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.elements import ColumnElement
 
-from . import calendar, citizens, conversation_log
+from . import calendar, citizens, conversation_log, notifications
 from .config import Institution, get_institution
 from .db import session_scope
-from .models import Base, Citizen, utcnow
-from .staff import StaffUser  # noqa: F401  (registers staff_users for the foreign key)
+from .models import Citizen, ConversationMessage, Handoff, StaffUser, utcnow
+from .models.handoffs import CLOSED, OPEN, open_for
 
 logger = logging.getLogger(__name__)
 
-OPEN, CLOSED = "open", "closed"
 REASON_REQUESTED = "minta_petugas"
 REASON_NOT_UNDERSTOOD = "tidak_dipahami"
 REASON_LABELS = {
@@ -91,40 +76,6 @@ RETURN_TEXT = (
 )
 
 
-class Handoff(Base):
-    __tablename__ = "handoffs"
-
-    id = Column(Integer, primary_key=True)
-    citizen_id = Column(Integer, ForeignKey("citizens.id"), nullable=True)
-    sender = Column(String(128), nullable=False)
-    state = Column(String(10), nullable=False, default=OPEN)
-    reason = Column(String(40), nullable=False)
-    note = Column(Text, nullable=True)
-    opened_at = Column(DateTime, nullable=False, default=utcnow)
-    opened_outside_hours = Column(Boolean, nullable=False, default=False)
-    assigned_to = Column(Integer, ForeignKey("staff_users.id", ondelete="SET NULL"), nullable=True)
-    first_response_at = Column(DateTime, nullable=True)
-    last_inbound_at = Column(DateTime, nullable=True)
-    last_read_message_id = Column(Integer, nullable=False, default=0)
-    # The citizen reported an emergency while waiting (flagged in the live inbox).
-    emergency_at = Column(DateTime, nullable=True)
-    # When the citizen was told their messages are forwarded (once, while nobody has answered).
-    reminded_at = Column(DateTime, nullable=True)
-    closed_at = Column(DateTime, nullable=True)
-    closed_by = Column(String(120), nullable=True)
-
-    __table_args__ = (
-        Index(
-            "uq_handoffs_open_sender",
-            "sender",
-            unique=True,
-            sqlite_where=text("state = 'open'"),
-            postgresql_where=text("state = 'open'"),
-        ),
-        Index("ix_handoffs_state_opened", "state", "opened_at"),
-    )
-
-
 @dataclass(frozen=True)
 class Opened:
     """The result of ``open_handoff``: the handoff, whether it is new, and the office's state
@@ -135,11 +86,6 @@ class Opened:
     office_open: bool
     next_opening: Optional[dt.datetime]
     holiday: Optional[str]
-
-
-def open_for(sender: Union[str, BindParameter]) -> ColumnElement:
-    """The condition for ``sender``'s open handoff."""
-    return and_(Handoff.sender == sender, Handoff.state == OPEN)
 
 
 def active_for(session: Session, sender: str) -> Optional[Handoff]:
@@ -201,7 +147,7 @@ def open_handoff(
                 handoff_id = int(row.id)
                 # The citizen's messages of moments ago (the request itself) belong to this
                 # handoff; what the assistant answered before it opened does not.
-                line = conversation_log.ConversationMessage
+                line = ConversationMessage
                 session.execute(
                     line.__table__.update()
                     .where(
@@ -236,8 +182,6 @@ def close_handoff(
     url: Optional[str] = None,
 ) -> bool:
     """Hand the citizen back to the assistant (and tell them, through the outbox)."""
-    from . import notifications
-
     inst = inst or get_institution()
     with session_scope(url, write=True) as session:
         if handoff_id is not None:
@@ -266,8 +210,6 @@ def close_handoff(
 
 def reply(session: Session, handoff_id: int, text_: str, user: StaffUser) -> int:
     """Queue a staff message to the citizen of an open handoff; returns the outbox row id."""
-    from . import notifications
-
     row = session.get(Handoff, handoff_id)
     if row is None or row.state != OPEN:
         raise LookupError("Percakapan ini sudah ditutup.")
@@ -339,7 +281,7 @@ def list_open(
     ``visible`` limits the handoffs (a condition on ``Handoff``) and ``readable`` the lines
     counted and quoted (a condition on ``ConversationMessage``) to what the viewer may see; the
     dashboard's permissions decide both."""
-    msg = conversation_log.ConversationMessage
+    msg = ConversationMessage
     unread = (
         select(func.count(msg.id))
         .where(
@@ -439,8 +381,6 @@ def expire_unanswered(inst: Optional[Institution] = None, *, now: Optional[dt.da
                       url: Optional[str] = None) -> List[int]:
     """Hand back every citizen no officer answered in time, telling them (through the outbox);
     returns the handoffs closed. Safe to run from several processes: each row is closed once."""
-    from . import notifications
-
     inst = inst or get_institution()
     now = now or utcnow()
     closed: List[int] = []

@@ -26,33 +26,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    and_,
-    exists,
-    select,
-    update,
-)
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from whatsapp import messages
 
-from . import calendar, conversation_log, states, tickets
+from . import calendar, citizens, conversation_log, feedback, states, tickets
 from .config import Institution
 from .db import session_scope
 from .formatting import format_date, format_datetime, office_hours_lines
-from .models import KIND_COMPLAINT, Base, Citizen, Ticket, utcnow
+from .models import KIND_COMPLAINT, Citizen, MessageStatus, Notification, Ticket, utcnow
+from .models.notifications import FAILED, PENDING, SENDING, SENT
 
 logger = logging.getLogger(__name__)
 
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 STATUS_LABELS = {
     PENDING: "Menunggu dikirim",
     SENDING: "Sedang dikirim",
@@ -71,40 +58,6 @@ BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=1)
 # A row claimed this long ago and still "sending" belonged to a worker that stopped mid-send.
 SENDING_TIMEOUT = dt.timedelta(minutes=5)
-
-
-class Notification(Base):
-    __tablename__ = "notifications"
-
-    id = Column(Integer, primary_key=True)
-    citizen_id = Column(Integer, ForeignKey("citizens.id"), nullable=False)
-    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True)
-    handoff_id = Column(Integer, nullable=True)
-    kind = Column(String(20), nullable=False)
-    text = Column(Text, nullable=False)
-    interactive = Column(JSON, nullable=True)
-    template_name = Column(String(120), nullable=True)
-    template_language = Column(String(20), nullable=True)
-    template_params = Column(JSON, nullable=True)
-    status = Column(String(10), nullable=False, default=PENDING)
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(DateTime, nullable=False, default=utcnow)
-    claim_token = Column(String(36), nullable=True)
-    claimed_at = Column(DateTime, nullable=True)
-    last_error = Column(Text, nullable=True)
-    graph_message_id = Column(String(255), nullable=True, index=True)
-    sent_via = Column(String(12), nullable=True)
-    dedupe_key = Column(String(120), nullable=True, unique=True)
-    created_by = Column(String(120), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    sent_at = Column(DateTime, nullable=True)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-
-    __table_args__ = (
-        Index("ix_notifications_status_next", "status", "next_attempt_at"),
-        Index("ix_notifications_citizen_id", "citizen_id", "id"),
-        Index("ix_notifications_ticket_id", "ticket_id"),
-    )
 
 
 # -- composing -----------------------------------------------------------------------------------
@@ -367,7 +320,6 @@ def change_state_and_notify(
             )
             notification_id = int(row.id)
     if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:
-        from . import feedback
 
         feedback.ask_confirmation(session, ticket)
     return ChangeResult(int(ticket.id), ticket.number, ticket.state, notification_id)
@@ -437,7 +389,6 @@ class Delivery:
 
 
 def delivery(notification_id: int, now: Optional[dt.datetime] = None, *, url: Optional[str] = None) -> Optional[Delivery]:
-    from . import citizens
 
     with session_scope(url) as session:
         row = session.get(Notification, notification_id)
@@ -545,7 +496,6 @@ def expire_stale(now: Optional[dt.datetime] = None, *, url: Optional[str] = None
 def sync_delivery_failures(now: Optional[dt.datetime] = None, *, url: Optional[str] = None) -> int:
     """Sent rows whose delivery WhatsApp later reported as failed (status webhook, e.g. 131026
     undeliverable) become ``failed`` with Meta's error, visible and retryable on the ticket."""
-    from .models import MessageStatus
 
     now = now or utcnow()
     with session_scope(url, write=True) as session:
@@ -600,7 +550,6 @@ def failed_ticket_ids(session: Session, ticket_ids: Sequence[int]) -> set:
 
 
 def counts_by_status(session: Session) -> Dict[str, int]:
-    from sqlalchemy import func
 
     return {
         status: int(count)

@@ -38,8 +38,9 @@ from whatsapp.errors import GraphAPIError, ReEngagementError
 from whatsapp.settings import CREDENTIALS_FILE, GraphSettings, SettingsError, load_worker_settings
 from whatsapp.sync import SyncClient
 
-from . import handoff, notifications
+from . import handoff, migrate, notifications, runtime
 from .inbound import mask
+from .redaction import install_log_masking
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +166,6 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="seconds between polls when the outbox is empty (default 2)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from . import migrate, runtime
-    from .redaction import install_log_masking
-
     install_log_masking()
 
     try:

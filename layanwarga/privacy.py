@@ -32,26 +32,25 @@ import logging
 from dataclasses import dataclass
 from typing import List, Optional
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Text, delete, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import citizens, conversation_store, crypto, media as media_storage, pending, spool as spooling
-from .conversation_log import ConversationMessage
-from .crypto import EncryptedText
 from .db import session_scope
-from .feedback import TicketFeedback
-from .handoff import Handoff
 from .models import (
     KIND_COMPLAINT,
-    Base,
+    ConversationMessage,
+    DataRequest,
+    Handoff,
     Media,
     MessageStatus,
+    Notification,
     ProcessedMessage,
     StateChange,
     Ticket,
+    TicketFeedback,
     utcnow,
 )
-from .notifications import Notification
 
 logger = logging.getLogger(__name__)
 
@@ -69,30 +68,6 @@ IDENTITY_SEPARATOR = "\n"
 REQUESTER_PURPOSE = "data-request-requester"
 # What is left of the requester once the erasure is done.
 ERASED_REQUESTER = "dihapus"
-
-
-class DataRequest(Base):
-    """A citizen's access or erasure request, as staff see it (no phone number kept)."""
-
-    __tablename__ = "data_requests"
-    __table_args__ = (Index("ix_data_requests_status_created", "status", "created_at"),)
-
-    id = Column(Integer, primary_key=True)
-    kind = Column(String(10), nullable=False)
-    requester = Column(String(64), nullable=False)  # requester_code(sender), ERASED_REQUESTER after erasure
-    status = Column(String(20), nullable=False)
-    summary = Column(Text, nullable=True)
-    # The identities still to erase from the conversation store, encrypted; None once done.
-    sender_pending = Column(EncryptedText, nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    completed_at = Column(DateTime, nullable=True)
-    # Why the request is not finished ("gagal"), in Indonesian for staff; the attempts made.
-    failure_reason = Column(Text, nullable=True)
-    attempts = Column(Integer, nullable=False, default=0)
-    last_attempt_at = Column(DateTime, nullable=True)
-    # Keyed tags (spool.group_tags) of the citizen's identities, for spools in other processes
-    # to find their entries; cleared when no spooled entry can be that old any more.
-    spool_tags = Column(Text, nullable=True)
 
 
 def _unkeyed_digest(sender: str) -> str:

@@ -28,9 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import conversation_store, media as media_storage, privacy, runtime, spool as spooling
 from .config import Institution, get_institution
-from .conversation_log import ConversationMessage
 from .db import session_scope
-from .models import Media, Ticket, utcnow
+from .models import ConversationMessage, Media, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
 

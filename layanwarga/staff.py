@@ -27,26 +27,12 @@ from typing import Dict, List, Optional, Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    delete,
-    false,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from .config import Agency, Institution
-from .models import Base, utcnow
+from .models import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser, utcnow
+from .models.staff import USERNAME_MAX
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +47,6 @@ ROLE_LABELS = {
 }
 
 MIN_PASSWORD_LENGTH = 10
-USERNAME_MAX = 64
 
 # Login throttling: failures counted over a sliding window, for one account from one address
 # (reset by a success there) and for one address whatever the account.
@@ -80,93 +65,6 @@ DEFAULT_IDLE_MINUTES = 30
 DEFAULT_SESSION_HOURS = 12
 # How often last_seen_at is written (not on every request: fewer writes, same security).
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
-
-
-class StaffUser(Base):
-    __tablename__ = "staff_users"
-
-    id = Column(Integer, primary_key=True)
-    username = Column(String(USERNAME_MAX), nullable=False, unique=True)
-    full_name = Column(String(200), nullable=False)
-    role = Column(String(20), nullable=False)
-    agency_code = Column(String(40), nullable=True)
-    can_chat = Column(Boolean, nullable=False, default=False)
-    password_hash = Column(String(255), nullable=False)
-    is_active = Column(Boolean, nullable=False, default=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    last_login_at = Column(DateTime, nullable=True)
-    password_changed_at = Column(DateTime, nullable=True)
-    # Set by an admin's new or reset password (which the admin knows): the user must choose their
-    # own before the dashboard opens anything else.
-    must_change_password = Column(Boolean, nullable=False, default=False, server_default=false())
-
-    __table_args__ = (
-        CheckConstraint("role IN ('admin', 'opd', 'surat')", name="role"),
-        CheckConstraint("role <> 'opd' OR agency_code IS NOT NULL", name="opd_has_agency"),
-    )
-
-    @property
-    def actor(self) -> str:
-        """How the user appears in ticket histories (never a password or a token)."""
-        return f"staf:{self.username}"
-
-
-class StaffSession(Base):
-    __tablename__ = "staff_sessions"
-
-    id = Column(String(64), primary_key=True)  # SHA-256 of the cookie's token
-    user_id = Column(Integer, ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
-    csrf_token = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    last_seen_at = Column(DateTime, nullable=False, default=utcnow)
-    expires_at = Column(DateTime, nullable=False)
-    ip = Column(String(64), nullable=True)
-    user_agent = Column(String(200), nullable=True)
-    revoked_at = Column(DateTime, nullable=True)
-
-
-class LoginAttempt(Base):
-    __tablename__ = "login_attempts"
-
-    id = Column(Integer, primary_key=True)
-    username = Column(String(USERNAME_MAX), nullable=True)
-    ip = Column(String(64), nullable=True)
-    succeeded = Column(Boolean, nullable=False, default=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-
-    __table_args__ = (
-        Index("ix_login_attempts_username_created", "username", "created_at"),
-        Index("ix_login_attempts_ip_created", "ip", "created_at"),
-    )
-
-
-class AgencySetting(Base):
-    """Dashboard-side settings of an OPD: extra agencies, name/contact overrides, digest
-    recipients, deactivation. Complaint routing stays in instansi.yml."""
-
-    __tablename__ = "agency_settings"
-
-    code = Column(String(40), primary_key=True)
-    name = Column(String(200), nullable=True)
-    contact = Column(String(200), nullable=True)
-    digest_recipients = Column(Text, nullable=True)
-    is_active = Column(Boolean, nullable=False, default=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-
-
-class AuditEntry(Base):
-    """Who did what outside ticket histories: user management, NIK views, exports, logins."""
-
-    __tablename__ = "staff_audit"
-
-    id = Column(Integer, primary_key=True)
-    actor = Column(String(120), nullable=False)
-    action = Column(String(60), nullable=False)
-    target = Column(String(200), nullable=True)
-    detail = Column(Text, nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)
 
 
 # -- passwords ------------------------------------------------------------------------------------

@@ -23,19 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import (
-    Column,
-    Date,
-    DateTime,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    and_,
-    func,
-    literal_column,
-    select,
-)
+from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -44,27 +32,11 @@ from . import calendar, states
 from .config import Institution
 from .db import session_scope
 from .formatting import MONTH_NAMES, format_date
-from .models import KIND_COMPLAINT, KIND_LETTER, Base, StateChange, Ticket, utcnow
+from .models import KIND_COMPLAINT, KIND_LETTER, DigestRun, StateChange, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
 
 STAFF_ACTOR_PREFIX = "staf:"
-
-
-class DigestRun(Base):
-    """One daily digest per OPD and day (the unique key makes the scheduled job run once even
-    when several dashboard processes try)."""
-
-    __tablename__ = "digest_runs"
-
-    id = Column(Integer, primary_key=True)
-    day = Column(Date, nullable=False)
-    agency_code = Column(String(40), nullable=False)
-    content = Column(Text, nullable=False)
-    delivered_to = Column(Text, nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-
-    __table_args__ = (UniqueConstraint("day", "agency_code", name="uq_digest_runs_day_agency"),)
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
+# Every table: importing layanwarga.models registers them all (tests/core/test_schema.py).
 target_metadata = Base.metadata
 
 

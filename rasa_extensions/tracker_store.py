@@ -19,7 +19,8 @@ Three things Rasa 3.6's ``SQLTrackerStore`` does not do:
   what was saved: one indexed query compares the sender's event count, newest id and newest
   timestamp. Anything else (another instance answered, staff appended events, the privacy job
   erased the conversation, a turn failed before saving, a new session began) reloads from the
-  database as before. Keeping the same event objects from turn to turn also lets
+  database as before. The store itself never deletes: erasure and retention delete through
+  ``layanwarga.conversation_store``, the one place that does. Keeping the same event objects from turn to turn also lets
   ``rasa_extensions.dialogue_states`` replay only the new events for the policies. The cached
   trackers hold what the turn saw (a NIK unmasked in memory, as during the turn itself); what
   is stored stays masked.

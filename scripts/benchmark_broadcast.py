@@ -169,7 +169,7 @@ def seed(url: str, count: int) -> float:
     """``count`` citizens subscribed to every topic in every kelurahan (bulk, one transaction)."""
     from layanwarga import db, migrate, subscriptions
     from layanwarga.config import get_institution
-    from layanwarga.models import Citizen
+    from layanwarga.models import Citizen, Subscription
 
     migrate.upgrade(url)
     inst = get_institution()
@@ -181,7 +181,7 @@ def seed(url: str, count: int) -> float:
             {"wa_id": f"6281{i:09d}", "created_at": now, "updated_at": now} for i in range(count)
         ])
         ids = [row[0] for row in session.execute(text("SELECT id FROM citizens ORDER BY id"))]
-        session.execute(subscriptions.Subscription.__table__.insert(), [
+        session.execute(Subscription.__table__.insert(), [
             {"citizen_id": cid, "topic": subscriptions.ALL, "area": subscriptions.ALL, "active": True, "opted_in_at": now,
              "consent_text": consent, "created_at": now, "updated_at": now} for cid in ids
         ])

@@ -8,11 +8,11 @@ import secrets
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from layanwarga import blocklist, inbound, notifications, privacy, spool_reports, staff
+from layanwarga import blocklist, inbound, notifications, spool_reports, staff
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.inbound import mask
-from layanwarga.models import Ticket
+from layanwarga.models import DataRequest, Notification, StaffUser, Ticket
 
 from ..security import roles_required
 
@@ -77,7 +77,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
     if request.method == "POST":
         try:
             with session_scope(write=True) as session:
-                user = session.get(staff.StaffUser, user_id)
+                user = session.get(StaffUser, user_id)
                 if user is None:
                     abort(404)
                 if request.form.get("reset_password"):
@@ -104,7 +104,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
                 flash("Perubahan disimpan.", "ok")
                 return redirect(url_for("admin.users"))
     with session_scope() as session:
-        user = session.get(staff.StaffUser, user_id)
+        user = session.get(StaffUser, user_id)
         if user is None:
             abort(404)
         agencies = staff.agencies(session, inst)
@@ -150,10 +150,10 @@ def outbox():  # type: ignore[no-untyped-def]
         counts = notifications.counts_by_status(session)
         failed = list(
             session.execute(
-                select(notifications.Notification, Ticket.number)
-                .outerjoin(Ticket, Ticket.id == notifications.Notification.ticket_id)
-                .where(notifications.Notification.status == notifications.FAILED)
-                .order_by(notifications.Notification.id.desc())
+                select(Notification, Ticket.number)
+                .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
+                .where(Notification.status == notifications.FAILED)
+                .order_by(Notification.id.desc())
                 .limit(100)
             ).all()
         )
@@ -215,6 +215,6 @@ def data_requests():  # type: ignore[no-untyped-def]
     """Citizens' data access and erasure requests (UU PDP), without their phone numbers."""
     with session_scope() as session:
         rows = session.execute(
-            select(privacy.DataRequest).order_by(privacy.DataRequest.id.desc()).limit(200)
+            select(DataRequest).order_by(DataRequest.id.desc()).limit(200)
         ).scalars().all()
     return render_template("admin_data_requests.html", rows=rows)

@@ -23,7 +23,7 @@ from layanwarga import media as media_store, staff, subscriptions
 from layanwarga.broadcast import ANNOUNCEMENT_IMAGE_MAX_BYTES, ANNOUNCEMENT_IMAGE_TYPES
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
-from layanwarga.models import Media
+from layanwarga.models import Announcement, Media
 
 from ..security import roles_required
 
@@ -153,7 +153,7 @@ def edit(announcement_id: int):  # type: ignore[no-untyped-def]
     inst = get_institution()
     error = None
     with session_scope() as session:
-        row = session.get(subscriptions.Announcement, announcement_id)
+        row = session.get(Announcement, announcement_id)
         if row is None:
             abort(404)
         if row.status != subscriptions.DRAFT:
@@ -191,7 +191,7 @@ def detail(announcement_id: int):  # type: ignore[no-untyped-def]
     except ValueError:
         page = 1
     with session_scope() as session:
-        row = session.get(subscriptions.Announcement, announcement_id)
+        row = session.get(Announcement, announcement_id)
         if row is None:
             abort(404)
         rendered = subscriptions.render(inst, row)
@@ -217,7 +217,7 @@ def detail(announcement_id: int):  # type: ignore[no-untyped-def]
 @roles_required(staff.ROLE_ADMIN)
 def image(announcement_id: int):  # type: ignore[no-untyped-def]
     with session_scope() as session:
-        row = session.get(subscriptions.Announcement, announcement_id)
+        row = session.get(Announcement, announcement_id)
         picture = session.get(Media, row.image_media_id) if row is not None and row.image_media_id else None
         if picture is None or not picture.storage_path:
             abort(404)
@@ -236,7 +236,7 @@ def send(announcement_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("announcements.detail", announcement_id=announcement_id))
     try:
         with session_scope(write=True) as session:
-            if session.get(subscriptions.Announcement, announcement_id) is None:
+            if session.get(Announcement, announcement_id) is None:
                 abort(404)
             count = subscriptions.queue(session, inst, announcement_id, g.user.actor)
             if count:

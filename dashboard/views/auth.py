@@ -7,6 +7,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 
 from layanwarga import staff
 from layanwarga.db import session_scope
+from layanwarga.models import StaffUser
 
 from ..security import client_ip, login_required, safe_next
 
@@ -59,7 +60,7 @@ def change_password():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         try:
             with session_scope(write=True) as db:
-                user = db.get(staff.StaffUser, g.user.id)
+                user = db.get(StaffUser, g.user.id)
                 staff.change_own_password(db, user, request.form.get("current") or "", request.form.get("new") or "",
                                           request.form.get("again") or "")
                 staff.audit(db, user.actor, "ganti_sandi")

@@ -22,9 +22,16 @@ from sqlalchemy import select
 from layanwarga import conversation_log, handoff, notifications
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
-from layanwarga.handoff import Handoff
-from layanwarga.models import Citizen, MessageStatus, Ticket, utcnow
-from layanwarga.staff import StaffUser
+from layanwarga.models import (
+    Citizen,
+    ConversationMessage,
+    Handoff,
+    MessageStatus,
+    Notification,
+    StaffUser,
+    Ticket,
+    utcnow,
+)
 
 from .. import permissions, ticket_details
 
@@ -54,7 +61,7 @@ def _messages(session: Any, handoff_id: int, after_id: int = 0, limit: int = 200
     names = {u.username: u.full_name for u in session.execute(select(StaffUser)).scalars()}
     logged = conversation_log.lines(
         session,
-        conversation_log.ConversationMessage.handoff_id == handoff_id,
+        ConversationMessage.handoff_id == handoff_id,
         permissions.readable_lines(g.user),
         after_id=after_id,
         limit=limit,
@@ -62,7 +69,7 @@ def _messages(session: Any, handoff_id: int, after_id: int = 0, limit: int = 200
     note_ids = [m.notification_id for m in logged if m.notification_id]
     outbox = {}
     if note_ids:
-        outbox = {n.id: n for n in session.execute(select(notifications.Notification).where(notifications.Notification.id.in_(note_ids))).scalars()}
+        outbox = {n.id: n for n in session.execute(select(Notification).where(Notification.id.in_(note_ids))).scalars()}
     wamids = [n.graph_message_id for n in outbox.values() if n.graph_message_id]
     delivery = {}
     if wamids:

@@ -32,14 +32,17 @@ from layanwarga.models import (
     KIND_COMPLAINT,
     KIND_LETTER,
     Citizen,
+    ConversationMessage,
     Media,
     MessageStatus,
+    Notification,
+    StaffUser,
     StateChange,
     Ticket,
     utcnow,
 )
 from layanwarga.nik import mask
-from layanwarga.staff import ROLE_OPD, StaffUser, agencies, audit
+from layanwarga.staff import ROLE_OPD, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
 from .. import agency_names, inbox, localtime, permissions, ticket_details
@@ -261,7 +264,7 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
     if permissions.may_see_conversation(user, ticket):
         # The ticket's own conversation: its form from start to submission, the citizen's replies
         # to messages about it and the assistant's answers (outbox messages are listed below).
-        msg = conversation_log.ConversationMessage
+        msg = ConversationMessage
         conversation = conversation_log.lines(
             session, msg.ticket_id == ticket.id, msg.notification_id.is_(None), limit=CONVERSATION_LIMIT
         )
@@ -430,7 +433,7 @@ def _retry(ticket_id: int, number: str):  # type: ignore[no-untyped-def]
     except ValueError:
         abort(400)
     with session_scope(write=True) as session:
-        row = session.get(notifications.Notification, notification_id)
+        row = session.get(Notification, notification_id)
         if row is None or row.ticket_id != ticket_id:
             abort(404)
         if notifications.retry(session, notification_id, user.actor):

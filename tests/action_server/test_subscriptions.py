@@ -21,6 +21,7 @@ from actions.subscriptions import (
 )
 from layanwarga import db, subscriptions
 from layanwarga.config import get_institution
+from layanwarga.models import Subscription, SubscriptionEvent
 
 from .conftest import make_tracker, run_action
 
@@ -121,10 +122,10 @@ def test_an_explicit_yes_records_the_opt_in_with_its_time_and_text(domain, db_ur
     assert run.said("utter_langganan_berhasil")["topic"] == "Info bencana"
     assert run.slots["langganan_topik"] is None and ActiveLoop(None) in run.events
     with db.session_scope() as session:
-        row = session.execute(select(subscriptions.Subscription)).scalar_one()
+        row = session.execute(select(Subscription)).scalar_one()
         assert row.active and row.opted_in_at is not None and row.consent_message_id == "wamid.YES1"
         assert row.consent_text == subscriptions.consent_text(INST, "bencana", "panarung")
-        event = session.execute(select(subscriptions.SubscriptionEvent)).scalar_one()
+        event = session.execute(select(SubscriptionEvent)).scalar_one()
         assert event.action == "subscribe" and event.message_id == "wamid.YES1"
     again = run_action(ActionSubscribe(), tracker, domain)
     assert again.responses == ["utter_langganan_sudah"]

@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from layanwarga import db
-from layanwarga.conversation_log import ConversationMessage
-from layanwarga.models import Citizen, Media, MessageStatus, ProcessedMessage
+from layanwarga.models import Citizen, ConversationMessage, Media, MessageStatus, ProcessedMessage
 from wa_support import (
     SAMPLE_JPEG,
     FakeGraph,

@@ -38,8 +38,7 @@ async def test_a_floods_excess_costs_no_write_and_no_read_receipt(sqlite_url: st
     from sqlalchemy import func, select
 
     from layanwarga import db
-    from layanwarga.conversation_log import ConversationMessage
-    from layanwarga.models import ProcessedMessage
+    from layanwarga.models import ConversationMessage, ProcessedMessage
 
     async with FakeGraph() as graph:
         settings = make_settings(graph.url, tmp_path, sqlite_url, max_messages_per_minute=5)

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from layanwarga import conversation_log, db, notifications, states
-from layanwarga.conversation_log import ConversationMessage
+from layanwarga.models import ConversationMessage
 from tests.dashboard.support import INST, complaint, ticket_id
 from wa_support import FakeGraph, RunningChannel, make_settings, messages_body, text_message
 

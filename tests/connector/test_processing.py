@@ -280,7 +280,7 @@ def test_taking_a_message_in_is_exclusive_under_concurrency(db_url: str) -> None
 
 
 async def test_messages_both_ways_are_logged_for_staff(sqlite_url: str, tmp_path: Path) -> None:
-    from layanwarga.conversation_log import ConversationMessage
+    from layanwarga.models import ConversationMessage
 
     async def assistant(message: UserMessage) -> None:
         await message.output_channel.send_text_message(message.sender_id, "Baik, kami catat.")
@@ -297,7 +297,7 @@ async def test_during_a_handoff_messages_reach_staff_not_the_assistant(sqlite_ur
     """The assistant stays out of an officer's conversation; the citizen is told once that the
     message was passed on (a second message gets no repeat of it)."""
     from layanwarga import handoff
-    from layanwarga.conversation_log import ConversationMessage
+    from layanwarga.models import ConversationMessage
 
     handoff.open_handoff("6281234567890", "minta_petugas", url=sqlite_url)
     async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:

@@ -17,8 +17,7 @@ from connectors.replay import APOLOGY_DEFERRED
 from connectors.whatsapp_parse import decode_body, parse_body
 from connectors.whatsapp_processor import APOLOGY_TEXT
 from layanwarga import db
-from layanwarga.conversation_log import ConversationMessage
-from layanwarga.models import ProcessedMessage
+from layanwarga.models import ConversationMessage, ProcessedMessage
 from rasa_extensions.action_failures import ActionServerUnavailable
 from rasa_extensions.tracker_store import TrackerStoreUnavailable
 from wa_support import FakeGraph, RunningChannel, make_settings, text_body

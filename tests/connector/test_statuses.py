@@ -14,8 +14,7 @@ from connectors.executor import BlockingRunner
 from connectors.status_batcher import StatusBatcher
 from connectors.whatsapp import WhatsAppInput
 from layanwarga import conversation_log, db, handoff, inbound
-from layanwarga.conversation_log import ConversationMessage
-from layanwarga.models import Citizen
+from layanwarga.models import Citizen, ConversationMessage
 from wa_support import FakeGraph, RunningChannel, make_settings, text_body
 from whatsapp import statuses as wa_statuses
 

@@ -14,6 +14,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.future import create_engine
 
+from layanwarga import conversation_store
 from pg_support import create_postgres_database, drop_postgres_database, postgres_available
 from rasa_extensions.tracker_store import LayanWargaTrackerStore
 
@@ -105,10 +106,7 @@ def test_an_erased_conversation_is_gone_at_the_next_message(store_kwargs: Dict[s
     turn(tracker, "halo")
     asyncio.run(store.save(tracker))
     # What layanwarga.privacy's erasure job does, from another process.
-    engine = create_engine(str(store.engine.url))
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": SENDER})
-    engine.dispose()
+    assert conversation_store.delete_conversations([SENDER], store_url=str(store.engine.url)) == 4
     assert asyncio.run(store.retrieve(SENDER)) is None
 
 

@@ -1,4 +1,5 @@
-"""The conversation store keeps no NIK in clear text and never falls back to memory silently."""
+"""The conversation store keeps no NIK in clear text, never falls back to memory silently, and
+the jobs that delete from it see its table as Rasa declares it."""
 from __future__ import annotations
 
 import asyncio
@@ -7,13 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 from sqlalchemy.future import create_engine
 
+from layanwarga import conversation_store
 from pg_support import create_postgres_database, drop_postgres_database, postgres_available
 from rasa_extensions.tracker_store import LayanWargaTrackerStore, TrackerStoreUnavailable
 
@@ -77,3 +79,16 @@ def test_a_sqlite_conversation_store_reads_while_another_turn_commits(tmp_path: 
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_the_deleting_jobs_see_the_events_table_as_rasa_declares_it() -> None:
+    """Erasure and retention delete through ``layanwarga.conversation_store``, which has no Rasa
+    import and declares the columns it needs itself: a Rasa that renamed or retyped one would
+    make those jobs delete nothing (or fail) while staff believe the data gone."""
+    rasa_table = SQLTrackerStore.SQLEvent.__table__
+    assert conversation_store.EVENTS.name == rasa_table.name
+    for column in conversation_store.EVENTS.columns:
+        theirs = rasa_table.columns[column.name]
+        assert type(column.type) is type(theirs.type), column.name
+        assert getattr(column.type, "length", None) == getattr(theirs.type, "length", None), column.name
+        assert (column.primary_key, column.nullable) == (theirs.primary_key, theirs.nullable), column.name

@@ -11,7 +11,8 @@ import pytest
 from alembic import command
 from sqlalchemy import select, text
 
-from layanwarga import blocklist, db, inbound, migrate
+from layanwarga import db, inbound, migrate
+from layanwarga.models import BlockedSender
 from pg_support import create_postgres_database, drop_postgres_database, postgres_available
 
 BEFORE = "0006_inbound_journal"
@@ -55,7 +56,7 @@ def test_typed_numbers_become_whatsapp_ids(old_db: str) -> None:
             )
     migrate.upgrade(old_db)
     with db.session_scope(old_db) as session:
-        rows = dict(session.execute(select(blocklist.BlockedSender.sender, blocklist.BlockedSender.reason)).all())
+        rows = dict(session.execute(select(BlockedSender.sender, BlockedSender.reason)).all())
     assert rows == {
         "6281234567890": "kasar",
         "6289999999999": "spam",

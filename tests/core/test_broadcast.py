@@ -22,10 +22,15 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 from sqlalchemy import func, select, update
 
-from layanwarga import conversation_log, db, subscriptions
+from layanwarga import db, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions, TokenBucket
 from layanwarga.config import get_institution
-from layanwarga.subscriptions import AnnouncementDelivery as Delivery
+from layanwarga.models import (
+    Announcement,
+    AnnouncementDelivery as Delivery,
+    ConversationMessage,
+    Subscription,
+)
 from tests.dashboard.support import FakeGraph
 from whatsapp import statuses as wa_statuses
 from whatsapp.errors import NetworkError
@@ -46,7 +51,7 @@ def subscribe_many(count: int, prefix: str = "62819", topic: str = "bencana", ar
     with db.session_scope(write=True) as session:
         for phone in phones:
             citizen = citizens.upsert(session, wa_id=phone)
-            session.add(subscriptions.Subscription(
+            session.add(Subscription(
                 citizen_id=citizen.id, topic=topic, area=area, active=True, opted_in_at=now,
                 consent_text=subscriptions.consent_text(INST, topic, area), created_at=now, updated_at=now,
             ))
@@ -72,7 +77,7 @@ def statuses(aid: int) -> Dict[str, int]:
 
 def announcement_status(aid: int) -> str:
     with db.session_scope() as session:
-        return session.get(subscriptions.Announcement, aid).status
+        return session.get(Announcement, aid).status
 
 
 def options(**overrides: Any) -> BroadcastOptions:
@@ -133,8 +138,8 @@ def test_each_subscriber_gets_the_template_once_and_the_conversation_log_shows_i
     assert body["template"]["name"] == "layanwarga_pengumuman" and body["biz_opaque_callback_data"].startswith(f"pengumuman:{aid}:")
     assert statuses(aid) == {"sent": 5} and announcement_status(aid) == subscriptions.DONE
     with db.session_scope() as session:
-        logged = session.execute(select(conversation_log.ConversationMessage).where(
-            conversation_log.ConversationMessage.sender == phones[0])).scalar_one()
+        logged = session.execute(select(ConversationMessage).where(
+            ConversationMessage.sender == phones[0])).scalar_one()
         assert logged.kind == "template" and logged.text.startswith("[Pengumuman – Info bencana]") and logged.wamid
     # A second worker run finds nothing to send.
     run_worker(db_url, graph.base)
@@ -210,7 +215,7 @@ def test_a_template_problem_pauses_the_announcement_for_staff(db_url: str, graph
     assert len(graph.bodies) == 1
     assert announcement_status(aid) == subscriptions.PAUSED
     with db.session_scope() as session:
-        assert "132001" in session.get(subscriptions.Announcement, aid).status_note
+        assert "132001" in session.get(Announcement, aid).status_note
     assert statuses(aid) == {"pending": 3}
     with db.session_scope(write=True) as session:
         assert subscriptions.resume(session, aid)

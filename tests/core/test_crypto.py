@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -9,7 +12,8 @@ from sqlalchemy import select, text
 
 from layanwarga import crypto, db, tickets
 from layanwarga.config import get_institution
-from layanwarga.models import Ticket
+from layanwarga.crypto import rotation
+from layanwarga.models import DataRequest, Ticket
 
 INST = get_institution()
 
@@ -47,7 +51,7 @@ def test_rotation_re_encrypts_with_the_new_key(db_url: str, monkeypatch: pytest.
     before, _ = raw_columns()
     new = Fernet.generate_key().decode()
     monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
-    assert crypto.rotate() == 2
+    assert rotation.rotate() == 2
     after, _ = raw_columns()
     assert after != before
     monkeypatch.setenv(crypto.KEYS_ENV, new)
@@ -81,7 +85,7 @@ def test_rotation_re_encrypts_the_spools_of_this_machine(db_url: str, tmp_path, 
     pending.spool().put("6281234567890", {"kind": "aduan", "draft": {}})
     old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
     monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
-    assert crypto.main(["rotate"]) == 0
+    assert rotation.main(["rotate"]) == 0
     monkeypatch.setenv(crypto.KEYS_ENV, new)
     assert len(messages.entries()) == 1 and len(pending.spool().entries()) == 1
 
@@ -92,7 +96,14 @@ def test_rotation_re_encrypts_the_identities_of_a_pending_erasure(db_url: str, m
     privacy.erase("6281234567890")
     old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
     monkeypatch.setenv(crypto.KEYS_ENV, f"{new},{old}")
-    assert crypto.rotate() == 1
+    assert rotation.rotate() == 1
     monkeypatch.setenv(crypto.KEYS_ENV, new)
     with db.session_scope() as session:
-        assert session.execute(select(privacy.DataRequest.sender_pending)).scalar_one() == "6281234567890"
+        assert session.execute(select(DataRequest.sender_pending)).scalar_one() == "6281234567890"
+
+
+def test_the_documented_command_makes_a_new_key() -> None:
+    """``python -m layanwarga.crypto generate-key`` (README, SECURITY.md) runs the package's CLI."""
+    done = subprocess.run([sys.executable, "-m", "layanwarga.crypto", "generate-key"], capture_output=True,
+                          text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    Fernet(done.stdout.strip().encode())  # a valid key, or ValueError

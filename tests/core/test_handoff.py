@@ -7,8 +7,7 @@ import threading
 from sqlalchemy import func, select
 
 from layanwarga import conversation_log, db, handoff, notifications
-from layanwarga.handoff import Handoff
-from layanwarga.staff import StaffUser
+from layanwarga.models import Handoff, Notification, StaffUser
 from tests.dashboard.support import INST, make_user
 
 SENDER = "6281234567890"
@@ -69,12 +68,10 @@ def test_staff_reply_goes_through_the_outbox_and_hand_back_tells_the_citizen(db_
     uid = make_user("front", "admin")
     opened = handoff.open_handoff(SENDER, inst=INST)
     with db.session_scope(write=True) as session:
-        from layanwarga.staff import StaffUser
-
         user = session.get(StaffUser, uid)
         nid = handoff.reply(session, opened.id, "Selamat pagi Bapak, kami bantu cek.", user)
     with db.session_scope() as session:
-        row = session.get(notifications.Notification, nid)
+        row = session.get(Notification, nid)
         assert row.kind == notifications.KIND_CHAT and row.created_by == "staf:front"
         h = session.get(Handoff, opened.id)
         assert h.first_response_at is not None and h.assigned_to == uid
@@ -83,7 +80,7 @@ def test_staff_reply_goes_through_the_outbox_and_hand_back_tells_the_citizen(db_
     assert handoff.is_active(SENDER) is False
     with db.session_scope() as session:
         last = session.execute(
-            select(notifications.Notification).order_by(notifications.Notification.id.desc())
+            select(Notification).order_by(Notification.id.desc())
         ).scalars().first()
         assert last.kind == notifications.KIND_HANDOFF and "kembali dilayani asisten" in last.text
         assert handoff.list_open(session) == []
@@ -98,8 +95,6 @@ def test_reply_to_a_closed_handoff_is_refused(db_url: str) -> None:
     opened = handoff.open_handoff(SENDER, inst=INST)
     handoff.close_handoff(opened.id, notify=False, inst=INST)
     with db.session_scope() as session:
-        from layanwarga.staff import StaffUser
-
         with pytest.raises(LookupError):
             handoff.reply(session, opened.id, "halo", session.get(StaffUser, uid))
 
@@ -141,7 +136,7 @@ def test_an_unanswered_citizen_is_told_and_handed_back_once(db_url: str) -> None
     with db.session_scope() as session:
         row = session.get(Handoff, opened.id)
         assert row.closed_by == handoff.CLOSED_UNANSWERED
-        [notice] = session.execute(select(notifications.Notification)).scalars().all()
+        [notice] = session.execute(select(Notification)).scalars().all()
         assert f"dalam {INST.handoff_wait_minutes} menit" in notice.text and "*petugas*" in notice.text
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.future import create_engine
 
 from layanwarga import conversation_log, crypto, db, nik, tickets
 from layanwarga.config import get_institution
-from layanwarga.models import Media, StateChange, Ticket
+from layanwarga.models import ConversationMessage, Media, StateChange, Ticket
 from layanwarga.redaction import install_log_masking, mask_identifiers
 
 INST = get_institution()
@@ -133,8 +133,8 @@ def test_the_staff_message_log(db_url: str) -> None:
         for typed in ALL:
             conversation_log.add(session, sender="6281234567890", direction="in", text=typed, actor="warga")
     with db.session_scope() as session:
-        stored = [m.text for m in session.execute(select(conversation_log.ConversationMessage).order_by(
-            conversation_log.ConversationMessage.id)).scalars()]
+        stored = [m.text for m in session.execute(select(ConversationMessage).order_by(
+            ConversationMessage.id)).scalars()]
     check_masked({typed: [out] for typed, out in zip(ALL, stored)})
 
 

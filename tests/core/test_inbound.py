@@ -14,9 +14,7 @@ from sqlalchemy.engine.default import CACHE_HIT
 from connectors import journal
 from connectors.executor import BlockingRunner
 from layanwarga import blocklist, citizens, conversation_log, db, handoff, inbound
-from layanwarga.conversation_log import ConversationMessage
-from layanwarga.handoff import Handoff
-from layanwarga.models import Citizen, MessageStatus
+from layanwarga.models import Citizen, ConversationMessage, Handoff, MessageStatus
 from whatsapp import statuses as wa_statuses
 
 SENDER = "6281234567890"

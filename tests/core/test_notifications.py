@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from layanwarga import conversation_log, db, feedback, notifications, states
-from layanwarga.models import StateChange, Ticket
-from layanwarga.notifications import Notification
+from layanwarga.models import Notification, StateChange, Ticket
 from tests.dashboard.support import INST, complaint, letter, ticket_id
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from layanwarga import conversation_log, db, notifications, states
-from layanwarga.notifications import Notification
+from layanwarga.models import Notification
 from layanwarga.notifier import Notifier, main
 from tests.dashboard.support import INST, FakeGraph, complaint, open_window, ticket_id
 from whatsapp import statuses as wa_statuses

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 import private_postgres
-from layanwarga import db, migrate, notifications, pending, tickets
+from layanwarga import db, migrate, pending, tickets
 from layanwarga.config import get_institution
-from layanwarga.models import Ticket
+from layanwarga.models import Notification, Ticket
 
 INST = get_institution()
 pytestmark = pytest.mark.skipif(not private_postgres.available(), reason="PostgreSQL server binaries not installed")
@@ -52,6 +52,6 @@ def test_submission_during_an_outage_is_stored_once_when_the_database_returns(se
     assert len(pending.spool()) == 0
     with db.session_scope() as session:
         assert session.execute(select(func.count(Ticket.id))).scalar_one() == 1
-        messages = session.execute(select(notifications.Notification)).scalars().all()
+        messages = session.execute(select(Notification)).scalars().all()
     assert len(messages) == 1
     assert "ADU-" in messages[0].text and "tertunda" in messages[0].text

@@ -11,7 +11,7 @@ from sqlalchemy.future import create_engine
 
 from layanwarga import conversation_log, db, retention
 from layanwarga.config import get_institution
-from layanwarga.models import Citizen, Media, Ticket, utcnow
+from layanwarga.models import Citizen, ConversationMessage, Media, Ticket, utcnow
 
 INST = get_institution()
 NOW = utcnow()
@@ -69,7 +69,7 @@ def test_old_conversations_are_removed_from_the_log_and_the_conversation_store(d
     report = retention.purge(INST, now=NOW, tracker_url=f"sqlite:///{tracker_db}")
     assert (report.log_messages_deleted, report.tracker_events_deleted) == (1, 1)
     with db.session_scope() as session:
-        assert [m.text for m in session.execute(select(conversation_log.ConversationMessage)).scalars()] == ["baru"]
+        assert [m.text for m in session.execute(select(ConversationMessage)).scalars()] == ["baru"]
     with create_engine(f"sqlite:///{tracker_db}").connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 1
 
@@ -85,7 +85,7 @@ def test_a_purge_that_cannot_reach_the_conversation_store_fails_loudly(db_url: s
     assert retention.main(["purge"]) == 1
     assert not missing.exists()
     with db.session_scope() as session:  # the rest of the purge still ran
-        assert session.execute(select(func.count(conversation_log.ConversationMessage.id))).scalar_one() == 0
+        assert session.execute(select(func.count(ConversationMessage.id))).scalar_one() == 0
     report = retention.purge(INST, now=NOW)
     assert not report.complete and "does not exist" in report.conversation_store_error
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from layanwarga import db, staff
+from layanwarga.models import StaffUser
 from tests.dashboard.support import CHEAP_HASHER, INST, PASSWORD, make_user
 
 NOW = dt.datetime(2026, 11, 23, 3, 0)
@@ -83,7 +84,7 @@ def test_address_is_throttled_across_accounts(db_url: str) -> None:
 def test_inactive_user_cannot_log_in(db_url: str) -> None:
     uid = make_user("pupr1", "opd", "PUPR")
     with db.session_scope() as session:
-        session.get(staff.StaffUser, uid).is_active = False
+        session.get(StaffUser, uid).is_active = False
     assert login("pupr1", PASSWORD).user_id is None
 
 
@@ -127,12 +128,12 @@ def test_password_change_and_access_change_revoke_sessions(db_url: str) -> None:
     with db.session_scope() as session:
         token = staff.start_session(session, uid, None, None).token
     with db.session_scope() as session:
-        staff.set_password(session, session.get(staff.StaffUser, uid), "Sandi-Baru-Yang-Panjang")
+        staff.set_password(session, session.get(StaffUser, uid), "Sandi-Baru-Yang-Panjang")
     with db.session_scope() as session:
         assert staff.load_session(session, token) is None
         token = staff.start_session(session, uid, None, None).token
     with db.session_scope() as session:
-        user = session.get(staff.StaffUser, uid)
+        user = session.get(StaffUser, uid)
         staff.update_user(session, user, full_name="P", role="opd", agency_code="DLH", can_chat=False,
                           is_active=True, agencies=list(INST.agencies))
     with db.session_scope() as session:
@@ -143,7 +144,7 @@ def test_last_admin_cannot_be_demoted(db_url: str) -> None:
     uid = make_user("admin", "admin")
     with db.session_scope() as session:
         with pytest.raises(staff.UserError, match="minimal satu admin"):
-            staff.update_user(session, session.get(staff.StaffUser, uid), full_name="A", role="surat",
+            staff.update_user(session, session.get(StaffUser, uid), full_name="A", role="surat",
                               agency_code=None, can_chat=True, is_active=True)
 
 

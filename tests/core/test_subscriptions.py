@@ -9,28 +9,13 @@ from typing import List
 
 import pytest
 import yaml
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from layanwarga import db, privacy, subscriptions
 from layanwarga.config import DEFAULT_CONFIG_PATH, ConfigError, get_institution, load_institution
-from layanwarga.models import Base, Citizen
+from layanwarga.models import Announcement, AnnouncementDelivery, Citizen, Subscription, SubscriptionEvent
 
 INST = get_institution()
-SUBSCRIPTION_TABLES = {"subscriptions", "subscription_events", "announcements", "announcement_deliveries", "broadcast_leases"}
-
-
-def test_migration_matches_models(db_url: str) -> None:
-    with db.get_engine(db_url).connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    flat = []
-    for diff in diffs:
-        flat.extend(diff if isinstance(diff, list) else [diff])
-    ours = [d for d in flat if any(getattr(x, "name", None) in SUBSCRIPTION_TABLES or
-                                   getattr(getattr(x, "table", None), "name", None) in SUBSCRIPTION_TABLES
-                                   for x in d[1:])]
-    assert ours == []
 
 
 # -- configuration --------------------------------------------------------------------------------
@@ -106,14 +91,14 @@ def test_areas_citizens_type(answer: str, area) -> None:  # type: ignore[no-unty
 # -- opting in and out ----------------------------------------------------------------------------
 def _events() -> List[str]:
     with db.session_scope() as session:
-        return [e.action for e in session.execute(select(subscriptions.SubscriptionEvent).order_by(subscriptions.SubscriptionEvent.id)).scalars()]
+        return [e.action for e in session.execute(select(SubscriptionEvent).order_by(SubscriptionEvent.id)).scalars()]
 
 
 def test_opt_in_is_recorded_with_its_time_text_and_message(db_url: str) -> None:
     assert subscriptions.subscribe(INST, "6281234567890", "bencana", "panarung", message_id="wamid.A", profile_name="Budi")
     assert not subscriptions.subscribe(INST, "6281234567890", "bencana", "panarung", message_id="wamid.B")
     with db.session_scope() as session:
-        row = session.execute(select(subscriptions.Subscription)).scalar_one()
+        row = session.execute(select(Subscription)).scalar_one()
         assert row.active and row.consent_message_id == "wamid.A" and row.opted_in_at is not None
         assert "Info bencana" in row.consent_text and "Kelurahan Panarung" in row.consent_text
         assert session.execute(select(Citizen.profile_name)).scalar_one() == "Budi"
@@ -138,7 +123,7 @@ def test_one_opt_out_stops_everything_and_a_new_opt_in_starts_again(db_url: str)
     assert subscriptions.unsubscribe("6289999999999") == 0
     assert subscriptions.active_for(INST, sender) == []
     with db.session_scope() as session:
-        assert session.execute(select(func.count()).where(subscriptions.Subscription.opted_out_at.isnot(None))).scalar_one() == 2
+        assert session.execute(select(func.count()).where(Subscription.opted_out_at.isnot(None))).scalar_one() == 2
     assert subscriptions.subscribe(INST, sender, "bencana", "panarung")
     assert _events() == ["subscribe", "subscribe", "unsubscribe", "subscribe"]
     assert len(subscriptions.active_for(INST, sender)) == 1
@@ -181,7 +166,7 @@ def test_queueing_creates_one_row_per_subscriber_once(db_url: str) -> None:
     with db.session_scope(write=True) as session:
         assert subscriptions.queue(session, INST, aid, "staf:admin") == 0
     with db.session_scope() as session:
-        row = session.get(subscriptions.Announcement, aid)
+        row = session.get(Announcement, aid)
         assert row.status == subscriptions.SENDING and row.recipients == 5 and row.template_name == "layanwarga_pengumuman"
         assert subscriptions.summary(session, aid).by_status == {"pending": 5}
 
@@ -211,7 +196,7 @@ def test_two_staff_pressing_send_at_once_queue_it_once(db_url: str) -> None:
         t.join()
     assert sorted(results) == [0, 0, 0, 20]
     with db.session_scope() as session:
-        assert session.execute(select(func.count()).select_from(subscriptions.AnnouncementDelivery)).scalar_one() == 20
+        assert session.execute(select(func.count()).select_from(AnnouncementDelivery)).scalar_one() == 20
 
 
 def test_nobody_subscribed_means_done_at_once(db_url: str) -> None:
@@ -219,7 +204,7 @@ def test_nobody_subscribed_means_done_at_once(db_url: str) -> None:
     with db.session_scope(write=True) as session:
         assert subscriptions.queue(session, INST, aid, "staf:admin") == 0
     with db.session_scope() as session:
-        assert session.get(subscriptions.Announcement, aid).status == subscriptions.DONE
+        assert session.get(Announcement, aid).status == subscriptions.DONE
 
 
 def test_a_picture_needs_the_picture_template(db_url: str, tmp_path: Path) -> None:
@@ -237,13 +222,13 @@ def test_a_picture_needs_the_picture_template(db_url: str, tmp_path: Path) -> No
     subscriptions.subscribe(INST, "62815000001", "bencana", "panarung")
     with db.session_scope(write=True) as session:
         assert subscriptions.queue(session, INST, aid, "staf:admin") == 1
-        assert session.get(subscriptions.Announcement, aid).template_name == "layanwarga_pengumuman_gambar"
+        assert session.get(Announcement, aid).template_name == "layanwarga_pengumuman_gambar"
 
 
 def test_what_citizens_see(db_url: str) -> None:
     aid = _draft()
     with db.session_scope() as session:
-        rendered = subscriptions.render(INST, session.get(subscriptions.Announcement, aid))
+        rendered = subscriptions.render(INST, session.get(Announcement, aid))
     assert rendered.text_parameter == "Bapak/Ibu, debit sungai Kahayan naik. Mohon waspada."
     assert rendered.body.startswith("📢 *Info bencana* – Kelurahan Langkai")
     template = subscriptions.template_object(rendered)
@@ -282,9 +267,9 @@ def test_erasure_removes_subscriptions_and_keeps_figures_anonymous(db_url: str) 
         subscriptions.queue(session, INST, aid, "staf:admin")
     privacy.erase("6281234567890")
     with db.session_scope() as session:
-        assert session.execute(select(func.count()).select_from(subscriptions.Subscription)).scalar_one() == 1
-        assert session.execute(select(func.count()).select_from(subscriptions.SubscriptionEvent)).scalar_one() == 1
-        deliveries = session.execute(select(subscriptions.AnnouncementDelivery)).scalars().all()
+        assert session.execute(select(func.count()).select_from(Subscription)).scalar_one() == 1
+        assert session.execute(select(func.count()).select_from(SubscriptionEvent)).scalar_one() == 1
+        deliveries = session.execute(select(AnnouncementDelivery)).scalars().all()
         assert len(deliveries) == 2 and sorted(d.citizen_id is None for d in deliveries) == [False, True]
         rows, total = subscriptions.deliveries(session, aid)
     assert total == 2 and "(data dihapus)" in [r.recipient_masked for r in rows]
@@ -302,4 +287,4 @@ def test_cancel_stops_what_is_not_sent(db_url: str) -> None:
         assert subscriptions.cancel(session, aid) == 3
         assert subscriptions.cancel(session, aid) == 0
     with db.session_scope() as session:
-        assert session.get(subscriptions.Announcement, aid).status == subscriptions.CANCELLED
+        assert session.get(Announcement, aid).status == subscriptions.CANCELLED

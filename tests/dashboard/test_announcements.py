@@ -10,8 +10,9 @@ from typing import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from layanwarga import db, staff, subscriptions
+from layanwarga import db, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions
+from layanwarga.models import Announcement, AnnouncementDelivery, AuditEntry
 from tests.dashboard.support import INST, FakeGraph, csrf, login, make_user
 from whatsapp import statuses as wa_statuses
 from whatsapp.settings import GraphSettings
@@ -91,7 +92,7 @@ def test_a_draft_with_a_mistake_is_explained(app, db_url: str, overrides, messag
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     with db.session_scope() as session:
-        assert session.execute(select(func.count(subscriptions.Announcement.id))).scalar_one() == 0
+        assert session.execute(select(func.count(Announcement.id))).scalar_one() == 0
 
 
 def test_preview_shows_what_citizens_will_see(app, subscribers) -> None:  # type: ignore[no-untyped-def]
@@ -117,19 +118,19 @@ def test_sending_queues_each_subscriber_once(app, subscribers) -> None:  # type:
     unconfirmed = client.post(f"{page}/kirim", data={"csrf_token": csrf(client, page)})
     assert unconfirmed.status_code == 302
     with db.session_scope() as session:
-        assert session.get(subscriptions.Announcement, aid).status == subscriptions.DRAFT
+        assert session.get(Announcement, aid).status == subscriptions.DRAFT
     sent = client.post(f"{page}/kirim", data={"csrf_token": csrf(client, page), "sudah_diperiksa": "1"})
     assert sent.status_code == 302
     again = client.post(f"{page}/kirim", data={"csrf_token": csrf(client, page), "sudah_diperiksa": "1"})
     assert again.status_code == 302
     with db.session_scope() as session:
-        row = session.get(subscriptions.Announcement, aid)
+        row = session.get(Announcement, aid)
         assert row.status == subscriptions.SENDING and row.recipients == 4 and row.queued_by == "staf:admin"
         count = session.execute(
-            select(func.count()).where(subscriptions.AnnouncementDelivery.announcement_id == aid)
+            select(func.count()).where(AnnouncementDelivery.announcement_id == aid)
         ).scalar_one()
         assert count == 4
-        audit = session.execute(select(staff.AuditEntry).where(staff.AuditEntry.action == "kirim_pengumuman")).scalars().all()
+        audit = session.execute(select(AuditEntry).where(AuditEntry.action == "kirim_pengumuman")).scalars().all()
         assert len(audit) == 1
     response = client.get(page)
     assert response.headers.get("Refresh") == "5"  # the progress page follows the run by itself
@@ -154,7 +155,7 @@ def test_progress_and_summary_after_the_worker_ran(app, subscribers, graph: Fake
     # WhatsApp's status webhooks, as the connector records them.
     with db.session_scope() as session:
         sent = session.execute(
-            select(subscriptions.AnnouncementDelivery.wamid).where(subscriptions.AnnouncementDelivery.wamid.isnot(None))
+            select(AnnouncementDelivery.wamid).where(AnnouncementDelivery.wamid.isnot(None))
         ).scalars().all()
     wa_statuses.record_statuses([wa_statuses.StatusRecord(sent[0], "read"), wa_statuses.StatusRecord(sent[1], "delivered")])
     html = client.get(f"/pengumuman/{aid}").get_data(as_text=True)
@@ -177,7 +178,7 @@ def test_pause_resume_and_stop(app, subscribers) -> None:  # type: ignore[no-unt
 
     def status() -> str:
         with db.session_scope() as session:
-            return session.get(subscriptions.Announcement, aid).status
+            return session.get(Announcement, aid).status
 
     client.post(f"{page}/jeda", data={"csrf_token": csrf(client, page)})
     assert status() == subscriptions.PAUSED
@@ -220,8 +221,8 @@ def test_a_draft_can_be_edited_and_deleted(app, db_url: str) -> None:  # type: i
     }, content_type="multipart/form-data")
     assert edited.status_code == 302
     with db.session_scope() as session:
-        row = session.get(subscriptions.Announcement, aid)
+        row = session.get(Announcement, aid)
         assert row.title == "Posyandu diundur" and row.area == subscriptions.ALL
     client.post(f"{page}/hapus", data={"csrf_token": csrf(client, page)})
     with db.session_scope() as session:
-        assert session.get(subscriptions.Announcement, aid) is None
+        assert session.get(Announcement, aid) is None

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from layanwarga import db, subscriptions
 from layanwarga.broadcast import Broadcaster, BroadcastOptions
+from layanwarga.models import Announcement, AnnouncementDelivery
 from tests.dashboard.support import INST, FakeGraph, free_port
 from tests.dashboard.test_announcements import png
 from whatsapp import statuses as wa_statuses
@@ -125,7 +126,7 @@ def test_compose_preview_send_and_follow_an_announcement(server: str, browser, s
 
     # The picture's upload to WhatsApp is tested against the simulator (tests/core/test_broadcast.py).
     with db.session_scope() as session:
-        session.execute(update(subscriptions.Announcement).values(
+        session.execute(update(Announcement).values(
             whatsapp_media_id="MEDIA-POSTER", whatsapp_media_uploaded_at=dt.datetime.utcnow()))
     graph = FakeGraph()
     try:
@@ -142,7 +143,7 @@ def test_compose_preview_send_and_follow_an_announcement(server: str, browser, s
     assert len(sends) == 4 and sends[0]["template"]["components"][0]["parameters"][0]["image"]["id"] == "MEDIA-POSTER"
     with db.session_scope() as session:
         wamids = session.execute(
-            select(subscriptions.AnnouncementDelivery.wamid).where(subscriptions.AnnouncementDelivery.wamid.isnot(None))
+            select(AnnouncementDelivery.wamid).where(AnnouncementDelivery.wamid.isnot(None))
         ).scalars().all()
     # WhatsApp's status webhooks, as the connector records them.
     wa_statuses.record_statuses([wa_statuses.StatusRecord(wamids[0], "read"), wa_statuses.StatusRecord(wamids[1], "delivered"),

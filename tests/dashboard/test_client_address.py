@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from dashboard.settings import DashboardSettings, SettingsError
 from layanwarga import db, staff
+from layanwarga.models import AuditEntry, LoginAttempt, StaffSession
 from tests.dashboard.support import PASSWORD, TOKEN_RE, make_user, running_dashboard
 
 ATTACKER = "203.0.113.66"
@@ -31,7 +32,7 @@ def _login(url: str, username: str, password: str, forwarded_for: Optional[str] 
 
 def _attempt_addresses() -> List[str]:
     with db.session_scope() as session:
-        return list(session.execute(select(staff.LoginAttempt.ip).order_by(staff.LoginAttempt.id)).scalars())
+        return list(session.execute(select(LoginAttempt.ip).order_by(LoginAttempt.id)).scalars())
 
 
 def test_behind_the_trusted_proxy_one_attacker_locks_out_only_itself(sqlite_url: str, tmp_path: Path) -> None:
@@ -55,8 +56,8 @@ def test_behind_the_trusted_proxy_one_attacker_locks_out_only_itself(sqlite_url:
     addresses = _attempt_addresses()
     assert set(addresses) == {ATTACKER, OFFICER, "198.51.100.11"}
     with db.session_scope() as session:
-        assert set(session.execute(select(staff.StaffSession.ip)).scalars()) == {OFFICER, "198.51.100.11"}
-        details = session.execute(select(staff.AuditEntry.detail).where(staff.AuditEntry.action == "masuk")).scalars()
+        assert set(session.execute(select(StaffSession.ip)).scalars()) == {OFFICER, "198.51.100.11"}
+        details = session.execute(select(AuditEntry.detail).where(AuditEntry.action == "masuk")).scalars()
         assert sorted(details) == [f"ip={OFFICER}", "ip=198.51.100.11"]
 
 

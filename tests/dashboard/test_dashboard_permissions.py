@@ -25,8 +25,7 @@ from sqlalchemy import select
 from dashboard import permissions
 from dashboard.permissions import ROUTES, RouteRule
 from layanwarga import blocklist, conversation_log, db, handoff, notifications, staff, states, subscriptions
-from layanwarga.models import Media, Ticket
-from layanwarga.staff import AuditEntry
+from layanwarga.models import AuditEntry, Media, Notification, Ticket
 from tests.dashboard.support import (
     INST,
     MONDAY_MORNING,
@@ -180,7 +179,7 @@ def build(folder: Path) -> Matrix:
     conversation_log.log_inbound(sender_of("none"), "/kirim_media", media_id=media["in_handoff_none"])
     with db.session_scope() as session:
         blocklist.block(session, "6289900000000", "pesan kasar berulang", "staf:admin")
-        note = session.execute(select(notifications.Notification.id)).scalars().first()
+        note = session.execute(select(Notification.id)).scalars().first()
     assert set(media) == set(MEDIA)
     shared = {
         permissions.ANNOUNCEMENT: _announcement(folder),

@@ -17,7 +17,7 @@ from typing import Dict
 import pytest
 
 from layanwarga import conversation_log, db, handoff, notifications, states
-from layanwarga.models import Media, utcnow
+from layanwarga.models import Media, Notification, utcnow
 from tests.dashboard.support import INST, complaint, csrf, letter, login, make_user, ticket_id
 
 ANI, BUDI, CITRA, DEDI = "6281000000001", "6281000000002", "6281000000003", "6281000000004"
@@ -97,7 +97,7 @@ def test_each_chat_user_opens_only_handoffs_of_citizens_they_already_see(app, ch
 def db_select_chat():  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    return select(notifications.Notification).where(notifications.Notification.kind == notifications.KIND_CHAT)
+    return select(Notification).where(Notification.kind == notifications.KIND_CHAT)
 
 
 def test_staff_without_the_chat_permission_never_reach_the_live_inbox(app, chats: Chats) -> None:  # type: ignore[no-untyped-def]

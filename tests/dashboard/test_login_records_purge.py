@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from dashboard import __main__ as cli
 from dashboard.jobs import PURGE_INTERVAL, Scheduler
 from layanwarga import db, staff
-from layanwarga.models import utcnow
+from layanwarga.models import LoginAttempt, StaffSession, utcnow
 from tests.dashboard.support import make_user, running_dashboard
 
 NOW = dt.datetime(2026, 11, 23, 3, 0)
@@ -24,7 +24,7 @@ def _old_and_recent_rows(now: dt.datetime) -> None:
     user_id = make_user("pupr", "opd", "PUPR")
     with db.session_scope() as session:
         for when in (now - staff.ATTEMPT_RETENTION - dt.timedelta(minutes=1), now - dt.timedelta(minutes=5)):
-            session.add(staff.LoginAttempt(username="pupr", ip="10.0.0.1", succeeded=False, created_at=when))
+            session.add(LoginAttempt(username="pupr", ip="10.0.0.1", succeeded=False, created_at=when))
         staff.start_session(session, user_id, "10.0.0.1", "Firefox",
                             now=now - staff.session_lifetime() - staff.SESSION_RETENTION - dt.timedelta(minutes=1))
         staff.start_session(session, user_id, "10.0.0.2", "Firefox", now=now - dt.timedelta(hours=1))
@@ -33,8 +33,8 @@ def _old_and_recent_rows(now: dt.datetime) -> None:
 def _counts() -> Dict[str, int]:
     with db.session_scope() as session:
         return {
-            "attempts": session.execute(select(func.count(staff.LoginAttempt.id))).scalar_one(),
-            "sessions": session.execute(select(func.count(staff.StaffSession.id))).scalar_one(),
+            "attempts": session.execute(select(func.count(LoginAttempt.id))).scalar_one(),
+            "sessions": session.execute(select(func.count(StaffSession.id))).scalar_one(),
         }
 
 
@@ -45,7 +45,7 @@ def test_only_records_past_their_retention_are_deleted(db_url: str) -> None:
     assert (result.attempts, result.sessions) == (1, 1)
     assert _counts() == {"attempts": 1, "sessions": 1}
     with db.session_scope() as session:
-        assert session.execute(select(staff.StaffSession.ip)).scalar_one() == "10.0.0.2"
+        assert session.execute(select(StaffSession.ip)).scalar_one() == "10.0.0.2"
 
 
 def test_the_scheduler_purges_at_start_and_then_hourly(sqlite_url: str) -> None:

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select
 
 from layanwarga import db, staff
+from layanwarga.models import StaffUser
 from tests.dashboard.support import World, csrf, login, post
 
 NEW_PASSWORD_RE = re.compile(r'<code id="new-password">([^<]+)</code>')
@@ -15,8 +16,8 @@ NEW_PASSWORD_RE = re.compile(r'<code id="new-password">([^<]+)</code>')
 
 def _must_change(username: str) -> bool:
     with db.session_scope() as session:
-        return bool(session.execute(select(staff.StaffUser.must_change_password).where(
-            staff.StaffUser.username == username)).scalar_one())
+        return bool(session.execute(select(StaffUser.must_change_password).where(
+            StaffUser.username == username)).scalar_one())
 
 
 def _add_user(admin, **fields: str):  # type: ignore[no-untyped-def]

@@ -15,8 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select, text
 
 from layanwarga import conversation_log, db, migrate, notifications, privacy, states
-from layanwarga.conversation_log import ConversationFlow, ConversationMessage
-from layanwarga.models import Citizen
+from layanwarga.models import Citizen, ConversationFlow, ConversationMessage
 from tests.dashboard.support import INST, MONDAY_MORNING, complaint, letter, login, make_user, ticket_id
 from whatsapp import statuses
 

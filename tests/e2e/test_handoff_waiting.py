@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from layanwarga import handoff
 from layanwarga.db import session_scope
-from layanwarga.handoff import Handoff
+from layanwarga.models import Handoff
 
 from .conftest import WhatsAppStack
 from .support import new_phone

@@ -1,8 +1,8 @@
-"""SQLAlchemy models of the ticket database (schema changes go through Alembic migrations)."""
+"""Tickets (complaints and letter requests), their numbering, history, files and the citizen's
+confirmation and rating of a resolved complaint."""
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Dict, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -15,67 +15,20 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
 )
-from sqlalchemy.orm import registry, relationship
-from sqlalchemy.orm.decl_api import DeclarativeMeta
+from sqlalchemy.orm import relationship
 
-from .crypto import EncryptedText
-
-# Stable constraint names, so migrations behave the same on SQLite and PostgreSQL.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-_registry = registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
-
-
-class Base(metaclass=DeclarativeMeta):
-    """Base of every table. What ``declarative_base()`` builds, written as a class so a type
-    checker knows it is one (SQLAlchemy 1.4's documented form for an explicitly named base)."""
-
-    __abstract__ = True
-    registry = _registry
-    metadata = _registry.metadata
-    __init__ = _registry.constructor
-    __table__: Table  # set by the metaclass on every mapped subclass
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC timestamps everywhere in the database; converted for display only."""
-    return dt.datetime.utcnow().replace(microsecond=0)
-
+from .base import Base, utcnow
+from .types import EncryptedText
 
 KIND_COMPLAINT = "aduan"
 KIND_LETTER = "surat"
 
-
-class Citizen(Base):
-    """A WhatsApp user, keyed by phone (``wa_id``) when known, else by business-scoped user id."""
-
-    __tablename__ = "citizens"
-
-    id = Column(Integer, primary_key=True)
-    wa_id = Column(String(32), unique=True, nullable=True)
-    user_id = Column(String(128), unique=True, nullable=True)
-    profile_name = Column(String(200), nullable=True)
-    last_inbound_at = Column(DateTime, nullable=True)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-
-    __table_args__ = (CheckConstraint("wa_id IS NOT NULL OR user_id IS NOT NULL", name="has_identity"),)
-
-    @property
-    def sender_key(self) -> str:
-        """The id the conversation is keyed by: phone when known, else the BSUID."""
-        return self.wa_id or self.user_id or ""
+# A resolved complaint's confirmation (``layanwarga.feedback``): asked, confirmed, reopened.
+FEEDBACK_WAITING, FEEDBACK_CONFIRMED, FEEDBACK_REOPENED = "menunggu", "sudah", "belum"
 
 
 class NumberCounter(Base):
@@ -142,6 +95,12 @@ class Ticket(Base):
         Index("ix_tickets_agency_state", "agency_code", "state"),
         Index("ix_tickets_kind_created", "kind", "created_at"),
         Index("ix_tickets_due_date", "due_date"),
+        # The dashboard's ticket lists at 100,000+ tickets (keyset pagination on (column, id))
+        # and the statistics' closed-in-a-period (migration dashboard_0002).
+        Index("ix_tickets_created_id", "created_at", "id"),
+        Index("ix_tickets_updated_id", "updated_at", "id"),
+        Index("ix_tickets_agency_created", "agency_code", "created_at"),
+        Index("ix_tickets_closed_at", "closed_at"),
     )
 
     def detail(self, key: str, default: Any = None) -> Any:
@@ -170,6 +129,10 @@ class StateChange(Base):
 
     ticket = relationship("Ticket", back_populates="history")
 
+    # The statistics' first staff response per ticket, without reading the table
+    # (migration dashboard_0002).
+    __table_args__ = (Index("ix_state_changes_ticket_actor_created", "ticket_id", "actor", "created_at"),)
+
 
 class Media(Base):
     """A photo or document a citizen sent on WhatsApp (downloaded to local storage)."""
@@ -191,60 +154,17 @@ class Media(Base):
     ticket = relationship("Ticket", back_populates="media")
 
 
-class ProcessedMessage(Base):
-    """The connector's journal of inbound WhatsApp messages, shared by every instance.
+class TicketFeedback(Base):
+    """The citizen's answer to "is it really resolved?" and their rating (``layanwarga.feedback``)."""
 
-    A row is written before the webhook answers 200 (``connectors.journal``): its key makes each
-    message processed once (Meta redelivers), and until its turn is complete it holds the message
-    itself, encrypted, so a message taken in by a process that then died is replayed, not lost.
-    ``state``: ``received`` (taken in), ``held`` (logged for staff, waiting for its turn),
-    ``done`` or ``failed`` (payload cleared; the key stays for the redelivery window).
-    """
+    __tablename__ = "ticket_feedback"
 
-    __tablename__ = "processed_messages"
-
-    message_id = Column(String(255), primary_key=True)
-    sender = Column(String(128), nullable=True)
-    received_at = Column(DateTime, nullable=False, default=utcnow, index=True)
-    state = Column(String(12), nullable=False, default="done", server_default="done")
-    payload = Column(Text, nullable=True)
-    owner = Column(String(120), nullable=True)
-    lease_until = Column(DateTime, nullable=True)
-    seq = Column(Float, nullable=True)
-    attempts = Column(Integer, nullable=False, default=0, server_default="0")
-
-    __table_args__ = (Index("ix_processed_messages_state_lease", "state", "lease_until"),)
-
-
-class MessageStatus(Base):
-    """Delivery state of a message the service sent (from the webhook's ``statuses``)."""
-
-    __tablename__ = "message_statuses"
-
-    message_id = Column(String(255), primary_key=True)
-    recipient = Column(String(128), nullable=True, index=True)
-    status = Column(String(20), nullable=False)
-    error_code = Column(Integer, nullable=True)
-    error_title = Column(Text, nullable=True)
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-
-
-class SpoolReport(Base):
-    """What waits in one process's local spool (``layanwarga.spool_reports``), as last reported:
-    spools sit on each instance's own disk, the dashboard reads this."""
-
-    __tablename__ = "spool_reports"
-
-    owner = Column(String(255), primary_key=True)  # host and spool folder
-    kind = Column(String(20), nullable=False)
-    waiting = Column(Integer, nullable=False, default=0)
-    set_aside = Column(Integer, nullable=False, default=0)
-    other_database = Column(Integer, nullable=False, default=0)
-    unreadable = Column(Integer, nullable=False, default=0)
-    oldest_at = Column(DateTime, nullable=True)
-    reported_at = Column(DateTime, nullable=False, default=utcnow)
-
-
-def as_dict(row: Base) -> Dict[str, Optional[Any]]:
-    """Column values of a row (tests, exports)."""
-    return {c.name: getattr(row, c.name) for c in row.__table__.columns}
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, unique=True)
+    confirmation = Column(String(10), nullable=False, default=FEEDBACK_WAITING)
+    asked_at = Column(DateTime, nullable=False, default=utcnow)
+    confirmed_at = Column(DateTime, nullable=True)
+    rating = Column(Integer, nullable=True)
+    rated_at = Column(DateTime, nullable=True)
+    citizen_note = Column(Text, nullable=True)
+    reopen_count = Column(Integer, nullable=False, default=0)

@@ -3,10 +3,11 @@ submissions and messages kept through an outage) and keyed hashes of identifiers
 
 Keys are Fernet keys (AES-128-CBC + HMAC-SHA256, from ``cryptography``) in
 ``LAYANWARGA_DATA_KEYS``, comma-separated, the current key first. Rotation: put a new key in
-front, keep the old ones behind it, run ``python -m layanwarga.crypto rotate`` (re-encrypts every
-stored value with the current key, and the spool folders of the machine it runs on), then drop
-the old keys. Without the variable, a development key is created in ``var/data.key``; production
-mode refuses that (``layanwarga.runtime``).
+front, keep the old ones behind it, run ``python -m layanwarga.crypto rotate``
+(``layanwarga.crypto.rotation``: re-encrypts every stored value with the current key, and the
+spool folders of the machine it runs on), then drop the old keys. Without the variable, a
+development key is created in ``var/data.key``; production mode refuses that
+(``layanwarga.runtime``). Columns stored encrypted use ``layanwarga.models.types.EncryptedText``.
 
 ``keyed_digest`` is an HMAC-SHA256 whose key is derived (HKDF, one key per purpose) from a data
 key: a pseudonym for a phone number that, unlike a plain hash, cannot be reversed by trying every
@@ -20,17 +21,14 @@ import hashlib
 import hmac
 import logging
 import os
-import sys
 from functools import lru_cache
 from typing import List, Optional, Tuple
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Text
-from sqlalchemy.types import TypeDecorator
 
-from .config import PROJECT_ROOT
+from ..config import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -129,64 +127,3 @@ def keyed_digests(purpose: str, value: str) -> List[str]:
 
 def is_encrypted(value: Optional[str]) -> bool:
     return bool(value) and value.startswith(PREFIX)  # type: ignore[union-attr]
-
-
-class EncryptedText(TypeDecorator):
-    """A text column stored encrypted; Python code only ever sees clear text."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        return encrypt(value)
-
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
-        return decrypt(value)
-
-
-def rotate(url: Optional[str] = None) -> int:
-    """Re-encrypt every encrypted column (tickets' applicant NIK and phone, the identities a
-    pending erasure still has to erase) with the current key; returns values rewritten."""
-    from sqlalchemy import select
-    from sqlalchemy.orm.attributes import flag_modified
-
-    from .db import session_scope
-    from .models import Ticket
-    from .privacy import DataRequest
-
-    count = 0
-    with session_scope(url, write=True) as session:
-        for model, columns in ((Ticket, ENCRYPTED_TICKET_COLUMNS), (DataRequest, ENCRYPTED_DATA_REQUEST_COLUMNS)):
-            for row in session.execute(select(model)).scalars():
-                for column in columns:
-                    if getattr(row, column):
-                        # Marked dirty, the clear value is written back encrypted with the current key.
-                        flag_modified(row, column)
-                        count += 1
-                session.flush()
-    return count
-
-
-ENCRYPTED_TICKET_COLUMNS = ("applicant_nik", "applicant_phone")
-ENCRYPTED_DATA_REQUEST_COLUMNS = ("sender_pending",)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["generate-key"]:
-        print(Fernet.generate_key().decode())
-        return 0
-    if args[:1] == ["rotate"]:
-        from .spool import Spool, local_folders
-
-        logging.basicConfig(level=logging.INFO)
-        print(f"Re-encrypted {rotate()} values with the current key")
-        for folder in local_folders():
-            print(f"Re-encrypted {Spool(folder).reencrypt()} waiting entries in {folder}")
-        return 0
-    print("usage: python -m layanwarga.crypto generate-key | rotate", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
