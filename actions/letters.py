@@ -27,7 +27,8 @@ from layanwarga import (
     resubmission,
     tickets,
 )
-from layanwarga.config import LetterType, get_institution
+from layanwarga.catalogue import LetterType
+from layanwarga.config import get_institution
 from layanwarga.formatting import format_date, join_words, photo_of
 from layanwarga.text import clip, read_place
 

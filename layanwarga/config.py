@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from .catalogue import Agency, LetterType, Upt
 from .config_values import (  # WEEKDAYS and ConfigError are imported from here by other modules
     ConfigError,
     optional_float,
@@ -44,43 +45,11 @@ CONFIG_ENV_VAR = "LAYANWARGA_INSTANSI"
 
 
 @dataclass(frozen=True)
-class Upt:
-    """An agency's field unit (Unit Pelaksana Teknis) for one or more kecamatan of the city."""
-
-    name: str
-    kecamatan: Tuple[str, ...]
-    contact: str = ""
-
-
-@dataclass(frozen=True)
-class Agency:
-    code: str
-    name: str
-    contact: str = ""
-    upts: Tuple[Upt, ...] = ()
-
-
-@dataclass(frozen=True)
 class ComplaintCategory:
     intent: str
     label: str
     agency: str
     sla_days: int
-
-
-@dataclass(frozen=True)
-class LetterType:
-    code: str
-    name: str
-    short_name: str
-    prefix: str
-    processing_days: int
-    fee: str
-    requirements: Tuple[str, ...]
-    purposes: Tuple[str, ...]
-    pickup: str
-    # Kinds of unit that issue it in a city's tree (kelurahan, desa, kecamatan, ...); empty: all.
-    issued_by: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

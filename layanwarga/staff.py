@@ -30,7 +30,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from .config import Agency, Institution
+from .catalogue import Agency
+from .config import Institution
 from .models import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser, utcnow
 from .models.staff import USERNAME_MAX
 

@@ -34,10 +34,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from lokal import wilayah
 
+from .catalogue import Agency, LetterType, Upt
 from .config_values import (
     ConfigError,
     OfficeHours,
@@ -49,9 +50,6 @@ from .config_values import (
     whole_number,
 )
 from .unit_boundaries import Boundaries, load_boundaries, parse_boundary_spec
-
-if TYPE_CHECKING:  # config imports this module; these are for annotations only
-    from .config import Agency, LetterType, Upt
 
 # Kemendagri levels: 1 province, 2 kota/kabupaten, 3 kecamatan, 4 kelurahan/desa.
 KIND_LEVEL = {"kota": 2, "kabupaten": 2, "kecamatan": 3, "kelurahan": 4, "desa": 4}
@@ -89,7 +87,7 @@ class UnitSettings:
     phone: str
     office_hours: OfficeHours
     holidays: Mapping[dt.date, str]
-    letters: Mapping[str, "LetterType"]
+    letters: Mapping[str, LetterType]
     signing_official: Optional[SigningOfficial]
 
 
@@ -203,7 +201,7 @@ class UnitTree:
                 return unit
         return None
 
-    def upt_for(self, agency: "Agency", code: str) -> Optional["Upt"]:
+    def upt_for(self, agency: Agency, code: str) -> Optional[Upt]:
         """The agency's field unit (UPT) for the area of unit ``code``, if it has one there."""
         kecamatan = self.kecamatan_of(code)
         if kecamatan is None:
@@ -274,7 +272,7 @@ class _Draft:
 class _Reader:
     """Walks the ``units`` section, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, catalogue: Mapping[str, "LetterType"]) -> None:
+    def __init__(self, catalogue: Mapping[str, LetterType]) -> None:
         self.catalogue = catalogue
         self.problems: List[str] = []
         self.by_code: Dict[str, _Draft] = {}
@@ -466,7 +464,7 @@ def _coordinates(node: Mapping[str, Any], path: str) -> Tuple[float, float]:
     return latitude, longitude
 
 
-def _offered(letter: "LetterType", kind: str, explicit: Optional[bool]) -> bool:
+def _offered(letter: LetterType, kind: str, explicit: Optional[bool]) -> bool:
     if explicit is not None:
         return explicit
     return not letter.issued_by or kind in letter.issued_by
@@ -476,7 +474,7 @@ def _resolve(
     draft: _Draft,
     inherited: UnitSettings,
     fields: Mapping[str, Mapping[str, Any]],
-    catalogue: Mapping[str, "LetterType"],
+    catalogue: Mapping[str, LetterType],
     out: Dict[str, Unit],
 ) -> None:
     """Builds ``draft``'s unit and its subtree's: ``inherited`` is the parent's settings,
@@ -544,7 +542,7 @@ def build_tree(
     base: UnitSettings,
     institution_name: str,
     region_code: str,
-    agencies: Mapping[str, "Agency"],
+    agencies: Mapping[str, Agency],
     source: Path,
 ) -> UnitTree:
     """The deployment's tree from the ``units`` section (``raw``; None for a single unit).
@@ -618,7 +616,7 @@ def _check_places(reader: _Reader) -> None:
             seen[key] = draft
 
 
-def _upt_problems(kecamatan: Mapping[str, str], agencies: Mapping[str, "Agency"]) -> List[str]:
+def _upt_problems(kecamatan: Mapping[str, str], agencies: Mapping[str, Agency]) -> List[str]:
     """``kecamatan``: code -> name of the tree's kecamatan."""
     problems: List[str] = []
     known = ", ".join(f"{code} {name}" for code, name in kecamatan.items()) or "none: the deployment has no kecamatan"
