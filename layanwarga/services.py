@@ -381,6 +381,25 @@ def _load_csv(path: Path) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     return list(agencies.values()), services
 
 
+def preview(agencies: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str, Any]]) -> List[PublishedService]:
+    """The services of a catalogue file as they would be published, without a database (for the
+    search benchmark and tests). InvalidService on a bad entry."""
+    offices = {str(agency["code"]): agency for agency in agencies}
+    return [
+        PublishedService(
+            code=_text(entry.get("code")),
+            agency_code=_text(entry.get("agency")),
+            agency_name=_text(offices[_text(entry.get("agency"))].get("name")),
+            agency_short_name=_text(offices[_text(entry.get("agency"))].get("short_name")),
+            letter_code=_text(entry.get("letter")) or None,
+            revision=1,
+            published_at=None,
+            content=content_from_mapping(entry),
+        )
+        for entry in entries
+    ]
+
+
 def import_catalogue(session: Session, agencies: Sequence[Mapping[str, Any]], services: Sequence[Mapping[str, Any]],
                      *, source: str = "") -> ImportReport:
     """Import offices and services, published at once; running it again changes nothing.
