@@ -78,8 +78,8 @@ async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracke
         general.say_office_location(dispatcher)
     elif name == "bot_challenge":
         dispatcher.utter_message(response="utter_iamabot")
-    elif name == "tanya_syarat" and common.entity(tracker, "layanan"):
-        requirements.say_requirements(dispatcher, common.entity(tracker, "layanan"))
+    elif name == "tanya_syarat" and (letter := requirements.letter_code(common.entity(tracker, "layanan"))):
+        requirements.say_requirements(dispatcher, letter)
     elif name == "cek_status" and (common.entity(tracker, "nomor_tiket") or common.entity(tracker, "layanan")):
         await status.say_status(dispatcher, tracker)
     else:

@@ -1,16 +1,23 @@
-"""``tanya_syarat``: requirements and process of each letter type, from configuration."""
+"""``tanya_syarat``: requirements and process of any service, from the published catalogue
+(``actions/service_answers.py``), and of each letter type from configuration when the catalogue
+does not describe it (a deployment that has not imported one)."""
 from __future__ import annotations
 
+import logging
 from typing import Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from layanwarga.config import get_institution
+from layanwarga.service_search import NONE, ONE
 
-from . import common
+from . import common, service_answers
+
+logger = logging.getLogger(__name__)
 
 # The intent a citizen uses to request each letter type (the intent contract in DESIGN.md).
 REQUEST_INTENT_BY_LETTER: Dict[Text, Text] = {
@@ -52,7 +59,8 @@ def say_requirements(dispatcher: CollectingDispatcher, code: Text) -> None:
 
 
 class ActionTellRequirements(Action):
-    """Requirements of the letter the citizen names, or a list to choose from."""
+    """The service the citizen asks about, from the catalogue: its answer, a list to choose
+    from, or "not found" with an officer; the letters' own list when nothing was named."""
 
     def name(self) -> Text:
         return "action_tell_requirements"
@@ -60,10 +68,30 @@ class ActionTellRequirements(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        code = letter_code(common.entity(tracker, "layanan"))
+        named = common.entity(tracker, "layanan")
+        try:
+            found = await common.run_sync(service_answers.lookup, named, common.text(tracker))
+        except SQLAlchemyError:
+            # The configured letters can still be answered; other services need the database.
+            logger.exception("service catalogue unavailable for %r; answering from configuration", named)
+            found = service_answers.Lookup(NONE, empty=True)
+        if found.outcome == ONE and found.service is not None:
+            request_intent = REQUEST_INTENT_BY_LETTER.get(found.service.letter_code or "")
+            service_answers.say_service(dispatcher, domain, found.service, request_intent)
+            return []
+        code = letter_code(named)
         if code:
             say_requirements(dispatcher, code)
-            return []
+        elif found.matches:
+            service_answers.say_choices(dispatcher, found.matches)
+        elif found.empty or not found.asked:
+            self._offer_letters(dispatcher)
+        else:
+            service_answers.say_not_found(dispatcher)
+        return []
+
+    @staticmethod
+    def _offer_letters(dispatcher: CollectingDispatcher) -> None:
         inst = get_institution()
         dispatcher.utter_message(
             response="utter_pilih_syarat",
@@ -72,4 +100,3 @@ class ActionTellRequirements(Action):
                 for letter in inst.letters.values()
             ],
         )
-        return []

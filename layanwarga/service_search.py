@@ -123,6 +123,8 @@ class ServiceIndex:
     def __init__(self, services: Sequence[PublishedService], normalizer: Optional[IndonesianNormalizer] = None) -> None:
         self._normalizer = normalizer or get_normalizer()
         self.services = tuple(services)
+        self._by_code = {service.code: service for service in self.services}
+        self._by_letter = {service.letter_code: service for service in self.services if service.letter_code}
         # Per service: its names as stem tuples, and the other stems that explain a question.
         self._names: List[List[Tuple[str, ...]]] = []
         self._context: List[Set[str]] = []
@@ -161,6 +163,10 @@ class ServiceIndex:
         self._vocabulary: FrozenSet[str] = frozenset(set(self._postings).union(*self._context))
         self._stem_typos = _typo_table((stem, stem) for stem in self._vocabulary)
         self._surface_typos = _typo_table(surfaces)
+
+    def find(self, code: str) -> Optional[PublishedService]:
+        """The published service with this code, or the one that describes this letter type."""
+        return self._by_code.get(code) or self._by_letter.get(code)
 
     def words(self, text: str) -> List[Tuple[str, str]]:
         """(surface, stem) of each word of ``text`` that can name a service: the normaliser's
