@@ -190,6 +190,7 @@ ROLES = "roles"  # the listed roles only
 TICKET, HANDOFF, MEDIA = "ticket", "handoff", "media"
 ANNOUNCEMENT, STAFF_ACCOUNT, NOTIFICATION, BLOCKED_SENDER = "announcement", "staff_account", "notification", "blocked_sender"
 STATIC_FILE = "static_file"
+SERVICE = "service"  # a published service of the catalogue (its code)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,8 @@ def _roles(*roles: str, subject: Optional[str] = None) -> RouteRule:
 ROUTES: Dict[str, RouteRule] = {
     "static": _public(STATIC_FILE),
     "public.health": _public(),
+    "public.services": _public(),
+    "public.service": _public(SERVICE),
     "stats.public_stats": _public(),
     "auth.login": _public(),
     "auth.logout": _public(),  # ends whatever session the cookie carries

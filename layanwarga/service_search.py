@@ -71,6 +71,8 @@ GENERIC_WORDS: FrozenSet[str] = frozenset(
 )
 
 _TOKEN = re.compile(r"[0-9a-z\u00e0-\u024f]+")
+# A short code written with its number apart ("AK-1", "ak 1", "AK/1") is one word: "ak1".
+_SPLIT_CODE = re.compile(r"\b([a-z]{1,4})[\s/-]+(\d{1,2})\b")
 
 
 @dataclass(frozen=True)
@@ -172,12 +174,15 @@ class ServiceIndex:
         """(surface, stem) of each word of ``text`` that can name a service: the normaliser's
         surface form (slang and abbreviations expanded) and its stem."""
         found: List[Tuple[str, str]] = []
-        for token in _TOKEN.findall(text.lower()):
+        for token in _TOKEN.findall(_SPLIT_CODE.sub(r"\1\2", text.lower())):
             stems = self._normalizer.lemma(token).split()
             surfaces = self._normalizer.normalize(token).split()
             if len(surfaces) != len(stems):
                 surfaces = stems
-            found.extend((surface, stem) for surface, stem in zip(surfaces, stems) if stem not in GENERIC_WORDS)
+            # A bare number names nothing ("AK-1" reads as "aku 1", and "aku" is a filler word).
+            found.extend(
+                (surface, stem) for surface, stem in zip(surfaces, stems) if stem not in GENERIC_WORDS and not stem.isdigit()
+            )
         return found
 
     def terms(self, text: str) -> List[str]:

@@ -95,3 +95,9 @@ def test_the_published_index_follows_each_edit_without_a_restart(db_url: str) ->
     with db.session_scope(db_url) as session:
         services.publish(session, "skck", "staf:admin")
     assert service_search.search_published("zaman now", db_url).best.service.code == "skck"  # type: ignore[union-attr]
+
+
+def test_a_bare_number_left_of_a_name_matches_nothing(index: ServiceIndex) -> None:
+    # "AK-1" reads as "aku 1" and "aku" is a filler word: the "1" alone must not name the card.
+    assert index.search("1").outcome == NONE
+    assert index.search("<script>alert(1)</script>paspor").outcome == NONE

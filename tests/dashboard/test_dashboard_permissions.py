@@ -24,7 +24,18 @@ from sqlalchemy import select
 
 from dashboard import permissions
 from dashboard.permissions import ROUTES, RouteRule
-from layanwarga import blocklist, conversation_log, db, handoff, notifications, staff, states, subscriptions
+from layanwarga import (
+    blocklist,
+    conversation_log,
+    db,
+    handoff,
+    notifications,
+    services,
+    staff,
+    states,
+    subscriptions,
+)
+from layanwarga.config import PROJECT_ROOT
 from layanwarga.models import AuditEntry, Media, Notification, Ticket
 from tests.dashboard.support import (
     INST,
@@ -144,6 +155,12 @@ def _announcement(folder: Path) -> int:
         return int(row.id)
 
 
+def _service() -> str:
+    with db.session_scope() as session:
+        services.import_catalogue(session, *services.load_file(PROJECT_ROOT / "catalogue" / "layanan.yml"))
+    return "skck"
+
+
 def build(folder: Path) -> Matrix:
     for username, (role, agency, chat) in ACCOUNTS.items():
         make_user(username, role, agency, can_chat=chat)
@@ -187,6 +204,7 @@ def build(folder: Path) -> Matrix:
         permissions.NOTIFICATION: note,
         permissions.BLOCKED_SENDER: "6289900000000",
         permissions.STATIC_FILE: "style.css",
+        permissions.SERVICE: _service(),
     }
     return Matrix(tickets, handoffs, media, shared, fresh={permissions.ANNOUNCEMENT: lambda: _announcement(folder)})
 
@@ -324,7 +342,8 @@ def test_lists_show_each_account_only_what_it_may_open(app, db_url: str, tmp_pat
 # -- the rules that must never change by accident ---------------------------------------------------------
 def test_only_the_login_health_and_public_pages_are_public() -> None:
     public = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PUBLIC}
-    assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home"}
+    assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home",
+                      "public.services", "public.service"}
 
 
 def test_admin_pages_are_for_admins_and_the_live_inbox_needs_the_chat_permission() -> None:
