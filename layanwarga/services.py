@@ -344,6 +344,78 @@ def published_service(session: Session, code: str) -> Optional[PublishedService]
     return next((s for s in published_services(session) if s.code == code), None)
 
 
+# ---------------------------------------------------------------------------------------- editing
+ROLE_ADMIN = "admin"
+ROLE_OPD = "opd"
+
+
+def may_edit(role: str, agency_code: Optional[str], service_agency: str) -> bool:
+    """Admins edit every service; an OPD account only its own office's (the catalogue office whose
+    code is the account's agency code, compared without case: ``DINSOS`` keeps ``dinsos``)."""
+    if role == ROLE_ADMIN:
+        return True
+    return role == ROLE_OPD and bool(agency_code) and (agency_code or "").lower() == service_agency.lower()
+
+
+def may_publish(role: str, agency_code: Optional[str], service_agency: str, approval_required: bool) -> bool:
+    """Admins publish; an OPD publishes its own edits itself only when the city does not want to
+    approve them first."""
+    if role == ROLE_ADMIN:
+        return True
+    return not approval_required and may_edit(role, agency_code, service_agency)
+
+
+@dataclass(frozen=True)
+class EditableService:
+    code: str
+    agency_code: str
+    agency_short_name: str
+    latest: ServiceRevision
+    published_number: Optional[int]
+
+    @property
+    def waiting(self) -> bool:
+        """A draft newer than what is published (waiting for publication)."""
+        return self.latest.status == REVISION_DRAFT
+
+
+def editable_services(session: Session, role: str, agency_code: Optional[str]) -> List[EditableService]:
+    """The services this account may edit, each with its latest revision, by office then name."""
+    rows = session.execute(
+        select(Service, ServiceRevision, ServiceAgency)
+        .join(ServiceRevision, ServiceRevision.service_id == Service.id)
+        .join(ServiceAgency, ServiceAgency.code == Service.agency_code)
+        .order_by(ServiceAgency.short_name, Service.code, ServiceRevision.number)
+    ).all()
+    latest: Dict[str, Tuple[Service, ServiceRevision, ServiceAgency]] = {}
+    published: Dict[str, int] = {}
+    for service, revision, agency in rows:
+        latest[service.code] = (service, revision, agency)
+        if revision.status == REVISION_PUBLISHED:
+            published[service.code] = revision.number
+    result = [
+        EditableService(service.code, service.agency_code, agency.short_name, revision, published.get(service.code))
+        for service, revision, agency in latest.values()
+        if may_edit(role, agency_code, service.agency_code)
+    ]
+    return sorted(result, key=lambda e: (e.agency_short_name, e.latest.name.casefold()))
+
+
+def service_agency(session: Session, code: str) -> Optional[str]:
+    """The office that owns the service ``code`` (None: no such service)."""
+    return session.execute(select(Service.agency_code).where(Service.code == code)).scalar_one_or_none()
+
+
+def form_values(revision: ServiceRevision) -> Dict[str, str]:
+    """A revision as the editor's form shows it (lists one item per line)."""
+    content = _content_of(revision)
+    fee = COMPUTED_FEE if content.fee_amount is None else ("gratis" if content.fee_amount == 0 else str(content.fee_amount))
+    values = {key: value for key, value in asdict(content).items() if isinstance(value, str)}
+    values.update({key: "\n".join(getattr(content, key)) for key in ("aliases", "requirements", "steps")})
+    values["fee"] = fee
+    return values
+
+
 # ---------------------------------------------------------------------------------------- import
 IMPORT_EDITOR = "impor"
 CSV_LIST_SEPARATOR = "|"

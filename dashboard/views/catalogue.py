@@ -1,0 +1,82 @@
+"""The service catalogue editor: each office keeps its own services (an OPD account edits only its
+office's; admins edit all and approve publication when ``DASHBOARD_CATALOGUE_APPROVAL`` is on, the
+default). Every save is a new revision with the editor and date (``layanwarga.services``)."""
+from __future__ import annotations
+
+import logging
+from typing import Dict
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from layanwarga import services
+from layanwarga.db import session_scope
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("catalogue", __name__, url_prefix="/katalog")
+
+FIELDS = ("name", "aliases", "purpose", "requirements", "steps", "fee", "fee_note", "legal_basis",
+          "processing_time", "place", "hours", "online_url", "contact")
+FORM_TEXT_MAX = 5000
+
+
+def _approval_required() -> bool:
+    return bool(current_app.config["LW_SETTINGS"].catalogue_approval)
+
+
+@bp.route("")
+def index():  # type: ignore[no-untyped-def]
+    with session_scope() as session:
+        rows = services.editable_services(session, g.user.role, g.user.agency_code)
+    return render_template("catalogue_index.html", rows=rows, approval=_approval_required())
+
+
+def _owned(code: str) -> str:
+    """The service's office, or 404 when there is no such service or it is another office's."""
+    with session_scope() as session:
+        agency = services.service_agency(session, code)
+    if agency is None or not services.may_edit(g.user.role, g.user.agency_code, agency):
+        abort(404)
+    return agency
+
+
+@bp.route("/<code>", methods=["GET", "POST"])
+def edit(code: str):  # type: ignore[no-untyped-def]
+    agency = _owned(code)
+    can_publish = services.may_publish(g.user.role, g.user.agency_code, agency, _approval_required())
+    errors: Dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {key: (request.form.get(key) or "")[:FORM_TEXT_MAX] for key in FIELDS}
+        try:
+            content = services.content_from_mapping(values)
+        except services.InvalidService as invalid:
+            errors, status = invalid.errors, 400
+        else:
+            note = (request.form.get("change_note") or "").strip()[:500]
+            publish = can_publish and request.form.get("publish") == "1"
+            with session_scope(write=True) as session:
+                revision = services.save_draft(session, code, content, g.user.actor, note=note)
+                if publish:
+                    services.publish(session, code, g.user.actor)
+                number = revision.number
+            logger.info("catalogue %s revision %d saved by %s (published: %s)", code, number, g.user.actor, publish)
+            flash(f"Perubahan disimpan sebagai versi {number}"
+                  + (" dan sudah terbit." if publish else ", menunggu persetujuan admin."), "ok")
+            return redirect(url_for("catalogue.edit", code=code))
+    with session_scope() as session:
+        history = services.history(session, code)
+        current = services.form_values(history[-1])
+    form = {**current, **({key: request.form.get(key) or "" for key in FIELDS} if errors else {})}
+    return render_template("catalogue_edit.html", code=code, form=form, errors=errors, history=history,
+                           can_publish=can_publish, approval=_approval_required()), status
+
+
+@bp.route("/<code>/terbitkan", methods=["POST"])
+def publish(code: str):  # type: ignore[no-untyped-def]
+    """An admin approves the latest revision: it becomes what citizens see."""
+    _owned(code)
+    with session_scope(write=True) as session:
+        revision = services.publish(session, code, g.user.actor)
+        number = revision.number
+    flash(f"Versi {number} sudah terbit.", "ok")
+    return redirect(url_for("catalogue.edit", code=code))
