@@ -58,6 +58,30 @@ def say_requirements(dispatcher: CollectingDispatcher, code: Text) -> None:
     )
 
 
+async def answer_from_catalogue(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, *, several: bool
+) -> bool:
+    """For a message another intent could not place (NLU fallback, a free-text ``inform`` outside a
+    form): answer it from the catalogue when it clearly names a service (or, with ``several``,
+    a few to choose from). False when it names none: the caller answers as before."""
+    text = common.text(tracker)
+    if not text or common.is_payload(text):
+        return False
+    try:
+        found = await common.run_sync(service_answers.lookup, None, text)
+    except SQLAlchemyError:
+        logger.exception("service catalogue unavailable for %r; answering as before", common.intent(tracker)[0])
+        return False
+    if found.outcome == ONE and found.service is not None:
+        request_intent = REQUEST_INTENT_BY_LETTER.get(found.service.letter_code or "")
+        service_answers.say_service(dispatcher, domain, found.service, request_intent)
+        return True
+    if several and found.outcome != NONE and found.matches:
+        service_answers.say_choices(dispatcher, found.matches)
+        return True
+    return False
+
+
 class ActionTellRequirements(Action):
     """The service the citizen asks about, from the catalogue: its answer, a list to choose
     from, or "not found" with an officer; the letters' own list when nothing was named."""

@@ -140,3 +140,36 @@ def test_without_a_catalogue_the_letters_are_answered_from_configuration(domain,
     run = ask(domain, "syarat sktm apa aja", [{"entity": "layanan", "value": "sktm"}])
     assert run.said("utter_syarat_surat")["request_intent"] == "minta_sktm"
     assert ask(domain, "syarat bikin akte kelahiran").responses == ["utter_pilih_syarat"]
+
+
+def fallback(domain: Dict[str, Any], text: str, **kwargs: Any) -> Run:
+    from actions.fallback import ActionDefaultFallback
+
+    return run_action(ActionDefaultFallback(), make_tracker(text, "nlu_fallback", confidence=0.3, **kwargs), domain)
+
+
+def test_a_service_named_without_a_question_word_is_answered_from_the_catalogue(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
+    # NLU has no "syarat"/"berapa" to go on and falls back; the catalogue still knows the service.
+    run = fallback(domain, "kk sy ilang pak")
+    assert run.said(ANSWER_RESPONSE)["name"].startswith("Kartu Keluarga")
+    assert [e["event"] for e in run.events] == ["rewind"]
+    assert fallback(domain, "akta").responses == ["utter_layanan_pilih"]
+
+
+def test_a_misunderstood_message_naming_no_service_is_still_asked_again(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
+    assert fallback(domain, "resep sayur asem").responses == ["utter_default"]
+    # Inside a form, a misunderstood message is not taken for a catalogue question.
+    assert fallback(domain, "kk sy ilang pak", active_loop="sktm_form").responses == ["utter_default"]
+
+
+def test_free_text_outside_a_form_that_names_one_service_is_answered(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
+    from actions.feedback import ActionShortReply
+
+    def reply(text: str) -> Run:
+        return run_action(ActionShortReply(), make_tracker(text, "inform"), domain)
+
+    assert reply("pajak papan nama toko").said(ANSWER_RESPONSE)["name"].startswith("Izin dan Pajak Reklame")
+    # A short answer that names no single service keeps the usual reply.
+    usual = reply("Budi Santoso").responses
+    assert usual and usual[0] != ANSWER_RESPONSE
+    assert reply("akta").responses == usual
