@@ -68,10 +68,12 @@ async def answer_from_catalogue(
     if not text or common.is_payload(text):
         return False
     try:
-        found = await common.run_sync(service_answers.lookup, None, text)
+        found = await common.run_sync(service_answers.lookup, None, text, record=False)
     except SQLAlchemyError:
         logger.exception("service catalogue unavailable for %r; answering as before", common.intent(tracker)[0])
         return False
+    if found.outcome == ONE or (several and found.matches):
+        await common.run_sync(service_answers.record_answer, found, text)
     if found.outcome == ONE and found.service is not None:
         request_intent = REQUEST_INTENT_BY_LETTER.get(found.service.letter_code or "")
         service_answers.say_service(dispatcher, domain, found.service, request_intent)

@@ -19,8 +19,9 @@ from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
-from layanwarga import service_search
+from layanwarga import db, service_search, services
 from layanwarga.service_search import NONE, ONE, Match
 from layanwarga.services import PublishedService
 from whatsapp.messages import INTERACTIVE_BODY_LIMIT, ROW_DESCRIPTION_LIMIT, TEXT_LIMIT, clip, truncate, units
@@ -52,11 +53,20 @@ class Lookup:
     asked: bool = True
 
 
-def lookup(code: Optional[Text], text: Text) -> Lookup:
-    """Blocking (database): the service named by ``code`` or found from ``text``."""
+def lookup(code: Optional[Text], text: Text, *, record: bool = True) -> Lookup:
+    """Blocking (database): the service named by ``code`` or found from ``text``; with ``record``,
+    counted for the offices' statistics (``record=False`` for a message that may not be a
+    question about a service at all, until it is answered as one: ``record_answer``)."""
     index = service_search.published_index()
     if not index.services:
         return Lookup(NONE, empty=True)
+    found = _find(index, code, text)
+    if record:
+        record_answer(found, text)
+    return found
+
+
+def _find(index: service_search.ServiceIndex, code: Optional[Text], text: Text) -> Lookup:
     if code:
         service = index.find(code)
         if service is not None:
@@ -67,6 +77,18 @@ def lookup(code: Optional[Text], text: Text) -> Lookup:
     if result.outcome == ONE:
         return Lookup(ONE, service=result.matches[0].service)
     return Lookup(result.outcome, matches=result.candidates, asked=bool(index.terms(text)))
+
+
+def record_answer(found: Lookup, text: Text) -> None:
+    """Blocking (database): count the question for the statistics; a failure to count is logged
+    and never costs the citizen the answer."""
+    if found.empty or not found.asked:
+        return
+    try:
+        with db.session_scope() as session:
+            services.record_question(session, found.outcome, found.service.code if found.service else None, text)
+    except SQLAlchemyError:
+        logger.exception("could not count a catalogue question (outcome %s)", found.outcome)
 
 
 def choice_payload(code: Text) -> Text:

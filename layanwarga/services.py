@@ -18,14 +18,16 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import Service, ServiceAgency, ServiceRevision, utcnow
+from .models import Service, ServiceAgency, ServiceQuestion, ServiceRevision, utcnow
 from .models.services import (
     AGENCY_CODE_MAX,
+    QUESTION_TEXT_MAX,
     REVISION_DRAFT,
     REVISION_PUBLISHED,
     REVISION_SUPERSEDED,
     SERVICE_CODE_MAX,
 )
+from .redaction import mask_identifiers
 
 logger = logging.getLogger(__name__)
 
@@ -414,6 +416,57 @@ def form_values(revision: ServiceRevision) -> Dict[str, str]:
     values.update({key: "\n".join(getattr(content, key)) for key in ("aliases", "requirements", "steps")})
     values["fee"] = fee
     return values
+
+
+# ---------------------------------------------------------------------------------------- statistics
+OUTCOMES = ("one", "several", "none")
+
+
+def record_question(session: Session, outcome: str, service_code: Optional[str], text: str) -> None:
+    """Count a question: the service answered, or, when nothing was found, its text with NIKs
+    masked (never the sender), so offices see what citizens look for and do not find."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    kept = None
+    if outcome == "none":
+        kept = " ".join(mask_identifiers(text).split())[:QUESTION_TEXT_MAX] or None
+    session.add(ServiceQuestion(outcome=outcome, service_code=service_code if outcome == "one" else None, text=kept))
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    most_asked: List[Tuple[str, int]]  # service code, questions answered with it
+    not_found: List[Tuple[str, int, dt.datetime]]  # text (lower case), times asked, last asked
+    several: int  # questions answered with a list to choose from
+    total: int
+
+
+def question_stats(session: Session, since: dt.datetime, service_codes: Optional[Sequence[str]] = None,
+                   limit: int = 20) -> QuestionStats:
+    """What citizens asked since ``since``: the services asked about most (only ``service_codes``
+    when given, for an OPD), and the questions that found nothing, most repeated first."""
+    recent = ServiceQuestion.asked_at >= since
+    asked = select(ServiceQuestion.service_code, func.count()).where(recent, ServiceQuestion.outcome == "one")
+    if service_codes is not None:
+        asked = asked.where(ServiceQuestion.service_code.in_(list(service_codes)))
+    most = session.execute(
+        asked.group_by(ServiceQuestion.service_code).order_by(func.count().desc(), ServiceQuestion.service_code).limit(limit)
+    ).all()
+    text = func.lower(ServiceQuestion.text)
+    missing = session.execute(
+        select(text, func.count(), func.max(ServiceQuestion.asked_at))
+        .where(recent, ServiceQuestion.outcome == "none", ServiceQuestion.text.isnot(None))
+        .group_by(text).order_by(func.count().desc(), func.max(ServiceQuestion.asked_at).desc()).limit(limit)
+    ).all()
+    counts = dict(session.execute(
+        select(ServiceQuestion.outcome, func.count()).where(recent).group_by(ServiceQuestion.outcome)
+    ).all())
+    return QuestionStats(
+        most_asked=[(str(code), int(count)) for code, count in most],
+        not_found=[(str(words), int(count), last) for words, count, last in missing],
+        several=int(counts.get("several", 0)),
+        total=int(sum(counts.values())),
+    )
 
 
 # ---------------------------------------------------------------------------------------- import

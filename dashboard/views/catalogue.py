@@ -3,6 +3,7 @@ office's; admins edit all and approve publication when ``DASHBOARD_CATALOGUE_APP
 default). Every save is a new revision with the editor and date (``layanwarga.services``)."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Dict
 
@@ -17,6 +18,7 @@ bp = Blueprint("catalogue", __name__, url_prefix="/katalog")
 FIELDS = ("name", "aliases", "purpose", "requirements", "steps", "fee", "fee_note", "legal_basis",
           "processing_time", "place", "hours", "online_url", "contact")
 FORM_TEXT_MAX = 5000
+STATS_PERIODS = (7, 30, 90)
 
 
 def _approval_required() -> bool:
@@ -28,6 +30,24 @@ def index():  # type: ignore[no-untyped-def]
     with session_scope() as session:
         rows = services.editable_services(session, g.user.role, g.user.agency_code)
     return render_template("catalogue_index.html", rows=rows, approval=_approval_required())
+
+
+@bp.route("/statistik")
+def question_stats():  # type: ignore[no-untyped-def]
+    """What citizens ask the catalogue: the services asked about most (an OPD: its own) and the
+    questions that found nothing, so offices know what to add."""
+    try:
+        days = int(request.args.get("hari") or 30)
+    except ValueError:
+        days = 30
+    days = days if days in STATS_PERIODS else 30
+    since = dt.datetime.utcnow() - dt.timedelta(days=days)
+    with session_scope() as session:
+        rows = services.editable_services(session, g.user.role, g.user.agency_code)
+        names = {row.code: row.latest.name for row in rows}
+        own = None if g.user.role == services.ROLE_ADMIN else list(names)
+        result = services.question_stats(session, since, own)
+    return render_template("catalogue_stats.html", r=result, names=names, days=days, periods=STATS_PERIODS)
 
 
 def _owned(code: str) -> str:

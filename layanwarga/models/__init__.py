@@ -17,7 +17,7 @@ between areas resolve whatever a process imports first.
 - ``privacy``: citizens' data requests
 - ``reports``: daily digests, local spools' counts
 - ``connector``: the WhatsApp connector's journal and message statuses
-- ``services``: the service catalogue: offices, services and their revisions
+- ``services``: the service catalogue: offices, services, their revisions, questions asked
 """
 from .base import Base, utcnow
 from .citizens import BlockedSender, Citizen
@@ -27,7 +27,7 @@ from .handoffs import Handoff
 from .notifications import Notification
 from .privacy import DataRequest
 from .reports import DigestRun, SpoolReport
-from .services import Service, ServiceAgency, ServiceRevision
+from .services import Service, ServiceAgency, ServiceQuestion, ServiceRevision
 from .staff import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser
 from .subscriptions import Announcement, AnnouncementDelivery, BroadcastLease, Subscription, SubscriptionEvent
 from .tickets import KIND_COMPLAINT, KIND_LETTER, Media, NumberCounter, StateChange, Ticket, TicketFeedback
@@ -57,6 +57,7 @@ __all__ = [
     "ProcessedMessage",
     "Service",
     "ServiceAgency",
+    "ServiceQuestion",
     "ServiceRevision",
     "SpoolReport",
     "StaffSession",

@@ -99,3 +99,21 @@ class ServiceRevision(Base):
         CheckConstraint("fee_amount IS NULL OR fee_amount >= 0", name="fee_not_negative"),
         Index("ix_service_revisions_service_status", "service_id", "status"),
     )
+
+
+QUESTION_TEXT_MAX = 200
+
+
+class ServiceQuestion(Base):
+    """One question answered from the catalogue, for the offices' statistics: which service was
+    asked about, or the question's text (NIKs masked, no sender) when the catalogue had no answer."""
+
+    __tablename__ = "service_questions"
+
+    id = Column(Integer, primary_key=True)
+    asked_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    outcome = Column(String(10), nullable=False)
+    service_code = Column(String(SERVICE_CODE_MAX), nullable=True, index=True)
+    text = Column(String(QUESTION_TEXT_MAX), nullable=True)
+
+    __table_args__ = (CheckConstraint("outcome IN ('one', 'several', 'none')", name="outcome"),)

@@ -1,5 +1,6 @@
 """The service catalogue: offices, their services and each service's revisions (drafts,
-published, superseded), with editor and date on each (``layanwarga/models/services.py``).
+published, superseded), with editor and date on each, and the questions citizens asked of it
+(``layanwarga/models/services.py``).
 
 Revision ID: 0016_catalogue
 Revises: 0015_state_change_notes
@@ -74,9 +75,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("service_id", "number", name="uq_service_revisions_service_number"),
     )
     op.create_index("ix_service_revisions_service_status", "service_revisions", ["service_id", "status"], unique=False)
+    op.create_table(
+        "service_questions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("asked_at", sa.DateTime(), nullable=False),
+        sa.Column("outcome", sa.String(length=10), nullable=False),
+        sa.Column("service_code", sa.String(length=60), nullable=True),
+        sa.Column("text", sa.String(length=200), nullable=True),
+        sa.CheckConstraint("outcome IN ('one', 'several', 'none')", name=op.f("ck_service_questions_outcome")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_questions")),
+    )
+    op.create_index(op.f("ix_service_questions_asked_at"), "service_questions", ["asked_at"], unique=False)
+    op.create_index(op.f("ix_service_questions_service_code"), "service_questions", ["service_code"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_service_questions_service_code"), table_name="service_questions")
+    op.drop_index(op.f("ix_service_questions_asked_at"), table_name="service_questions")
+    op.drop_table("service_questions")
     op.drop_index("ix_service_revisions_service_status", table_name="service_revisions")
     op.drop_table("service_revisions")
     op.drop_index(op.f("ix_services_agency_code"), table_name="services")

@@ -173,3 +173,17 @@ def test_free_text_outside_a_form_that_names_one_service_is_answered(domain, cat
     usual = reply("Budi Santoso").responses
     assert usual and usual[0] != ANSWER_RESPONSE
     assert reply("akta").responses == usual
+
+
+def test_each_question_is_counted_for_the_offices_statistics(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    ask(domain, "skck biayanya brp")
+    ask(domain, '/tanya_syarat{"layanan": "skck"}', [{"entity": "layanan", "value": "skck"}])
+    ask(domain, "cara bikin paspor")
+    ask(domain, "syaratnya apa")  # names nothing: not a question about a service
+    fallback(domain, "resep sayur asem")  # a misunderstood message is not counted as a question
+    with db.session_scope(catalogue) as session:
+        result = services.question_stats(session, dt.datetime.utcnow() - dt.timedelta(hours=1))
+    assert result.most_asked == [("skck", 2)]
+    assert [text for text, _, _ in result.not_found] == ["cara bikin paspor"] and result.total == 3

@@ -232,3 +232,38 @@ def test_the_import_command_reports_counts_and_names_bad_entries(sqlite_url: str
     bad.write_text(CSV.replace("30000,PNBP", "tiga puluh ribu,PNBP"), encoding="utf-8")
     second = subprocess.run([*run, str(bad)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 1 and "skck.fee" in second.stdout
+
+
+def test_the_catalogue_migration_goes_down_and_up_again(db_url: str) -> None:
+    from alembic import command
+
+    from layanwarga import migrate
+
+    config = migrate.alembic_config(db_url)
+    command.downgrade(config, "0015_state_change_notes")
+    command.upgrade(config, "head")
+    migrate.require_current("test", db_url)
+
+
+def test_questions_are_counted_per_service_and_what_found_nothing_is_kept_masked(db_url: str) -> None:
+    import datetime as dt
+
+    with db.session_scope(db_url) as session:
+        for _ in range(3):
+            services.record_question(session, "one", "skck", "skck dmn")
+        services.record_question(session, "one", "kia", "kia anak")
+        services.record_question(session, "several", None, "akta")
+        services.record_question(session, "none", None, "Cara bikin PASPOR, nik 6271014506850003")
+        services.record_question(session, "none", None, "cara bikin paspor,  nik 6271014506850003")
+        services.record_question(session, "none", None, "harga cabe")
+    since = dt.datetime.utcnow() - dt.timedelta(days=1)
+    with db.session_scope(db_url) as session:
+        everything = services.question_stats(session, since)
+        polres = services.question_stats(session, since, ["skck"])
+        later = services.question_stats(session, dt.datetime.utcnow() + dt.timedelta(days=1))
+    assert everything.most_asked == [("skck", 3), ("kia", 1)] and polres.most_asked == [("skck", 3)]
+    assert everything.total == 8 and everything.several == 1
+    [(text, count, _), (other, once, _)] = everything.not_found
+    assert count == 2 and once == 1 and other == "harga cabe"
+    assert "6271014506850003" not in text and text.startswith("cara bikin paspor")
+    assert later.total == 0 and later.most_asked == []

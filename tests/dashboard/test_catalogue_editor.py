@@ -112,3 +112,19 @@ def test_the_editor_is_in_the_menu_of_admins_and_opd_only(app: Flask) -> None:
     _setup()
     assert 'href="/katalog"' in login(app, "dinsos").get("/tiket").get_data(as_text=True)
     assert 'href="/katalog"' not in login(app, "surat").get("/tiket").get_data(as_text=True)
+
+
+def test_offices_see_what_citizens_ask_most_and_what_found_nothing(app: Flask) -> None:
+    _setup()
+    with db.session_scope() as session:
+        for code in ("pbi-jk", "pbi-jk", "skck"):
+            services.record_question(session, "one", code, "x")
+        services.record_question(session, "none", None, "klaim <b>jht</b> bpjs ketenagakerjaan")
+    admin = login(app, "admin").get("/katalog/statistik").get_data(as_text=True)
+    most = admin.split('id="paling-ditanya"', 1)[1].split("</table>", 1)[0]
+    assert most.index("BPJS Kesehatan gratis") < most.index("Surat Keterangan Catatan Kepolisian")
+    assert "klaim &lt;b&gt;jht&lt;/b&gt; bpjs ketenagakerjaan" in admin
+    dinsos = login(app, "dinsos").get("/katalog/statistik?hari=7").get_data(as_text=True)
+    own = dinsos.split('id="paling-ditanya"', 1)[1].split("</table>", 1)[0]
+    assert "BPJS Kesehatan gratis" in own and "Kepolisian" not in own
+    assert login(app, "surat").get("/katalog/statistik").status_code == 403
