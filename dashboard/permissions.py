@@ -252,6 +252,7 @@ ROUTES: Dict[str, RouteRule] = {
     "admin.data_requests": _roles(ROLE_ADMIN),
     "catalogue.index": _roles(ROLE_ADMIN, ROLE_OPD),
     "catalogue.question_stats": _roles(ROLE_ADMIN, ROLE_OPD),
+    "catalogue.create": _roles(ROLE_ADMIN, ROLE_OPD),  # an OPD: in its own office only
     "catalogue.edit": _roles(ROLE_ADMIN, ROLE_OPD, subject=SERVICE),  # an OPD: its own services only
     "catalogue.publish": _roles(ROLE_ADMIN, subject=SERVICE),
     "announcements.index": _roles(ROLE_ADMIN),

@@ -403,6 +403,23 @@ def editable_services(session: Session, role: str, agency_code: Optional[str]) -
     return sorted(result, key=lambda e: (e.agency_short_name, e.latest.name.casefold()))
 
 
+def create_service(session: Session, code: str, agency_code: str, content: ServiceContent, editor: str) -> ServiceRevision:
+    """A new service of ``agency_code`` as a first draft; a code already in use is refused (it
+    would otherwise add a revision to another office's service)."""
+    if _service(session, code) is not None:
+        raise InvalidService({"code": f"Kode '{code}' sudah dipakai layanan lain; pilih kode lain."})
+    return save_draft(session, code, content, editor, agency_code=agency_code, note="Layanan baru")
+
+
+def service_agency_exists(session: Session, code: str) -> bool:
+    return session.get(ServiceAgency, code) is not None
+
+
+def agency_choices(session: Session) -> List[Tuple[str, str]]:
+    """(code, name) of every office of the catalogue, by name."""
+    return [(a.code, a.name) for a in session.execute(select(ServiceAgency).order_by(ServiceAgency.name)).scalars()]
+
+
 def service_agency(session: Session, code: str) -> Optional[str]:
     """The office that owns the service ``code`` (None: no such service)."""
     return session.execute(select(Service.agency_code).where(Service.code == code)).scalar_one_or_none()

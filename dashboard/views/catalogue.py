@@ -12,6 +12,8 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from layanwarga import services
 from layanwarga.db import session_scope
 
+from .. import agency_names
+
 logger = logging.getLogger(__name__)
 bp = Blueprint("catalogue", __name__, url_prefix="/katalog")
 
@@ -48,6 +50,44 @@ def question_stats():  # type: ignore[no-untyped-def]
         own = None if g.user.role == services.ROLE_ADMIN else list(names)
         result = services.question_stats(session, since, own)
     return render_template("catalogue_stats.html", r=result, names=names, days=days, periods=STATS_PERIODS)
+
+
+@bp.route("/baru", methods=["GET", "POST"])
+def create():  # type: ignore[no-untyped-def]
+    """A new service: an admin chooses its office; an OPD adds to its own (its office joins the
+    catalogue with the name the dashboard knows it by, the first time)."""
+    own = None if g.user.role == services.ROLE_ADMIN else (g.user.agency_code or "").lower()
+    errors: Dict[str, str] = {}
+    status = 200
+    form = {key: request.form.get(key) or "" for key in (*FIELDS, "code", "agency")}
+    if request.method == "POST":
+        code = form["code"].strip().lower()
+        agency = own or form["agency"].strip()
+        try:
+            content = services.content_from_mapping({key: form[key][:FORM_TEXT_MAX] for key in FIELDS})
+        except services.InvalidService as invalid:
+            errors = dict(invalid.errors)
+        if not errors:
+            office_name = agency_names().get(g.user.agency_code or "", g.user.agency_code or own or "")
+            try:
+                with session_scope(write=True) as session:
+                    if own and not services.service_agency_exists(session, own):
+                        services.save_agency(session, own, office_name, g.user.agency_code or own)
+                    services.create_service(session, code, agency, content, g.user.actor)
+                    if services.may_publish(g.user.role, g.user.agency_code, agency, _approval_required()) \
+                            and request.form.get("publish") == "1":
+                        services.publish(session, code, g.user.actor)
+            except services.InvalidService as invalid:
+                errors = dict(invalid.errors)
+        if not errors:
+            flash("Layanan baru disimpan.", "ok")
+            return redirect(url_for("catalogue.edit", code=code))
+        status = 400
+    with session_scope() as session:
+        choices = services.agency_choices(session)
+    can_publish = g.user.role == services.ROLE_ADMIN or not _approval_required()
+    return render_template("catalogue_new.html", form=form, errors=errors, choices=choices, own=own,
+                           can_publish=can_publish, approval=_approval_required()), status
 
 
 def _owned(code: str) -> str:

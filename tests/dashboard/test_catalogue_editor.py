@@ -128,3 +128,42 @@ def test_offices_see_what_citizens_ask_most_and_what_found_nothing(app: Flask) -
     own = dinsos.split('id="paling-ditanya"', 1)[1].split("</table>", 1)[0]
     assert "BPJS Kesehatan gratis" in own and "Kepolisian" not in own
     assert login(app, "surat").get("/katalog/statistik").status_code == 403
+
+
+def _new_service(client, **fields: str):  # type: ignore[no-untyped-def]
+    data = {"name": "Surat keterangan janda/duda", "purpose": "Keterangan status janda atau duda.",
+            "requirements": "Pengantar RT/RW\nAkta kematian pasangan", "fee": "gratis",
+            "processing_time": "1 hari kerja", "place": "Loket dinas", "csrf_token": csrf(client, "/katalog/baru")}
+    return client.post("/katalog/baru", data={**data, **fields})
+
+
+def test_an_opd_adds_a_service_to_its_own_office_only(app: Flask) -> None:
+    _setup()
+    dlh = login(app, "dlh")
+    # The form's office choice is ignored for an OPD: the service is DLH's.
+    created = _new_service(dlh, code="izin-pembuangan-limbah", agency="polres", name="Izin pembuangan limbah cair",
+                           publish="1")
+    assert created.status_code == 302
+    with db.session_scope() as session:
+        assert services.service_agency(session, "izin-pembuangan-limbah") == "dlh"
+        assert services.published_service(session, "izin-pembuangan-limbah") is None  # waits for the admin
+    assert "/katalog/izin-pembuangan-limbah" in dlh.get("/katalog").get_data(as_text=True)
+    # A code already used (another office's service) is refused, not added to that service.
+    taken = _new_service(dlh, code="skck")
+    assert taken.status_code == 400 and "sudah dipakai" in taken.get_data(as_text=True)
+    with db.session_scope() as session:
+        assert len(services.history(session, "skck")) == 1
+
+
+def test_an_office_new_to_the_catalogue_joins_it_with_its_first_service(app: Flask) -> None:
+    _setup()
+    make_user("pupr", "opd", "PUPR")
+    pupr = login(app, "pupr")
+    assert _new_service(pupr, code="izin-galian", name="Izin galian jalan").status_code == 302
+    admin = login(app, "admin")
+    approved = admin.post("/katalog/izin-galian/terbitkan", data={"csrf_token": csrf(admin, "/katalog/izin-galian")})
+    assert approved.status_code == 302
+    with db.session_scope() as session:
+        published = services.published_service(session, "izin-galian")
+    assert published is not None and published.agency_code == "pupr"
+    assert published.agency_name == "Dinas Pekerjaan Umum dan Penataan Ruang"
