@@ -38,8 +38,8 @@ def services():  # type: ignore[no-untyped-def]
         found = [match.service for match in index.search(query).candidates]
     ordered = sorted(index.services, key=lambda s: (s.agency_name, s.content.name.casefold()))
     offices = [(name, list(group)) for name, group in groupby(ordered, key=lambda s: s.agency_name)]
-    response = render_template("services.html", query=query, found=found, offices=offices, total=len(ordered))
-    return response, 200, {"Cache-Control": "public, max-age=60"}
+    # No shared caching: the page (its layout's CSRF token) may set a session cookie.
+    return render_template("services.html", query=query, found=found, offices=offices, total=len(ordered))
 
 
 @bp.route("/layanan/<code>")
@@ -47,4 +47,4 @@ def service(code: str):  # type: ignore[no-untyped-def]
     found = service_search.published_index().find(code)
     if found is None or found.code != code:
         abort(404)
-    return render_template("service.html", s=found), 200, {"Cache-Control": "public, max-age=60"}
+    return render_template("service.html", s=found)
