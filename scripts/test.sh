@@ -45,4 +45,7 @@ step "pytest"
 # Browser tests (the simulator's chat page, the dashboard) drive Debian's Chromium headless.
 bash scripts/ensure_chromium.sh
 bash scripts/ensure_deploy_linters.sh  # hadolint + compose-spec schema (pinned) for tests/deploy
-.venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist), each test file whole on one worker so its fixtures start
+# once; the slow files are handed out first (tests/conftest.py). LAYANWARGA_TEST_WORKERS=0 runs
+# everything in this process; arguments after the command still go to pytest (`-n 0` too).
+.venv/bin/python -m pytest -n "${LAYANWARGA_TEST_WORKERS:-auto}" --dist loadfile "$@"
