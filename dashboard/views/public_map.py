@@ -1,0 +1,77 @@
+"""The public map of complaints (``/publik/peta``): no login, phone first, Indonesian.
+
+Open complaints and those resolved in the last ``publik.recently_fixed_days`` days, clustered,
+filtered by category and state in the browser. The data (``/publik/peta.json``) comes from
+``layanwarga.public_tickets`` (no names or phone numbers; anonymous and confidential reports
+without text, their pins snapped to ~100 m). Leaflet and its cluster plugin are served from
+``static/vendor`` (no CDN); the only other origin the page may load from is the configured tile
+server, named in its content security policy.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from flask import Blueprint, Response, current_app, jsonify, render_template
+
+from layanwarga import states
+from layanwarga.db import session_scope
+from layanwarga.models import KIND_COMPLAINT
+from layanwarga.public_tickets import on_the_map
+
+from ..localtime import local
+
+bp = Blueprint("public_map", __name__, url_prefix="/publik")
+
+PUBLIC_MAP_CACHE_SECONDS = 60
+
+
+def _csp(tile_origin: str) -> str:
+    images = f"'self' data: {tile_origin}".strip()
+    return (
+        f"default-src 'self'; img-src {images}; style-src 'self'; script-src 'self'; connect-src 'self'; "
+        "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    )
+
+
+@bp.route("/peta")
+def page() -> Response:
+    inst = current_app.config["LW_INSTITUTION"]
+    settings = inst.public
+    html = render_template(
+        "public_map.html",
+        settings=settings,
+        center=(inst.latitude if inst.latitude is not None else -2.5, inst.longitude if inst.longitude is not None else 118.0),
+        categories=inst.complaint_categories,
+        category_labels={code: c.label for code, c in inst.complaint_categories.items()},
+        state_labels_json={s: states.LABELS[s] for s in states.OPEN_STATES[KIND_COMPLAINT] | {states.SELESAI}},
+        states=[(s, states.LABELS[s]) for s in (*sorted(states.OPEN_STATES[KIND_COMPLAINT], key=list(states.LABELS).index), states.SELESAI)],
+    )
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = _csp(settings.tile_origin or "")
+    response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAP_CACHE_SECONDS}"
+    return response
+
+
+@bp.route("/peta.json")
+def data() -> Any:
+    inst = current_app.config["LW_INSTITUTION"]
+    with session_scope() as session:
+        found = on_the_map(session, inst)
+    items = []
+    for t in found:
+        moment = local(inst, t.created_at)
+        item: Dict[str, Any] = {
+            "nomor": t.number,
+            "kategori": t.service_code,
+            "status": t.state,
+            "lat": t.latitude,
+            "lon": t.longitude,
+            "tanggal": f"{moment:%d-%m-%Y}" if moment else "",
+            "privat": t.private,
+            "uraian": t.description,
+            "lokasi": t.address,
+        }
+        items.append(item)
+    response = jsonify({"laporan": items})
+    response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAP_CACHE_SECONDS}"
+    return response
