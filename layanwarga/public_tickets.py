@@ -33,7 +33,7 @@ HIDDEN_NUMBER = "[nomor disembunyikan]"
 # Indonesian phone numbers (08…, 628…, +62 8…, landlines 0xx-…) and any 16-digit run (a NIK),
 # with the spaces, dots and dashes people type between digits.
 _PHONE_RE = re.compile(r"(?<![\d+])(?:\+\s?62|62|0)[\s.\-]?\(?\d(?:[\s.\-)]?\d){6,12}(?!\d)")
-_NIK_RE = re.compile(r"(?<!\d)\d(?:[\s.\-]?\d){15}(?!\d)")
+_NIK_RE = re.compile(r"(?<!\d)\d(?:[\s.\-]?\d){15}(?!\d)|\d{2,6}\*{2,}\d{2,6}")  # whole, or as stored masked
 
 OPEN, CLOSED = "open", "closed"
 
@@ -78,10 +78,11 @@ def public_view(inst: Institution, ticket: Ticket) -> PublicTicket:
     latitude, longitude = ticket.latitude, ticket.longitude
     if private and latitude is not None and longitude is not None:
         latitude, longitude = snap(latitude), snap(longitude)
+    text = ticket.location_text or ""
     place = ", ".join(part for part in (
-        ticket.location_text,
-        f"RT {ticket.rt}" if ticket.rt else None,
-        f"RW {ticket.rw}" if ticket.rw else None,
+        text,
+        f"RT {ticket.rt}" if ticket.rt and "RT" not in text.upper() else None,
+        f"RW {ticket.rw}" if ticket.rw and "RW" not in text.upper() else None,
         ticket.area,
     ) if part)
     return PublicTicket(
