@@ -388,3 +388,43 @@ def test_admins_issue_see_and_revoke_keys_on_the_dashboard(app, db_url: str) -> 
     admin.post(f"/admin/kunci-api/{key_id}/cabut", data={"csrf_token": csrf(admin, "/admin/kunci-api")})
     assert "Dicabut" in admin.get("/admin/kunci-api").get_data(as_text=True)
     assert _post(app.test_client(), _spec_post(key)).status_code == 403
+
+
+def test_staff_handle_a_partners_complaint_like_any_other(app, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """No citizen on WhatsApp behind it: the page shows the partner, the workflow runs to the
+    end, nobody is messaged and no confirmation question waits for an answer that cannot come."""
+    from layanwarga.models import Notification, TicketFeedback
+    from tests.dashboard.support import post
+
+    make_user("admin", "admin")
+    make_user("perkim", "opd", "PERKIM")
+    number = _json(_post(app.test_client(), _spec_post(_key())))[0]["service_request_id"]
+    admin = login(app, "admin")
+    page = admin.get(f"/tiket/{number}").get_data(as_text=True)
+    assert "Dikirim oleh mitra (Open311)" in page and "Koordinator SP4N-LAPOR! Kota" in page
+    assert number in admin.get("/tiket").get_data(as_text=True)
+    assert post(admin, f"/tiket/{number}/aksi", {"aksi": "teruskan", "opd": "PERKIM"}).status_code == 302
+    opd = login(app, "perkim")
+    assert post(opd, f"/tiket/{number}/aksi", {"aksi": "selesai", "pesan_warga": "Lampu sudah diganti."}).status_code == 302
+    seen = _json(app.test_client().get(f"{BASE}/requests/{number}.json"))[0]
+    assert seen["status"] == "closed" and seen["status_notes"] == "Selesai"
+    with db.session_scope() as session:
+        assert session.execute(select(Ticket.state).where(Ticket.number == number)).scalar_one() == states.SELESAI
+        assert session.execute(select(func.count(Notification.id))).scalar_one() == 0
+        assert session.execute(select(func.count(TicketFeedback.id))).scalar_one() == 0
+
+
+def test_an_anonymous_partner_report_hides_the_reporter_from_opd_staff(app, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    make_user("admin", "admin")
+    make_user("perkim", "opd", "PERKIM")
+    body = _spec_post(_key(), **{"attribute[anonim]": "ya", "account_id": "akun-rahasia-77"})
+    number = _json(_post(app.test_client(), body))[0]["service_request_id"]
+    admin = login(app, "admin")
+    assert "akun-rahasia-77" in admin.get(f"/tiket/{number}").get_data(as_text=True)
+    from tests.dashboard.support import post
+
+    post(admin, f"/tiket/{number}/aksi", {"aksi": "teruskan", "opd": "PERKIM"})
+    page = login(app, "perkim").get(f"/tiket/{number}").get_data(as_text=True)
+    assert "A large sinkhole" in page  # the report itself
+    for secret in ("akun-rahasia-77", "john smith"):
+        assert secret not in page
