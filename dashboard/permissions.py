@@ -270,6 +270,7 @@ ROUTES: Dict[str, RouteRule] = {
     # The public map and the Open311 API show only what layanwarga.public_tickets lets through.
     "public_map.page": _public(),
     "public_map.data": _public(),
+    "open311.discovery": _public(),
     "open311.services": _public(),
     "open311.service_definition": _public(OPEN311_SERVICE),
     "open311.requests_list": _public(),

@@ -107,6 +107,28 @@ def service_definition(inst: Institution, code: str) -> Dict[str, Any]:
     }
 
 
+def discovery(inst: Institution, endpoint_url: str) -> Dict[str, Any]:
+    """Service Discovery (required by GeoReport v2): one production endpoint, XML and JSON."""
+    try:
+        changed = dt.datetime.fromtimestamp(inst.source.stat().st_mtime, dt.timezone.utc)
+    except OSError:
+        changed = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    changeset = changed.astimezone(inst.timezone).strftime("%Y-%m-%d %H:%M")
+    contact = f"{inst.name}, {inst.address}" + (f", telepon {inst.phone}" if inst.phone else "")
+    return {
+        "changeset": changeset,
+        "contact": contact,
+        "key_service": f"Kunci API diberikan oleh admin {inst.name} kepada mitra resmi; hubungi {contact}.",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": endpoint_url,
+            "changeset": changeset,
+            "type": "production",
+            "formats": ["text/xml", "application/json"],
+        }],
+    }
+
+
 # -- requests -----------------------------------------------------------------------------------------
 def w3_datetime(inst: Institution, moment: Optional[dt.datetime]) -> Optional[str]:
     """A stored (naive UTC) time in the spec's W3C format, with the institution's offset."""

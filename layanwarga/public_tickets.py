@@ -32,7 +32,7 @@ HIDDEN_NUMBER = "[nomor disembunyikan]"
 
 # Indonesian phone numbers (08…, 628…, +62 8…, landlines 0xx-…) and any 16-digit run (a NIK),
 # with the spaces, dots and dashes people type between digits.
-_PHONE_RE = re.compile(r"(?<![\d+])(?:\+\s?62|62|0)[\s.\-]?\(?\d(?:[\s.\-)]?\d){6,12}(?!\d)")
+_PHONE_RE = re.compile(r"(?<![\d+])\(?(?:\+\s?62|62|0)(?:[\s.\-()]{0,2}\d){7,13}(?!\d)")
 _NIK_RE = re.compile(r"(?<!\d)\d(?:[\s.\-]?\d){15}(?!\d)|\d{2,6}\*{2,}\d{2,6}")  # whole, or as stored masked
 
 OPEN, CLOSED = "open", "closed"

@@ -29,7 +29,7 @@ from .. import api_auth
 
 logger = logging.getLogger(__name__)
 
-bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+bp = Blueprint("open311", __name__, url_prefix="/open311")
 
 
 
@@ -37,6 +37,8 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 def respond(fmt: str, root: str, payload: Any, status: int = 200) -> Response:
     response = Response(open311.render(fmt, root, payload), status=status, content_type=open311.CONTENT_TYPES[fmt])
     response.headers["Cache-Control"] = "no-store"
+    if request.method == "GET":  # public data: a partner's web page may read it from its own origin
+        response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 
@@ -73,14 +75,25 @@ def _format_of_path() -> str:
     return fmt
 
 
-@bp.route("/services.json")
-@bp.route("/services.xml")
+@bp.route("/discovery.json")
+@bp.route("/discovery.xml")
+def discovery() -> Response:
+    """The spec's service discovery file: where the v2 endpoint is, in which formats, and how
+    to get a key. ``changeset`` follows the configuration file the services come from."""
+    inst = current_app.config["LW_INSTITUTION"]
+    settings = current_app.config["LW_SETTINGS"]
+    base = (settings.public_url or request.host_url).rstrip("/")
+    return respond(_format_of_path(), "discovery", open311.discovery(inst, f"{base}/open311/v2"))
+
+
+@bp.route("/v2/services.json")
+@bp.route("/v2/services.xml")
 def services() -> Response:
     inst = current_app.config["LW_INSTITUTION"]
     return respond(_format_of_path(), "services", open311.services(inst))
 
 
-@bp.route("/services/<resource>")
+@bp.route("/v2/services/<resource>")
 def service_definition(resource: str) -> Response:
     inst = current_app.config["LW_INSTITUTION"]
     code, fmt = open311.split_format(resource)
@@ -90,8 +103,8 @@ def service_definition(resource: str) -> Response:
         return error_response(error, fmt)
 
 
-@bp.route("/requests.json")
-@bp.route("/requests.xml")
+@bp.route("/v2/requests.json")
+@bp.route("/v2/requests.xml")
 def requests_list() -> Response:
     inst = current_app.config["LW_INSTITUTION"]
     fmt = _format_of_path()
@@ -104,7 +117,7 @@ def requests_list() -> Response:
     return respond(fmt, "service_requests", [open311.request_entry(inst, t) for t in found])
 
 
-@bp.route("/requests/<resource>")
+@bp.route("/v2/requests/<resource>")
 def request_detail(resource: str) -> Response:
     inst = current_app.config["LW_INSTITUTION"]
     number, fmt = open311.split_format(resource)
@@ -115,8 +128,8 @@ def request_detail(resource: str) -> Response:
     return respond(fmt, "service_requests", [open311.request_entry(inst, found)])
 
 
-@bp.route("/requests.json", methods=["POST"], endpoint="create_request")
-@bp.route("/requests.xml", methods=["POST"], endpoint="create_request")
+@bp.route("/v2/requests.json", methods=["POST"], endpoint="create_request")
+@bp.route("/v2/requests.xml", methods=["POST"], endpoint="create_request")
 def create_request() -> Response:
     """A partner's new complaint, after ``api_auth.api_key_required`` let it through."""
     inst = current_app.config["LW_INSTITUTION"]

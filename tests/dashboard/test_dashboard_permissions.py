@@ -345,7 +345,7 @@ def test_lists_show_each_account_only_what_it_may_open(app, db_url: str, tmp_pat
 def test_only_the_login_health_and_public_pages_are_public() -> None:
     public = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PUBLIC}
     assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home",
-                      "public_map.page", "public_map.data", "open311.services", "open311.service_definition",
+                      "public_map.page", "public_map.data", "open311.discovery", "open311.services", "open311.service_definition",
                       "open311.requests_list", "open311.request_detail"}
     partner = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PARTNER}
     assert partner == {"open311.create_request"}

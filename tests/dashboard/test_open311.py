@@ -74,6 +74,24 @@ SPEC_POST_BODY = (
 SPEC_POST_RESPONSE_FIELDS = {"service_request_id", "service_notice", "account_id"}  # never "token" with an id
 SPEC_ERROR_JSON = [{"code": 403, "description": "Invalid api_key received -- can't proceed with create_request."}]
 
+SPEC_DISCOVERY_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<discovery>
+    <changeset>2011-02-03 14:18</changeset>
+    <contact>You can email or call for assistance api@mycity.org +1 (555) 555-5555</contact>
+    <key_service>You can request a key here: http://api.mycity.gov/api_key/request</key_service>
+    <endpoints>
+        <endpoint>
+            <specification>http://wiki.open311.org/GeoReport_v2</specification>
+            <url>http://open311.mycity.gov/v2</url>
+            <changeset>2010-11-23 09:01</changeset>
+            <type>production</type>
+            <formats>
+                <format>text/xml</format>
+            </formats>
+        </endpoint>
+    </endpoints>
+</discovery>"""
+
 NEAR_OFFICE = (INST.latitude + 0.002, INST.longitude + 0.003)
 
 
@@ -123,6 +141,20 @@ def _post(client: Any, data: Dict[str, str], fmt: str = "json", **kwargs: Any) -
 def _count() -> int:
     with db.session_scope() as session:
         return session.execute(select(func.count(Ticket.id))).scalar_one()
+
+
+def test_service_discovery_has_the_spec_example_fields_and_points_at_v2(app) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    spec = ET.fromstring(SPEC_DISCOVERY_XML)
+    root = _xml(client.get("/open311/discovery.xml"))
+    assert [c.tag for c in root] == [c.tag for c in spec]
+    endpoint = root.find("endpoints").find("endpoint")
+    assert [c.tag for c in endpoint] == [c.tag for c in spec.find("endpoints").find("endpoint")]
+    assert endpoint.findtext("url") == "http://localhost/open311/v2"
+    assert [f.text for f in endpoint.find("formats")] == ["text/xml", "application/json"]
+    as_json = _json(client.get("/open311/discovery.json"))
+    assert as_json["endpoints"][0]["formats"] == ["text/xml", "application/json"]
+    assert _xml(client.get(endpoint.findtext("url").replace("http://localhost", "") + "/services.xml")).tag == "services"
 
 
 # -- services and definitions -------------------------------------------------------------------------
