@@ -9,7 +9,7 @@ server, named in its content security policy.
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
@@ -18,6 +18,7 @@ from layanwarga.db import session_scope
 from layanwarga.models import KIND_COMPLAINT
 from layanwarga.public_tickets import on_the_map
 
+from ..cache import TtlCache
 from ..localtime import local
 
 bp = Blueprint("public_map", __name__, url_prefix="/publik")
@@ -52,8 +53,7 @@ def page() -> Response:
     return response
 
 
-@bp.route("/peta.json")
-def data() -> Any:
+def _items() -> List[Dict[str, Any]]:
     inst = current_app.config["LW_INSTITUTION"]
     with session_scope() as session:
         found = on_the_map(session, inst)
@@ -72,6 +72,14 @@ def data() -> Any:
             "lokasi": t.address,
         }
         items.append(item)
-    response = jsonify({"laporan": items})
+    return items
+
+
+@bp.route("/peta.json")
+def data() -> Any:
+    """The map's reports, computed at most once a minute however many visitors ask (no login:
+    a burst of requests must not become a burst of queries)."""
+    cache = current_app.extensions.setdefault("lw_public_map_cache", TtlCache(PUBLIC_MAP_CACHE_SECONDS, max_entries=1))
+    response = jsonify({"laporan": cache.get_or_compute("peta", _items)})
     response.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAP_CACHE_SECONDS}"
     return response

@@ -460,3 +460,17 @@ def test_an_anonymous_partner_report_hides_the_reporter_from_opd_staff(app, db_u
     assert "A large sinkhole" in page  # the report itself
     for secret in ("akun-rahasia-77", "john smith"):
         assert secret not in page
+
+
+def test_a_post_with_only_an_address_is_accepted_and_a_letter_request_is_never_a_service_request(app, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    body = _spec_post(_key(), lat="", long="", address_string="Jl. Tjilik Riwut km 2, depan masjid")
+    created = _json(_post(client, body))[0]["service_request_id"]
+    seen = _json(client.get(f"{BASE}/requests/{created}.json"))[0]
+    assert seen["lat"] is None and seen["address"] == "Jl. Tjilik Riwut km 2, depan masjid"
+    letter_number = letter("l1").number
+    assert client.get(f"{BASE}/requests/{letter_number}.json").status_code == 404
+    assert _json(client.get(f"{BASE}/requests.json?service_request_id={letter_number}")) == []
+    # Loosely typed numbers are understood, as on WhatsApp.
+    loose = created.replace("-", "")
+    assert _json(client.get(f"{BASE}/requests/{loose}.json"))[0]["service_request_id"] == created
