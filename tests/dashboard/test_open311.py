@@ -474,3 +474,12 @@ def test_a_post_with_only_an_address_is_accepted_and_a_letter_request_is_never_a
     # Loosely typed numbers are understood, as on WhatsApp.
     loose = created.replace("-", "")
     assert _json(client.get(f"{BASE}/requests/{loose}.json"))[0]["service_request_id"] == created
+
+
+def test_what_a_partner_sends_is_escaped_and_xml_stays_well_formed(app, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    text = 'Lampu <b>mati</b> & "tiang" miring\x07\nbaris dua'
+    number = _json(_post(client, _spec_post(_key(), description=text)))[0]["service_request_id"]
+    root = _xml(client.get(f"{BASE}/requests/{number}.xml"))  # parses: no raw control character, markup escaped
+    assert root.find("request").findtext("description") == 'Lampu <b>mati</b> & "tiang" miring\nbaris dua'
+    assert _json(client.get(f"{BASE}/requests/{number}.json"))[0]["description"] == text
