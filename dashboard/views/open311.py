@@ -161,7 +161,9 @@ def create_request() -> Response:
     )
     created = tickets.submit_complaint(inst, draft, now=dt.datetime.now(dt.timezone.utc))
     logger.info("Open311: %s %s by partner %s", "created" if created.created else "replayed", created.number, partner.prefix)
-    notice = (f"Laporan {created.number} diterima dan diteruskan ke {created.agency_name or 'instansi terkait'}; "
-              f"target selesai {created.due_date:%d-%m-%Y}." if created.due_date else f"Laporan {created.number} diterima.")
+    # The ticket waits for verification; the agency is where the category routes it, not yet told.
+    notice = (f"Laporan {created.number} diterima; setelah diverifikasi ditangani oleh "
+              f"{created.agency_name or 'instansi terkait'}, target selesai {created.due_date:%d-%m-%Y}."
+              if created.due_date else f"Laporan {created.number} diterima.")
     entry = {"service_request_id": created.number, "service_notice": notice, "account_id": new.account_id}
     return respond(fmt, "service_requests", [entry])
