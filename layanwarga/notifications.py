@@ -319,8 +319,8 @@ def change_state_and_notify(
                 dedupe_key=f"state:{change_id}",
             )
             notification_id = int(row.id)
-    if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:
-
+    if target == states.SELESAI and ticket.kind == KIND_COMPLAINT and ticket.citizen is not None:
+        # A partner's (Open311) complaint has no citizen on WhatsApp to ask.
         feedback.ask_confirmation(session, ticket)
     return ChangeResult(int(ticket.id), ticket.number, ticket.state, notification_id)
 

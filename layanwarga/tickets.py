@@ -37,7 +37,7 @@ class ComplaintDraft:
 
     category: str
     description: str
-    sender: str
+    sender: Optional[str]  # None: filed by a partner system (Open311), no WhatsApp citizen
     idempotency_key: str
     reporter_name: Optional[str] = None
     location_text: Optional[str] = None
@@ -49,6 +49,8 @@ class ComplaintDraft:
     media_ids: Sequence[int] = ()
     anonymous: bool = False
     confidential: bool = False
+    channel: str = "WhatsApp"
+    details: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -157,14 +159,17 @@ def _attach_media(session: Session, ticket: Ticket, citizen: Citizen, media_ids:
     session.flush()
 
 
-def _store(session: Session, ticket: Ticket, citizen: Citizen, media_ids: Sequence[int], note: str) -> None:
+def _store(
+    session: Session, ticket: Ticket, citizen: Optional[Citizen], media_ids: Sequence[int], note: str
+) -> None:
     ticket.history.append(
         StateChange(from_state=None, to_state=ticket.state, actor=CITIZEN_ACTOR, note=note, created_at=ticket.created_at)
     )
     session.add(ticket)
     session.flush()
-    _attach_media(session, ticket, citizen, media_ids)
-    conversation_log.close_flow(session, ticket)
+    if citizen is not None:
+        _attach_media(session, ticket, citizen, media_ids)
+        conversation_log.close_flow(session, ticket)
 
 
 def _submit(inst: Institution, key: str, build) -> TicketView:  # type: ignore[no-untyped-def]
@@ -200,13 +205,13 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
     due = calendar.add_working_days(inst, local_day, inst.verification_days + category.sla_days)
 
     def build(session: Session) -> Ticket:
-        citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name)
+        citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name) if draft.sender else None
         ticket = Ticket(
             number=numbering.allocate(session, numbering.COMPLAINT_PREFIX, local_day.year),
             kind=KIND_COMPLAINT,
             category=draft.category,
             state=states.INITIAL_STATE[KIND_COMPLAINT],
-            citizen_id=citizen.id,
+            citizen_id=citizen.id if citizen is not None else None,
             reporter_name=draft.reporter_name,
             # What citizens type is stored and shown to staff with identity numbers masked.
             description=mask_identifiers(draft.description.strip()),
@@ -220,12 +225,12 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
             is_confidential=draft.confidential,
             agency_code=category.agency,
             due_date=due,
-            details={},
+            details=mask_value(dict(draft.details)),
             idempotency_key=draft.idempotency_key,
             created_at=created,
             updated_at=created,
         )
-        _store(session, ticket, citizen, draft.media_ids, "Laporan diterima melalui WhatsApp.")
+        _store(session, ticket, citizen, draft.media_ids, f"Laporan diterima melalui {draft.channel}.")
         return ticket
 
     return _submit(inst, draft.idempotency_key, build)

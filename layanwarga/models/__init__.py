@@ -17,6 +17,7 @@ between areas resolve whatever a process imports first.
 - ``privacy``: citizens' data requests
 - ``reports``: daily digests, local spools' counts
 - ``connector``: the WhatsApp connector's journal and message statuses
+- ``partners``: Open311 API keys
 """
 from .base import Base, utcnow
 from .citizens import BlockedSender, Citizen
@@ -24,6 +25,7 @@ from .connector import MessageStatus, ProcessedMessage
 from .conversations import ConversationFlow, ConversationMessage
 from .handoffs import Handoff
 from .notifications import Notification
+from .partners import ApiKey
 from .privacy import DataRequest
 from .reports import DigestRun, SpoolReport
 from .staff import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser
@@ -38,6 +40,7 @@ __all__ = [
     "AgencySetting",
     "Announcement",
     "AnnouncementDelivery",
+    "ApiKey",
     "AuditEntry",
     "BlockedSender",
     "BroadcastLease",

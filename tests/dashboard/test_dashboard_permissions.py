@@ -24,7 +24,17 @@ from sqlalchemy import select
 
 from dashboard import permissions
 from dashboard.permissions import ROUTES, RouteRule
-from layanwarga import blocklist, conversation_log, db, handoff, notifications, staff, states, subscriptions
+from layanwarga import (
+    api_keys,
+    blocklist,
+    conversation_log,
+    db,
+    handoff,
+    notifications,
+    staff,
+    states,
+    subscriptions,
+)
 from layanwarga.models import AuditEntry, Media, Notification, Ticket
 from tests.dashboard.support import (
     INST,
@@ -144,6 +154,11 @@ def _announcement(folder: Path) -> int:
         return int(row.id)
 
 
+def _api_key() -> int:
+    with db.session_scope(write=True) as session:
+        return api_keys.issue(session, "Mitra uji", "staf:admin").id
+
+
 def build(folder: Path) -> Matrix:
     for username, (role, agency, chat) in ACCOUNTS.items():
         make_user(username, role, agency, can_chat=chat)
@@ -187,6 +202,9 @@ def build(folder: Path) -> Matrix:
         permissions.NOTIFICATION: note,
         permissions.BLOCKED_SENDER: "6289900000000",
         permissions.STATIC_FILE: "style.css",
+        permissions.API_KEY: _api_key(),
+        permissions.OPEN311_SERVICE: "lapor_jalan_rusak.json",
+        permissions.OPEN311_REQUEST: f"{tickets['pupr']}.xml",
     }
     return Matrix(tickets, handoffs, media, shared, fresh={permissions.ANNOUNCEMENT: lambda: _announcement(folder)})
 
@@ -214,6 +232,8 @@ def _gate(rule: RouteRule, actor: str) -> Optional[str]:
     """What the route's rule answers ``actor`` before any object is looked at (None: passes)."""
     if rule.audience == permissions.PUBLIC:
         return None
+    if rule.audience == permissions.PARTNER:
+        return FORBIDDEN  # no account's login stands in for a partner's API key
     if actor == VISITOR:
         return LOGIN
     role, _, chat = ACCOUNTS[actor]
@@ -324,7 +344,11 @@ def test_lists_show_each_account_only_what_it_may_open(app, db_url: str, tmp_pat
 # -- the rules that must never change by accident ---------------------------------------------------------
 def test_only_the_login_health_and_public_pages_are_public() -> None:
     public = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PUBLIC}
-    assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home"}
+    assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home",
+                      "public_map.page", "public_map.data", "open311.discovery", "open311.services", "open311.service_definition",
+                      "open311.requests_list", "open311.request_detail"}
+    partner = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PARTNER}
+    assert partner == {"open311.create_request"}
 
 
 def test_admin_pages_are_for_admins_and_the_live_inbox_needs_the_chat_permission() -> None:
