@@ -222,6 +222,8 @@ def _prefill(previous: tickets.RejectedRequest, letter: LetterType, fixes: resub
         "surat_dokumen_media": documents if any(m is not None for m in documents) else None,
         "surat_dokumen": "lengkap" if all(m is not None for m in documents) else None,
     }
+    if units.is_city(get_institution()):
+        values[units.SLOT_KELURAHAN] = previous.kelurahan_code
     for part in fixes.parts:
         for slot in CORRECTED_PARTS[part]["slots"]:
             values[slot] = None

@@ -423,6 +423,8 @@ class RejectedRequest:
     relationship: Optional[str]
     details: Dict[str, object]
     media_ids: List[int]
+    # A city: the applicant's kelurahan the request went to (kept unless the address is corrected).
+    kelurahan_code: Optional[str] = None
 
 
 def rejected_request(sender: str, number: str) -> Optional[RejectedRequest]:
@@ -467,4 +469,5 @@ def _rejected(ticket: Ticket) -> RejectedRequest:
         relationship=ticket.relationship_to_sender,
         details=dict(ticket.details or {}),
         media_ids=[m.id for m in ticket.media],
+        kelurahan_code=ticket.kelurahan_code,
     )

@@ -30,7 +30,7 @@ from actions.complaints import (
     ValidateSampaikanAspirasiForm,
 )
 from actions.general import ActionOfficeHours, ActionOfficeLocation
-from actions.letters import ActionAskSuratKonfirmasi, ActionSubmitLetter, ValidateSktmForm
+from actions.letters import ActionAskSuratKonfirmasi, ActionStartLetter, ActionSubmitLetter, ValidateSktmForm
 from actions.unit_form import ValidateWilayahForm
 from actions.units import (
     SLOT_KECAMATAN,
@@ -42,7 +42,7 @@ from actions.units import (
     ActionChooseUnit,
     ActionSaveUnit,
 )
-from layanwarga import citizen_units, crypto, db
+from layanwarga import citizen_units, crypto, db, states, tickets
 from layanwarga.config import CONFIG_ENV_VAR
 from layanwarga.models import Ticket
 
@@ -257,3 +257,22 @@ def test_saya_sudah_pindah_changes_the_remembered_kelurahan(domain, city, sqlite
     assert vague.slots[SLOT_KELURAHAN] is None
     typed = run_action(ValidateWilayahForm(), make_tracker("plangka", "inform", slots={"requested_slot": SLOT_KELURAHAN}, active_loop="wilayah_form"), domain)
     assert typed.slots[SLOT_KELURAHAN] == PALANGKA
+
+
+def test_a_resubmission_keeps_the_kelurahan_unless_the_address_is_corrected(domain, city, sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    def rejected(flow: str, reason: str) -> None:
+        slots = {"flow_id": flow, SLOT_KELURAHAN: MENTENG, "surat_telepon": SENDER, "surat_keperluan": "Berobat",
+                 "surat_dokumen_media": [], "surat_dokumen": "lengkap", "surat_konfirmasi": "kirim"}
+        number = run_action(ActionSubmitLetter(), letter_form("/affirm", None, slots=slots, intent="affirm"), domain).said(
+            "utter_surat_terkirim")["number"]
+        with db.session_scope() as session:
+            ticket_id = session.execute(select(Ticket.id).where(Ticket.number == number)).scalar_one()
+        tickets.change_state(ticket_id, states.DITOLAK, "petugas", reason)
+
+    rejected("f1", "Foto KK buram")
+    again = run_action(ActionStartLetter(), make_tracker("ajukan sktm", "minta_sktm"), domain)
+    assert again.slots[SLOT_KELURAHAN] == MENTENG
+    rejected("f2", "Alamat tidak lengkap, mohon perbaiki alamat")
+    moved = run_action(ActionStartLetter(), make_tracker("ajukan sktm", "minta_sktm"), domain)
+    assert moved.slots["surat_nama"] == "Siti Aminah"  # resubmitted, the rest kept
+    assert moved.slots[SLOT_KELURAHAN] is None
