@@ -31,6 +31,7 @@ from actions.complaints import (
 )
 from actions.general import ActionOfficeHours, ActionOfficeLocation
 from actions.letters import ActionAskSuratKonfirmasi, ActionStartLetter, ActionSubmitLetter, ValidateSktmForm
+from actions.status import ActionCheckStatus
 from actions.unit_form import ValidateWilayahForm
 from actions.units import (
     SLOT_KECAMATAN,
@@ -276,3 +277,25 @@ def test_a_resubmission_keeps_the_kelurahan_unless_the_address_is_corrected(doma
     moved = run_action(ActionStartLetter(), make_tracker("ajukan sktm", "minta_sktm"), domain)
     assert moved.slots["surat_nama"] == "Siti Aminah"  # resubmitted, the rest kept
     assert moved.slots[SLOT_KELURAHAN] is None
+
+
+def test_the_status_names_the_kelurahan_the_upt_and_the_pick_up_place(domain, city, sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    slots = {SLOT_KELURAHAN: LANGKAI, "surat_telepon": SENDER, "surat_keperluan": "Berobat",
+             "surat_dokumen_media": [], "surat_dokumen": "lengkap", "surat_konfirmasi": "kirim"}
+    letter_number = run_action(ActionSubmitLetter(), letter_form("/affirm", None, slots=slots, intent="affirm"), domain).said(
+        "utter_surat_terkirim")["number"]
+    with db.session_scope() as session:
+        ticket_id = session.execute(select(Ticket.id).where(Ticket.number == letter_number)).scalar_one()
+    tickets.change_state(ticket_id, states.DIVERIFIKASI, "petugas", None)
+    tickets.change_state(ticket_id, states.SIAP_DIAMBIL, "petugas", None)
+    latitude, longitude = PIN[PAHANDUT_SEBERANG]
+    complaint_number = run_action(
+        ActionSubmitComplaint(), make_tracker("/affirm", "affirm", slots=complaint_slots(aduan_lat=latitude, aduan_lon=longitude)), domain
+    ).said("utter_aduan_terkirim")["number"]
+    for number, expected in (
+        (letter_number, ["Diproses di: Kelurahan Langkai", "Tempat pengambilan: Loket pelayanan Kantor Kelurahan Langkai"]),
+        (complaint_number, ["Ditangani: Dinas Lingkungan Hidup (UPT Persampahan Wilayah Pahandut dan Sabangau)"]),
+    ):
+        tracker = make_tracker(f"cek {number}", "cek_status", entities=[{"entity": "nomor_tiket", "value": number}])
+        text = run_action(ActionCheckStatus(), tracker, domain).messages[0]["text"]
+        assert all(line in text for line in expected), text
