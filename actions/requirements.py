@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 from layanwarga.config import get_institution
 from layanwarga.unit_views import letter_for
 
-from . import common, units
+from . import common, general, units
 
 # The intent a citizen uses to request each letter type (the intent contract in DESIGN.md).
 REQUEST_INTENT_BY_LETTER: Dict[Text, Text] = {
@@ -64,8 +64,11 @@ class ActionTellRequirements(Action):
         code = letter_code(common.entity(tracker, "layanan"))
         inst = get_institution()
         if code:
-            say_requirements(dispatcher, code, unit_code=await units.remembered(tracker) if units.is_city(inst) else None)
-            return []
+            # In a city: the citizen's kelurahan's requirements, or the list asks which one.
+            return await general.for_citizen_unit(
+                dispatcher, tracker, f"{units.REQUIREMENTS_QUESTION}{code}",
+                lambda unit_code: say_requirements(dispatcher, code, unit_code=unit_code),
+            )
         dispatcher.utter_message(
             response="utter_pilih_syarat",
             buttons=[

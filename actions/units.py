@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 SLOT_KELURAHAN = "wilayah_kelurahan"  # the code of the kelurahan the answer named
 SLOT_KECAMATAN = "wilayah_kecamatan"  # the kecamatan picked from the list, while asking
 SLOT_SUGGESTIONS = "wilayah_saran"  # {"teks": what was typed, "kode": [codes]} after a miss
-SLOT_QUESTION = "wilayah_pertanyaan"  # the question waiting for the unit (jam_layanan, lokasi_kantor)
+SLOT_QUESTION = "wilayah_pertanyaan"  # the question waiting for the unit (jam_layanan, lokasi_kantor, syarat:<letter>)
+REQUIREMENTS_QUESTION = "syarat:"
 CHOOSE_INTENT = "pilih_unit"
 CODE_ENTITY = "kode_unit"
 # The connector turns a list row's id into the message text; WhatsApp allows 200 characters.
@@ -190,13 +191,17 @@ def say_saved(dispatcher: CollectingDispatcher, tree: UnitTree, code: Text) -> N
 
 async def answer_pending(dispatcher: CollectingDispatcher, tracker: Tracker, code: Text) -> None:
     """The question that waited for the unit, answered for it."""
-    from . import general  # general answers for a unit; it imports this module's helpers
+    from . import general, requirements  # they answer for a unit, and ask with this module
 
-    question = tracker.get_slot(SLOT_QUESTION)
+    question = str(tracker.get_slot(SLOT_QUESTION) or "")
     if question == "jam_layanan":
         general.say_office_hours(dispatcher, unit_code=code)
     elif question == "lokasi_kantor":
         general.say_office_location(dispatcher, unit_code=code)
+    elif question.startswith(REQUIREMENTS_QUESTION):
+        letter = requirements.letter_code(question.removeprefix(REQUIREMENTS_QUESTION))
+        if letter is not None:
+            requirements.say_requirements(dispatcher, letter, unit_code=code)
 
 
 class ActionChangeUnit(Action):

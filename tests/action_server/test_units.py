@@ -31,6 +31,7 @@ from actions.complaints import (
 )
 from actions.general import ActionOfficeHours, ActionOfficeLocation
 from actions.letters import ActionAskSuratKonfirmasi, ActionStartLetter, ActionSubmitLetter, ValidateSktmForm
+from actions.requirements import ActionTellRequirements
 from actions.status import ActionCheckStatus
 from actions.unit_form import ValidateWilayahForm
 from actions.units import (
@@ -299,3 +300,16 @@ def test_the_status_names_the_kelurahan_the_upt_and_the_pick_up_place(domain, ci
         tracker = make_tracker(f"cek {number}", "cek_status", entities=[{"entity": "nomor_tiket", "value": number}])
         text = run_action(ActionCheckStatus(), tracker, domain).messages[0]["text"]
         assert all(line in text for line in expected), text
+
+
+def test_requirements_are_those_of_the_citizens_kelurahan_or_ask_which(domain, city, sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    question = make_tracker("syarat sktm apa aja", "tanya_syarat", entities=[{"entity": "layanan", "value": "sktm"}])
+    asked = run_action(ActionTellRequirements(), question, domain)
+    assert "utter_syarat_surat" not in asked.responses and asked.slots[SLOT_QUESTION] == "syarat:sktm"
+    step = pick(MENTENG)
+    answered = run_action(
+        ActionChooseUnit(), make_tracker(step["text"], "pilih_unit", entities=step["entities"], slots=asked.slots), domain
+    )
+    assert answered.said("utter_syarat_surat")["pickup"].startswith("Loket pelayanan Kantor Kelurahan Menteng")
+    again = run_action(ActionTellRequirements(), question, domain)
+    assert again.said("utter_syarat_surat")["pickup"].startswith("Loket pelayanan Kantor Kelurahan Menteng")
