@@ -461,7 +461,7 @@ class ActionSubmitComplaint(Action):
         dispatcher.utter_message(
             response="utter_aduan_terkirim",
             number=view.number,
-            agency=view.agency_name or "-",
+            agency=f"{view.agency_name} ({view.upt_name})" if view.agency_name and view.upt_name else view.agency_name or "-",
             due_date=format_date(view.due_date) if view.due_date else "-",
             verification_days=inst.verification_days,
         )

@@ -123,6 +123,9 @@ def compose_state_change(
     label = _category_label(inst, ticket)
     state = ticket.state
     agency = _agency_name(inst, ticket.agency_code, agency_names)
+    if ticket.upt_name and ticket.agency_code:
+        # A city: the agency's field unit for the place reported (layanwarga.unit_routing).
+        agency = f"{agency} ({ticket.upt_name})"
     due = f"\nTarget penyelesaian: {format_date(ticket.due_date)}." if ticket.due_date else ""
 
     if ticket.kind == KIND_COMPLAINT:

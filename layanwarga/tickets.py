@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import calendar, citizens, conversation_log, numbering, states, unit_routing
-from .config import Institution
+from .config import Institution, get_institution
 from .db import session_scope
 from .models import KIND_COMPLAINT, KIND_LETTER, Citizen, Media, StateChange, Ticket, utcnow
 from .nik import mask
@@ -384,8 +384,12 @@ def change_state(
     ticket.state = target
     now = utcnow()
     ticket.updated_at = now
-    if agency_code:
+    if agency_code and agency_code != previous_agency:
         ticket.agency_code = agency_code
+        if ticket.upt_name or ticket.kelurahan_code:
+            # Another agency: its own field unit for the place, if it has one there.
+            inst = get_institution()
+            ticket.upt_name = unit_routing.upt_name_for(inst.units, inst.agencies.get(agency_code), ticket.kelurahan_code)
     if target == states.DITOLAK:
         ticket.rejection_reason = note
     if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:

@@ -168,6 +168,16 @@ def place_complaint(
     return _triage(tree)
 
 
+def upt_name_for(tree: UnitTree, agency: Optional[Agency], kelurahan_code: Optional[str]) -> Optional[str]:
+    """The field unit of ``agency`` for the kelurahan of a complaint (after a forward to
+    another agency, that agency's own UPT there, or none)."""
+    unit = known_unit(tree, kelurahan_code)
+    if agency is None or unit is None:
+        return None
+    upt = tree.upt_for(agency, unit.code)
+    return upt.name if upt is not None else None
+
+
 def place_aspiration(tree: UnitTree, *, chosen: Optional[str] = None, remembered: Optional[str] = None) -> Placement:
     """Rule 3: the citizen's kelurahan."""
     if tree.single:
@@ -184,5 +194,5 @@ def place_aspiration(tree: UnitTree, *, chosen: Optional[str] = None, remembered
 __all__ = [
     "ASPIRATION_CATEGORY", "Placement", "SOURCE_ADDRESS", "SOURCE_CHOSEN", "SOURCE_PIN", "SOURCE_REMEMBERED",
     "SOURCE_SINGLE", "SOURCE_TRIAGE", "institution_for", "issuing_unit", "known_unit", "letter_for",
-    "place_aspiration", "place_complaint", "place_letter", "unit_of_pin", "unit_of_text",
+    "place_aspiration", "place_complaint", "place_letter", "unit_of_pin", "unit_of_text", "upt_name_for",
 ]

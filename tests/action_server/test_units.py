@@ -197,7 +197,10 @@ def test_a_complaint_summary_names_the_kelurahan_of_the_pin_and_the_upt(domain, 
     summary = run_action(ActionAskAduanKonfirmasi(), tracker, domain).said("utter_ask_aduan_konfirmasi")["summary"]
     assert "*Wilayah:* Kelurahan Palangka, Kecamatan Jekan Raya" in summary
     assert "*Diteruskan ke:* Dinas Lingkungan Hidup (UPT Persampahan Wilayah Jekan Raya)" in summary
-    run_action(ActionSubmitComplaint(), make_tracker("/affirm", "affirm", slots=complaint_slots(aduan_lat=latitude, aduan_lon=longitude)), domain)
+    sent = run_action(
+        ActionSubmitComplaint(), make_tracker("/affirm", "affirm", slots=complaint_slots(aduan_lat=latitude, aduan_lon=longitude)), domain
+    ).said("utter_aduan_terkirim")
+    assert sent["agency"] == "Dinas Lingkungan Hidup (UPT Persampahan Wilayah Jekan Raya)"
     with db.session_scope() as session:
         ticket = session.execute(select(Ticket)).scalar_one()
         assert (ticket.kelurahan_code, ticket.kecamatan_code, ticket.unit_source) == (PALANGKA, JEKAN_RAYA, "pin")

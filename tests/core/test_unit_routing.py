@@ -24,7 +24,7 @@ from city_support import (
 from sqlalchemy import select
 
 from layanwarga import db, notifications, states, tickets, unit_routing
-from layanwarga.config import Institution, get_institution, load_institution
+from layanwarga.config import CONFIG_ENV_VAR, Institution, get_institution, load_institution
 from layanwarga.models import Citizen, Ticket
 
 SINGLE = get_institution()
@@ -152,6 +152,23 @@ def test_a_complaint_with_a_pin_is_located_and_goes_to_the_upt_there(
         "DLH", kelurahan, kelurahan, kecamatan
     )
     assert (ticket.upt_name, ticket.unit_source, result.upt_name) == (upt, "pin", upt)
+    ticket.state = states.DITERUSKAN
+    forwarded = notifications.compose_state_change(city, ticket, states.DIVERIFIKASI, None, now=MONDAY_MORNING)
+    assert forwarded is not None and f"Dinas Lingkungan Hidup ({upt})" in forwarded.text
+
+
+def test_a_forward_to_another_agency_takes_its_own_upt(
+    db_url: str, city: Institution, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CONFIG_ENV_VAR, str(city.source))
+    latitude, longitude = PIN[PALANGKA]
+    result = tickets.submit_complaint(city, complaint("fwd", latitude=latitude, longitude=longitude), now=MONDAY_MORNING)
+    ticket_id = stored(result.number).id
+    tickets.change_state(ticket_id, states.DIVERIFIKASI, "petugas")
+    tickets.change_state(ticket_id, states.DITERUSKAN, "petugas", agency_code="PUPR")
+    assert (stored(result.number).agency_code, stored(result.number).upt_name) == ("PUPR", None)
+    tickets.change_state(ticket_id, states.DITERUSKAN, "petugas", agency_code="DLH")
+    assert (stored(result.number).agency_code, stored(result.number).upt_name) == ("DLH", "UPT Persampahan Wilayah Jekan Raya")
 
 
 def test_a_complaint_without_a_pin_is_located_by_the_typed_place(db_url: str, city: Institution) -> None:
