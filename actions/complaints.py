@@ -39,7 +39,11 @@ EDITABLE_PARTS: Dict[Text, List[Text]] = {
     "lokasi": ["aduan_lokasi", "aduan_lat", "aduan_lon"],
     "foto": ["aduan_foto", "aduan_media"],
     "anonim": ["aduan_anonim"],
+    # An aspiration's kelurahan (a city): asked again with the lists.
+    "kelurahan": [units.SLOT_KELURAHAN, units.SLOT_KECAMATAN],
 }
+# "ubah kelurahan": an aspiration's kelurahan; for a complaint, the place reported.
+KELURAHAN_WORDS = frozenset({"kelurahan", "kelurahannya", "kel", "kecamatan", "wilayah", "wilayahnya"})
 PART_KEYWORDS = {
     "deskripsi": ("deskripsi", "keterangan", "cerita", "isi", "masalah", "kejadian", "aspirasi"),
     "lokasi": ("lokasi", "alamat", "tempat", "lokasinya", "alamatnya"),
@@ -315,6 +319,8 @@ def _picked_part(tracker: Tracker) -> Optional[Text]:
     if picked in EDITABLE_PARTS:
         return picked
     words = _words(common.text(tracker))
+    if words & KELURAHAN_WORDS:
+        return "kelurahan" if tracker.active_loop.get("name") == f"{ASPIRATION}_form" else "lokasi"
     for part, keywords in PART_KEYWORDS.items():
         if words & set(keywords):
             return part

@@ -76,7 +76,7 @@ NEW_REQUEST = "baru"
 PART_KEYWORDS = {
     "pemohon": ("nama", "pemohon"),
     "nik": ("nik",),
-    "alamat": ("alamat", "rt", "rw"),
+    "alamat": ("alamat", "rt", "rw", "kelurahan", "kelurahannya", "kel", "kecamatan", "wilayah"),
     "telepon": ("hp", "telepon", "nomor", "telp", "wa"),
     "keperluan": ("keperluan", "tujuan", "untuk"),
     "usaha": ("usaha", "toko", "warung"),

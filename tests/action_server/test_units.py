@@ -27,6 +27,7 @@ from actions.complaints import (
     ActionAskAduanKonfirmasi,
     ActionStartComplaint,
     ActionSubmitComplaint,
+    ValidateLaporSampahForm,
     ValidateSampaikanAspirasiForm,
 )
 from actions.general import ActionOfficeHours, ActionOfficeLocation
@@ -316,3 +317,19 @@ def test_requirements_are_those_of_the_citizens_kelurahan_or_ask_which(domain, c
     assert answered.said("utter_syarat_surat")["pickup"].startswith("Loket pelayanan Kantor Kelurahan Menteng")
     again = run_action(ActionTellRequirements(), question, domain)
     assert again.said("utter_syarat_surat")["pickup"].startswith("Loket pelayanan Kantor Kelurahan Menteng")
+
+
+def test_ubah_kelurahan_at_the_summary_asks_it_again(domain, city) -> None:  # type: ignore[no-untyped-def]
+    aspiration = make_tracker(
+        "ubah kelurahan", "ubah", active_loop="sampaikan_aspirasi_form",
+        slots={"requested_slot": "aduan_konfirmasi", "aduan_kategori": "sampaikan_aspirasi", "aduan_deskripsi": "perbanyak taman",
+               "aduan_anonim": False, SLOT_KELURAHAN: MENTENG},
+    )
+    run = run_action(ValidateSampaikanAspirasiForm(), aspiration, domain)
+    assert run.slots[SLOT_KELURAHAN] is None and run.slots["requested_slot"] == SLOT_KELURAHAN
+    complaint = make_tracker("ganti kelurahannya", "ubah", active_loop="lapor_sampah_form", slots=complaint_slots(aduan_lat=-2.2, aduan_lon=113.9))
+    moved = run_action(ValidateLaporSampahForm(), complaint, domain)
+    assert moved.slots["aduan_lokasi"] is None and moved.slots["aduan_lat"] is None
+    letter = run_action(ValidateSktmForm(), letter_form("ubah kelurahan", "surat_konfirmasi", intent="ubah",
+                                                        slots={SLOT_KELURAHAN: MENTENG, "surat_telepon": SENDER}), domain)
+    assert letter.slots["surat_alamat"] is None and letter.slots[SLOT_KELURAHAN] is None
