@@ -26,7 +26,7 @@ from city_support import (
 from layanwarga.config import CONFIG_ENV_VAR
 
 from .conftest import WhatsAppStack, start_whatsapp_stack
-from .support import new_phone, photo, tickets_of
+from .support import citizen, new_phone, photo, tickets_of
 
 COMPLAINT_NUMBER = re.compile(r"ADU-\d{4}-\d{5}")
 SKTM_NUMBER = re.compile(r"SKTM-\d{4}-\d{5}")
@@ -109,3 +109,23 @@ def test_a_pin_outside_every_boundary_goes_to_the_city_triage(city_stack: WhatsA
     chat.tap("Kirim", until=COMPLAINT_NUMBER)
     (ticket,) = tickets_of(city_stack.database_url, phone)
     assert (ticket.unit_code, ticket.kelurahan_code, ticket.unit_source) == (CITY, None, "triase")
+
+
+def test_a_citizen_who_moved_is_answered_for_the_new_kelurahan(city_stack: WhatsAppStack) -> None:
+    phone = new_phone()
+    chat = city_stack.simulator.chat(phone, "Dedi Kurniawan")
+    chat.say("saya sudah pindah ke kelurahan menteng", until="kami catat")
+    assert citizen(city_stack.database_url, phone).unit_code == MENTENG
+    turn = chat.say("jam buka kantor kapan ya?", until="pindah kelurahan")
+    assert "Kelurahan Menteng" in turn.text
+
+
+def test_office_hours_ask_the_kelurahan_from_a_list(city_stack: WhatsAppStack) -> None:
+    phone = new_phone()
+    chat = city_stack.simulator.chat(phone, "Maya Sari")
+    turn = chat.say("jam buka kantor kapan ya?", until="Di kelurahan mana")
+    assert "Pahandut" in turn.rows
+    turn = chat.tap("Pahandut", until="Pilih kelurahan di Kecamatan Pahandut")
+    assert "Langkai" in turn.rows
+    chat.tap("Langkai", until="Jam layanan Kelurahan Langkai")
+    assert citizen(city_stack.database_url, phone).unit_code == LANGKAI
