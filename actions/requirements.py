@@ -9,8 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from layanwarga.config import get_institution
+from layanwarga.unit_views import letter_for
 
-from . import common
+from . import common, general, units
 
 # The intent a citizen uses to request each letter type (the intent contract in DESIGN.md).
 REQUEST_INTENT_BY_LETTER: Dict[Text, Text] = {
@@ -33,9 +34,9 @@ def letter_code(value: Optional[Text]) -> Optional[Text]:
     return letter.code if letter else None
 
 
-def say_requirements(dispatcher: CollectingDispatcher, code: Text) -> None:
-    inst = get_institution()
-    letter = inst.letters[code]
+def say_requirements(dispatcher: CollectingDispatcher, code: Text, unit_code: Optional[Text] = None) -> None:
+    """The letter type as the citizen's unit issues it (``unit_code`` in a city)."""
+    letter = letter_for(get_institution(), code, unit_code) or get_institution().letters[code]
     processing = (
         "selesai di hari yang sama" if letter.processing_days == 0 else f"{letter.processing_days} hari kerja"
     )
@@ -61,10 +62,13 @@ class ActionTellRequirements(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         code = letter_code(common.entity(tracker, "layanan"))
-        if code:
-            say_requirements(dispatcher, code)
-            return []
         inst = get_institution()
+        if code:
+            # In a city: the citizen's kelurahan's requirements, or the list asks which one.
+            return await general.for_citizen_unit(
+                dispatcher, tracker, f"{units.REQUIREMENTS_QUESTION}{code}",
+                lambda unit_code: say_requirements(dispatcher, code, unit_code=unit_code),
+            )
         dispatcher.utter_message(
             response="utter_pilih_syarat",
             buttons=[
