@@ -10,7 +10,8 @@ bash scripts/setup.sh
 
 # Quiet start-up: TensorFlow's C++ logs, SQLAlchemy 1.4's 2.0 notice, training progress bars.
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 TQDM_DISABLE=1
-step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+# Each step says when it starts (minutes:seconds since the command began), so a slow CI names its step.
+step() { printf '\n\033[1;34m==> [%02d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "ruff"
 # Lint (rules and the project's folders in pyproject.toml); seconds, so it fails first.
