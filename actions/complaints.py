@@ -16,13 +16,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import conversation_log, first_message, pending, tickets
+from layanwarga import conversation_log, first_message, pending, tickets, unit_routing
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
 from nlu_components.text_normalizer import NOT_PATTERN, NOT_WORDS
 
-from . import common, submissions
+from . import common, submissions, units
 from .feedback import answer_to_closing_question
 from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
 
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 COMPLAINT_SLOTS = [
     "aduan_kategori", "aduan_deskripsi", "aduan_lokasi", "aduan_lat", "aduan_lon", "aduan_media",
     "aduan_foto", "aduan_anonim", "aduan_mengubah", "aduan_ubah_bagian", "aduan_konfirmasi",
+    units.SLOT_KELURAHAN, units.SLOT_KECAMATAN, units.SLOT_SUGGESTIONS,
 ]
 # Which slots "Ubah" clears for each part the citizen picks.
 EDITABLE_PARTS: Dict[Text, List[Text]] = {
@@ -38,7 +39,11 @@ EDITABLE_PARTS: Dict[Text, List[Text]] = {
     "lokasi": ["aduan_lokasi", "aduan_lat", "aduan_lon"],
     "foto": ["aduan_foto", "aduan_media"],
     "anonim": ["aduan_anonim"],
+    # An aspiration's kelurahan (a city): asked again with the lists.
+    "kelurahan": [units.SLOT_KELURAHAN, units.SLOT_KECAMATAN],
 }
+# "ubah kelurahan": an aspiration's kelurahan; for a complaint, the place reported.
+KELURAHAN_WORDS = frozenset({"kelurahan", "kelurahannya", "kel", "kecamatan", "wilayah", "wilayahnya"})
 PART_KEYWORDS = {
     "deskripsi": ("deskripsi", "keterangan", "cerita", "isi", "masalah", "kejadian", "aspirasi"),
     "lokasi": ("lokasi", "alamat", "tempat", "lokasinya", "alamatnya"),
@@ -109,6 +114,11 @@ class ActionStartComplaint(Action):
                 events.append(SlotSet("aduan_lokasi", place))
         if first_message.wants_anonymity(message):
             events.append(SlotSet("aduan_anonim", True))
+        if category == ASPIRATION and units.is_city(get_institution()):
+            # An aspiration goes to the citizen's kelurahan: the remembered one, else asked.
+            remembered = await units.remembered(tracker)
+            if remembered is not None:
+                events.append(SlotSet(units.SLOT_KELURAHAN, remembered))
         media = list(tracker.get_slot("aduan_tertunda_media") or [])
         if common.media_id(tracker) is not None and common.media_id(tracker) not in media:
             media.append(common.media_id(tracker))
@@ -142,7 +152,7 @@ class ActionHoldAttachment(Action):
         return events
 
 
-class ComplaintFormValidation(FlowFormValidation):
+class ComplaintFormValidation(units.UnitQuestion, FlowFormValidation):
     """Extraction and validation shared by every complaint form."""
 
     exit_intents = common.LETTER_REQUEST_INTENTS
@@ -150,9 +160,13 @@ class ComplaintFormValidation(FlowFormValidation):
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
+        slots = list(domain_slots)
+        if self.form_name() == f"{ASPIRATION}_form" and units.is_city(get_institution()):
+            # A city: the citizen's kelurahan, to which the aspiration goes.
+            slots.insert(slots.index("aduan_konfirmasi"), units.SLOT_KELURAHAN)
         if not tracker.get_slot("aduan_mengubah"):
-            return domain_slots
-        slots = [s for s in domain_slots if s != "aduan_konfirmasi"]
+            return slots
+        slots = [s for s in slots if s != "aduan_konfirmasi"]
         return slots + ["aduan_ubah_bagian", "aduan_konfirmasi"]
 
     async def collect_attachments(
@@ -305,6 +319,8 @@ def _picked_part(tracker: Tracker) -> Optional[Text]:
     if picked in EDITABLE_PARTS:
         return picked
     words = _words(common.text(tracker))
+    if words & KELURAHAN_WORDS:
+        return "kelurahan" if tracker.active_loop.get("name") == f"{ASPIRATION}_form" else "lokasi"
     for part, keywords in PART_KEYWORDS.items():
         if words & set(keywords):
             return part
@@ -382,14 +398,32 @@ class ActionAskAduanKonfirmasi(Action):
         category = inst.complaint_categories.get(tracker.get_slot("aduan_kategori") or "")
         photos = len(tracker.get_slot("aduan_media") or [])
         is_aspiration = tracker.active_loop.get("name") == f"{ASPIRATION}_form"
+        agency = inst.agency_for(category.intent).name if category else None
+        area: Optional[Text] = None
+        if units.is_city(inst) and is_aspiration:
+            area = units.describe(inst.units, tracker.get_slot(units.SLOT_KELURAHAN))
+        elif units.is_city(inst) and category is not None:
+            placed = unit_routing.place_complaint(
+                inst.units,
+                inst.agencies.get(category.agency),
+                latitude=tracker.get_slot("aduan_lat"),
+                longitude=tracker.get_slot("aduan_lon"),
+                location_text=tracker.get_slot("aduan_lokasi"),
+            )
+            area = units.describe(inst.units, placed.kelurahan_code or placed.unit.code) or (
+                "belum diketahui, petugas kota akan meneruskannya"
+            )
+            if placed.upt is not None:
+                agency = f"{agency} ({placed.upt.name})"
         summary = summary_lines(
             [
                 ("Jenis", category.label if category else None),
                 ("Keterangan", clip(tracker.get_slot("aduan_deskripsi") or "", 500)),
                 ("Lokasi", None if is_aspiration else tracker.get_slot("aduan_lokasi")),
+                ("Kelurahan" if is_aspiration else "Wilayah", area),
                 ("Lampiran", None if is_aspiration else (f"{photos} foto" if photos else "tidak ada")),
                 ("Identitas", "dirahasiakan (anonim)" if tracker.get_slot("aduan_anonim") else "ditampilkan ke petugas"),
-                ("Diteruskan ke", inst.agency_for(category.intent).name if category else None),
+                ("Diteruskan ke", agency),
             ]
         )
         dispatcher.utter_message(response="utter_ask_aduan_konfirmasi", summary=summary)
@@ -424,6 +458,7 @@ class ActionSubmitComplaint(Action):
             area=place.area,
             media_ids=[int(m) for m in tracker.get_slot("aduan_media") or []],
             anonymous=bool(tracker.get_slot("aduan_anonim")),
+            unit_code=tracker.get_slot(units.SLOT_KELURAHAN),
         )
         outcome = await submissions.store(pending.COMPLAINT, tickets.submit_complaint, draft, dispatcher, tracker.sender_id)
         if outcome.view is None:
@@ -432,7 +467,7 @@ class ActionSubmitComplaint(Action):
         dispatcher.utter_message(
             response="utter_aduan_terkirim",
             number=view.number,
-            agency=view.agency_name or "-",
+            agency=f"{view.agency_name} ({view.upt_name})" if view.agency_name and view.upt_name else view.agency_name or "-",
             due_date=format_date(view.due_date) if view.due_date else "-",
             verification_days=inst.verification_days,
         )

@@ -12,20 +12,22 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from typing import Any, Dict, FrozenSet, List, Text
+from typing import Any, Dict, FrozenSet, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker, utils
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from . import common, general, requirements, status
+from layanwarga.config import get_institution
+
+from . import common, general, requirements, status, units
 
 logger = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]+")
 
 UNSUBSCRIBE_INTENT = "berhenti_langganan"
-FLOW_SLOT_PREFIXES = ("aduan_", "surat_", "hapus_", "langganan_")
+FLOW_SLOT_PREFIXES = ("aduan_", "surat_", "hapus_", "langganan_", "wilayah_")
 # The first part of an answer a validator found incomplete (an address without RT/RW, a month
 # without its year): ``{"slot": name, "text": what was typed}``. The next typed answer to the same
 # question is joined to it, so the citizen adds what is missing instead of typing it all again.
@@ -72,14 +74,20 @@ async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracke
     name, confidence = common.intent(tracker)
     if confidence < common.INTERRUPT_CONFIDENCE or common.media_id(tracker) is not None:
         return False
+    unit_code: Optional[Text] = None
+    if name in ("jam_layanan", "lokasi_kantor", "tanya_syarat"):
+        # In a city: the unit this form is about, else the citizen's own (None: the institution's).
+        unit_code = tracker.get_slot(units.SLOT_KELURAHAN)
+        if unit_code is None and units.is_city(get_institution()):
+            unit_code = await units.remembered(tracker)
     if name == "jam_layanan":
-        general.say_office_hours(dispatcher)
+        general.say_office_hours(dispatcher, unit_code=unit_code)
     elif name == "lokasi_kantor":
-        general.say_office_location(dispatcher)
+        general.say_office_location(dispatcher, unit_code=unit_code)
     elif name == "bot_challenge":
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "tanya_syarat" and (letter := requirements.letter_code(common.entity(tracker, "layanan"))):
-        requirements.say_requirements(dispatcher, letter)
+        requirements.say_requirements(dispatcher, letter, unit_code=unit_code)
     elif name == "cek_status" and (common.entity(tracker, "nomor_tiket") or common.entity(tracker, "layanan")):
         await status.say_status(dispatcher, tracker)
     else:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -11,6 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from layanwarga import calendar
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_time, format_when, office_hours_lines
+from layanwarga.unit_views import institution_for
+
+from . import units
 
 
 class ActionSessionStart(Action):
@@ -43,9 +46,12 @@ class ActionSessionStart(Action):
         return events
 
 
-def say_office_hours(dispatcher: CollectingDispatcher, now: Optional[dt.datetime] = None) -> None:
-    """Office hours from configuration, and whether the office is open ``now`` (default: now)."""
-    inst = get_institution()
+def say_office_hours(
+    dispatcher: CollectingDispatcher, now: Optional[dt.datetime] = None, unit_code: Optional[Text] = None
+) -> None:
+    """Office hours from configuration, and whether the office is open ``now`` (default: now);
+    of unit ``unit_code`` in a city (its own hours and closures)."""
+    inst = institution_for(get_institution(), unit_code)
     status = calendar.office_status(inst, now)
     if status.is_open and status.closes_at is not None:
         now_text = f"✅ Saat ini kantor BUKA, sampai pukul {format_time(status.closes_at.time())}."
@@ -63,9 +69,10 @@ def say_office_hours(dispatcher: CollectingDispatcher, now: Optional[dt.datetime
     )
 
 
-def say_office_location(dispatcher: CollectingDispatcher) -> None:
-    """Office address and map link, plus a WhatsApp location pin when coordinates are known."""
-    inst = get_institution()
+def say_office_location(dispatcher: CollectingDispatcher, unit_code: Optional[Text] = None) -> None:
+    """Office address and map link, plus a WhatsApp location pin when coordinates are known;
+    of unit ``unit_code`` in a city."""
+    inst = institution_for(get_institution(), unit_code)
     dispatcher.utter_message(
         response="utter_lokasi_kantor", office_name=inst.name, address=inst.address, map_url=inst.map_url
     )
@@ -83,6 +90,25 @@ def say_office_location(dispatcher: CollectingDispatcher) -> None:
         )
 
 
+async def for_citizen_unit(
+    dispatcher: CollectingDispatcher, tracker: Tracker, question: Text, answer: Callable[[Optional[Text]], None]
+) -> List[EventType]:
+    """Answer ``question`` for the citizen's own unit: the institution's in a single-unit
+    deployment; the remembered kelurahan's in a city, else ask which one (a list; the tap is
+    answered by ``action_choose_unit``)."""
+    inst = get_institution()
+    if not units.is_city(inst):
+        answer(None)
+        return []
+    code = await units.remembered(tracker)
+    if code is not None:
+        answer(code)
+        dispatcher.utter_message(response="utter_wilayah_bukan", unit=units.describe(inst.units, code) or code)
+        return []
+    units.ask_unit(dispatcher, inst.units, typing=False)
+    return [SlotSet(units.SLOT_QUESTION, question)]
+
+
 class ActionOfficeHours(Action):
     def name(self) -> Text:
         return "action_office_hours"
@@ -90,8 +116,9 @@ class ActionOfficeHours(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        say_office_hours(dispatcher)
-        return []
+        return await for_citizen_unit(
+            dispatcher, tracker, "jam_layanan", lambda code: say_office_hours(dispatcher, unit_code=code)
+        )
 
 
 class ActionOfficeLocation(Action):
@@ -101,5 +128,6 @@ class ActionOfficeLocation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        say_office_location(dispatcher)
-        return []
+        return await for_citizen_unit(
+            dispatcher, tracker, "lokasi_kantor", lambda code: say_office_location(dispatcher, unit_code=code)
+        )

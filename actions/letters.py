@@ -31,8 +31,11 @@ from layanwarga.catalogue import LetterType
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date, join_words, photo_of
 from layanwarga.text import clip, read_place
+from layanwarga.unit_address import match_address
+from layanwarga.unit_views import letter_for
+from layanwarga.units import KECAMATAN_LEVEL, VILLAGE_LEVEL
 
-from . import common, submissions
+from . import common, submissions, units
 from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
 from .requirements import LETTER_BY_REQUEST_INTENT
 
@@ -43,13 +46,15 @@ LETTER_SLOTS = [
     "surat_nik_gagal", "surat_alamat", "surat_telepon", "surat_keperluan", "surat_usaha_nama",
     "surat_usaha_jenis", "surat_usaha_alamat", "surat_usaha_sejak", "surat_domisili_sejak",
     "surat_dokumen_media", "surat_dokumen", "surat_mengubah", "surat_ubah_bagian", "surat_konfirmasi",
+    units.SLOT_KELURAHAN, units.SLOT_KECAMATAN, units.SLOT_SUGGESTIONS,
 ]
 NIK_ATTEMPTS_BEFORE_OFFERING_OFFICER = 3
 # Parts a citizen can correct from the summary, with the slots each clears, per letter type.
 EDITABLE_PARTS: Dict[Text, Dict[Text, Any]] = {
     "pemohon": {"title": "Nama / untuk siapa", "slots": ["surat_untuk", "surat_hubungan", "surat_nama"]},
     "nik": {"title": "NIK", "slots": ["surat_nik", "surat_nik_cek", "surat_nik_gagal"]},
-    "alamat": {"title": "Alamat", "slots": ["surat_alamat"]},
+    # The kelurahan comes from the address: a new address finds (or asks) it again.
+    "alamat": {"title": "Alamat", "slots": ["surat_alamat", units.SLOT_KELURAHAN, units.SLOT_KECAMATAN]},
     "telepon": {"title": "Nomor HP", "slots": ["surat_telepon"]},
     "keperluan": {"title": "Keperluan", "slots": ["surat_keperluan"]},
     "usaha": {
@@ -71,7 +76,7 @@ NEW_REQUEST = "baru"
 PART_KEYWORDS = {
     "pemohon": ("nama", "pemohon"),
     "nik": ("nik",),
-    "alamat": ("alamat", "rt", "rw"),
+    "alamat": ("alamat", "rt", "rw", "kelurahan", "kelurahannya", "kel", "kecamatan", "wilayah"),
     "telepon": ("hp", "telepon", "nomor", "telp", "wa"),
     "keperluan": ("keperluan", "tujuan", "untuk"),
     "usaha": ("usaha", "toko", "warung"),
@@ -93,7 +98,11 @@ def _nik(tracker: Tracker) -> Optional[Text]:
 
 
 def _letter(tracker: Tracker) -> LetterType:
-    return get_institution().letters[tracker.get_slot("surat_jenis")]
+    """The letter type as the applicant's kelurahan issues it (requirements, pick-up place),
+    once known in a city; the configured one otherwise."""
+    inst = get_institution()
+    code = tracker.get_slot("surat_jenis")
+    return letter_for(inst, code, tracker.get_slot(units.SLOT_KELURAHAN)) or inst.letters[code]
 
 
 def _words(message: Text) -> set:
@@ -213,6 +222,8 @@ def _prefill(previous: tickets.RejectedRequest, letter: LetterType, fixes: resub
         "surat_dokumen_media": documents if any(m is not None for m in documents) else None,
         "surat_dokumen": "lengkap" if all(m is not None for m in documents) else None,
     }
+    if units.is_city(get_institution()):
+        values[units.SLOT_KELURAHAN] = previous.kelurahan_code
     for part in fixes.parts:
         for slot in CORRECTED_PARTS[part]["slots"]:
             values[slot] = None
@@ -238,7 +249,7 @@ def _from_first_message(message: Text, letter: LetterType, asked: List[Text]) ->
     return [SlotSet(slot, value) for slot, value in values.items() if value is not None and slot in wanted]
 
 
-class LetterFormValidation(FlowFormValidation):
+class LetterFormValidation(units.UnitQuestion, FlowFormValidation):
     """Extraction and validation shared by the letter forms."""
 
     exit_intents = common.LETTER_REQUEST_INTENTS
@@ -263,6 +274,9 @@ class LetterFormValidation(FlowFormValidation):
                 slots.append("surat_hubungan")
             if slot == "surat_nik" and tracker.get_slot("surat_nik_cek") == "perlu":
                 slots.append("surat_nik_cek")
+            if slot == "surat_alamat" and units.is_city(get_institution()):
+                # A city: the applicant's kelurahan, when the address did not name it.
+                slots.append(units.SLOT_KELURAHAN)
         return slots
 
     async def collect_attachments(
@@ -376,7 +390,7 @@ class LetterFormValidation(FlowFormValidation):
     async def extract_surat_alamat(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         return self._free_text(tracker, "surat_alamat")
 
-    def validate_surat_alamat(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
+    async def validate_surat_alamat(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is None:
             return {"surat_alamat": None}
         place = read_place(str(value))
@@ -384,7 +398,26 @@ class LetterFormValidation(FlowFormValidation):
             # The street without RT/RW (or the other way round): kept, and joined to the rest.
             dispatcher.utter_message(response="utter_surat_alamat_rt_rw")
             return incomplete("surat_alamat", value, ", ")
-        return {"surat_alamat": place.text}
+        return {"surat_alamat": place.text, **await self._kelurahan_of_address(tracker, place.text)}
+
+    @staticmethod
+    async def _kelurahan_of_address(tracker: Tracker, address: Text) -> Dict[Text, Any]:
+        """In a city, the applicant's kelurahan from the address (the sender's phone says
+        nothing); for the citizen's own request, else the one remembered for them; a kecamatan
+        alone starts the question at its kelurahan."""
+        inst = get_institution()
+        if not units.is_city(inst):
+            return {}
+        found = match_address(inst.units, address).unit
+        if found is not None and found.level >= VILLAGE_LEVEL:
+            return {units.SLOT_KELURAHAN: found.code}
+        if tracker.get_slot("surat_untuk") != "keluarga":
+            remembered = await units.remembered(tracker)
+            if remembered is not None:
+                return {units.SLOT_KELURAHAN: remembered}
+        if found is not None and found.level == KECAMATAN_LEVEL:
+            return {units.SLOT_KECAMATAN: found.code}
+        return {}
 
     async def extract_surat_telepon(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if not self.asked(tracker, "surat_telepon") or common.media_id(tracker) is not None:
@@ -659,6 +692,8 @@ class ActionAskSuratUbahBagian(Action):
 
 def _summary(tracker: Tracker) -> Text:
     letter = _letter(tracker)
+    inst = get_institution()
+    city = units.is_city(inst)
     on_behalf = tracker.get_slot("surat_untuk") == "keluarga"
     documents = sum(1 for m in tracker.get_slot("surat_dokumen_media") or [] if m is not None)
     return summary_lines(
@@ -668,6 +703,7 @@ def _summary(tracker: Tracker) -> Text:
             ("Diajukan oleh", f"keluarga ({tracker.get_slot('surat_hubungan')})" if on_behalf else "pemohon sendiri"),
             ("NIK", nik_rules.mask(_nik(tracker))),
             ("Alamat", tracker.get_slot("surat_alamat")),
+            ("Kelurahan", units.describe(inst.units, tracker.get_slot(units.SLOT_KELURAHAN)) if city else None),
             ("Tinggal sejak", tracker.get_slot("surat_domisili_sejak")),
             ("Nama usaha", tracker.get_slot("surat_usaha_nama")),
             ("Bidang usaha", tracker.get_slot("surat_usaha_jenis")),
@@ -676,6 +712,7 @@ def _summary(tracker: Tracker) -> Text:
             ("Nomor HP", tracker.get_slot("surat_telepon")),
             ("Keperluan", tracker.get_slot("surat_keperluan")),
             ("Dokumen", f"{documents} foto: {photo_list(letter.requirements)}"),
+            ("Tempat pengambilan", letter.pickup if city else None),
         ]
     )
 
@@ -731,6 +768,7 @@ class ActionSubmitLetter(Action):
             relationship=tracker.get_slot("surat_hubungan"),
             details=details,
             media_ids=media,
+            unit_code=tracker.get_slot(units.SLOT_KELURAHAN),
         )
         outcome = await submissions.store(pending.LETTER, tickets.submit_letter_request, draft, dispatcher, tracker.sender_id)
         if outcome.view is None:
@@ -742,4 +780,6 @@ class ActionSubmitLetter(Action):
             number=view.number,
             due_date=format_date(view.due_date) if view.due_date else "-",
         )
+        if view.unit_name:
+            dispatcher.utter_message(response="utter_surat_diteruskan_unit", unit=view.unit_name, pickup=view.pickup or "-")
         return reset_flow(domain)

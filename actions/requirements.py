@@ -14,8 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from layanwarga.config import get_institution
 from layanwarga.service_search import NONE, ONE
+from layanwarga.unit_views import letter_for
 
-from . import common, service_answers
+from . import common, general, service_answers, units
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +41,9 @@ def letter_code(value: Optional[Text]) -> Optional[Text]:
     return letter.code if letter else None
 
 
-def say_requirements(dispatcher: CollectingDispatcher, code: Text) -> None:
-    inst = get_institution()
-    letter = inst.letters[code]
+def say_requirements(dispatcher: CollectingDispatcher, code: Text, unit_code: Optional[Text] = None) -> None:
+    """The letter type as the citizen's unit issues it (``unit_code`` in a city)."""
+    letter = letter_for(get_institution(), code, unit_code) or get_institution().letters[code]
     processing = (
         "selesai di hari yang sama" if letter.processing_days == 0 else f"{letter.processing_days} hari kerja"
     )
@@ -86,7 +87,9 @@ async def answer_from_catalogue(
 
 class ActionTellRequirements(Action):
     """The service the citizen asks about, from the catalogue: its answer, a list to choose
-    from, or "not found" with an officer; the letters' own list when nothing was named."""
+    from, or "not found" with an officer; a letter the catalogue does not describe from
+    configuration (in a city, as the citizen's kelurahan issues it); the letters' own list when
+    nothing was named."""
 
     def name(self) -> Text:
         return "action_tell_requirements"
@@ -107,8 +110,12 @@ class ActionTellRequirements(Action):
             return []
         code = letter_code(named)
         if code:
-            say_requirements(dispatcher, code)
-        elif found.matches:
+            # In a city: the citizen's kelurahan's requirements, or the list asks which one.
+            return await general.for_citizen_unit(
+                dispatcher, tracker, f"{units.REQUIREMENTS_QUESTION}{code}",
+                lambda unit_code: say_requirements(dispatcher, code, unit_code=unit_code),
+            )
+        if found.matches:
             service_answers.say_choices(dispatcher, found.matches)
         elif found.empty or not found.asked:
             self._offer_letters(dispatcher)

@@ -13,9 +13,10 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import numbering, tickets
+from layanwarga import numbering, states, tickets
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date
+from layanwarga.models import KIND_LETTER
 from layanwarga.text import clip
 
 from . import common
@@ -48,7 +49,12 @@ def _describe(view: tickets.TicketView) -> Text:
         f"Diterima: {format_date(view.created_at.date())}",
     ]
     if view.agency_name:
-        lines.append(f"Ditangani: {view.agency_name}")
+        lines.append(f"Ditangani: {view.agency_name}" + (f" ({view.upt_name})" if view.upt_name else ""))
+    if view.unit_name and view.kind == KIND_LETTER:
+        # A city: the kelurahan that handles the request, and where to collect the letter.
+        lines.append(f"Diproses di: {view.unit_name}")
+        if view.state == states.SIAP_DIAMBIL and view.pickup:
+            lines.append(f"Tempat pengambilan: {view.pickup}")
     if view.due_date and view.state not in ("selesai", "ditolak"):
         lines.append(f"Target selesai: {format_date(view.due_date)}")
     if view.last_note:

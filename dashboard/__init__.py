@@ -10,13 +10,14 @@ import datetime as dt
 import logging
 from typing import Any, Dict, Optional
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from markupsafe import Markup
 
 from layanwarga import staff, states
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.formatting import MONTH_NAMES
+from layanwarga.open311 import Open311Error
 
 from . import security, ticket_details
 from .localtime import local
@@ -102,15 +103,28 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
         }
 
     from . import permissions
-    from .views import admin, announcements, auth, catalogue, live, public, stats, tickets
+    from .views import (
+        admin,
+        announcements,
+        auth,
+        catalogue,
+        live,
+        open311,
+        public,
+        public_map,
+        stats,
+        tickets,
+    )
 
-    for module in (auth, tickets, live, stats, admin, announcements, public, catalogue):
+    for module in (auth, tickets, live, stats, admin, announcements, public, public_map, open311, catalogue):
         app.register_blueprint(module.bp)
     # Every route behind its declared rule; a route without one stops the app here.
     permissions.install_route_rules(app)
 
     @app.errorhandler(400)
     def bad_request(error: Any):  # type: ignore[no-untyped-def]
+        if open311_path():
+            return open311.error_response(Open311Error(400, "Permintaan tidak sah."))
         return render_template("error.html", code=400, message=getattr(error, "description", "Permintaan tidak sah.")), 400
 
     @app.errorhandler(403)
@@ -119,17 +133,34 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
 
     @app.errorhandler(404)
     def not_found(_: Any):  # type: ignore[no-untyped-def]
+        if open311_path():
+            return open311.error_response(Open311Error(404, "Alamat tidak dikenal di Open311 GeoReport v2."))
         return render_template("error.html", code=404, message="Halaman atau tiket tidak ditemukan."), 404
 
     @app.errorhandler(413)
     def too_large(_: Any):  # type: ignore[no-untyped-def]
+        if open311_path():
+            return open311.error_response(Open311Error(413, "Isian terlalu besar."))
         return render_template("error.html", code=413, message="Isian terlalu panjang."), 413
+
+    @app.errorhandler(405)
+    def wrong_method(error: Any):  # type: ignore[no-untyped-def]
+        if open311_path():
+            return open311.error_response(Open311Error(400, f"Metode {request.method} tidak didukung di alamat ini."))
+        return error
 
     @app.errorhandler(500)
     def server_error(_: Any):  # type: ignore[no-untyped-def]
+        if open311_path():
+            return open311.error_response(Open311Error(400, "Terjadi gangguan sistem; coba lagi beberapa saat lagi."))
         return render_template("error.html", code=500, message="Terjadi gangguan sistem. Silakan coba lagi."), 500
 
     return app
+
+
+def open311_path() -> bool:
+    """Errors under the Open311 API are answered in the spec's format, not as a page."""
+    return request.path.startswith("/open311/")
 
 
 def agency_names() -> Dict[str, str]:

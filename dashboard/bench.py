@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from layanwarga import staff
 from layanwarga.config import get_institution
 from layanwarga.db import database_url, safe_url, session_scope
-from layanwarga.models import StaffSession, Ticket
+from layanwarga.models import KIND_COMPLAINT, StaffSession, Ticket
 
 from . import create_app, inbox
 from .settings import DashboardSettings
@@ -56,11 +56,15 @@ def run(runs: int = 5) -> List[Tuple[str, str, float, float, int]]:
         staff.create_user(session, username=opd_name, full_name="Bench OPD", password=password, role="opd", agency_code="PUPR", agencies=list(inst.agencies))
         total = int(session.execute(select(func.count(Ticket.id))).scalar_one())
         number = session.execute(select(Ticket.number).order_by(Ticket.id).offset(total // 2).limit(1)).scalar_one()
+        complaint = session.execute(
+            select(Ticket.number).where(Ticket.kind == KIND_COMPLAINT).order_by(Ticket.id).offset(total // 3).limit(1)
+        ).scalar_one()
         middle = session.execute(select(Ticket.created_at, Ticket.id).order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(total // 2).limit(1)).one()
     deep = inbox.encode_cursor(middle[0], middle[1])
     try:
         admin = _client(app, admin_name, password)
         opd = _client(app, opd_name, password)
+        public = app.test_client()
         pages: List[Tuple[str, Any, str]] = [
             ("Inbox, first page (admin, all tickets)", admin, "/tiket"),
             (f"Inbox, page at row {total // 2:,} (keyset cursor)", admin, f"/tiket?setelah={deep}"),
@@ -78,6 +82,10 @@ def run(runs: int = 5) -> List[Tuple[str, str, float, float, int]]:
             ("Statistics, whole year", admin, "/statistik?dari=2026-01-01&sampai=2026-12-31"),
             ("Public statistics, last 90 days (uncached; served from a 10-minute cache)", admin, "/publik/statistik"),
             ("OPD daily digest page", opd, "/ringkasan"),
+            ("Open311 requests.json, last 90 days (at most 1,000)", public, "/open311/v2/requests.json"),
+            ("Open311 requests.xml, open, one service", public, "/open311/v2/requests.xml?status=open&service_code=lapor_sampah"),
+            ("Open311 one request", public, f"/open311/v2/requests/{complaint}.xml"),
+            ("Public map data (uncached; served from a 1-minute cache)", public, "/publik/peta.json"),
         ]
         results = []
         for label, client, path in pages:

@@ -51,6 +51,7 @@ from layanwarga.models import (
 )
 from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD
 
+from .api_auth import api_key_required
 from .security import can_chat, chat_required, login_required, roles_required
 
 # Actions a role may take (the workflow in layanwarga.states decides what is possible now).
@@ -185,12 +186,15 @@ PUBLIC = "public"  # anyone, logged in or not
 STAFF = "staff"  # any logged-in account; what it shows is scoped by the view
 CHAT = "chat"  # admins and accounts with the chat permission
 ROLES = "roles"  # the listed roles only
+PARTNER = "partner"  # an Open311 partner's active API key (dashboard.api_auth), no staff login
 
 # What a route's URL names: the object a request must then be allowed to see.
 TICKET, HANDOFF, MEDIA = "ticket", "handoff", "media"
 ANNOUNCEMENT, STAFF_ACCOUNT, NOTIFICATION, BLOCKED_SENDER = "announcement", "staff_account", "notification", "blocked_sender"
 STATIC_FILE = "static_file"
 SERVICE = "service"  # a published service of the catalogue (its code)
+API_KEY = "api_key"
+OPEN311_SERVICE, OPEN311_REQUEST = "open311_service", "open311_request"  # "<code>.json", "<number>.xml"
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,10 @@ def _chat(subject: Optional[str] = None) -> RouteRule:
 
 def _roles(*roles: str, subject: Optional[str] = None) -> RouteRule:
     return RouteRule(ROLES, frozenset(roles), subject)
+
+
+def _partner() -> RouteRule:
+    return RouteRule(PARTNER)
 
 
 ROUTES: Dict[str, RouteRule] = {
@@ -265,6 +273,17 @@ ROUTES: Dict[str, RouteRule] = {
     "announcements.resume": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
     "announcements.stop": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
     "announcements.delete": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
+    "admin.api_keys_page": _roles(ROLE_ADMIN),
+    "admin.revoke_api_key": _roles(ROLE_ADMIN, subject=API_KEY),
+    # The public map and the Open311 API show only what layanwarga.public_tickets lets through.
+    "public_map.page": _public(),
+    "public_map.data": _public(),
+    "open311.discovery": _public(),
+    "open311.services": _public(),
+    "open311.service_definition": _public(OPEN311_SERVICE),
+    "open311.requests_list": _public(),
+    "open311.request_detail": _public(OPEN311_REQUEST),
+    "open311.create_request": _partner(),
 }
 
 
@@ -283,6 +302,8 @@ def guarded(rule: RouteRule, view: Callable[..., Any]) -> Callable[..., Any]:
         return chat_required(view)
     if rule.audience == ROLES and rule.roles:
         return roles_required(*sorted(rule.roles))(view)
+    if rule.audience == PARTNER:
+        return api_key_required(view)
     raise RouteRuleError(f"unknown audience {rule.audience!r}")
 
 

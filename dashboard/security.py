@@ -22,6 +22,9 @@ from layanwarga.models import StaffUser
 F = TypeVar("F", bound=Callable[..., Any])
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Routes whose right comes from an API key sent with the request, not from a cookie: a forged
+# cross-site request cannot carry the key, so they need no CSRF token (permissions.PARTNER).
+CSRF_EXEMPT = frozenset({"open311.create_request"})
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -69,7 +72,7 @@ def load_user() -> None:
             if active.needs_touch:
                 with session_scope() as db:
                     staff.touch_session(db, active.session_id)
-    if request.method in UNSAFE_METHODS and not _csrf_ok():
+    if request.method in UNSAFE_METHODS and request.endpoint not in CSRF_EXEMPT and not _csrf_ok():
         abort(400, description="Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi.")
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from layanwarga.models import Media, Ticket
 
-# The letter forms' details (actions/letters.py ActionSubmitLetter), as a clerk reads them.
+# The letter forms' details (actions/letters.py ActionSubmitLetter) and a partner's complaint's,
+# as a clerk reads them.
 DETAIL_LABELS = {
     "nama_usaha": "Nama usaha",
     "jenis_usaha": "Jenis usaha",
@@ -19,10 +20,16 @@ DETAIL_LABELS = {
     "usaha_sejak": "Usaha berjalan sejak",
     "tinggal_sejak": "Tinggal di alamat ini sejak",
     "nik_dikonfirmasi_pemohon": "Pemeriksaan NIK",
+    # A partner's complaint (Open311, dashboard/views/open311.py).
+    "mitra": "Dikirim oleh mitra (Open311)",
+    "mitra_account_id": "Nomor akun pelapor di sistem mitra",
+    "media_url": "Tautan foto dari mitra",
 }
 DETAIL_VALUES = {
     ("nik_dikonfirmasi_pemohon", True): "Pola NIK tidak lazim; pemohon menyatakan sudah benar. Cocokkan dengan KTP.",
 }
+# Details that tell who the reporter is, hidden with their name from those who may not see it.
+IDENTIFYING_DETAILS = frozenset({"mitra_account_id"})
 # The documents of a letter request: [{"persyaratan": requirement, "media_id": photo}, ...].
 DOCUMENTS = "dokumen"
 ATTACHMENT_LABELS = {"image": "📷 Foto", "document": "📄 Dokumen", "video": "🎥 Video", "audio": "🔊 Rekaman suara"}
@@ -38,11 +45,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def detail_rows(details: Optional[Mapping[str, Any]]) -> List[Tuple[str, str]]:
+def detail_rows(details: Optional[Mapping[str, Any]], hide_identity: bool = False) -> List[Tuple[str, str]]:
     """(label, text) per stored detail; the documents are shown with their photos instead."""
     rows = []
     for key, value in (details or {}).items():
-        if key == DOCUMENTS or value in (None, "", [], {}):
+        if key == DOCUMENTS or value in (None, "", [], {}) or (hide_identity and key in IDENTIFYING_DETAILS):
             continue
         label = DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())
         known = DETAIL_VALUES.get((key, value)) if isinstance(value, (bool, str, int)) else None

@@ -187,3 +187,14 @@ def upsert_sender(session: Session, sender: str, profile_name: Optional[str] = N
     if sender.isdigit():
         return upsert(session, wa_id=sender, profile_name=profile_name)
     return upsert(session, user_id=sender, profile_name=profile_name)
+
+
+def remember_unit(citizen: Citizen, code: Optional[str], source: str, at: Optional[dt.datetime] = None) -> None:
+    """Remember the unit of the city's tree the citizen lives in (``layanwarga.unit_routing``
+    says which ``source`` words there are); a newer answer replaces an older one."""
+    if not code or citizen.unit_code == code:
+        return
+    logger.info("Citizen %s: unit %s -> %s (%s)", citizen.id, citizen.unit_code, code, source)
+    citizen.unit_code = code
+    citizen.unit_source = source
+    citizen.unit_updated_at = at or utcnow()

@@ -29,6 +29,7 @@ from .config_values import (  # WEEKDAYS and ConfigError are imported from here 
     text_list,
     whole_number,
 )
+from .public_settings import PublicSettings, parse_public_settings
 from .units import (
     KIND_LEVEL,
     VILLAGE_LEVEL,
@@ -127,6 +128,7 @@ class Institution:
     # How long a citizen waits for an officer (office time) before the assistant takes over again.
     handoff_wait_minutes: int = 30
     subscriptions: Optional[SubscriptionSettings] = None
+    public: PublicSettings = field(default_factory=PublicSettings)
     source: Path = field(compare=False, default=DEFAULT_CONFIG_PATH)
 
     def emergency_list(self) -> str:
@@ -403,6 +405,7 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
             whole_number(handoff_settings, "wait_minutes", "handoff", minimum=1) if handoff_settings else 30
         ),
         subscriptions=_parse_subscriptions(raw.get("subscriptions")),
+        public=parse_public_settings(raw.get("publik")),
         source=source,
     )
 

@@ -37,6 +37,7 @@ from .db import session_scope
 from .formatting import format_date, format_datetime, office_hours_lines
 from .models import KIND_COMPLAINT, Citizen, MessageStatus, Notification, Ticket, utcnow
 from .models.notifications import FAILED, PENDING, SENDING, SENT
+from .unit_views import institution_for
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,9 @@ def compose_state_change(
     label = _category_label(inst, ticket)
     state = ticket.state
     agency = _agency_name(inst, ticket.agency_code, agency_names)
+    if ticket.upt_name and ticket.agency_code:
+        # A city: the agency's field unit for the place reported (layanwarga.unit_routing).
+        agency = f"{agency} ({ticket.upt_name})"
     due = f"\nTarget penyelesaian: {format_date(ticket.due_date)}." if ticket.due_date else ""
 
     if ticket.kind == KIND_COMPLAINT:
@@ -176,18 +180,20 @@ def compose_state_change(
         else:
             return None
     else:
-        letter = inst.letters.get(ticket.category)
+        # The unit that handles the request speaks: its pick-up place, hours and name.
+        office = institution_for(inst, ticket.unit_code)
+        letter = office.letters.get(ticket.category)
         if state == states.DIVERIFIKASI:
             text = (
                 f"Permohonan Bapak/Ibu *{number}* ({label}) sudah kami verifikasi dan sedang "
                 f"diproses.{due.replace('Target penyelesaian', 'Perkiraan selesai')}" + _note_line(note)
             )
         elif state == states.SIAP_DIAMBIL:
-            pickup = letter.pickup if letter else inst.address
+            pickup = letter.pickup if letter else office.address
             text = (
                 f"Kabar baik, Bapak/Ibu: surat *{number}* ({label}) sudah *siap diambil* ✅"
                 f"\n📍 Tempat pengambilan: {pickup}"
-                f"\n🕗 {_office_when(inst, now)}"
+                f"\n🕗 {_office_when(office, now)}"
                 f"\nMohon menyebutkan nomor *{number}* kepada petugas." + _note_line(note)
             )
         elif state == states.SELESAI:
@@ -202,7 +208,7 @@ def compose_state_change(
                 f"\nAlasan: {(note or '-').strip()}"
                 "\n\nSilakan ajukan kembali setelah melengkapinya: ketik *ajukan "
                 f"{letter.short_name if letter else 'surat'}* di WhatsApp ini, atau datang ke "
-                f"{inst.name} pada jam layanan."
+                f"{office.name} pada jam layanan."
                 + (f"\nPersyaratannya:\n{requirements}" if requirements else "")
             )
         else:
@@ -319,8 +325,8 @@ def change_state_and_notify(
                 dedupe_key=f"state:{change_id}",
             )
             notification_id = int(row.id)
-    if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:
-
+    if target == states.SELESAI and ticket.kind == KIND_COMPLAINT and ticket.citizen is not None:
+        # A partner's (Open311) complaint has no citizen on WhatsApp to ask.
         feedback.ask_confirmation(session, ticket)
     return ChangeResult(int(ticket.id), ticket.number, ticket.state, notification_id)
 

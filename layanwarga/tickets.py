@@ -18,12 +18,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import calendar, citizens, conversation_log, numbering, states
-from .config import Institution
+from . import calendar, citizens, conversation_log, numbering, states, unit_routing
+from .config import Institution, get_institution
 from .db import session_scope
 from .models import KIND_COMPLAINT, KIND_LETTER, Citizen, Media, StateChange, Ticket, utcnow
 from .nik import mask
 from .redaction import mask_identifiers, mask_value
+from .unit_views import institution_for, letter_for
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class ComplaintDraft:
 
     category: str
     description: str
-    sender: str
+    sender: Optional[str]  # None: filed by a partner system (Open311), no WhatsApp citizen
     idempotency_key: str
     reporter_name: Optional[str] = None
     location_text: Optional[str] = None
@@ -49,6 +50,11 @@ class ComplaintDraft:
     media_ids: Sequence[int] = ()
     anonymous: bool = False
     confidential: bool = False
+    channel: str = "WhatsApp"
+    details: Dict[str, str] = field(default_factory=dict)
+    # The unit the citizen chose or confirmed in the conversation (a city's tree; see
+    # layanwarga.unit_routing): the place's kelurahan for a complaint, theirs for an aspiration.
+    unit_code: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class LetterDraft:
     relationship: Optional[str] = None
     details: Dict[str, str] = field(default_factory=dict)
     media_ids: Sequence[int] = ()
+    # The applicant's kelurahan as chosen or confirmed in the conversation (a city's tree).
+    unit_code: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,11 @@ class TicketView:
     last_note: Optional[str]
     applicant_nik_masked: str = ""
     created: bool = True
+    # A city's deployment: the unit handling it ("Kelurahan Langkai"), the agency's field unit,
+    # and the letter's pick-up place at that unit; empty in a single-unit deployment.
+    unit_name: str = ""
+    upt_name: str = ""
+    pickup: str = ""
 
 
 def _category_label(inst: Institution, ticket: Ticket) -> str:
@@ -99,9 +112,17 @@ def _category_label(inst: Institution, ticket: Ticket) -> str:
     return letter.name if letter else ticket.category
 
 
+def _unit_name(inst: Institution, ticket: Ticket) -> str:
+    if inst.units.single or not ticket.unit_code:
+        return ""
+    unit = inst.units.get(ticket.unit_code)
+    return unit.title if unit is not None else ""
+
+
 def view(inst: Institution, ticket: Ticket, created: bool = True) -> TicketView:
     agency = inst.agencies.get(ticket.agency_code or "")
     notes = [h.note for h in ticket.history if h.note]
+    letter = letter_for(inst, ticket.category, ticket.unit_code) if ticket.kind == KIND_LETTER else None
     return TicketView(
         number=ticket.number,
         kind=ticket.kind,
@@ -116,6 +137,9 @@ def view(inst: Institution, ticket: Ticket, created: bool = True) -> TicketView:
         last_note=notes[-1] if notes else None,
         applicant_nik_masked=mask(ticket.applicant_nik) if ticket.applicant_nik else "",
         created=created,
+        unit_name=_unit_name(inst, ticket),
+        upt_name=ticket.upt_name or "",
+        pickup=letter.pickup if letter is not None else "",
     )
 
 
@@ -157,14 +181,17 @@ def _attach_media(session: Session, ticket: Ticket, citizen: Citizen, media_ids:
     session.flush()
 
 
-def _store(session: Session, ticket: Ticket, citizen: Citizen, media_ids: Sequence[int], note: str) -> None:
+def _store(
+    session: Session, ticket: Ticket, citizen: Optional[Citizen], media_ids: Sequence[int], note: str
+) -> None:
     ticket.history.append(
         StateChange(from_state=None, to_state=ticket.state, actor=CITIZEN_ACTOR, note=note, created_at=ticket.created_at)
     )
     session.add(ticket)
     session.flush()
-    _attach_media(session, ticket, citizen, media_ids)
-    conversation_log.close_flow(session, ticket)
+    if citizen is not None:
+        _attach_media(session, ticket, citizen, media_ids)
+        conversation_log.close_flow(session, ticket)
 
 
 def _submit(inst: Institution, key: str, build) -> TicketView:  # type: ignore[no-untyped-def]
@@ -199,14 +226,30 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
     local_day = calendar.now_local(inst, created.replace(tzinfo=dt.timezone.utc)).date()
     due = calendar.add_working_days(inst, local_day, inst.verification_days + category.sla_days)
 
+    aspiration = draft.category == unit_routing.ASPIRATION_CATEGORY
+    placement = None if aspiration else unit_routing.place_complaint(
+        inst.units,
+        inst.agencies.get(category.agency),
+        latitude=draft.latitude,
+        longitude=draft.longitude,
+        location_text=draft.location_text,
+        chosen=draft.unit_code,
+    )
+
     def build(session: Session) -> Ticket:
-        citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name)
+        citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name) if draft.sender else None
+        placed = placement
+        if placed is None:
+            remembered = citizen.unit_code if citizen is not None else None
+            placed = unit_routing.place_aspiration(inst.units, chosen=draft.unit_code, remembered=remembered)
+            if citizen is not None and placed.source == unit_routing.SOURCE_CHOSEN:
+                citizens.remember_unit(citizen, placed.kelurahan_code or placed.unit.code, placed.source, created)
         ticket = Ticket(
             number=numbering.allocate(session, numbering.COMPLAINT_PREFIX, local_day.year),
             kind=KIND_COMPLAINT,
             category=draft.category,
             state=states.INITIAL_STATE[KIND_COMPLAINT],
-            citizen_id=citizen.id,
+            citizen_id=citizen.id if citizen is not None else None,
             reporter_name=draft.reporter_name,
             # What citizens type is stored and shown to staff with identity numbers masked.
             description=mask_identifiers(draft.description.strip()),
@@ -219,13 +262,14 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
             is_anonymous=draft.anonymous,
             is_confidential=draft.confidential,
             agency_code=category.agency,
+            **placed.columns(),
             due_date=due,
-            details={},
+            details=mask_value(dict(draft.details)),
             idempotency_key=draft.idempotency_key,
             created_at=created,
             updated_at=created,
         )
-        _store(session, ticket, citizen, draft.media_ids, "Laporan diterima melalui WhatsApp.")
+        _store(session, ticket, citizen, draft.media_ids, f"Laporan diterima melalui {draft.channel}.")
         return ticket
 
     return _submit(inst, draft.idempotency_key, build)
@@ -233,15 +277,27 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
 
 def submit_letter_request(inst: Institution, draft: LetterDraft, now: Optional[dt.datetime] = None) -> TicketView:
     """Store a letter request in state ``diajukan`` with its expected date; idempotent per key."""
-    letter = inst.letters.get(draft.letter_type)
-    if letter is None:
+    if draft.letter_type not in inst.letters:
         raise ValueError(f"unknown letter type {draft.letter_type!r}")
     created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-    local_day = calendar.now_local(inst, created.replace(tzinfo=dt.timezone.utc)).date()
-    due = calendar.add_working_days(inst, local_day, max(letter.processing_days, 1))
 
     def build(session: Session) -> Ticket:
         citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name)
+        placed = unit_routing.place_letter(
+            inst.units,
+            draft.letter_type,
+            address=draft.applicant_address,
+            chosen=draft.unit_code,
+            remembered=citizen.unit_code,
+            on_behalf=draft.on_behalf,
+        )
+        if not draft.on_behalf and placed.source in (unit_routing.SOURCE_CHOSEN, unit_routing.SOURCE_ADDRESS):
+            citizens.remember_unit(citizen, placed.kelurahan_code or placed.unit.code, placed.source, created)
+        # The handling unit's processing time on its own calendar (its local closures).
+        office = institution_for(inst, placed.unit.code)
+        letter = office.letters.get(draft.letter_type) or inst.letters[draft.letter_type]
+        local_day = calendar.now_local(office, created.replace(tzinfo=dt.timezone.utc)).date()
+        due = calendar.add_working_days(office, local_day, max(letter.processing_days, 1))
         ticket = Ticket(
             number=numbering.allocate(session, letter.prefix, local_day.year),
             kind=KIND_LETTER,
@@ -260,6 +316,7 @@ def submit_letter_request(inst: Institution, draft: LetterDraft, now: Optional[d
             purpose=mask_identifiers(draft.purpose) if draft.purpose else draft.purpose,
             details=mask_value(dict(draft.details)),
             agency_code=None,
+            **placed.columns(),
             due_date=due,
             idempotency_key=draft.idempotency_key,
             created_at=created,
@@ -333,8 +390,12 @@ def change_state(
     ticket.state = target
     now = utcnow()
     ticket.updated_at = now
-    if agency_code:
+    if agency_code and agency_code != previous_agency:
         ticket.agency_code = agency_code
+        if ticket.upt_name or ticket.kelurahan_code:
+            # Another agency: its own field unit for the place, if it has one there.
+            inst = get_institution()
+            ticket.upt_name = unit_routing.upt_name_for(inst.units, inst.agencies.get(agency_code), ticket.kelurahan_code)
     if target == states.DITOLAK:
         ticket.rejection_reason = note
     if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:
@@ -372,6 +433,8 @@ class RejectedRequest:
     relationship: Optional[str]
     details: Dict[str, object]
     media_ids: List[int]
+    # A city: the applicant's kelurahan the request went to (kept unless the address is corrected).
+    kelurahan_code: Optional[str] = None
 
 
 def rejected_request(sender: str, number: str) -> Optional[RejectedRequest]:
@@ -416,4 +479,5 @@ def _rejected(ticket: Ticket) -> RejectedRequest:
         relationship=ticket.relationship_to_sender,
         details=dict(ticket.details or {}),
         media_ids=[m.id for m in ticket.media],
+        kelurahan_code=ticket.kelurahan_code,
     )

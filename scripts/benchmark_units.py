@@ -41,6 +41,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from layanwarga import unit_routing  # noqa: E402
 from layanwarga.config import load_institution  # noqa: E402
 from layanwarga.unit_address import match_address  # noqa: E402
 from layanwarga.units import VILLAGE_LEVEL, UnitTree  # noqa: E402
@@ -185,6 +186,17 @@ def run(vertices: int, rounds: int) -> str:
     first_s = time.perf_counter() - start
     address_ms = timed([lambda t=t: match_address(tree, t) for t in ADDRESSES], rounds * 20)
     long_ms = timed([lambda t=t: match_address(tree, t) for t in ADDRESSES if len(t) > 100], rounds * 20)
+    # What the action server does per request (layanwarga.unit_routing): a complaint placed by its
+    # pin, else its typed place, with the agency's UPT; a letter placed by the applicant's address.
+    agency = next(a for a in load_institution(SAMPLE).agencies.values() if a.upts)
+    place_pin_ms = timed(
+        [lambda p=p: unit_routing.place_complaint(tree, agency, latitude=p[0], longitude=p[1], location_text="depan pasar")
+         for p in pins[::7]],
+        rounds,
+    )
+    place_letter_ms = timed(
+        [lambda t=t: unit_routing.place_letter(tree, "sktm", address=t) for t in ADDRESSES], rounds * 20
+    )
     vertex_count = sum(len(f["geometry"]["coordinates"][0]) for f in grid_geojson(codes, vertices)["features"])
 
     rows = [
@@ -194,6 +206,9 @@ def run(vertices: int, rounds: int) -> str:
          figures(pin_ms)),
         (f"typed address → unit, median / p95 / max ({len(ADDRESSES)} messages × {rounds * 20})", figures(address_ms)),
         ("of which whole complaint messages (150-250 characters), median / p95 / max", figures(long_ms)),
+        ("a complaint placed (pin, else its typed place; kelurahan, kecamatan, UPT), median / p95 / max",
+         figures(place_pin_ms)),
+        ("a letter request placed by the applicant's address, median / p95 / max", figures(place_letter_ms)),
         ("first address of a process (builds the matcher, loads the normaliser's lexicons)", f"{first_s * 1000:.0f} ms"),
     ]
     lines = [

@@ -10,7 +10,8 @@ bash scripts/setup.sh
 
 # Quiet start-up: TensorFlow's C++ logs, SQLAlchemy 1.4's 2.0 notice, training progress bars.
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 TQDM_DISABLE=1
-step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+# Each step says when it starts (minutes:seconds since the command began), so a slow CI names its step.
+step() { printf '\n\033[1;34m==> [%02d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "ruff"
 # Lint (rules and the project's folders in pyproject.toml); seconds, so it fails first.
@@ -45,4 +46,7 @@ step "pytest"
 # Browser tests (the simulator's chat page, the dashboard) drive Debian's Chromium headless.
 bash scripts/ensure_chromium.sh
 bash scripts/ensure_deploy_linters.sh  # hadolint + compose-spec schema (pinned) for tests/deploy
-.venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist), each test file whole on one worker so its fixtures start
+# once; the slow files are handed out first (tests/conftest.py). LAYANWARGA_TEST_WORKERS=0 runs
+# everything in this process; arguments after the command still go to pytest (`-n 0` too).
+.venv/bin/python -m pytest -n "${LAYANWARGA_TEST_WORKERS:-auto}" --dist loadfile "$@"

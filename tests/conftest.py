@@ -41,6 +41,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
             item.add_marker(pytest.mark.postgres)
         if browser or path.parent.name in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
+    # Files that start real processes or a browser first, each file's tests kept in their order:
+    # with one worker per core (scripts/test.sh) the long files then overlap instead of leaving
+    # one worker alone at the end. The sort is stable, so every worker collects the same order.
+    slow_files = {str(item.fspath) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: str(item.fspath) not in slow_files)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -15,7 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 # Intents that only ever arrive as payloads from the WhatsApp connector.
-PAYLOAD_ONLY_INTENTS = {"pesan_tidak_didukung"}
+PAYLOAD_ONLY_INTENTS = {"pesan_tidak_didukung", "pilih_unit"}
 CONTRACT_INTENTS = {
     "greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge", "out_of_scope", "bantuan", "batal",
     "lapor_jalan_rusak", "lapor_lampu_padam", "lapor_sampah", "lapor_banjir", "lapor_pelayanan",

@@ -8,7 +8,7 @@ import secrets
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from layanwarga import blocklist, inbound, notifications, spool_reports, staff
+from layanwarga import api_keys, blocklist, inbound, notifications, spool_reports, staff
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.inbound import mask
@@ -218,3 +218,38 @@ def data_requests():  # type: ignore[no-untyped-def]
             select(DataRequest).order_by(DataRequest.id.desc()).limit(200)
         ).scalars().all()
     return render_template("admin_data_requests.html", rows=rows)
+
+
+@bp.route("/kunci-api", methods=["GET", "POST"])
+@roles_required(staff.ROLE_ADMIN)
+def api_keys_page():  # type: ignore[no-untyped-def]
+    """Open311 partners' keys: issue (the key is shown once), see the last use, revoke."""
+    error = None
+    issued = None
+    actor = g.user.actor
+    if request.method == "POST":
+        try:
+            with session_scope(write=True) as session:
+                issued = api_keys.issue(session, request.form.get("nama") or "", actor)
+                staff.audit(session, actor, "buat_kunci_api", issued.name)
+        except ValueError as exc:
+            error = str(exc)
+    with session_scope() as session:
+        rows = api_keys.listed(session)
+        session.expunge_all()
+    status = 400 if error else 200
+    return render_template("admin_api_keys.html", rows=rows, issued=issued, error=error,
+                           form=request.form if error else {}), status
+
+
+@bp.route("/kunci-api/<int:key_id>/cabut", methods=["POST"])
+@roles_required(staff.ROLE_ADMIN)
+def revoke_api_key(key_id: int):  # type: ignore[no-untyped-def]
+    actor = g.user.actor
+    with session_scope(write=True) as session:
+        row = api_keys.revoke(session, key_id, actor)
+        if row is None:
+            abort(404)
+        staff.audit(session, actor, "cabut_kunci_api", row.name)
+        flash(f"Kunci {row.prefix}… untuk {row.name} dicabut.", "success")
+    return redirect(url_for("admin.api_keys_page"))

@@ -303,7 +303,7 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
         "history": history,
         "outbox": outbox,
         "conversation": conversation,
-        "details": ticket_details.detail_rows(ticket.details) if ticket.kind == KIND_LETTER else [],
+        "details": ticket_details.detail_rows(ticket.details, hide_identity=hide),
         "media": ticket_details.media_items(session, ticket),
         "feedback": fb,
         "actions": actions,

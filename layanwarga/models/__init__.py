@@ -18,6 +18,7 @@ between areas resolve whatever a process imports first.
 - ``reports``: daily digests, local spools' counts
 - ``connector``: the WhatsApp connector's journal and message statuses
 - ``services``: the service catalogue: offices, services, their revisions, questions asked
+- ``partners``: Open311 API keys
 """
 from .base import Base, utcnow
 from .citizens import BlockedSender, Citizen
@@ -25,6 +26,7 @@ from .connector import MessageStatus, ProcessedMessage
 from .conversations import ConversationFlow, ConversationMessage
 from .handoffs import Handoff
 from .notifications import Notification
+from .partners import ApiKey
 from .privacy import DataRequest
 from .reports import DigestRun, SpoolReport
 from .services import Service, ServiceAgency, ServiceQuestion, ServiceRevision
@@ -40,6 +42,7 @@ __all__ = [
     "AgencySetting",
     "Announcement",
     "AnnouncementDelivery",
+    "ApiKey",
     "AuditEntry",
     "BlockedSender",
     "BroadcastLease",

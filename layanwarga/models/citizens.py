@@ -17,6 +17,11 @@ class Citizen(Base):
     user_id = Column(String(128), unique=True, nullable=True)
     profile_name = Column(String(200), nullable=True)
     last_inbound_at = Column(DateTime, nullable=True)
+    # The unit of the city's tree the citizen lives in, remembered once known (layanwarga.unit_routing):
+    # its Kemendagri code, how it was learnt (``pin``, ``alamat``, ``pilih``) and when.
+    unit_code = Column(String(20), nullable=True)
+    unit_source = Column(String(10), nullable=True)
+    unit_updated_at = Column(DateTime, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

@@ -63,6 +63,17 @@ class Ticket(Base):
     is_anonymous = Column(Boolean, nullable=False, default=False)
     is_confidential = Column(Boolean, nullable=False, default=False)
     agency_code = Column(String(40), nullable=True)
+    # Where the ticket belongs in the city's tree (layanwarga.unit_routing), Kemendagri codes:
+    # ``unit_code`` the unit that handles it (a letter's or an aspiration's kelurahan, a
+    # complaint's located kelurahan; the root unit, the city's triage, when unknown);
+    # ``kelurahan_code``/``kecamatan_code`` the place reported (complaints) or the applicant's
+    # home (letters, aspirations); ``upt_name`` the agency's field unit a complaint went to;
+    # ``unit_source`` how the place was known (``pin``, ``alamat``, ``warga``, ``triase``).
+    unit_code = Column(String(20), nullable=True)
+    kelurahan_code = Column(String(20), nullable=True)
+    kecamatan_code = Column(String(20), nullable=True)
+    upt_name = Column(String(200), nullable=True)
+    unit_source = Column(String(10), nullable=True)
     due_date = Column(Date, nullable=True)
     # Letter requests: the applicant (who may differ from the WhatsApp sender).
     applicant_name = Column(String(200), nullable=True)
@@ -101,6 +112,10 @@ class Ticket(Base):
         Index("ix_tickets_updated_id", "updated_at", "id"),
         Index("ix_tickets_agency_created", "agency_code", "created_at"),
         Index("ix_tickets_closed_at", "closed_at"),
+        # A unit's inbox and statistics (migration 0016_city_units).
+        Index("ix_tickets_unit_created", "unit_code", "created_at"),
+        Index("ix_tickets_kelurahan_created", "kelurahan_code", "created_at"),
+        Index("ix_tickets_kecamatan_created", "kecamatan_code", "created_at"),
     )
 
     def detail(self, key: str, default: Any = None) -> Any:

@@ -3,14 +3,14 @@ published, superseded), with editor and date on each, and the questions citizens
 (``layanwarga/models/services.py``).
 
 Revision ID: 0016_catalogue
-Revises: 0015_state_change_notes
+Revises: 0016_city_units
 Create Date: 2026-12-07 14:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_catalogue"
-down_revision = "0015_state_change_notes"
+down_revision = "0016_city_units"
 branch_labels = None
 depends_on = None
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from dashboard import permissions
 from dashboard.permissions import ROUTES, RouteRule
 from layanwarga import (
+    api_keys,
     blocklist,
     conversation_log,
     db,
@@ -159,6 +160,9 @@ def _service() -> str:
     with db.session_scope() as session:
         services.import_catalogue(session, *services.load_file(PROJECT_ROOT / "catalogue" / "layanan.yml"))
     return "skck"
+def _api_key() -> int:
+    with db.session_scope(write=True) as session:
+        return api_keys.issue(session, "Mitra uji", "staf:admin").id
 
 
 def build(folder: Path) -> Matrix:
@@ -205,6 +209,9 @@ def build(folder: Path) -> Matrix:
         permissions.BLOCKED_SENDER: "6289900000000",
         permissions.STATIC_FILE: "style.css",
         permissions.SERVICE: _service(),
+        permissions.API_KEY: _api_key(),
+        permissions.OPEN311_SERVICE: "lapor_jalan_rusak.json",
+        permissions.OPEN311_REQUEST: f"{tickets['pupr']}.xml",
     }
     return Matrix(tickets, handoffs, media, shared, fresh={permissions.ANNOUNCEMENT: lambda: _announcement(folder)})
 
@@ -232,6 +239,8 @@ def _gate(rule: RouteRule, actor: str) -> Optional[str]:
     """What the route's rule answers ``actor`` before any object is looked at (None: passes)."""
     if rule.audience == permissions.PUBLIC:
         return None
+    if rule.audience == permissions.PARTNER:
+        return FORBIDDEN  # no account's login stands in for a partner's API key
     if actor == VISITOR:
         return LOGIN
     role, _, chat = ACCOUNTS[actor]
@@ -343,7 +352,11 @@ def test_lists_show_each_account_only_what_it_may_open(app, db_url: str, tmp_pat
 def test_only_the_login_health_and_public_pages_are_public() -> None:
     public = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PUBLIC}
     assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home",
-                      "public.services", "public.service"}
+                      "public.services", "public.service",
+                      "public_map.page", "public_map.data", "open311.discovery", "open311.services", "open311.service_definition",
+                      "open311.requests_list", "open311.request_detail"}
+    partner = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PARTNER}
+    assert partner == {"open311.create_request"}
 
 
 def test_admin_pages_are_for_admins_and_the_live_inbox_needs_the_chat_permission() -> None:

@@ -48,6 +48,8 @@ from simulator.stack import (
 
 WEBHOOK_PATH = "/webhooks/whatsapp/webhook"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# The key by which a scale run claims its Redis database (free_redis_db); flushed with the rest.
+REDIS_CLAIM_KEY = "layanwarga-tests:claimed-by"
 PRODUCTION_ENDPOINTS = ROOT / "endpoints.production.yml"
 CREDENTIALS = ROOT / "credentials.yml"
 
@@ -354,16 +356,21 @@ class Cluster:
 
 
 def free_redis_db() -> int:
-    """The lowest-numbered empty Redis database from 1 to 15 (0 is left to the developer's own
-    stack). A cluster empties its database when it is dropped, so runs one after the other get
-    the same one, and a run beside another (or after one that crashed) takes the next."""
+    """An empty Redis database from 1 to 15 (0 is left to the developer's own stack), claimed for
+    this run. A cluster empties its database when it is dropped, so runs one after the other get
+    the same one, and a run beside another (a second pytest worker, or one that crashed) takes the
+    next: the claim is a SET NX, so two runs starting together never share a database."""
+    import os
+
     import redis
 
     for number in range(1, 16):
         client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{number}")
         try:
-            if client.dbsize() == 0:
-                return number
+            if client.set(REDIS_CLAIM_KEY, os.getpid(), nx=True):
+                if client.dbsize() == 1:
+                    return number
+                client.delete(REDIS_CLAIM_KEY)  # someone's data lives here: not ours to use
         finally:
             client.close()
     raise RuntimeError("Redis databases 1-15 all hold keys: empty one (redis-cli -n N flushdb) for the scale tests")
