@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 from layanwarga import feedback, numbering
 from layanwarga.config import get_institution
 
-from . import common
+from . import common, requirements
 from .flow import PARTIAL_SLOT, FlowFormValidation, incomplete
 
 logger = logging.getLogger(__name__)
@@ -215,6 +215,9 @@ class ActionShortReply(Action):
         if answered is not None:
             return answered
         name, _ = common.intent(tracker)
+        # Free text outside a form ("pajak papan nama toko") may name a service of the catalogue.
+        if name == "inform" and await requirements.answer_from_catalogue(dispatcher, tracker, domain, several=False):
+            return []
         dispatcher.utter_message(response=SHORT_REPLY_RESPONSES.get(name or "", "utter_anything_else"))
         return []
 

@@ -86,8 +86,8 @@ async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracke
         general.say_office_location(dispatcher, unit_code=unit_code)
     elif name == "bot_challenge":
         dispatcher.utter_message(response="utter_iamabot")
-    elif name == "tanya_syarat" and common.entity(tracker, "layanan"):
-        requirements.say_requirements(dispatcher, common.entity(tracker, "layanan"), unit_code=unit_code)
+    elif name == "tanya_syarat" and (letter := requirements.letter_code(common.entity(tracker, "layanan"))):
+        requirements.say_requirements(dispatcher, letter, unit_code=unit_code)
     elif name == "cek_status" and (common.entity(tracker, "nomor_tiket") or common.entity(tracker, "layanan")):
         await status.say_status(dispatcher, tracker)
     else:

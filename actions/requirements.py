@@ -1,17 +1,24 @@
-"""``tanya_syarat``: requirements and process of each letter type, from configuration."""
+"""``tanya_syarat``: requirements and process of any service, from the published catalogue
+(``actions/service_answers.py``), and of each letter type from configuration when the catalogue
+does not describe it (a deployment that has not imported one)."""
 from __future__ import annotations
 
+import logging
 from typing import Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
 
 from layanwarga.config import get_institution
+from layanwarga.service_search import NONE, ONE
 from layanwarga.unit_views import letter_for
 
-from . import common, general, units
+from . import common, general, service_answers, units
+
+logger = logging.getLogger(__name__)
 
 # The intent a citizen uses to request each letter type (the intent contract in DESIGN.md).
 REQUEST_INTENT_BY_LETTER: Dict[Text, Text] = {
@@ -52,8 +59,37 @@ def say_requirements(dispatcher: CollectingDispatcher, code: Text, unit_code: Op
     )
 
 
+async def answer_from_catalogue(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, *, several: bool
+) -> bool:
+    """For a message another intent could not place (NLU fallback, a free-text ``inform`` outside a
+    form): answer it from the catalogue when it clearly names a service (or, with ``several``,
+    a few to choose from). False when it names none: the caller answers as before."""
+    text = common.text(tracker)
+    if not text or common.is_payload(text):
+        return False
+    try:
+        found = await common.run_sync(service_answers.lookup, None, text, record=False)
+    except SQLAlchemyError:
+        logger.exception("service catalogue unavailable for %r; answering as before", common.intent(tracker)[0])
+        return False
+    if found.outcome == ONE or (several and found.matches):
+        await common.run_sync(service_answers.record_answer, found, text)
+    if found.outcome == ONE and found.service is not None:
+        request_intent = REQUEST_INTENT_BY_LETTER.get(found.service.letter_code or "")
+        service_answers.say_service(dispatcher, domain, found.service, request_intent)
+        return True
+    if several and found.outcome != NONE and found.matches:
+        service_answers.say_choices(dispatcher, found.matches)
+        return True
+    return False
+
+
 class ActionTellRequirements(Action):
-    """Requirements of the letter the citizen names, or a list to choose from."""
+    """The service the citizen asks about, from the catalogue: its answer, a list to choose
+    from, or "not found" with an officer; a letter the catalogue does not describe from
+    configuration (in a city, as the citizen's kelurahan issues it); the letters' own list when
+    nothing was named."""
 
     def name(self) -> Text:
         return "action_tell_requirements"
@@ -61,14 +97,35 @@ class ActionTellRequirements(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        code = letter_code(common.entity(tracker, "layanan"))
-        inst = get_institution()
+        named = common.entity(tracker, "layanan")
+        try:
+            found = await common.run_sync(service_answers.lookup, named, common.text(tracker))
+        except SQLAlchemyError:
+            # The configured letters can still be answered; other services need the database.
+            logger.exception("service catalogue unavailable for %r; answering from configuration", named)
+            found = service_answers.Lookup(NONE, empty=True)
+        if found.outcome == ONE and found.service is not None:
+            request_intent = REQUEST_INTENT_BY_LETTER.get(found.service.letter_code or "")
+            service_answers.say_service(dispatcher, domain, found.service, request_intent)
+            return []
+        code = letter_code(named)
         if code:
             # In a city: the citizen's kelurahan's requirements, or the list asks which one.
             return await general.for_citizen_unit(
                 dispatcher, tracker, f"{units.REQUIREMENTS_QUESTION}{code}",
                 lambda unit_code: say_requirements(dispatcher, code, unit_code=unit_code),
             )
+        if found.matches:
+            service_answers.say_choices(dispatcher, found.matches)
+        elif found.empty or not found.asked:
+            self._offer_letters(dispatcher)
+        else:
+            service_answers.say_not_found(dispatcher)
+        return []
+
+    @staticmethod
+    def _offer_letters(dispatcher: CollectingDispatcher) -> None:
+        inst = get_institution()
         dispatcher.utter_message(
             response="utter_pilih_syarat",
             buttons=[
@@ -76,4 +133,3 @@ class ActionTellRequirements(Action):
                 for letter in inst.letters.values()
             ],
         )
-        return []

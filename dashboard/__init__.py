@@ -103,9 +103,20 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
         }
 
     from . import permissions
-    from .views import admin, announcements, auth, live, open311, public, public_map, stats, tickets
+    from .views import (
+        admin,
+        announcements,
+        auth,
+        catalogue,
+        live,
+        open311,
+        public,
+        public_map,
+        stats,
+        tickets,
+    )
 
-    for module in (auth, tickets, live, stats, admin, announcements, public, public_map, open311):
+    for module in (auth, tickets, live, stats, admin, announcements, public, public_map, open311, catalogue):
         app.register_blueprint(module.bp)
     # Every route behind its declared rule; a route without one stops the app here.
     permissions.install_route_rules(app)

@@ -192,6 +192,7 @@ PARTNER = "partner"  # an Open311 partner's active API key (dashboard.api_auth),
 TICKET, HANDOFF, MEDIA = "ticket", "handoff", "media"
 ANNOUNCEMENT, STAFF_ACCOUNT, NOTIFICATION, BLOCKED_SENDER = "announcement", "staff_account", "notification", "blocked_sender"
 STATIC_FILE = "static_file"
+SERVICE = "service"  # a published service of the catalogue (its code)
 API_KEY = "api_key"
 OPEN311_SERVICE, OPEN311_REQUEST = "open311_service", "open311_request"  # "<code>.json", "<number>.xml"
 
@@ -228,6 +229,8 @@ def _partner() -> RouteRule:
 ROUTES: Dict[str, RouteRule] = {
     "static": _public(STATIC_FILE),
     "public.health": _public(),
+    "public.services": _public(),
+    "public.service": _public(SERVICE),
     "stats.public_stats": _public(),
     "auth.login": _public(),
     "auth.logout": _public(),  # ends whatever session the cookie carries
@@ -255,6 +258,11 @@ ROUTES: Dict[str, RouteRule] = {
     "admin.blocked": _roles(ROLE_ADMIN),
     "admin.unblock": _roles(ROLE_ADMIN, subject=BLOCKED_SENDER),
     "admin.data_requests": _roles(ROLE_ADMIN),
+    "catalogue.index": _roles(ROLE_ADMIN, ROLE_OPD),
+    "catalogue.question_stats": _roles(ROLE_ADMIN, ROLE_OPD),
+    "catalogue.create": _roles(ROLE_ADMIN, ROLE_OPD),  # an OPD: in its own office only
+    "catalogue.edit": _roles(ROLE_ADMIN, ROLE_OPD, subject=SERVICE),  # an OPD: its own services only
+    "catalogue.publish": _roles(ROLE_ADMIN, subject=SERVICE),
     "announcements.index": _roles(ROLE_ADMIN),
     "announcements.compose": _roles(ROLE_ADMIN),
     "announcements.detail": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),

@@ -98,6 +98,9 @@ class DashboardSettings:
     digest_time: Optional[dt.time] = dt.time(7, 0)
     public_url: str = ""
     insecure_dev_mode: bool = False
+    # Service catalogue: an OPD's edits wait for an admin's approval (DASHBOARD_CATALOGUE_APPROVAL=0:
+    # each OPD publishes its own).
+    catalogue_approval: bool = True
 
     def __repr__(self) -> str:  # never print the secret key
         return (f"DashboardSettings(host={self.host!r}, port={self.port}, secure_cookies={self.secure_cookies}, "
@@ -158,6 +161,7 @@ class DashboardSettings:
             proxy_count=proxy_count,
             database_url=env.get("DATABASE_URL") or None,
             digest_time=_digest_time(env.get("DASHBOARD_DIGEST_TIME")),
+            catalogue_approval=(env.get("DASHBOARD_CATALOGUE_APPROVAL") or "1").strip() not in ("0", "false", "no", "tidak"),
             public_url=(env.get("DASHBOARD_PUBLIC_URL") or "").strip().rstrip("/"),
             insecure_dev_mode=insecure,
         )

@@ -5,7 +5,8 @@
   became part of a ticket): the file is deleted when no other ticket still uses it, and the row
   keeps only that a file existed;
 - stored conversations older than ``retention.conversation_days``: the staff-facing message log
-  and the assistant's conversation store (tracker events, ``layanwarga.conversation_store``);
+  and the assistant's conversation store (tracker events, ``layanwarga.conversation_store``),
+  and the words of service catalogue questions that found nothing (their count stays);
 - entries of the local spools (``layanwarga.spool``) older than ``retention.conversation_days``,
   failed and unreadable ones included, and those of citizens who asked for erasure
   (``maintain_spool``: run here for the spool folders of this machine, and periodically by
@@ -23,13 +24,13 @@ import logging
 from dataclasses import dataclass
 from typing import List, Optional
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import conversation_store, media as media_storage, privacy, runtime, spool as spooling
 from .config import Institution, get_institution
 from .db import session_scope
-from .models import ConversationMessage, Media, Ticket, utcnow
+from .models import ConversationMessage, Media, ServiceQuestion, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,11 @@ def purge_conversations(cutoff: dt.datetime, dry_run: bool = False, tracker_url:
             ).scalar_one()
         else:
             logged = session.execute(delete(ConversationMessage).where(ConversationMessage.created_at < cutoff)).rowcount
+            session.execute(
+                update(ServiceQuestion)
+                .where(ServiceQuestion.asked_at < cutoff, ServiceQuestion.text.isnot(None))
+                .values(text=None)
+            )
     if dry_run:
         return logged, conversation_store.count_before(cutoff, store_url=tracker_url)
     return logged, conversation_store.delete_before(cutoff, store_url=tracker_url)

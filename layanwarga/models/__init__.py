@@ -17,6 +17,7 @@ between areas resolve whatever a process imports first.
 - ``privacy``: citizens' data requests
 - ``reports``: daily digests, local spools' counts
 - ``connector``: the WhatsApp connector's journal and message statuses
+- ``services``: the service catalogue: offices, services, their revisions, questions asked
 - ``partners``: Open311 API keys
 """
 from .base import Base, utcnow
@@ -28,6 +29,7 @@ from .notifications import Notification
 from .partners import ApiKey
 from .privacy import DataRequest
 from .reports import DigestRun, SpoolReport
+from .services import Service, ServiceAgency, ServiceQuestion, ServiceRevision
 from .staff import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser
 from .subscriptions import Announcement, AnnouncementDelivery, BroadcastLease, Subscription, SubscriptionEvent
 from .tickets import KIND_COMPLAINT, KIND_LETTER, Media, NumberCounter, StateChange, Ticket, TicketFeedback
@@ -56,6 +58,10 @@ __all__ = [
     "Notification",
     "NumberCounter",
     "ProcessedMessage",
+    "Service",
+    "ServiceAgency",
+    "ServiceQuestion",
+    "ServiceRevision",
     "SpoolReport",
     "StaffSession",
     "StaffUser",

@@ -112,3 +112,19 @@ def test_old_spooled_entries_expire_failed_ones_too(db_url: str, tmp_path: Path,
     report = retention.purge(INST, now=NOW, tracker_url=f"sqlite:///{tmp_path / 'none.db'}")
     assert report.spool_entries_removed == 1
     assert not stale.exists() and recent.exists()
+
+
+def test_old_catalogue_questions_lose_their_words_but_keep_their_count(db_url: str, tmp_path: Path) -> None:
+    from layanwarga.models import ServiceQuestion
+
+    old_day = NOW - dt.timedelta(days=INST.conversation_retention_days + 1)
+    with db.session_scope() as session:
+        session.add_all([
+            ServiceQuestion(outcome="none", text="surat waris budi santoso", asked_at=old_day),
+            ServiceQuestion(outcome="none", text="cara bikin paspor", asked_at=NOW - dt.timedelta(days=1)),
+            ServiceQuestion(outcome="one", service_code="skck", asked_at=old_day),
+        ])
+    retention.purge(INST, now=NOW, tracker_url=f"sqlite:///{tmp_path / 'none.db'}")
+    with db.session_scope() as session:
+        kept = sorted((q.outcome, q.service_code or "", q.text or "") for q in session.query(ServiceQuestion))
+    assert kept == [("none", "", ""), ("none", "", "cara bikin paspor"), ("one", "skck", "")]

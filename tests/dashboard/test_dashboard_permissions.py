@@ -31,10 +31,12 @@ from layanwarga import (
     db,
     handoff,
     notifications,
+    services,
     staff,
     states,
     subscriptions,
 )
+from layanwarga.config import PROJECT_ROOT
 from layanwarga.models import AuditEntry, Media, Notification, Ticket
 from tests.dashboard.support import (
     INST,
@@ -154,6 +156,10 @@ def _announcement(folder: Path) -> int:
         return int(row.id)
 
 
+def _service() -> str:
+    with db.session_scope() as session:
+        services.import_catalogue(session, *services.load_file(PROJECT_ROOT / "catalogue" / "layanan.yml"))
+    return "skck"
 def _api_key() -> int:
     with db.session_scope(write=True) as session:
         return api_keys.issue(session, "Mitra uji", "staf:admin").id
@@ -202,6 +208,7 @@ def build(folder: Path) -> Matrix:
         permissions.NOTIFICATION: note,
         permissions.BLOCKED_SENDER: "6289900000000",
         permissions.STATIC_FILE: "style.css",
+        permissions.SERVICE: _service(),
         permissions.API_KEY: _api_key(),
         permissions.OPEN311_SERVICE: "lapor_jalan_rusak.json",
         permissions.OPEN311_REQUEST: f"{tickets['pupr']}.xml",
@@ -345,6 +352,7 @@ def test_lists_show_each_account_only_what_it_may_open(app, db_url: str, tmp_pat
 def test_only_the_login_health_and_public_pages_are_public() -> None:
     public = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PUBLIC}
     assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home",
+                      "public.services", "public.service",
                       "public_map.page", "public_map.data", "open311.discovery", "open311.services", "open311.service_definition",
                       "open311.requests_list", "open311.request_detail"}
     partner = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PARTNER}
