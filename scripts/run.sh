@@ -16,6 +16,11 @@ RASA_PORT="${RASA_PORT:-5005}"
 ACTIONS_PORT="${ACTIONS_PORT:-5055}"
 mkdir -p var/log
 
+# The service catalogue's starting set (README "Service catalogue"): idempotent, and a service an
+# office edited in the dashboard is never overwritten, so the embedded defaults answer service
+# questions from the first run.
+.venv/bin/python -m layanwarga.services import catalogue/layanan.yml
+
 # Trains only when the model in models/ was not trained from the current data, domain, config
 # and components (a fingerprint inside the model); output in var/log/train.log.
 .venv/bin/python scripts/train_if_needed.py
