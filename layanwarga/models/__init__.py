@@ -18,6 +18,7 @@ between areas resolve whatever a process imports first.
 - ``reports``: daily digests, local spools' counts
 - ``connector``: the WhatsApp connector's journal and message statuses
 - ``partners``: Open311 API keys
+- ``supporters``: citizens following a complaint another citizen reported
 """
 from .base import Base, utcnow
 from .citizens import BlockedSender, Citizen
@@ -29,6 +30,7 @@ from .partners import ApiKey
 from .privacy import DataRequest
 from .reports import DigestRun, SpoolReport
 from .staff import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser
+from .supporters import Supporter
 from .subscriptions import Announcement, AnnouncementDelivery, BroadcastLease, Subscription, SubscriptionEvent
 from .tickets import KIND_COMPLAINT, KIND_LETTER, Media, NumberCounter, StateChange, Ticket, TicketFeedback
 
@@ -37,6 +39,7 @@ __all__ = [
     "utcnow",
     "KIND_COMPLAINT",
     "KIND_LETTER",
+    "Supporter",
     "AgencySetting",
     "Announcement",
     "AnnouncementDelivery",

@@ -101,6 +101,9 @@ class Ticket(Base):
         Index("ix_tickets_updated_id", "updated_at", "id"),
         Index("ix_tickets_agency_created", "agency_code", "created_at"),
         Index("ix_tickets_closed_at", "closed_at"),
+        # The nearby search's bounding box (layanwarga.nearby, migration 0017_supporters).
+        Index("ix_tickets_category_latitude", "category", "latitude"),
+        Index("ix_tickets_category_rw_rt", "category", "rw", "rt"),
     )
 
     def detail(self, key: str, default: Any = None) -> Any:
