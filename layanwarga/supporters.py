@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from . import citizens, numbering, states
 from .config import Institution
@@ -70,6 +70,32 @@ def counts(session: Session, ticket_ids: Sequence[int]) -> Dict[int, int]:
     return {int(ticket_id): int(n) for ticket_id, n in rows}
 
 
+@dataclass(frozen=True)
+class SupporterRow:
+    """A supporter as the ticket page lists it (``permissions.hides_identity`` reads
+    ``is_anonymous``)."""
+
+    is_anonymous: bool
+    note: Optional[str]
+    created_at: dt.datetime
+    merged_from_number: Optional[str]
+    rating: Optional[int]
+
+
+def rows(session: Session, ticket_id: int) -> List[Tuple[SupporterRow, Citizen]]:
+    """The ticket's supporters with their citizens, in the order they joined."""
+    merged = aliased(Ticket)
+    found = session.execute(
+        select(Supporter, Citizen, merged.number)
+        .join(Citizen, Citizen.id == Supporter.citizen_id)
+        .outerjoin(merged, merged.id == Supporter.merged_from_id)
+        .where(Supporter.ticket_id == ticket_id).order_by(Supporter.id)
+    ).all()
+    return [
+        (SupporterRow(bool(s.is_anonymous), s.note, s.created_at, number, s.rating), c) for s, c, number in found
+    ]
+
+
 def citizens_of(session: Session, ticket_id: int) -> List[Citizen]:
     """The supporters' citizens, in the order they joined."""
     return list(
@@ -109,6 +135,7 @@ def follow(inst: Institution, draft: FollowDraft, now: Optional[dt.datetime] = N
                     created_at=moment,
                 ))
                 session.flush()
+                ticket.supporter_count = count(session, ticket.id)
                 _attach_media(session, ticket, citizen, draft.media_ids)
                 logger.info("Citizen %s now supports %s", citizen.id, ticket.number)
             return _view(inst, session, ticket, created)

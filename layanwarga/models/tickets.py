@@ -76,6 +76,9 @@ class Ticket(Base):
     resolution_note = Column(Text, nullable=True)
     rejection_reason = Column(Text, nullable=True)
     rating = Column(Integer, nullable=True)
+    # Citizens following it besides the reporter (``supporters``), kept here for the inbox's
+    # sort and Open311 at 100,000 tickets.
+    supporter_count = Column(Integer, nullable=False, default=0, server_default="0")
     idempotency_key = Column(String(128), nullable=True, unique=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -104,6 +107,7 @@ class Ticket(Base):
         # The nearby search's bounding box (layanwarga.nearby, migration 0017_supporters).
         Index("ix_tickets_category_latitude", "category", "latitude"),
         Index("ix_tickets_category_rw_rt", "category", "rw", "rt"),
+        Index("ix_tickets_supporters_id", "supporter_count", "id"),
     )
 
     def detail(self, key: str, default: Any = None) -> Any:

@@ -1,4 +1,5 @@
-"""Supporters of a complaint (``supporters``) and the nearby search's indexes on tickets.
+"""Supporters of a complaint (``supporters``, counted in ``tickets.supporter_count``) and the
+nearby search's indexes on tickets.
 
 Revision ID: 0017_supporters
 Revises: 0016_open311
@@ -41,11 +42,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_supporters_idempotency_key")),
     )
     op.create_index("ix_supporters_citizen", "supporters", ["citizen_id"])
+    with op.batch_alter_table("tickets") as batch:
+        batch.add_column(sa.Column("supporter_count", sa.Integer(), nullable=False, server_default="0"))
+    op.create_index("ix_tickets_supporters_id", "tickets", ["supporter_count", "id"])
     op.create_index("ix_tickets_category_latitude", "tickets", ["category", "latitude"])
     op.create_index("ix_tickets_category_rw_rt", "tickets", ["category", "rw", "rt"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tickets_supporters_id", table_name="tickets")
+    with op.batch_alter_table("tickets") as batch:
+        batch.drop_column("supporter_count")
     op.drop_index("ix_tickets_category_rw_rt", table_name="tickets")
     op.drop_index("ix_tickets_category_latitude", table_name="tickets")
     op.drop_index("ix_supporters_citizen", table_name="supporters")
