@@ -35,9 +35,9 @@ from .text import content_words
 MAX_OFFERED = 3
 # Chosen on tests/core/data/nearby_pairs.yml by scripts/nearby_threshold.py (BENCHMARKS.md).
 SIMILARITY_THRESHOLD = 0.30
-# Without a pin only the newest reports of the same RT/RW are compared (a neighbourhood rarely
-# has more open reports of one category; the cap keeps the search bounded).
-TEXT_CANDIDATES = 200
+# Without a pin at most this many open reports of the category in the same RT/RW are compared
+# (a neighbourhood rarely has as many; the cap keeps the search bounded).
+TEXT_CANDIDATES = 1000
 EARTH_RADIUS_M = 6_371_000.0
 METRES_PER_DEGREE = 111_320.0
 
@@ -140,9 +140,8 @@ def find(
             Ticket.longitude.between(place.longitude - dlon, place.longitude + dlon),
         )
     elif place.rt and place.rw:
-        query = query.where(Ticket.rt == place.rt, Ticket.rw == place.rw).order_by(
-            Ticket.created_at.desc(), Ticket.id.desc()
-        ).limit(TEXT_CANDIDATES)
+        # No ORDER BY: with one, SQLite walks (kind, created_at) instead of (category, rw, rt).
+        query = query.where(Ticket.rt == place.rt, Ticket.rw == place.rw).limit(TEXT_CANDIDATES)
     else:
         return []
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)

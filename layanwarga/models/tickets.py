@@ -105,7 +105,7 @@ class Ticket(Base):
         Index("ix_tickets_agency_created", "agency_code", "created_at"),
         Index("ix_tickets_closed_at", "closed_at"),
         # The nearby search's bounding box (layanwarga.nearby, migration 0017_supporters).
-        Index("ix_tickets_category_latitude", "category", "latitude"),
+        Index("ix_tickets_category_latitude", "category", "latitude", "longitude"),
         Index("ix_tickets_category_rw_rt", "category", "rw", "rt"),
         Index("ix_tickets_supporters_id", "supporter_count", "id"),
     )

@@ -45,7 +45,7 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
         batch.add_column(sa.Column("supporter_count", sa.Integer(), nullable=False, server_default="0"))
     op.create_index("ix_tickets_supporters_id", "tickets", ["supporter_count", "id"])
-    op.create_index("ix_tickets_category_latitude", "tickets", ["category", "latitude"])
+    op.create_index("ix_tickets_category_latitude", "tickets", ["category", "latitude", "longitude"])
     op.create_index("ix_tickets_category_rw_rt", "tickets", ["category", "rw", "rt"])
 
 

@@ -13,7 +13,9 @@ from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.models import Supporter
 from layanwarga.notifications import change_state_and_notify
+from layanwarga.notifier import Notifier
 from simulator.client import Chat
+from whatsapp.settings import GraphSettings
 
 from .conftest import WhatsAppStack
 from .support import new_phone, tickets_of
@@ -68,6 +70,11 @@ def test_a_second_neighbour_follows_the_first_report(whatsapp_stack: WhatsAppSta
     for target, note in ((states.DITERUSKAN, None), (states.SELESAI, "Lampu sudah diganti.")):
         with session_scope(url, write=True) as session:
             change_state_and_notify(inst, ticket.id, target, "petugas.uji", note, "PERKIM", session=session)
+    # The outbox worker's turn (the stack runs none): every message due goes to the simulator.
+    config = whatsapp_stack.config
+    settings = GraphSettings(access_token=config.access_token, phone_number_id=config.phone_number_id,
+                             api_base=whatsapp_stack.simulator_url, api_version=config.api_version)
+    assert Notifier(settings, url=url).run_once(limit=50) >= 2  # "selesai" to the reporter and the supporter
     for chat in (first, second):
         chat.wait_for("benar-benar sudah selesai", timeout=60)
         chat.tap("Sudah selesai", until="penilaian")
