@@ -179,7 +179,7 @@ def find(
 
 
 # -- what the citizen reads ----------------------------------------------------------------------
-PRIVATE_TEXT = "Isi laporan tidak ditampilkan (anonim/rahasia)"
+PRIVATE_TEXT = "isi dirahasiakan"
 FOLLOW_SECTION = "Sama, ikuti laporan ini"
 NEW_REPORT = "Bukan, buat laporan baru"
 NEW_REPORT_ID = "baru"
@@ -191,13 +191,17 @@ def age_text(days: int) -> str:
 
 
 def row_description(candidate: Candidate) -> str:
-    """One list row's description: distance, age, state, then what the report says (or that it
-    is private). ``whatsapp.messages`` clips it to the row limit."""
+    """One list row's description: distance, age, state, then what the report says; a private
+    report says so instead. ``whatsapp.messages`` clips it to the row limit."""
     parts = []
     if candidate.distance_m is not None:
         parts.append(f"±{candidate.distance_m} m")
-    parts += [age_text(candidate.age_days), candidate.state_label]
-    parts.append(PRIVATE_TEXT if candidate.private else " ".join((candidate.description or "").split()))
+    parts.append(age_text(candidate.age_days))
+    if candidate.private:
+        # Before the state, so a clipped row still says why there is no text.
+        parts += [PRIVATE_TEXT, candidate.state_label]
+    else:
+        parts += [candidate.state_label, " ".join((candidate.description or "").split())]
     return " · ".join(p for p in parts if p)
 
 

@@ -107,3 +107,11 @@ def test_the_offer_is_one_whatsapp_list_within_its_limits() -> None:
     assert rows[0]["description"].startswith("±10 m · 1 hari lalu · Sedang ditindaklanjuti · Lampu jalan")
     assert rows[0]["id"] == '/affirm{"pilihan": "ikuti:ADU-2026-00001"}'
     assert sent[0]["interactive"]["action"]["sections"][0]["title"] == nearby.FOLLOW_SECTION
+
+
+def test_a_clipped_private_row_still_says_its_text_is_hidden() -> None:
+    longest = max(states.LABELS.values(), key=len)
+    candidate = nearby.Candidate("ADU-2026-00001", longest, 365, True, None, 300, None)
+    sent = messages.button_messages("Ada laporan serupa:", nearby.buttons([candidate]))
+    row = sent[0]["interactive"]["action"]["sections"][0]["rows"][0]
+    assert nearby.PRIVATE_TEXT in row["description"] and messages.limit_problems(sent[0]) == []
