@@ -3,6 +3,10 @@
 A complaint form asks only for what is missing: a first message that already tells what
 happened becomes the description, a photo or location pin sent at any step is kept, and the
 citizen confirms a summary (Kirim / Ubah / Batal) before anything is stored.
+
+Once the place is known, open reports of the same category near it (``layanwarga.nearby``) are
+offered as a list; choosing one makes the rest of the form a follow of that report
+(``layanwarga.supporters``): the photos, anonymity and confidentiality still asked, then kept.
 """
 from __future__ import annotations
 
@@ -16,7 +20,17 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from layanwarga import conversation_log, first_message, pending, tickets, unit_routing
+from layanwarga import (
+    citizens,
+    conversation_log,
+    db,
+    first_message,
+    nearby,
+    pending,
+    supporters,
+    tickets,
+    unit_routing,
+)
 from layanwarga.config import get_institution
 from layanwarga.formatting import format_date
 from layanwarga.text import clip, content_words, describes_problem, read_place
@@ -30,15 +44,15 @@ logger = logging.getLogger(__name__)
 
 COMPLAINT_SLOTS = [
     "aduan_kategori", "aduan_deskripsi", "aduan_lokasi", "aduan_lat", "aduan_lon", "aduan_media",
-    "aduan_foto", "aduan_anonim", "aduan_mengubah", "aduan_ubah_bagian", "aduan_konfirmasi",
-    units.SLOT_KELURAHAN, units.SLOT_KECAMATAN, units.SLOT_SUGGESTIONS,
+    "aduan_foto", "aduan_anonim", "aduan_rahasia", "aduan_serupa", "aduan_ikuti", "aduan_mengubah",
+    "aduan_ubah_bagian", "aduan_konfirmasi", units.SLOT_KELURAHAN, units.SLOT_KECAMATAN, units.SLOT_SUGGESTIONS,
 ]
 # Which slots "Ubah" clears for each part the citizen picks.
 EDITABLE_PARTS: Dict[Text, List[Text]] = {
     "deskripsi": ["aduan_deskripsi"],
-    "lokasi": ["aduan_lokasi", "aduan_lat", "aduan_lon"],
+    "lokasi": ["aduan_lokasi", "aduan_lat", "aduan_lon", "aduan_serupa", "aduan_ikuti"],
     "foto": ["aduan_foto", "aduan_media"],
-    "anonim": ["aduan_anonim"],
+    "anonim": ["aduan_anonim", "aduan_rahasia"],
     # An aspiration's kelurahan (a city): asked again with the lists.
     "kelurahan": [units.SLOT_KELURAHAN, units.SLOT_KECAMATAN],
 }
@@ -59,6 +73,44 @@ PUBLIC_ANSWER = re.compile(rf"\b({NOT_PATTERN})\s+(usah|perlu|apa2|apa-apa)\b|\b
 
 
 ASPIRATION = "sampaikan_aspirasi"
+# "Rahasia" answers: never public (yes), or public allowed.
+CONFIDENTIAL_WORDS = ("rahasia", "jangan", "sembunyi", "privat", "pribadi")
+PUBLIC_WORDS = ("boleh", "publik", "umum", "tampil")
+
+
+def nearby_place(tracker: Tracker) -> nearby.Place:
+    lat, lon = tracker.get_slot("aduan_lat"), tracker.get_slot("aduan_lon")
+    place = read_place(tracker.get_slot("aduan_lokasi") or "")
+    return nearby.Place(
+        latitude=float(lat) if lat is not None else None,
+        longitude=float(lon) if lon is not None else None,
+        rt=place.rt, rw=place.rw, area=place.area,
+    )
+
+
+def _find_nearby(category: Text, place: nearby.Place, description: Text, sender: Text) -> List[nearby.Candidate]:
+    with db.session_scope() as session:
+        citizen = citizens.find(session, sender)
+        return nearby.find(
+            session, get_institution(), category, place, description,
+            exclude_citizen_id=citizen.id if citizen is not None else None,
+        )
+
+
+async def nearby_candidates(tracker: Tracker) -> List[nearby.Candidate]:
+    """Open reports near the form's place. A failing search never stops a report: it is logged
+    and the form goes on as if none were near."""
+    category = tracker.get_slot("aduan_kategori") or ""
+    config = get_institution().complaint_categories.get(category)
+    if config is None or config.nearby_radius_m <= 0 or not tracker.get_slot("aduan_lokasi"):
+        return []
+    try:
+        return await common.run_sync(
+            _find_nearby, category, nearby_place(tracker), tracker.get_slot("aduan_deskripsi") or "", tracker.sender_id
+        )
+    except Exception:
+        logger.exception("Nearby search failed for conversation %s; going on without it", tracker.sender_id)
+        return []
 
 
 def _words(message: Text) -> set:
@@ -164,6 +216,10 @@ class ComplaintFormValidation(units.UnitQuestion, FlowFormValidation):
         if self.form_name() == f"{ASPIRATION}_form" and units.is_city(get_institution()):
             # A city: the citizen's kelurahan, to which the aspiration goes.
             slots.insert(slots.index("aduan_konfirmasi"), units.SLOT_KELURAHAN)
+        if "aduan_lokasi" in slots and (tracker.get_slot("aduan_ikuti") or tracker.get_slot("aduan_serupa")
+                                        or await nearby_candidates(tracker)):
+            # Offer the reports near the place right after it is known.
+            slots.insert(slots.index("aduan_lokasi") + 1, "aduan_ikuti")
         if not tracker.get_slot("aduan_mengubah"):
             return slots
         slots = [s for s in slots if s != "aduan_konfirmasi"]
@@ -269,6 +325,63 @@ class ComplaintFormValidation(units.UnitQuestion, FlowFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         return {"aduan_anonim": value}
+
+    # -- confidentiality (LAPOR!'s "rahasia": never public) --------------------------------------
+    async def extract_aduan_rahasia(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "aduan_rahasia") or common.media_id(tracker) is not None:
+            return {}
+        name, _ = common.intent(tracker)
+        message = common.text(tracker).lower()
+        if "jangan" in message and any(w in message for w in PUBLIC_WORDS):
+            return {"aduan_rahasia": True}
+        if PUBLIC_ANSWER.search(message) or any(w in message for w in PUBLIC_WORDS):
+            return {"aduan_rahasia": False}
+        if name == "affirm" or any(w in message for w in CONFIDENTIAL_WORDS):
+            return {"aduan_rahasia": True}
+        if name == "deny":
+            return {"aduan_rahasia": False}
+        dispatcher.utter_message(response="utter_aduan_rahasia_pilih")
+        return {"aduan_rahasia": None}
+
+    def validate_aduan_rahasia(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"aduan_rahasia": value}
+
+    # -- the same problem already reported nearby ---------------------------------------------
+    async def extract_aduan_ikuti(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not self.asked(tracker, "aduan_ikuti") or common.media_id(tracker) is not None:
+            return {}
+        offered = [str(n) for n in tracker.get_slot("aduan_serupa") or []]
+        picked = common.entity(tracker, "pilihan") or ""
+        if picked.startswith(nearby.FOLLOW_PREFIX) and picked[len(nearby.FOLLOW_PREFIX):] in offered:
+            return {"aduan_ikuti": picked[len(nearby.FOLLOW_PREFIX):]}
+        if picked == nearby.NEW_REPORT_ID:
+            return {"aduan_ikuti": nearby.NEW_REPORT_ID}
+        name, _ = common.intent(tracker)
+        message = common.text(tracker).lower()
+        typed = re.findall(r"\b[1-3]\b", message)
+        upper = message.upper()
+        named = [n for n in offered if n in upper or n.rsplit("-", 1)[-1].lstrip("0") in re.findall(r"\d+", message)]
+        if len(named) == 1:
+            return {"aduan_ikuti": named[0]}
+        if len(typed) == 1 and int(typed[0]) <= len(offered):
+            return {"aduan_ikuti": offered[int(typed[0]) - 1]}
+        if name == "deny" or _words(message) & {"bukan", "beda", "berbeda", "baru", "lain"}:
+            return {"aduan_ikuti": nearby.NEW_REPORT_ID}
+        if (name == "affirm" or _words(message) & {"sama", "ikut", "ikuti", "itu"}) and len(offered) == 1:
+            return {"aduan_ikuti": offered[0]}
+        dispatcher.utter_message(response="utter_aduan_ikuti_pilih")
+        return {"aduan_ikuti": None}
+
+    def validate_aduan_ikuti(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return {"aduan_ikuti": value}
 
     # -- confirmation and corrections -----------------------------------------------------------
     async def extract_aduan_konfirmasi(
@@ -385,6 +498,30 @@ class ActionAskAduanFoto(Action):
         return []
 
 
+class ActionAskAduanIkuti(Action):
+    """Offer the open reports near the place as one WhatsApp list: number, distance, age, state
+    and what it says (nothing of an anonymous or confidential one), then "new report"."""
+
+    def name(self) -> Text:
+        return "action_ask_aduan_ikuti"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        candidates = await nearby_candidates(tracker)
+        if not candidates:
+            # Closed or gone since the form looked: nothing to follow, a new report it is.
+            return [SlotSet("aduan_ikuti", nearby.NEW_REPORT_ID), SlotSet("aduan_serupa", [])]
+        count = len(candidates)
+        intro = "Ada 1 laporan" if count == 1 else f"Ada {count} laporan"
+        dispatcher.utter_message(
+            text=f"🔎 {intro} serupa yang masih ditangani di dekat lokasi tersebut. Apakah masalahnya sama? "
+            "Bila sama, Bapak/Ibu cukup ikut mendukung laporan itu dan akan menerima setiap kabarnya.",
+            buttons=nearby.buttons(candidates),
+        )
+        return [SlotSet("aduan_serupa", [c.number for c in candidates])]
+
+
 class ActionAskAduanKonfirmasi(Action):
     """Show the summary of the complaint and ask Kirim / Ubah / Batal."""
 
@@ -415,19 +552,28 @@ class ActionAskAduanKonfirmasi(Action):
             )
             if placed.upt is not None:
                 agency = f"{agency} ({placed.upt.name})"
+        following = following_number(tracker)
         summary = summary_lines(
             [
+                ("Ikuti laporan", following),
                 ("Jenis", category.label if category else None),
                 ("Keterangan", clip(tracker.get_slot("aduan_deskripsi") or "", 500)),
                 ("Lokasi", None if is_aspiration else tracker.get_slot("aduan_lokasi")),
                 ("Kelurahan" if is_aspiration else "Wilayah", area),
                 ("Lampiran", None if is_aspiration else (f"{photos} foto" if photos else "tidak ada")),
                 ("Identitas", "dirahasiakan (anonim)" if tracker.get_slot("aduan_anonim") else "ditampilkan ke petugas"),
+                ("Publik", "tidak, laporan dirahasiakan" if tracker.get_slot("aduan_rahasia") else "boleh tampil tanpa identitas"),
                 ("Diteruskan ke", agency),
             ]
         )
         dispatcher.utter_message(response="utter_ask_aduan_konfirmasi", summary=summary)
         return []
+
+
+def following_number(tracker: Tracker) -> Optional[Text]:
+    """The report the citizen chose to follow, or None for a new report."""
+    chosen = tracker.get_slot("aduan_ikuti")
+    return chosen if chosen and chosen != nearby.NEW_REPORT_ID else None
 
 
 class ActionSubmitComplaint(Action):
@@ -442,6 +588,11 @@ class ActionSubmitComplaint(Action):
         if tracker.get_slot("aduan_konfirmasi") != "kirim" or not tracker.get_slot("flow_id"):
             return reset_flow(domain)
         inst = get_institution()
+        following = following_number(tracker)
+        if following:
+            followed = await self.follow(dispatcher, tracker, domain, following)
+            if followed is not None:
+                return followed
         location_text = tracker.get_slot("aduan_lokasi")
         place = read_place(location_text or "")
         draft = tickets.ComplaintDraft(
@@ -459,6 +610,7 @@ class ActionSubmitComplaint(Action):
             media_ids=[int(m) for m in tracker.get_slot("aduan_media") or []],
             anonymous=bool(tracker.get_slot("aduan_anonim")),
             unit_code=tracker.get_slot(units.SLOT_KELURAHAN),
+            confidential=bool(tracker.get_slot("aduan_rahasia")),
         )
         outcome = await submissions.store(pending.COMPLAINT, tickets.submit_complaint, draft, dispatcher, tracker.sender_id)
         if outcome.view is None:
@@ -470,6 +622,41 @@ class ActionSubmitComplaint(Action):
             agency=f"{view.agency_name} ({view.upt_name})" if view.agency_name and view.upt_name else view.agency_name or "-",
             due_date=format_date(view.due_date) if view.due_date else "-",
             verification_days=inst.verification_days,
+        )
+        return reset_flow(domain)
+
+    async def follow(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, number: Text
+    ) -> Optional[List[EventType]]:
+        """Make the citizen a supporter of ``number``; None when it closed meanwhile (then the
+        report is stored as a new one). A failure keeps the form's data to try again."""
+        draft = supporters.FollowDraft(
+            number=number,
+            sender=tracker.sender_id,
+            idempotency_key=f"{tracker.sender_id}:{tracker.get_slot('flow_id')}",
+            note=tracker.get_slot("aduan_deskripsi"),
+            reporter_name=common.profile_name(tracker),
+            media_ids=[int(m) for m in tracker.get_slot("aduan_media") or []],
+            anonymous=bool(tracker.get_slot("aduan_anonim")),
+            confidential=bool(tracker.get_slot("aduan_rahasia")),
+        )
+        try:
+            view = await common.run_sync(supporters.follow, get_institution(), draft)
+        except supporters.NotFollowable:
+            dispatcher.utter_message(response="utter_aduan_ikuti_tutup", number=number)
+            return None
+        except Exception:
+            logger.exception("Following %s failed for conversation %s", number, tracker.sender_id)
+            dispatcher.utter_message(response="utter_gagal_simpan")
+            return []
+        photos = len(draft.media_ids)
+        dispatcher.utter_message(
+            response="utter_aduan_diikuti",
+            number=view.number,
+            category=view.category_label,
+            supporters=view.supporters,
+            state=view.state_label,
+            attachments=f" {photos} foto Bapak/Ibu sudah kami lampirkan." if photos else "",
         )
         return reset_flow(domain)
 

@@ -31,12 +31,14 @@ SORTS = {
     "terlama": ("created_at", False),
     "tenggat": ("due_date", False),
     "diperbarui": ("updated_at", True),
+    "dukungan": ("supporter_count", True),
 }
 SORT_LABELS = {
     "terbaru": "Terbaru masuk",
     "terlama": "Terlama masuk",
     "tenggat": "Tenggat terdekat",
     "diperbarui": "Terakhir diperbarui",
+    "dukungan": "Paling banyak didukung warga",
 }
 # The inbox opens on the work still to do; "semua" shows closed and rejected tickets too.
 OPEN_FILTER = "terbuka"
@@ -197,6 +199,8 @@ def decode_cursor(cursor: str, column: str) -> Optional[Tuple[Any, int]]:
         value, ticket_id = json.loads(raw)
         if column == "due_date":
             value = dt.date.fromisoformat(value)
+        elif column == "supporter_count":
+            value = int(value)
         else:
             value = dt.datetime.fromisoformat(value)
         return value, int(ticket_id)
@@ -217,7 +221,7 @@ def reopened() -> ColumnElement:
 LIST_COLUMNS = (
     Ticket.id, Ticket.number, Ticket.kind, Ticket.category, Ticket.state, Ticket.agency_code, Ticket.due_date,
     Ticket.created_at, Ticket.updated_at, Ticket.is_anonymous, Ticket.reporter_name, Ticket.applicant_name,
-    Ticket.description, Ticket.purpose, Ticket.rating, Ticket.area, Ticket.rt, Ticket.rw,
+    Ticket.description, Ticket.purpose, Ticket.rating, Ticket.area, Ticket.rt, Ticket.rw, Ticket.supporter_count,
     reopened().label("reopened"),
 )
 

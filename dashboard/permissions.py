@@ -240,6 +240,9 @@ ROUTES: Dict[str, RouteRule] = {
     "tickets.export_csv": _staff(),
     "tickets.detail": _staff(TICKET),
     "tickets.act": _staff(TICKET),
+    # Merging and splitting duplicates: the front desk, which sees every complaint.
+    "tickets.merge": _roles(ROLE_ADMIN, subject=TICKET),
+    "tickets.split": _roles(ROLE_ADMIN, subject=TICKET),
     "tickets.media_file": _staff(MEDIA),
     "tickets.digest_page": _roles(ROLE_ADMIN, ROLE_OPD),
     "stats.staff_stats": _staff(),

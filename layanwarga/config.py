@@ -51,6 +51,9 @@ class ComplaintCategory:
     label: str
     agency: str
     sla_days: int
+    # Open reports of this category within this many metres of a new report's pin are offered
+    # to follow (``layanwarga.nearby``); 0: never offered (a person or an office, not a place).
+    nearby_radius_m: int = 0
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,7 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
             label=text(entry, "label", path),
             agency=agency,
             sla_days=whole_number(entry, "sla_days", path, minimum=1),
+            nearby_radius_m=whole_number(entry, "nearby_radius_m", path, minimum=0) if "nearby_radius_m" in entry else 0,
         )
 
     letters_raw = require(raw, "letters", "<root>")

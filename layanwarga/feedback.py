@@ -5,7 +5,9 @@ When a complaint turns ``selesai`` the citizen gets "is it really resolved?" wit
 selesai" reopens the ticket (``selesai`` → ``diproses``) with the citizen's note in the history.
 Ratings land in ``tickets.rating`` and feed the statistics.
 
-A citizen only ever acts on their own tickets: someone else's number reads as unknown.
+A citizen only ever acts on their own tickets and those they follow (``supporters``): someone
+else's number reads as unknown. A supporter's confirmation and rating are kept on their supporter
+row (the ticket's rating stays the reporter's); their "belum selesai" reopens the ticket too.
 
 Citizens answer by typing too ("udh nyala pak, makasih bnyk", "lampunya masih mati", "lima"):
 ``read_reply`` and ``read_rating`` read such answers, and ``awaiting_confirmation`` says whether
@@ -16,9 +18,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Union
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from nlu_components.text_normalizer import NEGATION_WORDS
@@ -27,7 +29,7 @@ from . import citizens, states, tickets
 from .conversation_log import DIRECTION_IN
 from .db import session_scope
 from .first_message import FUNCTION_WORDS, tokens
-from .models import KIND_COMPLAINT, ConversationMessage, Ticket, TicketFeedback, utcnow
+from .models import KIND_COMPLAINT, Citizen, ConversationMessage, Supporter, Ticket, TicketFeedback, utcnow
 from .models.tickets import (
     FEEDBACK_CONFIRMED as CONFIRMED,
     FEEDBACK_REOPENED as REOPENED,
@@ -72,7 +74,12 @@ def ask_confirmation(session: Session, ticket: Ticket) -> None:
 def _own_ticket(session: Session, sender: str, number: Optional[str]) -> Optional[Ticket]:
     """The sender's complaint with this number; without a number, the one most recently waiting
     for confirmation (a citizen answering the question by typing)."""
-    owner = Ticket.citizen.has(citizens.of_sender(sender))
+    owner = or_(
+        Ticket.citizen.has(citizens.of_sender(sender)),
+        Ticket.id.in_(
+            select(Supporter.ticket_id).join(Citizen, Citizen.id == Supporter.citizen_id).where(citizens.of_sender(sender))
+        ),
+    )
     if number:
         return session.execute(
             select(Ticket).where(Ticket.number == number, owner, Ticket.kind == KIND_COMPLAINT)
@@ -86,6 +93,15 @@ def _own_ticket(session: Session, sender: str, number: Optional[str]) -> Optiona
             TicketFeedback.asked_at.desc(),
         )
         .limit(1)
+    ).scalars().first()
+
+
+def _supporter(session: Session, sender: str, ticket: Ticket) -> Optional[Supporter]:
+    """The sender's supporter row of ``ticket``; None when they reported it themselves (a
+    reporter never supports their own ticket: ``supporters.follow``)."""
+    return session.execute(
+        select(Supporter).join(Citizen, Citizen.id == Supporter.citizen_id)
+        .where(Supporter.ticket_id == ticket.id, citizens.of_sender(sender))
     ).scalars().first()
 
 
@@ -124,7 +140,9 @@ def confirm(sender: str, number: Optional[str], *, url: Optional[str] = None) ->
             return Outcome("not_found", number)
         if ticket.state != states.SELESAI:
             return Outcome("not_resolved", ticket.number)
-        row = _row(session, ticket)
+        row: Union[TicketFeedback, Supporter, None] = _supporter(session, sender, ticket)
+        if row is None:
+            row = _row(session, ticket)
         row.confirmation = CONFIRMED
         row.confirmed_at = utcnow()
         return Outcome("ok", ticket.number)
@@ -143,6 +161,10 @@ def reopen(sender: str, number: Optional[str], note: str, *, url: Optional[str] 
         tickets.change_state(
             ticket.id, states.DIPROSES, tickets.CITIZEN_ACTOR, f"Warga: belum selesai. {text}", session=session
         )
+        supporter = _supporter(session, sender, ticket)
+        if supporter is not None:
+            supporter.confirmation = REOPENED
+            supporter.confirmed_at = utcnow()
         row = _row(session, ticket)
         row.confirmation = REOPENED
         row.confirmed_at = utcnow()
@@ -166,6 +188,14 @@ def rate(sender: str, number: Optional[str], value: object, *, url: Optional[str
             return Outcome("not_found", number)
         if ticket.state != states.SELESAI:
             return Outcome("not_resolved", ticket.number)
+        supporter = _supporter(session, sender, ticket)
+        if supporter is not None:
+            supporter.rating = rating
+            supporter.rated_at = utcnow()
+            if supporter.confirmation in (None, WAITING):
+                supporter.confirmation = CONFIRMED
+                supporter.confirmed_at = supporter.rated_at
+            return Outcome("ok", ticket.number, rating)
         ticket.rating = rating
         row = _row(session, ticket)
         row.rating = rating

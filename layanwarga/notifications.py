@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, aliased
 
 from whatsapp import messages
 
-from . import calendar, citizens, conversation_log, feedback, states, tickets
+from . import calendar, citizens, conversation_log, feedback, states, supporters, tickets
 from .config import Institution
 from .db import session_scope
 from .formatting import format_date, format_datetime, office_hours_lines
@@ -216,6 +216,12 @@ def compose_state_change(
     return Outgoing(text)
 
 
+def for_supporter(message: Outgoing) -> Outgoing:
+    """A ticket's message as a supporter reads it: the report they follow, not theirs."""
+    text = message.text.replace("aporan Bapak/Ibu *", "aporan yang Bapak/Ibu ikuti *", 1)
+    return Outgoing(text, message.buttons)
+
+
 def compose_reply(inst: Institution, ticket: Ticket, text: str) -> Outgoing:
     """A staff reply about a ticket, as the citizen reads it."""
     return Outgoing(f"Pesan dari petugas {inst.name} terkait *{ticket.number}*:\n{text.strip()}")
@@ -325,6 +331,17 @@ def change_state_and_notify(
                 dedupe_key=f"state:{change_id}",
             )
             notification_id = int(row.id)
+            # Every supporter gets the same message, one outbox row each (layanwarga.supporters).
+            for supporter in supporters.citizens_of(session, ticket.id):
+                enqueue(
+                    session,
+                    citizen=supporter,
+                    message=for_supporter(message),
+                    kind=KIND_STATE,
+                    actor=actor,
+                    ticket_id=ticket.id,
+                    dedupe_key=f"state:{change_id}:{supporter.id}",
+                )
     if target == states.SELESAI and ticket.kind == KIND_COMPLAINT and ticket.citizen is not None:
         # A partner's (Open311) complaint has no citizen on WhatsApp to ask.
         feedback.ask_confirmation(session, ticket)

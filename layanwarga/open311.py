@@ -143,8 +143,11 @@ def _expected(inst: Institution, due: Optional[dt.date]) -> Optional[str]:
     return dt.datetime.combine(due, dt.time(23, 59, 59), tzinfo=inst.timezone).isoformat()
 
 
-def request_entry(inst: Institution, ticket: PublicTicket) -> Dict[str, Any]:
-    return {
+def request_entry(inst: Institution, ticket: PublicTicket, extensions: bool = False) -> Dict[str, Any]:
+    """One service request in the spec's fields; with ``extensions`` (``?extensions=true``, the
+    convention of Chicago's and FixMyStreet's Open311 servers) also ``extended_attributes`` with
+    how many citizens follow it besides the reporter."""
+    entry: Dict[str, Any] = {
         "service_request_id": ticket.number,
         "status": ticket.status,
         "status_notes": ticket.state_label,
@@ -163,6 +166,9 @@ def request_entry(inst: Institution, ticket: PublicTicket) -> Dict[str, Any]:
         "long": ticket.longitude,
         "media_url": None,
     }
+    if extensions:
+        entry["extended_attributes"] = {"supporter_count": ticket.supporters}
+    return entry
 
 
 def parse_w3(value: str, name: str) -> dt.datetime:

@@ -68,6 +68,7 @@ class PublicTicket:
     created_at: dt.datetime  # naive UTC, as stored
     updated_at: dt.datetime
     due_date: Optional[dt.date]
+    supporters: int = 0  # citizens who follow it besides the reporter (a count, never who)
 
 
 # The columns the rules above read: lists select only these, not whole rows (the public map
@@ -75,7 +76,7 @@ class PublicTicket:
 COLUMNS = (
     Ticket.number, Ticket.category, Ticket.state, Ticket.is_anonymous, Ticket.is_confidential, Ticket.agency_code,
     Ticket.description, Ticket.location_text, Ticket.rt, Ticket.rw, Ticket.area, Ticket.latitude, Ticket.longitude,
-    Ticket.created_at, Ticket.updated_at, Ticket.closed_at, Ticket.due_date,
+    Ticket.created_at, Ticket.updated_at, Ticket.closed_at, Ticket.due_date, Ticket.supporter_count,
 )
 
 
@@ -111,6 +112,7 @@ def public_view(inst: Institution, ticket: Any) -> PublicTicket:
         created_at=ticket.created_at,
         updated_at=ticket.closed_at or ticket.updated_at,
         due_date=ticket.due_date,
+        supporters=int(ticket.supporter_count or 0),
     )
 
 

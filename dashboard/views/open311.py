@@ -114,7 +114,8 @@ def requests_list() -> Response:
             session, inst, numbers=query.numbers, categories=query.categories, statuses=query.statuses,
             created_from=query.created_from, created_until=query.created_until, limit=open311.MAX_REQUESTS,
         )
-    return respond(fmt, "service_requests", [open311.request_entry(inst, t) for t in found])
+    extensions = request.args.get("extensions") == "true"
+    return respond(fmt, "service_requests", [open311.request_entry(inst, t, extensions) for t in found])
 
 
 @bp.route("/v2/requests/<resource>")
@@ -125,7 +126,7 @@ def request_detail(resource: str) -> Response:
         found = public_tickets.find(session, inst, number)
     if found is None:
         return error_response(open311.Open311Error(404, f"service_request_id {number!r} tidak ditemukan."), fmt)
-    return respond(fmt, "service_requests", [open311.request_entry(inst, found)])
+    return respond(fmt, "service_requests", [open311.request_entry(inst, found, request.args.get("extensions") == "true")])
 
 
 @bp.route("/v2/requests.json", methods=["POST"], endpoint="create_request")

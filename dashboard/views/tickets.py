@@ -25,7 +25,15 @@ from flask import (
 )
 from sqlalchemy import select
 
-from layanwarga import conversation_log, feedback, media as media_store, notifications, states
+from layanwarga import (
+    conversation_log,
+    feedback,
+    media as media_store,
+    merging,
+    notifications,
+    states,
+    supporters,
+)
 from layanwarga.config import get_institution
 from layanwarga.db import session_scope
 from layanwarga.models import (
@@ -42,7 +50,7 @@ from layanwarga.models import (
     utcnow,
 )
 from layanwarga.nik import mask
-from layanwarga.staff import ROLE_OPD, agencies, audit
+from layanwarga.staff import ROLE_ADMIN, ROLE_OPD, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
 from .. import agency_names, inbox, localtime, permissions, ticket_details
@@ -123,6 +131,7 @@ def inbox_page():  # type: ignore[no-untyped-def]
                 "overdue_days": overdue_days,
                 "failed": r.id in failed,
                 "rating": r.rating,
+                "supporters": r.supporter_count,
                 "reopened": bool(r.reopened) and open_,
                 "place": ", ".join(p for p in (f"RT {r.rt}" if r.rt else "", f"RW {r.rw}" if r.rw else "", r.area or "") if p),
             }
@@ -269,6 +278,16 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
             session, msg.ticket_id == ticket.id, msg.notification_id.is_(None), limit=CONVERSATION_LIMIT
         )
     fb = feedback.for_ticket(session, ticket.id)
+    backers = [
+        {
+            "who": "Anonim" if permissions.hides_identity(user, s) else (c.profile_name or "Warga"),
+            "note": s.note,
+            "at": s.created_at,
+            "merged_from": s.merged_from_number,
+            "rating": s.rating,
+        }
+        for s, c in supporters.rows(session, ticket.id)
+    ]
     agency_list = agencies(session, inst)
     today = today_local(inst)
     open_ = states.is_open(ticket.kind, ticket.state)
@@ -296,6 +315,10 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
         "letter": letter,
         "agency_name": agency_names().get(ticket.agency_code or "", ticket.agency_code or ""),
         "identity": identity,
+        "supporters": backers,
+        "merged_into": merging.merged_into(ticket),
+        "may_merge": user.role == ROLE_ADMIN and ticket.kind == KIND_COMPLAINT,
+        "undo_open": merging.undo_open(ticket),
         "hidden_identity": hide,
         "nik": nik,
         "nik_revealed": show_nik and permissions.may_reveal_nik(user, ticket),
@@ -392,6 +415,41 @@ def act(number: str):  # type: ignore[no-untyped-def]
         still_visible = permissions.can_view(session, user, ticket_id)
     # An OPD that passed a complaint on no longer sees it: back to its inbox, not to a 404.
     return redirect(url_for("tickets.detail", number=number) if still_visible else url_for("tickets.inbox"))
+
+
+@bp.route("/tiket/<number>/gabung", methods=["POST"])
+def merge(number: str):  # type: ignore[no-untyped-def]
+    """Merge this complaint (a duplicate) into the one whose number the clerk typed."""
+    user: StaffUser = g.user
+    target = (request.form.get("ke") or "").strip()
+    try:
+        with session_scope(write=True) as session:
+            result = merging.merge(get_institution(), session, number, target, user.actor)
+            audit(session, user.actor, "gabung_aduan", target=f"{result.duplicate}->{result.survivor}")
+    except merging.MergeError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("tickets.detail", number=number))
+    flash(
+        f"{result.duplicate} digabung ke {result.survivor}; {result.moved} warga menjadi pendukung dan diberi tahu "
+        "nomor barunya. Dapat dibatalkan dalam sehari.", "ok",
+    )
+    return redirect(url_for("tickets.detail", number=result.survivor))
+
+
+@bp.route("/tiket/<number>/pisah", methods=["POST"])
+def split(number: str):  # type: ignore[no-untyped-def]
+    """Take a merged complaint out of its survivor again (an undo within a day)."""
+    user: StaffUser = g.user
+    reason = _form_text("alasan")
+    try:
+        with session_scope(write=True) as session:
+            result = merging.split(get_institution(), session, number, user.actor, reason)
+            audit(session, user.actor, "pisah_aduan", target=f"{result.duplicate}<-{result.survivor}")
+    except merging.MergeError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("tickets.detail", number=number))
+    flash(f"{result.duplicate} dipisahkan kembali dari {result.survivor}; warganya diberi tahu.", "ok")
+    return redirect(url_for("tickets.detail", number=result.duplicate))
 
 
 def _reply(ticket_id: int, number: str):  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ between areas resolve whatever a process imports first.
 - ``connector``: the WhatsApp connector's journal and message statuses
 - ``services``: the service catalogue: offices, services, their revisions, questions asked
 - ``partners``: Open311 API keys
+- ``supporters``: citizens following a complaint another citizen reported
 """
 from .base import Base, utcnow
 from .citizens import BlockedSender, Citizen
@@ -31,6 +32,7 @@ from .privacy import DataRequest
 from .reports import DigestRun, SpoolReport
 from .services import Service, ServiceAgency, ServiceQuestion, ServiceRevision
 from .staff import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser
+from .supporters import Supporter
 from .subscriptions import Announcement, AnnouncementDelivery, BroadcastLease, Subscription, SubscriptionEvent
 from .tickets import KIND_COMPLAINT, KIND_LETTER, Media, NumberCounter, StateChange, Ticket, TicketFeedback
 
@@ -39,6 +41,7 @@ __all__ = [
     "utcnow",
     "KIND_COMPLAINT",
     "KIND_LETTER",
+    "Supporter",
     "AgencySetting",
     "Announcement",
     "AnnouncementDelivery",

@@ -87,6 +87,9 @@ class Ticket(Base):
     resolution_note = Column(Text, nullable=True)
     rejection_reason = Column(Text, nullable=True)
     rating = Column(Integer, nullable=True)
+    # Citizens following it besides the reporter (``supporters``), kept here for the inbox's
+    # sort and Open311 at 100,000 tickets.
+    supporter_count = Column(Integer, nullable=False, default=0, server_default="0")
     idempotency_key = Column(String(128), nullable=True, unique=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
@@ -116,6 +119,10 @@ class Ticket(Base):
         Index("ix_tickets_unit_created", "unit_code", "created_at"),
         Index("ix_tickets_kelurahan_created", "kelurahan_code", "created_at"),
         Index("ix_tickets_kecamatan_created", "kecamatan_code", "created_at"),
+        # The nearby search's bounding box (layanwarga.nearby, migration 0017_supporters).
+        Index("ix_tickets_category_latitude", "category", "latitude", "longitude"),
+        Index("ix_tickets_category_rw_rt", "category", "rw", "rt"),
+        Index("ix_tickets_supporters_id", "supporter_count", "id"),
     )
 
     def detail(self, key: str, default: Any = None) -> Any:

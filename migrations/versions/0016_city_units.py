@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_city_units"
-down_revision = "0016_open311"
+down_revision = "0017_supporters"
 branch_labels = None
 depends_on = None
 

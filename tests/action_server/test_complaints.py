@@ -149,7 +149,7 @@ def test_change_then_pick_the_part_clears_only_that_part(domain) -> None:  # typ
 
 
 def test_aspiration_form_has_no_place_or_photo(domain) -> None:  # type: ignore[no-untyped-def]
-    assert domain["forms"]["sampaikan_aspirasi_form"]["required_slots"] == ["aduan_deskripsi", "aduan_anonim", "aduan_konfirmasi"]
+    assert domain["forms"]["sampaikan_aspirasi_form"]["required_slots"] == ["aduan_deskripsi", "aduan_anonim", "aduan_rahasia", "aduan_konfirmasi"]
     tracker = make_tracker("tolong perbanyak taman bermain anak di kelurahan", "sampaikan_aspirasi",
                            slots={"requested_slot": "aduan_deskripsi", "aduan_kategori": "sampaikan_aspirasi"},
                            active_loop="sampaikan_aspirasi_form")

@@ -483,3 +483,17 @@ def test_what_a_partner_sends_is_escaped_and_xml_stays_well_formed(app, db_url: 
     root = _xml(client.get(f"{BASE}/requests/{number}.xml"))  # parses: no raw control character, markup escaped
     assert root.find("request").findtext("description") == 'Lampu <b>mati</b> & "tiang" miring\nbaris dua'
     assert _json(client.get(f"{BASE}/requests/{number}.json"))[0]["description"] == text
+
+
+def test_extensions_carry_the_supporter_count_and_the_plain_list_stays_the_spec(app, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    from layanwarga import supporters
+
+    number = complaint("x1", sender="6281111111111").number
+    supporters.follow(INST, supporters.FollowDraft(number=number, sender="6282222222222", idempotency_key="x2"))
+    client = app.test_client()
+    plain = _json(client.get(f"{BASE}/requests/{number}.json"))
+    assert set(plain[0]) == _xml_fields(SPEC_REQUESTS_XML, "request")
+    extended = _json(client.get(f"{BASE}/requests/{number}.json?extensions=true"))
+    assert extended[0]["extended_attributes"] == {"supporter_count": 1}
+    root = _xml(client.get(f"{BASE}/requests.xml?extensions=true"))
+    assert root.find("request/extended_attributes/supporter_count").text == "1"

@@ -108,6 +108,8 @@ def test_chat_page_complaint_with_pin_photo_buttons_and_lists(
     bot.filter(has_text="1 foto sudah kami terima").last.locator(".reply-button", has_text="Selesai").click()
     wait_bot("dirahasiakan")
     bot.filter(has_text="dirahasiakan").last.locator(".reply-button", has_text="Ya, rahasiakan").click()
+    wait_bot("dari publik")
+    bot.filter(has_text="dari publik").last.locator(".reply-button", has_text="Boleh publik").click()
     wait_bot("Apakah sudah benar")
     page.screenshot(path=str(screenshots / "chat_4_summary.png"), full_page=True)
     bot.filter(has_text="Apakah sudah benar").last.locator(".reply-button", has_text="Kirim").click()

@@ -60,7 +60,8 @@ def test_a_place_in_the_first_message_is_not_asked_again(whatsapp_stack: WhatsAp
     turn = chat.say("lampu jalan di gang mawar rt 3 mati", until="kirim foto")
     assert "Di mana lokasinya" not in turn.text
     chat.tap("Lewati", until="dirahasiakan")
-    turn = chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    chat.tap("Tidak perlu", until="dari publik")
+    turn = chat.tap("Boleh publik", until="Apakah sudah benar?")
     assert "*Lokasi:* gang mawar rt 3" in turn.text
     chat.tap("Kirim", until=COMPLAINT_NUMBER)
     (ticket,) = tickets_of(url, phone)
@@ -98,7 +99,8 @@ def report_and_resolve(whatsapp_stack: WhatsAppStack, chat: Chat, phone: str) ->
     url = whatsapp_stack.database_url
     chat.say("lampu jalan di gang mawar rt 3 mati", until="kirim foto")
     chat.tap("Lewati", until="dirahasiakan")
-    chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    chat.tap("Tidak perlu", until="dari publik")
+    chat.tap("Boleh publik", until="Apakah sudah benar?")
     chat.tap("Kirim", until=COMPLAINT_NUMBER)
     (ticket,) = tickets_of(url, phone)
     inst = get_institution()

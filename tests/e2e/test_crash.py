@@ -54,7 +54,8 @@ def test_a_location_sent_while_the_action_server_is_killed_is_answered_when_it_r
     # The pin was kept and is answered once the action server is back: the next question.
     photo_question = chat.wait_for("kirim foto", after=pin.sent["seq"], timeout=90)
     chat.tap("Lewati", until="dirahasiakan")
-    chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    chat.tap("Tidak perlu", until="dari publik")
+    chat.tap("Boleh publik", until="Apakah sudah benar?")
     turn = chat.tap("Kirim", until=COMPLAINT_NUMBER)
 
     texts = bot_texts(chat)

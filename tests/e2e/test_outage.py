@@ -39,7 +39,8 @@ def test_messages_sent_while_the_action_server_is_down_are_answered_when_it_retu
     photo_question = chat.wait_for("kirim foto", after=address.sent["seq"], timeout=60)
     anonymity = chat.wait_for("dirahasiakan", after=skip["seq"], timeout=60)
     assert photo_question["seq"] < anonymity["seq"]
-    chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    chat.tap("Tidak perlu", until="dari publik")
+    chat.tap("Boleh publik", until="Apakah sudah benar?")
     turn = chat.tap("Kirim", until=COMPLAINT_NUMBER)
     number = COMPLAINT_NUMBER.search(turn.text).group(0)
 

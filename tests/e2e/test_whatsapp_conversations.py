@@ -51,7 +51,8 @@ def test_complaint_with_photo_and_pin(whatsapp_stack: WhatsAppStack) -> None:
     turn = chat.send_image(picture, until="1 foto sudah kami terima")
     assert turn.buttons == ["Selesai"]
     turn = chat.tap("Selesai", until="dirahasiakan")
-    turn = chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    chat.tap("Tidak perlu", until="dari publik")
+    turn = chat.tap("Boleh publik", until="Apakah sudah benar?")
     assert "Bundaran Besar" in turn.text and "1 foto" in turn.text
     assert turn.buttons == ["Kirim", "Ubah", "Batal"]
     turn = chat.tap("Kirim", until=COMPLAINT_NUMBER)
@@ -122,7 +123,8 @@ def test_status_check_follows_the_ticket(whatsapp_stack: WhatsAppStack) -> None:
     # The place is in the first message, so the form goes straight on to the photos.
     chat.say("lampu jalan di gang mawar rt 2 mati sudah seminggu, gelap sekali", until="kirim foto")
     chat.tap("Lewati", until="dirahasiakan")
-    chat.tap("Ya, rahasiakan", until="Apakah sudah benar?")
+    chat.tap("Ya, rahasiakan", until="dari publik")
+    chat.tap("Boleh publik", until="Apakah sudah benar?")
     turn = chat.tap("Kirim", until=COMPLAINT_NUMBER)
     number = COMPLAINT_NUMBER.search(turn.text).group(0)
     (ticket,) = tickets_of(url, phone)
