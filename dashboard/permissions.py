@@ -43,7 +43,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set
 
 from flask import Flask
 from sqlalchemy import and_, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from layanwarga import staff_units, states
@@ -169,7 +169,8 @@ def handoff_visible(user: StaffUser) -> ColumnElement:
     if not codes:
         return on_ticket
     # A unit's front desk also answers the citizens who live there (their remembered kelurahan).
-    lives_here = exists(select(Citizen.id).where(Citizen.id == Handoff.citizen_id, Citizen.unit_code.in_(sorted(codes))))
+    resident = aliased(Citizen)  # never correlated with a citizen the outer query lists
+    lives_here = exists(select(resident.id).where(resident.id == Handoff.citizen_id, resident.unit_code.in_(sorted(codes))))
     return or_(on_ticket, lives_here)
 
 
