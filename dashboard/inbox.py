@@ -17,7 +17,7 @@ from sqlalchemy import and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from layanwarga import numbering, states
+from layanwarga import numbering, staff_units, states
 from layanwarga.config import Institution
 from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Citizen, StaffUser, StateChange, Ticket
 from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD
@@ -60,6 +60,7 @@ class Filters:
     date_from: Optional[dt.date] = None
     date_to: Optional[dt.date] = None
     q: str = ""
+    unit: str = ""  # a kecamatan or kelurahan of the city's tree (its tickets: ``permissions.in_area``)
     sort: str = "terbaru"
     after: str = ""
     before: str = ""
@@ -76,6 +77,7 @@ class Filters:
             "dari": self.date_from.isoformat() if self.date_from else "",
             "sampai": self.date_to.isoformat() if self.date_to else "",
             "q": self.q,
+            "wilayah": self.unit,
             "urut": self.sort if self.sort != "terbaru" else "",
         }
         values.update(changes)
@@ -103,6 +105,7 @@ def parse_filters(args: Mapping[str, str], user: StaffUser) -> Filters:
         date_from=_date((args.get("dari") or "").strip(), errors, "awal"),
         date_to=_date((args.get("sampai") or "").strip(), errors, "akhir"),
         q=(args.get("q") or "").strip()[:100],
+        unit=(args.get("wilayah") or "").strip()[:20],
         sort=(args.get("urut") or "terbaru").strip(),
         after=(args.get("setelah") or "").strip(),
         before=(args.get("sebelum") or "").strip(),
@@ -179,9 +182,35 @@ def conditions(session: Session, inst: Institution, user: StaffUser, f: Filters,
             where.append(Ticket.created_at < end)
     if f.q:
         where.append(search_condition(inst, user, f.q))
+    if f.unit:
+        where.extend(unit_condition(inst, f))
     if f.sort == "tenggat":
         where.append(Ticket.due_date.is_not(None))
     return where
+
+
+def unit_condition(inst: Institution, f: Filters) -> List[ColumnElement]:
+    """The tickets of the kecamatan or kelurahan chosen in the filter (handled there or located
+    there, as an account of that unit sees them); within the viewer's scope, which stays. An
+    unknown code is said and ignored."""
+    tree = inst.units
+    if f.unit not in tree:
+        f.errors.append("Wilayah tidak dikenal; filter wilayah diabaikan.")
+        f.unit = ""
+        return []
+    codes = staff_units.area_of(tree, f.unit)
+    return [] if codes is None else [permissions.in_area(codes)]
+
+
+def unit_filter_choices(inst: Institution, user: StaffUser) -> List[Tuple[str, str]]:
+    """The kecamatan and kelurahan the viewer can filter by: the city's tree within the
+    account's own area (none for a single unit, or an account of one kelurahan)."""
+    tree = inst.units
+    if tree.single:
+        return []
+    own = permissions.area(user)
+    choices = [(code, label) for code, label in staff_units.unit_choices(tree) if code and (own is None or code in own)]
+    return choices if len(choices) > 1 else []
 
 
 # -- cursors ----------------------------------------------------------------------------------------
@@ -218,7 +247,8 @@ def reopened() -> ColumnElement:
 LIST_COLUMNS = (
     Ticket.id, Ticket.number, Ticket.kind, Ticket.category, Ticket.state, Ticket.agency_code, Ticket.due_date,
     Ticket.created_at, Ticket.updated_at, Ticket.is_anonymous, Ticket.reporter_name, Ticket.applicant_name,
-    Ticket.description, Ticket.purpose, Ticket.rating, Ticket.area, Ticket.rt, Ticket.rw,
+    Ticket.description, Ticket.purpose, Ticket.rating, Ticket.area, Ticket.rt, Ticket.rw, Ticket.unit_code,
+    Ticket.kelurahan_code,
     reopened().label("reopened"),
 )
 

@@ -26,7 +26,7 @@ from flask import (
 from sqlalchemy import select
 
 from layanwarga import conversation_log, feedback, media as media_store, notifications, states
-from layanwarga.config import get_institution
+from layanwarga.config import Institution, get_institution
 from layanwarga.db import session_scope
 from layanwarga.models import (
     KIND_COMPLAINT,
@@ -125,10 +125,12 @@ def inbox_page():  # type: ignore[no-untyped-def]
                 "rating": r.rating,
                 "reopened": bool(r.reopened) and open_,
                 "place": ", ".join(p for p in (f"RT {r.rt}" if r.rt else "", f"RW {r.rw}" if r.rw else "", r.area or "") if p),
+                "unit": _place_of(inst, r),
             }
         )
     return render_template(
         "inbox.html",
+        unit_choices=inbox.unit_filter_choices(inst, user),
         f=f,
         rows=rows,
         page=page,
@@ -138,6 +140,15 @@ def inbox_page():  # type: ignore[no-untyped-def]
         sorts=inbox.SORT_LABELS,
         today=today,
     )
+
+
+def _place_of(inst: Institution, ticket: Any) -> str:
+    """The kelurahan of a ticket in a city's list ("Kelurahan Langkai"); nothing for a single
+    unit, or a ticket placed nowhere (the city's triage)."""
+    if inst.units.single:
+        return ""
+    unit = inst.units.get(ticket.kelurahan_code or ticket.unit_code or "")
+    return unit.title if unit is not None and unit.parent is not None else ""
 
 
 # Keep the endpoint name short in templates: url_for("tickets.inbox").
