@@ -92,8 +92,11 @@ ACTION_TARGETS = {
 
 
 def forwarded() -> ColumnElement:
-    """The ticket was forwarded to an OPD at least once (its history has a ``diteruskan``)."""
-    return exists().where(and_(StateChange.ticket_id == Ticket.id, StateChange.to_state == states.DITERUSKAN))
+    """The ticket was forwarded to an OPD at least once (its history has a ``diteruskan``). On an
+    alias of the history, so a query that joins the history itself (the statistics' first
+    response) keeps this condition's own table."""
+    change = aliased(StateChange)
+    return exists().where(and_(change.ticket_id == Ticket.id, change.to_state == states.DITERUSKAN))
 
 
 def area(user: StaffUser) -> Optional[FrozenSet[str]]:
