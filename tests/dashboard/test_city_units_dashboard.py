@@ -13,11 +13,18 @@ from city_support import JEKAN_RAYA, LANGKAI, MENTENG, PAHANDUT, PAHANDUT_SEBERA
 from flask import Flask
 from sqlalchemy import update
 
-from layanwarga import db, states
+from layanwarga import db, staff, states
 from layanwarga.config import Institution
 from layanwarga.models import Ticket
-from tests.dashboard.support import listed, login
-from tests.dashboard.test_city_permissions import build_city, city, city_app  # noqa: F401  (fixtures)
+from tests.dashboard.support import PASSWORD, listed, login, post
+from tests.dashboard.test_city_permissions import (  # noqa: F401  (city, city_app: fixtures)
+    ACCOUNTS,
+    Account,
+    add_account,
+    build_city,
+    city,
+    city_app,
+)
 
 NOW = dt.datetime(2026, 12, 7, 3, 0, tzinfo=dt.timezone.utc)  # 10.00 WIB; tickets came on 23 November
 ROW = re.compile(
@@ -104,3 +111,28 @@ def test_statistics_compare_units_on_the_public_and_staff_pages(city_app: Flask,
 def test_a_single_unit_compares_nothing(app: Flask, world) -> None:  # type: ignore[no-untyped-def]
     page = app.test_client().get("/publik/statistik").get_data(as_text=True)
     assert 'id="unit-comparison"' not in page
+
+
+def test_the_city_admin_gives_accounts_a_unit_and_a_upt(city_app: Flask, city: Institution) -> None:  # noqa: F811
+    add_account(city, "diskominfo", ACCOUNTS["diskominfo"])
+    admin = login(city_app, "diskominfo")
+    form = admin.get("/admin/pengguna").get_data(as_text=True)
+    assert f'value="{LANGKAI}"' in form and 'value="UPT Persampahan Wilayah Jekan Raya"' in form
+    created = post(admin, "/admin/pengguna", {"username": "lurah.langkai", "full_name": "Surat Langkai", "role": "surat",
+                                              "unit_code": LANGKAI, "password": PASSWORD}, page="/admin/pengguna")
+    assert created.status_code == 302
+    refused = post(admin, "/admin/pengguna", {"username": "dlh.langkai", "full_name": "DLH Langkai", "role": "opd",
+                                              "agency_code": "DLH", "unit_code": LANGKAI, "password": PASSWORD},
+                   page="/admin/pengguna")
+    assert refused.status_code == 400 and "Petugas OPD bekerja untuk seluruh kota" in refused.get_data(as_text=True)
+    opd_id = add_account(city, "dlh.kota", Account("opd", agency="DLH"))
+    edited = post(admin, f"/admin/pengguna/{opd_id}", {"full_name": "DLH Jekan", "role": "opd", "agency_code": "DLH",
+                                                      "upt_name": "UPT Persampahan Wilayah Jekan Raya", "is_active": "1"},
+                  page=f"/admin/pengguna/{opd_id}")
+    assert edited.status_code == 302
+    with db.session_scope() as session:
+        clerk, officer = staff.find_user(session, "lurah.langkai"), staff.find_user(session, "dlh.kota")
+        assert clerk is not None and officer is not None
+        assert (clerk.unit_code, officer.upt_name) == (LANGKAI, "UPT Persampahan Wilayah Jekan Raya")
+    listing = admin.get("/admin/pengguna").get_data(as_text=True)
+    assert "Kelurahan Langkai" in listing and "(UPT Persampahan Wilayah Jekan Raya)" in listing
