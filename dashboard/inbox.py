@@ -312,5 +312,5 @@ def all_rows(session: Session, inst: Institution, user: StaffUser, f: Filters, t
     column = getattr(Ticket, column_name)
     order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
     return session.execute(
-        select(*LIST_COLUMNS, Ticket.closed_at).where(*where).order_by(*order).limit(limit).execution_options(yield_per=2000)
+        select(*LIST_COLUMNS, Ticket.closed_at, Ticket.kecamatan_code).where(*where).order_by(*order).limit(limit).execution_options(yield_per=2000)
     )

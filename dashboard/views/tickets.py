@@ -171,7 +171,8 @@ def export_csv():  # type: ignore[no-untyped-def]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["nomor", "jenis", "kategori", "status", "opd", localtime.column(inst, "dibuat"), "tenggat",
-                     localtime.column(inst, "ditutup"), "terlambat_hari", "penilaian", "rt", "rw", "wilayah"])
+                     localtime.column(inst, "ditutup"), "terlambat_hari", "penilaian", "rt", "rw", "wilayah",
+                     "unit_kode", "kelurahan_kode", "kecamatan_kode"])
     count = 0
     with session_scope() as session:
         for r in inbox.all_rows(session, inst, user, f, today):
@@ -185,6 +186,7 @@ def export_csv():  # type: ignore[no-untyped-def]
                     names.get(r.agency_code or "", r.agency_code or ""), localtime.text(inst, r.created_at),
                     r.due_date.isoformat() if r.due_date else "", localtime.text(inst, r.closed_at),
                     late, r.rating or "", r.rt or "", r.rw or "", r.area or "",
+                    r.unit_code or "", r.kelurahan_code or "", r.kecamatan_code or "",
                 )]
             )
             count += 1

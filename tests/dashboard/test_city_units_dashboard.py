@@ -4,7 +4,9 @@ to resolution, share that kept its due date), each account's figures limited to 
 see. The world is ``test_city_permissions``' city: tickets placed by the real routing."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 from pathlib import Path
 from typing import Dict, Tuple
@@ -58,6 +60,10 @@ def test_the_inbox_filters_by_kecamatan_and_kelurahan_within_the_accounts_area(
         numbers["sktm_langkai"], numbers["sampah_langkai"],
     }
     assert listed(camat.get(f"/tiket?wilayah={MENTENG}").get_data(as_text=True)) == []  # the scope stays
+    exported = list(csv.DictReader(io.StringIO(camat.get(f"/tiket.csv?wilayah={LANGKAI}").get_data(as_text=True).lstrip("\ufeff"))))
+    assert {(row["nomor"], row["kelurahan_kode"], row["kecamatan_kode"]) for row in exported} == {
+        (numbers["sktm_langkai"], LANGKAI, PAHANDUT), (numbers["sampah_langkai"], LANGKAI, PAHANDUT),
+    }
     clerk_page = login(city_app, "surat_langkai").get("/tiket").get_data(as_text=True)
     assert 'id="filter-unit"' not in clerk_page  # one kelurahan: nothing to choose
     assert "Kelurahan Langkai" in clerk_page  # each row names its kelurahan
