@@ -17,13 +17,14 @@ from sqlalchemy import and_, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from layanwarga import numbering, states
+from layanwarga import numbering, staff_units, states
 from layanwarga.config import Institution
 from layanwarga.models import KIND_COMPLAINT, KIND_LETTER, Citizen, StaffUser, StateChange, Ticket
 from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD
 from layanwarga.stats import utc_bounds
 
 from . import permissions
+from .security import is_city_admin
 
 COUNT_CAP = 10000
 SORTS = {
@@ -61,6 +62,7 @@ class Filters:
     date_from: Optional[dt.date] = None
     date_to: Optional[dt.date] = None
     q: str = ""
+    unit: str = ""  # a kecamatan or kelurahan of the city's tree (its tickets: ``permissions.in_area``)
     sort: str = "terbaru"
     after: str = ""
     before: str = ""
@@ -77,6 +79,7 @@ class Filters:
             "dari": self.date_from.isoformat() if self.date_from else "",
             "sampai": self.date_to.isoformat() if self.date_to else "",
             "q": self.q,
+            "wilayah": self.unit,
             "urut": self.sort if self.sort != "terbaru" else "",
         }
         values.update(changes)
@@ -104,6 +107,7 @@ def parse_filters(args: Mapping[str, str], user: StaffUser) -> Filters:
         date_from=_date((args.get("dari") or "").strip(), errors, "awal"),
         date_to=_date((args.get("sampai") or "").strip(), errors, "akhir"),
         q=(args.get("q") or "").strip()[:100],
+        unit=(args.get("wilayah") or "").strip()[:20],
         sort=(args.get("urut") or "terbaru").strip(),
         after=(args.get("setelah") or "").strip(),
         before=(args.get("sebelum") or "").strip(),
@@ -145,7 +149,7 @@ def search_condition(inst: Institution, user: StaffUser, q: str) -> ColumnElemen
         Ticket.purpose.ilike(pattern, escape="\\"),
     )
     names = or_(Ticket.reporter_name.ilike(pattern, escape="\\"), Ticket.applicant_name.ilike(pattern, escape="\\"))
-    if user.role == ROLE_ADMIN:
+    if is_city_admin(user):  # the only role that sees anonymous reporters' names
         name_match: ColumnElement = names
     else:
         name_match = and_(Ticket.is_anonymous.is_(False), names)
@@ -180,9 +184,35 @@ def conditions(session: Session, inst: Institution, user: StaffUser, f: Filters,
             where.append(Ticket.created_at < end)
     if f.q:
         where.append(search_condition(inst, user, f.q))
+    if f.unit:
+        where.extend(unit_condition(inst, f))
     if f.sort == "tenggat":
         where.append(Ticket.due_date.is_not(None))
     return where
+
+
+def unit_condition(inst: Institution, f: Filters) -> List[ColumnElement]:
+    """The tickets of the kecamatan or kelurahan chosen in the filter (handled there or located
+    there, as an account of that unit sees them); within the viewer's scope, which stays. An
+    unknown code is said and ignored."""
+    tree = inst.units
+    if f.unit not in tree:
+        f.errors.append("Wilayah tidak dikenal; filter wilayah diabaikan.")
+        f.unit = ""
+        return []
+    codes = staff_units.area_of(tree, f.unit)
+    return [] if codes is None else [permissions.in_area(codes)]
+
+
+def unit_filter_choices(inst: Institution, user: StaffUser) -> List[Tuple[str, str]]:
+    """The kecamatan and kelurahan the viewer can filter by: the city's tree within the
+    account's own area (none for a single unit, or an account of one kelurahan)."""
+    tree = inst.units
+    if tree.single:
+        return []
+    own = permissions.area(user)
+    choices = [(code, label) for code, label in staff_units.unit_choices(tree) if code and (own is None or code in own)]
+    return choices if len(choices) > 1 else []
 
 
 # -- cursors ----------------------------------------------------------------------------------------
@@ -222,6 +252,7 @@ LIST_COLUMNS = (
     Ticket.id, Ticket.number, Ticket.kind, Ticket.category, Ticket.state, Ticket.agency_code, Ticket.due_date,
     Ticket.created_at, Ticket.updated_at, Ticket.is_anonymous, Ticket.reporter_name, Ticket.applicant_name,
     Ticket.description, Ticket.purpose, Ticket.rating, Ticket.area, Ticket.rt, Ticket.rw, Ticket.supporter_count,
+    Ticket.unit_code, Ticket.kelurahan_code,
     reopened().label("reopened"),
 )
 
@@ -285,5 +316,5 @@ def all_rows(session: Session, inst: Institution, user: StaffUser, f: Filters, t
     column = getattr(Ticket, column_name)
     order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
     return session.execute(
-        select(*LIST_COLUMNS, Ticket.closed_at).where(*where).order_by(*order).limit(limit).execution_options(yield_per=2000)
+        select(*LIST_COLUMNS, Ticket.closed_at, Ticket.kecamatan_code).where(*where).order_by(*order).limit(limit).execution_options(yield_per=2000)
     )

@@ -6,6 +6,14 @@ by hiding buttons.
   never the identity (name, phone, WhatsApp id) of an anonymous reporter;
 - letter clerks: letter requests.
 
+In a city (issue 21) an account also belongs to a unit (``layanwarga.staff_units``): a
+kecamatan's or kelurahan's admin or letter clerk sees only the tickets handled by, or located in,
+its area (``in_area``); an OPD officer may be limited to one field unit (UPT) of its agency, i.e.
+to the kecamatan that UPT serves. Accounts without a unit (every account of a single-unit
+deployment) see what they always did. Only admins of the whole deployment (``is_city_admin``)
+manage accounts, OPD, the outbox, blocked senders, data requests and announcements, and see
+anonymous reporters' identity.
+
 NIKs are masked everywhere except on the detail page for roles that process letters (admin,
 letter clerk), and then only on request, with an audit entry.
 
@@ -35,13 +43,15 @@ from typing import Any, Callable, Dict, FrozenSet, List, Optional, Set
 
 from flask import Flask
 from sqlalchemy import and_, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from layanwarga import states
+from layanwarga import staff_units, states
+from layanwarga.config import get_institution
 from layanwarga.models import (
     KIND_COMPLAINT,
     KIND_LETTER,
+    Citizen,
     ConversationMessage,
     Handoff,
     Media,
@@ -52,7 +62,14 @@ from layanwarga.models import (
 from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD
 
 from .api_auth import api_key_required
-from .security import can_chat, chat_required, login_required, roles_required
+from .security import (
+    can_chat,
+    chat_required,
+    city_admin_required,
+    city_roles_required,
+    is_city_admin,
+    login_required,
+)
 
 # Actions a role may take (the workflow in layanwarga.states decides what is possible now).
 ACTIONS_BY_ROLE = {
@@ -76,18 +93,43 @@ ACTION_TARGETS = {
 
 
 def forwarded() -> ColumnElement:
-    """The ticket was forwarded to an OPD at least once (its history has a ``diteruskan``)."""
-    return exists().where(and_(StateChange.ticket_id == Ticket.id, StateChange.to_state == states.DITERUSKAN))
+    """The ticket was forwarded to an OPD at least once (its history has a ``diteruskan``). On an
+    alias of the history, so a query that joins the history itself (the statistics' first
+    response) keeps this condition's own table."""
+    change = aliased(StateChange)
+    return exists().where(and_(change.ticket_id == Ticket.id, change.to_state == states.DITERUSKAN))
+
+
+def area(user: StaffUser) -> Optional[FrozenSet[str]]:
+    """The unit codes of the city ``user`` works for, None for the whole deployment
+    (``layanwarga.staff_units``: no unit, or the root)."""
+    return staff_units.area_of(get_institution().units, user.unit_code)
+
+
+def in_area(codes: FrozenSet[str]) -> ColumnElement:
+    """A ticket of these units: handled by one of them, or located in one (the kelurahan or
+    kecamatan of the place reported, the applicant's home, the citizen's kelurahan)."""
+    if not codes:
+        return false()
+    listed = sorted(codes)
+    return or_(Ticket.unit_code.in_(listed), Ticket.kelurahan_code.in_(listed), Ticket.kecamatan_code.in_(listed))
 
 
 def scope(user: StaffUser) -> List[ColumnElement]:
-    """SQL conditions limiting tickets to those ``user`` may see."""
+    """SQL conditions limiting tickets to those ``user`` may see: the role's kind of tickets
+    (see the module docstring), within the account's unit of the city or its OPD's field unit."""
     if user.role == ROLE_ADMIN:
-        return []
+        codes = area(user)
+        return [] if codes is None else [in_area(codes)]
     if user.role == ROLE_LETTERS:
-        return [Ticket.kind == KIND_LETTER]
+        codes = area(user)
+        return [Ticket.kind == KIND_LETTER] + ([] if codes is None else [in_area(codes)])
     if user.role == ROLE_OPD and user.agency_code:
-        return [Ticket.kind == KIND_COMPLAINT, Ticket.agency_code == user.agency_code, forwarded()]
+        conditions = [Ticket.kind == KIND_COMPLAINT, Ticket.agency_code == user.agency_code, forwarded()]
+        kecamatan = staff_units.upt_area(get_institution(), user.agency_code, user.upt_name)
+        if kecamatan is not None:
+            conditions.append(Ticket.kecamatan_code.in_(sorted(kecamatan)) if kecamatan else false())
+        return conditions
     return [Ticket.id.is_(None)]  # an account without a usable role sees nothing
 
 
@@ -99,8 +141,9 @@ def can_view(session: Session, user: StaffUser, ticket_id: int) -> bool:
 
 
 def hides_identity(user: StaffUser, ticket: Any) -> bool:
-    """Anonymous reporters' identity is hidden from everyone but admins."""
-    return bool(ticket.is_anonymous) and user.role != ROLE_ADMIN
+    """Anonymous reporters' identity is hidden from everyone but the deployment's admins (a
+    kecamatan's or kelurahan's admin does not see it either)."""
+    return bool(ticket.is_anonymous) and not is_city_admin(user)
 
 
 def may_see_conversation(user: StaffUser, ticket: Ticket) -> bool:
@@ -113,7 +156,7 @@ def conversation_scope(user: StaffUser) -> List[ColumnElement]:
     """SQL conditions limiting tickets to those whose citizen ``user`` may see: the ticket is in
     their scope and, outside the admin role, not anonymous (``may_see_conversation`` in SQL)."""
     conditions = scope(user)
-    if user.role != ROLE_ADMIN:
+    if not is_city_admin(user):
         conditions = [*conditions, Ticket.is_anonymous.is_(False)]
     return conditions
 
@@ -123,9 +166,16 @@ def handoff_visible(user: StaffUser) -> ColumnElement:
     docstring: the front desk sees all; others only citizens they already see on a ticket)."""
     if not can_chat(user):
         return false()
-    if user.role == ROLE_ADMIN:
+    if is_city_admin(user):
         return true()
-    return exists(select(Ticket.id).where(Ticket.citizen_id == Handoff.citizen_id, *conversation_scope(user)))
+    on_ticket = exists(select(Ticket.id).where(Ticket.citizen_id == Handoff.citizen_id, *conversation_scope(user)))
+    codes = area(user) if user.role == ROLE_ADMIN else None
+    if not codes:
+        return on_ticket
+    # A unit's front desk also answers the citizens who live there (their remembered kelurahan).
+    resident = aliased(Citizen)  # never correlated with a citizen the outer query lists
+    lives_here = exists(select(resident.id).where(resident.id == Handoff.citizen_id, resident.unit_code.in_(sorted(codes))))
+    return or_(on_ticket, lives_here)
 
 
 def can_open_handoff(session: Session, user: StaffUser, handoff_id: int) -> bool:
@@ -137,7 +187,7 @@ def readable_lines(user: StaffUser) -> ColumnElement:
     may open, i.e. not a line about a ticket whose citizen they may not see (a status message of
     another OPD's or an anonymous complaint sent while a handoff is open, or the form of an
     anonymous complaint the citizen had just submitted)."""
-    if user.role == ROLE_ADMIN:
+    if is_city_admin(user):
         return true()
     return or_(
         ConversationMessage.ticket_id.is_(None),
@@ -185,7 +235,8 @@ def agency_choices(user: StaffUser, ticket: Ticket, agencies: dict) -> Optional[
 PUBLIC = "public"  # anyone, logged in or not
 STAFF = "staff"  # any logged-in account; what it shows is scoped by the view
 CHAT = "chat"  # admins and accounts with the chat permission
-ROLES = "roles"  # the listed roles only
+ROLES = "roles"  # the listed roles only ("admin": of the whole deployment, not a unit's)
+CITY_ADMIN = "city_admin"  # admins of the whole deployment (no unit): accounts, OPD, settings
 PARTNER = "partner"  # an Open311 partner's active API key (dashboard.api_auth), no staff login
 
 # What a route's URL names: the object a request must then be allowed to see.
@@ -216,6 +267,10 @@ def _staff(subject: Optional[str] = None) -> RouteRule:
 
 def _chat(subject: Optional[str] = None) -> RouteRule:
     return RouteRule(CHAT, subject=subject)
+
+
+def _city_admin(subject: Optional[str] = None) -> RouteRule:
+    return RouteRule(CITY_ADMIN, frozenset({ROLE_ADMIN}), subject)
 
 
 def _roles(*roles: str, subject: Optional[str] = None) -> RouteRule:
@@ -253,31 +308,31 @@ ROUTES: Dict[str, RouteRule] = {
     "live.poll": _chat(HANDOFF),
     "live.reply": _chat(HANDOFF),
     "live.close": _chat(HANDOFF),
-    "admin.users": _roles(ROLE_ADMIN),
-    "admin.edit_user": _roles(ROLE_ADMIN, subject=STAFF_ACCOUNT),
-    "admin.agencies": _roles(ROLE_ADMIN),
-    "admin.outbox": _roles(ROLE_ADMIN),
-    "admin.retry": _roles(ROLE_ADMIN, subject=NOTIFICATION),
-    "admin.blocked": _roles(ROLE_ADMIN),
-    "admin.unblock": _roles(ROLE_ADMIN, subject=BLOCKED_SENDER),
-    "admin.data_requests": _roles(ROLE_ADMIN),
+    "admin.users": _city_admin(),
+    "admin.edit_user": _city_admin(subject=STAFF_ACCOUNT),
+    "admin.agencies": _city_admin(),
+    "admin.outbox": _city_admin(),
+    "admin.retry": _city_admin(subject=NOTIFICATION),
+    "admin.blocked": _city_admin(),
+    "admin.unblock": _city_admin(subject=BLOCKED_SENDER),
+    "admin.data_requests": _city_admin(),
     "catalogue.index": _roles(ROLE_ADMIN, ROLE_OPD),
     "catalogue.question_stats": _roles(ROLE_ADMIN, ROLE_OPD),
     "catalogue.create": _roles(ROLE_ADMIN, ROLE_OPD),  # an OPD: in its own office only
     "catalogue.edit": _roles(ROLE_ADMIN, ROLE_OPD, subject=SERVICE),  # an OPD: its own services only
     "catalogue.publish": _roles(ROLE_ADMIN, subject=SERVICE),
-    "announcements.index": _roles(ROLE_ADMIN),
-    "announcements.compose": _roles(ROLE_ADMIN),
-    "announcements.detail": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
-    "announcements.edit": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
-    "announcements.image": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
-    "announcements.send": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
-    "announcements.pause": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
-    "announcements.resume": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
-    "announcements.stop": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
-    "announcements.delete": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
-    "admin.api_keys_page": _roles(ROLE_ADMIN),
-    "admin.revoke_api_key": _roles(ROLE_ADMIN, subject=API_KEY),
+    "announcements.index": _city_admin(),
+    "announcements.compose": _city_admin(),
+    "announcements.detail": _city_admin(subject=ANNOUNCEMENT),
+    "announcements.edit": _city_admin(subject=ANNOUNCEMENT),
+    "announcements.image": _city_admin(subject=ANNOUNCEMENT),
+    "announcements.send": _city_admin(subject=ANNOUNCEMENT),
+    "announcements.pause": _city_admin(subject=ANNOUNCEMENT),
+    "announcements.resume": _city_admin(subject=ANNOUNCEMENT),
+    "announcements.stop": _city_admin(subject=ANNOUNCEMENT),
+    "announcements.delete": _city_admin(subject=ANNOUNCEMENT),
+    "admin.api_keys_page": _city_admin(),
+    "admin.revoke_api_key": _city_admin(subject=API_KEY),
     # The public map and the Open311 API show only what layanwarga.public_tickets lets through.
     "public_map.page": _public(),
     "public_map.data": _public(),
@@ -303,8 +358,10 @@ def guarded(rule: RouteRule, view: Callable[..., Any]) -> Callable[..., Any]:
         return login_required(view)
     if rule.audience == CHAT:
         return chat_required(view)
+    if rule.audience == CITY_ADMIN:
+        return city_admin_required(view)
     if rule.audience == ROLES and rule.roles:
-        return roles_required(*sorted(rule.roles))(view)
+        return city_roles_required(*sorted(rule.roles))(view)
     if rule.audience == PARTNER:
         return api_key_required(view)
     raise RouteRuleError(f"unknown audience {rule.audience!r}")

@@ -133,6 +133,41 @@ def roles_required(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+def is_city_admin(user: Optional[StaffUser]) -> bool:
+    """An admin of the whole deployment (no unit): the city's Diskominfo, or the one office of a
+    single-unit deployment. A kecamatan's or kelurahan's admin works its own area only and does
+    not manage accounts, OPD or the city's settings."""
+    return user is not None and user.role == staff.ROLE_ADMIN and not user.unit_code
+
+
+def city_admin_required(view: F) -> F:
+    @functools.wraps(view)
+    @login_required
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not is_city_admin(g.user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def city_roles_required(*roles: str) -> Callable[[F], F]:
+    """The listed roles, where "admin" means an admin of the whole deployment: a route for a
+    role's city-wide pages (a kecamatan's or kelurahan's admin gets 403)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if g.user.role not in roles or (g.user.role == staff.ROLE_ADMIN and not is_city_admin(g.user)):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
 def chat_required(view: F) -> F:
     @functools.wraps(view)
     @login_required
@@ -179,3 +214,4 @@ def install(app: Flask) -> None:
     app.after_request(security_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["can_chat"] = can_chat
+    app.jinja_env.globals["is_city_admin"] = is_city_admin

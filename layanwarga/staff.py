@@ -34,6 +34,7 @@ from .catalogue import Agency
 from .config import Institution
 from .models import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser, utcnow
 from .models.staff import USERNAME_MAX
+from .staff_units import AccountUnit, check_account_unit
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,23 @@ def _check_role(role: str, agency_code: Optional[str], agencies: Sequence[str]) 
         raise UserError("OPD tidak dikenal.")
 
 
+def _check_unit(
+    inst: Optional[Institution], role: str, agency_code: Optional[str], unit_code: Optional[str], upt_name: Optional[str]
+) -> AccountUnit:
+    """The account's unit and field unit, checked against the organisation tree (none given: the
+    whole deployment, as every account before units existed)."""
+    if inst is None:
+        if unit_code or upt_name:
+            raise UserError("Unit kerja tidak dapat diperiksa tanpa konfigurasi instansi.")
+        return AccountUnit(None, None)
+    place, problem = check_account_unit(
+        inst, role_is_opd=role == ROLE_OPD, agency_code=agency_code, unit_code=unit_code, upt_name=upt_name
+    )
+    if problem or place is None:
+        raise UserError(problem or "Unit kerja tidak dikenal.")
+    return place
+
+
 def create_user(
     session: Session,
     *,
@@ -139,6 +157,9 @@ def create_user(
     can_chat: Optional[bool] = None,
     agencies: Sequence[str] = (),
     temporary: bool = False,
+    inst: Optional[Institution] = None,
+    unit_code: Optional[str] = None,
+    upt_name: Optional[str] = None,
 ) -> StaffUser:
     """A new account; ``temporary`` when someone else chose the password (an admin adding a
     colleague): the user then has to replace it at the first login."""
@@ -148,6 +169,7 @@ def create_user(
     if not (full_name or "").strip():
         raise UserError("Nama lengkap wajib diisi.")
     _check_role(role, agency_code, agencies)
+    place = _check_unit(inst, role, agency_code, unit_code, upt_name)
     problem = password_problem(password, username)
     if problem:
         raise UserError(problem)
@@ -166,6 +188,8 @@ def create_user(
         updated_at=now,
         password_changed_at=now,
         must_change_password=temporary,
+        unit_code=place.unit_code,
+        upt_name=place.upt_name,
     )
     session.add(user)
     session.flush()
@@ -205,16 +229,24 @@ def update_user(
     can_chat: bool,
     is_active: bool,
     agencies: Sequence[str] = (),
+    inst: Optional[Institution] = None,
+    unit_code: Optional[str] = None,
+    upt_name: Optional[str] = None,
 ) -> None:
     _check_role(role, agency_code, agencies)
+    place = _check_unit(inst, role, agency_code, unit_code, upt_name)
     if not (full_name or "").strip():
         raise UserError("Nama lengkap wajib diisi.")
     if user.role == ROLE_ADMIN and (role != ROLE_ADMIN or not is_active) and count_active_admins(session) <= 1:
         raise UserError("Harus tetap ada minimal satu admin aktif.")
-    changed_access = (role, agency_code, is_active) != (user.role, user.agency_code, user.is_active)
+    changed_access = (role, agency_code, is_active, place.unit_code, place.upt_name) != (
+        user.role, user.agency_code, user.is_active, user.unit_code, user.upt_name
+    )
     user.full_name = full_name.strip()[:200]
     user.role = role
     user.agency_code = agency_code if role == ROLE_OPD else None
+    user.unit_code = place.unit_code
+    user.upt_name = place.upt_name
     user.can_chat = bool(can_chat)
     user.is_active = bool(is_active)
     if changed_access:

@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from sqlalchemy import and_, func, literal_column, select
+from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,6 +33,7 @@ from .config import Institution
 from .db import session_scope
 from .formatting import MONTH_NAMES, format_date
 from .models import KIND_COMPLAINT, KIND_LETTER, DigestRun, StateChange, Ticket, utcnow
+from .units import KECAMATAN_LEVEL, VILLAGE_LEVEL
 
 logger = logging.getLogger(__name__)
 
@@ -196,10 +197,41 @@ class Overview:
     rating_count: int = 0
     rating_average: Optional[float] = None
     rating_distribution: Dict[int, int] = field(default_factory=dict)
+    by_unit: List["UnitFigures"] = field(default_factory=list)  # a city's comparison of units
 
     @property
     def overdue_share(self) -> Optional[float]:
         return self.overdue / self.with_due_date if self.with_due_date else None
+
+
+@dataclass
+class UnitFigures:
+    """One kecamatan or kelurahan of a city in the comparison of units: tickets created in the
+    period and located there (the place reported, the applicant's or citizen's kelurahan, else the
+    unit handling it), how long those closed as done took (median, in days, complaints and
+    letters alike) and how many of those with a due date kept it (not waiting past it, not
+    closed after it: the complement of the overview's overdue share). ``code`` None: placed
+    nowhere yet, the city's triage."""
+
+    code: Optional[str]
+    name: str
+    level: int
+    total: int = 0
+    with_due_date: int = 0
+    late: int = 0
+    durations: List[float] = field(default_factory=list, repr=False)
+
+    @property
+    def resolved(self) -> int:
+        return len(self.durations)
+
+    @property
+    def median_resolution_days(self) -> Optional[float]:
+        return round(pystats.median(self.durations), 1) if self.durations else None
+
+    @property
+    def sla_kept_share(self) -> Optional[float]:
+        return (self.with_due_date - self.late) / self.with_due_date if self.with_due_date else None
 
 
 # Open tickets the office still has to act on: a letter ready for pick-up waits for the citizen.
@@ -231,13 +263,16 @@ def overview(
     *,
     agency_names: Optional[Dict[str, str]] = None,
     now: Optional[dt.datetime] = None,
+    scope: Sequence[ColumnElement] = (),
 ) -> Overview:
+    """The period's figures; ``scope`` limits them to the tickets a staff account may see (the
+    dashboard's permission rule), none for the public page."""
     granularity = granularity_for(filters.start, filters.end)
     result = Overview(filters=filters, granularity=granularity)
     result.periods = buckets(filters.start, filters.end, granularity)
     index = {period: i for i, period in enumerate(result.periods)}
     agency_names = agency_names or {code: a.name for code, a in inst.agencies.items()}
-    where = _conditions(inst, filters)
+    where = _conditions(inst, filters, scope)
     day = local_day(session, inst, Ticket.created_at)
 
     # Created per day x kind x category x agency x state: at most a few thousand groups.
@@ -291,7 +326,7 @@ def overview(
     # Resolved per period (by the local day of closing, tickets closed as selesai).
     closed_day = local_day(session, inst, Ticket.closed_at)
     start_utc, end_utc = utc_bounds(inst, filters.start, filters.end)
-    resolved_where = [Ticket.closed_at >= start_utc, Ticket.closed_at < end_utc, Ticket.state == states.SELESAI]
+    resolved_where = [Ticket.closed_at >= start_utc, Ticket.closed_at < end_utc, Ticket.state == states.SELESAI, *scope]
     if filters.kind:
         resolved_where.append(Ticket.kind == filters.kind)
     if filters.agency_code:
@@ -366,7 +401,78 @@ def overview(
     result.rating_count = sum(distribution.values())
     if result.rating_count:
         result.rating_average = round(sum(k * v for k, v in distribution.items()) / result.rating_count, 2)
+    result.by_unit = unit_comparison(session, inst, where, today)
     return result
+
+
+def unit_comparison(session: Session, inst: Institution, where: Sequence[ColumnElement], today: dt.date) -> List[UnitFigures]:
+    """The comparison of a city's units (``UnitFigures``): every kecamatan, each followed by its
+    kelurahan that have tickets, then what is placed nowhere. Two grouped queries, whatever the
+    number of tickets (a single unit compares nothing: no query)."""
+    tree = inst.units
+    if tree.single:
+        return []
+    late = case(
+        (and_(Ticket.state.in_(WAITING_FOR_OFFICE), Ticket.due_date < today), 1),
+        (
+            and_(
+                Ticket.state == states.SELESAI,
+                Ticket.closed_at.is_not(None),
+                Ticket.due_date.is_not(None),
+                local_day(session, inst, Ticket.closed_at) > Ticket.due_date,
+            ),
+            1,
+        ),
+        else_=0,
+    )
+    places = (Ticket.kecamatan_code, Ticket.kelurahan_code, Ticket.unit_code)
+    figures: Dict[Optional[str], UnitFigures] = {}
+
+    def rows_for(kecamatan: Optional[str], kelurahan: Optional[str], unit: Optional[str]) -> List[UnitFigures]:
+        """The comparison rows one ticket counts in: its kelurahan and its kecamatan, or triage."""
+        found = tree.get(unit) if unit else None
+        if kelurahan is None and found is not None and found.level == VILLAGE_LEVEL:
+            kelurahan = found.code
+        if kecamatan is None and found is not None and found.parent is not None:
+            above = tree.kecamatan_of(found.code)
+            kecamatan = above.code if above is not None else None
+        codes: List[Optional[str]] = [code for code in (kecamatan, kelurahan) if code and code in tree]
+        if not codes:
+            codes = [None]
+        targets = []
+        for code in codes:
+            if code not in figures:
+                known = tree.get(code) if code else None
+                figures[code] = UnitFigures(
+                    code=known.code if known else None,
+                    name=known.title if known else "Belum ditempatkan (triase)",
+                    level=known.level if known else 0,
+                )
+            targets.append(figures[code])
+        return targets
+
+    for kecamatan, kelurahan, unit, count, dated, overdue in session.execute(
+        select(*places, func.count(Ticket.id), func.count(Ticket.due_date), func.sum(late)).where(*where).group_by(*places)
+    ):
+        for row in rows_for(kecamatan, kelurahan, unit):
+            row.total += int(count)
+            row.with_due_date += int(dated)
+            row.late += int(overdue or 0)
+    for kecamatan, kelurahan, unit, hours in session.execute(
+        select(*places, hours_between(session, Ticket.closed_at, Ticket.created_at)).where(
+            *where, Ticket.state == states.SELESAI, Ticket.closed_at.is_not(None)
+        )
+    ):
+        if hours is not None:
+            for row in rows_for(kecamatan, kelurahan, unit):
+                row.durations.append(float(hours) / 24)
+    ordered: List[UnitFigures] = []
+    for kecamatan in tree.at_level(KECAMATAN_LEVEL):
+        ordered.append(figures.get(kecamatan.code) or UnitFigures(kecamatan.code, kecamatan.title, kecamatan.level))
+        ordered.extend(figures[child.code] for child in tree.children(kecamatan.code) if child.code in figures)
+    if None in figures:
+        ordered.append(figures[None])
+    return ordered
 
 
 def csv_rows(result: Overview) -> Iterable[List[str]]:
@@ -403,6 +509,12 @@ def csv_rows(result: Overview) -> Iterable[List[str]]:
     yield ["penilaian", "rata_rata", "Rata-rata penilaian", "" if result.rating_average is None else str(result.rating_average)]
     for value, count in result.rating_distribution.items():
         yield ["penilaian", f"bintang_{value}", f"{value} bintang", str(count)]
+    for unit in result.by_unit:
+        key = unit.code or "triase"
+        median, kept = unit.median_resolution_days, unit.sla_kept_share
+        yield ["wilayah_masuk", key, unit.name, str(unit.total)]
+        yield ["wilayah_median_hari_selesai", key, unit.name, "" if median is None else str(median)]
+        yield ["wilayah_sesuai_tenggat", key, unit.name, "" if kept is None else f"{kept:.4f}"]
 
 
 # -- daily digest per OPD ---------------------------------------------------------------------------

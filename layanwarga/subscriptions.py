@@ -67,6 +67,7 @@ from .models.subscriptions import (
     PAUSED,
     SENDING,
 )
+from .staff_units import unit_choices
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +114,30 @@ def topic_label(inst: Institution, code: Optional[str]) -> str:
     return topic.label if topic else (code or "-")
 
 
+# An announcement's target in a city's tree is the unit's Kemendagri code ("62.71.01"), never a
+# configured area's slug (letters only): it reaches the subscribers who live there.
+_UNIT_TARGET = re.compile(r"^\d{2}(\.\d+)+$")
+
+
+def is_unit_target(area: Optional[str]) -> bool:
+    return bool(area and _UNIT_TARGET.match(area))
+
+
+def unit_targets(inst: Institution) -> List[Tuple[str, str]]:
+    """The kecamatan and kelurahan of a city's tree an announcement can target, ``(code,
+    label)`` with the kelurahan indented under their kecamatan; none for a single unit."""
+    tree = inst.units
+    if tree.single:
+        return []
+    return [(code, label) for code, label in unit_choices(tree) if code]
+
+
 def area_label(inst: Institution, code: Optional[str]) -> str:
     if code == ALL:
         return "Semua kelurahan"
+    if is_unit_target(code):
+        unit = inst.units.get(code or "")
+        return unit.title if unit is not None else (code or "-")
     cfg = inst.subscriptions
     area = cfg.areas.get(code or "") if cfg else None
     return area.name if area else (code or "-")
@@ -321,11 +343,19 @@ def active_for(inst: Institution, sender: str, *, url: Optional[str] = None) -> 
 
 # -- who receives an announcement --------------------------------------------------------------------
 def _matching(topic: str, area: str) -> List[Any]:
-    """Conditions on Subscription for an announcement about ``topic`` to ``area`` (``*`` = all)."""
+    """Conditions on Subscription for an announcement about ``topic`` to ``area`` (``*`` = all).
+
+    A unit of a city's tree (``is_unit_target``) reaches the topic's subscribers whose remembered
+    kelurahan (``citizens.unit_code``, from their requests or "saya pindah ke ...") is that unit
+    or lies in it (Kemendagri codes nest: a kecamatan's kelurahan start with its code), whatever
+    area they subscribed to; subscribers whose kelurahan is not known get city-wide ones only."""
     conditions = [Subscription.active.is_(True)]
     if topic != ALL:
         conditions.append(Subscription.topic.in_((topic, ALL)))
-    if area != ALL:
+    if is_unit_target(area):
+        resident = or_(Citizen.unit_code == area, Citizen.unit_code.like(f"{area}.%"))
+        conditions.append(Subscription.citizen_id.in_(select(Citizen.id).where(resident)))
+    elif area != ALL:
         conditions.append(Subscription.area.in_((area, ALL)))
     return conditions
 
@@ -389,7 +419,12 @@ def validate_draft(inst: Institution, title: str, topic: str, area: str, text: s
         raise AnnouncementError("Judul paling panjang 200 karakter.")
     if topic != ALL and topic not in cfg.topics:
         raise AnnouncementError("Pilih topik dari daftar.")
-    if area != ALL and area not in cfg.areas:
+    if is_unit_target(area):
+        unit = inst.units.get(area)
+        if inst.units.single or unit is None or unit.parent is None:
+            raise AnnouncementError("Pilih kecamatan atau kelurahan tujuan dari daftar.")
+        area = unit.code
+    elif area != ALL and area not in cfg.areas:
         raise AnnouncementError("Pilih kelurahan tujuan dari daftar.")
     if len(flatten(text)) < 10:
         raise AnnouncementError("Isi pengumuman terlalu pendek (paling sedikit 10 karakter).")

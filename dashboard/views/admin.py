@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any, Dict
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from layanwarga import api_keys, blocklist, inbound, notifications, spool_reports, staff
-from layanwarga.config import get_institution
+from layanwarga import api_keys, blocklist, inbound, notifications, spool_reports, staff, staff_units
+from layanwarga.config import Institution, get_institution
 from layanwarga.db import session_scope
 from layanwarga.inbound import mask
 from layanwarga.models import DataRequest, Notification, StaffUser, Ticket
@@ -22,6 +23,17 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _form_bool(name: str) -> bool:
     return request.form.get(name) in ("1", "on", "ya")
+
+
+def _unit_options(inst: Institution) -> Dict[str, Any]:
+    """The account form's unit list (only when the configuration has a tree) and field units."""
+    tree = inst.units
+    upts = [(code, upt.name) for code, agency in inst.agencies.items() for upt in agency.upts]
+    return {
+        "unit_choices": [] if tree.single else staff_units.unit_choices(tree),
+        "upt_choices": upts,
+        "unit_label": lambda code: staff_units.unit_label(tree, code),
+    }
 
 
 @bp.route("/pengguna", methods=["GET", "POST"])
@@ -49,8 +61,11 @@ def users():  # type: ignore[no-untyped-def]
                     can_chat=_form_bool("can_chat"),
                     agencies=agency_codes,
                     temporary=True,
+                    inst=inst,
+                    unit_code=request.form.get("unit_code") or None,
+                    upt_name=request.form.get("upt_name") or None,
                 )
-                staff.audit(session, g.user.actor, "buat_pengguna", target=user.username, detail=f"peran={user.role} opd={user.agency_code or '-'}")
+                staff.audit(session, g.user.actor, "buat_pengguna", target=user.username, detail=f"peran={user.role} opd={user.agency_code or '-'} unit={user.unit_code or '-'} upt={user.upt_name or '-'}")
                 username = user.username
         except staff.UserError as exc:
             error = str(exc)
@@ -65,7 +80,7 @@ def users():  # type: ignore[no-untyped-def]
         rows = staff.list_users(session)
         agencies = staff.agencies(session, inst)
     return render_template("admin_users.html", users=rows, agencies=agencies, error=error, form=form,
-                           created_password=created_password, roles=staff.ROLES), (400 if error else 200)
+                           created_password=created_password, roles=staff.ROLES, **_unit_options(inst)), (400 if error else 200)
 
 
 @bp.route("/pengguna/<int:user_id>", methods=["GET", "POST"])
@@ -94,9 +109,13 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
                         can_chat=_form_bool("can_chat"),
                         is_active=_form_bool("is_active"),
                         agencies=list(staff.agencies(session, inst, include_inactive=True)),
+                        inst=inst,
+                        unit_code=request.form.get("unit_code") or None,
+                        upt_name=request.form.get("upt_name") or None,
                     )
                     staff.audit(session, g.user.actor, "ubah_pengguna", target=user.username,
-                                detail=f"peran={user.role} opd={user.agency_code or '-'} aktif={user.is_active}")
+                                detail=f"peran={user.role} opd={user.agency_code or '-'} unit={user.unit_code or '-'}"
+                                       f" upt={user.upt_name or '-'} aktif={user.is_active}")
         except staff.UserError as exc:
             error = str(exc)
         else:
@@ -109,7 +128,7 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
             abort(404)
         agencies = staff.agencies(session, inst)
     return render_template("admin_user_edit.html", u=user, agencies=agencies, error=error, roles=staff.ROLES,
-                           new_password=new_password), (400 if error else 200)
+                           new_password=new_password, **_unit_options(inst)), (400 if error else 200)
 
 
 @bp.route("/opd", methods=["GET", "POST"])

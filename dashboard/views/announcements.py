@@ -75,6 +75,7 @@ def _choices() -> Dict[str, Any]:
     return {
         "topics": [(code, t.label) for code, t in cfg.topics.items()] if cfg else [],
         "areas": [(code, a.name) for code, a in cfg.areas.items()] if cfg else [],
+        "unit_targets": subscriptions.unit_targets(inst),
         "max_length": subscriptions.max_text_length(inst),
         "configured": cfg is not None,
     }

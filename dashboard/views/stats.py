@@ -11,9 +11,10 @@ from flask import Blueprint, Response, current_app, g, render_template, request
 from layanwarga import stats
 from layanwarga.config import get_institution
 from layanwarga.db import database_url, session_scope
+from layanwarga.models import StaffUser
 from layanwarga.staff import audit
 
-from .. import agency_names, charts
+from .. import agency_names, charts, permissions
 from ..cache import TtlCache
 from ..security import login_required
 
@@ -86,14 +87,19 @@ def _public_filters(args: Any) -> Tuple[stats.Filters, stats.Period, List[str]]:
     return stats.Filters(start=period.start, end=period.end, kind=_kind(args)), period, errors
 
 
-def _overview(f: stats.Filters, cache: Optional[TtlCache]) -> stats.Overview:
+def _overview(f: stats.Filters, cache: Optional[TtlCache], user: Optional[StaffUser] = None) -> stats.Overview:
+    """The figures for the public (``user`` None: every ticket) or for a staff account: the
+    tickets it may see (``permissions.scope``), cached per kind of account."""
+    scope = permissions.scope(user) if user is not None else []
+    viewer = (user.role, user.agency_code, user.unit_code, user.upt_name) if user is not None else None
+
     def compute() -> stats.Overview:
         with session_scope() as session:
-            return stats.overview(session, get_institution(), f, agency_names=agency_names(), now=_now())
+            return stats.overview(session, get_institution(), f, agency_names=agency_names(), now=_now(), scope=scope)
 
     if cache is None or not current_app.config.get("LW_STATS_CACHE", True):
         return compute()
-    return cache.get_or_compute((database_url(), f.start, f.end, f.kind, f.agency_code), compute)
+    return cache.get_or_compute((database_url(), viewer, f.start, f.end, f.kind, f.agency_code), compute)
 
 
 def _charts(result: stats.Overview) -> Dict[str, Any]:
@@ -117,7 +123,7 @@ GRANULARITY_LABELS = {"day": "per hari", "week": "per minggu", "month": "per bul
 @login_required
 def staff_stats():  # type: ignore[no-untyped-def]
     f, errors = _staff_filters(request.args)
-    result = _overview(f, _cache("staff", STAFF_CACHE_SECONDS))
+    result = _overview(f, _cache("staff", STAFF_CACHE_SECONDS), g.user)
     return render_template("stats.html", r=result, f=f, errors=errors, c=_charts(result), public=False,
                            agencies=agency_names(), granularity=GRANULARITY_LABELS[result.granularity])
 
@@ -126,7 +132,7 @@ def staff_stats():  # type: ignore[no-untyped-def]
 @login_required
 def stats_csv():  # type: ignore[no-untyped-def]
     f, _ = _staff_filters(request.args)
-    result = _overview(f, None)
+    result = _overview(f, None, g.user)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for row in stats.csv_rows(result):

@@ -34,7 +34,7 @@ from layanwarga import (
     states,
     supporters,
 )
-from layanwarga.config import get_institution
+from layanwarga.config import Institution, get_institution
 from layanwarga.db import session_scope
 from layanwarga.models import (
     KIND_COMPLAINT,
@@ -134,10 +134,12 @@ def inbox_page():  # type: ignore[no-untyped-def]
                 "supporters": r.supporter_count,
                 "reopened": bool(r.reopened) and open_,
                 "place": ", ".join(p for p in (f"RT {r.rt}" if r.rt else "", f"RW {r.rw}" if r.rw else "", r.area or "") if p),
+                "unit": _place_of(inst, r),
             }
         )
     return render_template(
         "inbox.html",
+        unit_choices=inbox.unit_filter_choices(inst, user),
         f=f,
         rows=rows,
         page=page,
@@ -147,6 +149,15 @@ def inbox_page():  # type: ignore[no-untyped-def]
         sorts=inbox.SORT_LABELS,
         today=today,
     )
+
+
+def _place_of(inst: Institution, ticket: Any) -> str:
+    """The kelurahan of a ticket in a city's list ("Kelurahan Langkai"); nothing for a single
+    unit, or a ticket placed nowhere (the city's triage)."""
+    if inst.units.single:
+        return ""
+    unit = inst.units.get(ticket.kelurahan_code or ticket.unit_code or "")
+    return unit.title if unit is not None and unit.parent is not None else ""
 
 
 # Keep the endpoint name short in templates: url_for("tickets.inbox").
@@ -169,7 +180,8 @@ def export_csv():  # type: ignore[no-untyped-def]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["nomor", "jenis", "kategori", "status", "opd", localtime.column(inst, "dibuat"), "tenggat",
-                     localtime.column(inst, "ditutup"), "terlambat_hari", "penilaian", "rt", "rw", "wilayah"])
+                     localtime.column(inst, "ditutup"), "terlambat_hari", "penilaian", "rt", "rw", "wilayah",
+                     "unit_kode", "kelurahan_kode", "kecamatan_kode"])
     count = 0
     with session_scope() as session:
         for r in inbox.all_rows(session, inst, user, f, today):
@@ -183,6 +195,7 @@ def export_csv():  # type: ignore[no-untyped-def]
                     names.get(r.agency_code or "", r.agency_code or ""), localtime.text(inst, r.created_at),
                     r.due_date.isoformat() if r.due_date else "", localtime.text(inst, r.closed_at),
                     late, r.rating or "", r.rt or "", r.rw or "", r.area or "",
+                    r.unit_code or "", r.kelurahan_code or "", r.kecamatan_code or "",
                 )]
             )
             count += 1

@@ -27,6 +27,11 @@ class StaffUser(Base):
     # Set by an admin's new or reset password (which the admin knows): the user must choose their
     # own before the dashboard opens anything else.
     must_change_password = Column(Boolean, nullable=False, default=False, server_default=false())
+    # The unit of a city's tree the account works for (issue 21, ``layanwarga.staff_units``):
+    # none (or the root) is the whole deployment, as every account of a single unit; an OPD
+    # account may be limited to one of its agency's field units (UPT) by name.
+    unit_code = Column(String(20), nullable=True)
+    upt_name = Column(String(200), nullable=True)
 
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'opd', 'surat')", name="role"),
