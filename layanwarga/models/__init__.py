@@ -17,6 +17,7 @@ between areas resolve whatever a process imports first.
 - ``privacy``: citizens' data requests
 - ``reports``: daily digests, local spools' counts
 - ``connector``: the WhatsApp connector's journal and message statuses
+- ``review``: the assistant's readings of messages, staff's flags and content staff's annotations
 """
 from .base import Base, utcnow
 from .citizens import BlockedSender, Citizen
@@ -26,6 +27,7 @@ from .handoffs import Handoff
 from .notifications import Notification
 from .privacy import DataRequest
 from .reports import DigestRun, SpoolReport
+from .review import NluReading, ReviewAnnotation, ReviewFlag
 from .staff import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser
 from .subscriptions import Announcement, AnnouncementDelivery, BroadcastLease, Subscription, SubscriptionEvent
 from .tickets import KIND_COMPLAINT, KIND_LETTER, Media, NumberCounter, StateChange, Ticket, TicketFeedback
@@ -51,8 +53,11 @@ __all__ = [
     "Media",
     "MessageStatus",
     "Notification",
+    "NluReading",
     "NumberCounter",
     "ProcessedMessage",
+    "ReviewAnnotation",
+    "ReviewFlag",
     "SpoolReport",
     "StaffSession",
     "StaffUser",

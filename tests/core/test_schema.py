@@ -16,7 +16,7 @@ TABLES = {
     "conversation_flows", "conversation_messages", "handoffs", "notifications", "subscriptions",
     "subscription_events", "announcements", "announcement_deliveries", "broadcast_leases", "staff_users",
     "staff_sessions", "login_attempts", "agency_settings", "staff_audit", "data_requests", "digest_runs",
-    "spool_reports", "processed_messages", "message_statuses",
+    "spool_reports", "processed_messages", "message_statuses", "nlu_readings", "review_flags", "review_annotations",
 }
 
 
