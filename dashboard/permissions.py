@@ -4,7 +4,11 @@ by hiding buttons.
 - admin: every ticket and request, every action;
 - OPD staff: complaints forwarded to their OPD (routed there now and forwarded at least once);
   never the identity (name, phone, WhatsApp id) of an anonymous reporter;
-- letter clerks: letter requests.
+- letter clerks: letter requests;
+- content staff (``konten``): the review queue of messages the assistant misunderstood (issue
+  27), with admins; no ticket, no live chat. The queue quotes citizens (NIKs and phone numbers
+  masked, senders shortened), never who they are. Any staff member may flag a line they can
+  read (a ticket's conversation, a live chat) for the queue.
 
 NIKs are masked everywhere except on the detail page for roles that process letters (admin,
 letter clerk), and then only on request, with an audit entry.
@@ -49,7 +53,7 @@ from layanwarga.models import (
     StateChange,
     Ticket,
 )
-from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD
+from layanwarga.staff import ROLE_ADMIN, ROLE_CONTENT, ROLE_LETTERS, ROLE_OPD
 
 from .security import can_chat, chat_required, login_required, roles_required
 
@@ -157,6 +161,16 @@ def may_open_media(session: Session, user: StaffUser, media: Media) -> bool:
     return session.execute(found.limit(1)).first() is not None
 
 
+def may_read_line(session: Session, user: StaffUser, line_id: int) -> bool:
+    """Whether ``user`` may read a conversation line: one of a ticket's conversation they may
+    see, or of a live chat they may open (``readable_lines``)."""
+    line = ConversationMessage
+    in_ticket_conversation = line.ticket_id.in_(select(Ticket.id).where(*conversation_scope(user)))
+    in_open_handoff = and_(line.handoff_id.in_(select(Handoff.id).where(handoff_visible(user))), readable_lines(user))
+    found = select(line.id).where(line.id == line_id, or_(in_ticket_conversation, in_open_handoff))
+    return session.execute(found).first() is not None
+
+
 def may_reveal_nik(user: StaffUser, ticket: Ticket) -> bool:
     return ticket.kind == KIND_LETTER and user.role in (ROLE_ADMIN, ROLE_LETTERS)
 
@@ -257,6 +271,9 @@ ROUTES: Dict[str, RouteRule] = {
     "announcements.resume": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
     "announcements.stop": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
     "announcements.delete": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
+    "review.queue": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.group": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.flag": _staff(),  # the line (in the form) is checked with may_read_line
 }
 
 

@@ -85,9 +85,15 @@ def lemmas(text: str) -> List[str]:
 
 
 def group_key(text: str) -> str:
-    """What groups similar messages: their normalised words in order (the text itself, lower
-    case, when it has none, e.g. a lone emoji)."""
-    key = " ".join(lemmas(text)) or " ".join((text or "").lower().split())
+    """What groups similar messages: their normalised words in order, numbers left out (a NIK,
+    a phone number, an RT differ from citizen to citizen) and a word repeated at once counted
+    once (``kedip2`` and ``kedip kedip``); the text itself, lower case, when that leaves
+    nothing (a lone emoji, a bare number)."""
+    words: List[str] = []
+    for word in lemmas(text):
+        if not word.isdigit() and (not words or words[-1] != word):
+            words.append(word)
+    key = " ".join(words) or " ".join((text or "").lower().split())
     return key[:KEY_LIMIT]
 
 

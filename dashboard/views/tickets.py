@@ -42,7 +42,7 @@ from layanwarga.models import (
     utcnow,
 )
 from layanwarga.nik import mask
-from layanwarga.staff import ROLE_OPD, agencies, audit
+from layanwarga.staff import ROLE_CONTENT, ROLE_OPD, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
 from .. import agency_names, inbox, localtime, permissions, ticket_details
@@ -67,7 +67,10 @@ DELIVERY_LABELS = {"accepted": "Diterima server", "sent": "Terkirim", "delivered
 
 @bp.route("/")
 def home():  # type: ignore[no-untyped-def]
-    return redirect(url_for("tickets.inbox") if g.user else url_for("auth.login"))
+    if g.user is None:
+        return redirect(url_for("auth.login"))
+    # Content staff have no tickets: their work is the assistant's review queue.
+    return redirect(url_for("review.queue") if g.user.role == ROLE_CONTENT else url_for("tickets.inbox"))
 
 
 def _category_options(inst: Any, kind: str) -> List[tuple]:

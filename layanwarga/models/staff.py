@@ -29,7 +29,7 @@ class StaffUser(Base):
     must_change_password = Column(Boolean, nullable=False, default=False, server_default=false())
 
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'opd', 'surat')", name="role"),
+        CheckConstraint("role IN ('admin', 'opd', 'surat', 'konten')", name="role"),
         CheckConstraint("role <> 'opd' OR agency_code IS NOT NULL", name="opd_has_agency"),
     )
 

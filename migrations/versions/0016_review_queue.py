@@ -1,6 +1,8 @@
 """The review queue of issue 27: the assistant's reading of each message (``nlu_readings``),
 lines staff flagged as misunderstood (``review_flags``) and content staff's decisions
-(``review_annotations``). New tables only; nothing existing changes.
+(``review_annotations``); and the content staff's role ``konten`` among the roles a staff
+account may have. Downgrading refuses while a ``konten`` account exists (the old constraint would
+not hold): delete or change those accounts first.
 
 Revision ID: 0016_review_queue
 Revises: 0015_state_change_notes
@@ -15,7 +17,18 @@ branch_labels = None
 depends_on = None
 
 
+OLD_ROLES = "role IN ('admin', 'opd', 'surat')"
+NEW_ROLES = "role IN ('admin', 'opd', 'surat', 'konten')"
+
+
+def _roles(condition: str) -> None:
+    with op.batch_alter_table("staff_users", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_staff_users_role"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_staff_users_role"), condition)
+
+
 def upgrade() -> None:
+    _roles(NEW_ROLES)
     op.create_table(
         "nlu_readings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -63,6 +76,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _roles(OLD_ROLES)
     op.drop_index("ix_review_annotations_group_key", table_name="review_annotations")
     op.drop_table("review_annotations")
     op.drop_table("review_flags")

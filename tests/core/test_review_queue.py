@@ -40,6 +40,11 @@ def test_similar_texts_of_fallbacks_group_with_counts_and_guesses(db_url: str) -
     assert [name for name, _ in group.guesses][:2] == ["lapor_banjir", "greet"]  # nlu_fallback is no guess
 
 
+def test_numbers_and_repeated_words_do_not_split_a_group() -> None:
+    assert review_queue.group_key("lampu rt 3 kedip2") == review_queue.group_key("Lampu RT 12 kedip kedip!!")
+    assert review_queue.group_key("👍") == "👍"
+
+
 def test_low_confidence_is_queued_and_a_confident_answer_is_not(db_url: str) -> None:
     read(SENDER, "lampu jalan kedip kedip", "lapor_lampu_padam", 0.42, seconds=0)
     read(OTHER, "lampu jalan mati", "lapor_lampu_padam", 0.93, seconds=0)

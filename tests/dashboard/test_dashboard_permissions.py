@@ -49,6 +49,7 @@ ACCOUNTS = {  # username: (role, agency, chat permission)
     "dlh_chat": ("opd", "DLH", True),
     "surat": ("surat", None, False),
     "surat_chat": ("surat", None, True),
+    "konten": ("konten", None, False),  # content staff: the review queue only
 }
 ACTORS = [VISITOR, *ACCOUNTS]
 PUPR_STAFF = {"pupr", "pupr_chat"}
