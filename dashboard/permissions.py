@@ -273,6 +273,8 @@ ROUTES: Dict[str, RouteRule] = {
     "announcements.delete": _roles(ROLE_ADMIN, subject=ANNOUNCEMENT),
     "review.queue": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "review.group": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.annotate": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.export": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "review.flag": _staff(),  # the line (in the form) is checked with may_read_line
 }
 

@@ -7,9 +7,9 @@ import logging
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from layanwarga import review_queue
+from layanwarga import review_queue, teaching
 from layanwarga.db import session_scope
 from layanwarga.inbound import mask
 
@@ -28,7 +28,11 @@ def queue():  # type: ignore[no-untyped-def]
 
 @bp.route("/tinjauan/kelompok")
 def group():  # type: ignore[no-untyped-def]
-    key = (request.args.get("kunci") or "").strip()
+    return _group_page((request.args.get("kunci") or "").strip())
+
+
+def _group_page(key: str, error: Optional[str] = None, form: Optional[Any] = None, status: int = 200) -> Any:
+    """A group's page; with ``error`` the refused annotation is shown again as typed."""
     with session_scope() as session:
         found = review_queue.find_group(session, key) if key else None
         if found is None:
@@ -42,7 +46,40 @@ def group():  # type: ignore[no-untyped-def]
          "reason": review_queue.REASONS[item.reason], "intent": item.intent, "confidence": item.confidence}
         for item in sorted(found.items, key=lambda item: item.at, reverse=True)
     ]
-    return render_template("review_group.html", group=found, items=items, lines=lines, sender=mask(latest.sender))
+    intents = teaching.top_intents(teaching.domain_intents(teaching.Project()), found.guesses)
+    return render_template(
+        "review_group.html", group=found, items=items, lines=lines, sender=mask(latest.sender), intents=intents,
+        decisions=teaching.DECISIONS, error=error, form=form or {}, project_writes=teaching.Project().writable(),
+    ), status
+
+
+@bp.route("/tinjauan/anotasi", methods=["POST"])
+def annotate() -> Any:
+    key = (request.form.get("kunci") or "").strip()
+    decision = request.form.get("keputusan") or ""
+    try:
+        with session_scope(write=True) as session:
+            saved = teaching.annotate(
+                session, teaching.Project(), key=key, decision=decision, actor=g.user.actor,
+                intent=request.form.get("intent") or None, text=request.form.get("contoh") or "",
+            )
+    except teaching.AnnotationRefused as refused:
+        return _group_page(key, error=str(refused), form=request.form, status=400)
+    if decision == teaching.DECIDE_IGNORE:
+        flash("Kelompok pesan diabaikan dan tidak akan muncul lagi.", "ok")
+    elif saved.written_to:
+        flash(f"Contoh disimpan ke {saved.written_to}. Latih ulang asisten agar berlaku.", "ok")
+    else:
+        flash("Contoh dicatat. Data pelatihan tidak dapat ditulis di server ini: unduh ekspor YAML untuk dimasukkan ke repositori.", "ok")
+    return redirect(url_for("review.queue"))
+
+
+@bp.route("/tinjauan/ekspor.yml")
+def export() -> Any:
+    with session_scope() as session:
+        content = teaching.export_yaml(session)
+    return Response(content, mimetype="application/x-yaml",
+                    headers={"Content-Disposition": f"attachment; filename={teaching.TAUGHT_FILE}"})
 
 
 def _back(default: str) -> str:

@@ -4,15 +4,19 @@ a ticket's conversation, and nobody flags a line they cannot read."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from sqlalchemy import update
 
-from layanwarga import conversation_log, db, review_queue
+from layanwarga import conversation_log, db, review_queue, teaching
 from layanwarga.models import ConversationMessage, utcnow
 from layanwarga.review_queue import Reading
 from tests.dashboard.support import World, csrf, login, make_user, ticket_id
 
+ROOT = Path(__file__).resolve().parents[2]
 CITIZEN = "6281111111111"  # the reporter of world.pupr
 
 
@@ -75,3 +79,57 @@ def test_a_flag_off_site_goes_back_to_the_dashboard_not_elsewhere(app: Flask, wo
     admin = login(app, "admin")
     answer = admin.post("/konten/tandai", data={"pesan": str(line), "kembali": "//contoh.id/x", "csrf_token": csrf(admin, "/tiket")})
     assert answer.headers["Location"].endswith("/tiket")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the training data the dashboard teaches (never this checkout's)."""
+    for name in ("data", "domain"):
+        shutil.copytree(ROOT / name, tmp_path / "proj" / name)
+    shutil.copy(ROOT / "config.yml", tmp_path / "proj" / "config.yml")
+    (tmp_path / "proj" / "tests" / "nlu").mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "nlu" / "holdout.yml", tmp_path / "proj" / "tests" / "nlu" / "holdout.yml")
+    monkeypatch.setenv(teaching.ROOT_ENV_VAR, str(tmp_path / "proj"))
+    return tmp_path / "proj"
+
+
+def queued(text: str, guesses: list) -> str:
+    review_queue.record_reading("6285550000003", Reading(text=text, intent="nlu_fallback", confidence=0.2, fell_back=True,
+                                                         guesses=guesses), at=utcnow() - dt.timedelta(minutes=1))
+    return review_queue.group_key(text)
+
+
+def test_content_staff_annotate_a_group_and_bad_input_comes_back_with_the_reason(app: Flask, world: World, project: Path) -> None:
+    make_user("konten", "konten")
+    key = queued("lampu pju gang kenari byarpet", [("nlu_fallback", 0.6), ("lapor_lampu_padam", 0.25)])
+    client = login(app, "konten")
+    page = client.get("/konten/tinjauan/kelompok", query_string={"kunci": key}).get_data(as_text=True)
+    # The assistant's top guess is offered first.
+    assert page.index('<option value="lapor_lampu_padam"') < page.index('<option value="greet"')
+    token = csrf(client, "/konten/tinjauan")
+    refused = client.post("/konten/tinjauan/anotasi", data={"kunci": key, "keputusan": "example", "intent": "lapor_pohon",
+                                                             "contoh": "pju kedip", "csrf_token": token})
+    assert refused.status_code == 400
+    assert "tidak ada di domain" in refused.get_data(as_text=True) and "pju kedip" in refused.get_data(as_text=True)
+    refused = client.post("/konten/tinjauan/anotasi", data={"kunci": key, "keputusan": "intent", "intent": "lapor_lampu_padam",
+                                                             "contoh": "<b>pju</b>", "csrf_token": token})
+    assert refused.status_code == 400 and "HTML" in refused.get_data(as_text=True)
+    saved = client.post("/konten/tinjauan/anotasi", data={"kunci": key, "keputusan": "intent", "intent": "lapor_lampu_padam",
+                                                           "contoh": "lampu pju gang kenari byarpet", "csrf_token": token})
+    assert saved.status_code == 302
+    assert "lampu pju gang kenari byarpet" in (project / "data" / "nlu" / "diajarkan.yml").read_text(encoding="utf-8")
+    assert "lampu pju gang kenari byarpet" not in client.get("/konten/tinjauan").get_data(as_text=True)  # decided
+
+
+def test_the_export_holds_what_a_read_only_deployment_recorded(app: Flask, world: World, project: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(teaching.WRITES_ENV_VAR, "0")
+    key = queued("tong sampah rt 4 udh luber seminggu", [("lapor_sampah", 0.28)])
+    client = login(app, "admin")
+    answer = client.post("/konten/tinjauan/anotasi", data={"kunci": key, "keputusan": "intent", "intent": "lapor_sampah",
+                                                            "contoh": "tong sampah rt 4 udh luber seminggu",
+                                                            "csrf_token": csrf(client, "/tiket")})
+    assert answer.status_code == 302 and not (project / "data" / "nlu" / "diajarkan.yml").exists()
+    exported = client.get("/konten/tinjauan/ekspor.yml")
+    assert "attachment" in exported.headers["Content-Disposition"]
+    assert "tong sampah rt 4 udh luber seminggu" in exported.get_data(as_text=True)
