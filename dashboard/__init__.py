@@ -102,9 +102,9 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
         }
 
     from . import permissions
-    from .views import admin, announcements, auth, live, public, review, stats, tickets
+    from .views import admin, announcements, auth, live, models, public, review, stats, tickets
 
-    for module in (auth, tickets, live, stats, admin, announcements, review, public):
+    for module in (auth, tickets, live, stats, admin, announcements, review, models, public):
         app.register_blueprint(module.bp)
     # Every route behind its declared rule; a route without one stops the app here.
     permissions.install_route_rules(app)

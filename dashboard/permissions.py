@@ -275,7 +275,13 @@ ROUTES: Dict[str, RouteRule] = {
     "review.group": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "review.annotate": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "review.export": _roles(ROLE_ADMIN, ROLE_CONTENT),
-    "review.flag": _staff(),  # the line (in the form) is checked with may_read_line
+    "review.flag": _staff(),
+    # Rasa's model pulling (endpoints.yml ``models:``): no login, the model token instead.
+    "models.serve": _public(),
+    "models.index": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "models.train": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "models.publish": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "models.rollback": _roles(ROLE_ADMIN, ROLE_CONTENT),  # the line (in the form) is checked with may_read_line
 }
 
 

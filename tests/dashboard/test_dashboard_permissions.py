@@ -325,7 +325,8 @@ def test_lists_show_each_account_only_what_it_may_open(app, db_url: str, tmp_pat
 # -- the rules that must never change by accident ---------------------------------------------------------
 def test_only_the_login_health_and_public_pages_are_public() -> None:
     public = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PUBLIC}
-    assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home"}
+    # models.serve answers only with the model token (tests/dashboard/test_model_rollout.py).
+    assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home", "models.serve"}
 
 
 def test_admin_pages_are_for_admins_and_the_live_inbox_needs_the_chat_permission() -> None:
