@@ -275,6 +275,7 @@ ROUTES: Dict[str, RouteRule] = {
     "review.group": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "review.annotate": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "review.export": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.changes": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "review.flag": _staff(),
     # Rasa's model pulling (endpoints.yml ``models:``): no login, the model token instead.
     "models.serve": _public(),

@@ -333,3 +333,56 @@ def context(session: Session, item: Item) -> List[ContextLine]:
         ContextLine(row.direction, row.actor, display_text(row.text or ""), row.created_at, row.id == anchor)
         for row in [*reversed(before), *after]
     ]
+
+
+# -- what changed ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WeekRate:
+    """One week's misunderstood rate: of the messages the assistant read outside a form
+    (``total``), those it fell back on (``fell_back``). Form answers are left out: a form takes
+    an address or a name whatever the NLU made of it. No standard definition exists; this is
+    ours (docs: issue 27)."""
+
+    week: dt.date  # its Monday
+    total: int
+    fell_back: int
+
+    @property
+    def rate(self) -> Optional[float]:
+        return self.fell_back / self.total if self.total else None
+
+
+def monday_of(moment: dt.datetime) -> dt.date:
+    return moment.date() - dt.timedelta(days=moment.weekday())
+
+
+def misunderstood_per_week(session: Session, *, weeks: int = 12, now: Optional[dt.datetime] = None) -> List[WeekRate]:
+    """The misunderstood rate of each of the last ``weeks`` weeks, oldest first (UTC weeks)."""
+    now = now or utcnow()
+    first = monday_of(now) - dt.timedelta(weeks=weeks - 1)
+    since = dt.datetime.combine(first, dt.time())
+    totals: Dict[dt.date, List[int]] = {first + dt.timedelta(weeks=i): [0, 0] for i in range(weeks)}
+    rows = session.execute(
+        select(NluReading.created_at, NluReading.fell_back, NluReading.intent)
+        .where(NluReading.created_at >= since, NluReading.in_form.is_(False))
+    )
+    for created_at, fell_back, intent in rows:
+        counts = totals.get(monday_of(created_at))
+        if counts is not None:
+            counts[0] += 1
+            counts[1] += bool(fell_back or intent == FALLBACK_INTENT)
+    return [WeekRate(week, total, fell) for week, (total, fell) in sorted(totals.items())]
+
+
+def examples_added_per_week(session: Session, *, weeks: int = 12, now: Optional[dt.datetime] = None) -> List[Tuple[dt.date, str, int]]:
+    """(week's Monday, intent, examples content staff added), newest week first."""
+    now = now or utcnow()
+    since = dt.datetime.combine(monday_of(now) - dt.timedelta(weeks=weeks - 1), dt.time())
+    counts: Counter = Counter()
+    rows = session.execute(
+        select(ReviewAnnotation.annotated_at, ReviewAnnotation.intent)
+        .where(ReviewAnnotation.example.is_not(None), ReviewAnnotation.annotated_at >= since)
+    )
+    for annotated_at, intent in rows:
+        counts[(monday_of(annotated_at), intent)] += 1
+    return sorted(((week, intent, n) for (week, intent), n in counts.items()), key=lambda row: (-row[0].toordinal(), row[1]))

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 
-from layanwarga import review_queue, teaching
+from layanwarga import model_registry, review_queue, teaching
 from layanwarga.db import session_scope
 from layanwarga.inbound import mask
 
@@ -72,6 +72,22 @@ def annotate() -> Any:
     else:
         flash("Contoh dicatat. Data pelatihan tidak dapat ditulis di server ini: unduh ekspor YAML untuk dimasukkan ke repositori.", "ok")
     return redirect(url_for("review.queue"))
+
+
+@bp.route("/perubahan")
+def changes() -> Any:
+    """What changed: examples added per intent per week, each published model's evaluation,
+    and the misunderstood rate per week (``review_queue.WeekRate``)."""
+    with session_scope() as session:
+        rates = review_queue.misunderstood_per_week(session)
+        added = review_queue.examples_added_per_week(session)
+    publications = []
+    for entry in reversed(model_registry.state()["history"]):
+        try:
+            publications.append((entry, model_registry.get(entry["id"])))
+        except model_registry.RegistryError:
+            logger.warning("Model %s in the publication history is missing from the store", entry.get("id"))
+    return render_template("review_changes.html", rates=rates, added=added, publications=publications)
 
 
 @bp.route("/tinjauan/ekspor.yml")

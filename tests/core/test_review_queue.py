@@ -114,3 +114,16 @@ def test_erasure_takes_the_citizens_readings_with_their_conversation(db_url: str
 def test_payloads_and_empty_text_are_not_readings(db_url: str) -> None:
     assert not review_queue.record_reading(SENDER, Reading(text="/kirim_lokasi", intent="kirim_lokasi", confidence=1.0))
     assert not review_queue.record_reading(SENDER, Reading(text="  ", intent=None, confidence=None))
+
+
+def test_the_misunderstood_rate_per_week_leaves_form_answers_out(db_url: str) -> None:
+    read(SENDER, "halo", "greet", 0.9, seconds=0)
+    read(SENDER, "xyz qwe", "nlu_fallback", 0.1, seconds=60, fell_back=True)
+    read(SENDER, "jl mawar 3", "nlu_fallback", 0.1, seconds=120, fell_back=True, in_form=True)
+    read(OTHER, "halo", "greet", 0.9, seconds=8 * 24 * 3600)  # the next week
+    with db.session_scope() as session:
+        weeks = review_queue.misunderstood_per_week(session, weeks=3, now=T0 + dt.timedelta(days=8))
+    assert [(w.week.isoformat(), w.total, w.fell_back) for w in weeks] == [
+        ("2026-11-23", 0, 0), ("2026-11-30", 2, 1), ("2026-12-07", 1, 0),
+    ]
+    assert weeks[1].rate == 0.5 and weeks[0].rate is None

@@ -133,3 +133,13 @@ def test_the_export_holds_what_a_read_only_deployment_recorded(app: Flask, world
     exported = client.get("/konten/tinjauan/ekspor.yml")
     assert "attachment" in exported.headers["Content-Disposition"]
     assert "tong sampah rt 4 udh luber seminggu" in exported.get_data(as_text=True)
+
+
+def test_what_changed_shows_the_weekly_rate_and_the_examples_added(app: Flask, world: World, project: Path) -> None:
+    key = queued("pju gang kenari byarpet", [("lapor_lampu_padam", 0.25)])
+    client = login(app, "admin")
+    client.post("/konten/tinjauan/anotasi", data={"kunci": key, "keputusan": "intent", "intent": "lapor_lampu_padam",
+                                                   "contoh": "pju gang kenari byarpet", "csrf_token": csrf(client, "/tiket")})
+    page = client.get("/konten/perubahan").get_data(as_text=True)
+    assert "lapor_lampu_padam" in page
+    assert "100,0%" in page  # one message this week, and it fell back
