@@ -19,8 +19,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
 
-from layanwarga import model_registry, retrain
-from layanwarga.config import PROJECT_ROOT
+from layanwarga import model_registry, retrain, teaching
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("models", __name__)
@@ -65,9 +64,10 @@ def train() -> Any:
         return redirect(url_for("models.index"))
     model_registry.store_dir().mkdir(parents=True, exist_ok=True)
     log = (model_registry.store_dir() / "retrain.log").open("a", encoding="utf-8")
+    root = teaching.Project().root  # the data staff teach is the data it trains from
     subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
-        [sys.executable, "-m", "layanwarga.retrain", "--actor", g.user.actor],
-        cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "-m", "layanwarga.retrain", "--actor", g.user.actor, "--root", str(root)],
+        cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     log.close()
     logger.info("Retraining started by %s", g.user.actor)
