@@ -3,10 +3,11 @@ the conversation around each, NIKs and phone numbers masked (SQLite and PostgreS
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from layanwarga import conversation_log, db, privacy, review_queue
+from layanwarga import conversation_log, conversation_store, db, privacy, retention, review_queue
 from layanwarga.models import NluReading, ReviewAnnotation
 from layanwarga.review_queue import FELL_BACK, FLAGGED, LOW, REPHRASED, Reading
 
@@ -127,3 +128,13 @@ def test_the_misunderstood_rate_per_week_leaves_form_answers_out(db_url: str) ->
         ("2026-11-23", 0, 0), ("2026-11-30", 2, 1), ("2026-12-07", 1, 0),
     ]
     assert weeks[1].rate == 0.5 and weeks[0].rate is None
+
+
+def test_retention_purges_old_readings_with_the_old_lines(db_url: str, tmp_path: Path) -> None:
+    read(SENDER, "jalan rusak", "nlu_fallback", 0.2, seconds=0, fell_back=True)
+    read(OTHER, "lampu mati", "nlu_fallback", 0.2, seconds=3 * 24 * 3600, fell_back=True)
+    cutoff = T0 + dt.timedelta(days=1)
+    with pytest.raises(conversation_store.ConversationStoreUnavailable):  # no tracker store here; the log is purged first
+        retention.purge_conversations(cutoff, tracker_url=f"sqlite:///{tmp_path / 'tidak-ada.db'}")
+    with db.session_scope() as session:
+        assert [r.text for r in session.query(NluReading)] == ["lampu mati"]
