@@ -96,6 +96,9 @@ def _state_options(kind: str) -> List[tuple]:
 def inbox_page():  # type: ignore[no-untyped-def]
     inst = get_institution()
     user: StaffUser = g.user
+    if user.role == ROLE_CONTENT:
+        # Content staff have no tickets (where a login lands by default): their queue instead.
+        return redirect(url_for("review.queue"))
     f = inbox.parse_filters(request.args, user)
     today = today_local(inst)
     page_size = current_app.config["LW_SETTINGS"].page_size
