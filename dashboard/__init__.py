@@ -109,14 +109,18 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
         auth,
         catalogue,
         live,
+        models,
         open311,
         public,
         public_map,
+        review,
         stats,
         tickets,
     )
 
-    for module in (auth, tickets, live, stats, admin, announcements, public, public_map, open311, catalogue):
+    for module in (
+        auth, tickets, live, stats, admin, announcements, review, models, public, public_map, open311, catalogue
+    ):
         app.register_blueprint(module.bp)
     # Every route behind its declared rule; a route without one stops the app here.
     permissions.install_route_rules(app)

@@ -4,7 +4,11 @@ by hiding buttons.
 - admin: every ticket and request, every action;
 - OPD staff: complaints forwarded to their OPD (routed there now and forwarded at least once);
   never the identity (name, phone, WhatsApp id) of an anonymous reporter;
-- letter clerks: letter requests.
+- letter clerks: letter requests;
+- content staff (``konten``): the review queue of messages the assistant misunderstood (issue
+  27), with admins; no ticket, no live chat. The queue quotes citizens (NIKs and phone numbers
+  masked, senders shortened), never who they are. Any staff member may flag a line they can
+  read (a ticket's conversation, a live chat) for the queue.
 
 In a city (issue 21) an account also belongs to a unit (``layanwarga.staff_units``): a
 kecamatan's or kelurahan's admin or letter clerk sees only the tickets handled by, or located in,
@@ -59,7 +63,7 @@ from layanwarga.models import (
     StateChange,
     Ticket,
 )
-from layanwarga.staff import ROLE_ADMIN, ROLE_LETTERS, ROLE_OPD
+from layanwarga.staff import ROLE_ADMIN, ROLE_CONTENT, ROLE_LETTERS, ROLE_OPD
 
 from .api_auth import api_key_required
 from .security import (
@@ -208,6 +212,16 @@ def may_open_media(session: Session, user: StaffUser, media: Media) -> bool:
     return session.execute(found.limit(1)).first() is not None
 
 
+def may_read_line(session: Session, user: StaffUser, line_id: int) -> bool:
+    """Whether ``user`` may read a conversation line: one of a ticket's conversation they may
+    see, or of a live chat they may open (``readable_lines``)."""
+    line = ConversationMessage
+    in_ticket_conversation = line.ticket_id.in_(select(Ticket.id).where(*conversation_scope(user)))
+    in_open_handoff = and_(line.handoff_id.in_(select(Handoff.id).where(handoff_visible(user))), readable_lines(user))
+    found = select(line.id).where(line.id == line_id, or_(in_ticket_conversation, in_open_handoff))
+    return session.execute(found).first() is not None
+
+
 def may_reveal_nik(user: StaffUser, ticket: Ticket) -> bool:
     return ticket.kind == KIND_LETTER and user.role in (ROLE_ADMIN, ROLE_LETTERS)
 
@@ -342,6 +356,18 @@ ROUTES: Dict[str, RouteRule] = {
     "open311.requests_list": _public(),
     "open311.request_detail": _public(OPEN311_REQUEST),
     "open311.create_request": _partner(),
+    "review.queue": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.group": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.annotate": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.export": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.changes": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "review.flag": _staff(),
+    # Rasa's model pulling (endpoints.yml ``models:``): no login, the model token instead.
+    "models.serve": _public(),
+    "models.index": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "models.train": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "models.publish": _roles(ROLE_ADMIN, ROLE_CONTENT),
+    "models.rollback": _roles(ROLE_ADMIN, ROLE_CONTENT),  # the line (in the form) is checked with may_read_line
 }
 
 

@@ -44,8 +44,10 @@ from .models import (
     Handoff,
     Media,
     MessageStatus,
+    NluReading,
     Notification,
     ProcessedMessage,
+    ReviewFlag,
     StateChange,
     Ticket,
     TicketFeedback,
@@ -205,9 +207,18 @@ def erase(sender: str, *, url: Optional[str] = None) -> ErasureReport:
         # BSUID and later with a phone number has a conversation under each.
         request.sender_pending = IDENTITY_SEPARATOR.join(identities)
         request.spool_tags = ",".join(t for identity in identities for t in spooling.group_tags(identity))
-        session.execute(delete(ConversationMessage).where(
+        erased_lines = select(ConversationMessage.id).where(
             or_(ConversationMessage.sender.in_(identities), ConversationMessage.citizen_id == (citizen.id if citizen else -1))
-        ))
+        )
+        # The review queue quotes the citizen too (layanwarga.review_queue).
+        session.execute(
+            delete(ReviewFlag).where(or_(ReviewFlag.sender.in_(identities), ReviewFlag.line_id.in_(erased_lines)))
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(delete(NluReading).where(NluReading.sender.in_(identities)).execution_options(synchronize_session=False))
+        session.execute(
+            delete(ConversationMessage).where(ConversationMessage.id.in_(erased_lines)).execution_options(synchronize_session=False)
+        )
         session.execute(delete(Handoff).where(Handoff.sender.in_(identities)))
         session.execute(delete(ProcessedMessage).where(ProcessedMessage.sender.in_(identities)))
         session.execute(delete(MessageStatus).where(MessageStatus.recipient.in_(identities)))

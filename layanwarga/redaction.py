@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any, List, Tuple
 
+import phonenumbers
+
 from .nik import NIK_LENGTH, ascii_digits, find_in_text
+from .phones import DEFAULT_REGION
 
 _VISIBLE = 4  # digits left readable at each end
 
@@ -38,6 +41,22 @@ def mask_identifiers(text: str) -> str:
         digits = ascii_digits("".join(ch for ch in text[start:end] if ch.isdecimal()))
         parts += [text[position:start], _masked(digits)]
         position = end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def mask_phone_numbers(text: str) -> str:
+    """Phone numbers written in ``text`` (``0812 3456 7890``, ``+62 812-3456-7890``) shown with
+    their first four and last four digits only, as the data-rights summary shows a number.
+    For pages that quote citizens to staff who need the words, not the number (the review queue);
+    run ``mask_identifiers`` first, so a NIK is never read as a phone number."""
+    if not text or sum(ch.isdigit() for ch in text) < 9:
+        return text
+    parts, position = [], 0
+    for match in phonenumbers.PhoneNumberMatcher(text, DEFAULT_REGION, leniency=phonenumbers.Leniency.VALID):
+        digits = "".join(ch for ch in match.raw_string if ch.isdigit())
+        parts += [text[position:match.start], f"{digits[:4]}{'*' * max(len(digits) - 8, 1)}{digits[-4:]}"]
+        position = match.end
     parts.append(text[position:])
     return "".join(parts)
 

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import conversation_store, media as media_storage, privacy, runtime, spool as spooling
 from .config import Institution, get_institution
 from .db import session_scope
-from .models import ConversationMessage, Media, ServiceQuestion, Ticket, utcnow
+from .models import ConversationMessage, Media, NluReading, ReviewFlag, ServiceQuestion, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,13 @@ def purge_conversations(cutoff: dt.datetime, dry_run: bool = False, tracker_url:
                 select(func.count(ConversationMessage.id)).where(ConversationMessage.created_at < cutoff)
             ).scalar_one()
         else:
+            # The review queue's copies of citizens' words go with the lines (layanwarga.review_queue).
+            old_lines = select(ConversationMessage.id).where(ConversationMessage.created_at < cutoff)
+            session.execute(
+                delete(ReviewFlag).where(or_(ReviewFlag.created_at < cutoff, ReviewFlag.line_id.in_(old_lines)))
+                .execution_options(synchronize_session=False)
+            )
+            session.execute(delete(NluReading).where(NluReading.created_at < cutoff))
             logged = session.execute(delete(ConversationMessage).where(ConversationMessage.created_at < cutoff)).rowcount
             session.execute(
                 update(ServiceQuestion)

@@ -41,11 +41,15 @@ logger = logging.getLogger(__name__)
 ROLE_ADMIN = "admin"
 ROLE_OPD = "opd"
 ROLE_LETTERS = "surat"
-ROLES = (ROLE_ADMIN, ROLE_OPD, ROLE_LETTERS)
+# Content staff keep the assistant's training data (issue 27): the review queue of messages it
+# misunderstood, never tickets or live chats.
+ROLE_CONTENT = "konten"
+ROLES = (ROLE_ADMIN, ROLE_OPD, ROLE_LETTERS, ROLE_CONTENT)
 ROLE_LABELS = {
     ROLE_ADMIN: "Admin",
     ROLE_OPD: "Petugas OPD",
     ROLE_LETTERS: "Petugas surat",
+    ROLE_CONTENT: "Staf konten asisten",
 }
 
 MIN_PASSWORD_LENGTH = 10

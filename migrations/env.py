@@ -30,9 +30,28 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = get_engine(config.get_main_option("sqlalchemy.url") or database_url())
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a constraint by rebuilding the table (batch mode: copy, drop, rename).
+            # With foreign keys enforced, dropping the old table runs the ON DELETE actions of the
+            # tables that point at it: rebuilding staff_users emptied staff_sessions (CASCADE) and
+            # unassigned every handoff (SET NULL). SQLite's documented procedure for schema changes:
+            # foreign keys off outside the transaction, then foreign_key_check before they are on again.
+            # On the driver's connection: a statement through SQLAlchemy would open the transaction
+            # Alembic then joins instead of committing.
+            driver = connection.connection.dbapi_connection
+            driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migrated database has rows whose foreign key points nowhere: {broken[:10]}")
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

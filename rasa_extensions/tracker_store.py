@@ -32,16 +32,25 @@ Three things Rasa 3.6's ``SQLTrackerStore`` does not do:
   1.4 opens a new one per session by default) in WAL mode, so reading a marker never waits
   for another turn's commit.
 
+- **What the assistant understood, for content staff.** After each turn the reading of the
+  citizen's message (intent, confidence, top guesses, whether it fell back, whether a form took
+  it as an answer) goes to the ticket database's ``nlu_readings`` (``layanwarga.review_queue``,
+  issue 27): one insert per turn on the store's thread pool, after the turn's events are
+  stored and its answers sent; a failure is logged and the turn goes on.
+
 Use it in endpoints.yml as ``type: rasa_extensions.tracker_store.LayanWargaTrackerStore`` with
 the same keys as ``type: SQL`` (``url`` may hold a whole SQLAlchemy URL), plus ``retries``,
-``retry_delay``, ``pool_threads`` and ``cache_size`` (conversations kept in memory per process,
+``retry_delay``, ``pool_threads``, ``cache_size`` (conversations kept in memory per process,
 default 500; a tracker takes about 7 KB per turn of its session, measured with tracemalloc;
-0 turns the cache off).
+0 turns the cache off) and ``record_readings`` (off unless set: endpoints.yml and
+endpoints.production.yml set it; the ticket database is
+``DATABASE_URL``, as for every other process).
 """
 from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import functools
 import itertools
 import json
@@ -55,9 +64,10 @@ from typing import Any, Callable, Dict, List, Optional, Text, Tuple, TypeVar
 import sqlalchemy as sa
 import sqlalchemy.exc
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
 
+from layanwarga import review_queue
 from layanwarga.db import pooled_sqlite_engine
 from layanwarga.redaction import mask_value
 
@@ -143,9 +153,11 @@ class LayanWargaTrackerStore(SQLTrackerStore):
         retry_delay: float = 0.2,
         pool_threads: int = 8,
         cache_size: int = 500,
+        record_readings: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.record_readings = bool(record_readings)
         self.retries = max(1, int(retries))
         self.retry_delay = float(retry_delay)
         self._pool = ThreadPoolExecutor(max_workers=int(pool_threads), thread_name_prefix="tracker-store")
@@ -257,16 +269,62 @@ class LayanWargaTrackerStore(SQLTrackerStore):
         # for any other tracker Rasa's count (events since the session started) decides.
         stored = cached.length if cached is not None and cached.tracker is tracker else None
         self.cache.discard(tracker.sender_id)
-        marker, new_session = await self._off_loop("save", self._save_sync, tracker, stored)
+        marker, new_session, new_events = await self._off_loop("save", self._save_sync, tracker, stored)
         if not new_session:
             # A tracker read from the database holds one session; one that has started another
             # is read again next time rather than carried on with both.
             self.cache.put(tracker, marker)
+        if self.record_readings:
+            readings = self.readings(new_events)
+            if readings:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._pool, functools.partial(self._record, tracker.sender_id, readings))
         logger.debug("Tracker %s saved in %.1f ms", tracker.sender_id, (time.perf_counter() - started) * 1000)
 
-    def _save_sync(self, tracker: DialogueStateTracker, stored: Optional[int]) -> Tuple[Marker, bool]:
-        """Store the new events; returns the marker the database holds if nobody else wrote, and
-        whether a new session started after events that were already stored."""
+    def readings(self, events: List[Event]) -> List[Tuple[review_queue.Reading, Optional[float]]]:
+        """How the assistant read each citizen's message among a turn's new ``events``, with the
+        message's time: its intent, confidence and top guesses; whether it fell back (the NLU's
+        ``nlu_fallback`` or the fallback action ran before the next message); whether a form
+        took it (the first action after it is a form)."""
+        forms = set(self.domain.form_names) if self.domain is not None else set()
+        found = []
+        for index, event in enumerate(events):
+            if not isinstance(event, UserUttered) or not event.text:
+                continue
+            parse = event.parse_data or {}
+            intent = parse.get("intent") or {}
+            ranking = [
+                (str(row.get("name")), float(row.get("confidence") or 0.0))
+                for row in parse.get("intent_ranking") or []
+                if row.get("name")
+            ]
+            actions = []
+            for later in events[index + 1:]:
+                if isinstance(later, UserUttered):
+                    break
+                if isinstance(later, ActionExecuted) and later.action_name and later.action_name != "action_listen":
+                    actions.append(later.action_name)
+            reading = review_queue.Reading(
+                text=event.text,
+                intent=intent.get("name"),
+                confidence=intent.get("confidence"),
+                guesses=ranking,
+                fell_back=intent.get("name") == review_queue.FALLBACK_INTENT or review_queue.FALLBACK_ACTION in actions,
+                in_form=bool(actions) and actions[0] in forms,
+                message_id=event.message_id,
+            )
+            found.append((reading, event.timestamp))
+        return found
+
+    @staticmethod
+    def _record(sender_id: str, readings: List[Tuple[review_queue.Reading, Optional[float]]]) -> None:
+        for reading, timestamp in readings:
+            at = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(tzinfo=None) if timestamp else None
+            review_queue.record_reading(sender_id, reading, at=at)
+
+    def _save_sync(self, tracker: DialogueStateTracker, stored: Optional[int]) -> Tuple[Marker, bool, List[Event]]:
+        """Store the new events; returns the marker the database holds if nobody else wrote,
+        whether a new session started after events that were already stored, and the events."""
         with self.session_scope() as session:
             count, newest, latest = self._marker(session, tracker.sender_id)
             if stored is None:
@@ -294,4 +352,4 @@ class LayanWargaTrackerStore(SQLTrackerStore):
                 latest = max([t for t in [latest, *(row["timestamp"] for row in rows)] if t is not None], default=None)
             session.commit()
         new_session = already > 0 and any(isinstance(event, SessionStarted) for event in new_events)
-        return (count, newest, latest), new_session
+        return (count, newest, latest), new_session, new_events

@@ -43,6 +43,13 @@
       text.textContent = m.text;
       li.appendChild(text);
     }
+    var flag = document.getElementById("flag-template");
+    if (flag && m.direction === "in" && m.text && m.text.charAt(0) !== "/") {
+      // "Asisten salah paham": the same form the page renders for earlier lines.
+      var button = flag.content.firstElementChild.cloneNode(true);
+      button.querySelector('input[name="pesan"]').value = String(m.id);
+      li.appendChild(button);
+    }
     if (m.notification_id) {
       var status = document.createElement("span");
       status.className = "status small";

@@ -50,7 +50,7 @@ from layanwarga.models import (
     utcnow,
 )
 from layanwarga.nik import mask
-from layanwarga.staff import ROLE_ADMIN, ROLE_OPD, agencies, audit
+from layanwarga.staff import ROLE_ADMIN, ROLE_CONTENT, ROLE_OPD, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
 from .. import agency_names, inbox, localtime, permissions, ticket_details
@@ -75,7 +75,10 @@ DELIVERY_LABELS = {"accepted": "Diterima server", "sent": "Terkirim", "delivered
 
 @bp.route("/")
 def home():  # type: ignore[no-untyped-def]
-    return redirect(url_for("tickets.inbox") if g.user else url_for("auth.login"))
+    if g.user is None:
+        return redirect(url_for("auth.login"))
+    # Content staff have no tickets: their work is the assistant's review queue.
+    return redirect(url_for("review.queue") if g.user.role == ROLE_CONTENT else url_for("tickets.inbox"))
 
 
 def _category_options(inst: Any, kind: str) -> List[tuple]:
@@ -101,6 +104,9 @@ def _state_options(kind: str) -> List[tuple]:
 def inbox_page():  # type: ignore[no-untyped-def]
     inst = get_institution()
     user: StaffUser = g.user
+    if user.role == ROLE_CONTENT:
+        # Content staff have no tickets (where a login lands by default): their queue instead.
+        return redirect(url_for("review.queue"))
     f = inbox.parse_filters(request.args, user)
     today = today_local(inst)
     page_size = current_app.config["LW_SETTINGS"].page_size

@@ -20,6 +20,7 @@ between areas resolve whatever a process imports first.
 - ``services``: the service catalogue: offices, services, their revisions, questions asked
 - ``partners``: Open311 API keys
 - ``supporters``: citizens following a complaint another citizen reported
+- ``review``: the assistant's readings of messages, staff's flags and content staff's annotations
 """
 from .base import Base, utcnow
 from .citizens import BlockedSender, Citizen
@@ -31,6 +32,7 @@ from .partners import ApiKey
 from .privacy import DataRequest
 from .reports import DigestRun, SpoolReport
 from .services import Service, ServiceAgency, ServiceQuestion, ServiceRevision
+from .review import NluReading, ReviewAnnotation, ReviewFlag
 from .staff import AgencySetting, AuditEntry, LoginAttempt, StaffSession, StaffUser
 from .supporters import Supporter
 from .subscriptions import Announcement, AnnouncementDelivery, BroadcastLease, Subscription, SubscriptionEvent
@@ -59,12 +61,15 @@ __all__ = [
     "Media",
     "MessageStatus",
     "Notification",
+    "NluReading",
     "NumberCounter",
     "ProcessedMessage",
     "Service",
     "ServiceAgency",
     "ServiceQuestion",
     "ServiceRevision",
+    "ReviewAnnotation",
+    "ReviewFlag",
     "SpoolReport",
     "StaffSession",
     "StaffUser",

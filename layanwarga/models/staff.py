@@ -34,7 +34,7 @@ class StaffUser(Base):
     upt_name = Column(String(200), nullable=True)
 
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'opd', 'surat')", name="role"),
+        CheckConstraint("role IN ('admin', 'opd', 'surat', 'konten')", name="role"),
         CheckConstraint("role <> 'opd' OR agency_code IS NOT NULL", name="opd_has_agency"),
     )
 

@@ -115,7 +115,7 @@ class Ticket(Base):
         Index("ix_tickets_updated_id", "updated_at", "id"),
         Index("ix_tickets_agency_created", "agency_code", "created_at"),
         Index("ix_tickets_closed_at", "closed_at"),
-        # A unit's inbox and statistics (migration 0016_city_units).
+        # A unit's inbox and statistics (migration 0018_city_units).
         Index("ix_tickets_unit_created", "unit_code", "created_at"),
         Index("ix_tickets_kelurahan_created", "kelurahan_code", "created_at"),
         Index("ix_tickets_kecamatan_created", "kecamatan_code", "created_at"),

@@ -17,7 +17,7 @@ from layanwarga.config import CONFIG_ENV_VAR
 from layanwarga.models import Citizen, Ticket
 from pg_support import create_postgres_database, drop_postgres_database, postgres_available
 
-BEFORE = "0015_state_change_notes"
+BEFORE = "0017_supporters"
 ROOT = Path(__file__).resolve().parents[2]
 CITY_CONFIG = ROOT / "deploy" / "examples" / "instansi-palangka-raya.yml"
 

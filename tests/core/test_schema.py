@@ -17,7 +17,8 @@ TABLES = {
     "subscription_events", "announcements", "announcement_deliveries", "broadcast_leases", "staff_users",
     "staff_sessions", "login_attempts", "agency_settings", "staff_audit", "data_requests", "digest_runs",
     "spool_reports", "processed_messages", "message_statuses", "api_keys", "service_agencies", "services",
-    "service_revisions", "service_questions", "supporters",
+    "service_revisions", "service_questions", "supporters", "nlu_readings", "review_flags",
+    "review_annotations",
 }
 
 

@@ -240,7 +240,7 @@ def test_the_catalogue_migration_goes_down_and_up_again(db_url: str) -> None:
     from layanwarga import migrate
 
     config = migrate.alembic_config(db_url)
-    command.downgrade(config, "0016_city_units")
+    command.downgrade(config, "0018_city_units")
     command.upgrade(config, "head")
     migrate.require_current("test", db_url)
 

@@ -16,7 +16,7 @@ from layanwarga.config import get_institution
 from layanwarga.models import StaffUser
 from pg_support import create_postgres_database, drop_postgres_database, postgres_available
 
-BEFORE = "0016_city_units"
+BEFORE = "0018_city_units"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

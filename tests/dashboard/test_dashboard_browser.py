@@ -123,6 +123,10 @@ def test_live_inbox(server: str, browser) -> None:  # type: ignore[no-untyped-de
     # The citizen writes while the page is open: it appears without a reload.
     conversation_log.log_inbound(sender, "lampu di gang 3 mati sejak Senin")
     page.wait_for_selector("text=lampu di gang 3 mati sejak Senin", timeout=10000)
+    # A line that arrived by polling can be flagged for the content staff's review queue too.
+    polled = page.locator("li.msg.in", has_text="lampu di gang 3 mati sejak Senin")
+    polled.locator("button", has_text="Asisten salah paham").click()
+    page.wait_for_selector("text=Pesan ditandai untuk ditinjau staf konten", timeout=10000)
     page.fill("#reply-text", "Baik Pak Darto, kami teruskan ke petugas PJU hari ini.")
     page.click("#reply-form button[type=submit]")
     page.wait_for_selector("li.msg.out >> text=kami teruskan ke petugas PJU", timeout=10000)

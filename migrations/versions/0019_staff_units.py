@@ -5,15 +5,15 @@ limited to one of its agency's field units).
 Every existing account keeps both empty, which ``layanwarga.staff_units`` reads as the whole
 deployment: in a single-unit database each account sees and does exactly what it did before.
 
-Revision ID: 0017_staff_units
-Revises: 0016_city_units
+Revision ID: 0019_staff_units
+Revises: 0018_city_units
 Create Date: 2026-12-07 15:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017_staff_units"
-down_revision = "0016_city_units"
+revision = "0019_staff_units"
+down_revision = "0018_city_units"
 branch_labels = None
 depends_on = None
 

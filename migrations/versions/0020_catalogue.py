@@ -2,15 +2,15 @@
 published, superseded), with editor and date on each, and the questions citizens asked of it
 (``layanwarga/models/services.py``).
 
-Revision ID: 0016_catalogue
-Revises: 0016_city_units
+Revision ID: 0020_catalogue
+Revises: 0018_city_units
 Create Date: 2026-12-07 14:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_catalogue"
-down_revision = "0016_city_units"
+revision = "0020_catalogue"
+down_revision = "0019_staff_units"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ that unit; citizens are not given one (where they live was never asked). In a ci
 or when the configuration cannot be read, existing tickets keep no unit, which the domain reads
 as the root unit: the city's triage sees them, nothing is lost.
 
-Revision ID: 0016_city_units
+Revision ID: 0018_city_units
 Revises: 0015_state_change_notes
 Create Date: 2026-12-07 14:00:00
 """
@@ -21,7 +21,7 @@ from typing import Optional, Tuple
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_city_units"
+revision = "0018_city_units"
 down_revision = "0017_supporters"
 branch_labels = None
 depends_on = None
@@ -39,7 +39,7 @@ def _single_unit() -> Optional[Tuple[str, int]]:
     try:
         tree = load_institution().units
     except ConfigError as exc:
-        logger.warning("0016_city_units: existing tickets not given a unit (they go to the root unit): %s", exc)
+        logger.warning("0018_city_units: existing tickets not given a unit (they go to the root unit): %s", exc)
         return None
     if not tree.single or not tree.root.code:
         return None

@@ -1,0 +1,264 @@
+"""Candidate and published assistant models, and the gate between them (issue 27, item 3).
+
+Rolling out rides on Rasa's own model pulling: every ``rasa run`` instance with
+``models: {url: <dashboard>/model/layanwarga.tar.gz, token: ..., wait_time_between_pulls: 60}``
+in its endpoints.yml asks the dashboard (``dashboard/views/models.py``) for the published model,
+sending the fingerprint of the one it runs as ``If-None-Match``; the dashboard answers 304 while
+it is the same, or 200 with the model and its ``ETag`` (a SHA-256 of the archive). Rasa loads a
+new model while it keeps answering with the old one, and keeps the old one when the new one
+fails to load: no restart, no downtime.
+
+The store (``LAYANWARGA_MODEL_STORE``, default ``var/model-store``) is a folder:
+``candidates/<id>/model.tar.gz`` with ``evaluation.json`` (the held-out scores, the verdict, who
+and when) and ``state.json`` (which candidate is published, and the history of publications and
+rollbacks). Plain files, written whole and moved in place, so a reader never sees half of one.
+
+The gate (``verdict``): a candidate is publishable only when it meets the project's NLU targets on
+the held-out set (``scripts/evaluate_nlu.py``: macro-F1 >= 0.95, every intent's F1 >= 0.85,
+``darurat`` recall 1.0) and its macro-F1 is not below the published model's. Intents whose F1 fell
+compared with the published model are listed either way, with both scores, so staff see which
+intents got worse and by how much.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from .config import PROJECT_ROOT
+
+STORE_ENV_VAR = "LAYANWARGA_MODEL_STORE"
+MODEL_FILE = "model.tar.gz"
+EVALUATION_FILE = "evaluation.json"
+STATE_FILE = "state.json"
+MIN_MACRO_F1 = 0.95
+MIN_INTENT_F1 = 0.85
+MIN_DARURAT_RECALL = 1.0
+EMERGENCY_INTENT = "darurat"
+_ID = re.compile(r"^[0-9]{8}-[0-9]{6}(-[0-9]+)?$")
+
+
+class RegistryError(ValueError):
+    """A candidate that does not exist or may not be published; the message says why."""
+
+
+def store_dir() -> Path:
+    return Path(os.environ.get(STORE_ENV_VAR) or PROJECT_ROOT / "var" / "model-store")
+
+
+def _write_json(path: Path, value: Any) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+
+
+# -- the gate -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scores:
+    """A model's held-out evaluation: macro-F1 and, per intent, precision, recall, F1, support."""
+
+    macro_f1: float
+    intents: Dict[str, Dict[str, float]]
+
+    @classmethod
+    def from_intent_report(cls, report: Dict[str, Any]) -> "Scores":
+        """From Rasa's ``intent_report.json`` (``rasa test nlu``), as scripts/evaluate_nlu.py
+        reads it: the intents with held-out examples, macro-F1 over them."""
+        skip = {"accuracy", "macro avg", "weighted avg", "micro avg"}
+        rows = {
+            name: {key: float(row.get(key, 0.0)) for key in ("precision", "recall", "f1-score", "support")}
+            for name, row in report.items()
+            if name not in skip and isinstance(row, dict) and row.get("support", 0) > 0
+        }
+        macro = sum(row["f1-score"] for row in rows.values()) / len(rows) if rows else 0.0
+        return cls(macro, rows)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"macro_f1": self.macro_f1, "intents": self.intents}
+
+    @classmethod
+    def from_dict(cls, value: Dict[str, Any]) -> "Scores":
+        return cls(float(value["macro_f1"]), {k: dict(v) for k, v in value["intents"].items()})
+
+
+@dataclass(frozen=True)
+class Worse:
+    intent: str
+    before: float
+    after: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    publishable: bool
+    reasons: List[str] = field(default_factory=list)  # why not, in Bahasa Indonesia
+    worse: List[Worse] = field(default_factory=list)
+
+
+def verdict(candidate: Scores, published: Optional[Scores]) -> Verdict:
+    """Whether ``candidate`` may replace ``published`` (module docstring)."""
+    reasons: List[str] = []
+    if candidate.macro_f1 < MIN_MACRO_F1:
+        reasons.append(f"macro-F1 {candidate.macro_f1:.4f} di bawah target {MIN_MACRO_F1}")
+    low = sorted(name for name, row in candidate.intents.items() if row["f1-score"] < MIN_INTENT_F1)
+    if low:
+        reasons.append(f"F1 di bawah {MIN_INTENT_F1}: " + ", ".join(low))
+    emergency = candidate.intents.get(EMERGENCY_INTENT)
+    if emergency is None:
+        reasons.append("set uji tidak berisi contoh darurat")
+    elif emergency["recall"] < MIN_DARURAT_RECALL:
+        reasons.append(f"recall darurat {emergency['recall']:.3f} di bawah {MIN_DARURAT_RECALL} (ada keadaan darurat yang terlewat)")
+    worse: List[Worse] = []
+    if published is not None:
+        if candidate.macro_f1 < published.macro_f1:
+            reasons.append(f"macro-F1 turun dari {published.macro_f1:.4f} ke {candidate.macro_f1:.4f}")
+        for name, row in sorted(published.intents.items()):
+            after = candidate.intents.get(name, {}).get("f1-score", 0.0)
+            if after < row["f1-score"]:
+                worse.append(Worse(name, row["f1-score"], after))
+    return Verdict(not reasons, reasons, worse)
+
+
+# -- the store ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Candidate:
+    id: str
+    created_at: str
+    created_by: str
+    etag: str
+    scores: Optional[Scores]
+    verdict: Optional[Verdict]
+    error: Optional[str]  # a training or evaluation that failed, and why
+
+    @property
+    def path(self) -> Path:
+        return store_dir() / "candidates" / self.id / MODEL_FILE
+
+
+def file_etag(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _candidate_dir(candidate_id: str) -> Path:
+    if not _ID.match(candidate_id or ""):
+        raise RegistryError("Model tidak dikenal.")
+    return store_dir() / "candidates" / candidate_id
+
+
+def new_id(now: Optional[dt.datetime] = None) -> str:
+    base = (now or dt.datetime.utcnow()).strftime("%Y%m%d-%H%M%S")
+    candidate, n = base, 1
+    while (store_dir() / "candidates" / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _verdict_dict(value: Verdict) -> Dict[str, Any]:
+    return {"publishable": value.publishable, "reasons": value.reasons,
+            "worse": [{"intent": w.intent, "before": w.before, "after": w.after} for w in value.worse]}
+
+
+def register(candidate_id: str, model: Optional[Path], scores: Optional[Scores], actor: str, *,
+             error: Optional[str] = None) -> Candidate:
+    """Store a trained model with its evaluation and verdict against the published model (or a
+    failed run with its reason, which publishes nothing)."""
+    folder = _candidate_dir(candidate_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    etag = ""
+    if model is not None and error is None:
+        target = folder / MODEL_FILE
+        if model.resolve() != target.resolve():
+            shutil.copyfile(model, target)
+        etag = file_etag(target)
+    current = published()
+    judged = verdict(scores, current.scores if current else None) if scores is not None and error is None else None
+    _write_json(folder / EVALUATION_FILE, {
+        "created_at": dt.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "created_by": actor, "etag": etag,
+        "scores": scores.as_dict() if scores else None, "verdict": _verdict_dict(judged) if judged else None,
+        "error": error,
+    })
+    return get(candidate_id)
+
+
+def get(candidate_id: str) -> Candidate:
+    folder = _candidate_dir(candidate_id)
+    value = _read_json(folder / EVALUATION_FILE, None)
+    if value is None:
+        raise RegistryError("Model tidak dikenal.")
+    raw = value.get("verdict")
+    judged = None
+    if raw is not None:
+        judged = Verdict(raw["publishable"], list(raw["reasons"]), [Worse(w["intent"], w["before"], w["after"]) for w in raw["worse"]])
+    return Candidate(
+        candidate_id, value["created_at"], value["created_by"], value.get("etag") or "",
+        Scores.from_dict(value["scores"]) if value.get("scores") else None, judged, value.get("error"),
+    )
+
+
+def candidates() -> List[Candidate]:
+    folder = store_dir() / "candidates"
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in sorted(folder.iterdir(), reverse=True):
+        if (child / EVALUATION_FILE).is_file():
+            found.append(get(child.name))
+    return found
+
+
+def state() -> Dict[str, Any]:
+    return _read_json(store_dir() / STATE_FILE, {"published": None, "history": []})
+
+
+def published() -> Optional[Candidate]:
+    current = state().get("published")
+    return get(current) if current else None
+
+
+def publish(candidate_id: str, actor: str) -> Candidate:
+    """Make a publishable candidate the model every ``rasa run`` pulls next."""
+    candidate = get(candidate_id)
+    if candidate.error or candidate.verdict is None:
+        raise RegistryError("Model ini gagal dilatih atau dievaluasi; tidak dapat diterbitkan.")
+    if not candidate.verdict.publishable:
+        raise RegistryError("Model ini tidak memenuhi target: " + "; ".join(candidate.verdict.reasons))
+    _set_published(candidate_id, actor, "terbit")
+    return candidate
+
+
+def rollback(actor: str) -> Candidate:
+    """Publish again the model published before the current one."""
+    history = [entry for entry in state()["history"] if entry["action"] in ("terbit", "kembali")]
+    current = state().get("published")
+    earlier = [entry["id"] for entry in history if entry["id"] != current]
+    if not earlier:
+        raise RegistryError("Belum ada model sebelumnya untuk dikembalikan.")
+    _set_published(earlier[-1], actor, "kembali")
+    return get(earlier[-1])
+
+
+def _set_published(candidate_id: str, actor: str, action: str) -> None:
+    store_dir().mkdir(parents=True, exist_ok=True)
+    value = state()
+    value["published"] = candidate_id
+    value["history"].append({"id": candidate_id, "action": action, "by": actor,
+                             "at": dt.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")})
+    _write_json(store_dir() / STATE_FILE, value)

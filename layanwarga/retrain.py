@@ -1,0 +1,125 @@
+"""Train a candidate model, evaluate it on the held-out set and register it (issue 27, item 3):
+``python -m layanwarga.retrain`` (the dashboard's "Latih ulang" button starts it in the
+background; one run at a time, ``LOCK_FILE``).
+
+Steps, each a command the project already uses:
+
+1. ``rasa train`` of the project's domain, data and config into a scratch folder (Rasa runs in
+   its own process: the domain core never imports it);
+2. ``rasa test nlu`` of that model on the held-out set (``tests/nlu/holdout.yml``), as
+   ``scripts/evaluate_nlu.py`` does;
+3. the scores and the verdict against the published model go to the model store
+   (``layanwarga.model_registry.register``). Nothing is published here: staff publish a
+   candidate whose verdict allows it, from the dashboard.
+
+A run that fails (training or evaluation) is registered with the end of its log as the reason and
+leaves the published model untouched.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from . import model_registry
+from .config import PROJECT_ROOT
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = "retrain.lock"
+TRAIN_TIMEOUT = 60 * 60
+LOG_TAIL = 15
+
+
+def _rasa() -> str:
+    candidate = Path(sys.executable).parent / "rasa"
+    return str(candidate) if candidate.exists() else "rasa"
+
+
+def _run(command: List[str], cwd: Path, log: Path) -> Optional[str]:
+    """Run ``command``; None when it succeeds, else the end of its output."""
+    env = {**os.environ, "TQDM_DISABLE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    with log.open("w", encoding="utf-8") as handle:
+        try:
+            code = subprocess.call(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=TRAIN_TIMEOUT)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return str(error)
+    if code == 0:
+        return None
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL:])
+
+
+def train_candidate(
+    *, root: Path = PROJECT_ROOT, actor: str = "sistem", config: str = "config.yml", data: str = "data",
+    domain: str = "domain", holdout: str = "tests/nlu/holdout.yml", nlu_only: bool = False,
+) -> model_registry.Candidate:
+    """Steps 1-3 of the module docstring; returns the registered candidate (with its error when
+    the run failed)."""
+    candidate_id = model_registry.new_id()
+    with tempfile.TemporaryDirectory(prefix="lw-retrain-") as scratch:
+        work = Path(scratch)
+        command = [_rasa(), "train", *(["nlu"] if nlu_only else []), "--config", config,
+                   "--out", str(work), "--fixed-model-name", "candidate"]
+        command += ["--nlu", data] if nlu_only else ["--domain", domain, "--data", data]
+        failure = _run(command, root, work / "train.log")
+        model = work / "candidate.tar.gz"
+        if failure is None and not model.is_file():
+            failure = "rasa train tidak menghasilkan model."
+        if failure is not None:
+            logger.error("Training candidate %s failed:\n%s", candidate_id, failure)
+            return model_registry.register(candidate_id, None, None, actor, error=f"Pelatihan gagal:\n{failure}")
+        results = work / "results"
+        failure = _run([_rasa(), "test", "nlu", "--nlu", holdout, "--model", str(model), "--out", str(results)],
+                       root, work / "test.log")
+        report = results / "intent_report.json"
+        if failure is None and not report.is_file():
+            failure = "rasa test nlu tidak menghasilkan laporan."
+        if failure is not None:
+            logger.error("Evaluating candidate %s failed:\n%s", candidate_id, failure)
+            return model_registry.register(candidate_id, None, None, actor, error=f"Evaluasi gagal:\n{failure}")
+        scores = model_registry.Scores.from_intent_report(json.loads(report.read_text(encoding="utf-8")))
+        return model_registry.register(candidate_id, model, scores, actor)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--actor", default="sistem", help="who asked (shown with the candidate)")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT)
+    parser.add_argument("--config", default="config.yml")
+    parser.add_argument("--data", default="data")
+    parser.add_argument("--domain", default="domain")
+    parser.add_argument("--holdout", default="tests/nlu/holdout.yml")
+    parser.add_argument("--nlu-only", action="store_true", help="an NLU model only (tests)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    lock = model_registry.store_dir() / LOCK_FILE
+    model_registry.store_dir().mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        print(f"Pelatihan lain sedang berjalan ({lock}).", file=sys.stderr)
+        return 2
+    try:
+        os.write(descriptor, str(os.getpid()).encode())
+        candidate = train_candidate(root=args.root, actor=args.actor, config=args.config, data=args.data,
+                                    domain=args.domain, holdout=args.holdout, nlu_only=args.nlu_only)
+    finally:
+        os.close(descriptor)
+        lock.unlink(missing_ok=True)
+    if candidate.error:
+        print(candidate.error, file=sys.stderr)
+        return 1
+    assert candidate.verdict is not None and candidate.scores is not None
+    print(f"Kandidat {candidate.id}: macro-F1 {candidate.scores.macro_f1:.4f}; "
+          + ("layak diterbitkan" if candidate.verdict.publishable else "tidak layak: " + "; ".join(candidate.verdict.reasons)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Rolling a model out through Rasa's own model pulling (issue 27, item 3): the dashboard serves
+the published model with a token, and Rasa 3.6's own client (``rasa.core.agent``
+``_pull_model_and_fingerprint``, what ``models:`` in endpoints.yml runs) gets it once, then
+"unchanged" until staff publish or roll back; content staff drive it from a page that says why a
+candidate is refused."""
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Iterator, Optional
+
+import pytest
+from flask import Flask
+from rasa.core.agent import _pull_model_and_fingerprint
+from rasa.utils.endpoints import EndpointConfig
+from werkzeug.serving import make_server
+
+from dashboard.views.models import TOKEN_ENV_VAR
+from layanwarga import model_registry
+from layanwarga.model_registry import Scores
+from tests.core.test_model_registry import report
+from tests.dashboard.support import World, csrf, free_port, login, make_user
+
+TOKEN = "rahasia-model-123"
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(model_registry.STORE_ENV_VAR, str(tmp_path / "store"))
+    monkeypatch.setenv(TOKEN_ENV_VAR, TOKEN)
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def served(app: Flask, store: Path) -> Iterator[str]:
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}/model/layanwarga.tar.gz"
+    server.shutdown()
+
+
+def candidate(tmp_path: Path, candidate_id: str, content: bytes, **f1: float) -> model_registry.Candidate:
+    path = tmp_path / f"{candidate_id}.tar.gz"
+    path.write_bytes(content)
+    return model_registry.register(candidate_id, path, Scores.from_intent_report(report(**f1)), "staf:konten")
+
+
+def pull(url: str, fingerprint: Optional[str], folder: Path, token: str = TOKEN) -> Optional[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_pull_model_and_fingerprint(EndpointConfig(url, token=token), fingerprint, str(folder)))
+
+
+def test_rasa_pulls_the_published_model_once_then_the_rollback(app: Flask, world: World, served: str, tmp_path: Path) -> None:
+    first = candidate(tmp_path, "20261207-100000", b"model satu" * 50)
+    second = candidate(tmp_path, "20261207-110000", b"model dua" * 50)
+    assert pull(served, "modelbawaan", tmp_path / "a") is None  # nothing published yet: Rasa keeps its own
+    model_registry.publish(first.id, "staf:konten")
+    fingerprint = pull(served, "modelbawaan", tmp_path / "b")
+    assert fingerprint == first.etag
+    assert (tmp_path / "b" / f"layanwarga-{first.id}.tar.gz").read_bytes() == b"model satu" * 50
+    assert pull(served, fingerprint, tmp_path / "c") is None and not any((tmp_path / "c").iterdir())  # 304
+    assert pull(served, "modelbawaan", tmp_path / "d", token="salah") is None  # 403: nothing downloaded
+    assert not any((tmp_path / "d").iterdir())
+    admin = login(app, "admin")
+    token = csrf(admin, "/konten/model")
+    admin.post("/konten/model/terbitkan", data={"model": second.id, "csrf_token": token})
+    assert pull(served, fingerprint, tmp_path / "e") == second.etag
+    admin.post("/konten/model/kembalikan", data={"csrf_token": token})
+    assert pull(served, second.etag, tmp_path / "f") == first.etag
+
+
+def test_the_server_is_off_without_a_token_and_unchanged_gets_no_etag(app: Flask, store: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    first = candidate(tmp_path, "20261207-100000", b"model" * 10)
+    model_registry.publish(first.id, "x")
+    client = app.test_client()
+    unchanged = client.get(f"/model/layanwarga.tar.gz?token={TOKEN}", headers={"If-None-Match": first.etag})
+    assert unchanged.status_code == 304 and "ETag" not in unchanged.headers  # RasaHQ/rasa#3086
+    monkeypatch.delenv(TOKEN_ENV_VAR)
+    assert client.get(f"/model/layanwarga.tar.gz?token={TOKEN}").status_code == 404
+
+
+def test_the_page_refuses_a_candidate_that_misses_an_emergency_and_names_worse_intents(
+    app: Flask, world: World, store: Path, tmp_path: Path
+) -> None:
+    make_user("konten", "konten")
+    good = candidate(tmp_path, "20261207-100000", b"a" * 10)
+    model_registry.publish(good.id, "x")
+    bad = candidate(tmp_path, "20261207-110000", b"b" * 10, darurat_recall=0.9, darurat=0.95, lapor_banjir=0.8)
+    client = login(app, "konten")
+    page = client.get("/konten/model").get_data(as_text=True)
+    assert "recall darurat 0.900 di bawah 1.0" in page
+    assert "lapor_banjir (F1 100,0% → 80,0%)" in page
+    answer = client.post("/konten/model/terbitkan", data={"model": bad.id, "csrf_token": csrf(client, "/konten/model")})
+    assert answer.status_code == 302 and model_registry.published().id == good.id
+    assert "Terbitkan" not in page.split(bad.id, 1)[1]  # no publish button on a refused candidate
