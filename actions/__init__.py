@@ -7,6 +7,7 @@ core (``layanwarga``); these modules translate between the dialogue and that cor
 session (``rasa_extensions.action_request.RECENT_MESSAGES``); slots, the latest message and the
 active form are complete. What a citizen submitted earlier is in the ticket database.
 """
+
 import logging
 import os
 

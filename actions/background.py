@@ -11,6 +11,7 @@ the server starts (rasa-sdk's plugin hook, ``rasa_sdk_plugins``) and then every
   after the next failure;
 - erasing the conversation store of citizens who asked for erasure (``layanwarga.privacy``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,8 +39,10 @@ def run_once() -> None:
     try:
         privacy.erase_conversations()
     except pending.DATABASE_ERRORS as error:  # the outage is already in the log; no traceback every pass
-        logger.warning("Erasure requests cannot be read while the ticket database is down: %s",
-                       getattr(error, "orig", None) or error)
+        logger.warning(
+            "Erasure requests cannot be read while the ticket database is down: %s",
+            getattr(error, "orig", None) or error,
+        )
 
 
 def _forever(stop: threading.Event) -> None:
@@ -60,7 +63,9 @@ def ensure_worker() -> None:
         return
     with _lock:
         if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_forever, args=(threading.Event(),), name="layanwarga-background", daemon=True)
+            _worker = threading.Thread(
+                target=_forever, args=(threading.Event(),), name="layanwarga-background", daemon=True
+            )
             _worker.start()
 
 

@@ -1,4 +1,5 @@
 """Helpers shared by the action modules: message metadata, intents, blocking calls."""
+
 from __future__ import annotations
 
 import asyncio
@@ -62,7 +63,11 @@ def is_external(tracker: Tracker) -> bool:
 
 
 def entity(tracker: Tracker, name: Text) -> Optional[Text]:
-    values = [v for v in tracker.get_latest_entity_values(name) if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+    values = [
+        v
+        for v in tracker.get_latest_entity_values(name)
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool)
+    ]
     return str(values[0]) if values else None
 
 

@@ -8,6 +8,7 @@ Once the place is known, open reports of the same category near it (``layanwarga
 offered as a list; choosing one makes the rest of the form a follow of that report
 (``layanwarga.supporters``): the photos, anonymity and confidentiality still asked, then kept.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,9 +44,23 @@ from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
 logger = logging.getLogger(__name__)
 
 COMPLAINT_SLOTS = [
-    "aduan_kategori", "aduan_deskripsi", "aduan_lokasi", "aduan_lat", "aduan_lon", "aduan_media",
-    "aduan_foto", "aduan_anonim", "aduan_rahasia", "aduan_serupa", "aduan_ikuti", "aduan_mengubah",
-    "aduan_ubah_bagian", "aduan_konfirmasi", units.SLOT_KELURAHAN, units.SLOT_KECAMATAN, units.SLOT_SUGGESTIONS,
+    "aduan_kategori",
+    "aduan_deskripsi",
+    "aduan_lokasi",
+    "aduan_lat",
+    "aduan_lon",
+    "aduan_media",
+    "aduan_foto",
+    "aduan_anonim",
+    "aduan_rahasia",
+    "aduan_serupa",
+    "aduan_ikuti",
+    "aduan_mengubah",
+    "aduan_ubah_bagian",
+    "aduan_konfirmasi",
+    units.SLOT_KELURAHAN,
+    units.SLOT_KECAMATAN,
+    units.SLOT_SUGGESTIONS,
 ]
 # Which slots "Ubah" clears for each part the citizen picks.
 EDITABLE_PARTS: Dict[Text, List[Text]] = {
@@ -84,15 +99,23 @@ def nearby_place(tracker: Tracker) -> nearby.Place:
     return nearby.Place(
         latitude=float(lat) if lat is not None else None,
         longitude=float(lon) if lon is not None else None,
-        rt=place.rt, rw=place.rw, area=place.area,
+        rt=place.rt,
+        rw=place.rw,
+        area=place.area,
     )
 
 
-def _find_nearby(category: Text, place: nearby.Place, description: Text, sender: Text) -> List[nearby.Candidate]:
+def _find_nearby(
+    category: Text, place: nearby.Place, description: Text, sender: Text
+) -> List[nearby.Candidate]:
     with db.session_scope() as session:
         citizen = citizens.find(session, sender)
         return nearby.find(
-            session, get_institution(), category, place, description,
+            session,
+            get_institution(),
+            category,
+            place,
+            description,
             exclude_citizen_id=citizen.id if citizen is not None else None,
         )
 
@@ -106,7 +129,11 @@ async def nearby_candidates(tracker: Tracker) -> List[nearby.Candidate]:
         return []
     try:
         return await common.run_sync(
-            _find_nearby, category, nearby_place(tracker), tracker.get_slot("aduan_deskripsi") or "", tracker.sender_id
+            _find_nearby,
+            category,
+            nearby_place(tracker),
+            tracker.get_slot("aduan_deskripsi") or "",
+            tracker.sender_id,
         )
     except Exception:
         logger.exception("Nearby search failed for conversation %s; going on without it", tracker.sender_id)
@@ -143,7 +170,12 @@ class ActionStartComplaint(Action):
         if answered is not None:
             return answered
         flow_id = uuid.uuid4().hex
-        await common.run_sync(conversation_log.start_flow, tracker.sender_id, flow_id, common.metadata(tracker).get("message_id"))
+        await common.run_sync(
+            conversation_log.start_flow,
+            tracker.sender_id,
+            flow_id,
+            common.metadata(tracker).get("message_id"),
+        )
         events: List[EventType] = [
             *common.reset(COMPLAINT_SLOTS),
             SlotSet("flow_id", flow_id),
@@ -216,8 +248,11 @@ class ComplaintFormValidation(units.UnitQuestion, FlowFormValidation):
         if self.form_name() == f"{ASPIRATION}_form" and units.is_city(get_institution()):
             # A city: the citizen's kelurahan, to which the aspiration goes.
             slots.insert(slots.index("aduan_konfirmasi"), units.SLOT_KELURAHAN)
-        if "aduan_lokasi" in slots and (tracker.get_slot("aduan_ikuti") or tracker.get_slot("aduan_serupa")
-                                        or await nearby_candidates(tracker)):
+        if "aduan_lokasi" in slots and (
+            tracker.get_slot("aduan_ikuti")
+            or tracker.get_slot("aduan_serupa")
+            or await nearby_candidates(tracker)
+        ):
             # Offer the reports near the place right after it is known.
             slots.insert(slots.index("aduan_lokasi") + 1, "aduan_ikuti")
         if not tracker.get_slot("aduan_mengubah"):
@@ -268,7 +303,11 @@ class ComplaintFormValidation(units.UnitQuestion, FlowFormValidation):
     async def extract_aduan_lokasi(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        if not self.asked(tracker, "aduan_lokasi") or common.location(tracker) or common.media_id(tracker) is not None:
+        if (
+            not self.asked(tracker, "aduan_lokasi")
+            or common.location(tracker)
+            or common.media_id(tracker) is not None
+        ):
             return {}
         message = common.text(tracker)
         return {"aduan_lokasi": None if common.is_payload(message) else message}
@@ -358,15 +397,19 @@ class ComplaintFormValidation(units.UnitQuestion, FlowFormValidation):
             return {}
         offered = [str(n) for n in tracker.get_slot("aduan_serupa") or []]
         picked = common.entity(tracker, "pilihan") or ""
-        if picked.startswith(nearby.FOLLOW_PREFIX) and picked[len(nearby.FOLLOW_PREFIX):] in offered:
-            return {"aduan_ikuti": picked[len(nearby.FOLLOW_PREFIX):]}
+        if picked.startswith(nearby.FOLLOW_PREFIX) and picked[len(nearby.FOLLOW_PREFIX) :] in offered:
+            return {"aduan_ikuti": picked[len(nearby.FOLLOW_PREFIX) :]}
         if picked == nearby.NEW_REPORT_ID:
             return {"aduan_ikuti": nearby.NEW_REPORT_ID}
         name, _ = common.intent(tracker)
         message = common.text(tracker).lower()
         typed = re.findall(r"\b[1-3]\b", message)
         upper = message.upper()
-        named = [n for n in offered if n in upper or n.rsplit("-", 1)[-1].lstrip("0") in re.findall(r"\d+", message)]
+        named = [
+            n
+            for n in offered
+            if n in upper or n.rsplit("-", 1)[-1].lstrip("0") in re.findall(r"\d+", message)
+        ]
         if len(named) == 1:
             return {"aduan_ikuti": named[0]}
         if len(typed) == 1 and int(typed[0]) <= len(offered):
@@ -561,8 +604,16 @@ class ActionAskAduanKonfirmasi(Action):
                 ("Lokasi", None if is_aspiration else tracker.get_slot("aduan_lokasi")),
                 ("Kelurahan" if is_aspiration else "Wilayah", area),
                 ("Lampiran", None if is_aspiration else (f"{photos} foto" if photos else "tidak ada")),
-                ("Identitas", "dirahasiakan (anonim)" if tracker.get_slot("aduan_anonim") else "ditampilkan ke petugas"),
-                ("Publik", "tidak, laporan dirahasiakan" if tracker.get_slot("aduan_rahasia") else "boleh tampil tanpa identitas"),
+                (
+                    "Identitas",
+                    "dirahasiakan (anonim)" if tracker.get_slot("aduan_anonim") else "ditampilkan ke petugas",
+                ),
+                (
+                    "Publik",
+                    "tidak, laporan dirahasiakan"
+                    if tracker.get_slot("aduan_rahasia")
+                    else "boleh tampil tanpa identitas",
+                ),
                 ("Diteruskan ke", agency),
             ]
         )
@@ -612,14 +663,18 @@ class ActionSubmitComplaint(Action):
             unit_code=tracker.get_slot(units.SLOT_KELURAHAN),
             confidential=bool(tracker.get_slot("aduan_rahasia")),
         )
-        outcome = await submissions.store(pending.COMPLAINT, tickets.submit_complaint, draft, dispatcher, tracker.sender_id)
+        outcome = await submissions.store(
+            pending.COMPLAINT, tickets.submit_complaint, draft, dispatcher, tracker.sender_id
+        )
         if outcome.view is None:
             return reset_flow(domain) if outcome.waiting else []
         view = outcome.view
         dispatcher.utter_message(
             response="utter_aduan_terkirim",
             number=view.number,
-            agency=f"{view.agency_name} ({view.upt_name})" if view.agency_name and view.upt_name else view.agency_name or "-",
+            agency=f"{view.agency_name} ({view.upt_name})"
+            if view.agency_name and view.upt_name
+            else view.agency_name or "-",
             due_date=format_date(view.due_date) if view.due_date else "-",
             verification_days=inst.verification_days,
         )

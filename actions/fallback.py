@@ -2,6 +2,7 @@
 over; but first, a message that answers a question waiting for the citizen ("lima" after the
 rating question) is that answer, and outside a form a message that names a service of the
 catalogue ("kk sy ilang pak", no question word for NLU to go on) is answered from the catalogue."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text
@@ -55,5 +56,3 @@ class ActionDefaultFallback(Action):
 def _is_fallback(user_event: Dict[Text, Any]) -> bool:
     intent = (user_event.get("parse_data") or {}).get("intent") or {}
     return intent.get("name") == "nlu_fallback"
-
-

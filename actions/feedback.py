@@ -12,6 +12,7 @@ as inform, "lima" not understood, "lampunya masih mati pak" read as a new street
 is first checked against the question waiting for this citizen (``answer_to_closing_question``)
 before it gets its usual answer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,7 +48,11 @@ SHORT_REPLY_RESPONSES = {
 def ticket_number(tracker: Tracker) -> Optional[Text]:
     inst = get_institution()
     prefixes = [numbering.COMPLAINT_PREFIX] + [letter.prefix for letter in inst.letters.values()]
-    for candidate in (common.entity(tracker, "nomor_tiket"), tracker.get_slot(TICKET_SLOT), common.text(tracker)):
+    for candidate in (
+        common.entity(tracker, "nomor_tiket"),
+        tracker.get_slot(TICKET_SLOT),
+        common.text(tracker),
+    ):
         number = numbering.normalise(str(candidate or ""), prefixes)
         if number:
             return number
@@ -101,8 +106,10 @@ def _explain(dispatcher: CollectingDispatcher, outcome: feedback.Outcome) -> Non
         dispatcher.utter_message(response="utter_gangguan_sistem")
 
 
-async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, number: Optional[Text]) -> List[EventType]:
-    """"Sudah selesai": thank the citizen and ask for a rating."""
+async def confirm(
+    dispatcher: CollectingDispatcher, tracker: Tracker, number: Optional[Text]
+) -> List[EventType]:
+    """ "Sudah selesai": thank the citizen and ask for a rating."""
     try:
         outcome = await common.run_sync(feedback.confirm, tracker.sender_id, number)
     except Exception:  # noqa: BLE001
@@ -116,7 +123,9 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, number: Op
     return ask_rating(dispatcher, outcome.number or "")
 
 
-async def rate(dispatcher: CollectingDispatcher, tracker: Tracker, number: Optional[Text], value: int) -> List[EventType]:
+async def rate(
+    dispatcher: CollectingDispatcher, tracker: Tracker, number: Optional[Text], value: int
+) -> List[EventType]:
     try:
         outcome = await common.run_sync(feedback.rate, tracker.sender_id, number, value)
     except Exception:  # noqa: BLE001
@@ -133,7 +142,7 @@ async def rate(dispatcher: CollectingDispatcher, tracker: Tracker, number: Optio
 async def not_resolved(
     dispatcher: CollectingDispatcher, tracker: Tracker, number: Optional[Text], *, ask_in_form: Optional[Text]
 ) -> List[EventType]:
-    """"Belum selesai": with what is still wrong in the message, reopen at once; otherwise
+    """ "Belum selesai": with what is still wrong in the message, reopen at once; otherwise
     ``belum_selesai_form`` asks for it (``ask_in_form`` names the action that starts the form,
     None when a rule runs it next)."""
     try:
@@ -148,12 +157,16 @@ async def not_resolved(
     dispatcher.utter_message(response="utter_maaf_belum_selesai", number=outcome.number)
     text = common.text(tracker)
     if not common.is_payload(text) and feedback.has_details(text):
-        return await reopen(dispatcher, tracker, outcome.number or "", text) + [FollowupAction("action_listen")]
+        return await reopen(dispatcher, tracker, outcome.number or "", text) + [
+            FollowupAction("action_listen")
+        ]
     events: List[EventType] = [SlotSet(TICKET_SLOT, outcome.number), SlotSet(NOTE_SLOT, None)]
     return events + ([FollowupAction(ask_in_form)] if ask_in_form else [])
 
 
-async def reopen(dispatcher: CollectingDispatcher, tracker: Tracker, number: Text, note: Text) -> List[EventType]:
+async def reopen(
+    dispatcher: CollectingDispatcher, tracker: Tracker, number: Text, note: Text
+) -> List[EventType]:
     """Reopen the complaint with the citizen's note; staff see it in the dashboard."""
     reset = [SlotSet(TICKET_SLOT, None), SlotSet(NOTE_SLOT, None), SlotSet(PARTIAL_SLOT, None)]
     try:
@@ -210,25 +223,31 @@ class ActionShortReply(Action):
     def name(self) -> Text:
         return "action_short_reply"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         answered = await answer_to_closing_question(dispatcher, tracker)
         if answered is not None:
             return answered
         name, _ = common.intent(tracker)
         # Free text outside a form ("pajak papan nama toko") may name a service of the catalogue.
-        if name == "inform" and await requirements.answer_from_catalogue(dispatcher, tracker, domain, several=False):
+        if name == "inform" and await requirements.answer_from_catalogue(
+            dispatcher, tracker, domain, several=False
+        ):
             return []
         dispatcher.utter_message(response=SHORT_REPLY_RESPONSES.get(name or "", "utter_anything_else"))
         return []
 
 
 class ActionConfirmResolved(Action):
-    """"Sudah selesai": thank the citizen and ask for a rating."""
+    """ "Sudah selesai": thank the citizen and ask for a rating."""
 
     def name(self) -> Text:
         return "action_konfirmasi_selesai"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         return await confirm(dispatcher, tracker, ticket_number(tracker))
 
 
@@ -238,10 +257,14 @@ class ActionRate(Action):
     def name(self) -> Text:
         return "action_beri_nilai"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         value = rating_value(tracker)
         if value is None:
-            number = ticket_number(tracker) or await common.run_sync(feedback.pending_number, tracker.sender_id)
+            number = ticket_number(tracker) or await common.run_sync(
+                feedback.pending_number, tracker.sender_id
+            )
             if number:
                 return ask_rating(dispatcher, number)
             dispatcher.utter_message(response="utter_umpan_balik_tidak_ditemukan")
@@ -250,13 +273,15 @@ class ActionRate(Action):
 
 
 class ActionNotResolved(Action):
-    """"Belum selesai": check the complaint, then the form asks what is still wrong (unless the
+    """ "Belum selesai": check the complaint, then the form asks what is still wrong (unless the
     message already says it)."""
 
     def name(self) -> Text:
         return "action_belum_selesai"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         return await not_resolved(dispatcher, tracker, ticket_number(tracker), ask_in_form=None)
 
 
@@ -294,7 +319,9 @@ class ActionReopen(Action):
     def name(self) -> Text:
         return "action_buka_kembali"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         number = tracker.get_slot(TICKET_SLOT)
         note = tracker.get_slot(NOTE_SLOT)
         if not number or not note:

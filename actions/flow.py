@@ -7,6 +7,7 @@ A citizen is never trapped in a form:
   a ticket's status, "are you a bot?") is answered on the spot, then the same question is asked
   again, so the form continues where it was.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,7 +89,9 @@ async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracke
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "tanya_syarat" and (letter := requirements.letter_code(common.entity(tracker, "layanan"))):
         requirements.say_requirements(dispatcher, letter, unit_code=unit_code)
-    elif name == "cek_status" and (common.entity(tracker, "nomor_tiket") or common.entity(tracker, "layanan")):
+    elif name == "cek_status" and (
+        common.entity(tracker, "nomor_tiket") or common.entity(tracker, "layanan")
+    ):
         await status.say_status(dispatcher, tracker)
     else:
         return False
@@ -135,7 +138,11 @@ class FlowFormValidation(FormValidationAction, ABC):
         validated = {e["name"]: e.get("value") for e in validation_events if e.get("event") == "slot"}
         kept = [e for e in extraction_events if e.get("event") == "slot" and e["name"] not in validated]
         partial = tracker.get_slot(PARTIAL_SLOT)
-        if isinstance(partial, dict) and validated.get(partial.get("slot")) is not None and PARTIAL_SLOT not in validated:
+        if (
+            isinstance(partial, dict)
+            and validated.get(partial.get("slot")) is not None
+            and PARTIAL_SLOT not in validated
+        ):
             # The question is answered: its first part is used up.
             validation_events.append(SlotSet(PARTIAL_SLOT, None))
         return kept + validation_events
@@ -177,13 +184,19 @@ class FlowFormValidation(FormValidationAction, ABC):
         attachments = await self.collect_attachments(dispatcher, tracker)
         if requested and not attachments and await answer_side_question(dispatcher, tracker):
             return [SlotSet(requested, None)]
-        if requested and not attachments and (common.media_id(tracker) is not None or common.location(tracker)):
+        if (
+            requested
+            and not attachments
+            and (common.media_id(tracker) is not None or common.location(tracker))
+        ):
             # A photo or pin this step does not take: say so and ask the question again, instead
             # of the form giving up on the message and the assistant not understanding it.
             dispatcher.utter_message(response="utter_lampiran_belum_perlu")
             return [SlotSet(requested, None)]
         tracker.add_slots(attachments)
-        return attachments + self._with_partial(tracker, await super().get_extraction_events(dispatcher, tracker, domain))
+        return attachments + self._with_partial(
+            tracker, await super().get_extraction_events(dispatcher, tracker, domain)
+        )
 
     @staticmethod
     def _with_partial(tracker: Tracker, events: List[EventType]) -> List[EventType]:
@@ -195,8 +208,14 @@ class FlowFormValidation(FormValidationAction, ABC):
             return events
         joined = []
         for event in events:
-            if event.get("event") == "slot" and event.get("name") == requested and isinstance(event.get("value"), str):
-                value = join_partial(str(partial.get("text") or ""), event["value"], str(partial.get("joiner") or " "))
+            if (
+                event.get("event") == "slot"
+                and event.get("name") == requested
+                and isinstance(event.get("value"), str)
+            ):
+                value = join_partial(
+                    str(partial.get("text") or ""), event["value"], str(partial.get("joiner") or " ")
+                )
                 event = SlotSet(requested, value)
             joined.append(event)
         return joined

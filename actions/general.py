@@ -1,4 +1,5 @@
 """General conversation: session start, office hours, office location."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,7 +92,10 @@ def say_office_location(dispatcher: CollectingDispatcher, unit_code: Optional[Te
 
 
 async def for_citizen_unit(
-    dispatcher: CollectingDispatcher, tracker: Tracker, question: Text, answer: Callable[[Optional[Text]], None]
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    question: Text,
+    answer: Callable[[Optional[Text]], None],
 ) -> List[EventType]:
     """Answer ``question`` for the citizen's own unit: the institution's in a single-unit
     deployment; the remembered kelurahan's in a city, else ask which one (a list; the tap is
@@ -103,7 +107,9 @@ async def for_citizen_unit(
     code = await units.remembered(tracker)
     if code is not None:
         answer(code)
-        dispatcher.utter_message(response="utter_wilayah_bukan", unit=units.describe(inst.units, code) or code)
+        dispatcher.utter_message(
+            response="utter_wilayah_bukan", unit=units.describe(inst.units, code) or code
+        )
         return []
     units.ask_unit(dispatcher, inst.units, typing=False)
     return [SlotSet(units.SLOT_QUESTION, question)]

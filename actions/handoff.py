@@ -6,6 +6,7 @@ for this citizen (the WhatsApp connector stops passing their messages to Rasa an
 the dashboard's live inbox) until staff hand the citizen back. This action opens it and tells
 the citizen what happens next, and when an officer will answer outside office hours.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,7 +68,9 @@ class ActionHandoff(Action):
             )
         except Exception:  # noqa: BLE001 - the citizen still gets a way to reach a person
             logger.exception("Could not open a handoff for conversation %s", tracker.sender_id)
-            dispatcher.utter_message(response="utter_petugas_gagal", institution_name=inst.name, phone=inst.phone or inst.address)
+            dispatcher.utter_message(
+                response="utter_petugas_gagal", institution_name=inst.name, phone=inst.phone or inst.address
+            )
             return []
         if not opened.created:
             dispatcher.utter_message(response="utter_petugas_sudah_terhubung")
@@ -75,7 +78,9 @@ class ActionHandoff(Action):
             dispatcher.utter_message(response="utter_petugas_dihubungkan", institution_name=inst.name)
         else:
             when = (
-                format_when(opened.next_opening, calendar.now_local(inst)) if opened.next_opening else "hari kerja berikutnya"
+                format_when(opened.next_opening, calendar.now_local(inst))
+                if opened.next_opening
+                else "hari kerja berikutnya"
             )
             dispatcher.utter_message(
                 response="utter_petugas_di_luar_jam",

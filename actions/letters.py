@@ -4,6 +4,7 @@ Each form asks what its letter needs, checks the NIK beyond its length (region c
 of birth), takes the required documents one photo at a time, and shows a summary with the NIK
 masked before anything is stored.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,11 +43,29 @@ from .requirements import LETTER_BY_REQUEST_INTENT
 logger = logging.getLogger(__name__)
 
 LETTER_SLOTS = [
-    "surat_jenis", "surat_untuk", "surat_hubungan", "surat_nama", "surat_nik", "surat_nik_cek",
-    "surat_nik_gagal", "surat_alamat", "surat_telepon", "surat_keperluan", "surat_usaha_nama",
-    "surat_usaha_jenis", "surat_usaha_alamat", "surat_usaha_sejak", "surat_domisili_sejak",
-    "surat_dokumen_media", "surat_dokumen", "surat_mengubah", "surat_ubah_bagian", "surat_konfirmasi",
-    units.SLOT_KELURAHAN, units.SLOT_KECAMATAN, units.SLOT_SUGGESTIONS,
+    "surat_jenis",
+    "surat_untuk",
+    "surat_hubungan",
+    "surat_nama",
+    "surat_nik",
+    "surat_nik_cek",
+    "surat_nik_gagal",
+    "surat_alamat",
+    "surat_telepon",
+    "surat_keperluan",
+    "surat_usaha_nama",
+    "surat_usaha_jenis",
+    "surat_usaha_alamat",
+    "surat_usaha_sejak",
+    "surat_domisili_sejak",
+    "surat_dokumen_media",
+    "surat_dokumen",
+    "surat_mengubah",
+    "surat_ubah_bagian",
+    "surat_konfirmasi",
+    units.SLOT_KELURAHAN,
+    units.SLOT_KECAMATAN,
+    units.SLOT_SUGGESTIONS,
 ]
 NIK_ATTEMPTS_BEFORE_OFFERING_OFFICER = 3
 # Parts a citizen can correct from the summary, with the slots each clears, per letter type.
@@ -83,7 +102,22 @@ PART_KEYWORDS = {
     "sejak": ("sejak", "tahun"),
     "dokumen": ("foto", "dokumen", "ktp", "kk", "pengantar"),
 }
-FAMILY_WORDS = ("keluarga", "anak", "orang tua", "ortu", "bapak", "ibu", "suami", "istri", "adik", "kakak", "saudara", "mertua", "nenek", "kakek")
+FAMILY_WORDS = (
+    "keluarga",
+    "anak",
+    "orang tua",
+    "ortu",
+    "bapak",
+    "ibu",
+    "suami",
+    "istri",
+    "adik",
+    "kakak",
+    "saudara",
+    "mertua",
+    "nenek",
+    "kakek",
+)
 SELF_WORDS = ("sendiri", "saya", "aku", "sy", "diri")
 SAME_WORDS = frozenset({"sama", "sama saja", "idem", "sama dengan alamat rumah"})
 SEND_WORDS = frozenset({"kirim", "benar", "betul", "ok", "oke", "ya", "iya", "sudah"})
@@ -128,7 +162,12 @@ class ActionStartLetter(Action):
         code = LETTER_BY_REQUEST_INTENT[name]
         letter = get_institution().letters[code]
         flow_id = uuid.uuid4().hex
-        await common.run_sync(conversation_log.start_flow, tracker.sender_id, flow_id, common.metadata(tracker).get("message_id"))
+        await common.run_sync(
+            conversation_log.start_flow,
+            tracker.sender_id,
+            flow_id,
+            common.metadata(tracker).get("message_id"),
+        )
         events: List[EventType] = [
             *common.reset(LETTER_SLOTS),
             SlotSet("flow_id", flow_id),
@@ -161,7 +200,9 @@ async def _rejected_to_resubmit(tracker: Tracker, code: Text) -> Optional[ticket
         else:
             previous = await common.run_sync(tickets.latest_rejected_request, tracker.sender_id, code)
     except Exception:  # noqa: BLE001 - the citizen can still apply, from an empty request
-        logger.exception("Could not look up a rejected %s request of conversation %s", code, tracker.sender_id)
+        logger.exception(
+            "Could not look up a rejected %s request of conversation %s", code, tracker.sender_id
+        )
         return None
     return previous if previous is not None and previous.letter_type == code else None
 
@@ -171,9 +212,13 @@ def _resubmit(
 ) -> List[EventType]:
     fixes = resubmission.corrections(previous.reason, letter.requirements, editable_parts(letter.code))
     new_request = [{"title": "Permohonan baru", "payload": f'/{intent}{{"pilihan": "{NEW_REQUEST}"}}'}]
-    common_values = dict(letter_name=letter.name, number=previous.number, reason=previous.reason, buttons=new_request)
+    common_values = dict(
+        letter_name=letter.name, number=previous.number, reason=previous.reason, buttons=new_request
+    )
     if fixes.known:
-        dispatcher.utter_message(response="utter_surat_ajukan_ulang", asked=_asked_again(fixes, letter), **common_values)
+        dispatcher.utter_message(
+            response="utter_surat_ajukan_ulang", asked=_asked_again(fixes, letter), **common_values
+        )
     else:
         dispatcher.utter_message(response="utter_surat_ajukan_ulang_periksa", **common_values)
     return _prefill(previous, letter, fixes)
@@ -199,7 +244,9 @@ def _documents_of(previous: tickets.RejectedRequest, letter: LetterType) -> List
     return (list(previous.media_ids) + [None] * len(letter.requirements))[: len(letter.requirements)]
 
 
-def _prefill(previous: tickets.RejectedRequest, letter: LetterType, fixes: resubmission.Corrections) -> List[EventType]:
+def _prefill(
+    previous: tickets.RejectedRequest, letter: LetterType, fixes: resubmission.Corrections
+) -> List[EventType]:
     """Slots of a resubmission, taken from the rejected request, without what must be corrected."""
     details = previous.details
     documents = _documents_of(previous, letter)
@@ -321,11 +368,15 @@ class LetterFormValidation(units.UnitQuestion, FlowFormValidation):
         return {"surat_untuk": None}
 
     def validate_surat_untuk(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
-        return {"surat_untuk": value, "surat_hubungan": None} if value == "sendiri" else {"surat_untuk": value}
+        return (
+            {"surat_untuk": value, "surat_hubungan": None} if value == "sendiri" else {"surat_untuk": value}
+        )
 
     async def extract_surat_hubungan(self, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         answer = self._answer(tracker, "surat_hubungan")
-        return {} if answer is None and not self.asked(tracker, "surat_hubungan") else {"surat_hubungan": answer}
+        return (
+            {} if answer is None and not self.asked(tracker, "surat_hubungan") else {"surat_hubungan": answer}
+        )
 
     def validate_surat_hubungan(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if not value or len(str(value).strip()) < 3:
@@ -340,7 +391,9 @@ class LetterFormValidation(units.UnitQuestion, FlowFormValidation):
     def validate_surat_nama(self, value: Any, dispatcher, tracker, domain) -> Dict[Text, Any]:  # type: ignore[no-untyped-def]
         if value is None:
             return {"surat_nama": None}
-        name = re.sub(r"^(nama\s+(saya|sy|pemohon|lengkap)?\s*(adalah|:)?\s*)", "", str(value).strip(), flags=re.I)
+        name = re.sub(
+            r"^(nama\s+(saya|sy|pemohon|lengkap)?\s*(adalah|:)?\s*)", "", str(value).strip(), flags=re.I
+        )
         name = " ".join(name.split())
         if not _NAME.match(name):
             dispatcher.utter_message(response="utter_surat_nama_salah")
@@ -488,7 +541,8 @@ class LetterFormValidation(units.UnitQuestion, FlowFormValidation):
         letter = _letter(tracker)
         index = next_document(tracker)
         dispatcher.utter_message(
-            response="utter_surat_dokumen_wajib", photo=photo_of(letter.requirements[index if index is not None else -1])
+            response="utter_surat_dokumen_wajib",
+            photo=photo_of(letter.requirements[index if index is not None else -1]),
         )
         return {"surat_dokumen": None}
 
@@ -614,17 +668,24 @@ class ActionAskSuratDokumen(Action):
     def name(self) -> Text:
         return "action_ask_surat_dokumen"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         letter = _letter(tracker)
         index = next_document(tracker)
         requirement = letter.requirements[index if index is not None else -1]
         if None in (tracker.get_slot("surat_dokumen_media") or []):
             # A resubmission: only the photos the clerk asked for again.
-            dispatcher.utter_message(response="utter_ask_surat_dokumen_ulang", requirement=requirement, photo=photo_of(requirement))
+            dispatcher.utter_message(
+                response="utter_ask_surat_dokumen_ulang", requirement=requirement, photo=photo_of(requirement)
+            )
             return []
         dispatcher.utter_message(
-            response="utter_ask_surat_dokumen", requirement=requirement, photo=photo_of(requirement),
-            index=(index or 0) + 1, total=len(letter.requirements),
+            response="utter_ask_surat_dokumen",
+            requirement=requirement,
+            photo=photo_of(requirement),
+            index=(index or 0) + 1,
+            total=len(letter.requirements),
         )
         return []
 
@@ -635,7 +696,9 @@ class ActionAskSuratKeperluan(Action):
     def name(self) -> Text:
         return "action_ask_surat_keperluan"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         letter = _letter(tracker)
         dispatcher.utter_message(
             response="utter_ask_surat_keperluan",
@@ -653,10 +716,14 @@ class ActionAskSuratNikCek(Action):
     def name(self) -> Text:
         return "action_ask_surat_nik_cek"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         value = _nik(tracker) or ""
         check = nik_rules.check(value)
-        dispatcher.utter_message(response="utter_ask_surat_nik_cek", problem=check.problem, nik=nik_rules.mask(value))
+        dispatcher.utter_message(
+            response="utter_ask_surat_nik_cek", problem=check.problem, nik=nik_rules.mask(value)
+        )
         return []
 
 
@@ -667,9 +734,13 @@ class ActionAskSuratTelepon(Action):
     def name(self) -> Text:
         return "action_ask_surat_telepon"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         has_phone = phones.from_whatsapp_id(tracker.sender_id) is not None
-        dispatcher.utter_message(response="utter_ask_surat_telepon" if has_phone else "utter_ask_surat_telepon_ketik")
+        dispatcher.utter_message(
+            response="utter_ask_surat_telepon" if has_phone else "utter_ask_surat_telepon_ketik"
+        )
         return []
 
 
@@ -679,7 +750,9 @@ class ActionAskSuratUbahBagian(Action):
     def name(self) -> Text:
         return "action_ask_surat_ubah_bagian"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         dispatcher.utter_message(
             response="utter_ask_surat_ubah_bagian",
             buttons=[
@@ -700,10 +773,16 @@ def _summary(tracker: Tracker) -> Text:
         [
             ("Jenis", letter.name),
             ("Pemohon", tracker.get_slot("surat_nama")),
-            ("Diajukan oleh", f"keluarga ({tracker.get_slot('surat_hubungan')})" if on_behalf else "pemohon sendiri"),
+            (
+                "Diajukan oleh",
+                f"keluarga ({tracker.get_slot('surat_hubungan')})" if on_behalf else "pemohon sendiri",
+            ),
             ("NIK", nik_rules.mask(_nik(tracker))),
             ("Alamat", tracker.get_slot("surat_alamat")),
-            ("Kelurahan", units.describe(inst.units, tracker.get_slot(units.SLOT_KELURAHAN)) if city else None),
+            (
+                "Kelurahan",
+                units.describe(inst.units, tracker.get_slot(units.SLOT_KELURAHAN)) if city else None,
+            ),
             ("Tinggal sejak", tracker.get_slot("surat_domisili_sejak")),
             ("Nama usaha", tracker.get_slot("surat_usaha_nama")),
             ("Bidang usaha", tracker.get_slot("surat_usaha_jenis")),
@@ -721,7 +800,9 @@ class ActionAskSuratKonfirmasi(Action):
     def name(self) -> Text:
         return "action_ask_surat_konfirmasi"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         dispatcher.utter_message(response="utter_ask_surat_konfirmasi", summary=_summary(tracker))
         return []
 
@@ -732,7 +813,9 @@ class ActionSubmitLetter(Action):
     def name(self) -> Text:
         return "action_submit_letter"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         if tracker.get_slot("surat_konfirmasi") != "kirim" or not tracker.get_slot("flow_id"):
             return reset_flow(domain)
         letter = _letter(tracker)
@@ -770,7 +853,9 @@ class ActionSubmitLetter(Action):
             media_ids=media,
             unit_code=tracker.get_slot(units.SLOT_KELURAHAN),
         )
-        outcome = await submissions.store(pending.LETTER, tickets.submit_letter_request, draft, dispatcher, tracker.sender_id)
+        outcome = await submissions.store(
+            pending.LETTER, tickets.submit_letter_request, draft, dispatcher, tracker.sender_id
+        )
         if outcome.view is None:
             return reset_flow(domain) if outcome.waiting else []
         view = outcome.view
@@ -781,5 +866,7 @@ class ActionSubmitLetter(Action):
             due_date=format_date(view.due_date) if view.due_date else "-",
         )
         if view.unit_name:
-            dispatcher.utter_message(response="utter_surat_diteruskan_unit", unit=view.unit_name, pickup=view.pickup or "-")
+            dispatcher.utter_message(
+                response="utter_surat_diteruskan_unit", unit=view.unit_name, pickup=view.pickup or "-"
+            )
         return reset_flow(domain)

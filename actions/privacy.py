@@ -1,5 +1,6 @@
 """Data rights: ``lihat_data_saya`` shows what is held, ``hapus_data`` erases it after an
 explicit confirmation (a one-question form, so ``batal`` and ``menu`` leave it as any other)."""
+
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,9 @@ class ActionShowMyData(Action):
     def name(self) -> Text:
         return "action_show_my_data"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         try:
             held = await common.run_sync(privacy.summary, tracker.sender_id)
         except Exception:
@@ -73,7 +76,9 @@ class ActionEraseMyData(Action):
     def name(self) -> Text:
         return "action_erase_my_data"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         if tracker.get_slot("hapus_konfirmasi") != "ya":
             dispatcher.utter_message(response="utter_hapus_dibatalkan")
             return reset_flow(domain)
@@ -84,5 +89,7 @@ class ActionEraseMyData(Action):
             dispatcher.utter_message(response="utter_gangguan_sistem")
             return reset_flow(domain)
         background.ensure_worker()
-        dispatcher.utter_message(response="utter_data_dihapus", tickets=report.tickets_anonymised, files=report.files_deleted)
+        dispatcher.utter_message(
+            response="utter_data_dihapus", tickets=report.tickets_anonymised, files=report.files_deleted
+        )
         return reset_flow(domain)

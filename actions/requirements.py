@@ -1,6 +1,7 @@
 """``tanya_syarat``: requirements and process of any service, from the published catalogue
 (``actions/service_answers.py``), and of each letter type from configuration when the catalogue
 does not describe it (a deployment that has not imported one)."""
+
 from __future__ import annotations
 
 import logging
@@ -71,7 +72,9 @@ async def answer_from_catalogue(
     try:
         found = await common.run_sync(service_answers.lookup, None, text, record=False)
     except SQLAlchemyError:
-        logger.exception("service catalogue unavailable for %r; answering as before", common.intent(tracker)[0])
+        logger.exception(
+            "service catalogue unavailable for %r; answering as before", common.intent(tracker)[0]
+        )
         return False
     if found.outcome == ONE or (several and found.matches):
         await common.run_sync(service_answers.record_answer, found, text)
@@ -112,7 +115,9 @@ class ActionTellRequirements(Action):
         if code:
             # In a city: the citizen's kelurahan's requirements, or the list asks which one.
             return await general.for_citizen_unit(
-                dispatcher, tracker, f"{units.REQUIREMENTS_QUESTION}{code}",
+                dispatcher,
+                tracker,
+                f"{units.REQUIREMENTS_QUESTION}{code}",
                 lambda unit_code: say_requirements(dispatcher, code, unit_code=unit_code),
             )
         if found.matches:

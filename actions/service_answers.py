@@ -10,6 +10,7 @@
 3. Several: a WhatsApp list (each row names its office) plus a row for an officer.
 4. None: say so and offer an officer and the menu.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,11 @@ NOT_FOUND_RESPONSE = "utter_layanan_tidak_ditemukan"
 OFFICER_BUTTON = {"title": "Tanya petugas", "payload": "/minta_petugas"}
 MENU_BUTTON = {"title": "Lihat menu", "payload": "/bantuan"}
 APPLY_TITLE = "Ajukan sekarang"
-OFFICER_ROW = {"title": "Tidak ada di daftar", "payload": "/minta_petugas", "description": "Tanyakan kepada petugas"}
+OFFICER_ROW = {
+    "title": "Tidak ada di daftar",
+    "payload": "/minta_petugas",
+    "description": "Tanyakan kepada petugas",
+}
 # Optional details of an answer, in the order they are dropped when the answer is too long.
 DROP_ORDER = ("legal_basis", "steps", "contact", "purpose", "hours")
 FIELD_LIMIT = 400
@@ -86,7 +91,9 @@ def record_answer(found: Lookup, text: Text) -> None:
         return
     try:
         with db.session_scope() as session:
-            services.record_question(session, found.outcome, found.service.code if found.service else None, text)
+            services.record_question(
+                session, found.outcome, found.service.code if found.service else None, text
+            )
     except SQLAlchemyError:
         logger.exception("could not count a catalogue question (outcome %s)", found.outcome)
 
@@ -106,7 +113,9 @@ def _details(service: PublishedService) -> Dict[str, str]:
         "hours": f"\n🕗 Jam layanan: {content.hours}" if content.hours else "",
         "contact": f"\n📞 Kontak: {content.contact}" if content.contact else "",
         "steps": f"\n\n*Langkah:*\n{clip(_numbered(content.steps), FIELD_LIMIT)}" if content.steps else "",
-        "legal_basis": f"\n\nDasar hukum: {clip(content.legal_basis, FIELD_LIMIT)}" if content.legal_basis else "",
+        "legal_basis": f"\n\nDasar hukum: {clip(content.legal_basis, FIELD_LIMIT)}"
+        if content.legal_basis
+        else "",
     }
 
 
@@ -136,7 +145,10 @@ def _template(domain: DomainDict, name: str) -> str:
 
 
 def say_service(
-    dispatcher: CollectingDispatcher, domain: DomainDict, service: PublishedService, request_intent: Optional[str]
+    dispatcher: CollectingDispatcher,
+    domain: DomainDict,
+    service: PublishedService,
+    request_intent: Optional[str],
 ) -> None:
     buttons: List[Dict[str, Any]] = []
     if request_intent:
@@ -145,7 +157,9 @@ def say_service(
         buttons.append(OFFICER_BUTTON)
     buttons.append(MENU_BUTTON)
     dispatcher.utter_message(
-        response=ANSWER_RESPONSE, buttons=buttons, **answer_fields(service, _template(domain, ANSWER_RESPONSE))
+        response=ANSWER_RESPONSE,
+        buttons=buttons,
+        **answer_fields(service, _template(domain, ANSWER_RESPONSE)),
     )
 
 

@@ -3,6 +3,7 @@
 A citizen only ever sees their own tickets: someone else's number gets exactly the answer an
 unknown number gets.
 """
+
 from __future__ import annotations
 
 import logging
@@ -79,7 +80,9 @@ async def say_status(dispatcher: CollectingDispatcher, tracker: Tracker) -> None
     views = await common.run_sync(tickets.recent_for_citizen, inst, sender, RECENT_LIMIT, wanted)
     if not views:
         if wanted:
-            dispatcher.utter_message(response="utter_status_kosong_layanan", letter_name=inst.letters[wanted].name)
+            dispatcher.utter_message(
+                response="utter_status_kosong_layanan", letter_name=inst.letters[wanted].name
+            )
         else:
             dispatcher.utter_message(response="utter_status_kosong")
         return

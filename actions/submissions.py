@@ -4,6 +4,7 @@ A database outage never loses a confirmed submission: it waits in a local spool
 (``layanwarga.pending``) and the action server's background thread (``actions.background``)
 stores it, then tells the citizen its number over WhatsApp, once the database answers again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,7 +30,11 @@ class Outcome:
 
 
 async def store(
-    kind: str, submit: Callable[..., tickets.TicketView], draft: Any, dispatcher: CollectingDispatcher, sender: str
+    kind: str,
+    submit: Callable[..., tickets.TicketView],
+    draft: Any,
+    dispatcher: CollectingDispatcher,
+    sender: str,
 ) -> Outcome:
     """Store ``draft``; on a database outage keep it for later and tell the citizen so. Any other
     failure tells the citizen to try again, with the form's data kept in the conversation."""
@@ -45,4 +50,3 @@ async def store(
         logger.exception("Storing a submission failed for conversation %s", sender)
         dispatcher.utter_message(response="utter_gagal_simpan")
         return Outcome()
-

@@ -10,6 +10,7 @@ Unsubscribing takes one message at any time: ``berhenti langganan`` (typed, or t
 button under every announcement, payload ``/berhenti_langganan``) stops every subscription at
 once, also from inside any form, which it leaves (``FlowFormValidation.is_exit``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,7 +49,7 @@ def _choice(tracker: Tracker) -> Optional[Text]:
 
 
 def area_phrase(code: Text, label: Text) -> Text:
-    """"Kelurahan Panarung", or "semua kelurahan"."""
+    """ "Kelurahan Panarung", or "semua kelurahan"."""
     return "semua kelurahan" if code == subscriptions.ALL else f"Kelurahan {label}"
 
 
@@ -58,17 +59,33 @@ def topic_rows(inst: Institution) -> List[Dict[Text, Text]]:
         {"title": topic.label, "description": topic.description, "payload": f'/inform{{"pilihan": "{code}"}}'}
         for code, topic in (cfg.topics.items() if cfg else [])
     ]
-    rows.append({"title": "Semua topik", "description": "Semua informasi resmi", "payload": '/inform{"pilihan": "semua"}'})
+    rows.append(
+        {
+            "title": "Semua topik",
+            "description": "Semua informasi resmi",
+            "payload": '/inform{"pilihan": "semua"}',
+        }
+    )
     return rows
 
 
 def area_rows(inst: Institution) -> List[Dict[Text, Text]]:
     cfg = inst.subscriptions
     rows = [
-        {"title": area.name, "description": f"Kelurahan {area.name}", "payload": f'/inform{{"pilihan": "{code}"}}'}
+        {
+            "title": area.name,
+            "description": f"Kelurahan {area.name}",
+            "payload": f'/inform{{"pilihan": "{code}"}}',
+        }
         for code, area in (cfg.areas.items() if cfg else [])
     ]
-    rows.append({"title": "Semua kelurahan", "description": "Informasi untuk seluruh wilayah", "payload": '/inform{"pilihan": "semua"}'})
+    rows.append(
+        {
+            "title": "Semua kelurahan",
+            "description": "Informasi untuk seluruh wilayah",
+            "payload": '/inform{"pilihan": "semua"}',
+        }
+    )
     return rows
 
 
@@ -78,7 +95,9 @@ class ActionStartSubscription(Action):
     def name(self) -> Text:
         return "action_langganan_mulai"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         inst = get_institution()
         events: List[EventType] = common.reset(SLOTS)
         if inst.subscriptions is None:
@@ -92,7 +111,9 @@ class ActionStartSubscription(Action):
             logger.exception("Could not list the subscriptions of conversation %s", tracker.sender_id)
             current = []
         if current:
-            lines = "\n".join(f"• {s.topic_label}, untuk {area_phrase(s.area, s.area_label)}" for s in current)
+            lines = "\n".join(
+                f"• {s.topic_label}, untuk {area_phrase(s.area, s.area_label)}" for s in current
+            )
             dispatcher.utter_message(response="utter_langganan_aktif", subscriptions=lines)
         topic = subscriptions.match_topic(inst, common.text(tracker))
         if topic and topic != subscriptions.ALL:
@@ -113,7 +134,9 @@ class ActionAskSubscriptionTopic(Action):
     def name(self) -> Text:
         return "action_ask_langganan_topik"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         dispatcher.utter_message(response="utter_ask_langganan_topik", buttons=topic_rows(get_institution()))
         return []
 
@@ -122,7 +145,9 @@ class ActionAskSubscriptionArea(Action):
     def name(self) -> Text:
         return "action_ask_langganan_wilayah"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         dispatcher.utter_message(response="utter_ask_langganan_wilayah", buttons=area_rows(get_institution()))
         return []
 
@@ -133,10 +158,14 @@ class ActionAskSubscriptionConsent(Action):
     def name(self) -> Text:
         return "action_ask_langganan_setuju"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         inst = get_institution()
         consent = subscriptions.consent_text(
-            inst, tracker.get_slot(TOPIC_SLOT) or subscriptions.ALL, tracker.get_slot(AREA_SLOT) or subscriptions.ALL
+            inst,
+            tracker.get_slot(TOPIC_SLOT) or subscriptions.ALL,
+            tracker.get_slot(AREA_SLOT) or subscriptions.ALL,
         )
         dispatcher.utter_message(response="utter_ask_langganan_setuju", consent=consent)
         return []
@@ -198,7 +227,9 @@ class ActionSubscribe(Action):
     def name(self) -> Text:
         return "action_langganan_simpan"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         inst = get_institution()
         topic, area = tracker.get_slot(TOPIC_SLOT), tracker.get_slot(AREA_SLOT)
         if tracker.get_slot(CONSENT_SLOT) != "ya" or not topic or not area:
@@ -207,20 +238,30 @@ class ActionSubscribe(Action):
         message_id = common.metadata(tracker).get("message_id")
         try:
             created = await common.run_sync(
-                subscriptions.subscribe, inst, tracker.sender_id, topic, area,
-                message_id=str(message_id)[:255] if message_id else None, profile_name=common.profile_name(tracker),
+                subscriptions.subscribe,
+                inst,
+                tracker.sender_id,
+                topic,
+                area,
+                message_id=str(message_id)[:255] if message_id else None,
+                profile_name=common.profile_name(tracker),
             )
             current = await common.run_sync(subscriptions.active_for, inst, tracker.sender_id)
         except Exception:  # noqa: BLE001
             logger.exception("Subscription failed for conversation %s", tracker.sender_id)
             dispatcher.utter_message(response="utter_gagal_simpan")
             return reset_flow(domain)
-        labels = dict(topic=subscriptions.topic_label(inst, topic), area=area_phrase(area, subscriptions.area_label(inst, area)))
+        labels = dict(
+            topic=subscriptions.topic_label(inst, topic),
+            area=area_phrase(area, subscriptions.area_label(inst, area)),
+        )
         if created:
             dispatcher.utter_message(response="utter_langganan_berhasil", **labels)
         else:
             since = next((s.opted_in_at for s in current if s.topic == topic and s.area == area), None)
-            dispatcher.utter_message(response="utter_langganan_sudah", since=format_date(since.date()) if since else "-", **labels)
+            dispatcher.utter_message(
+                response="utter_langganan_sudah", since=format_date(since.date()) if since else "-", **labels
+            )
         return reset_flow(domain)
 
 
@@ -230,13 +271,17 @@ class ActionUnsubscribe(Action):
     def name(self) -> Text:
         return "action_berhenti_langganan"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         inst = get_institution()
         in_form = bool(tracker.active_loop.get("name"))
         message_id = common.metadata(tracker).get("message_id")
         try:
             stopped = await common.run_sync(
-                subscriptions.unsubscribe, tracker.sender_id, message_id=str(message_id)[:255] if message_id else None
+                subscriptions.unsubscribe,
+                tracker.sender_id,
+                message_id=str(message_id)[:255] if message_id else None,
             )
         except Exception:  # noqa: BLE001
             logger.exception("Unsubscribing failed for conversation %s", tracker.sender_id)

@@ -10,6 +10,7 @@ payload ``/pilih_unit{"kode_unit": ...}``, so a tap never goes through the NLU.
 
 A single-unit deployment never asks any of this.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,9 @@ logger = logging.getLogger(__name__)
 SLOT_KELURAHAN = "wilayah_kelurahan"  # the code of the kelurahan the answer named
 SLOT_KECAMATAN = "wilayah_kecamatan"  # the kecamatan picked from the list, while asking
 SLOT_SUGGESTIONS = "wilayah_saran"  # {"teks": what was typed, "kode": [codes]} after a miss
-SLOT_QUESTION = "wilayah_pertanyaan"  # the question waiting for the unit (jam_layanan, lokasi_kantor, syarat:<letter>)
+SLOT_QUESTION = (
+    "wilayah_pertanyaan"  # the question waiting for the unit (jam_layanan, lokasi_kantor, syarat:<letter>)
+)
 REQUIREMENTS_QUESTION = "syarat:"
 CHOOSE_INTENT = "pilih_unit"
 CODE_ENTITY = "kode_unit"
@@ -75,7 +78,11 @@ def ask_unit(
     if missed:
         suggested = [tree[code] for code in missed.get("kode") or [] if code in tree]
         typed = str(missed.get("teks") or "").strip()
-        intro = f"Mohon maaf, kelurahan *{typed}* belum kami kenali." if typed else "Mohon maaf, kelurahan itu belum kami kenali."
+        intro = (
+            f"Mohon maaf, kelurahan *{typed}* belum kami kenali."
+            if typed
+            else "Mohon maaf, kelurahan itu belum kami kenali."
+        )
         if suggested:
             dispatcher.utter_message(
                 text=f"{intro} Maksud Bapak/Ibu salah satu ini? Atau ketik lagi nama kelurahannya.",
@@ -87,7 +94,8 @@ def ask_unit(
     if area is not None and area.level == KECAMATAN_LEVEL:
         dispatcher.utter_message(
             text=f"Pilih kelurahan di {area.title}{typed_too}:",
-            buttons=[choice(unit) for unit in tree.children(area.code)] + [choice(tree.root, "Kecamatan lain")],
+            buttons=[choice(unit) for unit in tree.children(area.code)]
+            + [choice(tree.root, "Kecamatan lain")],
         )
         return
     options = first_choices(tree)
@@ -132,7 +140,7 @@ def _slots_for(unit: Unit) -> Dict[Text, Any]:
 
 
 def describe(tree: UnitTree, code: Optional[Text]) -> Optional[Text]:
-    """"Kelurahan Menteng, Kecamatan Jekan Raya" for a summary; None when unknown."""
+    """ "Kelurahan Menteng, Kecamatan Jekan Raya" for a summary; None when unknown."""
     unit = unit_routing.known_unit(tree, code)
     if unit is None:
         return None
@@ -173,7 +181,9 @@ class ActionAskWilayahKelurahan(Action):
     def name(self) -> Text:
         return "action_ask_wilayah_kelurahan"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         whose = "pemohon" if tracker.get_slot("surat_untuk") == "keluarga" else "Bapak/Ibu"
         ask_unit(
             dispatcher,
@@ -205,13 +215,15 @@ async def answer_pending(dispatcher: CollectingDispatcher, tracker: Tracker, cod
 
 
 class ActionChangeUnit(Action):
-    """"saya sudah pindah ke kelurahan X": the kelurahan named in the message fills the
+    """ "saya sudah pindah ke kelurahan X": the kelurahan named in the message fills the
     question of ``wilayah_form`` (which then only confirms); otherwise the form asks."""
 
     def name(self) -> Text:
         return "action_change_unit"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         inst = get_institution()
         events: List[EventType] = common.reset([SLOT_KELURAHAN, SLOT_KECAMATAN, SLOT_SUGGESTIONS])
         if not is_city(inst):
@@ -231,7 +243,9 @@ class ActionSaveUnit(Action):
     def name(self) -> Text:
         return "action_save_unit"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         inst = get_institution()
         code = tracker.get_slot(SLOT_KELURAHAN)
         done = common.reset([SLOT_KELURAHAN, SLOT_KECAMATAN, SLOT_SUGGESTIONS, SLOT_QUESTION])
@@ -241,7 +255,9 @@ class ActionSaveUnit(Action):
         unit = unit_routing.known_unit(inst.units, code)
         if unit is None:
             return done
-        await common.run_sync(citizen_units.set_unit, tracker.sender_id, unit.code, unit_routing.SOURCE_CHOSEN)
+        await common.run_sync(
+            citizen_units.set_unit, tracker.sender_id, unit.code, unit_routing.SOURCE_CHOSEN
+        )
         say_saved(dispatcher, inst.units, unit.code)
         await answer_pending(dispatcher, tracker, unit.code)
         return done
@@ -254,7 +270,9 @@ class ActionChooseUnit(Action):
     def name(self) -> Text:
         return "action_choose_unit"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         inst = get_institution()
         if not is_city(inst):
             dispatcher.utter_message(response="utter_wilayah_satu_kantor", institution_name=inst.name)
@@ -263,10 +281,15 @@ class ActionChooseUnit(Action):
         slots = read_answer(tree, tracker)
         code = slots.get(SLOT_KELURAHAN)
         if code is None:
-            ask_unit(dispatcher, tree, kecamatan=slots.get(SLOT_KECAMATAN), missed=slots.get(SLOT_SUGGESTIONS), typing=False)
+            ask_unit(
+                dispatcher,
+                tree,
+                kecamatan=slots.get(SLOT_KECAMATAN),
+                missed=slots.get(SLOT_SUGGESTIONS),
+                typing=False,
+            )
             return [SlotSet(SLOT_KECAMATAN, slots.get(SLOT_KECAMATAN))]
         await common.run_sync(citizen_units.set_unit, tracker.sender_id, code, unit_routing.SOURCE_CHOSEN)
         say_saved(dispatcher, tree, code)
         await answer_pending(dispatcher, tracker, code)
         return common.reset([SLOT_KECAMATAN, SLOT_SUGGESTIONS, SLOT_QUESTION])
-

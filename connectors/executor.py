@@ -3,6 +3,7 @@
 Rasa's Sanic loop serves every webhook and conversation; a database call that blocks it delays
 all citizens at once. The connector's storage calls go through one small thread pool instead.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -24,6 +24,7 @@ middle of a turn; it never drops the message.
 ``SqlJournal`` keeps the journal in the ticket database (``processed_messages``), shared by every
 ``rasa run`` instance; ``MemoryJournal`` is for tests and single-process experiments only.
 """
+
 from __future__ import annotations
 
 import abc
@@ -159,8 +160,11 @@ _TAKE_IN = text(
     "INSERT INTO processed_messages (message_id, sender, received_at, state, payload, owner, lease_until, seq, attempts) "
     "VALUES (:message_id, :sender, :received_at, 'received', :payload, :owner, :lease_until, :seq, 0) "
     "ON CONFLICT (message_id) DO NOTHING"
-).bindparams(bindparam("received_at", type_=DateTime()), bindparam("lease_until", type_=DateTime()),
-             bindparam("seq", type_=Float()))
+).bindparams(
+    bindparam("received_at", type_=DateTime()),
+    bindparam("lease_until", type_=DateTime()),
+    bindparam("seq", type_=Float()),
+)
 _HOLD = text(
     "UPDATE processed_messages SET state = 'held', payload = :payload WHERE message_id = :message_id"
 )
@@ -191,12 +195,21 @@ _PURGE = text(
 ).bindparams(bindparam("cutoff", type_=DateTime()))
 
 
-def take_in_rows(entries: Sequence[Entry], owner: str, lease: dt.timedelta, *, url: Optional[str] = None) -> List[bool]:
+def take_in_rows(
+    entries: Sequence[Entry], owner: str, lease: dt.timedelta, *, url: Optional[str] = None
+) -> List[bool]:
     """``SqlJournal.take_in`` in one unit of work: the database decides each key's race."""
     now = utcnow()
     rows = [
-        {"message_id": e.key, "sender": e.sender[:128] or None, "received_at": now, "payload": seal(e.payload),
-         "owner": owner, "lease_until": now + lease, "seq": e.seq}
+        {
+            "message_id": e.key,
+            "sender": e.sender[:128] or None,
+            "received_at": now,
+            "payload": seal(e.payload),
+            "owner": owner,
+            "lease_until": now + lease,
+            "seq": e.seq,
+        }
         for e in entries
     ]
     with connection_scope(url, write=True) as connection:
@@ -216,7 +229,9 @@ def count_attempt_row(key: str, *, url: Optional[str] = None) -> int:
 
 def renew_rows(owner: str, lease: dt.timedelta, *, url: Optional[str] = None) -> int:
     with connection_scope(url, write=True) as connection:
-        return int(connection.execute(_RENEW, {"owner": owner, "lease_until": utcnow() + lease}).rowcount or 0)
+        return int(
+            connection.execute(_RENEW, {"owner": owner, "lease_until": utcnow() + lease}).rowcount or 0
+        )
 
 
 def take_over_rows(
@@ -225,22 +240,45 @@ def take_over_rows(
     """``SqlJournal.take_over``; ``instance`` given: also take back that instance's earlier rows."""
     now = utcnow()
     with connection_scope(url, write=True) as connection:
-        taken = connection.execute(_TAKE_EXPIRED, {"owner": owner, "lease_until": now + lease, "now": now}).rowcount or 0
+        taken = (
+            connection.execute(
+                _TAKE_EXPIRED, {"owner": owner, "lease_until": now + lease, "now": now}
+            ).rowcount
+            or 0
+        )
         if instance:
             prefix = f"{instance}/"
-            taken += connection.execute(_TAKE_PREVIOUS_LIFE, {
-                "owner": owner, "lease_until": now + lease, "prefix": prefix, "length": len(prefix),
-            }).rowcount or 0
+            taken += (
+                connection.execute(
+                    _TAKE_PREVIOUS_LIFE,
+                    {
+                        "owner": owner,
+                        "lease_until": now + lease,
+                        "prefix": prefix,
+                        "length": len(prefix),
+                    },
+                ).rowcount
+                or 0
+            )
         rows = connection.execute(_MINE, {"owner": owner}).all()
     if taken:
         logger.warning("Took over %d unfinished WhatsApp messages left by a stopped process", taken)
     return [
-        Unfinished(row.message_id, row.sender or "", row.state, row.payload, int(row.attempts or 0), float(row.seq or 0))
+        Unfinished(
+            row.message_id,
+            row.sender or "",
+            row.state,
+            row.payload,
+            int(row.attempts or 0),
+            float(row.seq or 0),
+        )
         for row in rows
     ]
 
 
-def purge_rows(retention: dt.timedelta, *, now: Optional[dt.datetime] = None, url: Optional[str] = None) -> int:
+def purge_rows(
+    retention: dt.timedelta, *, now: Optional[dt.datetime] = None, url: Optional[str] = None
+) -> int:
     cutoff = (now or utcnow()) - max(retention, MIN_RETENTION)
     with connection_scope(url, write=True) as connection:
         return int(connection.execute(_PURGE, {"cutoff": cutoff}).rowcount or 0)
@@ -249,8 +287,15 @@ def purge_rows(retention: dt.timedelta, *, now: Optional[dt.datetime] = None, ur
 class SqlJournal(Journal):
     """The journal in ``processed_messages`` of the ticket database (SQLite or PostgreSQL)."""
 
-    def __init__(self, runner: BlockingRunner, *, instance: Optional[str] = None, url: Optional[str] = None,
-                 lease: dt.timedelta = DEFAULT_LEASE, retention: dt.timedelta = DEFAULT_RETENTION) -> None:
+    def __init__(
+        self,
+        runner: BlockingRunner,
+        *,
+        instance: Optional[str] = None,
+        url: Optional[str] = None,
+        lease: dt.timedelta = DEFAULT_LEASE,
+        retention: dt.timedelta = DEFAULT_RETENTION,
+    ) -> None:
         super().__init__(instance=instance, lease=lease)
         self._runner = runner
         self._url = url
@@ -278,7 +323,9 @@ class SqlJournal(Journal):
 
     async def take_over(self, *, previous_life: bool = False) -> List[Unfinished]:
         instance = self.instance if previous_life else None
-        return await self._runner.run(take_over_rows, self.owner, self.lease, instance=instance, url=self._url)
+        return await self._runner.run(
+            take_over_rows, self.owner, self.lease, instance=instance, url=self._url
+        )
 
     async def purge(self, retention: Optional[dt.timedelta] = None) -> int:
         return await self._runner.run(purge_rows, retention or self.retention, url=self._url)
@@ -296,8 +343,14 @@ class MemoryJournal(Journal):
         for entry in entries:
             fresh = entry.key not in self.rows
             if fresh:
-                self.rows[entry.key] = {"sender": entry.sender, "state": RECEIVED, "payload": seal(entry.payload),
-                                        "attempts": 0, "seq": entry.seq, "at": utcnow()}
+                self.rows[entry.key] = {
+                    "sender": entry.sender,
+                    "state": RECEIVED,
+                    "payload": seal(entry.payload),
+                    "attempts": 0,
+                    "seq": entry.seq,
+                    "at": utcnow(),
+                }
             new.append(fresh)
         return new
 
@@ -322,8 +375,10 @@ class MemoryJournal(Journal):
     async def take_over(self, *, previous_life: bool = False) -> List[Unfinished]:
         waiting = [(key, row) for key, row in self.rows.items() if row["state"] in UNFINISHED]
         waiting.sort(key=lambda item: item[1]["seq"])
-        return [Unfinished(key, row["sender"], row["state"], row["payload"], row["attempts"], row["seq"])
-                for key, row in waiting]
+        return [
+            Unfinished(key, row["sender"], row["state"], row["payload"], row["attempts"], row["seq"])
+            for key, row in waiting
+        ]
 
     async def purge(self, retention: dt.timedelta = DEFAULT_RETENTION) -> int:
         cutoff = utcnow() - retention

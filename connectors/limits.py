@@ -6,6 +6,7 @@ minute and the excess is logged, not answered, until the window turns. With ``RE
 counters live in Redis (fixed one-minute windows with ``INCR`` + ``EXPIRE``, atomic across
 instances); without it, in this process (one instance, the embedded default).
 """
+
 from __future__ import annotations
 
 import logging

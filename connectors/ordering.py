@@ -35,6 +35,7 @@ instance, the embedded default), ``LocalOrdering`` does nothing: the in-process 
 If Redis fails, messages are processed anyway (in-process order, Rasa's lock) and it is logged:
 a citizen is never left unanswered because the ordering store is down.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -228,7 +229,9 @@ class RedisOrdering(CitizenOrdering):
     async def admit(self, sender: str) -> Optional[Ticket]:
         next_key, done_key, live_key = self.keys(sender)
         try:
-            number = int(await self._admit(keys=[next_key, done_key, live_key], args=[self._lease_ms, self._ttl_ms]))
+            number = int(
+                await self._admit(keys=[next_key, done_key, live_key], args=[self._lease_ms, self._ttl_ms])
+            )
         except Exception as error:  # noqa: BLE001 - never refuse a citizen because Redis is down
             self._failed("admit", sender, error)
             return None
@@ -272,7 +275,9 @@ class RedisOrdering(CitizenOrdering):
                 self.stats.gave_up += 1
                 logger.warning(
                     "Message of %s waited %.0f s for %d earlier message(s) on another instance; going ahead",
-                    mask(ticket.sender), self.max_wait, ahead,
+                    mask(ticket.sender),
+                    self.max_wait,
+                    ahead,
                 )
                 break
             await asyncio.sleep(delay)
@@ -334,7 +339,10 @@ class RedisOrdering(CitizenOrdering):
             logger.error(
                 "Citizen ordering in Redis failed at %s for %s (%s: %s); messages are processed "
                 "in local order until Redis answers again",
-                step, mask(sender), type(error).__name__, error,
+                step,
+                mask(sender),
+                type(error).__name__,
+                error,
             )
 
     async def close(self) -> None:

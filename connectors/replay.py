@@ -8,6 +8,7 @@ with phase ``retrieve``), or when the action server fails during the turn
 processor's replay loop runs the waiting messages in their original order once the action
 server answers again; new messages of that citizen queue behind them meanwhile.
 """
+
 from __future__ import annotations
 
 import asyncio

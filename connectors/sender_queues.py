@@ -4,6 +4,7 @@ Each sender (phone or BSUID) gets a FIFO of jobs and one worker task while it ha
 worker exits as soon as its queue is empty (reaped when idle), so thousands of citizens cost
 nothing between messages. A global semaphore bounds how many senders are processed at once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,7 +64,9 @@ class SenderQueues:
             if self._queues.get(sender) is queue:
                 del self._queues[sender]
             if queue:
-                logger.error("%d queued WhatsApp jobs of %s were not run (shutdown)", len(queue), mask(sender))
+                logger.error(
+                    "%d queued WhatsApp jobs of %s were not run (shutdown)", len(queue), mask(sender)
+                )
 
     async def join(self, timeout: Optional[float] = None) -> bool:
         """Wait until every queued job has run; False if ``timeout`` passed first."""

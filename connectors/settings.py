@@ -14,6 +14,7 @@ Required values (verify token, access token, phone number id) missing everywhere
 connector at start-up with a message naming the variable. The app secret is required too, unless
 the operator explicitly opts into the insecure development mode.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,6 +50,7 @@ ENV_VARS: Dict[str, str] = {
     "redis_url": "REDIS_URL",
     "ordering": "LAYANWARGA_ORDERING",
 }
+
 
 @dataclass(frozen=True)
 class WhatsAppSettings:
@@ -147,12 +149,17 @@ def load_settings(
         max_body_bytes=number("max_body_bytes", DEFAULT_MAX_BODY_BYTES, int, 1024),
         media_dir=Path(str(media_dir)).expanduser() if media_dir else None,
         max_media_bytes=number("max_media_bytes", DEFAULT_MAX_MEDIA_BYTES, int, 1),
-        allowed_media_types=_as_types("allowed_media_types", get("allowed_media_types", DEFAULT_ALLOWED_MEDIA_TYPES)),
+        allowed_media_types=_as_types(
+            "allowed_media_types", get("allowed_media_types", DEFAULT_ALLOWED_MEDIA_TYPES)
+        ),
         dedupe_retention_days=number("dedupe_retention_days", 8, int, 7),
         dedupe_backend=str(get("dedupe_backend", "sql")).strip().lower(),
         max_concurrent_senders=number("max_concurrent_senders", 64, int, 1),
         typing_indicator=values.flag("typing_indicator", True),
-        list_button_label=messages.truncate(str(get("list_button_label", "Pilih")), messages.LIST_BUTTON_LIMIT) or "Pilih",
+        list_button_label=messages.truncate(
+            str(get("list_button_label", "Pilih")), messages.LIST_BUTTON_LIMIT
+        )
+        or "Pilih",
         action_server_url=str(get("action_server_url")).strip() if get("action_server_url") else None,
         health_timeout=number("health_timeout", 1.5, float, 0.1),
         replay_interval=number("replay_interval", 3.0, float, 0.05),
@@ -166,7 +173,9 @@ def load_settings(
         ordering_max_wait=number("ordering_max_wait", 60.0, float, 0),
     )
     if settings.dedupe_backend not in ("sql", "memory"):
-        raise SettingsError(f"whatsapp: 'dedupe_backend' must be sql or memory, got {settings.dedupe_backend!r}")
+        raise SettingsError(
+            f"whatsapp: 'dedupe_backend' must be sql or memory, got {settings.dedupe_backend!r}"
+        )
     if settings.ordering not in ("auto", "redis", "local", "off"):
         raise SettingsError(f"whatsapp: 'ordering' must be auto, redis or local, got {settings.ordering!r}")
     if settings.ordering == "redis" and not settings.redis_url:

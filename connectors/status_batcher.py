@@ -11,6 +11,7 @@ Writes run one at a time (a batch formed while another is written waits for it).
 is logged with its size and dropped; later batches go on. ``flush`` and ``close`` write whatever
 waits at once, so tests and a graceful shutdown lose nothing.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -11,6 +11,7 @@ Routes (under ``/webhooks/whatsapp`` on ``rasa run``):
   (``WebhookProcessor``). When the journal cannot be written the answer is 503, so Meta delivers
   the messages again instead of their being lost; otherwise, once the signature is good, 200.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -87,7 +88,11 @@ class WhatsAppInput(InputChannel):
             else:
                 retention = max(journal.DEFAULT_RETENTION, dt.timedelta(days=settings.dedupe_retention_days))
                 journal_ = journal.SqlJournal(
-                    self.runner, instance=settings.instance, url=settings.database_url, lease=lease, retention=retention
+                    self.runner,
+                    instance=settings.instance,
+                    url=settings.database_url,
+                    lease=lease,
+                    retention=retention,
                 )
         self.journal = journal_
         self.processor: Optional[WebhookProcessor] = None
@@ -154,7 +159,9 @@ class WhatsAppInput(InputChannel):
             return response.text(challenge, status=200)
         logger.warning(
             "WhatsApp webhook verification refused from %s (mode=%r, token %s)",
-            request.ip, mode, "matches" if token_ok else "does not match WHATSAPP_VERIFY_TOKEN",
+            request.ip,
+            mode,
+            "matches" if token_ok else "does not match WHATSAPP_VERIFY_TOKEN",
         )
         return response.text("forbidden", status=403)
 
@@ -163,7 +170,9 @@ class WhatsAppInput(InputChannel):
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length")
         if len(raw) > limit or (declared and declared.isdigit() and int(declared) > limit):
-            logger.warning("WhatsApp webhook body of %d bytes from %s refused (limit %d)", len(raw), request.ip, limit)
+            logger.warning(
+                "WhatsApp webhook body of %d bytes from %s refused (limit %d)", len(raw), request.ip, limit
+            )
             return response.text("payload too large", status=413)
 
         if self.settings.app_secret is not None:
@@ -174,7 +183,8 @@ class WhatsAppInput(InputChannel):
             if check is not SignatureCheck.VALID:
                 logger.warning(
                     "WhatsApp webhook with a %s signature from %s refused (check WHATSAPP_APP_SECRET)",
-                    check.value, request.ip,
+                    check.value,
+                    request.ip,
                 )
                 return response.text("invalid signature", status=403)
 
@@ -191,7 +201,9 @@ class WhatsAppInput(InputChannel):
             await processor.admit(batch)
             logger.debug(
                 "WhatsApp webhook: %d messages, %d statuses, %d errors queued",
-                len(batch.messages), len(batch.statuses), len(batch.errors),
+                len(batch.messages),
+                len(batch.statuses),
+                len(batch.errors),
             )
         except JournalUnavailable:
             # Logged by the processor. Not acknowledged: Meta delivers the body again later.

@@ -4,6 +4,7 @@ Rasa awaits each ``send_*`` call of a turn in order, and each call here awaits t
 answer (retries included) before returning, so several replies of one turn arrive in the order
 the assistant produced them. Nothing raises into Rasa: every failure is logged with its context.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,7 +59,9 @@ class WhatsAppOutput(OutputChannel):
     async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:
         message = fmt.attachment_message(attachment)
         if message is None:
-            logger.error("Attachment for %s has no URL or media id; not sent: %r", mask(recipient_id), attachment)
+            logger.error(
+                "Attachment for %s has no URL or media id; not sent: %r", mask(recipient_id), attachment
+            )
             return
         await self.send_payload(recipient_id, message)
 
@@ -96,7 +99,9 @@ class WhatsAppOutput(OutputChannel):
         nested = json_message.get("whatsapp")
         body: Dict[str, Any] = nested if isinstance(nested, dict) else json_message
         if not body.get("type"):
-            logger.error("Custom payload for %s has no 'type'; not sent: %s", mask(recipient_id), sorted(body))
+            logger.error(
+                "Custom payload for %s has no 'type'; not sent: %s", mask(recipient_id), sorted(body)
+            )
             return
         await self.send_payload(recipient_id, dict(body), template_fallback=body.get("type") != "template")
 
@@ -111,7 +116,9 @@ class WhatsAppOutput(OutputChannel):
             # Our formatter never produces this; a custom payload might. Meta would reject it.
             logger.error(
                 "WhatsApp %s message to %s breaks limits (%s); not sent",
-                message.get("type"), mask(recipient_id), "; ".join(problems),
+                message.get("type"),
+                mask(recipient_id),
+                "; ".join(problems),
             )
             return None
         try:
@@ -139,7 +146,8 @@ class WhatsAppOutput(OutputChannel):
         if not name:
             logger.error(
                 "Outside the 24-h window for %s and no fallback template configured; message dropped: %s",
-                mask(recipient_id), error,
+                mask(recipient_id),
+                error,
             )
             return None
         if recipient_id in self._template_sent:
@@ -150,7 +158,9 @@ class WhatsAppOutput(OutputChannel):
         template = fmt.template_message(name, self.settings.graph.template_language, text)
         logger.info("Outside the 24-h window for %s (131047): sending template %r", mask(recipient_id), name)
         try:
-            message_id = await self.client.send_message(fmt.with_recipient(recipient_id, template), pace_key=recipient_id)
+            message_id = await self.client.send_message(
+                fmt.with_recipient(recipient_id, template), pace_key=recipient_id
+            )
         except GraphAPIError as template_error:
             logger.error("Fallback template %r to %s not sent: %s", name, mask(recipient_id), template_error)
             return None
@@ -160,7 +170,9 @@ class WhatsAppOutput(OutputChannel):
         await self._after_send(message_id, recipient_id, template)
         return message_id
 
-    async def _after_send(self, message_id: Optional[str], recipient_id: str, message: Dict[str, Any]) -> None:
+    async def _after_send(
+        self, message_id: Optional[str], recipient_id: str, message: Dict[str, Any]
+    ) -> None:
         if not message_id:
             logger.warning("Graph API accepted a message to %s but returned no id", mask(recipient_id))
             return

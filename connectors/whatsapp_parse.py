@@ -10,6 +10,7 @@ field should have or nothing, so a ``true`` where a list belongs is the same as 
 Text is cleaned once, here: a lone UTF-16 surrogate (the valid JSON escape ``\\ud800``) becomes
 U+FFFD, so no later step (the NLU, the database, a log line) meets a string it cannot encode.
 """
+
 from __future__ import annotations
 
 import json
@@ -105,10 +106,18 @@ class InboundMessage:
     def to_journal(self) -> Dict[str, Any]:
         """What the connector's journal keeps to process this message again after a crash."""
         return {
-            "id": self.id, "type": self.type, "timestamp": self.timestamp, "wa_id": self.wa_id,
-            "user_id": self.user_id, "parent_user_id": self.parent_user_id, "profile_name": self.profile_name,
-            "username": self.username, "phone_number_id": self.phone_number_id,
-            "display_phone_number": self.display_phone_number, "raw": self.raw, "position": list(self.position),
+            "id": self.id,
+            "type": self.type,
+            "timestamp": self.timestamp,
+            "wa_id": self.wa_id,
+            "user_id": self.user_id,
+            "parent_user_id": self.parent_user_id,
+            "profile_name": self.profile_name,
+            "username": self.username,
+            "phone_number_id": self.phone_number_id,
+            "display_phone_number": self.display_phone_number,
+            "raw": self.raw,
+            "position": list(self.position),
         }
 
     @classmethod
@@ -117,12 +126,17 @@ class InboundMessage:
         raw = object_of(data["raw"])
         position = list_of(data.get("position"))
         return cls(
-            id=text_of(data.get("id")) or "", type=text_of(data.get("type")) or "unknown",
-            timestamp=text_of(data.get("timestamp")), wa_id=text_of(data.get("wa_id")),
-            user_id=text_of(data.get("user_id")), parent_user_id=text_of(data.get("parent_user_id")),
-            profile_name=text_of(data.get("profile_name")), username=text_of(data.get("username")),
+            id=text_of(data.get("id")) or "",
+            type=text_of(data.get("type")) or "unknown",
+            timestamp=text_of(data.get("timestamp")),
+            wa_id=text_of(data.get("wa_id")),
+            user_id=text_of(data.get("user_id")),
+            parent_user_id=text_of(data.get("parent_user_id")),
+            profile_name=text_of(data.get("profile_name")),
+            username=text_of(data.get("username")),
             phone_number_id=text_of(data.get("phone_number_id")),
-            display_phone_number=text_of(data.get("display_phone_number")), raw=raw,
+            display_phone_number=text_of(data.get("display_phone_number")),
+            raw=raw,
             errors=_errors(raw.get("errors")),
             position=tuple(int(p) for p in position) if len(position) == 3 else (0, 0, 0),  # type: ignore[arg-type]
         )
@@ -291,7 +305,9 @@ def _parse_value(batch: ParsedBatch, value: Dict[str, Any], e_idx: int, c_idx: i
     phone_number_id = text_of(metadata.get("phone_number_id"))
     display_number = text_of(metadata.get("display_phone_number"))
     contacts = [
-        ContactInfo.from_dict(c) for c in _as_list(batch, value.get("contacts"), f"{where}.contacts") if isinstance(c, dict)
+        ContactInfo.from_dict(c)
+        for c in _as_list(batch, value.get("contacts"), f"{where}.contacts")
+        if isinstance(c, dict)
     ]
 
     for error in _errors(value.get("errors")):

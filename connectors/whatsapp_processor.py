@@ -35,6 +35,7 @@ never waits on the database; that thread still competes with Rasa for the GIL, s
 always run together share one unit of work (claim; blocklist + citizen; conversation log +
 handoff; one per reply for its status and its log line).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -135,8 +136,11 @@ class WebhookProcessor:
         self._parse: Optional[Callable[[str], Awaitable[Dict[str, Any]]]] = None
         self._responses: Dict[str, Any] = {}
         self.ordering: CitizenOrdering = make_ordering(
-            settings.ordering, settings.redis_url, prefix=settings.ordering_prefix,
-            lease=settings.ordering_lease, max_wait=settings.ordering_max_wait,
+            settings.ordering,
+            settings.redis_url,
+            prefix=settings.ordering_prefix,
+            lease=settings.ordering_lease,
+            max_wait=settings.ordering_max_wait,
         )
 
     def use_agent(self, parse: Callable[[str], Awaitable[Dict[str, Any]]], responses: Dict[str, Any]) -> None:
@@ -151,7 +155,9 @@ class WebhookProcessor:
         if self.settings.action_server_url and url != self.settings.action_server_url:
             logger.warning(
                 "whatsapp: 'action_server_url' (%s) is ignored inside rasa run: the action server is "
-                "endpoints.yml's action_endpoint (%s)", self.settings.action_server_url, url,
+                "endpoints.yml's action_endpoint (%s)",
+                self.settings.action_server_url,
+                url,
             )
         self.health = AssistantHealth(url, timeout=self.settings.health_timeout)
 
@@ -187,12 +193,16 @@ class WebhookProcessor:
             fresh = await self.journal.take_in(entries)
         except Exception as error:  # noqa: BLE001 - reported to the webhook: no 200
             self._in_flight.difference_update(claimed)
-            logger.exception("Could not journal %d WhatsApp messages; Meta will deliver them again", len(entries))
+            logger.exception(
+                "Could not journal %d WhatsApp messages; Meta will deliver them again", len(entries)
+            )
             raise JournalUnavailable(str(error)) from error
         self._in_flight.difference_update(claimed - {key for key, new in zip(keys, fresh) if new})
         for message, key, new in zip(messages, keys, fresh):
             if not new:
-                logger.info("WhatsApp message %s from %s already taken in; skipped", message.id, mask(message.sender))
+                logger.info(
+                    "WhatsApp message %s from %s already taken in; skipped", message.id, mask(message.sender)
+                )
                 continue
             try:
                 async with self.ordering.admission(message.sender):
@@ -200,7 +210,11 @@ class WebhookProcessor:
                     self.queues.submit(message.sender, self._job(message, key, ticket))
             except Exception:  # noqa: BLE001 - journalled: the replay loop takes it
                 self._in_flight.discard(key)
-                logger.exception("Message %s from %s could not be queued; it will be replayed", message.id, mask(message.sender))
+                logger.exception(
+                    "Message %s from %s could not be queued; it will be replayed",
+                    message.id,
+                    mask(message.sender),
+                )
 
     async def _within_rate(self, message: InboundMessage) -> bool:
         """The flood limit, counted before anything is written or sent for the message: a flood's
@@ -211,7 +225,9 @@ class WebhookProcessor:
         verdict = await self.rate_limiter.check(message.sender)
         if verdict.allowed:
             return True
-        logger.warning("Message %s from %s over the rate limit; not answered", message.id, mask(message.sender))
+        logger.warning(
+            "Message %s from %s over the rate limit; not answered", message.id, mask(message.sender)
+        )
         if verdict.notify:
             self.queues.submit(message.sender, self._rate_note(message.sender))
         return False
@@ -232,7 +248,10 @@ class WebhookProcessor:
         for phone_number_id, error in batch.errors:
             logger.warning(
                 "WhatsApp webhook error for number %s: code %s %s %s",
-                phone_number_id, error.code, error.title, error.details or error.message,
+                phone_number_id,
+                error.code,
+                error.title,
+                error.details or error.message,
             )
         for problem in batch.problems:
             logger.warning("WhatsApp webhook: skipped malformed part: %s", problem)
@@ -241,7 +260,9 @@ class WebhookProcessor:
         if batch.statuses:
             self.statuses.add(self._status_records(batch.statuses))
 
-    def _job(self, message: InboundMessage, key: str, ticket: Optional[Ticket] = None) -> Callable[[], Awaitable[None]]:
+    def _job(
+        self, message: InboundMessage, key: str, ticket: Optional[Ticket] = None
+    ) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
             outcome = Outcome.FAILED
             try:
@@ -312,7 +333,9 @@ class WebhookProcessor:
             if status.status == "failed":
                 logger.warning(
                     "WhatsApp message %s to %s failed: code %s %s",
-                    status.id, mask(status.recipient), error.code if error else "?",
+                    status.id,
+                    mask(status.recipient),
+                    error.code if error else "?",
                     (error.details or error.title) if error else "",
                 )
             records.append(
@@ -358,14 +381,17 @@ class WebhookProcessor:
             reaction = message.body
             logger.info(
                 "Reaction %r from %s to message %s (not passed to the assistant)",
-                text_of(reaction.get("emoji")) or "(removed)", mask(sender), text_of(reaction.get("message_id")),
+                text_of(reaction.get("emoji")) or "(removed)",
+                mask(sender),
+                text_of(reaction.get("message_id")),
             )
             return Outcome.DONE
         if translation.disposition is Disposition.REVOKE:
             revoke = message.body
             logger.info(
                 "Citizen %s deleted message %s (not passed to the assistant)",
-                mask(sender), text_of(revoke.get("original_message_id")) or text_of(revoke.get("message_id")) or "?",
+                mask(sender),
+                text_of(revoke.get("original_message_id")) or text_of(revoke.get("message_id")) or "?",
             )
             return Outcome.DONE
         if translation.disposition is Disposition.SYSTEM:
@@ -395,7 +421,12 @@ class WebhookProcessor:
         return await self.deliver(sender, text, metadata, message_id, output, key=key, replay=replay)
 
     async def _log_inbound(
-        self, message: InboundMessage, key: str, text: Optional[str], metadata: Dict[str, Any], message_id: str
+        self,
+        message: InboundMessage,
+        key: str,
+        text: Optional[str],
+        metadata: Dict[str, Any],
+        message_id: str,
     ) -> bool:
         """Add the message to the conversation staff read (never blocks the citizen's turn), mark
         it held in the journal with what the assistant receives, and tell whether an officer has
@@ -436,12 +467,19 @@ class WebhookProcessor:
         elif text == handoff.PAYLOAD_BACK_TO_ASSISTANT or intent == LEAVE_INTENT:
             if await self.runner.run(handoff.leave, sender, url=url):
                 logger.info("Citizen %s left the queue for an officer", mask(sender))
-                await output.send_text_message(sender, handoff.LEFT_TEXT.format(service_name=inst.service_name))
+                await output.send_text_message(
+                    sender, handoff.LEFT_TEXT.format(service_name=inst.service_name)
+                )
         elif intent in STATUS_INTENTS:
             since = await self.runner.run(handoff.waiting_since, sender, url=url)
-            when = format_time(calendar.now_local(inst, since.replace(tzinfo=dt.timezone.utc)).time()) if since else "tadi"
+            when = (
+                format_time(calendar.now_local(inst, since.replace(tzinfo=dt.timezone.utc)).time())
+                if since
+                else "tadi"
+            )
             await output.send_text_with_buttons(
-                sender, handoff.WAITING_TEXT.format(since=when),
+                sender,
+                handoff.WAITING_TEXT.format(since=when),
                 [{"title": title, "payload": payload} for title, payload in handoff.WAITING_BUTTONS],
             )
         elif await self.runner.run(handoff.remind_once, sender, url=url):
@@ -491,18 +529,23 @@ class WebhookProcessor:
         except Exception:  # noqa: BLE001 - a lookup failure must not silence a citizen
             logger.exception(
                 "Blocklist lookup with citizen record failed for %s (message %s); message processed",
-                mask(message.sender), message.id,
+                mask(message.sender),
+                message.id,
             )
             return False, await self._record_citizen(message)
         if admission.blocked:
             logger.info("Message %s from blocked sender %s not answered", message.id, mask(message.sender))
         return admission.blocked, admission.citizen_id
 
-    async def _short_enough(self, message: InboundMessage, translation: Translation, output: WhatsAppOutput) -> bool:
+    async def _short_enough(
+        self, message: InboundMessage, translation: Translation, output: WhatsAppOutput
+    ) -> bool:
         """The size limit; a refused message is logged and explained, never silent."""
         text = translation.text or ""
         if len(text) > self.settings.max_text_chars:
-            logger.warning("Message %s from %s too long (%d characters)", message.id, mask(message.sender), len(text))
+            logger.warning(
+                "Message %s from %s too long (%d characters)", message.id, mask(message.sender), len(text)
+            )
             await output.send_text_message(
                 message.sender, TOO_LONG_TEXT.format(length=len(text), limit=self.settings.max_text_chars)
             )
@@ -511,8 +554,15 @@ class WebhookProcessor:
 
     # -- handing messages to the assistant -------------------------------------------------------
     async def deliver(
-        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput,
-        *, key: str, replay: bool = False,
+        self,
+        sender: str,
+        text: Optional[str],
+        metadata: Dict[str, Any],
+        message_id: str,
+        output: WhatsAppOutput,
+        *,
+        key: str,
+        replay: bool = False,
     ) -> Outcome:
         """Run the assistant's turn for one message, or leave it waiting when the assistant
         cannot take it or an older message of the same citizen is still waiting (a replay is
@@ -522,7 +572,12 @@ class WebhookProcessor:
         return await self._run_turn(sender, text, metadata, message_id, output, key)
 
     async def _run_turn(
-        self, sender: str, text: Optional[str], metadata: Dict[str, Any], message_id: str, output: WhatsAppOutput,
+        self,
+        sender: str,
+        text: Optional[str],
+        metadata: Dict[str, Any],
+        message_id: str,
+        output: WhatsAppOutput,
         key: str,
     ) -> Outcome:
         """One Rasa turn and how it ended."""
@@ -538,12 +593,20 @@ class WebhookProcessor:
                 self.health.forget()
                 return await self._wait(sender, message_id, output)
             logger.error(
-                "Message %s from %s was answered but its turn could not be stored: %s", message_id, mask(sender), error
+                "Message %s from %s was answered but its turn could not be stored: %s",
+                message_id,
+                mask(sender),
+                error,
             )
             return Outcome.DONE
         except ActionServerUnavailable as error:
             # Nothing of the turn was stored: run again from the citizen's message later.
-            logger.error("The action server failed during the turn of message %s from %s: %s", message_id, mask(sender), error)
+            logger.error(
+                "The action server failed during the turn of message %s from %s: %s",
+                message_id,
+                mask(sender),
+                error,
+            )
             self.health.forget()
             return await self._retry_later(sender, message_id, output, key)
         except asyncio.CancelledError:
@@ -591,15 +654,22 @@ class WebhookProcessor:
             payload = row.payload()
             message = InboundMessage.from_journal(payload) if row.state == journal.RECEIVED else None
         except (KeyError, TypeError, ValueError) as error:
-            logger.error("Journalled message %s of %s cannot be read (%s); given up", row.key, mask(row.sender), error)
+            logger.error(
+                "Journalled message %s of %s cannot be read (%s); given up", row.key, mask(row.sender), error
+            )
             return Outcome.FAILED
         if message is not None:
             return await self.handle_message(message, row.key, replay=True)
         journalled = payload.get("metadata")
         metadata: Dict[str, Any] = journalled if isinstance(journalled, dict) else {}
         return await self.deliver(
-            row.sender, payload.get("text"), metadata, str(payload.get("message_id") or row.key), self.output_channel(),
-            key=row.key, replay=True,
+            row.sender,
+            payload.get("text"),
+            metadata,
+            str(payload.get("message_id") or row.key),
+            self.output_channel(),
+            key=row.key,
+            replay=True,
         )
 
     async def replay_once(self) -> int:
@@ -689,13 +759,18 @@ class WebhookProcessor:
             identity = object_of(message.raw.get("identity"))
             logger.info(
                 "WhatsApp identity of %s changed (reinstalled or new device; acknowledged=%s)",
-                mask(message.sender), identity.get("acknowledged") is True,
+                mask(message.sender),
+                identity.get("acknowledged") is True,
             )
         else:
             logger.info("WhatsApp system message %r for %s ignored", kind, mask(message.sender))
 
     async def _receive_media(
-        self, message: InboundMessage, translation: Translation, citizen_id: Optional[int], output: WhatsAppOutput
+        self,
+        message: InboundMessage,
+        translation: Translation,
+        citizen_id: Optional[int],
+        output: WhatsAppOutput,
     ) -> Optional[Tuple[Optional[str], Dict[str, Any]]]:
         """Download and store the file; returns (text, metadata) for Rasa, or None if nothing
         should reach the assistant (the citizen already got a polite explanation)."""
@@ -716,7 +791,11 @@ class WebhookProcessor:
                 "%s from %s refused (%s %s)", ref.type, mask(message.sender), rejected.reason, rejected.detail
             )
             await output.send_text_message(message.sender, rejected.citizen_text(settings.max_media_bytes))
-            metadata["media_rejected"] = {"type": ref.type, "reason": rejected.reason, "mime_type": ref.mime_type}
+            metadata["media_rejected"] = {
+                "type": ref.type,
+                "reason": rejected.reason,
+                "mime_type": ref.mime_type,
+            }
             # The caption is still the citizen's words: pass it on, but never as a photo.
             return (ref.caption, metadata) if ref.caption else None
         metadata["media"] = {

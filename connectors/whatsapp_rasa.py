@@ -17,6 +17,7 @@ README section):
 Every message's metadata carries wa_id, user_id, profile_name, message_id, timestamp,
 phone_number_id and context (reply / forwarded information).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -118,7 +119,9 @@ def _contacts(message: InboundMessage, meta: Dict[str, Any]) -> Translation:
     parts = []
     for item in shared:
         numbers = ", ".join(item["phones"])
-        parts.append(f"{item['name'] or 'Tanpa nama'} ({numbers})" if numbers else (item["name"] or "Tanpa nama"))
+        parts.append(
+            f"{item['name'] or 'Tanpa nama'} ({numbers})" if numbers else (item["name"] or "Tanpa nama")
+        )
     text = "Kontak dibagikan: " + "; ".join(parts) if parts else "Kontak dibagikan"
     return Translation(Disposition.RASA, text, meta)
 
@@ -131,7 +134,9 @@ def translate(message: InboundMessage) -> Translation:
 
     if kind == "text":
         text = text_of(body.get("body"))
-        return Translation(Disposition.RASA, text, meta) if text else _unsupported(message, meta, "empty_text")
+        return (
+            Translation(Disposition.RASA, text, meta) if text else _unsupported(message, meta, "empty_text")
+        )
 
     if kind == "interactive":
         itype = text_of(body.get("type"))
@@ -204,7 +209,9 @@ def log_text(text: Optional[str], metadata: Dict[str, Any]) -> Optional[str]:
     pin = metadata.get("location")
     if isinstance(pin, dict):
         label = ", ".join(str(p) for p in (pin.get("name"), pin.get("address")) if p)
-        return f"[lokasi] {label} ({pin.get('latitude')}, {pin.get('longitude')})".replace("[lokasi]  (", "[lokasi] (")
+        return f"[lokasi] {label} ({pin.get('latitude')}, {pin.get('longitude')})".replace(
+            "[lokasi]  (", "[lokasi] ("
+        )
     if text in (INTENT_MEDIA, INTENT_LOCATION):
         return None
     return text

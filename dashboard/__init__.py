@@ -4,6 +4,7 @@ domain core (``layanwarga``). Bahasa Indonesia, usable on a phone browser.
 ``python -m dashboard`` serves it with waitress (port ``DASHBOARD_PORT``, default 8080);
 ``python -m dashboard create-admin`` creates the first admin. See ``dashboard/__main__.py``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -119,7 +120,18 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
     )
 
     for module in (
-        auth, tickets, live, stats, admin, announcements, review, models, public, public_map, open311, catalogue
+        auth,
+        tickets,
+        live,
+        stats,
+        admin,
+        announcements,
+        review,
+        models,
+        public,
+        public_map,
+        open311,
+        catalogue,
     ):
         app.register_blueprint(module.bp)
     # Every route behind its declared rule; a route without one stops the app here.
@@ -129,11 +141,15 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
     def bad_request(error: Any):  # type: ignore[no-untyped-def]
         if open311_path():
             return open311.error_response(Open311Error(400, "Permintaan tidak sah."))
-        return render_template("error.html", code=400, message=getattr(error, "description", "Permintaan tidak sah.")), 400
+        return render_template(
+            "error.html", code=400, message=getattr(error, "description", "Permintaan tidak sah.")
+        ), 400
 
     @app.errorhandler(403)
     def forbidden(_: Any):  # type: ignore[no-untyped-def]
-        return render_template("error.html", code=403, message="Anda tidak memiliki akses ke halaman ini."), 403
+        return render_template(
+            "error.html", code=403, message="Anda tidak memiliki akses ke halaman ini."
+        ), 403
 
     @app.errorhandler(404)
     def not_found(_: Any):  # type: ignore[no-untyped-def]
@@ -150,14 +166,20 @@ def create_app(settings: Optional[DashboardSettings] = None) -> Flask:
     @app.errorhandler(405)
     def wrong_method(error: Any):  # type: ignore[no-untyped-def]
         if open311_path():
-            return open311.error_response(Open311Error(400, f"Metode {request.method} tidak didukung di alamat ini."))
+            return open311.error_response(
+                Open311Error(400, f"Metode {request.method} tidak didukung di alamat ini.")
+            )
         return error
 
     @app.errorhandler(500)
     def server_error(_: Any):  # type: ignore[no-untyped-def]
         if open311_path():
-            return open311.error_response(Open311Error(400, "Terjadi gangguan sistem; coba lagi beberapa saat lagi."))
-        return render_template("error.html", code=500, message="Terjadi gangguan sistem. Silakan coba lagi."), 500
+            return open311.error_response(
+                Open311Error(400, "Terjadi gangguan sistem; coba lagi beberapa saat lagi.")
+            )
+        return render_template(
+            "error.html", code=500, message="Terjadi gangguan sistem. Silakan coba lagi."
+        ), 500
 
     return app
 
@@ -172,5 +194,7 @@ def agency_names() -> Dict[str, str]:
     if "agency_names" not in g:
         inst = get_institution()
         with session_scope() as session:
-            g.agency_names = {code: info.name for code, info in staff.agencies(session, inst, include_inactive=True).items()}
+            g.agency_names = {
+                code: info.name for code, info in staff.agencies(session, inst, include_inactive=True).items()
+            }
     return g.agency_names

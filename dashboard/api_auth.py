@@ -2,6 +2,7 @@
 sent as the ``api_key`` form field (the spec's) or an ``X-Api-Key`` header. The rule
 ``permissions.PARTNER`` wraps the view with ``api_key_required``; the body's size is checked
 before the form is read, so an oversized body is refused without being parsed."""
+
 from __future__ import annotations
 
 import functools

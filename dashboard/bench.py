@@ -4,6 +4,7 @@ Runs in-process through Flask's test client (the server's own work: queries and 
 network), logged in as a temporary admin and a temporary OPD officer, each page several times;
 prints the median and the slowest run. Seed first: ``python -m dashboard seed --tickets 100000``.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,14 +53,40 @@ def run(runs: int = 5) -> List[Tuple[str, str, float, float, int]]:
     password = secrets.token_urlsafe(16) + "!Aa1"
     admin_name, opd_name = f"bench_admin_{secrets.token_hex(3)}", f"bench_opd_{secrets.token_hex(3)}"
     with session_scope(write=True) as session:
-        staff.create_user(session, username=admin_name, full_name="Bench Admin", password=password, role="admin", agencies=list(inst.agencies))
-        staff.create_user(session, username=opd_name, full_name="Bench OPD", password=password, role="opd", agency_code="PUPR", agencies=list(inst.agencies))
+        staff.create_user(
+            session,
+            username=admin_name,
+            full_name="Bench Admin",
+            password=password,
+            role="admin",
+            agencies=list(inst.agencies),
+        )
+        staff.create_user(
+            session,
+            username=opd_name,
+            full_name="Bench OPD",
+            password=password,
+            role="opd",
+            agency_code="PUPR",
+            agencies=list(inst.agencies),
+        )
         total = int(session.execute(select(func.count(Ticket.id))).scalar_one())
-        number = session.execute(select(Ticket.number).order_by(Ticket.id).offset(total // 2).limit(1)).scalar_one()
-        complaint = session.execute(
-            select(Ticket.number).where(Ticket.kind == KIND_COMPLAINT).order_by(Ticket.id).offset(total // 3).limit(1)
+        number = session.execute(
+            select(Ticket.number).order_by(Ticket.id).offset(total // 2).limit(1)
         ).scalar_one()
-        middle = session.execute(select(Ticket.created_at, Ticket.id).order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(total // 2).limit(1)).one()
+        complaint = session.execute(
+            select(Ticket.number)
+            .where(Ticket.kind == KIND_COMPLAINT)
+            .order_by(Ticket.id)
+            .offset(total // 3)
+            .limit(1)
+        ).scalar_one()
+        middle = session.execute(
+            select(Ticket.created_at, Ticket.id)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .offset(total // 2)
+            .limit(1)
+        ).one()
     deep = inbox.encode_cursor(middle[0], middle[1])
     try:
         admin = _client(app, admin_name, password)
@@ -73,17 +100,25 @@ def run(runs: int = 5) -> List[Tuple[str, str, float, float, int]]:
             ("Inbox, one category by due date", admin, "/tiket?kategori=lapor_sampah&urut=tenggat"),
             ("Inbox, date range (one month)", admin, "/tiket?dari=2026-06-01&sampai=2026-06-30"),
             ("Inbox, search by number", admin, f"/tiket?q={number}"),
-            ("Inbox, search by text (\"lampu\")", admin, "/tiket?q=lampu"),
-            ("Inbox, search by name (\"Siti\")", admin, "/tiket?q=Siti"),
+            ('Inbox, search by text ("lampu")', admin, "/tiket?q=lampu"),
+            ('Inbox, search by name ("Siti")', admin, "/tiket?q=Siti"),
             ("Inbox, OPD officer (PUPR scope)", opd, "/tiket"),
             ("Inbox, OPD officer, overdue", opd, "/tiket?terlambat=1"),
             ("Ticket detail", admin, f"/tiket/{number}"),
             ("Statistics, last 90 days", admin, "/statistik"),
             ("Statistics, whole year", admin, "/statistik?dari=2026-01-01&sampai=2026-12-31"),
-            ("Public statistics, last 90 days (uncached; served from a 10-minute cache)", admin, "/publik/statistik"),
+            (
+                "Public statistics, last 90 days (uncached; served from a 10-minute cache)",
+                admin,
+                "/publik/statistik",
+            ),
             ("OPD daily digest page", opd, "/ringkasan"),
             ("Open311 requests.json, last 90 days (at most 1,000)", public, "/open311/v2/requests.json"),
-            ("Open311 requests.xml, open, one service", public, "/open311/v2/requests.xml?status=open&service_code=lapor_sampah"),
+            (
+                "Open311 requests.xml, open, one service",
+                public,
+                "/open311/v2/requests.xml?status=open&service_code=lapor_sampah",
+            ),
             ("Open311 one request", public, f"/open311/v2/requests/{complaint}.xml"),
             ("Public map data (uncached; served from a 1-minute cache)", public, "/publik/peta.json"),
         ]
@@ -104,7 +139,9 @@ def run(runs: int = 5) -> List[Tuple[str, str, float, float, int]]:
 def main(runs: int = 5) -> int:
     with session_scope() as session:
         total = int(session.execute(select(func.count(Ticket.id))).scalar_one())
-    print(f"Database: {safe_url(database_url())} — {total:,} tickets; {runs} runs per page (after one warm-up)")
+    print(
+        f"Database: {safe_url(database_url())} — {total:,} tickets; {runs} runs per page (after one warm-up)"
+    )
     print("| page | median ms | slowest ms |\n|---|---:|---:|")
     for label, _path, median, worst, status in run(runs):
         flag = "" if status == 200 else f" (HTTP {status})"

@@ -2,6 +2,7 @@
 seconds, at most ``max_entries`` of them (the least recently used go first), and a key is
 computed by one request at a time, so a burst of visitors asking for the same figures costs one
 computation, not one each."""
+
 from __future__ import annotations
 
 import threading
@@ -13,7 +14,9 @@ T = TypeVar("T")
 
 
 class TtlCache:
-    def __init__(self, max_age: float, max_entries: int = 128, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_age: float, max_entries: int = 128, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_age = max_age
         self.max_entries = max_entries
         self.clock = clock

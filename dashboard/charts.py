@@ -1,5 +1,6 @@
 """Charts as server-rendered SVG: no JavaScript library, nothing loaded from the internet, and
 readable on a phone (the SVG scales to the screen width). Every label is escaped."""
+
 from __future__ import annotations
 
 import math
@@ -8,10 +9,18 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from markupsafe import Markup, escape
 
 PALETTE = (
-    "#1f6f8b", "#e07a1f", "#3c9d4e", "#c0392b", "#7d5ba6", "#8c6d31", "#d35d9b", "#5f6b73",
-    "#17a2b8", "#b8a21f",
+    "#1f6f8b",
+    "#e07a1f",
+    "#3c9d4e",
+    "#c0392b",
+    "#7d5ba6",
+    "#8c6d31",
+    "#d35d9b",
+    "#5f6b73",
+    "#17a2b8",
+    "#b8a21f",
 )
-FONT = "font-family=\"system-ui, sans-serif\""
+FONT = 'font-family="system-ui, sans-serif"'
 
 
 def _fmt(value: float) -> str:
@@ -37,11 +46,15 @@ def count_ticks(largest: float, most: int = 5) -> List[int]:
         magnitude *= 10
 
 
-def _y_axis(parts: List[str], ticks: Sequence[int], left: int, right: int, width: int, top: int, plot_h: float) -> None:
+def _y_axis(
+    parts: List[str], ticks: Sequence[int], left: int, right: int, width: int, top: int, plot_h: float
+) -> None:
     for value in ticks:
         y = top + plot_h - plot_h * value / ticks[-1]
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dde3e6"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#556">{_fmt(value)}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#556">{_fmt(value)}</text>'
+        )
 
 
 def legend(names: Sequence[str]) -> Markup:
@@ -55,7 +68,14 @@ def legend(names: Sequence[str]) -> Markup:
     return Markup(f'<ul class="legend">{items}</ul>')
 
 
-def hbar(items: Sequence[Tuple[str, float]], *, title: str, width: int = 440, color: str = PALETTE[0], unit: str = "") -> Markup:
+def hbar(
+    items: Sequence[Tuple[str, float]],
+    *,
+    title: str,
+    width: int = 440,
+    color: str = PALETTE[0],
+    unit: str = "",
+) -> Markup:
     """Horizontal bars, one per item (categories, states, OPD): long labels stay readable."""
     if not items:
         return Markup(f'<p class="muted">Belum ada data untuk {escape(title.lower())}.</p>')
@@ -71,9 +91,15 @@ def hbar(items: Sequence[Tuple[str, float]], *, title: str, width: int = 440, co
         y = pad + i * row
         w = max(1.0, bar_space * value / top) if value else 0
         short = label if len(label) <= 23 else label[:22] + "…"
-        parts.append(f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" fill="#233">{escape(short)}<title>{escape(label)}</title></text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" rx="3" fill="{color}"><title>{escape(label)}: {_fmt(value)}{escape(unit)}</title></rect>')
-        parts.append(f'<text x="{label_w + w + 5:.1f}" y="{y + 17}" fill="#233">{_fmt(value)}{escape(unit)}</text>')
+        parts.append(
+            f'<text x="{label_w - 6}" y="{y + 17}" text-anchor="end" fill="#233">{escape(short)}<title>{escape(label)}</title></text>'
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" rx="3" fill="{color}"><title>{escape(label)}: {_fmt(value)}{escape(unit)}</title></rect>'
+        )
+        parts.append(
+            f'<text x="{label_w + w + 5:.1f}" y="{y + 17}" fill="#233">{_fmt(value)}{escape(unit)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -93,7 +119,7 @@ def stacked_columns(
     names = list(series)
     if len(names) > max_series:
         keep = names[: max_series - 1]
-        other = [sum(series[n][i] for n in names[max_series - 1:]) for i in range(len(labels))]
+        other = [sum(series[n][i] for n in names[max_series - 1 :]) for i in range(len(labels))]
         series = {**{n: series[n] for n in keep}, "Lainnya": other}
         names = list(series)
     left, right, top, bottom = 44, 10, 10, 30
@@ -123,12 +149,22 @@ def stacked_columns(
                 f"<title>{escape(label)} · {escape(name)}: {_fmt(value)}</title></rect>"
             )
         if i % label_every == 0:
-            parts.append(f'<text x="{left + i * step + step / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#556">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{left + i * step + step / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#556">{escape(label)}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts)) + legend(names)
 
 
-def line(labels: Sequence[str], values: Sequence[float], *, title: str, width: int = 720, height: int = 200, color: str = PALETTE[2]) -> Markup:
+def line(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    width: int = 720,
+    height: int = 200,
+    color: str = PALETTE[2],
+) -> Markup:
     """One series over time (e.g. resolved tickets per period)."""
     if not labels or not any(values):
         return Markup(f'<p class="muted">Belum ada data untuk {escape(title.lower())}.</p>')
@@ -138,7 +174,8 @@ def line(labels: Sequence[str], values: Sequence[float], *, title: str, width: i
     ymax = ticks[-1]
     step = plot_w / max(1, len(labels) - 1) if len(labels) > 1 else plot_w
     points = [
-        (left + (i * step if len(labels) > 1 else plot_w / 2), top + plot_h - plot_h * v / ymax) for i, v in enumerate(values)
+        (left + (i * step if len(labels) > 1 else plot_w / 2), top + plot_h - plot_h * v / ymax)
+        for i, v in enumerate(values)
     ]
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" {FONT} font-size="14">',
@@ -149,9 +186,13 @@ def line(labels: Sequence[str], values: Sequence[float], *, title: str, width: i
     parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2.5"/>')
     label_every = max(1, int(len(labels) / 12 + 0.999))
     for i, ((x, y), label, value) in enumerate(zip(points, labels, values)):
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"><title>{escape(label)}: {_fmt(value)}</title></circle>')
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}"><title>{escape(label)}: {_fmt(value)}</title></circle>'
+        )
         if i % label_every == 0:
-            parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#556">{escape(label)}</text>')
+            parts.append(
+                f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#556">{escape(label)}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
 

@@ -5,6 +5,7 @@ tickets: each page is an index range scan of ``page_size + 1`` rows, never an OF
 and throws away the pages before it. The total is counted up to a cap (10,000), which is what a
 person can use anyway ("10.000+").
 """
+
 from __future__ import annotations
 
 import base64
@@ -148,20 +149,28 @@ def search_condition(inst: Institution, user: StaffUser, q: str) -> ColumnElemen
         Ticket.location_text.ilike(pattern, escape="\\"),
         Ticket.purpose.ilike(pattern, escape="\\"),
     )
-    names = or_(Ticket.reporter_name.ilike(pattern, escape="\\"), Ticket.applicant_name.ilike(pattern, escape="\\"))
+    names = or_(
+        Ticket.reporter_name.ilike(pattern, escape="\\"), Ticket.applicant_name.ilike(pattern, escape="\\")
+    )
     if is_city_admin(user):  # the only role that sees anonymous reporters' names
         name_match: ColumnElement = names
     else:
         name_match = and_(Ticket.is_anonymous.is_(False), names)
     conditions = [text_match, name_match]
     digits = "".join(ch for ch in q if ch.isdigit())
-    if user.role in (ROLE_ADMIN, ROLE_LETTERS) and len(digits) >= 6 and len(digits) == len(q.replace(" ", "").lstrip("+")):
+    if (
+        user.role in (ROLE_ADMIN, ROLE_LETTERS)
+        and len(digits) >= 6
+        and len(digits) == len(q.replace(" ", "").lstrip("+"))
+    ):
         phone = digits[1:] if digits.startswith("0") else digits
         conditions.append(Ticket.citizen.has(Citizen.wa_id.like(f"%{_escape_like(phone)}", escape="\\")))
     return or_(*conditions)
 
 
-def conditions(session: Session, inst: Institution, user: StaffUser, f: Filters, today: dt.date) -> List[ColumnElement]:
+def conditions(
+    session: Session, inst: Institution, user: StaffUser, f: Filters, today: dt.date
+) -> List[ColumnElement]:
     where = list(permissions.scope(user))
     if f.kind:
         where.append(Ticket.kind == f.kind)
@@ -211,7 +220,11 @@ def unit_filter_choices(inst: Institution, user: StaffUser) -> List[Tuple[str, s
     if tree.single:
         return []
     own = permissions.area(user)
-    choices = [(code, label) for code, label in staff_units.unit_choices(tree) if code and (own is None or code in own)]
+    choices = [
+        (code, label)
+        for code, label in staff_units.unit_choices(tree)
+        if code and (own is None or code in own)
+    ]
     return choices if len(choices) > 1 else []
 
 
@@ -249,10 +262,27 @@ def reopened() -> ColumnElement:
 
 
 LIST_COLUMNS = (
-    Ticket.id, Ticket.number, Ticket.kind, Ticket.category, Ticket.state, Ticket.agency_code, Ticket.due_date,
-    Ticket.created_at, Ticket.updated_at, Ticket.is_anonymous, Ticket.reporter_name, Ticket.applicant_name,
-    Ticket.description, Ticket.purpose, Ticket.rating, Ticket.area, Ticket.rt, Ticket.rw, Ticket.supporter_count,
-    Ticket.unit_code, Ticket.kelurahan_code,
+    Ticket.id,
+    Ticket.number,
+    Ticket.kind,
+    Ticket.category,
+    Ticket.state,
+    Ticket.agency_code,
+    Ticket.due_date,
+    Ticket.created_at,
+    Ticket.updated_at,
+    Ticket.is_anonymous,
+    Ticket.reporter_name,
+    Ticket.applicant_name,
+    Ticket.description,
+    Ticket.purpose,
+    Ticket.rating,
+    Ticket.area,
+    Ticket.rt,
+    Ticket.rw,
+    Ticket.supporter_count,
+    Ticket.unit_code,
+    Ticket.kelurahan_code,
     reopened().label("reopened"),
 )
 
@@ -309,12 +339,18 @@ def fetch(
     return Page(rows, total, capped, next_cursor, prev_cursor)
 
 
-def all_rows(session: Session, inst: Institution, user: StaffUser, f: Filters, today: dt.date, limit: int = 100000) -> Sequence[Any]:
+def all_rows(
+    session: Session, inst: Institution, user: StaffUser, f: Filters, today: dt.date, limit: int = 100000
+) -> Sequence[Any]:
     """Every row matching the filters (CSV export), newest first, streamed in order."""
     where = conditions(session, inst, user, f, today)
     column_name, descending = SORTS[f.sort]
     column = getattr(Ticket, column_name)
     order = (column.desc(), Ticket.id.desc()) if descending else (column.asc(), Ticket.id.asc())
     return session.execute(
-        select(*LIST_COLUMNS, Ticket.closed_at, Ticket.kecamatan_code).where(*where).order_by(*order).limit(limit).execution_options(yield_per=2000)
+        select(*LIST_COLUMNS, Ticket.closed_at, Ticket.kecamatan_code)
+        .where(*where)
+        .order_by(*order)
+        .limit(limit)
+        .execution_options(yield_per=2000)
     )

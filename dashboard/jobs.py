@@ -16,6 +16,7 @@ day even with several dashboard processes or a cron job next to the scheduler. D
   (``DASHBOARD_SMTP_PORT``, ``DASHBOARD_SMTP_USER``, ``DASHBOARD_SMTP_PASSWORD``,
   ``DASHBOARD_SMTP_FROM``, STARTTLS unless ``DASHBOARD_SMTP_STARTTLS=0``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,7 +92,9 @@ def run_digests(
         delivered = [str(path)]
         recipients = [r.strip() for r in (info.digest_recipients or "").split(",") if "@" in r]
         try:
-            if _send_mail(recipients, f"Ringkasan harian {inst.service_name} – {info.name} – {day.isoformat()}", text):
+            if _send_mail(
+                recipients, f"Ringkasan harian {inst.service_name} – {info.name} – {day.isoformat()}", text
+            ):
                 delivered.append("email: " + ", ".join(recipients))
         except (OSError, smtplib.SMTPException) as exc:
             logger.error("Digest for %s could not be e-mailed: %s", code, exc)
@@ -107,7 +110,9 @@ def purge_login_records(now: Optional[dt.datetime] = None) -> staff.PurgeResult:
     with session_scope() as session:
         result = staff.purge_login_records(session, now)
     if result.attempts or result.sessions:
-        logger.info("Purged %d old login attempts and %d ended staff sessions", result.attempts, result.sessions)
+        logger.info(
+            "Purged %d old login attempts and %d ended staff sessions", result.attempts, result.sessions
+        )
     return result
 
 

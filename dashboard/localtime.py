@@ -1,5 +1,6 @@
 """Times as staff read them: the institution's time zone (``institution.timezone`` in
 instansi.yml), named wherever a bare timestamp is written (CSV exports), never UTC."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -40,6 +40,7 @@ A photo or document follows what it belongs to: its ticket, or a conversation li
 may read (a ticket's conversation, a handoff they may open). A file linked to nothing staff may
 see (e.g. a KTP photo sent in a letter form the citizen abandoned) is refused to everyone.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,7 +78,17 @@ from .security import (
 
 # Actions a role may take (the workflow in layanwarga.states decides what is possible now).
 ACTIONS_BY_ROLE = {
-    ROLE_ADMIN: {"verifikasi", "teruskan", "proses", "selesai", "tolak", "siap_diambil", "serahkan", "balas", "kirim_ulang"},
+    ROLE_ADMIN: {
+        "verifikasi",
+        "teruskan",
+        "proses",
+        "selesai",
+        "tolak",
+        "siap_diambil",
+        "serahkan",
+        "balas",
+        "kirim_ulang",
+    },
     ROLE_OPD: {"teruskan", "proses", "selesai", "tolak", "balas", "kirim_ulang"},
     ROLE_LETTERS: {"verifikasi", "siap_diambil", "serahkan", "tolak", "balas", "kirim_ulang"},
 }
@@ -116,7 +127,9 @@ def in_area(codes: FrozenSet[str]) -> ColumnElement:
     if not codes:
         return false()
     listed = sorted(codes)
-    return or_(Ticket.unit_code.in_(listed), Ticket.kelurahan_code.in_(listed), Ticket.kecamatan_code.in_(listed))
+    return or_(
+        Ticket.unit_code.in_(listed), Ticket.kelurahan_code.in_(listed), Ticket.kecamatan_code.in_(listed)
+    )
 
 
 def scope(user: StaffUser) -> List[ColumnElement]:
@@ -172,18 +185,25 @@ def handoff_visible(user: StaffUser) -> ColumnElement:
         return false()
     if is_city_admin(user):
         return true()
-    on_ticket = exists(select(Ticket.id).where(Ticket.citizen_id == Handoff.citizen_id, *conversation_scope(user)))
+    on_ticket = exists(
+        select(Ticket.id).where(Ticket.citizen_id == Handoff.citizen_id, *conversation_scope(user))
+    )
     codes = area(user) if user.role == ROLE_ADMIN else None
     if not codes:
         return on_ticket
     # A unit's front desk also answers the citizens who live there (their remembered kelurahan).
     resident = aliased(Citizen)  # never correlated with a citizen the outer query lists
-    lives_here = exists(select(resident.id).where(resident.id == Handoff.citizen_id, resident.unit_code.in_(sorted(codes))))
+    lives_here = exists(
+        select(resident.id).where(resident.id == Handoff.citizen_id, resident.unit_code.in_(sorted(codes)))
+    )
     return or_(on_ticket, lives_here)
 
 
 def can_open_handoff(session: Session, user: StaffUser, handoff_id: int) -> bool:
-    return session.execute(select(Handoff.id).where(Handoff.id == handoff_id, handoff_visible(user))).first() is not None
+    return (
+        session.execute(select(Handoff.id).where(Handoff.id == handoff_id, handoff_visible(user))).first()
+        is not None
+    )
 
 
 def readable_lines(user: StaffUser) -> ColumnElement:
@@ -207,7 +227,9 @@ def may_open_media(session: Session, user: StaffUser, media: Media) -> bool:
         return True
     line = ConversationMessage
     in_ticket_conversation = line.ticket_id.in_(select(Ticket.id).where(*conversation_scope(user)))
-    in_open_handoff = and_(line.handoff_id.in_(select(Handoff.id).where(handoff_visible(user))), readable_lines(user))
+    in_open_handoff = and_(
+        line.handoff_id.in_(select(Handoff.id).where(handoff_visible(user))), readable_lines(user)
+    )
     found = select(line.id).where(line.media_id == media.id, or_(in_ticket_conversation, in_open_handoff))
     return session.execute(found.limit(1)).first() is not None
 
@@ -217,7 +239,9 @@ def may_read_line(session: Session, user: StaffUser, line_id: int) -> bool:
     see, or of a live chat they may open (``readable_lines``)."""
     line = ConversationMessage
     in_ticket_conversation = line.ticket_id.in_(select(Ticket.id).where(*conversation_scope(user)))
-    in_open_handoff = and_(line.handoff_id.in_(select(Handoff.id).where(handoff_visible(user))), readable_lines(user))
+    in_open_handoff = and_(
+        line.handoff_id.in_(select(Handoff.id).where(handoff_visible(user))), readable_lines(user)
+    )
     found = select(line.id).where(line.id == line_id, or_(in_ticket_conversation, in_open_handoff))
     return session.execute(found).first() is not None
 
@@ -242,7 +266,9 @@ def allowed_actions(user: StaffUser, ticket: Ticket) -> Set[str]:
 
 def agency_choices(user: StaffUser, ticket: Ticket, agencies: dict) -> Optional[list]:
     """OPD a ticket may be forwarded to by ``user`` (OPD staff pass it on, never to themselves)."""
-    return [info for code, info in agencies.items() if not (user.role == ROLE_OPD and code == user.agency_code)]
+    return [
+        info for code, info in agencies.items() if not (user.role == ROLE_OPD and code == user.agency_code)
+    ]
 
 
 # -- who may reach each route -------------------------------------------------------------------
@@ -255,7 +281,12 @@ PARTNER = "partner"  # an Open311 partner's active API key (dashboard.api_auth),
 
 # What a route's URL names: the object a request must then be allowed to see.
 TICKET, HANDOFF, MEDIA = "ticket", "handoff", "media"
-ANNOUNCEMENT, STAFF_ACCOUNT, NOTIFICATION, BLOCKED_SENDER = "announcement", "staff_account", "notification", "blocked_sender"
+ANNOUNCEMENT, STAFF_ACCOUNT, NOTIFICATION, BLOCKED_SENDER = (
+    "announcement",
+    "staff_account",
+    "notification",
+    "blocked_sender",
+)
 STATIC_FILE = "static_file"
 SERVICE = "service"  # a published service of the catalogue (its code)
 API_KEY = "api_key"
@@ -367,7 +398,9 @@ ROUTES: Dict[str, RouteRule] = {
     "models.index": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "models.train": _roles(ROLE_ADMIN, ROLE_CONTENT),
     "models.publish": _roles(ROLE_ADMIN, ROLE_CONTENT),
-    "models.rollback": _roles(ROLE_ADMIN, ROLE_CONTENT),  # the line (in the form) is checked with may_read_line
+    "models.rollback": _roles(
+        ROLE_ADMIN, ROLE_CONTENT
+    ),  # the line (in the form) is checked with may_read_line
 }
 
 

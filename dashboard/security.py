@@ -5,6 +5,7 @@ production) carries only a random session token and, before login, a CSRF token.
 else lives in the database (``layanwarga.staff``): expiry is decided on the server at every
 request, and logout, deactivation or a password change end sessions everywhere.
 """
+
 from __future__ import annotations
 
 import functools
@@ -110,7 +111,11 @@ def login_required(view: F) -> F:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if g.user is None:
-            if request.path.startswith("/langsung/") and request.path.endswith(".json") or request.accept_mimetypes.best == "application/json":
+            if (
+                request.path.startswith("/langsung/")
+                and request.path.endswith(".json")
+                or request.accept_mimetypes.best == "application/json"
+            ):
                 abort(401)
             flash("Silakan masuk terlebih dahulu.", "info")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -184,7 +189,12 @@ def can_chat(user: Optional[StaffUser]) -> bool:
 
 
 def _plain_path(text: str) -> bool:
-    return all("!" <= char <= "~" for char in text) and "\\" not in text and text.startswith("/") and not text.startswith("//")
+    return (
+        all("!" <= char <= "~" for char in text)
+        and "\\" not in text
+        and text.startswith("/")
+        and not text.startswith("//")
+    )
 
 
 def is_same_site_path(target: Optional[str]) -> bool:

@@ -1,4 +1,5 @@
 """Dashboard settings from the environment (the run script exports development values)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,13 +19,26 @@ MIN_SECRET_LENGTH = 32
 # Session keys published in this repository (scripts/defaults.env, the tests): anyone can sign a
 # staff session cookie with them, so production refuses them. tests/dashboard/test_production_keys.py
 # finds every key the repository spells out and fails when one is missing here.
-PUBLISHED_SECRET_KEYS = frozenset({
-    "dev-only-change-me-0123456789abcdefghij",
-    "browser-test-secret-key-0123456789abcdef",
-})
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        "dev-only-change-me-0123456789abcdefghij",
+        "browser-test-secret-key-0123456789abcdef",
+    }
+)
 # Words that mark a value someone was meant to replace.
-PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "example", "dev-only", "development", "insecure",
-                       "placeholder", "replace", "secret-key", "your-")
+PLACEHOLDER_MARKERS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "example",
+    "dev-only",
+    "development",
+    "insecure",
+    "placeholder",
+    "replace",
+    "secret-key",
+    "your-",
+)
 # A key of random characters has far more; repeated or few distinct characters ("x" * 48) do not.
 MIN_SECRET_BITS = 128
 GENERATE_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
@@ -59,7 +73,9 @@ def _digest_time(value: Optional[str]) -> Optional[dt.time]:
         hours, minutes = text.split(":")
         return dt.time(int(hours), int(minutes))
     except ValueError:
-        raise SettingsError(f"DASHBOARD_DIGEST_TIME must look like 07:00 or be 'off', got {value!r}") from None
+        raise SettingsError(
+            f"DASHBOARD_DIGEST_TIME must look like 07:00 or be 'off', got {value!r}"
+        ) from None
 
 
 # What the HTTPS proxy in front tells the dashboard (waitress reads these only from that proxy).
@@ -103,8 +119,10 @@ class DashboardSettings:
     catalogue_approval: bool = True
 
     def __repr__(self) -> str:  # never print the secret key
-        return (f"DashboardSettings(host={self.host!r}, port={self.port}, secure_cookies={self.secure_cookies}, "
-                f"trusted_proxy={self.trusted_proxy!r})")
+        return (
+            f"DashboardSettings(host={self.host!r}, port={self.port}, secure_cookies={self.secure_cookies}, "
+            f"trusted_proxy={self.trusted_proxy!r})"
+        )
 
     def server_options(self) -> Dict[str, Any]:
         """waitress options for the proxy: behind a trusted one, the client's address comes from
@@ -133,7 +151,9 @@ class DashboardSettings:
                     "(for local development only, DASHBOARD_INSECURE_DEV_MODE=1 uses a throw-away key)."
                 )
             secret = secrets.token_urlsafe(48)
-            logger.warning("!!! DASHBOARD_SECRET_KEY not set: using a throw-away key (development mode only) !!!")
+            logger.warning(
+                "!!! DASHBOARD_SECRET_KEY not set: using a throw-away key (development mode only) !!!"
+            )
         elif len(secret) < MIN_SECRET_LENGTH:
             raise SettingsError(f"DASHBOARD_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long.")
         elif runtime.is_production(env):
@@ -148,9 +168,13 @@ class DashboardSettings:
             threads = int(env.get("DASHBOARD_THREADS") or 8)
             proxy_count = int(env.get("DASHBOARD_PROXY_COUNT") or 1)
         except ValueError:
-            raise SettingsError("DASHBOARD_PORT, DASHBOARD_THREADS and DASHBOARD_PROXY_COUNT must be whole numbers") from None
+            raise SettingsError(
+                "DASHBOARD_PORT, DASHBOARD_THREADS and DASHBOARD_PROXY_COUNT must be whole numbers"
+            ) from None
         if proxy_count < 1:
-            raise SettingsError("DASHBOARD_PROXY_COUNT is the number of proxies in front of the dashboard: 1 or more")
+            raise SettingsError(
+                "DASHBOARD_PROXY_COUNT is the number of proxies in front of the dashboard: 1 or more"
+            )
         return cls(
             secret_key=secret,
             host=(env.get("DASHBOARD_HOST") or "127.0.0.1").strip(),
@@ -161,7 +185,8 @@ class DashboardSettings:
             proxy_count=proxy_count,
             database_url=env.get("DATABASE_URL") or None,
             digest_time=_digest_time(env.get("DASHBOARD_DIGEST_TIME")),
-            catalogue_approval=(env.get("DASHBOARD_CATALOGUE_APPROVAL") or "1").strip() not in ("0", "false", "no", "tidak"),
+            catalogue_approval=(env.get("DASHBOARD_CATALOGUE_APPROVAL") or "1").strip()
+            not in ("0", "false", "no", "tidak"),
             public_url=(env.get("DASHBOARD_PUBLIC_URL") or "").strip().rstrip("/"),
             insecure_dev_mode=insecure,
         )

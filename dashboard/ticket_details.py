@@ -1,6 +1,7 @@
 """What a ticket page shows of a request's details and files, in words a clerk reads: labelled
 facts instead of stored keys and Python values, each document photo named by the requirement it
 fulfils, attachments in a conversation named by what they are."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,13 +27,21 @@ DETAIL_LABELS = {
     "media_url": "Tautan foto dari mitra",
 }
 DETAIL_VALUES = {
-    ("nik_dikonfirmasi_pemohon", True): "Pola NIK tidak lazim; pemohon menyatakan sudah benar. Cocokkan dengan KTP.",
+    (
+        "nik_dikonfirmasi_pemohon",
+        True,
+    ): "Pola NIK tidak lazim; pemohon menyatakan sudah benar. Cocokkan dengan KTP.",
 }
 # Details that tell who the reporter is, hidden with their name from those who may not see it.
 IDENTIFYING_DETAILS = frozenset({"mitra_account_id"})
 # The documents of a letter request: [{"persyaratan": requirement, "media_id": photo}, ...].
 DOCUMENTS = "dokumen"
-ATTACHMENT_LABELS = {"image": "📷 Foto", "document": "📄 Dokumen", "video": "🎥 Video", "audio": "🔊 Rekaman suara"}
+ATTACHMENT_LABELS = {
+    "image": "📷 Foto",
+    "document": "📄 Dokumen",
+    "video": "🎥 Video",
+    "audio": "🔊 Rekaman suara",
+}
 
 
 def _text(value: Any) -> str:
@@ -74,7 +83,9 @@ def _document_labels(session: Session, ticket: Ticket) -> Dict[Any, str]:
     own = {m.id for m in ticket.media}
     others = [media_id for media_id in labels if media_id not in own]
     if others:
-        for media_id, path in session.execute(select(Media.id, Media.storage_path).where(Media.id.in_(others))):
+        for media_id, path in session.execute(
+            select(Media.id, Media.storage_path).where(Media.id.in_(others))
+        ):
             labels.setdefault(path, labels[media_id])
     return labels
 
@@ -87,7 +98,9 @@ def media_items(session: Session, ticket: Ticket) -> List[MediaItem]:
     for index, media in enumerate(ticket.media, start=1):
         is_image = (media.mime_type or "").startswith("image/")
         label = labels.get(media.id) or labels.get(media.storage_path) or (media.caption or "").strip()
-        items.append(MediaItem(int(media.id), label or f"{'Foto' if is_image else 'Dokumen'} {index}", is_image))
+        items.append(
+            MediaItem(int(media.id), label or f"{'Foto' if is_image else 'Dokumen'} {index}", is_image)
+        )
     return items
 
 

@@ -6,6 +6,7 @@ bytes, so nothing short of the key itself finds it) and its first characters for
 keys apart. A revoked key stops working at once and stays listed. The last use is recorded at
 most once a minute per key, so a busy partner does not turn every read into a write.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,7 +57,9 @@ def issue(session: Session, name: str, actor: str) -> IssuedKey:
     if len(name) > MAX_NAME_LENGTH:
         raise ValueError(f"Nama mitra paling banyak {MAX_NAME_LENGTH} karakter.")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(name=name, prefix=key[:PREFIX_SHOWN], key_hash=_digest(key), created_by=actor, created_at=utcnow())
+    row = ApiKey(
+        name=name, prefix=key[:PREFIX_SHOWN], key_hash=_digest(key), created_by=actor, created_at=utcnow()
+    )
     session.add(row)
     session.flush()
     logger.info("API key %s issued to %r by %s", row.prefix, name, actor)
@@ -75,7 +78,9 @@ def revoke(session: Session, key_id: int, actor: str) -> Optional[ApiKey]:
     return row
 
 
-def authenticate(session: Session, key: Optional[str], now: Optional[dt.datetime] = None) -> Optional[Partner]:
+def authenticate(
+    session: Session, key: Optional[str], now: Optional[dt.datetime] = None
+) -> Optional[Partner]:
     """The active key matching ``key``, its last use recorded; None for a missing, unknown or
     revoked key."""
     if not key or not key.startswith(KEY_PREFIX) or len(key) > 128:
@@ -93,6 +98,8 @@ def listed(session: Session) -> List[ApiKey]:
     """Every key, active first, newest first."""
     return list(
         session.execute(
-            select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())
+            select(ApiKey).order_by(
+                ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc()
+            )
         ).scalars()
     )

@@ -4,6 +4,7 @@ Blocked numbers are stored as WhatsApp's own sender id (``6281234567890``: the w
 which the connector looks up with ``blocked``), however staff typed them (``0812 3456 7890``,
 ``+62 812-3456-7890``); what is no phone number is refused with a message staff can act on.
 """
+
 from __future__ import annotations
 
 from typing import List, Optional, Union
@@ -49,7 +50,9 @@ def block(session: Session, number: str, reason: str, actor: str) -> BlockedSend
 
 def unblock(session: Session, sender: str) -> bool:
     """Unblock a stored sender id (or a number as typed)."""
-    row = session.get(BlockedSender, sender) or session.get(BlockedSender, phones.whatsapp_id(sender) or sender)
+    row = session.get(BlockedSender, sender) or session.get(
+        BlockedSender, phones.whatsapp_id(sender) or sender
+    )
     if row is None:
         return False
     session.delete(row)

@@ -46,6 +46,7 @@ the code is temporary (``whatsapp.errors.RETRY_ON_STATUS_CODES``: 1, 2, 130429, 
 the template errors are not retried; 131050 (the user stopped marketing messages from this
 business, ``STOPPED_MARKETING_CODE``) also ends the citizen's subscriptions.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -153,7 +154,9 @@ class BroadcastOptions:
     def from_institution(cls, inst: Institution, **overrides: Any) -> "BroadcastOptions":
         """The rate from ``instansi.yml``; enough threads for it when none are given."""
         if inst.subscriptions is None:
-            raise ConfigurationError("instansi.yml has no subscriptions section: there is nothing to broadcast.")
+            raise ConfigurationError(
+                "instansi.yml has no subscriptions section: there is nothing to broadcast."
+            )
         values: Dict[str, Any] = {"messages_per_second": inst.subscriptions.messages_per_second}
         values.update({k: v for k, v in overrides.items() if v is not None})
         values.setdefault("concurrency", threads_for(values["messages_per_second"]))
@@ -206,7 +209,9 @@ class TokenBucket:
                 return 0.0
             return (1.0 - self._tokens) / self.rate
 
-    def acquire(self, stop: Optional[threading.Event] = None, sleep: Callable[[float], Any] = time.sleep) -> bool:
+    def acquire(
+        self, stop: Optional[threading.Event] = None, sleep: Callable[[float], Any] = time.sleep
+    ) -> bool:
         """Block until a token is taken (True) or ``stop`` is set (False).
 
         One waiting thread at a time sleeps until the next token; the others queue on a lock
@@ -328,8 +333,12 @@ class Broadcaster:
             if not won and session.get(BroadcastLease, LEASE_NAME) is None:
                 dialect = session.get_bind().dialect.name
                 insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-                statement = insert(BroadcastLease).values(name=LEASE_NAME, owner=self.worker_id, expires_at=expires)
-                won = (session.execute(statement.on_conflict_do_nothing(index_elements=["name"])).rowcount or 0) == 1
+                statement = insert(BroadcastLease).values(
+                    name=LEASE_NAME, owner=self.worker_id, expires_at=expires
+                )
+                won = (
+                    session.execute(statement.on_conflict_do_nothing(index_elements=["name"])).rowcount or 0
+                ) == 1
         if won and not self._is_leader:
             logger.info("Broadcast worker %s holds the sending lease", self.worker_id)
             if self._in_flight == 0 and not self._results:
@@ -358,26 +367,39 @@ class Broadcaster:
         now = _now()
         cutoff = now if everything else now - self.options.stale_after
         with session_scope(self.url) as session:
-            back = session.execute(
-                update(AnnouncementDelivery)
-                .where(AnnouncementDelivery.status == D_CLAIMED, AnnouncementDelivery.claimed_at <= cutoff)
-                .values(status=D_PENDING, claim_token=None, updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount or 0
-            lost = session.execute(
-                update(AnnouncementDelivery)
-                .where(AnnouncementDelivery.status == D_SENDING, AnnouncementDelivery.updated_at <= cutoff)
-                .values(
-                    status=D_UNKNOWN, updated_at=now,
-                    error_text=(
-                        "Status tidak pasti: pengirim berhenti saat mengirim pesan ini. Tidak dikirim ulang "
-                        "agar warga tidak menerima pesan dua kali."
-                    ),
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount or 0
+            back = (
+                session.execute(
+                    update(AnnouncementDelivery)
+                    .where(
+                        AnnouncementDelivery.status == D_CLAIMED, AnnouncementDelivery.claimed_at <= cutoff
+                    )
+                    .values(status=D_PENDING, claim_token=None, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                or 0
+            )
+            lost = (
+                session.execute(
+                    update(AnnouncementDelivery)
+                    .where(
+                        AnnouncementDelivery.status == D_SENDING, AnnouncementDelivery.updated_at <= cutoff
+                    )
+                    .values(
+                        status=D_UNKNOWN,
+                        updated_at=now,
+                        error_text=(
+                            "Status tidak pasti: pengirim berhenti saat mengirim pesan ini. Tidak dikirim ulang "
+                            "agar warga tidak menerima pesan dua kali."
+                        ),
+                    )
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                or 0
+            )
         if back or lost:
-            logger.warning("Recovered deliveries of a stopped worker: %d back in the queue, %d unknown", back, lost)
+            logger.warning(
+                "Recovered deliveries of a stopped worker: %d back in the queue, %d unknown", back, lost
+            )
         return int(back), int(lost)
 
     def sync_statuses(self, now: Optional[dt.datetime] = None) -> int:
@@ -387,7 +409,9 @@ class Broadcaster:
         changed = 0
         with session_scope(self.url, write=True) as session:
             rows = session.execute(
-                select(AnnouncementDelivery, MessageStatus.error_code, MessageStatus.error_title, Announcement)
+                select(
+                    AnnouncementDelivery, MessageStatus.error_code, MessageStatus.error_title, Announcement
+                )
                 .join(MessageStatus, MessageStatus.message_id == AnnouncementDelivery.wamid)
                 .join(Announcement, Announcement.id == AnnouncementDelivery.announcement_id)
                 .where(
@@ -458,7 +482,8 @@ class Broadcaster:
                 .join(Media, Media.id == Announcement.image_media_id)
                 .where(
                     Announcement.status == SENDING,
-                    (Announcement.whatsapp_media_id.is_(None)) | (Announcement.whatsapp_media_uploaded_at < cutoff),
+                    (Announcement.whatsapp_media_id.is_(None))
+                    | (Announcement.whatsapp_media_uploaded_at < cutoff),
                 )
             ).all()
         for announcement_id, path, mime in due:
@@ -468,14 +493,27 @@ class Broadcaster:
             mime = mime or "image/jpeg"
             try:
                 content = media.resolve(path).read_bytes()
-                media_id = self.client.upload_media(content, mime, f"pengumuman{media.EXTENSIONS.get(mime, '.jpg')}")
+                media_id = self.client.upload_media(
+                    content, mime, f"pengumuman{media.EXTENSIONS.get(mime, '.jpg')}"
+                )
             except (OSError, GraphAPIError) as error:
                 failures += 1
-                retryable = isinstance(error, GraphAPIError) and error.retryable and failures < UPLOAD_ATTEMPTS
-                note = error.describe() if isinstance(error, GraphAPIError) else f"berkas gambar tidak terbaca ({type(error).__name__})"
-                logger.error("Announcement %d: image upload failed (attempt %d): %s", announcement_id, failures, note)
+                retryable = (
+                    isinstance(error, GraphAPIError) and error.retryable and failures < UPLOAD_ATTEMPTS
+                )
+                note = (
+                    error.describe()
+                    if isinstance(error, GraphAPIError)
+                    else f"berkas gambar tidak terbaca ({type(error).__name__})"
+                )
+                logger.error(
+                    "Announcement %d: image upload failed (attempt %d): %s", announcement_id, failures, note
+                )
                 if retryable:
-                    self._upload_failures[announcement_id] = (failures, time.monotonic() + min(300.0, 5.0 * 2 ** (failures - 1)))
+                    self._upload_failures[announcement_id] = (
+                        failures,
+                        time.monotonic() + min(300.0, 5.0 * 2 ** (failures - 1)),
+                    )
                 else:
                     self._upload_failures.pop(announcement_id, None)
                     self._pause(announcement_id, f"Gambar gagal diunggah ke WhatsApp: {note}")
@@ -483,7 +521,8 @@ class Broadcaster:
             self._upload_failures.pop(announcement_id, None)
             with session_scope(self.url) as session:
                 session.execute(
-                    update(Announcement).where(Announcement.id == announcement_id)
+                    update(Announcement)
+                    .where(Announcement.id == announcement_id)
                     .values(whatsapp_media_id=media_id, whatsapp_media_uploaded_at=_now())
                     .execution_options(synchronize_session=False)
                 )
@@ -542,8 +581,11 @@ class Broadcaster:
             for row in rows:
                 session.execute(
                     update(AnnouncementDelivery)
-                    .where(AnnouncementDelivery.id == row.id, AnnouncementDelivery.claim_token == row.token,
-                           AnnouncementDelivery.status == D_CLAIMED)
+                    .where(
+                        AnnouncementDelivery.id == row.id,
+                        AnnouncementDelivery.claim_token == row.token,
+                        AnnouncementDelivery.status == D_CLAIMED,
+                    )
                     .values(status=D_PENDING, claim_token=None, updated_at=_now())
                     .execution_options(synchronize_session=False)
                 )
@@ -561,22 +603,38 @@ class Broadcaster:
         prepared: List[Prepared] = []
         with session_scope(self.url, write=True) as session:
             # FOR UPDATE: on PostgreSQL a worker taking over (recover) waits for this transaction.
-            deliveries = session.execute(
-                select(AnnouncementDelivery).where(AnnouncementDelivery.id.in_(list(tokens)))
-                .order_by(AnnouncementDelivery.id).with_for_update()
-            ).scalars().all()
+            deliveries = (
+                session.execute(
+                    select(AnnouncementDelivery)
+                    .where(AnnouncementDelivery.id.in_(list(tokens)))
+                    .order_by(AnnouncementDelivery.id)
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
+            )
             mine = [d for d in deliveries if d.status == D_CLAIMED and d.claim_token == tokens.get(d.id)]
             announcements = {
-                a.id: a for a in session.execute(
+                a.id: a
+                for a in session.execute(
                     select(Announcement).where(Announcement.id.in_({d.announcement_id for d in mine}))
                 ).scalars()
             }
             citizen_ids = [d.citizen_id for d in mine if d.citizen_id]
-            people = {c.id: c for c in session.execute(select(Citizen).where(Citizen.id.in_(citizen_ids))).scalars()} if citizen_ids else {}
+            people = (
+                {
+                    c.id: c
+                    for c in session.execute(select(Citizen).where(Citizen.id.in_(citizen_ids))).scalars()
+                }
+                if citizen_ids
+                else {}
+            )
             wanted: Dict[int, set] = {}
             for announcement in announcements.values():
                 ids = [d.citizen_id for d in mine if d.announcement_id == announcement.id and d.citizen_id]
-                wanted[announcement.id] = subscribed_among(session, ids, announcement.topic, announcement.area)
+                wanted[announcement.id] = subscribed_among(
+                    session, ids, announcement.topic, announcement.area
+                )
             for delivery in mine:
                 announcement = announcements.get(delivery.announcement_id)
                 if announcement is None or announcement.status != SENDING:
@@ -593,25 +651,31 @@ class Broadcaster:
                     delivery.error_text = "Warga sudah berhenti berlangganan sebelum pesan dikirim."
                     continue
                 rendered = render(self.inst, announcement)
-                body = messages.with_recipient(recipient, {
-                    "type": "template",
-                    "template": template_object(rendered, announcement.whatsapp_media_id),
-                    "biz_opaque_callback_data": f"pengumuman:{announcement.id}:{delivery.id}",
-                }, phone=bool(citizen.wa_id))
+                body = messages.with_recipient(
+                    recipient,
+                    {
+                        "type": "template",
+                        "template": template_object(rendered, announcement.whatsapp_media_id),
+                        "biz_opaque_callback_data": f"pengumuman:{announcement.id}:{delivery.id}",
+                    },
+                    phone=bool(citizen.wa_id),
+                )
                 delivery.status = D_SENDING
                 delivery.attempts = int(delivery.attempts or 0) + 1
                 delivery.updated_at = now
-                prepared.append(Prepared(
-                    id=int(delivery.id),
-                    token=str(delivery.claim_token),
-                    announcement_id=int(announcement.id),
-                    recipient=recipient,
-                    is_phone=bool(citizen.wa_id),
-                    citizen_id=int(citizen.id),
-                    body=body,
-                    log_text=f"[Pengumuman – {topic_label(self.inst, announcement.topic)}] {rendered.text_parameter}",
-                    retries=int(delivery.retries or 0),
-                ))
+                prepared.append(
+                    Prepared(
+                        id=int(delivery.id),
+                        token=str(delivery.claim_token),
+                        announcement_id=int(announcement.id),
+                        recipient=recipient,
+                        is_phone=bool(citizen.wa_id),
+                        citizen_id=int(citizen.id),
+                        body=body,
+                        log_text=f"[Pengumuman – {topic_label(self.inst, announcement.topic)}] {rendered.text_parameter}",
+                        retries=int(delivery.retries or 0),
+                    )
+                )
         return prepared
 
     def _send_one(self, prepared: Prepared) -> None:
@@ -633,8 +697,11 @@ class Broadcaster:
                         result.wait = max(error.retry_after or 0.0, min(60.0, 2.0 ** (streak - 1)))
                         self.bucket.pause(result.wait)
                 except Exception as exc:  # noqa: BLE001 - a bug after the row turned "sending": never resend it
-                    logger.exception("Announcement %d delivery %d: unexpected error while sending",
-                                     prepared.announcement_id, prepared.id)
+                    logger.exception(
+                        "Announcement %d delivery %d: unexpected error while sending",
+                        prepared.announcement_id,
+                        prepared.id,
+                    )
                     result.crashed = type(exc).__name__
         finally:
             with self._cond:
@@ -652,10 +719,13 @@ class Broadcaster:
         now = _now()
         pauses: Dict[int, str] = {}
         with session_scope(self.url, write=True) as session:
-            owners = dict(session.execute(
-                select(AnnouncementDelivery.id, AnnouncementDelivery.claim_token)
-                .where(AnnouncementDelivery.id.in_([r.prepared.id for r in results]))
-            ).all())
+            owners = dict(
+                session.execute(
+                    select(AnnouncementDelivery.id, AnnouncementDelivery.claim_token).where(
+                        AnnouncementDelivery.id.in_([r.prepared.id for r in results])
+                    )
+                ).all()
+            )
             sent: List[Tuple["Result", Dict[str, Any]]] = []
             for result in results:
                 if owners.get(result.prepared.id) != result.prepared.token:
@@ -665,32 +735,55 @@ class Broadcaster:
                     sent.append((result, values))
                     continue
                 session.execute(
-                    update(AnnouncementDelivery).where(AnnouncementDelivery.id == result.prepared.id)
-                    .values(updated_at=now, **values).execution_options(synchronize_session=False)
+                    update(AnnouncementDelivery)
+                    .where(AnnouncementDelivery.id == result.prepared.id)
+                    .values(updated_at=now, **values)
+                    .execution_options(synchronize_session=False)
                 )
             if sent:
                 session.execute(
                     update(AnnouncementDelivery.__table__)
                     .where(AnnouncementDelivery.__table__.c.id == bindparam("b_id"))
-                    .values(status=D_SENT, wamid=bindparam("b_wamid"), sent_at=now, updated_at=now, error_code=None,
-                            error_text=bindparam("b_note")),
-                    [{"b_id": r.prepared.id, "b_wamid": v["wamid"], "b_note": v["error_text"]} for r, v in sent],
+                    .values(
+                        status=D_SENT,
+                        wamid=bindparam("b_wamid"),
+                        sent_at=now,
+                        updated_at=now,
+                        error_code=None,
+                        error_text=bindparam("b_note"),
+                    ),
+                    [
+                        {"b_id": r.prepared.id, "b_wamid": v["wamid"], "b_note": v["error_text"]}
+                        for r, v in sent
+                    ],
                 )
                 senders = list({r.prepared.recipient for r, _ in sent})
-                open_handoffs = dict(session.execute(
-                    select(Handoff.sender, Handoff.id).where(Handoff.sender.in_(senders), Handoff.state == HANDOFF_OPEN)
-                ).all())
-                session.execute(insert(ConversationMessage.__table__), [
-                    {
-                        "citizen_id": r.prepared.citizen_id, "sender": r.prepared.recipient[:128],
-                        "direction": conversation_log.DIRECTION_OUT, "kind": "template",
-                        "text": mask_identifiers(r.prepared.log_text)[: conversation_log.TEXT_LIMIT],
-                        "wamid": (r.wamid or None) and r.wamid[:255], "actor": conversation_log.ACTOR_SYSTEM,
-                        "handoff_id": open_handoffs.get(r.prepared.recipient), "created_at": now.replace(microsecond=0),
-                        "media_id": None, "notification_id": None,
-                    }
-                    for r, _ in sent
-                ])
+                open_handoffs = dict(
+                    session.execute(
+                        select(Handoff.sender, Handoff.id).where(
+                            Handoff.sender.in_(senders), Handoff.state == HANDOFF_OPEN
+                        )
+                    ).all()
+                )
+                session.execute(
+                    insert(ConversationMessage.__table__),
+                    [
+                        {
+                            "citizen_id": r.prepared.citizen_id,
+                            "sender": r.prepared.recipient[:128],
+                            "direction": conversation_log.DIRECTION_OUT,
+                            "kind": "template",
+                            "text": mask_identifiers(r.prepared.log_text)[: conversation_log.TEXT_LIMIT],
+                            "wamid": (r.wamid or None) and r.wamid[:255],
+                            "actor": conversation_log.ACTOR_SYSTEM,
+                            "handoff_id": open_handoffs.get(r.prepared.recipient),
+                            "created_at": now.replace(microsecond=0),
+                            "media_id": None,
+                            "notification_id": None,
+                        }
+                        for r, _ in sent
+                    ],
+                )
             for announcement_id, note in pauses.items():
                 session.execute(
                     update(Announcement)
@@ -715,33 +808,68 @@ class Broadcaster:
                 self._throttle_streak = 0
                 self._breakers.pop(prepared.announcement_id, None)
                 self.sent_count += 1
-            return {"status": D_SENT, "wamid": result.wamid, "sent_at": now, "error_code": None,
-                    "error_text": "Terkirim pada percobaan ulang." if prepared.retries else None}
+            return {
+                "status": D_SENT,
+                "wamid": result.wamid,
+                "sent_at": now,
+                "error_code": None,
+                "error_text": "Terkirim pada percobaan ulang." if prepared.retries else None,
+            }
         code, text = error.code, error.describe()[:2000]
         if isinstance(error, RateLimitError):
-            logger.warning("Announcement %d to %s: asked to slow down (%s); pausing %.1f s",
-                           prepared.announcement_id, who, text, result.wait)
+            logger.warning(
+                "Announcement %d to %s: asked to slow down (%s); pausing %.1f s",
+                prepared.announcement_id,
+                who,
+                text,
+                result.wait,
+            )
             return {
                 "status": case(
                     (AnnouncementDelivery.throttled >= self.options.max_throttled, D_FAILED), else_=D_PENDING
                 ),
-                "claim_token": None, "throttled": AnnouncementDelivery.throttled + 1, "error_code": code,
-                "error_text": text, "next_attempt_at": now + dt.timedelta(seconds=result.wait),
+                "claim_token": None,
+                "throttled": AnnouncementDelivery.throttled + 1,
+                "error_code": code,
+                "error_text": text,
+                "next_attempt_at": now + dt.timedelta(seconds=result.wait),
             }
         if error.maybe_sent:
-            logger.error("Announcement %d to %s: outcome unknown (%s); not resending", prepared.announcement_id, who, text)
-            return {"status": D_UNKNOWN, "error_code": code,
-                    "error_text": f"Tidak ada jawaban setelah pesan dikirim ({text}); tidak dikirim ulang."}
+            logger.error(
+                "Announcement %d to %s: outcome unknown (%s); not resending",
+                prepared.announcement_id,
+                who,
+                text,
+            )
+            return {
+                "status": D_UNKNOWN,
+                "error_code": code,
+                "error_text": f"Tidak ada jawaban setelah pesan dikirim ({text}); tidak dikirim ulang.",
+            }
         if error.stops_everyone:
             pauses[prepared.announcement_id] = (
                 f"WhatsApp menolak pengiriman ({text}). Periksa template dan akses, lalu lanjutkan."
             )
-            return {"status": D_PENDING, "claim_token": None, "error_code": code, "error_text": text,
-                    "next_attempt_at": now, "attempts": AnnouncementDelivery.attempts - 1}
+            return {
+                "status": D_PENDING,
+                "claim_token": None,
+                "error_code": code,
+                "error_text": text,
+                "next_attempt_at": now,
+                "attempts": AnnouncementDelivery.attempts - 1,
+            }
         if error.retryable and prepared.retries == 0:
-            logger.warning("Announcement %d to %s failed (%s); retrying once", prepared.announcement_id, who, text)
-            return {"status": D_PENDING, "claim_token": None, "retries": 1, "error_code": code,
-                    "error_text": f"{text}. Dikirim ulang sekali.", "next_attempt_at": now + self.options.retry_delay}
+            logger.warning(
+                "Announcement %d to %s failed (%s); retrying once", prepared.announcement_id, who, text
+            )
+            return {
+                "status": D_PENDING,
+                "claim_token": None,
+                "retries": 1,
+                "error_code": code,
+                "error_text": f"{text}. Dikirim ulang sekali.",
+                "next_attempt_at": now + self.options.retry_delay,
+            }
         logger.error("Announcement %d to %s failed: %s", prepared.announcement_id, who, text)
         with self._lock:
             breaker = self._breakers.setdefault(prepared.announcement_id, _Breaker())
@@ -763,7 +891,11 @@ class Broadcaster:
         with self._cond:
             if not self._results:
                 return 0
-            due = force or len(self._results) >= self.flush_size or time.monotonic() - self._results[0].done_at >= FLUSH_AFTER
+            due = (
+                force
+                or len(self._results) >= self.flush_size
+                or time.monotonic() - self._results[0].done_at >= FLUSH_AFTER
+            )
             if not due:
                 return 0
             results, self._results = self._results, []
@@ -849,13 +981,18 @@ class Broadcaster:
     def pending_due(self) -> bool:
         """Whether rows of announcements being sent wait (now or after a backoff)."""
         with session_scope(self.url) as session:
-            return session.execute(
-                select(AnnouncementDelivery.id)
-                .join(Announcement, Announcement.id == AnnouncementDelivery.announcement_id)
-                .where(Announcement.status == SENDING,
-                       AnnouncementDelivery.status.in_((D_PENDING, D_CLAIMED, D_SENDING)))
-                .limit(1)
-            ).first() is not None
+            return (
+                session.execute(
+                    select(AnnouncementDelivery.id)
+                    .join(Announcement, Announcement.id == AnnouncementDelivery.announcement_id)
+                    .where(
+                        Announcement.status == SENDING,
+                        AnnouncementDelivery.status.in_((D_PENDING, D_CLAIMED, D_SENDING)),
+                    )
+                    .limit(1)
+                ).first()
+                is not None
+            )
 
     def run_until_idle(self, timeout: float = 3600.0) -> int:
         """Send until no announcement has rows left (tests, ``--once``); returns messages sent."""
@@ -875,8 +1012,13 @@ class Broadcaster:
         return self.sent_count - before
 
     def run_forever(self) -> None:
-        logger.info("Broadcast worker %s started: %.1f messages/s, %d threads (%r)", self.worker_id,
-                    self.options.messages_per_second, self.options.concurrency, self.settings)
+        logger.info(
+            "Broadcast worker %s started: %.1f messages/s, %d threads (%r)",
+            self.worker_id,
+            self.options.messages_per_second,
+            self.options.concurrency,
+            self.settings,
+        )
         while not self.stop_event.is_set():
             try:
                 dispatched = self.run_once()
@@ -900,16 +1042,30 @@ class Broadcaster:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m layanwarga.broadcast", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m layanwarga.broadcast", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--once", action="store_true", help="send everything queued now, then exit")
-    parser.add_argument("--credentials", default=CREDENTIALS_FILE,
-                        help="credentials.yml whose WhatsApp section is read before the environment (default: %(default)s)")
-    parser.add_argument("--rate", type=float, default=None,
-                        help="messages per second (default: subscriptions.messages_per_second in instansi.yml)")
-    parser.add_argument("--concurrency", type=int,
-                        default=int(os.environ.get("LAYANWARGA_BROADCAST_CONCURRENCY") or 0) or None,
-                        help="Graph API calls at once (default: enough for the rate, 8 to 64)")
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls when idle (default 1)")
+    parser.add_argument(
+        "--credentials",
+        default=CREDENTIALS_FILE,
+        help="credentials.yml whose WhatsApp section is read before the environment (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="messages per second (default: subscriptions.messages_per_second in instansi.yml)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=int(os.environ.get("LAYANWARGA_BROADCAST_CONCURRENCY") or 0) or None,
+        help="Graph API calls at once (default: enough for the rate, 8 to 64)",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=1.0, help="seconds between polls when idle (default 1)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
@@ -919,9 +1075,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         migrate.require_current("the announcement worker")
         inst = get_institution()
         options = BroadcastOptions.from_institution(
-            inst, messages_per_second=args.rate, concurrency=max(1, args.concurrency) if args.concurrency else None, poll_interval=args.interval
+            inst,
+            messages_per_second=args.rate,
+            concurrency=max(1, args.concurrency) if args.concurrency else None,
+            poll_interval=args.interval,
         )
-    except (SettingsError, ConfigurationError, ConfigError, runtime.UnsafeConfiguration, migrate.SchemaNotCurrent) as exc:
+    except (
+        SettingsError,
+        ConfigurationError,
+        ConfigError,
+        runtime.UnsafeConfiguration,
+        migrate.SchemaNotCurrent,
+    ) as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     broadcaster = Broadcaster(inst, settings, options)

@@ -4,6 +4,7 @@ National holidays and cuti bersama come from ``lokal-id`` (Indonesian government
 the institution's own closures come from its configuration. A working day is a weekday with
 office hours that is neither kind of holiday.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """What an institution offers, as the configuration describes it: its agencies (OPD) with their
 field units, and its letter types. Apart from ``layanwarga.config`` so the organisation tree
 (``layanwarga.units``), which ``config`` builds, can name them without importing ``config``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

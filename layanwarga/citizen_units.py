@@ -1,5 +1,6 @@
 """The unit a citizen lives in, remembered once known and changeable ("saya sudah pindah ke
 kelurahan X"): read and written for the conversation, which knows the sender, not the row."""
+
 from __future__ import annotations
 
 from typing import Optional

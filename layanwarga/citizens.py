@@ -4,6 +4,7 @@ A citizen is keyed by phone (``wa_id``) when WhatsApp gives one, else by the bus
 id (BSUID, ``user_id``) that 2026's username users arrive with; both are stored when both are
 known, so a conversation that starts with only a BSUID keeps its tickets when the phone appears.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -73,9 +74,13 @@ def _unclaimed(execute: Callable[..., Any], citizen_id: int, changes: Dict[str, 
     for field in ("wa_id", "user_id"):
         if field in changes:
             column = getattr(Citizen, field)
-            holder = execute(select(Citizen.id).where(column == changes[field], Citizen.id != citizen_id)).first()
+            holder = execute(
+                select(Citizen.id).where(column == changes[field], Citizen.id != citizen_id)
+            ).first()
             if holder is not None:
-                logger.warning("Citizen %s: %s already belongs to citizen %s; not copied", citizen_id, field, holder[0])
+                logger.warning(
+                    "Citizen %s: %s already belongs to citizen %s; not copied", citizen_id, field, holder[0]
+                )
                 del changes[field]
     return changes
 
@@ -152,7 +157,9 @@ def record_inbound(
     if stored is None:
         empty = dict.fromkeys(_IDENTITY_FIELDS)
         values = {"wa_id": wa_id, "user_id": user_id}
-        values.update(_changes(empty, wa_id=None, user_id=None, profile_name=profile_name, inbound_at=inbound_at))
+        values.update(
+            _changes(empty, wa_id=None, user_id=None, profile_name=profile_name, inbound_at=inbound_at)
+        )
         return int(connection.execute(insert(table).values(values)).inserted_primary_key[0])
     changes = _changes(stored, wa_id=wa_id, user_id=user_id, profile_name=profile_name, inbound_at=inbound_at)
     changes = _unclaimed(connection.execute, stored["id"], changes)
@@ -189,7 +196,9 @@ def upsert_sender(session: Session, sender: str, profile_name: Optional[str] = N
     return upsert(session, user_id=sender, profile_name=profile_name)
 
 
-def remember_unit(citizen: Citizen, code: Optional[str], source: str, at: Optional[dt.datetime] = None) -> None:
+def remember_unit(
+    citizen: Citizen, code: Optional[str], source: str, at: Optional[dt.datetime] = None
+) -> None:
     """Remember the unit of the city's tree the citizen lives in (``layanwarga.unit_routing``
     says which ``source`` words there are); a newer answer replaces an older one."""
     if not code or citizen.unit_code == code:

@@ -4,6 +4,7 @@ Everything that differs between one institution and the next lives in one YAML f
 validated when loaded, and every problem names the key that is wrong, so an operator editing the
 file for a new kelurahan knows what to fix without reading code.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -172,7 +173,9 @@ def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
         raise ConfigError(f"{path}: expected a mapping (topics, areas, messages_per_second, template)")
     unknown = set(raw) - {"topics", "areas", "messages_per_second", "template"}
     if unknown:
-        raise ConfigError(f"{path}.{sorted(unknown)[0]}: unknown key (use topics, areas, messages_per_second, template)")
+        raise ConfigError(
+            f"{path}.{sorted(unknown)[0]}: unknown key (use topics, areas, messages_per_second, template)"
+        )
 
     topics_raw = require(raw, "topics", path)
     if not isinstance(topics_raw, Mapping) or not topics_raw:
@@ -181,16 +184,22 @@ def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
     for code, entry in topics_raw.items():
         where = f"{path}.topics.{code}"
         if not isinstance(code, str) or not _TOPIC_CODE_RE.match(code):
-            raise ConfigError(f"{where}: a topic code is 2-40 lowercase letters, digits or _ (starting with a letter)")
+            raise ConfigError(
+                f"{where}: a topic code is 2-40 lowercase letters, digits or _ (starting with a letter)"
+            )
         if isinstance(entry, str):
             entry = {"label": entry}
         label = text(entry, "label", where)
         if len(label) > _ROW_TITLE:
-            raise ConfigError(f"{where}.label: at most {_ROW_TITLE} characters (a WhatsApp list row), got {len(label)}")
+            raise ConfigError(
+                f"{where}.label: at most {_ROW_TITLE} characters (a WhatsApp list row), got {len(label)}"
+            )
         description = text(entry, "description", where, default="-")
         description = "" if description == "-" else description
         if len(description) > _ROW_DESCRIPTION:
-            raise ConfigError(f"{where}.description: at most {_ROW_DESCRIPTION} characters, got {len(description)}")
+            raise ConfigError(
+                f"{where}.description: at most {_ROW_DESCRIPTION} characters, got {len(description)}"
+            )
         topics[code] = SubscriptionTopic(code=code, label=label, description=description)
 
     areas_raw = raw.get("areas") or []
@@ -201,35 +210,55 @@ def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
         name = " ".join(name.split())
         code = area_code(name)
         if len(name) > _ROW_TITLE:
-            raise ConfigError(f"{path}.areas[{index}]: {name!r} is longer than {_ROW_TITLE} characters (a WhatsApp list row)")
+            raise ConfigError(
+                f"{path}.areas[{index}]: {name!r} is longer than {_ROW_TITLE} characters (a WhatsApp list row)"
+            )
         if not code or code == "semua" or code in areas:
             raise ConfigError(f"{path}.areas[{index}]: {name!r} is empty, reserved or listed twice")
         areas[code] = SubscriptionArea(code=code, name=name)
 
     rate = require(raw, "messages_per_second", path)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= MAX_MESSAGES_PER_SECOND:
-        raise ConfigError(f"{path}.messages_per_second: expected a number above 0 and at most {MAX_MESSAGES_PER_SECOND}, got {rate!r}")
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, (int, float))
+        or not 0 < rate <= MAX_MESSAGES_PER_SECOND
+    ):
+        raise ConfigError(
+            f"{path}.messages_per_second: expected a number above 0 and at most {MAX_MESSAGES_PER_SECOND}, got {rate!r}"
+        )
 
     template_raw = require(raw, "template", path)
     where = f"{path}.template"
     name = text(template_raw, "name", where)
     if not _TEMPLATE_NAME_RE.match(name):
-        raise ConfigError(f"{where}.name: {name!r} is not a WhatsApp template name (lowercase letters, digits, _)")
+        raise ConfigError(
+            f"{where}.name: {name!r} is not a WhatsApp template name (lowercase letters, digits, _)"
+        )
     image_name = text(template_raw, "image_name", where, default="-")
     if image_name != "-" and not _TEMPLATE_NAME_RE.match(image_name):
-        raise ConfigError(f"{where}.image_name: {image_name!r} is not a WhatsApp template name (lowercase letters, digits, _)")
+        raise ConfigError(
+            f"{where}.image_name: {image_name!r} is not a WhatsApp template name (lowercase letters, digits, _)"
+        )
     body = str(require(template_raw, "body", where))
     placeholders = sorted(set(_PLACEHOLDER_RE.findall(body)))
     if placeholders != ["1", "2"]:
-        raise ConfigError(f"{where}.body: must hold {{{{1}}}} (the topic) and {{{{2}}}} (the text) and nothing else, found {placeholders}")
+        raise ConfigError(
+            f"{where}.body: must hold {{{{1}}}} (the topic) and {{{{2}}}} (the text) and nothing else, found {placeholders}"
+        )
     if len(body) > _BODY // 2:
-        raise ConfigError(f"{where}.body: keep the fixed text short (at most {_BODY // 2} characters) to leave room for announcements")
+        raise ConfigError(
+            f"{where}.body: keep the fixed text short (at most {_BODY // 2} characters) to leave room for announcements"
+        )
     footer = text(template_raw, "footer", where)
     if len(footer) > _FOOTER:
-        raise ConfigError(f"{where}.footer: at most {_FOOTER} characters (WhatsApp template footer), got {len(footer)}")
+        raise ConfigError(
+            f"{where}.footer: at most {_FOOTER} characters (WhatsApp template footer), got {len(footer)}"
+        )
     stop_button = text(template_raw, "stop_button", where)
     if len(stop_button) > _BUTTON:
-        raise ConfigError(f"{where}.stop_button: at most {_BUTTON} characters (WhatsApp button), got {len(stop_button)}")
+        raise ConfigError(
+            f"{where}.stop_button: at most {_BUTTON} characters (WhatsApp button), got {len(stop_button)}"
+        )
     template = AnnouncementTemplate(
         name=name,
         language=text(template_raw, "language", where, default="id"),
@@ -238,7 +267,9 @@ def _parse_subscriptions(raw: Any) -> Optional[SubscriptionSettings]:
         stop_button=stop_button,
         image_name=None if image_name == "-" else image_name,
     )
-    return SubscriptionSettings(topics=topics, areas=areas, messages_per_second=float(rate), template=template)
+    return SubscriptionSettings(
+        topics=topics, areas=areas, messages_per_second=float(rate), template=template
+    )
 
 
 def _parse_upts(raw: Any, path: str) -> Tuple[Upt, ...]:
@@ -250,19 +281,29 @@ def _parse_upts(raw: Any, path: str) -> Tuple[Upt, ...]:
     upts = []
     for index, entry in enumerate(raw):
         where = f"{path}[{index}]"
-        unknown = sorted(set(map(str, entry)) - {"name", "kecamatan", "contact"}) if isinstance(entry, Mapping) else []
+        unknown = (
+            sorted(set(map(str, entry)) - {"name", "kecamatan", "contact"})
+            if isinstance(entry, Mapping)
+            else []
+        )
         if unknown:
             raise ConfigError(f"{where}.{unknown[0]}: unknown key (use name, kecamatan, contact)")
         kecamatan = require(entry, "kecamatan", where)
         if isinstance(kecamatan, str):
             kecamatan = [kecamatan]
-        if not isinstance(kecamatan, list) or not all(isinstance(code, str) and code.strip() for code in kecamatan):
-            raise ConfigError(f"{where}.kecamatan: expected a kecamatan code or a list of them (in quotes: \"62.71.01\")")
-        upts.append(Upt(
-            name=text(entry, "name", where),
-            kecamatan=tuple(normalize_code(code) for code in kecamatan),
-            contact=text(entry, "contact", where, default=""),
-        ))
+        if not isinstance(kecamatan, list) or not all(
+            isinstance(code, str) and code.strip() for code in kecamatan
+        ):
+            raise ConfigError(
+                f'{where}.kecamatan: expected a kecamatan code or a list of them (in quotes: "62.71.01")'
+            )
+        upts.append(
+            Upt(
+                name=text(entry, "name", where),
+                kecamatan=tuple(normalize_code(code) for code in kecamatan),
+                contact=text(entry, "contact", where, default=""),
+            )
+        )
     return tuple(upts)
 
 
@@ -313,7 +354,9 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
             label=text(entry, "label", path),
             agency=agency,
             sla_days=whole_number(entry, "sla_days", path, minimum=1),
-            nearby_radius_m=whole_number(entry, "nearby_radius_m", path, minimum=0) if "nearby_radius_m" in entry else 0,
+            nearby_radius_m=whole_number(entry, "nearby_radius_m", path, minimum=0)
+            if "nearby_radius_m" in entry
+            else 0,
         )
 
     letters_raw = require(raw, "letters", "<root>")
@@ -327,7 +370,9 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
             raise ConfigError(f"{path}.prefix: {prefix!r} must be 2-6 letters and not ADU")
         short_name = text(entry, "short_name", path)
         if len(short_name) > 24:
-            raise ConfigError(f"{path}.short_name: at most 24 characters (a WhatsApp list row), got {len(short_name)}")
+            raise ConfigError(
+                f"{path}.short_name: at most 24 characters (a WhatsApp list row), got {len(short_name)}"
+            )
         letters[str(code)] = LetterType(
             code=str(code),
             name=text(entry, "name", path),
@@ -401,7 +446,9 @@ def _parse(raw: Mapping[str, Any], source: Path) -> Institution:
         complaint_categories=categories,
         letters=letters,
         units=units,
-        media_retention_days=whole_number(retention, "media_days", "retention", minimum=30) if retention else 730,
+        media_retention_days=whole_number(retention, "media_days", "retention", minimum=30)
+        if retention
+        else 730,
         conversation_retention_days=(
             whole_number(retention, "conversation_days", "retention", minimum=30) if retention else 365
         ),
@@ -465,7 +512,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         kinds: Dict[str, int] = {}
         for unit in tree:
             kinds[unit.kind] = kinds.get(unit.kind, 0) + 1
-        print(f"Units: {tree.root.title} ({tree.root.code}), " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()))
+        print(
+            f"Units: {tree.root.title} ({tree.root.code}), "
+            + ", ".join(f"{n} {kind}" for kind, n in kinds.items())
+        )
         villages = [unit for unit in tree if unit.level == VILLAGE_LEVEL]
         if tree.boundaries is None:
             print("Boundaries: none (location pins go to triage)")

@@ -5,6 +5,7 @@ organisation tree, whose units carry the same kinds of settings: office hours, c
 ``path`` is always where the value sits in the file (``units.children[0].office_hours``), so an
 operator reads which key to fix.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -27,6 +27,7 @@ What a line belongs to, so each reader sees only what is theirs to see:
 Personal data: the table holds what citizens wrote (UU 27/2022), with NIK-like numbers masked;
 staff read it only as ``dashboard.permissions`` allows, and log lines never quote it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -204,9 +205,15 @@ def start_flow(sender: str, flow_key: str, first_wamid: Optional[str], *, url: O
             if first is None:
                 latest = session.execute(select(func.max(line.id)).where(line.sender == sender)).scalar_one()
                 first = (latest or 0) + 1
-            session.add(ConversationFlow(citizen_id=citizen.id, flow_key=flow_key[:64], first_line_id=first, started_at=utcnow()))
+            session.add(
+                ConversationFlow(
+                    citizen_id=citizen.id, flow_key=flow_key[:64], first_line_id=first, started_at=utcnow()
+                )
+            )
     except SQLAlchemyError:
-        logger.exception("Could not record the start of form %s; its ticket will show no conversation", flow_key)
+        logger.exception(
+            "Could not record the start of form %s; its ticket will show no conversation", flow_key
+        )
         return False
     return True
 
@@ -220,11 +227,19 @@ def close_flow(session: Session, ticket: Ticket) -> int:
     citizen = session.get(Citizen, ticket.citizen_id) if ticket.citizen_id is not None else None
     if not key or citizen is None:
         return 0
-    flow = session.execute(
-        select(ConversationFlow).where(ConversationFlow.citizen_id == ticket.citizen_id, ConversationFlow.flow_key == key)
-    ).scalars().first()
+    flow = (
+        session.execute(
+            select(ConversationFlow).where(
+                ConversationFlow.citizen_id == ticket.citizen_id, ConversationFlow.flow_key == key
+            )
+        )
+        .scalars()
+        .first()
+    )
     if flow is None:
-        logger.info("Ticket %s: the start of its form was not recorded; no conversation linked", ticket.number)
+        logger.info(
+            "Ticket %s: the start of its form was not recorded; no conversation linked", ticket.number
+        )
         return 0
     flow.ticket_id = ticket.id
     next_start = session.execute(
@@ -243,7 +258,10 @@ def close_flow(session: Session, ticket: Ticket) -> int:
     if next_start is not None:
         conditions.append(line.id < next_start)
     result = session.execute(
-        update(line).where(*conditions).values(ticket_id=ticket.id).execution_options(synchronize_session=False)
+        update(line)
+        .where(*conditions)
+        .values(ticket_id=ticket.id)
+        .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
 
@@ -279,8 +297,16 @@ def log_inbound_checking_handoff(
     """
     with connection_scope(url, write=True) as connection:
         row = add(
-            connection, sender=sender, direction=DIRECTION_IN, text=text, actor=ACTOR_CITIZEN,
-            kind=kind, wamid=wamid, media_id=media_id, reply_to=reply_to, created_at=at,
+            connection,
+            sender=sender,
+            direction=DIRECTION_IN,
+            text=text,
+            actor=ACTOR_CITIZEN,
+            kind=kind,
+            wamid=wamid,
+            media_id=media_id,
+            reply_to=reply_to,
+            created_at=at,
         )
         if also is not None:
             also(connection)
@@ -315,7 +341,9 @@ def log_outbound(
 ) -> int:
     """Log a message the service sent to ``sender`` (the assistant's replies); returns the id."""
     with session_scope(url, write=True) as session:
-        row = add(session, sender=sender, direction=DIRECTION_OUT, text=text, actor=actor, kind=kind, wamid=wamid)
+        row = add(
+            session, sender=sender, direction=DIRECTION_OUT, text=text, actor=actor, kind=kind, wamid=wamid
+        )
         return int(row.id)
 
 
@@ -327,9 +355,7 @@ def set_wamid(session: Session, notification_id: int, wamid: str) -> None:
     )
 
 
-def history(
-    session: Session, sender: str, *, after_id: int = 0, limit: int = 100
-) -> List[LoggedMessage]:
+def history(session: Session, sender: str, *, after_id: int = 0, limit: int = 100) -> List[LoggedMessage]:
     """The conversation with ``sender`` in order: the last ``limit`` messages, or those after
     ``after_id`` (live polling)."""
     return lines(session, ConversationMessage.sender == sender, after_id=after_id, limit=limit)
@@ -348,9 +374,7 @@ def lines(
             ).scalars()
         )
     else:
-        rows = list(
-            session.execute(query.order_by(ConversationMessage.id.desc()).limit(limit)).scalars()
-        )
+        rows = list(session.execute(query.order_by(ConversationMessage.id.desc()).limit(limit)).scalars())
         rows.reverse()
     return [
         LoggedMessage(

@@ -28,6 +28,7 @@ server and in the retention job, which do not load Rasa (the domain core has no 
 Rasa 3.6's tracker stores have no delete operation to extend. A method there would be a second
 copy of these statements that no deleting process could call.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -159,7 +160,11 @@ def delete_before(cutoff: dt.datetime, *, store_url: Optional[str] = None) -> in
 def count_before(cutoff: dt.datetime, *, store_url: Optional[str] = None) -> int:
     """How many stored events are older than ``cutoff`` (a dry run of ``delete_before``)."""
     with _connection(store_url or url()) as connection:
-        return int(connection.execute(select(func.count()).select_from(EVENTS).where(_older_than(cutoff))).scalar_one())
+        return int(
+            connection.execute(
+                select(func.count()).select_from(EVENTS).where(_older_than(cutoff))
+            ).scalar_one()
+        )
 
 
 def _older_than(cutoff: dt.datetime) -> ColumnElement:

@@ -4,6 +4,7 @@
 machine), PostgreSQL in production. The action server, the connector, the dashboard and scripts
 all go through here, SQLAlchemy 2.0 style on 1.4 (``future=True``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,7 +59,10 @@ def pooled_sqlite_engine(
     """
     create = create_engine if future else legacy_create_engine
     engine = create(
-        url, poolclass=QueuePool, pool_size=pool_size, max_overflow=10,
+        url,
+        poolclass=QueuePool,
+        pool_size=pool_size,
+        max_overflow=10,
         connect_args={"check_same_thread": False, "timeout": 30, **connect_args},
     )
 
@@ -94,7 +98,9 @@ def get_engine(url: Optional[str] = None) -> Engine:
                     os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
                 # The driver's own transaction handling is off (isolation_level=None): each unit
                 # of work issues its BEGIN, IMMEDIATE when it will write.
-                engine = pooled_sqlite_engine(url, pool_size=5, pragmas=("foreign_keys=ON",), isolation_level=None)
+                engine = pooled_sqlite_engine(
+                    url, pool_size=5, pragmas=("foreign_keys=ON",), isolation_level=None
+                )
                 _begin_immediate_on_request(engine)
             else:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

@@ -13,6 +13,7 @@ Citizens answer by typing too ("udh nyala pak, makasih bnyk", "lampunya masih ma
 ``read_reply`` and ``read_rating`` read such answers, and ``awaiting_confirmation`` says whether
 a message can be one (the question waits, and the citizen has written nothing else since).
 """
+
 from __future__ import annotations
 
 import logging
@@ -60,7 +61,9 @@ class Outcome:
 
 def ask_confirmation(session: Session, ticket: Ticket) -> None:
     """Record that the citizen is being asked (a resolved complaint; again after a reopen)."""
-    row = session.execute(select(TicketFeedback).where(TicketFeedback.ticket_id == ticket.id)).scalars().first()
+    row = (
+        session.execute(select(TicketFeedback).where(TicketFeedback.ticket_id == ticket.id)).scalars().first()
+    )
     now = utcnow()
     if row is None:
         session.add(TicketFeedback(ticket_id=ticket.id, confirmation=WAITING, asked_at=now))
@@ -77,36 +80,53 @@ def _own_ticket(session: Session, sender: str, number: Optional[str]) -> Optiona
     owner = or_(
         Ticket.citizen.has(citizens.of_sender(sender)),
         Ticket.id.in_(
-            select(Supporter.ticket_id).join(Citizen, Citizen.id == Supporter.citizen_id).where(citizens.of_sender(sender))
+            select(Supporter.ticket_id)
+            .join(Citizen, Citizen.id == Supporter.citizen_id)
+            .where(citizens.of_sender(sender))
         ),
     )
     if number:
-        return session.execute(
-            select(Ticket).where(Ticket.number == number, owner, Ticket.kind == KIND_COMPLAINT)
-        ).scalars().first()
-    return session.execute(
-        select(Ticket)
-        .join(TicketFeedback, TicketFeedback.ticket_id == Ticket.id)
-        .where(owner, Ticket.state == states.SELESAI)
-        .order_by(
-            (TicketFeedback.confirmation == WAITING).desc(),
-            TicketFeedback.asked_at.desc(),
+        return (
+            session.execute(
+                select(Ticket).where(Ticket.number == number, owner, Ticket.kind == KIND_COMPLAINT)
+            )
+            .scalars()
+            .first()
         )
-        .limit(1)
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Ticket)
+            .join(TicketFeedback, TicketFeedback.ticket_id == Ticket.id)
+            .where(owner, Ticket.state == states.SELESAI)
+            .order_by(
+                (TicketFeedback.confirmation == WAITING).desc(),
+                TicketFeedback.asked_at.desc(),
+            )
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )
 
 
 def _supporter(session: Session, sender: str, ticket: Ticket) -> Optional[Supporter]:
     """The sender's supporter row of ``ticket``; None when they reported it themselves (a
     reporter never supports their own ticket: ``supporters.follow``)."""
-    return session.execute(
-        select(Supporter).join(Citizen, Citizen.id == Supporter.citizen_id)
-        .where(Supporter.ticket_id == ticket.id, citizens.of_sender(sender))
-    ).scalars().first()
+    return (
+        session.execute(
+            select(Supporter)
+            .join(Citizen, Citizen.id == Supporter.citizen_id)
+            .where(Supporter.ticket_id == ticket.id, citizens.of_sender(sender))
+        )
+        .scalars()
+        .first()
+    )
 
 
 def _row(session: Session, ticket: Ticket) -> TicketFeedback:
-    row = session.execute(select(TicketFeedback).where(TicketFeedback.ticket_id == ticket.id)).scalars().first()
+    row = (
+        session.execute(select(TicketFeedback).where(TicketFeedback.ticket_id == ticket.id)).scalars().first()
+    )
     if row is None:
         row = TicketFeedback(ticket_id=ticket.id, confirmation=WAITING, asked_at=utcnow())
         session.add(row)
@@ -149,7 +169,7 @@ def confirm(sender: str, number: Optional[str], *, url: Optional[str] = None) ->
 
 
 def reopen(sender: str, number: Optional[str], note: str, *, url: Optional[str] = None) -> Outcome:
-    """"Belum selesai": reopen the complaint with the citizen's note in its history."""
+    """ "Belum selesai": reopen the complaint with the citizen's note in its history."""
     with session_scope(url, write=True) as session:
         ticket = _own_ticket(session, sender, number)
         if ticket is None:
@@ -159,7 +179,11 @@ def reopen(sender: str, number: Optional[str], note: str, *, url: Optional[str] 
         # Shown to staff in the ticket's history and feedback: NIKs masked like all ticket text.
         text = mask_identifiers(" ".join((note or "").split())[:1000]) or "(tanpa keterangan)"
         tickets.change_state(
-            ticket.id, states.DIPROSES, tickets.CITIZEN_ACTOR, f"Warga: belum selesai. {text}", session=session
+            ticket.id,
+            states.DIPROSES,
+            tickets.CITIZEN_ACTOR,
+            f"Warga: belum selesai. {text}",
+            session=session,
         )
         supporter = _supporter(session, sender, ticket)
         if supporter is not None:
@@ -207,7 +231,9 @@ def rate(sender: str, number: Optional[str], value: object, *, url: Optional[str
 
 
 def for_ticket(session: Session, ticket_id: int) -> Optional[TicketFeedback]:
-    return session.execute(select(TicketFeedback).where(TicketFeedback.ticket_id == ticket_id)).scalars().first()
+    return (
+        session.execute(select(TicketFeedback).where(TicketFeedback.ticket_id == ticket_id)).scalars().first()
+    )
 
 
 # -- typed answers ---------------------------------------------------------------------------------------
@@ -226,9 +252,24 @@ _RESOLVED_WORDS = frozenset(
 _RATING_WORDS = {"satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5}
 # Longest phrase first: "tidak puas" before "puas".
 _RATING_PHRASES = (
-    ("sangat puas", 5), ("puas sekali", 5), ("puas banget", 5), ("sangat memuaskan", 5), ("memuaskan", 5),
-    ("mantap", 5), ("tidak puas", 1), ("kurang puas", 2), ("belum puas", 2), ("kecewa", 1), ("buruk", 1),
-    ("jelek", 1), ("puas", 4), ("bagus", 4), ("cukup", 3), ("lumayan", 3), ("biasa", 3), ("kurang", 2),
+    ("sangat puas", 5),
+    ("puas sekali", 5),
+    ("puas banget", 5),
+    ("sangat memuaskan", 5),
+    ("memuaskan", 5),
+    ("mantap", 5),
+    ("tidak puas", 1),
+    ("kurang puas", 2),
+    ("belum puas", 2),
+    ("kecewa", 1),
+    ("buruk", 1),
+    ("jelek", 1),
+    ("puas", 4),
+    ("bagus", 4),
+    ("cukup", 3),
+    ("lumayan", 3),
+    ("biasa", 3),
+    ("kurang", 2),
 )
 _DIGIT = re.compile(r"(?<![\d.,/])([1-5])(?![\d.,/]?\d)")
 
@@ -255,7 +296,7 @@ def read_reply(text: str) -> Optional[str]:
     for index, stem in enumerate(stems):
         negated = index > 0 and stems[index - 1] in NEGATION_WORDS
         if stem in _STILL_WRONG and not negated:
-            before, after = stems[max(0, index - 2):index], stems[index + 1:index + 3]
+            before, after = stems[max(0, index - 2) : index], stems[index + 1 : index + 3]
             if _STILL & set(before) or "lagi" in after:
                 return NOT_RESOLVED
     joined = f" {' '.join(words)} "

@@ -17,6 +17,7 @@ the citizen's own text (a street name is never "normalised").
 
 Every function returns ``None`` when the message does not say it clearly.
 """
+
 from __future__ import annotations
 
 import re
@@ -104,7 +105,9 @@ _PROBLEM_WORDS = _words(
 )
 _STOP = FUNCTION_WORDS | _PROBLEM_WORDS
 # Words that continue a street's name without naming it: "jalan raya" alone is no address.
-_GENERIC = _words("raya besar utama kecil umum poros lingkar baru lama setapak tikus buntu protokol lingkungan")
+_GENERIC = _words(
+    "raya besar utama kecil umum poros lingkar baru lama setapak tikus buntu protokol lingkungan"
+)
 
 
 def _is_stop(token: Token, words: FrozenSet[str] = _STOP) -> bool:
@@ -158,7 +161,7 @@ class _PlaceReader:
         while index < len(self.toks):
             start, end, identifies = self._phrase(index)
             if identifies:
-                return self.source[self.toks[start].start:self.toks[end - 1].end].strip(" ,.-/:")
+                return self.source[self.toks[start].start : self.toks[end - 1].end].strip(" ,.-/:")
             index = max(end, index + 1)
         return None
 
@@ -299,11 +302,19 @@ class _PlaceReader:
                 break
             end += 1
             # 3,5 or 12/4 written together; 3A
-            while self._is(end, ",", ".", "/") and self._is_number(end + 1) \
-                    and self.toks[end].end == self.toks[end + 1].start:
+            while (
+                self._is(end, ",", ".", "/")
+                and self._is_number(end + 1)
+                and self.toks[end].end == self.toks[end + 1].start
+            ):
                 end += 2
             letter = self._tok(end)
-            if letter is not None and letter.is_word and len(letter.raw) == 1 and letter.start == self.toks[end - 1].end:
+            if (
+                letter is not None
+                and letter.is_word
+                and len(letter.raw) == 1
+                and letter.start == self.toks[end - 1].end
+            ):
                 end += 1
         return end
 
@@ -360,8 +371,27 @@ def wants_anonymity(text: str) -> bool:
 # Family words -> the citizen's relationship to the applicant (the question the form asks):
 # a letter for "ibu saya" is asked for by the applicant's child.
 RELATIONSHIP_OF_APPLICANT: Dict[str, str] = {
-    **dict.fromkeys(("bapak", "ayah", "papa", "abah", "bapa", "babe", "bokap", "ibu", "mama", "mamak", "emak", "mak",
-                     "umi", "bunda", "nyokap", "orang tua"), "anak"),
+    **dict.fromkeys(
+        (
+            "bapak",
+            "ayah",
+            "papa",
+            "abah",
+            "bapa",
+            "babe",
+            "bokap",
+            "ibu",
+            "mama",
+            "mamak",
+            "emak",
+            "mak",
+            "umi",
+            "bunda",
+            "nyokap",
+            "orang tua",
+        ),
+        "anak",
+    ),
     **dict.fromkeys(("anak", "putra", "putri"), "orang tua"),
     "suami": "istri",
     **dict.fromkeys(("istri", "bini"), "suami"),
@@ -378,10 +408,14 @@ RELATIONSHIP_OF_APPLICANT: Dict[str, str] = {
 }
 _POSSESSIVE = _words("saya kami")
 # Said with no "my": clearly a relative (not "anak sekolah", not "Ibu" addressing the clerk).
-_PLAIN_RELATIVES = _words("suami istri orang tua mertua adik kakak keponakan ponakan cucu nenek kakek paman bibi tante")
+_PLAIN_RELATIVES = _words(
+    "suami istri orang tua mertua adik kakak keponakan ponakan cucu nenek kakek paman bibi tante"
+)
 _FOR = _words("untuk buat bagi")
 _ASKING = _words("mau ingin minta tanya mohon izin bertanya")
-_SELF = re.compile(r"\b(untuk|buat|bagi|atas nama)\s+(diri\s+)?(saya\s+)?sendiri\b|\bdiri saya sendiri\b|\bsaya sendiri yang\b")
+_SELF = re.compile(
+    r"\b(untuk|buat|bagi|atas nama)\s+(diri\s+)?(saya\s+)?sendiri\b|\bdiri saya sendiri\b|\bsaya sendiri yang\b"
+)
 
 
 def _relative_at(toks: Sequence[Token], index: int) -> Optional[Tuple[str, int]]:
@@ -426,33 +460,87 @@ def letter_applicant_name(text: str) -> Optional[str]:
     match = _ON_BEHALF.search((text or "").lower())
     if match is None:
         return None
-    rest = text[match.end():]
+    rest = text[match.end() :]
     toks = tokens(rest)
     end = 0
-    while end < len(toks) and end < 4 and toks[end].is_word and not _is_stop(toks[end]) and not toks[end].among(_POSSESSIVE):
+    while (
+        end < len(toks)
+        and end < 4
+        and toks[end].is_word
+        and not _is_stop(toks[end])
+        and not toks[end].among(_POSSESSIVE)
+    ):
         if toks[end].norm in RELATIONSHIP_OF_APPLICANT or toks[end].low in ("sendiri", "diri"):
             break
         end += 1
     if end < 2:
         return None  # a single word is too little to be a full name
-    return rest[toks[0].start:toks[end - 1].end]
+    return rest[toks[0].start : toks[end - 1].end]
 
 
 # -- letters: purpose -----------------------------------------------------------------------------------
 # What citizens say -> the words configured purposes are written with. General Indonesian, not
 # one institution's: the purposes themselves come from instansi.yml.
 PURPOSE_SYNONYMS: Dict[str, str] = {
-    **dict.fromkeys(("obat", "berobat", "pengobatan", "rumah sakit", "rsud", "puskesmas", "klinik", "dokter",
-                     "operasi", "opname", "rawat", "inap", "bpjs", "kis", "jamkesda", "jamkesmas", "persalinan",
-                     "lahir", "melahirkan", "lahiran", "cuci darah", "kemoterapi"), "obat"),
-    **dict.fromkeys(("sekolah", "sekolah dasar", "sd", "smp", "sma", "smk", "kuliah", "kampus", "universitas",
-                     "ppdb", "kip", "pip", "spp", "ukt", "pendidikan", "siswa", "mahasiswa", "pesantren",
-                     "madrasah", "beasiswa"), "sekolah"),
+    **dict.fromkeys(
+        (
+            "obat",
+            "berobat",
+            "pengobatan",
+            "rumah sakit",
+            "rsud",
+            "puskesmas",
+            "klinik",
+            "dokter",
+            "operasi",
+            "opname",
+            "rawat",
+            "inap",
+            "bpjs",
+            "kis",
+            "jamkesda",
+            "jamkesmas",
+            "persalinan",
+            "lahir",
+            "melahirkan",
+            "lahiran",
+            "cuci darah",
+            "kemoterapi",
+        ),
+        "obat",
+    ),
+    **dict.fromkeys(
+        (
+            "sekolah",
+            "sekolah dasar",
+            "sd",
+            "smp",
+            "sma",
+            "smk",
+            "kuliah",
+            "kampus",
+            "universitas",
+            "ppdb",
+            "kip",
+            "pip",
+            "spp",
+            "ukt",
+            "pendidikan",
+            "siswa",
+            "mahasiswa",
+            "pesantren",
+            "madrasah",
+            "beasiswa",
+        ),
+        "sekolah",
+    ),
     **dict.fromkeys(("bansos", "bantuan sosial", "pkh", "bpnt", "blt", "sembako", "dtks", "kks"), "sosial"),
     **dict.fromkeys(("kur", "pinjam", "pinjaman", "kredit", "modal"), "pinjam"),
     **dict.fromkeys(("nib", "pirt", "halal", "perizinan", "oss"), "nib"),
     **dict.fromkeys(("umkm", "ukm", "mikro", "bpum", "banpres"), "mikro"),
-    **dict.fromkeys(("kerja", "pekerjaan", "lamar", "melamar", "lamaran", "loker", "lowongan", "cpns", "pppk"), "kerja"),
+    **dict.fromkeys(
+        ("kerja", "pekerjaan", "lamar", "melamar", "lamaran", "loker", "lowongan", "cpns", "pppk"), "kerja"
+    ),
     **dict.fromkeys(("rekening", "tabung", "tabungan", "atm"), "rekening"),
 }
 # How citizens name a letter itself, never its purpose ("izin usaha" is the SKU, not a permit).
@@ -518,7 +606,7 @@ def business_kind(text: str) -> Optional[str]:
         if token.low == "usaha":
             end = _business_words(toks, index + 1)
             if end > index + 1:
-                return text[toks[index + 1].start:toks[end - 1].end]
+                return text[toks[index + 1].start : toks[end - 1].end]
         elif token.low in _BUSINESS_NOUNS or token.lemma in _BUSINESS_VERBS or token.low in _BUSINESS_VERBS:
             if token.lemma in _BUSINESS_VERBS or token.low in _BUSINESS_VERBS:
                 end = _business_words(toks, index + 1)
@@ -526,7 +614,7 @@ def business_kind(text: str) -> Optional[str]:
                     continue  # "jualan" alone says nothing of what is sold
             else:
                 end = _business_words(toks, index + 1, limit=2)
-            return text[token.start:toks[max(end, index + 1) - 1].end]
+            return text[token.start : toks[max(end, index + 1) - 1].end]
     return None
 
 
@@ -534,7 +622,12 @@ def _business_words(toks: Sequence[Token], index: int, limit: int = 3) -> int:
     end = index
     while end < len(toks) and end - index < limit:
         token = toks[end]
-        if not token.is_word or _is_stop(token, FUNCTION_WORDS) or token.among(_POSSESSIVE) or token.among(_FOR):
+        if (
+            not token.is_word
+            or _is_stop(token, FUNCTION_WORDS)
+            or token.among(_POSSESSIVE)
+            or token.among(_FOR)
+        ):
             break
         if token.low in ("izin", "ijin", "modal"):
             break
@@ -546,7 +639,11 @@ def _business_words(toks: Sequence[Token], index: int, limit: int = 3) -> int:
 def named_area(text: str, names: Dict[str, str]) -> Optional[str]:
     """The code of the one area (``code -> name``) the message names, or None (none or several)."""
     words = " ".join(t.low for t in tokens(text) if t.is_word or t.is_number)
-    found = [code for code, name in names.items() if re.search(rf"\b{re.escape(' '.join(name.lower().split()))}\b", words)]
+    found = [
+        code
+        for code, name in names.items()
+        if re.search(rf"\b{re.escape(' '.join(name.lower().split()))}\b", words)
+    ]
     longest = sorted(found, key=lambda c: len(names[c]), reverse=True)
     if not longest:
         return None

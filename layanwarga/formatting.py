@@ -1,4 +1,5 @@
 """Indonesian formatting of dates, times and office hours for citizens and staff."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,18 @@ DAY_NAMES = {
     "sunday": "Minggu",
 }
 MONTH_NAMES = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
 )
 
 
@@ -59,7 +70,7 @@ def photo_of(requirement: str) -> str:
 
 
 def join_words(items: Sequence[str]) -> str:
-    """"a", "a dan b", "a, b, dan c"."""
+    """ "a", "a dan b", "a, b, dan c"."""
     items = [i for i in items if i]
     if len(items) <= 2:
         return " dan ".join(items)

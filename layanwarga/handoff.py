@@ -16,6 +16,7 @@ notifier) tells the citizen and hands them back. Staff answer through the notifi
 At most one open handoff per citizen: a partial unique index on ``sender`` where
 ``state = 'open'`` decides races between instances.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,7 +52,10 @@ WAITING_TEXT = (
     "Bapak/Ibu sedang menunggu petugas kami (sejak {since}). Pesan Bapak/Ibu tetap kami teruskan "
     "kepada petugas. Ingin tetap menunggu, atau kembali dilayani asisten virtual?"
 )
-WAITING_BUTTONS = (("Tetap menunggu", PAYLOAD_KEEP_WAITING), ("Kembali ke asisten", PAYLOAD_BACK_TO_ASSISTANT))
+WAITING_BUTTONS = (
+    ("Tetap menunggu", PAYLOAD_KEEP_WAITING),
+    ("Kembali ke asisten", PAYLOAD_BACK_TO_ASSISTANT),
+)
 FORWARDED_TEXT = (
     "Pesan Bapak/Ibu sudah kami teruskan kepada petugas; mohon tunggu balasannya di sini. "
     "Ketik *batal* bila ingin kembali dilayani asisten virtual."
@@ -168,7 +172,9 @@ def open_handoff(
                 raise
             created, handoff_id = False, int(existing.id)
     if created:
-        logger.info("Handoff %s opened (%s)%s", handoff_id, reason, "" if office.is_open else " outside office hours")
+        logger.info(
+            "Handoff %s opened (%s)%s", handoff_id, reason, "" if office.is_open else " outside office hours"
+        )
     return Opened(handoff_id, created, office.is_open, office.next_opening, office.holiday)
 
 
@@ -193,7 +199,9 @@ def close_handoff(
         row.state = CLOSED
         row.closed_at = utcnow()
         row.closed_by = actor[:120]
-        citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else citizens.find(session, row.sender)
+        citizen = (
+            session.get(Citizen, row.citizen_id) if row.citizen_id else citizens.find(session, row.sender)
+        )
         if notify and citizen is not None:
             notifications.enqueue(
                 session,
@@ -328,7 +336,9 @@ def list_open(
     ]
 
 
-def flag_emergency(sender: str, *, now: Optional[dt.datetime] = None, url: Optional[str] = None) -> Optional[int]:
+def flag_emergency(
+    sender: str, *, now: Optional[dt.datetime] = None, url: Optional[str] = None
+) -> Optional[int]:
     """Mark ``sender``'s open handoff as an emergency (the first time counts); its id, or None."""
     with session_scope(url, write=True) as session:
         row = active_for(session, sender)
@@ -377,17 +387,20 @@ def answer_due(inst: Institution, opened_at: dt.datetime, opened_outside_hours: 
     return due.replace(tzinfo=None)
 
 
-def expire_unanswered(inst: Optional[Institution] = None, *, now: Optional[dt.datetime] = None,
-                      url: Optional[str] = None) -> List[int]:
+def expire_unanswered(
+    inst: Optional[Institution] = None, *, now: Optional[dt.datetime] = None, url: Optional[str] = None
+) -> List[int]:
     """Hand back every citizen no officer answered in time, telling them (through the outbox);
     returns the handoffs closed. Safe to run from several processes: each row is closed once."""
     inst = inst or get_institution()
     now = now or utcnow()
     closed: List[int] = []
     with session_scope(url, write=True) as session:
-        waiting = session.execute(
-            select(Handoff).where(Handoff.state == OPEN, Handoff.first_response_at.is_(None))
-        ).scalars().all()
+        waiting = (
+            session.execute(select(Handoff).where(Handoff.state == OPEN, Handoff.first_response_at.is_(None)))
+            .scalars()
+            .all()
+        )
         for row in waiting:
             if answer_due(inst, row.opened_at, bool(row.opened_outside_hours)) > now:
                 continue
@@ -398,20 +411,28 @@ def expire_unanswered(inst: Optional[Institution] = None, *, now: Optional[dt.da
             ).rowcount
             if not taken:
                 continue
-            citizen = session.get(Citizen, row.citizen_id) if row.citizen_id else citizens.find(session, row.sender)
+            citizen = (
+                session.get(Citizen, row.citizen_id) if row.citizen_id else citizens.find(session, row.sender)
+            )
             if citizen is not None:
                 phone = f" Untuk keperluan mendesak, hubungi {inst.phone}." if inst.phone else ""
                 notifications.enqueue(
                     session,
                     citizen=citizen,
-                    message=notifications.Outgoing(EXPIRED_TEXT.format(
-                        minutes=inst.handoff_wait_minutes, service_name=inst.service_name, phone=phone,
-                    )),
+                    message=notifications.Outgoing(
+                        EXPIRED_TEXT.format(
+                            minutes=inst.handoff_wait_minutes,
+                            service_name=inst.service_name,
+                            phone=phone,
+                        )
+                    ),
                     kind=notifications.KIND_HANDOFF,
                     actor="sistem",
                     handoff_id=int(row.id),
                     dedupe_key=f"handoff-expired:{row.id}",
                 )
-            logger.warning("Handoff %s closed: no officer answered within %d minutes", row.id, inst.handoff_wait_minutes)
+            logger.warning(
+                "Handoff %s closed: no officer answered within %d minutes", row.id, inst.handoff_wait_minutes
+            )
             closed.append(int(row.id))
     return closed

@@ -12,6 +12,7 @@ synchronous; the connector calls them in a thread executor. Its database thread 
 Rasa's event loop for the GIL, so the units it runs for every message are Core statements on a
 connection (``db.connection_scope``): no ORM session, no flush.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,14 +43,16 @@ class UnfinishedMessages:
     oldest_at: Optional[dt.datetime]
 
 
-def unfinished_messages(session: Session, *, older_than: dt.timedelta = dt.timedelta(minutes=1),
-                        now: Optional[dt.datetime] = None) -> UnfinishedMessages:
+def unfinished_messages(
+    session: Session, *, older_than: dt.timedelta = dt.timedelta(minutes=1), now: Optional[dt.datetime] = None
+) -> UnfinishedMessages:
     """Messages waiting longer than ``older_than`` (a turn in progress is not waiting): for staff,
     who should know when citizens wait for an assistant that cannot answer."""
     cutoff = (now or utcnow()) - older_than
     count, oldest = session.execute(
-        select(func.count(), func.min(ProcessedMessage.received_at))
-        .where(ProcessedMessage.state.in_(("received", "held")), ProcessedMessage.received_at < cutoff)
+        select(func.count(), func.min(ProcessedMessage.received_at)).where(
+            ProcessedMessage.state.in_(("received", "held")), ProcessedMessage.received_at < cutoff
+        )
     ).one()
     return UnfinishedMessages(int(count), oldest)
 
@@ -127,7 +130,9 @@ def find_citizen_id(sender: str, *, url: Optional[str] = None) -> Optional[int]:
         return int(citizen.id) if citizen else None
 
 
-def in_service_window(sender: str, *, now: Optional[dt.datetime] = None, url: Optional[str] = None) -> Optional[bool]:
+def in_service_window(
+    sender: str, *, now: Optional[dt.datetime] = None, url: Optional[str] = None
+) -> Optional[bool]:
     """Whether free-form messages may be sent to ``sender``; None when the citizen is unknown."""
     with session_scope(url) as session:
         citizen = citizens.find(session, sender)

@@ -9,6 +9,7 @@ Limits are checked twice: on what WhatsApp declares (MIME type, size) before dow
 the bytes themselves (real size, magic bytes) before storing, so a renamed executable never lands
 in the folder staff open photos from.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -218,7 +219,9 @@ def store_media(
         session.add(row)
         session.flush()
         media_id = int(row.id)
-    return StoredMedia(id=media_id, storage_path=str(path), sha256=digest, size_bytes=len(content), mime_type=mime)
+    return StoredMedia(
+        id=media_id, storage_path=str(path), sha256=digest, size_bytes=len(content), mime_type=mime
+    )
 
 
 def resolve(storage_path: str) -> Path:

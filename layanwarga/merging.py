@@ -12,6 +12,7 @@ to the state it had before the merge (a move out of ``ditolak`` the ordinary wor
 allow, so it is written here, with its own history entry), and its citizens are told. Within
 ``UNDO_WINDOW`` after the merge it is an undo; later it needs a reason (``SplitNeedsReason``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,36 +52,61 @@ class MergeResult:
 
 def _complaint(session: Session, number: str) -> Ticket:
     canonical = numbering.normalise(number, [numbering.COMPLAINT_PREFIX])
-    ticket = session.execute(
-        select(Ticket).where(Ticket.number == (canonical or ""), Ticket.kind == KIND_COMPLAINT).with_for_update()
-    ).scalars().first()
+    ticket = (
+        session.execute(
+            select(Ticket)
+            .where(Ticket.number == (canonical or ""), Ticket.kind == KIND_COMPLAINT)
+            .with_for_update()
+        )
+        .scalars()
+        .first()
+    )
     if ticket is None:
         raise MergeError(f"Aduan {number} tidak ditemukan.")
     return ticket
 
 
-def _moving(session: Session, duplicate: Ticket, survivor: Ticket) -> List[Tuple[Citizen, bool, bool, Optional[str]]]:
+def _moving(
+    session: Session, duplicate: Ticket, survivor: Ticket
+) -> List[Tuple[Citizen, bool, bool, Optional[str]]]:
     """The duplicate's citizens not already on the survivor: (citizen, anonymous, confidential, note)."""
     already = {survivor.citizen_id} | set(
         session.execute(select(Supporter.citizen_id).where(Supporter.ticket_id == survivor.id)).scalars()
     )
     moving = []
     if duplicate.citizen is not None and duplicate.citizen_id not in already:
-        moving.append((duplicate.citizen, bool(duplicate.is_anonymous), bool(duplicate.is_confidential), duplicate.description))
+        moving.append(
+            (
+                duplicate.citizen,
+                bool(duplicate.is_anonymous),
+                bool(duplicate.is_confidential),
+                duplicate.description,
+            )
+        )
         already.add(duplicate.citizen_id)
     rows = session.execute(
-        select(Supporter, Citizen).join(Citizen, Citizen.id == Supporter.citizen_id)
-        .where(Supporter.ticket_id == duplicate.id).order_by(Supporter.id)
+        select(Supporter, Citizen)
+        .join(Citizen, Citizen.id == Supporter.citizen_id)
+        .where(Supporter.ticket_id == duplicate.id)
+        .order_by(Supporter.id)
     ).all()
     for supporter, citizen in rows:
         if citizen.id not in already:
-            moving.append((citizen, bool(supporter.is_anonymous), bool(supporter.is_confidential), supporter.note))
+            moving.append(
+                (citizen, bool(supporter.is_anonymous), bool(supporter.is_confidential), supporter.note)
+            )
             already.add(citizen.id)
     return moving
 
 
-def merge(inst: Institution, session: Session, duplicate_number: str, survivor_number: str, actor: str,
-          now: Optional[dt.datetime] = None) -> MergeResult:
+def merge(
+    inst: Institution,
+    session: Session,
+    duplicate_number: str,
+    survivor_number: str,
+    actor: str,
+    now: Optional[dt.datetime] = None,
+) -> MergeResult:
     """Merge ``duplicate_number`` into ``survivor_number`` (both open complaints of the same
     category) inside the caller's transaction. Raises ``MergeError``."""
     moment = now or utcnow()
@@ -95,22 +121,43 @@ def merge(inst: Institution, session: Session, duplicate_number: str, survivor_n
         raise MergeError("Hanya aduan dengan jenis yang sama yang dapat digabung.")
     moving = _moving(session, duplicate, survivor)
     for citizen, anonymous, confidential, note in moving:
-        session.add(Supporter(
-            ticket_id=survivor.id, citizen_id=citizen.id, source=SOURCE_MERGED, merged_from_id=duplicate.id,
-            note=note, is_anonymous=anonymous, is_confidential=confidential, created_at=moment,
-        ))
+        session.add(
+            Supporter(
+                ticket_id=survivor.id,
+                citizen_id=citizen.id,
+                source=SOURCE_MERGED,
+                merged_from_id=duplicate.id,
+                note=note,
+                is_anonymous=anonymous,
+                is_confidential=confidential,
+                created_at=moment,
+            )
+        )
     session.flush()
     survivor.supporter_count = supporters.count(session, survivor.id)
     survivor.updated_at = moment
-    survivor.history.append(StateChange(
-        from_state=survivor.state, to_state=survivor.state, actor=actor, created_at=moment,
-        internal_note=f"Aduan {duplicate.number} digabung ke tiket ini ({len(moving)} warga menjadi pendukung).",
-    ))
-    tickets.change_state(
-        duplicate.id, states.DITOLAK, actor, f"Digabung dengan laporan {survivor.number} tentang masalah yang sama.",
-        session=session, internal_note=f"Duplikat dari {survivor.number}.",
+    survivor.history.append(
+        StateChange(
+            from_state=survivor.state,
+            to_state=survivor.state,
+            actor=actor,
+            created_at=moment,
+            internal_note=f"Aduan {duplicate.number} digabung ke tiket ini ({len(moving)} warga menjadi pendukung).",
+        )
     )
-    duplicate.details = {**(duplicate.details or {}), "merged_into": survivor.number, "merged_at": moment.isoformat()}
+    tickets.change_state(
+        duplicate.id,
+        states.DITOLAK,
+        actor,
+        f"Digabung dengan laporan {survivor.number} tentang masalah yang sama.",
+        session=session,
+        internal_note=f"Duplikat dari {survivor.number}.",
+    )
+    duplicate.details = {
+        **(duplicate.details or {}),
+        "merged_into": survivor.number,
+        "merged_at": moment.isoformat(),
+    }
     change_id = duplicate.history[-1].id
     text = (
         f"Laporan Bapak/Ibu *{duplicate.number}* kami gabungkan dengan laporan *{survivor.number}* karena "
@@ -120,10 +167,22 @@ def merge(inst: Institution, session: Session, duplicate_number: str, survivor_n
     )
     for citizen, *_ in moving:
         notifications.enqueue(
-            session, citizen=citizen, message=notifications.Outgoing(text), kind=KIND_MERGE, actor=actor,
-            ticket_id=survivor.id, dedupe_key=f"merge:{change_id}:{citizen.id}", now=moment,
+            session,
+            citizen=citizen,
+            message=notifications.Outgoing(text),
+            kind=KIND_MERGE,
+            actor=actor,
+            ticket_id=survivor.id,
+            dedupe_key=f"merge:{change_id}:{citizen.id}",
+            now=moment,
         )
-    logger.info("Complaint %s merged into %s by %s (%d citizens moved)", duplicate.number, survivor.number, actor, len(moving))
+    logger.info(
+        "Complaint %s merged into %s by %s (%d citizens moved)",
+        duplicate.number,
+        survivor.number,
+        actor,
+        len(moving),
+    )
     return MergeResult(duplicate.number, survivor.number, len(moving), len(moving))
 
 
@@ -139,8 +198,14 @@ def undo_open(ticket: Ticket, now: Optional[dt.datetime] = None) -> bool:
     return (now or utcnow()) - dt.datetime.fromisoformat(at) <= UNDO_WINDOW
 
 
-def split(inst: Institution, session: Session, duplicate_number: str, actor: str, reason: Optional[str] = None,
-          now: Optional[dt.datetime] = None) -> MergeResult:
+def split(
+    inst: Institution,
+    session: Session,
+    duplicate_number: str,
+    actor: str,
+    reason: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+) -> MergeResult:
     """Take the merged ``duplicate_number`` out of its survivor again. Raises ``MergeError``
     (``SplitNeedsReason`` after ``UNDO_WINDOW`` without ``reason``)."""
     moment = now or utcnow()
@@ -152,7 +217,8 @@ def split(inst: Institution, session: Session, duplicate_number: str, actor: str
         raise SplitNeedsReason("Penggabungan sudah lebih dari sehari: tuliskan alasan pemisahan.")
     survivor = _complaint(session, survivor_number)
     moved = session.execute(
-        select(Supporter, Citizen).join(Citizen, Citizen.id == Supporter.citizen_id)
+        select(Supporter, Citizen)
+        .join(Citizen, Citizen.id == Supporter.citizen_id)
         .where(Supporter.ticket_id == survivor.id, Supporter.merged_from_id == duplicate.id)
     ).all()
     for supporter, _ in moved:
@@ -161,17 +227,27 @@ def split(inst: Institution, session: Session, duplicate_number: str, actor: str
     survivor.supporter_count = supporters.count(session, survivor.id)
     survivor.updated_at = moment
     why = f" Alasan: {reason.strip()}" if reason and reason.strip() else ""
-    survivor.history.append(StateChange(
-        from_state=survivor.state, to_state=survivor.state, actor=actor, created_at=moment,
-        internal_note=f"Aduan {duplicate.number} dipisahkan kembali dari tiket ini.{why}",
-    ))
+    survivor.history.append(
+        StateChange(
+            from_state=survivor.state,
+            to_state=survivor.state,
+            actor=actor,
+            created_at=moment,
+            internal_note=f"Aduan {duplicate.number} dipisahkan kembali dari tiket ini.{why}",
+        )
+    )
     merge_entry = next(h for h in reversed(duplicate.history) if h.to_state == states.DITOLAK)
     previous = merge_entry.from_state or states.BARU
-    duplicate.history.append(StateChange(
-        from_state=duplicate.state, to_state=previous, actor=actor, created_at=moment,
-        note=f"Laporan ini dipisahkan kembali dari {survivor.number} dan ditangani tersendiri.",
-        internal_note=f"Penggabungan ke {survivor.number} dibatalkan.{why}",
-    ))
+    duplicate.history.append(
+        StateChange(
+            from_state=duplicate.state,
+            to_state=previous,
+            actor=actor,
+            created_at=moment,
+            note=f"Laporan ini dipisahkan kembali dari {survivor.number} dan ditangani tersendiri.",
+            internal_note=f"Penggabungan ke {survivor.number} dibatalkan.{why}",
+        )
+    )
     duplicate.state = previous
     duplicate.closed_at = None
     duplicate.rejection_reason = None
@@ -190,8 +266,14 @@ def split(inst: Institution, session: Session, duplicate_number: str, actor: str
     notified = 0
     for citizen in citizens:
         notifications.enqueue(
-            session, citizen=citizen, message=notifications.Outgoing(text), kind=KIND_MERGE, actor=actor,
-            ticket_id=duplicate.id, dedupe_key=f"split:{change_id}:{citizen.id}", now=moment,
+            session,
+            citizen=citizen,
+            message=notifications.Outgoing(text),
+            kind=KIND_MERGE,
+            actor=actor,
+            ticket_id=duplicate.id,
+            dedupe_key=f"split:{change_id}:{citizen.id}",
+            now=moment,
         )
         notified += 1
     logger.info("Complaint %s split from %s by %s", duplicate.number, survivor.number, actor)

@@ -5,6 +5,7 @@ themselves (several instances starting at once must not race on the schema, and 
 migration is the operator's step): each refuses to start, naming this command, while the schema
 is behind (``require_current``). ``scripts/run.sh`` and ``scripts/test.sh`` run it for you.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,7 +63,11 @@ def require_current(component: str, url: Optional[str] = None) -> None:
         ) from None
     if current == heads:
         return
-    state = "has never been migrated" if not current else f"is at {', '.join(sorted(current))}, not {', '.join(sorted(heads))}"
+    state = (
+        "has never been migrated"
+        if not current
+        else f"is at {', '.join(sorted(current))}, not {', '.join(sorted(heads))}"
+    )
     raise SchemaNotCurrent(
         f"{component}: the ticket database {safe_url(url)} {state}. Run `{MIGRATE_COMMAND}` "
         f"(with the same DATABASE_URL) once, then start {component} again."

@@ -19,6 +19,7 @@ the held-out set (``scripts/evaluate_nlu.py``: macro-F1 >= 0.95, every intent's 
 compared with the published model are listed either way, with both scores, so staff see which
 intents got worse and by how much.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -120,7 +121,9 @@ def verdict(candidate: Scores, published: Optional[Scores]) -> Verdict:
     if emergency is None:
         reasons.append("set uji tidak berisi contoh darurat")
     elif emergency["recall"] < MIN_DARURAT_RECALL:
-        reasons.append(f"recall darurat {emergency['recall']:.3f} di bawah {MIN_DARURAT_RECALL} (ada keadaan darurat yang terlewat)")
+        reasons.append(
+            f"recall darurat {emergency['recall']:.3f} di bawah {MIN_DARURAT_RECALL} (ada keadaan darurat yang terlewat)"
+        )
     worse: List[Worse] = []
     if published is not None:
         if candidate.macro_f1 < published.macro_f1:
@@ -172,12 +175,21 @@ def new_id(now: Optional[dt.datetime] = None) -> str:
 
 
 def _verdict_dict(value: Verdict) -> Dict[str, Any]:
-    return {"publishable": value.publishable, "reasons": value.reasons,
-            "worse": [{"intent": w.intent, "before": w.before, "after": w.after} for w in value.worse]}
+    return {
+        "publishable": value.publishable,
+        "reasons": value.reasons,
+        "worse": [{"intent": w.intent, "before": w.before, "after": w.after} for w in value.worse],
+    }
 
 
-def register(candidate_id: str, model: Optional[Path], scores: Optional[Scores], actor: str, *,
-             error: Optional[str] = None) -> Candidate:
+def register(
+    candidate_id: str,
+    model: Optional[Path],
+    scores: Optional[Scores],
+    actor: str,
+    *,
+    error: Optional[str] = None,
+) -> Candidate:
     """Store a trained model with its evaluation and verdict against the published model (or a
     failed run with its reason, which publishes nothing)."""
     folder = _candidate_dir(candidate_id)
@@ -189,12 +201,20 @@ def register(candidate_id: str, model: Optional[Path], scores: Optional[Scores],
             shutil.copyfile(model, target)
         etag = file_etag(target)
     current = published()
-    judged = verdict(scores, current.scores if current else None) if scores is not None and error is None else None
-    _write_json(folder / EVALUATION_FILE, {
-        "created_at": dt.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "created_by": actor, "etag": etag,
-        "scores": scores.as_dict() if scores else None, "verdict": _verdict_dict(judged) if judged else None,
-        "error": error,
-    })
+    judged = (
+        verdict(scores, current.scores if current else None) if scores is not None and error is None else None
+    )
+    _write_json(
+        folder / EVALUATION_FILE,
+        {
+            "created_at": dt.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_by": actor,
+            "etag": etag,
+            "scores": scores.as_dict() if scores else None,
+            "verdict": _verdict_dict(judged) if judged else None,
+            "error": error,
+        },
+    )
     return get(candidate_id)
 
 
@@ -206,10 +226,19 @@ def get(candidate_id: str) -> Candidate:
     raw = value.get("verdict")
     judged = None
     if raw is not None:
-        judged = Verdict(raw["publishable"], list(raw["reasons"]), [Worse(w["intent"], w["before"], w["after"]) for w in raw["worse"]])
+        judged = Verdict(
+            raw["publishable"],
+            list(raw["reasons"]),
+            [Worse(w["intent"], w["before"], w["after"]) for w in raw["worse"]],
+        )
     return Candidate(
-        candidate_id, value["created_at"], value["created_by"], value.get("etag") or "",
-        Scores.from_dict(value["scores"]) if value.get("scores") else None, judged, value.get("error"),
+        candidate_id,
+        value["created_at"],
+        value["created_by"],
+        value.get("etag") or "",
+        Scores.from_dict(value["scores"]) if value.get("scores") else None,
+        judged,
+        value.get("error"),
     )
 
 
@@ -259,6 +288,12 @@ def _set_published(candidate_id: str, actor: str, action: str) -> None:
     store_dir().mkdir(parents=True, exist_ok=True)
     value = state()
     value["published"] = candidate_id
-    value["history"].append({"id": candidate_id, "action": action, "by": actor,
-                             "at": dt.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")})
+    value["history"].append(
+        {
+            "id": candidate_id,
+            "action": action,
+            "by": actor,
+            "at": dt.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
     _write_json(store_dir() / STATE_FILE, value)

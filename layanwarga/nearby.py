@@ -14,6 +14,7 @@ Two ways to be near:
 What a citizen is shown of another's report follows ``public_tickets``: an anonymous or
 confidential report shows only that it exists (category, state, age, distance), never its text.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -91,7 +92,9 @@ def key_words(text: str) -> FrozenSet[str]:
     """The words of ``text`` that tell the problem and place apart: normalised and stemmed
     (``get_normalizer().lemmas``), without request filler, function words and numbers."""
     words = content_words(text)
-    return frozenset(w for w in get_normalizer().lemmas(words) if w not in _STOPWORDS and not w.isdigit() and len(w) > 1)
+    return frozenset(
+        w for w in get_normalizer().lemmas(words) if w not in _STOPWORDS and not w.isdigit() and len(w) > 1
+    )
 
 
 def similarity(a: str, b: str) -> float:
@@ -123,8 +126,16 @@ def find(
     if config is None or config.nearby_radius_m <= 0:
         return []
     query = select(
-        Ticket.number, Ticket.state, Ticket.created_at, Ticket.is_anonymous, Ticket.is_confidential,
-        Ticket.description, Ticket.latitude, Ticket.longitude, Ticket.area, Ticket.citizen_id,
+        Ticket.number,
+        Ticket.state,
+        Ticket.created_at,
+        Ticket.is_anonymous,
+        Ticket.is_confidential,
+        Ticket.description,
+        Ticket.latitude,
+        Ticket.longitude,
+        Ticket.area,
+        Ticket.citizen_id,
     ).where(
         Ticket.kind == KIND_COMPLAINT,
         Ticket.category == category,
@@ -165,15 +176,20 @@ def find(
                 continue
             rank = -score
         private = bool(row.is_anonymous or row.is_confidential)
-        scored.append((rank, Candidate(
-            number=row.number,
-            state_label=states.LABELS.get(row.state, row.state),
-            age_days=max(0, (moment - row.created_at).days),
-            private=private,
-            description=None if private else public_text(row.description),
-            distance_m=None if metres is None else int(round(metres)),
-            similarity=score,
-        )))
+        scored.append(
+            (
+                rank,
+                Candidate(
+                    number=row.number,
+                    state_label=states.LABELS.get(row.state, row.state),
+                    age_days=max(0, (moment - row.created_at).days),
+                    private=private,
+                    description=None if private else public_text(row.description),
+                    distance_m=None if metres is None else int(round(metres)),
+                    similarity=score,
+                ),
+            )
+        )
     scored.sort(key=lambda pair: (pair[0], pair[1].number))
     return [candidate for _, candidate in scored[:MAX_OFFERED]]
 
@@ -217,10 +233,12 @@ def buttons(candidates: Sequence[Candidate]) -> List[dict]:
         }
         for candidate in candidates[:MAX_OFFERED]
     ]
-    rows.append({
-        "title": NEW_REPORT,
-        "payload": f'/deny{{"pilihan": "{NEW_REPORT_ID}"}}',
-        "description": "Masalahnya berbeda dari laporan di atas",
-        "section": "Bukan",
-    })
+    rows.append(
+        {
+            "title": NEW_REPORT,
+            "payload": f'/deny{{"pilihan": "{NEW_REPORT_ID}"}}',
+            "description": "Masalahnya berbeda dari laporan di atas",
+            "section": "Bukan",
+        }
+    )
     return rows

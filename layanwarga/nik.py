@@ -18,6 +18,7 @@ except that two calendar dates written next to each other (``01-02-2026 - 03-04-
 dates, not a NIK. Ticket numbers (9 digits), phone numbers (10-15), dates and RT/RW never reach
 16 digits on their own.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,7 +79,7 @@ class NikInText:
 
 
 def _is_date(digits: str, shape: Tuple[int, int, int]) -> bool:
-    parts = [int(digits[sum(shape[:i]):sum(shape[:i + 1])]) for i in range(3)]
+    parts = [int(digits[sum(shape[:i]) : sum(shape[: i + 1])]) for i in range(3)]
     year, month, day = (parts[0], parts[1], parts[2]) if shape[0] == 4 else (parts[2], parts[1], parts[0])
     try:
         dt.date(year, month, day)
@@ -105,7 +106,9 @@ def find_in_text(text: str) -> List[NikInText]:
     groups = [(m.start(), m.end()) for m in _DIGITS.finditer(text)]
     if sum(end - start for start, end in groups) < NIK_LENGTH:
         return []
-    joined = [False] + [_GAP.fullmatch(text, groups[i - 1][1], groups[i][0]) is not None for i in range(1, len(groups))]
+    joined = [False] + [
+        _GAP.fullmatch(text, groups[i - 1][1], groups[i][0]) is not None for i in range(1, len(groups))
+    ]
     found: List[NikInText] = []
     for first in range(len(groups)):
         total = 0
@@ -116,7 +119,7 @@ def find_in_text(text: str) -> List[NikInText]:
             if total > NIK_LENGTH:
                 break
             if total == NIK_LENGTH:
-                parts = [text[start:end] for start, end in groups[first:last + 1]]
+                parts = [text[start:end] for start, end in groups[first : last + 1]]
                 if not _two_dates(parts):
                     found.append(NikInText(groups[first][0], groups[last][1], ascii_digits("".join(parts))))
                 break
@@ -134,7 +137,9 @@ def check_text(text: str, today: Optional[dt.date] = None) -> NikCheck:
     digits = clean("".join(_DIGITS.findall(text or "")))
     if len(digits) == NIK_LENGTH:  # 16 digits, broken up by words or other signs
         return NikCheck(
-            None, False, False,
+            None,
+            False,
+            False,
             "NIK ditulis sebagai satu nomor 16 angka (boleh dipisah spasi, titik atau tanda hubung), "
             "tanpa huruf atau kata di tengahnya.",
         )
@@ -146,9 +151,7 @@ def check(text: str, today: Optional[dt.date] = None) -> NikCheck:
     if not raw.isdigit():
         return NikCheck(None, False, False, "NIK hanya berisi angka (16 digit), tanpa huruf.")
     if len(raw) != 16:
-        return NikCheck(
-            None, False, False, f"NIK harus 16 digit, yang Bapak/Ibu kirim {len(raw)} digit."
-        )
+        return NikCheck(None, False, False, f"NIK harus 16 digit, yang Bapak/Ibu kirim {len(raw)} digit.")
     day, month, year2 = int(raw[6:8]), int(raw[8:10]), int(raw[10:12])
     gender = "P" if day > 40 else "L"
     if day > 40:
@@ -172,7 +175,9 @@ def check(text: str, today: Optional[dt.date] = None) -> NikCheck:
             "Mohon periksa kembali NIK pada KTP atau KK.",
         )
     if raw[12:] == "0000":
-        return NikCheck(None, False, False, "Empat digit terakhir NIK tidak boleh 0000. Mohon periksa kembali.")
+        return NikCheck(
+            None, False, False, "Empat digit terakhir NIK tidak boleh 0000. Mohon periksa kembali."
+        )
     info = lokal.parse_nik(raw, lookup_wilayah=wilayah.wilayah_name)
     district = wilayah.get_wilayah(f"{raw[0:2]}.{raw[2:4]}.{raw[4:6]}")
     region = ", ".join(part for part in (info.district, info.regency, info.province) if part)

@@ -17,6 +17,7 @@ have gone out): it turns ``failed`` with an explanation, and staff decide.
 
 The citizen-facing texts for state changes are composed here, once, in polite Indonesian.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -132,8 +133,7 @@ def compose_state_change(
         if state == states.DIVERIFIKASI:
             text = (
                 f"Laporan Bapak/Ibu *{number}* ({label}) sudah kami verifikasi dan akan segera "
-                f"ditindaklanjuti oleh instansi terkait. Terima kasih atas laporannya 🙏"
-                + _note_line(note)
+                f"ditindaklanjuti oleh instansi terkait. Terima kasih atas laporannya 🙏" + _note_line(note)
             )
         elif state == states.DITERUSKAN and previous in (states.DITERUSKAN, states.DIPROSES):
             text = (
@@ -244,9 +244,11 @@ def enqueue(
     conversation log, where staff see its delivery state)."""
     now = now or utcnow()
     if dedupe_key:
-        existing = session.execute(
-            select(Notification).where(Notification.dedupe_key == dedupe_key)
-        ).scalars().first()
+        existing = (
+            session.execute(select(Notification).where(Notification.dedupe_key == dedupe_key))
+            .scalars()
+            .first()
+        )
         if existing is not None:
             return existing
     # Within WhatsApp's limits as Meta counts them (UTF-16 units): the text is sent as it is
@@ -310,12 +312,22 @@ def change_state_and_notify(
     if session is None:
         with session_scope(write=True) as own:
             return change_state_and_notify(
-                inst, ticket_id, target, actor, note, agency_code,
-                agency_names=agency_names, notify=notify, internal_note=internal_note, session=own,
+                inst,
+                ticket_id,
+                target,
+                actor,
+                note,
+                agency_code,
+                agency_names=agency_names,
+                notify=notify,
+                internal_note=internal_note,
+                session=own,
             )
     before = session.get(Ticket, ticket_id)
     previous = before.state if before is not None else None
-    ticket = tickets.change_state(ticket_id, target, actor, note, agency_code, session, internal_note=internal_note)
+    ticket = tickets.change_state(
+        ticket_id, target, actor, note, agency_code, session, internal_note=internal_note
+    )
     notification_id = None
     if notify and ticket.citizen is not None:
         message = compose_state_change(inst, ticket, previous, note, agency_names=agency_names)
@@ -411,7 +423,9 @@ class Delivery:
     ticket_number: Optional[str]
 
 
-def delivery(notification_id: int, now: Optional[dt.datetime] = None, *, url: Optional[str] = None) -> Optional[Delivery]:
+def delivery(
+    notification_id: int, now: Optional[dt.datetime] = None, *, url: Optional[str] = None
+) -> Optional[Delivery]:
 
     with session_scope(url) as session:
         row = session.get(Notification, notification_id)
@@ -434,8 +448,12 @@ def delivery(notification_id: int, now: Optional[dt.datetime] = None, *, url: Op
 
 
 def mark_sent(
-    notification_id: int, graph_message_id: Optional[str], via: str, *,
-    template: Optional[Tuple[str, str, List[str]]] = None, now: Optional[dt.datetime] = None,
+    notification_id: int,
+    graph_message_id: Optional[str],
+    via: str,
+    *,
+    template: Optional[Tuple[str, str, List[str]]] = None,
+    now: Optional[dt.datetime] = None,
     url: Optional[str] = None,
 ) -> None:
     now = now or utcnow()
@@ -532,7 +550,11 @@ def sync_delivery_failures(now: Optional[dt.datetime] = None, *, url: Optional[s
             row.status = FAILED
             row.updated_at = now
             code = f"kode {status.error_code}, " if status.error_code is not None else ""
-            row.last_error = f"WhatsApp melaporkan pesan gagal sampai: {code}{status.error_title or 'tanpa keterangan'}"[:2000]
+            row.last_error = (
+                f"WhatsApp melaporkan pesan gagal sampai: {code}{status.error_title or 'tanpa keterangan'}"[
+                    :2000
+                ]
+            )
     if rows:
         logger.warning("%d sent notifications were reported undelivered by WhatsApp", len(rows))
     return len(rows)

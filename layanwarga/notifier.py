@@ -22,6 +22,7 @@ Environment: ``WHATSAPP_API_BASE``, ``WHATSAPP_API_VERSION``, ``WHATSAPP_ACCESS_
 ``WHATSAPP_PHONE_NUMBER_ID`` (as the connector), ``LAYANWARGA_NOTIFIER_TIMEOUT`` (seconds per
 Graph API call, when credentials.yml sets no ``request_timeout``), ``DATABASE_URL``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,7 +45,9 @@ from .redaction import install_log_masking
 
 logger = logging.getLogger(__name__)
 
-NO_TEMPLATE_TEXT = "Di luar jendela 24 jam dan tidak ada template pesan yang disetujui (WHATSAPP_TEMPLATE_NAME)."
+NO_TEMPLATE_TEXT = (
+    "Di luar jendela 24 jam dan tidak ada template pesan yang disetujui (WHATSAPP_TEMPLATE_NAME)."
+)
 
 # A template as sent: name, language, body parameters (kept on the outbox row).
 TemplateUse = Tuple[str, str, List[str]]
@@ -87,22 +90,45 @@ class Notifier:
                 via = "interactive" if delivery.interactive else "text"
                 return self.client.send(free_form_body(delivery)), via, None
             except ReEngagementError:
-                logger.info("Notification %s: outside the 24-h window per Graph API; sending the template", notification_id)
+                logger.info(
+                    "Notification %s: outside the 24-h window per Graph API; sending the template",
+                    notification_id,
+                )
         name, language = self.settings.template_name, self.settings.template_language
         if not name:
             raise NoTemplate()
         text = delivery.text if self.settings.template_text_param else None
         template = messages.template_message(name, language, text)
-        wamid = self.client.send(messages.with_recipient(delivery.recipient, template, phone=delivery.is_phone))
-        return wamid, "template", (name, language, [messages.template_param(text)] if text is not None else [])
+        wamid = self.client.send(
+            messages.with_recipient(delivery.recipient, template, phone=delivery.is_phone)
+        )
+        return (
+            wamid,
+            "template",
+            (name, language, [messages.template_param(text)] if text is not None else []),
+        )
 
-    def _failed(self, notification_id: int, delivery: notifications.Delivery, error: str, *,
-                retryable: bool, retry_after: Optional[float] = None) -> str:
-        status = notifications.mark_error(notification_id, error, retryable=retryable, retry_after=retry_after, url=self.url)
+    def _failed(
+        self,
+        notification_id: int,
+        delivery: notifications.Delivery,
+        error: str,
+        *,
+        retryable: bool,
+        retry_after: Optional[float] = None,
+    ) -> str:
+        status = notifications.mark_error(
+            notification_id, error, retryable=retryable, retry_after=retry_after, url=self.url
+        )
         log = logger.warning if status == notifications.PENDING else logger.error
         log(
             "Notification %s to %s (ticket %s) not sent, attempt %d: %s -> %s",
-            notification_id, mask(delivery.recipient), delivery.ticket_number or "-", delivery.attempts, error, status,
+            notification_id,
+            mask(delivery.recipient),
+            delivery.ticket_number or "-",
+            delivery.attempts,
+            error,
+            status,
         )
         return status
 
@@ -112,16 +138,29 @@ class Notifier:
         if delivery is None:
             return notifications.FAILED
         if not delivery.recipient:
-            return notifications.mark_error(notification_id, "Warga tidak memiliki nomor WhatsApp atau ID pengguna.", retryable=False, url=self.url)
+            return notifications.mark_error(
+                notification_id,
+                "Warga tidak memiliki nomor WhatsApp atau ID pengguna.",
+                retryable=False,
+                url=self.url,
+            )
         try:
             wamid, via, template = self._send(notification_id, delivery)
         except GraphAPIError as error:
-            return self._failed(notification_id, delivery, error.describe(), retryable=error.retryable, retry_after=error.retry_after)
+            return self._failed(
+                notification_id,
+                delivery,
+                error.describe(),
+                retryable=error.retryable,
+                retry_after=error.retry_after,
+            )
         except NoTemplate:
             return self._failed(notification_id, delivery, NO_TEMPLATE_TEXT, retryable=False)
         except Exception as exc:  # noqa: BLE001 - never leave a row in "sending" because of a bug
             logger.exception("Notification %s: unexpected error while sending", notification_id)
-            return notifications.mark_error(notification_id, f"Kesalahan internal: {type(exc).__name__}", retryable=True, url=self.url)
+            return notifications.mark_error(
+                notification_id, f"Kesalahan internal: {type(exc).__name__}", retryable=True, url=self.url
+            )
         notifications.mark_sent(notification_id, wamid or None, via, template=template, url=self.url)
         if wamid:
             try:
@@ -160,10 +199,17 @@ class Notifier:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m layanwarga.notifier", description=__doc__.split("\n")[0])
     parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
-    parser.add_argument("--credentials", default=CREDENTIALS_FILE,
-                        help="credentials.yml whose WhatsApp section is read before the environment (default: %(default)s)")
-    parser.add_argument("--interval", type=float, default=float(os.environ.get("LAYANWARGA_NOTIFIER_INTERVAL") or 2.0),
-                        help="seconds between polls when the outbox is empty (default 2)")
+    parser.add_argument(
+        "--credentials",
+        default=CREDENTIALS_FILE,
+        help="credentials.yml whose WhatsApp section is read before the environment (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=float(os.environ.get("LAYANWARGA_NOTIFIER_INTERVAL") or 2.0),
+        help="seconds between polls when the outbox is empty (default 2)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()

@@ -6,6 +6,7 @@ and year inside the caller's transaction: the counter row is locked by the UPDAT
 lock, SQLite write lock), so concurrent submissions never get the same number; a rolled-back
 transaction leaves a gap, which is allowed.
 """
+
 from __future__ import annotations
 
 import re

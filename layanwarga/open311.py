@@ -14,6 +14,7 @@ Mapping (README, "Open311 untuk mitra"):
 Errors are the spec's array of ``{code, description}``: 404 for an unknown resource, 403 for a
 missing or wrong ``api_key``, 400 for everything else (413 for an oversized body).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,10 +61,18 @@ ATTRIBUTES: Tuple[Attribute, ...] = (
     Attribute("rt", "Nomor RT lokasi (angka, mis. 3)", pattern=r"\d{1,3}"),
     Attribute("rw", "Nomor RW lokasi (angka, mis. 5)", pattern=r"\d{1,3}"),
     Attribute("kelurahan", "Nama kelurahan/desa lokasi"),
-    Attribute("anonim", "Sembunyikan identitas pelapor dari instansi dan publik", "singlevaluelist",
-              ((YES, "Ya, anonim"), (NO, "Tidak"))),
-    Attribute("rahasia", "Isi laporan tidak ditampilkan kepada publik", "singlevaluelist",
-              ((YES, "Ya, rahasia"), (NO, "Tidak"))),
+    Attribute(
+        "anonim",
+        "Sembunyikan identitas pelapor dari instansi dan publik",
+        "singlevaluelist",
+        ((YES, "Ya, anonim"), (NO, "Tidak")),
+    ),
+    Attribute(
+        "rahasia",
+        "Isi laporan tidak ditampilkan kepada publik",
+        "singlevaluelist",
+        ((YES, "Ya, rahasia"), (NO, "Tidak")),
+    ),
 )
 _ATTRIBUTES = {a.code: a for a in ATTRIBUTES}
 
@@ -73,16 +82,18 @@ def services(inst: Institution) -> List[Dict[str, Any]]:
     result = []
     for code, category in inst.complaint_categories.items():
         agency = inst.agencies.get(category.agency)
-        result.append({
-            "service_code": code,
-            "service_name": category.label,
-            "description": f"{category.label}. Ditangani {agency.name if agency else category.agency}; "
-                           f"target selesai {category.sla_days} hari kerja setelah diverifikasi.",
-            "metadata": True,
-            "type": "realtime",
-            "keywords": category.label.lower(),
-            "group": agency.name if agency else category.agency,
-        })
+        result.append(
+            {
+                "service_code": code,
+                "service_name": category.label,
+                "description": f"{category.label}. Ditangani {agency.name if agency else category.agency}; "
+                f"target selesai {category.sla_days} hari kerja setelah diverifikasi.",
+                "metadata": True,
+                "type": "realtime",
+                "keywords": category.label.lower(),
+                "group": agency.name if agency else category.agency,
+            }
+        )
     return result
 
 
@@ -119,13 +130,15 @@ def discovery(inst: Institution, endpoint_url: str) -> Dict[str, Any]:
         "changeset": changeset,
         "contact": contact,
         "key_service": f"Kunci API diberikan oleh admin {inst.name} kepada mitra resmi; hubungi {contact}.",
-        "endpoints": [{
-            "specification": "http://wiki.open311.org/GeoReport_v2",
-            "url": endpoint_url,
-            "changeset": changeset,
-            "type": "production",
-            "formats": ["text/xml", "application/json"],
-        }],
+        "endpoints": [
+            {
+                "specification": "http://wiki.open311.org/GeoReport_v2",
+                "url": endpoint_url,
+                "changeset": changeset,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
     }
 
 
@@ -221,8 +234,12 @@ def parse_query(args: Mapping[str, str], now: dt.datetime) -> RequestQuery:
             raise Open311Error(400, "end_date lebih awal daripada start_date.")
         if end - start > DEFAULT_WINDOW:
             raise Open311Error(400, "Rentang start_date sampai end_date paling lama 90 hari.")
-    return RequestQuery(categories=tuple(_list(args.get("service_code"))), statuses=tuple(statuses),
-                        created_from=start, created_until=end)
+    return RequestQuery(
+        categories=tuple(_list(args.get("service_code"))),
+        statuses=tuple(statuses),
+        created_from=start,
+        created_until=end,
+    )
 
 
 # -- a partner's new request ------------------------------------------------------------------------------
@@ -265,7 +282,9 @@ def _number(form: Mapping[str, str], name: str, low: float, high: float) -> floa
     try:
         value = float(form[name])
     except ValueError:
-        raise Open311Error(400, f"{name} harus berupa angka (derajat WGS84), diterima {form[name][:40]!r}.") from None
+        raise Open311Error(
+            400, f"{name} harus berupa angka (derajat WGS84), diterima {form[name][:40]!r}."
+        ) from None
     if not math.isfinite(value) or not low <= value <= high:
         raise Open311Error(400, f"{name} harus antara {low:g} dan {high:g}.")
     return value
@@ -288,7 +307,9 @@ def _attributes(form: Mapping[str, str]) -> Dict[str, str]:
             raise Open311Error(400, f"attribute[{code}] tidak dikenal (lihat services/{{service_code}}).")
         value = (value or "").strip()
         if attribute.values and value not in {k for k, _ in attribute.values}:
-            raise Open311Error(400, f"attribute[{code}] harus salah satu dari: {', '.join(k for k, _ in attribute.values)}.")
+            raise Open311Error(
+                400, f"attribute[{code}] harus salah satu dari: {', '.join(k for k, _ in attribute.values)}."
+            )
         if attribute.pattern and value and not re.fullmatch(attribute.pattern, value):
             raise Open311Error(400, f"attribute[{code}]: {attribute.description}.")
         if len(value) > MAX_FIELD:
@@ -318,7 +339,9 @@ def parse_new_request(inst: Institution, form: Mapping[str, str]) -> NewRequest:
             problems.extend(exc.descriptions)
         else:
             if not in_service_area(inst, latitude, longitude):
-                problems.append(f"Lokasi (lat {latitude}, long {longitude}) di luar wilayah layanan {inst.name}.")
+                problems.append(
+                    f"Lokasi (lat {latitude}, long {longitude}) di luar wilayah layanan {inst.name}."
+                )
     elif address is None:
         if (form.get("address_id") or "").strip():
             problems.append("address_id tidak didukung: kirim lat & long atau address_string.")
@@ -328,7 +351,9 @@ def parse_new_request(inst: Institution, form: Mapping[str, str]) -> NewRequest:
     if not description:
         problems.append("description wajib diisi: apa masalahnya?")
     elif len(description) > MAX_DESCRIPTION:
-        problems.append(f"description paling banyak {MAX_DESCRIPTION} karakter (diterima {len(description)}).")
+        problems.append(
+            f"description paling banyak {MAX_DESCRIPTION} karakter (diterima {len(description)})."
+        )
     media_url = _clean(form.get("media_url"), 1000)
     if media_url and not re.match(r"https?://", media_url):
         problems.append("media_url harus berupa URL http(s).")
@@ -410,4 +435,3 @@ def split_format(resource: str) -> Tuple[str, str]:
 def errors_format(path: str) -> str:
     """The format an error is answered in: the one the URL asks for, XML (the spec's) otherwise."""
     return "json" if path.endswith(".json") else "xml"
-

@@ -12,6 +12,7 @@ The spool belongs to one ticket database: entries carry its fingerprint, and an 
 another database (the folder reached another deployment, or ``DATABASE_URL`` changed) is
 never stored here; it is kept, logged at ERROR and counted for staff.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,7 +60,9 @@ def keep(kind: str, draft: Any) -> None:
     """Store a confirmed draft (``ComplaintDraft`` or ``LetterDraft``) until the database is back."""
     queue = spool()
     path = queue.put(draft.sender, {"kind": kind, "draft": dataclasses.asdict(draft)})
-    logger.warning("Submission kept locally as %s until the ticket database is back (%d waiting)", path.name, len(queue))
+    logger.warning(
+        "Submission kept locally as %s until the ticket database is back (%d waiting)", path.name, len(queue)
+    )
 
 
 def _confirmation(inst: Institution, kind: str, view: tickets.TicketView) -> str:
@@ -127,14 +130,26 @@ def _log_status(queue: Spool, status: SpoolStatus) -> None:
         logger.info("No confirmed submissions wait in %s", queue.directory)
         return
     if status.waiting:
-        logger.warning("%d confirmed submissions wait in %s (oldest from %s UTC); storing them as soon as the ticket "
-                       "database answers", status.waiting, queue.directory, status.oldest)
+        logger.warning(
+            "%d confirmed submissions wait in %s (oldest from %s UTC); storing them as soon as the ticket "
+            "database answers",
+            status.waiting,
+            queue.directory,
+            status.oldest,
+        )
     if status.set_aside:
-        logger.warning("%d submissions in %s were set aside (could not be stored) and need staff", status.set_aside,
-                       queue.directory)
+        logger.warning(
+            "%d submissions in %s were set aside (could not be stored) and need staff",
+            status.set_aside,
+            queue.directory,
+        )
     if status.other_database or status.unreadable:
-        logger.error("%d entries in %s belong to another database and %d cannot be decrypted: kept, not stored",
-                     status.other_database, queue.directory, status.unreadable)
+        logger.error(
+            "%d entries in %s belong to another database and %d cannot be decrypted: kept, not stored",
+            status.other_database,
+            queue.directory,
+            status.unreadable,
+        )
 
 
 def drain(inst: Institution) -> int:

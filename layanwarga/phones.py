@@ -1,6 +1,7 @@
 """Phone numbers as people type them, checked with libphonenumber (``phonenumbers``): in E.164
 form (``+6281234567890``) for letter requests, and as WhatsApp's own id (``6281234567890``, the
 ``wa_id`` / ``from`` of every webhook) wherever a number must match a WhatsApp sender."""
+
 from __future__ import annotations
 
 from typing import Optional

@@ -24,6 +24,7 @@ erase are encrypted, and once the erasure is done both are gone: every request o
 keeps only what shows it was handled (kind, state, dates, what was done) and the requester
 ``ERASED_REQUESTER``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,7 +60,12 @@ logger = logging.getLogger(__name__)
 ERASED_TEXT = "[dihapus atas permintaan warga]"
 KIND_ACCESS, KIND_ERASURE = "lihat", "hapus"
 # A request's states, as staff see them on the dashboard.
-STATUS_IN_PROGRESS, STATUS_WAITING, STATUS_FAILED, STATUS_DONE = "diproses", "menunggu_percakapan", "gagal", "selesai"
+STATUS_IN_PROGRESS, STATUS_WAITING, STATUS_FAILED, STATUS_DONE = (
+    "diproses",
+    "menunggu_percakapan",
+    "gagal",
+    "selesai",
+)
 # Rasa stores a turn after its actions ran: the conversation is erased once the erasing turn is
 # surely stored.
 CONVERSATION_ERASE_DELAY = dt.timedelta(minutes=2)
@@ -85,7 +91,9 @@ def requester_code(sender: str) -> str:
 
 def _requester_codes(identities: List[str]) -> List[str]:
     """Every code these identities may carry: each identity under each configured key."""
-    return [code[:32] for i in identities for code in crypto.keyed_digests(REQUESTER_PURPOSE, _unkeyed_digest(i))]
+    return [
+        code[:32] for i in identities for code in crypto.keyed_digests(REQUESTER_PURPOSE, _unkeyed_digest(i))
+    ]
 
 
 @dataclass(frozen=True)
@@ -110,10 +118,18 @@ def _mask_phone(value: Optional[str]) -> str:
 def summary(sender: str, *, url: Optional[str] = None) -> DataSummary:
     with session_scope(url, write=True) as session:
         citizen = citizens.find(session, sender)
-        session.add(DataRequest(kind=KIND_ACCESS, requester=requester_code(sender), status=STATUS_DONE, completed_at=utcnow()))
+        session.add(
+            DataRequest(
+                kind=KIND_ACCESS, requester=requester_code(sender), status=STATUS_DONE, completed_at=utcnow()
+            )
+        )
         if citizen is None:
             return DataSummary(False, None, _mask_phone(sender if sender.isdigit() else None), [], [], 0, 0)
-        own = session.execute(select(Ticket).where(Ticket.citizen_id == citizen.id).order_by(Ticket.id)).scalars().all()
+        own = (
+            session.execute(select(Ticket).where(Ticket.citizen_id == citizen.id).order_by(Ticket.id))
+            .scalars()
+            .all()
+        )
         files = session.execute(select(Media.id).where(Media.citizen_id == citizen.id)).all()
         messages = session.execute(
             select(ConversationMessage.id).where(
@@ -160,64 +176,111 @@ def erase(sender: str, *, url: Optional[str] = None) -> ErasureReport:
     """Erase the citizen's personal data from the ticket database now (see module docstring)."""
     with session_scope(url, write=True) as session:
         request = DataRequest(
-            kind=KIND_ERASURE, requester=requester_code(sender), status=STATUS_IN_PROGRESS, sender_pending=sender
+            kind=KIND_ERASURE,
+            requester=requester_code(sender),
+            status=STATUS_IN_PROGRESS,
+            sender_pending=sender,
         )
         session.add(request)
         session.flush()
         citizen = citizens.find(session, sender)
         anonymised = files = 0
         if citizen is not None:
-            ticket_ids = [t for (t,) in session.execute(select(Ticket.id).where(Ticket.citizen_id == citizen.id))]
+            ticket_ids = [
+                t for (t,) in session.execute(select(Ticket.id).where(Ticket.citizen_id == citizen.id))
+            ]
             if ticket_ids:
                 session.execute(
                     update(Ticket)
                     .where(Ticket.id.in_(ticket_ids))
                     .values(
-                        citizen_id=None, reporter_name=None, description=ERASED_TEXT, location_text=None,
-                        latitude=None, longitude=None, rt=None, rw=None, applicant_name=None, applicant_nik=None,
-                        applicant_address=None, applicant_phone=None, relationship_to_sender=None, purpose=None,
-                        details={}, resolution_note=None, rejection_reason=None, idempotency_key=None,
+                        citizen_id=None,
+                        reporter_name=None,
+                        description=ERASED_TEXT,
+                        location_text=None,
+                        latitude=None,
+                        longitude=None,
+                        rt=None,
+                        rw=None,
+                        applicant_name=None,
+                        applicant_nik=None,
+                        applicant_address=None,
+                        applicant_phone=None,
+                        relationship_to_sender=None,
+                        purpose=None,
+                        details={},
+                        resolution_note=None,
+                        rejection_reason=None,
+                        idempotency_key=None,
                     )
                     .execution_options(synchronize_session=False)
                 )
                 session.execute(
-                    update(StateChange).where(StateChange.ticket_id.in_(ticket_ids)).values(note=None)
+                    update(StateChange)
+                    .where(StateChange.ticket_id.in_(ticket_ids))
+                    .values(note=None)
                     .execution_options(synchronize_session=False)
                 )
                 session.execute(
-                    update(TicketFeedback).where(TicketFeedback.ticket_id.in_(ticket_ids)).values(citizen_note=None)
+                    update(TicketFeedback)
+                    .where(TicketFeedback.ticket_id.in_(ticket_ids))
+                    .values(citizen_note=None)
                     .execution_options(synchronize_session=False)
                 )
-            own_media = session.execute(
-                select(Media).where(or_(Media.citizen_id == citizen.id, Media.ticket_id.in_(ticket_ids or [-1])))
-            ).scalars().all()
+            own_media = (
+                session.execute(
+                    select(Media).where(
+                        or_(Media.citizen_id == citizen.id, Media.ticket_id.in_(ticket_ids or [-1]))
+                    )
+                )
+                .scalars()
+                .all()
+            )
             files = _delete_files(session, own_media)
             media_ids = [m.id for m in own_media] or [-1]
             session.execute(
-                update(ConversationMessage).where(ConversationMessage.media_id.in_(media_ids)).values(media_id=None)
+                update(ConversationMessage)
+                .where(ConversationMessage.media_id.in_(media_ids))
+                .values(media_id=None)
                 .execution_options(synchronize_session=False)
             )
-            session.execute(delete(Media).where(Media.id.in_(media_ids)).execution_options(synchronize_session=False))
+            session.execute(
+                delete(Media).where(Media.id.in_(media_ids)).execution_options(synchronize_session=False)
+            )
             session.execute(delete(Notification).where(Notification.citizen_id == citizen.id))
             anonymised = len(ticket_ids)
-        identities = list(dict.fromkeys(
-            i for i in (sender, citizen.wa_id if citizen else None, citizen.user_id if citizen else None) if i
-        ))
+        identities = list(
+            dict.fromkeys(
+                i
+                for i in (sender, citizen.wa_id if citizen else None, citizen.user_id if citizen else None)
+                if i
+            )
+        )
         # Rasa keys a conversation by the sender id it was given: a citizen who wrote under a
         # BSUID and later with a phone number has a conversation under each.
         request.sender_pending = IDENTITY_SEPARATOR.join(identities)
         request.spool_tags = ",".join(t for identity in identities for t in spooling.group_tags(identity))
         erased_lines = select(ConversationMessage.id).where(
-            or_(ConversationMessage.sender.in_(identities), ConversationMessage.citizen_id == (citizen.id if citizen else -1))
+            or_(
+                ConversationMessage.sender.in_(identities),
+                ConversationMessage.citizen_id == (citizen.id if citizen else -1),
+            )
         )
         # The review queue quotes the citizen too (layanwarga.review_queue).
         session.execute(
-            delete(ReviewFlag).where(or_(ReviewFlag.sender.in_(identities), ReviewFlag.line_id.in_(erased_lines)))
+            delete(ReviewFlag)
+            .where(or_(ReviewFlag.sender.in_(identities), ReviewFlag.line_id.in_(erased_lines)))
             .execution_options(synchronize_session=False)
         )
-        session.execute(delete(NluReading).where(NluReading.sender.in_(identities)).execution_options(synchronize_session=False))
         session.execute(
-            delete(ConversationMessage).where(ConversationMessage.id.in_(erased_lines)).execution_options(synchronize_session=False)
+            delete(NluReading)
+            .where(NluReading.sender.in_(identities))
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            delete(ConversationMessage)
+            .where(ConversationMessage.id.in_(erased_lines))
+            .execution_options(synchronize_session=False)
         )
         session.execute(delete(Handoff).where(Handoff.sender.in_(identities)))
         session.execute(delete(ProcessedMessage).where(ProcessedMessage.sender.in_(identities)))
@@ -227,15 +290,23 @@ def erase(sender: str, *, url: Optional[str] = None) -> ErasureReport:
         request.summary = f"{anonymised} tiket dianonimkan, {files} berkas dihapus"
         request.status = STATUS_WAITING
         report = ErasureReport(anonymised, files, request.id)
-    logger.info("Erasure request %d: %s", report.request_id, f"{anonymised} tickets anonymised, {files} files deleted")
+    logger.info(
+        "Erasure request %d: %s", report.request_id, f"{anonymised} tickets anonymised, {files} files deleted"
+    )
     try:
         spooled = pending.spool().remove_groups(identities)
     except OSError:
         # The background thread applies the request's spool tags again (erase_spooled).
-        logger.exception("Erasure request %d: the local submissions spool could not be searched now", report.request_id)
+        logger.exception(
+            "Erasure request %d: the local submissions spool could not be searched now", report.request_id
+        )
     else:
         if spooled:
-            logger.info("Erasure request %d: %d waiting submissions removed from the local spool", report.request_id, spooled)
+            logger.info(
+                "Erasure request %d: %d waiting submissions removed from the local spool",
+                report.request_id,
+                spooled,
+            )
     return report
 
 
@@ -244,11 +315,17 @@ def erase_spooled(queue: spooling.Spool, *, url: Optional[str] = None) -> int:
     by ``erase``); returns how many files went. Each process that owns a spool runs this
     periodically, before replaying anything from it."""
     with session_scope(url) as session:
-        recorded = session.execute(select(DataRequest.spool_tags).where(DataRequest.spool_tags.isnot(None))).scalars().all()
+        recorded = (
+            session.execute(select(DataRequest.spool_tags).where(DataRequest.spool_tags.isnot(None)))
+            .scalars()
+            .all()
+        )
     tags = {tag for value in recorded for tag in value.split(",") if tag}
     removed = queue.remove_groups(tags, tags=True) if tags else 0
     if removed:
-        logger.info("Erasure: %d spooled entries of erased citizens removed from %s", removed, queue.directory)
+        logger.info(
+            "Erasure: %d spooled entries of erased citizens removed from %s", removed, queue.directory
+        )
     return removed
 
 
@@ -269,7 +346,9 @@ def _forget_requester(session: Session, identities: List[str]) -> None:
     codes = _requester_codes([i for i in identities if i])
     if codes:
         session.execute(
-            update(DataRequest).where(DataRequest.requester.in_(codes)).values(requester=ERASED_REQUESTER)
+            update(DataRequest)
+            .where(DataRequest.requester.in_(codes))
+            .values(requester=ERASED_REQUESTER)
             .execution_options(synchronize_session=False)
         )
 
@@ -295,19 +374,27 @@ def erase_conversations(
     now = now or utcnow()
     with session_scope(url) as session:
         due = session.execute(
-            select(DataRequest.id, DataRequest.sender_pending).where(
+            select(DataRequest.id, DataRequest.sender_pending)
+            .where(
                 or_(
-                    (DataRequest.status == STATUS_WAITING) & (DataRequest.created_at <= now - CONVERSATION_ERASE_DELAY),
+                    (DataRequest.status == STATUS_WAITING)
+                    & (DataRequest.created_at <= now - CONVERSATION_ERASE_DELAY),
                     (DataRequest.status == STATUS_FAILED)
-                    & or_(DataRequest.last_attempt_at.is_(None), DataRequest.last_attempt_at <= now - RETRY_INTERVAL),
+                    & or_(
+                        DataRequest.last_attempt_at.is_(None),
+                        DataRequest.last_attempt_at <= now - RETRY_INTERVAL,
+                    ),
                 )
-            ).order_by(DataRequest.id)
+            )
+            .order_by(DataRequest.id)
         ).all()
     completed = failed = 0
     for request_id, identities in due:
         failure: Optional[conversation_store.ConversationStoreUnavailable] = None
         try:
-            conversation_store.delete_conversations((identities or "").split(IDENTITY_SEPARATOR), store_url=tracker_url)
+            conversation_store.delete_conversations(
+                (identities or "").split(IDENTITY_SEPARATOR), store_url=tracker_url
+            )
         except conversation_store.ConversationStoreUnavailable as error:
             failure = error
         with session_scope(url, write=True) as session:
@@ -330,6 +417,9 @@ def erase_conversations(
             failed += 1
             logger.error(
                 "Erasure request %d NOT completed (attempt %d, retried every %s): %s",
-                request_id, attempts, RETRY_INTERVAL, failure,
+                request_id,
+                attempts,
+                RETRY_INTERVAL,
+                failure,
             )
     return ConversationErasure(completed, failed)

@@ -11,6 +11,7 @@ and accept (``instansi.yml``; every key optional).
   only (an intranet without a tile server).
 - ``api``: Open311 requests per minute allowed per API key and per client address.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,16 +73,26 @@ def parse_public_settings(raw: Any, path: str = "publik") -> PublicSettings:
     tile_url = "" if tile_url is None else str(tile_url).strip()
     if tile_url:
         parts = urlsplit(tile_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or not all(p in tile_url for p in ("{z}", "{x}", "{y}")):
-            raise ConfigError(f"{path}.map.tile_url: expected an http(s) URL with {{z}}, {{x}} and {{y}}, got {tile_url!r}")
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or not all(p in tile_url for p in ("{z}", "{x}", "{y}"))
+        ):
+            raise ConfigError(
+                f"{path}.map.tile_url: expected an http(s) URL with {{z}}, {{x}} and {{y}}, got {tile_url!r}"
+            )
     return PublicSettings(
         area_radius_km=_number(section, "area_radius_km", path, defaults.area_radius_km),
-        recently_fixed_days=_number(section, "recently_fixed_days", path, defaults.recently_fixed_days, minimum=0),
+        recently_fixed_days=_number(
+            section, "recently_fixed_days", path, defaults.recently_fixed_days, minimum=0
+        ),
         tile_url=tile_url,
         tile_attribution=str(map_raw.get("attribution") or defaults.tile_attribution),
         max_zoom=_number(map_raw, "max_zoom", f"{path}.map", defaults.max_zoom),
-        requests_per_minute_per_key=_number(api_raw, "requests_per_minute_per_key", f"{path}.api",
-                                            defaults.requests_per_minute_per_key),
-        requests_per_minute_per_ip=_number(api_raw, "requests_per_minute_per_ip", f"{path}.api",
-                                           defaults.requests_per_minute_per_ip),
+        requests_per_minute_per_key=_number(
+            api_raw, "requests_per_minute_per_key", f"{path}.api", defaults.requests_per_minute_per_key
+        ),
+        requests_per_minute_per_ip=_number(
+            api_raw, "requests_per_minute_per_ip", f"{path}.api", defaults.requests_per_minute_per_ip
+        ),
     )

@@ -11,6 +11,7 @@ through here, so the privacy rules are written once.
 4. Other complaints show what the citizen wrote about the problem and the place, with anything
    that reads as a phone number or a NIK replaced (``public_text``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,9 +75,24 @@ class PublicTicket:
 # The columns the rules above read: lists select only these, not whole rows (the public map
 # reads thousands at once).
 COLUMNS = (
-    Ticket.number, Ticket.category, Ticket.state, Ticket.is_anonymous, Ticket.is_confidential, Ticket.agency_code,
-    Ticket.description, Ticket.location_text, Ticket.rt, Ticket.rw, Ticket.area, Ticket.latitude, Ticket.longitude,
-    Ticket.created_at, Ticket.updated_at, Ticket.closed_at, Ticket.due_date, Ticket.supporter_count,
+    Ticket.number,
+    Ticket.category,
+    Ticket.state,
+    Ticket.is_anonymous,
+    Ticket.is_confidential,
+    Ticket.agency_code,
+    Ticket.description,
+    Ticket.location_text,
+    Ticket.rt,
+    Ticket.rw,
+    Ticket.area,
+    Ticket.latitude,
+    Ticket.longitude,
+    Ticket.created_at,
+    Ticket.updated_at,
+    Ticket.closed_at,
+    Ticket.due_date,
+    Ticket.supporter_count,
 )
 
 
@@ -90,12 +106,16 @@ def public_view(inst: Institution, ticket: Any) -> PublicTicket:
     if private and latitude is not None and longitude is not None:
         latitude, longitude = snap(latitude), snap(longitude)
     text = ticket.location_text or ""
-    place = ", ".join(part for part in (
-        text,
-        f"RT {ticket.rt}" if ticket.rt and "RT" not in text.upper() else None,
-        f"RW {ticket.rw}" if ticket.rw and "RW" not in text.upper() else None,
-        ticket.area,
-    ) if part)
+    place = ", ".join(
+        part
+        for part in (
+            text,
+            f"RT {ticket.rt}" if ticket.rt and "RT" not in text.upper() else None,
+            f"RW {ticket.rw}" if ticket.rw and "RW" not in text.upper() else None,
+            ticket.area,
+        )
+        if part
+    )
     return PublicTicket(
         number=ticket.number,
         service_code=ticket.category,
@@ -121,7 +141,9 @@ def find(session: Session, inst: Institution, number: str) -> Optional[PublicTic
     canonical = numbering.normalise(number, [numbering.COMPLAINT_PREFIX])
     if canonical is None:
         return None
-    row = session.execute(select(*COLUMNS).where(Ticket.number == canonical, Ticket.kind == KIND_COMPLAINT)).first()
+    row = session.execute(
+        select(*COLUMNS).where(Ticket.number == canonical, Ticket.kind == KIND_COMPLAINT)
+    ).first()
     return public_view(inst, row) if row else None
 
 
@@ -158,7 +180,9 @@ def search(
     return [public_view(inst, t) for t in rows]
 
 
-def on_the_map(session: Session, inst: Institution, now: Optional[dt.datetime] = None, limit: int = 5000) -> List[PublicTicket]:
+def on_the_map(
+    session: Session, inst: Institution, now: Optional[dt.datetime] = None, limit: int = 5000
+) -> List[PublicTicket]:
     """Complaints with a pin for the public map: every open one, and those resolved (``selesai``)
     in the last ``publik.recently_fixed_days`` days; newest first, at most ``limit``."""
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)

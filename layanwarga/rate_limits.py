@@ -5,6 +5,7 @@ every dashboard process when Redis is configured (``REDIS_URL``), else kept in t
 answers how many seconds to wait when the window is already full, else 0. Without Redis
 reachable the request is let through and the failure logged: a partner's report beats a counter.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,7 +51,9 @@ class MemoryLimiter:
 class RedisLimiter:
     """Windows in Redis (``INCR`` + ``EXPIRE`` in one transaction), shared by all processes."""
 
-    def __init__(self, url: str, prefix: str = "layanwarga:api", clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, url: str, prefix: str = "layanwarga:api", clock: Callable[[], float] = time.time
+    ) -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)

@@ -6,6 +6,7 @@ letter form takes a typed NIK with: whatever the form accepts is masked here. Th
 keeps the region prefix and the serial (``6271********0003``), like the rest of the service; a
 run of digit groups that can be read as more than one NIK is masked as a whole.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,7 +56,7 @@ def mask_phone_numbers(text: str) -> str:
     parts, position = [], 0
     for match in phonenumbers.PhoneNumberMatcher(text, DEFAULT_REGION, leniency=phonenumbers.Leniency.VALID):
         digits = "".join(ch for ch in match.raw_string if ch.isdigit())
-        parts += [text[position:match.start], f"{digits[:4]}{'*' * max(len(digits) - 8, 1)}{digits[-4:]}"]
+        parts += [text[position : match.start], f"{digits[:4]}{'*' * max(len(digits) - 8, 1)}{digits[-4:]}"]
         position = match.end
     parts.append(text[position:])
     return "".join(parts)

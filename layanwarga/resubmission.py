@@ -10,6 +10,7 @@ Parts are the letter form's own (``pemohon``, ``nik``, ``alamat``, ``telepon``, 
 recognised by the words that tell one requirement from the others (KTP, Kartu Keluarga / KK,
 pengantar, tempat usaha).
 """
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,14 @@ from .first_message import tokens
 # Words of a reason that name a part of the request (matched on whole normalised words).
 PART_WORDS = {
     "nik": ("nik", "nomor induk kependudukan"),
-    "pemohon": ("nama pemohon", "nama lengkap", "ejaan nama", "penulisan nama", "nama tidak sesuai", "nama salah"),
+    "pemohon": (
+        "nama pemohon",
+        "nama lengkap",
+        "ejaan nama",
+        "penulisan nama",
+        "nama tidak sesuai",
+        "nama salah",
+    ),
     "alamat": ("alamat", "domisili tidak sesuai"),
     "telepon": ("nomor hp", "no hp", "nomor telepon", "telepon", "nomor wa", "tidak dapat dihubungi"),
     "keperluan": ("keperluan", "tujuan surat", "kegunaan"),
@@ -30,12 +38,37 @@ PART_WORDS = {
 }
 # Words that say a photo or document is the problem.
 _DOCUMENT_PROBLEMS = (
-    "foto", "gambar", "buram", "blur", "kabur", "jelas", "terbaca", "gelap", "terpotong", "silau", "miring",
-    "kirim ulang", "lampir", "lampiran", "dokumen", "scan", "belum ada", "tidak ada", "tidak lengkap",
-    "kedaluwarsa", "kadaluarsa", "berlaku", "tanda tangan", "ditandatangani", "stempel", "cap",
+    "foto",
+    "gambar",
+    "buram",
+    "blur",
+    "kabur",
+    "jelas",
+    "terbaca",
+    "gelap",
+    "terpotong",
+    "silau",
+    "miring",
+    "kirim ulang",
+    "lampir",
+    "lampiran",
+    "dokumen",
+    "scan",
+    "belum ada",
+    "tidak ada",
+    "tidak lengkap",
+    "kedaluwarsa",
+    "kadaluarsa",
+    "berlaku",
+    "tanda tangan",
+    "ditandatangani",
+    "stempel",
+    "cap",
 )
 # Words of a requirement that do not tell it from another one.
-_GENERIC = frozenset({"foto", "surat", "pemohon", "dari", "dan", "atau", "asli", "fotokopi", "copy", "salinan", "rt", "rw"})
+_GENERIC = frozenset(
+    {"foto", "surat", "pemohon", "dari", "dan", "atau", "asli", "fotokopi", "copy", "salinan", "rt", "rw"}
+)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ Tickets stay, for the archive and the statistics. When the conversation store ca
 reached, the rest is still purged, the failure is logged and the command exits with status 1,
 so a scheduler shows the run as failed instead of a purge that silently did nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,15 +56,22 @@ class PurgeReport:
 def purge_media(cutoff: dt.datetime, dry_run: bool = False) -> tuple:
     files = rows = 0
     with session_scope(write=True) as session:
-        expired: List[Media] = session.execute(
-            select(Media)
-            .outerjoin(Ticket, Media.ticket_id == Ticket.id)
-            .where(
-                Media.created_at < cutoff,
-                Media.storage_path.isnot(None),
-                or_(Media.ticket_id.is_(None), and_(Ticket.closed_at.isnot(None), Ticket.closed_at < cutoff)),
+        expired: List[Media] = (
+            session.execute(
+                select(Media)
+                .outerjoin(Ticket, Media.ticket_id == Ticket.id)
+                .where(
+                    Media.created_at < cutoff,
+                    Media.storage_path.isnot(None),
+                    or_(
+                        Media.ticket_id.is_(None),
+                        and_(Ticket.closed_at.isnot(None), Ticket.closed_at < cutoff),
+                    ),
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for row in expired:
             path = row.storage_path
             # Files are stored by content hash: another ticket may still use the same file.
@@ -85,7 +93,9 @@ def purge_media(cutoff: dt.datetime, dry_run: bool = False) -> tuple:
     return files, rows
 
 
-def purge_conversations(cutoff: dt.datetime, dry_run: bool = False, tracker_url: Optional[str] = None) -> tuple:
+def purge_conversations(
+    cutoff: dt.datetime, dry_run: bool = False, tracker_url: Optional[str] = None
+) -> tuple:
     """Old lines of the message log and old events of the conversation store; returns the
     counts (log lines, events). Raises ``ConversationStoreUnavailable`` after the log is purged
     when the store cannot be reached."""
@@ -98,11 +108,14 @@ def purge_conversations(cutoff: dt.datetime, dry_run: bool = False, tracker_url:
             # The review queue's copies of citizens' words go with the lines (layanwarga.review_queue).
             old_lines = select(ConversationMessage.id).where(ConversationMessage.created_at < cutoff)
             session.execute(
-                delete(ReviewFlag).where(or_(ReviewFlag.created_at < cutoff, ReviewFlag.line_id.in_(old_lines)))
+                delete(ReviewFlag)
+                .where(or_(ReviewFlag.created_at < cutoff, ReviewFlag.line_id.in_(old_lines)))
                 .execution_options(synchronize_session=False)
             )
             session.execute(delete(NluReading).where(NluReading.created_at < cutoff))
-            logged = session.execute(delete(ConversationMessage).where(ConversationMessage.created_at < cutoff)).rowcount
+            logged = session.execute(
+                delete(ConversationMessage).where(ConversationMessage.created_at < cutoff)
+            ).rowcount
             session.execute(
                 update(ServiceQuestion)
                 .where(ServiceQuestion.asked_at < cutoff, ServiceQuestion.text.isnot(None))
@@ -123,13 +136,20 @@ def maintain_spool(queue: spooling.Spool, inst: Institution, now: Optional[dt.da
     try:
         removed += privacy.erase_spooled(queue)
     except SQLAlchemyError as error:  # the database may be the very thing that is down
-        logger.warning("Erasure requests could not be read for spool %s (applied at the next run): %s",
-                       queue.directory, getattr(error, "orig", None) or error)
+        logger.warning(
+            "Erasure requests could not be read for spool %s (applied at the next run): %s",
+            queue.directory,
+            getattr(error, "orig", None) or error,
+        )
     return removed
 
 
-def purge(inst: Institution, now: Optional[dt.datetime] = None, dry_run: bool = False,
-          tracker_url: Optional[str] = None) -> PurgeReport:
+def purge(
+    inst: Institution,
+    now: Optional[dt.datetime] = None,
+    dry_run: bool = False,
+    tracker_url: Optional[str] = None,
+) -> PurgeReport:
     now = now or utcnow()
     report = PurgeReport()
     report.media_files_deleted, report.media_rows_cleared = purge_media(
@@ -137,7 +157,9 @@ def purge(inst: Institution, now: Optional[dt.datetime] = None, dry_run: bool = 
     )
     cutoff = now - dt.timedelta(days=inst.conversation_retention_days)
     try:
-        report.log_messages_deleted, report.tracker_events_deleted = purge_conversations(cutoff, dry_run, tracker_url)
+        report.log_messages_deleted, report.tracker_events_deleted = purge_conversations(
+            cutoff, dry_run, tracker_url
+        )
     except conversation_store.ConversationStoreUnavailable as error:
         report.conversation_store_error = str(error)
         logger.error("Retention purge could NOT reach the conversation store: %s", error)
@@ -149,7 +171,9 @@ def purge(inst: Institution, now: Optional[dt.datetime] = None, dry_run: bool = 
         for folder in spooling.local_folders():
             report.spool_entries_removed += maintain_spool(spooling.Spool(folder), inst, now)
         privacy.forget_spool_tags(cutoff)
-    (logger.info if report.complete else logger.error)("Retention purge%s: %s", " (dry run)" if dry_run else "", report)
+    (logger.info if report.complete else logger.error)(
+        "Retention purge%s: %s", " (dry run)" if dry_run else "", report
+    )
     return report
 
 

@@ -15,6 +15,7 @@ Steps, each a command the project already uses:
 A run that fails (training or evaluation) is registered with the end of its log as the reason and
 leaves the published model untouched.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,10 +45,17 @@ def _rasa() -> str:
 
 def _run(command: List[str], cwd: Path, log: Path) -> Optional[str]:
     """Run ``command``; None when it succeeds, else the end of its output."""
-    env = {**os.environ, "TQDM_DISABLE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    env = {
+        **os.environ,
+        "TQDM_DISABLE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
     with log.open("w", encoding="utf-8") as handle:
         try:
-            code = subprocess.call(command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=TRAIN_TIMEOUT)
+            code = subprocess.call(
+                command, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=TRAIN_TIMEOUT
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             return str(error)
     if code == 0:
@@ -56,16 +64,31 @@ def _run(command: List[str], cwd: Path, log: Path) -> Optional[str]:
 
 
 def train_candidate(
-    *, root: Path = PROJECT_ROOT, actor: str = "sistem", config: str = "config.yml", data: str = "data",
-    domain: str = "domain", holdout: str = "tests/nlu/holdout.yml", nlu_only: bool = False,
+    *,
+    root: Path = PROJECT_ROOT,
+    actor: str = "sistem",
+    config: str = "config.yml",
+    data: str = "data",
+    domain: str = "domain",
+    holdout: str = "tests/nlu/holdout.yml",
+    nlu_only: bool = False,
 ) -> model_registry.Candidate:
     """Steps 1-3 of the module docstring; returns the registered candidate (with its error when
     the run failed)."""
     candidate_id = model_registry.new_id()
     with tempfile.TemporaryDirectory(prefix="lw-retrain-") as scratch:
         work = Path(scratch)
-        command = [_rasa(), "train", *(["nlu"] if nlu_only else []), "--config", config,
-                   "--out", str(work), "--fixed-model-name", "candidate"]
+        command = [
+            _rasa(),
+            "train",
+            *(["nlu"] if nlu_only else []),
+            "--config",
+            config,
+            "--out",
+            str(work),
+            "--fixed-model-name",
+            "candidate",
+        ]
         command += ["--nlu", data] if nlu_only else ["--domain", domain, "--data", data]
         failure = _run(command, root, work / "train.log")
         model = work / "candidate.tar.gz"
@@ -73,16 +96,23 @@ def train_candidate(
             failure = "rasa train tidak menghasilkan model."
         if failure is not None:
             logger.error("Training candidate %s failed:\n%s", candidate_id, failure)
-            return model_registry.register(candidate_id, None, None, actor, error=f"Pelatihan gagal:\n{failure}")
+            return model_registry.register(
+                candidate_id, None, None, actor, error=f"Pelatihan gagal:\n{failure}"
+            )
         results = work / "results"
-        failure = _run([_rasa(), "test", "nlu", "--nlu", holdout, "--model", str(model), "--out", str(results)],
-                       root, work / "test.log")
+        failure = _run(
+            [_rasa(), "test", "nlu", "--nlu", holdout, "--model", str(model), "--out", str(results)],
+            root,
+            work / "test.log",
+        )
         report = results / "intent_report.json"
         if failure is None and not report.is_file():
             failure = "rasa test nlu tidak menghasilkan laporan."
         if failure is not None:
             logger.error("Evaluating candidate %s failed:\n%s", candidate_id, failure)
-            return model_registry.register(candidate_id, None, None, actor, error=f"Evaluasi gagal:\n{failure}")
+            return model_registry.register(
+                candidate_id, None, None, actor, error=f"Evaluasi gagal:\n{failure}"
+            )
         scores = model_registry.Scores.from_intent_report(json.loads(report.read_text(encoding="utf-8")))
         return model_registry.register(candidate_id, model, scores, actor)
 
@@ -107,8 +137,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         os.write(descriptor, str(os.getpid()).encode())
-        candidate = train_candidate(root=args.root, actor=args.actor, config=args.config, data=args.data,
-                                    domain=args.domain, holdout=args.holdout, nlu_only=args.nlu_only)
+        candidate = train_candidate(
+            root=args.root,
+            actor=args.actor,
+            config=args.config,
+            data=args.data,
+            domain=args.domain,
+            holdout=args.holdout,
+            nlu_only=args.nlu_only,
+        )
     finally:
         os.close(descriptor)
         lock.unlink(missing_ok=True)
@@ -116,8 +153,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(candidate.error, file=sys.stderr)
         return 1
     assert candidate.verdict is not None and candidate.scores is not None
-    print(f"Kandidat {candidate.id}: macro-F1 {candidate.scores.macro_f1:.4f}; "
-          + ("layak diterbitkan" if candidate.verdict.publishable else "tidak layak: " + "; ".join(candidate.verdict.reasons)))
+    print(
+        f"Kandidat {candidate.id}: macro-F1 {candidate.scores.macro_f1:.4f}; "
+        + (
+            "layak diterbitkan"
+            if candidate.verdict.publishable
+            else "tidak layak: " + "; ".join(candidate.verdict.reasons)
+        )
+    )
     return 0
 
 

@@ -26,6 +26,7 @@ decision, so an ignored phrase does not come back (Botpress' users report that i
 Personal data: the text is stored with NIK-like numbers masked (as the message log); pages show
 it with phone numbers masked too (``display_text``) and the sender shortened.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -116,7 +117,9 @@ class Reading:
     message_id: Optional[str] = None
 
 
-def record_reading(sender: str, reading: Reading, *, at: Optional[dt.datetime] = None, url: Optional[str] = None) -> bool:
+def record_reading(
+    sender: str, reading: Reading, *, at: Optional[dt.datetime] = None, url: Optional[str] = None
+) -> bool:
     """Store ``reading`` of ``sender``'s message; False (logged) when it cannot be stored: the
     citizen's turn is never held up for the review queue. Messages without text (a tapped button
     sends ``/payload``) are not readings of anything a citizen wrote and are skipped."""
@@ -133,7 +136,9 @@ def record_reading(sender: str, reading: Reading, *, at: Optional[dt.datetime] =
                     group_key=group_key(text),
                     intent=(reading.intent or None) and reading.intent[:80],
                     confidence=reading.confidence,
-                    guesses=json.dumps([[name, round(float(score), 4)] for name, score in reading.guesses[:GUESSES_KEPT]]),
+                    guesses=json.dumps(
+                        [[name, round(float(score), 4)] for name, score in reading.guesses[:GUESSES_KEPT]]
+                    ),
                     fell_back=bool(reading.fell_back),
                     in_form=bool(reading.in_form),
                     created_at=at or utcnow(),
@@ -153,14 +158,23 @@ def flag_line(session: Session, line_id: int, actor: str) -> bool:
     """Put a citizen's line of a ticket's conversation or a live chat in the queue; False when
     it already is. The caller checks the user may read the line."""
     line = session.get(ConversationMessage, line_id)
-    if line is None or line.direction != "in" or not (line.text or "").strip() or (line.text or "").startswith("/"):
+    if (
+        line is None
+        or line.direction != "in"
+        or not (line.text or "").strip()
+        or (line.text or "").startswith("/")
+    ):
         raise FlagRefused("Hanya pesan teks dari warga yang dapat ditandai.")
     if session.execute(select(ReviewFlag.id).where(ReviewFlag.line_id == line_id)).first() is not None:
         return False
     session.add(
         ReviewFlag(
-            line_id=line_id, sender=line.sender, text=line.text or "", group_key=group_key(line.text or ""),
-            flagged_by=actor[:120], created_at=utcnow(),
+            line_id=line_id,
+            sender=line.sender,
+            text=line.text or "",
+            group_key=group_key(line.text or ""),
+            flagged_by=actor[:120],
+            created_at=utcnow(),
         )
     )
     return True
@@ -218,7 +232,7 @@ class Group:
             for name, score in item.guesses:
                 if name != FALLBACK_INTENT:
                     best[name] = max(best.get(name, 0.0), score)
-        return sorted(best.items(), key=lambda pair: -pair[1])[:GUESSES_KEPT + 1]
+        return sorted(best.items(), key=lambda pair: -pair[1])[: GUESSES_KEPT + 1]
 
 
 def _overlap(first: str, second: str) -> float:
@@ -249,7 +263,18 @@ def queued_readings(rows: Iterable[NluReading], *, low_confidence: float = LOW_C
         elif row.confidence is not None and row.confidence < low_confidence:
             reason = LOW
         if reason is not None:
-            items.append(Item(row.sender, row.text, row.created_at, reason, row.intent, row.confidence, guesses, row.message_id))
+            items.append(
+                Item(
+                    row.sender,
+                    row.text,
+                    row.created_at,
+                    reason,
+                    row.intent,
+                    row.confidence,
+                    guesses,
+                    row.message_id,
+                )
+            )
         if (
             before is not None
             and not before.in_form
@@ -261,14 +286,26 @@ def queued_readings(rows: Iterable[NluReading], *, low_confidence: float = LOW_C
         ):
             offered = [(row.intent, float(row.confidence or 0.0))] + _guesses(before.guesses)
             items.append(
-                Item(before.sender, before.text, before.created_at, REPHRASED, before.intent, before.confidence,
-                     offered, before.message_id)
+                Item(
+                    before.sender,
+                    before.text,
+                    before.created_at,
+                    REPHRASED,
+                    before.intent,
+                    before.confidence,
+                    offered,
+                    before.message_id,
+                )
             )
     return items
 
 
 def queue(
-    session: Session, *, since: Optional[dt.datetime] = None, low_confidence: float = LOW_CONFIDENCE, limit: int = 200
+    session: Session,
+    *,
+    since: Optional[dt.datetime] = None,
+    low_confidence: float = LOW_CONFIDENCE,
+    limit: int = 200,
 ) -> List[Group]:
     """The open queue: groups no one decided on yet, the largest and most recent first."""
     since = since or utcnow() - DEFAULT_WINDOW
@@ -278,7 +315,9 @@ def queue(
     ).scalars()
     items = queued_readings(rows, low_confidence=low_confidence)
     for flag in session.execute(select(ReviewFlag).where(ReviewFlag.created_at >= since)).scalars():
-        items.append(Item(flag.sender, flag.text, flag.created_at, FLAGGED, None, None, [], line_id=flag.line_id))
+        items.append(
+            Item(flag.sender, flag.text, flag.created_at, FLAGGED, None, None, [], line_id=flag.line_id)
+        )
     groups: Dict[str, Group] = defaultdict(lambda: Group(""))
     for item in items:
         key = group_key(item.text)
@@ -315,18 +354,27 @@ def context(session: Session, item: Item) -> List[ContextLine]:
     anchor: Optional[int] = item.line_id
     if anchor is None and item.message_id:
         anchor = session.execute(
-            select(line.id).where(line.sender == item.sender, line.wamid == item.message_id).order_by(line.id).limit(1)
+            select(line.id)
+            .where(line.sender == item.sender, line.wamid == item.message_id)
+            .order_by(line.id)
+            .limit(1)
         ).scalar()
     if anchor is None:
         return []
     before = list(
         session.execute(
-            select(line).where(line.sender == item.sender, line.id <= anchor).order_by(line.id.desc()).limit(CONTEXT_BEFORE + 1)
+            select(line)
+            .where(line.sender == item.sender, line.id <= anchor)
+            .order_by(line.id.desc())
+            .limit(CONTEXT_BEFORE + 1)
         ).scalars()
     )
     after = list(
         session.execute(
-            select(line).where(line.sender == item.sender, line.id > anchor).order_by(line.id).limit(CONTEXT_AFTER)
+            select(line)
+            .where(line.sender == item.sender, line.id > anchor)
+            .order_by(line.id)
+            .limit(CONTEXT_AFTER)
         ).scalars()
     )
     return [
@@ -356,15 +404,18 @@ def monday_of(moment: dt.datetime) -> dt.date:
     return moment.date() - dt.timedelta(days=moment.weekday())
 
 
-def misunderstood_per_week(session: Session, *, weeks: int = 12, now: Optional[dt.datetime] = None) -> List[WeekRate]:
+def misunderstood_per_week(
+    session: Session, *, weeks: int = 12, now: Optional[dt.datetime] = None
+) -> List[WeekRate]:
     """The misunderstood rate of each of the last ``weeks`` weeks, oldest first (UTC weeks)."""
     now = now or utcnow()
     first = monday_of(now) - dt.timedelta(weeks=weeks - 1)
     since = dt.datetime.combine(first, dt.time())
     totals: Dict[dt.date, List[int]] = {first + dt.timedelta(weeks=i): [0, 0] for i in range(weeks)}
     rows = session.execute(
-        select(NluReading.created_at, NluReading.fell_back, NluReading.intent)
-        .where(NluReading.created_at >= since, NluReading.in_form.is_(False))
+        select(NluReading.created_at, NluReading.fell_back, NluReading.intent).where(
+            NluReading.created_at >= since, NluReading.in_form.is_(False)
+        )
     )
     for created_at, fell_back, intent in rows:
         counts = totals.get(monday_of(created_at))
@@ -374,15 +425,21 @@ def misunderstood_per_week(session: Session, *, weeks: int = 12, now: Optional[d
     return [WeekRate(week, total, fell) for week, (total, fell) in sorted(totals.items())]
 
 
-def examples_added_per_week(session: Session, *, weeks: int = 12, now: Optional[dt.datetime] = None) -> List[Tuple[dt.date, str, int]]:
+def examples_added_per_week(
+    session: Session, *, weeks: int = 12, now: Optional[dt.datetime] = None
+) -> List[Tuple[dt.date, str, int]]:
     """(week's Monday, intent, examples content staff added), newest week first."""
     now = now or utcnow()
     since = dt.datetime.combine(monday_of(now) - dt.timedelta(weeks=weeks - 1), dt.time())
     counts: Counter = Counter()
     rows = session.execute(
-        select(ReviewAnnotation.annotated_at, ReviewAnnotation.intent)
-        .where(ReviewAnnotation.example.is_not(None), ReviewAnnotation.annotated_at >= since)
+        select(ReviewAnnotation.annotated_at, ReviewAnnotation.intent).where(
+            ReviewAnnotation.example.is_not(None), ReviewAnnotation.annotated_at >= since
+        )
     )
     for annotated_at, intent in rows:
         counts[(monday_of(annotated_at), intent)] += 1
-    return sorted(((week, intent, n) for (week, intent), n in counts.items()), key=lambda row: (-row[0].toordinal(), row[1]))
+    return sorted(
+        ((week, intent, n) for (week, intent), n in counts.items()),
+        key=lambda row: (-row[0].toordinal(), row[1]),
+    )

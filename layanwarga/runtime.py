@@ -7,6 +7,7 @@ default: an unverified webhook, the local simulator's credentials, a throw-away 
 cookies without ``Secure``, no key for encrypting personal data, or no conversation store for
 the processes that erase and purge it (the action server, the retention job).
 """
+
 from __future__ import annotations
 
 import os
@@ -41,7 +42,9 @@ def problems(component: str, environ: Optional[Mapping[str, str]] = None) -> Lis
     env = os.environ if environ is None else environ
     found: List[str] = []
     if not (env.get("LAYANWARGA_DATA_KEYS") or "").strip():
-        found.append("LAYANWARGA_DATA_KEYS is not set: personal data would be encrypted with a development key")
+        found.append(
+            "LAYANWARGA_DATA_KEYS is not set: personal data would be encrypted with a development key"
+        )
     if component in ("actions", "retention") and not (env.get("TRACKER_STORE_URL") or "").strip():
         found.append(
             "TRACKER_STORE_URL is not set: erasure and retention could not reach the conversation store "
@@ -63,7 +66,9 @@ def problems(component: str, environ: Optional[Mapping[str, str]] = None) -> Lis
         if (env.get("DASHBOARD_SECURE_COOKIES") or "").strip().lower() not in _ON:
             found.append("DASHBOARD_SECURE_COOKIES is not on: session cookies would travel without HTTPS")
     if PUBLISHED_DATA_KEYS & {key.strip() for key in (env.get("LAYANWARGA_DATA_KEYS") or "").split(",")}:
-        found.append("LAYANWARGA_DATA_KEYS holds the key published in this repository's tests: anyone could read personal data")
+        found.append(
+            "LAYANWARGA_DATA_KEYS holds the key published in this repository's tests: anyone could read personal data"
+        )
     return found
 
 
@@ -74,5 +79,6 @@ def require_safe(component: str, environ: Optional[Mapping[str, str]] = None) ->
     found = problems(component, environ)
     if found:
         raise UnsafeConfiguration(
-            f"{component}: refusing to start in production mode ({ENV_VAR}=production):\n- " + "\n- ".join(found)
+            f"{component}: refusing to start in production mode ({ENV_VAR}=production):\n- "
+            + "\n- ".join(found)
         )

@@ -18,6 +18,7 @@
 The index is rebuilt whenever the catalogue's stamp changes (``layanwarga.services``), so an
 office's edit is answered on the next question, in every process, without a restart.
 """
+
 from __future__ import annotations
 
 import logging
@@ -106,7 +107,7 @@ class SearchResult:
 
 
 def _deletes(word: str) -> Set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def _typo_table(words: Iterable[Tuple[str, str]]) -> Dict[str, Set[Tuple[str, str]]]:
@@ -122,7 +123,9 @@ def _typo_table(words: Iterable[Tuple[str, str]]) -> Dict[str, Set[Tuple[str, st
 class ServiceIndex:
     """An in-memory index of published services; immutable once built."""
 
-    def __init__(self, services: Sequence[PublishedService], normalizer: Optional[IndonesianNormalizer] = None) -> None:
+    def __init__(
+        self, services: Sequence[PublishedService], normalizer: Optional[IndonesianNormalizer] = None
+    ) -> None:
         self._normalizer = normalizer or get_normalizer()
         self.services = tuple(services)
         self._by_code = {service.code: service for service in self.services}
@@ -141,7 +144,11 @@ class ServiceIndex:
                 stems = tuple(dict.fromkeys(stem for _, stem in words))
                 if stems and stems not in names:
                     names.append(stems)
-                if len(stems) > 1 and len("".join(stems)) <= JOINED_NAME_MAX and ("".join(stems),) not in names:
+                if (
+                    len(stems) > 1
+                    and len("".join(stems)) <= JOINED_NAME_MAX
+                    and ("".join(stems),) not in names
+                ):
                     names.append(("".join(stems),))
             self._names.append(names)
             context = self.words(f"{service.agency_short_name} {service.content.purpose}")
@@ -153,7 +160,9 @@ class ServiceIndex:
                 for stem in stems:
                     self._postings.setdefault(stem, set()).add(index)
         count = max(len(self.services), 1)
-        self._idf: Dict[str, float] = {stem: math.log(1 + count / len(docs)) for stem, docs in self._postings.items()}
+        self._idf: Dict[str, float] = {
+            stem: math.log(1 + count / len(docs)) for stem, docs in self._postings.items()
+        }
         # Stem -> (service, name number) of every name holding it, and each name's total weight.
         self._name_postings: Dict[str, List[Tuple[int, int]]] = {}
         self._name_weight: Dict[Tuple[int, int], float] = {}
@@ -181,7 +190,9 @@ class ServiceIndex:
                 surfaces = stems
             # A bare number names nothing ("AK-1" reads as "aku 1", and "aku" is a filler word).
             found.extend(
-                (surface, stem) for surface, stem in zip(surfaces, stems) if stem not in GENERIC_WORDS and not stem.isdigit()
+                (surface, stem)
+                for surface, stem in zip(surfaces, stems)
+                if stem not in GENERIC_WORDS and not stem.isdigit()
             )
         return found
 
@@ -240,7 +251,10 @@ class ServiceIndex:
                 coverage[key[0]] = share
         explained = self._explained(query)
         scored = [
-            Match(self.services[index], round(NAME_WEIGHT * share + EXPLAINED_WEIGHT * explained.get(index, 0.0), 4))
+            Match(
+                self.services[index],
+                round(NAME_WEIGHT * share + EXPLAINED_WEIGHT * explained.get(index, 0.0), 4),
+            )
             for index, share in coverage.items()
         ]
         scored.sort(key=lambda m: (-m.score, m.service.content.name))

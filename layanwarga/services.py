@@ -4,6 +4,7 @@ date on each change, reading what is published, and importing a starting set fro
 Every writer (the importer, the dashboard editor) goes through ``save_draft`` and ``publish``, so
 validation and history are written once here. Tables: ``layanwarga/models/services.py``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -155,7 +156,9 @@ def content_from_mapping(data: Mapping[str, Any]) -> ServiceContent:
         errors["name"] = f"Nama layanan paling panjang {NAME_MAX} karakter."
     requirements = _items(data.get("requirements"))
     if not requirements:
-        errors["requirements"] = "Persyaratan tidak boleh kosong; tulis 'Tidak ada persyaratan khusus' bila memang tidak ada."
+        errors["requirements"] = (
+            "Persyaratan tidak boleh kosong; tulis 'Tidak ada persyaratan khusus' bila memang tidak ada."
+        )
     aliases = _items(data.get("aliases"))
     if len(aliases) > ALIASES_MAX:
         errors["aliases"] = f"Paling banyak {ALIASES_MAX} nama lain."
@@ -170,7 +173,11 @@ def content_from_mapping(data: Mapping[str, Any]) -> ServiceContent:
     url = _text(data.get("online_url"))
     if url and not _URL.match(url):
         errors["online_url"] = "Tautan harus diawali http:// atau https://."
-    for key, label in (("purpose", "Kegunaan"), ("processing_time", "Lama proses"), ("place", "Tempat layanan")):
+    for key, label in (
+        ("purpose", "Kegunaan"),
+        ("processing_time", "Lama proses"),
+        ("place", "Tempat layanan"),
+    ):
         if not _text(data.get(key)):
             errors[key] = f"{label} wajib diisi."
     if errors:
@@ -217,10 +224,14 @@ def _columns(content: ServiceContent) -> Dict[str, Any]:
     return values
 
 
-def save_agency(session: Session, code: str, name: str, short_name: str, address: str = "", contact: str = "") -> ServiceAgency:
+def save_agency(
+    session: Session, code: str, name: str, short_name: str, address: str = "", contact: str = ""
+) -> ServiceAgency:
     """Create or update an office of the catalogue."""
     if not _AGENCY_CODE.match(code):
-        raise InvalidService({"agency": f"Kode instansi '{code}' hanya boleh huruf kecil, angka, '-' dan '_'."})
+        raise InvalidService(
+            {"agency": f"Kode instansi '{code}' hanya boleh huruf kecil, angka, '-' dan '_'."}
+        )
     agency = session.get(ServiceAgency, code)
     if agency is None:
         agency = ServiceAgency(code=code)
@@ -236,7 +247,9 @@ def _service(session: Session, code: str) -> Optional[Service]:
 def _revisions(session: Session, service: Service) -> List[ServiceRevision]:
     return list(
         session.execute(
-            select(ServiceRevision).where(ServiceRevision.service_id == service.id).order_by(ServiceRevision.number)
+            select(ServiceRevision)
+            .where(ServiceRevision.service_id == service.id)
+            .order_by(ServiceRevision.number)
         ).scalars()
     )
 
@@ -271,8 +284,13 @@ def save_draft(
         or 0
     ) + 1
     revision = ServiceRevision(
-        service_id=service.id, number=number, status=REVISION_DRAFT, edited_by=editor, edited_at=utcnow(),
-        change_note=note, **_columns(content),
+        service_id=service.id,
+        number=number,
+        status=REVISION_DRAFT,
+        edited_by=editor,
+        edited_at=utcnow(),
+        change_note=note,
+        **_columns(content),
     )
     session.add(revision)
     _touch(service)
@@ -313,7 +331,9 @@ def history(session: Session, code: str) -> List[ServiceRevision]:
 
 def catalogue_stamp(session: Session) -> Tuple[int, int]:
     """Changes whenever any service or revision changes: (number of services, sum of versions)."""
-    count, total = session.execute(select(func.count(Service.id), func.coalesce(func.sum(Service.version), 0))).one()
+    count, total = session.execute(
+        select(func.count(Service.id), func.coalesce(func.sum(Service.version), 0))
+    ).one()
     return int(count), int(total)
 
 
@@ -321,7 +341,10 @@ def published_services(session: Session, agency_code: Optional[str] = None) -> L
     """Every published service with its office, by office then name."""
     query = (
         select(Service, ServiceRevision, ServiceAgency)
-        .join(ServiceRevision, (ServiceRevision.service_id == Service.id) & (ServiceRevision.status == REVISION_PUBLISHED))
+        .join(
+            ServiceRevision,
+            (ServiceRevision.service_id == Service.id) & (ServiceRevision.status == REVISION_PUBLISHED),
+        )
         .join(ServiceAgency, ServiceAgency.code == Service.agency_code)
         .order_by(ServiceAgency.name, ServiceRevision.name)
     )
@@ -396,14 +419,18 @@ def editable_services(session: Session, role: str, agency_code: Optional[str]) -
         if revision.status == REVISION_PUBLISHED:
             published[service.code] = revision.number
     result = [
-        EditableService(service.code, service.agency_code, agency.short_name, revision, published.get(service.code))
+        EditableService(
+            service.code, service.agency_code, agency.short_name, revision, published.get(service.code)
+        )
         for service, revision, agency in latest.values()
         if may_edit(role, agency_code, service.agency_code)
     ]
     return sorted(result, key=lambda e: (e.agency_short_name, e.latest.name.casefold()))
 
 
-def create_service(session: Session, code: str, agency_code: str, content: ServiceContent, editor: str) -> ServiceRevision:
+def create_service(
+    session: Session, code: str, agency_code: str, content: ServiceContent, editor: str
+) -> ServiceRevision:
     """A new service of ``agency_code`` as a first draft; a code already in use is refused (it
     would otherwise add a revision to another office's service)."""
     if _service(session, code) is not None:
@@ -417,7 +444,10 @@ def service_agency_exists(session: Session, code: str) -> bool:
 
 def agency_choices(session: Session) -> List[Tuple[str, str]]:
     """(code, name) of every office of the catalogue, by name."""
-    return [(a.code, a.name) for a in session.execute(select(ServiceAgency).order_by(ServiceAgency.name)).scalars()]
+    return [
+        (a.code, a.name)
+        for a in session.execute(select(ServiceAgency).order_by(ServiceAgency.name)).scalars()
+    ]
 
 
 def service_agency(session: Session, code: str) -> Optional[str]:
@@ -428,7 +458,11 @@ def service_agency(session: Session, code: str) -> Optional[str]:
 def form_values(revision: ServiceRevision) -> Dict[str, str]:
     """A revision as the editor's form shows it (lists one item per line)."""
     content = _content_of(revision)
-    fee = COMPUTED_FEE if content.fee_amount is None else ("gratis" if content.fee_amount == 0 else str(content.fee_amount))
+    fee = (
+        COMPUTED_FEE
+        if content.fee_amount is None
+        else ("gratis" if content.fee_amount == 0 else str(content.fee_amount))
+    )
     values = {key: value for key, value in asdict(content).items() if isinstance(value, str)}
     values.update({key: "\n".join(getattr(content, key)) for key in ("aliases", "requirements", "steps")})
     values["fee"] = fee
@@ -447,7 +481,9 @@ def record_question(session: Session, outcome: str, service_code: Optional[str],
     kept = None
     if outcome == "none":
         kept = " ".join(mask_identifiers(text).split())[:QUESTION_TEXT_MAX] or None
-    session.add(ServiceQuestion(outcome=outcome, service_code=service_code if outcome == "one" else None, text=kept))
+    session.add(
+        ServiceQuestion(outcome=outcome, service_code=service_code if outcome == "one" else None, text=kept)
+    )
 
 
 @dataclass(frozen=True)
@@ -458,8 +494,9 @@ class QuestionStats:
     total: int
 
 
-def question_stats(session: Session, since: dt.datetime, service_codes: Optional[Sequence[str]] = None,
-                   limit: int = 20) -> QuestionStats:
+def question_stats(
+    session: Session, since: dt.datetime, service_codes: Optional[Sequence[str]] = None, limit: int = 20
+) -> QuestionStats:
     """What citizens asked since ``since``: the services asked about most (only ``service_codes``
     when given, for an OPD), and the questions that found nothing, most repeated first."""
     recent = ServiceQuestion.asked_at >= since
@@ -467,17 +504,23 @@ def question_stats(session: Session, since: dt.datetime, service_codes: Optional
     if service_codes is not None:
         asked = asked.where(ServiceQuestion.service_code.in_(list(service_codes)))
     most = session.execute(
-        asked.group_by(ServiceQuestion.service_code).order_by(func.count().desc(), ServiceQuestion.service_code).limit(limit)
+        asked.group_by(ServiceQuestion.service_code)
+        .order_by(func.count().desc(), ServiceQuestion.service_code)
+        .limit(limit)
     ).all()
     text = func.lower(ServiceQuestion.text)
     missing = session.execute(
         select(text, func.count(), func.max(ServiceQuestion.asked_at))
         .where(recent, ServiceQuestion.outcome == "none", ServiceQuestion.text.isnot(None))
-        .group_by(text).order_by(func.count().desc(), func.max(ServiceQuestion.asked_at).desc()).limit(limit)
+        .group_by(text)
+        .order_by(func.count().desc(), func.max(ServiceQuestion.asked_at).desc())
+        .limit(limit)
     ).all()
-    counts = dict(session.execute(
-        select(ServiceQuestion.outcome, func.count()).where(recent).group_by(ServiceQuestion.outcome)
-    ).all())
+    counts = dict(
+        session.execute(
+            select(ServiceQuestion.outcome, func.count()).where(recent).group_by(ServiceQuestion.outcome)
+        ).all()
+    )
     return QuestionStats(
         most_asked=[(str(code), int(count)) for code, count in most],
         not_found=[(str(words), int(count), last) for words, count, last in missing],
@@ -512,18 +555,23 @@ def _load_csv(path: Path) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
         for row in csv.DictReader(handle):
             entry: Dict[str, Any] = {key: (value or "").strip() for key, value in row.items() if key}
             for key in ("aliases", "requirements", "steps"):
-                entry[key] = [item.strip() for item in entry.get(key, "").split(CSV_LIST_SEPARATOR) if item.strip()]
+                entry[key] = [
+                    item.strip() for item in entry.get(key, "").split(CSV_LIST_SEPARATOR) if item.strip()
+                ]
             code = entry.get("agency", "")
             if entry.get("agency_name"):
                 agencies[code] = {
-                    "code": code, "name": entry["agency_name"],
+                    "code": code,
+                    "name": entry["agency_name"],
                     "short_name": entry.get("agency_short_name") or entry["agency_name"],
                 }
             services.append(entry)
     return list(agencies.values()), services
 
 
-def preview(agencies: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str, Any]]) -> List[PublishedService]:
+def preview(
+    agencies: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str, Any]]
+) -> List[PublishedService]:
     """The services of a catalogue file as they would be published, without a database (for the
     search benchmark and tests). InvalidService on a bad entry."""
     offices = {str(agency["code"]): agency for agency in agencies}
@@ -542,8 +590,13 @@ def preview(agencies: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str
     ]
 
 
-def import_catalogue(session: Session, agencies: Sequence[Mapping[str, Any]], services: Sequence[Mapping[str, Any]],
-                     *, source: str = "") -> ImportReport:
+def import_catalogue(
+    session: Session,
+    agencies: Sequence[Mapping[str, Any]],
+    services: Sequence[Mapping[str, Any]],
+    *,
+    source: str = "",
+) -> ImportReport:
     """Import offices and services, published at once; running it again changes nothing.
 
     A service already in the database gets a new published revision only when the file differs
@@ -551,7 +604,9 @@ def import_catalogue(session: Session, agencies: Sequence[Mapping[str, Any]], se
     file. Every bad entry is named (code and field) before anything is written."""
     errors: Dict[str, str] = {}
     parsed: List[Tuple[Mapping[str, Any], ServiceContent]] = []
-    known_agencies = {str(a.get("code")) for a in agencies} | set(session.execute(select(ServiceAgency.code)).scalars())
+    known_agencies = {str(a.get("code")) for a in agencies} | set(
+        session.execute(select(ServiceAgency.code)).scalars()
+    )
     seen: set = set()
     for index, entry in enumerate(services, 1):
         code = _text(entry.get("code"))
@@ -570,8 +625,14 @@ def import_catalogue(session: Session, agencies: Sequence[Mapping[str, Any]], se
     if errors:
         raise InvalidService(errors)
     for agency in agencies:
-        save_agency(session, str(agency["code"]), _text(agency.get("name")), _text(agency.get("short_name") or agency.get("name")),
-                    _text(agency.get("address")), _text(agency.get("contact")))
+        save_agency(
+            session,
+            str(agency["code"]),
+            _text(agency.get("name")),
+            _text(agency.get("short_name") or agency.get("name")),
+            _text(agency.get("address")),
+            _text(agency.get("contact")),
+        )
     session.flush()
     editor = f"{IMPORT_EDITOR}:{source}" if source else IMPORT_EDITOR
     report = ImportReport()
@@ -580,20 +641,33 @@ def import_catalogue(session: Session, agencies: Sequence[Mapping[str, Any]], se
         letter_code = _text(entry.get("letter")) or None
         service = _service(session, code)
         if service is None:
-            save_draft(session, code, content, editor, agency_code=_text(entry["agency"]), letter_code=letter_code,
-                       note="Impor awal")
+            save_draft(
+                session,
+                code,
+                content,
+                editor,
+                agency_code=_text(entry["agency"]),
+                letter_code=letter_code,
+                note="Impor awal",
+            )
             publish(session, code, editor)
             report.created.append(code)
             continue
         revisions = _revisions(session, service)
         if any(not r.edited_by.startswith(IMPORT_EDITOR) for r in revisions):
             report.kept.append(code)
-        elif _content_of(revisions[-1]) == content and revisions[-1].status == REVISION_PUBLISHED \
-                and service.letter_code == letter_code and service.agency_code == _text(entry["agency"]):
+        elif (
+            _content_of(revisions[-1]) == content
+            and revisions[-1].status == REVISION_PUBLISHED
+            and service.letter_code == letter_code
+            and service.agency_code == _text(entry["agency"])
+        ):
             report.unchanged.append(code)
         else:
             service.agency_code = _text(entry["agency"])
-            save_draft(session, code, content, editor, letter_code=letter_code or "", note="Impor ulang dari berkas")
+            save_draft(
+                session, code, content, editor, letter_code=letter_code or "", note="Impor ulang dari berkas"
+            )
             publish(session, code, editor)
             report.updated.append(code)
     logger.info("service catalogue import %s: %s", source or "(data)", report.summary())

@@ -29,6 +29,7 @@ thread or process just removed is never written back. Files of the first format 
 ``{"group", "item"}``, named with an unkeyed hash of the group) are encrypted and renamed
 when the spool is opened.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -71,7 +72,11 @@ def local_folders() -> List[Path]:
     messages) and its ``submissions`` folder (the action server's), or their defaults under
     ``var/spool``; only those that exist."""
     base = os.environ.get("LAYANWARGA_SPOOL_DIR")
-    folders = [Path(base), Path(base) / "submissions"] if base else [DEFAULT_ROOT / "whatsapp", DEFAULT_ROOT / "submissions"]
+    folders = (
+        [Path(base), Path(base) / "submissions"]
+        if base
+        else [DEFAULT_ROOT / "whatsapp", DEFAULT_ROOT / "submissions"]
+    )
     return [folder for folder in folders if folder.is_dir()]
 
 
@@ -83,7 +88,9 @@ def database_fingerprint(url: str) -> str:
     if backend == "sqlite":
         identity = f"sqlite:{os.path.abspath(parsed.database or ':memory:')}"
     else:
-        identity = f"{backend}://{(parsed.host or 'localhost').lower()}:{parsed.port or ''}/{parsed.database or ''}"
+        identity = (
+            f"{backend}://{(parsed.host or 'localhost').lower()}:{parsed.port or ''}/{parsed.database or ''}"
+        )
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
 
 
@@ -153,8 +160,12 @@ class Spool:
 
     def _envelope(self, group: str, item: Dict[str, Any]) -> bytes:
         clear = json.dumps({"group": group, "item": item}, ensure_ascii=False).encode("utf-8")
-        envelope = {"v": FORMAT, "tag": _tag(group), "database": self.database,
-                    "data": crypto.encrypt_bytes(clear).decode("ascii")}
+        envelope = {
+            "v": FORMAT,
+            "tag": _tag(group),
+            "database": self.database,
+            "data": crypto.encrypt_bytes(clear).decode("ascii"),
+        }
         return json.dumps(envelope).encode("ascii")
 
     def _write(self, target: Path, payload: bytes) -> None:
@@ -221,8 +232,16 @@ class Spool:
         """Whether the entry was written for another database than this spool's."""
         if self.database is None or envelope.database in (None, self.database):
             return False
-        _report("database", envelope.path, "Spool file %s in %s belongs to another database (%s, this spool's is %s): "
-                "kept, never replayed here", envelope.path.name, self.directory, envelope.database, self.database)
+        _report(
+            "database",
+            envelope.path,
+            "Spool file %s in %s belongs to another database (%s, this spool's is %s): "
+            "kept, never replayed here",
+            envelope.path.name,
+            self.directory,
+            envelope.database,
+            self.database,
+        )
         return True
 
     def _open(self, envelope: _Envelope) -> Optional[Tuple[str, Dict[str, Any]]]:
@@ -231,8 +250,13 @@ class Spool:
         try:
             clear, current = crypto.decrypt_bytes(envelope.data)
         except crypto.DataKeyError:
-            _report("key", envelope.path, "Spool file %s cannot be decrypted with the configured keys; kept, "
-                    "not processed (was its key removed from LAYANWARGA_DATA_KEYS too early?)", envelope.path.name)
+            _report(
+                "key",
+                envelope.path,
+                "Spool file %s cannot be decrypted with the configured keys; kept, "
+                "not processed (was its key removed from LAYANWARGA_DATA_KEYS too early?)",
+                envelope.path.name,
+            )
             return None
         data = json.loads(clear)
         if not current:
@@ -359,7 +383,9 @@ class Spool:
                     path.unlink(missing_ok=True)
                     removed += 1
                     if suffix == WAITING:
-                        logger.error("Spool entry %s from %s expired without being delivered", path.name, stored)
+                        logger.error(
+                            "Spool entry %s from %s expired without being delivered", path.name, stored
+                        )
         return removed
 
     # -- keys and formats -----------------------------------------------------------------------

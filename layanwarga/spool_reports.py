@@ -8,6 +8,7 @@ need staff, entries of another database (never replayed here) and entries no key
 report that stops coming (an instance gone with entries on its disk) keeps counting, with its
 time, so nothing waiting is ever hidden; reports of empty spools older than a day are dropped.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +37,14 @@ def owner_of(queue: Spool) -> str:
     return f"{socket.gethostname()}:{queue.directory.resolve()}"[:255]
 
 
-def report(kind: str, queue: Spool, status: Optional[SpoolStatus] = None, now: Optional[dt.datetime] = None,
-           *, url: Optional[str] = None) -> bool:
+def report(
+    kind: str,
+    queue: Spool,
+    status: Optional[SpoolStatus] = None,
+    now: Optional[dt.datetime] = None,
+    *,
+    url: Optional[str] = None,
+) -> bool:
     """Record ``queue``'s counts (``status`` if already taken); False when the database cannot
     be written (the spool itself is what keeps the data; the next pass reports again)."""
     now = now or utcnow()
@@ -50,10 +57,21 @@ def report(kind: str, queue: Spool, status: Optional[SpoolStatus] = None, now: O
                 session.add(row)
             row.kind, row.reported_at = kind, now
             row.waiting, row.set_aside = status.waiting, status.set_aside
-            row.other_database, row.unreadable, row.oldest_at = status.other_database, status.unreadable, status.oldest
+            row.other_database, row.unreadable, row.oldest_at = (
+                status.other_database,
+                status.unreadable,
+                status.oldest,
+            )
             session.flush()
-            empty = (SpoolReport.waiting + SpoolReport.set_aside + SpoolReport.other_database + SpoolReport.unreadable) == 0
-            session.execute(delete(SpoolReport).where(empty, SpoolReport.reported_at < now - FORGET_EMPTY_AFTER))
+            empty = (
+                SpoolReport.waiting
+                + SpoolReport.set_aside
+                + SpoolReport.other_database
+                + SpoolReport.unreadable
+            ) == 0
+            session.execute(
+                delete(SpoolReport).where(empty, SpoolReport.reported_at < now - FORGET_EMPTY_AFTER)
+            )
     except SQLAlchemyError as error:
         # Once per outage, not at every pass: the database being down is logged elsewhere.
         log = logger.warning if _reachable.get(queue.directory, True) else logger.debug
@@ -85,9 +103,13 @@ def waiting(session: Session, kind: Optional[str] = None) -> WaitingOnDisk:
     """What waits on the instances' disks, as last reported (``kind``: only submissions or only
     messages)."""
     query = select(
-        func.coalesce(func.sum(SpoolReport.waiting), 0), func.coalesce(func.sum(SpoolReport.set_aside), 0),
-        func.coalesce(func.sum(SpoolReport.other_database), 0), func.coalesce(func.sum(SpoolReport.unreadable), 0),
-        func.min(SpoolReport.oldest_at), func.min(SpoolReport.reported_at), func.count(SpoolReport.owner),
+        func.coalesce(func.sum(SpoolReport.waiting), 0),
+        func.coalesce(func.sum(SpoolReport.set_aside), 0),
+        func.coalesce(func.sum(SpoolReport.other_database), 0),
+        func.coalesce(func.sum(SpoolReport.unreadable), 0),
+        func.min(SpoolReport.oldest_at),
+        func.min(SpoolReport.reported_at),
+        func.count(SpoolReport.owner),
     )
     if kind is not None:
         query = query.where(SpoolReport.kind == kind)

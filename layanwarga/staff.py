@@ -15,6 +15,7 @@ officer's name with wrong passwords, or fails twenty times, locks out only their
 never the officer at their desk nor everyone behind the same proxy (the dashboard must see the
 real client address: ``DASHBOARD_TRUST_PROXY``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -134,7 +135,11 @@ def _check_role(role: str, agency_code: Optional[str], agencies: Sequence[str]) 
 
 
 def _check_unit(
-    inst: Optional[Institution], role: str, agency_code: Optional[str], unit_code: Optional[str], upt_name: Optional[str]
+    inst: Optional[Institution],
+    role: str,
+    agency_code: Optional[str],
+    unit_code: Optional[str],
+    upt_name: Optional[str],
 ) -> AccountUnit:
     """The account's unit and field unit, checked against the organisation tree (none given: the
     whole deployment, as every account before units existed)."""
@@ -169,7 +174,9 @@ def create_user(
     colleague): the user then has to replace it at the first login."""
     username = normalise_username(username)
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        raise UserError("Nama pengguna hanya boleh berisi huruf, angka, titik, garis bawah atau tanda hubung.")
+        raise UserError(
+            "Nama pengguna hanya boleh berisi huruf, angka, titik, garis bawah atau tanda hubung."
+        )
     if not (full_name or "").strip():
         raise UserError("Nama lengkap wajib diisi.")
     _check_role(role, agency_code, agencies)
@@ -241,10 +248,18 @@ def update_user(
     place = _check_unit(inst, role, agency_code, unit_code, upt_name)
     if not (full_name or "").strip():
         raise UserError("Nama lengkap wajib diisi.")
-    if user.role == ROLE_ADMIN and (role != ROLE_ADMIN or not is_active) and count_active_admins(session) <= 1:
+    if (
+        user.role == ROLE_ADMIN
+        and (role != ROLE_ADMIN or not is_active)
+        and count_active_admins(session) <= 1
+    ):
         raise UserError("Harus tetap ada minimal satu admin aktif.")
     changed_access = (role, agency_code, is_active, place.unit_code, place.upt_name) != (
-        user.role, user.agency_code, user.is_active, user.unit_code, user.upt_name
+        user.role,
+        user.agency_code,
+        user.is_active,
+        user.unit_code,
+        user.upt_name,
     )
     user.full_name = full_name.strip()[:200]
     user.role = role
@@ -261,15 +276,19 @@ def update_user(
 def count_active_admins(session: Session) -> int:
     return int(
         session.execute(
-            select(func.count(StaffUser.id)).where(StaffUser.role == ROLE_ADMIN, StaffUser.is_active.is_(True))
+            select(func.count(StaffUser.id)).where(
+                StaffUser.role == ROLE_ADMIN, StaffUser.is_active.is_(True)
+            )
         ).scalar_one()
     )
 
 
 def find_user(session: Session, username: str) -> Optional[StaffUser]:
-    return session.execute(
-        select(StaffUser).where(StaffUser.username == normalise_username(username))
-    ).scalars().first()
+    return (
+        session.execute(select(StaffUser).where(StaffUser.username == normalise_username(username)))
+        .scalars()
+        .first()
+    )
 
 
 def list_users(session: Session) -> List[StaffUser]:
@@ -294,7 +313,9 @@ def _failure_times(session: Session, since: dt.datetime, *conditions) -> List[dt
     )
 
 
-def throttle_wait(session: Session, username: str, ip: Optional[str], now: Optional[dt.datetime] = None) -> int:
+def throttle_wait(
+    session: Session, username: str, ip: Optional[str], now: Optional[dt.datetime] = None
+) -> int:
     """Minutes to wait before another login attempt for this account from this address, or from
     this address at all (0 = go). Never a lock on an account as such: whoever fails only
     slows down their own address."""
@@ -330,7 +351,9 @@ def authenticate(
     wait = throttle_wait(session, name, ip, now)
     if wait:
         logger.warning("Login throttled for account %r from %s (%d min)", name, ip or "-", wait)
-        return LoginResult(None, f"Terlalu banyak percobaan masuk yang gagal. Silakan coba lagi dalam {wait} menit.", wait)
+        return LoginResult(
+            None, f"Terlalu banyak percobaan masuk yang gagal. Silakan coba lagi dalam {wait} menit.", wait
+        )
     user = find_user(session, name) if name else None
     if user is None:
         _dummy_verify(password)
@@ -377,7 +400,11 @@ class NewSession:
 
 
 def start_session(
-    session: Session, user_id: int, ip: Optional[str], user_agent: Optional[str], now: Optional[dt.datetime] = None
+    session: Session,
+    user_id: int,
+    ip: Optional[str],
+    user_agent: Optional[str],
+    now: Optional[dt.datetime] = None,
 ) -> NewSession:
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
@@ -406,7 +433,9 @@ class ActiveSession:
     needs_touch: bool
 
 
-def load_session(session: Session, token: Optional[str], now: Optional[dt.datetime] = None) -> Optional[ActiveSession]:
+def load_session(
+    session: Session, token: Optional[str], now: Optional[dt.datetime] = None
+) -> Optional[ActiveSession]:
     """The logged-in user of a cookie token, or None when it is unknown, revoked or expired
     (idle too long or past its absolute lifetime). Read-only: ``touch_session`` records activity
     when ``needs_touch`` says so (a separate, write-only unit of work)."""
@@ -457,8 +486,12 @@ def purge_login_records(session: Session, now: Optional[dt.datetime] = None) -> 
     started, so this covers those too). Older than the throttle window and every session's life,
     so nothing a login check or a logged-in officer needs is touched."""
     now = now or utcnow()
-    attempts = session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - ATTEMPT_RETENTION)).rowcount
-    sessions = session.execute(delete(StaffSession).where(StaffSession.expires_at < now - SESSION_RETENTION)).rowcount
+    attempts = session.execute(
+        delete(LoginAttempt).where(LoginAttempt.created_at < now - ATTEMPT_RETENTION)
+    ).rowcount
+    sessions = session.execute(
+        delete(StaffSession).where(StaffSession.expires_at < now - SESSION_RETENTION)
+    ).rowcount
     return PurgeResult(int(attempts or 0), int(sessions or 0))
 
 
@@ -529,5 +562,9 @@ def save_agency(
     return row
 
 
-def audit(session: Session, actor: str, action: str, target: Optional[str] = None, detail: Optional[str] = None) -> None:
-    session.add(AuditEntry(actor=actor[:120], action=action[:60], target=(target or "")[:200] or None, detail=detail))
+def audit(
+    session: Session, actor: str, action: str, target: Optional[str] = None, detail: Optional[str] = None
+) -> None:
+    session.add(
+        AuditEntry(actor=actor[:120], action=action[:60], target=(target or "")[:200] or None, detail=detail)
+    )

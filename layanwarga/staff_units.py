@@ -14,6 +14,7 @@ reported (of the applicant, for a letter; of the citizen, for an aspiration), li
 city-level: an OPD account has no unit, but may be limited to one field unit (UPT) of its
 agency, which serves some kecamatan (``staff_users.upt_name``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,9 @@ def area_of(tree: UnitTree, unit_code: Optional[str]) -> Optional[FrozenSet[str]
     return frozenset([unit.code, *(below.code for below in tree.descendants(unit.code))])
 
 
-def upt_area(inst: Institution, agency_code: Optional[str], upt_name: Optional[str]) -> Optional[FrozenSet[str]]:
+def upt_area(
+    inst: Institution, agency_code: Optional[str], upt_name: Optional[str]
+) -> Optional[FrozenSet[str]]:
     """The kecamatan codes of an OPD account's field unit, or ``None`` when it has none (all
     areas). A field unit the configuration no longer has is an empty area, logged."""
     if not upt_name:
@@ -65,7 +68,12 @@ class AccountUnit:
 
 
 def check_account_unit(
-    inst: Institution, *, role_is_opd: bool, agency_code: Optional[str], unit_code: Optional[str], upt_name: Optional[str]
+    inst: Institution,
+    *,
+    role_is_opd: bool,
+    agency_code: Optional[str],
+    unit_code: Optional[str],
+    upt_name: Optional[str],
 ) -> Tuple[Optional[AccountUnit], Optional[str]]:
     """The account's unit as stored, or a message in Bahasa Indonesia saying what is wrong: a unit
     not in the tree, an OPD account given a kecamatan or kelurahan (OPD are city-wide; limit them
@@ -81,7 +89,10 @@ def check_account_unit(
     if not role_is_opd:
         return AccountUnit(unit_code, None), None
     if unit_code is not None:
-        return None, "Petugas OPD bekerja untuk seluruh kota; batasi wilayahnya dengan memilih UPT, bukan kelurahan."
+        return (
+            None,
+            "Petugas OPD bekerja untuk seluruh kota; batasi wilayahnya dengan memilih UPT, bukan kelurahan.",
+        )
     if upt_name is not None:
         agency = inst.agencies.get(agency_code or "")
         if agency is None or upt_name not in {upt.name for upt in agency.upts}:

@@ -5,6 +5,7 @@ Letter requests: diajukan → diverifikasi → siap_diambil → selesai, or dito
 A resolved complaint the citizen says is not really resolved is reopened (selesai → diproses);
 a rejected letter request is resubmitted by the citizen as a new request.
 """
+
 from __future__ import annotations
 
 from typing import Dict, FrozenSet
@@ -12,7 +13,12 @@ from typing import Dict, FrozenSet
 from .models import KIND_COMPLAINT, KIND_LETTER
 
 BARU, DIVERIFIKASI, DITERUSKAN, DIPROSES, SELESAI, DITOLAK = (
-    "baru", "diverifikasi", "diteruskan", "diproses", "selesai", "ditolak",
+    "baru",
+    "diverifikasi",
+    "diteruskan",
+    "diproses",
+    "selesai",
+    "ditolak",
 )
 DIAJUKAN, SIAP_DIAMBIL = "diajukan", "siap_diambil"
 

@@ -14,6 +14,7 @@ Definitions:
 - dates are the institution's local dates (Indonesia has no daylight saving time, so a fixed UTC
   offset per deployment is exact).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -73,7 +74,9 @@ def _as_date(value: object) -> dt.date:
 def utc_bounds(inst: Institution, start: dt.date, end: dt.date) -> Tuple[dt.datetime, dt.datetime]:
     """Naive UTC instants of local midnight at ``start`` and after ``end``."""
     first = dt.datetime.combine(start, dt.time(0), tzinfo=inst.timezone).astimezone(dt.timezone.utc)
-    last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=inst.timezone).astimezone(dt.timezone.utc)
+    last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=inst.timezone).astimezone(
+        dt.timezone.utc
+    )
     return first.replace(tzinfo=None), last.replace(tzinfo=None)
 
 
@@ -147,14 +150,25 @@ def public_periods(today: dt.date) -> List[Period]:
     periods = []
     for months in PUBLIC_RECENT:
         start = _months_back(today, months - 1)
-        periods.append(Period(f"{months}-bulan", f"{months} bulan terakhir ({MONTH_NAMES[start.month - 1]} {start.year} – sekarang)", start, today))
+        periods.append(
+            Period(
+                f"{months}-bulan",
+                f"{months} bulan terakhir ({MONTH_NAMES[start.month - 1]} {start.year} – sekarang)",
+                start,
+                today,
+            )
+        )
     for back in range(PUBLIC_YEARS):
         year = today.year - back
-        periods.append(Period(str(year), f"Tahun {year}", dt.date(year, 1, 1), min(today, dt.date(year, 12, 31))))
+        periods.append(
+            Period(str(year), f"Tahun {year}", dt.date(year, 1, 1), min(today, dt.date(year, 12, 31)))
+        )
     for back in range(PUBLIC_MONTHS):
         start = _months_back(today, back)
         end = min(today, _months_back(today, back - 1) - dt.timedelta(days=1))
-        periods.append(Period(start.strftime("%Y-%m"), f"{MONTH_NAMES[start.month - 1]} {start.year}", start, end))
+        periods.append(
+            Period(start.strftime("%Y-%m"), f"{MONTH_NAMES[start.month - 1]} {start.year}", start, end)
+        )
     return periods
 
 
@@ -235,10 +249,14 @@ class UnitFigures:
 
 
 # Open tickets the office still has to act on: a letter ready for pick-up waits for the citizen.
-WAITING_FOR_OFFICE = tuple(sorted((states.OPEN_STATES[KIND_COMPLAINT] | states.OPEN_STATES[KIND_LETTER]) - {states.SIAP_DIAMBIL}))
+WAITING_FOR_OFFICE = tuple(
+    sorted((states.OPEN_STATES[KIND_COMPLAINT] | states.OPEN_STATES[KIND_LETTER]) - {states.SIAP_DIAMBIL})
+)
 
 
-def _conditions(inst: Institution, filters: Filters, extra: Sequence[ColumnElement] = ()) -> List[ColumnElement]:
+def _conditions(
+    inst: Institution, filters: Filters, extra: Sequence[ColumnElement] = ()
+) -> List[ColumnElement]:
     start, end = utc_bounds(inst, filters.start, filters.end)
     conditions: List[ColumnElement] = [Ticket.created_at >= start, Ticket.created_at < end, *extra]
     if filters.kind:
@@ -278,7 +296,12 @@ def overview(
     # Created per day x kind x category x agency x state: at most a few thousand groups.
     grouped = session.execute(
         select(
-            day, Ticket.kind, Ticket.category, Ticket.agency_code, Ticket.state, func.count(Ticket.id),
+            day,
+            Ticket.kind,
+            Ticket.category,
+            Ticket.agency_code,
+            Ticket.state,
+            func.count(Ticket.id),
             func.count(Ticket.due_date),
         )
         .where(*where)
@@ -314,11 +337,20 @@ def overview(
         ((code, category_label(inst, kind, code), n) for (kind, code), n in categories.items()),
         key=lambda item: -item[2],
     )
-    order = [states.BARU, states.DIAJUKAN, states.DIVERIFIKASI, states.DITERUSKAN, states.DIPROSES,
-             states.SIAP_DIAMBIL, states.SELESAI, states.DITOLAK]
+    order = [
+        states.BARU,
+        states.DIAJUKAN,
+        states.DIVERIFIKASI,
+        states.DITERUSKAN,
+        states.DIPROSES,
+        states.SIAP_DIAMBIL,
+        states.SELESAI,
+        states.DITOLAK,
+    ]
     result.by_state = [(s, states.LABELS.get(s, s), state_counts[s]) for s in order if state_counts.get(s)]
     result.by_agency = sorted(
-        ((code, agency_names.get(code, code), n) for code, n in agency_counts.items()), key=lambda item: -item[2]
+        ((code, agency_names.get(code, code), n) for code, n in agency_counts.items()),
+        key=lambda item: -item[2],
     )
     result.created_series = dict(sorted(series.items(), key=lambda kv: -sum(kv[1])))
     result.agency_series = dict(sorted(agency_series.items(), key=lambda kv: -sum(kv[1])))
@@ -326,7 +358,12 @@ def overview(
     # Resolved per period (by the local day of closing, tickets closed as selesai).
     closed_day = local_day(session, inst, Ticket.closed_at)
     start_utc, end_utc = utc_bounds(inst, filters.start, filters.end)
-    resolved_where = [Ticket.closed_at >= start_utc, Ticket.closed_at < end_utc, Ticket.state == states.SELESAI, *scope]
+    resolved_where = [
+        Ticket.closed_at >= start_utc,
+        Ticket.closed_at < end_utc,
+        Ticket.state == states.SELESAI,
+        *scope,
+    ]
     if filters.kind:
         resolved_where.append(Ticket.kind == filters.kind)
     if filters.agency_code:
@@ -346,7 +383,10 @@ def overview(
         float(hours)
         for (hours,) in session.execute(
             select(hours_between(session, first_at, Ticket.created_at))
-            .join(StateChange, and_(StateChange.ticket_id == Ticket.id, StateChange.actor.like(f"{STAFF_ACTOR_PREFIX}%")))
+            .join(
+                StateChange,
+                and_(StateChange.ticket_id == Ticket.id, StateChange.actor.like(f"{STAFF_ACTOR_PREFIX}%")),
+            )
             .where(*where)
             .group_by(Ticket.id, Ticket.created_at)
         )
@@ -360,7 +400,10 @@ def overview(
         float(hours) / 24
         for (hours,) in session.execute(
             select(hours_between(session, Ticket.closed_at, Ticket.created_at)).where(
-                *where, Ticket.state == states.SELESAI, Ticket.kind == KIND_COMPLAINT, Ticket.closed_at.is_not(None)
+                *where,
+                Ticket.state == states.SELESAI,
+                Ticket.kind == KIND_COMPLAINT,
+                Ticket.closed_at.is_not(None),
             )
         )
         if hours is not None
@@ -372,7 +415,9 @@ def overview(
     today = today_local(inst, now)
     open_overdue = int(
         session.execute(
-            select(func.count(Ticket.id)).where(*where, Ticket.state.in_(WAITING_FOR_OFFICE), Ticket.due_date < today)
+            select(func.count(Ticket.id)).where(
+                *where, Ticket.state.in_(WAITING_FOR_OFFICE), Ticket.due_date < today
+            )
         ).scalar_one()
     )
     closed_late = int(
@@ -394,7 +439,9 @@ def overview(
     # Ratings.
     distribution = {value: 0 for value in range(1, 6)}
     for rating, count in session.execute(
-        select(Ticket.rating, func.count(Ticket.id)).where(*where, Ticket.rating.is_not(None)).group_by(Ticket.rating)
+        select(Ticket.rating, func.count(Ticket.id))
+        .where(*where, Ticket.rating.is_not(None))
+        .group_by(Ticket.rating)
     ):
         distribution[int(rating)] = int(count)
     result.rating_distribution = distribution
@@ -405,7 +452,9 @@ def overview(
     return result
 
 
-def unit_comparison(session: Session, inst: Institution, where: Sequence[ColumnElement], today: dt.date) -> List[UnitFigures]:
+def unit_comparison(
+    session: Session, inst: Institution, where: Sequence[ColumnElement], today: dt.date
+) -> List[UnitFigures]:
     """The comparison of a city's units (``UnitFigures``): every kecamatan, each followed by its
     kelurahan that have tickets, then what is placed nowhere. Two grouped queries, whatever the
     number of tickets (a single unit compares nothing: no query)."""
@@ -428,7 +477,9 @@ def unit_comparison(session: Session, inst: Institution, where: Sequence[ColumnE
     places = (Ticket.kecamatan_code, Ticket.kelurahan_code, Ticket.unit_code)
     figures: Dict[Optional[str], UnitFigures] = {}
 
-    def rows_for(kecamatan: Optional[str], kelurahan: Optional[str], unit: Optional[str]) -> List[UnitFigures]:
+    def rows_for(
+        kecamatan: Optional[str], kelurahan: Optional[str], unit: Optional[str]
+    ) -> List[UnitFigures]:
         """The comparison rows one ticket counts in: its kelurahan and its kecamatan, or triage."""
         found = tree.get(unit) if unit else None
         if kelurahan is None and found is not None and found.level == VILLAGE_LEVEL:
@@ -452,7 +503,9 @@ def unit_comparison(session: Session, inst: Institution, where: Sequence[ColumnE
         return targets
 
     for kecamatan, kelurahan, unit, count, dated, overdue in session.execute(
-        select(*places, func.count(Ticket.id), func.count(Ticket.due_date), func.sum(late)).where(*where).group_by(*places)
+        select(*places, func.count(Ticket.id), func.count(Ticket.due_date), func.sum(late))
+        .where(*where)
+        .group_by(*places)
     ):
         for row in rows_for(kecamatan, kelurahan, unit):
             row.total += int(count)
@@ -468,8 +521,12 @@ def unit_comparison(session: Session, inst: Institution, where: Sequence[ColumnE
                 row.durations.append(float(hours) / 24)
     ordered: List[UnitFigures] = []
     for kecamatan in tree.at_level(KECAMATAN_LEVEL):
-        ordered.append(figures.get(kecamatan.code) or UnitFigures(kecamatan.code, kecamatan.title, kecamatan.level))
-        ordered.extend(figures[child.code] for child in tree.children(kecamatan.code) if child.code in figures)
+        ordered.append(
+            figures.get(kecamatan.code) or UnitFigures(kecamatan.code, kecamatan.title, kecamatan.level)
+        )
+        ordered.extend(
+            figures[child.code] for child in tree.children(kecamatan.code) if child.code in figures
+        )
     if None in figures:
         ordered.append(figures[None])
     return ordered
@@ -491,14 +548,27 @@ def csv_rows(result: Overview) -> Iterable[List[str]]:
     for code, label, count in result.by_agency:
         yield ["opd", code, label, str(count)]
     for i, period in enumerate(result.periods):
-        yield ["selesai_per_periode", period.isoformat(), bucket_label(period, result.granularity), str(result.resolved_series[i])]
+        yield [
+            "selesai_per_periode",
+            period.isoformat(),
+            bucket_label(period, result.granularity),
+            str(result.resolved_series[i]),
+        ]
     for label, values in result.created_series.items():
         for i, period in enumerate(result.periods):
             yield ["masuk_per_periode", period.isoformat(), label, str(values[i])]
-    yield ["waktu", "median_respons_pertama_jam", "Median waktu respons pertama (jam)",
-           "" if result.median_first_response_hours is None else str(result.median_first_response_hours)]
-    yield ["waktu", "median_penyelesaian_hari", "Median waktu penyelesaian (hari)",
-           "" if result.median_resolution_days is None else str(result.median_resolution_days)]
+    yield [
+        "waktu",
+        "median_respons_pertama_jam",
+        "Median waktu respons pertama (jam)",
+        "" if result.median_first_response_hours is None else str(result.median_first_response_hours),
+    ]
+    yield [
+        "waktu",
+        "median_penyelesaian_hari",
+        "Median waktu penyelesaian (hari)",
+        "" if result.median_resolution_days is None else str(result.median_resolution_days),
+    ]
     share = result.overdue_share
     yield ["sla", "porsi_terlambat", "Porsi melewati tenggat", "" if share is None else f"{share:.4f}"]
     yield ["sla", "bertenggat", "Tiket dengan tenggat", str(result.with_due_date)]
@@ -506,7 +576,12 @@ def csv_rows(result: Overview) -> Iterable[List[str]]:
     yield ["sla", "masih_terbuka", "Tiket masih terbuka", str(result.open_count)]
     yield ["sla", "terbuka_terlambat", "Tiket terbuka yang terlambat", str(result.open_overdue)]
     yield ["penilaian", "jumlah", "Jumlah penilaian", str(result.rating_count)]
-    yield ["penilaian", "rata_rata", "Rata-rata penilaian", "" if result.rating_average is None else str(result.rating_average)]
+    yield [
+        "penilaian",
+        "rata_rata",
+        "Rata-rata penilaian",
+        "" if result.rating_average is None else str(result.rating_average),
+    ]
     for value, count in result.rating_distribution.items():
         yield ["penilaian", f"bintang_{value}", f"{value} bintang", str(count)]
     for unit in result.by_unit:
@@ -554,13 +629,18 @@ class Digest:
             lines += ["", "MELEWATI TENGGAT:"]
             lines += [
                 f"- {i.number} ({i.category}), tenggat {format_date(i.due_date)}, terlambat {i.days_late} hari"
-                for i in self.overdue[:50] if i.due_date
+                for i in self.overdue[:50]
+                if i.due_date
             ]
             if len(self.overdue) > 50:
                 lines.append(f"  … dan {len(self.overdue) - 50} lainnya")
         if self.due_soon:
             lines += ["", "TENGGAT DALAM 2 HARI KERJA:"]
-            lines += [f"- {i.number} ({i.category}), tenggat {format_date(i.due_date)}" for i in self.due_soon[:50] if i.due_date]
+            lines += [
+                f"- {i.number} ({i.category}), tenggat {format_date(i.due_date)}"
+                for i in self.due_soon[:50]
+                if i.due_date
+            ]
         if dashboard_url:
             lines += ["", f"Buka dasbor: {dashboard_url}"]
         return "\n".join(lines)
@@ -582,22 +662,32 @@ def digest(
     result = Digest(agency_code, agency_name, day)
     base = and_(Ticket.kind == KIND_COMPLAINT, Ticket.agency_code == agency_code)
     result.open_count = int(
-        session.execute(select(func.count(Ticket.id)).where(base, Ticket.state.in_(FORWARDED_STATES))).scalar_one()
+        session.execute(
+            select(func.count(Ticket.id)).where(base, Ticket.state.in_(FORWARDED_STATES))
+        ).scalar_one()
     )
     soon = calendar.add_working_days(inst, day, 2)
     for number, category, state, due in session.execute(
         select(Ticket.number, Ticket.category, Ticket.state, Ticket.due_date)
-        .where(base, Ticket.state.in_(FORWARDED_STATES), Ticket.due_date.is_not(None), Ticket.due_date <= soon)
+        .where(
+            base, Ticket.state.in_(FORWARDED_STATES), Ticket.due_date.is_not(None), Ticket.due_date <= soon
+        )
         .order_by(Ticket.due_date, Ticket.id)
     ):
-        item = DigestItem(number, category_label(inst, KIND_COMPLAINT, category), state, due, max(0, (day - due).days))
+        item = DigestItem(
+            number, category_label(inst, KIND_COMPLAINT, category), state, due, max(0, (day - due).days)
+        )
         (result.overdue if due < day else result.due_soon).append(item)
     since = (now or utcnow()) - dt.timedelta(hours=24)
     changes = dict(
         session.execute(
             select(StateChange.to_state, func.count(StateChange.id))
             .join(Ticket, Ticket.id == StateChange.ticket_id)
-            .where(base, StateChange.created_at >= since, StateChange.to_state.in_((states.DITERUSKAN, states.SELESAI)))
+            .where(
+                base,
+                StateChange.created_at >= since,
+                StateChange.to_state.in_((states.DITERUSKAN, states.SELESAI)),
+            )
             .group_by(StateChange.to_state)
         ).all()
     )
@@ -631,8 +721,12 @@ def claim_digest(day: dt.date, agency_code: str, content: str, *, url: Optional[
 
 def set_delivered(day: dt.date, agency_code: str, delivered_to: str, *, url: Optional[str] = None) -> None:
     with session_scope(url, write=True) as session:
-        row = session.execute(
-            select(DigestRun).where(DigestRun.day == day, DigestRun.agency_code == agency_code)
-        ).scalars().first()
+        row = (
+            session.execute(
+                select(DigestRun).where(DigestRun.day == day, DigestRun.agency_code == agency_code)
+            )
+            .scalars()
+            .first()
+        )
         if row is not None:
             row.delivered_to = delivered_to[:2000]

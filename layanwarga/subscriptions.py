@@ -18,6 +18,7 @@ Personal data: a subscription is tied to the citizen record and erased with it (
 ``ON DELETE CASCADE``); a delivery row keeps no identity of its own (``citizen_id`` becomes NULL
 on erasure) so an announcement's figures stay right.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -96,8 +97,14 @@ DELIVERY_LABELS = {
     D_CANCELLED: "Dibatalkan",
 }
 # What WhatsApp later said about a sent message (message_statuses.status).
-WA_LABELS = {"accepted": "Diterima WhatsApp", "sent": "Terkirim", "delivered": "Sampai", "read": "Dibaca",
-             "played": "Dibaca", "failed": "Gagal"}
+WA_LABELS = {
+    "accepted": "Diterima WhatsApp",
+    "sent": "Terkirim",
+    "delivered": "Sampai",
+    "read": "Dibaca",
+    "played": "Dibaca",
+    "failed": "Gagal",
+}
 OPEN_DELIVERY_STATES = (D_PENDING, D_CLAIMED, D_SENDING)
 
 
@@ -167,8 +174,11 @@ def match_topic(inst: Institution, answer: str) -> Optional[str]:
         if text in (code.replace("_", " "), _norm(topic.label)) or answer.strip() == code:
             return code
     words = set(text.split())
-    hits = [code for code, topic in cfg.topics.items()
-            if words & (set(_norm(topic.label).split()) | set(code.split("_"))) - _STOP_WORDS]
+    hits = [
+        code
+        for code, topic in cfg.topics.items()
+        if words & (set(_norm(topic.label).split()) | set(code.split("_"))) - _STOP_WORDS
+    ]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -189,7 +199,9 @@ def match_area(inst: Institution, answer: str) -> Optional[str]:
         if text in (_norm(area.name), code.replace("-", " ")) or answer.strip() == code:
             return code
     # A longer sentence naming one kelurahan ("saya tinggal di panarung"): the longest name found.
-    found = [code for code, area in cfg.areas.items() if re.search(rf"\b{re.escape(_norm(area.name))}\b", text)]
+    found = [
+        code for code, area in cfg.areas.items() if re.search(rf"\b{re.escape(_norm(area.name))}\b", text)
+    ]
     found.sort(key=lambda c: len(cfg.areas[c].name), reverse=True)
     return found[0] if found else None
 
@@ -202,7 +214,9 @@ def max_text_length(inst: Institution) -> int:
     if cfg is None:
         return 0
     fixed = messages.units(cfg.template.body.replace("{{1}}", "").replace("{{2}}", ""))
-    longest_label = max([messages.units(t.label) for t in cfg.topics.values()] + [messages.units("Semua topik")])
+    longest_label = max(
+        [messages.units(t.label) for t in cfg.topics.values()] + [messages.units("Semua topik")]
+    )
     return TEMPLATE_BODY_LIMIT - fixed - longest_label
 
 
@@ -266,11 +280,17 @@ def subscribe(
     text = consent_text(inst, topic, area)
     with session_scope(url, write=True) as session:
         citizen = citizens.upsert_sender(session, sender, profile_name)
-        row = session.execute(
-            select(Subscription).where(
-                Subscription.citizen_id == citizen.id, Subscription.topic == topic, Subscription.area == area
+        row = (
+            session.execute(
+                select(Subscription).where(
+                    Subscription.citizen_id == citizen.id,
+                    Subscription.topic == topic,
+                    Subscription.area == area,
+                )
             )
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
         if row is not None and row.active:
             return False
         if row is None:
@@ -283,15 +303,25 @@ def subscribe(
         row.opted_out_at = None
         row.opt_out_source = None
         row.updated_at = now
-        session.add(SubscriptionEvent(
-            citizen_id=citizen.id, action="subscribe", topic=topic, area=area, source=SOURCE_WHATSAPP,
-            message_id=message_id, consent_text=text, created_at=now,
-        ))
+        session.add(
+            SubscriptionEvent(
+                citizen_id=citizen.id,
+                action="subscribe",
+                topic=topic,
+                area=area,
+                source=SOURCE_WHATSAPP,
+                message_id=message_id,
+                consent_text=text,
+                created_at=now,
+            )
+        )
     logger.info("Subscription to %s/%s recorded", topic, area)
     return True
 
 
-def _deactivate(session: Session, citizen_id: int, source: str, message_id: Optional[str], now: dt.datetime) -> int:
+def _deactivate(
+    session: Session, citizen_id: int, source: str, message_id: Optional[str], now: dt.datetime
+) -> int:
     result = session.execute(
         update(Subscription)
         .where(Subscription.citizen_id == citizen_id, Subscription.active.is_(True))
@@ -300,8 +330,15 @@ def _deactivate(session: Session, citizen_id: int, source: str, message_id: Opti
     )
     count = int(result.rowcount or 0)
     if count:
-        session.add(SubscriptionEvent(citizen_id=citizen_id, action="unsubscribe", source=source,
-                                      message_id=message_id, created_at=now))
+        session.add(
+            SubscriptionEvent(
+                citizen_id=citizen_id,
+                action="unsubscribe",
+                source=source,
+                message_id=message_id,
+                created_at=now,
+            )
+        )
     return count
 
 
@@ -330,13 +367,19 @@ def active_for(inst: Institution, sender: str, *, url: Optional[str] = None) -> 
         citizen = citizens.find(session, sender)
         if citizen is None:
             return []
-        rows = session.execute(
-            select(Subscription)
-            .where(Subscription.citizen_id == citizen.id, Subscription.active.is_(True))
-            .order_by(Subscription.id)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(Subscription)
+                .where(Subscription.citizen_id == citizen.id, Subscription.active.is_(True))
+                .order_by(Subscription.id)
+            )
+            .scalars()
+            .all()
+        )
         return [
-            SubscriptionView(r.topic, r.area, topic_label(inst, r.topic), area_label(inst, r.area), r.opted_in_at)
+            SubscriptionView(
+                r.topic, r.area, topic_label(inst, r.topic), area_label(inst, r.area), r.opted_in_at
+            )
             for r in rows
         ]
 
@@ -362,24 +405,35 @@ def _matching(topic: str, area: str) -> List[Any]:
 
 def subscribed(session: Session, citizen_id: int, topic: str, area: str) -> bool:
     """Whether the citizen still wants this announcement (checked right before sending)."""
-    return session.execute(
-        select(Subscription.id).where(Subscription.citizen_id == citizen_id, *_matching(topic, area)).limit(1)
-    ).first() is not None
+    return (
+        session.execute(
+            select(Subscription.id)
+            .where(Subscription.citizen_id == citizen_id, *_matching(topic, area))
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def subscribed_among(session: Session, citizen_ids: Sequence[int], topic: str, area: str) -> set:
     """Which of these citizens still want an announcement about ``topic`` to ``area``."""
     if not citizen_ids:
         return set()
-    return set(session.execute(
-        select(Subscription.citizen_id).where(Subscription.citizen_id.in_(list(citizen_ids)), *_matching(topic, area)).distinct()
-    ).scalars())
+    return set(
+        session.execute(
+            select(Subscription.citizen_id)
+            .where(Subscription.citizen_id.in_(list(citizen_ids)), *_matching(topic, area))
+            .distinct()
+        ).scalars()
+    )
 
 
 def count_recipients(session: Session, topic: str, area: str) -> int:
-    return int(session.execute(
-        select(func.count(func.distinct(Subscription.citizen_id))).where(*_matching(topic, area))
-    ).scalar_one())
+    return int(
+        session.execute(
+            select(func.count(func.distinct(Subscription.citizen_id))).where(*_matching(topic, area))
+        ).scalar_one()
+    )
 
 
 @dataclass(frozen=True)
@@ -391,12 +445,14 @@ class TopicCount:
 
 def subscriber_counts(inst: Institution, session: Session) -> Tuple[int, List[TopicCount]]:
     """Citizens with at least one active subscription, and per topic (those of ``*`` included)."""
-    total = int(session.execute(
-        select(func.count(func.distinct(Subscription.citizen_id))).where(Subscription.active.is_(True))
-    ).scalar_one())
+    total = int(
+        session.execute(
+            select(func.count(func.distinct(Subscription.citizen_id))).where(Subscription.active.is_(True))
+        ).scalar_one()
+    )
     cfg = inst.subscriptions
     counts = []
-    for code, topic in (cfg.topics.items() if cfg else []):
+    for code, topic in cfg.topics.items() if cfg else []:
         counts.append(TopicCount(code, topic.label, count_recipients(session, code, ALL)))
     return total, counts
 
@@ -406,7 +462,9 @@ class AnnouncementError(ValueError):
     """A draft that cannot be saved or sent; the message is for staff (Indonesian)."""
 
 
-def validate_draft(inst: Institution, title: str, topic: str, area: str, text: str) -> Tuple[str, str, str, str]:
+def validate_draft(
+    inst: Institution, title: str, topic: str, area: str, text: str
+) -> Tuple[str, str, str, str]:
     """Cleaned values of a draft, or AnnouncementError naming what to fix."""
     cfg = inst.subscriptions
     if cfg is None:
@@ -438,21 +496,48 @@ def validate_draft(inst: Institution, title: str, topic: str, area: str, text: s
 
 
 def create_draft(
-    session: Session, inst: Institution, *, title: str, topic: str, area: str, text: str, actor: str,
-    image_media_id: Optional[int] = None, now: Optional[dt.datetime] = None,
+    session: Session,
+    inst: Institution,
+    *,
+    title: str,
+    topic: str,
+    area: str,
+    text: str,
+    actor: str,
+    image_media_id: Optional[int] = None,
+    now: Optional[dt.datetime] = None,
 ) -> Announcement:
     title, topic, area, text = validate_draft(inst, title, topic, area, text)
     now = now or utcnow()
-    row = Announcement(title=title, topic=topic, area=area, text=text, image_media_id=image_media_id, status=DRAFT,
-                       created_by=actor[:120], created_at=now, updated_at=now, recipients=0)
+    row = Announcement(
+        title=title,
+        topic=topic,
+        area=area,
+        text=text,
+        image_media_id=image_media_id,
+        status=DRAFT,
+        created_by=actor[:120],
+        created_at=now,
+        updated_at=now,
+        recipients=0,
+    )
     session.add(row)
     session.flush()
     return row
 
 
 def update_draft(
-    session: Session, inst: Institution, announcement_id: int, *, title: str, topic: str, area: str, text: str,
-    image_media_id: Optional[int] = None, remove_image: bool = False, now: Optional[dt.datetime] = None,
+    session: Session,
+    inst: Institution,
+    announcement_id: int,
+    *,
+    title: str,
+    topic: str,
+    area: str,
+    text: str,
+    image_media_id: Optional[int] = None,
+    remove_image: bool = False,
+    now: Optional[dt.datetime] = None,
 ) -> Announcement:
     row = session.get(Announcement, announcement_id)
     if row is None:
@@ -478,7 +563,12 @@ def delete_draft(session: Session, announcement_id: int) -> bool:
 
 
 def queue(
-    session: Session, inst: Institution, announcement_id: int, actor: str, *, now: Optional[dt.datetime] = None
+    session: Session,
+    inst: Institution,
+    announcement_id: int,
+    actor: str,
+    *,
+    now: Optional[dt.datetime] = None,
 ) -> int:
     """Send a draft: one delivery row per subscribed citizen, created in this transaction.
 
@@ -496,12 +586,20 @@ def queue(
     template = cfg.template
     template_name = template.image_name if row.image_media_id and template.image_name else template.name
     if row.image_media_id and not template.image_name:
-        raise AnnouncementError("Template bergambar belum diatur (subscriptions.template.image_name); hapus gambarnya atau atur templatenya.")
+        raise AnnouncementError(
+            "Template bergambar belum diatur (subscriptions.template.image_name); hapus gambarnya atau atur templatenya."
+        )
     moved = session.execute(
         update(Announcement)
         .where(Announcement.id == announcement_id, Announcement.status == DRAFT)
-        .values(status=SENDING, queued_by=actor[:120], queued_at=now, updated_at=now,
-                template_name=template_name, template_language=template.language)
+        .values(
+            status=SENDING,
+            queued_by=actor[:120],
+            queued_at=now,
+            updated_at=now,
+            template_name=template_name,
+            template_language=template.language,
+        )
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:
@@ -522,17 +620,29 @@ def queue(
     )
     result = session.execute(
         insert(AnnouncementDelivery).from_select(
-            ["announcement_id", "citizen_id", "status", "attempts", "retries", "throttled", "next_attempt_at", "updated_at"],
+            [
+                "announcement_id",
+                "citizen_id",
+                "status",
+                "attempts",
+                "retries",
+                "throttled",
+                "next_attempt_at",
+                "updated_at",
+            ],
             recipients,
         )
     )
     count = int(result.rowcount or 0)
     if count < 0:  # some drivers do not report INSERT ... SELECT counts
-        count = int(session.execute(
-            select(func.count()).where(AnnouncementDelivery.announcement_id == announcement_id)
-        ).scalar_one())
+        count = int(
+            session.execute(
+                select(func.count()).where(AnnouncementDelivery.announcement_id == announcement_id)
+            ).scalar_one()
+        )
     session.execute(
-        update(Announcement).where(Announcement.id == announcement_id)
+        update(Announcement)
+        .where(Announcement.id == announcement_id)
         .values(recipients=count, status=SENDING if count else DONE, finished_at=None if count else now)
         .execution_options(synchronize_session=False)
     )
@@ -563,7 +673,10 @@ def resume(session: Session, announcement_id: int) -> bool:
         # Rows put back while paused may carry a long backoff: they are due again now.
         session.execute(
             update(AnnouncementDelivery)
-            .where(AnnouncementDelivery.announcement_id == announcement_id, AnnouncementDelivery.status == D_PENDING)
+            .where(
+                AnnouncementDelivery.announcement_id == announcement_id,
+                AnnouncementDelivery.status == D_PENDING,
+            )
             .values(next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -583,8 +696,10 @@ def cancel(session: Session, announcement_id: int) -> int:
         return 0
     cancelled = session.execute(
         update(AnnouncementDelivery)
-        .where(AnnouncementDelivery.announcement_id == announcement_id,
-               AnnouncementDelivery.status.in_((D_PENDING, D_CLAIMED)))
+        .where(
+            AnnouncementDelivery.announcement_id == announcement_id,
+            AnnouncementDelivery.status.in_((D_PENDING, D_CLAIMED)),
+        )
         .values(status=D_CANCELLED, claim_token=None, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -614,7 +729,9 @@ def render(inst: Institution, announcement: Announcement) -> Rendered:
     label = topic_label(inst, announcement.topic)
     text = flatten(announcement.text)
     has_image = bool(announcement.image_media_id)
-    name = announcement.template_name or (template.image_name if has_image and template.image_name else template.name)
+    name = announcement.template_name or (
+        template.image_name if has_image and template.image_name else template.name
+    )
     return Rendered(
         topic_label=label,
         text_parameter=text,
@@ -632,16 +749,31 @@ def template_object(rendered: Rendered, whatsapp_media_id: Optional[str] = None)
     the quick-reply button's payload (``/berhenti_langganan``, understood by the assistant)."""
     components: List[Dict[str, Any]] = []
     if rendered.has_image and whatsapp_media_id:
-        components.append({"type": "header", "parameters": [{"type": "image", "image": {"id": whatsapp_media_id}}]})
-    components.append({
-        "type": "body",
-        "parameters": [{"type": "text", "text": rendered.topic_label}, {"type": "text", "text": rendered.text_parameter}],
-    })
-    components.append({
-        "type": "button", "sub_type": "quick_reply", "index": "0",
-        "parameters": [{"type": "payload", "payload": UNSUBSCRIBE_PAYLOAD}],
-    })
-    return {"name": rendered.template_name, "language": {"code": rendered.template_language}, "components": components}
+        components.append(
+            {"type": "header", "parameters": [{"type": "image", "image": {"id": whatsapp_media_id}}]}
+        )
+    components.append(
+        {
+            "type": "body",
+            "parameters": [
+                {"type": "text", "text": rendered.topic_label},
+                {"type": "text", "text": rendered.text_parameter},
+            ],
+        }
+    )
+    components.append(
+        {
+            "type": "button",
+            "sub_type": "quick_reply",
+            "index": "0",
+            "parameters": [{"type": "payload", "payload": UNSUBSCRIBE_PAYLOAD}],
+        }
+    )
+    return {
+        "name": rendered.template_name,
+        "language": {"code": rendered.template_language},
+        "components": components,
+    }
 
 
 # -- progress and summary -----------------------------------------------------------------------------
@@ -707,13 +839,19 @@ def summary(session: Session, announcement_id: int) -> Summary:
             select(MessageStatus.status, func.count())
             .select_from(AnnouncementDelivery)
             .outerjoin(MessageStatus, MessageStatus.message_id == AnnouncementDelivery.wamid)
-            .where(AnnouncementDelivery.announcement_id == announcement_id, AnnouncementDelivery.status == D_SENT)
+            .where(
+                AnnouncementDelivery.announcement_id == announcement_id, AnnouncementDelivery.status == D_SENT
+            )
             .group_by(MessageStatus.status)
         )
     }
-    retried = int(session.execute(
-        select(func.count()).where(AnnouncementDelivery.announcement_id == announcement_id, AnnouncementDelivery.retries > 0)
-    ).scalar_one())
+    retried = int(
+        session.execute(
+            select(func.count()).where(
+                AnnouncementDelivery.announcement_id == announcement_id, AnnouncementDelivery.retries > 0
+            )
+        ).scalar_one()
+    )
     return Summary(sum(by_status.values()), by_status, by_whatsapp, retried)
 
 
@@ -750,7 +888,9 @@ def deliveries(
     if statuses is not None:
         condition = AnnouncementDelivery.status.in_(statuses)
         if wa_failed:
-            condition = or_(condition, and_(AnnouncementDelivery.status == D_SENT, MessageStatus.status == "failed"))
+            condition = or_(
+                condition, and_(AnnouncementDelivery.status == D_SENT, MessageStatus.status == "failed")
+            )
         conditions.append(condition)
     base = (
         select(AnnouncementDelivery, MessageStatus, Citizen.wa_id, Citizen.user_id)
@@ -768,17 +908,19 @@ def deliveries(
         error = delivery.error_text
         if wa == "failed":
             error = f"WhatsApp: kode {status.error_code}, {status.error_title or 'tanpa keterangan'}"
-        out.append(DeliveryRow(
-            id=int(delivery.id),
-            recipient_masked=mask(wa_id or user_id) if (wa_id or user_id) else "(data dihapus)",
-            status=delivery.status,
-            status_label=DELIVERY_LABELS.get(delivery.status, delivery.status),
-            whatsapp_status=wa,
-            whatsapp_label=WA_LABELS.get(wa or "", "") if wa else "",
-            error=error,
-            retries=int(delivery.retries),
-            sent_at=delivery.sent_at,
-        ))
+        out.append(
+            DeliveryRow(
+                id=int(delivery.id),
+                recipient_masked=mask(wa_id or user_id) if (wa_id or user_id) else "(data dihapus)",
+                status=delivery.status,
+                status_label=DELIVERY_LABELS.get(delivery.status, delivery.status),
+                whatsapp_status=wa,
+                whatsapp_label=WA_LABELS.get(wa or "", "") if wa else "",
+                error=error,
+                retries=int(delivery.retries),
+                sent_at=delivery.sent_at,
+            )
+        )
     return out, total
 
 
@@ -794,7 +936,10 @@ def open_announcement_ids(session: Session, ids: Sequence[int]) -> Dict[int, int
         int(a): int(n)
         for a, n in session.execute(
             select(AnnouncementDelivery.announcement_id, func.count())
-            .where(AnnouncementDelivery.announcement_id.in_(list(ids)), AnnouncementDelivery.status.in_(OPEN_DELIVERY_STATES))
+            .where(
+                AnnouncementDelivery.announcement_id.in_(list(ids)),
+                AnnouncementDelivery.status.in_(OPEN_DELIVERY_STATES),
+            )
             .group_by(AnnouncementDelivery.announcement_id)
         )
     }

@@ -6,6 +6,7 @@ their note kept on their supporter row; their own anonymity (hidden from the age
 confidentiality (never public) choices are kept there too, so the dashboard shows an anonymous
 supporter without a name as it does an anonymous reporter.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,7 +66,9 @@ def counts(session: Session, ticket_ids: Sequence[int]) -> Dict[int, int]:
     if not ticket_ids:
         return {}
     rows = session.execute(
-        select(Supporter.ticket_id, func.count()).where(Supporter.ticket_id.in_(list(ticket_ids))).group_by(Supporter.ticket_id)
+        select(Supporter.ticket_id, func.count())
+        .where(Supporter.ticket_id.in_(list(ticket_ids)))
+        .group_by(Supporter.ticket_id)
     )
     return {int(ticket_id): int(n) for ticket_id, n in rows}
 
@@ -89,10 +92,12 @@ def rows(session: Session, ticket_id: int) -> List[Tuple[SupporterRow, Citizen]]
         select(Supporter, Citizen, merged.number)
         .join(Citizen, Citizen.id == Supporter.citizen_id)
         .outerjoin(merged, merged.id == Supporter.merged_from_id)
-        .where(Supporter.ticket_id == ticket_id).order_by(Supporter.id)
+        .where(Supporter.ticket_id == ticket_id)
+        .order_by(Supporter.id)
     ).all()
     return [
-        (SupporterRow(bool(s.is_anonymous), s.note, s.created_at, number, s.rating), c) for s, c, number in found
+        (SupporterRow(bool(s.is_anonymous), s.note, s.created_at, number, s.rating), c)
+        for s, c, number in found
     ]
 
 
@@ -100,8 +105,10 @@ def citizens_of(session: Session, ticket_id: int) -> List[Citizen]:
     """The supporters' citizens, in the order they joined."""
     return list(
         session.execute(
-            select(Citizen).join(Supporter, Supporter.citizen_id == Citizen.id)
-            .where(Supporter.ticket_id == ticket_id).order_by(Supporter.id)
+            select(Citizen)
+            .join(Supporter, Supporter.citizen_id == Citizen.id)
+            .where(Supporter.ticket_id == ticket_id)
+            .order_by(Supporter.id)
         ).scalars()
     )
 
@@ -110,30 +117,48 @@ def follow(inst: Institution, draft: FollowDraft, now: Optional[dt.datetime] = N
     """Make the sender a supporter of the open complaint ``draft.number``; idempotent per key and
     per (ticket, citizen). Raises ``NotFollowable``."""
     canonical = numbering.normalise(draft.number, [numbering.COMPLAINT_PREFIX])
-    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    moment = (
+        (now or dt.datetime.now(dt.timezone.utc))
+        .astimezone(dt.timezone.utc)
+        .replace(tzinfo=None, microsecond=0)
+    )
     try:
         with session_scope(write=True) as session:
-            ticket = session.execute(
-                select(Ticket).where(Ticket.number == (canonical or ""), Ticket.kind == KIND_COMPLAINT)
-            ).scalars().first()
+            ticket = (
+                session.execute(
+                    select(Ticket).where(Ticket.number == (canonical or ""), Ticket.kind == KIND_COMPLAINT)
+                )
+                .scalars()
+                .first()
+            )
             if ticket is None or not states.is_open(KIND_COMPLAINT, ticket.state):
                 raise NotFollowable(draft.number)
             citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name)
-            existing = session.execute(
-                select(Supporter).where(Supporter.ticket_id == ticket.id, Supporter.citizen_id == citizen.id)
-            ).scalars().first()
+            existing = (
+                session.execute(
+                    select(Supporter).where(
+                        Supporter.ticket_id == ticket.id, Supporter.citizen_id == citizen.id
+                    )
+                )
+                .scalars()
+                .first()
+            )
             created = existing is None and ticket.citizen_id != citizen.id
             if created:
-                session.add(Supporter(
-                    ticket_id=ticket.id,
-                    citizen_id=citizen.id,
-                    source=SOURCE_FOLLOWED,
-                    note=mask_identifiers(draft.note.strip()) if draft.note and draft.note.strip() else None,
-                    is_anonymous=draft.anonymous,
-                    is_confidential=draft.confidential,
-                    idempotency_key=draft.idempotency_key,
-                    created_at=moment,
-                ))
+                session.add(
+                    Supporter(
+                        ticket_id=ticket.id,
+                        citizen_id=citizen.id,
+                        source=SOURCE_FOLLOWED,
+                        note=mask_identifiers(draft.note.strip())
+                        if draft.note and draft.note.strip()
+                        else None,
+                        is_anonymous=draft.anonymous,
+                        is_confidential=draft.confidential,
+                        idempotency_key=draft.idempotency_key,
+                        created_at=moment,
+                    )
+                )
                 session.flush()
                 ticket.supporter_count = count(session, ticket.id)
                 _attach_media(session, ticket, citizen, draft.media_ids)

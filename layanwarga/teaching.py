@@ -24,6 +24,7 @@ training data with the new file; an error leaves the data untouched and says why
 whose data folder is not writable keeps the decision in the database only, and staff download
 the reviewed examples as that same YAML file (``export_yaml``) to commit.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,7 +52,12 @@ from .review_queue import group_key
 
 logger = logging.getLogger(__name__)
 
-DECIDE_INTENT, DECIDE_EXAMPLE, DECIDE_OUT_OF_SCOPE, DECIDE_IGNORE = "intent", "example", "out_of_scope", "ignore"
+DECIDE_INTENT, DECIDE_EXAMPLE, DECIDE_OUT_OF_SCOPE, DECIDE_IGNORE = (
+    "intent",
+    "example",
+    "out_of_scope",
+    "ignore",
+)
 DECISIONS = {
     DECIDE_INTENT: "Maksudnya intent ini",
     DECIDE_EXAMPLE: "Tambah sebagai contoh baru",
@@ -177,7 +183,9 @@ def check_text(text: str) -> str:
     if _HTML.search(text) or html.unescape(text) != text:
         raise AnnotationRefused("Contoh berisi kode HTML. Tulis teks biasa seperti pesan WhatsApp warga.")
     if text.startswith("/"):
-        raise AnnotationRefused("Contoh tidak boleh diawali garis miring (itu perintah tombol, bukan ketikan warga).")
+        raise AnnotationRefused(
+            "Contoh tidak boleh diawali garis miring (itu perintah tombol, bukan ketikan warga)."
+        )
     return text
 
 
@@ -185,7 +193,9 @@ def check_example(project: Project, intent: str, text: str) -> str:
     """The example to write for ``intent``, after every check of the module docstring."""
     intents = domain_intents(project)
     if intent not in intents:
-        raise AnnotationRefused(f"Intent '{intent}' tidak ada di domain asisten. Pilih salah satu yang tersedia.")
+        raise AnnotationRefused(
+            f"Intent '{intent}' tidak ada di domain asisten. Pilih salah satu yang tersedia."
+        )
     text = check_text(text)
     key = group_key(text)
     if key in holdout_keys(project):
@@ -195,7 +205,9 @@ def check_example(project: Project, intent: str, text: str) -> str:
         )
     existing = training_keys(project).get(key)
     if existing == intent:
-        raise AnnotationRefused(f"Contoh ini (atau yang hampir sama) sudah ada di data pelatihan intent '{intent}'.")
+        raise AnnotationRefused(
+            f"Contoh ini (atau yang hampir sama) sudah ada di data pelatihan intent '{intent}'."
+        )
     if existing is not None:
         raise AnnotationRefused(
             f"Contoh ini (atau yang hampir sama) sudah menjadi contoh intent '{existing}'. "
@@ -229,7 +241,10 @@ def render(by_intent: Dict[str, List[Dict[str, Any]]]) -> str:
 
 
 def _entry(text: str, actor: str, at: dt.datetime) -> Dict[str, Any]:
-    return {"text": text, "metadata": {"ditambahkan_oleh": actor, "ditambahkan_pada": at.strftime("%Y-%m-%dT%H:%M:%SZ")}}
+    return {
+        "text": text,
+        "metadata": {"ditambahkan_oleh": actor, "ditambahkan_pada": at.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    }
 
 
 def validate_data(project: Project, new_taught: str) -> None:
@@ -241,19 +256,37 @@ def validate_data(project: Project, new_taught: str) -> None:
         shutil.copytree(project.root / "data", data)
         (data / "nlu" / TAUGHT_FILE).write_text(new_taught, encoding="utf-8")
         rasa = Path(sys.executable).parent / "rasa"
-        command = [str(rasa) if rasa.exists() else "rasa", "data", "validate", "--domain", str(project.root / "domain"),
-                   "--data", str(data), "--config", str(project.root / "config.yml")]
+        command = [
+            str(rasa) if rasa.exists() else "rasa",
+            "data",
+            "validate",
+            "--domain",
+            str(project.root / "domain"),
+            "--data",
+            str(data),
+            "--config",
+            str(project.root / "config.yml"),
+        ]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
         try:
-            result = subprocess.run(command, cwd=project.root, env=env, capture_output=True, text=True,
-                                    timeout=VALIDATION_TIMEOUT)
+            result = subprocess.run(
+                command, cwd=project.root, env=env, capture_output=True, text=True, timeout=VALIDATION_TIMEOUT
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             logger.error("rasa data validate could not run: %s", error)
-            raise AnnotationRefused("Validasi data pelatihan tidak dapat dijalankan; contoh belum disimpan.") from error
+            raise AnnotationRefused(
+                "Validasi data pelatihan tidak dapat dijalankan; contoh belum disimpan."
+            ) from error
     if result.returncode != 0:
-        errors = [line.strip() for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line or "error" in line.lower()]
+        errors = [
+            line.strip()
+            for line in (result.stdout + result.stderr).splitlines()
+            if "ERROR" in line or "error" in line.lower()
+        ]
         logger.warning("rasa data validate refused a taught example: %s", " | ".join(errors[-5:]))
-        raise AnnotationRefused("Validasi data pelatihan gagal: " + ("; ".join(errors[-3:]) or "lihat log dasbor."))
+        raise AnnotationRefused(
+            "Validasi data pelatihan gagal: " + ("; ".join(errors[-3:]) or "lihat log dasbor.")
+        )
 
 
 @dataclass(frozen=True)
@@ -298,8 +331,13 @@ def annotate(
         os.replace(temporary, project.taught_file)
         written = str(project.taught_file.relative_to(project.root))
     row = ReviewAnnotation(
-        group_key=key[:255], decision=decision, intent=intent if example is not None else None, example=example,
-        annotated_by=actor[:120], annotated_at=at, written_to=written,
+        group_key=key[:255],
+        decision=decision,
+        intent=intent if example is not None else None,
+        example=example,
+        annotated_by=actor[:120],
+        annotated_at=at,
+        written_to=written,
     )
     session.add(row)
     session.flush()
@@ -310,7 +348,9 @@ def annotate(
 def export_yaml(session: Session, *, only_unwritten: bool = True) -> str:
     """The reviewed examples as the taught file, for a deployment that cannot write its data:
     staff download it and commit it as ``data/nlu/diajarkan.yml`` (merged with what is there)."""
-    query = select(ReviewAnnotation).where(ReviewAnnotation.example.is_not(None)).order_by(ReviewAnnotation.id)
+    query = (
+        select(ReviewAnnotation).where(ReviewAnnotation.example.is_not(None)).order_by(ReviewAnnotation.id)
+    )
     if only_unwritten:
         query = query.where(ReviewAnnotation.written_to.is_(None))
     by_intent: Dict[str, List[Dict[str, Any]]] = {}
@@ -322,7 +362,9 @@ def export_yaml(session: Session, *, only_unwritten: bool = True) -> str:
 def added_per_intent(session: Session) -> List[Tuple[str, int]]:
     """How many examples staff taught each intent (the "what changed" page)."""
     counts: Dict[str, int] = {}
-    for intent in session.execute(select(ReviewAnnotation.intent).where(ReviewAnnotation.example.is_not(None))).scalars():
+    for intent in session.execute(
+        select(ReviewAnnotation.intent).where(ReviewAnnotation.example.is_not(None))
+    ).scalars():
         counts[intent] = counts.get(intent, 0) + 1
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 

@@ -1,4 +1,5 @@
 """Reading citizens' free text: does a message describe a problem, where is a place."""
+
 from __future__ import annotations
 
 import re

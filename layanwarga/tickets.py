@@ -7,6 +7,7 @@ The rules live here once, for the action server, the dashboard and scripts alike
 - a citizen only ever sees their own tickets; someone else's number reads as unknown;
 - every state change is kept in the history with who, when and a note.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -155,11 +156,15 @@ def _attach_media(session: Session, ticket: Ticket, citizen: Citizen, media_ids:
     """
     if not media_ids:
         return
-    rows = session.execute(
-        select(Media).where(
-            Media.id.in_(list(media_ids)), or_(Media.citizen_id == citizen.id, Media.citizen_id.is_(None))
+    rows = (
+        session.execute(
+            select(Media).where(
+                Media.id.in_(list(media_ids)), or_(Media.citizen_id == citizen.id, Media.citizen_id.is_(None))
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for media in rows:
         if media.ticket_id is None:
             media.ticket_id = ticket.id
@@ -185,7 +190,13 @@ def _store(
     session: Session, ticket: Ticket, citizen: Optional[Citizen], media_ids: Sequence[int], note: str
 ) -> None:
     ticket.history.append(
-        StateChange(from_state=None, to_state=ticket.state, actor=CITIZEN_ACTOR, note=note, created_at=ticket.created_at)
+        StateChange(
+            from_state=None,
+            to_state=ticket.state,
+            actor=CITIZEN_ACTOR,
+            note=note,
+            created_at=ticket.created_at,
+        )
     )
     session.add(ticket)
     session.flush()
@@ -215,25 +226,35 @@ def _submit(inst: Institution, key: str, build) -> TicketView:  # type: ignore[n
             return view(inst, existing, created=False)
 
 
-def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.datetime] = None) -> TicketView:
+def submit_complaint(
+    inst: Institution, draft: ComplaintDraft, now: Optional[dt.datetime] = None
+) -> TicketView:
     """Store a complaint routed to its agency, with its SLA due date; idempotent per key."""
     if draft.category not in inst.complaint_categories:
         raise ValueError(f"unknown complaint category {draft.category!r}")
     if not draft.description.strip():
         raise ValueError("a complaint needs a description")
     category = inst.complaint_categories[draft.category]
-    created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    created = (
+        (now or dt.datetime.now(dt.timezone.utc))
+        .astimezone(dt.timezone.utc)
+        .replace(tzinfo=None, microsecond=0)
+    )
     local_day = calendar.now_local(inst, created.replace(tzinfo=dt.timezone.utc)).date()
     due = calendar.add_working_days(inst, local_day, inst.verification_days + category.sla_days)
 
     aspiration = draft.category == unit_routing.ASPIRATION_CATEGORY
-    placement = None if aspiration else unit_routing.place_complaint(
-        inst.units,
-        inst.agencies.get(category.agency),
-        latitude=draft.latitude,
-        longitude=draft.longitude,
-        location_text=draft.location_text,
-        chosen=draft.unit_code,
+    placement = (
+        None
+        if aspiration
+        else unit_routing.place_complaint(
+            inst.units,
+            inst.agencies.get(category.agency),
+            latitude=draft.latitude,
+            longitude=draft.longitude,
+            location_text=draft.location_text,
+            chosen=draft.unit_code,
+        )
     )
 
     def build(session: Session) -> Ticket:
@@ -243,7 +264,9 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
             remembered = citizen.unit_code if citizen is not None else None
             placed = unit_routing.place_aspiration(inst.units, chosen=draft.unit_code, remembered=remembered)
             if citizen is not None and placed.source == unit_routing.SOURCE_CHOSEN:
-                citizens.remember_unit(citizen, placed.kelurahan_code or placed.unit.code, placed.source, created)
+                citizens.remember_unit(
+                    citizen, placed.kelurahan_code or placed.unit.code, placed.source, created
+                )
         ticket = Ticket(
             number=numbering.allocate(session, numbering.COMPLAINT_PREFIX, local_day.year),
             kind=KIND_COMPLAINT,
@@ -253,7 +276,9 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
             reporter_name=draft.reporter_name,
             # What citizens type is stored and shown to staff with identity numbers masked.
             description=mask_identifiers(draft.description.strip()),
-            location_text=mask_identifiers(draft.location_text) if draft.location_text else draft.location_text,
+            location_text=mask_identifiers(draft.location_text)
+            if draft.location_text
+            else draft.location_text,
             latitude=draft.latitude,
             longitude=draft.longitude,
             rt=draft.rt,
@@ -275,11 +300,17 @@ def submit_complaint(inst: Institution, draft: ComplaintDraft, now: Optional[dt.
     return _submit(inst, draft.idempotency_key, build)
 
 
-def submit_letter_request(inst: Institution, draft: LetterDraft, now: Optional[dt.datetime] = None) -> TicketView:
+def submit_letter_request(
+    inst: Institution, draft: LetterDraft, now: Optional[dt.datetime] = None
+) -> TicketView:
     """Store a letter request in state ``diajukan`` with its expected date; idempotent per key."""
     if draft.letter_type not in inst.letters:
         raise ValueError(f"unknown letter type {draft.letter_type!r}")
-    created = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    created = (
+        (now or dt.datetime.now(dt.timezone.utc))
+        .astimezone(dt.timezone.utc)
+        .replace(tzinfo=None, microsecond=0)
+    )
 
     def build(session: Session) -> Ticket:
         citizen = citizens.upsert_sender(session, draft.sender, draft.reporter_name)
@@ -307,7 +338,9 @@ def submit_letter_request(inst: Institution, draft: LetterDraft, now: Optional[d
             reporter_name=draft.reporter_name,
             applicant_name=draft.applicant_name,
             applicant_nik=draft.applicant_nik,
-            applicant_address=mask_identifiers(draft.applicant_address) if draft.applicant_address else draft.applicant_address,
+            applicant_address=mask_identifiers(draft.applicant_address)
+            if draft.applicant_address
+            else draft.applicant_address,
             applicant_phone=draft.applicant_phone,
             rt=draft.rt,
             rw=draft.rw,
@@ -338,9 +371,11 @@ def find_for_citizen(inst: Institution, sender: str, number: str) -> Optional[Ti
     if not sender or not number:
         return None
     with session_scope() as session:
-        ticket = session.execute(
-            select(Ticket).where(Ticket.number == number, _owned_by(sender))
-        ).scalars().first()
+        ticket = (
+            session.execute(select(Ticket).where(Ticket.number == number, _owned_by(sender)))
+            .scalars()
+            .first()
+        )
         return view(inst, ticket) if ticket else None
 
 
@@ -355,9 +390,12 @@ def recent_for_citizen(
     if category:
         query = query.where(Ticket.category == category)
     with session_scope() as session:
-        tickets = session.execute(
-            query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
-        ).scalars().unique().all()
+        tickets = (
+            session.execute(query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit))
+            .scalars()
+            .unique()
+            .all()
+        )
         return [view(inst, t) for t in tickets]
 
 
@@ -395,7 +433,9 @@ def change_state(
         if ticket.upt_name or ticket.kelurahan_code:
             # Another agency: its own field unit for the place, if it has one there.
             inst = get_institution()
-            ticket.upt_name = unit_routing.upt_name_for(inst.units, inst.agencies.get(agency_code), ticket.kelurahan_code)
+            ticket.upt_name = unit_routing.upt_name_for(
+                inst.units, inst.agencies.get(agency_code), ticket.kelurahan_code
+            )
     if target == states.DITOLAK:
         ticket.rejection_reason = note
     if target == states.SELESAI and ticket.kind == KIND_COMPLAINT:
@@ -442,11 +482,18 @@ def rejected_request(sender: str, number: str) -> Optional[RejectedRequest]:
     if not sender or not number:
         return None
     with session_scope() as session:
-        ticket = session.execute(
-            select(Ticket).where(
-                Ticket.number == number, Ticket.kind == KIND_LETTER, Ticket.state == states.DITOLAK, _owned_by(sender)
+        ticket = (
+            session.execute(
+                select(Ticket).where(
+                    Ticket.number == number,
+                    Ticket.kind == KIND_LETTER,
+                    Ticket.state == states.DITOLAK,
+                    _owned_by(sender),
+                )
             )
-        ).scalars().first()
+            .scalars()
+            .first()
+        )
         return None if ticket is None else _rejected(ticket)
 
 
@@ -456,12 +503,16 @@ def latest_rejected_request(sender: str, letter_type: str) -> Optional[RejectedR
     if not sender:
         return None
     with session_scope() as session:
-        ticket = session.execute(
-            select(Ticket)
-            .where(Ticket.kind == KIND_LETTER, Ticket.category == letter_type, _owned_by(sender))
-            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-            .limit(1)
-        ).scalars().first()
+        ticket = (
+            session.execute(
+                select(Ticket)
+                .where(Ticket.kind == KIND_LETTER, Ticket.category == letter_type, _owned_by(sender))
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .limit(1)
+            )
+            .scalars()
+            .first()
+        )
         return _rejected(ticket) if ticket is not None and ticket.state == states.DITOLAK else None
 
 

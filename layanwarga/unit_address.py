@@ -32,6 +32,7 @@ village. Steps for one message:
 
 Exact names are accepted even where they are everyday words; a fuzzy match needs four letters.
 """
+
 from __future__ import annotations
 
 import re
@@ -63,11 +64,21 @@ LEVEL_MARKERS: Dict[str, int] = {
 }
 _MARKER_SPELLINGS = {"kelurahan": 4, "kecamatan": 3, "kabupaten": 2}
 STREET_MARKERS = frozenset(("jalan", "jl", "jln", "gang", "gg", "lorong", "lrg"))
-NAME_ENDS = frozenset(("rt", "rw", "no", "nomor", "nmr", "km", "blok", "kav", "kavling", "kode", "pos", "kodepos"))
+NAME_ENDS = frozenset(
+    ("rt", "rw", "no", "nomor", "nmr", "km", "blok", "kav", "kavling", "kode", "pos", "kodepos")
+)
 ABBREVIATIONS = {
-    "sei": "sungai", "sg": "sungai", "sui": "sungai", "sungei": "sungai",
-    "tjg": "tanjung", "tj": "tanjung", "tg": "tanjung",
-    "bkt": "bukit", "kp": "kampung", "kpg": "kampung", "spg": "simpang",
+    "sei": "sungai",
+    "sg": "sungai",
+    "sui": "sungai",
+    "sungei": "sungai",
+    "tjg": "tanjung",
+    "tj": "tanjung",
+    "tg": "tanjung",
+    "bkt": "bukit",
+    "kp": "kampung",
+    "kpg": "kampung",
+    "spg": "simpang",
 }
 # Kinds of token a name can contain: level words too ("Kota Baru" is a kelurahan in some cities).
 _IN_NAMES = frozenset(("word", "level"))
@@ -244,7 +255,9 @@ class AddressMatcher:
         runs, tokens = self._runs(clauses)
         if not runs or not self._names:
             return AddressMatch(None, 0.0)
-        scores = process.cdist([run.key for run in runs], self._keys, scorer=fuzz.ratio, score_cutoff=SUGGEST_MIN)
+        scores = process.cdist(
+            [run.key for run in runs], self._keys, scorer=fuzz.ratio, score_cutoff=SUGGEST_MIN
+        )
 
         accepted: Dict[int, List[Tuple[_Name, float]]] = {}
         near: Dict[int, List[Tuple[str, float]]] = {}
@@ -264,7 +277,10 @@ class AddressMatcher:
 
         taken: Set[int] = set()
         candidates: List[_Candidate] = []
-        order = sorted(accepted, key=lambda r: (-max(s for _, s in accepted[r]), -(runs[r].last - runs[r].first), runs[r].first))
+        order = sorted(
+            accepted,
+            key=lambda r: (-max(s for _, s in accepted[r]), -(runs[r].last - runs[r].first), runs[r].first),
+        )
         for r in order:
             span = set(range(runs[r].first, runs[r].last + 1))
             if span & taken:
@@ -284,7 +300,9 @@ class AddressMatcher:
             return self._unknown(closest)
         return self._decide(candidates, runs, tokens, text)
 
-    def _decide(self, candidates: List[_Candidate], runs: List[_Run], tokens: List[_Token], text: str) -> AddressMatch:
+    def _decide(
+        self, candidates: List[_Candidate], runs: List[_Run], tokens: List[_Token], text: str
+    ) -> AddressMatch:
         tree = self.tree
         for candidate in candidates:
             above = {unit.code for unit in tree.ancestors(candidate.code)}
@@ -298,12 +316,14 @@ class AddressMatcher:
         ranked = sorted(best_of.values(), key=lambda c: (-c.support, -tree[c.code].level, -c.score, c.code))
         top = ranked[0]
         rivals = [
-            c for c in ranked[1:]
+            c
+            for c in ranked[1:]
             if c.support >= top.support - AMBIGUOUS_GAP
-            and not tree.is_within(c.code, top.code) and not tree.is_within(top.code, c.code)
+            and not tree.is_within(c.code, top.code)
+            and not tree.is_within(top.code, c.code)
         ]
         run = runs[top.run]
-        matched = text[tokens[run.first].start:tokens[run.last].end]
+        matched = text[tokens[run.first].start : tokens[run.last].end]
         if rivals:
             tied = [tree[c.code] for c in [top] + rivals][:MAX_SUGGESTIONS]
             return AddressMatch(None, top.score, matched, ambiguous=True, suggestions=tuple(tied))

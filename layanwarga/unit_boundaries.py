@@ -17,6 +17,7 @@ A pin is looked up in an STRtree of the kelurahan polygons: inside one → that 
 shared edge or in a tolerated sliver → the one it lies deepest in; outside all → None, and the
 caller sends the request to the city's triage.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,9 @@ def parse_boundary_spec(raw: Any, path: str, base_dir: Path) -> BoundarySpec:
     if isinstance(raw, str):
         raw = {"file": raw}
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{path}: expected a file path, or a mapping of file, code_property, overlap_tolerance_m2")
+        raise ConfigError(
+            f"{path}: expected a file path, or a mapping of file, code_property, overlap_tolerance_m2"
+        )
     unknown = sorted(set(map(str, raw)) - {"file", "code_property", "overlap_tolerance_m2"})
     if unknown:
         raise ConfigError(f"{path}.{unknown[0]}: unknown key (use file, code_property, overlap_tolerance_m2)")
@@ -67,14 +70,20 @@ def parse_boundary_spec(raw: Any, path: str, base_dir: Path) -> BoundarySpec:
         raise ConfigError(f"{path}.file: missing (a GeoJSON file of the kelurahan boundaries)")
     code_property = raw.get("code_property", DEFAULT_CODE_PROPERTY)
     if not isinstance(code_property, str) or not code_property.strip():
-        raise ConfigError(f"{path}.code_property: expected the name of the property holding the Kemendagri code")
+        raise ConfigError(
+            f"{path}.code_property: expected the name of the property holding the Kemendagri code"
+        )
     tolerance = raw.get("overlap_tolerance_m2", DEFAULT_OVERLAP_TOLERANCE_M2)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance < 0:
-        raise ConfigError(f"{path}.overlap_tolerance_m2: expected a number of square metres >= 0, got {tolerance!r}")
+        raise ConfigError(
+            f"{path}.overlap_tolerance_m2: expected a number of square metres >= 0, got {tolerance!r}"
+        )
     location = Path(file.strip())
     if not location.is_absolute():
         location = base_dir / location
-    return BoundarySpec(file=location, code_property=code_property.strip(), overlap_tolerance_m2=float(tolerance))
+    return BoundarySpec(
+        file=location, code_property=code_property.strip(), overlap_tolerance_m2=float(tolerance)
+    )
 
 
 class Boundaries:
@@ -94,8 +103,14 @@ class Boundaries:
 
     def code_at(self, latitude: float, longitude: float) -> Optional[str]:
         """The code of the kelurahan containing the point, or None when it lies outside all."""
-        if not (math.isfinite(latitude) and math.isfinite(longitude)) or abs(latitude) > 90 or abs(longitude) > 180:
-            logger.warning("Location pin outside the globe ignored: latitude %r, longitude %r", latitude, longitude)
+        if (
+            not (math.isfinite(latitude) and math.isfinite(longitude))
+            or abs(latitude) > 90
+            or abs(longitude) > 180
+        ):
+            logger.warning(
+                "Location pin outside the globe ignored: latitude %r, longitude %r", latitude, longitude
+            )
             return None
         point = shapely.Point(longitude, latitude)
         hits = self._index.query(point, predicate="intersects")
@@ -119,7 +134,7 @@ def _area_m2(geometry: BaseGeometry) -> float:
     """Area in square metres of a small lon/lat geometry (equirectangular at its latitude)."""
     if geometry.is_empty:
         return 0.0
-    scale = _METRES_PER_DEGREE ** 2 * math.cos(math.radians(geometry.centroid.y))
+    scale = _METRES_PER_DEGREE**2 * math.cos(math.radians(geometry.centroid.y))
     return geometry.area * scale
 
 
@@ -132,8 +147,12 @@ def _read_collection(file: Path) -> Sequence[Any]:
         data = json.loads(content)
     except ValueError as exc:
         raise ConfigError(f"units.boundaries: {file} is not valid JSON: {exc}") from None
-    if not isinstance(data, Mapping) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
-        raise ConfigError(f"units.boundaries: {file} is not a GeoJSON FeatureCollection (a \"features\" list)")
+    if (
+        not isinstance(data, Mapping)
+        or data.get("type") != "FeatureCollection"
+        or not isinstance(data.get("features"), list)
+    ):
+        raise ConfigError(f'units.boundaries: {file} is not a GeoJSON FeatureCollection (a "features" list)')
     crs = data.get("crs")
     if isinstance(crs, Mapping):
         name = str((crs.get("properties") or {}).get("name", ""))
@@ -154,15 +173,28 @@ def _geometry(feature: Mapping[str, Any]) -> BaseGeometry:
         raise ValueError(f"geometry is a {raw.get('type')!r}, not a Polygon or MultiPolygon")
     try:
         geometry = shape(raw)
-    except (GeometryTypeError, ShapelyError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+    except (
+        GeometryTypeError,
+        ShapelyError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+    ) as exc:
         raise ValueError(f"malformed coordinates: {exc}") from None
     if geometry.is_empty:
         raise ValueError("empty geometry")
     min_x, min_y, max_x, max_y = geometry.bounds
-    if not all(math.isfinite(v) for v in geometry.bounds) or min_x < -180 or max_x > 180 or min_y < -90 or max_y > 90:
+    if (
+        not all(math.isfinite(v) for v in geometry.bounds)
+        or min_x < -180
+        or max_x > 180
+        or min_y < -90
+        or max_y > 90
+    ):
         raise ValueError(
-            "coordinates are not longitude/latitude (WGS 84); convert the file with "
-            "ogr2ogr -t_srs EPSG:4326"
+            "coordinates are not longitude/latitude (WGS 84); convert the file with ogr2ogr -t_srs EPSG:4326"
         )
     if not geometry.is_valid:
         raise ValueError(f"invalid polygon: {explain_validity(geometry)}")
@@ -205,7 +237,9 @@ def load_boundaries(spec: BoundarySpec, villages: Mapping[str, str]) -> Boundari
         pieces.setdefault(code, []).append(geometry)
         first_feature.setdefault(code, index)
 
-    shapes = {code: shapely.union_all(parts) if len(parts) > 1 else parts[0] for code, parts in pieces.items()}
+    shapes = {
+        code: shapely.union_all(parts) if len(parts) > 1 else parts[0] for code, parts in pieces.items()
+    }
     codes = sorted(shapes)
     geometries = [shapes[code] for code in codes]
     index = shapely.STRtree(geometries)

@@ -18,6 +18,7 @@ The rules, once, for the action server, the dashboard and scripts (issue 21):
 What the columns hold is in ``layanwarga.models.tickets``; ``unit_source`` is one of the
 ``SOURCE_*`` words below.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -178,7 +179,9 @@ def upt_name_for(tree: UnitTree, agency: Optional[Agency], kelurahan_code: Optio
     return upt.name if upt is not None else None
 
 
-def place_aspiration(tree: UnitTree, *, chosen: Optional[str] = None, remembered: Optional[str] = None) -> Placement:
+def place_aspiration(
+    tree: UnitTree, *, chosen: Optional[str] = None, remembered: Optional[str] = None
+) -> Placement:
     """Rule 3: the citizen's kelurahan."""
     if tree.single:
         return _single(tree)
@@ -192,7 +195,22 @@ def place_aspiration(tree: UnitTree, *, chosen: Optional[str] = None, remembered
 
 
 __all__ = [
-    "ASPIRATION_CATEGORY", "Placement", "SOURCE_ADDRESS", "SOURCE_CHOSEN", "SOURCE_PIN", "SOURCE_REMEMBERED",
-    "SOURCE_SINGLE", "SOURCE_TRIAGE", "institution_for", "issuing_unit", "known_unit", "letter_for",
-    "place_aspiration", "place_complaint", "place_letter", "unit_of_pin", "unit_of_text", "upt_name_for",
+    "ASPIRATION_CATEGORY",
+    "Placement",
+    "SOURCE_ADDRESS",
+    "SOURCE_CHOSEN",
+    "SOURCE_PIN",
+    "SOURCE_REMEMBERED",
+    "SOURCE_SINGLE",
+    "SOURCE_TRIAGE",
+    "institution_for",
+    "issuing_unit",
+    "known_unit",
+    "letter_for",
+    "place_aspiration",
+    "place_complaint",
+    "place_letter",
+    "unit_of_pin",
+    "unit_of_text",
+    "upt_name_for",
 ]

@@ -2,6 +2,7 @@
 office hours, closures and letter types, so the calendar, the notifications and the answers to
 "jam buka?", "di mana kantornya?", "apa syaratnya?" speak for the citizen's own kelurahan.
 Light on purpose (no address matching): the notifier and the dashboard import it."""
+
 from __future__ import annotations
 
 import dataclasses

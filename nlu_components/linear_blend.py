@@ -17,6 +17,7 @@ guard and the FallbackClassifier, which then see its confidence. Persists only t
 scikit-learn model (coefficients: intents x features floats) and the block layout
 (featurizer order, widths, idf weights).
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,9 +42,7 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "linear_blend.pkl"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentBlender(GraphComponent, IntentClassifier):
     """Logistic regression on sparse sentence features; its probabilities are the ranking."""
 
@@ -133,11 +132,14 @@ class LinearIntentBlender(GraphComponent, IntentClassifier):
 
         parts = []
         for origin, width in zip(layout["origins"], layout["widths"]):
-            block = scipy.sparse.vstack([
-                row[origin] if origin in row and row[origin].shape[1] == width
-                else scipy.sparse.csr_matrix((1, width))
-                for row in rows
-            ]).tocsr()
+            block = scipy.sparse.vstack(
+                [
+                    row[origin]
+                    if origin in row and row[origin].shape[1] == width
+                    else scipy.sparse.csr_matrix((1, width))
+                    for row in rows
+                ]
+            ).tocsr()
             idf = layout["idf"].get(origin)
             if idf is not None:
                 # Each stored value times its column's idf: what a product with diag(idf)
@@ -175,7 +177,9 @@ class LinearIntentBlender(GraphComponent, IntentClassifier):
         if not layout["normalise_blocks"]:
             data = _unit_length(data)
         index = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32)
-        return scipy.sparse.csr_matrix((data, index, np.array([0, len(data)], dtype=np.int32)), shape=(1, offset))
+        return scipy.sparse.csr_matrix(
+            (data, index, np.array([0, len(data)], dtype=np.int32)), shape=(1, offset)
+        )
 
     def train(self, training_data: TrainingData) -> Resource:
         from sklearn.linear_model import LogisticRegression

@@ -19,6 +19,7 @@ and must run before every featurizer. It is deliberately *not* a ``Tokenizer`` s
 Rasa allows only one tokenizer per pipeline. Nothing is persisted in the model; the
 lexicon files are read when the component is created.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,9 +44,7 @@ from nlu_components.text_normalizer import (
 logger = logging.getLogger(__name__)
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class IndonesianTokenNormalizer(GraphComponent):
     """Sets ``Token.lemma`` to the normalised, stemmed form of informal Indonesian."""
 

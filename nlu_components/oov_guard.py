@@ -30,6 +30,7 @@ so one unknown name in a sentence changes nothing.
 The ranking keeps its order (``rasa test nlu`` and the dialogue still see which intent was
 closest); ``message.data["oov_share"]`` records the unknown share when the guard fired.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,7 @@ _DIGIT = re.compile(r"\d")
 
 def deletes(word: str) -> Set[str]:
     """All strings one deletion away from ``word``."""
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 class Vocabulary:
@@ -98,9 +99,7 @@ class Vocabulary:
         return False
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class OutOfVocabularyGuard(GraphComponent, IntentClassifier):
     """Lowers the intent confidence of messages made mostly of unknown words."""
 
@@ -267,8 +266,7 @@ class OutOfVocabularyGuard(GraphComponent, IntentClassifier):
         if top <= cap:
             return
         factor = cap / top
-        ranking = [{**row, "confidence": float(row.get("confidence") or 0.0) * factor}
-                   for row in ranking]
+        ranking = [{**row, "confidence": float(row.get("confidence") or 0.0) * factor} for row in ranking]
         if intent:
             message.set(INTENT, {**intent, "confidence": top * factor}, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)

@@ -9,6 +9,7 @@ Usage::
 
     python -m nlu_components.spacy_model var/spacy-id
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,9 +37,7 @@ def is_saved_model(path: Union[str, Path], lang: str = LANG) -> bool:
         return False
     required = meta.get("spacy_version") or ""
     # A directory written by another spaCy minor version may not load: rewrite it then.
-    return not required or bool(
-        spacy.util.is_compatible_version(spacy.about.__version__, required)
-    )
+    return not required or bool(spacy.util.is_compatible_version(spacy.about.__version__, required))
 
 
 def ensure_blank_model(path: Union[str, Path], lang: str = LANG) -> bool:

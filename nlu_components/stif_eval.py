@@ -15,6 +15,7 @@ already-formal words wrongly costs the normaliser exactly as it should.
 
 Run ``python -m nlu_components.stif_eval [lexicon/stif-indonesia/test]``.
 """
+
 from __future__ import annotations
 
 import difflib

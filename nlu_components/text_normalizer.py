@@ -23,6 +23,7 @@ plurality does not change the intent) and stems every word with Sastrawi, except
 protected words and listed exceptions, with a fallback for colloquial affixes
 (``ngurusin`` -> ``urus``, ``nanyain`` -> ``tanya``) that Sastrawi does not know.
 """
+
 from __future__ import annotations
 
 import csv
@@ -112,9 +113,7 @@ def load_word_list(path: Path) -> Set[str]:
     return {line.strip().lower() for line in _read_lines(path)}
 
 
-def load_indocollex(
-    lexicon_dir: Path, standard_words: FrozenSet[str]
-) -> Dict[str, str]:
+def load_indocollex(lexicon_dir: Path, standard_words: FrozenSet[str]) -> Dict[str, str]:
     """The general colloquial lexicon: IndoCollex dictionary over its typed pairs.
 
     Rules that keep a general lexicon from damaging standard text:
@@ -137,9 +136,7 @@ def load_indocollex(
                 value = _clean_value(row.get("original-for") or "")
                 if key and value and " " not in key and key != value:
                     pairs.setdefault(key, set()).add(value)
-    general: Dict[str, str] = {
-        key: next(iter(values)) for key, values in pairs.items() if len(values) == 1
-    }
+    general: Dict[str, str] = {key: next(iter(values)) for key, values in pairs.items() if len(values) == 1}
     dict_file = lexicon_dir / INDOCOLLEX_DICT_FILE
     if dict_file.is_file():
         for line in _read_lines(dict_file):
@@ -195,9 +192,7 @@ class IndonesianNormalizer:
             load_indocollex(self.lexicon_dir, self.root_words) if use_general_lexicon else {}
         )
         self.domain: Dict[str, str] = (
-            load_pairs_tsv(self.lexicon_dir / DOMAIN_OVERRIDES_FILE)
-            if use_domain_lexicon
-            else {}
+            load_pairs_tsv(self.lexicon_dir / DOMAIN_OVERRIDES_FILE) if use_domain_lexicon else {}
         )
         # A general entry's output goes through the domain list too (heyy -> hey -> halo).
         resolved_general = {
@@ -220,11 +215,7 @@ class IndonesianNormalizer:
         for value in self.mapping.values():
             formal_words.update(value.split())
         self.known_words: FrozenSet[str] = frozenset(
-            self.root_words
-            | set(self.mapping)
-            | formal_words
-            | self.protected
-            | set(self.stem_exceptions)
+            self.root_words | set(self.mapping) | formal_words | self.protected | set(self.stem_exceptions)
         )
 
         self.normalize = lru_cache(maxsize=cache_size)(self._normalize)  # type: ignore
@@ -269,7 +260,7 @@ class IndonesianNormalizer:
             first, _, rest = token.partition("-")
             if rest and "-" not in rest and rest.startswith(first) and _WORD.match(first):
                 normal_first = self._normalize(first)
-                suffix = rest[len(first):]
+                suffix = rest[len(first) :]
                 if _WORD.match(normal_first):
                     return f"{normal_first}-{normal_first}{suffix}"
             joined = token.replace("-", "")

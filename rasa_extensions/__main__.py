@@ -6,6 +6,7 @@
 takes the arguments ``rasa`` takes and runs the same command, after ``patches.switch_on()``
 (which leaves Rasa unpatched for ``LAYANWARGA_RASA_PATCHES=off`` or an untested Rasa version).
 """
+
 from __future__ import annotations
 
 from rasa.__main__ import main as rasa_main

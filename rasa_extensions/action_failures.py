@@ -16,6 +16,7 @@ once the action server answers (``connectors.whatsapp_processor``). A rejection
 (``ActionExecutionRejection``, the action server's 400) is the action's answer, not a failure,
 and passes unchanged.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,9 @@ import aiohttp
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.shared.exceptions import RasaException
 
-_failing_turns: contextvars.ContextVar[bool] = contextvars.ContextVar("layanwarga_failing_turns", default=False)
+_failing_turns: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "layanwarga_failing_turns", default=False
+)
 _original_run: Optional[Callable[..., Any]] = None
 
 

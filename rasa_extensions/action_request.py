@@ -22,6 +22,7 @@ to parse, two to three times a turn; that cost grew with every message (py-spy,
   (compact, UTF-8 instead of ``\\uXXXX`` escapes); what orjson cannot encode (a key that is
   not a string, an unknown type) goes through ``json.dumps`` as before.
 """
+
 from __future__ import annotations
 
 import functools
@@ -85,12 +86,16 @@ def action_call_format(self: RemoteAction, tracker: DialogueStateTracker, domain
         "tracker": tracker_state,
         "version": rasa.__version__,
     }
-    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(
+        self.name()
+    ):
         result["domain"] = domain.as_dict()
     return result
 
 
-def original_call_format(action: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> Dict[Text, Any]:
+def original_call_format(
+    action: RemoteAction, tracker: DialogueStateTracker, domain: Domain
+) -> Dict[Text, Any]:
     """Rasa's own request body, the whole session (the reference the tests compare with)."""
     call_format = _original_call_format or RemoteAction._action_call_format
     return call_format(action, tracker, domain)

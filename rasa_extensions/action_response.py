@@ -19,6 +19,7 @@ through the full check, which decides and words the error as Rasa does. If a Ras
 changed the schema's shape, the shortcut turns itself off (``_event_checks`` returns None).
 A response with three events: 1.7 ms with the full check, 0.17 ms with the shortcut.
 """
+
 from __future__ import annotations
 
 import copy
@@ -55,7 +56,11 @@ def _event_checks() -> Optional[EventChecks]:
         names = [branch["properties"]["event"]["const"] for branch in branches]
     except (KeyError, TypeError):
         return None
-    if "event" not in item.get("required", []) or len(set(names)) != len(names) or not all(isinstance(n, str) for n in names):
+    if (
+        "event" not in item.get("required", [])
+        or len(set(names)) != len(names)
+        or not all(isinstance(n, str) for n in names)
+    ):
         return None
     outer = copy.deepcopy(spec)
     outer["properties"]["events"] = {key: value for key, value in events.items() if key != "items"}

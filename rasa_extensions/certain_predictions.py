@@ -25,6 +25,7 @@ about the outcome:
 The ensemble's choice, its events and its flags are the same as when TED runs
 (``tests/extensions/test_certain_predictions.py`` checks this on the trained model).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

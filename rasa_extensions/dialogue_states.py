@@ -17,6 +17,7 @@ Rasa computes (checked against Rasa's own function in ``tests/extensions``); cal
 returned states' user input in place (``_choose_last_user_input``), so each call gets its own
 copies of that.
 """
+
 from __future__ import annotations
 
 import collections
@@ -169,7 +170,14 @@ def _key(
     rule_only_data: Optional[Dict[Text, Any]],
 ) -> Tuple[Any, ...]:
     rule_only = json.dumps(rule_only_data, sort_keys=True, default=str) if ignore_rule_only_turns else None
-    return (id(domain), tracker.sender_id, tracker.is_rule_tracker, omit_unset_slots, ignore_rule_only_turns, rule_only)
+    return (
+        id(domain),
+        tracker.sender_id,
+        tracker.is_rule_tracker,
+        omit_unset_slots,
+        ignore_rule_only_turns,
+        rule_only,
+    )
 
 
 def states_for_tracker_history(
@@ -224,8 +232,15 @@ def shared_states(
             if event.action_name == ACTION_LISTEN_NAME and index >= first_checkpoint and index > position:
                 checkpoints.append(_Replay(index, copy_tracker(replay), len(states), last_ml, hidden))
             last_ml, hidden = _add_state(
-                domain, states, replay, event.hide_rule_turn, last_ml, hidden,
-                omit_unset_slots, ignore_rule_only_turns, rule_only_data,
+                domain,
+                states,
+                replay,
+                event.hide_rule_turn,
+                last_ml,
+                hidden,
+                omit_unset_slots,
+                ignore_rule_only_turns,
+                rule_only_data,
             )
         replay.update(event)
     # Where this replay stopped, so that the next turn starts there (the state added below
@@ -235,7 +250,17 @@ def shared_states(
         _cache[key] = _Entry(events=applied, states=list(states), checkpoints=checkpoints)
         while len(_cache) > MAX_ENTRIES:
             _cache.popitem(last=False)
-    _add_state(domain, states, replay, False, last_ml, hidden, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+    _add_state(
+        domain,
+        states,
+        replay,
+        False,
+        last_ml,
+        hidden,
+        omit_unset_slots,
+        ignore_rule_only_turns,
+        rule_only_data,
+    )
     return states
 
 

@@ -11,6 +11,7 @@ the endpoint keys, the fanout exchange, reconnection and the queue of unpublishe
       url: ${RABBITMQ_HOST}
       ...                      # see endpoints.production-analytics.yml
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Text

@@ -14,6 +14,7 @@ with the same inputs, in that order: each node gets its dependencies' results as
 result is ``{target: output}`` as before. Errors are Rasa's: a ``RuntimeError`` from a node
 becomes ``GraphRunError``, an input named like a node is refused with Rasa's message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,7 +66,9 @@ def run(
         order = plans[tuple(run_targets)] = plan(self._graph_schema, run_targets)
     results: Dict[Text, Any] = {}
     for input_name, input_value in (inputs or {}).items():
-        if isinstance(input_value, str) and (input_value in results or any(input_value == n for n, _ in order)):
+        if isinstance(input_value, str) and (
+            input_value in results or any(input_value == n for n, _ in order)
+        ):
             raise GraphRunError(
                 f"Input value '{input_value}' clashes with a node name. Make sure "
                 f"that none of the input names passed to the `run` method are the "

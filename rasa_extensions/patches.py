@@ -37,6 +37,7 @@ It patches nothing when
 ``action_failures`` is not one of these: it changes what a failed custom action does to a
 WhatsApp turn, and the WhatsApp connector installs it itself (``connectors.whatsapp``).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -57,7 +58,13 @@ _ON = {"", "on", "1", "true", "yes"}
 TESTED_RASA_VERSIONS: FrozenSet[str] = frozenset({"3.6.21"})
 
 # Modules of this package whose ``install()`` is a patch, in the order they are installed.
-PATCHES: Tuple[str, ...] = ("action_request", "action_response", "dialogue_states", "graph_runner", "tracker_copy")
+PATCHES: Tuple[str, ...] = (
+    "action_request",
+    "action_response",
+    "dialogue_states",
+    "graph_runner",
+    "tracker_copy",
+)
 
 _lock = threading.Lock()
 _switched_on = False
@@ -96,7 +103,8 @@ def switch_on() -> bool:
                 "LayanWarga's performance patches were tested with Rasa %s, not the installed %s: "
                 "Rasa runs without them (same answers, more CPU and memory per message; "
                 "rasa_extensions/patches.py says how to allow a new version).",
-                ", ".join(sorted(TESTED_RASA_VERSIONS)), rasa.__version__,
+                ", ".join(sorted(TESTED_RASA_VERSIONS)),
+                rasa.__version__,
             )
             return False
         # Imported only now: the patch modules import private names of Rasa that an untested

@@ -25,6 +25,7 @@ has every rule, ``restart`` and ``back`` included), and ``rasa test``'s
 ``in_training_data_fraction`` counts no prediction as memorised (it looks for policy names
 ending in ``_RulePolicy``/``_MemoizationPolicy``). Neither changes what the assistant does.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -59,7 +60,11 @@ class LayanWargaRulePolicy(RulePolicy):
         return recent
 
     def predict_action_probabilities(
-        self, tracker: DialogueStateTracker, domain: Domain, rule_only_data: Optional[Dict[Text, Any]] = None, **kwargs: Any
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
     ) -> PolicyPrediction:
         prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
         note_if_certain(tracker, prediction)
@@ -74,7 +79,11 @@ class LayanWargaMemoizationPolicy(MemoizationPolicy):
         return recent_states_featurizer(super()._standard_featurizer())
 
     def predict_action_probabilities(
-        self, tracker: DialogueStateTracker, domain: Domain, rule_only_data: Optional[Dict[Text, Any]] = None, **kwargs: Any
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
     ) -> PolicyPrediction:
         prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, **kwargs)
         note_if_certain(tracker, prediction)
@@ -90,7 +99,11 @@ class LayanWargaTEDPolicy(TEDPolicy):
         return recent_states_featurizer(super()._standard_featurizer())
 
     def predict_action_probabilities(
-        self, tracker: DialogueStateTracker, domain: Domain, rule_only_data: Optional[Dict[Text, Any]] = None, **kwargs: Any
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
     ) -> PolicyPrediction:
         if ted_may_skip(self, tracker):
             return self._prediction(self._default_predictions(domain))

@@ -26,6 +26,7 @@ whose training code edits every state) go through Rasa's code, and so does every
 the patches are not switched on (``rasa_extensions.patches``).
 ``tests/extensions/test_prediction_states.py`` compares predictions and states with Rasa's.
 """
+
 from __future__ import annotations
 
 import functools
@@ -109,13 +110,23 @@ class RecentStatesFeaturizer(MaxHistoryTrackerFeaturizer):
     ) -> List[List[State]]:
         if not patches.switched_on() or not all(_is_live(t) for t in trackers):
             return super().prediction_states(
-                trackers, domain, use_text_for_last_user_input, ignore_rule_only_turns,
-                rule_only_data, ignore_action_unlikely_intent,
+                trackers,
+                domain,
+                use_text_for_last_user_input,
+                ignore_rule_only_turns,
+                rule_only_data,
+                ignore_action_unlikely_intent,
             )
         return [
             _prediction_states(
-                self, tracker, domain, self.max_history, use_text_for_last_user_input,
-                ignore_rule_only_turns, rule_only_data, ignore_action_unlikely_intent,
+                self,
+                tracker,
+                domain,
+                self.max_history,
+                use_text_for_last_user_input,
+                ignore_rule_only_turns,
+                rule_only_data,
+                ignore_action_unlikely_intent,
             )
             for tracker in trackers
         ]
@@ -140,7 +151,11 @@ def rule_horizon(policy: RulePolicy) -> int:
     cached = getattr(policy, _HORIZON, None)
     if cached is not None and cached[0] is lookup:
         return cached[1]
-    keys = [*lookup.get(RULES, {}), *lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}), *lookup.get(RULES_NOT_IN_STORIES, [])]
+    keys = [
+        *lookup.get(RULES, {}),
+        *lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {}),
+        *lookup.get(RULES_NOT_IN_STORIES, []),
+    ]
     horizon = max((_key_length(key) for key in keys), default=0)
     setattr(policy, _HORIZON, (lookup, horizon))
     return horizon
@@ -165,5 +180,12 @@ def rule_policy_states(
         return None
     # Policy._prediction_states's flags for a policy on rule data: both off.
     return _prediction_states(
-        featurizer, tracker, domain, rule_horizon(policy) + 1, use_text_for_last_user_input, False, rule_only_data, False
+        featurizer,
+        tracker,
+        domain,
+        rule_horizon(policy) + 1,
+        use_text_for_last_user_input,
+        False,
+        rule_only_data,
+        False,
     )

@@ -22,6 +22,7 @@ run node gets its pipeline from its own provider node as ``SpacyNLP``'s does (``
 names this class). While the patches are not switched on (``rasa_extensions.patches``) every
 node loads its own copy, as ``SpacyNLP`` does.
 """
+
 from __future__ import annotations
 
 import logging

@@ -14,6 +14,7 @@ events no longer produce the state, and Rasa's copy differs from it on purpose. 
 without a domain's slots (``AnySlotDict``, training data), which makes slots up as asked.
 ``tests/extensions/test_tracker_copy.py`` compares both copies field by field.
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,7 +44,9 @@ def copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
         return _original_copy(self)
     if type(self).init_copy is DialogueStateTracker.init_copy:
         # ``init_copy`` without its copies of the slots, which are replaced right below.
-        clone = DialogueStateTracker(self.sender_id or DEFAULT_SENDER_ID, None, is_rule_tracker=self.is_rule_tracker)
+        clone = DialogueStateTracker(
+            self.sender_id or DEFAULT_SENDER_ID, None, is_rule_tracker=self.is_rule_tracker
+        )
     else:
         clone = self.init_copy()
     clone.events = self._create_events(list(self.events))
@@ -58,8 +61,11 @@ def copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
 def _plain(cls: type) -> bool:
     """Whether ``copy.copy`` of an instance is a new object with the same ``__dict__``."""
     return (
-        not hasattr(cls, "__copy__") and not hasattr(cls, "__setstate__") and not copyreg._slotnames(cls)
-        and cls.__reduce_ex__ is object.__reduce_ex__ and cls.__reduce__ is object.__reduce__
+        not hasattr(cls, "__copy__")
+        and not hasattr(cls, "__setstate__")
+        and not copyreg._slotnames(cls)
+        and cls.__reduce_ex__ is object.__reduce_ex__
+        and cls.__reduce__ is object.__reduce__
         and getattr(cls, "__getstate__", None) is getattr(object, "__getstate__", None)
     )
 

@@ -46,6 +46,7 @@ default 500; a tracker takes about 7 KB per turn of its session, measured with t
 endpoints.production.yml set it; the ticket database is
 ``DATABASE_URL``, as for every other process).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -74,7 +75,11 @@ from layanwarga.redaction import mask_value
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-_DATABASE_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.DisconnectionError)
+_DATABASE_ERRORS = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+)
 
 
 class TrackerStoreUnavailable(BaseException):
@@ -233,7 +238,9 @@ class LayanWargaTrackerStore(SQLTrackerStore):
             return self._marker(session, sender_id)
 
     def _marker(self, session: Any, sender_id: Text) -> Marker:
-        count, newest, latest = session.connection().execute(self._marker_query, {"sender_id": sender_id}).one()
+        count, newest, latest = (
+            session.connection().execute(self._marker_query, {"sender_id": sender_id}).one()
+        )
         return int(count or 0), newest, latest
 
     def _insert_events(self, session: Any, rows: List[Dict[str, Any]]) -> int:
@@ -250,7 +257,9 @@ class LayanWargaTrackerStore(SQLTrackerStore):
         session.flush()
         return max(row.id for row in objects)
 
-    def _retrieve_sync(self, sender_id: Text, all_sessions: bool) -> Tuple[Optional[DialogueStateTracker], Marker]:
+    def _retrieve_sync(
+        self, sender_id: Text, all_sessions: bool
+    ) -> Tuple[Optional[DialogueStateTracker], Marker]:
         with self.session_scope() as session:
             # Marker first: an insert landing between the two queries makes it older than the
             # events read, which only costs a reload next time (never a stale tracker).
@@ -278,7 +287,9 @@ class LayanWargaTrackerStore(SQLTrackerStore):
             readings = self.readings(new_events)
             if readings:
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._pool, functools.partial(self._record, tracker.sender_id, readings))
+                await loop.run_in_executor(
+                    self._pool, functools.partial(self._record, tracker.sender_id, readings)
+                )
         logger.debug("Tracker %s saved in %.1f ms", tracker.sender_id, (time.perf_counter() - started) * 1000)
 
     def readings(self, events: List[Event]) -> List[Tuple[review_queue.Reading, Optional[float]]]:
@@ -299,17 +310,22 @@ class LayanWargaTrackerStore(SQLTrackerStore):
                 if row.get("name")
             ]
             actions = []
-            for later in events[index + 1:]:
+            for later in events[index + 1 :]:
                 if isinstance(later, UserUttered):
                     break
-                if isinstance(later, ActionExecuted) and later.action_name and later.action_name != "action_listen":
+                if (
+                    isinstance(later, ActionExecuted)
+                    and later.action_name
+                    and later.action_name != "action_listen"
+                ):
                     actions.append(later.action_name)
             reading = review_queue.Reading(
                 text=event.text,
                 intent=intent.get("name"),
                 confidence=intent.get("confidence"),
                 guesses=ranking,
-                fell_back=intent.get("name") == review_queue.FALLBACK_INTENT or review_queue.FALLBACK_ACTION in actions,
+                fell_back=intent.get("name") == review_queue.FALLBACK_INTENT
+                or review_queue.FALLBACK_ACTION in actions,
                 in_form=bool(actions) and actions[0] in forms,
                 message_id=event.message_id,
             )
@@ -319,10 +335,16 @@ class LayanWargaTrackerStore(SQLTrackerStore):
     @staticmethod
     def _record(sender_id: str, readings: List[Tuple[review_queue.Reading, Optional[float]]]) -> None:
         for reading, timestamp in readings:
-            at = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(tzinfo=None) if timestamp else None
+            at = (
+                dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).replace(tzinfo=None)
+                if timestamp
+                else None
+            )
             review_queue.record_reading(sender_id, reading, at=at)
 
-    def _save_sync(self, tracker: DialogueStateTracker, stored: Optional[int]) -> Tuple[Marker, bool, List[Event]]:
+    def _save_sync(
+        self, tracker: DialogueStateTracker, stored: Optional[int]
+    ) -> Tuple[Marker, bool, List[Event]]:
         """Store the new events; returns the marker the database holds if nobody else wrote,
         whether a new session started after events that were already stored, and the events."""
         with self.session_scope() as session:
@@ -349,7 +371,9 @@ class LayanWargaTrackerStore(SQLTrackerStore):
                 # Counted before our inserts plus ours: another writer in between makes the
                 # real count larger, so the next retrieve reloads.
                 count, newest = count + len(rows), self._insert_events(session, rows)
-                latest = max([t for t in [latest, *(row["timestamp"] for row in rows)] if t is not None], default=None)
+                latest = max(
+                    [t for t in [latest, *(row["timestamp"] for row in rows)] if t is not None], default=None
+                )
             session.commit()
         new_session = already > 0 and any(isinstance(event, SessionStarted) for event in new_events)
         return (count, newest, latest), new_session, new_events

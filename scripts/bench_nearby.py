@@ -7,6 +7,7 @@ places: with a pin (street light, 50 m; road, 300 m) and without (same RT/RW, si
     .venv/bin/python scripts/bench_nearby.py --url sqlite:///var/bench_nearby.db --tickets 100000
     .venv/bin/python scripts/bench_nearby.py --url postgresql+psycopg2://postgres@127.0.0.1:5432/<db>
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,16 @@ from layanwarga.models import KIND_COMPLAINT, Ticket  # noqa: E402
 CENTRE = (-2.2096, 113.9135)
 SPREAD = 0.03  # degrees each way: ~6.7 km square
 TEXTS = {
-    "lapor_lampu_padam": ["lampu jalan depan masjid mati", "pju gang mawar padam", "lampu jalan kedip kedip dekat sekolah"],
-    "lapor_jalan_rusak": ["jalan berlubang depan sekolah", "aspal mengelupas dekat pasar", "jembatan kayu patah"],
+    "lapor_lampu_padam": [
+        "lampu jalan depan masjid mati",
+        "pju gang mawar padam",
+        "lampu jalan kedip kedip dekat sekolah",
+    ],
+    "lapor_jalan_rusak": [
+        "jalan berlubang depan sekolah",
+        "aspal mengelupas dekat pasar",
+        "jembatan kayu patah",
+    ],
     "lapor_sampah": ["sampah menumpuk di pinggir kali", "tps penuh belum diangkut"],
     "lapor_banjir": ["got mampet air meluap", "banjir setinggi lutut di gang"],
     "lapor_ketertiban": ["parkir liar depan minimarket", "balap liar tiap malam"],
@@ -47,15 +56,25 @@ def fill(url: str, count: int, seed: int = 23) -> None:
         for index in range(count):
             category = rng.choice(categories)
             pinned = rng.random() < 0.6
-            batch.append({
-                "number": f"ADU-2026-B{index:07d}", "kind": KIND_COMPLAINT, "category": category,
-                "state": rng.choice(open_states), "description": rng.choice(TEXTS[category]),
-                "latitude": CENTRE[0] + rng.uniform(-SPREAD, SPREAD) if pinned else None,
-                "longitude": CENTRE[1] + rng.uniform(-SPREAD, SPREAD) if pinned else None,
-                "rt": str(rng.randint(1, 20)), "rw": str(rng.randint(1, 8)), "area": "Langkai",
-                "is_anonymous": rng.random() < 0.1, "is_confidential": rng.random() < 0.03,
-                "details": {}, "created_at": now - dt.timedelta(days=rng.randint(0, 60)), "updated_at": now,
-            })
+            batch.append(
+                {
+                    "number": f"ADU-2026-B{index:07d}",
+                    "kind": KIND_COMPLAINT,
+                    "category": category,
+                    "state": rng.choice(open_states),
+                    "description": rng.choice(TEXTS[category]),
+                    "latitude": CENTRE[0] + rng.uniform(-SPREAD, SPREAD) if pinned else None,
+                    "longitude": CENTRE[1] + rng.uniform(-SPREAD, SPREAD) if pinned else None,
+                    "rt": str(rng.randint(1, 20)),
+                    "rw": str(rng.randint(1, 8)),
+                    "area": "Langkai",
+                    "is_anonymous": rng.random() < 0.1,
+                    "is_confidential": rng.random() < 0.03,
+                    "details": {},
+                    "created_at": now - dt.timedelta(days=rng.randint(0, 60)),
+                    "updated_at": now,
+                }
+            )
             if len(batch) == 5000:
                 session.execute(insert(Ticket), batch)
                 batch = []
@@ -63,7 +82,9 @@ def fill(url: str, count: int, seed: int = 23) -> None:
             session.execute(insert(Ticket), batch)
 
 
-def timed(url: str, runs: int, search: Callable[[random.Random], nearby.Place], category: str, text: str) -> List[float]:
+def timed(
+    url: str, runs: int, search: Callable[[random.Random], nearby.Place], category: str, text: str
+) -> List[float]:
     inst = get_institution()
     rng = random.Random(5)
     times = []
@@ -89,7 +110,10 @@ def main() -> None:
     print(f"{args.tickets} open complaints in {time.perf_counter() - start:.0f} s ({db.safe_url(args.url)})")
 
     def pin(rng: random.Random) -> nearby.Place:
-        return nearby.Place(latitude=CENTRE[0] + rng.uniform(-SPREAD, SPREAD), longitude=CENTRE[1] + rng.uniform(-SPREAD, SPREAD))
+        return nearby.Place(
+            latitude=CENTRE[0] + rng.uniform(-SPREAD, SPREAD),
+            longitude=CENTRE[1] + rng.uniform(-SPREAD, SPREAD),
+        )
 
     def rt_rw(rng: random.Random) -> nearby.Place:
         return nearby.Place(rt=str(rng.randint(1, 20)), rw=str(rng.randint(1, 8)), area="Langkai")

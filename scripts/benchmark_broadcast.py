@@ -25,6 +25,7 @@ by this script (``--serve`` mode), so the worker's figures are its own.
 
 Results: results/benchmark_broadcast/<timestamp>/summary.json and summary.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,11 +80,20 @@ async def serve(sim_port: int, connector_port: int, database_url: str, workdir: 
     from simulator.server import RunningSimulator
 
     Sanic.test_mode = True
-    settings = load_settings({
-        "verify_token": VERIFY_TOKEN, "app_secret": APP_SECRET, "access_token": ACCESS_TOKEN,
-        "phone_number_id": PHONE_NUMBER_ID, "api_base": f"http://127.0.0.1:{sim_port}", "api_version": API_VERSION,
-        "database_url": database_url, "spool_dir": f"{workdir}/spool", "media_dir": f"{workdir}/media",
-    }, environ={})
+    settings = load_settings(
+        {
+            "verify_token": VERIFY_TOKEN,
+            "app_secret": APP_SECRET,
+            "access_token": ACCESS_TOKEN,
+            "phone_number_id": PHONE_NUMBER_ID,
+            "api_base": f"http://127.0.0.1:{sim_port}",
+            "api_version": API_VERSION,
+            "database_url": database_url,
+            "spool_dir": f"{workdir}/spool",
+            "media_dir": f"{workdir}/media",
+        },
+        environ={},
+    )
     channel = WhatsAppInput(settings)
 
     async def on_message(_message: Any) -> None:  # no citizen writes during the benchmark
@@ -97,11 +107,22 @@ async def serve(sim_port: int, connector_port: int, database_url: str, workdir: 
     server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
     await server.startup()
     await server.after_start()
-    simulator = RunningSimulator(SimulatorConfig(
-        host="127.0.0.1", port=sim_port, webhook_url=f"http://127.0.0.1:{connector_port}/webhooks/whatsapp/webhook",
-        app_secret=APP_SECRET, access_token=ACCESS_TOKEN, verify_token=VERIFY_TOKEN, phone_number_id=PHONE_NUMBER_ID,
-        api_version=API_VERSION, auto_read=False, verify_on_start=False, citizens=[], status_delay=0.05,
-    ))
+    simulator = RunningSimulator(
+        SimulatorConfig(
+            host="127.0.0.1",
+            port=sim_port,
+            webhook_url=f"http://127.0.0.1:{connector_port}/webhooks/whatsapp/webhook",
+            app_secret=APP_SECRET,
+            access_token=ACCESS_TOKEN,
+            verify_token=VERIFY_TOKEN,
+            phone_number_id=PHONE_NUMBER_ID,
+            api_version=API_VERSION,
+            auto_read=False,
+            verify_on_start=False,
+            citizens=[],
+            status_delay=0.05,
+        )
+    )
     await simulator.start()
     print("READY", flush=True)
     await asyncio.Event().wait()
@@ -115,8 +136,19 @@ class WhatsApp:
         self.base = f"http://127.0.0.1:{self.sim_port}"
         self.log = (workdir / "whatsapp.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(self.sim_port), str(connector_port), database_url, str(workdir)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--serve",
+                str(self.sim_port),
+                str(connector_port),
+                database_url,
+                str(workdir),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
         )
         seen = []
         for line in self.process.stdout or []:
@@ -125,12 +157,16 @@ class WhatsApp:
             seen.append(line)
         else:
             self.stop()
-            raise RuntimeError(f"simulator/connector did not start: {''.join(seen)[-2000:]}"
-                               f"{(workdir / 'whatsapp.log').read_text()[-2000:]}")
+            raise RuntimeError(
+                f"simulator/connector did not start: {''.join(seen)[-2000:]}"
+                f"{(workdir / 'whatsapp.log').read_text()[-2000:]}"
+            )
 
     def graph_calls(self, since: float = 0.0) -> List[Dict[str, Any]]:
         """Template sends the simulator received since ``since`` (wall clock)."""
-        calls = requests.get(f"{self.base}/sim/api/graph", params={"since": since}, timeout=60).json()["calls"]
+        calls = requests.get(f"{self.base}/sim/api/graph", params={"since": since}, timeout=60).json()[
+            "calls"
+        ]
         return [c for c in calls if isinstance(c.get("body"), dict) and c["body"].get("type") == "template"]
 
     def stop(self) -> None:
@@ -160,7 +196,12 @@ def drop_database(url: str) -> None:
     name = make_url(url).database
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -177,14 +218,27 @@ def seed(url: str, count: int) -> float:
     now = dt.datetime.utcnow().replace(microsecond=0)
     consent = subscriptions.consent_text(inst, subscriptions.ALL, subscriptions.ALL)
     with db.session_scope(url) as session:
-        session.execute(Citizen.__table__.insert(), [
-            {"wa_id": f"6281{i:09d}", "created_at": now, "updated_at": now} for i in range(count)
-        ])
+        session.execute(
+            Citizen.__table__.insert(),
+            [{"wa_id": f"6281{i:09d}", "created_at": now, "updated_at": now} for i in range(count)],
+        )
         ids = [row[0] for row in session.execute(text("SELECT id FROM citizens ORDER BY id"))]
-        session.execute(Subscription.__table__.insert(), [
-            {"citizen_id": cid, "topic": subscriptions.ALL, "area": subscriptions.ALL, "active": True, "opted_in_at": now,
-             "consent_text": consent, "created_at": now, "updated_at": now} for cid in ids
-        ])
+        session.execute(
+            Subscription.__table__.insert(),
+            [
+                {
+                    "citizen_id": cid,
+                    "topic": subscriptions.ALL,
+                    "area": subscriptions.ALL,
+                    "active": True,
+                    "opted_in_at": now,
+                    "consent_text": consent,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for cid in ids
+            ],
+        )
     return time.perf_counter() - started
 
 
@@ -195,7 +249,12 @@ def queue(url: str) -> tuple:
     inst = get_institution()
     with db.session_scope(url, write=True) as session:
         row = subscriptions.create_draft(
-            session, inst, title="Benchmark", topic="bencana", area="panarung", actor="staf:bench",
+            session,
+            inst,
+            title="Benchmark",
+            topic="bencana",
+            area="panarung",
+            actor="staf:bench",
             text="Bapak/Ibu warga, debit Sungai Kahayan naik. Mohon waspada dan amankan dokumen penting.",
         )
         aid = int(row.id)
@@ -254,7 +313,9 @@ def window_max(times: List[float]) -> int:
 def graph_settings(base: str) -> Any:
     from whatsapp.settings import GraphSettings
 
-    return GraphSettings(api_base=base, api_version=API_VERSION, access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID)
+    return GraphSettings(
+        api_base=base, api_version=API_VERSION, access_token=ACCESS_TOKEN, phone_number_id=PHONE_NUMBER_ID
+    )
 
 
 def wait_delivered(url: str, aid: int, expected: int, timeout: float = 600) -> Optional[float]:
@@ -266,7 +327,9 @@ def wait_delivered(url: str, aid: int, expected: int, timeout: float = 600) -> O
     return None
 
 
-def run_rate(url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[int], subscribers: int) -> Dict[str, Any]:
+def run_rate(
+    url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[int], subscribers: int
+) -> Dict[str, Any]:
     from layanwarga.broadcast import Broadcaster, BroadcastOptions, threads_for
     from layanwarga.config import get_institution
     from whatsapp.sync import SyncClient
@@ -276,8 +339,13 @@ def run_rate(url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[in
     settings = graph_settings(whatsapp.base)
     sender = TimedSender(SyncClient(settings, connections=concurrency))
     since = time.time()
-    worker = Broadcaster(get_institution(), settings, BroadcastOptions(messages_per_second=rate, concurrency=concurrency),
-                         url=url, client=sender)
+    worker = Broadcaster(
+        get_institution(),
+        settings,
+        BroadcastOptions(messages_per_second=rate, concurrency=concurrency),
+        url=url,
+        client=sender,
+    )
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     wall_started = time.time()
@@ -304,22 +372,34 @@ def run_rate(url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[in
         "max_in_one_second_sent": window_max(sender.starts),
         "graph_p50_ms": round(percentile(sender.latencies, 0.5) * 1000, 1),
         "graph_p95_ms": round(percentile(sender.latencies, 0.95) * 1000, 1),
-        "worker_cpu_seconds": round((cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime), 1),
+        "worker_cpu_seconds": round(
+            (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime), 1
+        ),
         "sent": final.sent,
         "by_status": final.by_status,
         "recipients_reached": len(per_recipient),
         "duplicates": sum(n - 1 for n in per_recipient.values() if n > 1),
         "delivered_recorded": final.delivered,
         "tracking_lag_seconds": None if lag is None else round(lag, 1),
-        "ok": queued == subscribers and final.sent == subscribers and not any(n > 1 for n in per_recipient.values()),
+        "ok": queued == subscribers
+        and final.sent == subscribers
+        and not any(n > 1 for n in per_recipient.values()),
     }
 
 
-def run_crash(url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[int], subscribers: int, workdir: Path) -> Dict[str, Any]:
+def run_crash(
+    url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[int], subscribers: int, workdir: Path
+) -> Dict[str, Any]:
     aid, queued, _ = queue(url)
     since = time.time()
-    env = {**os.environ, "DATABASE_URL": url, "WHATSAPP_API_BASE": whatsapp.base, "WHATSAPP_API_VERSION": API_VERSION,
-           "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN, "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "WHATSAPP_API_BASE": whatsapp.base,
+        "WHATSAPP_API_VERSION": API_VERSION,
+        "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+    }
     command = [sys.executable, "-m", "layanwarga.broadcast", "--rate", str(rate)]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
@@ -352,7 +432,8 @@ def run_crash(url: str, whatsapp: WhatsApp, rate: float, concurrency: Optional[i
         "by_status": final.by_status,
         "recipients_reached": len(per_recipient),
         "duplicates": sum(n - 1 for n in per_recipient.values() if n > 1),
-        "ok": queued == subscribers and final.sent + final.count("unknown") == subscribers
+        "ok": queued == subscribers
+        and final.sent + final.count("unknown") == subscribers
         and not any(n > 1 for n in per_recipient.values()),
     }
 
@@ -385,10 +466,13 @@ def markdown(results: Dict[str, Any]) -> str:
             f"{run['tracking_lag_seconds']} s |"
         )
     for crash in results.get("crashes", []):
-        lines += ["", f"Crash on {crash['database']} at {crash['rate_configured']} msg/s: killed with SIGKILL after "
-                  f"{crash['killed_after_messages']:,} messages, the restarted worker sent again after "
-                  f"{crash['resumed_after_seconds']} s; {crash['sent']:,} sent, {crash['unknown']} unknown (under way at the kill, "
-                  f"not resent), {crash['duplicates']} duplicates; {crash['total_seconds']} s in all."]
+        lines += [
+            "",
+            f"Crash on {crash['database']} at {crash['rate_configured']} msg/s: killed with SIGKILL after "
+            f"{crash['killed_after_messages']:,} messages, the restarted worker sent again after "
+            f"{crash['resumed_after_seconds']} s; {crash['sent']:,} sent, {crash['unknown']} unknown (under way at the kill, "
+            f"not resent), {crash['duplicates']} duplicates; {crash['total_seconds']} s in all.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -400,10 +484,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--rates", default="80,max", help="messages/s per run, 'max' = no practical limit (1000)")
-    parser.add_argument("--concurrency", type=int, default=None,
-                        help="sending threads (default: the worker's own choice for the rate)")
-    parser.add_argument("--crash", action="store_true", help="also kill and restart the worker halfway (on the last database)")
+    parser.add_argument(
+        "--rates", default="80,max", help="messages/s per run, 'max' = no practical limit (1000)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="sending threads (default: the worker's own choice for the rate)",
+    )
+    parser.add_argument(
+        "--crash", action="store_true", help="also kill and restart the worker halfway (on the last database)"
+    )
     args = parser.parse_args()
     # Ctrl-C or a kill still stops the helper process and drops the scratch database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -413,8 +505,13 @@ def main() -> int:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = ROOT / "results" / "benchmark_broadcast" / stamp
     out.mkdir(parents=True, exist_ok=True)
-    results: Dict[str, Any] = {"date": dt.date.today().isoformat(), "machine": machine(), "subscribers": args.subscribers,
-                               "runs": [], "crashes": []}
+    results: Dict[str, Any] = {
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "subscribers": args.subscribers,
+        "runs": [],
+        "crashes": [],
+    }
     rates = [MAX_RATE if r.strip() == "max" else float(r) for r in args.rates.split(",")]
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     for index, kind in enumerate(databases):
@@ -430,7 +527,10 @@ def main() -> int:
                 results["runs"].append(run)
                 print(json.dumps(run), flush=True)
             if args.crash and index == len(databases) - 1:
-                crash = {"database": kind, **run_crash(url, whatsapp, rates[0], args.concurrency, args.subscribers, workdir)}
+                crash = {
+                    "database": kind,
+                    **run_crash(url, whatsapp, rates[0], args.concurrency, args.subscribers, workdir),
+                }
                 results["crashes"].append(crash)
                 print(json.dumps(crash), flush=True)
         finally:

@@ -20,6 +20,7 @@ PostgreSQL database. Statuses alone are timed too (one unit per record against b
     .venv/bin/python scripts/benchmark_connector_db.py
     .venv/bin/python scripts/benchmark_connector_db.py --databases sqlite --messages 1000 --batch 50
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,12 +53,23 @@ STATUS_SEQUENCE = (("sent", 0), ("delivered", 5), ("read", 20))
 # gives it: about 0.6 KB of JSON before encryption).
 OWNER, LEASE, RUNNER = "bench/1", journal.DEFAULT_LEASE, BlockingRunner()
 MESSAGE = {
-    "id": "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYIDNBMEI1QkY3", "type": "text", "timestamp": "1767225600",
-    "wa_id": "6281234567890", "user_id": None, "parent_user_id": None, "profile_name": "Budi Santoso",
-    "username": None, "phone_number_id": "100000000000001", "display_phone_number": "6281100000000",
-    "raw": {"from": "6281234567890", "id": "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYIDNBMEI1QkY3",
-            "timestamp": "1767225600", "type": "text",
-            "text": {"body": "lampu jalan di gang mawar rt 3 mati sejak kemarin malam, mohon dibantu pak"}},
+    "id": "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYIDNBMEI1QkY3",
+    "type": "text",
+    "timestamp": "1767225600",
+    "wa_id": "6281234567890",
+    "user_id": None,
+    "parent_user_id": None,
+    "profile_name": "Budi Santoso",
+    "username": None,
+    "phone_number_id": "100000000000001",
+    "display_phone_number": "6281100000000",
+    "raw": {
+        "from": "6281234567890",
+        "id": "wamid.HBgNNjI4MTIzNDU2Nzg5MBUCABIYIDNBMEI1QkY3",
+        "timestamp": "1767225600",
+        "type": "text",
+        "text": {"body": "lampu jalan di gang mawar rt 3 mati sejak kemarin malam, mohon dibantu pak"},
+    },
     "position": [0, 0, 0],
 }
 
@@ -81,7 +93,9 @@ def drop_database(url: str) -> None:
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
             {"n": name},
         )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -94,7 +108,9 @@ def sender_of(i: int) -> str:
 
 def separate(url: str, i: int, replies: int) -> None:
     sender = sender_of(i)
-    journal.take_in_rows([journal.Entry(f"wamid.in.{i}|1767225600|{sender}", sender, {}, float(i))], OWNER, LEASE, url=url)
+    journal.take_in_rows(
+        [journal.Entry(f"wamid.in.{i}|1767225600|{sender}", sender, {}, float(i))], OWNER, LEASE, url=url
+    )
     blocklist.is_blocked(sender, url=url)
     inbound.record_inbound(wa_id=sender, user_id=None, profile_name="Budi", inbound_at=None, url=url)
     conversation_log.log_inbound(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=url)
@@ -104,7 +120,9 @@ def separate(url: str, i: int, replies: int) -> None:
         conversation_log.log_outbound(sender, "Baik, kami catat.", wamid=f"wamid.out.{i}.{r}", url=url)
     for status, later in STATUS_SEQUENCE:
         for r in range(replies):
-            statuses.record_statuses([statuses.StatusRecord(f"wamid.out.{i - later}.{r}", status, sender)], url=url)
+            statuses.record_statuses(
+                [statuses.StatusRecord(f"wamid.out.{i - later}.{r}", status, sender)], url=url
+            )
 
 
 def merged(url: str, i: int, replies: int, pending: List[statuses.StatusRecord], batch: int) -> None:
@@ -112,8 +130,12 @@ def merged(url: str, i: int, replies: int, pending: List[statuses.StatusRecord],
     key = f"wamid.in.{i}|1767225600|{sender}"
     journal.take_in_rows([journal.Entry(key, sender, MESSAGE, float(i))], OWNER, LEASE, url=url)
     inbound.admit_inbound(sender, wa_id=sender, user_id=None, profile_name="Budi", inbound_at=None, url=url)
-    hold = journal.SqlJournal(RUNNER, url=url).holder(key, {"text": "lampu jalan mati", "metadata": {}, "message_id": key})
-    conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=url, also=hold)
+    hold = journal.SqlJournal(RUNNER, url=url).holder(
+        key, {"text": "lampu jalan mati", "metadata": {}, "message_id": key}
+    )
+    conversation_log.log_inbound_checking_handoff(
+        sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=url, also=hold
+    )
     for r in range(replies):
         statuses.record_outbound(f"wamid.out.{i}.{r}", sender, "Baik, kami catat.", url=url)
     journal.finish_row(key, journal.DONE, url=url)
@@ -155,7 +177,9 @@ def merged_turns(url: str, messages: int, replies: int, batch: int) -> None:
         statuses.record_statuses(pending, url=url)
 
 
-def turns(kind: str, workdir: Path, messages: int, replies: int, batch: int) -> Dict[str, Tuple[float, float, float]]:
+def turns(
+    kind: str, workdir: Path, messages: int, replies: int, batch: int
+) -> Dict[str, Tuple[float, float, float]]:
     results: Dict[str, Tuple[float, float, float]] = {}
     for mode in ("separate", "merged"):
         url = create_database(kind, workdir)
@@ -188,7 +212,9 @@ def statuses_only(kind: str, workdir: Path, count: int, batch: int) -> Dict[str,
     results: Dict[str, Tuple[float, float]] = {}
     messages = count // len(STATUS_SEQUENCE)
     records = [
-        statuses.StatusRecord(f"wamid.st.{i}", status, sender_of(i)) for status, _ in STATUS_SEQUENCE for i in range(messages)
+        statuses.StatusRecord(f"wamid.st.{i}", status, sender_of(i))
+        for status, _ in STATUS_SEQUENCE
+        for i in range(messages)
     ]
     for mode in ("one per unit", f"batches of {batch}"):
         url = create_database(kind, workdir)
@@ -205,7 +231,9 @@ def statuses_only(kind: str, workdir: Path, count: int, batch: int) -> Dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--databases", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
+    )
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--replies", type=int, default=2)
     parser.add_argument("--batch", type=int, default=200, help="status records per unit of work (merged)")
@@ -217,14 +245,18 @@ def main() -> None:
         workdir = Path(tmp)
         for kind in args.databases:
             runs = [turns(kind, workdir, args.messages, args.replies, args.batch) for _ in range(args.repeat)]
-            print(f"\n{kind}: per answered message ({args.messages} messages, {args.replies} replies each, "
-                  f"median of {args.repeat})")
+            print(
+                f"\n{kind}: per answered message ({args.messages} messages, {args.replies} replies each, "
+                f"median of {args.repeat})"
+            )
             print(f"  {'mode':<10} {'CPU ms':>8} {'wall ms':>8} {'units':>6}")
             for mode in ("separate", "merged"):
                 cpu = statistics.median(r[mode][0] for r in runs)
                 wall = statistics.median(r[mode][1] for r in runs)
                 print(f"  {mode:<10} {cpu:8.2f} {wall:8.2f} {runs[0][mode][2]:6.2f}")
-            status_runs = [statuses_only(kind, workdir, args.statuses, args.batch) for _ in range(args.repeat)]
+            status_runs = [
+                statuses_only(kind, workdir, args.statuses, args.batch) for _ in range(args.repeat)
+            ]
             print(f"{kind}: per status record ({args.statuses} records)")
             for mode in status_runs[0]:
                 cpu = statistics.median(r[mode][0] for r in status_runs)

@@ -24,6 +24,7 @@ the time goes. ``--profile`` samples the Rasa process with py-spy during the tar
 
 Results: results/benchmark/<timestamp>/summary.json and summary.md (BENCHMARKS.md quotes them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -146,8 +147,15 @@ SCRIPTS: Dict[str, List[Step]] = {
 }
 # How often each script is picked: mostly short questions, some reports and letter requests.
 WEIGHTS = {
-    "menu_and_hours": 4, "office_location": 3, "status_check": 3, "requirements": 3, "emergency": 1,
-    "out_of_scope": 2, "complaint_photo_pin": 2, "sktm_request": 1, "cancel_mid_form": 2,
+    "menu_and_hours": 4,
+    "office_location": 3,
+    "status_check": 3,
+    "requirements": 3,
+    "emergency": 1,
+    "out_of_scope": 2,
+    "complaint_photo_pin": 2,
+    "sktm_request": 1,
+    "cancel_mid_form": 2,
 }
 # The long conversation: six short exchanges, repeated (turn 2 and turn 200 are the same kind).
 LONG_CYCLE: List[Step] = [
@@ -275,10 +283,20 @@ class Citizen:
         want = expected if expected is not None else len(replies)
         self.driver.message_expectations[sent.id] = want
         done = replies[:want] if len(replies) >= want and want > 0 else []
-        latency = (done[-1].received_at - sent.posted_at) if done and sent.posted_at and done[-1].received_at else None
+        latency = (
+            (done[-1].received_at - sent.posted_at)
+            if done and sent.posted_at and done[-1].received_at
+            else None
+        )
         return TurnResult(
-            script, index, sent.posted_at or time.perf_counter(), latency, want, len(replies),
-            citizen=self.key, sent_seq=sent.seq,
+            script,
+            index,
+            sent.posted_at or time.perf_counter(),
+            latency,
+            want,
+            len(replies),
+            citizen=self.key,
+            sent_seq=sent.seq,
         )
 
     def settle(self, result: TurnResult) -> None:
@@ -325,7 +343,10 @@ class Driver:
         for index in range(len(LONG_CYCLE)):
             result = await citizen.turn("long", index, None, timeout)
             self.expected[("long", index)] = result.received
-        return {"expected_replies": {f"{s}[{i}]": n for (s, i), n in self.expected.items()}, "problems": problems}
+        return {
+            "expected_replies": {f"{s}[{i}]": n for (s, i), n in self.expected.items()},
+            "problems": problems,
+        }
 
     def pick_script(self) -> str:
         names = list(WEIGHTS)
@@ -333,7 +354,13 @@ class Driver:
 
 
 async def run_load(
-    driver: Driver, *, citizens: int, rate: Optional[float], duration: float, warmup: float, turn_timeout: float,
+    driver: Driver,
+    *,
+    citizens: int,
+    rate: Optional[float],
+    duration: float,
+    warmup: float,
+    turn_timeout: float,
     think: float,
 ) -> Dict[str, Any]:
     """Citizens arrive at ``rate`` (Poisson; None = no pauses at all) for warmup + duration."""
@@ -411,8 +438,12 @@ async def run_load(
             expected = driver.message_expectations.get(sent.id)
             if expected is not None and got > expected:
                 duplicates += got - expected
-    double_processed = sum(1 for p in people for m in driver.sim.citizen(p.key).messages
-                           if m.author != BOT and driver.sim.read_marks.get(m.id, 0) > 1)
+    double_processed = sum(
+        1
+        for p in people
+        for m in driver.sim.citizen(p.key).messages
+        if m.author != BOT and driver.sim.read_marks.get(m.id, 0) > 1
+    )
     return {
         "offered_rate": rate,
         "citizens": citizens,
@@ -433,7 +464,9 @@ async def run_load(
         "duplicated_replies": duplicates,
         "double_processed_messages": double_processed,
         "arrivals_without_idle_citizen": shortfall,
-        "lost_examples": [f"{r.script}[{r.step}] got {r.received}/{r.expected} {r.error or ''}".strip() for r in lost[:5]],
+        "lost_examples": [
+            f"{r.script}[{r.step}] got {r.received}/{r.expected} {r.error or ''}".strip() for r in lost[:5]
+        ],
     }
 
 
@@ -454,7 +487,7 @@ async def drain(driver: Driver, timeout: float) -> None:
                     continue
                 expected = driver.message_expectations.get(message.id, 0)
                 got = 0
-                for later in messages[index + 1:]:
+                for later in messages[index + 1 :]:
                     if later.author != BOT:
                         break
                     got += 1
@@ -488,14 +521,21 @@ async def long_conversation(
             on_turn(index)
         if rasa_cpu is not None and index in windows:
             cpu_marks[index] = rasa_cpu()
-        result = await citizen.turn("long", index, driver.expected.get(("long", index % len(LONG_CYCLE)), 1), timeout)
+        result = await citizen.turn(
+            "long", index, driver.expected.get(("long", index % len(LONG_CYCLE)), 1), timeout
+        )
         latencies.append(result.latency)
     if rasa_cpu is not None:
         cpu_marks[turns] = rasa_cpu()
     valid = [x for x in latencies if x is not None]
-    same_kind_early = [latencies[i] for i in range(1, min(turns, 60), len(LONG_CYCLE)) if latencies[i] is not None]
-    same_kind_late = [latencies[i] for i in range(1 + ((turns - 1) // len(LONG_CYCLE) - 9) * len(LONG_CYCLE), turns, len(LONG_CYCLE))
-                      if i >= 0 and latencies[i] is not None]
+    same_kind_early = [
+        latencies[i] for i in range(1, min(turns, 60), len(LONG_CYCLE)) if latencies[i] is not None
+    ]
+    same_kind_late = [
+        latencies[i]
+        for i in range(1 + ((turns - 1) // len(LONG_CYCLE) - 9) * len(LONG_CYCLE), turns, len(LONG_CYCLE))
+        if i >= 0 and latencies[i] is not None
+    ]
     turn2 = latencies[1] if turns > 1 else None
     turn_last = latencies[turns - 1] if turns else None
     early, late = statistics.median(same_kind_early or [0]), statistics.median(same_kind_late or [0])
@@ -534,14 +574,32 @@ class Variant:
 
 
 VARIANTS: Dict[str, Variant] = {
-    "project-sqlite": Variant("project-sqlite", PROJECT_MODEL, description="the project's config.yml; embedded default (SQLite tracker store + ticket DB)"),
-    "project-postgres": Variant("project-postgres", PROJECT_MODEL, postgres=True, description="the project's config.yml; PostgreSQL tracker store + ticket DB"),
-    "baseline-sqlite": Variant("baseline-sqlite", BASELINE_MODEL, description="`rasa init` pipeline and policies (untuned); embedded default"),
+    "project-sqlite": Variant(
+        "project-sqlite",
+        PROJECT_MODEL,
+        description="the project's config.yml; embedded default (SQLite tracker store + ticket DB)",
+    ),
+    "project-postgres": Variant(
+        "project-postgres",
+        PROJECT_MODEL,
+        postgres=True,
+        description="the project's config.yml; PostgreSQL tracker store + ticket DB",
+    ),
+    "baseline-sqlite": Variant(
+        "baseline-sqlite",
+        BASELINE_MODEL,
+        description="`rasa init` pipeline and policies (untuned); embedded default",
+    ),
     # Rasa as it ships: the rasa-init model, Rasa's own SQLTrackerStore and none of
     # rasa_extensions' patches (the stack's entry leaves them off for this setting); only the
     # connector, actions and domain are the project's.
-    "stock-sqlite": Variant("stock-sqlite", BASELINE_MODEL, tracker_type="SQL", env={"LAYANWARGA_RASA_PATCHES": "off"},
-                            description="`rasa init` pipeline and policies, Rasa's SQLTrackerStore, no Rasa patches; SQLite"),
+    "stock-sqlite": Variant(
+        "stock-sqlite",
+        BASELINE_MODEL,
+        tracker_type="SQL",
+        env={"LAYANWARGA_RASA_PATCHES": "off"},
+        description="`rasa init` pipeline and policies, Rasa's SQLTrackerStore, no Rasa patches; SQLite",
+    ),
 }
 
 
@@ -558,7 +616,12 @@ def drop_postgres_db(url: str) -> None:
     name = make_url(url).database
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -606,7 +669,9 @@ class Sampler:
         return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
 
 
-def cpu_delta(before: Dict[str, Optional[float]], after: Dict[str, Optional[float]], seconds: float) -> Dict[str, Any]:
+def cpu_delta(
+    before: Dict[str, Optional[float]], after: Dict[str, Optional[float]], seconds: float
+) -> Dict[str, Any]:
     return {
         name: round(((after[name] or 0) - (before[name] or 0)) / seconds * 100, 1)
         for name in before
@@ -614,7 +679,12 @@ def cpu_delta(before: Dict[str, Optional[float]], after: Dict[str, Optional[floa
     }
 
 
-def add_cpu(phase: Dict[str, Any], before: Dict[str, Optional[float]], after: Dict[str, Optional[float]], seconds: float) -> None:
+def add_cpu(
+    phase: Dict[str, Any],
+    before: Dict[str, Optional[float]],
+    after: Dict[str, Optional[float]],
+    seconds: float,
+) -> None:
     """CPU use of each process over the phase, and CPU milliseconds per answered message: the
     cost that decides capacity, and much less sensitive to other work on the machine."""
     phase["cpu_percent"] = cpu_delta(before, after, seconds)
@@ -634,18 +704,32 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
     databases: List[str] = []
     database_url = tracker_url = None
     if variant.postgres:
-        database_url, tracker_url = create_postgres_db("lw_bench_tickets"), create_postgres_db("lw_bench_tracker")
+        database_url, tracker_url = (
+            create_postgres_db("lw_bench_tickets"),
+            create_postgres_db("lw_bench_tracker"),
+        )
         databases = [database_url, tracker_url]
     sim_config = SimulatorConfig(
-        host="127.0.0.1", port=free_port(), auto_read=True, send_statuses=not args.no_statuses,
-        verify_on_start=False, citizens=[], status_delay=0.02, retry_base=0.5, retry_for=60.0,
+        host="127.0.0.1",
+        port=free_port(),
+        auto_read=True,
+        send_statuses=not args.no_statuses,
+        verify_on_start=False,
+        citizens=[],
+        status_delay=0.02,
+        retry_base=0.5,
+        retry_for=60.0,
     )
     rasa_port = free_port()
     sim_config.webhook_url = f"http://127.0.0.1:{rasa_port}/webhooks/whatsapp/webhook"
     running = await RunningSimulator(sim_config).start()
     stack: Optional[Stack] = None
     profiler: Optional[subprocess.Popen] = None
-    result: Dict[str, Any] = {"variant": variant.name, "description": variant.description, "model": variant.model.name}
+    result: Dict[str, Any] = {
+        "variant": variant.name,
+        "description": variant.description,
+        "model": variant.model.name,
+    }
     try:
         started = time.monotonic()
         # The connector's per-citizen pacing (Meta's pair rate limit: a burst of 20, then one
@@ -653,7 +737,9 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
         # Likewise its flood protection (20 messages per citizen per minute): the long conversation
         # sends 200 messages in about a minute.
         connector = {
-            "pair_rate_burst": 1000000, "pair_rate_per_second": 1000.0, "max_messages_per_minute": 1000000,
+            "pair_rate_burst": 1000000,
+            "pair_rate_per_second": 1000.0,
+            "max_messages_per_minute": 1000000,
             "max_concurrent_senders": args.max_concurrent_senders,
         }
         extra_env = {**whatsapp_env(sim_config, sim_config.base_url), **variant.env}
@@ -668,15 +754,24 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
         stack = await asyncio.get_running_loop().run_in_executor(
             None,
             lambda: start_stack(
-                workdir, model=variant.model, rasa_port=rasa_port, whatsapp=connector, database_url=database_url,
-                tracker_url=tracker_url, tracker_type=variant.tracker_type, rest=False, extra_env=extra_env,
+                workdir,
+                model=variant.model,
+                rasa_port=rasa_port,
+                whatsapp=connector,
+                database_url=database_url,
+                tracker_url=tracker_url,
+                tracker_type=variant.tracker_type,
+                rest=False,
+                extra_env=extra_env,
             ),
         )
         ACTIVE_STACKS.append(stack)
         result["startup_seconds"] = round(time.monotonic() - started, 1)
         if not await running.sim.verify_webhook():
             raise RuntimeError("webhook verification failed")
-        sampler = Sampler({"rasa": stack.rasa_pid, "actions": stack.actions_pid, "driver_and_simulator": os.getpid()})
+        sampler = Sampler(
+            {"rasa": stack.rasa_pid, "actions": stack.actions_pid, "driver_and_simulator": os.getpid()}
+        )
         sampler.start()
         driver = Driver(running.sim)
         result["memory_after_start_mb"] = memory_mb(stack.rasa_pid)
@@ -690,7 +785,9 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
             phase = f"rate {rate:g}"
             print(f"[{variant.name}] offered load: {rate:g} msg/s for {args.duration} s", flush=True)
             if args.profile and number == 0:
-                profiler = start_profiler(stack.rasa_pid, workdir / "rasa-profile", args.warmup, args.duration)
+                profiler = start_profiler(
+                    stack.rasa_pid, workdir / "rasa-profile", args.warmup, args.duration
+                )
             cpu_before, t0 = sampler.cpu(), time.perf_counter()
             result[phase] = await run_load_with_expectations(driver, args, rate=rate, duration=args.duration)
             add_cpu(result[phase], cpu_before, sampler.cpu(), time.perf_counter() - t0)
@@ -702,7 +799,9 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
             await drain(driver, 120.0)
             print(f"[{variant.name}] saturation for {args.saturation} s", flush=True)
             cpu_before, t0 = sampler.cpu(), time.perf_counter()
-            result["saturation"] = await run_load_with_expectations(driver, args, rate=None, duration=args.saturation)
+            result["saturation"] = await run_load_with_expectations(
+                driver, args, rate=None, duration=args.saturation
+            )
             add_cpu(result["saturation"], cpu_before, sampler.cpu(), time.perf_counter() - t0)
 
         if args.long_turns > 0:
@@ -716,7 +815,11 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
                     long_profiler.extend([started_profiler] if started_profiler else [])
 
             result["long_conversation"] = await long_conversation(
-                driver, args.long_turns, args.turn_timeout, profile_last_turns, lambda: cpu_seconds(stack.rasa_pid)
+                driver,
+                args.long_turns,
+                args.turn_timeout,
+                profile_last_turns,
+                lambda: cpu_seconds(stack.rasa_pid),
             )
             if long_profiler:
                 stop_profiler(long_profiler[0])
@@ -725,7 +828,9 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
         result["rasa_rss_max_mb"] = round(sampler.rss_max / 2**20)
         result["rasa_rss_anon_max_mb"] = round(sampler.anon_max / 2**20)
         # Other work on the machine shows here (2 cores: a load above ~3 means contention).
-        result["load_average_1min_mean"] = round(statistics.fmean(sampler.load_samples), 2) if sampler.load_samples else None
+        result["load_average_1min_mean"] = (
+            round(statistics.fmean(sampler.load_samples), 2) if sampler.load_samples else None
+        )
         result["memory_end_mb"] = memory_mb(stack.rasa_pid)
         result["simulator"] = running.sim.stats()
     finally:
@@ -740,10 +845,17 @@ async def run_variant(variant: Variant, args: argparse.Namespace, out: Path) -> 
     return result
 
 
-async def run_load_with_expectations(driver: Driver, args: argparse.Namespace, *, rate: Optional[float], duration: float) -> Dict[str, Any]:
+async def run_load_with_expectations(
+    driver: Driver, args: argparse.Namespace, *, rate: Optional[float], duration: float
+) -> Dict[str, Any]:
     return await run_load(
-        driver, citizens=args.citizens, rate=rate, duration=duration, warmup=args.warmup,
-        turn_timeout=args.turn_timeout, think=0.0,
+        driver,
+        citizens=args.citizens,
+        rate=rate,
+        duration=duration,
+        warmup=args.warmup,
+        turn_timeout=args.turn_timeout,
+        think=0.0,
     )
 
 
@@ -769,7 +881,9 @@ def experiment_hooks(workdir: Path, sqlite_synchronous: str) -> Dict[str, str]:
 
 
 # -- profiling --------------------------------------------------------------------------------------------
-def start_profiler(pid: int, prefix: Path, delay: float, duration: Optional[float]) -> Optional[subprocess.Popen]:
+def start_profiler(
+    pid: int, prefix: Path, delay: float, duration: Optional[float]
+) -> Optional[subprocess.Popen]:
     """py-spy on the Rasa process for the measured window (collapsed stacks); with no
     ``duration`` it records until ``stop_profiler``."""
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -780,7 +894,9 @@ def start_profiler(pid: int, prefix: Path, delay: float, duration: Optional[floa
         f"sleep {delay}; exec {py_spy} record --pid {pid} {f'--duration {int(duration)} ' if duration else ''}--rate 50 "
         f"--format raw --threads --gil --output {prefix}.txt --nonblocking"
     )
-    return subprocess.Popen(["bash", "-c", command], stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w"))
+    return subprocess.Popen(
+        ["bash", "-c", command], stdout=subprocess.DEVNULL, stderr=open(f"{prefix}.log", "w")
+    )
 
 
 def stop_profiler(profiler: subprocess.Popen) -> None:
@@ -796,7 +912,10 @@ def stop_profiler(profiler: subprocess.Popen) -> None:
 MAIN_THREAD_CATEGORIES = [
     ("idle (event loop waiting)", ("select (selectors.py)", "_run_once (asyncio/base_events.py)|leaf")),
     ("action response schema check (jsonschema)", ("_validate_action_result",)),
-    ("NLU (parse_message: tokenizer, normaliser, featurizers, classifier)", ("parse_message (rasa/core/processor.py)",)),
+    (
+        "NLU (parse_message: tokenizer, normaliser, featurizers, classifier)",
+        ("parse_message (rasa/core/processor.py)",),
+    ),
     ("dialogue policies (Rule, Memoization, TED)", ("predict_next_action", "_predict_next_with_tracker")),
     ("tracker store (on the loop)", ("tracker_store.py",)),
     ("action server round trips (HTTP, JSON)", ("rasa/core/actions/action.py",)),
@@ -848,14 +967,34 @@ def summarise_profile(path: Path, top: int = 30) -> Dict[str, Any]:
         for name in set(names):
             inclusive[name] = inclusive.get(name, 0) + count
     ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])
-    boring = ("threading.py", "<module> (rasa)", "main (rasa/", "run (rasa/cli", "run (rasa/api", "serve_application",
-              "run (sanic/app", "serve_single", "serve (sanic/server/runners", "run_forever", "_run_once", "_run (asyncio/events")
+    boring = (
+        "threading.py",
+        "<module> (rasa)",
+        "main (rasa/",
+        "run (rasa/cli",
+        "run (rasa/api",
+        "serve_application",
+        "run (sanic/app",
+        "serve_single",
+        "serve (sanic/server/runners",
+        "run_forever",
+        "_run_once",
+        "_run (asyncio/events",
+    )
     interesting = [(n, c) for n, c in ranked if not any(b in n for b in boring)][:top]
     return {
         "samples": total,
-        "thread_groups_pct": {k: round(v / total * 100, 1) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])},
-        "main_thread_pct": {k: round(v / main_total * 100, 1) for k, v in sorted(categories.items(), key=lambda kv: -kv[1])} if main_total else {},
-        "main_thread_inclusive_pct": [(n, round(c / main_total * 100, 1)) for n, c in interesting] if main_total else [],
+        "thread_groups_pct": {
+            k: round(v / total * 100, 1) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])
+        },
+        "main_thread_pct": {
+            k: round(v / main_total * 100, 1) for k, v in sorted(categories.items(), key=lambda kv: -kv[1])
+        }
+        if main_total
+        else {},
+        "main_thread_inclusive_pct": [(n, round(c / main_total * 100, 1)) for n, c in interesting]
+        if main_total
+        else [],
     }
 
 
@@ -865,8 +1004,19 @@ def train_baseline(out: Path) -> None:
     config.write_text(RASA_INIT_CONFIG, encoding="utf-8")
     env = {**os.environ, **QUIET_ENV}
     command = [
-        str(Path(sys.executable).parent / "rasa"), "train", "--quiet", "--domain", "domain", "--data", "data",
-        "--config", str(config), "--out", str(BASELINE_MODEL.parent), "--fixed-model-name", BASELINE_MODEL.name.replace(".tar.gz", ""),
+        str(Path(sys.executable).parent / "rasa"),
+        "train",
+        "--quiet",
+        "--domain",
+        "domain",
+        "--data",
+        "data",
+        "--config",
+        str(config),
+        "--out",
+        str(BASELINE_MODEL.parent),
+        "--fixed-model-name",
+        BASELINE_MODEL.name.replace(".tar.gz", ""),
     ]
     print("Training the untuned baseline:", " ".join(command), flush=True)
     started = time.monotonic()
@@ -881,16 +1031,26 @@ def machine() -> Dict[str, Any]:
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    mem_kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")).split()[1])
+    mem_kb = int(
+        next(
+            line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+        ).split()[1]
+    )
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 2**20, 1), "kernel": platform.release(),
-        "python": platform.python_version(), "load_before": os.getloadavg(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(mem_kb / 2**20, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_before": os.getloadavg(),
     }
 
 
 def markdown(summary: Dict[str, Any]) -> str:
-    rows = ["| variant | phase | offered msg/s | achieved msg/s | p50 ms | p95 ms | p99 ms | lost | duplicated | Rasa CPU % | Rasa CPU ms/msg | Rasa RSS max MB | of which anonymous | load avg |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| variant | phase | offered msg/s | achieved msg/s | p50 ms | p95 ms | p99 ms | lost | duplicated | Rasa CPU % | Rasa CPU ms/msg | Rasa RSS max MB | of which anonymous | load avg |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for result in summary["variants"]:
         if "skipped" in result:
             rows.append(f"| {result['variant']} | skipped: {result['skipped']} ||||||||||||")
@@ -918,7 +1078,8 @@ def markdown(summary: Dict[str, Any]) -> str:
                 + (
                     f"; Rasa CPU per turn, turns 2-21 vs last 20: {long['rasa_cpu_ms_per_turn_first_20']} vs "
                     f"{long['rasa_cpu_ms_per_turn_last_20']} ms ({long['rasa_cpu_growth_pct']:+} %)"
-                    if "rasa_cpu_growth_pct" in long else ""
+                    if "rasa_cpu_growth_pct" in long
+                    else ""
                 )
             )
     ratios = summary.get("ratios") or {}
@@ -942,40 +1103,75 @@ def ratios(results: List[Dict[str, Any]]) -> Dict[str, Any]:
             for phase in ["saturation"] + [k for k in result if k.startswith("rate ")]:
                 a, b = result.get(phase), base.get(phase)
                 if a and b and b["throughput_msgs_per_s"]:
-                    out[f"{name} / {base_name} throughput ({phase})"] = round(a["throughput_msgs_per_s"] / b["throughput_msgs_per_s"], 2)
+                    out[f"{name} / {base_name} throughput ({phase})"] = round(
+                        a["throughput_msgs_per_s"] / b["throughput_msgs_per_s"], 2
+                    )
                 if a and b and a.get("p95_ms") and b.get("p95_ms"):
                     out[f"{base_name} / {name} p95 latency ({phase})"] = round(b["p95_ms"] / a["p95_ms"], 2)
             if result.get("rasa_rss_anon_max_mb") and base.get("rasa_rss_anon_max_mb"):
-                out[f"{name} / {base_name} Rasa anonymous memory"] = round(result["rasa_rss_anon_max_mb"] / base["rasa_rss_anon_max_mb"], 2)
+                out[f"{name} / {base_name} Rasa anonymous memory"] = round(
+                    result["rasa_rss_anon_max_mb"] / base["rasa_rss_anon_max_mb"], 2
+                )
     return out
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", default=["project-sqlite", "project-postgres", "baseline-sqlite"],
-                        choices=sorted(VARIANTS) + ["custom"])
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["project-sqlite", "project-postgres", "baseline-sqlite"],
+        choices=sorted(VARIANTS) + ["custom"],
+    )
     parser.add_argument("--model", type=Path, help="with --variants custom: a model to benchmark")
-    parser.add_argument("--custom-postgres", action="store_true", help="with --variants custom: on PostgreSQL")
+    parser.add_argument(
+        "--custom-postgres", action="store_true", help="with --variants custom: on PostgreSQL"
+    )
     parser.add_argument("--name", help="with --variants custom: the variant's name in the report")
-    parser.add_argument("--rate", type=float, nargs="+", default=[80.0],
-                        help="offered loads, messages/s, one phase each (default 80)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        nargs="+",
+        default=[80.0],
+        help="offered loads, messages/s, one phase each (default 80)",
+    )
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds at the target rate")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds before measuring")
     parser.add_argument("--saturation", type=float, default=30.0, help="seconds with no pauses (0 = skip)")
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--long-turns", type=int, default=200)
-    parser.add_argument("--turn-timeout", type=float, default=30.0,
-                        help="a citizen waits this long for a turn's replies (late ones still count, up to 30 s more)")
+    parser.add_argument(
+        "--turn-timeout",
+        type=float,
+        default=30.0,
+        help="a citizen waits this long for a turn's replies (late ones still count, up to 30 s more)",
+    )
     parser.add_argument("--max-concurrent-senders", type=int, default=64)
     parser.add_argument("--no-statuses", action="store_true", help="no sent/delivered/read webhooks")
-    parser.add_argument("--sqlite-synchronous", choices=["normal", "off"],
-                        help="experiment: PRAGMA synchronous for every SQLite connection (project default: FULL)")
-    parser.add_argument("--env", action="append", metavar="KEY=VALUE",
-                        help="extra environment for the Rasa and action server processes (repeatable)")
-    parser.add_argument("--profile", action="store_true", help="py-spy the Rasa process during the target load")
-    parser.add_argument("--profile-long", type=int, default=0, metavar="TURNS",
-                        help="py-spy the Rasa process during the last TURNS turns of the long conversation")
-    parser.add_argument("--train-baseline", action="store_true", help="train the rasa-init baseline model first")
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=["normal", "off"],
+        help="experiment: PRAGMA synchronous for every SQLite connection (project default: FULL)",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        metavar="KEY=VALUE",
+        help="extra environment for the Rasa and action server processes (repeatable)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the Rasa process during the target load"
+    )
+    parser.add_argument(
+        "--profile-long",
+        type=int,
+        default=0,
+        metavar="TURNS",
+        help="py-spy the Rasa process during the last TURNS turns of the long conversation",
+    )
+    parser.add_argument(
+        "--train-baseline", action="store_true", help="train the rasa-init baseline model first"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmark")
     args = parser.parse_args(argv)
 
@@ -989,8 +1185,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "custom" in args.variants:
         if not args.model:
             parser.error("--variants custom needs --model")
-        variants.append(Variant(args.name or f"custom-{args.model.stem.replace('.tar', '')}", args.model, postgres=args.custom_postgres,
-                                description=f"model {args.model.name}"))
+        variants.append(
+            Variant(
+                args.name or f"custom-{args.model.stem.replace('.tar', '')}",
+                args.model,
+                postgres=args.custom_postgres,
+                description=f"model {args.model.name}",
+            )
+        )
     summary: Dict[str, Any] = {
         "started": dt.datetime.now().isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -1002,7 +1204,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         result = asyncio.run(run_variant(variant, args, out))
         summary["variants"].append(result)
         (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-        print(json.dumps({k: v for k, v in result.items() if k not in ("long_conversation", "calibration", "profile", "profile_long")}, indent=2), flush=True)
+        print(
+            json.dumps(
+                {
+                    k: v
+                    for k, v in result.items()
+                    if k not in ("long_conversation", "calibration", "profile", "profile_long")
+                },
+                indent=2,
+            ),
+            flush=True,
+        )
     summary["ratios"] = ratios(summary["variants"])
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
     (out / "summary.md").write_text(markdown(summary), encoding="utf-8")

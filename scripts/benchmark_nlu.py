@@ -17,6 +17,7 @@ Usage::
     .venv/bin/python scripts/benchmark_nlu.py --write
     .venv/bin/python scripts/benchmark_nlu.py --model models/nlu-xyz.tar.gz
 """
+
 from __future__ import annotations
 
 import argparse
@@ -81,8 +82,19 @@ def percentile(values: List[float], q: float) -> float:
 def train(config: str, nlu: str, out_dir: Path) -> tuple:
     rasa = Path(sys.executable).parent / "rasa"
     name = f"nlu-bench-{time.strftime('%Y%m%d-%H%M%S')}"
-    cmd = [str(rasa if rasa.exists() else "rasa"), "train", "nlu", "--config", config,
-           "--nlu", nlu, "--out", str(out_dir), "--fixed-model-name", name]
+    cmd = [
+        str(rasa if rasa.exists() else "rasa"),
+        "train",
+        "nlu",
+        "--config",
+        config,
+        "--nlu",
+        nlu,
+        "--out",
+        str(out_dir),
+        "--fixed-model-name",
+        name,
+    ]
     log = out_dir / f"{name}.log"
     out_dir.mkdir(parents=True, exist_ok=True)
     # A fresh, empty training cache: the figure is a cold training, not a cache hit.
@@ -91,13 +103,17 @@ def train(config: str, nlu: str, out_dir: Path) -> tuple:
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with log.open("w") as handle:
-        result = subprocess.run(cmd, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
-                                env={**os.environ, "RASA_CACHE_DIRECTORY": cache})
+        result = subprocess.run(
+            cmd,
+            cwd=ROOT,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "RASA_CACHE_DIRECTORY": cache},
+        )
     shutil.rmtree(cache, ignore_errors=True)
     seconds = time.perf_counter() - started
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_seconds = (cpu_after.ru_utime - cpu_before.ru_utime) + (
-        cpu_after.ru_stime - cpu_before.ru_stime)
+    cpu_seconds = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     load = max(load_before, os.getloadavg()[0])
     if result.returncode != 0:
         sys.stderr.write(log.read_text()[-3000:])
@@ -183,52 +199,65 @@ def pipeline_summary(config: str) -> str:
     for component in data.get("pipeline", []):
         name = component["name"].rsplit(".", 1)[-1]
         if name == "DIETClassifier":
-            name += (f" ({component.get('epochs', 300)} epochs, "
-                     f"{component.get('number_of_transformer_layers', 2)} transformer layer(s) "
-                     f"of {component.get('transformer_size', 256)})")
+            name += (
+                f" ({component.get('epochs', 300)} epochs, "
+                f"{component.get('number_of_transformer_layers', 2)} transformer layer(s) "
+                f"of {component.get('transformer_size', 256)})"
+            )
         names.append(name)
     return " → ".join(names)
 
 
-def render(info: Dict[str, str], train_s: Optional[Dict[str, float]], parse: Dict[str, float],
-           norm: Dict[str, float], config: str, texts: int, model: Path) -> str:
+def render(
+    info: Dict[str, str],
+    train_s: Optional[Dict[str, float]],
+    parse: Dict[str, float],
+    norm: Dict[str, float],
+    config: str,
+    texts: int,
+    model: Path,
+) -> str:
     size_mb = model.stat().st_size / 1024 / 1024
     train_line = (
         f"| NLU training (`rasa train nlu`, empty cache, fresh process): wall clock | "
         f"{train_s['wall']:.0f} s (1-min load average {train_s['load']:.1f} on "
         f"{info['cores']} cores) |\n"
         f"| NLU training: CPU time (user + system, all threads) | {train_s['cpu']:.0f} s |"
-        if train_s is not None else "| NLU training | not measured (existing model) |")
-    return "\n".join([
-        SECTION,
-        "",
-        f"Measured {time.strftime('%Y-%m-%d')} by `scripts/benchmark_nlu.py` on "
-        f"{info['cores']} cores, {info['cpu']}, {info['ram']} RAM "
-        f"(Python {info['python']}, {info['os']}). Other work may share the machine: "
-        "figures are wall clock.",
-        "",
-        f"Pipeline: {pipeline_summary(config)}.",
-        "",
-        "| what | figure |",
-        "|---|---|",
-        train_line,
-        f"| model archive size | {size_mb:.1f} MB |",
-        f"| model load (`Agent.load`) | {parse['load_s']:.1f} s |",
-        f"| warm parse latency p50 (`agent.parse_message`, {texts} held-out messages × "
-        f"{parse['n'] // max(texts, 1)}) | {parse['p50']:.1f} ms |",
-        f"| warm parse latency p95 | {parse['p95']:.1f} ms |",
-        f"| warm parse latency mean / max | {parse['mean']:.1f} / {parse['max']:.1f} ms |",
-        f"| normaliser alone, per message, cold cache (mean / p95) | "
-        f"{norm['cold_mean']:.3f} / {norm['cold_p95']:.3f} ms |",
-        f"| normaliser alone, per message, warm cache (mean / p95) | "
-        f"{norm['warm_mean']:.3f} / {norm['warm_p95']:.3f} ms |",
-        f"| normaliser lexicon load | {norm['load_s']:.2f} s |",
-        *quality_lines(),
-        "",
-        "Training wall clock depends on what else runs on the 2 cores; the CPU time is the "
-        "steadier figure. Model load includes importing Rasa and its dependencies.",
-        "",
-    ])
+        if train_s is not None
+        else "| NLU training | not measured (existing model) |"
+    )
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"Measured {time.strftime('%Y-%m-%d')} by `scripts/benchmark_nlu.py` on "
+            f"{info['cores']} cores, {info['cpu']}, {info['ram']} RAM "
+            f"(Python {info['python']}, {info['os']}). Other work may share the machine: "
+            "figures are wall clock.",
+            "",
+            f"Pipeline: {pipeline_summary(config)}.",
+            "",
+            "| what | figure |",
+            "|---|---|",
+            train_line,
+            f"| model archive size | {size_mb:.1f} MB |",
+            f"| model load (`Agent.load`) | {parse['load_s']:.1f} s |",
+            f"| warm parse latency p50 (`agent.parse_message`, {texts} held-out messages × "
+            f"{parse['n'] // max(texts, 1)}) | {parse['p50']:.1f} ms |",
+            f"| warm parse latency p95 | {parse['p95']:.1f} ms |",
+            f"| warm parse latency mean / max | {parse['mean']:.1f} / {parse['max']:.1f} ms |",
+            f"| normaliser alone, per message, cold cache (mean / p95) | "
+            f"{norm['cold_mean']:.3f} / {norm['cold_p95']:.3f} ms |",
+            f"| normaliser alone, per message, warm cache (mean / p95) | "
+            f"{norm['warm_mean']:.3f} / {norm['warm_p95']:.3f} ms |",
+            f"| normaliser lexicon load | {norm['load_s']:.2f} s |",
+            *quality_lines(),
+            "",
+            "Training wall clock depends on what else runs on the 2 cores; the CPU time is the "
+            "steadier figure. Model load includes importing Rasa and its dependencies.",
+            "",
+        ]
+    )
 
 
 def quality_lines() -> List[str]:
@@ -239,8 +268,9 @@ def quality_lines() -> List[str]:
     if not report_file.exists():
         return []
     report = json.loads(report_file.read_text(encoding="utf-8"))
-    rows = {k: v for k, v in report.items()
-            if isinstance(v, dict) and v.get("support", 0) > 0 and "avg" not in k}
+    rows = {
+        k: v for k, v in report.items() if isinstance(v, dict) and v.get("support", 0) > 0 and "avg" not in k
+    }
     if not rows:
         return []
     macro = sum(r["f1-score"] for r in rows.values()) / len(rows)
@@ -276,9 +306,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:  # Rasa's structlog prints every parse at debug level otherwise
         import structlog
 
-        structlog.configure(
-            wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING)
-        )
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     except ImportError:  # pragma: no cover
         pass
 

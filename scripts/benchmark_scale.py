@@ -24,6 +24,7 @@ time from the first POST to the last reply, and whether the replies came in orde
 
 Results: results/benchmark-scale/<timestamp>/summary.json and summary.md (BENCHMARKS.md quotes them).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,11 +65,24 @@ CONNECTOR = {
 
 async def start(workdir: Path, instances: int, redis_db: int, extra_env: Optional[Dict[str, str]] = None):  # type: ignore[no-untyped-def]
     sim_config = SimulatorConfig(
-        host="127.0.0.1", port=free_port(), auto_read=True, verify_on_start=False, citizens=[],
-        status_delay=0.02, retry_base=0.5, retry_for=60.0,
+        host="127.0.0.1",
+        port=free_port(),
+        auto_read=True,
+        verify_on_start=False,
+        citizens=[],
+        status_delay=0.02,
+        retry_base=0.5,
+        retry_for=60.0,
     )
-    cluster = prepare_cluster(workdir, workdir.name, instances, redis_db, simulator_config=sim_config,
-                              connector=CONNECTOR, extra_env=extra_env)
+    cluster = prepare_cluster(
+        workdir,
+        workdir.name,
+        instances,
+        redis_db,
+        simulator_config=sim_config,
+        connector=CONNECTOR,
+        extra_env=extra_env,
+    )
     sim_config.webhook_url = cluster.balancer.url
     running = await RunningSimulator(sim_config).start()
     loop = asyncio.get_running_loop()
@@ -101,11 +115,19 @@ def rss_mb(cluster: Cluster) -> Dict[str, int]:
     return {name: memory_mb(pid).get("rss", 0) for name, pid in cluster.pids().items()}
 
 
-async def phase(driver: "load.Driver", cluster: Cluster, args: argparse.Namespace, rate: Optional[float],
-                duration: float) -> Dict[str, Any]:
+async def phase(
+    driver: "load.Driver", cluster: Cluster, args: argparse.Namespace, rate: Optional[float], duration: float
+) -> Dict[str, Any]:
     before, started = cpu(cluster), time.perf_counter()
-    result = await load.run_load(driver, citizens=args.citizens, rate=rate, duration=duration, warmup=args.warmup,
-                                 turn_timeout=args.turn_timeout, think=0.0)
+    result = await load.run_load(
+        driver,
+        citizens=args.citizens,
+        rate=rate,
+        duration=duration,
+        warmup=args.warmup,
+        turn_timeout=args.turn_timeout,
+        think=0.0,
+    )
     load.add_cpu(result, before, cpu(cluster), time.perf_counter() - started)
     return result
 
@@ -130,7 +152,9 @@ async def burst_trial(driver: "load.Driver", expected: int, timeout: float) -> D
     replies = citizen.bot_messages_after(sent[0].seq)
     done = len(replies) >= expected
     return {
-        "seconds": (replies[expected - 1].received_at - sent[0].posted_at) if done and sent[0].posted_at else None,
+        "seconds": (replies[expected - 1].received_at - sent[0].posted_at)
+        if done and sent[0].posted_at
+        else None,
         "texts": [str(m.view.get("text") or m.type) for m in replies],
         "replies": len(replies),
         # Webhook POST to its 200: includes taking the Redis ticket when ordering is on.
@@ -138,8 +162,14 @@ async def burst_trial(driver: "load.Driver", expected: int, timeout: float) -> D
     }
 
 
-async def contention(driver: "load.Driver", cluster: Cluster, trials: int, pinned: Optional[int],
-                     reference: Optional[List[str]], timeout: float) -> Dict[str, Any]:
+async def contention(
+    driver: "load.Driver",
+    cluster: Cluster,
+    trials: int,
+    pinned: Optional[int],
+    reference: Optional[List[str]],
+    timeout: float,
+) -> Dict[str, Any]:
     expected = sum(driver.expected.get(("long", i), 1) for i in range(len(BURST)))
     cluster.balancer.reset(pinned=pinned)
     results = [await burst_trial(driver, expected, timeout) for _ in range(trials)]
@@ -156,7 +186,9 @@ async def contention(driver: "load.Driver", cluster: Cluster, trials: int, pinne
         "p90_ms": round(load.percentile(times, 90) * 1000) if times else None,
         "min_ms": round(min(times) * 1000) if times else None,
         "max_ms": round(max(times) * 1000) if times else None,
-        "out_of_order": sum(1 for r in results if reference is not None and r["texts"][: len(reference)] != reference),
+        "out_of_order": sum(
+            1 for r in results if reference is not None and r["texts"][: len(reference)] != reference
+        ),
         "duplicated": sum(1 for r in results if r["replies"] > expected),
         "reference": reference,
     }
@@ -180,18 +212,24 @@ async def run_size(instances: int, args: argparse.Namespace, out: Path, redis_db
         result["rss_end_mb"] = rss_mb(cluster)
         result["load_average_1min"] = round(os.getloadavg()[0], 2)
         if args.contention and instances == 2:
-            print(f"[{instances}] contention: {args.contention} bursts pinned, {args.contention} spread", flush=True)
+            print(
+                f"[{instances}] contention: {args.contention} bursts pinned, {args.contention} spread",
+                flush=True,
+            )
             one = await contention(driver, cluster, args.contention, 0, None, args.turn_timeout)
             result["contention_one_instance"] = one
-            result["contention_ordering"] = await contention(driver, cluster, args.contention, None, one["reference"],
-                                                             args.turn_timeout)
+            result["contention_ordering"] = await contention(
+                driver, cluster, args.contention, None, one["reference"], args.turn_timeout
+            )
         result["simulator"] = running.sim.stats()
     finally:
         await stop(cluster, running)
     return result
 
 
-async def run_lock_only(args: argparse.Namespace, out: Path, reference: Optional[List[str]], redis_db: int) -> Dict[str, Any]:
+async def run_lock_only(
+    args: argparse.Namespace, out: Path, reference: Optional[List[str]], redis_db: int
+) -> Dict[str, Any]:
     print("[rasa lock only] starting 2 instances with LAYANWARGA_ORDERING=local", flush=True)
     cluster, running, _ = await start(out / "lock-only", 2, redis_db, {"LAYANWARGA_ORDERING": "local"})
     try:
@@ -207,8 +245,10 @@ async def run_lock_only(args: argparse.Namespace, out: Path, reference: Optional
 
 def markdown(summary: Dict[str, Any]) -> str:
     lines = [f"# Scale benchmark {summary['started']}", "", f"Machine: {summary['machine']}", ""]
-    lines += ["| instances | target msg/s | p50 ms | p95 ms | lost | saturation msg/s | sat. p50 ms | CPU ms/msg (rasa, actions) | RSS MB per rasa |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "| instances | target msg/s | p50 ms | p95 ms | lost | saturation msg/s | sat. p50 ms | CPU ms/msg (rasa, actions) | RSS MB per rasa |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for size in summary["sizes"]:
         target, sat = size.get("target") or {}, size.get("saturation") or {}
         per = sat.get("cpu_ms_per_message") or target.get("cpu_ms_per_message") or {}
@@ -219,25 +259,39 @@ def markdown(summary: Dict[str, Any]) -> str:
             f"{target.get('p95_ms')} | {target.get('lost_turns')} | {sat.get('throughput_msgs_per_s')} | "
             f"{sat.get('p50_ms')} | {round(rasa_ms, 1)}, {per.get('actions')} | {', '.join(map(str, rss))} |"
         )
-    rows = [(name, summary.get(key)) for name, key in (("one instance", "contention_one_instance"),
-                                                       ("two, ordering", "contention_ordering"),
-                                                       ("two, rasa lock only", "contention_lock_only"))]
+    rows = [
+        (name, summary.get(key))
+        for name, key in (
+            ("one instance", "contention_one_instance"),
+            ("two, ordering", "contention_ordering"),
+            ("two, rasa lock only", "contention_lock_only"),
+        )
+    ]
     if any(r for _, r in rows):
-        lines += ["", "| 5 quick messages | median ms | p90 ms | max ms | out of order | duplicated | webhook ack p50/p95 ms |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| 5 quick messages | median ms | p90 ms | max ms | out of order | duplicated | webhook ack p50/p95 ms |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for name, r in rows:
             if r:
-                lines.append(f"| {name} | {r['median_ms']} | {r['p90_ms']} | {r['max_ms']} | "
-                             f"{r['out_of_order']}/{r['trials']} | {r['duplicated']} | "
-                             f"{r.get('ack_p50_ms')}/{r.get('ack_p95_ms')} |")
+                lines.append(
+                    f"| {name} | {r['median_ms']} | {r['p90_ms']} | {r['max_ms']} | "
+                    f"{r['out_of_order']}/{r['trials']} | {r['duplicated']} | "
+                    f"{r.get('ack_p50_ms')}/{r.get('ack_p95_ms')} |"
+                )
     return "\n".join(lines) + "\n"
 
 
 async def main_async(args: argparse.Namespace) -> Dict[str, Any]:
     out = args.out / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    summary: Dict[str, Any] = {"started": out.name, "machine": load.machine(), "args": {k: str(v) for k, v in vars(args).items()},
-                               "sizes": []}
+    summary: Dict[str, Any] = {
+        "started": out.name,
+        "machine": load.machine(),
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "sizes": [],
+    }
     redis_db = 14
     for instances in args.instances:
         size = await run_size(instances, args, out, redis_db)
@@ -248,7 +302,9 @@ async def main_async(args: argparse.Namespace) -> Dict[str, Any]:
         (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     if args.contention:
         if "contention_ordering" not in summary:
-            size = await run_size(2, argparse.Namespace(**{**vars(args), "duration": 0, "saturation": 0}), out, redis_db)
+            size = await run_size(
+                2, argparse.Namespace(**{**vars(args), "duration": 0, "saturation": 0}), out, redis_db
+            )
             summary["contention_one_instance"] = size.get("contention_one_instance")
             summary["contention_ordering"] = size.get("contention_ordering")
         reference = (summary.get("contention_one_instance") or {}).get("reference")
@@ -262,7 +318,9 @@ async def main_async(args: argparse.Namespace) -> Dict[str, Any]:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instances", type=int, nargs="*", default=[1, 2], help="cluster sizes to load (default 1 2)")
+    parser.add_argument(
+        "--instances", type=int, nargs="*", default=[1, 2], help="cluster sizes to load (default 1 2)"
+    )
     parser.add_argument("--rate", type=float, default=4.0, help="offered load, messages/s (default 4)")
     parser.add_argument("--duration", type=float, default=45.0, help="measured seconds at the target rate")
     parser.add_argument("--warmup", type=float, default=10.0)

@@ -19,6 +19,7 @@ Usage::
 
     .venv/bin/python scripts/benchmark_service_search.py --write
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,24 @@ QUESTIONS = ROOT / "tests" / "fixtures" / "service_questions.yml"
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 SECTION = "## Service catalogue search"
 LARGE = 2000
-_SYLLABLES = ["ka", "lu", "pe", "ran", "di", "so", "ma", "tu", "ngi", "ba", "re", "jo", "han", "li", "wu", "te"]
+_SYLLABLES = [
+    "ka",
+    "lu",
+    "pe",
+    "ran",
+    "di",
+    "so",
+    "ma",
+    "tu",
+    "ngi",
+    "ba",
+    "re",
+    "jo",
+    "han",
+    "li",
+    "wu",
+    "te",
+]
 
 
 def shipped() -> List[services.PublishedService]:
@@ -127,14 +145,23 @@ def evaluate(index: ServiceIndex, items: Sequence[Dict[str, Any]]) -> Quality:
             several_with += item["service"] in offered
             several_without += item["service"] not in offered
         if result.outcome != ONE or offered != [item["service"]]:
-            misses.append(f"{item['q']!r}: expected {item['service']}, got {result.outcome} "
-                          f"{[(m.service.code, m.score) for m in result.matches[:3]]}")
+            misses.append(
+                f"{item['q']!r}: expected {item['service']}, got {result.outcome} "
+                f"{[(m.service.code, m.score) for m in result.matches[:3]]}"
+            )
     return Quality(
-        asked=len(items), about_a_service=len(known), top1=top1 / len(known), top3=top3 / len(known),
+        asked=len(items),
+        about_a_service=len(known),
+        top1=top1 / len(known),
+        top3=top3 / len(known),
         no_match_precision=said_none_right / said_none if said_none else 1.0,
         no_match_recall=said_none_right / len(unknown) if unknown else 1.0,
-        clear_right=clear_right, clear_wrong=clear_wrong, several_with_right=several_with,
-        several_without=several_without, none_but_known=none_known, misses=misses,
+        clear_right=clear_right,
+        clear_wrong=clear_wrong,
+        several_with_right=several_with,
+        several_without=several_without,
+        none_but_known=none_known,
+        misses=misses,
     )
 
 
@@ -155,8 +182,14 @@ def time_queries(index: ServiceIndex, texts: Sequence[str], rounds: int) -> Dict
     def p95(values: List[float]) -> float:
         return values[int(0.95 * (len(values) - 1))]
 
-    return {"median": statistics.median(wall), "p95": p95(wall), "max": wall[-1],
-            "cpu_median": statistics.median(cpu), "cpu_p95": p95(cpu), "cpu_max": cpu[-1]}
+    return {
+        "median": statistics.median(wall),
+        "p95": p95(wall),
+        "max": wall[-1],
+        "cpu_median": statistics.median(cpu),
+        "cpu_p95": p95(cpu),
+        "cpu_max": cpu[-1],
+    }
 
 
 # Intents whose action answers from the catalogue: tanya_syarat, a message NLU did not understand
@@ -229,8 +262,8 @@ def report(rounds: int, model: Optional[Path] = None) -> str:
         f"| top-3 accuracy | {q.top3:.1%} |",
         f"| one clear match: right / wrong | {q.clear_right} / {q.clear_wrong} |",
         f"| several to choose from: the right one offered / not offered | {q.several_with_right} / {q.several_without} |",
-        f"| \"none\" although the service is in the catalogue | {q.none_but_known} |",
-        f"| \"no match\" precision / recall | {q.no_match_precision:.1%} / {q.no_match_recall:.1%} |",
+        f'| "none" although the service is in the catalogue | {q.none_but_known} |',
+        f'| "no match" precision / recall | {q.no_match_precision:.1%} / {q.no_match_recall:.1%} |',
         f"| search time, {len(base)} services: median / p95 / max | {small['median']:.3f} / {small['p95']:.3f} / "
         f"{small['max']:.3f} ms (CPU {small['cpu_median']:.3f} / {small['cpu_p95']:.3f} / {small['cpu_max']:.3f} ms) |",
         f"| search time, {LARGE} services: median / p95 / max | {large['median']:.3f} / {large['p95']:.3f} / "
@@ -239,8 +272,11 @@ def report(rounds: int, model: Optional[Path] = None) -> str:
     ]
     if model is not None:
         routed = routing(model, items, index)
-        others = ", ".join(f"{name} {count}" for name, count in routed["intents"].most_common()
-                           if name not in CATALOGUE_INTENTS)
+        others = ", ".join(
+            f"{name} {count}"
+            for name, count in routed["intents"].most_common()
+            if name not in CATALOGUE_INTENTS
+        )
         lines += [
             f"| with the trained assistant (`{model.name}`): questions about a service that reach the catalogue "
             f"(`tanya_syarat`, NLU fallback, `inform` outside a form) | {routed['routed']} of {routed['known']} |",
@@ -276,7 +312,9 @@ def write_section(text: str) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--write", action="store_true", help="replace the section in BENCHMARKS.md")
     parser.add_argument("--misses", action="store_true", help="list the questions answered wrongly")

@@ -21,6 +21,7 @@ Usage::
 
     .venv/bin/python scripts/benchmark_units.py --write
 """
+
 from __future__ import annotations
 
 import argparse
@@ -109,11 +110,13 @@ def grid_geojson(codes: Sequence[str], n: int) -> Dict[str, object]:
         north = list(reversed(horizontal_edge(i, j + 1, n)))
         west = list(reversed(vertical_edge(i, j, n)))
         ring = south + east[1:] + north[1:] + west[1:]
-        features.append({
-            "type": "Feature",
-            "properties": {"code": code, "note": "SYNTHETIC benchmark geometry, not a boundary"},
-            "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "note": "SYNTHETIC benchmark geometry, not a boundary"},
+                "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring]]},
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -176,7 +179,8 @@ def run(vertices: int, rounds: int) -> str:
     steps = 40
     pins = [
         (y0 - CELL / 2 + (ROWS + 1) * CELL * b / steps, x0 - CELL / 2 + (COLUMNS + 1) * CELL * a / steps)
-        for a in range(steps + 1) for b in range(steps + 1)
+        for a in range(steps + 1)
+        for b in range(steps + 1)
     ]
     inside = sum(tree.unit_at(lat, lon) is not None for lat, lon in pins)
     pin_ms = timed([lambda p=p: tree.unit_at(*p) for p in pins], rounds)
@@ -190,26 +194,48 @@ def run(vertices: int, rounds: int) -> str:
     # pin, else its typed place, with the agency's UPT; a letter placed by the applicant's address.
     agency = next(a for a in load_institution(SAMPLE).agencies.values() if a.upts)
     place_pin_ms = timed(
-        [lambda p=p: unit_routing.place_complaint(tree, agency, latitude=p[0], longitude=p[1], location_text="depan pasar")
-         for p in pins[::7]],
+        [
+            lambda p=p: unit_routing.place_complaint(
+                tree, agency, latitude=p[0], longitude=p[1], location_text="depan pasar"
+            )
+            for p in pins[::7]
+        ],
         rounds,
     )
     place_letter_ms = timed(
         [lambda t=t: unit_routing.place_letter(tree, "sktm", address=t) for t in ADDRESSES], rounds * 20
     )
-    vertex_count = sum(len(f["geometry"]["coordinates"][0]) for f in grid_geojson(codes, vertices)["features"])
+    vertex_count = sum(
+        len(f["geometry"]["coordinates"][0]) for f in grid_geojson(codes, vertices)["features"]
+    )
 
     rows = [
-        ("kelurahan polygons (synthetic grid) / vertices in all", f"30 / {vertex_count:,} ({file_kb:,.0f} KB GeoJSON)"),
-        ("start-up: load + check the configuration with the boundary file (validity, overlaps, STRtree)", f"{load_s * 1000:.0f} ms"),
-        (f"pin → unit, median / p95 / max ({len(pins):,} pins × {rounds}, {len(pins) - inside:,} outside every boundary)",
-         figures(pin_ms)),
-        (f"typed address → unit, median / p95 / max ({len(ADDRESSES)} messages × {rounds * 20})", figures(address_ms)),
+        (
+            "kelurahan polygons (synthetic grid) / vertices in all",
+            f"30 / {vertex_count:,} ({file_kb:,.0f} KB GeoJSON)",
+        ),
+        (
+            "start-up: load + check the configuration with the boundary file (validity, overlaps, STRtree)",
+            f"{load_s * 1000:.0f} ms",
+        ),
+        (
+            f"pin → unit, median / p95 / max ({len(pins):,} pins × {rounds}, {len(pins) - inside:,} outside every boundary)",
+            figures(pin_ms),
+        ),
+        (
+            f"typed address → unit, median / p95 / max ({len(ADDRESSES)} messages × {rounds * 20})",
+            figures(address_ms),
+        ),
         ("of which whole complaint messages (150-250 characters), median / p95 / max", figures(long_ms)),
-        ("a complaint placed (pin, else its typed place; kelurahan, kecamatan, UPT), median / p95 / max",
-         figures(place_pin_ms)),
+        (
+            "a complaint placed (pin, else its typed place; kelurahan, kecamatan, UPT), median / p95 / max",
+            figures(place_pin_ms),
+        ),
         ("a letter request placed by the applicant's address, median / p95 / max", figures(place_letter_ms)),
-        ("first address of a process (builds the matcher, loads the normaliser's lexicons)", f"{first_s * 1000:.0f} ms"),
+        (
+            "first address of a process (builds the matcher, loads the normaliser's lexicons)",
+            f"{first_s * 1000:.0f} ms",
+        ),
     ]
     lines = [
         SECTION,
@@ -245,10 +271,16 @@ def write_section(block: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--vertices", type=int, default=500, help="points per cell edge (default 500)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds over the pins (addresses: 20 times as many)")
-    parser.add_argument("--write", action="store_true", help=f"replace the '{SECTION}' section of BENCHMARKS.md")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds over the pins (addresses: 20 times as many)"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help=f"replace the '{SECTION}' section of BENCHMARKS.md"
+    )
     args = parser.parse_args()
     block = run(args.vertices, args.rounds)
     print(block)

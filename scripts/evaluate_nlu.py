@@ -22,6 +22,7 @@ Usage::
     .venv/bin/python scripts/evaluate_nlu.py                 # train, then test
     .venv/bin/python scripts/evaluate_nlu.py --model models/layanwarga.tar.gz
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,17 @@ def train_nlu(config: str, nlu: str, out_dir: Path, name: str, log_dir: Path) ->
     # Train with an empty cache so the model is exactly what config.yml gives today.
     os.environ["RASA_CACHE_DIRECTORY"] = tempfile.mkdtemp(prefix="rasa-cache-")
     cmd = [
-        rasa_executable(), "train", "nlu", "--config", config, "--nlu", nlu,
-        "--out", str(out_dir), "--fixed-model-name", name,
+        rasa_executable(),
+        "train",
+        "nlu",
+        "--config",
+        config,
+        "--nlu",
+        nlu,
+        "--out",
+        str(out_dir),
+        "--fixed-model-name",
+        name,
     ]
     try:
         seconds = run(cmd, log_dir / "train.log")
@@ -82,8 +92,16 @@ def train_nlu(config: str, nlu: str, out_dir: Path, name: str, log_dir: Path) ->
 
 def test_nlu(model: Path, holdout: str, out_dir: Path) -> float:
     cmd = [
-        rasa_executable(), "test", "nlu", "--nlu", holdout, "--model", str(model),
-        "--out", str(out_dir), "--successes",
+        rasa_executable(),
+        "test",
+        "nlu",
+        "--nlu",
+        holdout,
+        "--model",
+        str(model),
+        "--out",
+        str(out_dir),
+        "--successes",
     ]
     return run(cmd, out_dir / "test.log")
 
@@ -140,9 +158,7 @@ def ensure_confusion_png(out_dir: Path) -> Optional[Path]:
         path = out_dir / name
         if path.exists():
             for row in json.loads(path.read_text(encoding="utf-8")):
-                predictions.append(
-                    (row.get("intent"), (row.get("intent_prediction") or {}).get("name"))
-                )
+                predictions.append((row.get("intent"), (row.get("intent_prediction") or {}).get("name")))
     if not predictions:
         return None
     import matplotlib
@@ -186,11 +202,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         model = Path(args.model).resolve()
     else:
         model, train_seconds = train_nlu(
-            args.config, args.nlu, (ROOT / args.models_dir).resolve(),
-            f"nlu-{time.strftime('%Y%m%d-%H%M%S')}", out_dir,
+            args.config,
+            args.nlu,
+            (ROOT / args.models_dir).resolve(),
+            f"nlu-{time.strftime('%Y%m%d-%H%M%S')}",
+            out_dir,
         )
-        print(f"Trained {model.relative_to(ROOT) if model.is_relative_to(ROOT) else model} "
-              f"in {train_seconds:.0f} s")
+        print(
+            f"Trained {model.relative_to(ROOT) if model.is_relative_to(ROOT) else model} "
+            f"in {train_seconds:.0f} s"
+        )
     test_seconds = test_nlu(model, args.holdout, out_dir)
 
     report = json.loads((out_dir / "intent_report.json").read_text(encoding="utf-8"))
@@ -199,15 +220,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     support = sum(int(row["support"]) for row in rows.values())
     accuracy = report.get("accuracy")
 
-    print(f"\nHeld-out set {args.holdout}: {support} messages, {len(rows)} intents "
-          f"(test run {test_seconds:.0f} s)\n")
+    print(
+        f"\nHeld-out set {args.holdout}: {support} messages, {len(rows)} intents "
+        f"(test run {test_seconds:.0f} s)\n"
+    )
     print(f"| {'intent':<22} | precision | recall |   F1  | support |")
     print(f"|{'-' * 24}|-----------|--------|-------|---------|")
     for name in sorted(rows):
         row = rows[name]
         flag = "  <-- below target" if row["f1-score"] < args.min_intent_f1 else ""
-        print(f"| {name:<22} |   {row['precision']:.3f}   | {row['recall']:.3f}  | "
-              f"{row['f1-score']:.3f} | {int(row['support']):7d} |{flag}")
+        print(
+            f"| {name:<22} |   {row['precision']:.3f}   | {row['recall']:.3f}  | "
+            f"{row['f1-score']:.3f} | {int(row['support']):7d} |{flag}"
+        )
     print(f"\nmacro-F1 {macro_f1:.4f}   accuracy {accuracy:.4f}")
 
     threshold = fallback_threshold(ROOT / args.config)
@@ -220,13 +245,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             continue
         entity_report = json.loads(name.read_text(encoding="utf-8"))
         entity_rows = {
-            k: v for k, v in entity_report.items()
+            k: v
+            for k, v in entity_report.items()
             if isinstance(v, dict) and v.get("support", 0) > 0 and "avg" not in k
         }
         if entity_rows:
             scores = ", ".join(
-                f"{k} F1 {v['f1-score']:.3f} (n={int(v['support'])})"
-                for k, v in sorted(entity_rows.items())
+                f"{k} F1 {v['f1-score']:.3f} (n={int(v['support'])})" for k, v in sorted(entity_rows.items())
             )
             print(f"entities {name.stem.replace('_report', '')}: {scores}")
 

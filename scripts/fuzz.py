@@ -11,6 +11,7 @@ Failures are also kept in ``var/hypothesis`` and replayed first by the next expl
 into a deterministic test before fixing it. A failing round can take up to five more minutes while
 Hypothesis shrinks the example, so the time limit is when the last round starts, plus that.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=10.0, help="explore this long (default 10)")
     parser.add_argument("tests", nargs="*", default=["tests/fuzz"], help="test paths (default tests/fuzz)")
     args = parser.parse_args()
@@ -35,8 +38,17 @@ def main() -> int:
         seed = random.SystemRandom().randrange(2**32)
         rounds += 1
         print(f"[fuzz] round {rounds}, seed {seed}", flush=True)
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.tests,
-                   "--hypothesis-profile=fuzz", f"--hypothesis-seed={seed}"]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *args.tests,
+            "--hypothesis-profile=fuzz",
+            f"--hypothesis-seed={seed}",
+        ]
         if subprocess.call(command, cwd=ROOT) != 0:
             print(f"[fuzz] round {rounds} failed; reproduce with: {' '.join(command[1:])}", flush=True)
             return 1

@@ -3,6 +3,7 @@ threshold, to choose ``SIMILARITY_THRESHOLD`` (BENCHMARKS.md, "Nearby reports").
 
     .venv/bin/python scripts/nearby_threshold.py [tests/core/data/nearby_pairs.yml]
 """
+
 from __future__ import annotations
 
 import sys

@@ -14,8 +14,10 @@ export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 TQDM_DISABLE=1
 step() { printf '\n\033[1;34m==> [%02d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "ruff"
-# Lint (rules and the project's folders in pyproject.toml); seconds, so it fails first.
+# Lint and format check (rules, folders and the 110-column format in pyproject.toml); seconds,
+# so they fail first. `.venv/bin/ruff format` writes the format.
 .venv/bin/ruff check
+.venv/bin/ruff format --check
 
 step "mypy"
 # Type check of the domain core and the WhatsApp side (layanwarga/, connectors/, whatsapp/).

@@ -13,6 +13,7 @@ components and lexicon, Rasa's version) is stored inside the model archive
 Training output (progress bars, Rasa's "not used in any story or rule" list) goes to the log; the
 terminal gets one line, or the log's end when training fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,11 @@ def _files(root: Path, names: Iterable[str]) -> Iterable[Path]:
         if path.is_file():
             yield path
         elif path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES and "__pycache__" not in p.parts)
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix in SUFFIXES and "__pycache__" not in p.parts
+            )
 
 
 def _hash(root: Path, names: Iterable[str]) -> str:
@@ -103,18 +108,39 @@ def stamp(model: Path, value: Dict[str, str]) -> None:
 
 def train(model: Path, *, force: bool) -> int:
     LOG.parent.mkdir(parents=True, exist_ok=True)
-    command = [str(ROOT / ".venv" / "bin" / "rasa"), "train", "--domain", "domain", "--data", "data",
-               "--config", "config.yml", "--out", str(model.parent), "--fixed-model-name", model.name.split(".")[0]]
+    command = [
+        str(ROOT / ".venv" / "bin" / "rasa"),
+        "train",
+        "--domain",
+        "domain",
+        "--data",
+        "data",
+        "--config",
+        "config.yml",
+        "--out",
+        str(model.parent),
+        "--fixed-model-name",
+        model.name.split(".")[0],
+    ]
     if force:
         command.append("--force")
-    env = {**os.environ, "TQDM_DISABLE": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+    env = {
+        **os.environ,
+        "TQDM_DISABLE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
     with LOG.open("w") as log:
         return subprocess.call(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="only say whether the model is current (exit 0/1)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only say whether the model is current (exit 0/1)"
+    )
     parser.add_argument("--model", type=Path, default=MODEL)
     args = parser.parse_args()
 
@@ -125,10 +151,14 @@ def main() -> int:
         print(f"{args.model}: {'current' if current else 'stale or missing'}")
         return 0 if current else 1
     if current:
-        print(f"Model is current ({args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model}); not training.")
+        print(
+            f"Model is current ({args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model}); not training."
+        )
         return 0
     print(f"Training the assistant (a few minutes; details in {LOG.relative_to(ROOT)}) ...", flush=True)
-    code_changed = stored is None or {k: stored.get(k) for k in ("code", "rasa")} != {k: wanted[k] for k in ("code", "rasa")}
+    code_changed = stored is None or {k: stored.get(k) for k in ("code", "rasa")} != {
+        k: wanted[k] for k in ("code", "rasa")
+    }
     if train(args.model, force=code_changed) != 0 or not args.model.exists():
         tail = LOG.read_text(errors="replace").splitlines()[-40:]
         print("Training failed; the end of the log:\n" + "\n".join(tail), file=sys.stderr)

@@ -7,6 +7,7 @@
 
 ``python -m simulator`` serves it on ``SIMULATOR_PORT`` (8090).
 """
+
 from .config import SimulatorConfig
 from .core import ChatMessage, Simulator, SimulatorError
 

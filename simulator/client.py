@@ -7,6 +7,7 @@
 
 Waiting is on conditions, never on fixed sleeps: the server long-polls until something changes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -119,20 +120,29 @@ class SimulatorClient:
             time.sleep(0.5)
         raise TurnTimeout(f"webhook not verified: {self.state()['webhook']}")
 
-    def chat(self, wa_id: Optional[str] = None, name: str = "Warga Uji", *, user_id: Optional[str] = None) -> "Chat":
+    def chat(
+        self, wa_id: Optional[str] = None, name: str = "Warga Uji", *, user_id: Optional[str] = None
+    ) -> "Chat":
         citizen = self._post("/sim/api/citizens", json={"name": name, "wa_id": wa_id, "user_id": user_id})
         return Chat(self, citizen["key"])
 
     # -- one conversation ----------------------------------------------------------------------
-    def messages(self, key: str, after: int = 0, *, wait: float = 0, since_event: Optional[int] = None) -> Dict[str, Any]:
+    def messages(
+        self, key: str, after: int = 0, *, wait: float = 0, since_event: Optional[int] = None
+    ) -> Dict[str, Any]:
         params: Dict[str, Any] = {"after": after}
         if wait and since_event is not None:
             params.update(wait=wait, since_event=since_event)
         return self._get(f"/sim/api/citizens/{key}/messages", **params)
 
     def wait_until(
-        self, key: str, condition: Callable[[List[Dict[str, Any]]], bool], *, after: int = 0,
-        timeout: Optional[float] = None, describe: str = "condition",
+        self,
+        key: str,
+        condition: Callable[[List[Dict[str, Any]]], bool],
+        *,
+        after: int = 0,
+        timeout: Optional[float] = None,
+        describe: str = "condition",
     ) -> List[Dict[str, Any]]:
         """Long-poll the conversation until ``condition(messages after `after`)`` holds."""
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -159,15 +169,24 @@ class Chat:
     def history(self) -> List[Dict[str, Any]]:
         return self.client.messages(self.key)["messages"]
 
-    def _turn(self, sent: Dict[str, Any], until: Matcher, count: Optional[int], timeout: Optional[float]) -> Turn:
+    def _turn(
+        self, sent: Dict[str, Any], until: Matcher, count: Optional[int], timeout: Optional[float]
+    ) -> Turn:
         def done(messages: List[Dict[str, Any]]) -> bool:
             replies = [m for m in messages if m["author"] == "bot"]
             if count is not None and len(replies) < count:
                 return False
-            return any(_matches(until, m) for m in replies) if until is not None else len(replies) >= (count or 1)
+            return (
+                any(_matches(until, m) for m in replies)
+                if until is not None
+                else len(replies) >= (count or 1)
+            )
 
         messages = self.client.wait_until(
-            self.key, done, after=sent["seq"], timeout=timeout,
+            self.key,
+            done,
+            after=sent["seq"],
+            timeout=timeout,
             describe=f"a reply matching {until!r}" if until is not None else f"{count or 1} replies",
         )
         replies = [m for m in messages if m["author"] == "bot"]
@@ -177,34 +196,66 @@ class Chat:
             replies = replies[: last + 1]
         return Turn(sent, replies)
 
-    def say(self, text: str, *, until: Matcher = None, count: Optional[int] = None, timeout: Optional[float] = None) -> Turn:
+    def say(
+        self,
+        text: str,
+        *,
+        until: Matcher = None,
+        count: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> Turn:
         """Type ``text``; wait for the reply matching ``until`` (or ``count`` replies)."""
         return self._turn(self._post_text(text), until, count, timeout)
 
     def _post_text(self, text: str) -> Dict[str, Any]:
         return self.client._post(self._path("text"), json={"text": text})
 
-    def tap(self, title: str, *, until: Matcher = None, count: Optional[int] = None, timeout: Optional[float] = None) -> Turn:
+    def tap(
+        self,
+        title: str,
+        *,
+        until: Matcher = None,
+        count: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> Turn:
         """Tap the reply button or list row titled ``title`` on the latest message offering it."""
         sent = self.client._post(self._path("reply"), json={"title": title})
         return self._turn(sent, until, count, timeout)
 
     def send_location(
-        self, latitude: float, longitude: float, name: Optional[str] = None, address: Optional[str] = None, *,
-        until: Matcher = None, count: Optional[int] = None, timeout: Optional[float] = None,
+        self,
+        latitude: float,
+        longitude: float,
+        name: Optional[str] = None,
+        address: Optional[str] = None,
+        *,
+        until: Matcher = None,
+        count: Optional[int] = None,
+        timeout: Optional[float] = None,
     ) -> Turn:
         sent = self.client._post(
-            self._path("location"), json={"latitude": latitude, "longitude": longitude, "name": name, "address": address}
+            self._path("location"),
+            json={"latitude": latitude, "longitude": longitude, "name": name, "address": address},
         )
         return self._turn(sent, until, count, timeout)
 
     def send_image(
-        self, data: bytes, *, mime_type: str = "image/jpeg", caption: Optional[str] = None,
-        until: Matcher = None, count: Optional[int] = None, timeout: Optional[float] = None,
+        self,
+        data: bytes,
+        *,
+        mime_type: str = "image/jpeg",
+        caption: Optional[str] = None,
+        until: Matcher = None,
+        count: Optional[int] = None,
+        timeout: Optional[float] = None,
     ) -> Turn:
         sent = self.client._post(
             self._path("image"),
-            json={"data_base64": base64.b64encode(data).decode("ascii"), "mime_type": mime_type, "caption": caption},
+            json={
+                "data_base64": base64.b64encode(data).decode("ascii"),
+                "mime_type": mime_type,
+                "caption": caption,
+            },
         )
         return self._turn(sent, until, count, timeout)
 
@@ -214,16 +265,21 @@ class Chat:
     def wait_for(self, until: Matcher, *, after: int = 0, timeout: Optional[float] = None) -> Dict[str, Any]:
         """The first business message after ``after`` matching ``until``."""
         messages = self.client.wait_until(
-            self.key, lambda ms: any(m["author"] == "bot" and _matches(until, m) for m in ms),
-            after=after, timeout=timeout, describe=f"a reply matching {until!r}",
+            self.key,
+            lambda ms: any(m["author"] == "bot" and _matches(until, m) for m in ms),
+            after=after,
+            timeout=timeout,
+            describe=f"a reply matching {until!r}",
         )
         return next(m for m in messages if m["author"] == "bot" and _matches(until, m))
 
     def wait_status(self, message_id: str, status: str, timeout: Optional[float] = None) -> Dict[str, Any]:
         """Wait until a message reaches ``status`` (citizen: delivered/read; business: read...)."""
         messages = self.client.wait_until(
-            self.key, lambda ms: any(m["id"] == message_id and m["status"] == status for m in ms),
-            timeout=timeout, describe=f"{message_id} to be {status}",
+            self.key,
+            lambda ms: any(m["id"] == message_id and m["status"] == status for m in ms),
+            timeout=timeout,
+            describe=f"{message_id} to be {status}",
         )
         return next(m for m in messages if m["id"] == message_id)
 
@@ -236,5 +292,3 @@ class Chat:
                 self.key, after, wait=max(0.05, deadline - time.monotonic()), since_event=data["event_seq"]
             )
         return [m for m in data["messages"] if m["author"] == "bot"]
-
-

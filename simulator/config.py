@@ -1,4 +1,5 @@
 """Simulator settings: the same names the connector reads (``WHATSAPP_*``), plus its own."""
+
 from __future__ import annotations
 
 import os

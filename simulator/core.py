@@ -14,6 +14,7 @@ One ``Simulator`` holds all state in memory and plays Meta's part both ways:
 Every change is an event with a global sequence number: the chat page follows them over
 server-sent events, tests long-poll them, the benchmark awaits them in-process.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -145,8 +146,12 @@ class GraphCall:
 
     def to_dict(self) -> Dict[str, Any]:
         return {
-            "at": self.at, "method": self.method, "path": self.path, "body": self.body,
-            "status": self.status, "response": self.response,
+            "at": self.at,
+            "method": self.method,
+            "path": self.path,
+            "body": self.body,
+            "status": self.status,
+            "response": self.response,
         }
 
 
@@ -166,7 +171,11 @@ class Simulator:
             phone_number_id=self.config.phone_number_id,
             display_phone_number=self.config.display_phone_number,
         )
-        self.templates = self.config.templates if self.config.templates is not None else templates.project_templates(os.environ)
+        self.templates = (
+            self.config.templates
+            if self.config.templates is not None
+            else templates.project_templates(os.environ)
+        )
         self.citizens: Dict[str, Citizen] = {}
         self.messages: Dict[str, ChatMessage] = {}
         self.media: Dict[str, MediaFile] = {}
@@ -268,7 +277,9 @@ class Simulator:
         return self.event_seq
 
     # -- citizens ----------------------------------------------------------------------------
-    def add_citizen(self, *, name: str, wa_id: Optional[str] = None, user_id: Optional[str] = None) -> Citizen:
+    def add_citizen(
+        self, *, name: str, wa_id: Optional[str] = None, user_id: Optional[str] = None
+    ) -> Citizen:
         wa_id = "".join(ch for ch in (wa_id or "") if ch.isdigit()) or None
         if not wa_id and not user_id:
             raise SimulatorError("a citizen needs a phone number (wa_id) or a user id")
@@ -319,7 +330,12 @@ class Simulator:
         return self._message_seq
 
     def send_from_citizen(
-        self, key: str, kind: str, content: Dict[str, Any], *, view: Dict[str, Any],
+        self,
+        key: str,
+        kind: str,
+        content: Dict[str, Any],
+        *,
+        view: Dict[str, Any],
         context: Optional[Dict[str, Any]] = None,
     ) -> ChatMessage:
         """Queue a citizen's message: it is shown at once and POSTed as a signed webhook."""
@@ -329,13 +345,28 @@ class Simulator:
         message_id = payloads.wamid(citizen.wa_id or citizen.key)
         now = time.time()
         obj = payloads.message_object(
-            kind, content, wa_id=citizen.wa_id, user_id=citizen.user_id, message_id=message_id,
-            timestamp=str(int(now)), context=context,
+            kind,
+            content,
+            wa_id=citizen.wa_id,
+            user_id=citizen.user_id,
+            message_id=message_id,
+            timestamp=str(int(now)),
+            context=context,
         )
-        body = payloads.inbound_body(self.business, obj, wa_id=citizen.wa_id, user_id=citizen.user_id, name=citizen.name)
+        body = payloads.inbound_body(
+            self.business, obj, wa_id=citizen.wa_id, user_id=citizen.user_id, name=citizen.name
+        )
         message = ChatMessage(
-            seq=self._new_seq(), id=message_id, citizen=citizen.key, author=CITIZEN, type=kind, content=obj,
-            view=view, timestamp=now, status="sent", raw=payloads.encode_body(body),
+            seq=self._new_seq(),
+            id=message_id,
+            citizen=citizen.key,
+            author=CITIZEN,
+            type=kind,
+            content=obj,
+            view=view,
+            timestamp=now,
+            status="sent",
+            raw=payloads.encode_body(body),
         )
         citizen.messages.append(message)
         citizen.last_message_at = now
@@ -363,13 +394,19 @@ class Simulator:
                 # A template's quick-reply button arrives as a "button" message with its payload.
                 content = payloads.template_button_content(button["id"], button["title"])
                 return self.send_from_citizen(
-                    key, "button", content, view={"text": button["title"], "reply_to": bot_message_id},
+                    key,
+                    "button",
+                    content,
+                    view={"text": button["title"], "reply_to": bot_message_id},
                     context={"from": self.config.display_phone_number, "id": bot_message_id},
                 )
             if button["id"] == reply_id:
                 content = payloads.button_reply_content(button["id"], button["title"])
                 return self.send_from_citizen(
-                    key, "interactive", content, view={"text": button["title"], "reply_to": bot_message_id},
+                    key,
+                    "interactive",
+                    content,
+                    view={"text": button["title"], "reply_to": bot_message_id},
                     context={"from": self.config.display_phone_number, "id": bot_message_id},
                 )
         for section in (view.get("list") or {}).get("sections") or []:
@@ -377,8 +414,14 @@ class Simulator:
                 if row["id"] == reply_id:
                     content = payloads.list_reply_content(row["id"], row["title"], row.get("description"))
                     return self.send_from_citizen(
-                        key, "interactive", content,
-                        view={"text": row["title"], "description": row.get("description"), "reply_to": bot_message_id},
+                        key,
+                        "interactive",
+                        content,
+                        view={
+                            "text": row["title"],
+                            "description": row.get("description"),
+                            "reply_to": bot_message_id,
+                        },
                         context={"from": self.config.display_phone_number, "id": bot_message_id},
                     )
         raise SimulatorError(f"the message has no button or row with id {reply_id!r}")
@@ -399,18 +442,30 @@ class Simulator:
         raise SimulatorError(f"no button or list row titled {title!r} in this conversation", status=404)
 
     def send_location(
-        self, key: str, latitude: float, longitude: float, name: Optional[str] = None, address: Optional[str] = None
+        self,
+        key: str,
+        latitude: float,
+        longitude: float,
+        name: Optional[str] = None,
+        address: Optional[str] = None,
     ) -> ChatMessage:
         content = payloads.location_content(float(latitude), float(longitude), name or None, address or None)
-        return self.send_from_citizen(key, "location", content, view={"location": content, "text": name or ""})
+        return self.send_from_citizen(
+            key, "location", content, view={"location": content, "text": name or ""}
+        )
 
-    def send_image(self, key: str, data: bytes, mime_type: str = "image/jpeg", caption: Optional[str] = None) -> ChatMessage:
+    def send_image(
+        self, key: str, data: bytes, mime_type: str = "image/jpeg", caption: Optional[str] = None
+    ) -> ChatMessage:
         if not data:
             raise SimulatorError("empty image")
         media = self.store_media(data, mime_type, owner=CITIZEN)
         content = payloads.image_content(media.id, mime_type, data, caption or None)
         return self.send_from_citizen(
-            key, "image", content, view={"text": caption or "", "media": {"id": media.id, "mime_type": mime_type}}
+            key,
+            "image",
+            content,
+            view={"text": caption or "", "media": {"id": media.id, "mime_type": mime_type}},
         )
 
     def redeliver(self, message_id: str) -> ChatMessage:
@@ -474,14 +529,20 @@ class Simulator:
         if STATUS_ORDER.get(status, 0) <= STATUS_ORDER.get(message.status, 0) and status != "failed":
             return
         message.status = status
-        self._emit("status", message_id=message.id, citizen=message.citizen, status=status, author=message.author)
+        self._emit(
+            "status", message_id=message.id, citizen=message.citizen, status=status, author=message.author
+        )
 
     # -- webhook verification --------------------------------------------------------------------
     async def verify_webhook(self) -> bool:
         """Meta's handshake: GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=..."""
         assert self._session is not None
         challenge = str(secrets.randbelow(10**9))
-        params = {"hub.mode": "subscribe", "hub.verify_token": self.config.verify_token, "hub.challenge": challenge}
+        params = {
+            "hub.mode": "subscribe",
+            "hub.verify_token": self.config.verify_token,
+            "hub.challenge": challenge,
+        }
         try:
             async with self._session.get(self.config.webhook_url, params=params) as response:
                 text = await response.text()
@@ -502,7 +563,9 @@ class Simulator:
     def check_token(self, authorization: Optional[str]) -> Optional[Tuple[int, Dict[str, Any]]]:
         expected = f"Bearer {self.config.access_token}"
         if not authorization:
-            return payloads.graph_error(401, 190, "An active access token must be used to query information about the current user.")
+            return payloads.graph_error(
+                401, 190, "An active access token must be used to query information about the current user."
+            )
         if not hmac.compare_digest(authorization.strip().encode(), expected.encode()):
             return payloads.graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
         return None
@@ -519,10 +582,12 @@ class Simulator:
     def _graph_messages(self, phone_number_id: str, body: Any) -> Tuple[int, Dict[str, Any]]:
         if phone_number_id != self.config.phone_number_id:
             return payloads.graph_error(
-                400, 100,
+                400,
+                100,
                 f"Unsupported post request. Object with ID '{phone_number_id}' does not exist, cannot be loaded "
                 "due to missing permissions, or does not support this operation.",
-                subcode=33, error_type="GraphMethodException",
+                subcode=33,
+                error_type="GraphMethodException",
             )
         if not isinstance(body, dict):
             return payloads.graph_error(400, 100, "(#100) Invalid parameter")
@@ -531,7 +596,9 @@ class Simulator:
         if self.faults:
             http_status, code = self.faults.popleft()
             return payloads.graph_error(http_status, code, f"(#{code}) Simulated failure")
-        problem = graph_rules.check_message(body, lambda mid: mid in self.media and self.media[mid].owner == BOT)
+        problem = graph_rules.check_message(
+            body, lambda mid: mid in self.media and self.media[mid].owner == BOT
+        )
         if problem is None and body.get("type") == "template":
             problem = templates.check(self.templates, body["template"])
         if problem is not None:
@@ -540,13 +607,24 @@ class Simulator:
         kind = body.get("type", "text")
         message_id = payloads.wamid(citizen.wa_id or citizen.key)
         message = ChatMessage(
-            seq=self._new_seq(), id=message_id, citizen=citizen.key, author=BOT, type=kind, content=body,
-            view=graph_rules.summary(body, self.templates), timestamp=time.time(), status="sent", received_at=time.perf_counter(),
+            seq=self._new_seq(),
+            id=message_id,
+            citizen=citizen.key,
+            author=BOT,
+            type=kind,
+            content=body,
+            view=graph_rules.summary(body, self.templates),
+            timestamp=time.time(),
+            status="sent",
+            received_at=time.perf_counter(),
         )
         outside_window = (
             self.config.enforce_window
             and kind != "template"
-            and (citizen.last_message_at is None or time.time() - citizen.last_message_at > self.config.window_seconds)
+            and (
+                citizen.last_message_at is None
+                or time.time() - citizen.last_message_at > self.config.window_seconds
+            )
         )
         if outside_window:
             # Meta accepts the request and reports the failure later, in a status webhook.
@@ -623,24 +701,43 @@ class Simulator:
         return len(unread)
 
     async def _post_status(
-        self, citizen: Citizen, message: ChatMessage, status: str, errors: Optional[List[Dict[str, Any]]] = None
+        self,
+        citizen: Citizen,
+        message: ChatMessage,
+        status: str,
+        errors: Optional[List[Dict[str, Any]]] = None,
     ) -> None:
         if status in message.statuses_sent:
             return
         message.statuses_sent.append(status)
         entry = payloads.status_object(
-            message.id, status, recipient_wa_id=citizen.wa_id,
+            message.id,
+            status,
+            recipient_wa_id=citizen.wa_id,
             recipient_user_id=citizen.user_id if not citizen.wa_id else None,
-            timestamp=payloads.unix_now(), conversation_id=citizen.conversation_id, errors=errors,
+            timestamp=payloads.unix_now(),
+            conversation_id=citizen.conversation_id,
+            errors=errors,
         )
-        contact = payloads.contact_block(wa_id=citizen.wa_id, user_id=citizen.user_id, name=citizen.name) if citizen.user_id else None
+        contact = (
+            payloads.contact_block(wa_id=citizen.wa_id, user_id=citizen.user_id, name=citizen.name)
+            if citizen.user_id
+            else None
+        )
         raw = payloads.encode_body(payloads.status_body(self.business, [entry], contact))
         await self._post_with_retries(raw, message=None)
 
     # -- media ---------------------------------------------------------------------------------
-    def store_media(self, data: bytes, mime_type: str, *, owner: str, filename: Optional[str] = None) -> MediaFile:
-        media = MediaFile(id=payloads.media_id(), data=data, mime_type=mime_type.split(";")[0].strip().lower(),
-                          owner=owner, filename=filename)
+    def store_media(
+        self, data: bytes, mime_type: str, *, owner: str, filename: Optional[str] = None
+    ) -> MediaFile:
+        media = MediaFile(
+            id=payloads.media_id(),
+            data=data,
+            mime_type=mime_type.split(";")[0].strip().lower(),
+            owner=owner,
+            filename=filename,
+        )
         self.media[media.id] = media
         return media
 
@@ -653,10 +750,12 @@ class Simulator:
         media = self.media.get(media_id)
         if media is None:
             status, response = payloads.graph_error(
-                400, 100,
+                400,
+                100,
                 f"Unsupported get request. Object with ID '{media_id}' does not exist, cannot be loaded due to "
                 "missing permissions, or does not support this operation.",
-                subcode=33, error_type="GraphMethodException",
+                subcode=33,
+                error_type="GraphMethodException",
             )
         else:
             expires = int(time.time() + self.config.media_url_ttl)
@@ -664,10 +763,17 @@ class Simulator:
                 f"{self.config.base_url}/whatsapp_business/attachments/?mid={media.id}&ext={expires}"
                 f"&hash={self._url_hash(media.id, expires)}"
             )
-            status, response = 200, {
-                "messaging_product": "whatsapp", "url": url, "mime_type": media.mime_type,
-                "sha256": media.sha256_hex, "file_size": len(media.data), "id": media.id,
-            }
+            status, response = (
+                200,
+                {
+                    "messaging_product": "whatsapp",
+                    "url": url,
+                    "mime_type": media.mime_type,
+                    "sha256": media.sha256_hex,
+                    "file_size": len(media.data),
+                    "id": media.id,
+                },
+            )
         self._log_call("GET", f"/{media_id}", None, status, response)
         return status, response
 
@@ -698,7 +804,11 @@ class Simulator:
                 "display_phone_number": self.config.display_phone_number,
                 "phone_number_id": self.config.phone_number_id,
             },
-            "webhook": {"url": self.config.webhook_url, "verified": self.webhook_verified, "note": self.webhook_note},
+            "webhook": {
+                "url": self.config.webhook_url,
+                "verified": self.webhook_verified,
+                "note": self.webhook_note,
+            },
             "citizens": [c.to_dict() for c in self.citizens.values()],
             "event_seq": self.event_seq,
         }

@@ -5,6 +5,7 @@ error ``131009`` (parameter value not valid) or ``100`` (invalid / missing param
 simulator applies the same rules, so a connector that would be refused by Meta is refused here.
 Lengths are counted in UTF-16 code units (never less than characters).
 """
+
 from __future__ import annotations
 
 import re
@@ -67,7 +68,9 @@ def check_message(body: Dict[str, Any], media_exists: Any) -> Optional[Error]:
         return _missing("to")
     kind = body.get("type", "text")
     if kind not in MESSAGE_TYPES:
-        return graph_error(400, 100, f"(#100) Param type must be one of {{{', '.join(MESSAGE_TYPES)}}} - got \"{kind}\".")
+        return graph_error(
+            400, 100, f'(#100) Param type must be one of {{{", ".join(MESSAGE_TYPES)}}} - got "{kind}".'
+        )
     content = body.get(kind)
     if not isinstance(content, dict):
         return _missing(kind)
@@ -91,13 +94,19 @@ def _check_interactive(content: Dict[str, Any], _media: Any) -> Optional[Error]:
     if itype in ("button", "list") and not text:
         return _missing("interactive['body']['text']")
     if text and units(text) > INTERACTIVE_BODY_LIMIT:
-        return _invalid(f"Param interactive['body']['text'] must be at most {INTERACTIVE_BODY_LIMIT} characters long.")
+        return _invalid(
+            f"Param interactive['body']['text'] must be at most {INTERACTIVE_BODY_LIMIT} characters long."
+        )
     footer = content.get("footer") if isinstance(content.get("footer"), dict) else {}
     if footer.get("text") and units(str(footer["text"])) > FOOTER_LIMIT:
-        return _invalid(f"Param interactive['footer']['text'] must be at most {FOOTER_LIMIT} characters long.")
+        return _invalid(
+            f"Param interactive['footer']['text'] must be at most {FOOTER_LIMIT} characters long."
+        )
     header = content.get("header") if isinstance(content.get("header"), dict) else {}
     if header.get("type") == "text" and units(str(header.get("text") or "")) > HEADER_TEXT_LIMIT:
-        return _invalid(f"Param interactive['header']['text'] must be at most {HEADER_TEXT_LIMIT} characters long.")
+        return _invalid(
+            f"Param interactive['header']['text'] must be at most {HEADER_TEXT_LIMIT} characters long."
+        )
     action = content.get("action") if isinstance(content.get("action"), dict) else None
     if action is None:
         return _missing("interactive['action']")
@@ -107,13 +116,17 @@ def _check_interactive(content: Dict[str, Any], _media: Any) -> Optional[Error]:
         return _check_list(action)
     if itype in ("cta_url", "location_request_message", "flow", "product", "product_list"):
         return None
-    return graph_error(400, 100, f"(#100) Invalid parameter: interactive['type'] \"{itype}\" is not supported.")
+    return graph_error(
+        400, 100, f"(#100) Invalid parameter: interactive['type'] \"{itype}\" is not supported."
+    )
 
 
 def _check_buttons(action: Dict[str, Any]) -> Optional[Error]:
     buttons = action.get("buttons")
     if not isinstance(buttons, list) or not 1 <= len(buttons) <= MAX_BUTTONS:
-        return _invalid(f"Param interactive['action']['buttons'] must have between 1 and {MAX_BUTTONS} elements.")
+        return _invalid(
+            f"Param interactive['action']['buttons'] must have between 1 and {MAX_BUTTONS} elements."
+        )
     titles, ids = [], []
     for index, button in enumerate(buttons):
         reply = button.get("reply") if isinstance(button, dict) else None
@@ -143,10 +156,14 @@ def _check_list(action: Dict[str, Any]) -> Optional[Error]:
     if not label:
         return _missing("interactive['action']['button']")
     if units(label) > LIST_BUTTON_LIMIT:
-        return _invalid(f"Param interactive['action']['button'] must be at most {LIST_BUTTON_LIMIT} characters long.")
+        return _invalid(
+            f"Param interactive['action']['button'] must be at most {LIST_BUTTON_LIMIT} characters long."
+        )
     sections = action.get("sections")
     if not isinstance(sections, list) or not 1 <= len(sections) <= MAX_SECTIONS:
-        return _invalid(f"Param interactive['action']['sections'] must have between 1 and {MAX_SECTIONS} elements.")
+        return _invalid(
+            f"Param interactive['action']['sections'] must have between 1 and {MAX_SECTIONS} elements."
+        )
     rows: List[Dict[str, Any]] = []
     for s_index, section in enumerate(sections):
         if not isinstance(section, dict) or not isinstance(section.get("rows"), list) or not section["rows"]:
@@ -167,7 +184,9 @@ def _check_list(action: Dict[str, Any]) -> Optional[Error]:
         if not title or not row_id:
             return _missing(f"rows[{index}]['title']")
         if units(title) > ROW_TITLE_LIMIT:
-            return _invalid(f"Param rows[{index}]['title'] must be at most {ROW_TITLE_LIMIT} characters long.")
+            return _invalid(
+                f"Param rows[{index}]['title'] must be at most {ROW_TITLE_LIMIT} characters long."
+            )
         description = row.get("description")
         if description and units(str(description)) > ROW_DESCRIPTION_LIMIT:
             return _invalid(
@@ -249,7 +268,10 @@ def summary(body: Dict[str, Any], registry: Optional[templates.Registry] = None)
             view["header"] = header.get("text")
         elif header.get("type") in templates.MEDIA_HEADERS and isinstance(header.get(header["type"]), dict):
             media = header[header["type"]]
-            view["header_media"] = {"type": header["type"], **{k: media.get(k) for k in ("id", "link", "filename")}}
+            view["header_media"] = {
+                "type": header["type"],
+                **{k: media.get(k) for k in ("id", "link", "filename")},
+            }
         if (content.get("footer") or {}).get("text"):
             view["footer"] = content["footer"]["text"]
         action = content.get("action") or {}
@@ -285,7 +307,10 @@ def summary(body: Dict[str, Any], registry: Optional[templates.Registry] = None)
         if template is not None:
             view.update(templates.render(template, content))
         else:
-            view["template"] = {"name": content.get("name"), "language": (content.get("language") or {}).get("code")}
+            view["template"] = {
+                "name": content.get("name"),
+                "language": (content.get("language") or {}).get("code"),
+            }
     elif kind == "contacts":
         view["text"] = "Kontak"
     elif kind == "reaction":

@@ -14,6 +14,7 @@ Details that matter to a connector and that Meta really does:
 - ``contacts[].profile.name`` / ``wa_id``, and for username users (2026) only ``user_id`` /
   ``from_user_id`` (a business-scoped user id, BSUID) without ``from``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -33,7 +34,14 @@ def wamid(phone: str = "") -> str:
     """A message id like Meta's (``wamid.HBgN...``): base64 of a small frame holding the phone and a random hex id."""
     digits = "".join(ch for ch in phone if ch.isdigit())[:20] or "0"
     random_hex = secrets.token_hex(10).upper().encode("ascii")
-    raw = b"\x1c\x18" + bytes([len(digits)]) + digits.encode("ascii") + b"\x15\x02\x00\x12\x18\x14" + random_hex + b"\x00"
+    raw = (
+        b"\x1c\x18"
+        + bytes([len(digits)])
+        + digits.encode("ascii")
+        + b"\x15\x02\x00\x12\x18\x14"
+        + random_hex
+        + b"\x00"
+    )
     return "wamid." + base64.b64encode(raw).decode("ascii")
 
 
@@ -213,7 +221,12 @@ def status_object(
         entry["conversation"] = {"id": conversation_id, "origin": {"type": category}}
         if status == "sent":
             entry["conversation"]["expiration_timestamp"] = str(int(time.time()) + 24 * 3600)
-        entry["pricing"] = {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": category}
+        entry["pricing"] = {
+            "billable": False,
+            "pricing_model": "PMP",
+            "type": "free_customer_service",
+            "category": category,
+        }
     if errors:
         entry["errors"] = errors
     return entry
@@ -242,7 +255,12 @@ REENGAGEMENT_ERROR = {
 
 
 def graph_error(
-    http_status: int, code: int, message: str, *, details: Optional[str] = None, subcode: Optional[int] = None,
+    http_status: int,
+    code: int,
+    message: str,
+    *,
+    details: Optional[str] = None,
+    subcode: Optional[int] = None,
     error_type: str = "OAuthException",
 ) -> Tuple[int, Dict[str, Any]]:
     """A Graph API error response: ``(HTTP status, {"error": {...}})`` as Meta returns it."""

@@ -25,6 +25,7 @@ Chat page and control API (for people, tests and the benchmark; no token):
   GET  /sim/api/stats                      counters
   GET  /sim/media/{media_id}               a media file, for the page
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -80,7 +81,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 def _check_version(request: web.Request) -> Optional[web.Response]:
     version = request.match_info["version"]
     if not graph_rules.valid_version(version):
-        status, body = payloads.graph_error(400, 2500, f"Unknown path components: /{version}", error_type="OAuthException")
+        status, body = payloads.graph_error(
+            400, 2500, f"Unknown path components: /{version}", error_type="OAuthException"
+        )
         return _graph_json(status, body)
     return None
 
@@ -93,7 +96,9 @@ async def graph_messages(request: web.Request) -> web.Response:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        status, error = payloads.graph_error(400, 100, "(#100) Invalid parameter", details="Body is not JSON.")
+        status, error = payloads.graph_error(
+            400, 100, "(#100) Invalid parameter", details="Body is not JSON."
+        )
         return _graph_json(status, error)
     status, response = sim.graph_messages(request.match_info["phone_number_id"], body, request.path)
     return _graph_json(status, response)
@@ -196,7 +201,8 @@ async def api_add_citizen(request: web.Request) -> web.Response:
     if data.get("username_only") and not user_id:
         user_id = payloads.bsuid()
     citizen = _sim(request).add_citizen(
-        name=str(data.get("name") or ""), wa_id=None if data.get("username_only") else data.get("wa_id"),
+        name=str(data.get("name") or ""),
+        wa_id=None if data.get("username_only") else data.get("wa_id"),
         user_id=user_id,
     )
     return web.json_response(citizen.to_dict())
@@ -305,7 +311,9 @@ async def page_media(request: web.Request) -> web.Response:
     media = _sim(request).media.get(request.match_info["media_id"])
     if media is None:
         raise web.HTTPNotFound()
-    return web.Response(body=media.data, content_type=media.mime_type, headers={"Cache-Control": "max-age=3600"})
+    return web.Response(
+        body=media.data, content_type=media.mime_type, headers={"Cache-Control": "max-age=3600"}
+    )
 
 
 def create_app(sim: Simulator) -> web.Application:

@@ -5,6 +5,7 @@ trained model, on free ports, with their own databases, wired to a WhatsApp simu
 the project's WhatsApp connector, whose ``WHATSAPP_API_BASE`` points at the simulator; the
 tracker store is a SQLite file in the work folder or a PostgreSQL database.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,7 +86,9 @@ def project_tracker_type() -> str:
     return str((endpoints.get("tracker_store") or {}).get("type") or "SQL")
 
 
-def tracker_store_config(tracker_url: Optional[str], workdir: Path, tracker_type: Optional[str] = None) -> Dict[str, Any]:
+def tracker_store_config(
+    tracker_url: Optional[str], workdir: Path, tracker_type: Optional[str] = None
+) -> Dict[str, Any]:
     """endpoints.yml ``tracker_store``: the project's store class, on SQLite in ``workdir`` by
     default, else on the database of a SQLAlchemy URL (e.g. PostgreSQL)."""
     kind = tracker_type or project_tracker_type()
@@ -146,12 +149,17 @@ class Stack:
         log = (self.workdir / "actions.log").open("a")
         return subprocess.Popen(
             [RASA, "run", "actions", "--actions", "actions", "--port", port],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
 
     def _spawn_rasa(self) -> subprocess.Popen:
         log = (self.workdir / "rasa.log").open("a")
-        return subprocess.Popen(self.rasa_command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            self.rasa_command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+        )
 
     def stop_actions(self) -> None:
         """Stop the action server process (an outage, for resilience tests)."""
@@ -251,23 +259,39 @@ def start_stack(
         **(extra_env or {}),
     }
     env.pop("WHATSAPP_INSECURE_DEV_MODE", None)
-    subprocess.run([sys.executable, "-m", "layanwarga.migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "layanwarga.migrate"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     credentials: Dict[str, Any] = {}
     if rest:
         credentials["rest"] = None
     if whatsapp is not None:
         credentials["connectors.whatsapp.WhatsAppInput"] = dict(whatsapp)
-    (workdir / "credentials.yml").write_text(yaml.safe_dump(credentials) if credentials else "rest:\n", encoding="utf-8")
+    (workdir / "credentials.yml").write_text(
+        yaml.safe_dump(credentials) if credentials else "rest:\n", encoding="utf-8"
+    )
     endpoints = {
         "action_endpoint": {"url": f"http://127.0.0.1:{actions_port}/webhook"},
         "tracker_store": tracker_store_config(tracker_url, workdir, tracker_type),
         "lock_store": {"type": "in_memory"},
     }
     (workdir / "endpoints.yml").write_text(yaml.safe_dump(endpoints), encoding="utf-8")
-    stack = Stack(workdir, env, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", database_url)
+    stack = Stack(
+        workdir, env, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", database_url
+    )
     stack.rasa_command = [
-        *RASA_WITH_PATCHES, "run", "--model", str(model), "--port", str(rasa_port), "--interface", "127.0.0.1",
-        "--credentials", str(workdir / "credentials.yml"), "--endpoints", str(workdir / "endpoints.yml"),
+        *RASA_WITH_PATCHES,
+        "run",
+        "--model",
+        str(model),
+        "--port",
+        str(rasa_port),
+        "--interface",
+        "127.0.0.1",
+        "--credentials",
+        str(workdir / "credentials.yml"),
+        "--endpoints",
+        str(workdir / "endpoints.yml"),
     ]
     rasa_log = workdir / "rasa.log"
     stack.processes.append(stack._spawn_actions())

@@ -14,6 +14,7 @@ this project registers (README, "Announcements to subscribers"):
 Meta's checks applied here: an unknown name or language is error 132001; a body parameter count
 that differs from the template's is 132000; a media header without its media is 132012.
 """
+
 from __future__ import annotations
 
 import re
@@ -68,15 +69,24 @@ def announcement_templates() -> List[Template]:
         return []
     template = settings.template
     plain = Template(
-        name=template.name, language=template.language, body=template.body, footer=template.footer,
+        name=template.name,
+        language=template.language,
+        body=template.body,
+        footer=template.footer,
         quick_replies=(template.stop_button,),
     )
     found = [plain]
     if template.image_name:
-        found.append(Template(
-            name=template.image_name, language=template.language, body=template.body, footer=template.footer,
-            header="image", quick_replies=(template.stop_button,),
-        ))
+        found.append(
+            Template(
+                name=template.image_name,
+                language=template.language,
+                body=template.body,
+                footer=template.footer,
+                header="image",
+                quick_replies=(template.stop_button,),
+            )
+        )
     return found
 
 
@@ -103,25 +113,35 @@ def check(registry: Registry, content: Dict[str, Any]) -> Optional[Error]:
     """None when Meta would send this template message; else Meta's error."""
     template = find(registry, content)
     if template is None:
-        language = (content.get("language") or {}).get("code") if isinstance(content.get("language"), dict) else None
+        language = (
+            (content.get("language") or {}).get("code") if isinstance(content.get("language"), dict) else None
+        )
         return graph_error(
-            404, 132001, "(#132001) Template name does not exist in the translation",
+            404,
+            132001,
+            "(#132001) Template name does not exist in the translation",
             details=f"template name ({content.get('name')}) does not exist in {language}",
         )
     components = _components(content)
     given = len(_parameters((components.get("body") or [None])[0]))
     if given != template.body_parameters:
         return graph_error(
-            400, 132000, "(#132000) Number of parameters does not match the expected number of params",
+            400,
+            132000,
+            "(#132000) Number of parameters does not match the expected number of params",
             details=f"body: number of localizable_params ({given}) does not match the expected number of params "
             f"({template.body_parameters})",
         )
     if template.header in MEDIA_HEADERS:
         header = _parameters((components.get("header") or [None])[0])
-        media = header[0].get(template.header) if header and header[0].get("type") == template.header else None
+        media = (
+            header[0].get(template.header) if header and header[0].get("type") == template.header else None
+        )
         if not isinstance(media, dict) or not (media.get("id") or media.get("link")):
             return graph_error(
-                400, 132012, "(#132012) Parameter format does not match format in the created template",
+                400,
+                132012,
+                "(#132012) Parameter format does not match format in the created template",
                 details=f"header: Format mismatch, expected {template.header.upper()}, received UNKNOWN",
             )
     return None
@@ -132,14 +152,18 @@ def render(template: Template, content: Dict[str, Any]) -> Dict[str, Any]:
     buttons (whose ids are the payloads the business gave them)."""
     components = _components(content)
     values = [str(p.get("text") or "") for p in _parameters((components.get("body") or [None])[0])]
-    body = _PLACEHOLDER.sub(lambda m: values[int(m.group(1)) - 1] if int(m.group(1)) <= len(values) else m.group(0),
-                            template.body)
+    body = _PLACEHOLDER.sub(
+        lambda m: values[int(m.group(1)) - 1] if int(m.group(1)) <= len(values) else m.group(0), template.body
+    )
     view: Dict[str, Any] = {"text": body, "template": {"name": template.name, "language": template.language}}
     if template.header in MEDIA_HEADERS:
         header = _parameters((components.get("header") or [None])[0])
         media = header[0].get(template.header) if header else None
         if isinstance(media, dict):
-            view["header_media"] = {"type": template.header, **{k: media.get(k) for k in ("id", "link", "filename")}}
+            view["header_media"] = {
+                "type": template.header,
+                **{k: media.get(k) for k in ("id", "link", "filename")},
+            }
     elif template.header == "text" and template.header_text:
         view["header"] = template.header_text
     if template.footer:

@@ -1,6 +1,7 @@
 """A test city: the sample Kota Palangka Raya (5 kecamatan, 30 kelurahan) with the test boundary
 file (made-up squares for four kelurahan of two kecamatan: Langkai and Pahandut Seberang in
 Pahandut, Palangka and Menteng in Jekan Raya)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +13,12 @@ from layanwarga.config import PROJECT_ROOT
 SAMPLE = PROJECT_ROOT / "deploy" / "examples" / "instansi-palangka-raya.yml"
 BOUNDARIES = PROJECT_ROOT / "tests" / "fixtures" / "units" / "palangka-raya-test-boundaries.geojson"
 
-LANGKAI, PAHANDUT_SEBERANG, PALANGKA, MENTENG = "62.71.01.1003", "62.71.01.1005", "62.71.03.1001", "62.71.03.1002"
+LANGKAI, PAHANDUT_SEBERANG, PALANGKA, MENTENG = (
+    "62.71.01.1003",
+    "62.71.01.1005",
+    "62.71.03.1001",
+    "62.71.03.1002",
+)
 PAHANDUT, JEKAN_RAYA, CITY = "62.71.01", "62.71.03", "62.71"
 # Pins inside each test square, and one outside them all (the city's airport area).
 PIN = {

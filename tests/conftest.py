@@ -5,6 +5,7 @@ Every test that touches storage runs on SQLite (always) and on PostgreSQL where 
 fresh, migrated database: a new SQLite file, or a scratch PostgreSQL database created next to
 ``test`` and dropped afterwards, so parallel runs never see each other's rows.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Scratch PostgreSQL databases for tests, next to the ``test`` database of these machines."""
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,9 @@ def drop_postgres_database(url: str) -> None:
     admin = create_engine(_POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
             {"n": name},
         )
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -4,6 +4,7 @@ Tests that stop "the database" must not stop the machine's shared server (other 
 processes use it), so this starts a throw-away cluster of the same PostgreSQL installation on a
 free port, owned by the ``postgres`` system user, in a temporary directory.
 """
+
 from __future__ import annotations
 
 import glob
@@ -29,7 +30,9 @@ def _as_postgres(command: List[str]) -> List[str]:
 
 
 def available() -> bool:
-    return bool(_bin("initdb") and _bin("pg_ctl")) and (os.geteuid() != 0 or shutil.which("runuser") is not None)
+    return bool(_bin("initdb") and _bin("pg_ctl")) and (
+        os.geteuid() != 0 or shutil.which("runuser") is not None
+    )
 
 
 class PrivatePostgres:
@@ -42,8 +45,11 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.directory, user="postgres")
         subprocess.run(
-            _as_postgres([_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"]
+            ),
+            check=True,
+            capture_output=True,
         )
 
     @property
@@ -52,17 +58,30 @@ class PrivatePostgres:
 
     def start(self) -> None:
         subprocess.run(
-            _as_postgres([
-                _bin("pg_ctl"), "-D", str(self.data), "-l", str(self.directory / "server.log"), "-w", "-t", "30",
-                "-o", f"-p {self.port} -h 127.0.0.1 -k {self.directory} -F", "start",
-            ]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    _bin("pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.directory / "server.log"),
+                    "-w",
+                    "-t",
+                    "30",
+                    "-o",
+                    f"-p {self.port} -h 127.0.0.1 -k {self.directory} -F",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
 
     def stop(self) -> None:
         subprocess.run(
             _as_postgres([_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
-            check=False, capture_output=True,
+            check=False,
+            capture_output=True,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 """Everything under data/ must be Rasa training data: Rasa's loaders refuse other files (a
 README or notes there break `load_data` and the tools built on it), so documentation about the
 data lives in docs/nlu-training-data.md."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@
 rule"; these tests make sure every response really is used somewhere, every custom action in the
 domain exists in the action server, and every intent has NLU data or is a connector payload.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,10 +18,32 @@ ROOT = Path(__file__).resolve().parent.parent
 # Intents that only ever arrive as payloads from the WhatsApp connector.
 PAYLOAD_ONLY_INTENTS = {"pesan_tidak_didukung", "pilih_unit"}
 CONTRACT_INTENTS = {
-    "greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge", "out_of_scope", "bantuan", "batal",
-    "lapor_jalan_rusak", "lapor_lampu_padam", "lapor_sampah", "lapor_banjir", "lapor_pelayanan",
-    "lapor_ketertiban", "lapor_sosial", "sampaikan_aspirasi", "minta_sktm", "izin_usaha", "surat_domisili",
-    "tanya_syarat", "cek_status", "jam_layanan", "lokasi_kantor", "minta_petugas", "darurat",
+    "greet",
+    "goodbye",
+    "thanks",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "out_of_scope",
+    "bantuan",
+    "batal",
+    "lapor_jalan_rusak",
+    "lapor_lampu_padam",
+    "lapor_sampah",
+    "lapor_banjir",
+    "lapor_pelayanan",
+    "lapor_ketertiban",
+    "lapor_sosial",
+    "sampaikan_aspirasi",
+    "minta_sktm",
+    "izin_usaha",
+    "surat_domisili",
+    "tanya_syarat",
+    "cek_status",
+    "jam_layanan",
+    "lokasi_kantor",
+    "minta_petugas",
+    "darurat",
 }
 
 
@@ -130,4 +153,4 @@ def test_every_response_renders_without_interpolation_errors(domain: dict) -> No
             for button in rendered.get("buttons", []):
                 payload = button["payload"]
                 if "{" in payload:
-                    assert json.loads(payload[payload.index("{"):]), (name, payload)
+                    assert json.loads(payload[payload.index("{") :]), (name, payload)

@@ -4,6 +4,7 @@ from the current files: the fingerprint lives in the model itself, not in Rasa's
 Found from outside (2026-12-07): the run command retrained for two minutes, and overwrote the
 model, although models/ held a model of the same data, because `.rasa/cache` was missing.
 """
+
 from __future__ import annotations
 
 import io

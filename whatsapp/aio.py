@@ -10,6 +10,7 @@
 
 Calls are built by ``whatsapp.api.GraphAPI``, as in the sync client.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,9 +38,7 @@ class DownloadTooLarge(Exception):
 class PairPacer:
     """A token bucket per recipient: bursts are fine, a sustained flood is slowed down."""
 
-    def __init__(
-        self, burst: int, per_second: float, *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, burst: int, per_second: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.burst = max(1, burst)
         self.per_second = per_second
         self._clock = clock
@@ -73,7 +72,8 @@ def _log_auth_problem(what: str, error: GraphAPIError) -> None:
     logger.error(
         "WhatsApp ACCESS TOKEN / PERMISSION PROBLEM during %s: %s. Nothing can be sent until "
         "WHATSAPP_ACCESS_TOKEN (and the app's whatsapp_business_messaging permission) is fixed.",
-        what, error,
+        what,
+        error,
     )
 
 
@@ -139,7 +139,11 @@ class AsyncClient:
                 delay = self.backoff_delay(attempt, error)
                 logger.warning(
                     "Graph API %s failed (%s), attempt %d of %d; retrying in %.2f s",
-                    call.what, error, attempt, attempts, delay,
+                    call.what,
+                    error,
+                    attempt,
+                    attempts,
+                    delay,
                 )
                 await self._sleep(delay)
         raise AssertionError("unreachable")

@@ -7,6 +7,7 @@ over their HTTP library and hand the answer to ``read_answer``, which raises the
 error table (``whatsapp.errors``) gives. URLs and the authorisation header are built once per
 client, so a call costs one small object.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,14 +55,20 @@ class GraphAPI:
     def media_info(self, media_id: str) -> Call:
         """``GET /{media_id}``: the short-lived download URL, MIME type, size and hash."""
         return Call(
-            "GET", f"{self._base}/{media_id}", "media lookup", params={"phone_number_id": self.settings.phone_number_id}
+            "GET",
+            f"{self._base}/{media_id}",
+            "media lookup",
+            params={"phone_number_id": self.settings.phone_number_id},
         )
 
     def upload_media(self, content: bytes, mime_type: str, filename: str) -> Call:
         """``POST /{phone_number_id}/media``: a file to send by id (e.g. an announcement's picture)."""
         return Call(
-            "POST", self._media_url, "media upload",
-            form={"messaging_product": "whatsapp", "type": mime_type}, file=(filename, content, mime_type),
+            "POST",
+            self._media_url,
+            "media upload",
+            form={"messaging_product": "whatsapp", "type": mime_type},
+            file=(filename, content, mime_type),
         )
 
 

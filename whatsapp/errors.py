@@ -19,6 +19,7 @@ to any other recipient would fail the same way (the announcement worker pauses o
 
 Codes a status webhook reports later, after Meta accepted a message, are named here too.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, FrozenSet, Mapping, Optional, Type

@@ -12,6 +12,7 @@ Used by the connector (Rasa responses: ``text_messages``, ``button_messages``, m
 ``template_message``). The functions return message bodies without the recipient;
 ``with_recipient`` adds it.
 """
+
 from __future__ import annotations
 
 import os
@@ -158,10 +159,7 @@ def text_message(text: str) -> Message:
 
 
 def text_messages(text: str, *, preview_url: bool = False) -> List[Message]:
-    return [
-        {"type": "text", "text": {"body": part, "preview_url": preview_url}}
-        for part in split_text(text)
-    ]
+    return [{"type": "text", "text": {"body": part, "preview_url": preview_url}} for part in split_text(text)]
 
 
 # -- media ----------------------------------------------------------------------------------------
@@ -178,9 +176,17 @@ def image_message(image: str, caption: Optional[str] = None) -> Message:
 
 
 _EXT_TYPES = {
-    ".jpg": "image", ".jpeg": "image", ".png": "image", ".webp": "image",
-    ".mp4": "video", ".3gp": "video",
-    ".mp3": "audio", ".ogg": "audio", ".aac": "audio", ".amr": "audio", ".m4a": "audio",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".png": "image",
+    ".webp": "image",
+    ".mp4": "video",
+    ".3gp": "video",
+    ".mp3": "audio",
+    ".ogg": "audio",
+    ".aac": "audio",
+    ".amr": "audio",
+    ".m4a": "audio",
 }
 
 
@@ -287,7 +293,11 @@ def _unique_titles(titles: List[str], limit: int) -> List[str]:
         if key in seen:
             seen[key] += 1
             suffix = f" ({seen[key]})"
-            title = truncate(title, limit - len(suffix)) + suffix if units(title) + len(suffix) > limit else title + suffix
+            title = (
+                truncate(title, limit - len(suffix)) + suffix
+                if units(title) + len(suffix) > limit
+                else title + suffix
+            )
         else:
             seen[key] = 1
         result.append(title)
@@ -314,7 +324,7 @@ def _chunks(options: List[Option]) -> List[List[Option]]:
         return messages
     count = ceil(len(options) / LIST_ROWS_LIMIT)
     size = ceil(len(options) / count)
-    return [options[i:i + size] for i in range(0, len(options), size)]
+    return [options[i : i + size] for i in range(0, len(options), size)]
 
 
 def _list_message(body: str, options: List[Option], ids: List[str], button_label: str) -> Message:
@@ -383,7 +393,8 @@ def button_messages(
                     "body": {"text": body},
                     "action": {
                         "buttons": [
-                            {"type": "reply", "reply": {"id": i, "title": o.title}} for o, i in zip(options, ids)
+                            {"type": "reply", "reply": {"id": i, "title": o.title}}
+                            for o, i in zip(options, ids)
                         ]
                     },
                 },
@@ -396,7 +407,9 @@ def button_messages(
     offset = 0
     for part, chunk in enumerate(chunks, start=1):
         chunk_body = body if part == 1 else MORE_CHOICES_BODY.format(part=part, total=len(chunks))
-        messages.append(_list_message(chunk_body, chunk, ids[offset:offset + len(chunk)], list_button_label))
+        messages.append(
+            _list_message(chunk_body, chunk, ids[offset : offset + len(chunk)], list_button_label)
+        )
         offset += len(chunk)
     return messages
 
@@ -411,7 +424,13 @@ def reply_buttons(body: str, buttons: Sequence[Tuple[str, str]]) -> Optional[Dic
         "body": {"text": clip(body, INTERACTIVE_BODY_LIMIT)},
         "action": {
             "buttons": [
-                {"type": "reply", "reply": {"id": clip(reply_id, BUTTON_ID_LIMIT), "title": clip(title, BUTTON_TITLE_LIMIT)}}
+                {
+                    "type": "reply",
+                    "reply": {
+                        "id": clip(reply_id, BUTTON_ID_LIMIT),
+                        "title": clip(title, BUTTON_TITLE_LIMIT),
+                    },
+                }
                 for reply_id, title in buttons[:MAX_REPLY_BUTTONS]
             ]
         },
@@ -432,7 +451,9 @@ def template_param(text: str) -> str:
 def template_message(name: str, language: str, text: Optional[str] = None) -> Message:
     template: Dict[str, Any] = {"name": name, "language": {"code": language}}
     if text is not None:
-        template["components"] = [{"type": "body", "parameters": [{"type": "text", "text": template_param(text)}]}]
+        template["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": template_param(text)}]}
+        ]
     return {"type": "template", "template": template}
 
 
@@ -488,6 +509,8 @@ def limit_problems(message: Message) -> List[str]:
             problems.append("row description over 72")
         if any(units(r["id"]) > ROW_ID_LIMIT for r in rows):
             problems.append("row id over 200")
-        if len({r["title"].casefold() for r in rows}) != len(rows) or len({r["id"] for r in rows}) != len(rows):
+        if len({r["title"].casefold() for r in rows}) != len(rows) or len({r["id"] for r in rows}) != len(
+            rows
+        ):
             problems.append("row titles/ids not unique")
     return problems

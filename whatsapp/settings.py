@@ -13,6 +13,7 @@ build ``GraphSettings`` with ``load_graph_settings`` (the workers through
 A required value missing everywhere is a ``SettingsError`` naming the variable and the key.
 ``Resolver`` is that order, shared with the connector's own channel settings.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ Meta signs the exact bytes it sends, and it sends non-ASCII text escaped (``\\u0
 must therefore be computed over the raw request body: re-serialising parsed JSON changes the
 bytes and breaks every message with an accent or an emoji.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,7 +38,7 @@ def check_signature(app_secret: str, raw_body: bytes, header: Optional[str]) -> 
         return SignatureCheck.MALFORMED
     expected = sign(app_secret, raw_body)
     # Hex digests are case-insensitive; compare the normalised ASCII bytes in constant time.
-    received = (_PREFIX + header[len(_PREFIX):].lower()).encode("ascii", "replace")
+    received = (_PREFIX + header[len(_PREFIX) :].lower()).encode("ascii", "replace")
     if hmac.compare_digest(expected.encode("ascii"), received):
         return SignatureCheck.VALID
     return SignatureCheck.MISMATCH

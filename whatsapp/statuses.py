@@ -11,6 +11,7 @@ before delivered), and several instances write at once. All functions are synchr
 (SQLAlchemy Core on a connection, each statement compiled once per process); the connector
 calls them in its thread pool.
 """
+
 from __future__ import annotations
 
 import functools
@@ -173,7 +174,9 @@ def _accept(connection: Connection, message_id: str, recipient: Optional[str]) -
     if connection.dialect.name not in _UPSERT_DIALECTS:
         _apply_statuses(connection, [_accepted(message_id, recipient)])
         return
-    connection.execute(_ACCEPT, {"message_id": message_id, "recipient": recipient and recipient[:128], "now": utcnow()})
+    connection.execute(
+        _ACCEPT, {"message_id": message_id, "recipient": recipient and recipient[:128], "now": utcnow()}
+    )
 
 
 def record_sent(message_id: str, recipient: Optional[str], *, url: Optional[str] = None) -> None:
@@ -196,8 +199,12 @@ def record_outbound(
         with connection_scope(url, write=True) as connection:
             _accept(connection, message_id, recipient)
             conversation_log.add(
-                connection, sender=recipient, direction=conversation_log.DIRECTION_OUT, text=text,
-                actor=conversation_log.ACTOR_ASSISTANT, wamid=message_id,
+                connection,
+                sender=recipient,
+                direction=conversation_log.DIRECTION_OUT,
+                text=text,
+                actor=conversation_log.ACTOR_ASSISTANT,
+                wamid=message_id,
             )
 
     retry_on_conflict(unit, _STATUS_ATTEMPTS)

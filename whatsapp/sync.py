@@ -5,6 +5,7 @@ backoff, an announcement's one retry), so an error is raised at once, built from
 table as the async client's (``whatsapp.errors``). When no answer came, ``maybe_sent`` tells
 whether the request may still have reached Meta. Calls are built by ``whatsapp.api.GraphAPI``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
@@ -53,8 +54,14 @@ class SyncClient:
             files = {"file": call.file}
         try:
             response = self.http.request(
-                call.method, call.url, json=call.json, params=call.params, data=call.form, files=files,
-                headers=self.api.headers, timeout=self.settings.timeout,
+                call.method,
+                call.url,
+                json=call.json,
+                params=call.params,
+                data=call.form,
+                files=files,
+                headers=self.api.headers,
+                timeout=self.settings.timeout,
             )
         except requests.RequestException as exc:
             raise NetworkError(

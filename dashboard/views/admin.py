@@ -1,5 +1,6 @@
 """Administration (admin role only): users, OPD, the notification outbox, blocked senders, and
 citizens' data requests."""
+
 from __future__ import annotations
 
 import logging
@@ -65,7 +66,13 @@ def users():  # type: ignore[no-untyped-def]
                     unit_code=request.form.get("unit_code") or None,
                     upt_name=request.form.get("upt_name") or None,
                 )
-                staff.audit(session, g.user.actor, "buat_pengguna", target=user.username, detail=f"peran={user.role} opd={user.agency_code or '-'} unit={user.unit_code or '-'} upt={user.upt_name or '-'}")
+                staff.audit(
+                    session,
+                    g.user.actor,
+                    "buat_pengguna",
+                    target=user.username,
+                    detail=f"peran={user.role} opd={user.agency_code or '-'} unit={user.unit_code or '-'} upt={user.upt_name or '-'}",
+                )
                 username = user.username
         except staff.UserError as exc:
             error = str(exc)
@@ -79,8 +86,16 @@ def users():  # type: ignore[no-untyped-def]
     with session_scope() as session:
         rows = staff.list_users(session)
         agencies = staff.agencies(session, inst)
-    return render_template("admin_users.html", users=rows, agencies=agencies, error=error, form=form,
-                           created_password=created_password, roles=staff.ROLES, **_unit_options(inst)), (400 if error else 200)
+    return render_template(
+        "admin_users.html",
+        users=rows,
+        agencies=agencies,
+        error=error,
+        form=form,
+        created_password=created_password,
+        roles=staff.ROLES,
+        **_unit_options(inst),
+    ), (400 if error else 200)
 
 
 @bp.route("/pengguna/<int:user_id>", methods=["GET", "POST"])
@@ -113,9 +128,14 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
                         unit_code=request.form.get("unit_code") or None,
                         upt_name=request.form.get("upt_name") or None,
                     )
-                    staff.audit(session, g.user.actor, "ubah_pengguna", target=user.username,
-                                detail=f"peran={user.role} opd={user.agency_code or '-'} unit={user.unit_code or '-'}"
-                                       f" upt={user.upt_name or '-'} aktif={user.is_active}")
+                    staff.audit(
+                        session,
+                        g.user.actor,
+                        "ubah_pengguna",
+                        target=user.username,
+                        detail=f"peran={user.role} opd={user.agency_code or '-'} unit={user.unit_code or '-'}"
+                        f" upt={user.upt_name or '-'} aktif={user.is_active}",
+                    )
         except staff.UserError as exc:
             error = str(exc)
         else:
@@ -127,8 +147,15 @@ def edit_user(user_id: int):  # type: ignore[no-untyped-def]
         if user is None:
             abort(404)
         agencies = staff.agencies(session, inst)
-    return render_template("admin_user_edit.html", u=user, agencies=agencies, error=error, roles=staff.ROLES,
-                           new_password=new_password, **_unit_options(inst)), (400 if error else 200)
+    return render_template(
+        "admin_user_edit.html",
+        u=user,
+        agencies=agencies,
+        error=error,
+        roles=staff.ROLES,
+        new_password=new_password,
+        **_unit_options(inst),
+    ), (400 if error else 200)
 
 
 @bp.route("/opd", methods=["GET", "POST"])
@@ -159,7 +186,9 @@ def agencies():  # type: ignore[no-untyped-def]
         routed = {}
         for category in inst.complaint_categories.values():
             routed.setdefault(category.agency, []).append(category.label)
-    return render_template("admin_agencies.html", agencies=rows, routed=routed, error=error), (400 if error else 200)
+    return render_template("admin_agencies.html", agencies=rows, routed=routed, error=error), (
+        400 if error else 200
+    )
 
 
 @bp.route("/notifikasi")
@@ -179,8 +208,12 @@ def outbox():  # type: ignore[no-untyped-def]
         on_disk = spool_reports.waiting(session, spool_reports.KIND_SUBMISSIONS)
         unanswered = inbound.unfinished_messages(session)
     return render_template(
-        "admin_outbox.html", counts=counts, failed=failed, labels=notifications.STATUS_LABELS,
-        on_disk=on_disk, unanswered=unanswered,
+        "admin_outbox.html",
+        counts=counts,
+        failed=failed,
+        labels=notifications.STATUS_LABELS,
+        on_disk=on_disk,
+        unanswered=unanswered,
     )
 
 
@@ -205,7 +238,9 @@ def blocked():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         try:
             with session_scope(write=True) as session:
-                row = blocklist.block(session, request.form.get("nomor") or "", request.form.get("alasan") or "", g.user.actor)
+                row = blocklist.block(
+                    session, request.form.get("nomor") or "", request.form.get("alasan") or "", g.user.actor
+                )
                 staff.audit(session, g.user.actor, "blokir", target=mask(row.sender), detail=row.reason)
                 sender = row.sender
         except blocklist.BlockError as exc:
@@ -233,9 +268,7 @@ def unblock(sender: str):  # type: ignore[no-untyped-def]
 def data_requests():  # type: ignore[no-untyped-def]
     """Citizens' data access and erasure requests (UU PDP), without their phone numbers."""
     with session_scope() as session:
-        rows = session.execute(
-            select(DataRequest).order_by(DataRequest.id.desc()).limit(200)
-        ).scalars().all()
+        rows = session.execute(select(DataRequest).order_by(DataRequest.id.desc()).limit(200)).scalars().all()
     return render_template("admin_data_requests.html", rows=rows)
 
 
@@ -257,8 +290,9 @@ def api_keys_page():  # type: ignore[no-untyped-def]
         rows = api_keys.listed(session)
         session.expunge_all()
     status = 400 if error else 200
-    return render_template("admin_api_keys.html", rows=rows, issued=issued, error=error,
-                           form=request.form if error else {}), status
+    return render_template(
+        "admin_api_keys.html", rows=rows, issued=issued, error=error, form=request.form if error else {}
+    ), status
 
 
 @bp.route("/kunci-api/<int:key_id>/cabut", methods=["POST"])

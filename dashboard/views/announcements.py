@@ -10,6 +10,7 @@ sending. Staff can pause, resume or stop a run.
 
 Admin only: an announcement speaks for the institution to every subscriber at once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,11 @@ FILTER_LABELS = {
 }
 
 
-_BOLD, _ITALIC, _STRIKE = re.compile(r"\*([^*\n]+)\*"), re.compile(r"(?<!\w)_([^_\n]+)_(?!\w)"), re.compile(r"~([^~\n]+)~")
+_BOLD, _ITALIC, _STRIKE = (
+    re.compile(r"\*([^*\n]+)\*"),
+    re.compile(r"(?<!\w)_([^_\n]+)_(?!\w)"),
+    re.compile(r"~([^~\n]+)~"),
+)
 
 
 def whatsapp_html(text: str) -> Markup:
@@ -89,8 +94,11 @@ def _store_image() -> Optional[int]:
     content = upload.read(ANNOUNCEMENT_IMAGE_MAX_BYTES + 1)
     try:
         stored = media_store.store_media(
-            content, mime_type=upload.mimetype, purpose="pengumuman",
-            allowed=ANNOUNCEMENT_IMAGE_TYPES, max_bytes=ANNOUNCEMENT_IMAGE_MAX_BYTES,
+            content,
+            mime_type=upload.mimetype,
+            purpose="pengumuman",
+            allowed=ANNOUNCEMENT_IMAGE_TYPES,
+            max_bytes=ANNOUNCEMENT_IMAGE_MAX_BYTES,
         )
     except media_store.MediaRejected as exc:
         if exc.reason == "too_large":
@@ -117,9 +125,15 @@ def index():  # type: ignore[no-untyped-def]
         waiting = subscriptions.open_announcement_ids(session, [r.id for r in rows])
         total, per_topic = subscriptions.subscriber_counts(inst, session)
     return render_template(
-        "announcements.html", rows=rows, waiting=waiting, total=total, per_topic=per_topic,
-        labels=subscriptions.ANNOUNCEMENT_LABELS, topic_label=lambda c: subscriptions.topic_label(inst, c),
-        area_label=lambda c: subscriptions.area_label(inst, c), **_choices(),
+        "announcements.html",
+        rows=rows,
+        waiting=waiting,
+        total=total,
+        per_topic=per_topic,
+        labels=subscriptions.ANNOUNCEMENT_LABELS,
+        topic_label=lambda c: subscriptions.topic_label(inst, c),
+        area_label=lambda c: subscriptions.area_label(inst, c),
+        **_choices(),
     )
 
 
@@ -136,16 +150,26 @@ def compose():  # type: ignore[no-untyped-def]
             image_id = _store_image()
             with session_scope(write=True) as session:
                 row = subscriptions.create_draft(
-                    session, inst, title=form["judul"], topic=form["topik"], area=form["wilayah"], text=form["isi"],
-                    actor=g.user.actor, image_media_id=image_id,
+                    session,
+                    inst,
+                    title=form["judul"],
+                    topic=form["topik"],
+                    area=form["wilayah"],
+                    text=form["isi"],
+                    actor=g.user.actor,
+                    image_media_id=image_id,
                 )
-                staff.audit(session, g.user.actor, "draf_pengumuman", target=str(row.id), detail=row.title[:200])
+                staff.audit(
+                    session, g.user.actor, "draf_pengumuman", target=str(row.id), detail=row.title[:200]
+                )
                 announcement_id = int(row.id)
         except subscriptions.AnnouncementError as exc:
             error = str(exc)
         else:
             return redirect(url_for("announcements.detail", announcement_id=announcement_id))
-    return render_template("announcement_form.html", form=form, error=error, editing=None, **_choices()), (400 if error else 200)
+    return render_template("announcement_form.html", form=form, error=error, editing=None, **_choices()), (
+        400 if error else 200
+    )
 
 
 @bp.route("/<int:announcement_id>/ubah", methods=["GET", "POST"])
@@ -169,15 +193,24 @@ def edit(announcement_id: int):  # type: ignore[no-untyped-def]
             image_id = _store_image()
             with session_scope(write=True) as session:
                 subscriptions.update_draft(
-                    session, inst, announcement_id, title=form["judul"], topic=form["topik"], area=form["wilayah"],
-                    text=form["isi"], image_media_id=image_id, remove_image=request.form.get("hapus_gambar") == "1",
+                    session,
+                    inst,
+                    announcement_id,
+                    title=form["judul"],
+                    topic=form["topik"],
+                    area=form["wilayah"],
+                    text=form["isi"],
+                    image_media_id=image_id,
+                    remove_image=request.form.get("hapus_gambar") == "1",
                 )
         except subscriptions.AnnouncementError as exc:
             error = str(exc)
         else:
             flash("Draf disimpan.", "ok")
             return redirect(url_for("announcements.detail", announcement_id=announcement_id))
-    return render_template("announcement_form.html", form=form, error=error, editing=editing, **_choices()), (400 if error else 200)
+    return render_template("announcement_form.html", form=form, error=error, editing=editing, **_choices()), (
+        400 if error else 200
+    )
 
 
 @bp.route("/<int:announcement_id>")
@@ -196,7 +229,11 @@ def detail(announcement_id: int):  # type: ignore[no-untyped-def]
         if row is None:
             abort(404)
         rendered = subscriptions.render(inst, row)
-        would_reach = subscriptions.count_recipients(session, row.topic, row.area) if row.status == subscriptions.DRAFT else None
+        would_reach = (
+            subscriptions.count_recipients(session, row.topic, row.area)
+            if row.status == subscriptions.DRAFT
+            else None
+        )
         summary = subscriptions.summary(session, announcement_id)
         recipients, matching = ([], 0)
         if row.status != subscriptions.DRAFT:
@@ -204,10 +241,21 @@ def detail(announcement_id: int):  # type: ignore[no-untyped-def]
                 session, announcement_id, filter_name=filter_name, page=page, per_page=PER_PAGE
             )
     response = render_template(
-        "announcement_detail.html", a=row, rendered=rendered, preview_html=whatsapp_html(rendered.body), would_reach=would_reach, summary=summary,
-        recipients=recipients, matching=matching, page=page, pages=max(1, -(-matching // PER_PAGE)),
-        filter_name=filter_name, filter_labels=FILTER_LABELS, labels=subscriptions.ANNOUNCEMENT_LABELS,
-        topic=subscriptions.topic_label(inst, row.topic), area=subscriptions.area_label(inst, row.area),
+        "announcement_detail.html",
+        a=row,
+        rendered=rendered,
+        preview_html=whatsapp_html(rendered.body),
+        would_reach=would_reach,
+        summary=summary,
+        recipients=recipients,
+        matching=matching,
+        page=page,
+        pages=max(1, -(-matching // PER_PAGE)),
+        filter_name=filter_name,
+        filter_labels=FILTER_LABELS,
+        labels=subscriptions.ANNOUNCEMENT_LABELS,
+        topic=subscriptions.topic_label(inst, row.topic),
+        area=subscriptions.area_label(inst, row.area),
         wa_labels=subscriptions.WA_LABELS,
     )
     headers = {"Refresh": "5"} if row.status == subscriptions.SENDING else {}
@@ -241,7 +289,13 @@ def send(announcement_id: int):  # type: ignore[no-untyped-def]
                 abort(404)
             count = subscriptions.queue(session, inst, announcement_id, g.user.actor)
             if count:
-                staff.audit(session, g.user.actor, "kirim_pengumuman", target=str(announcement_id), detail=f"{count} penerima")
+                staff.audit(
+                    session,
+                    g.user.actor,
+                    "kirim_pengumuman",
+                    target=str(announcement_id),
+                    detail=f"{count} penerima",
+                )
     except subscriptions.AnnouncementError as exc:
         flash(str(exc), "error")
         return redirect(url_for("announcements.detail", announcement_id=announcement_id))

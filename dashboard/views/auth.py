@@ -1,4 +1,5 @@
 """Login, logout and changing one's own password."""
+
 from __future__ import annotations
 
 import logging
@@ -39,7 +40,9 @@ def login():  # type: ignore[no-untyped-def]
             return redirect(safe_next(request.form.get("next") or request.args.get("next")))
         error = result.error
         status = 429 if result.retry_after_minutes else 401
-    return render_template("login.html", error=error, username=username, next=request.args.get("next", "")), status
+    return render_template(
+        "login.html", error=error, username=username, next=request.args.get("next", "")
+    ), status
 
 
 @bp.route("/keluar", methods=["POST"])
@@ -61,8 +64,13 @@ def change_password():  # type: ignore[no-untyped-def]
         try:
             with session_scope(write=True) as db:
                 user = db.get(StaffUser, g.user.id)
-                staff.change_own_password(db, user, request.form.get("current") or "", request.form.get("new") or "",
-                                          request.form.get("again") or "")
+                staff.change_own_password(
+                    db,
+                    user,
+                    request.form.get("current") or "",
+                    request.form.get("new") or "",
+                    request.form.get("again") or "",
+                )
                 staff.audit(db, user.actor, "ganti_sandi")
                 new_session = staff.start_session(db, user.id, client_ip(), request.headers.get("User-Agent"))
         except staff.UserError as exc:
@@ -73,4 +81,6 @@ def change_password():  # type: ignore[no-untyped-def]
             session["t"] = new_session.token
             flash("Kata sandi berhasil diganti. Sesi di perangkat lain telah diakhiri.", "ok")
             return redirect(url_for("tickets.inbox"))
-    return render_template("password.html", error=error, forced=bool(g.user.must_change_password)), (400 if error else 200)
+    return render_template("password.html", error=error, forced=bool(g.user.must_change_password)), (
+        400 if error else 200
+    )

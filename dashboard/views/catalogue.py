@@ -1,6 +1,7 @@
 """The service catalogue editor: each office keeps its own services (an OPD account edits only its
 office's; admins edit all and approve publication when ``DASHBOARD_CATALOGUE_APPROVAL`` is on, the
 default). Every save is a new revision with the editor and date (``layanwarga.services``)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,21 @@ from .. import agency_names
 logger = logging.getLogger(__name__)
 bp = Blueprint("catalogue", __name__, url_prefix="/katalog")
 
-FIELDS = ("name", "aliases", "purpose", "requirements", "steps", "fee", "fee_note", "legal_basis",
-          "processing_time", "place", "hours", "online_url", "contact")
+FIELDS = (
+    "name",
+    "aliases",
+    "purpose",
+    "requirements",
+    "steps",
+    "fee",
+    "fee_note",
+    "legal_basis",
+    "processing_time",
+    "place",
+    "hours",
+    "online_url",
+    "contact",
+)
 FORM_TEXT_MAX = 5000
 STATS_PERIODS = (7, 30, 90)
 
@@ -74,8 +88,10 @@ def create():  # type: ignore[no-untyped-def]
                     if own and not services.service_agency_exists(session, own):
                         services.save_agency(session, own, office_name, g.user.agency_code or own)
                     services.create_service(session, code, agency, content, g.user.actor)
-                    if services.may_publish(g.user.role, g.user.agency_code, agency, _approval_required()) \
-                            and request.form.get("publish") == "1":
+                    if (
+                        services.may_publish(g.user.role, g.user.agency_code, agency, _approval_required())
+                        and request.form.get("publish") == "1"
+                    ):
                         services.publish(session, code, g.user.actor)
             except services.InvalidService as invalid:
                 errors = dict(invalid.errors)
@@ -86,8 +102,15 @@ def create():  # type: ignore[no-untyped-def]
     with session_scope() as session:
         choices = services.agency_choices(session)
     can_publish = g.user.role == services.ROLE_ADMIN or not _approval_required()
-    return render_template("catalogue_new.html", form=form, errors=errors, choices=choices, own=own,
-                           can_publish=can_publish, approval=_approval_required()), status
+    return render_template(
+        "catalogue_new.html",
+        form=form,
+        errors=errors,
+        choices=choices,
+        own=own,
+        can_publish=can_publish,
+        approval=_approval_required(),
+    ), status
 
 
 def _owned(code: str) -> str:
@@ -119,16 +142,28 @@ def edit(code: str):  # type: ignore[no-untyped-def]
                 if publish:
                     services.publish(session, code, g.user.actor)
                 number = revision.number
-            logger.info("catalogue %s revision %d saved by %s (published: %s)", code, number, g.user.actor, publish)
-            flash(f"Perubahan disimpan sebagai versi {number}"
-                  + (" dan sudah terbit." if publish else ", menunggu persetujuan admin."), "ok")
+            logger.info(
+                "catalogue %s revision %d saved by %s (published: %s)", code, number, g.user.actor, publish
+            )
+            flash(
+                f"Perubahan disimpan sebagai versi {number}"
+                + (" dan sudah terbit." if publish else ", menunggu persetujuan admin."),
+                "ok",
+            )
             return redirect(url_for("catalogue.edit", code=code))
     with session_scope() as session:
         history = services.history(session, code)
         current = services.form_values(history[-1])
     form = {**current, **({key: request.form.get(key) or "" for key in FIELDS} if errors else {})}
-    return render_template("catalogue_edit.html", code=code, form=form, errors=errors, history=history,
-                           can_publish=can_publish, approval=_approval_required()), status
+    return render_template(
+        "catalogue_edit.html",
+        code=code,
+        form=form,
+        errors=errors,
+        history=history,
+        can_publish=can_publish,
+        approval=_approval_required(),
+    ), status
 
 
 @bp.route("/<code>/terbitkan", methods=["POST"])

@@ -10,6 +10,7 @@ handoff someone may not open answers 404 on every route, exactly like one that d
 A conversation page shows the handoff's own lines (the request that opened it and everything
 after), never the citizen's earlier chats with the assistant.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,11 +70,19 @@ def _messages(session: Any, handoff_id: int, after_id: int = 0, limit: int = 200
     note_ids = [m.notification_id for m in logged if m.notification_id]
     outbox = {}
     if note_ids:
-        outbox = {n.id: n for n in session.execute(select(Notification).where(Notification.id.in_(note_ids))).scalars()}
+        outbox = {
+            n.id: n
+            for n in session.execute(select(Notification).where(Notification.id.in_(note_ids))).scalars()
+        }
     wamids = [n.graph_message_id for n in outbox.values() if n.graph_message_id]
     delivery = {}
     if wamids:
-        delivery = {m.message_id: m.status for m in session.execute(select(MessageStatus).where(MessageStatus.message_id.in_(wamids))).scalars()}
+        delivery = {
+            m.message_id: m.status
+            for m in session.execute(
+                select(MessageStatus).where(MessageStatus.message_id.in_(wamids))
+            ).scalars()
+        }
     result = []
     for m in logged:
         note = outbox.get(m.notification_id or 0)
@@ -81,7 +90,9 @@ def _messages(session: Any, handoff_id: int, after_id: int = 0, limit: int = 200
         if note is not None:
             status = notifications.STATUS_LABELS.get(note.status, note.status)
             if note.status == notifications.SENT and note.graph_message_id in delivery:
-                status = {"delivered": "Sampai", "read": "Dibaca", "failed": "Gagal"}.get(delivery[note.graph_message_id], status)
+                status = {"delivered": "Sampai", "read": "Dibaca", "failed": "Gagal"}.get(
+                    delivery[note.graph_message_id], status
+                )
             if note.status == notifications.FAILED and note.last_error:
                 status += f" ({note.last_error[:80]})"
         moment = local(inst, m.created_at)
@@ -124,7 +135,13 @@ def summary():  # type: ignore[no-untyped-def]
         items = handoff.list_open(
             session, visible=permissions.handoff_visible(g.user), readable=permissions.readable_lines(g.user)
         )
-    return jsonify({"open": len(items), "unread": sum(i.unread for i in items), "waiting": sum(1 for i in items if i.first_response_at is None)})
+    return jsonify(
+        {
+            "open": len(items),
+            "unread": sum(i.unread for i in items),
+            "waiting": sum(1 for i in items if i.first_response_at is None),
+        }
+    )
 
 
 def _load(session: Any, handoff_id: int) -> Handoff:
@@ -161,14 +178,23 @@ def conversation(handoff_id: int):  # type: ignore[no-untyped-def]
             "opened_at": row.opened_at,
             "outside_hours": row.opened_outside_hours,
             "closed_at": row.closed_at,
-            "in_window": bool(citizen and citizen.last_inbound_at and utcnow() - citizen.last_inbound_at < dt.timedelta(hours=24)),
+            "in_window": bool(
+                citizen
+                and citizen.last_inbound_at
+                and utcnow() - citizen.last_inbound_at < dt.timedelta(hours=24)
+            ),
         }
     with session_scope() as session:
         inbound = [m["id"] for m in messages if m["direction"] == "in"]
         if inbound and info["open"]:
             handoff.mark_read(session, handoff_id, max(inbound))
-    return render_template("live_conversation.html", h=info, messages=messages, recent=recent,
-                           last_id=messages[-1]["id"] if messages else 0)
+    return render_template(
+        "live_conversation.html",
+        h=info,
+        messages=messages,
+        recent=recent,
+        last_id=messages[-1]["id"] if messages else 0,
+    )
 
 
 @bp.route("/langsung/<int:handoff_id>/pesan.json")
@@ -190,7 +216,9 @@ def poll(handoff_id: int):  # type: ignore[no-untyped-def]
         inbound = [m["id"] for m in new if m["direction"] == "in"]
         if inbound and is_open:
             handoff.mark_read(session, handoff_id, max(inbound))
-    return jsonify({"messages": new, "statuses": statuses, "open": is_open, "state": state, "emergency": emergency})
+    return jsonify(
+        {"messages": new, "statuses": statuses, "open": is_open, "state": state, "emergency": emergency}
+    )
 
 
 @bp.route("/langsung/<int:handoff_id>/balas", methods=["POST"])

@@ -8,6 +8,7 @@ in 3.6): Rasa sends ``If-None-Match: <fingerprint of the model it runs>`` and th
 fingerprint Rasa keeps. Without ``LAYANWARGA_MODEL_TOKEN`` configured the server is off (404);
 a wrong token is 403.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -50,7 +51,10 @@ def index() -> Any:
     current = model_registry.published()
     running = (model_registry.store_dir() / retrain.LOCK_FILE).exists()
     return render_template(
-        "review_models.html", candidates=model_registry.candidates(), current=current, running=running,
+        "review_models.html",
+        candidates=model_registry.candidates(),
+        current=current,
+        running=running,
         history=list(reversed(model_registry.state()["history"]))[:20],
     )
 
@@ -67,7 +71,10 @@ def train() -> Any:
     root = teaching.Project().root  # the data staff teach is the data it trains from
     subprocess.Popen(  # noqa: S603 - our own worker, fixed arguments
         [sys.executable, "-m", "layanwarga.retrain", "--actor", g.user.actor, "--root", str(root)],
-        cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     log.close()
     logger.info("Retraining started by %s", g.user.actor)

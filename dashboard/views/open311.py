@@ -11,6 +11,7 @@ Handling one call:
 3. the format is the URL's ending (``.json`` / ``.xml``); anything else is a 400;
 4. every refusal is the spec's error list, in the asked format, and creates nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,10 +33,10 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("open311", __name__, url_prefix="/open311")
 
 
-
-
 def respond(fmt: str, root: str, payload: Any, status: int = 200) -> Response:
-    response = Response(open311.render(fmt, root, payload), status=status, content_type=open311.CONTENT_TYPES[fmt])
+    response = Response(
+        open311.render(fmt, root, payload), status=status, content_type=open311.CONTENT_TYPES[fmt]
+    )
     response.headers["Cache-Control"] = "no-store"
     if request.method == "GET":  # public data: a partner's web page may read it from its own origin
         response.headers["Access-Control-Allow-Origin"] = "*"
@@ -55,7 +56,9 @@ def limit_per_address() -> Optional[Response]:
     wait = api_auth.limiter().hit(f"ip:{request.remote_addr or '-'}", inst.public.requests_per_minute_per_ip)
     if wait:
         g.retry_after = wait
-        return error_response(open311.Open311Error(429, "Terlalu banyak permintaan dari alamat ini; coba lagi sebentar lagi."))
+        return error_response(
+            open311.Open311Error(429, "Terlalu banyak permintaan dari alamat ini; coba lagi sebentar lagi.")
+        )
     return None
 
 
@@ -67,7 +70,9 @@ def open311_error(error: open311.Open311Error) -> Response:
 @bp.errorhandler(SQLAlchemyError)
 def database_error(error: SQLAlchemyError) -> Response:
     logger.exception("Open311 %s %s failed on the database", request.method, request.path, exc_info=error)
-    return error_response(open311.Open311Error(400, "Layanan sedang terganggu; coba lagi beberapa saat lagi."))
+    return error_response(
+        open311.Open311Error(400, "Layanan sedang terganggu; coba lagi beberapa saat lagi.")
+    )
 
 
 def _format_of_path() -> str:
@@ -111,8 +116,14 @@ def requests_list() -> Response:
     query = open311.parse_query(request.args, utcnow())
     with session_scope() as session:
         found = public_tickets.search(
-            session, inst, numbers=query.numbers, categories=query.categories, statuses=query.statuses,
-            created_from=query.created_from, created_until=query.created_until, limit=open311.MAX_REQUESTS,
+            session,
+            inst,
+            numbers=query.numbers,
+            categories=query.categories,
+            statuses=query.statuses,
+            created_from=query.created_from,
+            created_until=query.created_until,
+            limit=open311.MAX_REQUESTS,
         )
     extensions = request.args.get("extensions") == "true"
     return respond(fmt, "service_requests", [open311.request_entry(inst, t, extensions) for t in found])
@@ -125,8 +136,14 @@ def request_detail(resource: str) -> Response:
     with session_scope() as session:
         found = public_tickets.find(session, inst, number)
     if found is None:
-        return error_response(open311.Open311Error(404, f"service_request_id {number!r} tidak ditemukan."), fmt)
-    return respond(fmt, "service_requests", [open311.request_entry(inst, found, request.args.get("extensions") == "true")])
+        return error_response(
+            open311.Open311Error(404, f"service_request_id {number!r} tidak ditemukan."), fmt
+        )
+    return respond(
+        fmt,
+        "service_requests",
+        [open311.request_entry(inst, found, request.args.get("extensions") == "true")],
+    )
 
 
 @bp.route("/v2/requests.json", methods=["POST"], endpoint="create_request")
@@ -139,7 +156,9 @@ def create_request() -> Response:
     wait = api_auth.limiter().hit(f"key:{partner.id}", inst.public.requests_per_minute_per_key)
     if wait:
         g.retry_after = wait
-        raise open311.Open311Error(429, "Batas permintaan untuk api_key ini tercapai; coba lagi sebentar lagi.")
+        raise open311.Open311Error(
+            429, "Batas permintaan untuk api_key ini tercapai; coba lagi sebentar lagi."
+        )
     new = open311.parse_new_request(inst, api_auth.form())
     key = (request.headers.get("Idempotency-Key") or "").strip()[:64] or uuid.uuid4().hex
     draft = tickets.ComplaintDraft(
@@ -157,14 +176,29 @@ def create_request() -> Response:
         anonymous=new.anonymous,
         confidential=new.confidential,
         channel=f"Open311 ({partner.name})",
-        details={k: v for k, v in {"mitra": partner.name, "mitra_account_id": new.account_id,
-                                   "media_url": new.media_url}.items() if v},
+        details={
+            k: v
+            for k, v in {
+                "mitra": partner.name,
+                "mitra_account_id": new.account_id,
+                "media_url": new.media_url,
+            }.items()
+            if v
+        },
     )
     created = tickets.submit_complaint(inst, draft, now=dt.datetime.now(dt.timezone.utc))
-    logger.info("Open311: %s %s by partner %s", "created" if created.created else "replayed", created.number, partner.prefix)
+    logger.info(
+        "Open311: %s %s by partner %s",
+        "created" if created.created else "replayed",
+        created.number,
+        partner.prefix,
+    )
     # The ticket waits for verification; the agency is where the category routes it, not yet told.
-    notice = (f"Laporan {created.number} diterima; setelah diverifikasi ditangani oleh "
-              f"{created.agency_name or 'instansi terkait'}, target selesai {created.due_date:%d-%m-%Y}."
-              if created.due_date else f"Laporan {created.number} diterima.")
+    notice = (
+        f"Laporan {created.number} diterima; setelah diverifikasi ditangani oleh "
+        f"{created.agency_name or 'instansi terkait'}, target selesai {created.due_date:%d-%m-%Y}."
+        if created.due_date
+        else f"Laporan {created.number} diterima."
+    )
     entry = {"service_request_id": created.number, "service_notice": notice, "account_id": new.account_id}
     return respond(fmt, "service_requests", [entry])

@@ -1,5 +1,6 @@
 """Unauthenticated endpoints: health check, and the public service catalogue (every published
 service by office, with search, each with its own shareable address)."""
+
 from __future__ import annotations
 
 from itertools import groupby

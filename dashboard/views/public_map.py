@@ -7,6 +7,7 @@ without text, their pins snapped to ~100 m). Leaflet and its cluster plugin are 
 ``static/vendor`` (no CDN); the only other origin the page may load from is the configured tile
 server, named in its content security policy.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -48,11 +49,22 @@ def page() -> Response:
     html = render_template(
         "public_map.html",
         settings=settings,
-        center=(inst.latitude if inst.latitude is not None else -2.5, inst.longitude if inst.longitude is not None else 118.0),
+        center=(
+            inst.latitude if inst.latitude is not None else -2.5,
+            inst.longitude if inst.longitude is not None else 118.0,
+        ),
         categories=inst.complaint_categories,
         category_labels={code: c.label for code, c in inst.complaint_categories.items()},
-        state_labels_json={s: states.LABELS[s] for s in states.OPEN_STATES[KIND_COMPLAINT] | {states.SELESAI}},
-        states=[(s, states.LABELS[s]) for s in (*sorted(states.OPEN_STATES[KIND_COMPLAINT], key=list(states.LABELS).index), states.SELESAI)],
+        state_labels_json={
+            s: states.LABELS[s] for s in states.OPEN_STATES[KIND_COMPLAINT] | {states.SELESAI}
+        },
+        states=[
+            (s, states.LABELS[s])
+            for s in (
+                *sorted(states.OPEN_STATES[KIND_COMPLAINT], key=list(states.LABELS).index),
+                states.SELESAI,
+            )
+        ],
     )
     response = Response(html, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = _csp(settings.tile_origin or "")
@@ -87,7 +99,9 @@ def data() -> Any:
     """The map's reports, computed at most once a minute however many visitors ask (no login:
     a burst of requests must not become a burst of queries)."""
     if current_app.config.get("LW_STATS_CACHE", True):
-        cache = current_app.extensions.setdefault("lw_public_map_cache", TtlCache(PUBLIC_MAP_CACHE_SECONDS, max_entries=1))
+        cache = current_app.extensions.setdefault(
+            "lw_public_map_cache", TtlCache(PUBLIC_MAP_CACHE_SECONDS, max_entries=1)
+        )
         items = cache.get_or_compute("peta", _items)
     else:  # the benchmark times the work (dashboard/bench.py)
         items = _items()

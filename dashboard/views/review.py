@@ -1,6 +1,7 @@
 """Content staff's review queue (issue 27): what the assistant misunderstood, grouped by similar
 text, and each group with the conversation around its latest message. Staff flag a line for the
 queue from a ticket's conversation or a live chat. The rules are ``layanwarga.review_queue``'s."""
+
 from __future__ import annotations
 
 import logging
@@ -42,14 +43,28 @@ def _group_page(key: str, error: Optional[str] = None, form: Optional[Any] = Non
         latest = found.latest
         lines = review_queue.context(session, latest)
     items = [
-        {"sender": mask(item.sender), "text": review_queue.display_text(item.text), "at": item.at,
-         "reason": review_queue.REASONS[item.reason], "intent": item.intent, "confidence": item.confidence}
+        {
+            "sender": mask(item.sender),
+            "text": review_queue.display_text(item.text),
+            "at": item.at,
+            "reason": review_queue.REASONS[item.reason],
+            "intent": item.intent,
+            "confidence": item.confidence,
+        }
         for item in sorted(found.items, key=lambda item: item.at, reverse=True)
     ]
     intents = teaching.top_intents(teaching.domain_intents(teaching.Project()), found.guesses)
     return render_template(
-        "review_group.html", group=found, items=items, lines=lines, sender=mask(latest.sender), intents=intents,
-        decisions=teaching.DECISIONS, error=error, form=form or {}, project_writes=teaching.Project().writable(),
+        "review_group.html",
+        group=found,
+        items=items,
+        lines=lines,
+        sender=mask(latest.sender),
+        intents=intents,
+        decisions=teaching.DECISIONS,
+        error=error,
+        form=form or {},
+        project_writes=teaching.Project().writable(),
     ), status
 
 
@@ -60,8 +75,13 @@ def annotate() -> Any:
     try:
         with session_scope(write=True) as session:
             saved = teaching.annotate(
-                session, teaching.Project(), key=key, decision=decision, actor=g.user.actor,
-                intent=request.form.get("intent") or None, text=request.form.get("contoh") or "",
+                session,
+                teaching.Project(),
+                key=key,
+                decision=decision,
+                actor=g.user.actor,
+                intent=request.form.get("intent") or None,
+                text=request.form.get("contoh") or "",
             )
     except teaching.AnnotationRefused as refused:
         return _group_page(key, error=str(refused), form=request.form, status=400)
@@ -70,7 +90,10 @@ def annotate() -> Any:
     elif saved.written_to:
         flash(f"Contoh disimpan ke {saved.written_to}. Latih ulang asisten agar berlaku.", "ok")
     else:
-        flash("Contoh dicatat. Data pelatihan tidak dapat ditulis di server ini: unduh ekspor YAML untuk dimasukkan ke repositori.", "ok")
+        flash(
+            "Contoh dicatat. Data pelatihan tidak dapat ditulis di server ini: unduh ekspor YAML untuk dimasukkan ke repositori.",
+            "ok",
+        )
     return redirect(url_for("review.queue"))
 
 
@@ -94,8 +117,11 @@ def changes() -> Any:
 def export() -> Any:
     with session_scope() as session:
         content = teaching.export_yaml(session)
-    return Response(content, mimetype="application/x-yaml",
-                    headers={"Content-Disposition": f"attachment; filename={teaching.TAUGHT_FILE}"})
+    return Response(
+        content,
+        mimetype="application/x-yaml",
+        headers={"Content-Disposition": f"attachment; filename={teaching.TAUGHT_FILE}"},
+    )
 
 
 def _back(default: str) -> str:
@@ -122,5 +148,8 @@ def flag() -> Any:
             flash(str(refused), "error")
             return redirect(back)
     logger.info("Line %s flagged for the review queue by %s", line_id, g.user.actor)
-    flash("Pesan ditandai untuk ditinjau staf konten." if added else "Pesan ini sudah ada di antrean tinjauan.", "ok")
+    flash(
+        "Pesan ditandai untuk ditinjau staf konten." if added else "Pesan ini sudah ada di antrean tinjauan.",
+        "ok",
+    )
     return redirect(back)

@@ -1,4 +1,5 @@
 """Statistics for staff (with CSV export) and the public transparency page (no personal data)."""
+
 from __future__ import annotations
 
 import csv
@@ -80,14 +81,18 @@ def _public_filters(args: Any) -> Tuple[stats.Filters, stats.Period, List[str]]:
     errors: List[str] = []
     period = stats.public_period(args.get("periode"), today)
     if period is None or args.get("dari") or args.get("sampai"):
-        errors.append("Periode tersebut tidak tersedia. Silakan pilih periode dari daftar; "
-                      "ditampilkan 3 bulan terakhir.")
+        errors.append(
+            "Periode tersebut tidak tersedia. Silakan pilih periode dari daftar; "
+            "ditampilkan 3 bulan terakhir."
+        )
         period = stats.public_period(None, today)
     assert period is not None
     return stats.Filters(start=period.start, end=period.end, kind=_kind(args)), period, errors
 
 
-def _overview(f: stats.Filters, cache: Optional[TtlCache], user: Optional[StaffUser] = None) -> stats.Overview:
+def _overview(
+    f: stats.Filters, cache: Optional[TtlCache], user: Optional[StaffUser] = None
+) -> stats.Overview:
     """The figures for the public (``user`` None: every ticket) or for a staff account: the
     tickets it may see (``permissions.scope``), cached per kind of account."""
     scope = permissions.scope(user) if user is not None else []
@@ -95,7 +100,9 @@ def _overview(f: stats.Filters, cache: Optional[TtlCache], user: Optional[StaffU
 
     def compute() -> stats.Overview:
         with session_scope() as session:
-            return stats.overview(session, get_institution(), f, agency_names=agency_names(), now=_now(), scope=scope)
+            return stats.overview(
+                session, get_institution(), f, agency_names=agency_names(), now=_now(), scope=scope
+            )
 
     if cache is None or not current_app.config.get("LW_STATS_CACHE", True):
         return compute()
@@ -109,9 +116,17 @@ def _charts(result: stats.Overview) -> Dict[str, Any]:
         "trend_agency": charts.stacked_columns(labels, result.agency_series, title="Aduan per OPD"),
         "resolved": charts.line(labels, result.resolved_series, title="Aduan dan surat diselesaikan"),
         "by_category": charts.hbar([(label, n) for _, label, n in result.by_category], title="Per kategori"),
-        "by_state": charts.hbar([(label, n) for _, label, n in result.by_state], title="Per status", color=charts.PALETTE[1]),
-        "by_agency": charts.hbar([(label, n) for _, label, n in result.by_agency], title="Per OPD", color=charts.PALETTE[2]),
-        "ratings": charts.hbar([(f"{k} bintang", v) for k, v in sorted(result.rating_distribution.items(), reverse=True)], title="Penilaian warga", color=charts.PALETTE[9]),
+        "by_state": charts.hbar(
+            [(label, n) for _, label, n in result.by_state], title="Per status", color=charts.PALETTE[1]
+        ),
+        "by_agency": charts.hbar(
+            [(label, n) for _, label, n in result.by_agency], title="Per OPD", color=charts.PALETTE[2]
+        ),
+        "ratings": charts.hbar(
+            [(f"{k} bintang", v) for k, v in sorted(result.rating_distribution.items(), reverse=True)],
+            title="Penilaian warga",
+            color=charts.PALETTE[9],
+        ),
         "overdue": charts.share_bar(result.overdue_share, title="Porsi melewati tenggat"),
     }
 
@@ -124,8 +139,16 @@ GRANULARITY_LABELS = {"day": "per hari", "week": "per minggu", "month": "per bul
 def staff_stats():  # type: ignore[no-untyped-def]
     f, errors = _staff_filters(request.args)
     result = _overview(f, _cache("staff", STAFF_CACHE_SECONDS), g.user)
-    return render_template("stats.html", r=result, f=f, errors=errors, c=_charts(result), public=False,
-                           agencies=agency_names(), granularity=GRANULARITY_LABELS[result.granularity])
+    return render_template(
+        "stats.html",
+        r=result,
+        f=f,
+        errors=errors,
+        c=_charts(result),
+        public=False,
+        agencies=agency_names(),
+        granularity=GRANULARITY_LABELS[result.granularity],
+    )
 
 
 @bp.route("/statistik.csv")
@@ -139,8 +162,11 @@ def stats_csv():  # type: ignore[no-untyped-def]
         writer.writerow(row)
     with session_scope() as session:
         audit(session, g.user.actor, "ekspor_statistik", detail=f"{f.start}..{f.end}")
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="statistik-{f.start}-{f.end}.csv"'})
+    return Response(
+        "\ufeff" + buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="statistik-{f.start}-{f.end}.csv"'},
+    )
 
 
 @bp.route("/publik/statistik")
@@ -148,7 +174,16 @@ def public_stats():  # type: ignore[no-untyped-def]
     f, period, errors = _public_filters(request.args)
     result = _overview(f, _cache("public", PUBLIC_CACHE_SECONDS))
     periods = stats.public_periods(stats.today_local(get_institution(), _now()))
-    response = render_template("stats.html", r=result, f=f, errors=errors, c=_charts(result), public=True,
-                               agencies={}, granularity=GRANULARITY_LABELS[result.granularity],
-                               periods=periods, period=period)
+    response = render_template(
+        "stats.html",
+        r=result,
+        f=f,
+        errors=errors,
+        c=_charts(result),
+        public=True,
+        agencies={},
+        granularity=GRANULARITY_LABELS[result.granularity],
+        periods=periods,
+        period=period,
+    )
     return response, (400 if errors else 200)

@@ -1,6 +1,7 @@
 """Inbox, ticket detail, actions (verify, forward, process, resolve, reject, reply), media,
 CSV export and the OPD digest page. Who may reach each route is declared in
 ``dashboard.permissions.ROUTES``; which tickets and files a user may see is decided there too."""
+
 from __future__ import annotations
 
 import csv
@@ -70,7 +71,13 @@ ACTION_LABELS = {
     "siap_diambil": "Tandai siap diambil",
     "serahkan": "Tandai sudah diserahkan",
 }
-DELIVERY_LABELS = {"accepted": "Diterima server", "sent": "Terkirim", "delivered": "Sampai", "read": "Dibaca", "failed": "Gagal"}
+DELIVERY_LABELS = {
+    "accepted": "Diterima server",
+    "sent": "Terkirim",
+    "delivered": "Sampai",
+    "read": "Dibaca",
+    "failed": "Gagal",
+}
 
 
 @bp.route("/")
@@ -92,13 +99,14 @@ def _category_options(inst: Any, kind: str) -> List[tuple]:
 
 def _state_options(kind: str) -> List[tuple]:
     codes: List[str] = []
-    for k in ([kind] if kind else [KIND_COMPLAINT, KIND_LETTER]):
+    for k in [kind] if kind else [KIND_COMPLAINT, KIND_LETTER]:
         for code in states.TRANSITIONS[k]:
             if code not in codes:
                 codes.append(code)
-    return [(inbox.OPEN_FILTER, "Masih terbuka"), (inbox.ALL_FILTER, "Semua status, termasuk selesai dan ditolak")] + [
-        (c, states.LABELS[c]) for c in codes
-    ]
+    return [
+        (inbox.OPEN_FILTER, "Masih terbuka"),
+        (inbox.ALL_FILTER, "Semua status, termasuk selesai dan ditolak"),
+    ] + [(c, states.LABELS[c]) for c in codes]
 
 
 def inbox_page():  # type: ignore[no-untyped-def]
@@ -120,7 +128,11 @@ def inbox_page():  # type: ignore[no-untyped-def]
         hidden = permissions.hides_identity(user, r)
         who = "Anonim" if hidden else (r.applicant_name if r.kind == KIND_LETTER else r.reporter_name) or "-"
         open_ = states.is_open(r.kind, r.state)
-        overdue_days = (today - r.due_date).days if (r.due_date and open_ and r.state in inbox.OVERDUE_STATES and r.due_date < today) else 0
+        overdue_days = (
+            (today - r.due_date).days
+            if (r.due_date and open_ and r.state in inbox.OVERDUE_STATES and r.due_date < today)
+            else 0
+        )
         rows.append(
             {
                 "number": r.number,
@@ -139,7 +151,9 @@ def inbox_page():  # type: ignore[no-untyped-def]
                 "rating": r.rating,
                 "supporters": r.supporter_count,
                 "reopened": bool(r.reopened) and open_,
-                "place": ", ".join(p for p in (f"RT {r.rt}" if r.rt else "", f"RW {r.rw}" if r.rw else "", r.area or "") if p),
+                "place": ", ".join(
+                    p for p in (f"RT {r.rt}" if r.rt else "", f"RW {r.rw}" if r.rw else "", r.area or "") if p
+                ),
                 "unit": _place_of(inst, r),
             }
         )
@@ -185,24 +199,57 @@ def export_csv():  # type: ignore[no-untyped-def]
     names = agency_names()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["nomor", "jenis", "kategori", "status", "opd", localtime.column(inst, "dibuat"), "tenggat",
-                     localtime.column(inst, "ditutup"), "terlambat_hari", "penilaian", "rt", "rw", "wilayah",
-                     "unit_kode", "kelurahan_kode", "kecamatan_kode"])
+    writer.writerow(
+        [
+            "nomor",
+            "jenis",
+            "kategori",
+            "status",
+            "opd",
+            localtime.column(inst, "dibuat"),
+            "tenggat",
+            localtime.column(inst, "ditutup"),
+            "terlambat_hari",
+            "penilaian",
+            "rt",
+            "rw",
+            "wilayah",
+            "unit_kode",
+            "kelurahan_kode",
+            "kecamatan_kode",
+        ]
+    )
     count = 0
     with session_scope() as session:
         for r in inbox.all_rows(session, inst, user, f, today):
             late = 0
             if r.due_date:
                 end = localtime.local_date(inst, r.closed_at) if r.closed_at else today
-                late = max(0, (end - r.due_date).days) if (r.closed_at or r.state in inbox.OVERDUE_STATES) else 0
+                late = (
+                    max(0, (end - r.due_date).days) if (r.closed_at or r.state in inbox.OVERDUE_STATES) else 0
+                )
             writer.writerow(
-                [_csv_cell(v) for v in (
-                    r.number, r.kind, category_label(inst, r.kind, r.category), states.LABELS.get(r.state, r.state),
-                    names.get(r.agency_code or "", r.agency_code or ""), localtime.text(inst, r.created_at),
-                    r.due_date.isoformat() if r.due_date else "", localtime.text(inst, r.closed_at),
-                    late, r.rating or "", r.rt or "", r.rw or "", r.area or "",
-                    r.unit_code or "", r.kelurahan_code or "", r.kecamatan_code or "",
-                )]
+                [
+                    _csv_cell(v)
+                    for v in (
+                        r.number,
+                        r.kind,
+                        category_label(inst, r.kind, r.category),
+                        states.LABELS.get(r.state, r.state),
+                        names.get(r.agency_code or "", r.agency_code or ""),
+                        localtime.text(inst, r.created_at),
+                        r.due_date.isoformat() if r.due_date else "",
+                        localtime.text(inst, r.closed_at),
+                        late,
+                        r.rating or "",
+                        r.rt or "",
+                        r.rw or "",
+                        r.area or "",
+                        r.unit_code or "",
+                        r.kelurahan_code or "",
+                        r.kecamatan_code or "",
+                    )
+                ]
             )
             count += 1
         audit(session, user.actor, "ekspor_csv", detail=f"{count} baris; filter={f.params()}")
@@ -255,7 +302,9 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
             "note": h.note,
             "note_sent": h.id in sent,
             "internal_note": h.internal_note,
-            "from_agency": names.get(h.from_agency or "", h.from_agency) if h.from_agency != h.to_agency else None,
+            "from_agency": names.get(h.from_agency or "", h.from_agency)
+            if h.from_agency != h.to_agency
+            else None,
             "to_agency": names.get(h.to_agency or "", h.to_agency),
             "reply": sent.get(h.id) == "reply",
         }
@@ -265,7 +314,10 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
     delivery = {}
     if wamids:
         delivery = {
-            m.message_id: m for m in session.execute(select(MessageStatus).where(MessageStatus.message_id.in_(wamids))).scalars()
+            m.message_id: m
+            for m in session.execute(
+                select(MessageStatus).where(MessageStatus.message_id.in_(wamids))
+            ).scalars()
         }
     outbox = []
     for r in rows:
@@ -279,12 +331,18 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
                 "status_label": notifications.STATUS_LABELS.get(r.status, r.status),
                 "attempts": r.attempts,
                 "error": r.last_error,
-                "via": {"text": "teks", "interactive": "pesan bertombol", "template": "template"}.get(r.sent_via or "", ""),
+                "via": {"text": "teks", "interactive": "pesan bertombol", "template": "template"}.get(
+                    r.sent_via or "", ""
+                ),
                 "created_at": r.created_at,
                 "sent_at": r.sent_at,
-                "next_attempt_at": r.next_attempt_at if r.status == notifications.PENDING and r.attempts else None,
+                "next_attempt_at": r.next_attempt_at
+                if r.status == notifications.PENDING and r.attempts
+                else None,
                 "delivery": DELIVERY_LABELS.get(status.status, status.status) if status else "",
-                "delivery_error": (status.error_title or f"kode {status.error_code}") if status and status.status == "failed" else "",
+                "delivery_error": (status.error_title or f"kode {status.error_code}")
+                if status and status.status == "failed"
+                else "",
                 "created_by": _actor_label(r.created_by, staff_names, hide),
             }
         )
@@ -310,7 +368,11 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
     agency_list = agencies(session, inst)
     today = today_local(inst)
     open_ = states.is_open(ticket.kind, ticket.state)
-    overdue_days = (today - ticket.due_date).days if (ticket.due_date and open_ and ticket.state in inbox.OVERDUE_STATES and ticket.due_date < today) else 0
+    overdue_days = (
+        (today - ticket.due_date).days
+        if (ticket.due_date and open_ and ticket.state in inbox.OVERDUE_STATES and ticket.due_date < today)
+        else 0
+    )
     letter = inst.letters.get(ticket.category) if ticket.kind == KIND_LETTER else None
     if show_nik and permissions.may_reveal_nik(user, ticket):
         nik = ticket.applicant_nik or ""
@@ -324,7 +386,11 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
             "profile_name": citizen.profile_name if citizen else None,
             "wa_id": citizen.wa_id if citizen else None,
             "user_id": citizen.user_id if citizen else None,
-            "in_window": bool(citizen and citizen.last_inbound_at and utcnow() - citizen.last_inbound_at < dt.timedelta(hours=24)),
+            "in_window": bool(
+                citizen
+                and citizen.last_inbound_at
+                and utcnow() - citizen.last_inbound_at < dt.timedelta(hours=24)
+            ),
             "last_inbound_at": citizen.last_inbound_at if citizen else None,
         }
     actions = permissions.allowed_actions(user, ticket)
@@ -352,16 +418,21 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
         "action_labels": ACTION_LABELS,
         "forward_choices": permissions.agency_choices(user, ticket, agency_list),
         "overdue_days": overdue_days,
-        "reopened": open_ and bool(
-            session.execute(select(inbox.reopened()).select_from(Ticket).where(Ticket.id == ticket.id)).scalar_one()
+        "reopened": open_
+        and bool(
+            session.execute(
+                select(inbox.reopened()).select_from(Ticket).where(Ticket.id == ticket.id)
+            ).scalar_one()
         ),
         "map_url": (
             f"https://www.google.com/maps/search/?api=1&query={ticket.latitude:.6f},{ticket.longitude:.6f}"
-            if ticket.latitude is not None and ticket.longitude is not None else None
+            if ticket.latitude is not None and ticket.longitude is not None
+            else None
         ),
         "osm_url": (
             f"https://www.openstreetmap.org/?mlat={ticket.latitude:.6f}&mlon={ticket.longitude:.6f}#map=18/{ticket.latitude:.6f}/{ticket.longitude:.6f}"
-            if ticket.latitude is not None and ticket.longitude is not None else None
+            if ticket.latitude is not None and ticket.longitude is not None
+            else None
         ),
     }
 
@@ -414,11 +485,21 @@ def act(number: str):  # type: ignore[no-untyped-def]
             flash("Pilih OPD tujuan yang valid.", "error")
             return redirect(url_for("tickets.detail", number=number))
         if user.role == ROLE_OPD and not internal_note:
-            flash("Tuliskan alasan pengalihan ke OPD lain di catatan internal (tidak dikirim ke warga).", "error")
+            flash(
+                "Tuliskan alasan pengalihan ke OPD lain di catatan internal (tidak dikirim ke warga).",
+                "error",
+            )
             return redirect(url_for("tickets.detail", number=number))
     try:
         result = notifications.change_state_and_notify(
-            inst, ticket_id, target, user.actor, note, agency_code, agency_names=agency_names(), internal_note=internal_note
+            inst,
+            ticket_id,
+            target,
+            user.actor,
+            note,
+            agency_code,
+            agency_names=agency_names(),
+            internal_note=internal_note,
         )
     except states.TransitionError as exc:
         flash(str(exc), "error")
@@ -450,7 +531,8 @@ def merge(number: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("tickets.detail", number=number))
     flash(
         f"{result.duplicate} digabung ke {result.survivor}; {result.moved} warga menjadi pendukung dan diberi tahu "
-        "nomor barunya. Dapat dibatalkan dalam sehari.", "ok",
+        "nomor barunya. Dapat dibatalkan dalam sehari.",
+        "ok",
     )
     return redirect(url_for("tickets.detail", number=result.survivor))
 
@@ -484,7 +566,9 @@ def _reply(ticket_id: int, number: str):  # type: ignore[no-untyped-def]
     with session_scope(write=True) as session:
         ticket = session.get(Ticket, ticket_id)
         now = utcnow()
-        change = StateChange(from_state=ticket.state, to_state=ticket.state, actor=user.actor, note=text, created_at=now)
+        change = StateChange(
+            from_state=ticket.state, to_state=ticket.state, actor=user.actor, note=text, created_at=now
+        )
         ticket.history.append(change)
         ticket.updated_at = now
         session.flush()
@@ -536,7 +620,14 @@ def media_file(media_id: int):  # type: ignore[no-untyped-def]
         logger.error("Media %s is recorded but its file is missing", media_id)
         abort(404)
     inline = mime.startswith("image/")
-    response = send_file(path, mimetype=mime, as_attachment=not inline, download_name=f"lampiran-{media_id}{path.suffix}", conditional=True, max_age=0)
+    response = send_file(
+        path,
+        mimetype=mime,
+        as_attachment=not inline,
+        download_name=f"lampiran-{media_id}{path.suffix}",
+        conditional=True,
+        max_age=0,
+    )
     response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     return response
 
@@ -554,4 +645,3 @@ def digest_page():  # type: ignore[no-untyped-def]
         if code and code in agency_list:
             result = digest(session, inst, code, agency_list[code].name, today_local(inst))
     return render_template("digest.html", digest=result, agencies=agency_list, code=code)
-

@@ -14,6 +14,7 @@ key: a pseudonym for a phone number that, unlike a plain hash, cannot be reverse
 Indonesian mobile number without the key. ``keyed_digests`` gives the pseudonym under every
 configured key, so values made before a rotation are still recognised while the old key is kept.
 """
+
 from __future__ import annotations
 
 import base64
@@ -79,7 +80,7 @@ def decrypt(value: Optional[str]) -> Optional[str]:
     if not value or not value.startswith(PREFIX):
         return value
     try:
-        return cipher().decrypt(value[len(PREFIX):].encode("ascii")).decode("utf-8")
+        return cipher().decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
     except InvalidToken:
         raise DataKeyError("a stored value cannot be decrypted with the configured keys") from None
 
@@ -110,7 +111,9 @@ def _keys() -> List[str]:
 @lru_cache(maxsize=64)
 def _purpose_key(key: str, purpose: str) -> bytes:
     material = base64.urlsafe_b64decode(key.encode())
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"layanwarga:{purpose}".encode()).derive(material)
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=f"layanwarga:{purpose}".encode()
+    ).derive(material)
 
 
 def keyed_digest(purpose: str, value: str, key: Optional[str] = None) -> str:

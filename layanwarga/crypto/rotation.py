@@ -4,6 +4,7 @@ current key after a rotation (see ``layanwarga.crypto``).
 Apart from the key functions, because re-encrypting needs the tables and the spools, and the
 tables need the key functions (``layanwarga.models.types``).
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,10 @@ def rotate(url: Optional[str] = None) -> int:
     pending erasure still has to erase) with the current key; returns values rewritten."""
     count = 0
     with session_scope(url, write=True) as session:
-        for model, columns in ((Ticket, ENCRYPTED_TICKET_COLUMNS), (DataRequest, ENCRYPTED_DATA_REQUEST_COLUMNS)):
+        for model, columns in (
+            (Ticket, ENCRYPTED_TICKET_COLUMNS),
+            (DataRequest, ENCRYPTED_DATA_REQUEST_COLUMNS),
+        ):
             for row in session.execute(select(model)).scalars():
                 for column in columns:
                     if getattr(row, column):

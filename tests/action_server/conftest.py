@@ -2,6 +2,7 @@
 events from the citizen's ``RECENT_MESSAGES``-th last message on, cut by the function that cuts
 Rasa's requests (rasa_extensions.action_request), so an action that looks further back fails
 its test as it would fail in production."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,12 +25,21 @@ def domain() -> Dict[str, Any]:
     return Domain.load(str(ROOT / "domain")).as_dict()
 
 
-def user_event(text: str, intent: str, confidence: float = 0.99, entities: Optional[List[dict]] = None,
-               metadata: Optional[dict] = None) -> Dict[str, Any]:
+def user_event(
+    text: str,
+    intent: str,
+    confidence: float = 0.99,
+    entities: Optional[List[dict]] = None,
+    metadata: Optional[dict] = None,
+) -> Dict[str, Any]:
     return {
         "event": "user",
         "text": text,
-        "parse_data": {"intent": {"name": intent, "confidence": confidence}, "entities": entities or [], "text": text},
+        "parse_data": {
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": entities or [],
+            "text": text,
+        },
         "metadata": metadata or {},
     }
 

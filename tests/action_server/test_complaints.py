@@ -1,5 +1,6 @@
 """Complaint flows: what the forms take as answers, when they let the citizen leave, and the
 submission that stores one routed ticket per confirmed report."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,7 +36,11 @@ def validate(tracker, domain, form=ValidateLaporJalanRusakForm):  # type: ignore
 
 
 def test_start_keeps_a_first_message_that_tells_what_happened(domain) -> None:  # type: ignore[no-untyped-def]
-    run = run_action(ActionStartComplaint(), make_tracker("jln depan rmh sy rusak parah gk diperbaiki2", "lapor_jalan_rusak"), domain)
+    run = run_action(
+        ActionStartComplaint(),
+        make_tracker("jln depan rmh sy rusak parah gk diperbaiki2", "lapor_jalan_rusak"),
+        domain,
+    )
     assert run.slots["aduan_deskripsi"] == "jln depan rmh sy rusak parah gk diperbaiki2"
     assert run.slots["aduan_kategori"] == "lapor_jalan_rusak"
     assert run.slots["flow_id"]
@@ -47,12 +52,18 @@ def test_start_asks_for_the_story_when_the_message_only_names_the_category(domai
 
 
 def test_start_takes_a_photo_and_pin_sent_before_the_category(domain) -> None:  # type: ignore[no-untyped-def]
-    held = run_action(ActionHoldAttachment(), make_tracker("/kirim_media", "kirim_media", metadata=PHOTO), domain)
+    held = run_action(
+        ActionHoldAttachment(), make_tracker("/kirim_media", "kirim_media", metadata=PHOTO), domain
+    )
     assert held.slots == {"aduan_tertunda_media": [7]}
     assert "utter_pilih_aduan" in held.responses
     run = run_action(
         ActionStartComplaint(),
-        make_tracker("/lapor_jalan_rusak", "lapor_jalan_rusak", slots={"aduan_tertunda_media": [7], "aduan_tertunda_lokasi": PIN["location"]}),
+        make_tracker(
+            "/lapor_jalan_rusak",
+            "lapor_jalan_rusak",
+            slots={"aduan_tertunda_media": [7], "aduan_tertunda_lokasi": PIN["location"]},
+        ),
         domain,
     )
     assert run.slots["aduan_media"] == [7]
@@ -79,11 +90,19 @@ def test_several_photos_are_collected_then_finished(domain) -> None:  # type: ig
     assert first.slots["aduan_media"] == [7]
     assert first.slots.get("aduan_foto") is None
     second = validate(
-        in_form("/kirim_media", "kirim_media", requested="aduan_foto", slots={"aduan_media": [7]},
-                metadata={"media": {"media_db_id": 8}}), domain,
+        in_form(
+            "/kirim_media",
+            "kirim_media",
+            requested="aduan_foto",
+            slots={"aduan_media": [7]},
+            metadata={"media": {"media_db_id": 8}},
+        ),
+        domain,
     )
     assert second.slots["aduan_media"] == [7, 8]
-    done = validate(in_form("/lewati", "lewati", requested="aduan_foto", slots={"aduan_media": [7, 8]}), domain)
+    done = validate(
+        in_form("/lewati", "lewati", requested="aduan_foto", slots={"aduan_media": [7, 8]}), domain
+    )
     assert done.slots["aduan_foto"] == "selesai"
 
 
@@ -99,23 +118,52 @@ def test_any_spelling_of_no_skips_the_photos(domain, text: str) -> None:  # type
     assert run.slots["aduan_foto"] == "dilewati"
 
 
-@pytest.mark.parametrize("text, intent, expected", [("/affirm", "affirm", True), ("/deny", "deny", False), ("ga usah", "batal", False), ("rahasiakan nama saya", "inform", True),
-     ("jangan tampilkan nama sy", "inform", True), ("tidak perlu dirahasiakan", "deny", False),
-     ("tak usah", "inform", False), ("nda perlu pak", "nlu_fallback", False)])
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("/affirm", "affirm", True),
+        ("/deny", "deny", False),
+        ("ga usah", "batal", False),
+        ("rahasiakan nama saya", "inform", True),
+        ("jangan tampilkan nama sy", "inform", True),
+        ("tidak perlu dirahasiakan", "deny", False),
+        ("tak usah", "inform", False),
+        ("nda perlu pak", "nlu_fallback", False),
+    ],
+)
 def test_anonymity_answers(domain, text: str, intent: str, expected: bool) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form(text, intent, requested="aduan_anonim"), domain)
     assert run.slots["aduan_anonim"] is expected
 
 
-@pytest.mark.parametrize("text, intent", [("batal", "batal"), ("menu", "bantuan"), ("ada kebakaran tolong", "darurat"), ("mau ngomong sama petugas", "minta_petugas")])
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("batal", "batal"),
+        ("menu", "bantuan"),
+        ("ada kebakaran tolong", "darurat"),
+        ("mau ngomong sama petugas", "minta_petugas"),
+    ],
+)
 def test_exits_are_never_taken_as_answers(domain, text: str, intent: str) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form(text, intent), domain)
     assert run.events == []  # nothing extracted: Rasa rejects the form and the exit rules run
 
 
-@pytest.mark.parametrize("text, leaves", [("gak jadi", True), ("ndak jadi lapor", True), ("tak jadi deh", True),
-                                          ("kada jadi", True), ("ga usah", False), ("tidak perlu", False)])
-def test_a_cancel_inside_a_form_leaves_only_when_it_says_not_going_ahead(domain, text: str, leaves: bool) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "text, leaves",
+    [
+        ("gak jadi", True),
+        ("ndak jadi lapor", True),
+        ("tak jadi deh", True),
+        ("kada jadi", True),
+        ("ga usah", False),
+        ("tidak perlu", False),
+    ],
+)
+def test_a_cancel_inside_a_form_leaves_only_when_it_says_not_going_ahead(
+    domain, text: str, leaves: bool
+) -> None:  # type: ignore[no-untyped-def]
     """Classified as `batal`, "<no> jadi" in any spelling cancels; "no need" answers the question."""
     run = validate(in_form(text, "batal"), domain)
     assert (run.events == []) is leaves
@@ -137,29 +185,59 @@ def test_an_unsure_side_question_is_an_answer(domain) -> None:  # type: ignore[n
 
 
 def test_change_then_pick_the_part_clears_only_that_part(domain) -> None:  # type: ignore[no-untyped-def]
-    filled = {"aduan_deskripsi": "lubang besar", "aduan_lokasi": "gang mawar", "aduan_foto": "dilewati", "aduan_anonim": False}
+    filled = {
+        "aduan_deskripsi": "lubang besar",
+        "aduan_lokasi": "gang mawar",
+        "aduan_foto": "dilewati",
+        "aduan_anonim": False,
+    }
     asked = validate(in_form("/ubah", "ubah", requested="aduan_konfirmasi", slots=filled), domain)
     assert asked.slots["aduan_mengubah"] is True
     picked = validate(
-        in_form('/ubah{"pilihan": "lokasi"}', "ubah", requested="aduan_ubah_bagian", slots={**filled, "aduan_mengubah": True},
-                entities=[{"entity": "pilihan", "value": "lokasi"}]), domain,
+        in_form(
+            '/ubah{"pilihan": "lokasi"}',
+            "ubah",
+            requested="aduan_ubah_bagian",
+            slots={**filled, "aduan_mengubah": True},
+            entities=[{"entity": "pilihan", "value": "lokasi"}],
+        ),
+        domain,
     )
     assert picked.slots["aduan_lokasi"] is None and picked.slots["aduan_mengubah"] is False
     assert "aduan_deskripsi" not in picked.slots
 
 
 def test_aspiration_form_has_no_place_or_photo(domain) -> None:  # type: ignore[no-untyped-def]
-    assert domain["forms"]["sampaikan_aspirasi_form"]["required_slots"] == ["aduan_deskripsi", "aduan_anonim", "aduan_rahasia", "aduan_konfirmasi"]
-    tracker = make_tracker("tolong perbanyak taman bermain anak di kelurahan", "sampaikan_aspirasi",
-                           slots={"requested_slot": "aduan_deskripsi", "aduan_kategori": "sampaikan_aspirasi"},
-                           active_loop="sampaikan_aspirasi_form")
+    assert domain["forms"]["sampaikan_aspirasi_form"]["required_slots"] == [
+        "aduan_deskripsi",
+        "aduan_anonim",
+        "aduan_rahasia",
+        "aduan_konfirmasi",
+    ]
+    tracker = make_tracker(
+        "tolong perbanyak taman bermain anak di kelurahan",
+        "sampaikan_aspirasi",
+        slots={"requested_slot": "aduan_deskripsi", "aduan_kategori": "sampaikan_aspirasi"},
+        active_loop="sampaikan_aspirasi_form",
+    )
     run = validate(tracker, domain, ValidateSampaikanAspirasiForm)
     assert run.slots["aduan_deskripsi"].startswith("tolong perbanyak")
 
 
 def test_summary_shows_category_place_and_agency(domain) -> None:  # type: ignore[no-untyped-def]
-    tracker = in_form("", requested="aduan_konfirmasi", slots={"aduan_deskripsi": "lubang besar", "aduan_lokasi": "gang mawar", "aduan_media": [1, 2], "aduan_anonim": True})
-    summary = run_action(ActionAskAduanKonfirmasi(), tracker, domain).said("utter_ask_aduan_konfirmasi")["summary"]
+    tracker = in_form(
+        "",
+        requested="aduan_konfirmasi",
+        slots={
+            "aduan_deskripsi": "lubang besar",
+            "aduan_lokasi": "gang mawar",
+            "aduan_media": [1, 2],
+            "aduan_anonim": True,
+        },
+    )
+    summary = run_action(ActionAskAduanKonfirmasi(), tracker, domain).said("utter_ask_aduan_konfirmasi")[
+        "summary"
+    ]
     assert "*Jenis:* Jalan atau jembatan rusak" in summary
     assert "*Lampiran:* 2 foto" in summary and "anonim" in summary
     assert "Dinas Pekerjaan Umum" in summary
@@ -167,10 +245,21 @@ def test_summary_shows_category_place_and_agency(domain) -> None:  # type: ignor
 
 def confirmed(sender: str = "6281234567890", flow: str = "flow-1"):  # type: ignore[no-untyped-def]
     return make_tracker(
-        "/affirm", "affirm", sender=sender,
-        slots={"flow_id": flow, "aduan_kategori": "lapor_jalan_rusak", "aduan_deskripsi": "Jalan berlubang di depan SDN 3",
-               "aduan_lokasi": "Jl. Merdeka RT 3 RW 5", "aduan_lat": -2.21, "aduan_lon": 113.91, "aduan_media": [],
-               "aduan_foto": "dilewati", "aduan_anonim": True, "aduan_konfirmasi": "kirim"},
+        "/affirm",
+        "affirm",
+        sender=sender,
+        slots={
+            "flow_id": flow,
+            "aduan_kategori": "lapor_jalan_rusak",
+            "aduan_deskripsi": "Jalan berlubang di depan SDN 3",
+            "aduan_lokasi": "Jl. Merdeka RT 3 RW 5",
+            "aduan_lat": -2.21,
+            "aduan_lon": 113.91,
+            "aduan_media": [],
+            "aduan_foto": "dilewati",
+            "aduan_anonim": True,
+            "aduan_konfirmasi": "kirim",
+        },
         events=[{"event": "user", "text": "halo", "metadata": {"profile_name": "Siti"}}],
     )
 
@@ -182,7 +271,13 @@ def test_submission_stores_a_routed_ticket_and_tells_its_number(domain, db_url: 
     assert run.slots["aduan_deskripsi"] is None and run.slots["flow_id"] is None
     with db.session_scope() as session:
         ticket = session.execute(select(Ticket)).scalar_one()
-        assert (ticket.state, ticket.agency_code, ticket.is_anonymous, ticket.rt, ticket.rw) == ("baru", "PUPR", True, "3", "5")
+        assert (ticket.state, ticket.agency_code, ticket.is_anonymous, ticket.rt, ticket.rw) == (
+            "baru",
+            "PUPR",
+            True,
+            "3",
+            "5",
+        )
         assert ticket.reporter_name == "Siti" and ticket.latitude == -2.21
         assert ticket.citizen.wa_id == "6281234567890"
 
@@ -199,11 +294,17 @@ def test_emergency_lists_numbers_and_leaves_any_form(domain) -> None:  # type: i
     run = run_action(ActionEmergency(), in_form("tolong ada yg tenggelam", "darurat"), domain)
     assert "*112*" in run.said("utter_darurat")["numbers"]
     assert "utter_darurat_tawarkan_laporan" in run.responses
-    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in run.events]
+    assert {"event": "active_loop", "name": None} in [
+        {k: e.get(k) for k in ("event", "name")} for e in run.events
+    ]
 
 
-@pytest.mark.skipif(not __import__("private_postgres").available(), reason="PostgreSQL server binaries not installed")
-def test_a_submission_while_the_database_is_down_is_kept_and_the_citizen_told(domain, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.skipif(
+    not __import__("private_postgres").available(), reason="PostgreSQL server binaries not installed"
+)
+def test_a_submission_while_the_database_is_down_is_kept_and_the_citizen_told(
+    domain, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     import private_postgres
     from layanwarga import migrate, pending
 
@@ -218,7 +319,9 @@ def test_a_submission_while_the_database_is_down_is_kept_and_the_citizen_told(do
         run = run_action(ActionSubmitComplaint(), confirmed(flow="outage"), domain)
         assert run.responses == ["utter_pengajuan_tertunda"]
         assert run.slots["flow_id"] is None  # the flow is over: the data is safe on disk
-        assert [item["draft"]["idempotency_key"] for _, _, item in pending.spool().entries()] == ["6281234567890:outage"]
+        assert [item["draft"]["idempotency_key"] for _, _, item in pending.spool().entries()] == [
+            "6281234567890:outage"
+        ]
     finally:
         db.dispose_engines()
         server.destroy()

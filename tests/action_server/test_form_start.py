@@ -5,6 +5,7 @@ validates every slot set after the citizen's message, so a validator that treats
 bad answer sent its complaint before the first question ("Mohon jelaskan sedikit lebih
 lengkap…" right after tapping "Belum selesai"). This runs every form's validation as Rasa does
 when the form starts, for every letter and complaint flow, and expects silence."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -20,7 +21,9 @@ from .conftest import make_tracker, run_action
 def validations() -> List[FlowFormValidation]:
     executor = ActionExecutor()
     executor.register_package("actions")
-    found = [run.__self__ for run in executor.actions.values() if isinstance(run.__self__, FlowFormValidation)]
+    found = [
+        run.__self__ for run in executor.actions.values() if isinstance(run.__self__, FlowFormValidation)
+    ]
     return sorted(found, key=lambda action: action.name())
 
 
@@ -33,8 +36,13 @@ FORM_CONTEXT: Dict[str, Dict[str, Any]] = {
 
 def test_every_form_is_covered() -> None:
     names = {action.name() for action in validations()}
-    assert {"validate_sktm_form", "validate_lapor_jalan_rusak_form", "validate_belum_selesai_form",
-            "validate_langganan_form", "validate_hapus_data_form"} <= names
+    assert {
+        "validate_sktm_form",
+        "validate_lapor_jalan_rusak_form",
+        "validate_belum_selesai_form",
+        "validate_langganan_form",
+        "validate_hapus_data_form",
+    } <= names
 
 
 @pytest.mark.parametrize("action", validations(), ids=lambda action: action.name())
@@ -44,6 +52,7 @@ def test_a_starting_form_says_nothing_before_the_first_answer(action: FlowFormVa
     tracker = make_tracker("/mulai", "mulai", slots=dict(context), active_loop=form)
     emptied = [slot for slot in flow_slots(domain) if slot not in context]
     tracker.events += [{"event": "action", "name": "action_start"}] + [
-        {"event": "slot", "name": slot, "value": None} for slot in emptied]
+        {"event": "slot", "name": slot, "value": None} for slot in emptied
+    ]
     run = run_action(action, tracker, domain)
     assert run.messages == []

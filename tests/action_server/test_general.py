@@ -1,4 +1,5 @@
 """General actions: office hours and location from configuration, fallback, session start."""
+
 from __future__ import annotations
 
 from actions.fallback import ActionDefaultFallback

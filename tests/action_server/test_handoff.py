@@ -1,5 +1,6 @@
 """``minta_petugas``: the conversation goes to the live inbox; the citizen hears what happens
 next, and when an officer answers outside office hours."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,9 @@ def _freeze(monkeypatch, moment: dt.datetime) -> None:  # type: ignore[no-untype
 
 def test_in_office_hours(db_url, domain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     _freeze(monkeypatch, dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc))  # Monday 09.00 WIB
-    run = run_action(ActionHandoff(), make_tracker("mau ngobrol sama petugas", "minta_petugas", sender=SENDER), domain)
+    run = run_action(
+        ActionHandoff(), make_tracker("mau ngobrol sama petugas", "minta_petugas", sender=SENDER), domain
+    )
     assert run.responses == ["utter_petugas_dihubungkan"]
     assert handoff.is_active(SENDER)
     again = run_action(ActionHandoff(), make_tracker("halo petugas", "minta_petugas", sender=SENDER), domain)
@@ -61,6 +64,10 @@ def test_officer_chosen_after_two_misunderstandings_counts_as_stuck(db_url, doma
         {"event": "user", "text": "zxcv", "parse_data": {"intent": {"name": "nlu_fallback"}}},
         {"event": "action", "name": "action_default_fallback"},
     ]
-    run_action(ActionHandoff(), make_tracker("/minta_petugas", "minta_petugas", sender=SENDER, events=earlier), domain)
+    run_action(
+        ActionHandoff(),
+        make_tracker("/minta_petugas", "minta_petugas", sender=SENDER, events=earlier),
+        domain,
+    )
     with db.session_scope() as session:
         assert handoff.active_for(session, SENDER).reason == handoff.REASON_NOT_UNDERSTOOD

@@ -1,5 +1,6 @@
 """Letter request flows: NIK checks with clear re-asks, documents one photo at a time, a masked
 summary, and one stored request per confirmed submission."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -31,20 +32,26 @@ def validate(tracker, domain, form=ValidateSktmForm):  # type: ignore[no-untyped
 
 
 def test_requirements_come_from_configuration_with_an_apply_button(domain) -> None:  # type: ignore[no-untyped-def]
-    tracker = make_tracker("syarat sktm apa aja", "tanya_syarat", entities=[{"entity": "layanan", "value": "sktm"}])
+    tracker = make_tracker(
+        "syarat sktm apa aja", "tanya_syarat", entities=[{"entity": "layanan", "value": "sktm"}]
+    )
     message = run_action(ActionTellRequirements(), tracker, domain).said("utter_syarat_surat")
     assert "1. Foto KTP pemohon" in message["requirements"]
     assert message["fee"] == "Gratis" and message["request_intent"] == "minta_sktm"
 
 
 def test_requirements_without_a_letter_offer_a_list(domain) -> None:  # type: ignore[no-untyped-def]
-    message = run_action(ActionTellRequirements(), make_tracker("syaratnya apa", "tanya_syarat"), domain).said("utter_pilih_syarat")
+    message = run_action(
+        ActionTellRequirements(), make_tracker("syaratnya apa", "tanya_syarat"), domain
+    ).said("utter_pilih_syarat")
     assert [b["title"] for b in message["buttons"]] == ["SKTM", "Surat Keterangan Usaha", "Surat Domisili"]
     assert all(len(b["title"]) <= 24 for b in message["buttons"])
 
 
 def test_start_sets_the_letter_type_and_a_fresh_flow(domain, sqlite_url) -> None:  # type: ignore[no-untyped-def]
-    run = run_action(ActionStartLetter(), make_tracker("mau bikin sku", "izin_usaha", slots={"surat_nama": "Lama"}), domain)
+    run = run_action(
+        ActionStartLetter(), make_tracker("mau bikin sku", "izin_usaha", slots={"surat_nama": "Lama"}), domain
+    )
     assert run.slots["surat_jenis"] == "sku" and run.slots["surat_nama"] is None and run.slots["flow_id"]
 
 
@@ -66,7 +73,9 @@ def test_a_third_wrong_nik_offers_an_officer(domain) -> None:  # type: ignore[no
 
 def test_an_unknown_region_is_confirmed_not_rejected(domain) -> None:  # type: ignore[no-untyped-def]
     run = validate(in_form("6299014507850003"), domain)
-    assert crypto.decrypt(run.slots["surat_nik"]) == "6299014507850003" and run.slots["surat_nik_cek"] == "perlu"
+    assert (
+        crypto.decrypt(run.slots["surat_nik"]) == "6299014507850003" and run.slots["surat_nik_cek"] == "perlu"
+    )
     pending = {"surat_nik": run.slots["surat_nik"], "surat_nik_cek": "perlu"}
     confirm = validate(in_form("/affirm", "affirm", requested="surat_nik_cek", slots=pending), domain)
     assert confirm.slots["surat_nik_cek"] == "dikonfirmasi"
@@ -82,7 +91,10 @@ def test_address_needs_rt_and_rw(domain) -> None:  # type: ignore[no-untyped-def
 
 
 def test_phone_defaults_to_the_whatsapp_number(domain) -> None:  # type: ignore[no-untyped-def]
-    assert validate(in_form("/affirm", "affirm", requested="surat_telepon"), domain).slots["surat_telepon"] == "+6281234567890"
+    assert (
+        validate(in_form("/affirm", "affirm", requested="surat_telepon"), domain).slots["surat_telepon"]
+        == "+6281234567890"
+    )
     typed = validate(in_form("0812 9999 8888", requested="surat_telepon"), domain)
     assert typed.slots["surat_telepon"] == "+6281299998888"
     assert validate(in_form("123", requested="surat_telepon"), domain).slots["surat_telepon"] is None
@@ -121,31 +133,63 @@ def test_an_external_event_never_fills_a_free_text_answer(domain) -> None:  # ty
 
 
 def test_applying_for_a_family_member_asks_the_relationship(domain) -> None:  # type: ignore[no-untyped-def]
-    run = validate(in_form('/inform{"pilihan": "keluarga"}', requested="surat_untuk", entities=[{"entity": "pilihan", "value": "keluarga"}]), domain)
+    run = validate(
+        in_form(
+            '/inform{"pilihan": "keluarga"}',
+            requested="surat_untuk",
+            entities=[{"entity": "pilihan", "value": "keluarga"}],
+        ),
+        domain,
+    )
     assert run.slots["surat_untuk"] == "keluarga"
     assert run.slots["requested_slot"] == "surat_hubungan"
 
 
 def test_documents_are_taken_one_photo_per_requirement(domain) -> None:  # type: ignore[no-untyped-def]
-    ask = run_action(ActionAskSuratDokumen(), in_form("", requested="surat_dokumen", slots={"surat_dokumen_media": [1]}), domain)
+    ask = run_action(
+        ActionAskSuratDokumen(),
+        in_form("", requested="surat_dokumen", slots={"surat_dokumen_media": [1]}),
+        domain,
+    )
     assert ask.said("utter_ask_surat_dokumen")["requirement"] == "Foto Kartu Keluarga (KK)"
-    photo = validate(in_form("/kirim_media", "kirim_media", requested="surat_dokumen", slots={"surat_dokumen_media": [1, 2]},
-                             metadata={"media": {"media_db_id": 3}}), domain)
+    photo = validate(
+        in_form(
+            "/kirim_media",
+            "kirim_media",
+            requested="surat_dokumen",
+            slots={"surat_dokumen_media": [1, 2]},
+            metadata={"media": {"media_db_id": 3}},
+        ),
+        domain,
+    )
     assert photo.slots["surat_dokumen_media"] == [1, 2, 3] and photo.slots["surat_dokumen"] == "lengkap"
 
 
 def test_a_missing_document_is_explained_and_asked_again(domain) -> None:  # type: ignore[no-untyped-def]
-    run = validate(in_form("ga ada kk nya", "lewati", requested="surat_dokumen", slots={"surat_dokumen_media": [1]}), domain)
+    run = validate(
+        in_form("ga ada kk nya", "lewati", requested="surat_dokumen", slots={"surat_dokumen_media": [1]}),
+        domain,
+    )
     assert run.slots["surat_dokumen"] is None
     assert run.said("utter_surat_dokumen_wajib")["photo"] == "foto Kartu Keluarga (KK)"
 
 
 def test_business_details_and_since_year(domain) -> None:  # type: ignore[no-untyped-def]
-    name = validate(in_form("Warung Makan Bu Tini", requested="surat_usaha_nama", letter="sku"), domain, ValidateSkuForm)
+    name = validate(
+        in_form("Warung Makan Bu Tini", requested="surat_usaha_nama", letter="sku"), domain, ValidateSkuForm
+    )
     assert name.slots["surat_usaha_nama"] == "Warung Makan Bu Tini"
-    same = validate(in_form("sama", requested="surat_usaha_alamat", letter="sku", slots={"surat_alamat": "Jl. A RT 1 RW 2"}), domain, ValidateSkuForm)
+    same = validate(
+        in_form(
+            "sama", requested="surat_usaha_alamat", letter="sku", slots={"surat_alamat": "Jl. A RT 1 RW 2"}
+        ),
+        domain,
+        ValidateSkuForm,
+    )
     assert same.slots["surat_usaha_alamat"] == "Jl. A RT 1 RW 2"
-    future = validate(in_form("tahun 2099", requested="surat_usaha_sejak", letter="sku"), domain, ValidateSkuForm)
+    future = validate(
+        in_form("tahun 2099", requested="surat_usaha_sejak", letter="sku"), domain, ValidateSkuForm
+    )
     assert future.slots["surat_usaha_sejak"] is None
 
 
@@ -156,17 +200,24 @@ def test_asking_for_the_same_letter_again_is_not_an_exit(domain) -> None:  # typ
 
 def complete(sender: str = "6281234567890"):  # type: ignore[no-untyped-def]
     return {
-        "surat_untuk": "keluarga", "surat_hubungan": "anak", "surat_nama": "Siti Aminah",
+        "surat_untuk": "keluarga",
+        "surat_hubungan": "anak",
+        "surat_nama": "Siti Aminah",
         "surat_nik": crypto.encrypt("6271024507850003"),
-        "surat_nik_cek": "ok", "surat_alamat": "Jl. Merdeka No 5 RT 03 RW 02", "surat_telepon": "+6281234567890",
-        "surat_keperluan": "Berobat / keringanan biaya rumah sakit", "surat_dokumen_media": [], "surat_dokumen": "lengkap",
+        "surat_nik_cek": "ok",
+        "surat_alamat": "Jl. Merdeka No 5 RT 03 RW 02",
+        "surat_telepon": "+6281234567890",
+        "surat_keperluan": "Berobat / keringanan biaya rumah sakit",
+        "surat_dokumen_media": [],
+        "surat_dokumen": "lengkap",
         "surat_konfirmasi": "kirim",
     }
 
 
 def test_summary_masks_the_nik(domain) -> None:  # type: ignore[no-untyped-def]
-    summary = run_action(ActionAskSuratKonfirmasi(), in_form("", requested="surat_konfirmasi", slots=complete()), domain).said(
-        "utter_ask_surat_konfirmasi")["summary"]
+    summary = run_action(
+        ActionAskSuratKonfirmasi(), in_form("", requested="surat_konfirmasi", slots=complete()), domain
+    ).said("utter_ask_surat_konfirmasi")["summary"]
     assert "6271********0003" in summary and "6271024507850003" not in summary
     assert "keluarga (anak)" in summary
 
@@ -181,12 +232,23 @@ def test_submission_stores_the_request_with_documents_and_history(domain, db_url
     run = run_action(ActionSubmitLetter(), in_form("/affirm", "affirm", requested=None, slots=slots), domain)
     reply = run.said("utter_surat_terkirim")
     assert reply["number"].startswith("SKTM-2026-")
-    again = run_action(ActionSubmitLetter(), in_form("/affirm", "affirm", requested=None, slots=slots), domain)
+    again = run_action(
+        ActionSubmitLetter(), in_form("/affirm", "affirm", requested=None, slots=slots), domain
+    )
     assert again.said("utter_surat_terkirim")["number"] == reply["number"]
     with db.session_scope() as session:
         ticket = session.execute(select(Ticket)).scalar_one()
-        assert (ticket.kind, ticket.state, ticket.on_behalf, ticket.relationship_to_sender) == ("surat", "diajukan", True, "anak")
+        assert (ticket.kind, ticket.state, ticket.on_behalf, ticket.relationship_to_sender) == (
+            "surat",
+            "diajukan",
+            True,
+            "anak",
+        )
         assert ticket.rt == "3" and ticket.rw == "2"
-        assert [d["persyaratan"] for d in ticket.details["dokumen"]] == ["Foto KTP pemohon", "Foto Kartu Keluarga (KK)", "Surat pengantar RT/RW"]
+        assert [d["persyaratan"] for d in ticket.details["dokumen"]] == [
+            "Foto KTP pemohon",
+            "Foto Kartu Keluarga (KK)",
+            "Surat pengantar RT/RW",
+        ]
         assert sorted(m.id for m in ticket.media) == sorted(ids)
         assert [h.to_state for h in ticket.history] == ["diajukan"]

@@ -2,6 +2,7 @@
 requirements, fee, time, place and link in one WhatsApp message; several as a WhatsApp list; none
 with an officer; the letters the assistant takes offering to start the request; an office's edit
 answered on the next question without a restart."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -27,7 +28,9 @@ def catalogue(sqlite_url: str) -> str:
 
 
 def ask(domain: Dict[str, Any], text: str, entities: List[dict] = ()) -> Run:  # type: ignore[assignment]
-    return run_action(ActionTellRequirements(), make_tracker(text, "tanya_syarat", entities=list(entities)), domain)
+    return run_action(
+        ActionTellRequirements(), make_tracker(text, "tanya_syarat", entities=list(entities)), domain
+    )
 
 
 def rendered(domain: Dict[str, Any], message: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -47,7 +50,10 @@ def test_one_clear_match_answers_with_requirements_fee_time_place_and_link(domai
     body = whatsapp["interactive"]["body"]["text"]
     assert whatsapp["interactive"]["type"] == "button" and units(body) <= INTERACTIVE_BODY_LIMIT
     assert "Persyaratan" in body and "Biaya: Gratis" in body
-    assert [b["reply"]["title"] for b in whatsapp["interactive"]["action"]["buttons"]] == ["Tanya petugas", "Lihat menu"]
+    assert [b["reply"]["title"] for b in whatsapp["interactive"]["action"]["buttons"]] == [
+        "Tanya petugas",
+        "Lihat menu",
+    ]
 
 
 def test_the_online_link_and_a_computed_fee_are_given(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
@@ -79,7 +85,9 @@ def test_several_matches_come_as_a_whatsapp_list_with_an_officer_row(domain, cat
 
 
 def test_a_choice_from_the_list_answers_that_service(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
-    run = ask(domain, '/tanya_syarat{"layanan": "akta-kematian"}', [{"entity": "layanan", "value": "akta-kematian"}])
+    run = ask(
+        domain, '/tanya_syarat{"layanan": "akta-kematian"}', [{"entity": "layanan", "value": "akta-kematian"}]
+    )
     assert run.said(ANSWER_RESPONSE)["name"] == "Akta Kematian"
 
 
@@ -98,11 +106,17 @@ def test_an_offices_edit_is_answered_on_the_next_question(domain, catalogue) -> 
     with db.session_scope(catalogue) as session:
         skck = services.published_service(session, "skck")
         assert skck is not None
-        edited = services.content_from_mapping({
-            "name": skck.content.name, "purpose": skck.content.purpose, "place": skck.content.place,
-            "processing_time": skck.content.processing_time, "requirements": list(skck.content.requirements),
-            "fee": "Rp35.000", "fee_note": "PNBP, tarif baru",
-        })
+        edited = services.content_from_mapping(
+            {
+                "name": skck.content.name,
+                "purpose": skck.content.purpose,
+                "place": skck.content.place,
+                "processing_time": skck.content.processing_time,
+                "requirements": list(skck.content.requirements),
+                "fee": "Rp35.000",
+                "fee_note": "PNBP, tarif baru",
+            }
+        )
         services.save_draft(session, "skck", edited, "staf:polres")
         services.publish(session, "skck", "staf:admin")
     assert ask(domain, "skck biayanya brp").said(ANSWER_RESPONSE)["fee"] == "Rp35.000 (PNBP, tarif baru)"
@@ -111,12 +125,19 @@ def test_an_offices_edit_is_answered_on_the_next_question(domain, catalogue) -> 
 def test_a_long_service_drops_details_until_it_fits_one_message(domain) -> None:  # type: ignore[no-untyped-def]
     agencies, entries = services.load_file(SHIPPED)
     [kk] = [s for s in services.preview(agencies, entries) if s.code == "kartu-keluarga"]
-    long = services.content_from_mapping({
-        "name": kk.content.name, "purpose": "Tujuan " * 60, "place": kk.content.place,
-        "processing_time": "1 hari", "requirements": [f"Dokumen nomor {n} yang perlu dibawa" for n in range(1, 15)],
-        "steps": [f"Langkah {n} yang harus dilalui warga" for n in range(1, 12)], "legal_basis": "UU " * 100,
-        "fee": 0, "contact": "Loket",
-    })
+    long = services.content_from_mapping(
+        {
+            "name": kk.content.name,
+            "purpose": "Tujuan " * 60,
+            "place": kk.content.place,
+            "processing_time": "1 hari",
+            "requirements": [f"Dokumen nomor {n} yang perlu dibawa" for n in range(1, 15)],
+            "steps": [f"Langkah {n} yang harus dilalui warga" for n in range(1, 12)],
+            "legal_basis": "UU " * 100,
+            "fee": 0,
+            "contact": "Loket",
+        }
+    )
     service = services.PublishedService(**{**kk.__dict__, "content": long})
     template = domain["responses"][ANSWER_RESPONSE][0]["text"]
     fields = answer_fields(service, template)
@@ -127,10 +148,21 @@ def test_a_long_service_drops_details_until_it_fits_one_message(domain) -> None:
 
 def test_html_typed_into_a_field_reaches_whatsapp_as_plain_text(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
     with db.session_scope(catalogue) as session:
-        services.save_draft(session, "kia", services.content_from_mapping({
-            "name": "Kartu Identitas Anak (KIA)", "purpose": "<script>alert(1)</script>", "place": "<b>Loket</b>",
-            "processing_time": "1 hari", "requirements": ["Akta <i>kelahiran</i>"], "fee": 0,
-        }), "staf:x")
+        services.save_draft(
+            session,
+            "kia",
+            services.content_from_mapping(
+                {
+                    "name": "Kartu Identitas Anak (KIA)",
+                    "purpose": "<script>alert(1)</script>",
+                    "place": "<b>Loket</b>",
+                    "processing_time": "1 hari",
+                    "requirements": ["Akta <i>kelahiran</i>"],
+                    "fee": 0,
+                }
+            ),
+            "staf:x",
+        )
         services.publish(session, "kia", "staf:x")
     message = ask(domain, "kartu identitas anak").said(ANSWER_RESPONSE)
     assert message["place"] == "<b>Loket</b>" and "Akta <i>kelahiran</i>" in message["requirements"]
@@ -145,7 +177,9 @@ def test_without_a_catalogue_the_letters_are_answered_from_configuration(domain,
 def fallback(domain: Dict[str, Any], text: str, **kwargs: Any) -> Run:
     from actions.fallback import ActionDefaultFallback
 
-    return run_action(ActionDefaultFallback(), make_tracker(text, "nlu_fallback", confidence=0.3, **kwargs), domain)
+    return run_action(
+        ActionDefaultFallback(), make_tracker(text, "nlu_fallback", confidence=0.3, **kwargs), domain
+    )
 
 
 def test_a_service_named_without_a_question_word_is_answered_from_the_catalogue(domain, catalogue) -> None:  # type: ignore[no-untyped-def]

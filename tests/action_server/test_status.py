@@ -1,5 +1,6 @@
 """Status questions that name a letter ("cek sktm sy") show only that letter's requests, found
 in the database however many other tickets are newer, and say so when there are none."""
+
 from __future__ import annotations
 
 from actions.status import ActionCheckStatus
@@ -12,7 +13,9 @@ SKTM = [{"entity": "layanan", "value": "sktm"}]
 
 
 def ask(text: str, domain, entities=None):  # type: ignore[no-untyped-def]
-    return run_action(ActionCheckStatus(), make_tracker(text, "cek_status", sender=SENDER, entities=entities), domain)
+    return run_action(
+        ActionCheckStatus(), make_tracker(text, "cek_status", sender=SENDER, entities=entities), domain
+    )
 
 
 def test_a_letter_named_shows_its_request_behind_many_newer_complaints(db_url, domain) -> None:  # type: ignore[no-untyped-def]
@@ -41,13 +44,21 @@ def test_no_request_of_the_letter_is_said_as_such(db_url, domain) -> None:  # ty
     assert ask("cek status", domain).responses == [None]  # the complaint itself, described
 
 
-def test_a_status_question_naming_a_letter_inside_a_form_is_answered_and_the_form_goes_on(db_url, domain) -> None:  # type: ignore[no-untyped-def]
+def test_a_status_question_naming_a_letter_inside_a_form_is_answered_and_the_form_goes_on(
+    db_url, domain
+) -> None:  # type: ignore[no-untyped-def]
     from actions.complaints import ValidateLaporSampahForm
 
     request = letter("sktm-1", sender=SENDER)
     slots = {"aduan_kategori": "lapor_sampah", "flow_id": "f1", "requested_slot": "aduan_lokasi"}
-    tracker = make_tracker("cek sktm sy", "cek_status", sender=SENDER, slots=slots, entities=SKTM,
-                           active_loop="lapor_sampah_form")
+    tracker = make_tracker(
+        "cek sktm sy",
+        "cek_status",
+        sender=SENDER,
+        slots=slots,
+        entities=SKTM,
+        active_loop="lapor_sampah_form",
+    )
     run = run_action(ValidateLaporSampahForm(), tracker, domain)
     assert request.number in run.messages[0]["text"]
     assert run.responses[-1] == "utter_lanjut_form" and run.slots["aduan_lokasi"] is None

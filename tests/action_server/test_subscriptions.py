@@ -1,5 +1,6 @@
 """Subscribing and unsubscribing in the conversation: explicit opt-in recorded with its time,
 one message to stop, also from inside any form."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -37,16 +38,26 @@ def test_the_start_offers_the_topics_from_configuration(domain, db_url: str) -> 
     run = run_action(ActionStartSubscription(), make_tracker("langganan info", "langganan_info"), domain)
     assert run.responses == ["utter_langganan_mulai"]
     assert run.slots == {"langganan_topik": None, "langganan_wilayah": None, "langganan_setuju": None}
-    rows = run_action(ActionAskSubscriptionTopic(), make_tracker(), domain).said("utter_ask_langganan_topik")["buttons"]
-    assert [r["title"] for r in rows] == [t.label for t in INST.subscriptions.topics.values()] + ["Semua topik"]
+    rows = run_action(ActionAskSubscriptionTopic(), make_tracker(), domain).said("utter_ask_langganan_topik")[
+        "buttons"
+    ]
+    assert [r["title"] for r in rows] == [t.label for t in INST.subscriptions.topics.values()] + [
+        "Semua topik"
+    ]
     assert all(len(r["title"]) <= 24 and len(r["description"]) <= 72 for r in rows)
     assert rows[2]["payload"] == '/inform{"pilihan": "bencana"}'
-    areas = run_action(ActionAskSubscriptionArea(), make_tracker(), domain).said("utter_ask_langganan_wilayah")["buttons"]
-    assert [r["title"] for r in areas][-1] == "Semua kelurahan" and len(areas) == len(INST.subscriptions.areas) + 1
+    areas = run_action(ActionAskSubscriptionArea(), make_tracker(), domain).said(
+        "utter_ask_langganan_wilayah"
+    )["buttons"]
+    assert [r["title"] for r in areas][-1] == "Semua kelurahan" and len(areas) == len(
+        INST.subscriptions.areas
+    ) + 1
 
 
 def test_a_topic_named_in_the_first_message_is_taken(domain, db_url: str) -> None:  # type: ignore[no-untyped-def]
-    run = run_action(ActionStartSubscription(), make_tracker("aku mau dikabari jadwal vaksin", "langganan_info"), domain)
+    run = run_action(
+        ActionStartSubscription(), make_tracker("aku mau dikabari jadwal vaksin", "langganan_info"), domain
+    )
     assert run.slots["langganan_topik"] == "jadwal_layanan"
 
 
@@ -86,11 +97,18 @@ def test_an_unclear_topic_is_asked_again(domain) -> None:  # type: ignore[no-unt
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("Panarung", "panarung"), ("kel. pahandut seberang", "pahandut-seberang"), ("sy tinggal di tanjung pinang", "tanjung-pinang"),
-     ("semua kelurahan", "*"), ("Jakarta", None)],
+    [
+        ("Panarung", "panarung"),
+        ("kel. pahandut seberang", "pahandut-seberang"),
+        ("sy tinggal di tanjung pinang", "tanjung-pinang"),
+        ("semua kelurahan", "*"),
+        ("Jakarta", None),
+    ],
 )
 def test_area_answers(domain, text, expected) -> None:  # type: ignore[no-untyped-def]
-    tracker = make_tracker(text, "inform", slots=ask("langganan_wilayah", langganan_topik="bencana"), active_loop=FORM)
+    tracker = make_tracker(
+        text, "inform", slots=ask("langganan_wilayah", langganan_topik="bencana"), active_loop=FORM
+    )
     run = run_action(ValidateSubscriptionForm(), tracker, domain)
     assert run.slots["langganan_wilayah"] == expected
     assert ("utter_langganan_wilayah_pilih" in run.responses) == (expected is None)
@@ -98,13 +116,22 @@ def test_area_answers(domain, text, expected) -> None:  # type: ignore[no-untype
 
 @pytest.mark.parametrize(
     "text, intent, expected",
-    [("/affirm", "affirm", "ya"), ("ya setuju", "affirm", "ya"), ("/deny", "deny", "tidak"), ("gak ah", "inform", "tidak"),
-     ("boleh", "inform", "ya"), ("apa itu", "inform", None), ("ngga", "nlu_fallback", "tidak"),
-     ("ndak usah", "inform", "tidak")],
+    [
+        ("/affirm", "affirm", "ya"),
+        ("ya setuju", "affirm", "ya"),
+        ("/deny", "deny", "tidak"),
+        ("gak ah", "inform", "tidak"),
+        ("boleh", "inform", "ya"),
+        ("apa itu", "inform", None),
+        ("ngga", "nlu_fallback", "tidak"),
+        ("ndak usah", "inform", "tidak"),
+    ],
 )
 def test_consent_answers(domain, text, intent, expected) -> None:  # type: ignore[no-untyped-def]
     slots = ask("langganan_setuju", langganan_topik="bencana", langganan_wilayah="panarung")
-    run = run_action(ValidateSubscriptionForm(), make_tracker(text, intent, slots=slots, active_loop=FORM), domain)
+    run = run_action(
+        ValidateSubscriptionForm(), make_tracker(text, intent, slots=slots, active_loop=FORM), domain
+    )
     assert run.slots["langganan_setuju"] == expected
 
 
@@ -150,20 +177,32 @@ def test_one_message_stops_everything(domain, db_url: str) -> None:  # type: ign
 
 def test_unsubscribing_inside_a_form_leaves_it(domain, db_url: str) -> None:  # type: ignore[no-untyped-def]
     subscriptions.subscribe(INST, "6281234567890", "bencana", "panarung")
-    slots = {"requested_slot": "aduan_deskripsi", "aduan_kategori": "lapor_jalan_rusak", "flow_id": "f1",
-             "aduan_deskripsi": None}
-    in_report = make_tracker("/berhenti_langganan", "berhenti_langganan", slots=slots, active_loop="lapor_jalan_rusak_form")
+    slots = {
+        "requested_slot": "aduan_deskripsi",
+        "aduan_kategori": "lapor_jalan_rusak",
+        "flow_id": "f1",
+        "aduan_deskripsi": None,
+    }
+    in_report = make_tracker(
+        "/berhenti_langganan", "berhenti_langganan", slots=slots, active_loop="lapor_jalan_rusak_form"
+    )
     # The report's form does not take the message as an answer: the form is rejected ...
     validation = run_action(ValidateLaporJalanRusakForm(), in_report, domain)
     assert validation.slots == {}
     # ... and the unsubscribe rule runs, leaving the form and forgetting what it collected.
     run = run_action(ActionUnsubscribe(), in_report, domain)
     assert run.responses == ["utter_langganan_berhenti", "utter_langganan_form_dihentikan"]
-    assert ActiveLoop(None) in run.events and run.slots["aduan_kategori"] is None and run.slots["flow_id"] is None
+    assert (
+        ActiveLoop(None) in run.events
+        and run.slots["aduan_kategori"] is None
+        and run.slots["flow_id"] is None
+    )
     assert subscriptions.active_for(INST, "6281234567890") == []
 
 
 def test_a_weakly_understood_stop_inside_a_form_stays_an_answer(domain) -> None:  # type: ignore[no-untyped-def]
     slots = {"requested_slot": "langganan_topik"}
-    tracker = make_tracker("stop info bencana", "berhenti_langganan", confidence=0.5, slots=slots, active_loop=FORM)
+    tracker = make_tracker(
+        "stop info bencana", "berhenti_langganan", confidence=0.5, slots=slots, active_loop=FORM
+    )
     assert run_action(ValidateSubscriptionForm(), tracker, domain).slots["langganan_topik"] == "bencana"

@@ -1,6 +1,7 @@
 """The trackers the action tests build hold what Rasa sends the action server: the events from
 the citizen's RECENT_MESSAGES-th last message on (rasa_extensions.action_request), so an action
 that reads further back fails here, not in production."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -29,10 +30,21 @@ def test_an_action_gets_the_messages_rasa_would_send() -> None:
     tracker = make_tracker(TEXTS[-1], "inform", events=[user_event(text, "inform") for text in TEXTS[:-1]])
     rasa_tracker = DialogueStateTracker.from_events(
         "6281234567890",
-        [e for text in TEXTS for e in (ActionExecuted("action_listen"), UserUttered(text, {"name": "inform", "confidence": 0.99}))],
+        [
+            e
+            for text in TEXTS
+            for e in (
+                ActionExecuted("action_listen"),
+                UserUttered(text, {"name": "inform", "confidence": 0.99}),
+            )
+        ],
     )
     domain = Domain.load(str(ROOT / "domain"))
-    body = action_call_format(RemoteAction("action_default_fallback", EndpointConfig("http://127.0.0.1:1/webhook")), rasa_tracker, domain)
+    body = action_call_format(
+        RemoteAction("action_default_fallback", EndpointConfig("http://127.0.0.1:1/webhook")),
+        rasa_tracker,
+        domain,
+    )
     assert messages(tracker.events) == messages(body["tracker"]["events"]) == TEXTS[-RECENT_MESSAGES:]
 
 
@@ -42,7 +54,9 @@ class FirstMessageOfTheSession(Action):
     def name(self) -> str:
         return "action_first_message"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[str, Any]]:
         dispatcher.utter_message(text=messages(tracker.events)[0])
         return []
 

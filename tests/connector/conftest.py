@@ -1,4 +1,5 @@
 """Connector tests: ``async def`` tests run on a fresh event loop each (no plugin needed)."""
+
 from __future__ import annotations
 
 import asyncio

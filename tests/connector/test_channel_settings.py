@@ -1,4 +1,5 @@
 """The channel's settings: credentials.yml -> environment -> defaults, and what `rasa run` does with them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,13 @@ def test_settings_from_environment_with_defaults() -> None:
 
 def test_credentials_win_over_environment() -> None:
     settings = load_settings(
-        {"app_secret": "from-yml", "api_base": "http://localhost:8090/", "api_version": "v22.0",
-         "allowed_media_types": "image/jpeg, application/pdf", "fallback_template_name": "none"},
+        {
+            "app_secret": "from-yml",
+            "api_base": "http://localhost:8090/",
+            "api_version": "v22.0",
+            "allowed_media_types": "image/jpeg, application/pdf",
+            "fallback_template_name": "none",
+        },
         environ={**ENV, "WHATSAPP_API_BASE": "http://ignored"},
     )
     assert settings.app_secret == "from-yml"
@@ -58,7 +64,9 @@ def test_no_app_secret_refuses_to_start_unless_insecure_dev_mode(caplog: pytest.
         load_settings({}, environ=env)
     settings = load_settings({}, environ={**env, "WHATSAPP_INSECURE_DEV_MODE": "1"})
     assert settings.app_secret is None and settings.insecure_dev_mode
-    assert any("INSECURE DEVELOPMENT MODE" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+    assert any(
+        "INSECURE DEVELOPMENT MODE" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records
+    )
     # The credentials key works too.
     assert load_settings({"insecure_dev_mode": True}, environ=env).insecure_dev_mode
 

@@ -4,6 +4,7 @@ For every body: 200, no error logged, and the right thing done: user text to Ras
 channel's metadata, statuses recorded (never text), system messages updating the citizen's
 identity, reactions and revokes not reaching the assistant.
 """
+
 from __future__ import annotations
 
 import logging
@@ -101,8 +102,6 @@ def _is_subsequence(items: List[str], sequence: List[str]) -> bool:
     return all(any(item == candidate for candidate in remaining) for item in items)
 
 
-
-
 async def _run_sample(name: str, rc: RunningChannel, graph: FakeGraph, url: str) -> None:
     before_received = len(rc.received)
     before_requests = len(graph.requests)
@@ -158,7 +157,9 @@ async def test_sample(name: str, sqlite_url: str, tmp_path: Path, caplog: pytest
     assert errors == [], [r.getMessage() for r in errors]
 
 
-async def test_whole_corpus_on_each_backend(db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_whole_corpus_on_each_backend(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async with FakeGraph() as graph:
         register_sample_media(graph)
         async with RunningChannel(make_settings(graph.url, tmp_path, db_url)) as rc:
@@ -197,10 +198,25 @@ async def test_corpus_specifics(sqlite_url: str, tmp_path: Path) -> None:
             assert len(rc.received) == 2
             with db.session_scope(sqlite_url) as session:
                 assert session.execute(select(Citizen).where(Citizen.wa_id == "16505551234")).first() is None
-                assert session.get(MessageStatus, payload("status_delivered_bsuid_with_contacts")["entry"][0]["changes"][0]["value"]["statuses"][0]["id"]).status == "delivered"
-            for name in ("image_with_caption_and_url", "document_pdf",
-                         "video_forwarded_with_caption", "location_named_place", "text_reply_with_context",
-                         "unsupported_131051", "interactive_nfm_reply_flow", "contacts_shared"):
+                assert (
+                    session.get(
+                        MessageStatus,
+                        payload("status_delivered_bsuid_with_contacts")["entry"][0]["changes"][0]["value"][
+                            "statuses"
+                        ][0]["id"],
+                    ).status
+                    == "delivered"
+                )
+            for name in (
+                "image_with_caption_and_url",
+                "document_pdf",
+                "video_forwarded_with_caption",
+                "location_named_place",
+                "text_reply_with_context",
+                "unsupported_131051",
+                "interactive_nfm_reply_flow",
+                "contacts_shared",
+            ):
                 assert (await rc.post(payload_bytes(name))).status == 200
                 await rc.join()
 
@@ -210,11 +226,17 @@ async def test_corpus_specifics(sqlite_url: str, tmp_path: Path) -> None:
         assert all(Path(m.storage_path).is_file() for m in media_rows)
 
     bsuid_message = next(m for m in rc.received if m.sender_id == "US.13491208655302741918")
-    assert bsuid_message.metadata["wa_id"] is None and bsuid_message.metadata["username"] == "@realsheenanelson"
+    assert (
+        bsuid_message.metadata["wa_id"] is None and bsuid_message.metadata["username"] == "@realsheenanelson"
+    )
 
     image = next(m for m in rc.received if m.text == "Taj Mahal")
     meta = image.metadata["media"]
-    assert meta["type"] == "image" and meta["mime_type"] == "image/jpeg" and meta["whatsapp_media_id"] == "1003383421387256"
+    assert (
+        meta["type"] == "image"
+        and meta["mime_type"] == "image/jpeg"
+        and meta["whatsapp_media_id"] == "1003383421387256"
+    )
     assert Path(meta["storage_path"]).read_bytes() == SAMPLE_JPEG and meta["media_db_id"]
     document = next(m for m in rc.received if m.metadata.get("message_type") == "document")
     assert document.metadata["media"]["filename"] == "filename.pdf"
@@ -227,8 +249,11 @@ async def test_corpus_specifics(sqlite_url: str, tmp_path: Path) -> None:
 
     location = next(m for m in rc.received if m.text == "/kirim_lokasi")
     assert location.metadata["location"] == {
-        "latitude": 37.44221496582, "longitude": -122.16165924072, "name": "Philz Coffee",
-        "address": "101 Forest Ave, Palo Alto, CA 94301", "url": "https://philzcoffee.com/",
+        "latitude": 37.44221496582,
+        "longitude": -122.16165924072,
+        "name": "Philz Coffee",
+        "address": "101 Forest Ave, Palo Alto, CA 94301",
+        "url": "https://philzcoffee.com/",
     }
 
     reply = next(m for m in rc.received if m.text == "replied text")

@@ -9,6 +9,7 @@ nothing logged as an error but the Graph API refusing a media id that does not e
 
 Found by CI's random fuzz test: ``"contacts": true`` in a contacts message raised TypeError.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,8 +28,27 @@ from wa_support import FakeGraph, RunningChannel, make_settings, payload, payloa
 Path_ = Tuple[Any, ...]
 
 HOSTILE: List[Any] = [
-    None, True, False, 0, -1, 2**70, 1.5, 1e308, float("inf"), float("nan"), "", " ", "x", "\ud800",
-    [], [1], [None, {}], {}, {"a": 1}, {"id": {"id": []}}, [[{"contacts": True}]],
+    None,
+    True,
+    False,
+    0,
+    -1,
+    2**70,
+    1.5,
+    1e308,
+    float("inf"),
+    float("nan"),
+    "",
+    " ",
+    "x",
+    "\ud800",
+    [],
+    [1],
+    [None, {}],
+    {},
+    {"a": 1},
+    {"id": {"id": []}},
+    [[{"contacts": True}]],
 ]
 
 # Fields each message type documents, so a sample that omits one still has it mutated.
@@ -91,7 +111,13 @@ def _mutants() -> Iterator[Tuple[str, Dict[str, Any]]]:
                     places.append((("messages", m), _message_paths(message)))
                 for s, status in enumerate(value.get("statuses") or []):
                     places.append((("statuses", s), list(_paths(status)) + [("errors",)]))
-                places.append(((), [("contacts",), ("metadata",), ("errors",)] + [("contacts",) + p for p in _paths(value.get("contacts") or [])]))
+                places.append(
+                    (
+                        (),
+                        [("contacts",), ("metadata",), ("errors",)]
+                        + [("contacts",) + p for p in _paths(value.get("contacts") or [])],
+                    )
+                )
                 for where, paths in places:
                     for path in paths:
                         for hostile in HOSTILE:
@@ -121,7 +147,9 @@ def _check_translation(label: str, raw: bytes) -> None:
             for key, item in (choice or {}).items():
                 assert item is None or isinstance(item, str), (label, key)
         for contact in meta.get("contacts") or []:
-            assert isinstance(contact["name"], str) and all(isinstance(p, str) for p in contact["phones"]), label
+            assert isinstance(contact["name"], str) and all(isinstance(p, str) for p in contact["phones"]), (
+                label
+            )
         if translation.media is not None:
             assert isinstance(translation.media, MediaRef)
             for key in ("media_id", "mime_type", "sha256", "filename", "caption", "url"):
@@ -147,7 +175,7 @@ def test_a_lone_surrogate_is_cleaned_once_where_the_body_is_parsed() -> None:
     raw = json.dumps(body).replace("Does it come", "\\ud800 Does \\udfff it come \\ud83d\\ude00").encode()
     message = parse_body(decode_body(raw)).messages[0]
     text = translate(message).text
-    assert text == "\ufffd Does \ufffd it come \U0001F600 in another color?"
+    assert text == "\ufffd Does \ufffd it come \U0001f600 in another color?"
     text.encode("utf-8")  # nothing left that UTF-8 cannot hold
 
 

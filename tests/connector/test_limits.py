@@ -1,5 +1,6 @@
 """Abuse limits: a flood gets one polite note per minute, an over-long text an explanation;
 with Redis the counters are shared by every instance."""
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,14 @@ async def test_a_floods_excess_costs_no_write_and_no_read_receipt(sqlite_url: st
         assert len(graph.reads) == 5
     with db.session_scope(sqlite_url) as session:
         assert session.execute(select(func.count()).select_from(ProcessedMessage)).scalar_one() == 5
-        assert session.execute(select(func.count()).select_from(ConversationMessage)
-                               .where(ConversationMessage.direction == "in")).scalar_one() == 5
+        assert (
+            session.execute(
+                select(func.count())
+                .select_from(ConversationMessage)
+                .where(ConversationMessage.direction == "in")
+            ).scalar_one()
+            == 5
+        )
 
 
 async def test_a_blocked_flooder_gets_no_rate_note(sqlite_url: str, tmp_path: Path) -> None:

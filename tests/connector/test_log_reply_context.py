@@ -1,5 +1,6 @@
 """The connector logs a citizen's reply to a message about a ticket (WhatsApp's reply context, or a
 tapped button of that message) as a line about that ticket, so the ticket's page shows it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,9 @@ from wa_support import FakeGraph, RunningChannel, make_settings, messages_body, 
 CITIZEN = "6281234567890"
 
 
-async def test_a_reply_to_a_message_about_a_ticket_is_logged_about_that_ticket(db_url: str, tmp_path: Path) -> None:
+async def test_a_reply_to_a_message_about_a_ticket_is_logged_about_that_ticket(
+    db_url: str, tmp_path: Path
+) -> None:
     number = complaint("ctx", sender=CITIZEN).number
     change = notifications.change_state_and_notify(INST, ticket_id(number), states.DIVERIFIKASI, "staf:admin")
     notifications.mark_sent(change.notification_id, "wamid.status.1", "text")

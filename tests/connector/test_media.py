@@ -1,4 +1,5 @@
 """Media: download through the fake Graph API, storage where others can read it, and limits."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,14 +19,26 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"0" * 100 + b"\n%%EOF"
 
 
-def media_body(kind: str, media_id: str, mime: str, caption: Optional[str] = None,
-               filename: Optional[str] = None, message_id: Optional[str] = None) -> Dict[str, Any]:
+def media_body(
+    kind: str,
+    media_id: str,
+    mime: str,
+    caption: Optional[str] = None,
+    filename: Optional[str] = None,
+    message_id: Optional[str] = None,
+) -> Dict[str, Any]:
     obj: Dict[str, Any] = {"id": media_id, "mime_type": mime, "sha256": "x"}
     if caption:
         obj["caption"] = caption
     if filename:
         obj["filename"] = filename
-    message = {"from": CITIZEN, "id": message_id or f"wamid.media.{media_id}", "timestamp": "1767225600", "type": kind, kind: obj}
+    message = {
+        "from": CITIZEN,
+        "id": message_id or f"wamid.media.{media_id}",
+        "timestamp": "1767225600",
+        "type": kind,
+        kind: obj,
+    }
     return messages_body([message], wa_id=CITIZEN)
 
 
@@ -58,7 +71,9 @@ async def test_document_with_caption(sqlite_url: str, tmp_path: Path) -> None:
     async with FakeGraph() as graph:
         graph.add_media("D1", PDF, "application/pdf")
         async with RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:
-            body = media_body("document", "D1", "application/pdf", caption="KTP dan KK saya", filename="../../etc/ktp.pdf")
+            body = media_body(
+                "document", "D1", "application/pdf", caption="KTP dan KK saya", filename="../../etc/ktp.pdf"
+            )
             await rc.post(body)
             await rc.join()
     [message] = rc.received
@@ -89,7 +104,9 @@ async def test_refused_media_gets_a_polite_reply_and_is_not_a_photo(
         async with RunningChannel(settings) as rc:
             kind = "video" if setup["mime"].startswith("video") else "image"
             await rc.post(media_body(kind, "X1", setup["mime"]))
-            await rc.post(media_body(kind, "X1", setup["mime"], caption="foto jalan rusak", message_id="wamid.m2"))
+            await rc.post(
+                media_body(kind, "X1", setup["mime"], caption="foto jalan rusak", message_id="wamid.m2")
+            )
             await rc.join()
     replies = [s["text"]["body"] for s in graph.sent]
     assert len(replies) == 2 and all(r.startswith("Mohon maaf, Bapak/Ibu") for r in replies)

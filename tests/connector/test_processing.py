@@ -1,5 +1,6 @@
 """Background processing: dedupe (redelivery, restart, several instances), ordering per sender,
 concurrency across senders, read receipts with typing, replies to phones and BSUIDs, statuses."""
+
 from __future__ import annotations
 
 import asyncio
@@ -56,7 +57,10 @@ async def test_redelivery_across_a_restart(db_url: str, tmp_path: Path) -> None:
 
 async def test_two_instances_sharing_a_database_process_once(db_url: str, tmp_path: Path) -> None:
     """Meta redelivers to whichever instance the load balancer picks; only one may process."""
-    bodies = [text_body(f"laporan {i}", message_id=f"wamid.shared.{i}", wa_id=f"6281300000{i:03d}") for i in range(15)]
+    bodies = [
+        text_body(f"laporan {i}", message_id=f"wamid.shared.{i}", wa_id=f"6281300000{i:03d}")
+        for i in range(15)
+    ]
     async with FakeGraph() as graph:
         settings = make_settings(graph.url, tmp_path, db_url)
         async with RunningChannel(settings) as a, RunningChannel(settings) as b:
@@ -107,11 +111,20 @@ async def test_order_per_sender_and_concurrency_across_senders(tmp_path: Path) -
             b_done.set()
 
     a, b = "6281111111111", "6282222222222"
-    async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
-    ) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(
+            make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
+        ) as rc,
+    ):
         # A's three messages in one POST, then B's two in two POSTs.
-        batch = messages_body([text_message(t, wa_id=a, timestamp=str(1767225600 + i)) for i, t in enumerate(["A1", "A2", "A3"])], wa_id=a)
+        batch = messages_body(
+            [
+                text_message(t, wa_id=a, timestamp=str(1767225600 + i))
+                for i, t in enumerate(["A1", "A2", "A3"])
+            ],
+            wa_id=a,
+        )
         assert (await rc.post(batch)).status == 200
         assert (await rc.post(text_body("B1", wa_id=b))).status == 200
         assert (await rc.post(text_body("B2", wa_id=b))).status == 200
@@ -128,9 +141,12 @@ async def test_many_posts_from_one_sender_stay_in_order(tmp_path: Path) -> None:
         await asyncio.sleep(0.001 * (hash(message.text) % 5))
         seen.append(message.text or "")
 
-    async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
-    ) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(
+            make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
+        ) as rc,
+    ):
         for i in range(30):
             assert (await rc.post(text_body(f"m{i}"))).status == 200
         await rc.join()
@@ -142,16 +158,25 @@ async def test_read_receipt_with_typing_before_the_assistant_runs(tmp_path: Path
     reads_at_turn: List[int] = []
 
     async with FakeGraph() as graph:
+
         async def assistant(message: UserMessage) -> None:
             reads_at_turn.append(len(graph.reads))
             await message.output_channel.send_text_message(message.sender_id, "Baik, Bapak/Ibu.")
 
-        async with RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant) as rc:
+        async with RunningChannel(
+            make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
+        ) as rc:
             assert (await rc.post(text_body("halo", message_id="wamid.read.1"))).status == 200
             await rc.join()
     assert reads_at_turn == [1]
-    assert graph.reads == [{"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.read.1",
-                            "typing_indicator": {"type": "text"}}]
+    assert graph.reads == [
+        {
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": "wamid.read.1",
+            "typing_indicator": {"type": "text"},
+        }
+    ]
     # The read receipt went out before the reply.
     kinds = ["read" if r.json.get("status") == "read" else "send" for r in graph.requests]
     assert kinds == ["read", "send"]
@@ -161,14 +186,17 @@ async def test_replies_go_to_plus_wa_id_or_bsuid_recipient(sqlite_url: str, tmp_
     async def assistant(message: UserMessage) -> None:
         await message.output_channel.send_text_message(message.sender_id, "Terima kasih, Bapak/Ibu.")
 
-    async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path, sqlite_url), on_message=assistant
-    ) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(make_settings(graph.url, tmp_path, sqlite_url), on_message=assistant) as rc,
+    ):
         assert (await rc.post(payload_bytes("text"))).status == 200
         assert (await rc.post(payload_bytes("text_username_user_no_phone_bsuid"))).status == 200
         await rc.join()
     sent = graph.sent
-    assert {"to": "+16505551234"}.items() <= sent[0].items() or {"to": "+16505551234"}.items() <= sent[1].items()
+    assert {"to": "+16505551234"}.items() <= sent[0].items() or {"to": "+16505551234"}.items() <= sent[
+        1
+    ].items()
     bsuid_reply = next(s for s in sent if "recipient" in s)
     assert bsuid_reply["recipient"] == "US.13491208655302741918" and "to" not in bsuid_reply
     assert all(s["messaging_product"] == "whatsapp" for s in sent)
@@ -185,29 +213,59 @@ async def test_citizen_identity_and_service_window(sqlite_url: str, tmp_path: Pa
         # BSUID first, then the same person with the phone too (Meta sends both once known).
         await rc.post(text_body("halo", wa_id=None, user_id="ID.777", timestamp=str(now - 60), name="Siti"))
         await rc.join()
-        both = messages_body([text_message("lagi", wa_id="6285555555555", user_id="ID.777", timestamp=str(now))],
-                             wa_id="6285555555555", user_id="ID.777", name="Siti A.")
+        both = messages_body(
+            [text_message("lagi", wa_id="6285555555555", user_id="ID.777", timestamp=str(now))],
+            wa_id="6285555555555",
+            user_id="ID.777",
+            name="Siti A.",
+        )
         await rc.post(both)
         await rc.join()
     with db.session_scope(sqlite_url) as session:
         citizens = session.execute(select(Citizen)).scalars().all()
         assert len(citizens) == 1
         citizen = citizens[0]
-        assert (citizen.wa_id, citizen.user_id, citizen.profile_name) == ("6285555555555", "ID.777", "Siti A.")
+        assert (citizen.wa_id, citizen.user_id, citizen.profile_name) == (
+            "6285555555555",
+            "ID.777",
+            "Siti A.",
+        )
         assert abs((citizen.last_inbound_at - dt.datetime.utcfromtimestamp(now)).total_seconds()) <= 1
     assert inbound.in_service_window("6285555555555", url=sqlite_url) is True
-    assert inbound.in_service_window(
-        "ID.777", now=dt.datetime.utcnow() + dt.timedelta(hours=25), url=sqlite_url
-    ) is False
+    assert (
+        inbound.in_service_window("ID.777", now=dt.datetime.utcnow() + dt.timedelta(hours=25), url=sqlite_url)
+        is False
+    )
 
 
 async def test_statuses_recorded_never_text_and_never_backwards(sqlite_url: str, tmp_path: Path) -> None:
     def status_body(status: str, **extra: object) -> Dict[str, object]:
-        item = {"id": "wamid.OUT.status", "status": status, "timestamp": "1767225600", "recipient_id": "6281234567890"}
+        item = {
+            "id": "wamid.OUT.status",
+            "status": status,
+            "timestamp": "1767225600",
+            "recipient_id": "6281234567890",
+        }
         item.update(extra)
-        return {"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp", "metadata": {"phone_number_id": "1"},
-            "contacts": [{"wa_id": "6281234567890", "profile": {"name": "X"}}], "statuses": [item]}}]}]}
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "W",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {"phone_number_id": "1"},
+                                "contacts": [{"wa_id": "6281234567890", "profile": {"name": "X"}}],
+                                "statuses": [item],
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
 
     async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:
         for status in ("sent", "read", "delivered"):  # read arrives before delivered
@@ -217,7 +275,11 @@ async def test_statuses_recorded_never_text_and_never_backwards(sqlite_url: str,
         await rc.join()
         assert rc.received == []
     row = wa_statuses.get_status("wamid.OUT.status", url=sqlite_url)
-    assert row is not None and (row.status, row.error_code, row.error_title) == ("failed", 131026, "Message undeliverable")
+    assert row is not None and (row.status, row.error_code, row.error_title) == (
+        "failed",
+        131026,
+        "Message undeliverable",
+    )
 
 
 def test_record_statuses_ordering_rules(sqlite_url: str) -> None:
@@ -238,10 +300,16 @@ def test_purge_keeps_ids_at_least_seven_days_and_never_an_unfinished_message(db_
     journal.finish_row("old|1|x", journal.DONE, url=db_url)
     journal.finish_row("recent|1|x", journal.DONE, url=db_url)
     with db.session_scope(db_url) as session:
-        session.execute(update(ProcessedMessage).where(ProcessedMessage.message_id.in_(["old|1|x", "old-waiting|1|x"]))
-                        .values(received_at=dt.datetime.utcnow() - dt.timedelta(days=9)))
-        session.execute(update(ProcessedMessage).where(ProcessedMessage.message_id == "recent|1|x")
-                        .values(received_at=dt.datetime.utcnow() - dt.timedelta(days=6, hours=23)))
+        session.execute(
+            update(ProcessedMessage)
+            .where(ProcessedMessage.message_id.in_(["old|1|x", "old-waiting|1|x"]))
+            .values(received_at=dt.datetime.utcnow() - dt.timedelta(days=9))
+        )
+        session.execute(
+            update(ProcessedMessage)
+            .where(ProcessedMessage.message_id == "recent|1|x")
+            .values(received_at=dt.datetime.utcnow() - dt.timedelta(days=6, hours=23))
+        )
     # Asking for a shorter retention still keeps 7 days.
     assert journal.purge_rows(dt.timedelta(days=1), url=db_url) == 1
     assert take_in("old|1|x", db_url)
@@ -249,13 +317,16 @@ def test_purge_keeps_ids_at_least_seven_days_and_never_an_unfinished_message(db_
     assert not take_in("old-waiting|1|x", db_url)
 
 
-async def test_assistant_failure_gets_a_polite_apology(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_assistant_failure_gets_a_polite_apology(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     async def broken(message: UserMessage) -> None:
         raise RuntimeError("model not loaded")
 
-    async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=broken
-    ) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=broken) as rc,
+    ):
         await rc.post(text_body("halo"))
         await rc.join()
     assert "Mohon maaf" in graph.sent[0]["text"]["body"]
@@ -264,8 +335,14 @@ async def test_assistant_failure_gets_a_polite_apology(tmp_path: Path, caplog: p
 
 async def test_reactions_revokes_system_never_reach_the_assistant(sqlite_url: str, tmp_path: Path) -> None:
     async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:
-        for name in ("reaction", "reaction_removed", "reaction_removed_empty_emoji", "revoke_deleted_message",
-                     "system_customer_identity_changed", "value_errors_130429_rate_limit"):
+        for name in (
+            "reaction",
+            "reaction_removed",
+            "reaction_removed_empty_emoji",
+            "revoke_deleted_message",
+            "system_customer_identity_changed",
+            "value_errors_130429_rate_limit",
+        ):
             assert (await rc.post(payload_bytes(name))).status == 200
         await rc.join()
     assert rc.received == [] and graph.requests == []
@@ -285,15 +362,23 @@ async def test_messages_both_ways_are_logged_for_staff(sqlite_url: str, tmp_path
     async def assistant(message: UserMessage) -> None:
         await message.output_channel.send_text_message(message.sender_id, "Baik, kami catat.")
 
-    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path, sqlite_url), on_message=assistant) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(make_settings(graph.url, tmp_path, sqlite_url), on_message=assistant) as rc,
+    ):
         await rc.post(text_body("lampu jalan mati", message_id="wamid.logged", wa_id="6281234567890"))
         await rc.join()
     with db.session_scope(sqlite_url) as session:
         rows = session.execute(select(ConversationMessage).order_by(ConversationMessage.id)).scalars().all()
-    assert [(r.direction, r.text, r.actor) for r in rows] == [("in", "lampu jalan mati", "warga"), ("out", "Baik, kami catat.", "asisten")]
+    assert [(r.direction, r.text, r.actor) for r in rows] == [
+        ("in", "lampu jalan mati", "warga"),
+        ("out", "Baik, kami catat.", "asisten"),
+    ]
 
 
-async def test_during_a_handoff_messages_reach_staff_not_the_assistant(sqlite_url: str, tmp_path: Path) -> None:
+async def test_during_a_handoff_messages_reach_staff_not_the_assistant(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     """The assistant stays out of an officer's conversation; the citizen is told once that the
     message was passed on (a second message gets no repeat of it)."""
     from layanwarga import handoff

@@ -1,6 +1,7 @@
 """Nothing a citizen sent is lost: messages are journalled before the 200, wait in the journal
 while the assistant cannot take them (the citizen told once), and are replayed in order, once,
 when it is back, also by another process after the one that took them in died."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,13 @@ def journal_states(url: str) -> Dict[str, str]:
 
 def log_lines(url: str) -> List[str]:
     with db.session_scope(url) as session:
-        return list(session.execute(select(ConversationMessage.text).where(ConversationMessage.direction == "in")
-                                    .order_by(ConversationMessage.id)).scalars())
+        return list(
+            session.execute(
+                select(ConversationMessage.text)
+                .where(ConversationMessage.direction == "in")
+                .order_by(ConversationMessage.id)
+            ).scalars()
+        )
 
 
 async def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
@@ -52,26 +58,42 @@ async def wait_until(condition, timeout: float = 20.0) -> None:  # type: ignore[
 def left_by_a_dead_process(url: str, text: str, message_id: str, *, held: bool, expired: bool = True) -> str:
     """A journal entry as a process killed right after its 200 (``received``) or after logging
     the message for staff (``held``) leaves it: owned by it, its lease running out or not."""
-    [message] = parse_body(decode_body(json.dumps(text_body(text, message_id=message_id, wa_id=CITIZEN)).encode())).messages
+    [message] = parse_body(
+        decode_body(json.dumps(text_body(text, message_id=message_id, wa_id=CITIZEN)).encode())
+    ).messages
     key = f"{message_id}|{message.timestamp}|{CITIZEN}"
-    assert journal.take_in_rows([journal.Entry(key, CITIZEN, message.to_journal(), 1.0)], "dead-host/0123", journal.DEFAULT_LEASE, url=url)
+    assert journal.take_in_rows(
+        [journal.Entry(key, CITIZEN, message.to_journal(), 1.0)],
+        "dead-host/0123",
+        journal.DEFAULT_LEASE,
+        url=url,
+    )
     with db.connection_scope(url, write=True) as connection:
         if held:
-            journal.SqlJournal(None, url=url).holder(key, {"text": text, "metadata": {"wa_id": CITIZEN}, "message_id": message_id})(connection)  # type: ignore[arg-type]
+            journal.SqlJournal(None, url=url).holder(
+                key, {"text": text, "metadata": {"wa_id": CITIZEN}, "message_id": message_id}
+            )(connection)  # type: ignore[arg-type]
     if expired:
         with db.session_scope(url) as session:
-            session.execute(update(ProcessedMessage).where(ProcessedMessage.message_id == key)
-                            .values(lease_until=dt.datetime.utcnow() - dt.timedelta(seconds=1)))
+            session.execute(
+                update(ProcessedMessage)
+                .where(ProcessedMessage.message_id == key)
+                .values(lease_until=dt.datetime.utcnow() - dt.timedelta(seconds=1))
+            )
     return key
 
 
-async def test_messages_wait_while_the_action_server_is_down_then_replay_in_order(sqlite_url: str, tmp_path: Path) -> None:
+async def test_messages_wait_while_the_action_server_is_down_then_replay_in_order(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     async with FakeGraph() as graph:
         graph.action_server_up = False
         settings = make_settings(graph.url, tmp_path, sqlite_url)
         async with RunningChannel(settings) as rc:
             for i, text in enumerate(["jalan rusak depan sdn 3", "di rt 03 rw 05", "/lewati"]):
-                assert (await rc.post(text_body(text, message_id=f"wamid.wait.{i}", wa_id=CITIZEN))).status == 200
+                assert (
+                    await rc.post(text_body(text, message_id=f"wamid.wait.{i}", wa_id=CITIZEN))
+                ).status == 200
             await rc.join()
             assert rc.received == []
             assert len(apologies(graph)) == 1  # told once per outage, not per message
@@ -84,7 +106,11 @@ async def test_messages_wait_while_the_action_server_is_down_then_replay_in_orde
             assert [m.text for m in rc.received] == ["jalan rusak depan sdn 3", "di rt 03 rw 05", "/lewati"]
             assert set(journal_states(sqlite_url).values()) == {journal.DONE}
             assert len(apologies(graph)) == 1
-            assert log_lines(sqlite_url) == ["jalan rusak depan sdn 3", "di rt 03 rw 05", "/lewati"]  # logged once
+            assert log_lines(sqlite_url) == [
+                "jalan rusak depan sdn 3",
+                "di rt 03 rw 05",
+                "/lewati",
+            ]  # logged once
 
 
 async def test_a_new_message_waits_behind_older_waiting_ones(sqlite_url: str, tmp_path: Path) -> None:
@@ -105,7 +131,9 @@ async def test_a_new_message_waits_behind_older_waiting_ones(sqlite_url: str, tm
             assert [m.text for m in rc.received] == ["pertama", "kedua"]
 
 
-async def test_a_lost_conversation_store_defers_the_message_instead_of_forgetting_it(sqlite_url: str, tmp_path: Path) -> None:
+async def test_a_lost_conversation_store_defers_the_message_instead_of_forgetting_it(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     attempts: List[str] = []
 
     async def flaky_assistant(message: UserMessage) -> None:
@@ -141,11 +169,16 @@ async def test_an_action_server_failing_mid_turn_runs_the_turn_again(sqlite_url:
             await wait_until(lambda: len(attempts) == 2)
             await rc.join()
             await wait_until(lambda: journal_states(sqlite_url) == {"wamid.pin": journal.DONE})
-        assert [m["text"]["body"] for m in graph.sent] == [APOLOGY_DEFERRED, "Terima kasih, lokasi kami catat."]
+        assert [m["text"]["body"] for m in graph.sent] == [
+            APOLOGY_DEFERRED,
+            "Terima kasih, lokasi kami catat.",
+        ]
         assert log_lines(sqlite_url) == ["gang mawar rt 03 rw 02"]
 
 
-async def test_a_turn_that_keeps_failing_is_given_up_with_a_way_forward(sqlite_url: str, tmp_path: Path) -> None:
+async def test_a_turn_that_keeps_failing_is_given_up_with_a_way_forward(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     attempts: List[str] = []
 
     async def broken(message: UserMessage) -> None:
@@ -161,7 +194,9 @@ async def test_a_turn_that_keeps_failing_is_given_up_with_a_way_forward(sqlite_u
         assert [m["text"]["body"] for m in graph.sent] == [APOLOGY_DEFERRED, APOLOGY_TEXT]
 
 
-async def test_waiting_messages_survive_a_restart_of_the_same_instance(sqlite_url: str, tmp_path: Path) -> None:
+async def test_waiting_messages_survive_a_restart_of_the_same_instance(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     async with FakeGraph() as graph:
         graph.action_server_up = False
         settings = make_settings(graph.url, tmp_path, sqlite_url, replay_interval=30, instance="rasa-1")
@@ -177,7 +212,9 @@ async def test_waiting_messages_survive_a_restart_of_the_same_instance(sqlite_ur
         assert journal_states(sqlite_url) == {"wamid.restart.1": journal.DONE}
 
 
-async def test_a_message_a_dead_process_took_in_is_processed_by_another(sqlite_url: str, tmp_path: Path) -> None:
+async def test_a_message_a_dead_process_took_in_is_processed_by_another(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     """Killed right after its 200: nothing was done yet, so everything is done now, once."""
     key = left_by_a_dead_process(sqlite_url, "lampu jalan mati di gang mawar", "wamid.orphan", held=False)
     async with FakeGraph() as graph:
@@ -206,7 +243,9 @@ async def test_a_message_a_dead_process_had_logged_is_answered_without_logging_i
 
 async def test_a_live_lease_is_never_taken_over(sqlite_url: str, tmp_path: Path) -> None:
     """Another instance still renews its lease: its message is its own, not replayed here."""
-    left_by_a_dead_process(sqlite_url, "masih diproses di instans lain", "wamid.alive", held=False, expired=False)
+    left_by_a_dead_process(
+        sqlite_url, "masih diproses di instans lain", "wamid.alive", held=False, expired=False
+    )
     async with FakeGraph() as graph:
         async with RunningChannel(make_settings(graph.url, tmp_path, sqlite_url)) as rc:
             for _ in range(3):
@@ -227,7 +266,9 @@ async def test_a_body_that_cannot_be_journalled_is_not_acknowledged(tmp_path: Pa
         assert rc.received == [] and graph.sent == []
 
 
-async def test_the_action_server_is_the_one_endpoints_yml_names(sqlite_url: str, tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_the_action_server_is_the_one_endpoints_yml_names(
+    sqlite_url: str, tmp_path: Path, caplog
+) -> None:  # type: ignore[no-untyped-def]
     """Found from outside: the connector probed its own setting (default localhost:5055), so an
     operator who moved the action server as Rasa's documentation says (endpoints.yml) got an
     assistant that told every citizen "sistem sedang gangguan"."""
@@ -236,9 +277,13 @@ async def test_the_action_server_is_the_one_endpoints_yml_names(sqlite_url: str,
 
     async with FakeGraph() as graph:
         agent = Agent(action_endpoint=EndpointConfig(url=f"{graph.url}/webhook"))
-        settings = make_settings(graph.url, tmp_path, sqlite_url, action_server_url="http://127.0.0.1:9/webhook")
+        settings = make_settings(
+            graph.url, tmp_path, sqlite_url, action_server_url="http://127.0.0.1:9/webhook"
+        )
         async with RunningChannel(settings, agent=agent) as rc:
-            await rc.post(text_body("jalan berlubang di depan pasar", message_id="wamid.endpoint", wa_id=CITIZEN))
+            await rc.post(
+                text_body("jalan berlubang di depan pasar", message_id="wamid.endpoint", wa_id=CITIZEN)
+            )
             await wait_until(lambda: len(rc.received) == 1)
             await rc.join()
         assert apologies(graph) == []

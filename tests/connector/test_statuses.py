@@ -1,4 +1,5 @@
 """Delivery statuses in batches, and the connector's units of work per message."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,24 @@ def record(message_id: str, status: str = "sent") -> wa_statuses.StatusRecord:
 def status_body(*items: Dict[str, Any]) -> Dict[str, Any]:
     """A webhook body with ``statuses`` (Meta's shape)."""
     statuses = [{"timestamp": "1767225600", "recipient_id": CITIZEN, **item} for item in items]
-    return {"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"phone_number_id": "1"}, "statuses": statuses}}]}]}
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "W",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {"phone_number_id": "1"},
+                            "statuses": statuses,
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 class Writes:
@@ -100,7 +117,9 @@ async def test_flush_and_close_write_what_waits_at_once() -> None:
     assert await batcher.flush()  # nothing left: returns at once
 
 
-async def test_a_failed_write_is_logged_with_its_size_and_later_batches_go_on(caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failed_write_is_logged_with_its_size_and_later_batches_go_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     writes = Writes()
     writes.failures = 1
     batcher = StatusBatcher(writes, max_delay=0.01)
@@ -197,7 +216,11 @@ async def test_a_turn_takes_one_unit_of_work_per_step_and_one_per_reply(db_url: 
             await rc.post(text_body("lampu jalan mati", message_id="wamid.turn", wa_id=CITIZEN))
             await rc.join()
             assert runner.calls == [
-                "take_in_rows", "admit_inbound", "log_inbound_checking_handoff", "record_outbound", "record_outbound",
+                "take_in_rows",
+                "admit_inbound",
+                "log_inbound_checking_handoff",
+                "record_outbound",
+                "record_outbound",
                 "finish_row",
             ]
             replies = [r.json for r in graph.requests if r.json and r.json.get("type") == "text"]
@@ -232,7 +255,9 @@ async def test_a_failed_admission_still_answers_and_records_the_citizen(
         await rc.join()
     assert [m.text for m in rc.received] == ["halo"]
     assert inbound.find_citizen_id(CITIZEN, url=sqlite_url) is not None
-    assert any("Blocklist lookup with citizen record failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert any(
+        "Blocklist lookup with citizen record failed" in r.getMessage() and r.exc_info for r in caplog.records
+    )
 
 
 async def test_a_failed_log_line_still_keeps_the_assistant_out_of_a_handoff(

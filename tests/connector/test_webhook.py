@@ -1,4 +1,5 @@
 """The webhook over real HTTP: verification, signatures, bad bodies, fast 200."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,12 +22,19 @@ from whatsapp.signature import sign
 
 
 async def test_get_verification_echoes_challenge_or_403(tmp_path: Path) -> None:
-    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc:
-        ok = await rc.get({"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc,
+    ):
+        ok = await rc.get(
+            {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+        )
         assert ok.status == 200 and await ok.text() == "1158201444"
         wrong = await rc.get({"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"})
         assert wrong.status == 403
-        bad_mode = await rc.get({"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"})
+        bad_mode = await rc.get(
+            {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}
+        )
         assert bad_mode.status == 403
         missing = await rc.get({})
         assert missing.status == 403
@@ -35,7 +43,10 @@ async def test_get_verification_echoes_challenge_or_403(tmp_path: Path) -> None:
 
 
 async def test_signature_valid_wrong_missing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc,
+    ):
         body = json.dumps(text_body("halo", message_id="wamid.sig.1")).encode()
         valid = await rc.post(body)
         assert valid.status == 200 and await valid.text() == "OK"
@@ -55,10 +66,15 @@ async def test_signature_valid_wrong_missing(tmp_path: Path, caplog: pytest.LogC
 
 async def test_non_ascii_body_is_verified_over_raw_bytes(tmp_path: Path) -> None:
     # Meta's serialisation: non-ASCII escaped as \uXXXX, so the raw bytes are ASCII only.
-    body = json.dumps(text_body("Lampu jalan mati 🙏 di Jl. Cempaka, Kelurahan Jekan Raya — mohon dicek é"),
-                      ensure_ascii=True).encode()
+    body = json.dumps(
+        text_body("Lampu jalan mati 🙏 di Jl. Cempaka, Kelurahan Jekan Raya — mohon dicek é"),
+        ensure_ascii=True,
+    ).encode()
     assert b"\\ud83d" in body
-    async with FakeGraph() as graph, RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(make_settings(graph.url, tmp_path), journal_=MemoryJournal()) as rc,
+    ):
         resp = await rc.post(body, signature=sign(APP_SECRET, body))
         assert resp.status == 200
         # The same message signed over its re-serialised (unescaped) form is refused.
@@ -88,8 +104,22 @@ async def test_bad_bodies_get_4xx_never_500(tmp_path: Path, caplog: pytest.LogCa
         # Oversized is refused before the signature is even looked at.
         assert (await rc.post(b"x" * 5000, signature=None)).status == 413
         # Odd but valid-enough bodies are accepted and their broken parts skipped (200).
-        odd = {"object": "whatsapp_business_account", "entry": [1, {"changes": "x"}, {"changes": [{"value": 3}]},
-               {"changes": [{"field": "messages", "value": {"messages": [7, {"id": "x", "type": "text"}], "statuses": [{}]}}]}]}
+        odd = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                1,
+                {"changes": "x"},
+                {"changes": [{"value": 3}]},
+                {
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {"messages": [7, {"id": "x", "type": "text"}], "statuses": [{}]},
+                        }
+                    ]
+                },
+            ],
+        }
         assert (await rc.post(odd)).status == 200
         await rc.join()
         assert rc.received == []
@@ -120,9 +150,12 @@ async def test_the_answer_never_waits_for_the_assistant(tmp_path: Path) -> None:
         await release.wait()
         finished.append(message)
 
-    async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=held_assistant
-    ) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(
+            make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=held_assistant
+        ) as rc,
+    ):
         for index in range(40):
             assert (await rc.post(text_body(f"pesan {index}", wa_id=f"62812000{index:05d}"))).status == 200
         assert (await rc.post(payload_bytes("batch_synthetic_multi_message_multi_entry"))).status == 200
@@ -142,9 +175,12 @@ async def test_a_journalled_message_that_cannot_be_queued_is_acknowledged_and_re
     async def assistant(message: object) -> None:
         received.append(message)
 
-    async with FakeGraph() as graph, RunningChannel(
-        make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
-    ) as rc:
+    async with (
+        FakeGraph() as graph,
+        RunningChannel(
+            make_settings(graph.url, tmp_path), journal_=MemoryJournal(), on_message=assistant
+        ) as rc,
+    ):
         ordering = rc.channel.processor.ordering
         original = ordering.admit
         failures = []

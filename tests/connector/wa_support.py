@@ -5,6 +5,7 @@ the Graph API the connector uses, records every request and can be told to fail.
 ``RunningChannel`` serves the connector's real Sanic blueprint on another free port, with an
 ``on_new_message`` callback that collects the ``UserMessage`` objects Rasa would receive.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,8 +63,12 @@ def text_body(
     name: str = "Budi",
 ) -> Dict[str, Any]:
     """A webhook body with one text message (Meta's shape)."""
-    return messages_body([text_message(text, wa_id=wa_id, user_id=user_id, message_id=message_id, timestamp=timestamp)],
-                         wa_id=wa_id, user_id=user_id, name=name)
+    return messages_body(
+        [text_message(text, wa_id=wa_id, user_id=user_id, message_id=message_id, timestamp=timestamp)],
+        wa_id=wa_id,
+        user_id=user_id,
+        name=name,
+    )
 
 
 def text_message(
@@ -88,8 +93,12 @@ def text_message(
 
 
 def messages_body(
-    messages: List[Dict[str, Any]], *, wa_id: Optional[str] = "6281234567890", user_id: Optional[str] = None,
-    name: str = "Budi", extra_value: Optional[Dict[str, Any]] = None,
+    messages: List[Dict[str, Any]],
+    *,
+    wa_id: Optional[str] = "6281234567890",
+    user_id: Optional[str] = None,
+    name: str = "Budi",
+    extra_value: Optional[Dict[str, Any]] = None,
 ) -> Dict[str, Any]:
     contact: Dict[str, Any] = {"profile": {"name": name}}
     if wa_id:
@@ -126,12 +135,22 @@ class Scripted:
     headers: Dict[str, str] = field(default_factory=dict)
 
 
-def graph_error(code: int, message: str = "error", status: int = 400, subcode: Optional[int] = None) -> Scripted:
-    error: Dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "TRACE"}
+def graph_error(
+    code: int, message: str = "error", status: int = 400, subcode: Optional[int] = None
+) -> Scripted:
+    error: Dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "TRACE",
+    }
     if subcode:
         error["error_subcode"] = subcode
     if code == 131047:
-        error["error_data"] = {"messaging_product": "whatsapp", "details": "Message failed to send because more than 24 hours have passed"}
+        error["error_data"] = {
+            "messaging_product": "whatsapp",
+            "details": "Message failed to send because more than 24 hours have passed",
+        }
     return Scripted(status, {"error": error})
 
 
@@ -159,20 +178,36 @@ class FakeGraph:
     @property
     def sent(self) -> List[Dict[str, Any]]:
         """Message bodies POSTed (read receipts excluded), in arrival order."""
-        return [r.json for r in self.requests if r.method == "POST" and r.path.endswith("/messages")
-                and r.json.get("status") != "read"]
+        return [
+            r.json
+            for r in self.requests
+            if r.method == "POST" and r.path.endswith("/messages") and r.json.get("status") != "read"
+        ]
 
     @property
     def reads(self) -> List[Dict[str, Any]]:
-        return [r.json for r in self.requests if r.method == "POST" and r.json and r.json.get("status") == "read"]
+        return [
+            r.json for r in self.requests if r.method == "POST" and r.json and r.json.get("status") == "read"
+        ]
 
     def fail_next(self, *responses: Scripted) -> None:
         self.script.extend(responses)
 
-    def add_media(self, media_id: str, content: bytes, mime: str, *, declared_size: Optional[int] = None,
-                  download_mime: Optional[str] = None) -> None:
-        self.media[media_id] = {"content": content, "mime": mime, "declared_size": declared_size,
-                                "download_mime": download_mime or mime}
+    def add_media(
+        self,
+        media_id: str,
+        content: bytes,
+        mime: str,
+        *,
+        declared_size: Optional[int] = None,
+        download_mime: Optional[str] = None,
+    ) -> None:
+        self.media[media_id] = {
+            "content": content,
+            "mime": mime,
+            "declared_size": declared_size,
+            "download_mime": download_mime or mime,
+        }
 
     # -- server ---------------------------------------------------------------------------------
     async def __aenter__(self) -> "FakeGraph":
@@ -194,8 +229,14 @@ class FakeGraph:
 
     def _record(self, request: web.Request, body: Any) -> None:
         self.requests.append(
-            Recorded(request.method, request.path, dict(request.headers), body, dict(request.query),
-                     asyncio.get_running_loop().time())
+            Recorded(
+                request.method,
+                request.path,
+                dict(request.headers),
+                body,
+                dict(request.query),
+                asyncio.get_running_loop().time(),
+            )
         )
 
     @staticmethod
@@ -220,11 +261,13 @@ class FakeGraph:
             return self._respond(self.script.pop(0))
         self._counter += 1
         to = body.get("to") or body.get("recipient")
-        return web.json_response({
-            "messaging_product": "whatsapp",
-            "contacts": [{"input": to, "wa_id": str(to).lstrip("+")}],
-            "messages": [{"id": f"wamid.OUT.{self._counter}"}],
-        })
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": str(to).lstrip("+")}],
+                "messages": [{"id": f"wamid.OUT.{self._counter}"}],
+            }
+        )
 
     async def _health(self, request: web.Request) -> web.Response:
         if self.action_server_up:
@@ -238,14 +281,16 @@ class FakeGraph:
         if item is None:
             return self._respond(graph_error(100, "Unsupported get request."))
         content = item["content"]
-        return web.json_response({
-            "messaging_product": "whatsapp",
-            "url": f"{self.url}/download/{media_id}",
-            "mime_type": item["mime"],
-            "sha256": hashlib.sha256(content).hexdigest(),
-            "file_size": item["declared_size"] if item["declared_size"] is not None else len(content),
-            "id": media_id,
-        })
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "url": f"{self.url}/download/{media_id}",
+                "mime_type": item["mime"],
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "file_size": item["declared_size"] if item["declared_size"] is not None else len(content),
+                "id": media_id,
+            }
+        )
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         self._record(request, None)
@@ -268,8 +313,9 @@ def register_sample_media(graph: FakeGraph) -> None:
     graph.add_media("765756756", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, "video/mp4")
 
 
-def make_settings(api_base: str, tmp_path: Optional[Path] = None, database_url: Optional[str] = None,
-                  **overrides: Any) -> WhatsAppSettings:
+def make_settings(
+    api_base: str, tmp_path: Optional[Path] = None, database_url: Optional[str] = None, **overrides: Any
+) -> WhatsAppSettings:
     creds: Dict[str, Any] = {
         "verify_token": VERIFY_TOKEN,
         "app_secret": APP_SECRET,
@@ -347,8 +393,9 @@ class RunningChannel:
         await self._server.wait_closed()
         await self._server.after_stop()
 
-    async def post(self, body: Any, *, signature: Optional[str] = "auto",
-                   headers: Optional[Dict[str, str]] = None) -> aiohttp.ClientResponse:
+    async def post(
+        self, body: Any, *, signature: Optional[str] = "auto", headers: Optional[Dict[str, str]] = None
+    ) -> aiohttp.ClientResponse:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
         all_headers = {"Content-Type": "application/json"}
         if signature == "auto":

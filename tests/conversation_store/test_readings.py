@@ -1,6 +1,7 @@
 """The conversation store hands the review queue the assistant's reading of each message it
 answered (issue 27): intent, confidence and top guesses, whether it fell back, and whether a form
 took the text as an answer; one row per message, on the store's own thread."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,16 +23,28 @@ SENDER = "6281234500009"
 
 
 def said(text: str, intent: str, confidence: float, message_id: str) -> UserUttered:
-    ranking = [{"name": intent, "confidence": confidence}, {"name": "lapor_banjir", "confidence": 0.2},
-               {"name": "greet", "confidence": 0.1}, {"name": "thanks", "confidence": 0.05}]
-    return UserUttered(text, intent={"name": intent, "confidence": confidence},
-                       parse_data={"intent": {"name": intent, "confidence": confidence}, "intent_ranking": ranking,
-                                   "text": text},
-                       message_id=message_id)
+    ranking = [
+        {"name": intent, "confidence": confidence},
+        {"name": "lapor_banjir", "confidence": 0.2},
+        {"name": "greet", "confidence": 0.1},
+        {"name": "thanks", "confidence": 0.05},
+    ]
+    return UserUttered(
+        text,
+        intent={"name": intent, "confidence": confidence},
+        parse_data={
+            "intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": ranking,
+            "text": text,
+        },
+        message_id=message_id,
+    )
 
 
 def test_each_turn_records_its_reading(db_url: str, tmp_path: Path) -> None:
-    store = LayanWargaTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), record_readings=True)
+    store = LayanWargaTrackerStore(
+        domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), record_readings=True
+    )
     form = DOMAIN.form_names[0]
     tracker = DialogueStateTracker(SENDER, DOMAIN.slots)
     tracker.update(said("jalan bolong nik 6271014506850003", "lapor_jalan_rusak", 0.35, "wamid.1"))

@@ -1,5 +1,6 @@
 """The tracker store hands back the conversation it saved, and only while the database still
 holds exactly that: every other writer, an erasure or a failed turn makes it reload."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,11 @@ SENDER = "6281234567890"
 @pytest.fixture(params=["sqlite", "sqlite-orm", "postgresql"])
 def store_kwargs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dict[str, Any]]:
     if request.param.startswith("sqlite"):
-        yield {"dialect": "sqlite", "db": str(tmp_path / "tracker.db"), "orm_insert": request.param == "sqlite-orm"}
+        yield {
+            "dialect": "sqlite",
+            "db": str(tmp_path / "tracker.db"),
+            "orm_insert": request.param == "sqlite-orm",
+        }
         return
     if not postgres_available():
         pytest.skip("PostgreSQL does not answer")
@@ -58,7 +63,9 @@ def events_in_database(store: LayanWargaTrackerStore) -> int:
         return session.query(store.SQLEvent).count()
 
 
-def test_the_saved_tracker_is_handed_back_while_the_database_is_unchanged(store_kwargs: Dict[str, Any]) -> None:
+def test_the_saved_tracker_is_handed_back_while_the_database_is_unchanged(
+    store_kwargs: Dict[str, Any],
+) -> None:
     store = new_store(store_kwargs)
     tracker = DialogueStateTracker(SENDER, DOMAIN.slots)
     turn(tracker, "halo")
@@ -155,7 +162,7 @@ def test_the_event_broker_gets_each_new_event_once(store_kwargs: Dict[str, Any])
 
 
 def test_a_conversation_erased_and_written_again_with_the_same_ids_is_read_again(
-    store_kwargs: Dict[str, Any]
+    store_kwargs: Dict[str, Any],
 ) -> None:
     first, other = new_store(store_kwargs), new_store(store_kwargs)
     tracker = DialogueStateTracker(SENDER, DOMAIN.slots)

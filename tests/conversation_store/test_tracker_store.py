@@ -1,5 +1,6 @@
 """The conversation store keeps no NIK in clear text, never falls back to memory silently, and
 the jobs that delete from it see its table as Rasa declares it."""
+
 from __future__ import annotations
 
 import asyncio

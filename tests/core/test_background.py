@@ -1,4 +1,5 @@
 """The action server's background work (actions/background.py) on a real database."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,13 +14,20 @@ SENDER, OTHER = "6281234567890", "6289876543210"
 
 
 def draft(sender: str, key: str) -> dict:
-    return dataclasses.asdict(tickets.ComplaintDraft(
-        category="lapor_sampah", description="Sampah menumpuk di TPS pasar", sender=sender, idempotency_key=key,
-    ))
+    return dataclasses.asdict(
+        tickets.ComplaintDraft(
+            category="lapor_sampah",
+            description="Sampah menumpuk di TPS pasar",
+            sender=sender,
+            idempotency_key=key,
+        )
+    )
 
 
 def test_a_submission_of_a_citizen_who_asked_for_erasure_is_never_stored_afterwards(
-    db_url: str, tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
     """Another action server's spool (its own disk) still holds the citizen's submission from
     an outage: the erasure request's tags remove it before anything is replayed."""
@@ -40,7 +48,10 @@ def test_a_submission_of_a_citizen_who_asked_for_erasure_is_never_stored_afterwa
 
 
 def test_an_entry_of_another_database_is_kept_never_stored_and_counted_for_staff(
-    db_url: str, tmp_path: Path, monkeypatch, caplog  # type: ignore[no-untyped-def]
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch,
+    caplog,  # type: ignore[no-untyped-def]
 ) -> None:
     import logging
 
@@ -82,7 +93,9 @@ def test_what_waits_on_each_instance_is_summed_for_the_dashboard(db_url: str, tm
 
 
 def test_the_action_server_stores_what_waited_through_a_restart_as_soon_as_it_starts(
-    sqlite_url: str, tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
     """Two confirmed complaints sat in the spool for a whole run after a restart: the worker
     only started after the next failure. Now a real ``rasa run actions`` stores them at start."""
@@ -99,12 +112,22 @@ def test_the_action_server_stores_what_waited_through_a_restart_as_soon_as_it_st
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "LAYANWARGA_SPOOL_DIR": str(tmp_path / "spool"),
-           "LAYANWARGA_BACKGROUND": "1", "SANIC_HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_url,
+        "LAYANWARGA_SPOOL_DIR": str(tmp_path / "spool"),
+        "LAYANWARGA_BACKGROUND": "1",
+        "SANIC_HOST": "127.0.0.1",
+    }
     log = tmp_path / "actions.log"
     rasa = Path(sys.executable).with_name("rasa")
-    process = subprocess.Popen([str(rasa), "run", "actions", "--actions", "actions", "--port", str(port)], cwd=root,
-                               env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(rasa), "run", "actions", "--actions", "actions", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         stored: list = []
         deadline = time.monotonic() + 180
@@ -123,7 +146,9 @@ def test_the_action_server_stores_what_waited_through_a_restart_as_soon_as_it_st
 
 
 def test_a_pass_during_a_database_outage_keeps_everything_and_logs_no_traceback(
-    tmp_path: Path, monkeypatch, caplog  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch,
+    caplog,  # type: ignore[no-untyped-def]
 ) -> None:
     import logging
 

@@ -1,6 +1,7 @@
 """Migration 0006: blocked numbers stored as staff typed them become WhatsApp sender ids, so the
 connector's check finds them; duplicates collapse, what is no phone number stays (SQLite and
 PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,7 +52,9 @@ def test_typed_numbers_become_whatsapp_ids(old_db: str) -> None:
     with db.session_scope(old_db) as session:
         for i, (sender, reason) in enumerate(stored):
             session.execute(
-                text("INSERT INTO blocked_senders (sender, reason, blocked_by, created_at) VALUES (:s, :r, 'staf:admin', :t)"),
+                text(
+                    "INSERT INTO blocked_senders (sender, reason, blocked_by, created_at) VALUES (:s, :r, 'staf:admin', :t)"
+                ),
                 {"s": sender, "r": reason, "t": start + dt.timedelta(minutes=i)},
             )
     migrate.upgrade(old_db)
@@ -65,4 +68,6 @@ def test_typed_numbers_become_whatsapp_ids(old_db: str) -> None:
         "bukan-nomor": "salah ketik",
     }
     for sender in ("6281234567890", "6285711112222", BSUID):
-        assert inbound.admit_inbound(sender, wa_id=None, user_id=None, profile_name=None, inbound_at=None, url=old_db).blocked
+        assert inbound.admit_inbound(
+            sender, wa_id=None, user_id=None, profile_name=None, inbound_at=None, url=old_db
+        ).blocked

@@ -5,6 +5,7 @@ simulator and the project's real connector (its Sanic blueprint, recording deliv
 the test database) in a background event loop, the worker in this thread or, for the crash test,
 as ``python -m layanwarga.broadcast`` killed with SIGKILL halfway and started again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,7 +43,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def subscribe_many(count: int, prefix: str = "62819", topic: str = "bencana", area: str = "panarung") -> List[str]:
+def subscribe_many(
+    count: int, prefix: str = "62819", topic: str = "bencana", area: str = "panarung"
+) -> List[str]:
     """Subscribers in bulk (one transaction), as if each had said yes on WhatsApp."""
     from layanwarga import citizens
 
@@ -51,17 +54,31 @@ def subscribe_many(count: int, prefix: str = "62819", topic: str = "bencana", ar
     with db.session_scope(write=True) as session:
         for phone in phones:
             citizen = citizens.upsert(session, wa_id=phone)
-            session.add(Subscription(
-                citizen_id=citizen.id, topic=topic, area=area, active=True, opted_in_at=now,
-                consent_text=subscriptions.consent_text(INST, topic, area), created_at=now, updated_at=now,
-            ))
+            session.add(
+                Subscription(
+                    citizen_id=citizen.id,
+                    topic=topic,
+                    area=area,
+                    active=True,
+                    opted_in_at=now,
+                    consent_text=subscriptions.consent_text(INST, topic, area),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
     return phones
 
 
 def announce(topic: str = "bencana", area: str = "panarung", image_media_id: Optional[int] = None) -> int:
     with db.session_scope(write=True) as session:
         row = subscriptions.create_draft(
-            session, INST, title="Siaga banjir", topic=topic, area=area, actor="staf:admin", image_media_id=image_media_id,
+            session,
+            INST,
+            title="Siaga banjir",
+            topic=topic,
+            area=area,
+            actor="staf:admin",
+            image_media_id=image_media_id,
             text="Bapak/Ibu, debit sungai Kahayan naik. Mohon waspada dan amankan barang berharga.",
         )
         aid = int(row.id)
@@ -81,13 +98,17 @@ def announcement_status(aid: int) -> str:
 
 
 def options(**overrides: Any) -> BroadcastOptions:
-    values: Dict[str, Any] = dict(messages_per_second=1000, concurrency=1, retry_delay=dt.timedelta(0), poll_interval=0.05)
+    values: Dict[str, Any] = dict(
+        messages_per_second=1000, concurrency=1, retry_delay=dt.timedelta(0), poll_interval=0.05
+    )
     values.update(overrides)
     return BroadcastOptions(**values)
 
 
 def settings_for(base: str, token: str = "t", phone_number_id: str = "1") -> GraphSettings:
-    return GraphSettings(api_base=base, api_version="v21.0", access_token=token, phone_number_id=phone_number_id, timeout=10)
+    return GraphSettings(
+        api_base=base, api_version="v21.0", access_token=token, phone_number_id=phone_number_id, timeout=10
+    )
 
 
 @pytest.fixture
@@ -97,7 +118,9 @@ def graph() -> Iterator[FakeGraph]:
     fake.close()
 
 
-def run_worker(db_url: str, base: str, opts: Optional[BroadcastOptions] = None, client: Any = None, timeout: float = 60) -> Broadcaster:
+def run_worker(
+    db_url: str, base: str, opts: Optional[BroadcastOptions] = None, client: Any = None, timeout: float = 60
+) -> Broadcaster:
     worker = Broadcaster(INST, settings_for(base), opts or options(), url=db_url, client=client)
     try:
         worker.run_until_idle(timeout)
@@ -129,18 +152,27 @@ def test_token_bucket_holds_the_rate_and_pauses() -> None:
 
 
 # -- sending once, retrying once -------------------------------------------------------------------------
-def test_each_subscriber_gets_the_template_once_and_the_conversation_log_shows_it(db_url: str, graph: FakeGraph) -> None:
+def test_each_subscriber_gets_the_template_once_and_the_conversation_log_shows_it(
+    db_url: str, graph: FakeGraph
+) -> None:
     phones = subscribe_many(5)
     aid = announce()
     run_worker(db_url, graph.base)
     assert sorted(recipients(graph)) == phones
     body = graph.bodies[0]
-    assert body["template"]["name"] == "layanwarga_pengumuman" and body["biz_opaque_callback_data"].startswith(f"pengumuman:{aid}:")
+    assert body["template"]["name"] == "layanwarga_pengumuman" and body[
+        "biz_opaque_callback_data"
+    ].startswith(f"pengumuman:{aid}:")
     assert statuses(aid) == {"sent": 5} and announcement_status(aid) == subscriptions.DONE
     with db.session_scope() as session:
-        logged = session.execute(select(ConversationMessage).where(
-            ConversationMessage.sender == phones[0])).scalar_one()
-        assert logged.kind == "template" and logged.text.startswith("[Pengumuman – Info bencana]") and logged.wamid
+        logged = session.execute(
+            select(ConversationMessage).where(ConversationMessage.sender == phones[0])
+        ).scalar_one()
+        assert (
+            logged.kind == "template"
+            and logged.text.startswith("[Pengumuman – Info bencana]")
+            and logged.wamid
+        )
     # A second worker run finds nothing to send.
     run_worker(db_url, graph.base)
     assert len(recipients(graph)) == 5
@@ -237,26 +269,43 @@ def test_failures_reported_by_webhook(db_url: str, graph: FakeGraph) -> None:
     aid = announce()
     run_worker(db_url, graph.base)
     with db.session_scope() as session:
-        wamids = dict(session.execute(
-            select(Delivery.citizen_id, Delivery.wamid).order_by(Delivery.id)).all())
+        wamids = dict(
+            session.execute(select(Delivery.citizen_id, Delivery.wamid).order_by(Delivery.id)).all()
+        )
     first, second, third, fourth = list(wamids.values())
-    wa_statuses.record_statuses([
-        wa_statuses.StatusRecord(first, "failed", phones[0], 131000, "Something went wrong"),  # temporary: once more
-        wa_statuses.StatusRecord(second, "failed", phones[1], 131026, "Message undeliverable"),  # final
-        wa_statuses.StatusRecord(third, "failed", phones[2], 131050, "User stopped marketing messages"),  # opt-out
-        wa_statuses.StatusRecord(fourth, "delivered", phones[3]),
-    ])
+    wa_statuses.record_statuses(
+        [
+            wa_statuses.StatusRecord(
+                first, "failed", phones[0], 131000, "Something went wrong"
+            ),  # temporary: once more
+            wa_statuses.StatusRecord(second, "failed", phones[1], 131026, "Message undeliverable"),  # final
+            wa_statuses.StatusRecord(
+                third, "failed", phones[2], 131050, "User stopped marketing messages"
+            ),  # opt-out
+            wa_statuses.StatusRecord(fourth, "delivered", phones[3]),
+        ]
+    )
     run_worker(db_url, graph.base)
     assert recipients(graph) == phones + [phones[0]]
     with db.session_scope() as session:
         rows = session.execute(select(Delivery).order_by(Delivery.id)).scalars().all()
-        assert [(r.status, r.retries) for r in rows] == [("sent", 1), ("failed", 0), ("failed", 0), ("sent", 0)]
+        assert [(r.status, r.retries) for r in rows] == [
+            ("sent", 1),
+            ("failed", 0),
+            ("failed", 0),
+            ("sent", 0),
+        ]
         assert rows[0].wamid != first and rows[1].error_code == 131026
         summary = subscriptions.summary(session, aid)
-    assert subscriptions.active_for(INST, phones[2]) == [] and len(subscriptions.active_for(INST, phones[1])) == 1
+    assert (
+        subscriptions.active_for(INST, phones[2]) == []
+        and len(subscriptions.active_for(INST, phones[1])) == 1
+    )
     assert summary.delivered == 1 and summary.failed == 2 and summary.retried == 1
     # The retried message fails again: that is final.
-    wa_statuses.record_statuses([wa_statuses.StatusRecord(rows[0].wamid, "failed", phones[0], 131000, "Something went wrong")])
+    wa_statuses.record_statuses(
+        [wa_statuses.StatusRecord(rows[0].wamid, "failed", phones[0], 131000, "Something went wrong")]
+    )
     run_worker(db_url, graph.base)
     assert len(recipients(graph)) == 5 and statuses(aid)["failed"] == 3
 
@@ -269,9 +318,21 @@ def test_rows_of_a_stopped_worker_resume_without_resending(db_url: str, graph: F
         ids = list(session.execute(select(Delivery.id).order_by(Delivery.id)).scalars())
         now = dt.datetime.utcnow()
         # A worker that died: two rows reserved but not attempted, one under way, one sent.
-        session.execute(update(Delivery).where(Delivery.id.in_(ids[:2])).values(status="claimed", claim_token="dead:1", claimed_at=now))
-        session.execute(update(Delivery).where(Delivery.id == ids[2]).values(status="sending", claim_token="dead:1", claimed_at=now, attempts=1))
-        session.execute(update(Delivery).where(Delivery.id == ids[3]).values(status="sent", wamid="wamid.before", sent_at=now, attempts=1))
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids[:2]))
+            .values(status="claimed", claim_token="dead:1", claimed_at=now)
+        )
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == ids[2])
+            .values(status="sending", claim_token="dead:1", claimed_at=now, attempts=1)
+        )
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == ids[3])
+            .values(status="sent", wamid="wamid.before", sent_at=now, attempts=1)
+        )
     run_worker(db_url, graph.base)
     assert sorted(recipients(graph)) == phones[:2]
     assert statuses(aid) == {"sent": 3, "unknown": 1} and announcement_status(aid) == subscriptions.DONE
@@ -345,6 +406,7 @@ class Stack:
         from tests.connector import wa_support
 
         Sanic.test_mode = True
+
         async def healthy(_request: web.Request) -> web.Response:
             return web.json_response({"status": "ok"})
 
@@ -356,15 +418,27 @@ class Stack:
         await web.TCPSite(self.health, "127.0.0.1", health_port).start()
         self.sim_port = wa_support.free_port()
         settings = wa_support.make_settings(
-            self.api_base, tmp_path, database_url=db_url, action_server_url=f"http://127.0.0.1:{health_port}/webhook",
+            self.api_base,
+            tmp_path,
+            database_url=db_url,
+            action_server_url=f"http://127.0.0.1:{health_port}/webhook",
         )
         self.channel = wa_support.RunningChannel(settings)
         await self.channel.__aenter__()
         config = SimulatorConfig(
-            host="127.0.0.1", port=self.sim_port, webhook_url=self.channel.webhook_url,
-            app_secret=wa_support.APP_SECRET, access_token=wa_support.ACCESS_TOKEN, verify_token=wa_support.VERIFY_TOKEN,
-            phone_number_id=wa_support.PHONE_NUMBER_ID, api_version=wa_support.API_VERSION, auto_read=auto_read,
-            verify_on_start=False, citizens=[], status_delay=0.01, retry_for=30,
+            host="127.0.0.1",
+            port=self.sim_port,
+            webhook_url=self.channel.webhook_url,
+            app_secret=wa_support.APP_SECRET,
+            access_token=wa_support.ACCESS_TOKEN,
+            verify_token=wa_support.VERIFY_TOKEN,
+            phone_number_id=wa_support.PHONE_NUMBER_ID,
+            api_version=wa_support.API_VERSION,
+            auto_read=auto_read,
+            verify_on_start=False,
+            citizens=[],
+            status_delay=0.01,
+            retry_for=30,
         )
         self.simulator = RunningSimulator(config)
         await self.simulator.start()
@@ -378,12 +452,21 @@ class Stack:
     def settings(self) -> GraphSettings:
         from tests.connector import wa_support
 
-        return GraphSettings(api_base=self.api_base, api_version=wa_support.API_VERSION,
-                             access_token=wa_support.ACCESS_TOKEN, phone_number_id=wa_support.PHONE_NUMBER_ID, timeout=10)
+        return GraphSettings(
+            api_base=self.api_base,
+            api_version=wa_support.API_VERSION,
+            access_token=wa_support.ACCESS_TOKEN,
+            phone_number_id=wa_support.PHONE_NUMBER_ID,
+            timeout=10,
+        )
 
     def template_calls(self) -> List[Dict[str, Any]]:
         async def calls() -> List[Dict[str, Any]]:
-            return [c for c in self.sim.graph_log() if isinstance(c["body"], dict) and c["body"].get("type") == "template"]
+            return [
+                c
+                for c in self.sim.graph_log()
+                if isinstance(c["body"], dict) and c["body"].get("type") == "template"
+            ]
 
         return self.run(calls())
 
@@ -461,12 +544,18 @@ def test_throttled_to_the_configured_rate_with_slow_down_answers(db_url: str, st
         assert sum(1 for t in granted[i:] if t < start + 1.0) <= rate + burst
 
 
-def test_delivery_statuses_are_tracked_per_recipient_and_summarised(db_url: str, stack: Stack, tmp_path: Path) -> None:
+def test_delivery_statuses_are_tracked_per_recipient_and_summarised(
+    db_url: str, stack: Stack, tmp_path: Path
+) -> None:
     from layanwarga import media
 
     phones = subscribe_many(8)
-    picture = media.store_media(b"\x89PNG\r\n\x1a\n" + b"0" * 200, mime_type="image/png", purpose="pengumuman",
-                                media_dir=tmp_path / "media")
+    picture = media.store_media(
+        b"\x89PNG\r\n\x1a\n" + b"0" * 200,
+        mime_type="image/png",
+        purpose="pengumuman",
+        media_dir=tmp_path / "media",
+    )
     aid = announce(image_media_id=picture.id)
     worker = Broadcaster(INST, stack.settings, options(concurrency=4), url=db_url)
     try:
@@ -506,10 +595,20 @@ def test_replies_after_an_announcement_reach_the_assistant(db_url: str, stack: S
 
     async def reply() -> None:
         context = {"from": stack.sim.config.display_phone_number, "id": announcement_wamid}
-        stack.sim.send_from_citizen(citizen, "text", payloads.text_content("jam berapa kantor kelurahan buka?"),
-                                    view={"text": "jam berapa kantor kelurahan buka?"}, context=context)
-        stack.sim.send_from_citizen(citizen, "button", {"payload": "/berhenti_langganan", "text": "Berhenti langganan"},
-                                    view={"text": "Berhenti langganan"}, context=context)
+        stack.sim.send_from_citizen(
+            citizen,
+            "text",
+            payloads.text_content("jam berapa kantor kelurahan buka?"),
+            view={"text": "jam berapa kantor kelurahan buka?"},
+            context=context,
+        )
+        stack.sim.send_from_citizen(
+            citizen,
+            "button",
+            {"payload": "/berhenti_langganan", "text": "Berhenti langganan"},
+            view={"text": "Berhenti langganan"},
+            context=context,
+        )
 
     stack.run(reply())
     received = wait_until(lambda: len(stack.channel.received) >= 2 and stack.channel.received)
@@ -542,7 +641,9 @@ def test_resume_after_a_crash_sends_nobody_twice(db_url: str, stack: Stack, tmp_
         first.wait(10)
     before = per_recipient(stack.template_calls())
     assert 100 <= sum(before.values()) < 300
-    second = subprocess.run(command + ["--once"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=120)
+    second = subprocess.run(
+        command + ["--once"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=120
+    )
     assert second.returncode == 0, (tmp_path / "broadcast.log").read_text()[-2000:]
     after = per_recipient(stack.template_calls())
     assert max(after.values()) == 1, "a citizen received the announcement twice"

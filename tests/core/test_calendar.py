@@ -1,4 +1,5 @@
 """Office hours and working days in the institution's time zone, holidays included."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -2,6 +2,7 @@
 deployment's tickets get its kelurahan (and kecamatan), a city's old tickets stay without a unit
 (the root unit's triage reads them); citizens are not given a unit nobody asked them (SQLite and
 PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,7 +37,10 @@ def old_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     at = dt.datetime(2026, 11, 2, 9, 0)
     with db.session_scope(url) as session:
         session.execute(
-            text("INSERT INTO citizens (id, wa_id, created_at, updated_at) VALUES (1, '6281234567890', :t, :t)"), {"t": at}
+            text(
+                "INSERT INTO citizens (id, wa_id, created_at, updated_at) VALUES (1, '6281234567890', :t, :t)"
+            ),
+            {"t": at},
         )
         for id_, number, kind, category, state in (
             (1, "ADU-2026-00001", "aduan", "lapor_jalan_rusak", "baru"),
@@ -62,7 +66,9 @@ def old_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
 def _tickets(url: str) -> dict:
     with db.session_scope(url) as session:
         rows = session.execute(
-            select(Ticket.number, Ticket.state, Ticket.unit_code, Ticket.kelurahan_code, Ticket.kecamatan_code)
+            select(
+                Ticket.number, Ticket.state, Ticket.unit_code, Ticket.kelurahan_code, Ticket.kecamatan_code
+            )
         ).all()
     return {row[0]: tuple(row[1:]) for row in rows}
 

@@ -1,4 +1,5 @@
 """Institution configuration: the shipped file is valid, and every mistake names its key."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,14 +29,23 @@ def _write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     "mutate, key",
     [
-        (lambda r: r["complaint_categories"]["lapor_sampah"].update(agency="DINAS_X"), "complaint_categories.lapor_sampah.agency"),
+        (
+            lambda r: r["complaint_categories"]["lapor_sampah"].update(agency="DINAS_X"),
+            "complaint_categories.lapor_sampah.agency",
+        ),
         (lambda r: r["office_hours"].update(monday=["16:00-07:30"]), "office_hours.monday"),
         (lambda r: r["office_hours"].update(funday=["07:00-12:00"]), "office_hours.funday"),
         (lambda r: r["institution"].update(timezone="Asia/Atlantis"), "institution.timezone"),
         (lambda r: r["institution"].pop("address"), "institution.address"),
         (lambda r: r["letters"]["sktm"].update(prefix="ADU"), "letters.sktm.prefix"),
-        (lambda r: r["letters"]["sku"].update(short_name="Surat Keterangan Usaha Mikro Kecil"), "letters.sku.short_name"),
-        (lambda r: r["complaint_categories"]["lapor_banjir"].update(sla_days=0), "complaint_categories.lapor_banjir.sla_days"),
+        (
+            lambda r: r["letters"]["sku"].update(short_name="Surat Keterangan Usaha Mikro Kecil"),
+            "letters.sku.short_name",
+        ),
+        (
+            lambda r: r["complaint_categories"]["lapor_banjir"].update(sla_days=0),
+            "complaint_categories.lapor_banjir.sla_days",
+        ),
         (lambda r: r["holidays"].update({"2026-13-01": "x"}), "holidays.2026-13-01"),
         (lambda r: r.update(emergency_numbers=[]), "emergency_numbers"),
     ],

@@ -1,4 +1,5 @@
 """Identifiers are encrypted at rest, readable through the models, and keys can be rotated."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,13 @@ def submit() -> None:
     tickets.submit_letter_request(
         INST,
         tickets.LetterDraft(
-            letter_type="sktm", sender="6281234567890", idempotency_key="k", applicant_name="Siti",
-            applicant_nik="6271024507850003", applicant_address="Jl. A RT 1 RW 2", applicant_phone="+6281234567890",
+            letter_type="sktm",
+            sender="6281234567890",
+            idempotency_key="k",
+            applicant_name="Siti",
+            applicant_nik="6271024507850003",
+            applicant_address="Jl. A RT 1 RW 2",
+            applicant_phone="+6281234567890",
             purpose="Berobat",
         ),
         now=dt.datetime(2026, 11, 23, 2, tzinfo=dt.timezone.utc),
@@ -75,7 +81,9 @@ def test_a_wrong_key_fails_loudly(db_url: str, monkeypatch: pytest.MonkeyPatch) 
             session.execute(select(Ticket)).scalar_one()
 
 
-def test_rotation_re_encrypts_the_spools_of_this_machine(db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_rotation_re_encrypts_the_spools_of_this_machine(
+    db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     from layanwarga import pending
     from layanwarga.spool import Spool
 
@@ -90,7 +98,9 @@ def test_rotation_re_encrypts_the_spools_of_this_machine(db_url: str, tmp_path, 
     assert len(messages.entries()) == 1 and len(pending.spool().entries()) == 1
 
 
-def test_rotation_re_encrypts_the_identities_of_a_pending_erasure(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rotation_re_encrypts_the_identities_of_a_pending_erasure(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from layanwarga import privacy
 
     privacy.erase("6281234567890")
@@ -104,6 +114,11 @@ def test_rotation_re_encrypts_the_identities_of_a_pending_erasure(db_url: str, m
 
 def test_the_documented_command_makes_a_new_key() -> None:
     """``python -m layanwarga.crypto generate-key`` (README, SECURITY.md) runs the package's CLI."""
-    done = subprocess.run([sys.executable, "-m", "layanwarga.crypto", "generate-key"], capture_output=True,
-                          text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-m", "layanwarga.crypto", "generate-key"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     Fernet(done.stdout.strip().encode())  # a valid key, or ValueError

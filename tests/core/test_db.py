@@ -1,4 +1,5 @@
 """The ticket database's SQLite set-up, shared with the tracker store (``pooled_sqlite_engine``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,8 @@ def test_ticket_database_connections_are_pooled_in_wal_mode_with_foreign_keys(tm
         engine = db.get_engine(url)
         with engine.connect() as connection:
             settings = [
-                connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("journal_mode", "foreign_keys", "busy_timeout")
+                connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
             ]
             first = connection.connection.dbapi_connection
         with engine.connect() as connection:
@@ -32,7 +34,9 @@ def test_a_unit_of_work_that_writes_takes_the_write_lock_at_begin(tmp_path: Path
     seen: List[str] = []
     try:
         engine = db.get_engine(url)
-        event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *args: seen.append(statement))
+        event.listen(
+            engine, "before_cursor_execute", lambda conn, cursor, statement, *args: seen.append(statement)
+        )
         with db.connection_scope(url, write=True) as connection:
             connection.exec_driver_sql("SELECT 1")
         with db.session_scope(url) as session:

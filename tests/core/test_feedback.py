@@ -1,4 +1,5 @@
 """Closing the loop: confirm, reopen with the citizen's note, rate 1-5; own tickets only."""
+
 from __future__ import annotations
 
 from layanwarga import db, feedback, notifications, states

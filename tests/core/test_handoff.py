@@ -1,4 +1,5 @@
 """Human handoff: pausing the assistant for one citizen, the live inbox, handing back."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,9 +80,7 @@ def test_staff_reply_goes_through_the_outbox_and_hand_back_tells_the_citizen(db_
     assert handoff.close_handoff(opened.id, actor="staf:front", inst=INST) is False
     assert handoff.is_active(SENDER) is False
     with db.session_scope() as session:
-        last = session.execute(
-            select(Notification).order_by(Notification.id.desc())
-        ).scalars().first()
+        last = session.execute(select(Notification).order_by(Notification.id.desc())).scalars().first()
         assert last.kind == notifications.KIND_HANDOFF and "kembali dilayani asisten" in last.text
         assert handoff.list_open(session) == []
     # A new request later opens a new handoff.
@@ -106,7 +105,10 @@ def test_conversation_history_after_id(db_url: str) -> None:
         later = conversation_log.history(session, SENDER, after_id=ids[2])
         assert [m.text for m in later] == ["pesan 3", "pesan 4", "balasan asisten"]
         assert later[-1].direction == "out" and later[-1].actor == "asisten"
-        assert [m.text for m in conversation_log.history(session, SENDER, limit=2)] == ["pesan 4", "balasan asisten"]
+        assert [m.text for m in conversation_log.history(session, SENDER, limit=2)] == [
+            "pesan 4",
+            "balasan asisten",
+        ]
 
 
 def test_nik_numbers_are_masked_in_the_conversation_log(db_url: str) -> None:
@@ -144,7 +146,9 @@ def test_an_answered_citizen_is_never_handed_back_by_the_clock(db_url: str) -> N
     opened = handoff.open_handoff(SENDER, inst=INST, now=MONDAY_MORNING)
     officer = make_user("petugas1", "admin")
     with db.session_scope(write=True) as session:
-        handoff.reply(session, opened.id, "Selamat pagi, ada yang bisa kami bantu?", session.get(StaffUser, officer))
+        handoff.reply(
+            session, opened.id, "Selamat pagi, ada yang bisa kami bantu?", session.get(StaffUser, officer)
+        )
     later = MONDAY_MORNING.replace(tzinfo=None) + dt.timedelta(hours=5)
     assert handoff.expire_unanswered(INST, now=later) == []
     assert handoff.is_active(SENDER) is True

@@ -3,6 +3,7 @@ shown: the conversation (tracker) store, the staff message log, log records, tic
 see, and the analytics event broker. Ticket numbers, phone numbers, dates and RT/RW stay as
 they are. One table of inputs, one rule (``layanwarga.nik.find_in_text``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,8 +90,16 @@ ALL = list(TYPED.values()) + list(NOT_A_NIK.values())
 def test_the_letter_form_accepts_the_nik_however_it_is_typed(typed: str) -> None:
     from actions.letters import ValidateSktmForm
 
-    tracker = Tracker("6281234567890", {}, {"text": typed, "intent": {"name": "inform"}, "entities": []}, [], False,
-                      None, {"name": "sktm_form"}, "action_listen")
+    tracker = Tracker(
+        "6281234567890",
+        {},
+        {"text": typed, "intent": {"name": "inform"}, "entities": []},
+        [],
+        False,
+        None,
+        {"name": "sktm_form"},
+        "action_listen",
+    )
     slots = ValidateSktmForm().validate_surat_nik(typed, CollectingDispatcher(), tracker, {})
     assert crypto.decrypt(slots["surat_nik"]) == NIK and slots["surat_nik_cek"] == "ok"
 
@@ -116,15 +125,27 @@ def test_the_conversation_store(tmp_path: Path) -> None:
     store = LayanWargaTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "tracker.db"))
     for index, typed in enumerate(ALL):
         tracker = DialogueStateTracker(f"62812000{index:05d}", [])
-        tracker.update(UserUttered(typed, intent={"name": "inform", "confidence": 0.9},
-                                   entities=[{"entity": "nik", "value": typed, "start": 0, "end": len(typed)}]))
+        tracker.update(
+            UserUttered(
+                typed,
+                intent={"name": "inform", "confidence": 0.9},
+                entities=[{"entity": "nik", "value": typed, "start": 0, "end": len(typed)}],
+            )
+        )
         asyncio.run(store.save(tracker))
     with create_engine(f"sqlite:///{tmp_path / 'tracker.db'}").connect() as conn:
-        rows = {r[0]: json.loads(r[1]) for r in conn.execute(sql("SELECT sender_id, data FROM events WHERE type_name = 'user'"))}
+        rows = {
+            r[0]: json.loads(r[1])
+            for r in conn.execute(sql("SELECT sender_id, data FROM events WHERE type_name = 'user'"))
+        }
     outputs = {}
     for index, typed in enumerate(ALL):
         event = rows[f"62812000{index:05d}"]
-        outputs[typed] = [event["text"], event["parse_data"]["text"], event["parse_data"]["entities"][0]["value"]]
+        outputs[typed] = [
+            event["text"],
+            event["parse_data"]["text"],
+            event["parse_data"]["entities"][0]["value"],
+        ]
     check_masked(outputs)
 
 
@@ -133,8 +154,10 @@ def test_the_staff_message_log(db_url: str) -> None:
         for typed in ALL:
             conversation_log.add(session, sender="6281234567890", direction="in", text=typed, actor="warga")
     with db.session_scope() as session:
-        stored = [m.text for m in session.execute(select(ConversationMessage).order_by(
-            ConversationMessage.id)).scalars()]
+        stored = [
+            m.text
+            for m in session.execute(select(ConversationMessage).order_by(ConversationMessage.id)).scalars()
+        ]
     check_masked({typed: [out] for typed, out in zip(ALL, stored)})
 
 
@@ -164,29 +187,67 @@ def test_ticket_text_staff_see(db_url: str, tmp_path: Path) -> None:
     outputs: Dict[str, List[str]] = {}
     for index, typed in enumerate(ALL):
         sender = f"62812000{index:05d}"
-        photo = media.store_media(b"\xff\xd8\xff\xe0" + bytes(64) + str(index).encode(), mime_type="image/jpeg",
-                                  caption=typed, media_dir=tmp_path)
-        complaint = tickets.submit_complaint(INST, tickets.ComplaintDraft(
-            category="lapor_sampah", description=f"Sampah menumpuk, pelapor {typed}", sender=sender,
-            idempotency_key=f"c{index}", location_text=typed, media_ids=(photo.id,),
-        ))
+        photo = media.store_media(
+            b"\xff\xd8\xff\xe0" + bytes(64) + str(index).encode(),
+            mime_type="image/jpeg",
+            caption=typed,
+            media_dir=tmp_path,
+        )
+        complaint = tickets.submit_complaint(
+            INST,
+            tickets.ComplaintDraft(
+                category="lapor_sampah",
+                description=f"Sampah menumpuk, pelapor {typed}",
+                sender=sender,
+                idempotency_key=f"c{index}",
+                location_text=typed,
+                media_ids=(photo.id,),
+            ),
+        )
         with db.session_scope() as session:
-            complaint_id = session.execute(select(Ticket.id).where(Ticket.number == complaint.number)).scalar_one()
-        notifications.change_state_and_notify(INST, complaint_id, states.DITERUSKAN, "staf:admin", agency_code="DLH")
-        notifications.change_state_and_notify(INST, complaint_id, states.SELESAI, "staf:dlh", note="Sudah diangkut.")
+            complaint_id = session.execute(
+                select(Ticket.id).where(Ticket.number == complaint.number)
+            ).scalar_one()
+        notifications.change_state_and_notify(
+            INST, complaint_id, states.DITERUSKAN, "staf:admin", agency_code="DLH"
+        )
+        notifications.change_state_and_notify(
+            INST, complaint_id, states.SELESAI, "staf:dlh", note="Sudah diangkut."
+        )
         assert feedback.reopen(sender, complaint.number, f"belum, ini {typed}").ok
-        letter = tickets.submit_letter_request(INST, tickets.LetterDraft(
-            letter_type="sku", sender=sender, idempotency_key=f"l{index}", applicant_name="Siti",
-            applicant_nik=NIK, applicant_address=f"Jl. Melati {typed}", applicant_phone="+6281234567890",
-            purpose=typed, details={"nama_usaha": typed},
-        ))
+        letter = tickets.submit_letter_request(
+            INST,
+            tickets.LetterDraft(
+                letter_type="sku",
+                sender=sender,
+                idempotency_key=f"l{index}",
+                applicant_name="Siti",
+                applicant_nik=NIK,
+                applicant_address=f"Jl. Melati {typed}",
+                applicant_phone="+6281234567890",
+                purpose=typed,
+                details={"nama_usaha": typed},
+            ),
+        )
         with db.session_scope() as session:
             c = session.execute(select(Ticket).where(Ticket.number == complaint.number)).scalar_one()
             lt = session.execute(select(Ticket).where(Ticket.number == letter.number)).scalar_one()
-            outputs[typed] = [c.description, c.location_text, lt.applicant_address, lt.purpose, lt.details["nama_usaha"],
-                              session.get(Media, photo.id).caption, feedback.for_ticket(session, c.id).citizen_note,
-                              session.execute(select(StateChange.note).where(StateChange.ticket_id == c.id)
-                                              .order_by(StateChange.id.desc())).scalars().first()]
+            outputs[typed] = [
+                c.description,
+                c.location_text,
+                lt.applicant_address,
+                lt.purpose,
+                lt.details["nama_usaha"],
+                session.get(Media, photo.id).caption,
+                feedback.for_ticket(session, c.id).citizen_note,
+                session.execute(
+                    select(StateChange.note)
+                    .where(StateChange.ticket_id == c.id)
+                    .order_by(StateChange.id.desc())
+                )
+                .scalars()
+                .first(),
+            ]
             assert lt.applicant_nik == NIK  # the letter's own NIK field is kept (encrypted), not masked
     check_masked(outputs)
 
@@ -206,8 +267,15 @@ def test_the_analytics_event_broker() -> None:
 
     suffix = uuid.uuid4().hex[:10]
     queue_name, exchange = f"lw_test_masking_{suffix}", f"lw-test-masking-{suffix}"
-    config = EndpointConfig(type="rasa_extensions.event_broker.MaskingPikaEventBroker", url="127.0.0.1",
-                            username="guest", password="guest", port=5672, queues=[queue_name], exchange_name=exchange)
+    config = EndpointConfig(
+        type="rasa_extensions.event_broker.MaskingPikaEventBroker",
+        url="127.0.0.1",
+        username="guest",
+        password="guest",
+        port=5672,
+        queues=[queue_name],
+        exchange_name=exchange,
+    )
 
     async def roundtrip() -> List[Dict[str, Any]]:
         import aio_pika
@@ -215,9 +283,18 @@ def test_the_analytics_event_broker() -> None:
         broker = await EventBroker.create(config)
         assert broker is not None and type(broker).__name__ == "MaskingPikaEventBroker"
         for index, typed in enumerate(ALL):
-            broker.publish({"sender_id": str(index), "event": "user", "text": typed, "timestamp": 1.0,
-                            "parse_data": {"text": typed, "entities": [{"entity": "nik", "value": typed}]}})
-        connection = await aio_pika.connect_robust(host="127.0.0.1", port=5672, login="guest", password="guest")
+            broker.publish(
+                {
+                    "sender_id": str(index),
+                    "event": "user",
+                    "text": typed,
+                    "timestamp": 1.0,
+                    "parse_data": {"text": typed, "entities": [{"entity": "nik", "value": typed}]},
+                }
+            )
+        connection = await aio_pika.connect_robust(
+            host="127.0.0.1", port=5672, login="guest", password="guest"
+        )
         received: List[Dict[str, Any]] = []
         try:
             channel = await connection.channel()
@@ -243,5 +320,9 @@ def test_the_analytics_event_broker() -> None:
     outputs: Dict[str, List[str]] = {}
     for index, typed in enumerate(ALL):
         event = received[index]
-        outputs[typed] = [event["text"], event["parse_data"]["text"], event["parse_data"]["entities"][0]["value"]]
+        outputs[typed] = [
+            event["text"],
+            event["parse_data"]["text"],
+            event["parse_data"]["entities"][0]["value"],
+        ]
     check_masked(outputs)

@@ -1,6 +1,7 @@
 """The domain core's imports stay untangled: every module imports on its own (no import circle,
 no Rasa), no module of the core needs another that needs it back (not even through an import
 hidden in a function), and tables are imported from ``layanwarga.models`` only."""
+
 from __future__ import annotations
 
 import ast
@@ -18,8 +19,20 @@ ROOT = Path(__file__).resolve().parents[2]
 # The domain core, and the Graph API package it shares with the connector.
 CORE_PACKAGES = ("layanwarga", "whatsapp")
 # Where code that may touch a table lives (everything but the trained model and local data).
-SOURCE_FOLDERS = ("layanwarga", "whatsapp", "connectors", "actions", "dashboard", "scripts", "simulator",
-                  "rasa_extensions", "nlu_components", "rasa_sdk_plugins", "migrations", "tests")
+SOURCE_FOLDERS = (
+    "layanwarga",
+    "whatsapp",
+    "connectors",
+    "actions",
+    "dashboard",
+    "scripts",
+    "simulator",
+    "rasa_extensions",
+    "nlu_components",
+    "rasa_sdk_plugins",
+    "migrations",
+    "tests",
+)
 TABLES = {name for name in models.__all__ if hasattr(getattr(models, name), "__table__")}
 
 
@@ -58,7 +71,10 @@ def test_every_module_of_the_domain_core_imports_on_its_own_without_rasa() -> No
     assert "layanwarga.models.tickets" in names and "layanwarga.crypto.rotation" in names
     done = subprocess.run(
         [sys.executable, "-c", ISOLATED_IMPORTS, json.dumps(names)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     failures = json.loads(done.stdout.strip().splitlines()[-1])
     assert failures == {}, "\n".join(f"{name}:\n{error}" for name, error in failures.items())
@@ -98,7 +114,9 @@ def core_import_graph() -> Dict[str, Set[str]]:
                     target = _imported(node, module, is_package)
                     targets.add(target)
                     targets.update(f"{target}.{a.name}" for a in node.names if _exists(f"{target}.{a.name}"))
-            graph[module] = {t for t in targets if t.split(".")[0] in CORE_PACKAGES and _exists(t) and t != module}
+            graph[module] = {
+                t for t in targets if t.split(".")[0] in CORE_PACKAGES and _exists(t) and t != module
+            }
     return graph
 
 
@@ -111,7 +129,7 @@ def _cycle(graph: Dict[str, Set[str]]) -> List[str]:
         state[node], _ = 1, stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state:
                 found = visit(target)
                 if found:
@@ -170,12 +188,17 @@ def table_imports_outside_models(path: Path, source: str) -> List[str]:
                     behaviour_modules[alias.asname or alias.name] = full
         elif isinstance(node, ast.Import):
             behaviour_modules.update(
-                (alias.asname, alias.name) for alias in node.names
+                (alias.asname, alias.name)
+                for alias in node.names
                 if alias.asname and _behaviour_module(alias.name)
             )
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Attribute) and node.attr in TABLES and isinstance(node.value, ast.Name)
-                and node.value.id in behaviour_modules):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in TABLES
+            and isinstance(node.value, ast.Name)
+            and node.value.id in behaviour_modules
+        ):
             found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
     return found
 
@@ -184,7 +207,9 @@ def test_tables_are_imported_from_the_models_package_only() -> None:
     """A module that needs a table imports it from ``layanwarga.models``, never through another
     behaviour module (which would tie it to that module's behaviour, and bring back circles)."""
     found = [
-        hit for path in _python_files() for hit in table_imports_outside_models(path, path.read_text(encoding="utf-8"))
+        hit
+        for path in _python_files()
+        for hit in table_imports_outside_models(path, path.read_text(encoding="utf-8"))
     ]
     assert found == []
 

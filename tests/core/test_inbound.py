@@ -1,6 +1,7 @@
 """The connector's storage in few units of work: statuses in batches, a reply's status with its
 conversation-log line, the blocklist check with the citizen upsert, the inbound log line with
 the handoff check."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,7 +65,12 @@ def test_a_batch_ends_each_message_in_its_highest_state_whatever_the_order(db_ur
     ]
     with counting(db_url) as seen:
         changed = wa_statuses.record_statuses(batch, url=db_url)
-    assert statuses(db_url) == {"wamid.A": "read", "wamid.B": "delivered", "wamid.C": "read", "wamid.D": "failed"}
+    assert statuses(db_url) == {
+        "wamid.A": "read",
+        "wamid.B": "delivered",
+        "wamid.C": "read",
+        "wamid.D": "failed",
+    }
     assert changed == 4  # A, B and D inserted, D failed; A's later two, B's and C's second are older
     # One unit of work, and the stored rows are read with one query, not one per record.
     assert seen["units"] == 1
@@ -78,7 +84,9 @@ def test_a_large_batch_looks_rows_up_in_chunks(sqlite_url: str) -> None:
     records = [wa_statuses.StatusRecord(f"wamid.{i}", "sent", SENDER) for i in range(1200)]
     wa_statuses.record_statuses(records[:600], url=sqlite_url)
     with counting(sqlite_url) as seen:
-        wa_statuses.record_statuses([wa_statuses.StatusRecord(r.message_id, "delivered") for r in records], url=sqlite_url)
+        wa_statuses.record_statuses(
+            [wa_statuses.StatusRecord(r.message_id, "delivered") for r in records], url=sqlite_url
+        )
     assert set(statuses(sqlite_url).values()) == {"delivered"} and len(statuses(sqlite_url)) == 1200
     assert seen["units"] == 1 and len(status_lookups(seen["statements"])) == 3
 
@@ -112,11 +120,16 @@ def test_a_concurrent_insert_by_another_instance_is_retried(db_url: str) -> None
     other_insert = insert(MessageStatus).values(message_id="wamid.race", status="delivered")
     with another_instance_writes_after_the_lookup(db_url, other_insert) as raced:
         changed = wa_statuses.record_statuses(
-            [wa_statuses.StatusRecord("wamid.race", "sent", SENDER), wa_statuses.StatusRecord("wamid.race", "read", SENDER)],
+            [
+                wa_statuses.StatusRecord("wamid.race", "sent", SENDER),
+                wa_statuses.StatusRecord("wamid.race", "read", SENDER),
+            ],
             url=db_url,
         )
     assert raced and changed == 1  # the retry found the row: "sent" is older, "read" moves it on
-    assert wa_statuses.get_status("wamid.race", url=db_url) == wa_statuses.StatusRecord("wamid.race", "read", SENDER)
+    assert wa_statuses.get_status("wamid.race", url=db_url) == wa_statuses.StatusRecord(
+        "wamid.race", "read", SENDER
+    )
 
 
 def test_a_state_another_instance_moved_on_meanwhile_is_not_moved_back(db_url: str) -> None:
@@ -124,9 +137,13 @@ def test_a_state_another_instance_moved_on_meanwhile_is_not_moved_back(db_url: s
     "delivered" batch commits after this batch read the row, this batch's "sent" must not
     overwrite it (found by tests/scale: a reply stuck at "sent")."""
     if db_url.startswith("sqlite"):
-        pytest.skip("SQLite serialises writers (BEGIN IMMEDIATE): nothing can commit between lookup and update")
+        pytest.skip(
+            "SQLite serialises writers (BEGIN IMMEDIATE): nothing can commit between lookup and update"
+        )
     wa_statuses.record_outbound("wamid.moved", SENDER, "Baik.", url=db_url)
-    other_update = update(MessageStatus).where(MessageStatus.message_id == "wamid.moved").values(status="delivered")
+    other_update = (
+        update(MessageStatus).where(MessageStatus.message_id == "wamid.moved").values(status="delivered")
+    )
     with another_instance_writes_after_the_lookup(db_url, other_update) as raced:
         wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.moved", "sent", SENDER)], url=db_url)
     assert raced
@@ -137,11 +154,18 @@ def test_a_reply_is_recorded_with_its_log_line_in_one_unit_of_work(db_url: str) 
     with counting(db_url) as seen:
         wa_statuses.record_outbound("wamid.OUT.1", SENDER, "Baik, kami catat.", url=db_url)
     assert seen["units"] == 1
-    assert wa_statuses.get_status("wamid.OUT.1", url=db_url) == wa_statuses.StatusRecord("wamid.OUT.1", "accepted", SENDER)
+    assert wa_statuses.get_status("wamid.OUT.1", url=db_url) == wa_statuses.StatusRecord(
+        "wamid.OUT.1", "accepted", SENDER
+    )
     with db.session_scope(db_url) as session:
         [line] = session.execute(select(ConversationMessage)).scalars().all()
         assert (line.sender, line.direction, line.actor, line.text, line.wamid, line.kind) == (
-            SENDER, "out", "asisten", "Baik, kami catat.", "wamid.OUT.1", "text"
+            SENDER,
+            "out",
+            "asisten",
+            "Baik, kami catat.",
+            "wamid.OUT.1",
+            "text",
         )
 
     # Late bookkeeping (the read webhook came first) never moves the state back; the line is kept.
@@ -149,9 +173,10 @@ def test_a_reply_is_recorded_with_its_log_line_in_one_unit_of_work(db_url: str) 
     wa_statuses.record_outbound("wamid.OUT.2", SENDER, None, url=db_url)
     assert wa_statuses.get_status("wamid.OUT.2", url=db_url).status == "read"
     with db.session_scope(db_url) as session:
-        assert [r.wamid for r in session.execute(select(ConversationMessage).order_by(ConversationMessage.id)).scalars()] == [
-            "wamid.OUT.1", "wamid.OUT.2"
-        ]
+        assert [
+            r.wamid
+            for r in session.execute(select(ConversationMessage).order_by(ConversationMessage.id)).scalars()
+        ] == ["wamid.OUT.1", "wamid.OUT.2"]
 
 
 def test_a_failed_reply_record_leaves_neither_row(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,9 +214,13 @@ def test_logging_an_inbound_message_tells_whether_an_officer_has_the_conversatio
     assert seen["units"] == 1 and first.in_handoff is False
 
     opened = handoff.open_handoff(SENDER, "minta_petugas", url=db_url)
-    second = conversation_log.log_inbound_checking_handoff(SENDER, "pak tolong", wamid="wamid.in.2", url=db_url)
+    second = conversation_log.log_inbound_checking_handoff(
+        SENDER, "pak tolong", wamid="wamid.in.2", url=db_url
+    )
     assert second.in_handoff is True and second.id > first.id
-    assert conversation_log.log_inbound_checking_handoff("6289999999999", "halo", url=db_url).in_handoff is False
+    assert (
+        conversation_log.log_inbound_checking_handoff("6289999999999", "halo", url=db_url).in_handoff is False
+    )
     with db.session_scope(db_url) as session:
         line = session.get(ConversationMessage, second.id)
         assert line.handoff_id == opened.id
@@ -203,17 +232,25 @@ def test_a_replys_accepted_status_only_fills_in_what_is_missing(db_url: str) -> 
     ``accepted`` gets a missing recipient, a row already further on is left exactly as it is."""
     wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.A", "accepted", None)], url=db_url)
     wa_statuses.record_outbound("wamid.A", SENDER, "satu", url=db_url)
-    assert wa_statuses.get_status("wamid.A", url=db_url) == wa_statuses.StatusRecord("wamid.A", "accepted", SENDER)
+    assert wa_statuses.get_status("wamid.A", url=db_url) == wa_statuses.StatusRecord(
+        "wamid.A", "accepted", SENDER
+    )
 
     wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.S", "sent", None)], url=db_url)
     wa_statuses.record_outbound("wamid.S", SENDER, "dua", url=db_url)
     assert wa_statuses.get_status("wamid.S", url=db_url) == wa_statuses.StatusRecord("wamid.S", "sent", None)
 
-    wa_statuses.record_statuses([wa_statuses.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")], url=db_url)
+    wa_statuses.record_statuses(
+        [wa_statuses.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")], url=db_url
+    )
     wa_statuses.record_outbound("wamid.F", "6289999999999", "tiga", url=db_url)
-    assert wa_statuses.get_status("wamid.F", url=db_url) == wa_statuses.StatusRecord("wamid.F", "failed", SENDER, 131047, "Re-engagement")
+    assert wa_statuses.get_status("wamid.F", url=db_url) == wa_statuses.StatusRecord(
+        "wamid.F", "failed", SENDER, 131047, "Re-engagement"
+    )
 
-    wa_statuses.record_outbound("wamid.A", "6289999999999", "lagi", url=db_url)  # a recipient is never replaced
+    wa_statuses.record_outbound(
+        "wamid.A", "6289999999999", "lagi", url=db_url
+    )  # a recipient is never replaced
     assert wa_statuses.get_status("wamid.A", url=db_url).recipient == SENDER
 
 
@@ -224,22 +261,35 @@ def test_every_statement_of_a_messages_bookkeeping_is_compiled_once(db_url: str)
     engine = db.get_engine(db_url)
     misses: List[str] = []
 
-    def on_execute(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    def on_execute(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if context.compiled is not None and context.cache_hit is not CACHE_HIT:
             misses.append(" ".join(statement.split())[:80])
 
     def one_message(i: int) -> None:
         sender = f"62812000000{i:02d}"
         key = f"wamid.in.{i}|1767225600|{sender}"
-        assert journal.take_in_rows([journal.Entry(key, sender, {"id": key}, float(i))], "test/1", journal.DEFAULT_LEASE, url=db_url)
-        inbound.admit_inbound(sender, wa_id=sender, user_id=None, profile_name="Budi", inbound_at=None, url=db_url)
-        inbound.admit_inbound(sender, wa_id=sender, user_id=None, profile_name="Budi Santoso", inbound_at=None, url=db_url)
+        assert journal.take_in_rows(
+            [journal.Entry(key, sender, {"id": key}, float(i))], "test/1", journal.DEFAULT_LEASE, url=db_url
+        )
+        inbound.admit_inbound(
+            sender, wa_id=sender, user_id=None, profile_name="Budi", inbound_at=None, url=db_url
+        )
+        inbound.admit_inbound(
+            sender, wa_id=sender, user_id=None, profile_name="Budi Santoso", inbound_at=None, url=db_url
+        )
         hold = journal.SqlJournal(BlockingRunner(), url=db_url).holder(key, {"text": "lampu jalan mati"})
-        conversation_log.log_inbound_checking_handoff(sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=db_url, also=hold)
+        conversation_log.log_inbound_checking_handoff(
+            sender, "lampu jalan mati", wamid=f"wamid.in.{i}", url=db_url, also=hold
+        )
         journal.finish_row(key, journal.DONE, url=db_url)
         wa_statuses.record_outbound(f"wamid.out.{i}", sender, "Baik, kami catat.", url=db_url)
         wa_statuses.record_statuses(
-            [wa_statuses.StatusRecord(f"wamid.out.{i}", "delivered", sender), wa_statuses.StatusRecord(f"wamid.new.{i}", "sent", sender)],
+            [
+                wa_statuses.StatusRecord(f"wamid.out.{i}", "delivered", sender),
+                wa_statuses.StatusRecord(f"wamid.new.{i}", "sent", sender),
+            ],
             url=db_url,
         )
 
@@ -256,14 +306,26 @@ CITIZEN_CASES = [
     # (stored wa_id, user_id, profile_name, last_inbound_at) or None, then the message's values
     (None, dict(wa_id="628111", user_id=None, profile_name="Budi", inbound_at=dt.datetime(2026, 12, 1, 8))),
     (None, dict(wa_id=None, user_id="ID.bsuid1", profile_name=None, inbound_at=None)),
-    (("628111", None, "Budi", dt.datetime(2026, 12, 1, 8)),
-     dict(wa_id="628111", user_id="ID.bsuid1", profile_name="Budi S", inbound_at=dt.datetime(2026, 12, 1, 9))),
-    (("628111", None, "Budi", dt.datetime(2026, 12, 1, 8)),  # an older message never moves the window back
-     dict(wa_id="628111", user_id=None, profile_name=None, inbound_at=dt.datetime(2026, 12, 1, 7))),
-    ((None, "ID.bsuid1", None, None),  # the phone appears: the same citizen keeps their BSUID
-     dict(wa_id="628111", user_id="ID.bsuid1", profile_name="Siti", inbound_at=dt.datetime(2026, 12, 1, 8))),
-    (("628111", "ID.bsuid1", "Siti", dt.datetime(2026, 12, 1, 8)),  # a BSUID never replaces the stored one
-     dict(wa_id="628111", user_id="ID.other", profile_name="S" * 300, inbound_at=None)),
+    (
+        ("628111", None, "Budi", dt.datetime(2026, 12, 1, 8)),
+        dict(
+            wa_id="628111", user_id="ID.bsuid1", profile_name="Budi S", inbound_at=dt.datetime(2026, 12, 1, 9)
+        ),
+    ),
+    (
+        ("628111", None, "Budi", dt.datetime(2026, 12, 1, 8)),  # an older message never moves the window back
+        dict(wa_id="628111", user_id=None, profile_name=None, inbound_at=dt.datetime(2026, 12, 1, 7)),
+    ),
+    (
+        (None, "ID.bsuid1", None, None),  # the phone appears: the same citizen keeps their BSUID
+        dict(
+            wa_id="628111", user_id="ID.bsuid1", profile_name="Siti", inbound_at=dt.datetime(2026, 12, 1, 8)
+        ),
+    ),
+    (
+        ("628111", "ID.bsuid1", "Siti", dt.datetime(2026, 12, 1, 8)),  # a BSUID never replaces the stored one
+        dict(wa_id="628111", user_id="ID.other", profile_name="S" * 300, inbound_at=None),
+    ),
 ]
 
 
@@ -282,6 +344,7 @@ def test_the_connectors_citizen_record_matches_the_orm_upsert(
 ) -> None:
     """``citizens.record_inbound`` (Core, the connector's path) and ``citizens.upsert`` (ORM,
     everyone else) apply the same rules: same rows after the same message."""
+
     def apply(path: str) -> Dict[str, Any]:
         with db.session_scope(db_url) as session:
             session.execute(delete(Citizen))
@@ -306,7 +369,9 @@ def test_a_bsuid_held_by_another_citizen_is_never_copied(db_url: str, path: str)
     with db.session_scope(db_url) as session:
         session.execute(delete(Citizen))
         session.add_all([Citizen(wa_id="628111", user_id="ID.bsuid1"), Citizen(wa_id="628222")])
-    message = dict(wa_id="628222", user_id="ID.bsuid1", profile_name="Rina", inbound_at=dt.datetime(2026, 12, 1, 9))
+    message = dict(
+        wa_id="628222", user_id="ID.bsuid1", profile_name="Rina", inbound_at=dt.datetime(2026, 12, 1, 9)
+    )
     citizen_id = record_citizen(path, db_url, message)
     with db.session_scope(db_url) as session:
         rows = {row.wa_id: row for row in session.execute(select(Citizen)).scalars()}

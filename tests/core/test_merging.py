@@ -1,6 +1,7 @@
 """Merging a duplicate complaint into the survivor: its citizens become supporters and are told
 the new number through the outbox, both histories keep it, the duplicate closes; splitting
 takes it out again (an undo within a day, later only with a reason)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,9 @@ A, B, C = "6281111111111", "6282222222222", "6283333333333"
 def setup_pair() -> tuple:
     survivor = complaint("s", sender=A).number
     duplicate = complaint("d", sender=B, anonymous=True).number
-    supporters.follow(INST, supporters.FollowDraft(number=duplicate, sender=C, idempotency_key="c", note="sama"))
+    supporters.follow(
+        INST, supporters.FollowDraft(number=duplicate, sender=C, idempotency_key="c", note="sama")
+    )
     return survivor, duplicate
 
 
@@ -34,10 +37,18 @@ def test_merge_moves_citizens_tells_them_and_keeps_both_histories(db_url: str) -
     with db.session_scope() as session:
         s, d = session.get(Ticket, ticket_id(survivor)), session.get(Ticket, ticket_id(duplicate))
         assert s.supporter_count == 2 and d.state == states.DITOLAK and d.details["merged_into"] == survivor
-        moved = session.execute(select(Supporter).where(Supporter.ticket_id == s.id).order_by(Supporter.id)).scalars().all()
+        moved = (
+            session.execute(select(Supporter).where(Supporter.ticket_id == s.id).order_by(Supporter.id))
+            .scalars()
+            .all()
+        )
         assert [m.is_anonymous for m in moved] == [True, False]  # the duplicate's reporter stays anonymous
         assert "digabung" in (s.history[-1].internal_note or "") and survivor in (d.history[-1].note or "")
-        told = session.execute(select(Notification).where(Notification.kind == merging.KIND_MERGE)).scalars().all()
+        told = (
+            session.execute(select(Notification).where(Notification.kind == merging.KIND_MERGE))
+            .scalars()
+            .all()
+        )
         assert {session.get(Citizen, n.citizen_id).wa_id for n in told} == {B, C}
         assert all(f"*{survivor}*" in n.text for n in told)
 

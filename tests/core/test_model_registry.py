@@ -2,6 +2,7 @@
 published only when it meets the held-out targets and is not worse overall than the published
 model; a candidate that misses an emergency is refused; intents that got worse are named; a
 failed run publishes nothing; rollback brings the previous model back."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,11 +20,22 @@ def report(**f1: float) -> Dict[str, object]:
     """An ``intent_report.json`` as ``rasa test nlu`` writes it; ``darurat_recall`` sets that."""
     recall = f1.pop("darurat_recall", 1.0)
     rows: Dict[str, object] = {
-        name: {"precision": 1.0, "recall": recall if name == "darurat" else 1.0, "f1-score": f1.get(name, 1.0), "support": 10}
+        name: {
+            "precision": 1.0,
+            "recall": recall if name == "darurat" else 1.0,
+            "f1-score": f1.get(name, 1.0),
+            "support": 10,
+        }
         for name in INTENTS
     }
-    rows.update({"accuracy": 0.97, "macro avg": {"f1-score": 0.0, "support": 40}, "weighted avg": {"f1-score": 0.0, "support": 40},
-                 "nlu_fallback": {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0}})
+    rows.update(
+        {
+            "accuracy": 0.97,
+            "macro avg": {"f1-score": 0.0, "support": 40},
+            "weighted avg": {"f1-score": 0.0, "support": 40},
+            "nlu_fallback": {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0},
+        }
+    )
     return rows
 
 
@@ -46,8 +58,12 @@ def test_scores_read_rasas_report_like_the_evaluation_script() -> None:
 
 
 def test_a_candidate_that_misses_an_emergency_is_refused_whatever_else(tmp_path: Path) -> None:
-    candidate = model_registry.register("20261207-100000", model_file(tmp_path, "a"),
-                                        Scores.from_intent_report(report(darurat_recall=0.9)), "staf:konten")
+    candidate = model_registry.register(
+        "20261207-100000",
+        model_file(tmp_path, "a"),
+        Scores.from_intent_report(report(darurat_recall=0.9)),
+        "staf:konten",
+    )
     assert not candidate.verdict.publishable
     assert any("recall darurat" in reason for reason in candidate.verdict.reasons)
     with pytest.raises(RegistryError, match="recall darurat"):
@@ -56,27 +72,45 @@ def test_a_candidate_that_misses_an_emergency_is_refused_whatever_else(tmp_path:
 
 
 def test_targets_and_the_published_model_decide_and_worse_intents_are_named(tmp_path: Path) -> None:
-    first = model_registry.register("20261207-100000", model_file(tmp_path, "a"),
-                                    Scores.from_intent_report(report(greet=0.96)), "staf:konten")
+    first = model_registry.register(
+        "20261207-100000",
+        model_file(tmp_path, "a"),
+        Scores.from_intent_report(report(greet=0.96)),
+        "staf:konten",
+    )
     assert first.verdict.publishable and first.verdict.worse == []
     model_registry.publish(first.id, "staf:konten")
-    low = model_registry.register("20261207-110000", model_file(tmp_path, "b"),
-                                  Scores.from_intent_report(report(lapor_banjir=0.8)), "staf:konten")
+    low = model_registry.register(
+        "20261207-110000",
+        model_file(tmp_path, "b"),
+        Scores.from_intent_report(report(lapor_banjir=0.8)),
+        "staf:konten",
+    )
     assert not low.verdict.publishable
     assert [(w.intent, w.before, w.after) for w in low.verdict.worse] == [("lapor_banjir", 1.0, 0.8)]
     assert any("lapor_banjir" in reason for reason in low.verdict.reasons)
     # Every target met, one intent a little worse, overall not worse: publishable, the drop shown.
-    mixed = model_registry.register("20261207-120000", model_file(tmp_path, "c"),
-                                    Scores.from_intent_report(report(greet=1.0, lapor_banjir=0.97)), "staf:konten")
+    mixed = model_registry.register(
+        "20261207-120000",
+        model_file(tmp_path, "c"),
+        Scores.from_intent_report(report(greet=1.0, lapor_banjir=0.97)),
+        "staf:konten",
+    )
     assert mixed.verdict.publishable and [w.intent for w in mixed.verdict.worse] == ["lapor_banjir"]
     # Overall worse than the published model: refused even above the targets.
-    lower = model_registry.register("20261207-130000", model_file(tmp_path, "d"),
-                                    Scores.from_intent_report(report(greet=0.9)), "staf:konten")
+    lower = model_registry.register(
+        "20261207-130000",
+        model_file(tmp_path, "d"),
+        Scores.from_intent_report(report(greet=0.9)),
+        "staf:konten",
+    )
     assert not lower.verdict.publishable and any("macro-F1 turun" in r for r in lower.verdict.reasons)
 
 
 def test_a_failed_run_publishes_nothing_and_says_why(tmp_path: Path) -> None:
-    good = model_registry.register("20261207-100000", model_file(tmp_path, "a"), Scores.from_intent_report(report()), "x")
+    good = model_registry.register(
+        "20261207-100000", model_file(tmp_path, "a"), Scores.from_intent_report(report()), "x"
+    )
     model_registry.publish(good.id, "x")
     failed = model_registry.register("20261207-110000", None, None, "x", error="Pelatihan gagal:\nYAML rusak")
     assert failed.error and "YAML rusak" in failed.error
@@ -88,9 +122,13 @@ def test_a_failed_run_publishes_nothing_and_says_why(tmp_path: Path) -> None:
 def test_rollback_brings_the_previous_model_back(tmp_path: Path) -> None:
     with pytest.raises(RegistryError):
         model_registry.rollback("x")
-    first = model_registry.register("20261207-100000", model_file(tmp_path, "a"), Scores.from_intent_report(report()), "x")
+    first = model_registry.register(
+        "20261207-100000", model_file(tmp_path, "a"), Scores.from_intent_report(report()), "x"
+    )
     model_registry.publish(first.id, "x")
-    second = model_registry.register("20261207-110000", model_file(tmp_path, "b"), Scores.from_intent_report(report()), "x")
+    second = model_registry.register(
+        "20261207-110000", model_file(tmp_path, "b"), Scores.from_intent_report(report()), "x"
+    )
     model_registry.publish(second.id, "x")
     assert first.etag != second.etag
     assert model_registry.rollback("staf:admin").id == first.id

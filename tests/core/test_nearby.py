@@ -1,6 +1,7 @@
 """Nearby open reports offered before a complaint is submitted: by distance from the pin within
 the category's configured radius, or without a pin by the same RT/RW and similar words; at
 most three; private reports never show their text; the offer fits one WhatsApp list."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,13 @@ LATER = MONDAY_MORNING.replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=2)
 
 def light(key: str, north_m: float, sender: str = "6281111111111", **overrides: object) -> str:
     return complaint(
-        key, sender=sender, category=LIGHT, description="Lampu jalan depan masjid mati",
-        latitude=LAT + north_m * METRE, longitude=LON, **overrides,
+        key,
+        sender=sender,
+        category=LIGHT,
+        description="Lampu jalan depan masjid mati",
+        latitude=LAT + north_m * METRE,
+        longitude=LON,
+        **overrides,
     ).number
 
 
@@ -72,7 +78,9 @@ def test_anonymous_and_confidential_reports_show_no_text(db_url: str) -> None:
 
 
 def test_without_a_pin_the_same_rt_rw_and_similar_words(db_url: str) -> None:
-    same = complaint("t1", category=LIGHT, description="Lampu jalan depan masjid Al Ikhlas mati", rt="3", rw="5").number
+    same = complaint(
+        "t1", category=LIGHT, description="Lampu jalan depan masjid Al Ikhlas mati", rt="3", rw="5"
+    ).number
     complaint("t2", category=LIGHT, description="Lampu di depan SD 2 kedip-kedip", rt="3", rw="5")
     complaint("t3", category=LIGHT, description="Lampu jalan depan masjid mati", rt="4", rw="5")  # another RT
     found = find(LIGHT, Place(rt="3", rw="5"), "lampu jln dpn msjid al ikhlas mati udh 3 hari")
@@ -85,7 +93,9 @@ def test_without_a_pin_the_same_rt_rw_and_similar_words(db_url: str) -> None:
 def test_the_threshold_separates_the_labelled_pairs() -> None:
     """The labelled set the threshold was chosen on (BENCHMARKS.md): at the chosen threshold
     precision and recall stay at the reported 0.95."""
-    pairs = yaml.safe_load((Path(__file__).parent / "data" / "nearby_pairs.yml").read_text(encoding="utf-8"))["pairs"]
+    pairs = yaml.safe_load((Path(__file__).parent / "data" / "nearby_pairs.yml").read_text(encoding="utf-8"))[
+        "pairs"
+    ]
     hits = [(nearby.similarity(p["a"], p["b"]) >= nearby.SIMILARITY_THRESHOLD, p["same"]) for p in pairs]
     tp = sum(1 for said, same in hits if said and same)
     precision = tp / sum(1 for said, _ in hits if said)
@@ -96,14 +106,23 @@ def test_the_threshold_separates_the_labelled_pairs() -> None:
 def test_the_offer_is_one_whatsapp_list_within_its_limits() -> None:
     long_text = "Lampu jalan 💡 depan masjid raya mati total sejak minggu lalu, gelap sekali kalau malam " * 3
     candidates = [
-        nearby.Candidate(f"ADU-2026-0000{i}", states.LABELS[states.DIPROSES], i, False, long_text, 10 * i, None)
+        nearby.Candidate(
+            f"ADU-2026-0000{i}", states.LABELS[states.DIPROSES], i, False, long_text, 10 * i, None
+        )
         for i in range(1, 4)
     ]
-    sent = messages.button_messages("Ada laporan serupa di dekat lokasi Bapak/Ibu:", nearby.buttons(candidates))
+    sent = messages.button_messages(
+        "Ada laporan serupa di dekat lokasi Bapak/Ibu:", nearby.buttons(candidates)
+    )
     assert len(sent) == 1 and sent[0]["interactive"]["type"] == "list"
     assert messages.limit_problems(sent[0]) == []
     rows = [row for section in sent[0]["interactive"]["action"]["sections"] for row in section["rows"]]
-    assert [r["title"] for r in rows] == ["ADU-2026-00001", "ADU-2026-00002", "ADU-2026-00003", nearby.NEW_REPORT]
+    assert [r["title"] for r in rows] == [
+        "ADU-2026-00001",
+        "ADU-2026-00002",
+        "ADU-2026-00003",
+        nearby.NEW_REPORT,
+    ]
     assert rows[0]["description"].startswith("±10 m · 1 hari lalu · Sedang ditindaklanjuti · Lampu jalan")
     assert rows[0]["id"] == '/affirm{"pilihan": "ikuti:ADU-2026-00001"}'
     assert sent[0]["interactive"]["action"]["sections"][0]["title"] == nearby.FOLLOW_SECTION

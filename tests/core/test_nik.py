@@ -1,4 +1,5 @@
 """NIK checks beyond the length: region code, date of birth (day + 40 for women), masking."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,6 @@
 """The notification outbox: texts composed once, enqueued atomically with the state change,
 claimed once across workers, in order per citizen, failures kept visible."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,13 +22,19 @@ def _rows(ticket: int):  # type: ignore[no-untyped-def]
 def test_state_change_and_message_are_stored_together(db_url: str) -> None:
     view = complaint("n1")
     tid = ticket_id(view.number)
-    result = notifications.change_state_and_notify(INST, tid, states.DITERUSKAN, "staf:admin", agency_code="PUPR")
+    result = notifications.change_state_and_notify(
+        INST, tid, states.DITERUSKAN, "staf:admin", agency_code="PUPR"
+    )
     assert result.state == states.DITERUSKAN and result.notification_id
     [row] = _rows(tid)
     assert row.status == notifications.PENDING and row.kind == notifications.KIND_STATE
     assert view.number in row.text and INST.agencies["PUPR"].name in row.text
     with db.session_scope() as session:
-        history = session.execute(select(StateChange).where(StateChange.ticket_id == tid).order_by(StateChange.id)).scalars().all()
+        history = (
+            session.execute(select(StateChange).where(StateChange.ticket_id == tid).order_by(StateChange.id))
+            .scalars()
+            .all()
+        )
         assert [(h.to_state, h.actor) for h in history] == [("baru", "warga"), ("diteruskan", "staf:admin")]
         # The citizen's conversation shows what was sent, linked to the outbox row.
         logged = conversation_log.history(session, "6281234567890")
@@ -47,7 +54,9 @@ def test_resolved_complaint_asks_for_confirmation_with_buttons(db_url: str) -> N
     view = complaint("n3")
     tid = ticket_id(view.number)
     notifications.change_state_and_notify(INST, tid, states.DITERUSKAN, "staf:admin", agency_code="PUPR")
-    notifications.change_state_and_notify(INST, tid, states.SELESAI, "staf:pupr", note="Lubang sudah ditambal.")
+    notifications.change_state_and_notify(
+        INST, tid, states.SELESAI, "staf:pupr", note="Lubang sudah ditambal."
+    )
     row = _rows(tid)[-1]
     assert "Lubang sudah ditambal." in row.text
     buttons = row.interactive["action"]["buttons"]
@@ -62,7 +71,9 @@ def test_resolved_complaint_asks_for_confirmation_with_buttons(db_url: str) -> N
 
 def test_rejection_carries_the_reason_and_how_to_resubmit(db_url: str) -> None:
     tid = ticket_id(letter("n4").number)
-    notifications.change_state_and_notify(INST, tid, states.DITOLAK, "staf:surat", note="Foto KK tidak terbaca.")
+    notifications.change_state_and_notify(
+        INST, tid, states.DITOLAK, "staf:surat", note="Foto KK tidak terbaca."
+    )
     text = _rows(tid)[-1].text
     assert "Foto KK tidak terbaca." in text
     assert "ajukan SKTM" in text and "Foto Kartu Keluarga (KK)" in text
@@ -127,7 +138,11 @@ def test_one_citizen_gets_messages_in_order(db_url: str) -> None:
     notifications.mark_error(first, "HTTP 500", retryable=True)
     assert notifications.claim_due(10) == []
     with db.session_scope() as session:
-        session.execute(update(Notification).where(Notification.id == first).values(next_attempt_at=dt.datetime(2000, 1, 1)))
+        session.execute(
+            update(Notification)
+            .where(Notification.id == first)
+            .values(next_attempt_at=dt.datetime(2000, 1, 1))
+        )
     assert notifications.claim_due(10) == [first]
 
 
@@ -141,7 +156,9 @@ def test_retry_backoff_then_failure_after_max_attempts(db_url: str) -> None:
             session.execute(update(Notification).where(Notification.id == row.id).values(next_attempt_at=now))
         assert notifications.claim_due(5, now=now) == [row.id]
         status = notifications.mark_error(row.id, "HTTP 503", retryable=True, now=now)
-        assert status == (notifications.FAILED if attempt == notifications.MAX_ATTEMPTS else notifications.PENDING)
+        assert status == (
+            notifications.FAILED if attempt == notifications.MAX_ATTEMPTS else notifications.PENDING
+        )
     failed = _rows(tid)[0]
     assert failed.status == notifications.FAILED and "HTTP 503" in failed.last_error
     with db.session_scope() as session:
@@ -163,7 +180,9 @@ def test_row_stuck_in_sending_becomes_failed_not_resent(db_url: str) -> None:
     [claimed] = notifications.claim_due(5)
     with db.session_scope() as session:
         session.execute(
-            update(Notification).where(Notification.id == claimed).values(claimed_at=dt.datetime.utcnow() - dt.timedelta(hours=1))
+            update(Notification)
+            .where(Notification.id == claimed)
+            .values(claimed_at=dt.datetime.utcnow() - dt.timedelta(hours=1))
         )
     assert notifications.expire_stale() == 1
     row = _rows(tid)[0]
@@ -180,7 +199,11 @@ def test_same_state_change_is_never_enqueued_twice(db_url: str) -> None:
 
         citizen = session.get(Citizen, row.citizen_id)
         again = notifications.enqueue(
-            session, citizen=citizen, message=notifications.Outgoing("x"), kind="status", actor="t",
+            session,
+            citizen=citizen,
+            message=notifications.Outgoing("x"),
+            kind="status",
+            actor="t",
             dedupe_key=row.dedupe_key,
         )
         assert again.id == row.id
@@ -201,17 +224,34 @@ def test_an_emoji_never_pushes_a_button_title_or_text_over_whatsapps_limits(db_u
         from layanwarga.models import Citizen
 
         citizen = session.get(Citizen, citizen_id)
-        buttons = notifications.enqueue(session, citizen=citizen, kind=notifications.KIND_OTHER, actor="t", message=notifications.Outgoing(
-            "Apakah jalannya sudah diperbaiki? 🙏",
-            (("/konfirmasi_selesai", "Sudah selesai 👍👍👍👍"), ("/belum_selesai", "Belum selesai 😟😟😟😟")),
-        ))
-        long_text = notifications.enqueue(session, citizen=citizen, kind=notifications.KIND_OTHER, actor="t",
-                                          message=notifications.Outgoing("🙏" * 3000))
+        buttons = notifications.enqueue(
+            session,
+            citizen=citizen,
+            kind=notifications.KIND_OTHER,
+            actor="t",
+            message=notifications.Outgoing(
+                "Apakah jalannya sudah diperbaiki? 🙏",
+                (
+                    ("/konfirmasi_selesai", "Sudah selesai 👍👍👍👍"),
+                    ("/belum_selesai", "Belum selesai 😟😟😟😟"),
+                ),
+            ),
+        )
+        long_text = notifications.enqueue(
+            session,
+            citizen=citizen,
+            kind=notifications.KIND_OTHER,
+            actor="t",
+            message=notifications.Outgoing("🙏" * 3000),
+        )
         stored = [(buttons.text, buttons.interactive), (long_text.text, long_text.interactive)]
     [(_, interactive), (text, no_buttons)] = stored
     assert no_buttons is None
     assert all(messages.units(b["reply"]["title"]) <= 20 for b in interactive["action"]["buttons"])
     assert messages.units(text) <= 4096
-    as_stored = [{"type": "interactive", "interactive": interactive}, {"type": "text", "text": {"body": text}}]
+    as_stored = [
+        {"type": "interactive", "interactive": interactive},
+        {"type": "text", "text": {"body": text}},
+    ]
     for message in as_stored:
         assert check_message(messages.with_recipient("6281234567890", message), lambda _: True) is None

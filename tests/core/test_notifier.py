@@ -1,6 +1,7 @@
 """The outbox worker against a fake Graph API on a real port: free text inside the 24-hour
 window, the template outside it, retries on rate limits and server errors, failures kept, and
 never a row sent twice even with several workers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,13 @@ def graph() -> Iterator[FakeGraph]:
 
 def notifier_for(graph: FakeGraph, template: str = "layanwarga_notifikasi") -> Notifier:
     settings = GraphSettings(
-        api_base=graph.base, api_version="v21.0", access_token="test-token", phone_number_id="1001",
-        template_name=template or None, template_language="id", timeout=5,
+        api_base=graph.base,
+        api_version="v21.0",
+        access_token="test-token",
+        phone_number_id="1001",
+        template_name=template or None,
+        template_language="id",
+        timeout=5,
     )
     return Notifier(settings)
 
@@ -63,7 +69,11 @@ def test_inside_the_window_sends_free_text(db_url: str, graph: FakeGraph) -> Non
     assert body["to"] == "+" + SENDER and body["type"] == "text"
     assert "sudah kami verifikasi" in body["text"]["body"]
     sent = row(nid)
-    assert sent.status == notifications.SENT and sent.sent_via == "text" and sent.graph_message_id == "wamid.fake1"
+    assert (
+        sent.status == notifications.SENT
+        and sent.sent_via == "text"
+        and sent.graph_message_id == "wamid.fake1"
+    )
     # The delivery status table and the conversation log know the wamid (webhook statuses match it).
     assert wa_statuses.get_status("wamid.fake1").status == "accepted"
     with db.session_scope() as session:
@@ -76,7 +86,9 @@ def test_outside_the_window_sends_the_template(db_url: str, graph: FakeGraph) ->
     notifier_for(graph).run_once()
     body = graph.bodies[0]
     assert body["type"] == "template"
-    assert body["template"]["name"] == "layanwarga_notifikasi" and body["template"]["language"] == {"code": "id"}
+    assert body["template"]["name"] == "layanwarga_notifikasi" and body["template"]["language"] == {
+        "code": "id"
+    }
     [param] = body["template"]["components"][0]["parameters"]
     assert "\n" not in param["text"] and "sudah kami verifikasi" in param["text"]
     sent = row(nid)
@@ -86,7 +98,9 @@ def test_outside_the_window_sends_the_template(db_url: str, graph: FakeGraph) ->
 def test_resolution_question_goes_out_as_reply_buttons(db_url: str, graph: FakeGraph) -> None:
     tid = ticket_id(complaint("b").number)
     notifications.change_state_and_notify(INST, tid, states.DITERUSKAN, "staf:admin", agency_code="PUPR")
-    result = notifications.change_state_and_notify(INST, tid, states.SELESAI, "staf:pupr", note="Sudah ditambal")
+    result = notifications.change_state_and_notify(
+        INST, tid, states.SELESAI, "staf:pupr", note="Sudah ditambal"
+    )
     open_window(SENDER)
     notifier = notifier_for(graph)
     while notifier.run_once():
@@ -108,7 +122,9 @@ def test_reengagement_error_falls_back_to_the_template(db_url: str, graph: FakeG
 
 
 @pytest.mark.parametrize("status,code", [(429, None), (400, 130429), (500, None), (503, 131000)])
-def test_rate_limits_and_server_errors_are_retried(db_url: str, graph: FakeGraph, status: int, code: int) -> None:
+def test_rate_limits_and_server_errors_are_retried(
+    db_url: str, graph: FakeGraph, status: int, code: int
+) -> None:
     nid = queue_one()
     open_window(SENDER)
     graph.fail_next(status, code, "try later", headers={"Retry-After": "90"})
@@ -148,7 +164,9 @@ def test_no_template_configured_outside_the_window_fails_clearly(db_url: str, gr
 def test_network_failure_is_retried(db_url: str) -> None:
     nid = queue_one()
     open_window(SENDER)
-    settings = GraphSettings(api_base="http://127.0.0.1:9", api_version="v21.0", access_token="t", phone_number_id="1", timeout=2)
+    settings = GraphSettings(
+        api_base="http://127.0.0.1:9", api_version="v21.0", access_token="t", phone_number_id="1", timeout=2
+    )
     Notifier(settings).run_once()
     waiting = row(nid)
     assert waiting.status == notifications.PENDING and "Koneksi" in waiting.last_error
@@ -181,7 +199,9 @@ def test_several_workers_send_every_row_exactly_once(db_url: str, graph: FakeGra
     recipients = [b["to"] for b in graph.bodies]
     assert len(recipients) == 15 and len(set(recipients)) == 15
     with db.session_scope() as session:
-        statuses = session.execute(select(Notification.status).where(Notification.id.in_(ids))).scalars().all()
+        statuses = (
+            session.execute(select(Notification.status).where(Notification.id.in_(ids))).scalars().all()
+        )
     assert set(statuses) == {notifications.SENT}
 
 
@@ -209,7 +229,9 @@ def test_later_delivery_failure_is_shown_and_retryable(db_url: str, graph: FakeG
     notifier.run_once()
     wamid = row(nid).graph_message_id
     # WhatsApp's status webhook (recorded by the connector) says it never arrived.
-    wa_statuses.record_statuses([wa_statuses.StatusRecord(wamid, "failed", SENDER, 131026, "Message undeliverable")])
+    wa_statuses.record_statuses(
+        [wa_statuses.StatusRecord(wamid, "failed", SENDER, 131026, "Message undeliverable")]
+    )
     notifier.run_once()
     failed = row(nid)
     assert failed.status == notifications.FAILED and "131026" in failed.last_error
@@ -228,11 +250,16 @@ def test_outside_the_window_an_emoji_text_fits_the_template_parameter(db_url: st
     tid = ticket_id(complaint("emoji").number)
     with db.session_scope() as session:
         citizen = session.execute(select(Citizen).where(Citizen.wa_id == SENDER)).scalar_one()
-        nid = notifications.enqueue(session, citizen=citizen, kind=notifications.KIND_REPLY, actor="staf:admin",
-                                    ticket_id=tid, message=notifications.Outgoing("Terima kasih 🙏 " * 100)).id
+        nid = notifications.enqueue(
+            session,
+            citizen=citizen,
+            kind=notifications.KIND_REPLY,
+            actor="staf:admin",
+            ticket_id=tid,
+            message=notifications.Outgoing("Terima kasih 🙏 " * 100),
+        ).id
     open_window(SENDER, at=dt.datetime.utcnow() - dt.timedelta(hours=30))
     notifier_for(graph).run_once()
     [param] = graph.bodies[0]["template"]["components"][0]["parameters"]
     assert messages.units(param["text"]) <= 1024
     assert row(nid).status == notifications.SENT and row(nid).template_params == [param["text"]]
-

@@ -1,4 +1,5 @@
 """Ticket numbers: canonical format, loose citizen input, and no duplicates under concurrency."""
+
 from __future__ import annotations
 
 import threading
@@ -26,7 +27,9 @@ def test_loose_numbers_are_normalised(typed: str, expected: str) -> None:
     assert numbering.normalise(typed, PREFIXES) == expected
 
 
-@pytest.mark.parametrize("typed", ["", "rt 2026 05", "ADU-2026-0", "tolong cek laporan saya", "ADU-2026-123456"])
+@pytest.mark.parametrize(
+    "typed", ["", "rt 2026 05", "ADU-2026-0", "tolong cek laporan saya", "ADU-2026-123456"]
+)
 def test_text_without_a_valid_number_gives_none(typed: str) -> None:
     assert numbering.normalise(typed, PREFIXES) is None
 
@@ -37,7 +40,12 @@ def test_numbers_count_per_prefix_and_year(db_url: str) -> None:
         second = numbering.allocate(session, "ADU", 2026)
         other = numbering.allocate(session, "SKTM", 2026)
         next_year = numbering.allocate(session, "ADU", 2027)
-    assert (first, second, other, next_year) == ("ADU-2026-00001", "ADU-2026-00002", "SKTM-2026-00001", "ADU-2027-00001")
+    assert (first, second, other, next_year) == (
+        "ADU-2026-00001",
+        "ADU-2026-00002",
+        "SKTM-2026-00001",
+        "ADU-2027-00001",
+    )
 
 
 def test_concurrent_allocation_never_duplicates(db_url: str) -> None:

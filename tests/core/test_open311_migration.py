@@ -1,5 +1,6 @@
 """Migration 0016_open311: the API keys table comes and goes cleanly on SQLite and PostgreSQL,
 and a key issued after the upgrade is found by its hash (the unique index the lookup uses)."""
+
 from __future__ import annotations
 
 from pathlib import Path

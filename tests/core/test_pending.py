@@ -1,5 +1,6 @@
 """A confirmed submission made while the ticket database is down waits on disk and is stored,
 once, with a WhatsApp message carrying its number, when a real PostgreSQL comes back."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +15,9 @@ from layanwarga.config import get_institution
 from layanwarga.models import Notification, Ticket
 
 INST = get_institution()
-pytestmark = pytest.mark.skipif(not private_postgres.available(), reason="PostgreSQL server binaries not installed")
+pytestmark = pytest.mark.skipif(
+    not private_postgres.available(), reason="PostgreSQL server binaries not installed"
+)
 
 
 @pytest.fixture
@@ -31,8 +34,11 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[private_
 
 def draft(key: str = "flow-1") -> tickets.ComplaintDraft:
     return tickets.ComplaintDraft(
-        category="lapor_sampah", description="Sampah menumpuk di TPS pasar", sender="6281234567890",
-        idempotency_key=key, location_text="Pasar Besar RT 2 RW 1",
+        category="lapor_sampah",
+        description="Sampah menumpuk di TPS pasar",
+        sender="6281234567890",
+        idempotency_key=key,
+        location_text="Pasar Besar RT 2 RW 1",
     )
 
 

@@ -1,4 +1,5 @@
 """Phone numbers for letter requests: what citizens type, and the WhatsApp number itself."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,9 @@ def test_whatsapp_ids() -> None:
     assert phones.from_whatsapp_id("628110012345678") is None  # one digit too many
 
 
-@pytest.mark.parametrize("typed", ["0812 3456 7890", "+62 812-3456-7890", "62 812 3456 7890", "(0812) 3456-7890", "6281234567890"])
+@pytest.mark.parametrize(
+    "typed", ["0812 3456 7890", "+62 812-3456-7890", "62 812 3456 7890", "(0812) 3456-7890", "6281234567890"]
+)
 def test_typed_numbers_become_the_whatsapp_sender_id(typed: str) -> None:
     assert phones.whatsapp_id(typed) == "6281234567890"
 

@@ -1,5 +1,6 @@
 """Data rights: a citizen sees what is held and can have it erased everywhere, while the
 tickets stay as anonymous records for the statistics."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,9 +21,17 @@ SENDER, OTHER = "6281234567890", "6289876543210"
 def submit(sender: str, key: str, media_ids=()) -> str:  # type: ignore[no-untyped-def]
     return tickets.submit_letter_request(
         INST,
-        tickets.LetterDraft(letter_type="sktm", sender=sender, idempotency_key=key, applicant_name="Siti Aminah",
-                            applicant_nik="6271024507850003", applicant_address="Jl. A RT 1 RW 2",
-                            applicant_phone="+6281234567890", purpose="Berobat", media_ids=media_ids),
+        tickets.LetterDraft(
+            letter_type="sktm",
+            sender=sender,
+            idempotency_key=key,
+            applicant_name="Siti Aminah",
+            applicant_nik="6271024507850003",
+            applicant_address="Jl. A RT 1 RW 2",
+            applicant_phone="+6281234567890",
+            purpose="Berobat",
+            media_ids=media_ids,
+        ),
     ).number
 
 
@@ -36,7 +45,9 @@ def test_a_citizen_sees_what_is_held(db_url: str) -> None:
     assert not privacy.summary("6280000000000").known
 
 
-def test_erasure_removes_personal_data_everywhere_but_keeps_anonymous_tickets(db_url: str, tmp_path: Path) -> None:
+def test_erasure_removes_personal_data_everywhere_but_keeps_anonymous_tickets(
+    db_url: str, tmp_path: Path
+) -> None:
     photo, shared = tmp_path / "ktp.jpg", tmp_path / "shared.jpg"
     photo.write_bytes(b"\xff\xd8\xff")
     shared.write_bytes(b"\xff\xd8\xff")
@@ -60,10 +71,18 @@ def test_erasure_removes_personal_data_everywhere_but_keeps_anonymous_tickets(db
         assert (ticket.state, ticket.category) == ("diajukan", "sktm")  # the statistics keep it
         assert ticket.citizen_id is None and ticket.applicant_nik is None and ticket.applicant_name is None
         assert ticket.description == privacy.ERASED_TEXT
-        assert all(h.note is None for h in session.execute(select(StateChange).where(StateChange.ticket_id == ticket.id)).scalars())
-        assert session.execute(select(func.count(Citizen.id)).where(Citizen.wa_id == SENDER)).scalar_one() == 0
+        assert all(
+            h.note is None
+            for h in session.execute(select(StateChange).where(StateChange.ticket_id == ticket.id)).scalars()
+        )
+        assert (
+            session.execute(select(func.count(Citizen.id)).where(Citizen.wa_id == SENDER)).scalar_one() == 0
+        )
         assert session.execute(select(func.count(ConversationMessage.id))).scalar_one() == 0
-        assert session.execute(select(Ticket).where(Ticket.number == theirs)).scalar_one().applicant_name == "Siti Aminah"
+        assert (
+            session.execute(select(Ticket).where(Ticket.number == theirs)).scalar_one().applicant_name
+            == "Siti Aminah"
+        )
         request = session.execute(select(DataRequest).where(DataRequest.kind == "hapus")).scalar_one()
         assert request.status == "menunggu_percakapan" and SENDER not in request.requester
 
@@ -83,7 +102,9 @@ def test_the_conversation_store_is_erased_after_the_erasing_turn(db_url: str, tm
         asyncio.run(store.save(tracker))
     privacy.erase(SENDER)
     url = f"sqlite:///{tracker_db}"
-    assert privacy.erase_conversations(tracker_url=url) == privacy.ConversationErasure(0, 0)  # the turn still runs
+    assert privacy.erase_conversations(tracker_url=url) == privacy.ConversationErasure(
+        0, 0
+    )  # the turn still runs
     assert privacy.erase_conversations(utcnow() + dt.timedelta(minutes=5), tracker_url=url).completed == 1
     with create_engine(url).connect() as conn:
         assert [r[0] for r in conn.execute(text("SELECT DISTINCT sender_id FROM events"))] == [OTHER]
@@ -117,7 +138,9 @@ def test_production_without_a_named_conversation_store_fails_the_request(db_url:
 
 
 def test_a_conversation_store_file_that_is_not_there_is_neither_created_nor_called_erased(
-    db_url: str, tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
     missing = tmp_path / "elsewhere" / "tracker.db"
     monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{missing}")
@@ -128,7 +151,9 @@ def test_a_conversation_store_file_that_is_not_there_is_neither_created_nor_call
     assert request.status == "gagal" and "tidak ditemukan" in request.failure_reason
 
 
-def test_a_database_without_rasa_events_is_not_taken_for_the_conversation_store(db_url: str, tmp_path: Path) -> None:
+def test_a_database_without_rasa_events_is_not_taken_for_the_conversation_store(
+    db_url: str, tmp_path: Path
+) -> None:
     other = tmp_path / "other.db"
     with create_engine(f"sqlite:///{other}").begin() as conn:
         conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
@@ -138,7 +163,9 @@ def test_a_database_without_rasa_events_is_not_taken_for_the_conversation_store(
     assert request.status == "gagal" and "bukan milik asisten" in request.failure_reason
 
 
-def test_a_failed_erasure_is_retried_and_completes_once_the_store_answers(db_url: str, tmp_path: Path) -> None:
+def test_a_failed_erasure_is_retried_and_completes_once_the_store_answers(
+    db_url: str, tmp_path: Path
+) -> None:
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -152,7 +179,10 @@ def test_a_failed_erasure_is_retried_and_completes_once_the_store_answers(db_url
     request = erasure_request()
     assert request.status == "gagal" and "tidak dapat dihubungi" in request.failure_reason
     # Not tried again before the retry interval: the log is not flooded every few seconds.
-    assert privacy.erase_conversations(start + LATER + dt.timedelta(minutes=1), tracker_url=unreachable).failed == 0
+    assert (
+        privacy.erase_conversations(start + LATER + dt.timedelta(minutes=1), tracker_url=unreachable).failed
+        == 0
+    )
     assert erasure_request().attempts == 1
 
     tracker_db = tmp_path / "tracker.db"
@@ -162,14 +192,23 @@ def test_a_failed_erasure_is_retried_and_completes_once_the_store_answers(db_url
     asyncio.run(store.save(tracker))
     url = f"sqlite:///{tracker_db}"
     retry = start + LATER + privacy.RETRY_INTERVAL
-    assert privacy.erase_conversations(retry, tracker_url=url) == privacy.ConversationErasure(completed=1, failed=0)
+    assert privacy.erase_conversations(retry, tracker_url=url) == privacy.ConversationErasure(
+        completed=1, failed=0
+    )
     with create_engine(url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0
     request = erasure_request()
-    assert (request.status, request.failure_reason, request.sender_pending, request.attempts) == ("selesai", None, None, 2)
+    assert (request.status, request.failure_reason, request.sender_pending, request.attempts) == (
+        "selesai",
+        None,
+        None,
+        2,
+    )
 
 
-def test_every_identity_of_the_citizen_is_erased_from_the_conversation_store(db_url: str, tmp_path: Path) -> None:
+def test_every_identity_of_the_citizen_is_erased_from_the_conversation_store(
+    db_url: str, tmp_path: Path
+) -> None:
     """A citizen who first wrote under a WhatsApp user id (BSUID) and later with a phone number
     has a conversation under each sender id."""
     from rasa.shared.core.domain import Domain
@@ -199,7 +238,9 @@ def test_every_identity_of_the_citizen_is_erased_from_the_conversation_store(db_
 
 
 def test_erasure_removes_the_citizens_spooled_entries_here_and_in_every_other_spool(
-    db_url: str, tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
     from layanwarga import pending, retention
     from layanwarga.spool import Spool
@@ -236,10 +277,17 @@ def unkeyed(sender: str) -> str:
 
 def raw_requests() -> list:
     with db.get_engine().connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT kind, status, requester, sender_pending FROM data_requests ORDER BY id"))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text("SELECT kind, status, requester, sender_pending FROM data_requests ORDER BY id")
+            )
+        ]
 
 
-def test_the_requester_is_a_keyed_code_that_trying_every_number_cannot_reverse(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_requester_is_a_keyed_code_that_trying_every_number_cannot_reverse(
+    db_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """The first version stored sha256("layanwarga:" + phone): hashing every Indonesian mobile
     number finds it. The code now needs the data key."""
     from cryptography.fernet import Fernet
@@ -261,7 +309,9 @@ def test_the_requester_is_a_keyed_code_that_trying_every_number_cannot_reverse(d
     assert pending.startswith(crypto.PREFIX) and SENDER not in pending
 
 
-def test_once_the_erasure_is_done_no_request_points_to_the_citizen(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_once_the_erasure_is_done_no_request_points_to_the_citizen(
+    db_url: str, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from cryptography.fernet import Fernet
 
     from layanwarga import crypto
@@ -277,8 +327,9 @@ def test_once_the_erasure_is_done_no_request_points_to_the_citizen(db_url: str, 
         conn.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL)"))
     assert privacy.erase_conversations(utcnow() + LATER, tracker_url=f"sqlite:///{tracker}").completed == 1
     rows = raw_requests()
-    assert [(kind, status, requester, pending) for kind, status, requester, pending in rows if kind == "hapus"] == [
-        ("hapus", "selesai", privacy.ERASED_REQUESTER, None)]
+    assert [
+        (kind, status, requester, pending) for kind, status, requester, pending in rows if kind == "hapus"
+    ] == [("hapus", "selesai", privacy.ERASED_REQUESTER, None)]
     assert rows[0][2] == privacy.ERASED_REQUESTER  # the earlier request too, made under the old key
     assert rows[1][2] == other_code  # another citizen's request keeps its code
     everything = repr(rows)
@@ -294,20 +345,33 @@ def test_existing_requests_are_migrated_to_keyed_codes_and_encrypted_identities(
     created = utcnow()
     with db.get_engine().begin() as conn:
         rows = [
-            ("lihat", "selesai", unkeyed(SENDER), None),          # later erased: nothing of it stays
+            ("lihat", "selesai", unkeyed(SENDER), None),  # later erased: nothing of it stays
             ("hapus", "selesai", unkeyed(SENDER), None),
-            ("lihat", "selesai", unkeyed(OTHER), None),           # keeps a (keyed) code
+            ("lihat", "selesai", unkeyed(OTHER), None),  # keeps a (keyed) code
             ("hapus", "menunggu_percakapan", unkeyed("6281111111111"), "6281111111111"),
         ]
         for kind, status, requester, pending in rows:
-            conn.execute(text("INSERT INTO data_requests (kind, status, requester, sender_pending, created_at, attempts)"
-                              " VALUES (:k, :s, :r, :p, :c, 0)"), {"k": kind, "s": status, "r": requester, "p": pending, "c": created})
+            conn.execute(
+                text(
+                    "INSERT INTO data_requests (kind, status, requester, sender_pending, created_at, attempts)"
+                    " VALUES (:k, :s, :r, :p, :c, 0)"
+                ),
+                {"k": kind, "s": status, "r": requester, "p": pending, "c": created},
+            )
     migrate.upgrade(db_url)
     after = raw_requests()
-    assert [r[2] for r in after] == [privacy.ERASED_REQUESTER, privacy.ERASED_REQUESTER, privacy.requester_code(OTHER),
-                                     privacy.requester_code("6281111111111")]
+    assert [r[2] for r in after] == [
+        privacy.ERASED_REQUESTER,
+        privacy.ERASED_REQUESTER,
+        privacy.requester_code(OTHER),
+        privacy.requester_code("6281111111111"),
+    ]
     assert crypto.decrypt(after[3][3]) == "6281111111111" and "6281111111111" not in after[3][3]
     # The pending erasure still completes with its (now encrypted) identity.
     with db.session_scope() as session:
-        assert session.execute(select(DataRequest.sender_pending).where(
-            DataRequest.status == "menunggu_percakapan")).scalar_one() == "6281111111111"
+        assert (
+            session.execute(
+                select(DataRequest.sender_pending).where(DataRequest.status == "menunggu_percakapan")
+            ).scalar_one()
+            == "6281111111111"
+        )

@@ -1,4 +1,5 @@
 """Identity numbers never reach stored conversations or log lines in clear text."""
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,11 @@ def test_sixteen_digit_identifiers_are_masked(text: str, expected: str) -> None:
 
 def test_nested_payloads_are_masked() -> None:
     payload = {"text": "nik 6271024507850003", "entities": [{"value": "6271024507850003"}], "n": 3}
-    assert mask_value(payload) == {"text": "nik 6271********0003", "entities": [{"value": "6271********0003"}], "n": 3}
+    assert mask_value(payload) == {
+        "text": "nik 6271********0003",
+        "entities": [{"value": "6271********0003"}],
+        "n": 3,
+    }
 
 
 def test_log_lines_from_any_logger_are_masked(caplog: pytest.LogCaptureFixture) -> None:

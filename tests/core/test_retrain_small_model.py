@@ -2,6 +2,7 @@
 ``rasa train``, evaluates with ``rasa test nlu`` on the held-out set and registers the candidate;
 a candidate that misses emergencies is refused, a broken training run publishes nothing and says
 why. The model is tests/fixtures/small_model (seconds to train); the commands are the project's."""
+
 from __future__ import annotations
 
 import shutil
@@ -23,7 +24,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def train(project: Path) -> model_registry.Candidate:
-    return retrain.train_candidate(root=project, actor="staf:konten", holdout="holdout/holdout.yml", nlu_only=True)
+    return retrain.train_candidate(
+        root=project, actor="staf:konten", holdout="holdout/holdout.yml", nlu_only=True
+    )
 
 
 def test_a_candidate_that_stops_recognising_emergencies_is_refused(project: Path) -> None:

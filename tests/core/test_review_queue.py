@@ -1,5 +1,6 @@
 """The review queue (issue 27): which messages content staff see, grouped by similar text, with
 the conversation around each, NIKs and phone numbers masked (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,7 +20,8 @@ OTHER = "6281234500002"
 def read(sender: str, text: str, intent: str, confidence: float, *, seconds: int, **extra: object) -> None:
     guesses = [(intent, confidence), ("lapor_banjir", 0.2), ("greet", 0.1)]
     assert review_queue.record_reading(
-        sender, Reading(text=text, intent=intent, confidence=confidence, guesses=guesses, **extra),  # type: ignore[arg-type]
+        sender,
+        Reading(text=text, intent=intent, confidence=confidence, guesses=guesses, **extra),  # type: ignore[arg-type]
         at=T0 + dt.timedelta(seconds=seconds),
     )
 
@@ -83,7 +85,8 @@ def test_flagged_lines_join_the_queue_and_context_shows_the_lines_around_masked(
     with db.session_scope() as session:
         lines = review_queue.context(session, groups[0].items[0])
     assert [line.text for line in lines] == [
-        *(f"pesan {i}" for i in range(2, 8)), "sy mau lapor NIK 6271********0003 hp 0812****7890",
+        *(f"pesan {i}" for i in range(2, 8)),
+        "sy mau lapor NIK 6271********0003 hp 0812****7890",
         *(f"jawaban {i}" for i in range(3)),
     ]
     assert [line.current for line in lines].index(True) == 6
@@ -113,7 +116,9 @@ def test_erasure_takes_the_citizens_readings_with_their_conversation(db_url: str
 
 
 def test_payloads_and_empty_text_are_not_readings(db_url: str) -> None:
-    assert not review_queue.record_reading(SENDER, Reading(text="/kirim_lokasi", intent="kirim_lokasi", confidence=1.0))
+    assert not review_queue.record_reading(
+        SENDER, Reading(text="/kirim_lokasi", intent="kirim_lokasi", confidence=1.0)
+    )
     assert not review_queue.record_reading(SENDER, Reading(text="  ", intent=None, confidence=None))
 
 
@@ -125,7 +130,9 @@ def test_the_misunderstood_rate_per_week_leaves_form_answers_out(db_url: str) ->
     with db.session_scope() as session:
         weeks = review_queue.misunderstood_per_week(session, weeks=3, now=T0 + dt.timedelta(days=8))
     assert [(w.week.isoformat(), w.total, w.fell_back) for w in weeks] == [
-        ("2026-11-23", 0, 0), ("2026-11-30", 2, 1), ("2026-12-07", 1, 0),
+        ("2026-11-23", 0, 0),
+        ("2026-11-30", 2, 1),
+        ("2026-12-07", 1, 0),
     ]
     assert weeks[1].rate == 0.5 and weeks[0].rate is None
 
@@ -134,7 +141,9 @@ def test_retention_purges_old_readings_with_the_old_lines(db_url: str, tmp_path:
     read(SENDER, "jalan rusak", "nlu_fallback", 0.2, seconds=0, fell_back=True)
     read(OTHER, "lampu mati", "nlu_fallback", 0.2, seconds=3 * 24 * 3600, fell_back=True)
     cutoff = T0 + dt.timedelta(days=1)
-    with pytest.raises(conversation_store.ConversationStoreUnavailable):  # no tracker store here; the log is purged first
+    with pytest.raises(
+        conversation_store.ConversationStoreUnavailable
+    ):  # no tracker store here; the log is purged first
         retention.purge_conversations(cutoff, tracker_url=f"sqlite:///{tmp_path / 'tidak-ada.db'}")
     with db.session_scope() as session:
         assert [r.text for r in session.query(NluReading)] == ["lampu mati"]

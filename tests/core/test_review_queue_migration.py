@@ -1,6 +1,7 @@
 """Migration 0021_review_queue (issue 27) on SQLite and PostgreSQL: accounts keep working, the
 ``konten`` role becomes possible while the other role rules still hold, the review tables appear,
 and downgrading gives the old schema back."""
+
 from __future__ import annotations
 
 from pathlib import Path

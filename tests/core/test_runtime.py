@@ -1,4 +1,5 @@
 """Production mode refuses development defaults, listing every problem at once."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,9 @@ SAFE = {
 }
 
 
-@pytest.mark.parametrize("component", ["whatsapp", "actions", "dashboard", "notifier", "broadcast", "retention"])
+@pytest.mark.parametrize(
+    "component", ["whatsapp", "actions", "dashboard", "notifier", "broadcast", "retention"]
+)
 def test_a_proper_production_configuration_starts(component: str) -> None:
     runtime.require_safe(component, SAFE)
 
@@ -29,11 +32,19 @@ def test_development_mode_never_blocks() -> None:
 @pytest.mark.parametrize(
     "component, change, problem",
     [
-        ("whatsapp", {"WHATSAPP_APP_SECRET": "simulator-app-secret"}, "WHATSAPP_APP_SECRET still has the local simulator"),
+        (
+            "whatsapp",
+            {"WHATSAPP_APP_SECRET": "simulator-app-secret"},
+            "WHATSAPP_APP_SECRET still has the local simulator",
+        ),
         ("whatsapp", {"WHATSAPP_APP_SECRET": ""}, "signatures cannot be checked"),
         ("whatsapp", {"WHATSAPP_INSECURE_DEV_MODE": "true"}, "signatures would not be checked"),
         ("notifier", {"WHATSAPP_ACCESS_TOKEN": "simulator-access-token"}, "WHATSAPP_ACCESS_TOKEN"),
-        ("broadcast", {"WHATSAPP_ACCESS_TOKEN": "simulator-access-token"}, "(?s)broadcast: refusing.*WHATSAPP_ACCESS_TOKEN"),
+        (
+            "broadcast",
+            {"WHATSAPP_ACCESS_TOKEN": "simulator-access-token"},
+            "(?s)broadcast: refusing.*WHATSAPP_ACCESS_TOKEN",
+        ),
         ("actions", {"LAYANWARGA_DATA_KEYS": ""}, "development key"),
         # The action server erases conversations and the retention job purges them: both must
         # reach the store the rasa instances write, never a local default file.

@@ -1,6 +1,7 @@
 """Finding a service from a citizen's free text: abbreviations, old names, regional spellings and
 typos through the project's normaliser; one clear match, several to choose from, or none; and the
 published index following every edit without a restart (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from typing import List
@@ -23,31 +24,39 @@ def _codes(index: ServiceIndex, text: str) -> List[str]:
     return [m.service.code for m in index.search(text).candidates]
 
 
-@pytest.mark.parametrize("text, code", [
-    ("imb", "pbg"),                       # the old name of the permit
-    ("PBG", "pbg"),
-    ("kia", "kia"),
-    ("SKCK", "skck"),
-    ("pbb", "pbb-p2"),
-    ("kk", "kartu-keluarga"),             # the normaliser expands kk -> kartu keluarga
-    ("nib", "nib-oss"),
-    ("ektp", "ktp-el"),                   # written together
-    ("ak1", "kartu-kuning"),
-])
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("imb", "pbg"),  # the old name of the permit
+        ("PBG", "pbg"),
+        ("kia", "kia"),
+        ("SKCK", "skck"),
+        ("pbb", "pbb-p2"),
+        ("kk", "kartu-keluarga"),  # the normaliser expands kk -> kartu keluarga
+        ("nib", "nib-oss"),
+        ("ektp", "ktp-el"),  # written together
+        ("ak1", "kartu-kuning"),
+    ],
+)
 def test_abbreviations_and_old_names_give_one_clear_match(index: ServiceIndex, text: str, code: str) -> None:
     result = index.search(text)
     assert result.outcome == ONE and _codes(index, text) == [code]
 
 
-@pytest.mark.parametrize("text, code", [
-    ("syarate gawe akta kelahiran opo wae", "akta-kelahiran"),     # Javanese
-    ("ulun handak maulah skck", "skck"),                            # Banjar
-    ("brp lama bikin kartu kuning", "kartu-kuning"),                # slang
-    ("akta kelahran anak", "akta-kelahiran"),                       # typo in a stemmed word
-    ("persetujuan bangunann gedung", "pbg"),                        # doubled letter
-    ("sertifkat laik higiene", "slhs"),                             # dropped letter
-])
-def test_regional_words_slang_and_typos_still_find_the_service(index: ServiceIndex, text: str, code: str) -> None:
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("syarate gawe akta kelahiran opo wae", "akta-kelahiran"),  # Javanese
+        ("ulun handak maulah skck", "skck"),  # Banjar
+        ("brp lama bikin kartu kuning", "kartu-kuning"),  # slang
+        ("akta kelahran anak", "akta-kelahiran"),  # typo in a stemmed word
+        ("persetujuan bangunann gedung", "pbg"),  # doubled letter
+        ("sertifkat laik higiene", "slhs"),  # dropped letter
+    ],
+)
+def test_regional_words_slang_and_typos_still_find_the_service(
+    index: ServiceIndex, text: str, code: str
+) -> None:
     assert index.search(text).best.service.code == code  # type: ignore[union-attr]
 
 
@@ -57,7 +66,9 @@ def test_a_word_shared_by_several_services_offers_them_to_choose(index: ServiceI
     assert {"akta-kelahiran", "akta-kematian", "akta-perkawinan"} <= set(_codes(index, "akta"))
 
 
-@pytest.mark.parametrize("text", ["cara bikin paspor", "harga cabe hari ini", "halo selamat pagi", "", "???", "syarat apa aja"])
+@pytest.mark.parametrize(
+    "text", ["cara bikin paspor", "harga cabe hari ini", "halo selamat pagi", "", "???", "syarat apa aja"]
+)
 def test_a_question_about_nothing_in_the_catalogue_finds_nothing(index: ServiceIndex, text: str) -> None:
     result = index.search(text)
     assert result.outcome == NONE and result.candidates == ()
@@ -84,11 +95,16 @@ def test_the_published_index_follows_each_edit_without_a_restart(db_url: str) ->
     with db.session_scope(db_url) as session:
         skck = services.published_service(session, "skck")
         assert skck is not None
-        renamed = services.content_from_mapping({
-            **{key: getattr(skck.content, key) for key in ("name", "purpose", "processing_time", "place")},
-            "requirements": list(skck.content.requirements), "fee": 30000,
-            "aliases": [*skck.content.aliases, "surat catatan polisi zaman now"],
-        })
+        renamed = services.content_from_mapping(
+            {
+                **{
+                    key: getattr(skck.content, key) for key in ("name", "purpose", "processing_time", "place")
+                },
+                "requirements": list(skck.content.requirements),
+                "fee": 30000,
+                "aliases": [*skck.content.aliases, "surat catatan polisi zaman now"],
+            }
+        )
         services.save_draft(session, "skck", renamed, "staf:polres")
     # A draft is not published: the search does not know the new name yet.
     assert service_search.search_published("zaman now", db_url).outcome == NONE

@@ -2,6 +2,7 @@
 the shipped catalogue, with floors a little under the figures in BENCHMARKS.md ("Service catalogue
 search"): a change to the search, the normaliser or the catalogue that makes citizens' questions
 find the wrong service fails here."""
+
 from __future__ import annotations
 
 import importlib.util

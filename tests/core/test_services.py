@@ -1,6 +1,7 @@
 """The service catalogue's domain rules: what a valid service is, drafts, publishing and history
 with an editor and date on each change, and the idempotent import of the shipped starting set
 (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -30,10 +31,19 @@ def _with(**changes: object) -> dict:
     return {**VALID, **changes}
 
 
-@pytest.mark.parametrize("fee, amount", [
-    ("gratis", 0), ("Gratis", 0), ("0", 0), (30000, 30000), ("30000", 30000), ("Rp30.000", 30000),
-    ("Rp 120.000", 120000), ("dihitung", None),
-])
+@pytest.mark.parametrize(
+    "fee, amount",
+    [
+        ("gratis", 0),
+        ("Gratis", 0),
+        ("0", 0),
+        (30000, 30000),
+        ("30000", 30000),
+        ("Rp30.000", 30000),
+        ("Rp 120.000", 120000),
+        ("dihitung", None),
+    ],
+)
 def test_a_fee_is_a_rupiah_amount_free_or_computed(fee: object, amount: object) -> None:
     assert services.parse_fee(fee) == amount
 
@@ -60,7 +70,9 @@ def test_an_empty_requirement_list_is_refused(requirements: object) -> None:
     assert set(refused.value.errors) == {"requirements"}
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://x.go.id", "oss.go.id", "http://", "https://a b"])
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "ftp://x.go.id", "oss.go.id", "http://", "https://a b"]
+)
 def test_a_link_that_is_not_http_is_refused(url: str) -> None:
     with pytest.raises(services.InvalidService) as refused:
         services.content_from_mapping(_with(online_url=url))
@@ -70,7 +82,9 @@ def test_a_link_that_is_not_http_is_refused(url: str) -> None:
 def test_every_bad_field_is_named_at_once() -> None:
     with pytest.raises(services.InvalidService) as refused:
         services.content_from_mapping({"fee": "murah", "online_url": "x"})
-    assert {"name", "requirements", "fee", "online_url", "purpose", "processing_time", "place"} <= set(refused.value.errors)
+    assert {"name", "requirements", "fee", "online_url", "purpose", "processing_time", "place"} <= set(
+        refused.value.errors
+    )
 
 
 def test_fee_text_reads_as_citizens_write_it() -> None:
@@ -123,7 +137,9 @@ def test_each_change_is_a_new_revision_with_its_editor_and_date_and_the_old_one_
 def test_an_earlier_revision_can_be_published_again(db_url: str) -> None:
     with db.session_scope(db_url) as session:
         _agency(session)
-        services.save_draft(session, "kia", services.content_from_mapping(_with(name="KIA")), "a", agency_code="disdukcapil")
+        services.save_draft(
+            session, "kia", services.content_from_mapping(_with(name="KIA")), "a", agency_code="disdukcapil"
+        )
         services.publish(session, "kia", "a")
         services.save_draft(session, "kia", services.content_from_mapping(_with(name="KIA salah")), "b")
         services.publish(session, "kia", "b")
@@ -169,7 +185,11 @@ def test_importing_the_shipped_set_twice_changes_nothing_the_second_time(db_url:
     assert len(first.created) == len(entries) and not first.updated
     assert second.created == [] and second.updated == [] and len(second.unchanged) == len(entries)
     assert revisions == len(entries) and len(published) == len(entries)
-    assert {p.code: p.letter_code for p in published if p.letter_code} == {"sktm": "sktm", "sku": "sku", "domisili": "domisili"}
+    assert {p.code: p.letter_code for p in published if p.letter_code} == {
+        "sktm": "sktm",
+        "sku": "sku",
+        "domisili": "domisili",
+    }
 
 
 def test_a_changed_file_updates_imported_services_but_never_an_offices_own_edit(db_url: str) -> None:
@@ -193,11 +213,20 @@ def test_a_changed_file_updates_imported_services_but_never_an_offices_own_edit(
 
 def test_a_file_with_bad_entries_names_each_and_writes_nothing(db_url: str) -> None:
     agencies, entries = services.load_file(SHIPPED)
-    bad = [dict(entries[0], fee="murah"), dict(entries[1], agency="entah"), dict(entries[2], code=entries[3]["code"]), *entries[3:]]
+    bad = [
+        dict(entries[0], fee="murah"),
+        dict(entries[1], agency="entah"),
+        dict(entries[2], code=entries[3]["code"]),
+        *entries[3:],
+    ]
     with db.session_scope(db_url) as session:
         with pytest.raises(services.InvalidService) as refused:
             services.import_catalogue(session, agencies, bad)
-    assert set(refused.value.errors) == {f"{entries[0]['code']}.fee", f"{entries[1]['code']}.agency", f"{entries[3]['code']}.code"}
+    assert set(refused.value.errors) == {
+        f"{entries[0]['code']}.fee",
+        f"{entries[1]['code']}.agency",
+        f"{entries[3]['code']}.code",
+    }
     with db.session_scope(db_url) as session:
         assert services.published_services(session) == [] and services.catalogue_stamp(session) == (0, 0)
 
@@ -225,12 +254,16 @@ def test_a_csv_file_imports_the_same_way_and_idempotently(db_url: str, tmp_path:
 def test_the_import_command_reports_counts_and_names_bad_entries(sqlite_url: str, tmp_path: Path) -> None:
     env = {"DATABASE_URL": sqlite_url, "PATH": "/usr/bin:/bin", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     run = [sys.executable, "-m", "layanwarga.services", "import"]
-    first = subprocess.run([*run, str(SHIPPED)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    first = subprocess.run(
+        [*run, str(SHIPPED)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert first.returncode == 0, first.stderr
     assert f"{len(services.load_file(SHIPPED)[1])} baru" in first.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text(CSV.replace("30000,PNBP", "tiga puluh ribu,PNBP"), encoding="utf-8")
-    second = subprocess.run([*run, str(bad)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(
+        [*run, str(bad)], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert second.returncode == 1 and "skck.fee" in second.stdout
 
 

@@ -1,5 +1,6 @@
 """The local spool keeps what waits through an outage encrypted, private, findable for erasure
 without naming anyone, readable across a key rotation, and never forever."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,7 +45,9 @@ def test_a_folder_made_by_someone_else_is_closed_to_other_users(tmp_path: Path) 
     assert mode(folder) == 0o700
 
 
-def test_entries_survive_a_key_rotation_and_move_to_the_new_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entries_survive_a_key_rotation_and_move_to_the_new_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
     read, rotated = Spool(tmp_path / "read"), Spool(tmp_path / "rotated")
     read.put(PHONE, ITEM)
@@ -73,15 +76,20 @@ def test_files_of_the_first_clear_format_are_encrypted_when_the_spool_opens(tmp_
     folder = tmp_path / "spool"
     folder.mkdir()
     tag = hashlib.sha256(PHONE.encode()).hexdigest()[:16]
-    for name, group in ((f"00000001764000000000000000-7-000001-{tag}.json", PHONE),
-                        (f"00000001764000000000000001-7-000002-{tag}.failed", PHONE),
-                        ("00000001764000000000000002-7-000003-abcd.json", OTHER)):
+    for name, group in (
+        (f"00000001764000000000000000-7-000001-{tag}.json", PHONE),
+        (f"00000001764000000000000001-7-000002-{tag}.failed", PHONE),
+        ("00000001764000000000000002-7-000003-abcd.json", OTHER),
+    ):
         (folder / name).write_text(json.dumps({"group": group, "item": ITEM}), encoding="utf-8")
         os.chmod(folder / name, 0o644)
     queue = Spool(folder)
     names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
-    assert names == ["00000001764000000000000000-7-000001.json", "00000001764000000000000001-7-000002.failed",
-                     "00000001764000000000000002-7-000003.json"]
+    assert names == [
+        "00000001764000000000000000-7-000001.json",
+        "00000001764000000000000001-7-000002.failed",
+        "00000001764000000000000002-7-000003.json",
+    ]
     for name in names:
         assert NIK.encode() not in (folder / name).read_bytes() and mode(folder / name) == 0o600
     assert [g for _, g, _ in queue.entries()] == [PHONE, OTHER]  # arrival order kept
@@ -120,7 +128,9 @@ def test_a_citizens_entries_are_removed_by_name_or_by_recorded_tag(tmp_path: Pat
     assert queue.remove_groups(group_tags(OTHER), tags=True) == 1 and len(queue) == 0
 
 
-def test_an_entry_removed_meanwhile_is_never_written_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_entry_removed_meanwhile_is_never_written_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Re-encryption on read must not resurrect a message another thread just replayed and
     removed (it would be answered twice)."""
     old, new = crypto.configured_keys()[0], Fernet.generate_key().decode()
@@ -147,11 +157,21 @@ def test_a_spool_bound_to_a_database_never_hands_out_another_databases_entries(t
     assert [g for _, g, _ in Spool(folder, database=theirs).entries()] == [PHONE, OTHER]
 
 
-def test_a_database_fingerprint_ignores_credentials_and_spelling_of_a_file_path(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_database_fingerprint_ignores_credentials_and_spelling_of_a_file_path(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from layanwarga.spool import database_fingerprint
 
-    assert database_fingerprint("postgresql://a:1@DB:5432/x") == database_fingerprint("postgresql+psycopg2://b:2@db:5432/x")
-    assert database_fingerprint("postgresql://a@db:5432/x") != database_fingerprint("postgresql://a@db:5432/y")
-    assert database_fingerprint("postgresql://a@db:5432/x") != database_fingerprint("postgresql://a@db2:5432/x")
+    assert database_fingerprint("postgresql://a:1@DB:5432/x") == database_fingerprint(
+        "postgresql+psycopg2://b:2@db:5432/x"
+    )
+    assert database_fingerprint("postgresql://a@db:5432/x") != database_fingerprint(
+        "postgresql://a@db:5432/y"
+    )
+    assert database_fingerprint("postgresql://a@db:5432/x") != database_fingerprint(
+        "postgresql://a@db2:5432/x"
+    )
     monkeypatch.chdir(tmp_path)
-    assert database_fingerprint("sqlite:///var/t.db") == database_fingerprint(f"sqlite:///{tmp_path / 'var' / 't.db'}")
+    assert database_fingerprint("sqlite:///var/t.db") == database_fingerprint(
+        f"sqlite:///{tmp_path / 'var' / 't.db'}"
+    )

@@ -1,5 +1,6 @@
 """Staff accounts: Argon2id hashes, generic login errors, throttling per account from one address
 and per address (in the database), sessions that expire on the server and are revoked when access changes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,14 @@ def test_passwords_are_argon2id_and_rules_apply(db_url: str) -> None:
         with pytest.raises(staff.UserError, match="minimal"):
             staff.create_user(session, username="x", full_name="X", password="pendek", role="admin")
         with pytest.raises(staff.UserError, match="OPD"):
-            staff.create_user(session, username="y", full_name="Y", password=PASSWORD, role="opd", agencies=list(INST.agencies))
+            staff.create_user(
+                session,
+                username="y",
+                full_name="Y",
+                password=PASSWORD,
+                role="opd",
+                agencies=list(INST.agencies),
+            )
         with pytest.raises(staff.UserError, match="sudah dipakai"):
             staff.create_user(session, username="Admin", full_name="Z", password=PASSWORD, role="admin")
 
@@ -53,7 +61,9 @@ def test_account_is_throttled_after_five_failures_from_one_address(db_url: str) 
     # The officer at their own desk is not locked out by someone else's guesses.
     assert login("pupr1", PASSWORD, ip="10.0.0.1", now=NOW + dt.timedelta(minutes=1)).user_id
     # After the window the right password works again from the guessing address too.
-    assert login("pupr1", PASSWORD, ip="10.6.6.6", now=NOW + staff.THROTTLE_WINDOW + dt.timedelta(minutes=1)).user_id
+    assert login(
+        "pupr1", PASSWORD, ip="10.6.6.6", now=NOW + staff.THROTTLE_WINDOW + dt.timedelta(minutes=1)
+    ).user_id
 
 
 def test_failures_from_many_addresses_never_lock_an_account(db_url: str) -> None:
@@ -77,7 +87,9 @@ def test_address_is_throttled_across_accounts(db_url: str) -> None:
     make_user("pupr1", "opd", "PUPR")
     for i in range(staff.MAX_FAILURES_PER_IP):
         login(f"tebak{i}", "salah", ip="10.6.6.6", now=NOW + dt.timedelta(seconds=i))
-    assert "Terlalu banyak" in login("pupr1", PASSWORD, ip="10.6.6.6", now=NOW + dt.timedelta(minutes=2)).error
+    assert (
+        "Terlalu banyak" in login("pupr1", PASSWORD, ip="10.6.6.6", now=NOW + dt.timedelta(minutes=2)).error
+    )
     assert login("pupr1", PASSWORD, ip="10.7.7.7", now=NOW + dt.timedelta(minutes=2)).user_id
 
 
@@ -98,7 +110,10 @@ def test_sessions_expire_when_idle_and_at_their_lifetime(db_url: str) -> None:
         staff.touch_session(session, active.session_id, now=NOW + dt.timedelta(minutes=10))
     # Idle for longer than the idle timeout (counted from the last touch at +10 min).
     with db.session_scope() as session:
-        assert staff.load_session(session, new.token, now=NOW + dt.timedelta(minutes=10) + staff.idle_timeout()) is None
+        assert (
+            staff.load_session(session, new.token, now=NOW + dt.timedelta(minutes=10) + staff.idle_timeout())
+            is None
+        )
     # Logged out: refused at once.
     with db.session_scope() as session:
         staff.end_session(session, new.token)
@@ -134,8 +149,16 @@ def test_password_change_and_access_change_revoke_sessions(db_url: str) -> None:
         token = staff.start_session(session, uid, None, None).token
     with db.session_scope() as session:
         user = session.get(StaffUser, uid)
-        staff.update_user(session, user, full_name="P", role="opd", agency_code="DLH", can_chat=False,
-                          is_active=True, agencies=list(INST.agencies))
+        staff.update_user(
+            session,
+            user,
+            full_name="P",
+            role="opd",
+            agency_code="DLH",
+            can_chat=False,
+            is_active=True,
+            agencies=list(INST.agencies),
+        )
     with db.session_scope() as session:
         assert staff.load_session(session, token) is None
 
@@ -144,17 +167,35 @@ def test_last_admin_cannot_be_demoted(db_url: str) -> None:
     uid = make_user("admin", "admin")
     with db.session_scope() as session:
         with pytest.raises(staff.UserError, match="minimal satu admin"):
-            staff.update_user(session, session.get(StaffUser, uid), full_name="A", role="surat",
-                              agency_code=None, can_chat=True, is_active=True)
+            staff.update_user(
+                session,
+                session.get(StaffUser, uid),
+                full_name="A",
+                role="surat",
+                agency_code=None,
+                can_chat=True,
+                is_active=True,
+            )
 
 
 def test_agencies_merge_configuration_and_dashboard_settings(db_url: str) -> None:
     with db.session_scope() as session:
-        staff.save_agency(session, INST, code="dishub", name="Dinas Perhubungan", contact="0536-1",
-                          digest_recipients="dishub@example.go.id", is_active=True)
-        staff.save_agency(session, INST, code="PUPR", name="", contact="0536-999", digest_recipients="", is_active=True)
+        staff.save_agency(
+            session,
+            INST,
+            code="dishub",
+            name="Dinas Perhubungan",
+            contact="0536-1",
+            digest_recipients="dishub@example.go.id",
+            is_active=True,
+        )
+        staff.save_agency(
+            session, INST, code="PUPR", name="", contact="0536-999", digest_recipients="", is_active=True
+        )
         with pytest.raises(staff.UserError):
-            staff.save_agency(session, INST, code="DLH", name="", contact="", digest_recipients="", is_active=False)
+            staff.save_agency(
+                session, INST, code="DLH", name="", contact="", digest_recipients="", is_active=False
+            )
     with db.session_scope() as session:
         agencies = staff.agencies(session, INST)
         assert agencies["DISHUB"].name == "Dinas Perhubungan" and not agencies["DISHUB"].from_config

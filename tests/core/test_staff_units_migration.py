@@ -1,6 +1,7 @@
 """Migration 0017: every staff account of an existing database stays, with no unit and no UPT,
 which the dashboard reads as the whole deployment (so each account sees what it did); the
 downgrade keeps them too (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,7 +34,11 @@ def old_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.M
     command.upgrade(migrate.alembic_config(url), BEFORE)
     at = dt.datetime(2026, 11, 2, 9, 0)
     with db.session_scope(url) as session:
-        for id_, username, role, agency in ((1, "admin", "admin", None), (2, "pupr", "opd", "PUPR"), (3, "surat", "surat", None)):
+        for id_, username, role, agency in (
+            (1, "admin", "admin", None),
+            (2, "pupr", "opd", "PUPR"),
+            (3, "surat", "surat", None),
+        ):
             session.execute(
                 text(
                     "INSERT INTO staff_users (id, username, full_name, role, agency_code, can_chat, password_hash,"

@@ -1,5 +1,6 @@
 """Subscriptions and announcements in the domain core: configuration, explicit opt-in and
 one-step opt-out, who an announcement reaches, queueing once, erasure, what citizens see."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,9 +41,15 @@ def _write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     "mutate, key",
     [
-        (lambda s: s["topics"]["bencana"].update(label="Informasi kebencanaan dan cuaca ekstrem"), "subscriptions.topics.bencana.label"),
+        (
+            lambda s: s["topics"]["bencana"].update(label="Informasi kebencanaan dan cuaca ekstrem"),
+            "subscriptions.topics.bencana.label",
+        ),
         (lambda s: s["topics"].update({"Bad Code": {"label": "x"}}), "subscriptions.topics.Bad Code"),
-        (lambda s: s["topics"]["program"].update(description="x" * 80), "subscriptions.topics.program.description"),
+        (
+            lambda s: s["topics"]["program"].update(description="x" * 80),
+            "subscriptions.topics.program.description",
+        ),
         (lambda s: s.update(topics={}), "subscriptions.topics"),
         (lambda s: s["areas"].append("Kelurahan Dengan Nama Sangat Panjang"), "subscriptions.areas[6]"),
         (lambda s: s["areas"].append("Panarung"), "subscriptions.areas[6]"),
@@ -52,7 +59,10 @@ def _write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
         (lambda s: s["template"].update(body="{{1}} {{2}} {{3}}"), "subscriptions.template.body"),
         (lambda s: s["template"].update(footer="x" * 61), "subscriptions.template.footer"),
         (lambda s: s["template"].pop("footer"), "subscriptions.template.footer"),
-        (lambda s: s["template"].update(stop_button="Berhenti berlangganan sekarang"), "subscriptions.template.stop_button"),
+        (
+            lambda s: s["template"].update(stop_button="Berhenti berlangganan sekarang"),
+            "subscriptions.template.stop_button",
+        ),
         (lambda s: s["template"].update(name="Pengumuman Resmi"), "subscriptions.template.name"),
         (lambda s: s.update(rate=5), "subscriptions.rate"),
     ],
@@ -72,8 +82,18 @@ def test_the_section_is_optional(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "answer, topic",
-    [("bencana", "bencana"), ("Info bencana", "bencana"), ("jadwal_layanan", "jadwal_layanan"), ("jadwal posyandu", "jadwal_layanan"),
-     ("SEMUA", "*"), ("*", "*"), ("agenda pembangunan", "pembangunan"), ("info", None), ("", None), ("gosip artis", None)],
+    [
+        ("bencana", "bencana"),
+        ("Info bencana", "bencana"),
+        ("jadwal_layanan", "jadwal_layanan"),
+        ("jadwal posyandu", "jadwal_layanan"),
+        ("SEMUA", "*"),
+        ("*", "*"),
+        ("agenda pembangunan", "pembangunan"),
+        ("info", None),
+        ("", None),
+        ("gosip artis", None),
+    ],
 )
 def test_topics_citizens_type(answer: str, topic) -> None:  # type: ignore[no-untyped-def]
     assert subscriptions.match_topic(INST, answer) == topic
@@ -81,8 +101,15 @@ def test_topics_citizens_type(answer: str, topic) -> None:  # type: ignore[no-un
 
 @pytest.mark.parametrize(
     "answer, area",
-    [("Panarung", "panarung"), ("kelurahan pahandut", "pahandut"), ("Pahandut Seberang", "pahandut-seberang"),
-     ("saya di pahandut seberang", "pahandut-seberang"), ("tanjung-pinang", "tanjung-pinang"), ("semua", "*"), ("Bandung", None)],
+    [
+        ("Panarung", "panarung"),
+        ("kelurahan pahandut", "pahandut"),
+        ("Pahandut Seberang", "pahandut-seberang"),
+        ("saya di pahandut seberang", "pahandut-seberang"),
+        ("tanjung-pinang", "tanjung-pinang"),
+        ("semua", "*"),
+        ("Bandung", None),
+    ],
 )
 def test_areas_citizens_type(answer: str, area) -> None:  # type: ignore[no-untyped-def]
     assert subscriptions.match_area(INST, answer) == area
@@ -91,11 +118,16 @@ def test_areas_citizens_type(answer: str, area) -> None:  # type: ignore[no-unty
 # -- opting in and out ----------------------------------------------------------------------------
 def _events() -> List[str]:
     with db.session_scope() as session:
-        return [e.action for e in session.execute(select(SubscriptionEvent).order_by(SubscriptionEvent.id)).scalars()]
+        return [
+            e.action
+            for e in session.execute(select(SubscriptionEvent).order_by(SubscriptionEvent.id)).scalars()
+        ]
 
 
 def test_opt_in_is_recorded_with_its_time_text_and_message(db_url: str) -> None:
-    assert subscriptions.subscribe(INST, "6281234567890", "bencana", "panarung", message_id="wamid.A", profile_name="Budi")
+    assert subscriptions.subscribe(
+        INST, "6281234567890", "bencana", "panarung", message_id="wamid.A", profile_name="Budi"
+    )
     assert not subscriptions.subscribe(INST, "6281234567890", "bencana", "panarung", message_id="wamid.B")
     with db.session_scope() as session:
         row = session.execute(select(Subscription)).scalar_one()
@@ -123,7 +155,10 @@ def test_one_opt_out_stops_everything_and_a_new_opt_in_starts_again(db_url: str)
     assert subscriptions.unsubscribe("6289999999999") == 0
     assert subscriptions.active_for(INST, sender) == []
     with db.session_scope() as session:
-        assert session.execute(select(func.count()).where(Subscription.opted_out_at.isnot(None))).scalar_one() == 2
+        assert (
+            session.execute(select(func.count()).where(Subscription.opted_out_at.isnot(None))).scalar_one()
+            == 2
+        )
     assert subscriptions.subscribe(INST, sender, "bencana", "panarung")
     assert _events() == ["subscribe", "subscribe", "unsubscribe", "subscribe"]
     assert len(subscriptions.active_for(INST, sender)) == 1
@@ -151,8 +186,16 @@ def test_who_an_announcement_reaches(db_url: str) -> None:
 # -- announcements -----------------------------------------------------------------------------
 def _draft(topic: str = "bencana", area: str = "panarung", **kw) -> int:  # type: ignore[no-untyped-def]
     with db.session_scope(write=True) as session:
-        row = subscriptions.create_draft(session, INST, title="Siaga banjir", topic=topic, area=area,
-                                         text="Bapak/Ibu, debit sungai Kahayan naik.\n\nMohon waspada.", actor="staf:admin", **kw)
+        row = subscriptions.create_draft(
+            session,
+            INST,
+            title="Siaga banjir",
+            topic=topic,
+            area=area,
+            text="Bapak/Ibu, debit sungai Kahayan naik.\n\nMohon waspada.",
+            actor="staf:admin",
+            **kw,
+        )
         return int(row.id)
 
 
@@ -167,7 +210,11 @@ def test_queueing_creates_one_row_per_subscriber_once(db_url: str) -> None:
         assert subscriptions.queue(session, INST, aid, "staf:admin") == 0
     with db.session_scope() as session:
         row = session.get(Announcement, aid)
-        assert row.status == subscriptions.SENDING and row.recipients == 5 and row.template_name == "layanwarga_pengumuman"
+        assert (
+            row.status == subscriptions.SENDING
+            and row.recipients == 5
+            and row.template_name == "layanwarga_pengumuman"
+        )
         assert subscriptions.summary(session, aid).by_status == {"pending": 5}
 
 
@@ -210,11 +257,18 @@ def test_nobody_subscribed_means_done_at_once(db_url: str) -> None:
 def test_a_picture_needs_the_picture_template(db_url: str, tmp_path: Path) -> None:
     from layanwarga import media
 
-    stored = media.store_media(b"\x89PNG\r\n\x1a\n" + b"0" * 64, mime_type="image/png", purpose="pengumuman",
-                               media_dir=tmp_path / "media")
+    stored = media.store_media(
+        b"\x89PNG\r\n\x1a\n" + b"0" * 64,
+        mime_type="image/png",
+        purpose="pengumuman",
+        media_dir=tmp_path / "media",
+    )
     aid = _draft(image_media_id=stored.id)
     no_image_template = dataclasses.replace(
-        INST, subscriptions=dataclasses.replace(INST.subscriptions, template=dataclasses.replace(INST.subscriptions.template, image_name=None))
+        INST,
+        subscriptions=dataclasses.replace(
+            INST.subscriptions, template=dataclasses.replace(INST.subscriptions.template, image_name=None)
+        ),
     )
     with db.session_scope(write=True) as session:
         with pytest.raises(subscriptions.AnnouncementError):
@@ -237,7 +291,10 @@ def test_what_citizens_see(db_url: str) -> None:
     assert [p["text"] for p in body["parameters"]] == ["Info bencana", rendered.text_parameter]
     assert button["sub_type"] == "quick_reply" and button["parameters"][0]["payload"] == "/berhenti_langganan"
     with_picture = subscriptions.template_object(dataclasses.replace(rendered, has_image=True), "MEDIA1")
-    assert with_picture["components"][0] == {"type": "header", "parameters": [{"type": "image", "image": {"id": "MEDIA1"}}]}
+    assert with_picture["components"][0] == {
+        "type": "header",
+        "parameters": [{"type": "image", "image": {"id": "MEDIA1"}}],
+    }
 
 
 def test_text_length_limit_leaves_room_in_the_template() -> None:

@@ -1,6 +1,7 @@
 """Following a complaint: the follower becomes a supporter (once), their photo joins the ticket,
 their anonymity choice is kept; every later state message reaches them through the outbox, and
 they can answer the closing question and rate on their own row."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,7 +17,9 @@ REPORTER, NEIGHBOUR = "6281111111111", "6282222222222"
 
 
 def follow(number: str, sender: str = NEIGHBOUR, key: str = "f1", **overrides: Any) -> supporters.FollowView:
-    draft = supporters.FollowDraft(number=number, sender=sender, idempotency_key=key, note="Lampu ini mati juga", **overrides)
+    draft = supporters.FollowDraft(
+        number=number, sender=sender, idempotency_key=key, note="Lampu ini mati juga", **overrides
+    )
     return supporters.follow(INST, draft)
 
 
@@ -43,7 +46,9 @@ def test_following_adds_one_supporter_with_their_photo_and_choices(db_url: str) 
 
 def test_only_an_open_complaint_can_be_followed(db_url: str) -> None:
     number = complaint("r1", sender=REPORTER).number
-    notifications.change_state_and_notify(INST, ticket_id(number), states.DITOLAK, "staf:admin", note="Di luar wilayah.")
+    notifications.change_state_and_notify(
+        INST, ticket_id(number), states.DITOLAK, "staf:admin", note="Di luar wilayah."
+    )
     with pytest.raises(supporters.NotFollowable):
         follow(number)
     with pytest.raises(supporters.NotFollowable):

@@ -1,5 +1,6 @@
 """Migration 0017_supporters: the supporters table and the nearby search's indexes come and go
 cleanly on SQLite and PostgreSQL, and a follow works after the upgrade."""
+
 from __future__ import annotations
 
 from pathlib import Path

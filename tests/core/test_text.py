@@ -1,4 +1,5 @@
 """Reading citizens' free text: first messages that already describe a problem, places."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,9 @@ def test_a_message_telling_what_happened_is_a_description(message: str) -> None:
     assert describes_problem(message)
 
 
-@pytest.mark.parametrize("message", ["mau lapor jalan rusak", "lapor min", "/lapor_sampah", "pengaduan sampah", ""])
+@pytest.mark.parametrize(
+    "message", ["mau lapor jalan rusak", "lapor min", "/lapor_sampah", "pengaduan sampah", ""]
+)
 def test_a_request_to_report_is_not_a_description(message: str) -> None:
     assert not describes_problem(message)
 

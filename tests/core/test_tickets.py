@@ -1,4 +1,5 @@
 """Ticket service: routing, SLA, idempotent submissions, ownership, state history."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -109,7 +110,11 @@ def test_media_of_the_sender_is_attached_but_not_another_citizens(db_url: str) -
         ids = [own_media.id, foreign_media.id]
     tickets.submit_complaint(INST, complaint(media_ids=ids), now=MONDAY_MORNING)
     with db.session_scope() as session:
-        attached = session.execute(select(Media.whatsapp_media_id).where(Media.ticket_id.isnot(None))).scalars().all()
+        attached = (
+            session.execute(select(Media.whatsapp_media_id).where(Media.ticket_id.isnot(None)))
+            .scalars()
+            .all()
+        )
     assert attached == ["m1"]
 
 

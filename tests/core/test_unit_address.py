@@ -1,5 +1,6 @@
 """Typed addresses: which kelurahan or kecamatan a citizen names, with typos and regional
 spellings; ambiguous or unknown names give suggestions instead of a guess."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,10 @@ def found(tree: UnitTree, text: str, asked: bool = False) -> Optional[str]:
         ("kel. langkai", "Kelurahan Langkai"),
         ("kelurahan langkai", "Kelurahan Langkai"),
         ("Kelurahan Langkai", "Kelurahan Langkai"),
-        ("Jl. Garuda No. 5 RT 03/RW 02, Kel. Langkai, Kec. Pahandut, Kota Palangka Raya", "Kelurahan Langkai"),
+        (
+            "Jl. Garuda No. 5 RT 03/RW 02, Kel. Langkai, Kec. Pahandut, Kota Palangka Raya",
+            "Kelurahan Langkai",
+        ),
         ("sy tinggal di lengkai pak", "Kelurahan Langkai"),  # a vowel wrong
         ("langkay", "Kelurahan Langkai"),
         ("lngkai", "Kelurahan Langkai"),  # a letter missing
@@ -111,7 +115,15 @@ def test_two_places_that_disagree_are_ambiguous(city: UnitTree, text: str, sugge
     [
         ("tumbang", {"Kelurahan Tumbang Tahai", "Kelurahan Tumbang Rungan"}),  # half of two names
         ("kel. kameloh", {"Kelurahan Kameloh Baru"}),
-        ("bukit", {"Kelurahan Bukit Sua", "Kecamatan Bukit Batu", "Kelurahan Petuk Bukit", "Kelurahan Bukit Tunggal"}),
+        (
+            "bukit",
+            {
+                "Kelurahan Bukit Sua",
+                "Kecamatan Bukit Batu",
+                "Kelurahan Petuk Bukit",
+                "Kelurahan Bukit Tunggal",
+            },
+        ),
     ],
 )
 def test_an_unknown_name_comes_with_up_to_three_suggestions(city: UnitTree, text: str, first: set) -> None:
@@ -147,7 +159,10 @@ def test_the_same_village_name_in_two_kecamatan_of_a_kabupaten(tmp_path: Path) -
     tree = load_institution(path).units
     both = match_address(tree, "desa tulungrejo")
     assert both.unit is None and both.ambiguous
-    assert {(u.name, tree.parent(u.code).name) for u in both.suggestions} == {("Tulungrejo", "Donomulyo"), ("Tulungrejo", "Ngantang")}
+    assert {(u.name, tree.parent(u.code).name) for u in both.suggestions} == {
+        ("Tulungrejo", "Donomulyo"),
+        ("Tulungrejo", "Ngantang"),
+    }
     assert match_address(tree, "desa tulungrejo kec ngantang").unit.code == "35.07.27.2011"
     assert match_address(tree, "tulungrejo, donomulyo, kab. malang").unit.code == "35.07.01.2001"
 

@@ -1,5 +1,6 @@
 """Location pins: the kelurahan a pin falls in, from the city's boundary file; a bad file stops
 start-up naming the file, the feature and the reason."""
+
 from __future__ import annotations
 
 import copy
@@ -16,7 +17,12 @@ from layanwarga.units import UnitTree
 
 SAMPLE = PROJECT_ROOT / "deploy" / "examples" / "instansi-palangka-raya.yml"
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "units" / "palangka-raya-test-boundaries.geojson"
-LANGKAI, PAHANDUT_SEBERANG, PALANGKA, MENTENG = "62.71.01.1003", "62.71.01.1005", "62.71.03.1001", "62.71.03.1002"
+LANGKAI, PAHANDUT_SEBERANG, PALANGKA, MENTENG = (
+    "62.71.01.1003",
+    "62.71.01.1005",
+    "62.71.03.1001",
+    "62.71.03.1002",
+)
 
 
 def fixture() -> Dict[str, Any]:
@@ -62,7 +68,9 @@ def test_the_fixture_is_labelled_test_geometry() -> None:
         (-2.205, 113.935, MENTENG),  # Menteng's second piece (a MultiPolygon)
     ],
 )
-def test_a_pin_inside_a_kelurahan_finds_it(tree: UnitTree, latitude: float, longitude: float, code: str) -> None:
+def test_a_pin_inside_a_kelurahan_finds_it(
+    tree: UnitTree, latitude: float, longitude: float, code: str
+) -> None:
     unit = tree.unit_at(latitude, longitude)
     assert unit is not None and unit.code == code
 
@@ -90,7 +98,9 @@ def test_a_pin_on_a_shared_edge_gets_one_kelurahan_every_time(tree: UnitTree) ->
     assert tree.unit_at(-2.215, 113.9101).code == PAHANDUT_SEBERANG
 
 
-def test_the_config_check_says_which_kelurahan_have_no_boundary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_config_check_says_which_kelurahan_have_no_boundary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "batas.geojson"
     target.write_text(FIXTURE.read_text(encoding="utf-8"), encoding="utf-8")
     assert main([str(city_config(tmp_path, "batas.geojson"))]) == 0  # relative to the config's folder
@@ -103,7 +113,13 @@ def test_pieces_of_one_kelurahan_are_one_area(tmp_path: Path) -> None:
     menteng = next(f for f in data["features"] if f["properties"]["code"] == MENTENG)
     first, second = menteng["geometry"]["coordinates"]
     menteng["geometry"] = {"type": "Polygon", "coordinates": first}
-    data["features"].append({"type": "Feature", "properties": {"code": "6271031002"}, "geometry": {"type": "Polygon", "coordinates": second}})
+    data["features"].append(
+        {
+            "type": "Feature",
+            "properties": {"code": "6271031002"},
+            "geometry": {"type": "Polygon", "coordinates": second},
+        }
+    )
     tree = load_institution(with_geojson(tmp_path, data)).units
     assert tree.unit_at(-2.205, 113.935).code == MENTENG and tree.unit_at(-2.205, 113.915).code == MENTENG
 
@@ -131,33 +147,67 @@ def _feature(data: Dict[str, Any], index: int) -> Dict[str, Any]:
 
 BOWTIE = [[[113.90, -2.22], [113.91, -2.21], [113.91, -2.22], [113.90, -2.21], [113.90, -2.22]]]
 BAD_FEATURES = [
-    ("no code", lambda d: _feature(d, 1)["properties"].pop("code"),
-     r"feature 1: no 'code' property"),
-    ("code outside the tree", lambda d: _feature(d, 1)["properties"].update(code="62.01.01.2001"),
-     r"feature 1 \(62\.01\.01\.2001\): '62\.01\.01\.2001' \(.*Kotawaringin Barat.*\) is not a kelurahan/desa of the tree"),
-    ("code that does not exist", lambda d: _feature(d, 1)["properties"].update(code="99"),
-     r"feature 1 \(99\): '99' \(not a Kemendagri code\) is not a kelurahan/desa of the tree"),
-    ("a point, not a polygon", lambda d: _feature(d, 2).update(geometry={"type": "Point", "coordinates": [113.9, -2.2]}),
-     r"feature 2 \(62\.71\.03\.1001 Palangka\): geometry is a 'Point', not a Polygon or MultiPolygon"),
-    ("no geometry", lambda d: _feature(d, 2).update(geometry=None),
-     r"feature 2 \(62\.71\.03\.1001 Palangka\): no geometry"),
-    ("self-intersecting ring", lambda d: _feature(d, 0).update(geometry={"type": "Polygon", "coordinates": BOWTIE}),
-     r"feature 0 \(62\.71\.01\.1003 Langkai\): invalid polygon: (Ring )?Self-intersection"),
-    ("ring of two points", lambda d: _feature(d, 0).update(geometry={"type": "Polygon", "coordinates": [[[113.9, -2.2], [113.91, -2.2]]]}),
-     r"feature 0 \(62\.71\.01\.1003 Langkai\): malformed coordinates"),
-    ("projected coordinates", lambda d: _feature(d, 3)["geometry"].update(
-        type="Polygon", coordinates=[[[800000, 9750000], [801000, 9750000], [801000, 9751000], [800000, 9750000]]]),
-     r"feature 3 \(62\.71\.03\.1002 Menteng\): coordinates are not longitude/latitude \(WGS 84\)"),
-    ("not a feature", lambda d: d["features"].append({"type": "Polygon"}),
-     r"feature 4: not a GeoJSON Feature"),
-    ("overlapping kelurahan", lambda d: _feature(d, 1)["geometry"]["coordinates"][0].__setitem__(
-        slice(None), [[113.905, -2.22], [113.92, -2.22], [113.92, -2.21], [113.905, -2.21], [113.905, -2.22]]),
-     r"feature 0 \(62\.71\.01\.1003 Langkai\) and feature 1 \(62\.71\.01\.1005 Pahandut Seberang\) overlap by [\d,]+ m²"),
+    ("no code", lambda d: _feature(d, 1)["properties"].pop("code"), r"feature 1: no 'code' property"),
+    (
+        "code outside the tree",
+        lambda d: _feature(d, 1)["properties"].update(code="62.01.01.2001"),
+        r"feature 1 \(62\.01\.01\.2001\): '62\.01\.01\.2001' \(.*Kotawaringin Barat.*\) is not a kelurahan/desa of the tree",
+    ),
+    (
+        "code that does not exist",
+        lambda d: _feature(d, 1)["properties"].update(code="99"),
+        r"feature 1 \(99\): '99' \(not a Kemendagri code\) is not a kelurahan/desa of the tree",
+    ),
+    (
+        "a point, not a polygon",
+        lambda d: _feature(d, 2).update(geometry={"type": "Point", "coordinates": [113.9, -2.2]}),
+        r"feature 2 \(62\.71\.03\.1001 Palangka\): geometry is a 'Point', not a Polygon or MultiPolygon",
+    ),
+    (
+        "no geometry",
+        lambda d: _feature(d, 2).update(geometry=None),
+        r"feature 2 \(62\.71\.03\.1001 Palangka\): no geometry",
+    ),
+    (
+        "self-intersecting ring",
+        lambda d: _feature(d, 0).update(geometry={"type": "Polygon", "coordinates": BOWTIE}),
+        r"feature 0 \(62\.71\.01\.1003 Langkai\): invalid polygon: (Ring )?Self-intersection",
+    ),
+    (
+        "ring of two points",
+        lambda d: _feature(d, 0).update(
+            geometry={"type": "Polygon", "coordinates": [[[113.9, -2.2], [113.91, -2.2]]]}
+        ),
+        r"feature 0 \(62\.71\.01\.1003 Langkai\): malformed coordinates",
+    ),
+    (
+        "projected coordinates",
+        lambda d: _feature(d, 3)["geometry"].update(
+            type="Polygon",
+            coordinates=[[[800000, 9750000], [801000, 9750000], [801000, 9751000], [800000, 9750000]]],
+        ),
+        r"feature 3 \(62\.71\.03\.1002 Menteng\): coordinates are not longitude/latitude \(WGS 84\)",
+    ),
+    (
+        "not a feature",
+        lambda d: d["features"].append({"type": "Polygon"}),
+        r"feature 4: not a GeoJSON Feature",
+    ),
+    (
+        "overlapping kelurahan",
+        lambda d: _feature(d, 1)["geometry"]["coordinates"][0].__setitem__(
+            slice(None),
+            [[113.905, -2.22], [113.92, -2.22], [113.92, -2.21], [113.905, -2.21], [113.905, -2.22]],
+        ),
+        r"feature 0 \(62\.71\.01\.1003 Langkai\) and feature 1 \(62\.71\.01\.1005 Pahandut Seberang\) overlap by [\d,]+ m²",
+    ),
 ]
 
 
 @pytest.mark.parametrize("change, message", [b[1:] for b in BAD_FEATURES], ids=[b[0] for b in BAD_FEATURES])
-def test_a_bad_feature_stops_start_up_naming_it(tmp_path: Path, change: Callable[[Dict[str, Any]], None], message: str) -> None:
+def test_a_bad_feature_stops_start_up_naming_it(
+    tmp_path: Path, change: Callable[[Dict[str, Any]], None], message: str
+) -> None:
     path = with_geojson(tmp_path, _mutate(change))
     with pytest.raises(ConfigError, match=message) as raised:
         load_institution(path)
@@ -187,7 +237,9 @@ def test_every_bad_feature_is_listed_at_once(tmp_path: Path, capsys: pytest.Capt
 
     assert main([str(with_geojson(tmp_path, _mutate(spoil)))]) == 1
     err = capsys.readouterr().err
-    assert "2 problem(s)" in err and "feature 0 (62.71.01.1003 Langkai)" in err and "feature 2: no 'code'" in err
+    assert (
+        "2 problem(s)" in err and "feature 0 (62.71.01.1003 Langkai)" in err and "feature 2: no 'code'" in err
+    )
 
 
 @pytest.mark.parametrize(
@@ -195,8 +247,16 @@ def test_every_bad_feature_is_listed_at_once(tmp_path: Path, capsys: pytest.Capt
     [
         ("{not json", r"batas\.geojson is not valid JSON"),
         (json.dumps({"type": "Feature"}), r"is not a GeoJSON FeatureCollection"),
-        (json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32750"}}, "features": []}),
-         r"is in urn:ogc:def:crs:EPSG::32750, not longitude/latitude \(WGS 84\); convert it: ogr2ogr"),
+        (
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32750"}},
+                    "features": [],
+                }
+            ),
+            r"is in urn:ogc:def:crs:EPSG::32750, not longitude/latitude \(WGS 84\); convert it: ogr2ogr",
+        ),
     ],
 )
 def test_a_malformed_file_stops_start_up(tmp_path: Path, content: str, message: str) -> None:
@@ -218,7 +278,9 @@ def test_the_benchmarks_synthetic_grid_is_a_valid_city(tmp_path: Path) -> None:
     centre must be its own kelurahan, or the benchmark measures failures."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("benchmark_units", PROJECT_ROOT / "scripts" / "benchmark_units.py")
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_units", PROJECT_ROOT / "scripts" / "benchmark_units.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     codes = [u.code for u in load_institution(SAMPLE).units if u.level == 4]

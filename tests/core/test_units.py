@@ -1,5 +1,6 @@
 """A city's organisation tree in instansi.yml: read from Kemendagri codes, settings inherited,
 every mistake named, and today's single-unit file unchanged."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,7 +79,12 @@ def test_a_file_without_a_tree_is_one_unit_the_institution() -> None:
     tree = inst.units
     assert tree.single and len(tree) == 1
     unit = tree.root
-    assert (unit.code, unit.kind, unit.name, unit.title) == (LANGKAI, "kelurahan", inst.name, "Kelurahan Langkai")
+    assert (unit.code, unit.kind, unit.name, unit.title) == (
+        LANGKAI,
+        "kelurahan",
+        inst.name,
+        "Kelurahan Langkai",
+    )
     assert unit.parent is None and unit.children == ()
     settings = unit.settings
     assert (settings.address, settings.map_url, settings.phone) == (inst.address, inst.map_url, inst.phone)
@@ -116,7 +122,11 @@ def test_lookup_ancestors_descendants_and_kecamatan() -> None:
     everything = [u.code for u in tree]
     assert everything[:3] == [CITY, PAHANDUT, f"{PAHANDUT}.1001"] and len(everything) == 36
     assert everything.index("62.71.02") == 8  # after Pahandut's six kelurahan: the file's order
-    assert tree.is_within(LANGKAI, PAHANDUT) and tree.is_within(LANGKAI, LANGKAI) and tree.is_within(LANGKAI, CITY)
+    assert (
+        tree.is_within(LANGKAI, PAHANDUT)
+        and tree.is_within(LANGKAI, LANGKAI)
+        and tree.is_within(LANGKAI, CITY)
+    )
     assert not tree.is_within(LANGKAI, JEKAN_RAYA) and not tree.is_within(PAHANDUT, LANGKAI)
     assert tree.kecamatan_of(LANGKAI).code == PAHANDUT
     assert tree.kecamatan_of(PAHANDUT).code == PAHANDUT
@@ -142,9 +152,14 @@ def test_settings_come_from_the_nearest_unit_that_sets_them(tmp_path: Path) -> N
     tree = load_mutated(tmp_path, mutate)
     city, pahandut, langkai, panarung = (tree[c].settings for c in (CITY, PAHANDUT, LANGKAI, PANARUNG))
     palangka = tree[PALANGKA].settings
-    assert langkai.office_hours == pahandut.office_hours == {
-        "monday": ((dt.time(8), dt.time(12)),), "saturday": ((dt.time(8), dt.time(11)),),
-    }
+    assert (
+        langkai.office_hours
+        == pahandut.office_hours
+        == {
+            "monday": ((dt.time(8), dt.time(12)),),
+            "saturday": ((dt.time(8), dt.time(11)),),
+        }
+    )
     assert palangka.office_hours == city.office_hours  # Jekan Raya sets none: the city's
     assert panarung.phone == "(0536) 200" and palangka.phone == "(0536) 100"
     assert langkai.phone == "(0536) 322-1001"  # its own
@@ -167,7 +182,10 @@ def test_settings_come_from_the_nearest_unit_that_sets_them(tmp_path: Path) -> N
 def test_letters_issued_by_kind_with_fields_from_the_nearest_unit(tmp_path: Path) -> None:
     def mutate(raw: Dict[str, Any]) -> None:
         pahandut = unit_raw(raw, PAHANDUT)
-        pahandut["letters"] = {"sku": {"fee": "Rp 0 (digratiskan kecamatan)", "processing_days": 3}, "domisili": False}
+        pahandut["letters"] = {
+            "sku": {"fee": "Rp 0 (digratiskan kecamatan)", "processing_days": 3},
+            "domisili": False,
+        }
         langkai = unit_raw(raw, LANGKAI)
         langkai["letters"] = {
             "sktm": {"pickup": "Meja SKTM Kantor Kelurahan Langkai", "requirements": ["Foto KTP pemohon"]},
@@ -212,53 +230,110 @@ def _child(raw: Dict[str, Any], code: str, **extra: Any) -> None:
 
 
 MISTAKES = [
-    ("unknown code", lambda r: _child(r, "62.71.01.1099"),
-     r"units\.children\[0\]\.children\[6\]\.code: '62\.71\.01\.1099' is not a Kemendagri region code"),
-    ("outside the city", lambda r: r["units"]["children"].append({"code": "62.01.01"}),
-     r"units\.children\[5\]\.code: 62\.01\.01 \(.*\) is outside 62\.71 \(Kota Palangka Raya\)"),
-    ("under the wrong kecamatan", lambda r: _child(r, "62.71.02.1001"),
-     r"62\.71\.02\.1001 \(Marang\) lies in 62\.71\.02 \(Bukit Batu\), not in 62\.71\.01 \(Pahandut\): list it under 62\.71\.02"),
-    ("duplicate", lambda r: _child(r, LANGKAI),
-     r"units\.children\[0\]\.children\[6\]\.code: 62\.71\.01\.1003 \(Langkai\) is listed twice \(also at units\.children\[0\]\.children\[2\]\)"),
-    ("loop", lambda r: _child(r, CITY),
-     r"units\.children\[0\]\.children\[6\]\.code: loop: 62\.71 \(Kota Palangkaraya\) is already above this entry"),
-    ("a unit under a kelurahan", lambda r: unit_raw(r, LANGKAI).update(children=[{"code": "62.71.01.1004"}]),
-     r"units\.children\[0\]\.children\[2\]\.children: 62\.71\.01\.1003 \(Langkai\) is a kelurahan; no unit lies under"),
-    ("name of another place", lambda r: unit_raw(r, LANGKAI).update(name="Panarung"),
-     r"units\.children\[0\]\.children\[2\]\.name: 'Panarung' is not the name of 62\.71\.01\.1003 in the region data \('Langkai'\)"),
-    ("unquoted code", lambda r: r["units"].update(code=62.7),
-     r"units\.code: 62\.7: write codes in quotes"),
-    ("missing code", lambda r: _child(r, None),
-     r"units\.children\[0\]\.children\[6\]\.code: missing"),
-    ("unknown key", lambda r: unit_raw(r, LANGKAI).update(adress="Jl. X"),
-     r"units\.children\[0\]\.children\[2\]\.adress: unknown key"),
-    ("setting on the city", lambda r: r["units"].update(address="Jl. X"),
-     r"units\.address: unknown key \(the city's settings are the institution section's\)"),
-    ("bad office hours of a unit", lambda r: unit_raw(r, LANGKAI).update(office_hours={"monday": ["16:00-08:00"]}),
-     r"units\.children\[0\]\.children\[2\]\.office_hours\.monday: '16:00-08:00' ends before it starts"),
-    ("half a coordinate pair", lambda r: unit_raw(r, PANARUNG).update(latitude=-2.2),
-     r"units\.children\[0\]\.children\[1\]\.longitude: missing \(latitude and longitude go together\)"),
-    ("unknown letter type at a unit", lambda r: unit_raw(r, LANGKAI).update(letters={"ktp": True}),
-     r"units\.children\[0\]\.children\[2\]\.letters\.ktp: unknown letter type"),
-    ("letter type offered nowhere", lambda r: r["letters"]["sku"].update(issued_by=["desa"]),
-     r"letters\.sku: no unit of the tree issues it \(issued_by: desa\)"),
-    ("unknown kind in issued_by", lambda r: r["letters"]["sku"].update(issued_by=["rt"]),
-     r"letters\.sku\.issued_by: expected unit kinds among"),
-    ("UPT of an unknown kecamatan", lambda r: r["agencies"]["DLH"]["upt"][1].update(kecamatan=["62.71.09"]),
-     r"agencies\.DLH\.upt\[1\]\.kecamatan: '62\.71\.09' is not a kecamatan of the tree"),
-    ("UPT naming a kelurahan", lambda r: r["agencies"]["DLH"]["upt"][1].update(kecamatan=LANGKAI),
-     r"agencies\.DLH\.upt\[1\]\.kecamatan: '62\.71\.01\.1003' is not a kecamatan of the tree"),
-    ("kecamatan in two UPTs of one agency", lambda r: r["agencies"]["DLH"]["upt"][1].update(kecamatan=[PAHANDUT]),
-     r"agencies\.DLH\.upt\[1\]\.kecamatan: 62\.71\.01 \(Pahandut\) is already covered by UPT Persampahan"),
-    ("region code of another place", lambda r: r["institution"].update(region_code="62.72"),
-     r"institution\.region_code: '62\.72' is not the tree's root"),
-    ("a place of two units", lambda r: unit_raw(r, LANGKAI).update(places=["bundaran  besar"]),
-     r"units\.children\[2\]\.children\[0\]\.places: 'Bundaran Besar' is also a place of 62\.71\.01\.1003 \(Langkai\)"),
+    (
+        "unknown code",
+        lambda r: _child(r, "62.71.01.1099"),
+        r"units\.children\[0\]\.children\[6\]\.code: '62\.71\.01\.1099' is not a Kemendagri region code",
+    ),
+    (
+        "outside the city",
+        lambda r: r["units"]["children"].append({"code": "62.01.01"}),
+        r"units\.children\[5\]\.code: 62\.01\.01 \(.*\) is outside 62\.71 \(Kota Palangka Raya\)",
+    ),
+    (
+        "under the wrong kecamatan",
+        lambda r: _child(r, "62.71.02.1001"),
+        r"62\.71\.02\.1001 \(Marang\) lies in 62\.71\.02 \(Bukit Batu\), not in 62\.71\.01 \(Pahandut\): list it under 62\.71\.02",
+    ),
+    (
+        "duplicate",
+        lambda r: _child(r, LANGKAI),
+        r"units\.children\[0\]\.children\[6\]\.code: 62\.71\.01\.1003 \(Langkai\) is listed twice \(also at units\.children\[0\]\.children\[2\]\)",
+    ),
+    (
+        "loop",
+        lambda r: _child(r, CITY),
+        r"units\.children\[0\]\.children\[6\]\.code: loop: 62\.71 \(Kota Palangkaraya\) is already above this entry",
+    ),
+    (
+        "a unit under a kelurahan",
+        lambda r: unit_raw(r, LANGKAI).update(children=[{"code": "62.71.01.1004"}]),
+        r"units\.children\[0\]\.children\[2\]\.children: 62\.71\.01\.1003 \(Langkai\) is a kelurahan; no unit lies under",
+    ),
+    (
+        "name of another place",
+        lambda r: unit_raw(r, LANGKAI).update(name="Panarung"),
+        r"units\.children\[0\]\.children\[2\]\.name: 'Panarung' is not the name of 62\.71\.01\.1003 in the region data \('Langkai'\)",
+    ),
+    ("unquoted code", lambda r: r["units"].update(code=62.7), r"units\.code: 62\.7: write codes in quotes"),
+    ("missing code", lambda r: _child(r, None), r"units\.children\[0\]\.children\[6\]\.code: missing"),
+    (
+        "unknown key",
+        lambda r: unit_raw(r, LANGKAI).update(adress="Jl. X"),
+        r"units\.children\[0\]\.children\[2\]\.adress: unknown key",
+    ),
+    (
+        "setting on the city",
+        lambda r: r["units"].update(address="Jl. X"),
+        r"units\.address: unknown key \(the city's settings are the institution section's\)",
+    ),
+    (
+        "bad office hours of a unit",
+        lambda r: unit_raw(r, LANGKAI).update(office_hours={"monday": ["16:00-08:00"]}),
+        r"units\.children\[0\]\.children\[2\]\.office_hours\.monday: '16:00-08:00' ends before it starts",
+    ),
+    (
+        "half a coordinate pair",
+        lambda r: unit_raw(r, PANARUNG).update(latitude=-2.2),
+        r"units\.children\[0\]\.children\[1\]\.longitude: missing \(latitude and longitude go together\)",
+    ),
+    (
+        "unknown letter type at a unit",
+        lambda r: unit_raw(r, LANGKAI).update(letters={"ktp": True}),
+        r"units\.children\[0\]\.children\[2\]\.letters\.ktp: unknown letter type",
+    ),
+    (
+        "letter type offered nowhere",
+        lambda r: r["letters"]["sku"].update(issued_by=["desa"]),
+        r"letters\.sku: no unit of the tree issues it \(issued_by: desa\)",
+    ),
+    (
+        "unknown kind in issued_by",
+        lambda r: r["letters"]["sku"].update(issued_by=["rt"]),
+        r"letters\.sku\.issued_by: expected unit kinds among",
+    ),
+    (
+        "UPT of an unknown kecamatan",
+        lambda r: r["agencies"]["DLH"]["upt"][1].update(kecamatan=["62.71.09"]),
+        r"agencies\.DLH\.upt\[1\]\.kecamatan: '62\.71\.09' is not a kecamatan of the tree",
+    ),
+    (
+        "UPT naming a kelurahan",
+        lambda r: r["agencies"]["DLH"]["upt"][1].update(kecamatan=LANGKAI),
+        r"agencies\.DLH\.upt\[1\]\.kecamatan: '62\.71\.01\.1003' is not a kecamatan of the tree",
+    ),
+    (
+        "kecamatan in two UPTs of one agency",
+        lambda r: r["agencies"]["DLH"]["upt"][1].update(kecamatan=[PAHANDUT]),
+        r"agencies\.DLH\.upt\[1\]\.kecamatan: 62\.71\.01 \(Pahandut\) is already covered by UPT Persampahan",
+    ),
+    (
+        "region code of another place",
+        lambda r: r["institution"].update(region_code="62.72"),
+        r"institution\.region_code: '62\.72' is not the tree's root",
+    ),
+    (
+        "a place of two units",
+        lambda r: unit_raw(r, LANGKAI).update(places=["bundaran  besar"]),
+        r"units\.children\[2\]\.children\[0\]\.places: 'Bundaran Besar' is also a place of 62\.71\.01\.1003 \(Langkai\)",
+    ),
 ]
 
 
 @pytest.mark.parametrize("mutate, message", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
-def test_every_mistake_is_named(tmp_path: Path, mutate: Callable[[Dict[str, Any]], None], message: str) -> None:
+def test_every_mistake_is_named(
+    tmp_path: Path, mutate: Callable[[Dict[str, Any]], None], message: str
+) -> None:
     raw = sample_raw()
     mutate(raw)
     with pytest.raises(ConfigError, match=message):
@@ -266,17 +341,23 @@ def test_every_mistake_is_named(tmp_path: Path, mutate: Callable[[Dict[str, Any]
 
 
 def test_a_yaml_alias_looping_back_is_a_loop_not_a_hang(tmp_path: Path) -> None:
-    text = SAMPLE.read_text(encoding="utf-8").replace('units:\n  code: "62.71"\n', 'units: &city\n  code: "62.71"\n', 1)
+    text = SAMPLE.read_text(encoding="utf-8").replace(
+        'units:\n  code: "62.71"\n', 'units: &city\n  code: "62.71"\n', 1
+    )
     text += "        - *city\n"  # Rakumpit's last kelurahan is the whole city again
     raw = yaml.safe_load(text)
     assert raw["units"]["children"][4]["children"][7] is raw["units"]
     path = tmp_path / "instansi.yml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"units\.children\[4\]\.children\[7\]: loop: this entry contains itself"):
+    with pytest.raises(
+        ConfigError, match=r"units\.children\[4\]\.children\[7\]: loop: this entry contains itself"
+    ):
         load_institution(path)
 
 
-def test_all_mistakes_are_reported_at_once_by_the_config_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_mistakes_are_reported_at_once_by_the_config_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = sample_raw()
     _child(raw, "62.71.01.1099")
     _child(raw, "62.71.02.1001")

@@ -1,5 +1,6 @@
 """Fixtures for the dashboard tests: the Flask app on a fresh database, logged-in clients and a
 small set of tickets routed to different OPD."""
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -36,7 +37,8 @@ def browser() -> Iterator[object]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield chromium
         chromium.close()
@@ -56,11 +58,23 @@ def world(db_url: str) -> World:
     make_user("dlh", "opd", "DLH")
     make_user("surat", "surat")
     pupr = complaint("w1", sender="6281111111111", reporter_name="Siti Aminah").number
-    dlh = complaint("w2", sender="6282222222222", category="lapor_sampah", reporter_name="Joko Susilo",
-                    description="Sampah menumpuk di TPS Jalan Kenanga").number
-    anonymous = complaint("w3", sender="6283333333333", reporter_name="Rahasia Sekali", anonymous=True,
-                          description="Ada pungli di jembatan timbang").number
+    dlh = complaint(
+        "w2",
+        sender="6282222222222",
+        category="lapor_sampah",
+        reporter_name="Joko Susilo",
+        description="Sampah menumpuk di TPS Jalan Kenanga",
+    ).number
+    anonymous = complaint(
+        "w3",
+        sender="6283333333333",
+        reporter_name="Rahasia Sekali",
+        anonymous=True,
+        description="Ada pungli di jembatan timbang",
+    ).number
     pupr_new = complaint("w4", sender="6284444444444", reporter_name="Belum Diteruskan").number
     for number, agency in ((pupr, "PUPR"), (dlh, "DLH"), (anonymous, "PUPR")):
-        notifications.change_state_and_notify(INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code=agency)
+        notifications.change_state_and_notify(
+            INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code=agency
+        )
     return World(pupr, dlh, anonymous, pupr_new, letter("w5").number)

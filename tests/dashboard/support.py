@@ -1,4 +1,5 @@
 """Test helpers shared by the dashboard and outbox tests: a fake Graph API, sample tickets."""
+
 from __future__ import annotations
 
 import contextlib
@@ -60,7 +61,11 @@ class FakeGraph:
                         status, payload, headers = graph.script.pop(0)
                     else:
                         graph._counter += 1
-                        status, payload, headers = 200, {"messages": [{"id": f"wamid.fake{graph._counter}"}]}, {}
+                        status, payload, headers = (
+                            200,
+                            {"messages": [{"id": f"wamid.fake{graph._counter}"}]},
+                            {},
+                        )
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -82,7 +87,13 @@ class FakeGraph:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def fail_next(self, status: int, code: Optional[int] = None, message: str = "error", headers: Optional[Dict[str, str]] = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        code: Optional[int] = None,
+        message: str = "error",
+        headers: Optional[Dict[str, str]] = None,
+    ) -> None:
         error: Dict[str, Any] = {"message": message, "type": "OAuthException"}
         if code is not None:
             error["code"] = code
@@ -113,8 +124,13 @@ def running_dashboard(database_url: str, log_dir: Path, **env: str) -> Iterator[
     }
     log_path = log_dir / f"dashboard-{port}.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "dashboard"], cwd=ROOT, env=dict(environ), stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dashboard"],
+            cwd=ROOT,
+            env=dict(environ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -137,7 +153,9 @@ def running_dashboard(database_url: str, log_dir: Path, **env: str) -> Iterator[
             process.wait(timeout=10)
 
 
-def complaint(key: str, sender: str = "6281234567890", category: str = "lapor_jalan_rusak", **overrides: Any) -> tickets.TicketView:
+def complaint(
+    key: str, sender: str = "6281234567890", category: str = "lapor_jalan_rusak", **overrides: Any
+) -> tickets.TicketView:
     values = dict(
         category=category,
         description="Jalan berlubang besar di depan SDN 3",
@@ -179,7 +197,9 @@ def ticket_id(number: str) -> int:
 def open_window(sender: str, at: Optional[dt.datetime] = None) -> None:
     """The citizen wrote recently: free-form messages are allowed."""
     with db.session_scope() as session:
-        citizens.upsert_sender(session, sender).last_inbound_at = at or dt.datetime.utcnow().replace(microsecond=0)
+        citizens.upsert_sender(session, sender).last_inbound_at = at or dt.datetime.utcnow().replace(
+            microsecond=0
+        )
 
 
 def make_user(username: str, role: str, agency: Optional[str] = None, can_chat: Optional[bool] = None) -> int:
@@ -211,7 +231,9 @@ def csrf(client: Any, path: str = "/masuk") -> str:
 
 def login(app: Any, username: str, password: str = PASSWORD) -> Any:
     client = app.test_client()
-    response = client.post("/masuk", data={"username": username, "password": password, "csrf_token": csrf(client)})
+    response = client.post(
+        "/masuk", data={"username": username, "password": password, "csrf_token": csrf(client)}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return client
 
@@ -227,7 +249,6 @@ class World:
     anonymous: str  # anonymous, forwarded to PUPR
     pupr_new: str  # routed to PUPR by category, not forwarded yet
     letter: str  # SKTM request
-
 
 
 NUMBER_LINK_RE = re.compile(r'<a class="number" href="/tiket/([A-Z]+-\d{4}-\d{5})"')

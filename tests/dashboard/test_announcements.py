@@ -1,5 +1,6 @@
 """The announcements pages: admin only, compose with validation, a faithful preview, sending
 queues each subscriber once, progress and summary after the worker ran, pause/resume/stop."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,14 @@ TEXT = "Bapak/Ibu warga, posyandu balita bulan ini dilaksanakan Sabtu pukul 08.0
 
 def png(size: int = 0) -> bytes:
     """A real 1x1 PNG, padded with an ancillary chunk up to about ``size`` bytes."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
     pad = chunk(b"teXt", b"pad\x00" + b"x" * max(0, size)) if size else b""
@@ -35,7 +42,9 @@ def png(size: int = 0) -> bytes:
 def subscribers(db_url: str) -> None:
     for i in range(6):
         area = "panarung" if i < 4 else "langkai"
-        subscriptions.subscribe(INST, f"62812555000{i:02d}", "jadwal_layanan" if i % 2 == 0 else subscriptions.ALL, area)
+        subscriptions.subscribe(
+            INST, f"62812555000{i:02d}", "jadwal_layanan" if i % 2 == 0 else subscriptions.ALL, area
+        )
     subscriptions.subscribe(INST, "6281255500099", "bencana", "panarung")
 
 
@@ -49,8 +58,11 @@ def graph() -> Iterator[FakeGraph]:
 def compose(client, **overrides):  # type: ignore[no-untyped-def]
     data = {"judul": "Posyandu Sabtu", "topik": "jadwal_layanan", "wilayah": "panarung", "isi": TEXT}
     data.update(overrides)
-    return client.post("/pengumuman/baru", data={**data, "csrf_token": csrf(client, "/pengumuman/baru")},
-                       content_type="multipart/form-data")
+    return client.post(
+        "/pengumuman/baru",
+        data={**data, "csrf_token": csrf(client, "/pengumuman/baru")},
+        content_type="multipart/form-data",
+    )
 
 
 def announcement_id(response) -> int:  # type: ignore[no-untyped-def]
@@ -72,7 +84,10 @@ def test_only_admins_reach_the_pages(app, db_url: str) -> None:  # type: ignore[
         assert client.get("/pengumuman/").status_code == 403
         assert client.get("/pengumuman/baru").status_code == 403
         token = csrf(client, "/tiket")
-        assert client.post("/pengumuman/1/kirim", data={"csrf_token": token, "sudah_diperiksa": "1"}).status_code == 403
+        assert (
+            client.post("/pengumuman/1/kirim", data={"csrf_token": token, "sudah_diperiksa": "1"}).status_code
+            == 403
+        )
     assert app.test_client().get("/pengumuman/").status_code == 302  # to the login page
 
 
@@ -130,7 +145,9 @@ def test_sending_queues_each_subscriber_once(app, subscribers) -> None:  # type:
             select(func.count()).where(AnnouncementDelivery.announcement_id == aid)
         ).scalar_one()
         assert count == 4
-        audit = session.execute(select(AuditEntry).where(AuditEntry.action == "kirim_pengumuman")).scalars().all()
+        audit = (
+            session.execute(select(AuditEntry).where(AuditEntry.action == "kirim_pengumuman")).scalars().all()
+        )
         assert len(audit) == 1
     response = client.get(page)
     assert response.headers.get("Refresh") == "5"  # the progress page follows the run by itself
@@ -142,7 +159,10 @@ def test_progress_and_summary_after_the_worker_ran(app, subscribers, graph: Fake
     make_user("admin", "admin")
     client = login(app, "admin")
     aid = announcement_id(compose(client))
-    client.post(f"/pengumuman/{aid}/kirim", data={"csrf_token": csrf(client, f"/pengumuman/{aid}"), "sudah_diperiksa": "1"})
+    client.post(
+        f"/pengumuman/{aid}/kirim",
+        data={"csrf_token": csrf(client, f"/pengumuman/{aid}"), "sudah_diperiksa": "1"},
+    )
     graph.fail_next(400, 131026, "Message undeliverable")
     settings = GraphSettings(api_base=graph.base, api_version="v21.0", access_token="t", phone_number_id="1")
     worker = Broadcaster(INST, settings, BroadcastOptions(messages_per_second=100, concurrency=1), url=db_url)
@@ -154,10 +174,14 @@ def test_progress_and_summary_after_the_worker_ran(app, subscribers, graph: Fake
     assert len(wamids) == 4
     # WhatsApp's status webhooks, as the connector records them.
     with db.session_scope() as session:
-        sent = session.execute(
-            select(AnnouncementDelivery.wamid).where(AnnouncementDelivery.wamid.isnot(None))
-        ).scalars().all()
-    wa_statuses.record_statuses([wa_statuses.StatusRecord(sent[0], "read"), wa_statuses.StatusRecord(sent[1], "delivered")])
+        sent = (
+            session.execute(select(AnnouncementDelivery.wamid).where(AnnouncementDelivery.wamid.isnot(None)))
+            .scalars()
+            .all()
+        )
+    wa_statuses.record_statuses(
+        [wa_statuses.StatusRecord(sent[0], "read"), wa_statuses.StatusRecord(sent[1], "delivered")]
+    )
     html = client.get(f"/pengumuman/{aid}").get_data(as_text=True)
     assert re.search(r'id="sum-total">4<', html) and re.search(r'id="sum-sent">3<', html)
     assert re.search(r'id="sum-delivered">2<', html) and re.search(r'id="sum-read">1<', html)
@@ -204,7 +228,10 @@ def test_a_picture_is_checked_stored_and_previewed(app, db_url: str, tmp_path, m
     assert f"/pengumuman/{aid}/gambar" in html and "layanwarga_pengumuman_gambar" in html
     image = client.get(f"/pengumuman/{aid}/gambar")
     assert image.status_code == 200 and image.data == big_png
-    fake = compose(client, gambar=(__import__("io").BytesIO(b"MZ\x90\x00 not a picture" * 10), "poster.jpg", "image/jpeg"))
+    fake = compose(
+        client,
+        gambar=(__import__("io").BytesIO(b"MZ\x90\x00 not a picture" * 10), "poster.jpg", "image/jpeg"),
+    )
     assert fake.status_code == 400 and "JPG atau PNG" in fake.get_data(as_text=True)
     huge = compose(client, gambar=(__import__("io").BytesIO(png(6 * 1024 * 1024)), "poster.png", "image/png"))
     assert huge.status_code == 413
@@ -215,10 +242,17 @@ def test_a_draft_can_be_edited_and_deleted(app, db_url: str) -> None:  # type: i
     client = login(app, "admin")
     aid = announcement_id(compose(client))
     page = f"/pengumuman/{aid}"
-    edited = client.post(f"{page}/ubah", data={
-        "csrf_token": csrf(client, f"{page}/ubah"), "judul": "Posyandu diundur", "topik": "jadwal_layanan",
-        "wilayah": "*", "isi": "Posyandu balita diundur ke hari Minggu pukul 08.00, Bapak/Ibu.",
-    }, content_type="multipart/form-data")
+    edited = client.post(
+        f"{page}/ubah",
+        data={
+            "csrf_token": csrf(client, f"{page}/ubah"),
+            "judul": "Posyandu diundur",
+            "topik": "jadwal_layanan",
+            "wilayah": "*",
+            "isi": "Posyandu balita diundur ke hari Minggu pukul 08.00, Bapak/Ibu.",
+        },
+        content_type="multipart/form-data",
+    )
     assert edited.status_code == 302
     with db.session_scope() as session:
         row = session.get(Announcement, aid)

@@ -1,6 +1,7 @@
 """Announcements in headless Chromium against the real dashboard server: compose with a picture,
 preview, send, then the progress page after the broadcast worker ran and WhatsApp reported
 deliveries. Screenshots go to ``results/screenshots/``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +30,9 @@ SHOTS = ROOT / "results" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ADMIN_PASSWORD = "Admin-Langkai-2026!"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)"
+)
 
 
 @pytest.fixture
@@ -47,11 +50,17 @@ def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
     }
     created = subprocess.run(
         [sys.executable, "-m", "dashboard", "create-admin", "--username", "humas", "--name", "Admin Humas"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert created.returncode == 0, created.stderr
     log = (tmp_path / "dashboard.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "dashboard"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dashboard"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -80,13 +89,16 @@ def browser() -> Iterator[object]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield chromium
         chromium.close()
 
 
-def test_compose_preview_send_and_follow_an_announcement(server: str, browser, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_compose_preview_send_and_follow_an_announcement(
+    server: str, browser, sqlite_url: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     for i in range(5):
         subscriptions.subscribe(INST, f"628125550{i:04d}", "bencana", "panarung" if i < 4 else "langkai")
     poster = tmp_path / "peta-banjir.png"
@@ -105,7 +117,10 @@ def test_compose_preview_send_and_follow_an_announcement(server: str, browser, s
     page.fill("input[name=judul]", "Siaga banjir Panarung")
     page.select_option("select[name=topik]", "bencana")
     page.select_option("select[name=wilayah]", "panarung")
-    page.fill("textarea[name=isi]", "Bapak/Ibu warga Panarung, debit Sungai Kahayan naik.\nMohon waspada dan amankan dokumen penting.")
+    page.fill(
+        "textarea[name=isi]",
+        "Bapak/Ibu warga Panarung, debit Sungai Kahayan naik.\nMohon waspada dan amankan dokumen penting.",
+    )
     page.set_input_files("input[name=gambar]", str(poster))
     page.screenshot(path=str(SHOTS / "pengumuman-01-tulis.png"), full_page=True)
     page.click("#save-draft")
@@ -126,13 +141,20 @@ def test_compose_preview_send_and_follow_an_announcement(server: str, browser, s
 
     # The picture's upload to WhatsApp is tested against the simulator (tests/core/test_broadcast.py).
     with db.session_scope() as session:
-        session.execute(update(Announcement).values(
-            whatsapp_media_id="MEDIA-POSTER", whatsapp_media_uploaded_at=dt.datetime.utcnow()))
+        session.execute(
+            update(Announcement).values(
+                whatsapp_media_id="MEDIA-POSTER", whatsapp_media_uploaded_at=dt.datetime.utcnow()
+            )
+        )
     graph = FakeGraph()
     try:
         graph.fail_next(400, 131026, "Message undeliverable")
-        settings = GraphSettings(api_base=graph.base, api_version="v21.0", access_token="t", phone_number_id="1")
-        worker = Broadcaster(INST, settings, BroadcastOptions(messages_per_second=50, concurrency=1), url=sqlite_url)
+        settings = GraphSettings(
+            api_base=graph.base, api_version="v21.0", access_token="t", phone_number_id="1"
+        )
+        worker = Broadcaster(
+            INST, settings, BroadcastOptions(messages_per_second=50, concurrency=1), url=sqlite_url
+        )
         try:
             worker.run_until_idle(30)
         finally:
@@ -140,19 +162,30 @@ def test_compose_preview_send_and_follow_an_announcement(server: str, browser, s
     finally:
         graph.close()
     sends = [b for b in graph.bodies if b.get("type") == "template"]
-    assert len(sends) == 4 and sends[0]["template"]["components"][0]["parameters"][0]["image"]["id"] == "MEDIA-POSTER"
+    assert (
+        len(sends) == 4
+        and sends[0]["template"]["components"][0]["parameters"][0]["image"]["id"] == "MEDIA-POSTER"
+    )
     with db.session_scope() as session:
-        wamids = session.execute(
-            select(AnnouncementDelivery.wamid).where(AnnouncementDelivery.wamid.isnot(None))
-        ).scalars().all()
+        wamids = (
+            session.execute(select(AnnouncementDelivery.wamid).where(AnnouncementDelivery.wamid.isnot(None)))
+            .scalars()
+            .all()
+        )
     # WhatsApp's status webhooks, as the connector records them.
-    wa_statuses.record_statuses([wa_statuses.StatusRecord(wamids[0], "read"), wa_statuses.StatusRecord(wamids[1], "delivered"),
-                                 wa_statuses.StatusRecord(wamids[2], "delivered")])
+    wa_statuses.record_statuses(
+        [
+            wa_statuses.StatusRecord(wamids[0], "read"),
+            wa_statuses.StatusRecord(wamids[1], "delivered"),
+            wa_statuses.StatusRecord(wamids[2], "delivered"),
+        ]
+    )
 
     page.reload()
     assert page.inner_text("#announcement-status") == "Selesai"
-    assert [page.inner_text(f"#sum-{key}") for key in ("total", "sent", "delivered", "read", "failed", "waiting")] == \
-        ["4", "3", "3", "1", "1", "0"]
+    assert [
+        page.inner_text(f"#sum-{key}") for key in ("total", "sent", "delivered", "read", "failed", "waiting")
+    ] == ["4", "3", "3", "1", "1", "0"]
     page.screenshot(path=str(SHOTS / "pengumuman-03-ringkasan.png"), full_page=True)
     page.click("#recipients >> text=Gagal")
     assert page.locator(".recipient-row").count() == 1

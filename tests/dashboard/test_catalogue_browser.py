@@ -2,6 +2,7 @@
 old name and opens the service's own page; an OPD officer edits a fee, is refused with the reason
 next to the field, saves, and the admin approves it onto the public page. Screenshots in
 results/screenshots/."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +14,9 @@ from layanwarga import db, services
 from tests.dashboard.support import PASSWORD, ROOT, make_user, running_dashboard
 from tests.dashboard.test_dashboard_browser import CHROMIUM, SHOTS, _login
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)"
+)
 
 PHONE = {"width": 390, "height": 844}
 

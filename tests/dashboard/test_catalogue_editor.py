@@ -2,6 +2,7 @@
 publication (or OPDs publish themselves when the city turns approval off), every save is a
 revision with editor and date, and bad input is refused next to the field with nothing lost
 (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from typing import Dict
@@ -48,9 +49,19 @@ def test_an_opd_sees_and_edits_only_its_own_services(app: Flask) -> None:
     assert dinsos.get("/katalog/pbi-jk").status_code == 200
     assert dinsos.get("/katalog/angkut-sampah").status_code == 404
     token = csrf(dinsos, "/katalog/pbi-jk")
-    refused = dinsos.post("/katalog/angkut-sampah", data={"csrf_token": token, "name": "Diubah Dinsos", "fee": "1",
-                                                          "requirements": "KTP", "purpose": "x", "processing_time": "1",
-                                                          "place": "x", "publish": "1"})
+    refused = dinsos.post(
+        "/katalog/angkut-sampah",
+        data={
+            "csrf_token": token,
+            "name": "Diubah Dinsos",
+            "fee": "1",
+            "requirements": "KTP",
+            "purpose": "x",
+            "processing_time": "1",
+            "place": "x",
+            "publish": "1",
+        },
+    )
     assert refused.status_code == 404
     with db.session_scope() as session:
         assert len(services.history(session, "angkut-sampah")) == 1
@@ -60,8 +71,17 @@ def test_an_opd_sees_and_edits_only_its_own_services(app: Flask) -> None:
 def test_an_opd_edit_waits_for_the_admin_then_reaches_whatsapp(app: Flask, db_url: str) -> None:
     _setup()
     dinsos = login(app, "dinsos")
-    saved = dinsos.post("/katalog/pbi-jk", data=_form(dinsos, "pbi-jk", fee="gratis", fee_note="tanpa biaya apa pun",
-                                                      change_note="tegaskan gratis", publish="1"))
+    saved = dinsos.post(
+        "/katalog/pbi-jk",
+        data=_form(
+            dinsos,
+            "pbi-jk",
+            fee="gratis",
+            fee_note="tanpa biaya apa pun",
+            change_note="tegaskan gratis",
+            publish="1",
+        ),
+    )
     assert saved.status_code == 302
     assert "menunggu persetujuan admin" in dinsos.get("/katalog/pbi-jk").get_data(as_text=True)
     assert _published_fee("pbi-jk") == "Gratis"  # citizens still see version 1
@@ -73,18 +93,24 @@ def test_an_opd_edit_waits_for_the_admin_then_reaches_whatsapp(app: Flask, db_ur
     best = service_search.search_published("bpjs pbi nonaktif", db_url).best
     assert best is not None and best.service.content.fee_note == "tanpa biaya apa pun"
     with db.session_scope() as session:
-        history = [(r.number, r.status, r.edited_by, r.published_by) for r in services.history(session, "pbi-jk")]
+        history = [
+            (r.number, r.status, r.edited_by, r.published_by) for r in services.history(session, "pbi-jk")
+        ]
     assert history[-1] == (2, "published", "staf:dinsos", "staf:admin") and history[0][1] == "superseded"
     page = admin.get("/katalog/pbi-jk").get_data(as_text=True)
     assert "tegaskan gratis" in page and "staf:dinsos" in page
 
 
 def test_without_approval_an_opd_publishes_its_own_edit(db_url: str) -> None:
-    application = create_app(DashboardSettings(secret_key="x" * 40, digest_time=None, catalogue_approval=False))
+    application = create_app(
+        DashboardSettings(secret_key="x" * 40, digest_time=None, catalogue_approval=False)
+    )
     application.testing = True
     _setup()
     dinsos = login(application, "dinsos")
-    dinsos.post("/katalog/pbi-jk", data=_form(dinsos, "pbi-jk", fee="0", fee_note="ditanggung APBD", publish="1"))
+    dinsos.post(
+        "/katalog/pbi-jk", data=_form(dinsos, "pbi-jk", fee="0", fee_note="ditanggung APBD", publish="1")
+    )
     assert _published_fee("pbi-jk") == "Gratis (ditanggung APBD)"
     approving = dinsos.post("/katalog/pbi-jk/terbitkan", data={"csrf_token": csrf(dinsos, "/katalog/pbi-jk")})
     assert approving.status_code == 403  # approving stays an admin's
@@ -93,10 +119,18 @@ def test_without_approval_an_opd_publishes_its_own_edit(db_url: str) -> None:
 def test_bad_input_is_refused_next_to_each_field_and_nothing_typed_is_lost(app: Flask) -> None:
     _setup()
     admin = login(app, "admin")
-    response = admin.post("/katalog/skck", data=_form(
-        admin, "skck", requirements="  \n ", fee="murah sekali", online_url="javascript:alert(1)",
-        place="<script>alert('x')</script>", publish="1",
-    ))
+    response = admin.post(
+        "/katalog/skck",
+        data=_form(
+            admin,
+            "skck",
+            requirements="  \n ",
+            fee="murah sekali",
+            online_url="javascript:alert(1)",
+            place="<script>alert('x')</script>",
+            publish="1",
+        ),
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert 'id="err-requirements"' in html and 'id="err-fee"' in html and 'id="err-online_url"' in html
@@ -131,9 +165,15 @@ def test_offices_see_what_citizens_ask_most_and_what_found_nothing(app: Flask) -
 
 
 def _new_service(client, **fields: str):  # type: ignore[no-untyped-def]
-    data = {"name": "Surat keterangan janda/duda", "purpose": "Keterangan status janda atau duda.",
-            "requirements": "Pengantar RT/RW\nAkta kematian pasangan", "fee": "gratis",
-            "processing_time": "1 hari kerja", "place": "Loket dinas", "csrf_token": csrf(client, "/katalog/baru")}
+    data = {
+        "name": "Surat keterangan janda/duda",
+        "purpose": "Keterangan status janda atau duda.",
+        "requirements": "Pengantar RT/RW\nAkta kematian pasangan",
+        "fee": "gratis",
+        "processing_time": "1 hari kerja",
+        "place": "Loket dinas",
+        "csrf_token": csrf(client, "/katalog/baru"),
+    }
     return client.post("/katalog/baru", data={**data, **fields})
 
 
@@ -141,8 +181,9 @@ def test_an_opd_adds_a_service_to_its_own_office_only(app: Flask) -> None:
     _setup()
     dlh = login(app, "dlh")
     # The form's office choice is ignored for an OPD: the service is DLH's.
-    created = _new_service(dlh, code="izin-pembuangan-limbah", agency="polres", name="Izin pembuangan limbah cair",
-                           publish="1")
+    created = _new_service(
+        dlh, code="izin-pembuangan-limbah", agency="polres", name="Izin pembuangan limbah cair", publish="1"
+    )
     assert created.status_code == 302
     with db.session_scope() as session:
         assert services.service_agency(session, "izin-pembuangan-limbah") == "dlh"
@@ -161,7 +202,9 @@ def test_an_office_new_to_the_catalogue_joins_it_with_its_first_service(app: Fla
     pupr = login(app, "pupr")
     assert _new_service(pupr, code="izin-galian", name="Izin galian jalan").status_code == 302
     admin = login(app, "admin")
-    approved = admin.post("/katalog/izin-galian/terbitkan", data={"csrf_token": csrf(admin, "/katalog/izin-galian")})
+    approved = admin.post(
+        "/katalog/izin-galian/terbitkan", data={"csrf_token": csrf(admin, "/katalog/izin-galian")}
+    )
     assert approved.status_code == 302
     with db.session_scope() as session:
         published = services.published_service(session, "izin-galian")

@@ -2,6 +2,7 @@
 subscribers who live there (the kelurahan remembered for them), in the preview's count, the
 queue and the worker's last check before sending; everyone else, and subscribers whose
 kelurahan is not known, are left out. Composed on the dashboard by the city's admin."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,7 +45,9 @@ def subscribe_all(inst: Institution) -> Dict[str, int]:
 def test_a_unit_target_reaches_the_subscribers_who_live_there(city: Institution) -> None:  # noqa: F811
     ids = subscribe_all(city)
     with db.session_scope() as session:
-        assert subscriptions.count_recipients(session, "pengumuman", PAHANDUT) == 2  # Langkai and Pahandut Seberang
+        assert (
+            subscriptions.count_recipients(session, "pengumuman", PAHANDUT) == 2
+        )  # Langkai and Pahandut Seberang
         assert subscriptions.count_recipients(session, "pengumuman", LANGKAI) == 1
         assert subscriptions.count_recipients(session, "pengumuman", MENTENG) == 1
         assert subscriptions.count_recipients(session, "pengumuman", subscriptions.ALL) == 4
@@ -56,7 +59,9 @@ def test_a_unit_target_reaches_the_subscribers_who_live_there(city: Institution)
 def test_a_unit_target_must_be_below_the_city(city: Institution) -> None:  # noqa: F811
     for area in ("62.71", "62.71.09.9999"):
         try:
-            subscriptions.validate_draft(city, "Posyandu", "pengumuman", area, "Posyandu buka hari Sabtu pukul 08.00.")
+            subscriptions.validate_draft(
+                city, "Posyandu", "pengumuman", area, "Posyandu buka hari Sabtu pukul 08.00."
+            )
         except subscriptions.AnnouncementError as exc:
             assert "kecamatan atau kelurahan" in str(exc)
         else:
@@ -69,24 +74,38 @@ def test_the_city_admin_composes_and_sends_to_a_kecamatan(city_app: Flask, city:
     client = login(city_app, "diskominfo")
     form = client.get("/pengumuman/baru").get_data(as_text=True)
     assert f'value="{PAHANDUT}"' in form and f'value="{MENTENG}"' in form
-    response = client.post("/pengumuman/baru", data={
-        "csrf_token": csrf(client, "/pengumuman/baru"), "judul": "Posyandu Pahandut", "topik": "pengumuman",
-        "wilayah": PAHANDUT, "isi": "Posyandu buka hari Sabtu pukul 08.00 di balai kelurahan.",
-    })
+    response = client.post(
+        "/pengumuman/baru",
+        data={
+            "csrf_token": csrf(client, "/pengumuman/baru"),
+            "judul": "Posyandu Pahandut",
+            "topik": "pengumuman",
+            "wilayah": PAHANDUT,
+            "isi": "Posyandu buka hari Sabtu pukul 08.00 di balai kelurahan.",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:400]
     page_url = response.headers["Location"]
     page = client.get(page_url).get_data(as_text=True)
     assert "Kecamatan Pahandut" in page and re.search(r'id="would-reach">2<', page)
-    sent = client.post(f"{page_url}/kirim", data={"csrf_token": csrf(client, page_url), "sudah_diperiksa": "1"})
+    sent = client.post(
+        f"{page_url}/kirim", data={"csrf_token": csrf(client, page_url), "sudah_diperiksa": "1"}
+    )
     assert sent.status_code == 302
     with db.session_scope() as session:
         row = session.execute(select(Announcement)).scalars().one()
-        queued = set(session.execute(
-            select(AnnouncementDelivery.citizen_id).where(AnnouncementDelivery.announcement_id == row.id)
-        ).scalars())
+        queued = set(
+            session.execute(
+                select(AnnouncementDelivery.citizen_id).where(AnnouncementDelivery.announcement_id == row.id)
+            ).scalars()
+        )
     assert (row.area, queued) == (PAHANDUT, {ids["6281300000001"], ids["6281300000003"]})
 
 
-def test_a_kelurahan_admin_does_not_send_announcements(city_app: Flask, city: Institution, tmp_path: Path) -> None:  # noqa: F811
+def test_a_kelurahan_admin_does_not_send_announcements(
+    city_app: Flask,  # noqa: F811
+    city: Institution,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     add_account(city, "lurah_langkai", ACCOUNTS["lurah_langkai"])
     assert login(city_app, "lurah_langkai").get("/pengumuman/baru").status_code == 403

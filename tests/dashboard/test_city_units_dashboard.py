@@ -2,6 +2,7 @@
 account's own area, and the staff and public statistics compare the units (volume, median time
 to resolution, share that kept its due date), each account's figures limited to what it may
 see. The world is ``test_city_permissions``' city: tickets placed by the real routing."""
+
 from __future__ import annotations
 
 import csv
@@ -37,11 +38,16 @@ ROW = re.compile(
 def comparison(html: str) -> Dict[str, Tuple[int, str, str]]:
     """The comparison table: unit code (or ``triase``) -> (tickets, median, share kept)."""
     assert 'id="unit-comparison"' in html
-    return {code: (int(total.replace(".", "")), median.strip(), sla.strip()) for code, total, median, sla in ROW.findall(html)}
+    return {
+        code: (int(total.replace(".", "")), median.strip(), sla.strip())
+        for code, total, median, sla in ROW.findall(html)
+    }
 
 
 def test_the_inbox_filters_by_kecamatan_and_kelurahan_within_the_accounts_area(
-    city_app: Flask, city: Institution, tmp_path: Path  # noqa: F811
+    city_app: Flask,  # noqa: F811
+    city: Institution,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     world = build_city(city, tmp_path)
     numbers = world.tickets
@@ -55,14 +61,24 @@ def test_the_inbox_filters_by_kecamatan_and_kelurahan_within_the_accounts_area(
 
     camat = login(city_app, "camat_pahandut")
     page = camat.get("/tiket").get_data(as_text=True)
-    assert f'value="{LANGKAI}"' in page and f'value="{PAHANDUT_SEBERANG}"' in page and f'value="{MENTENG}"' not in page
+    assert (
+        f'value="{LANGKAI}"' in page
+        and f'value="{PAHANDUT_SEBERANG}"' in page
+        and f'value="{MENTENG}"' not in page
+    )
     assert set(listed(camat.get(f"/tiket?wilayah={LANGKAI}").get_data(as_text=True))) == {
-        numbers["sktm_langkai"], numbers["sampah_langkai"],
+        numbers["sktm_langkai"],
+        numbers["sampah_langkai"],
     }
     assert listed(camat.get(f"/tiket?wilayah={MENTENG}").get_data(as_text=True)) == []  # the scope stays
-    exported = list(csv.DictReader(io.StringIO(camat.get(f"/tiket.csv?wilayah={LANGKAI}").get_data(as_text=True).lstrip("\ufeff"))))
+    exported = list(
+        csv.DictReader(
+            io.StringIO(camat.get(f"/tiket.csv?wilayah={LANGKAI}").get_data(as_text=True).lstrip("\ufeff"))
+        )
+    )
     assert {(row["nomor"], row["kelurahan_kode"], row["kecamatan_kode"]) for row in exported} == {
-        (numbers["sktm_langkai"], LANGKAI, PAHANDUT), (numbers["sampah_langkai"], LANGKAI, PAHANDUT),
+        (numbers["sktm_langkai"], LANGKAI, PAHANDUT),
+        (numbers["sampah_langkai"], LANGKAI, PAHANDUT),
     }
     clerk_page = login(city_app, "surat_langkai").get("/tiket").get_data(as_text=True)
     assert 'id="filter-unit"' not in clerk_page  # one kelurahan: nothing to choose
@@ -72,7 +88,9 @@ def test_the_inbox_filters_by_kecamatan_and_kelurahan_within_the_accounts_area(
 def _close(number: str, closed: dt.datetime, due: dt.date) -> None:
     with db.session_scope() as session:
         session.execute(
-            update(Ticket).where(Ticket.number == number).values(state=states.SELESAI, closed_at=closed, due_date=due)
+            update(Ticket)
+            .where(Ticket.number == number)
+            .values(state=states.SELESAI, closed_at=closed, due_date=due)
         )
 
 
@@ -81,7 +99,11 @@ def _due(number: str, due: dt.date) -> None:
         session.execute(update(Ticket).where(Ticket.number == number).values(due_date=due))
 
 
-def test_statistics_compare_units_on_the_public_and_staff_pages(city_app: Flask, city: Institution, tmp_path: Path) -> None:  # noqa: F811
+def test_statistics_compare_units_on_the_public_and_staff_pages(
+    city_app: Flask,  # noqa: F811
+    city: Institution,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     city_app.config["LW_NOW"] = lambda: NOW
     world = build_city(city, tmp_path)
     numbers = world.tickets
@@ -101,7 +123,12 @@ def test_statistics_compare_units_on_the_public_and_staff_pages(city_app: Flask,
     assert units[MENTENG] == (2, "2,0 hari", "100,0%")
     assert units[PALANGKA] == (1, "-", "100,0%")
     assert units["triase"][0] == 1
-    assert list(units)[:4] == [PAHANDUT, LANGKAI, PAHANDUT_SEBERANG, "62.71.02"]  # each kecamatan, then its kelurahan
+    assert list(units)[:4] == [
+        PAHANDUT,
+        LANGKAI,
+        PAHANDUT_SEBERANG,
+        "62.71.02",
+    ]  # each kecamatan, then its kelurahan
 
     admin_page = login(city_app, "diskominfo").get("/statistik").get_data(as_text=True)
     assert 'id="stat-total">7<' in admin_page and comparison(admin_page)[PAHANDUT][0] == 3
@@ -109,9 +136,16 @@ def test_statistics_compare_units_on_the_public_and_staff_pages(city_app: Flask,
     own = lurah.get("/statistik").get_data(as_text=True)
     assert 'id="stat-total">2<' in own
     figures = comparison(own)
-    assert figures[LANGKAI] == (2, "4,0 hari", "50,0%") and figures[JEKAN_RAYA][0] == 0 and MENTENG not in figures
+    assert (
+        figures[LANGKAI] == (2, "4,0 hari", "50,0%")
+        and figures[JEKAN_RAYA][0] == 0
+        and MENTENG not in figures
+    )
     exported = lurah.get("/statistik.csv").get_data(as_text=True)
-    assert f"wilayah_masuk,{LANGKAI},Kelurahan Langkai,2" in exported and f"wilayah_masuk,{MENTENG}" not in exported
+    assert (
+        f"wilayah_masuk,{LANGKAI},Kelurahan Langkai,2" in exported
+        and f"wilayah_masuk,{MENTENG}" not in exported
+    )
 
 
 def test_a_single_unit_compares_nothing(app: Flask, world) -> None:  # type: ignore[no-untyped-def]
@@ -124,17 +158,48 @@ def test_the_city_admin_gives_accounts_a_unit_and_a_upt(city_app: Flask, city: I
     admin = login(city_app, "diskominfo")
     form = admin.get("/admin/pengguna").get_data(as_text=True)
     assert f'value="{LANGKAI}"' in form and 'value="UPT Persampahan Wilayah Jekan Raya"' in form
-    created = post(admin, "/admin/pengguna", {"username": "lurah.langkai", "full_name": "Surat Langkai", "role": "surat",
-                                              "unit_code": LANGKAI, "password": PASSWORD}, page="/admin/pengguna")
+    created = post(
+        admin,
+        "/admin/pengguna",
+        {
+            "username": "lurah.langkai",
+            "full_name": "Surat Langkai",
+            "role": "surat",
+            "unit_code": LANGKAI,
+            "password": PASSWORD,
+        },
+        page="/admin/pengguna",
+    )
     assert created.status_code == 302
-    refused = post(admin, "/admin/pengguna", {"username": "dlh.langkai", "full_name": "DLH Langkai", "role": "opd",
-                                              "agency_code": "DLH", "unit_code": LANGKAI, "password": PASSWORD},
-                   page="/admin/pengguna")
-    assert refused.status_code == 400 and "Petugas OPD bekerja untuk seluruh kota" in refused.get_data(as_text=True)
+    refused = post(
+        admin,
+        "/admin/pengguna",
+        {
+            "username": "dlh.langkai",
+            "full_name": "DLH Langkai",
+            "role": "opd",
+            "agency_code": "DLH",
+            "unit_code": LANGKAI,
+            "password": PASSWORD,
+        },
+        page="/admin/pengguna",
+    )
+    assert refused.status_code == 400 and "Petugas OPD bekerja untuk seluruh kota" in refused.get_data(
+        as_text=True
+    )
     opd_id = add_account(city, "dlh.kota", Account("opd", agency="DLH"))
-    edited = post(admin, f"/admin/pengguna/{opd_id}", {"full_name": "DLH Jekan", "role": "opd", "agency_code": "DLH",
-                                                      "upt_name": "UPT Persampahan Wilayah Jekan Raya", "is_active": "1"},
-                  page=f"/admin/pengguna/{opd_id}")
+    edited = post(
+        admin,
+        f"/admin/pengguna/{opd_id}",
+        {
+            "full_name": "DLH Jekan",
+            "role": "opd",
+            "agency_code": "DLH",
+            "upt_name": "UPT Persampahan Wilayah Jekan Raya",
+            "is_active": "1",
+        },
+        page=f"/admin/pengguna/{opd_id}",
+    )
     assert edited.status_code == 302
     with db.session_scope() as session:
         clerk, officer = staff.find_user(session, "lurah.langkai"), staff.find_user(session, "dlh.kota")

@@ -2,6 +2,7 @@
 ``test_dashboard_browser``): what the letter page, the forwarding form, the inbox and the phone
 layout show. Positions on the phone are measured from the page (bounding boxes at 390×844), not
 judged from screenshots; screenshots are still saved under ``results/screenshots/``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,14 +37,24 @@ def _sktm_with_documents(folder: Path) -> str:
     photos = []
     for index in range(len(requirements)):
         photos.append(_photo(folder, f"doc{index}"))
-        conversation_log.log_inbound(CLERK, None, kind="image", media_id=photos[-1], wamid=f"wamid.doc.{index}")
+        conversation_log.log_inbound(
+            CLERK, None, kind="image", media_id=photos[-1], wamid=f"wamid.doc.{index}"
+        )
     conversation_log.log_inbound(CLERK, "kirim", wamid="wamid.sktm.2")
     draft = tickets.LetterDraft(
-        letter_type="sktm", sender=CLERK, idempotency_key=f"{CLERK}:sktm1", applicant_name="Budi Santoso",
-        applicant_nik="6271014506850003", applicant_address="Jl. Kenanga No. 5 RT 2 RW 1",
-        applicant_phone="081298765432", purpose="Berobat / keringanan biaya rumah sakit", reporter_name="Budi",
-        details={"dokumen": [{"persyaratan": r, "media_id": m} for r, m in zip(requirements, photos)],
-                 "nik_dikonfirmasi_pemohon": True},
+        letter_type="sktm",
+        sender=CLERK,
+        idempotency_key=f"{CLERK}:sktm1",
+        applicant_name="Budi Santoso",
+        applicant_nik="6271014506850003",
+        applicant_address="Jl. Kenanga No. 5 RT 2 RW 1",
+        applicant_phone="081298765432",
+        purpose="Berobat / keringanan biaya rumah sakit",
+        reporter_name="Budi",
+        details={
+            "dokumen": [{"persyaratan": r, "media_id": m} for r, m in zip(requirements, photos)],
+            "nik_dikonfirmasi_pemohon": True,
+        },
         media_ids=photos,
     )
     return tickets.submit_letter_request(INST, draft, now=MONDAY_MORNING).number
@@ -60,8 +71,13 @@ def test_a_letter_page_reads_as_a_clerk_expects(server: str, browser, tmp_path: 
         assert raw not in body, raw
     requirements = list(INST.letters["sktm"].requirements)
     assert page.locator("#media figcaption").all_inner_texts() == requirements
-    assert [page.locator("#media img").nth(i).get_attribute("alt") for i in range(len(requirements))] == requirements
-    assert all(page.locator("#media img").nth(i).evaluate("img => img.naturalWidth >= 0") for i in range(len(requirements)))
+    assert [
+        page.locator("#media img").nth(i).get_attribute("alt") for i in range(len(requirements))
+    ] == requirements
+    assert all(
+        page.locator("#media img").nth(i).evaluate("img => img.naturalWidth >= 0")
+        for i in range(len(requirements))
+    )
     assert "pemohon menyatakan sudah benar" in body
     assert page.inner_text("#citizen h2") == "Pengirim permohonan (WhatsApp)"
     attachments = page.locator(".chat .attachment").all_inner_texts()
@@ -72,13 +88,18 @@ def test_a_letter_page_reads_as_a_clerk_expects(server: str, browser, tmp_path: 
     assert len(stored) == len(requirements)
 
 
-def test_passing_a_complaint_on_keeps_the_reason_internal_and_names_both_agencies(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_passing_a_complaint_on_keeps_the_reason_internal_and_names_both_agencies(
+    server: str,  # noqa: F811
+    browser,
+) -> None:  # type: ignore[no-untyped-def]
     from layanwarga import notifications, states
     from tests.dashboard.support import PASSWORD, complaint, make_user, ticket_id
 
     make_user("pupr", "opd", "PUPR")
     number = complaint("b5", sender=CLERK, reporter_name="Siti", category="lapor_sampah").number
-    notifications.change_state_and_notify(INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code="PUPR")
+    notifications.change_state_and_notify(
+        INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code="PUPR"
+    )
     page = browser.new_page(viewport=PHONE)
     _login(page, server, "pupr", PASSWORD)
     page.wait_for_url("**/tiket")
@@ -112,10 +133,18 @@ def test_the_inbox_shows_open_work_first_and_marks_reopened_tickets(server: str,
     closed = complaint("i3", sender=CLERK, description="Sampah menumpuk di TPS").number
     rejected = complaint("i4", sender=CLERK, description="Laporan ganda").number
     for number in (reopened, closed):
-        for target, note in ((states.DIVERIFIKASI, None), (states.DIPROSES, None), (states.SELESAI, "Sudah ditangani.")):
+        for target, note in (
+            (states.DIVERIFIKASI, None),
+            (states.DIPROSES, None),
+            (states.SELESAI, "Sudah ditangani."),
+        ):
             notifications.change_state_and_notify(INST, ticket_id(number), target, "staf:admin", note)
-    notifications.change_state_and_notify(INST, ticket_id(reopened), states.DIPROSES, "staf:admin", "Warga: belum selesai.")
-    notifications.change_state_and_notify(INST, ticket_id(rejected), states.DITOLAK, "staf:admin", "Laporan ganda.")
+    notifications.change_state_and_notify(
+        INST, ticket_id(reopened), states.DIPROSES, "staf:admin", "Warga: belum selesai."
+    )
+    notifications.change_state_and_notify(
+        INST, ticket_id(rejected), states.DITOLAK, "staf:admin", "Laporan ganda."
+    )
     page = browser.new_page(viewport=PHONE)
     _login(page, server, "diskominfo", ADMIN_PASSWORD)
     page.wait_for_url("**/tiket")
@@ -123,11 +152,16 @@ def test_the_inbox_shows_open_work_first_and_marks_reopened_tickets(server: str,
     assert sorted(numbers) == sorted([open_one, reopened])
     row = page.locator(".ticket-row", has=page.locator(f"text={reopened}"))
     assert row.locator(".tag.reopened").inner_text() == "Dibuka kembali"
-    assert page.locator(".ticket-row", has=page.locator(f"text={open_one}")).locator(".tag.reopened").count() == 0
+    assert (
+        page.locator(".ticket-row", has=page.locator(f"text={open_one}")).locator(".tag.reopened").count()
+        == 0
+    )
     page.screenshot(path=str(SHOTS / "12-kotak-masuk-terbuka.png"), full_page=True)
     page.click("text=tampilkan juga yang selesai dan ditolak")
     page.wait_for_url("**/tiket?status=semua")
-    assert sorted(page.locator(".ticket-row .number").all_inner_texts()) == sorted([open_one, reopened, closed, rejected])
+    assert sorted(page.locator(".ticket-row .number").all_inner_texts()) == sorted(
+        [open_one, reopened, closed, rejected]
+    )
 
 
 # -- at phone size (390×844): measured from the page's boxes ---------------------------------------
@@ -147,10 +181,16 @@ def test_on_a_phone_the_navigation_is_one_short_band(server: str, browser) -> No
     tops = {round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}
     assert len(tops) == 1, f"the menu wraps onto {len(tops)} rows"
     # Everything stays reachable: the menu scrolls sideways, signing out stays in view.
-    assert page.locator("nav.nav").evaluate("nav => nav.scrollWidth > nav.clientWidth || nav.scrollWidth <= innerWidth")
+    assert page.locator("nav.nav").evaluate(
+        "nav => nav.scrollWidth > nav.clientWidth || nav.scrollWidth <= innerWidth"
+    )
     logout = _box(page, "header.top button:has-text('Keluar')")
     assert logout["x"] + logout["width"] <= PHONE["width"] and logout["y"] < header["y"] + header["height"]
-    assert page.locator("nav.nav a:has-text('Ganti sandi')").count() + page.locator(".who a:has-text('Ganti sandi')").count() >= 1
+    assert (
+        page.locator("nav.nav a:has-text('Ganti sandi')").count()
+        + page.locator(".who a:has-text('Ganti sandi')").count()
+        >= 1
+    )
     page.screenshot(path=str(SHOTS / "13-menu-ponsel.png"))
 
 
@@ -160,7 +200,9 @@ def test_on_a_phone_a_tickets_actions_come_before_its_conversation(server: str, 
     conversation_log.log_inbound(CLERK, "jalan depan rumah berlubang besar", wamid="wamid.road.1")
     conversation_log.start_flow(CLERK, "road", "wamid.road.1")
     for i in range(15):
-        conversation_log.log_inbound(CLERK, f"keterangan tambahan nomor {i}, lubangnya makin dalam", wamid=f"wamid.road.x{i}")
+        conversation_log.log_inbound(
+            CLERK, f"keterangan tambahan nomor {i}, lubangnya makin dalam", wamid=f"wamid.road.x{i}"
+        )
     number = complaint(f"{CLERK}:road", sender=CLERK, reporter_name="Siti").number
     page = browser.new_page(viewport=PHONE)
     _login(page, server, "diskominfo", ADMIN_PASSWORD)

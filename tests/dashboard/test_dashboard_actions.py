@@ -1,5 +1,6 @@
 """Staff actions over HTTP: each one changes the ticket through the workflow, lands in the
 history, and queues the citizen's WhatsApp message in the outbox; failures show and retry."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,7 +43,9 @@ def test_triage_forward_process_resolve(app, world: World) -> None:  # type: ign
     assert post(admin, f"/tiket/{number}/aksi", {"aksi": "verifikasi", "pesan_warga": ""}).status_code == 302
     response = post(admin, f"/tiket/{number}/aksi", {"aksi": "teruskan", "opd": "PUPR"})
     assert response.status_code == 302
-    assert f"{number} diteruskan ke Dinas Pekerjaan Umum" in admin.get(f"/tiket/{number}").get_data(as_text=True)
+    assert f"{number} diteruskan ke Dinas Pekerjaan Umum" in admin.get(f"/tiket/{number}").get_data(
+        as_text=True
+    )
     opd = login(app, "pupr")
     assert number in listed(opd.get("/tiket").get_data(as_text=True))
     post(opd, f"/tiket/{number}/aksi", {"aksi": "proses", "pesan_warga": "Tim survei Kamis"})
@@ -53,8 +56,11 @@ def test_triage_forward_process_resolve(app, world: World) -> None:  # type: ign
     ticket = _ticket(number)
     assert ticket.state == states.SELESAI and ticket.resolution_note == "Lubang sudah ditambal aspal."
     assert [(h.to_state, h.actor) for h in ticket.history] == [
-        ("baru", "warga"), ("diverifikasi", "staf:admin"), ("diteruskan", "staf:admin"),
-        ("diproses", "staf:pupr"), ("selesai", "staf:pupr"),
+        ("baru", "warga"),
+        ("diverifikasi", "staf:admin"),
+        ("diteruskan", "staf:admin"),
+        ("diproses", "staf:pupr"),
+        ("selesai", "staf:pupr"),
     ]
     rows = _outbox(number)
     assert [r.kind for r in rows] == ["status"] * 4
@@ -67,7 +73,11 @@ def test_reject_needs_a_reason_and_tells_the_citizen(app, world: World) -> None:
     clerk = login(app, "surat")
     post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "pesan_warga": ""})
     assert _ticket(world.letter).state == states.DIAJUKAN
-    post(clerk, f"/tiket/{world.letter}/aksi", {"aksi": "tolak", "pesan_warga": "Surat pengantar RT belum ada."})
+    post(
+        clerk,
+        f"/tiket/{world.letter}/aksi",
+        {"aksi": "tolak", "pesan_warga": "Surat pengantar RT belum ada."},
+    )
     assert _ticket(world.letter).state == states.DITOLAK
     assert "Surat pengantar RT belum ada." in _outbox(world.letter)[-1].text
 
@@ -84,14 +94,25 @@ def test_letter_ready_for_pickup(app, world: World) -> None:  # type: ignore[no-
 
 def test_opd_reassigns_with_an_internal_reason_the_citizen_never_reads(app, world: World) -> None:  # type: ignore[no-untyped-def]
     opd = login(app, "pupr")
-    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "pesan_warga": "", "catatan_internal": ""})
+    post(
+        opd,
+        f"/tiket/{world.pupr}/aksi",
+        {"aksi": "teruskan", "opd": "DLH", "pesan_warga": "", "catatan_internal": ""},
+    )
     assert _ticket(world.pupr).agency_code == "PUPR"
-    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "teruskan", "opd": "DLH", "catatan_internal": "Salah dinas, ini urusan sampah"})
+    post(
+        opd,
+        f"/tiket/{world.pupr}/aksi",
+        {"aksi": "teruskan", "opd": "DLH", "catatan_internal": "Salah dinas, ini urusan sampah"},
+    )
     ticket = _ticket(world.pupr)
     assert ticket.agency_code == "DLH" and ticket.state == states.DITERUSKAN
     change = ticket.history[-1]
     assert (change.from_agency, change.to_agency, change.note, change.internal_note) == (
-        "PUPR", "DLH", None, "Salah dinas, ini urusan sampah"
+        "PUPR",
+        "DLH",
+        None,
+        "Salah dinas, ini urusan sampah",
     )
     told = _outbox(world.pupr)[-1].text
     assert "kami alihkan" in told and "Dinas Lingkungan Hidup" in told and "Salah dinas" not in told
@@ -110,13 +131,20 @@ def test_opd_reassigns_with_an_internal_reason_the_citizen_never_reads(app, worl
         ("surat", "letter", ["verifikasi", "siap_diambil", "serahkan"]),
     ],
 )
-def test_what_staff_mark_internal_never_reaches_the_citizen(app, world: World, username: str, ticket: str, steps) -> None:  # type: ignore[no-untyped-def]
+def test_what_staff_mark_internal_never_reaches_the_citizen(
+    app, world: World, username: str, ticket: str, steps
+) -> None:  # type: ignore[no-untyped-def]
     """Every action form: the message for the citizen goes out with the change's WhatsApp
     message, the internal note stays in the history."""
     client = login(app, username)
     number = getattr(world, ticket)
     for step in steps:
-        data = {"aksi": step, "pesan_warga": f"Untuk warga {step}", "catatan_internal": f"Internal {step}", "opd": "PUPR"}
+        data = {
+            "aksi": step,
+            "pesan_warga": f"Untuk warga {step}",
+            "catatan_internal": f"Internal {step}",
+            "opd": "PUPR",
+        }
         assert post(client, f"/tiket/{number}/aksi", data).status_code == 302
         change = _ticket(number).history[-1]
         assert (change.note, change.internal_note) == (f"Untuk warga {step}", f"Internal {step}"), step
@@ -124,17 +152,27 @@ def test_what_staff_mark_internal_never_reaches_the_citizen(app, world: World, u
         assert f"Untuk warga {step}" in told and "Internal" not in told, step
     page = client.get(f"/tiket/{number}").get_data(as_text=True)
     for step in steps:
-        assert f"Dikirim ke warga: Untuk warga {step}" in page and f"Catatan internal: Internal {step}" in page
+        assert (
+            f"Dikirim ke warga: Untuk warga {step}" in page and f"Catatan internal: Internal {step}" in page
+        )
 
 
 def test_reply_is_recorded_in_history_and_queued(app, world: World) -> None:  # type: ignore[no-untyped-def]
     opd = login(app, "pupr")
-    post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "balas", "pesan": "Mohon kirim foto lokasi lebih dekat, Bu."})
+    post(
+        opd,
+        f"/tiket/{world.pupr}/aksi",
+        {"aksi": "balas", "pesan": "Mohon kirim foto lokasi lebih dekat, Bu."},
+    )
     ticket = _ticket(world.pupr)
     last: StateChange = ticket.history[-1]
     assert (last.from_state, last.to_state, last.actor) == ("diteruskan", "diteruskan", "staf:pupr")
     reply = _outbox(world.pupr)[-1]
-    assert reply.kind == notifications.KIND_REPLY and "Mohon kirim foto" in reply.text and world.pupr in reply.text
+    assert (
+        reply.kind == notifications.KIND_REPLY
+        and "Mohon kirim foto" in reply.text
+        and world.pupr in reply.text
+    )
     assert "membalas warga" in opd.get(f"/tiket/{world.pupr}").get_data(as_text=True)
 
 
@@ -150,7 +188,12 @@ def test_failed_message_is_visible_and_retried_from_the_ticket(app, world: World
     assert _outbox(world.pupr)[0].status == notifications.PENDING
     # Another ticket's message cannot be retried through this one.
     other = _outbox(world.anonymous)[0]
-    assert post(opd, f"/tiket/{world.pupr}/aksi", {"aksi": "kirim_ulang", "notifikasi": str(other.id)}).status_code == 404
+    assert (
+        post(
+            opd, f"/tiket/{world.pupr}/aksi", {"aksi": "kirim_ulang", "notifikasi": str(other.id)}
+        ).status_code
+        == 404
+    )
 
 
 def test_inbox_filters_search_sort_and_pages(app, world: World, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -158,8 +201,12 @@ def test_inbox_filters_search_sort_and_pages(app, world: World, monkeypatch: pyt
     # (the overdue filter compares due dates with today, so the real date must not decide).
     monkeypatch.setattr(ticket_views, "today_local", lambda inst, now=None: MONDAY_MORNING.date())
     for i in range(7):
-        complaint(f"extra{i}", sender=f"62855500000{i}", category="lapor_banjir", description=f"Banjir nomor {i}")
-    app.config["LW_SETTINGS"] = type(app.config["LW_SETTINGS"])(secret_key="x" * 40, page_size=3, digest_time=None)
+        complaint(
+            f"extra{i}", sender=f"62855500000{i}", category="lapor_banjir", description=f"Banjir nomor {i}"
+        )
+    app.config["LW_SETTINGS"] = type(app.config["LW_SETTINGS"])(
+        secret_key="x" * 40, page_size=3, digest_time=None
+    )
     admin = login(app, "admin")
     seen = []
     html = admin.get("/tiket?kategori=lapor_banjir").get_data(as_text=True)
@@ -180,7 +227,11 @@ def test_inbox_filters_search_sort_and_pages(app, world: World, monkeypatch: pyt
     assert listed(admin.get("/tiket?q=Kenanga").get_data(as_text=True)) == [world.dlh]
     assert world.dlh in listed(admin.get("/tiket?opd=DLH").get_data(as_text=True))
     assert listed(admin.get("/tiket?jenis=surat").get_data(as_text=True)) == [world.letter]
-    assert listed(admin.get("/tiket?status=diteruskan&urut=terlama").get_data(as_text=True)) == [world.pupr, world.dlh, world.anonymous]
+    assert listed(admin.get("/tiket?status=diteruskan&urut=terlama").get_data(as_text=True)) == [
+        world.pupr,
+        world.dlh,
+        world.anonymous,
+    ]
     assert listed(admin.get("/tiket?terlambat=1").get_data(as_text=True)) == []
     # Two weeks later the floods (3 working days, due 26 November) are all past due.
     monkeypatch.setattr(ticket_views, "today_local", lambda inst, now=None: dt.date(2026, 12, 7))
@@ -203,16 +254,24 @@ def test_live_inbox_reply_poll_and_hand_back(app, world: World) -> None:  # type
     html = admin.get(f"/langsung/{opened.id}").get_data(as_text=True)
     assert "lampu gang mati" in html
     poll = admin.get(f"/langsung/{opened.id}/pesan.json?after=0").get_json()
-    assert [m["text"] for m in poll["messages"]] == ["saya mau bicara dengan petugas", "lampu gang mati"] and poll["open"]
+    assert [m["text"] for m in poll["messages"]] == [
+        "saya mau bicara dengan petugas",
+        "lampu gang mati",
+    ] and poll["open"]
     from tests.dashboard.support import csrf
 
     token = csrf(admin, f"/langsung/{opened.id}")
-    response = admin.post(f"/langsung/{opened.id}/balas", data={"pesan": "Baik Pak, kami cek."},
-                          headers={"Accept": "application/json", "X-CSRF-Token": token})
+    response = admin.post(
+        f"/langsung/{opened.id}/balas",
+        data={"pesan": "Baik Pak, kami cek."},
+        headers={"Accept": "application/json", "X-CSRF-Token": token},
+    )
     assert response.get_json() == {"ok": True}
     last = poll["messages"][-1]["id"]
     new = admin.get(f"/langsung/{opened.id}/pesan.json?after={last}").get_json()["messages"]
-    assert [(m["direction"], m["text"], m["status"]) for m in new] == [("out", "Baik Pak, kami cek.", "Menunggu dikirim")]
+    assert [(m["direction"], m["text"], m["status"]) for m in new] == [
+        ("out", "Baik Pak, kami cek.", "Menunggu dikirim")
+    ]
     assert admin.get("/langsung/ringkas.json").get_json()["open"] == 1
     post(admin, f"/langsung/{opened.id}/tutup", {}, page=f"/langsung/{opened.id}")
     assert handoff.is_active(sender) is False
@@ -227,19 +286,43 @@ def test_chat_permission_can_be_granted(app, world: World) -> None:  # type: ign
 
 def test_admin_manages_users_and_opd(app, world: World) -> None:  # type: ignore[no-untyped-def]
     admin = login(app, "admin")
-    response = post(admin, "/admin/pengguna", {"username": "bpbd1", "full_name": "Petugas BPBD", "role": "opd",
-                                                "agency_code": "BPBD", "password": ""}, page="/admin/pengguna")
+    response = post(
+        admin,
+        "/admin/pengguna",
+        {
+            "username": "bpbd1",
+            "full_name": "Petugas BPBD",
+            "role": "opd",
+            "agency_code": "BPBD",
+            "password": "",
+        },
+        page="/admin/pengguna",
+    )
     html = response.get_data(as_text=True)
     import re
 
     password = re.search(r'<code id="new-password">([^<]+)</code>', html).group(1)
     first_page = login(app, "bpbd1", password).get("/tiket")
-    assert first_page.status_code == 302 and first_page.headers["Location"] == "/akun/sandi"  # own password first
-    response = post(admin, "/admin/opd", {"code": "DISHUB", "name": "Dinas Perhubungan", "contact": "", "digest_recipients": "",
-                                          "is_active": "1"}, page="/admin/opd")
+    assert (
+        first_page.status_code == 302 and first_page.headers["Location"] == "/akun/sandi"
+    )  # own password first
+    response = post(
+        admin,
+        "/admin/opd",
+        {
+            "code": "DISHUB",
+            "name": "Dinas Perhubungan",
+            "contact": "",
+            "digest_recipients": "",
+            "is_active": "1",
+        },
+        page="/admin/opd",
+    )
     assert response.status_code == 302
     assert "Dinas Perhubungan" in admin.get("/admin/opd").get_data(as_text=True)
-    assert "Dinas Perhubungan" in admin.get(f"/tiket/{world.pupr_new}").get_data(as_text=True)  # a forwarding choice
+    assert "Dinas Perhubungan" in admin.get(f"/tiket/{world.pupr_new}").get_data(
+        as_text=True
+    )  # a forwarding choice
 
 
 def test_statistics_pages_and_csv(app, world: World) -> None:  # type: ignore[no-untyped-def]
@@ -263,13 +346,17 @@ def _resolve(number: str) -> None:
 
 def test_the_inbox_opens_on_open_tickets_and_shows_the_rest_on_request(app, world: World) -> None:  # type: ignore[no-untyped-def]
     _resolve(world.pupr)
-    notifications.change_state_and_notify(INST, ticket_id(world.dlh), states.DITOLAK, "staf:admin", "Bukan wewenang kami.")
+    notifications.change_state_and_notify(
+        INST, ticket_id(world.dlh), states.DITOLAK, "staf:admin", "Bukan wewenang kami."
+    )
     admin = login(app, "admin")
     default = admin.get("/tiket").get_data(as_text=True)
     assert sorted(listed(default)) == sorted([world.anonymous, world.pupr_new, world.letter])
     assert "tampilkan juga yang selesai dan ditolak" in default
     everything = admin.get("/tiket?status=semua").get_data(as_text=True)
-    assert sorted(listed(everything)) == sorted([world.pupr, world.dlh, world.anonymous, world.pupr_new, world.letter])
+    assert sorted(listed(everything)) == sorted(
+        [world.pupr, world.dlh, world.anonymous, world.pupr_new, world.letter]
+    )
     assert 'href="/tiket.csv?status=semua"' in everything  # the export and the pages keep the choice
     assert listed(admin.get("/tiket?status=selesai").get_data(as_text=True)) == [world.pupr]
 
@@ -277,9 +364,13 @@ def test_the_inbox_opens_on_open_tickets_and_shows_the_rest_on_request(app, worl
 def test_a_reopened_ticket_stands_out_in_the_inbox_and_on_its_page(app, world: World) -> None:  # type: ignore[no-untyped-def]
     _resolve(world.pupr)
     _resolve(world.anonymous)
-    notifications.change_state_and_notify(INST, ticket_id(world.pupr), states.DIPROSES, "staf:pupr", "Warga: lubang masih ada.")
+    notifications.change_state_and_notify(
+        INST, ticket_id(world.pupr), states.DIPROSES, "staf:pupr", "Warga: lubang masih ada."
+    )
     opd = login(app, "pupr")
-    rows = re.findall(r'<li class="ticket-row[^"]*">.*?</li>', opd.get("/tiket?status=semua").get_data(as_text=True), re.S)
+    rows = re.findall(
+        r'<li class="ticket-row[^"]*">.*?</li>', opd.get("/tiket?status=semua").get_data(as_text=True), re.S
+    )
     tagged = {number for row in rows for number in listed(row) if "Dibuka kembali" in row}
     assert tagged == {world.pupr}
     assert 'id="reopened"' in opd.get(f"/tiket/{world.pupr}").get_data(as_text=True)

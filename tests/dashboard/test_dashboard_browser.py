@@ -2,6 +2,7 @@
 dashboard server (``python -m dashboard`` in a subprocess, waitress, a temporary SQLite
 database): login, triage, resolving a ticket, and the live inbox. Screenshots are saved under
 ``results/screenshots/``."""
+
 from __future__ import annotations
 
 import os
@@ -30,15 +31,29 @@ from whatsapp.settings import GraphSettings
 
 ADMIN_PASSWORD = "Admin-Langkai-2026!"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)"
+)
 
 
 @pytest.fixture
 def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
     created = subprocess.run(
-        [sys.executable, "-m", "dashboard", "create-admin", "--username", "diskominfo", "--name", "Admin Diskominfo"],
-        cwd=ROOT, env={**os.environ, "DATABASE_URL": sqlite_url, "DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD},
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "create-admin",
+            "--username",
+            "diskominfo",
+            "--name",
+            "Admin Diskominfo",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": sqlite_url, "DASHBOARD_ADMIN_PASSWORD": ADMIN_PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert created.returncode == 0, created.stderr
     with running_dashboard(sqlite_url, tmp_path) as url:
@@ -70,7 +85,9 @@ def test_login(server: str, browser) -> None:  # type: ignore[no-untyped-def]
 
 def test_triage_and_resolve_a_ticket(server: str, browser) -> None:  # type: ignore[no-untyped-def]
     make_user("pupr", "opd", "PUPR")
-    number = complaint("b1", reporter_name="Siti Aminah", description="Jalan berlubang besar di depan SDN 3 Langkai").number
+    number = complaint(
+        "b1", reporter_name="Siti Aminah", description="Jalan berlubang besar di depan SDN 3 Langkai"
+    ).number
     graph = FakeGraph()
     try:
         admin = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -92,13 +109,18 @@ def test_triage_and_resolve_a_ticket(server: str, browser) -> None:  # type: ign
         opd.click(f"text={number}")
         opd.click("button[data-action=proses]")
         assert opd.inner_text("#ticket-state") == "Sedang ditindaklanjuti"
-        opd.fill("form:has(button[data-action=selesai]) textarea[name=pesan_warga]", "Lubang sudah ditambal aspal hotmix.")
+        opd.fill(
+            "form:has(button[data-action=selesai]) textarea[name=pesan_warga]",
+            "Lubang sudah ditambal aspal hotmix.",
+        )
         opd.click("button[data-action=selesai]")
         assert opd.inner_text("#ticket-state") == "Selesai"
         assert "Menunggu jawaban warga" in opd.inner_text("body")
         # The outbox worker sends the queued messages; the page shows them as sent.
         open_window("6281234567890")
-        worker = Notifier(GraphSettings(api_base=graph.base, api_version="v21.0", access_token="t", phone_number_id="1"))
+        worker = Notifier(
+            GraphSettings(api_base=graph.base, api_version="v21.0", access_token="t", phone_number_id="1")
+        )
         while worker.run_once():
             pass
         assert len(graph.bodies) == 4 and graph.bodies[-1]["type"] == "interactive"

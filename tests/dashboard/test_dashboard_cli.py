@@ -1,4 +1,5 @@
 """Commands: create-admin, digest, seed; settings refuse to start without a secret key."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,7 +41,9 @@ def test_create_admin_once(sqlite_url: str, monkeypatch: pytest.MonkeyPatch, cap
 def test_digest_runs_once_per_day_and_lists_overdue(sqlite_url: str, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DASHBOARD_DIGEST_DIR", str(tmp_path))
     number = complaint("d1").number
-    notifications.change_state_and_notify(INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code="PUPR")
+    notifications.change_state_and_notify(
+        INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code="PUPR"
+    )
     day = dt.date(2026, 12, 10)  # after the due date (7 December)
     results = run_digests(INST, day)
     text = (tmp_path / "2026-12-10" / "PUPR.txt").read_text()
@@ -71,10 +74,14 @@ def test_seed_generates_consistent_tickets(db_url: str) -> None:
         numbers = session.execute(select(Ticket.number)).scalars().all()
         assert len(numbers) == len(set(numbers)) == 301
         closed_open = session.execute(
-            select(func.count(Ticket.id)).where(Ticket.closed_at.is_not(None), Ticket.state.in_(["baru", "diproses"]))
+            select(func.count(Ticket.id)).where(
+                Ticket.closed_at.is_not(None), Ticket.state.in_(["baru", "diproses"])
+            )
         ).scalar_one()
         assert closed_open == 0
-        result = stats.overview(session, INST, stats.Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31)))
+        result = stats.overview(
+            session, INST, stats.Filters(start=dt.date(2026, 1, 1), end=dt.date(2026, 12, 31))
+        )
         assert result.total == 301 and result.median_resolution_days is not None
     # New real tickets still get fresh numbers.
     assert complaint("real2").number not in numbers

@@ -11,6 +11,7 @@ public, admin-only, chat-only), and the content of pages: anonymous reporters st
 OPD staff, NIKs stay masked unless a letter role asks (and that is recorded), CSRF, throttling,
 sessions and security headers.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -151,8 +152,14 @@ def _announcement(folder: Path) -> int:
     picture = _photo(folder, "pengumuman")
     with db.session_scope() as session:
         row = subscriptions.create_draft(
-            session, INST, title="Posyandu", topic=subscriptions.ALL, area=subscriptions.ALL,
-            text="Posyandu buka hari Sabtu pukul 08.00 di balai kelurahan.", actor="staf:admin", image_media_id=picture,
+            session,
+            INST,
+            title="Posyandu",
+            topic=subscriptions.ALL,
+            area=subscriptions.ALL,
+            text="Posyandu buka hari Sabtu pukul 08.00 di balai kelurahan.",
+            actor="staf:admin",
+            image_media_id=picture,
         )
         return int(row.id)
 
@@ -161,6 +168,8 @@ def _service() -> str:
     with db.session_scope() as session:
         services.import_catalogue(session, *services.load_file(PROJECT_ROOT / "catalogue" / "layanan.yml"))
     return "skck"
+
+
 def _api_key() -> int:
     with db.session_scope(write=True) as session:
         return api_keys.issue(session, "Mitra uji", "staf:admin").id
@@ -176,16 +185,31 @@ def build(folder: Path) -> Matrix:
     }
     tickets = {
         "pupr": complaint("m1", sender=sender_of("pupr"), reporter_name=reporter_name("pupr")).number,
-        "pupr_anon": complaint(f"{sender_of('pupr_anon')}:form-anon", sender=sender_of("pupr_anon"),
-                               reporter_name=reporter_name("pupr_anon"), anonymous=True).number,
-        "dlh": complaint("m3", sender=sender_of("dlh"), category="lapor_sampah", reporter_name=reporter_name("dlh")).number,
-        "dlh_anon": complaint("m4", sender=sender_of("dlh_anon"), category="lapor_sampah",
-                              reporter_name=reporter_name("dlh_anon"), anonymous=True).number,
-        "pupr_new": complaint("m5", sender=sender_of("pupr_new"), reporter_name=reporter_name("pupr_new")).number,
+        "pupr_anon": complaint(
+            f"{sender_of('pupr_anon')}:form-anon",
+            sender=sender_of("pupr_anon"),
+            reporter_name=reporter_name("pupr_anon"),
+            anonymous=True,
+        ).number,
+        "dlh": complaint(
+            "m3", sender=sender_of("dlh"), category="lapor_sampah", reporter_name=reporter_name("dlh")
+        ).number,
+        "dlh_anon": complaint(
+            "m4",
+            sender=sender_of("dlh_anon"),
+            category="lapor_sampah",
+            reporter_name=reporter_name("dlh_anon"),
+            anonymous=True,
+        ).number,
+        "pupr_new": complaint(
+            "m5", sender=sender_of("pupr_new"), reporter_name=reporter_name("pupr_new")
+        ).number,
         "letter": letter(f"{sender_of('letter')}:form-letter", sender=sender_of("letter")).number,
     }
     for variant, agency in (("pupr", "PUPR"), ("pupr_anon", "PUPR"), ("dlh", "DLH"), ("dlh_anon", "DLH")):
-        notifications.change_state_and_notify(INST, ticket_id(tickets[variant]), states.DITERUSKAN, "staf:admin", agency_code=agency)
+        notifications.change_state_and_notify(
+            INST, ticket_id(tickets[variant]), states.DITERUSKAN, "staf:admin", agency_code=agency
+        )
     for variant in ("pupr", "pupr_anon", "dlh", "pupr_new", "letter"):
         media[f"of_{variant}"] = _photo(folder, variant)
         with db.session_scope() as session:
@@ -194,7 +218,9 @@ def build(folder: Path) -> Matrix:
     conversation_log.log_inbound("6281199999999", "/kirim_media", media_id=media["abandoned"])
     handoffs = {}
     for variant in HANDOFFS:
-        handoffs[variant] = handoff.open_handoff(sender_of(variant), inst=INST, profile_name=f"Warga {variant}").id
+        handoffs[variant] = handoff.open_handoff(
+            sender_of(variant), inst=INST, profile_name=f"Warga {variant}"
+        ).id
     media["in_handoff_pupr"] = _photo(folder, "chat-pupr")
     conversation_log.log_inbound(sender_of("pupr"), "/kirim_media", media_id=media["in_handoff_pupr"])
     media["in_handoff_none"] = _photo(folder, "chat-none")
@@ -214,7 +240,9 @@ def build(folder: Path) -> Matrix:
         permissions.OPEN311_SERVICE: "lapor_jalan_rusak.json",
         permissions.OPEN311_REQUEST: f"{tickets['pupr']}.xml",
     }
-    return Matrix(tickets, handoffs, media, shared, fresh={permissions.ANNOUNCEMENT: lambda: _announcement(folder)})
+    return Matrix(
+        tickets, handoffs, media, shared, fresh={permissions.ANNOUNCEMENT: lambda: _announcement(folder)}
+    )
 
 
 # -- generating the cases from the route table ----------------------------------------------------------
@@ -253,8 +281,11 @@ SINGLE_UNIT = Promise(ACCOUNTS, TICKETS, HANDOFFS, MEDIA, ANONYMOUS, ADMIN_ONLY,
 
 def _visible(promise: Promise, subject: str, variant: Optional[str], actor: str) -> bool:
     """Whether ``actor`` may see object ``variant`` of ``subject`` (the promise above)."""
-    table = {permissions.TICKET: promise.tickets, permissions.HANDOFF: promise.handoffs,
-             permissions.MEDIA: promise.media}.get(subject)
+    table = {
+        permissions.TICKET: promise.tickets,
+        permissions.HANDOFF: promise.handoffs,
+        permissions.MEDIA: promise.media,
+    }.get(subject)
     if table is None:
         return actor in promise.city_admins or subject == permissions.STATIC_FILE
     return actor in table[variant]
@@ -306,7 +337,9 @@ def cases(app: Flask, world: Matrix, promise: Promise = SINGLE_UNIT) -> List[Cas
                 url_args = tuple((name, value) for name in arguments)
                 for actor in promise.actors:
                     expected = _gate(promise, rule, actor) or (
-                        ALLOWED if rule.subject is None or _visible(promise, rule.subject, variant, actor) else HIDDEN
+                        ALLOWED
+                        if rule.subject is None or _visible(promise, rule.subject, variant, actor)
+                        else HIDDEN
                     )
                     generated.append(Case(url_rule.endpoint, method, actor, variant, url_args, expected))
     # Reads first, then writes; logging out last (it ends the session the other cases use).
@@ -335,8 +368,14 @@ def run_matrix(app: Flask, world: Matrix, promise: Promise = SINGLE_UNIT) -> Tup
     """Every generated case, tried: the failures (as lines to read) and how many cases ran."""
     from flask import url_for
 
-    clients = {VISITOR: app.test_client(), **{username: login(app, username) for username in promise.accounts}}
-    tokens = {VISITOR: csrf(clients[VISITOR]), **{u: csrf(clients[u], "/akun/sandi") for u in promise.accounts}}
+    clients = {
+        VISITOR: app.test_client(),
+        **{username: login(app, username) for username in promise.accounts},
+    }
+    tokens = {
+        VISITOR: csrf(clients[VISITOR]),
+        **{u: csrf(clients[u], "/akun/sandi") for u in promise.accounts},
+    }
     failures = []
     generated = cases(app, world, promise)
     for case in generated:
@@ -361,7 +400,9 @@ def run_matrix(app: Flask, world: Matrix, promise: Promise = SINGLE_UNIT) -> Tup
         else:
             ok = got == case.expected and (got != ALLOWED or identity_ok(promise, case, response))
         if not ok:
-            failures.append(f"{case.method} {url} as {case.actor}: expected {case.expected}, got {got} ({response.status_code})")
+            failures.append(
+                f"{case.method} {url} as {case.actor}: expected {case.expected}, got {got} ({response.status_code})"
+            )
     return failures, len(generated)
 
 
@@ -392,10 +433,24 @@ def test_lists_show_each_account_only_what_it_may_open(app, db_url: str, tmp_pat
 def test_only_the_login_health_and_public_pages_are_public() -> None:
     public = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PUBLIC}
     # models.serve answers only with the model token (tests/dashboard/test_model_rollout.py).
-    assert public == {"static", "public.health", "stats.public_stats", "auth.login", "auth.logout", "tickets.home",
-                      "public.services", "public.service",
-                      "public_map.page", "public_map.data", "open311.discovery", "open311.services", "open311.service_definition",
-                      "open311.requests_list", "open311.request_detail", "models.serve"}
+    assert public == {
+        "static",
+        "public.health",
+        "stats.public_stats",
+        "auth.login",
+        "auth.logout",
+        "tickets.home",
+        "public.services",
+        "public.service",
+        "public_map.page",
+        "public_map.data",
+        "open311.discovery",
+        "open311.services",
+        "open311.service_definition",
+        "open311.requests_list",
+        "open311.request_detail",
+        "models.serve",
+    }
     partner = {endpoint for endpoint, rule in ROUTES.items() if rule.audience == permissions.PARTNER}
     assert partner == {"open311.create_request"}
 
@@ -417,8 +472,12 @@ def test_a_route_without_a_declared_rule_stops_the_dashboard() -> None:
         permissions.install_route_rules(app, {"static": RouteRule(permissions.PUBLIC)})
     with pytest.raises(permissions.RouteRuleError, match="tickets.gone"):
         permissions.install_route_rules(
-            app, {"static": RouteRule(permissions.PUBLIC), "extra.secret": RouteRule(permissions.STAFF),
-                  "tickets.gone": RouteRule(permissions.STAFF)},
+            app,
+            {
+                "static": RouteRule(permissions.PUBLIC),
+                "extra.secret": RouteRule(permissions.STAFF),
+                "tickets.gone": RouteRule(permissions.STAFF),
+            },
         )
 
 
@@ -443,8 +502,11 @@ def test_opd_staff_cannot_open_or_change_another_opds_ticket(app, world: World) 
     assert client.get(f"/tiket/{world.dlh}").status_code == 404
     assert client.get(f"/tiket/{world.pupr_new}").status_code == 404
     for action in ("proses", "selesai", "tolak", "balas", "teruskan"):
-        response = post(client, f"/tiket/{world.dlh}/aksi",
-                        {"aksi": action, "pesan_warga": "Sudah", "pesan": "halo", "opd": "PUPR"})
+        response = post(
+            client,
+            f"/tiket/{world.dlh}/aksi",
+            {"aksi": action, "pesan_warga": "Sudah", "pesan": "halo", "opd": "PUPR"},
+        )
         assert response.status_code == 404
     assert _state(world.dlh) == states.DITERUSKAN
     with db.session_scope() as session:
@@ -516,9 +578,13 @@ def test_forms_without_the_csrf_token_are_refused(app, world: World) -> None:  #
 def test_login_is_throttled_over_http(app, world: World) -> None:  # type: ignore[no-untyped-def]
     client = app.test_client()
     for _ in range(staff.MAX_FAILURES_PER_ACCOUNT):
-        response = client.post("/masuk", data={"username": "admin", "password": "salah", "csrf_token": csrf(client)})
+        response = client.post(
+            "/masuk", data={"username": "admin", "password": "salah", "csrf_token": csrf(client)}
+        )
         assert response.status_code == 401
-    response = client.post("/masuk", data={"username": "admin", "password": "Rahasia-Kantor-2026", "csrf_token": csrf(client)})
+    response = client.post(
+        "/masuk", data={"username": "admin", "password": "Rahasia-Kantor-2026", "csrf_token": csrf(client)}
+    )
     assert response.status_code == 429 and "Terlalu banyak" in response.get_data(as_text=True)
 
 
@@ -537,8 +603,16 @@ def test_deactivated_user_is_logged_out_at_once(app, world: World) -> None:  # t
     client = login(app, "pupr")
     with db.session_scope() as session:
         user = staff.find_user(session, "pupr")
-        staff.update_user(session, user, full_name="P", role="opd", agency_code="PUPR", can_chat=False,
-                          is_active=False, agencies=["PUPR", "DLH"])
+        staff.update_user(
+            session,
+            user,
+            full_name="P",
+            role="opd",
+            agency_code="PUPR",
+            can_chat=False,
+            is_active=False,
+            agencies=["PUPR", "DLH"],
+        )
     assert client.get("/tiket").status_code == 302
 
 

@@ -1,4 +1,5 @@
 """Admins manage the blocklist and see citizens' data requests; nobody else can."""
+
 from __future__ import annotations
 
 from layanwarga import blocklist, privacy
@@ -7,7 +8,12 @@ from tests.dashboard.support import World, login, post
 
 def test_admin_blocks_and_unblocks_a_sender(app, world: World) -> None:  # type: ignore[no-untyped-def]
     admin = login(app, "admin")
-    response = post(admin, "/admin/blokir", {"nomor": "+62 812 3456 7890", "alasan": "Pesan kasar berulang"}, page="/admin/blokir")
+    response = post(
+        admin,
+        "/admin/blokir",
+        {"nomor": "+62 812 3456 7890", "alasan": "Pesan kasar berulang"},
+        page="/admin/blokir",
+    )
     assert response.status_code == 302
     assert blocklist.is_blocked("6281234567890")
     page = admin.get("/admin/blokir").get_data(as_text=True)
@@ -19,7 +25,9 @@ def test_admin_blocks_and_unblocks_a_sender(app, world: World) -> None:  # type:
 
 def test_blocking_needs_a_reason(app, world: World) -> None:  # type: ignore[no-untyped-def]
     admin = login(app, "admin")
-    page = post(admin, "/admin/blokir", {"nomor": "6281234567890", "alasan": ""}, page="/admin/blokir").get_data(as_text=True)
+    page = post(
+        admin, "/admin/blokir", {"nomor": "6281234567890", "alasan": ""}, page="/admin/blokir"
+    ).get_data(as_text=True)
     assert "wajib diisi" in page
     assert not blocklist.is_blocked("6281234567890")
 

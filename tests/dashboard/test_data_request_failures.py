@@ -1,5 +1,6 @@
 """An erasure request that could not reach the conversation store is shown to admins as failed,
 with the reason, never as done."""
+
 from __future__ import annotations
 
 import datetime as dt

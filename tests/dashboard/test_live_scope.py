@@ -7,6 +7,7 @@ to PUPR; Citra has nothing on file; Dedi has a complaint forwarded to DLH. Each 
 officer. Staff: the admin (front desk), OPD officers of PUPR, the Inspektorat and DLH with the
 chat permission, a PUPR officer without it and a letter clerk with it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,9 @@ class Chats:
 
 
 def _forward(number: str, agency: str) -> None:
-    notifications.change_state_and_notify(INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code=agency)
+    notifications.change_state_and_notify(
+        INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code=agency
+    )
 
 
 @pytest.fixture
@@ -46,12 +49,23 @@ def chats(db_url: str) -> Chats:
     make_user("dlh_chat", "opd", "DLH", can_chat=True)
     make_user("loket", "surat", can_chat=True)
     ani_pupr = complaint("c1", sender=ANI, reporter_name="Ani Lestari").number
-    ani_pungli = complaint("c2", sender=ANI, category="lapor_pelayanan", reporter_name="Ani Lestari", anonymous=True,
-                           description="Ada pungli saat mengurus KTP di kantor").number
+    ani_pungli = complaint(
+        "c2",
+        sender=ANI,
+        category="lapor_pelayanan",
+        reporter_name="Ani Lestari",
+        anonymous=True,
+        description="Ada pungli saat mengurus KTP di kantor",
+    ).number
     ani_sktm = letter("c3", sender=ANI).number
     budi_anonymous = complaint("c4", sender=BUDI, reporter_name="Budi Rahasia", anonymous=True).number
     dedi_dlh = complaint("c5", sender=DEDI, category="lapor_sampah", reporter_name="Dedi").number
-    for number, agency in ((ani_pupr, "PUPR"), (ani_pungli, "INSPEKTORAT"), (budi_anonymous, "PUPR"), (dedi_dlh, "DLH")):
+    for number, agency in (
+        (ani_pupr, "PUPR"),
+        (ani_pungli, "INSPEKTORAT"),
+        (budi_anonymous, "PUPR"),
+        (dedi_dlh, "DLH"),
+    ):
         _forward(number, agency)
     handoffs = {}
     for sender, name in ((ANI, "Ani Lestari"), (BUDI, "Budi Rahasia"), (CITRA, "Citra"), (DEDI, "Dedi")):
@@ -71,7 +85,9 @@ OPENS = {
 
 
 @pytest.mark.parametrize("username", sorted(OPENS))
-def test_each_chat_user_opens_only_handoffs_of_citizens_they_already_see(app, chats: Chats, username: str) -> None:  # type: ignore[no-untyped-def]
+def test_each_chat_user_opens_only_handoffs_of_citizens_they_already_see(
+    app, chats: Chats, username: str
+) -> None:  # type: ignore[no-untyped-def]
     client = login(app, username)
     listing = client.get("/langsung").get_data(as_text=True)
     names = {ANI: "Ani Lestari", BUDI: "Budi Rahasia", CITRA: "Citra", DEDI: "Dedi"}
@@ -114,7 +130,9 @@ def test_staff_without_the_chat_permission_never_reach_the_live_inbox(app, chats
         ("loket", {"ani_sktm"}),
     ],
 )
-def test_a_chat_lists_only_the_tickets_the_viewer_may_see_and_never_an_anonymous_one(app, chats: Chats, username: str, shown: set) -> None:  # type: ignore[no-untyped-def]
+def test_a_chat_lists_only_the_tickets_the_viewer_may_see_and_never_an_anonymous_one(
+    app, chats: Chats, username: str, shown: set
+) -> None:  # type: ignore[no-untyped-def]
     page = login(app, username).get(f"/langsung/{chats.handoffs[ANI]}").get_data(as_text=True)
     for name in ("ani_pupr", "ani_pungli", "ani_sktm"):
         assert (getattr(chats, name) in page) is (name in shown), (username, name)
@@ -123,12 +141,16 @@ def test_a_chat_lists_only_the_tickets_the_viewer_may_see_and_never_an_anonymous
 def test_a_message_about_a_ticket_the_viewer_may_not_see_is_left_out_of_the_chat(app, chats: Chats) -> None:  # type: ignore[no-untyped-def]
     """A status message of Ani's anonymous pungli complaint, sent while her handoff is open, would
     tell a PUPR officer that she is the anonymous reporter."""
-    notifications.change_state_and_notify(INST, ticket_id(chats.ani_pungli), states.DIPROSES, "staf:inspektorat_chat")
+    notifications.change_state_and_notify(
+        INST, ticket_id(chats.ani_pungli), states.DIPROSES, "staf:inspektorat_chat"
+    )
     handoff_id = chats.handoffs[ANI]
     pupr = login(app, "pupr_chat")
-    for body in (pupr.get(f"/langsung/{handoff_id}").get_data(as_text=True),
-                 str(pupr.get(f"/langsung/{handoff_id}/pesan.json").get_json()),
-                 pupr.get("/langsung").get_data(as_text=True)):
+    for body in (
+        pupr.get(f"/langsung/{handoff_id}").get_data(as_text=True),
+        str(pupr.get(f"/langsung/{handoff_id}/pesan.json").get_json()),
+        pupr.get("/langsung").get_data(as_text=True),
+    ):
         assert chats.ani_pungli not in body
         assert "mau bicara dengan petugas" in body
     admin = login(app, "admin").get(f"/langsung/{handoff_id}/pesan.json").get_json()

@@ -1,6 +1,7 @@
 """The live inbox tells a citizen waiting for an officer from one being served, and puts an
 emergency reported while waiting first (issue 26 item 1: the badge said "Sedang dilayani petugas"
 before anyone had answered)."""
+
 from __future__ import annotations
 
 from layanwarga import handoff
@@ -16,7 +17,9 @@ def test_waiting_served_and_emergency_are_told_apart(app, world) -> None:  # typ
     admin = login(app, "admin")
 
     inbox = admin.get("/langsung").get_data(as_text=True)
-    assert inbox.index(f"/langsung/{urgent.id}") < inbox.index(f"/langsung/{waiting.id}")  # the emergency first
+    assert inbox.index(f"/langsung/{urgent.id}") < inbox.index(
+        f"/langsung/{waiting.id}"
+    )  # the emergency first
     assert inbox.count("Menunggu petugas") == 2 and inbox.count("🚨 Darurat") == 1
 
     page = admin.get(f"/langsung/{waiting.id}").get_data(as_text=True)
@@ -25,8 +28,10 @@ def test_waiting_served_and_emergency_are_told_apart(app, world) -> None:  # typ
     assert "keadaan darurat" in admin.get(f"/langsung/{urgent.id}").get_data(as_text=True)
 
     token = csrf(admin, f"/langsung/{waiting.id}")
-    assert admin.post(f"/langsung/{waiting.id}/balas", data={"pesan": "Selamat pagi, ada yang bisa dibantu?",
-                                                            "csrf_token": token}).status_code in (200, 302, 303)
+    assert admin.post(
+        f"/langsung/{waiting.id}/balas",
+        data={"pesan": "Selamat pagi, ada yang bisa dibantu?", "csrf_token": token},
+    ).status_code in (200, 302, 303)
     polled = admin.get(f"/langsung/{waiting.id}/pesan.json").get_json()
     assert polled["state"] == "Sedang dilayani petugas" and polled["emergency"] is False
     assert admin.get(f"/langsung/{urgent.id}/pesan.json").get_json()["emergency"] is True

@@ -1,6 +1,7 @@
 """Login attempts (account names, addresses) and ended staff sessions are deleted after their
 retention (SECURITY.md) by the dashboard's own scheduler, in the real server process, and by
 ``python -m dashboard purge``; what a login check or a logged-in officer needs stays."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,13 @@ def _old_and_recent_rows(now: dt.datetime) -> None:
     with db.session_scope() as session:
         for when in (now - staff.ATTEMPT_RETENTION - dt.timedelta(minutes=1), now - dt.timedelta(minutes=5)):
             session.add(LoginAttempt(username="pupr", ip="10.0.0.1", succeeded=False, created_at=when))
-        staff.start_session(session, user_id, "10.0.0.1", "Firefox",
-                            now=now - staff.session_lifetime() - staff.SESSION_RETENTION - dt.timedelta(minutes=1))
+        staff.start_session(
+            session,
+            user_id,
+            "10.0.0.1",
+            "Firefox",
+            now=now - staff.session_lifetime() - staff.SESSION_RETENTION - dt.timedelta(minutes=1),
+        )
         staff.start_session(session, user_id, "10.0.0.2", "Firefox", now=now - dt.timedelta(hours=1))
 
 

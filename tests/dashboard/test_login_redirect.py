@@ -1,6 +1,7 @@
 """After login the dashboard goes to the ``next`` page only when it is a path on this site: no
 spelling of another site (control characters browsers drop, backslashes they read as slashes,
 percent-encoded slashes, schemes, look-alike Unicode slashes) leaves it (open redirect)."""
+
 from __future__ import annotations
 
 from urllib.parse import quote, unquote
@@ -55,8 +56,9 @@ SAME_SITE = [
 def _post_login(app, query: str):  # type: ignore[no-untyped-def]
     client = app.test_client()
     token = csrf(client)
-    return client.post(f"/masuk?next={query}",
-                       data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+    return client.post(
+        f"/masuk?next={query}", data={"username": "admin", "password": PASSWORD, "csrf_token": token}
+    )
 
 
 def test_hostile_next_never_leaves_the_site(app, world: World) -> None:  # type: ignore[no-untyped-def]
@@ -66,8 +68,15 @@ def test_hostile_next_never_leaves_the_site(app, world: World) -> None:  # type:
     for query in HOSTILE_QUERIES:
         in_link = _post_login(app, query)
         client = app.test_client()
-        in_form = client.post("/masuk", data={"username": "admin", "password": PASSWORD, "csrf_token": csrf(client),
-                                              "next": unquote(query)})
+        in_form = client.post(
+            "/masuk",
+            data={
+                "username": "admin",
+                "password": PASSWORD,
+                "csrf_token": csrf(client),
+                "next": unquote(query),
+            },
+        )
         again = logged_in.get(f"/masuk?next={query}")
         for how, response in (("link", in_link), ("form", in_form), ("logged in", again)):
             if response.status_code != 302 or response.headers["Location"] != "/tiket":
@@ -86,5 +95,7 @@ def test_a_page_that_needs_login_comes_back_after_it(app, world: World) -> None:
     first = client.get("/tiket?q=jalan%20rusak")
     assert first.status_code == 302
     token = csrf(client)
-    back = client.post(first.headers["Location"], data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+    back = client.post(
+        first.headers["Location"], data={"username": "admin", "password": PASSWORD, "csrf_token": token}
+    )
     assert back.headers["Location"] == "/tiket?q=jalan%20rusak"

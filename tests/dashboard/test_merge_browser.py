@@ -1,6 +1,7 @@
 """Merging duplicates in headless Chromium against the real dashboard server: the admin types
 the survivor's number on the duplicate's page, lands on the survivor with its supporters, sees
 the count in the inbox, and undoes the merge from the duplicate's page."""
+
 from __future__ import annotations
 
 from layanwarga import db, merging, states
@@ -10,8 +11,12 @@ from tests.dashboard.test_dashboard_browser import ADMIN_PASSWORD, SHOTS, _login
 
 
 def test_merge_then_undo_in_the_browser(server: str, browser) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    survivor = complaint("b1", sender="6281200000001", description="Lubang besar di depan SDN 3, sudah dua minggu").number
-    duplicate = complaint("b2", sender="6281200000002", description="Jalan depan SDN 3 berlubang dalam").number
+    survivor = complaint(
+        "b1", sender="6281200000001", description="Lubang besar di depan SDN 3, sudah dua minggu"
+    ).number
+    duplicate = complaint(
+        "b2", sender="6281200000002", description="Jalan depan SDN 3 berlubang dalam"
+    ).number
     page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
     _login(page, server, "diskominfo", ADMIN_PASSWORD)
     page.wait_for_url("**/tiket")

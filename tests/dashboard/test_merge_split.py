@@ -1,5 +1,6 @@
 """Staff and duplicates over HTTP: the supporter count on the inbox (and its sort) and on the
 ticket page; an admin merges a duplicate into another complaint and undoes it; an OPD cannot."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,7 +11,12 @@ from tests.dashboard.support import INST, World, complaint, listed, login, post
 
 
 def follow(number: str, sender: str, key: str) -> None:
-    supporters.follow(INST, supporters.FollowDraft(number=number, sender=sender, idempotency_key=key, note="Sama, di depan rumah saya"))
+    supporters.follow(
+        INST,
+        supporters.FollowDraft(
+            number=number, sender=sender, idempotency_key=key, note="Sama, di depan rumah saya"
+        ),
+    )
 
 
 def test_supporters_show_on_the_inbox_sorted_and_on_the_ticket(app, world: World) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@ the published model with a token, and Rasa 3.6's own client (``rasa.core.agent``
 ``_pull_model_and_fingerprint``, what ``models:`` in endpoints.yml runs) gets it once, then
 "unchanged" until staff publish or roll back; content staff drive it from a page that says why a
 candidate is refused."""
+
 from __future__ import annotations
 
 import asyncio
@@ -50,10 +51,14 @@ def candidate(tmp_path: Path, candidate_id: str, content: bytes, **f1: float) ->
 
 def pull(url: str, fingerprint: Optional[str], folder: Path, token: str = TOKEN) -> Optional[str]:
     folder.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(_pull_model_and_fingerprint(EndpointConfig(url, token=token), fingerprint, str(folder)))
+    return asyncio.run(
+        _pull_model_and_fingerprint(EndpointConfig(url, token=token), fingerprint, str(folder))
+    )
 
 
-def test_rasa_pulls_the_published_model_once_then_the_rollback(app: Flask, world: World, served: str, tmp_path: Path) -> None:
+def test_rasa_pulls_the_published_model_once_then_the_rollback(
+    app: Flask, world: World, served: str, tmp_path: Path
+) -> None:
     first = candidate(tmp_path, "20261207-100000", b"model satu" * 50)
     second = candidate(tmp_path, "20261207-110000", b"model dua" * 50)
     assert pull(served, "modelbawaan", tmp_path / "a") is None  # nothing published yet: Rasa keeps its own
@@ -72,8 +77,9 @@ def test_rasa_pulls_the_published_model_once_then_the_rollback(app: Flask, world
     assert pull(served, second.etag, tmp_path / "f") == first.etag
 
 
-def test_the_server_is_off_without_a_token_and_unchanged_gets_no_etag(app: Flask, store: Path, tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_server_is_off_without_a_token_and_unchanged_gets_no_etag(
+    app: Flask, store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = candidate(tmp_path, "20261207-100000", b"model" * 10)
     model_registry.publish(first.id, "x")
     client = app.test_client()
@@ -89,11 +95,15 @@ def test_the_page_refuses_a_candidate_that_misses_an_emergency_and_names_worse_i
     make_user("konten", "konten")
     good = candidate(tmp_path, "20261207-100000", b"a" * 10)
     model_registry.publish(good.id, "x")
-    bad = candidate(tmp_path, "20261207-110000", b"b" * 10, darurat_recall=0.9, darurat=0.95, lapor_banjir=0.8)
+    bad = candidate(
+        tmp_path, "20261207-110000", b"b" * 10, darurat_recall=0.9, darurat=0.95, lapor_banjir=0.8
+    )
     client = login(app, "konten")
     page = client.get("/konten/model").get_data(as_text=True)
     assert "recall darurat 0.900 di bawah 1.0" in page
     assert "lapor_banjir (F1 100,0% → 80,0%)" in page
-    answer = client.post("/konten/model/terbitkan", data={"model": bad.id, "csrf_token": csrf(client, "/konten/model")})
+    answer = client.post(
+        "/konten/model/terbitkan", data={"model": bad.id, "csrf_token": csrf(client, "/konten/model")}
+    )
     assert answer.status_code == 302 and model_registry.published().id == good.id
     assert "Terbitkan" not in page.split(bad.id, 1)[1]  # no publish button on a refused candidate

@@ -1,6 +1,7 @@
 """Production mode refuses every secret this repository publishes (scripts/defaults.env, the
 tests, docs and compose examples) and weak or placeholder dashboard keys; development keeps
 working with the published development key."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,9 @@ OWN_KEY = hashlib.sha256(b"a key of the city's own").hexdigest()
 
 def _published(pattern: "re.Pattern[str]", near: str) -> Set[str]:
     """Every match of ``pattern`` on a line mentioning ``near``, in every file git tracks."""
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     found: Set[str] = set()
     for name in files:
         try:
@@ -46,14 +49,17 @@ def test_every_dashboard_key_the_repository_publishes_is_refused_in_production()
         assert DashboardSettings.from_env({"DASHBOARD_SECRET_KEY": key}).secret_key == key  # development
 
 
-@pytest.mark.parametrize("key, problem", [
-    ("k" * 48, "too weak"),
-    ("x" * 40, "too weak"),
-    ("ab" * 24, "too weak"),
-    ("change-me-to-a-long-random-value-0123456789", "placeholder"),
-    ("Your-Dashboard-Secret-Key-Goes-Here-0123456789", "placeholder"),
-    ("an-EXAMPLE-value-for-the-docs-0123456789abcdef", "placeholder"),
-])
+@pytest.mark.parametrize(
+    "key, problem",
+    [
+        ("k" * 48, "too weak"),
+        ("x" * 40, "too weak"),
+        ("ab" * 24, "too weak"),
+        ("change-me-to-a-long-random-value-0123456789", "placeholder"),
+        ("Your-Dashboard-Secret-Key-Goes-Here-0123456789", "placeholder"),
+        ("an-EXAMPLE-value-for-the-docs-0123456789abcdef", "placeholder"),
+    ],
+)
 def test_weak_or_placeholder_keys_are_refused_in_production(key: str, problem: str) -> None:
     with pytest.raises(SettingsError, match=problem):
         DashboardSettings.from_env({**PRODUCTION, "DASHBOARD_SECRET_KEY": key})

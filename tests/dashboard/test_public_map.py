@@ -1,6 +1,7 @@
 """What the public map's data holds (``/publik/peta.json``, no login): open complaints and those
 resolved in the last ``publik.recently_fixed_days`` days that have a pin; not rejected ones, not
 long-resolved ones, not letter requests; anonymous ones without text, their pins snapped."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +16,12 @@ from tests.dashboard.support import INST, complaint, letter, ticket_id
 
 def _close(number: str, target: str, days_ago: int = 0) -> None:
     tickets.change_state(ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code="PUPR")
-    tickets.change_state(ticket_id(number), target, "staf:admin", "Sudah ditangani." if target == states.SELESAI else "Bukan wewenang.")
+    tickets.change_state(
+        ticket_id(number),
+        target,
+        "staf:admin",
+        "Sudah ditangani." if target == states.SELESAI else "Bukan wewenang.",
+    )
     if days_ago:
         with db.session_scope(write=True) as session:
             moment = dt.datetime.utcnow() - dt.timedelta(days=days_ago)
@@ -29,7 +35,9 @@ def test_the_map_shows_open_and_recently_fixed_complaints_with_a_pin(app, db_url
     fixed_long_ago = complaint("m3", **pin).number
     rejected = complaint("m4", **pin).number
     no_pin = complaint("m5").number
-    anonymous = complaint("m6", anonymous=True, description="Pungli", latitude=-2.21234, longitude=113.91678).number
+    anonymous = complaint(
+        "m6", anonymous=True, description="Pungli", latitude=-2.21234, longitude=113.91678
+    ).number
     letter("m7")
     _close(fixed_now, states.SELESAI)
     _close(fixed_long_ago, states.SELESAI, days_ago=INST.public.recently_fixed_days + 1)
@@ -39,7 +47,10 @@ def test_the_map_shows_open_and_recently_fixed_complaints_with_a_pin(app, db_url
     shown = {item["nomor"]: item for item in response.get_json()["laporan"]}
     assert set(shown) == {open_one, fixed_now, anonymous}
     assert no_pin not in shown and fixed_long_ago not in shown and rejected not in shown
-    assert shown[fixed_now]["status"] == states.SELESAI and shown[open_one]["uraian"] == "Jalan berlubang besar di depan SDN 3"
+    assert (
+        shown[fixed_now]["status"] == states.SELESAI
+        and shown[open_one]["uraian"] == "Jalan berlubang besar di depan SDN 3"
+    )
     hidden = shown[anonymous]
     assert hidden["privat"] is True and hidden["uraian"] is None and hidden["lokasi"] is None
     assert (hidden["lat"], hidden["lon"]) == (public_tickets.snap(-2.21234), public_tickets.snap(113.91678))

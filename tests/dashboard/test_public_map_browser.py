@@ -3,6 +3,7 @@ plugin come from the dashboard itself, tiles from the tile server the configurat
 a local one, proving the URL is configuration), and no request leaves 127.0.0.1. Complaints show
 clustered by category and state, without names or phone numbers; an anonymous one without its
 text. Screenshots in results/screenshots/."""
+
 from __future__ import annotations
 
 import base64
@@ -27,10 +28,14 @@ from tests.dashboard.support import (
     ticket_id,
 )
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)"
+)
 
 # A 1x1 PNG: what the local tile server answers for every tile.
-PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 class TileServer:
@@ -71,19 +76,40 @@ def server(sqlite_url: str, tmp_path: Path, tiles: TileServer) -> Iterator[str]:
     config.load_institution(settings)  # valid
     lat, lon = INST.latitude, INST.longitude
     for i in range(6):  # a cluster of street lights, close together
-        complaint(f"peta{i}", sender=f"6281200000{i:03d}", category="lapor_lampu_padam", reporter_name="Siti Aminah",
-                  description=f"Lampu PJU nomor {i} mati, telp 081234567890", latitude=lat + i * 0.0002, longitude=lon)
-    complaint("peta-anon", sender="6281299990000", category="lapor_sampah", anonymous=True, reporter_name="Rahasia Sekali",
-              description="Pembuangan sampah liar oleh tetangga", latitude=lat - 0.01, longitude=lon + 0.01)
-    fixed = complaint("peta-selesai", sender="6281288880000", latitude=lat + 0.02, longitude=lon - 0.02).number
+        complaint(
+            f"peta{i}",
+            sender=f"6281200000{i:03d}",
+            category="lapor_lampu_padam",
+            reporter_name="Siti Aminah",
+            description=f"Lampu PJU nomor {i} mati, telp 081234567890",
+            latitude=lat + i * 0.0002,
+            longitude=lon,
+        )
+    complaint(
+        "peta-anon",
+        sender="6281299990000",
+        category="lapor_sampah",
+        anonymous=True,
+        reporter_name="Rahasia Sekali",
+        description="Pembuangan sampah liar oleh tetangga",
+        latitude=lat - 0.01,
+        longitude=lon + 0.01,
+    )
+    fixed = complaint(
+        "peta-selesai", sender="6281288880000", latitude=lat + 0.02, longitude=lon - 0.02
+    ).number
     tickets.change_state(ticket_id(fixed), "diteruskan", "staf:admin", agency_code="PUPR")
     tickets.change_state(ticket_id(fixed), "selesai", "staf:admin", "Jalan sudah diperbaiki.")
     with running_dashboard(sqlite_url, tmp_path, LAYANWARGA_INSTANSI=str(settings)) as url:
         yield url
 
 
-@pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 900}], ids=["phone", "desktop"])
-def test_the_public_map_works_offline_and_shows_no_one(server: str, tiles: TileServer, browser, viewport) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "viewport", [{"width": 390, "height": 844}, {"width": 1280, "height": 900}], ids=["phone", "desktop"]
+)
+def test_the_public_map_works_offline_and_shows_no_one(
+    server: str, tiles: TileServer, browser, viewport
+) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport=viewport)
     requested: List[str] = []
     left: List[str] = []
@@ -105,7 +131,9 @@ def test_the_public_map_works_offline_and_shows_no_one(server: str, tiles: TileS
     page.wait_for_selector("#peta[data-siap='1']")
     assert page.locator("#jumlah").inner_text() == "8 laporan ditampilkan"
     assert page.locator(".marker-cluster").count() >= 1  # the street lights are clustered
-    assert tiles.paths and all(p.startswith("/ubin/") for p in tiles.paths)  # tiles from the configured server
+    assert tiles.paths and all(
+        p.startswith("/ubin/") for p in tiles.paths
+    )  # tiles from the configured server
     assert any("/static/vendor/leaflet/leaflet.js" in u for u in requested)
     body = page.content()
     for secret in ("Siti Aminah", "Rahasia Sekali", "081234567890", "6281200000", "Pembuangan sampah liar"):
@@ -121,6 +149,9 @@ def test_the_public_map_works_offline_and_shows_no_one(server: str, tiles: TileS
     page.select_option("#saring-status", "terbuka")
     assert page.locator("#jumlah").inner_text() == "7 laporan ditampilkan"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"09-peta-publik-{'ponsel' if viewport['width'] < 800 else 'desktop'}.png"), full_page=True)
+    page.screenshot(
+        path=str(SHOTS / f"09-peta-publik-{'ponsel' if viewport['width'] < 800 else 'desktop'}.png"),
+        full_page=True,
+    )
     assert left == [] and errors == []
     context.close()

@@ -1,6 +1,7 @@
 """The public service catalogue: no login, every published service by office, the same search as
 WhatsApp, each service at its own shareable address, drafts never shown, and anything typed into
 a field shown as text (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -53,9 +54,21 @@ def test_an_unknown_or_unpublished_service_is_not_found(app: Flask) -> None:
     client = app.test_client()
     assert client.get("/layanan/tidak-ada").status_code == 404
     with db.session_scope() as session:
-        services.save_draft(session, "paspor", services.content_from_mapping({
-            "name": "Paspor", "purpose": "x", "requirements": ["KTP"], "processing_time": "4 hari", "place": "Imigrasi",
-        }), "staf:x", agency_code="polres")
+        services.save_draft(
+            session,
+            "paspor",
+            services.content_from_mapping(
+                {
+                    "name": "Paspor",
+                    "purpose": "x",
+                    "requirements": ["KTP"],
+                    "processing_time": "4 hari",
+                    "place": "Imigrasi",
+                }
+            ),
+            "staf:x",
+            agency_code="polres",
+        )
     assert client.get("/layanan/paspor").status_code == 404
     # A letter code is not a service's address (only the service's own code is).
     assert client.get("/layanan/sktm").status_code == 200 and client.get("/layanan/SKTM").status_code == 404
@@ -64,10 +77,21 @@ def test_an_unknown_or_unpublished_service_is_not_found(app: Flask) -> None:
 def test_an_edit_is_on_the_page_at_once_and_markup_shows_as_text(app: Flask) -> None:
     _import()
     with db.session_scope() as session:
-        services.save_draft(session, "kia", services.content_from_mapping({
-            "name": "Kartu Identitas Anak (KIA)", "purpose": "<img src=x onerror=alert(1)>", "place": "Loket",
-            "processing_time": "1 hari", "requirements": ["<b>Akta</b>"], "fee": 0,
-        }), "staf:dukcapil")
+        services.save_draft(
+            session,
+            "kia",
+            services.content_from_mapping(
+                {
+                    "name": "Kartu Identitas Anak (KIA)",
+                    "purpose": "<img src=x onerror=alert(1)>",
+                    "place": "Loket",
+                    "processing_time": "1 hari",
+                    "requirements": ["<b>Akta</b>"],
+                    "fee": 0,
+                }
+            ),
+            "staf:dukcapil",
+        )
         services.publish(session, "kia", "staf:admin")
     html = app.test_client().get("/layanan/kia").get_data(as_text=True)
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html

@@ -1,6 +1,7 @@
 """The public statistics page computes only the periods it offers (whole months, a few dozen),
 each once per cache lifetime: a second visit for the same period runs no query, a range a
 visitor types is not computed, and a period the page does not offer gets a clear answer."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -73,8 +74,14 @@ def test_a_typed_range_is_not_computed_and_gets_a_clear_answer(app, queries: Lis
     client = app.test_client()
     client.get("/publik/statistik")  # the default period, computed once
     queries.clear()
-    for query in ("dari=2026-03-07&sampai=2026-11-29", "dari=2020-01-01", "periode=2019", "periode=2026-13",
-                  "periode=17-bulan", "periode=%27%3B--"):
+    for query in (
+        "dari=2026-03-07&sampai=2026-11-29",
+        "dari=2020-01-01",
+        "periode=2019",
+        "periode=2026-13",
+        "periode=17-bulan",
+        "periode=%27%3B--",
+    ):
         response = client.get(f"/publik/statistik?{query}")
         page = response.get_data(as_text=True)
         assert response.status_code == 400, query
@@ -106,5 +113,12 @@ def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_used() -> 
     def value(key: str):  # type: ignore[no-untyped-def]
         return lambda: computed.append(key) or key.upper()
 
-    assert [cache.get_or_compute(k, value(k)) for k in ("a", "b", "a", "c", "a", "b")] == ["A", "B", "A", "C", "A", "B"]
+    assert [cache.get_or_compute(k, value(k)) for k in ("a", "b", "a", "c", "a", "b")] == [
+        "A",
+        "B",
+        "A",
+        "C",
+        "A",
+        "B",
+    ]
     assert computed == ["a", "b", "c", "b"]  # "b" was the least recently used when "c" came

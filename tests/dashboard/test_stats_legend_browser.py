@@ -2,6 +2,7 @@
 Perumahan, Kawasan Permukiman dan Pertanahan (PJU)") never overlap and stay inside their card,
 at desktop and at phone width (the public page draws the same charts). Screenshots in
 results/screenshots/."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,14 +13,18 @@ import pytest
 from tests.dashboard.support import INST, PASSWORD, complaint, make_user, running_dashboard
 from tests.dashboard.test_dashboard_browser import CHROMIUM, SHOTS, _login
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)"
+)
 
 Box = Dict[str, float]
 
 
 @pytest.fixture
 def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
-    for i, category in enumerate(INST.complaint_categories):  # one complaint per agency: every name in the legend
+    for i, category in enumerate(
+        INST.complaint_categories
+    ):  # one complaint per agency: every name in the legend
         complaint(f"legend{i}", sender=f"62812000000{i:02d}", category=category)
     make_user("admin", "admin")
     with running_dashboard(sqlite_url, tmp_path) as url:
@@ -27,10 +32,17 @@ def server(sqlite_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def _overlap(a: Box, b: Box) -> bool:
-    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"])
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"]
+)
 def test_legends_never_overlap(server: str, browser, viewport) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport=viewport)
     _login(page, server, "admin", PASSWORD)
@@ -47,9 +59,13 @@ def test_legends_never_overlap(server: str, browser, viewport) -> None:  # type:
         names = items.all_inner_texts()
         checked += names
         for i, box in enumerate(boxes):
-            assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"] + 0.5, names[i]
+            assert card["x"] <= box["x"] and box["x"] + box["width"] <= card["x"] + card["width"] + 0.5, (
+                names[i]
+            )
             for j in range(i):
                 assert not _overlap(box, boxes[j]), (names[i], names[j])
     assert "Dinas Perumahan, Kawasan Permukiman dan Pertanahan (PJU)" in checked  # whole, not cut off
-    page.screenshot(path=str(SHOTS / f"08-statistik-legenda-{'desktop' if viewport['width'] > 800 else 'ponsel'}.png"),
-                    full_page=True)
+    page.screenshot(
+        path=str(SHOTS / f"08-statistik-legenda-{'desktop' if viewport['width'] > 800 else 'ponsel'}.png"),
+        full_page=True,
+    )

@@ -2,6 +2,7 @@
 started it to its submission, then the citizen's replies to messages about the ticket; never the
 citizen's other chats (a letter request's income and health details on a complaint page),
 whatever their time."""
+
 from __future__ import annotations
 
 import asyncio
@@ -73,7 +74,9 @@ def ani(db_url: str) -> Dict[str, str]:
     notifications.mark_sent(result.notification_id, "wamid.status1", "text")
     _said("terima kasih pak, mohon segera ya", "w.c6", reply_to="wamid.status1")
     _answered("Baik, pesan Bapak/Ibu kami sampaikan.", "o.c6")
-    notifications.change_state_and_notify(INST, ticket_id(road), states.DITERUSKAN, "staf:admin", agency_code="PUPR")
+    notifications.change_state_and_notify(
+        INST, ticket_id(road), states.DITERUSKAN, "staf:admin", agency_code="PUPR"
+    )
     return {"road": road, "sktm": sktm}
 
 
@@ -96,7 +99,9 @@ SKTM_CONVERSATION = [
 
 
 @pytest.mark.parametrize("username", ["admin", "pupr"])
-def test_a_complaint_page_shows_its_own_form_and_replies_about_it_only(app, ani: Dict[str, str], username: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_complaint_page_shows_its_own_form_and_replies_about_it_only(
+    app, ani: Dict[str, str], username: str
+) -> None:  # type: ignore[no-untyped-def]
     page = login(app, username).get(f"/tiket/{ani['road']}").get_data(as_text=True)
     assert conversation_on_page(page) == ROAD_CONVERSATION
     for private in ("penghasilan", "sakit jantung", "bansos", "makasih"):
@@ -118,8 +123,15 @@ def test_lines_of_a_form_that_never_became_a_ticket_belong_to_no_ticket(db_url: 
     _said("kirim", "w.4")
     number = complaint(f"{ANI}:lamp", sender=ANI, category="lapor_lampu_padam").number
     with db.session_scope() as session:
-        rows = session.execute(select(ConversationMessage.text, ConversationMessage.ticket_id).order_by(ConversationMessage.id)).all()
-    assert rows == [("mau buat sktm", None), ("batal", None), ("lampu jalan mati", ticket_id(number)), ("kirim", ticket_id(number))]
+        rows = session.execute(
+            select(ConversationMessage.text, ConversationMessage.ticket_id).order_by(ConversationMessage.id)
+        ).all()
+    assert rows == [
+        ("mau buat sktm", None),
+        ("batal", None),
+        ("lampu jalan mati", ticket_id(number)),
+        ("kirim", ticket_id(number)),
+    ]
 
 
 def test_a_conversation_with_an_officer_is_no_part_of_a_form(db_url: str) -> None:
@@ -133,8 +145,14 @@ def test_a_conversation_with_an_officer_is_no_part_of_a_form(db_url: str) -> Non
     _said("kirim", "w.3")
     number = complaint(f"{ANI}:lamp", sender=ANI, category="lapor_lampu_padam").number
     with db.session_scope() as session:
-        rows = session.execute(select(ConversationMessage.text, ConversationMessage.ticket_id).order_by(ConversationMessage.id)).all()
-    assert rows == [("lampu jalan mati", ticket_id(number)), ("pak, ini nomor hp suami saya", None), ("kirim", ticket_id(number))]
+        rows = session.execute(
+            select(ConversationMessage.text, ConversationMessage.ticket_id).order_by(ConversationMessage.id)
+        ).all()
+    assert rows == [
+        ("lampu jalan mati", ticket_id(number)),
+        ("pak, ini nomor hp suami saya", None),
+        ("kirim", ticket_id(number)),
+    ]
 
 
 def test_a_submission_stored_late_takes_no_line_of_a_form_started_after_it(db_url: str) -> None:
@@ -148,9 +166,16 @@ def test_a_submission_stored_late_takes_no_line_of_a_form_started_after_it(db_ur
     _said("penghasilan saya 900 ribu", "w.4")
     number = complaint(f"{ANI}:lamp", sender=ANI, category="lapor_lampu_padam").number
     with db.session_scope() as session:
-        rows = session.execute(select(ConversationMessage.text, ConversationMessage.ticket_id).order_by(ConversationMessage.id)).all()
+        rows = session.execute(
+            select(ConversationMessage.text, ConversationMessage.ticket_id).order_by(ConversationMessage.id)
+        ).all()
     lamp = ticket_id(number)
-    assert rows == [("lampu jalan mati", lamp), ("kirim", lamp), ("mau buat sktm", None), ("penghasilan saya 900 ribu", None)]
+    assert rows == [
+        ("lampu jalan mati", lamp),
+        ("kirim", lamp),
+        ("mau buat sktm", None),
+        ("penghasilan saya 900 ribu", None),
+    ]
 
 
 def _domain() -> Dict[str, Any]:
@@ -169,7 +194,9 @@ def test_the_forms_own_actions_record_its_conversation(app, db_url: str) -> None
     domain = _domain()
     _said("penghasilan saya kecil, mau sktm", "w.0")
     _said("lampu jalan di gang 3 mati", "w.1")
-    start = make_tracker("lampu jalan di gang 3 mati", "lapor_lampu_padam", sender=ANI, metadata={"message_id": "w.1"})
+    start = make_tracker(
+        "lampu jalan di gang 3 mati", "lapor_lampu_padam", sender=ANI, metadata={"message_id": "w.1"}
+    )
     events = asyncio.run(ActionStartComplaint().run(CollectingDispatcher(), start, domain))
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     _answered("Di mana lokasinya?", "o.1")
@@ -181,7 +208,12 @@ def test_the_forms_own_actions_record_its_conversation(app, db_url: str) -> None
     asyncio.run(ActionSubmitComplaint().run(dispatcher, submit, domain))
     number = dispatcher.messages[0]["number"]
     page = login(app, "admin").get(f"/tiket/{number}").get_data(as_text=True)
-    assert conversation_on_page(page) == ["lampu jalan di gang 3 mati", "Di mana lokasinya?", "depan masjid", "kirim"]
+    assert conversation_on_page(page) == [
+        "lampu jalan di gang 3 mati",
+        "Di mana lokasinya?",
+        "depan masjid",
+        "kirim",
+    ]
 
 
 def test_erasing_a_citizen_removes_their_forms(db_url: str) -> None:
@@ -215,6 +247,8 @@ def test_the_migration_gives_existing_outbox_lines_their_ticket(tmp_path: Path) 
             session.execute(text(statement), {"sender": ANI, "now": "2026-11-23 02:00:00"})
     migrate.upgrade(url)
     with db.session_scope(url) as session:
-        rows = session.execute(select(ConversationMessage.text, ConversationMessage.ticket_id).order_by(ConversationMessage.id)).all()
+        rows = session.execute(
+            select(ConversationMessage.text, ConversationMessage.ticket_id).order_by(ConversationMessage.id)
+        ).all()
     db.dispose_engines()
     assert rows == [("Laporan diverifikasi", 7), ("halo", None)]

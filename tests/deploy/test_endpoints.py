@@ -7,6 +7,7 @@
 - the analytics file is the production file plus the event broker, and an event published
   through it reaches RabbitMQ (the local server) and reads back, with the NIK masked.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -113,7 +114,9 @@ def test_an_event_goes_to_rabbitmq_masked(production_env: Dict[str, str]) -> Non
         assert broker is not None and type(broker).__name__ == "MaskingPikaEventBroker"
         assert broker.is_ready()
         broker.publish({"sender_id": sender, "event": "user", "text": f"NIK saya {NIK}", "timestamp": 1.0})
-        connection = await aio_pika.connect_robust(host="127.0.0.1", port=5672, login="guest", password="guest")
+        connection = await aio_pika.connect_robust(
+            host="127.0.0.1", port=5672, login="guest", password="guest"
+        )
         try:
             channel = await connection.channel()
             queue = await channel.get_queue(f"lw_test_events_{suffix}")

@@ -7,6 +7,7 @@
    and Rasa reading that endpoints.yml with the environment the pod gets;
 3. the rules several replicas need (shared stores, non-root, no Sanic workers).
 """
+
 from __future__ import annotations
 
 import copy
@@ -87,8 +88,9 @@ def test_the_reference_catches_typos(values: Dict[str, Any], reference: Dict[str
         assert not validator.is_valid({**values, **mistake}), mistake
 
 
-def test_rasa_reads_the_rendered_endpoints(values: Dict[str, Any], reference: Dict[str, Any], tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rasa_reads_the_rendered_endpoints(
+    values: Dict[str, Any], reference: Dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rasa.core.utils import read_endpoints_from_path
 
     rendered = render_endpoints(values, reference)
@@ -96,10 +98,17 @@ def test_rasa_reads_the_rendered_endpoints(values: Dict[str, Any], reference: Di
     # The pod's environment: the chart's own variables plus extraEnv (secrets as placeholders).
     names = {item["name"] for item in values["extraEnv"]} | set(reference["chart_env"])
     env = {name: f"<{name.lower()}>" for name in names}
-    env.update(TRACKER_STORE_URL="postgresql://rasa:secret@db:5432/rasa_tracker", REDIS_PORT="6379",
-               REDIS_DB="1", ACTION_SERVER_URL="http://layanwarga-rasa-action-server.layanwarga.svc:80/webhook")
+    env.update(
+        TRACKER_STORE_URL="postgresql://rasa:secret@db:5432/rasa_tracker",
+        REDIS_PORT="6379",
+        REDIS_DB="1",
+        ACTION_SERVER_URL="http://layanwarga-rasa-action-server.layanwarga.svc:80/webhook",
+    )
     for name in list(os.environ):
-        if name.startswith(("REDIS_", "RABBITMQ_", "DB_")) or name in ("TRACKER_STORE_URL", "ACTION_SERVER_URL"):
+        if name.startswith(("REDIS_", "RABBITMQ_", "DB_")) or name in (
+            "TRACKER_STORE_URL",
+            "ACTION_SERVER_URL",
+        ):
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -109,16 +118,24 @@ def test_rasa_reads_the_rendered_endpoints(values: Dict[str, Any], reference: Di
     assert endpoints.tracker_store.type == "rasa_extensions.tracker_store.LayanWargaTrackerStore"
     assert endpoints.tracker_store.url == env["TRACKER_STORE_URL"] and endpoints.tracker_store.kwargs == {}
     assert endpoints.lock_store.type == "redis"
-    assert endpoints.lock_store.kwargs == {"port": "6379", "db": "1", "password": "<redis_password>",
-                                           "key_prefix": "layanwarga"}
+    assert endpoints.lock_store.kwargs == {
+        "port": "6379",
+        "db": "1",
+        "password": "<redis_password>",
+        "key_prefix": "layanwarga",
+    }
     assert endpoints.action.url == env["ACTION_SERVER_URL"]
     assert endpoints.event_broker is None  # analytics is opt-in
 
     # With analytics switched on, the broker is the masking Pika broker.
     analytics = copy.deepcopy(values)
     analytics["applicationSettings"]["endpoints"]["eventBroker"]["enabled"] = True
-    for name, value in {"RABBITMQ_HOST": "rabbitmq", "RABBITMQ_PORT": "5672", "RABBITMQ_USERNAME": "u",
-                        "RABBITMQ_PASSWORD": "p"}.items():
+    for name, value in {
+        "RABBITMQ_HOST": "rabbitmq",
+        "RABBITMQ_PORT": "5672",
+        "RABBITMQ_USERNAME": "u",
+        "RABBITMQ_PASSWORD": "p",
+    }.items():
         monkeypatch.setenv(name, value)
     path.write_text(render_endpoints(analytics, reference), encoding="utf-8")
     broker = read_endpoints_from_path(path).event_broker
@@ -132,21 +149,44 @@ def test_the_connector_gets_its_settings(values: Dict[str, Any]) -> None:
     credentials = values["applicationSettings"]["credentials"]["additionalChannelCredentials"]
     assert list(credentials) == ["connectors.whatsapp.WhatsAppInput"]
     env_names = {item["name"] for item in values["extraEnv"]}
-    required = {"WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_ACCESS_TOKEN", "WHATSAPP_PHONE_NUMBER_ID",
-                "DATABASE_URL", "REDIS_URL", "LAYANWARGA_DATA_KEYS", "TRACKER_STORE_URL", "REDIS_HOST", "REDIS_PORT",
-                "REDIS_DB", "REDIS_PASSWORD", "LAYANWARGA_SPOOL_DIR", "LAYANWARGA_MEDIA_DIR"}
+    required = {
+        "WHATSAPP_VERIFY_TOKEN",
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_ACCESS_TOKEN",
+        "WHATSAPP_PHONE_NUMBER_ID",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "LAYANWARGA_DATA_KEYS",
+        "TRACKER_STORE_URL",
+        "REDIS_HOST",
+        "REDIS_PORT",
+        "REDIS_DB",
+        "REDIS_PASSWORD",
+        "LAYANWARGA_SPOOL_DIR",
+        "LAYANWARGA_MEDIA_DIR",
+    }
     assert required <= env_names
-    settings = load_settings(credentials["connectors.whatsapp.WhatsAppInput"],
-                             environ={name: "x" for name in env_names} | {"REDIS_URL": "redis://redis:6379/0"})
+    settings = load_settings(
+        credentials["connectors.whatsapp.WhatsAppInput"],
+        environ={name: "x" for name in env_names} | {"REDIS_URL": "redis://redis:6379/0"},
+    )
     assert settings.redis_url and settings.ordering == "auto"  # Redis ordering across replicas
-    secrets = [item for item in values["extraEnv"] if item["name"].startswith("WHATSAPP_") or item["name"] in
-               ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL", "REDIS_PASSWORD", "LAYANWARGA_DATA_KEYS")]
+    secrets = [
+        item
+        for item in values["extraEnv"]
+        if item["name"].startswith("WHATSAPP_")
+        or item["name"]
+        in ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL", "REDIS_PASSWORD", "LAYANWARGA_DATA_KEYS")
+    ]
     assert all("valueFrom" in item and "value" not in item for item in secrets), "secrets only from a Secret"
 
 
 def test_replicas_and_safety(values: Dict[str, Any]) -> None:
     assert values["replicaCount"] >= 2 and values["applicationSettings"]["endpoints"]["lockStore"]["enabled"]
-    assert values["applicationSettings"]["initialModel"] == "" and not values["applicationSettings"]["trainInitialModel"]
+    assert (
+        values["applicationSettings"]["initialModel"] == ""
+        and not values["applicationSettings"]["trainInitialModel"]
+    )
     assert values["applicationSettings"]["enableAPI"] is False
     # The chart runs the image's ENTRYPOINT (deploy/Dockerfile.rasa: `rasa run` with the
     # performance patches switched on) unless `command` replaces it.

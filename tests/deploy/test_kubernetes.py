@@ -4,6 +4,7 @@ The retention CronJob purges old conversations from the conversation store the r
 write to (TRACKER_STORE_URL from the same Secret as deploy/helm/values.yaml), old files from the
 shared media volume, and passes its own production start-up check.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -31,7 +32,9 @@ def env_of(items: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {item["name"]: item.get("valueFrom") or item.get("value") for item in items}
 
 
-def test_the_retention_job_reaches_the_replicas_conversation_store(cronjob: Dict[str, Any], values: Dict[str, Any]) -> None:
+def test_the_retention_job_reaches_the_replicas_conversation_store(
+    cronjob: Dict[str, Any], values: Dict[str, Any]
+) -> None:
     from layanwarga import runtime
 
     assert (cronjob["apiVersion"], cronjob["kind"]) == ("batch/v1", "CronJob")

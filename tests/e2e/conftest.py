@@ -3,6 +3,7 @@
 channel and the project's WhatsApp connector pointed at the simulator; on free ports, with their
 own ticket database, tracker store and media folder in a temporary directory.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,11 @@ def start_simulator(workdir: Path, config: SimulatorConfig, webhook_url: str) ->
     }
     log = workdir / "simulator.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--log-level", "WARNING"], cwd=ROOT, env=env,
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "simulator", "--log-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     wait_for(f"{config.base_url}/sim/api/state", process, log, timeout=30)
     return process
@@ -80,7 +84,9 @@ def start_whatsapp_stack(
     try:
         stack = start_stack(
             # health_timeout: a busy test machine must not make the action server count as down.
-            workdir, rasa_port=rasa_port, whatsapp={"health_timeout": 30, **(connector or {})},
+            workdir,
+            rasa_port=rasa_port,
+            whatsapp={"health_timeout": 30, **(connector or {})},
             extra_env={**whatsapp_env(config, config.base_url), **(extra_env or {})},
         )
     except Exception:

@@ -1,4 +1,5 @@
 """Helpers for end-to-end tests: sample photos, fresh phone numbers, database look-ups."""
+
 from __future__ import annotations
 
 import io
@@ -34,9 +35,16 @@ def photo(label: str = "jalan rusak", color: tuple = (120, 110, 100), size: tupl
 
 def tickets_of(url: str, wa_id: str) -> List[Ticket]:
     with session_scope(url) as session:
-        rows = session.execute(
-            select(Ticket).join(Citizen, Ticket.citizen_id == Citizen.id).where(Citizen.wa_id == wa_id).order_by(Ticket.id)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(Ticket)
+                .join(Citizen, Ticket.citizen_id == Citizen.id)
+                .where(Citizen.wa_id == wa_id)
+                .order_by(Ticket.id)
+            )
+            .scalars()
+            .all()
+        )
         for ticket in rows:
             _ = list(ticket.media), ticket.citizen  # load while the session is open
         return list(rows)
@@ -49,7 +57,9 @@ def citizen(url: str, wa_id: str) -> Optional[Citizen]:
 
 def media_rows(url: str, ticket_id: int) -> List[Media]:
     with session_scope(url) as session:
-        return list(session.execute(select(Media).where(Media.ticket_id == ticket_id).order_by(Media.id)).scalars())
+        return list(
+            session.execute(select(Media).where(Media.ticket_id == ticket_id).order_by(Media.id)).scalars()
+        )
 
 
 def processed_ids(url: str, message_id: str) -> List[str]:

@@ -2,6 +2,7 @@
 a citizen creates their phone, greets, opens list messages, taps reply buttons, sends a pin and
 a photo, files a complaint, and switches to a second citizen; read receipts turn blue.
 Screenshots go to results/screenshots/."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,9 @@ from .conftest import WhatsAppStack
 from .support import media_rows, new_phone, photo, tickets_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)"
+)
 
 TIMEOUT_MS = 60_000
 
@@ -26,14 +29,18 @@ def browser() -> Iterator["object"]:
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield chromium
         chromium.close()
 
 
 def test_chat_page_complaint_with_pin_photo_buttons_and_lists(
-    whatsapp_stack: WhatsAppStack, browser, screenshots: Path, tmp_path: Path  # type: ignore[no-untyped-def]
+    whatsapp_stack: WhatsAppStack,
+    browser,
+    screenshots: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -131,7 +138,8 @@ def test_chat_page_complaint_with_pin_photo_buttons_and_lists(
     replies = [m for m in chat_messages if m["author"] == "bot"]
     assert replies
     whatsapp_stack.simulator.wait_until(
-        phone, lambda ms: all(m["status"] == "read" for m in ms if m["author"] == "bot"),
+        phone,
+        lambda ms: all(m["status"] == "read" for m in ms if m["author"] == "bot"),
         describe="every reply read on the page",
     )
 

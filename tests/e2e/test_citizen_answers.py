@@ -1,6 +1,7 @@
 """What a citizen meets in the chat, end to end over the simulator: answers given in pieces,
 first messages that already say much, typed answers to closing questions, resubmissions.
 Assertions are on what the citizen receives and on what the ticket database holds."""
+
 from __future__ import annotations
 
 import re
@@ -68,7 +69,9 @@ def test_a_place_in_the_first_message_is_not_asked_again(whatsapp_stack: WhatsAp
     assert (ticket.location_text, ticket.rt) == ("gang mawar rt 3", "3")
 
 
-def test_purpose_and_relationship_in_the_first_message_are_not_asked_again(whatsapp_stack: WhatsAppStack) -> None:
+def test_purpose_and_relationship_in_the_first_message_are_not_asked_again(
+    whatsapp_stack: WhatsAppStack,
+) -> None:
     """'sktm buat berobat ibu saya' says for whom, the relationship and the purpose; afterwards
     'cek sktm sy' shows that request instead of starting a new one."""
     sim, url = whatsapp_stack.simulator, whatsapp_stack.database_url
@@ -164,7 +167,13 @@ def test_a_resubmission_asks_only_what_the_rejection_is_about(whatsapp_stack: Wh
     (first,) = tickets_of(url, phone)
     kept = {m.sha256 for m in media_rows(url, first.id)}
     with session_scope(url, write=True) as session:
-        change_state(first.id, states.DITOLAK, "petugas.uji", "Foto KK buram, mohon kirim ulang yang jelas", session=session)
+        change_state(
+            first.id,
+            states.DITOLAK,
+            "petugas.uji",
+            "Foto KK buram, mohon kirim ulang yang jelas",
+            session=session,
+        )
 
     turn = chat.say("ajukan sktm", until="📎 Mohon kirim ulang")
     assert "*foto Kartu Keluarga (KK)*" in turn.text and "NIK" not in turn.text

@@ -4,6 +4,7 @@ boundaries for Langkai and Pahandut Seberang in Kecamatan Pahandut, Palangka and
 Kecamatan Jekan Raya): letters go to the applicant's kelurahan with its pick-up place, a pin is
 located in its kelurahan, a misspelt kelurahan is understood, a pin outside every boundary goes
 to the city's triage."""
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,9 @@ NIK = "6271024507850003"
 @pytest.fixture(scope="module")
 def city_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhatsAppStack]:
     folder: Path = tmp_path_factory.mktemp("city-stack")
-    running = start_whatsapp_stack(folder / "stack", extra_env={CONFIG_ENV_VAR: str(write_city_config(folder))})
+    running = start_whatsapp_stack(
+        folder / "stack", extra_env={CONFIG_ENV_VAR: str(write_city_config(folder))}
+    )
     yield running
     running.stop()
 
@@ -57,7 +60,9 @@ def finish_sktm(chat):  # type: ignore[no-untyped-def]
     return chat.send_image(photo("pengantar RT", (200, 230, 200)), until="Apakah sudah benar?")
 
 
-def test_an_sktm_of_a_langkai_citizen_goes_to_langkai_with_its_pick_up_place(city_stack: WhatsAppStack) -> None:
+def test_an_sktm_of_a_langkai_citizen_goes_to_langkai_with_its_pick_up_place(
+    city_stack: WhatsAppStack,
+) -> None:
     phone = new_phone()
     chat = city_stack.simulator.chat(phone, "Siti Rahmawati")
     apply_for_sktm(chat, "Jl. Garuda No. 5 RT 03 RW 02, Kel. Langkai", until_after_address="nomor HP")
@@ -83,7 +88,9 @@ def test_a_misspelt_kelurahan_is_understood_when_asked(city_stack: WhatsAppStack
 
 
 def report_road_with_pin(chat, latitude: float, longitude: float):  # type: ignore[no-untyped-def]
-    chat.say("jalan depan rumah saya berlubang besar, sudah dua minggu tidak diperbaiki", until="Di mana lokasinya")
+    chat.say(
+        "jalan depan rumah saya berlubang besar, sudah dua minggu tidak diperbaiki", until="Di mana lokasinya"
+    )
     chat.send_location(latitude, longitude, "Depan warung", "", until="kirim foto kondisinya")
     chat.tap("Lewati", until="dirahasiakan")
     return chat.tap("Tidak perlu", until="Apakah sudah benar?")
@@ -97,7 +104,10 @@ def test_a_complaint_pinned_in_menteng_is_located_in_menteng(city_stack: WhatsAp
     chat.tap("Kirim", until=COMPLAINT_NUMBER)
     (ticket,) = tickets_of(city_stack.database_url, phone)
     assert (ticket.agency_code, ticket.kelurahan_code, ticket.kecamatan_code, ticket.unit_source) == (
-        "PUPR", MENTENG, JEKAN_RAYA, "pin"
+        "PUPR",
+        MENTENG,
+        JEKAN_RAYA,
+        "pin",
     )
 
 

@@ -7,6 +7,7 @@ with 200 just before it was killed was never answered (Meta does not redeliver w
 Now the connector journals every message before the 200 and finishes it only when its turn is
 complete, a turn whose action failed runs again, and a restarted ``rasa run`` replays what it left.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,7 +29,9 @@ PIN = (-2.2096, 113.9135)
 def crash_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhatsAppStack]:
     """A stack of its own (its processes get killed), with a stable instance name so that a
     restarted ``rasa run`` takes back at once what it left unfinished."""
-    running = start_whatsapp_stack(tmp_path_factory.mktemp("crash-stack"), extra_env={"LAYANWARGA_INSTANCE": "rasa-e2e"})
+    running = start_whatsapp_stack(
+        tmp_path_factory.mktemp("crash-stack"), extra_env={"LAYANWARGA_INSTANCE": "rasa-e2e"}
+    )
     yield running
     running.stop()
 
@@ -80,8 +83,10 @@ def test_a_message_acknowledged_just_before_rasa_is_killed_is_answered_after_the
     try:
         sent = chat._post_text("jam berapa kantor kelurahan buka?")
         sim.wait_until(
-            phone, lambda ms: any(m["id"] == sent["id"] and m["status"] in ("delivered", "read") for m in ms),
-            timeout=30, describe="the question to be acknowledged",
+            phone,
+            lambda ms: any(m["id"] == sent["id"] and m["status"] in ("delivered", "read") for m in ms),
+            timeout=30,
+            describe="the question to be acknowledged",
         )
         stack.kill("rasa")
     finally:

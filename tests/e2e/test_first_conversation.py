@@ -1,4 +1,5 @@
 """A first conversation through `rasa run` and the action server, with the trained model."""
+
 from __future__ import annotations
 
 from .conftest import Stack

@@ -6,6 +6,7 @@ Through the simulator against the real assistant: the emergency is answered at o
 for staff, *menu* says where the citizen stands with a way back, the first other message is
 acknowledged once (never again), and *batal* leaves the queue so the assistant answers again.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -42,5 +43,8 @@ def test_a_waiting_citizen_gets_emergency_numbers_status_and_a_way_out(whatsapp_
     chat.say("batal, gak jadi", until="kami batalkan")
     assert not handoff.is_active(phone, url=url)
     with session_scope(url) as session:
-        assert session.execute(select(Handoff.closed_by).where(Handoff.sender == phone)).scalar_one() == handoff.CLOSED_BY_CITIZEN
+        assert (
+            session.execute(select(Handoff.closed_by).where(Handoff.sender == phone)).scalar_one()
+            == handoff.CLOSED_BY_CITIZEN
+        )
     chat.say("halo", until="Bapak/Ibu")  # the assistant answers again

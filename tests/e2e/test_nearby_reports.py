@@ -2,6 +2,7 @@
 same street light 20 m away is offered the first report and follows it; both get the "selesai"
 message and each can rate; a light 2 km away is not offered; an anonymous report offered to a
 neighbour shows no text."""
+
 from __future__ import annotations
 
 import re
@@ -72,13 +73,19 @@ def test_a_second_neighbour_follows_the_first_report(whatsapp_stack: WhatsAppSta
             change_state_and_notify(inst, ticket.id, target, "petugas.uji", note, "PERKIM", session=session)
     # The outbox worker's turn (the stack runs none): every message due goes to the simulator.
     config = whatsapp_stack.config
-    settings = GraphSettings(access_token=config.access_token, phone_number_id=config.phone_number_id,
-                             api_base=whatsapp_stack.simulator_url, api_version=config.api_version)
+    settings = GraphSettings(
+        access_token=config.access_token,
+        phone_number_id=config.phone_number_id,
+        api_base=whatsapp_stack.simulator_url,
+        api_version=config.api_version,
+    )
     worker = Notifier(settings, url=url)
     # One message per citizen at a time, in order: a few turns send the forwarding, then "selesai".
     assert sum(worker.run_once(limit=50) for _ in range(4)) >= 4
     with session_scope(url) as session:
-        sent = session.execute(select(Notification.status, Notification.last_error).where(Notification.ticket_id == ticket.id)).all()
+        sent = session.execute(
+            select(Notification.status, Notification.last_error).where(Notification.ticket_id == ticket.id)
+        ).all()
         assert sent and all(status == "sent" for status, _ in sent), sent
     for chat in (first, second):
         chat.wait_for("benar-benar sudah selesai", timeout=60)
@@ -88,13 +95,22 @@ def test_a_second_neighbour_follows_the_first_report(whatsapp_stack: WhatsAppSta
     (ticket,) = tickets_of(url, first_phone)
     assert ticket.rating == 5
     with session_scope(url) as session:
-        assert session.execute(select(Supporter.rating).where(Supporter.ticket_id == ticket.id)).scalar_one() == 4
+        assert (
+            session.execute(select(Supporter.rating).where(Supporter.ticket_id == ticket.id)).scalar_one()
+            == 4
+        )
 
 
-def test_far_away_nothing_is_offered_and_an_anonymous_report_shows_no_text(whatsapp_stack: WhatsAppStack) -> None:
+def test_far_away_nothing_is_offered_and_an_anonymous_report_shows_no_text(
+    whatsapp_stack: WhatsAppStack,
+) -> None:
     sim = whatsapp_stack.simulator
-    hidden = report_light(sim.chat(new_phone(), "Siti Rahma"), "lampu jalan mati total tiga tiang berturut-turut", 5000,
-                          anonymous=True)
+    hidden = report_light(
+        sim.chat(new_phone(), "Siti Rahma"),
+        "lampu jalan mati total tiga tiang berturut-turut",
+        5000,
+        anonymous=True,
+    )
     far = sim.chat(new_phone(), "Joko Widodo")
     far.say("lampu jalan mati sudah dua malam", until="Di mana lokasinya")
     # 2 km from the anonymous report: straight to the photos.

@@ -1,6 +1,7 @@
 """The action server really goes down in the middle of a citizen's complaint and comes back:
 the citizen is told once that the messages are kept, nothing is lost, the waiting messages are
 answered in order when it returns, nothing is sent twice, and the complaint is filed once."""
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 server -> ticket database -> simulator): a question about a service gets its answer, a letter
 the assistant takes starts from that answer, a word shared by several services brings a list,
 and an office's edit is in the very next answer, with no retraining or restart."""
+
 from __future__ import annotations
 
 from layanwarga import db, services
@@ -19,7 +20,9 @@ def _import(url: str) -> None:
             services.import_catalogue(session, *services.load_file(SHIPPED))
 
 
-def test_a_service_question_is_answered_and_a_letter_starts_from_the_answer(whatsapp_stack: WhatsAppStack) -> None:
+def test_a_service_question_is_answered_and_a_letter_starts_from_the_answer(
+    whatsapp_stack: WhatsAppStack,
+) -> None:
     _import(whatsapp_stack.database_url)
     chat = whatsapp_stack.simulator.chat(new_phone(), "Rina Wati")
     turn = chat.say("syarat bikin akta kelahiran anak apa aja ya", until="Persyaratan")
@@ -48,11 +51,20 @@ def test_an_offices_new_fee_is_in_the_next_answer(whatsapp_stack: WhatsAppStack)
     with db.session_scope(url, write=True) as session:
         current = services.published_service(session, "skck")
         assert current is not None
-        changed = services.content_from_mapping({
-            "name": current.content.name, "purpose": current.content.purpose, "place": current.content.place,
-            "processing_time": current.content.processing_time, "requirements": list(current.content.requirements),
-            "fee": "Rp35.000", "fee_note": "PNBP, tarif baru",
-        })
+        changed = services.content_from_mapping(
+            {
+                "name": current.content.name,
+                "purpose": current.content.purpose,
+                "place": current.content.place,
+                "processing_time": current.content.processing_time,
+                "requirements": list(current.content.requirements),
+                "fee": "Rp35.000",
+                "fee_note": "PNBP, tarif baru",
+            }
+        )
         services.save_draft(session, "skck", changed, "staf:polres")
         services.publish(session, "skck", "staf:admin")
-    assert "Rp35.000 (PNBP, tarif baru)" in chat.say("syarat skck apa aja, biayanya berapa", until="Persyaratan").text
+    assert (
+        "Rp35.000 (PNBP, tarif baru)"
+        in chat.say("syarat skck apa aja, biayanya berapa", until="Persyaratan").text
+    )

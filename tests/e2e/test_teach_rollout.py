@@ -8,6 +8,7 @@ assistant guessed first, save; see the candidate's evaluation; publish). Trainin
 calling the worker (``layanwarga.retrain``) on the small model, tests/fixtures/small_model (NLU
 only, seconds to train), not by the page's button, which trains the whole project; the assistant
 is asked through Rasa's HTTP API (``/model/parse``)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,7 +51,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy(FIXTURE / "holdout" / "holdout.yml", root / "tests" / "nlu" / "holdout.yml")
     (root / "domain").mkdir()
     (root / "domain" / "nlu.yml").write_text(
-        "version: '3.1'\nintents:\n  - greet\n  - lapor_banjir\n  - darurat\n  - out_of_scope\n", encoding="utf-8"
+        "version: '3.1'\nintents:\n  - greet\n  - lapor_banjir\n  - darurat\n  - out_of_scope\n",
+        encoding="utf-8",
     )
     monkeypatch.setenv(teaching.ROOT_ENV_VAR, str(root))
     monkeypatch.setenv(model_registry.STORE_ENV_VAR, str(tmp_path / "store"))
@@ -81,9 +83,18 @@ def rasa(tmp_path: Path, project: Path, sqlite_url: str) -> Iterator[Tuple[str, 
     rasa_port = free_port()
     log = (tmp_path / "rasa.log").open("w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "rasa"), "run", "--enable-api", "--port", str(rasa_port),
-         "--endpoints", str(endpoints)],
-        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(Path(sys.executable).parent / "rasa"),
+            "run",
+            "--enable-api",
+            "--port",
+            str(rasa_port),
+            "--endpoints",
+            str(endpoints),
+        ],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
     )
     url = f"http://127.0.0.1:{rasa_port}"
@@ -98,7 +109,9 @@ def rasa(tmp_path: Path, project: Path, sqlite_url: str) -> Iterator[Tuple[str, 
             assert process.poll() is None, (tmp_path / "rasa.log").read_text()[-3000:]
             time.sleep(1)
         else:
-            pytest.fail("rasa run did not load the published model: " + (tmp_path / "rasa.log").read_text()[-3000:])
+            pytest.fail(
+                "rasa run did not load the published model: " + (tmp_path / "rasa.log").read_text()[-3000:]
+            )
         yield url, f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -113,7 +126,9 @@ def intent_of(url: str, text: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)"
+)
 def test_three_annotations_retrain_publish_and_the_running_assistant_understands(
     project: Path, rasa: Tuple[str, str]
 ) -> None:
@@ -122,8 +137,13 @@ def test_three_annotations_retrain_publish_and_the_running_assistant_understands
     assistant, dashboard = rasa
     assert intent_of(assistant, ASKED) != MEANT
     for i, text in enumerate(NEW_PHRASINGS):
-        review_queue.record_reading(f"62812555000{i}", Reading(text=text, intent="nlu_fallback", confidence=0.2, fell_back=True,
-                                                               guesses=[(MEANT, 0.25)]), at=utcnow() - dt.timedelta(minutes=5))
+        review_queue.record_reading(
+            f"62812555000{i}",
+            Reading(
+                text=text, intent="nlu_fallback", confidence=0.2, fell_back=True, guesses=[(MEANT, 0.25)]
+            ),
+            at=utcnow() - dt.timedelta(minutes=5),
+        )
     make_user("konten", "konten")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])

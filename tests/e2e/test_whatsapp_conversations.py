@@ -1,6 +1,7 @@
 """Whole conversations over WhatsApp: simulator webhook -> connector -> Rasa -> action server ->
 database -> Graph API -> simulator. Assertions are on what the citizen receives (the simulator's
 record of the bot's Graph API calls) and on what the ticket database holds."""
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,12 @@ def test_complaint_with_photo_and_pin(whatsapp_stack: WhatsAppStack) -> None:
     chat = sim.chat(phone, "Budi Santoso")
     picture = photo("lubang di jalan")
 
-    turn = chat.say("jalan depan rumah saya berlubang besar, sudah dua minggu tidak diperbaiki", until="Di mana lokasinya")
-    turn = chat.send_location(-2.2104, 113.92, "Bundaran Besar", "Jl. Yos Sudarso, Palangka Raya", until="kirim foto kondisinya")
+    turn = chat.say(
+        "jalan depan rumah saya berlubang besar, sudah dua minggu tidak diperbaiki", until="Di mana lokasinya"
+    )
+    turn = chat.send_location(
+        -2.2104, 113.92, "Bundaran Besar", "Jl. Yos Sudarso, Palangka Raya", until="kirim foto kondisinya"
+    )
     assert "Lewati" in turn.buttons
     turn = chat.send_image(picture, until="1 foto sudah kami terima")
     assert turn.buttons == ["Selesai"]
@@ -73,8 +78,10 @@ def test_complaint_with_photo_and_pin(whatsapp_stack: WhatsAppStack) -> None:
     assert media.sha256 == hashlib.sha256(picture).hexdigest()
     assert Path(media.storage_path).read_bytes() == picture
     # The connector fetched the photo the way Meta requires: media id -> URL -> download.
-    assert any(c["method"] == "GET" and c["path"] == f"/{media.whatsapp_media_id}" and c["status"] == 200
-               for c in sim.graph_calls())
+    assert any(
+        c["method"] == "GET" and c["path"] == f"/{media.whatsapp_media_id}" and c["status"] == 200
+        for c in sim.graph_calls()
+    )
 
 
 def test_sktm_request_with_a_bad_nik_corrected(whatsapp_stack: WhatsAppStack) -> None:
@@ -134,7 +141,9 @@ def test_status_check_follows_the_ticket(whatsapp_stack: WhatsAppStack) -> None:
     assert "Status:" in turn.text
     # Staff verify it on the dashboard; the citizen sees the new state and the note.
     with session_scope(url, write=True) as session:
-        change_state(ticket.id, "diverifikasi", "petugas.uji", "Sudah dicek petugas lapangan.", session=session)
+        change_state(
+            ticket.id, "diverifikasi", "petugas.uji", "Sudah dicek petugas lapangan.", session=session
+        )
     loose = number.lower().replace("-", " ")  # citizens type numbers loosely
     turn = chat.say(f"cek status {loose} dong", until="Sudah dicek petugas lapangan")
     assert number in turn.text
@@ -192,7 +201,9 @@ def test_the_same_webhook_delivered_twice_is_answered_once(whatsapp_stack: Whats
     answer = chat.wait_for("Jam layanan", after=first["seq"])
     extra = chat.quiet(after=answer["seq"], seconds=3)
     assert extra == []
-    assert [m["id"] for m in chat.history() if m["author"] == "bot" and m["seq"] > first["seq"]] == [answer["id"]]
+    assert [m["id"] for m in chat.history() if m["author"] == "bot" and m["seq"] > first["seq"]] == [
+        answer["id"]
+    ]
 
     for message_id in (turn.sent["id"], first["id"]):
         assert len(processed_ids(url, message_id)) == 1
@@ -224,4 +235,3 @@ def _eventually(check, timeout: float = 10.0) -> bool:  # type: ignore[no-untype
             return True
         time.sleep(0.1)
     return bool(check())
-

@@ -3,6 +3,7 @@ are compared with Rasa's own code on.
 
 The patches are switched on here, before any test loads the model (its graph keeps the
 policies' methods it was built with), as ``python -m rasa_extensions`` does before Rasa runs."""
+
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "layanwarga.tar.gz"
 
 if not patches.switch_on():
-    raise RuntimeError(f"tests/extensions compare the patches with Rasa: unset {patches.PATCHES_SETTING}=off to run them")
+    raise RuntimeError(
+        f"tests/extensions compare the patches with Rasa: unset {patches.PATCHES_SETTING}=off to run them"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -30,11 +33,16 @@ def project() -> Tuple[Domain, List[List[Event]]]:
     """The domain and every rule and story (no augmentation) as its list of events."""
     logging.getLogger("rasa").setLevel(logging.ERROR)
     importer = TrainingDataImporter.load_from_dict(
-        domain_path=str(ROOT / "domain"), training_data_paths=[str(ROOT / "data" / "rules"), str(ROOT / "data" / "stories")]
+        domain_path=str(ROOT / "domain"),
+        training_data_paths=[str(ROOT / "data" / "rules"), str(ROOT / "data" / "stories")],
     )
     domain = importer.get_domain()
     trackers = TrainingDataGenerator(
-        importer.get_stories(), domain, augmentation_factor=0, use_story_concatenation=False, remove_duplicates=True
+        importer.get_stories(),
+        domain,
+        augmentation_factor=0,
+        use_story_concatenation=False,
+        remove_duplicates=True,
     ).generate()
     return domain, [list(t.events) for t in trackers]
 

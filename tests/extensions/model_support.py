@@ -1,4 +1,5 @@
 """Helpers for comparing the trained model's predictions with and without a patch."""
+
 from __future__ import annotations
 
 import contextlib
@@ -31,22 +32,37 @@ def graph_components(agent: Agent) -> Dict[str, Any]:
 
 
 def policies(agent: Agent) -> Dict[str, Any]:
-    return {name: c for name, c in graph_components(agent).items() if name.startswith("run_") and "Policy" in name}
+    return {
+        name: c for name, c in graph_components(agent).items() if name.startswith("run_") and "Policy" in name
+    }
 
 
 def ensemble_prediction(agent: Agent, tracker: DialogueStateTracker) -> Any:
     """What the processor would do next, as a comparable value."""
     assert agent.processor is not None
     prediction = agent.processor._predict_next_with_tracker(tracker.copy())
-    return (prediction.policy_name, prediction.max_confidence_index, round(prediction.max_confidence, 6),
-            prediction.events, prediction.hide_rule_turn, prediction.is_end_to_end_prediction,
-            prediction.is_no_user_prediction, prediction.action_metadata)
+    return (
+        prediction.policy_name,
+        prediction.max_confidence_index,
+        round(prediction.max_confidence, 6),
+        prediction.events,
+        prediction.hide_rule_turn,
+        prediction.is_end_to_end_prediction,
+        prediction.is_no_user_prediction,
+        prediction.action_metadata,
+    )
 
 
 def comparable(prediction: Any) -> Any:
-    return (prediction.policy_name, [round(p, 6) for p in prediction.probabilities], prediction.events,
-            prediction.hide_rule_turn, prediction.is_end_to_end_prediction, prediction.is_no_user_prediction,
-            prediction.action_metadata)
+    return (
+        prediction.policy_name,
+        [round(p, 6) for p in prediction.probabilities],
+        prediction.events,
+        prediction.hide_rule_turn,
+        prediction.is_end_to_end_prediction,
+        prediction.is_no_user_prediction,
+        prediction.action_metadata,
+    )
 
 
 def policy_predictions(
@@ -58,10 +74,14 @@ def policy_predictions(
     rule_only = graph_components(agent)["rule_only_data_provider"].provide()
     ordered = sorted(policies(agent).values(), key=lambda policy: -policy.priority)
     copy = tracker.copy()
-    return [predict(policy)(policy, copy, agent.processor.domain, rule_only_data=rule_only) for policy in ordered]
+    return [
+        predict(policy)(policy, copy, agent.processor.domain, rule_only_data=rule_only) for policy in ordered
+    ]
 
 
-def combined(agent: Agent, tracker: DialogueStateTracker, predict: Callable[[Any], Callable[..., Any]]) -> Any:
+def combined(
+    agent: Agent, tracker: DialogueStateTracker, predict: Callable[[Any], Callable[..., Any]]
+) -> Any:
     """The ensemble's choice among the policies' predictions made with ``predict``.
 
     The graph keeps the policies' functions it was built with, so a patch of
@@ -69,7 +89,9 @@ def combined(agent: Agent, tracker: DialogueStateTracker, predict: Callable[[Any
     assert agent.processor is not None
     copy = tracker.copy()
     found = policy_predictions(agent, copy, predict)
-    return comparable(graph_components(agent)["select_prediction"].combine_predictions(found, copy, agent.processor.domain))
+    return comparable(
+        graph_components(agent)["select_prediction"].combine_predictions(found, copy, agent.processor.domain)
+    )
 
 
 @contextlib.contextmanager
@@ -104,5 +126,6 @@ def predictions(agent: Agent, tracker: DialogueStateTracker) -> List[Any]:
     """What each policy (TED always run, as Rasa does) and the ensemble predict, as
     comparable values."""
     return [comparable(p) for p in policy_predictions(agent, tracker, rasas_predict)] + [
-        combined(agent, tracker, rasas_predict), ensemble_prediction(agent, tracker)
+        combined(agent, tracker, rasas_predict),
+        ensemble_prediction(agent, tracker),
     ]

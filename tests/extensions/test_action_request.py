@@ -1,6 +1,7 @@
 """Rasa's posts to the action server (rasa_extensions.action_request): the same JSON document
 when orjson encodes it, over real HTTP, and what orjson refuses still goes out; only the
 recent events, with which the project's actions answer as they do to the whole session."""
+
 from __future__ import annotations
 
 import asyncio
@@ -48,7 +49,9 @@ TRACKER_BODY: Dict[str, Any] = {
             ).as_dict(),
             ActiveLoop("form_lapor_jalan_rusak").as_dict(),
             SlotSet("lokasi", None).as_dict(),
-            BotUttered("Di mana lokasinya, Bapak/Ibu?", {"buttons": [{"title": "Batal", "payload": "/batal"}]}).as_dict(),
+            BotUttered(
+                "Di mana lokasinya, Bapak/Ibu?", {"buttons": [{"title": "Batal", "payload": "/batal"}]}
+            ).as_dict(),
         ],
         "slots": {"lokasi": None, "foto": ["media:1", "media:2"]},
     },
@@ -101,10 +104,16 @@ WA_METADATA = {"profile_name": "Bu Siti", "wa_id": "6281234567890"}
 def long_session(domain: Domain, chats: int, fallbacks: int = 0) -> DialogueStateTracker:
     """A session of ``chats`` understood messages (a slot set in the first), then ``fallbacks``
     misunderstood ones, each answered by the fallback and reverted as Rasa does."""
-    events: List[Any] = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
+    events: List[Any] = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+    ]
     for turn in range(chats):
         events += [
-            UserUttered(f"jam buka kapan {turn}", {"name": "jam_layanan", "confidence": 0.97}, metadata=WA_METADATA),
+            UserUttered(
+                f"jam buka kapan {turn}", {"name": "jam_layanan", "confidence": 0.97}, metadata=WA_METADATA
+            ),
             ActionExecuted("action_jam_layanan"),
             BotUttered("Senin–Kamis 07.30–16.00"),
         ]
@@ -140,16 +149,21 @@ def test_the_body_is_rasas_own_but_for_the_older_events() -> None:
     action = RemoteAction("action_default_fallback", EndpointConfig("http://127.0.0.1:1/webhook"))
     ours, rasas = action_call_format(action, tracker, domain), original_call_format(action, tracker, domain)
     assert len(rasas["tracker"]["events"]) > 4 * len(ours["tracker"]["events"])
-    assert ours["tracker"]["events"] == rasas["tracker"]["events"][-len(ours["tracker"]["events"]):]
+    assert ours["tracker"]["events"] == rasas["tracker"]["events"][-len(ours["tracker"]["events"]) :]
     ours["tracker"].pop("events"), rasas["tracker"].pop("events")
     assert ours == rasas
     assert ours["tracker"]["slots"]["aduan_media"] == [7]  # set at the first message, long out of the window
 
 
-@pytest.mark.parametrize("action_name, fallbacks", [
-    ("action_default_fallback", 1), ("action_default_fallback", 2), ("action_default_fallback", 3),
-    ("action_session_start", 0),
-])
+@pytest.mark.parametrize(
+    "action_name, fallbacks",
+    [
+        ("action_default_fallback", 1),
+        ("action_default_fallback", 2),
+        ("action_default_fallback", 3),
+        ("action_session_start", 0),
+    ],
+)
 def test_the_project_actions_answer_the_same_to_the_recent_part(action_name: str, fallbacks: int) -> None:
     """The actions that look back (fallbacks in a row, slots carried into a new session) answer
     a long session the same from the recent events as from all of them."""

@@ -1,6 +1,7 @@
 """Custom action responses are checked exactly as Rasa checks them, with the schema compiled
 once (rasa_extensions.action_response): the same responses pass, the same fail, with Rasa's
 message."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,9 @@ VALID = [
         "events": [
             SlotSet("lokasi", "Gang Mawar RT 02").as_dict(),
             ActiveLoop("form_lapor_jalan_rusak").as_dict(),
-            BotUttered("Silakan kirim foto", {"buttons": [{"title": "Lewati", "payload": "/lewati"}]}).as_dict(),
+            BotUttered(
+                "Silakan kirim foto", {"buttons": [{"title": "Lewati", "payload": "/lewati"}]}
+            ).as_dict(),
             UserUttered("halo", {"name": "greet", "confidence": 0.9}).as_dict(),
         ],
         "responses": [{"text": "Terima kasih", "buttons": [{"title": "Menu", "payload": "/menu"}]}],
@@ -74,12 +77,25 @@ def mutations(event: Dict[str, Any]) -> List[Dict[str, Any]]:
         out.append({k: v for k, v in event.items() if k != key})
         for wrong in (None, 7, 0.5, "x", [], {}, True):
             out.append({**event, key: wrong})
-    for name in ("user", "bot", "slot", "action", "active_loop", "reminder", "followup", "rewind", "restart", "no_such_event"):
+    for name in (
+        "user",
+        "bot",
+        "slot",
+        "action",
+        "active_loop",
+        "reminder",
+        "followup",
+        "rewind",
+        "restart",
+        "no_such_event",
+    ):
         out.append({**event, "event": name})
     return out
 
 
-def test_the_shortcut_never_accepts_what_the_schema_refuses(project: Tuple[Domain, List[List[Event]]]) -> None:
+def test_the_shortcut_never_accepts_what_the_schema_refuses(
+    project: Tuple[Domain, List[List[Event]]],
+) -> None:
     """Every kind of event in the project's stories and rules, and thousands of broken variants:
     the shortcut accepts the events the full schema accepts (so it is taken) and never one it
     refuses (those go through the full check, which words the error)."""

@@ -3,6 +3,7 @@ in the policies of rasa_extensions.policies): with the trained model, at every s
 conversation made of the project's stories, the ensemble picks the same action with the same
 events and flags as when TED always runs, and TED really is skipped for most predictions; after
 a rejected action, and while the patches are not switched on, it always runs."""
+
 from __future__ import annotations
 
 import random
@@ -42,7 +43,10 @@ def ted_runs(monkeypatch: pytest.MonkeyPatch) -> List[int]:
 
 @pytest.mark.parametrize("confident_ted", [False, True])
 def test_the_ensemble_decides_as_when_ted_always_runs(
-    agent: Agent, project: Tuple[Domain, List[List[Event]]], monkeypatch: pytest.MonkeyPatch, ted_runs: List[int],
+    agent: Agent,
+    project: Tuple[Domain, List[List[Event]]],
+    monkeypatch: pytest.MonkeyPatch,
+    ted_runs: List[int],
     confident_ted: bool,
 ) -> None:
     """On the project's stories (memorised, or covered by rules) and on random messages

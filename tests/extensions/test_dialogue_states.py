@@ -2,6 +2,7 @@
 are exactly the states Rasa's own replay computes, for growing conversations built from the
 project's rules and stories, with forms, rewinds and restarts, and for trackers rebuilt from the
 database; and an extended conversation really is replayed only from where it stopped."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -60,7 +61,9 @@ def assert_same(domain: Domain, tracker: DialogueStateTracker, asked: Dict[str, 
 
 
 @pytest.mark.parametrize("rewinds", [False, True])
-def test_growing_conversation_gives_rasas_states(project: Tuple[Domain, List[List[Event]]], rewinds: bool) -> None:
+def test_growing_conversation_gives_rasas_states(
+    project: Tuple[Domain, List[List[Event]]], rewinds: bool
+) -> None:
     domain, stories = project
     dialogue_states.clear()
     tracker = DialogueStateTracker("6281100000001", domain.slots)
@@ -74,7 +77,7 @@ def test_growing_conversation_gives_rasas_states(project: Tuple[Domain, List[Lis
 
 
 def test_copies_and_trackers_rebuilt_from_stored_events_give_rasas_states(
-    project: Tuple[Domain, List[List[Event]]]
+    project: Tuple[Domain, List[List[Event]]],
 ) -> None:
     domain, stories = project
     dialogue_states.clear()
@@ -89,7 +92,9 @@ def test_copies_and_trackers_rebuilt_from_stored_events_give_rasas_states(
         temporary.update(ActionExecuted("utter_greet"))
         assert_same(domain, temporary, asked)
         # What a tracker store without the cache returns: new event objects.
-        rebuilt = DialogueStateTracker.from_dict(tracker.sender_id, [e.as_dict() for e in tracker.events], domain.slots)
+        rebuilt = DialogueStateTracker.from_dict(
+            tracker.sender_id, [e.as_dict() for e in tracker.events], domain.slots
+        )
         assert_same(domain, rebuilt, asked)
         assert_same(domain, tracker, asked)
 
@@ -131,7 +136,7 @@ def test_an_extended_conversation_is_replayed_only_from_where_it_stopped(
 
 
 def test_what_the_featurizers_change_in_returned_states_does_not_reach_the_next_call(
-    project: Tuple[Domain, List[List[Event]]]
+    project: Tuple[Domain, List[List[Event]]],
 ) -> None:
     domain, stories = project
     dialogue_states.clear()

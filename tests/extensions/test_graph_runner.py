@@ -2,6 +2,7 @@
 (rasa_extensions.graph_runner): every NLU parse and every prediction along the project's
 stories, the nodes run exactly once each in an order that respects their dependencies, and
 Rasa's errors."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
@@ -22,9 +23,16 @@ from tests.extensions.model_support import long_conversation
 PLACEHOLDER_MESSAGE = "__message__"
 PLACEHOLDER_TRACKER = "__tracker__"
 TEXTS = [
-    "halo", "lampu jalan di depan rumah saya mati sudah 3 hari", "mau bikin sktm pak",
-    "nik saya 6271024507850003", "cek status LW-2026-00012", "tolong ada kebakaran di jl. kenanga",
-    "asdfgh qwerty", "makasih ya", "jam buka kantor kelurahan?", "batal aja",
+    "halo",
+    "lampu jalan di depan rumah saya mati sudah 3 hari",
+    "mau bikin sktm pak",
+    "nik saya 6271024507850003",
+    "cek status LW-2026-00012",
+    "tolong ada kebakaran di jl. kenanga",
+    "asdfgh qwerty",
+    "makasih ya",
+    "jam buka kantor kelurahan?",
+    "batal aja",
 ]
 
 
@@ -37,7 +45,9 @@ def parse_with(run: Any, agent: Agent, text: str) -> Dict[str, Any]:
     """The NLU graph's output for ``text``, as the processor asks for it."""
     assert agent.processor is not None
     target = agent.processor.model_metadata.nlu_target
-    results = run(runner(agent), inputs={PLACEHOLDER_MESSAGE: [UserMessage(text, message_id="m1")]}, targets=[target])
+    results = run(
+        runner(agent), inputs={PLACEHOLDER_MESSAGE: [UserMessage(text, message_id="m1")]}, targets=[target]
+    )
     return results[target][0].as_dict(only_output_properties=True)
 
 
@@ -45,8 +55,14 @@ def predict_with(run: Any, agent: Agent, tracker: DialogueStateTracker) -> Tuple
     assert agent.processor is not None
     target = agent.processor.model_metadata.core_target
     prediction = run(runner(agent), inputs={PLACEHOLDER_TRACKER: tracker.copy()}, targets=[target])[target]
-    return (prediction.policy_name, [round(p, 6) for p in prediction.probabilities], prediction.events,
-            prediction.hide_rule_turn, prediction.is_end_to_end_prediction, prediction.is_no_user_prediction)
+    return (
+        prediction.policy_name,
+        [round(p, 6) for p in prediction.probabilities],
+        prediction.events,
+        prediction.hide_rule_turn,
+        prediction.is_end_to_end_prediction,
+        prediction.is_no_user_prediction,
+    )
 
 
 def test_the_patch_is_installed() -> None:
@@ -58,7 +74,9 @@ def test_nlu_parses_are_rasas(agent: Agent, text: str) -> None:
     assert parse_with(graph_runner.run, agent, text) == parse_with(graph_runner.original_run, agent, text)
 
 
-def test_predictions_along_the_stories_are_rasas(agent: Agent, project: Tuple[Domain, List[List[Event]]]) -> None:
+def test_predictions_along_the_stories_are_rasas(
+    agent: Agent, project: Tuple[Domain, List[List[Event]]]
+) -> None:
     _, stories = project
     domain = agent.processor.domain  # type: ignore[union-attr]
     tracker = DialogueStateTracker("graph-runner", domain.slots)
@@ -66,7 +84,9 @@ def test_predictions_along_the_stories_are_rasas(agent: Agent, project: Tuple[Do
     for event in long_conversation(stories, 40):
         tracker.update(event)
         if isinstance(event, UserUttered) or compared % 3 == 0:
-            assert predict_with(graph_runner.run, agent, tracker) == predict_with(graph_runner.original_run, agent, tracker)
+            assert predict_with(graph_runner.run, agent, tracker) == predict_with(
+                graph_runner.original_run, agent, tracker
+            )
         compared += 1
     assert compared > 200
 

@@ -4,6 +4,7 @@ turn the patches off silently), and a Rasa version the patches were not tested w
 unpatched with one log line saying so.
 
 Installing a patch cannot be undone in a process, so each case runs in a fresh interpreter."""
+
 from __future__ import annotations
 
 import logging
@@ -47,32 +48,49 @@ SUBCLASSED = ["utils", "policies", "policies", "policies", "featurizers"]
 RASAS = ["core", "core", "core", "utils", "actions", "actions", "runner", *SUBCLASSED]
 PATCHED = ["rasa_extensions"] * 7 + SUBCLASSED
 
-IMPORT_PLUG_INS = HOMES + """
+IMPORT_PLUG_INS = (
+    HOMES
+    + """
 import connectors.whatsapp, rasa_extensions, rasa_extensions.event_broker, rasa_extensions.tracker_store
 import rasa_extensions.policies, rasa_extensions.spacy_model
 print(*homes())
 """
+)
 
-SWITCH_ON = HOMES + """
+SWITCH_ON = (
+    HOMES
+    + """
 import rasa
 from rasa_extensions import patches
 {before}
 print(patches.switch_on(), patches.switched_on(), *homes())
 """
+)
 
 # The entry with Rasa's command line replaced by a probe of what it finds when it is called.
-ENTRY = HOMES + """
+ENTRY = (
+    HOMES
+    + """
 import runpy, sys
 import rasa.__main__
 rasa.__main__.main = lambda: print(*sys.argv[1:], *homes())
 sys.argv = ["rasa_extensions", "run", "--endpoints", "endpoints.yml"]
 runpy.run_module("rasa_extensions", run_name="__main__")
 """
+)
 
 
 def run(code: str, setting: str = "") -> subprocess.CompletedProcess:
     env: Dict[str, str] = {**os.environ, PATCHES_SETTING: setting, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=True)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
 
 
 def printed(result: subprocess.CompletedProcess) -> List[str]:
@@ -94,7 +112,9 @@ def test_on_values(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     assert patches_enabled() is True
 
 
-def test_an_unknown_value_keeps_the_patches_and_says_so(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unknown_value_keeps_the_patches_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv(PATCHES_SETTING, "of")
     with caplog.at_level(logging.WARNING, logger=patches.__name__):
         assert patches_enabled() is True

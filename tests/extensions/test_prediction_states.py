@@ -3,6 +3,7 @@
 session: state for state against Rasa's featurizer, and prediction for prediction (Rule,
 Memoization, TED and the ensemble) with the trained model, at every step of one long
 conversation made of the project's stories."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,9 @@ def test_the_model_runs_the_projects_policies_with_the_recent_states_featurizer(
 
 
 @pytest.mark.parametrize("max_history", [1, 4, 5])
-def test_ml_policies_get_rasas_slice_of_the_states(project: Tuple[Domain, List[List[Event]]], max_history: int) -> None:
+def test_ml_policies_get_rasas_slice_of_the_states(
+    project: Tuple[Domain, List[List[Event]]], max_history: int
+) -> None:
     domain, story_events = project
     dialogue_states.clear()
     featurizer = RecentStatesFeaturizer(max_history=max_history)
@@ -51,13 +54,17 @@ def test_ml_policies_get_rasas_slice_of_the_states(project: Tuple[Domain, List[L
         tracker.update(event)
         if isinstance(event, ActionExecuted):
             for asked in ways:
-                expected = MaxHistoryTrackerFeaturizer.prediction_states(featurizer, [tracker], domain, **asked)
+                expected = MaxHistoryTrackerFeaturizer.prediction_states(
+                    featurizer, [tracker], domain, **asked
+                )
                 assert featurizer.prediction_states([tracker], domain, **asked) == expected
             checked += 1
     assert checked > 150
 
 
-def test_every_policy_predicts_as_from_the_whole_session(agent: Agent, project: Tuple[Domain, List[List[Event]]]) -> None:
+def test_every_policy_predicts_as_from_the_whole_session(
+    agent: Agent, project: Tuple[Domain, List[List[Event]]]
+) -> None:
     _, story_events = project
     domain = agent.processor.domain  # type: ignore[union-attr]
     rule_policy = next(p for p in policies(agent).values() if isinstance(p, RulePolicy))
@@ -76,7 +83,7 @@ def test_every_policy_predicts_as_from_the_whole_session(agent: Agent, project: 
             whole = rule_policy._prediction_states(tracker, domain)
         assert ours == rasas
         recent = rule_policy._prediction_states(tracker, domain)
-        assert recent == whole[-(horizon + 1):]
+        assert recent == whole[-(horizon + 1) :]
         compared += 1
     assert compared > 100 and len(whole) > 3 * (horizon + 1)
 
@@ -97,7 +104,10 @@ def test_conversations_from_the_tracker_store_take_the_short_path(
 
     async def scenario() -> DialogueStateTracker:
         tracker = DialogueStateTracker("6281100000013", domain.slots)
-        for event in [ActionExecuted("action_listen"), UserUttered("halo", {"name": "greet", "confidence": 1.0})]:
+        for event in [
+            ActionExecuted("action_listen"),
+            UserUttered("halo", {"name": "greet", "confidence": 1.0}),
+        ]:
             tracker.update(event)
         await store.save(tracker)
         stored = await store.retrieve("6281100000013")

@@ -2,6 +2,7 @@
 named in config.yml): its two graph nodes share it, in the trained model too, a rewritten model
 directory is loaded again, the shared pipeline tokenizes as a freshly loaded one does, and with
 the patches off each node loads its own as Rasa's SpacyNLP does."""
+
 from __future__ import annotations
 
 import os

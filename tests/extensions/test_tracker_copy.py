@@ -1,6 +1,7 @@
 """A tracker copied from its state (rasa_extensions.tracker_copy) is the tracker Rasa's replaying
 copy gives, field by field, at every step of conversations built from the project's rules and
 stories; and changing the copy leaves the original alone."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple

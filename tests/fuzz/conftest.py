@@ -10,6 +10,7 @@ every round, many more of them, shrinking on, and failures kept in ``var/hypothe
 exploration replays them first. A failure found there becomes a deterministic test before it is
 fixed (see tests/connector/test_hostile_fields.py for the webhook parser's class).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

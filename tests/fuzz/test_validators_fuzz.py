@@ -1,5 +1,6 @@
 """Hostile input against every form's validation: any text, intent, entity or metadata at any
 question. Validation answers with slot events and polite re-asks; it never raises."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,22 +18,49 @@ from actions.letters import ValidateDomisiliForm, ValidateSktmForm, ValidateSkuF
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(ROOT / "domain")).as_dict()
-VALIDATORS = [ValidateLaporJalanRusakForm(), ValidateSampaikanAspirasiForm(), ValidateSktmForm(), ValidateSkuForm(), ValidateDomisiliForm()]
+VALIDATORS = [
+    ValidateLaporJalanRusakForm(),
+    ValidateSampaikanAspirasiForm(),
+    ValidateSktmForm(),
+    ValidateSkuForm(),
+    ValidateDomisiliForm(),
+]
 DYNAMIC_SLOTS = ["aduan_ubah_bagian", "surat_hubungan", "surat_nik_cek", "surat_ubah_bagian"]
 
 any_json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=5,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+    max_leaves=5,
 )
 texts = st.one_of(
     st.text(max_size=200),
     st.from_regex(r"\d{4}[ .]?\d{4}[ .]?\d{4}[ .]?\d{4}", fullmatch=True),
-    st.sampled_from(["/affirm", "/deny", "/lewati", "/batal", '/ubah{"pilihan": "lokasi"}', "/kirim_media", "/kirim_lokasi", "", "   "]),
+    st.sampled_from(
+        [
+            "/affirm",
+            "/deny",
+            "/lewati",
+            "/batal",
+            '/ubah{"pilihan": "lokasi"}',
+            "/kirim_media",
+            "/kirim_lokasi",
+            "",
+            "   ",
+        ]
+    ),
 )
 metadata = st.one_of(
     st.just({}),
-    st.fixed_dictionaries({"media": st.one_of(st.fixed_dictionaries({"media_db_id": st.integers(1, 10**6)}), any_json)}),
-    st.fixed_dictionaries({"location": st.one_of(st.fixed_dictionaries({"latitude": any_json, "longitude": any_json}), any_json)}),
+    st.fixed_dictionaries(
+        {"media": st.one_of(st.fixed_dictionaries({"media_db_id": st.integers(1, 10**6)}), any_json)}
+    ),
+    st.fixed_dictionaries(
+        {
+            "location": st.one_of(
+                st.fixed_dictionaries({"latitude": any_json, "longitude": any_json}), any_json
+            )
+        }
+    ),
     st.dictionaries(st.text(max_size=10), any_json, max_size=3),
 )
 # Slots hold only what the actions put in them, so their values keep the declared types.
@@ -49,7 +77,10 @@ filled_slots = st.dictionaries(st.sampled_from(sorted(DOMAIN["slots"])), st.none
     )
 )
 entities = st.lists(
-    st.fixed_dictionaries({"entity": st.sampled_from(["nik", "nomor_tiket", "layanan", "pilihan", "x"]), "value": any_json}), max_size=3
+    st.fixed_dictionaries(
+        {"entity": st.sampled_from(["nik", "nomor_tiket", "layanan", "pilihan", "x"]), "value": any_json}
+    ),
+    max_size=3,
 )
 
 
@@ -63,14 +94,34 @@ entities = st.lists(
     metadata=metadata,
     filled=filled_slots,
 )
-def test_any_answer_at_any_question_never_raises(validator, slot_index, text, intent, confidence, entities, metadata, filled) -> None:  # type: ignore[no-untyped-def]
+def test_any_answer_at_any_question_never_raises(
+    validator, slot_index, text, intent, confidence, entities, metadata, filled
+) -> None:  # type: ignore[no-untyped-def]
     form = validator.form_name()
     slots = DOMAIN["forms"][form]["required_slots"] + DYNAMIC_SLOTS
     requested = slots[slot_index % len(slots)]
-    kind = {"surat_jenis": "sktm" if "sktm" in form else "sku" if "sku" in form else "domisili"} if "aduan" not in requested else {}
+    kind = (
+        {"surat_jenis": "sktm" if "sktm" in form else "sku" if "sku" in form else "domisili"}
+        if "aduan" not in requested
+        else {}
+    )
     values: Dict[str, Any] = {**filled, **kind, "requested_slot": requested}
-    latest = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": entities, "metadata": metadata}
-    tracker = Tracker("6281234567890", values, latest, [{"event": "user", **latest}], False, None, {"name": form}, "action_listen")
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "entities": entities,
+        "metadata": metadata,
+    }
+    tracker = Tracker(
+        "6281234567890",
+        values,
+        latest,
+        [{"event": "user", **latest}],
+        False,
+        None,
+        {"name": form},
+        "action_listen",
+    )
     dispatcher = CollectingDispatcher()
     events = asyncio.run(validator.run(dispatcher, tracker, DOMAIN))
     assert isinstance(events, list)

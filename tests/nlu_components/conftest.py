@@ -1,5 +1,6 @@
 """Fixtures running the real Rasa components: SpacyNLP on a saved blank ``id`` model,
 SpacyTokenizer, then the normaliser, each built with ``create(...)`` like the graph does."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The emergency safety net after the intent classifier."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -98,8 +99,7 @@ def test_training_data_agreement(run_pipeline, safety_net) -> None:
     data = load_data(str(ROOT / "data" / "nlu"))
     examples = data.intent_examples
     messages = run_pipeline([m.get("text") for m in examples])
-    fired = [bool(safety_net.evidence(m)[0]) and not safety_net.evidence(m)[1]
-             for m in messages]
+    fired = [bool(safety_net.evidence(m)[0]) and not safety_net.evidence(m)[1] for m in messages]
     emergencies = [f for f, m in zip(fired, examples) if m.get(INTENT) == "darurat"]
     others = [f for f, m in zip(fired, examples) if m.get(INTENT) != "darurat"]
     assert emergencies and others

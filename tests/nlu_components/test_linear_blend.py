@@ -1,4 +1,5 @@
 """The linear blender: trains on real sparse features, persists, loads, blends rankings."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,10 +24,9 @@ EXAMPLES = {
 
 def tokenized_examples(spacy_nlp, tokenizer, normalizer) -> TrainingData:  # type: ignore[no-untyped-def]
     """EXAMPLES tokenized and normalised, ready for featurizers."""
-    training_data = TrainingData([
-        Message.build(text=text, intent=intent)
-        for intent, texts in EXAMPLES.items() for text in texts
-    ])
+    training_data = TrainingData(
+        [Message.build(text=text, intent=intent) for intent, texts in EXAMPLES.items() for text in texts]
+    )
     spacy_nlp.process_training_data(training_data, spacy_nlp.provide())
     tokenizer.process_training_data(training_data)
     normalizer.process_training_data(training_data)
@@ -36,8 +36,10 @@ def tokenized_examples(spacy_nlp, tokenizer, normalizer) -> TrainingData:  # typ
 @pytest.fixture(scope="module")
 def featurized(spacy_nlp, tokenizer, normalizer, model_storage, execution_context):
     featurizer = CountVectorsFeaturizer.create(
-        CountVectorsFeaturizer.get_default_config(), model_storage,
-        Resource("cvf_blend"), execution_context,
+        CountVectorsFeaturizer.get_default_config(),
+        model_storage,
+        Resource("cvf_blend"),
+        execution_context,
     )
     training_data = tokenized_examples(spacy_nlp, tokenizer, normalizer)
     featurizer.train(training_data)
@@ -57,7 +59,10 @@ def featurized(spacy_nlp, tokenizer, normalizer, model_storage, execution_contex
 def trained(training_data, name, model_storage, execution_context, **config) -> LinearIntentBlender:  # type: ignore[no-untyped-def]
     """A blender created with the default configuration plus ``config``, trained."""
     component = LinearIntentBlender.create(
-        {**LinearIntentBlender.get_default_config(), **config}, model_storage, Resource(name), execution_context
+        {**LinearIntentBlender.get_default_config(), **config},
+        model_storage,
+        Resource(name),
+        execution_context,
     )
     component.train(training_data)
     return component
@@ -73,9 +78,7 @@ def assert_same_sparse(actual, expected) -> None:  # type: ignore[no-untyped-def
 
 
 def test_registered_as_trainable_intent_classifier() -> None:
-    registered = DefaultV1Recipe._from_registry(
-        "nlu_components.linear_blend.LinearIntentBlender"
-    )
+    registered = DefaultV1Recipe._from_registry("nlu_components.linear_blend.LinearIntentBlender")
     assert DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER in registered.types
     assert registered.is_trainable is True
 
@@ -117,8 +120,10 @@ def test_an_earlier_ranking_is_replaced_not_blended(featurized, model_storage, e
 
 def test_untrained_model_passes_through(model_storage, execution_context) -> None:
     component = LinearIntentBlender.load(
-        LinearIntentBlender.get_default_config(), model_storage,
-        Resource("never_trained"), execution_context,
+        LinearIntentBlender.get_default_config(),
+        model_storage,
+        Resource("never_trained"),
+        execution_context,
     )
     message = Message.build(text="halo")
     message.set(INTENT, {"name": "greet", "confidence": 0.8})
@@ -138,10 +143,14 @@ def test_blocks_are_weighted_and_normalised_separately(
         ("chars", {"analyzer": "char_wb", "min_ngram": 3, "max_ngram": 5, "use_lemma": False}),
     ):
         context = ExecutionContext(GraphSchema({}), "test-blend", node_name=name)
-        featurizers.append(CountVectorsFeaturizer.create(
-            {**CountVectorsFeaturizer.get_default_config(), **config},
-            model_storage, Resource(f"cvf_blocks_{name}"), context,
-        ))
+        featurizers.append(
+            CountVectorsFeaturizer.create(
+                {**CountVectorsFeaturizer.get_default_config(), **config},
+                model_storage,
+                Resource(f"cvf_blocks_{name}"),
+                context,
+            )
+        )
     training_data = tokenized_examples(spacy_nlp, tokenizer, normalizer)
     for featurizer in featurizers:
         featurizer.train(training_data)

@@ -1,4 +1,5 @@
 """The normaliser as a Rasa graph component, on the real SpacyNLP + SpacyTokenizer."""
+
 from __future__ import annotations
 
 import shutil
@@ -59,9 +60,7 @@ def test_directory_of_another_language_is_replaced(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------- registration
 def test_component_is_registered_as_tokenizer_stage() -> None:
-    registered = DefaultV1Recipe._from_registry(
-        "nlu_components.normalizer.IndonesianTokenNormalizer"
-    )
+    registered = DefaultV1Recipe._from_registry("nlu_components.normalizer.IndonesianTokenNormalizer")
     assert registered.clazz is IndonesianTokenNormalizer
     assert DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER in registered.types
     assert registered.is_trainable is False
@@ -157,9 +156,7 @@ def test_emoji_and_punctuation(run_pipeline) -> None:
     assert lemmas["tolong"] == "tolong"
 
 
-def test_training_data_path_keeps_entity_offsets(
-    spacy_nlp, tokenizer, normalizer
-) -> None:
+def test_training_data_path_keeps_entity_offsets(spacy_nlp, tokenizer, normalizer) -> None:
     text = "cek status ADU-2026-00042 ya min, nik 3507124506850003"
     ticket = "ADU-2026-00042"
     start = text.index(ticket)
@@ -167,8 +164,7 @@ def test_training_data_path_keeps_entity_offsets(
         text=text,
         intent="cek_status",
         entities=[
-            {"start": start, "end": start + len(ticket), "value": ticket,
-             "entity": "nomor_tiket"},
+            {"start": start, "end": start + len(ticket), "value": ticket, "entity": "nomor_tiket"},
         ],
     )
     training_data = TrainingData([example])
@@ -181,8 +177,9 @@ def test_training_data_path_keeps_entity_offsets(
     assert lemmas["min"] == "admin"
     assert lemmas["ya"] == "ya"
     entity = example.get(ENTITIES)[0]
-    covered = [t for t in example.get(TOKENS_NAMES[TEXT])
-               if t.start >= entity["start"] and t.end <= entity["end"]]
+    covered = [
+        t for t in example.get(TOKENS_NAMES[TEXT]) if t.start >= entity["start"] and t.end <= entity["end"]
+    ]
     assert "".join(t.text for t in covered).upper() == ticket.replace("-", "-")
     # Intent tokens are labels, not text: left alone.
     assert [t.lemma for t in example.get(TOKENS_NAMES[INTENT])] == ["cek_status"]

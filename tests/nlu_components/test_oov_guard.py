@@ -1,4 +1,5 @@
 """The out-of-vocabulary guard: gibberish falls back, short real messages do not."""
+
 from __future__ import annotations
 
 from typing import List
@@ -79,14 +80,29 @@ def test_gibberish_is_lowered_below_the_fallback_threshold(run_pipeline, trained
     "text",
     [
         # short replies: in training, one letter, emoji, numbers only
-        "y", "ok", "p", "tes", "sktm", "👍", "🙏🙏", "3507124506850003", "ADU-2026-00042", "5",
+        "y",
+        "ok",
+        "p",
+        "tes",
+        "sktm",
+        "👍",
+        "🙏🙏",
+        "3507124506850003",
+        "ADU-2026-00042",
+        "5",
         # real words the training data never saw: the lexicon and Sastrawi know them
-        "kelurahan", "lampu jalan padam", "kebakaran di pasar", "wilujeng enjing",
-        "nyuwun pirsa", "matur nuwun sanget",
+        "kelurahan",
+        "lampu jalan padam",
+        "kebakaran di pasar",
+        "wilujeng enjing",
+        "nyuwun pirsa",
+        "matur nuwun sanget",
         # typos of known words
-        "tolomg kelurhan", "sampahh numpukk",
+        "tolomg kelurhan",
+        "sampahh numpukk",
         # one unknown name among known words
-        "nama sy Yohanes Sitorus", "sktm atas nama Sukerta",
+        "nama sy Yohanes Sitorus",
+        "sktm atas nama Sukerta",
     ],
 )
 def test_real_messages_are_left_alone(run_pipeline, trained_guard, text) -> None:
@@ -119,7 +135,9 @@ def test_low_confidence_stays_as_it_is(run_pipeline, trained_guard) -> None:
 
 def test_untrained_guard_uses_the_lexicon(run_pipeline, model_storage, execution_context) -> None:
     guard = OutOfVocabularyGuard.load(
-        OutOfVocabularyGuard.get_default_config(), model_storage, Resource("never_trained"),
+        OutOfVocabularyGuard.get_default_config(),
+        model_storage,
+        Resource("never_trained"),
         execution_context,
     )
     gibberish = classified(run_pipeline, "qwrtp zxcvb mnbvc")

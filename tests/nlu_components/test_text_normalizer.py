@@ -1,4 +1,5 @@
 """The plain-Python normaliser: steps, lexicon precedence, stemming, STIF measure."""
+
 from __future__ import annotations
 
 import pytest
@@ -101,17 +102,31 @@ def test_general_lexicon_does_not_rewrite_standard_words() -> None:
     "token,expected",
     [
         # Javanese
-        ("kulo", "saya"), ("mboten", "tidak"), ("nyuwun", "minta"), ("piye", "bagaimana"),
-        ("dalan", "jalan"), ("lampune", "lampunya"), ("sampahe", "sampahnya"),
-        ("ndak", "tidak"), ("opo", "apa"),
+        ("kulo", "saya"),
+        ("mboten", "tidak"),
+        ("nyuwun", "minta"),
+        ("piye", "bagaimana"),
+        ("dalan", "jalan"),
+        ("lampune", "lampunya"),
+        ("sampahe", "sampahnya"),
+        ("ndak", "tidak"),
+        ("opo", "apa"),
         # Banjar
-        ("ulun", "saya"), ("handak", "mau"), ("kada", "tidak"), ("banar", "benar"),
+        ("ulun", "saya"),
+        ("handak", "mau"),
+        ("kada", "tidak"),
+        ("banar", "benar"),
         # Pontianak Malay
-        ("kamek", "saya"), ("mane", "mana"),
+        ("kamek", "saya"),
+        ("mane", "mana"),
         # Betawi
-        ("gue", "saya"), ("kagak", "tidak"), ("aye", "saya"),
+        ("gue", "saya"),
+        ("kagak", "tidak"),
+        ("aye", "saya"),
         # Sundanese
-        ("abdi", "saya"), ("teu", "tidak"), ("ruksak", "rusak"),
+        ("abdi", "saya"),
+        ("teu", "tidak"),
+        ("ruksak", "rusak"),
     ],
 )
 def test_regional_words(norm, token: str, expected: str) -> None:

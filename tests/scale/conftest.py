@@ -5,6 +5,7 @@ support (``wa_support``: a fake Graph API and the real webhook blueprint on a lo
 is reused from tests/connector. Tests that need Redis or PostgreSQL skip when these do not answer
 on 127.0.0.1 (they do on the project's machines).
 """
+
 from __future__ import annotations
 
 import asyncio

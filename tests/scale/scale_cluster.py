@@ -13,6 +13,7 @@ A *cluster* here is what a city deploys, on this machine's local services:
 
 Each cluster gets two scratch PostgreSQL databases and a Redis database number (1-15) of its own.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -262,43 +263,82 @@ class Cluster:
         """Start every process without waiting (they load side by side). ``simulator=False``:
         the caller runs the simulator itself (the benchmark, in its own process)."""
         self.balancer.start()
-        self._spawn("actions", [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
-                    {**self.env, "LAYANWARGA_BACKGROUND": "1", "LAYANWARGA_SPOOL_DIR": str(self.workdir / "spool-actions")})
+        self._spawn(
+            "actions",
+            [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
+            {
+                **self.env,
+                "LAYANWARGA_BACKGROUND": "1",
+                "LAYANWARGA_SPOOL_DIR": str(self.workdir / "spool-actions"),
+            },
+        )
         for index, port in enumerate(self.rasa_ports):
             self._spawn(
                 f"rasa{index}",
-                [*RASA_WITH_PATCHES, "run", "--model", str(DEFAULT_MODEL), "--port", str(port), "--interface", "127.0.0.1",
-                 "--credentials", str(self.credentials), "--endpoints", str(PRODUCTION_ENDPOINTS)],
+                [
+                    *RASA_WITH_PATCHES,
+                    "run",
+                    "--model",
+                    str(DEFAULT_MODEL),
+                    "--port",
+                    str(port),
+                    "--interface",
+                    "127.0.0.1",
+                    "--credentials",
+                    str(self.credentials),
+                    "--endpoints",
+                    str(PRODUCTION_ENDPOINTS),
+                ],
                 {**self.env, "LAYANWARGA_SPOOL_DIR": str(self.workdir / f"spool{index}")},
             )
         if not simulator:
             return
         config = self.simulator_config
         self._spawn(
-            "simulator", [sys.executable, "-m", "simulator", "--log-level", "WARNING"],
+            "simulator",
+            [sys.executable, "-m", "simulator", "--log-level", "WARNING"],
             {
-                **os.environ, "SIMULATOR_HOST": config.host, "SIMULATOR_PORT": str(config.port),
-                "SIMULATOR_WEBHOOK_URL": self.balancer.url, "SIMULATOR_AUTO_READ": "0",
-                "WHATSAPP_APP_SECRET": config.app_secret, "WHATSAPP_ACCESS_TOKEN": config.access_token,
-                "WHATSAPP_VERIFY_TOKEN": config.verify_token, "WHATSAPP_PHONE_NUMBER_ID": config.phone_number_id,
+                **os.environ,
+                "SIMULATOR_HOST": config.host,
+                "SIMULATOR_PORT": str(config.port),
+                "SIMULATOR_WEBHOOK_URL": self.balancer.url,
+                "SIMULATOR_AUTO_READ": "0",
+                "WHATSAPP_APP_SECRET": config.app_secret,
+                "WHATSAPP_ACCESS_TOKEN": config.access_token,
+                "WHATSAPP_VERIFY_TOKEN": config.verify_token,
+                "WHATSAPP_PHONE_NUMBER_ID": config.phone_number_id,
                 "WHATSAPP_API_VERSION": config.api_version,
             },
         )
 
     def _spawn(self, name: str, command: List[str], env: Dict[str, str]) -> None:
         log = (self.workdir / f"{name}.log").open("w")
-        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
     def wait_ready(self, timeout: float = 400, simulator: bool = True) -> None:
-        wait_for(f"http://127.0.0.1:{self.actions_port}/health", self.processes["actions"],
-                 self.workdir / "actions.log", timeout)
+        wait_for(
+            f"http://127.0.0.1:{self.actions_port}/health",
+            self.processes["actions"],
+            self.workdir / "actions.log",
+            timeout,
+        )
         for index in range(self.instances):
-            wait_for(f"{self.rasa_url(index)}/webhooks/whatsapp/", self.processes[f"rasa{index}"],
-                     self.workdir / f"rasa{index}.log", timeout)
+            wait_for(
+                f"{self.rasa_url(index)}/webhooks/whatsapp/",
+                self.processes[f"rasa{index}"],
+                self.workdir / f"rasa{index}.log",
+                timeout,
+            )
         if not simulator:
             return
-        wait_for(f"{self.simulator_config.base_url}/sim/api/state", self.processes["simulator"],
-                 self.workdir / "simulator.log", timeout)
+        wait_for(
+            f"{self.simulator_config.base_url}/sim/api/state",
+            self.processes["simulator"],
+            self.workdir / "simulator.log",
+            timeout,
+        )
         self.simulator = SimulatorClient(self.simulator_config.base_url, timeout=90)
         self.simulator.wait_webhook_verified(timeout=60)
 
@@ -320,9 +360,17 @@ class Cluster:
         the next run starts exactly like the first one did."""
         engine = create_engine(self.database_url)
         with engine.begin() as conn:
-            tables = [r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
-            conn.execute(text("TRUNCATE TABLE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                    )
+                )
+            ]
+            conn.execute(
+                text("TRUNCATE TABLE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
         engine.dispose()
         engine = create_engine(self.tracker_url)
         with engine.begin() as conn:
@@ -373,7 +421,9 @@ def free_redis_db() -> int:
                 client.delete(REDIS_CLAIM_KEY)  # someone's data lives here: not ours to use
         finally:
             client.close()
-    raise RuntimeError("Redis databases 1-15 all hold keys: empty one (redis-cli -n N flushdb) for the scale tests")
+    raise RuntimeError(
+        "Redis databases 1-15 all hold keys: empty one (redis-cli -n N flushdb) for the scale tests"
+    )
 
 
 def prepare_cluster(
@@ -395,7 +445,9 @@ def prepare_cluster(
     database_url = create_postgres_database()
     tracker_url = create_postgres_database()
     env = {**os.environ, **QUIET_ENV, "DATABASE_URL": database_url}
-    subprocess.run([sys.executable, "-m", "layanwarga.migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "layanwarga.migrate"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     simulator_config = simulator_config or SimulatorConfig(host="127.0.0.1", port=free_port())
     rasa_ports = [free_port() for _ in range(instances)]
     actions_port = free_port()
@@ -425,14 +477,28 @@ def prepare_cluster(
     channels["connectors.whatsapp.WhatsAppInput"] = section
     credentials = workdir / "credentials.yml"
     credentials.write_text(yaml.safe_dump(channels), encoding="utf-8")
-    return Cluster(name, workdir, instances, database_url, tracker_url, redis_db, simulator_config, balancer,
-                   rasa_ports, actions_port, env, credentials)
+    return Cluster(
+        name,
+        workdir,
+        instances,
+        database_url,
+        tracker_url,
+        redis_db,
+        simulator_config,
+        balancer,
+        rasa_ports,
+        actions_port,
+        env,
+        credentials,
+    )
 
 
 def start_cluster(workdir: Path, instances: int, name: str = "cluster") -> Cluster:
     """Start a cluster; its processes start side by side (they load the model in parallel)."""
     if not DEFAULT_MODEL.exists():
-        raise RuntimeError(f"{DEFAULT_MODEL} is missing: run `bash scripts/test.sh`, which trains before it tests")
+        raise RuntimeError(
+            f"{DEFAULT_MODEL} is missing: run `bash scripts/test.sh`, which trains before it tests"
+        )
     cluster = prepare_cluster(workdir, name, instances, free_redis_db())
     try:
         cluster.launch()

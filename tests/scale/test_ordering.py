@@ -4,6 +4,7 @@ First the ticket queue itself (two ``RedisOrdering`` objects play two instances)
 connector: two webhook servers sharing Redis and one ticket database, one citizen's messages
 posted alternately to both, as a round-robin load balancer would.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +22,9 @@ from wa_support import FakeGraph, RunningChannel, make_settings, text_body
 CITIZEN = "6281299990001"
 
 
-async def test_turns_follow_the_tickets_whichever_instance_runs_them(redis_url: str, order_prefix: str) -> None:
+async def test_turns_follow_the_tickets_whichever_instance_runs_them(
+    redis_url: str, order_prefix: str
+) -> None:
     first, second = (RedisOrdering(redis_url, prefix=order_prefix) for _ in range(2))
     instances = [first, second]
     tickets = []
@@ -70,7 +73,9 @@ async def test_a_long_turn_keeps_its_place(redis_url: str, order_prefix: str) ->
     await asyncio.gather(first.close(), second.close())
 
 
-async def test_a_crashed_instance_holds_the_citizen_up_for_one_lease_only(redis_url: str, order_prefix: str) -> None:
+async def test_a_crashed_instance_holds_the_citizen_up_for_one_lease_only(
+    redis_url: str, order_prefix: str
+) -> None:
     crashed = RedisOrdering(redis_url, prefix=order_prefix, lease=0.6)
     survivor = RedisOrdering(redis_url, prefix=order_prefix, lease=0.6)
     await crashed.admit(CITIZEN)
@@ -133,15 +138,30 @@ async def _two_instances(
 
     async with FakeGraph() as graph:
         settings = [
-            make_settings(graph.url, tmp_path / name, database_url, redis_url=redis_url, ordering=ordering,
-                          ordering_prefix=prefix)
+            make_settings(
+                graph.url,
+                tmp_path / name,
+                database_url,
+                redis_url=redis_url,
+                ordering=ordering,
+                ordering_prefix=prefix,
+            )
             for name in ("a", "b")
         ]
-        async with RunningChannel(settings[0], on_message=assistant("a")) as a, \
-                RunningChannel(settings[1], on_message=assistant("b")) as b:
+        async with (
+            RunningChannel(settings[0], on_message=assistant("a")) as a,
+            RunningChannel(settings[1], on_message=assistant("b")) as b,
+        ):
             statuses = []
-            bodies = [text_body(f"pesan {i}", wa_id=CITIZEN, message_id=f"wamid.scale.{ordering}.{i}",
-                                timestamp=str(1767225600 + i)) for i in range(count)]
+            bodies = [
+                text_body(
+                    f"pesan {i}",
+                    wa_id=CITIZEN,
+                    message_id=f"wamid.scale.{ordering}.{i}",
+                    timestamp=str(1767225600 + i),
+                )
+                for i in range(count)
+            ]
             for i, body in enumerate(bodies):
                 statuses.append((await (a if i % 2 == 0 else b).post(body)).status)
             # Meta redelivers message 2 (first taken by b) to a: it is processed once.
@@ -176,10 +196,16 @@ async def test_control_without_shared_ordering_the_instances_overlap(
 def test_ordering_settings() -> None:
     from connectors.settings import SettingsError, load_settings
 
-    base = {"WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_ACCESS_TOKEN": "a", "WHATSAPP_PHONE_NUMBER_ID": "1",
-            "WHATSAPP_APP_SECRET": "s"}
+    base = {
+        "WHATSAPP_VERIFY_TOKEN": "v",
+        "WHATSAPP_ACCESS_TOKEN": "a",
+        "WHATSAPP_PHONE_NUMBER_ID": "1",
+        "WHATSAPP_APP_SECRET": "s",
+    }
     assert load_settings({}, environ=base).ordering == "auto"
-    with_redis = load_settings({}, environ={**base, "REDIS_URL": "redis://r:6379/0", "LAYANWARGA_ORDERING": "local"})
+    with_redis = load_settings(
+        {}, environ={**base, "REDIS_URL": "redis://r:6379/0", "LAYANWARGA_ORDERING": "local"}
+    )
     assert with_redis.ordering == "local" and with_redis.redis_url
     assert load_settings({"ordering_lease": 5, "ordering_max_wait": 30}, environ=base).ordering_lease == 5.0
     with pytest.raises(SettingsError):

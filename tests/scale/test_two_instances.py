@@ -18,6 +18,7 @@ form, and a final burst of three questions. Then the runs must be identical: the
 in order, every row of the ticket database, the conversation store's events in order; and each
 message delivered twice was processed once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -75,13 +76,20 @@ def run_script(cluster: Cluster, pair: bool) -> Dict[str, Any]:
     chat.say("halo min", until="Silakan pilih layanan")
     if pair:
         cluster.balancer.duplicate = {2}  # the location, while the complaint is still processed
-    first = burst(chat, ["lampu jalan di gang mawar mati sudah seminggu, gelap sekali",
-                         "Gang Mawar RT 02 RW 05 dekat musala"])
+    first = burst(
+        chat,
+        [
+            "lampu jalan di gang mawar mati sudah seminggu, gelap sekali",
+            "Gang Mawar RT 02 RW 05 dekat musala",
+        ],
+    )
     chat.wait_for("kirim foto", after=first[-1]["seq"])
     chat.tap("Lewati", until="dirahasiakan")
     chat.tap("Tidak perlu", until="Apakah sudah benar?")
     chat.tap("Kirim", until=COMPLAINT_NUMBER)
-    last = burst(chat, ["kantor kelurahan buka jam berapa ya", "alamat kantor lurah dimana", "cek status laporan saya"])
+    last = burst(
+        chat, ["kantor kelurahan buka jam berapa ya", "alamat kantor lurah dimana", "cek status laporan saya"]
+    )
     answer = chat.wait_for(COMPLAINT_NUMBER, after=last[-1]["seq"])
     # Meta redelivers a message already answered: in the pair it reaches the other instance.
     sim.redeliver(last[0]["id"])
@@ -92,7 +100,9 @@ def run_script(cluster: Cluster, pair: bool) -> Dict[str, Any]:
         "messages": messages,
         "duplicated": first[1]["id"],
         "redelivered": last[0]["id"],
-        "replies": [(m["type"], WAMID.sub("<wamid>", message_text(m))) for m in messages if m["author"] == "bot"],
+        "replies": [
+            (m["type"], WAMID.sub("<wamid>", message_text(m))) for m in messages if m["author"] == "bot"
+        ],
         "sent": [m["id"] for m in messages if m["author"] == "citizen"],
         "tables": ticket_database(cluster.database_url),
         "events": conversation_store(cluster.tracker_url),
@@ -149,14 +159,25 @@ def conversation_store(url: str) -> List[Tuple[Any, ...]]:
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT type_name, intent_name, action_name, data FROM events WHERE sender_id = :s ORDER BY id"),
+            text(
+                "SELECT type_name, intent_name, action_name, data FROM events WHERE sender_id = :s ORDER BY id"
+            ),
             {"s": PHONE},
         ).all()
     engine.dispose()
     events = []
     for type_name, intent, action, data in rows:
         body = json.loads(data)
-        events.append((type_name, intent, action, _normal(body.get("text")), body.get("name"), _normal(body.get("value"))))
+        events.append(
+            (
+                type_name,
+                intent,
+                action,
+                _normal(body.get("text")),
+                body.get("name"),
+                _normal(body.get("value")),
+            )
+        )
     return events
 
 
@@ -164,7 +185,8 @@ def user_message_ids(url: str) -> List[str]:
     engine = create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"), {"s": PHONE}
+            text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"),
+            {"s": PHONE},
         ).all()
     engine.dispose()
     return [json.loads(data)["message_id"] for (data,) in rows]
@@ -178,7 +200,12 @@ def wait_statuses_settled(cluster: Cluster, bot_ids: List[str], timeout: float =
     try:
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                done = {r[0] for r in conn.execute(text("SELECT message_id FROM message_statuses WHERE status = 'delivered'"))}
+                done = {
+                    r[0]
+                    for r in conn.execute(
+                        text("SELECT message_id FROM message_statuses WHERE status = 'delivered'")
+                    )
+                }
             if wanted <= done:
                 return
             time.sleep(0.2)
@@ -233,12 +260,26 @@ def test_two_instances_hold_the_same_conversation_as_one(cluster: Cluster) -> No
     # 4. Delivered twice (at once, and again after the answer) to different instances: once.
     for message_id in (two["duplicated"], two["redelivered"]):
         assert sorted(set(cluster.balancer.backends_of(message_id))) == [0, 1], "reached both instances"
-        assert count(cluster.database_url, "SELECT count(*) FROM processed_messages WHERE message_id LIKE :p",
-                     p=f"{message_id}|%") == 1
-        assert count(cluster.database_url, "SELECT count(*) FROM conversation_messages WHERE wamid = :w",
-                     w=message_id) == 1
+        assert (
+            count(
+                cluster.database_url,
+                "SELECT count(*) FROM processed_messages WHERE message_id LIKE :p",
+                p=f"{message_id}|%",
+            )
+            == 1
+        )
+        assert (
+            count(
+                cluster.database_url,
+                "SELECT count(*) FROM conversation_messages WHERE wamid = :w",
+                w=message_id,
+            )
+            == 1
+        )
         assert two["user_message_ids"].count(message_id) == 1
-        marks = [c for c in cluster.simulator.graph_calls() if (c["body"] or {}).get("message_id") == message_id]
+        marks = [
+            c for c in cluster.simulator.graph_calls() if (c["body"] or {}).get("message_id") == message_id
+        ]
         assert len(marks) == 1, "marked read (processed) once"
 
     # Nothing went wrong quietly in any process.

@@ -4,6 +4,7 @@
 template, documents, videos, voice notes, stickers, an interactive message's image header and
 footer, and a link button. The simulator runs on its own (``python -m simulator``) with a small
 webhook receiver in place of the connector."""
+
 from __future__ import annotations
 
 import io
@@ -28,7 +29,9 @@ from simulator.stack import ROOT, free_port, wait_for
 from whatsapp.messages import template_message
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Chromium is not installed (scripts/ensure_chromium.sh)"
+)
 
 TOKEN = "page-test-token"
 PHONE_NUMBER_ID = "100000000000001"
@@ -71,7 +74,13 @@ class Webhook:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def messages(self) -> List[Dict[str, Any]]:
-        return [m for b in self.bodies for e in b["entry"] for c in e["changes"] for m in c["value"].get("messages", [])]
+        return [
+            m
+            for b in self.bodies
+            for e in b["entry"]
+            for c in e["changes"]
+            for m in c["value"].get("messages", [])
+        ]
 
     def wait_for_message(self, kind: str, timeout: float = 30.0) -> Dict[str, Any]:
         with self.arrived:
@@ -85,12 +94,23 @@ class Webhook:
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
     webhook = Webhook()
     port = free_port()
-    env = {**os.environ, "SIMULATOR_HOST": "127.0.0.1", "SIMULATOR_PORT": str(port),
-           "SIMULATOR_WEBHOOK_URL": f"http://127.0.0.1:{webhook.port}/webhook", "WHATSAPP_ACCESS_TOKEN": TOKEN,
-           "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID, "SIMULATOR_AUTO_READ": "0"}
+    env = {
+        **os.environ,
+        "SIMULATOR_HOST": "127.0.0.1",
+        "SIMULATOR_PORT": str(port),
+        "SIMULATOR_WEBHOOK_URL": f"http://127.0.0.1:{webhook.port}/webhook",
+        "WHATSAPP_ACCESS_TOKEN": TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+        "SIMULATOR_AUTO_READ": "0",
+    }
     log = tmp_path_factory.mktemp("simulator") / "simulator.log"
-    process = subprocess.Popen([sys.executable, "-m", "simulator", "--log-level", "WARNING"], cwd=ROOT, env=env,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--log-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(f"{base}/sim/api/state", process, log, timeout=30)
@@ -102,17 +122,24 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, An
 
 
 def send(base: str, message: Dict[str, Any]) -> str:
-    response = requests.post(f"{base}/v21.0/{PHONE_NUMBER_ID}/messages", timeout=10,
-                             headers={"Authorization": f"Bearer {TOKEN}"},
-                             json={"messaging_product": "whatsapp", "to": CITIZEN, **message})
+    response = requests.post(
+        f"{base}/v21.0/{PHONE_NUMBER_ID}/messages",
+        timeout=10,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={"messaging_product": "whatsapp", "to": CITIZEN, **message},
+    )
     assert response.status_code == 200, response.text
     return response.json()["messages"][0]["id"]
 
 
 def upload(base: str, data: bytes, mime: str, name: str) -> str:
-    response = requests.post(f"{base}/v21.0/{PHONE_NUMBER_ID}/media", timeout=10,
-                             headers={"Authorization": f"Bearer {TOKEN}"},
-                             data={"messaging_product": "whatsapp", "type": mime}, files={"file": (name, data, mime)})
+    response = requests.post(
+        f"{base}/v21.0/{PHONE_NUMBER_ID}/media",
+        timeout=10,
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        data={"messaging_product": "whatsapp", "type": mime},
+        files={"file": (name, data, mime)},
+    )
     assert response.status_code == 200, response.text
     return response.json()["id"]
 
@@ -130,23 +157,62 @@ def test_every_message_type_and_component_is_shown_and_the_stop_button_works(sim
     requests.post(f"{base}/sim/api/citizens/{CITIZEN}/text", json={"text": "halo"}, timeout=10)
     template = get_institution().subscriptions.template
     image_id = upload(base, poster(), "image/jpeg", "poster.jpg")
-    rendered = Rendered(topic_label="Info bencana", text_parameter="Waspada banjir malam ini, Bapak/Ibu.", body="",
-                        footer=template.footer, stop_button=template.stop_button, has_image=True,
-                        template_name=template.image_name, template_language=template.language)
+    rendered = Rendered(
+        topic_label="Info bencana",
+        text_parameter="Waspada banjir malam ini, Bapak/Ibu.",
+        body="",
+        footer=template.footer,
+        stop_button=template.stop_button,
+        has_image=True,
+        template_name=template.image_name,
+        template_language=template.language,
+    )
     announcement_id = send(base, {"type": "template", "template": template_object(rendered, image_id)})
-    send(base, template_message("layanwarga_notifikasi", "id", "Laporan ADU-2026-00001 telah ditandai selesai."))
+    send(
+        base,
+        template_message("layanwarga_notifikasi", "id", "Laporan ADU-2026-00001 telah ditandai selesai."),
+    )
     pdf_id = upload(base, b"%PDF-1.4\n%surat\n", "application/pdf", "surat.pdf")
-    send(base, {"type": "document", "document": {"id": pdf_id, "filename": "SKTM-2026-00007.pdf", "caption": "Surat Bapak/Ibu"}})
-    send(base, {"type": "video", "video": {"id": upload(base, b"\x00\x00\x00\x18ftypmp42", "video/mp4", "v.mp4")}})
+    send(
+        base,
+        {
+            "type": "document",
+            "document": {"id": pdf_id, "filename": "SKTM-2026-00007.pdf", "caption": "Surat Bapak/Ibu"},
+        },
+    )
+    send(
+        base,
+        {"type": "video", "video": {"id": upload(base, b"\x00\x00\x00\x18ftypmp42", "video/mp4", "v.mp4")}},
+    )
     send(base, {"type": "audio", "audio": {"id": upload(base, b"OggS", "audio/ogg", "a.ogg")}})
     send(base, {"type": "sticker", "sticker": {"id": upload(base, poster(), "image/webp", "s.webp")}})
-    send(base, {"type": "interactive", "interactive": {
-        "type": "button", "header": {"type": "image", "image": {"id": image_id}},
-        "body": {"text": "Lokasi posko banjir"}, "footer": {"text": "Kelurahan Langkai"},
-        "action": {"buttons": [{"type": "reply", "reply": {"id": "/affirm", "title": "Oke"}}]}}})
-    send(base, {"type": "interactive", "interactive": {
-        "type": "cta_url", "body": {"text": "Formulir lengkap ada di sini."},
-        "action": {"name": "cta_url", "parameters": {"display_text": "Buka formulir", "url": "https://example.org/f"}}}})
+    send(
+        base,
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "header": {"type": "image", "image": {"id": image_id}},
+                "body": {"text": "Lokasi posko banjir"},
+                "footer": {"text": "Kelurahan Langkai"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": "/affirm", "title": "Oke"}}]},
+            },
+        },
+    )
+    send(
+        base,
+        {
+            "type": "interactive",
+            "interactive": {
+                "type": "cta_url",
+                "body": {"text": "Formulir lengkap ada di sini."},
+                "action": {
+                    "name": "cta_url",
+                    "parameters": {"display_text": "Buka formulir", "url": "https://example.org/f"},
+                },
+            },
+        },
+    )
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])

@@ -1,4 +1,5 @@
 """The benchmarks' memory readings: what they report as Rasa's resident memory and its parts."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,11 @@ def test_memory_of_a_live_process_has_its_anonymous_and_file_parts() -> None:
     """RSS is the sum the kernel reports; the anonymous part (the process's own heap) grows
     with what the process allocates, which is what the benchmark holds against the target."""
     child = subprocess.Popen(
-        [sys.executable, "-c", "import sys; data = bytearray(64 * 2**20); data[::4096] = b'x' * len(data[::4096]); sys.stdin.read()"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; data = bytearray(64 * 2**20); data[::4096] = b'x' * len(data[::4096]); sys.stdin.read()",
+        ],
         stdin=subprocess.PIPE,
     )
     try:

@@ -1,6 +1,7 @@
 """The WhatsApp simulator on its own (no Rasa): it must speak Meta's protocol exactly, so these
 tests check its webhooks with the connector's own signature check and parser, and its Graph API
 with Meta's rules (auth, limits, media URLs, asynchronous statuses, retries, redelivery)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,10 +42,22 @@ class Receiver:
         return [json.loads(p["raw"]) for p in self.posts]
 
     def messages(self) -> List[Dict[str, Any]]:
-        return [m for b in self.bodies() for e in b["entry"] for c in e["changes"] for m in c["value"].get("messages", [])]
+        return [
+            m
+            for b in self.bodies()
+            for e in b["entry"]
+            for c in e["changes"]
+            for m in c["value"].get("messages", [])
+        ]
 
     def statuses(self) -> List[Dict[str, Any]]:
-        return [s for b in self.bodies() for e in b["entry"] for c in e["changes"] for s in c["value"].get("statuses", [])]
+        return [
+            s
+            for b in self.bodies()
+            for e in b["entry"]
+            for c in e["changes"]
+            for s in c["value"].get("statuses", [])
+        ]
 
     async def wait(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -58,7 +71,9 @@ class Receiver:
                 pass
 
 
-async def _with_stack(test: Callable[[RunningSimulator, Receiver, aiohttp.ClientSession], Awaitable[None]], **config: Any) -> None:
+async def _with_stack(
+    test: Callable[[RunningSimulator, Receiver, aiohttp.ClientSession], Awaitable[None]], **config: Any
+) -> None:
     receiver = Receiver()
 
     async def hook(request: web.Request) -> web.Response:
@@ -84,9 +99,18 @@ async def _with_stack(test: Callable[[RunningSimulator, Receiver, aiohttp.Client
     await web.TCPSite(runner, "127.0.0.1", port).start()
     receiver.url = f"http://127.0.0.1:{port}/webhook"
     settings = dict(
-        host="127.0.0.1", port=free_port(), webhook_url=receiver.url, app_secret=SECRET, access_token=TOKEN,
-        verify_token="verify-me", status_delay=0.01, retry_base=0.05, retry_max=0.2, retry_for=5.0,
-        verify_on_start=False, citizens=[(PHONE, "Budi Santoso")],
+        host="127.0.0.1",
+        port=free_port(),
+        webhook_url=receiver.url,
+        app_secret=SECRET,
+        access_token=TOKEN,
+        verify_token="verify-me",
+        status_delay=0.01,
+        retry_base=0.05,
+        retry_max=0.2,
+        retry_for=5.0,
+        verify_on_start=False,
+        citizens=[(PHONE, "Budi Santoso")],
     )
     settings.update(config)
     running = await RunningSimulator(SimulatorConfig(**settings)).start()
@@ -105,13 +129,23 @@ def run(test: Callable[..., Awaitable[None]], **config: Any) -> None:
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-async def graph_send(http: aiohttp.ClientSession, body: Dict[str, Any], headers: Optional[Dict[str, str]] = None) -> tuple:
-    async with http.post("/v21.0/100000000000001/messages", json=body, headers=AUTH if headers is None else headers) as response:
+async def graph_send(
+    http: aiohttp.ClientSession, body: Dict[str, Any], headers: Optional[Dict[str, str]] = None
+) -> tuple:
+    async with http.post(
+        "/v21.0/100000000000001/messages", json=body, headers=AUTH if headers is None else headers
+    ) as response:
         return response.status, await response.json()
 
 
 def text_to(body: str, to: str = "+" + PHONE) -> Dict[str, Any]:
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text", "text": {"body": body}}
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"body": body},
+    }
 
 
 # -- webhooks the connector receives -------------------------------------------------------------
@@ -123,7 +157,9 @@ def test_webhook_is_signed_over_raw_bytes_and_parses_like_meta() -> None:
         post = receiver.posts[0]
         raw = post["raw"]
         assert check_signature(SECRET, raw, post["headers"]["X-Hub-Signature-256"]) is SignatureCheck.VALID
-        assert check_signature("wrong", raw, post["headers"]["X-Hub-Signature-256"]) is SignatureCheck.MISMATCH
+        assert (
+            check_signature("wrong", raw, post["headers"]["X-Hub-Signature-256"]) is SignatureCheck.MISMATCH
+        )
         assert post["headers"]["X-Hub-Signature"].startswith("sha1=")
         assert post["headers"]["User-Agent"] == "facebookexternalua"
         # Meta's escaping: ASCII only, "/" escaped; re-serialising would break the signature.
@@ -148,18 +184,45 @@ def test_buttons_list_rows_location_and_image_arrive_as_cloud_api_messages() -> 
         sim = running.sim
         sim.send_text(PHONE, "halo")
         buttons = {
-            "messaging_product": "whatsapp", "to": PHONE, "type": "interactive",
-            "interactive": {"type": "button", "body": {"text": "Apakah sudah benar?"}, "action": {"buttons": [
-                {"type": "reply", "reply": {"id": "/affirm", "title": "Kirim"}},
-                {"type": "reply", "reply": {"id": "/batal", "title": "Batal"}}]}},
+            "messaging_product": "whatsapp",
+            "to": PHONE,
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "Apakah sudah benar?"},
+                "action": {
+                    "buttons": [
+                        {"type": "reply", "reply": {"id": "/affirm", "title": "Kirim"}},
+                        {"type": "reply", "reply": {"id": "/batal", "title": "Batal"}},
+                    ]
+                },
+            },
         }
         status, sent = await graph_send(http, buttons)
         assert status == 200
         button_message_id = sent["messages"][0]["id"]
         listing = {
-            "messaging_product": "whatsapp", "to": PHONE, "type": "interactive",
-            "interactive": {"type": "list", "body": {"text": "Pilih"}, "action": {"button": "Pilih", "sections": [
-                {"rows": [{"id": "/minta_sktm", "title": "SKTM", "description": "Surat Keterangan Tidak Mampu"}]}]}},
+            "messaging_product": "whatsapp",
+            "to": PHONE,
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": {"text": "Pilih"},
+                "action": {
+                    "button": "Pilih",
+                    "sections": [
+                        {
+                            "rows": [
+                                {
+                                    "id": "/minta_sktm",
+                                    "title": "SKTM",
+                                    "description": "Surat Keterangan Tidak Mampu",
+                                }
+                            ]
+                        }
+                    ],
+                },
+            },
         }
         status, sent = await graph_send(http, listing)
         assert status == 200
@@ -192,7 +255,9 @@ def test_username_citizen_without_phone_uses_bsuid_both_ways() -> None:
         assert "from" not in message and message["from_user_id"] == "ID.1234567890123456"
         (parsed,) = parse_body(decode_body(receiver.posts[0]["raw"])).messages
         assert parsed.sender == "ID.1234567890123456"
-        status, sent = await graph_send(http, {**text_to("Halo"), "to": None, "recipient": "ID.1234567890123456"})
+        status, sent = await graph_send(
+            http, {**text_to("Halo"), "to": None, "recipient": "ID.1234567890123456"}
+        )
         assert status == 200 and sent["contacts"][0]["user_id"] == "ID.1234567890123456"
         assert sim.citizen(citizen.key).messages[-1].view["text"] == "Halo"
 
@@ -209,17 +274,42 @@ def test_graph_api_refuses_what_meta_refuses() -> None:
         assert status == 401
         async with http.post("/v21.0/999/messages", json=text_to("hai"), headers=AUTH) as response:
             error = await response.json()
-            assert response.status == 400 and error["error"]["code"] == 100 and error["error"]["error_subcode"] == 33
+            assert (
+                response.status == 400
+                and error["error"]["code"] == 100
+                and error["error"]["error_subcode"] == 33
+            )
         status, error = await graph_send(http, {**text_to("x" * 4097)})
         assert status == 400 and error["error"]["code"] == 131009
-        too_many = {"messaging_product": "whatsapp", "to": PHONE, "type": "interactive", "interactive": {
-            "type": "button", "body": {"text": "?"}, "action": {"buttons": [
-                {"type": "reply", "reply": {"id": str(i), "title": f"Pilihan {i}"}} for i in range(4)]}}}
+        too_many = {
+            "messaging_product": "whatsapp",
+            "to": PHONE,
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": "?"},
+                "action": {
+                    "buttons": [
+                        {"type": "reply", "reply": {"id": str(i), "title": f"Pilihan {i}"}} for i in range(4)
+                    ]
+                },
+            },
+        }
         status, error = await graph_send(http, too_many)
         assert status == 400 and "between 1 and 3" in error["error"]["error_data"]["details"]
-        long_row = {"messaging_product": "whatsapp", "to": PHONE, "type": "interactive", "interactive": {
-            "type": "list", "body": {"text": "?"}, "action": {"button": "Pilih", "sections": [
-                {"rows": [{"id": "a", "title": "Judul baris yang terlalu panjang"}]}]}}}
+        long_row = {
+            "messaging_product": "whatsapp",
+            "to": PHONE,
+            "type": "interactive",
+            "interactive": {
+                "type": "list",
+                "body": {"text": "?"},
+                "action": {
+                    "button": "Pilih",
+                    "sections": [{"rows": [{"id": "a", "title": "Judul baris yang terlalu panjang"}]}],
+                },
+            },
+        }
         status, error = await graph_send(http, long_row)
         assert status == 400 and "rows[0]['title']" in error["error"]["error_data"]["details"]
         status, error = await graph_send(http, {"to": PHONE, "type": "text", "text": {"body": "hai"}})
@@ -241,14 +331,22 @@ def test_mark_read_turns_ticks_blue_and_shows_typing() -> None:
         second = sim.send_text(PHONE, "dua")
         await receiver.wait(lambda: second.status == "delivered")
         status, result = await graph_send(
-            http, {"messaging_product": "whatsapp", "status": "read", "message_id": second.id, "typing_indicator": {"type": "text"}}
+            http,
+            {
+                "messaging_product": "whatsapp",
+                "status": "read",
+                "message_id": second.id,
+                "typing_indicator": {"type": "text"},
+            },
         )
         assert status == 200 and result == {"success": True}
         assert first.status == "read" and second.status == "read"  # earlier messages too
         assert sim.citizen(PHONE).typing_until > time.time()
         await graph_send(http, text_to("Baik"))
         assert sim.citizen(PHONE).typing_until == 0.0  # the reply ends the typing indicator
-        status, error = await graph_send(http, {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.nope"})
+        status, error = await graph_send(
+            http, {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.nope"}
+        )
         assert status == 400
         assert sim.read_marks[second.id] == 1
 
@@ -297,11 +395,18 @@ def test_business_media_upload_then_send_by_id() -> None:
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")
         form.add_field("type", "image/png")
-        form.add_field("file", b"\x89PNG\r\n\x1a\n" + b"0" * 50, filename="peta.png", content_type="image/png")
+        form.add_field(
+            "file", b"\x89PNG\r\n\x1a\n" + b"0" * 50, filename="peta.png", content_type="image/png"
+        )
         async with http.post("/v21.0/100000000000001/media", data=form, headers=AUTH) as response:
             assert response.status == 200
             media_id = (await response.json())["id"]
-        image = {"messaging_product": "whatsapp", "to": PHONE, "type": "image", "image": {"id": media_id, "caption": "Peta"}}
+        image = {
+            "messaging_product": "whatsapp",
+            "to": PHONE,
+            "type": "image",
+            "image": {"id": media_id, "caption": "Peta"},
+        }
         assert (await graph_send(http, image))[0] == 200
         status, error = await graph_send(http, {**image, "image": {"id": "404404"}})
         assert status == 400 and error["error"]["code"] == 131053
@@ -317,13 +422,18 @@ def test_statuses_sent_delivered_read_like_meta() -> None:
         running.sim.send_text(PHONE, "halo")
         _, sent = await graph_send(http, text_to("Halo Bapak/Ibu"))
         message_id = sent["messages"][0]["id"]
-        await receiver.wait(lambda: [s["status"] for s in receiver.statuses()] == ["sent", "delivered", "read"])
+        await receiver.wait(
+            lambda: [s["status"] for s in receiver.statuses()] == ["sent", "delivered", "read"]
+        )
         statuses = receiver.statuses()
         assert all(s["id"] == message_id and s["recipient_id"] == PHONE for s in statuses)
         assert statuses[0]["conversation"]["origin"]["type"] == "service"
         assert statuses[0]["pricing"]["pricing_model"] == "PMP"
         for post in receiver.posts:
-            assert check_signature(SECRET, post["raw"], post["headers"]["X-Hub-Signature-256"]) is SignatureCheck.VALID
+            assert (
+                check_signature(SECRET, post["raw"], post["headers"]["X-Hub-Signature-256"])
+                is SignatureCheck.VALID
+            )
         parsed = parse_body(decode_body(receiver.posts[-1]["raw"]))
         assert parsed.messages == [] and parsed.statuses[0].status == "read"
 
@@ -342,8 +452,14 @@ def test_outside_the_24_hour_window_fails_later_with_131047() -> None:
         (failed,) = receiver.statuses()  # ...and reports the failure in a status webhook
         assert failed["id"] == sent["messages"][0]["id"] and failed["status"] == "failed"
         assert failed["errors"][0]["code"] == 131047
-        template = {"messaging_product": "whatsapp", "to": PHONE, "type": "template",
-                    "template": template_message("layanwarga_notifikasi", "id", "Laporan Bapak/Ibu sudah selesai")["template"]}
+        template = {
+            "messaging_product": "whatsapp",
+            "to": PHONE,
+            "type": "template",
+            "template": template_message("layanwarga_notifikasi", "id", "Laporan Bapak/Ibu sudah selesai")[
+                "template"
+            ],
+        }
         status, sent = await graph_send(http, template)
         assert status == 200 and sent["messages"][0]["message_status"] == "accepted"
         await receiver.wait(lambda: [s["status"] for s in receiver.statuses()][-1] == "delivered")
@@ -374,7 +490,10 @@ def test_redelivery_repeats_the_exact_bytes() -> None:
         sim.redeliver(message.id)
         await receiver.wait(lambda: len(receiver.posts) == 2)
         assert receiver.posts[0]["raw"] == receiver.posts[1]["raw"]
-        assert receiver.posts[0]["headers"]["X-Hub-Signature-256"] == receiver.posts[1]["headers"]["X-Hub-Signature-256"]
+        assert (
+            receiver.posts[0]["headers"]["X-Hub-Signature-256"]
+            == receiver.posts[1]["headers"]["X-Hub-Signature-256"]
+        )
 
     run(body)
 
@@ -396,10 +515,14 @@ def test_chat_page_and_control_api() -> None:
             assert response.status == 200 and "Ketik pesan" in page
         async with http.get("/static/app.js") as response:
             assert response.status == 200
-        async with http.post("/sim/api/citizens", json={"name": "Dewi", "wa_id": "62 812-3456-7890"}) as response:
+        async with http.post(
+            "/sim/api/citizens", json={"name": "Dewi", "wa_id": "62 812-3456-7890"}
+        ) as response:
             citizen = await response.json()
             assert citizen["key"] == "6281234567890"
-        async with http.post("/sim/api/citizens", json={"name": "Tanpa nomor", "username_only": True}) as response:
+        async with http.post(
+            "/sim/api/citizens", json={"name": "Tanpa nomor", "username_only": True}
+        ) as response:
             assert (await response.json())["user_id"].startswith("ID.")
         async with http.post("/sim/api/citizens", json={"name": "x", "wa_id": "12"}) as response:
             assert response.status == 400
@@ -407,11 +530,15 @@ def test_chat_page_and_control_api() -> None:
             sent = await response.json()
         async with http.get("/sim/api/citizens/6281234567890/messages", params={"after": 0}) as response:
             assert [m["id"] for m in (await response.json())["messages"]] == [sent["id"]]
-        async with http.post("/sim/api/citizens/6281234567890/reply", json={"title": "Tidak ada"}) as response:
+        async with http.post(
+            "/sim/api/citizens/6281234567890/reply", json={"title": "Tidak ada"}
+        ) as response:
             assert response.status == 404
         async with http.post("/sim/api/citizens/0000/text", json={"text": "halo"}) as response:
             assert response.status == 404
-        async with http.post("/sim/api/citizens/6281234567890/location", json={"latitude": 200, "longitude": 1}) as response:
+        async with http.post(
+            "/sim/api/citizens/6281234567890/location", json={"latitude": 200, "longitude": 1}
+        ) as response:
             assert response.status == 400
         async with http.get("/sim/api/events") as response:
             assert response.headers["Content-Type"] == "text/event-stream"
@@ -425,7 +552,9 @@ def test_chat_page_and_control_api() -> None:
 def test_any_graph_version_is_accepted(version: str) -> None:
     async def body(running: RunningSimulator, receiver: Receiver, http: aiohttp.ClientSession) -> None:
         running.sim.send_text(PHONE, "halo")
-        async with http.post(f"/{version}/100000000000001/messages", json=text_to("hai"), headers=AUTH) as response:
+        async with http.post(
+            f"/{version}/100000000000001/messages", json=text_to("hai"), headers=AUTH
+        ) as response:
             assert response.status == 200
 
     run(body)
@@ -446,9 +575,14 @@ def announcement(has_image: bool) -> Dict[str, Any]:
 
     template = get_institution().subscriptions.template
     rendered = Rendered(
-        topic_label="Info bencana", text_parameter="Waspada banjir malam ini.", body="", footer=template.footer,
-        stop_button=template.stop_button, has_image=has_image,
-        template_name=template.image_name if has_image else template.name, template_language=template.language,
+        topic_label="Info bencana",
+        text_parameter="Waspada banjir malam ini.",
+        body="",
+        footer=template.footer,
+        stop_button=template.stop_button,
+        has_image=has_image,
+        template_name=template.image_name if has_image else template.name,
+        template_language=template.language,
     )
     return template_object(rendered, "MEDIA" if has_image else None)
 
@@ -457,20 +591,24 @@ def test_an_announcement_is_shown_as_its_approved_template_and_its_button_stops_
     """The template message carries only parameters: the citizen sees the approved header image,
     the body with them, the footer and the 'Berhenti langganan' button, whose tap arrives as a
     'button' message with the payload the business gave it."""
+
     async def body(running: RunningSimulator, receiver: Receiver, http: aiohttp.ClientSession) -> None:
         sim = running.sim
         picture = sim.store_media(b"\xff\xd8\xff\xe0 poster", "image/jpeg", owner="bot")
         template = announcement(has_image=True)
         template["components"][0]["parameters"][0]["image"]["id"] = picture.id
-        status, sent = await graph_send(http, {"messaging_product": "whatsapp", "to": PHONE, "type": "template",
-                                               "template": template})
+        status, sent = await graph_send(
+            http, {"messaging_product": "whatsapp", "to": PHONE, "type": "template", "template": template}
+        )
         assert status == 200 and sent["messages"][0]["message_status"] == "accepted"
         (shown,) = [m for m in sim.conversation(PHONE) if m["author"] == "bot"]
         view = shown["view"]
         assert view["text"] == "📢 *Info bencana* – Kelurahan Langkai\n\nWaspada banjir malam ini."
         assert view["header_media"] == {"type": "image", "id": picture.id, "link": None, "filename": None}
         assert view["footer"] == "Ketik BERHENTI LANGGANAN untuk berhenti"
-        assert view["buttons"] == [{"id": "/berhenti_langganan", "title": "Berhenti langganan", "quick_reply": True}]
+        assert view["buttons"] == [
+            {"id": "/berhenti_langganan", "title": "Berhenti langganan", "quick_reply": True}
+        ]
 
         tap = sim.send_choice(PHONE, "Berhenti langganan")
         await receiver.wait(lambda: any(m["type"] == "button" for m in receiver.messages()))
@@ -496,20 +634,24 @@ def test_the_window_template_shows_the_notification_text() -> None:
     run(body)
 
 
-@pytest.mark.parametrize("change,code", [
-    (lambda t: t.update(name="pengumuman_tidak_terdaftar"), 132001),
-    (lambda t: t.update(language={"code": "en_US"}), 132001),
-    (lambda t: t["components"][1]["parameters"].pop(), 132000),
-    (lambda t: t["components"].pop(0), 132012),
-])
+@pytest.mark.parametrize(
+    "change,code",
+    [
+        (lambda t: t.update(name="pengumuman_tidak_terdaftar"), 132001),
+        (lambda t: t.update(language={"code": "en_US"}), 132001),
+        (lambda t: t["components"][1]["parameters"].pop(), 132000),
+        (lambda t: t["components"].pop(0), 132012),
+    ],
+)
 def test_a_template_meta_would_refuse_is_refused(change: Callable[[Dict[str, Any]], Any], code: int) -> None:
     async def body(running: RunningSimulator, receiver: Receiver, http: aiohttp.ClientSession) -> None:
         picture = running.sim.store_media(b"poster", "image/jpeg", owner="bot")
         template = announcement(has_image=True)
         template["components"][0]["parameters"][0]["image"]["id"] = picture.id
         change(template)
-        status, error = await graph_send(http, {"messaging_product": "whatsapp", "to": PHONE, "type": "template",
-                                                "template": template})
+        status, error = await graph_send(
+            http, {"messaging_product": "whatsapp", "to": PHONE, "type": "template", "template": template}
+        )
         assert status >= 400 and error["error"]["code"] == code
         assert running.sim.conversation(PHONE) == []
 
@@ -520,32 +662,58 @@ def test_media_and_interactive_components_are_shown_as_sent() -> None:
     """Every message type and component the connector sends: a document with its name, video,
     voice note and sticker as files, an interactive message's image header and footer, a link
     button, each as the citizen's WhatsApp shows it."""
+
     async def body(running: RunningSimulator, receiver: Receiver, http: aiohttp.ClientSession) -> None:
         sim = running.sim
         sim.send_text(PHONE, "halo")
         await receiver.wait(lambda: len(receiver.posts) == 1)
         pdf = sim.store_media(b"%PDF-1.4 surat", "application/pdf", owner="bot", filename="surat.pdf")
         sends = [
-            {"type": "document", "document": {"id": pdf.id, "filename": "SKTM-2026-00007.pdf", "caption": "Surat Bapak/Ibu"}},
+            {
+                "type": "document",
+                "document": {"id": pdf.id, "filename": "SKTM-2026-00007.pdf", "caption": "Surat Bapak/Ibu"},
+            },
             {"type": "video", "video": {"link": "https://example.org/panduan.mp4", "caption": "Panduan"}},
             {"type": "audio", "audio": {"link": "https://example.org/pesan.ogg"}},
             {"type": "sticker", "sticker": {"link": "https://example.org/terima-kasih.webp"}},
-            {"type": "interactive", "interactive": {
-                "type": "button", "header": {"type": "image", "image": {"link": "https://example.org/peta.jpg"}},
-                "body": {"text": "Lokasi posko banjir"}, "footer": {"text": "Kelurahan Langkai"},
-                "action": {"buttons": [{"type": "reply", "reply": {"id": "/affirm", "title": "Oke"}}]}}},
-            {"type": "interactive", "interactive": {
-                "type": "cta_url", "body": {"text": "Formulir lengkap"},
-                "action": {"name": "cta_url", "parameters": {"display_text": "Buka formulir", "url": "https://example.org/f"}}}},
+            {
+                "type": "interactive",
+                "interactive": {
+                    "type": "button",
+                    "header": {"type": "image", "image": {"link": "https://example.org/peta.jpg"}},
+                    "body": {"text": "Lokasi posko banjir"},
+                    "footer": {"text": "Kelurahan Langkai"},
+                    "action": {"buttons": [{"type": "reply", "reply": {"id": "/affirm", "title": "Oke"}}]},
+                },
+            },
+            {
+                "type": "interactive",
+                "interactive": {
+                    "type": "cta_url",
+                    "body": {"text": "Formulir lengkap"},
+                    "action": {
+                        "name": "cta_url",
+                        "parameters": {"display_text": "Buka formulir", "url": "https://example.org/f"},
+                    },
+                },
+            },
         ]
         for message in sends:
             status, _ = await graph_send(http, {"messaging_product": "whatsapp", "to": PHONE, **message})
             assert status == 200
         views = [m["view"] for m in sim.conversation(PHONE) if m["author"] == "bot"]
-        assert views[0]["media"] == {"type": "document", "id": pdf.id, "link": None, "caption": "Surat Bapak/Ibu",
-                                     "filename": "SKTM-2026-00007.pdf"}
+        assert views[0]["media"] == {
+            "type": "document",
+            "id": pdf.id,
+            "link": None,
+            "caption": "Surat Bapak/Ibu",
+            "filename": "SKTM-2026-00007.pdf",
+        }
         assert [v["media"]["type"] for v in views[1:4]] == ["video", "audio", "sticker"]
-        assert views[4]["header_media"]["link"] == "https://example.org/peta.jpg" and views[4]["footer"] == "Kelurahan Langkai"
+        assert (
+            views[4]["header_media"]["link"] == "https://example.org/peta.jpg"
+            and views[4]["footer"] == "Kelurahan Langkai"
+        )
         assert views[5]["cta"] == {"display_text": "Buka formulir", "url": "https://example.org/f"}
 
     run(body)

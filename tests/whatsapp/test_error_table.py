@@ -1,6 +1,7 @@
 """One table of Meta's error codes (whatsapp.errors): each code raises the same class, with the
 same retry and pause meaning, whichever client met it: the connector's async client or the
 workers' sync client, both against a real HTTP server answering Meta's error bodies."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,7 +42,9 @@ def test_error_classes_by_code() -> None:
     assert isinstance(err(400, 131056), RateLimitError)
     assert isinstance(err(401, 190), AuthError) and isinstance(err(403, 10), AuthError)
     assert isinstance(err(403, 200), AuthError) and isinstance(err(400, 131005), AuthError)
-    assert isinstance(err(500, 1), ServerError) and isinstance(error_from_response(502, "bad gateway"), ServerError)
+    assert isinstance(err(500, 1), ServerError) and isinstance(
+        error_from_response(502, "bad gateway"), ServerError
+    )
     assert isinstance(err(400, 100), InvalidRequestError) and not err(400, 100).retryable
     assert isinstance(err(400, 368), AccountError) and isinstance(err(404, 132001), TemplateError)
 
@@ -49,9 +52,28 @@ def test_error_classes_by_code() -> None:
 def test_what_each_class_means_for_the_workers() -> None:
     """Retry: rate limits, server errors, no answer. Pause an announcement: token, permission,
     account and template problems (nobody could receive it). A recipient's own problem: neither."""
-    retried = {cls for cls in set(ERROR_CLASSES.values()) | {NetworkError, InvalidRequestError} if cls.retryable}
+    retried = {
+        cls for cls in set(ERROR_CLASSES.values()) | {NetworkError, InvalidRequestError} if cls.retryable
+    }
     assert retried == {RateLimitError, ServerError, NetworkError}
-    for code in (0, 3, 10, 190, 200, 299, 368, 131031, 131042, 132000, 132001, 132005, 132007, 132012, 132015, 132016):
+    for code in (
+        0,
+        3,
+        10,
+        190,
+        200,
+        299,
+        368,
+        131031,
+        131042,
+        132000,
+        132001,
+        132005,
+        132007,
+        132012,
+        132015,
+        132016,
+    ):
         assert error_class(400, code).stops_everyone, code
     for code in (100, 131008, 131009, 131026, 131047, 131051, 130429, 131000):
         assert not error_class(400, code).stops_everyone, code
@@ -108,10 +130,18 @@ def _meta_error(code: Optional[int]) -> Dict[str, Any]:
 
 
 CASES: List[Tuple[int, Any]] = [(400, _meta_error(code)) for code in sorted(ERROR_CLASSES)] + [
-    (400, _meta_error(100)), (400, _meta_error(131026)), (401, _meta_error(None)), (429, _meta_error(None)),
-    (429, _meta_error(131047)), (500, _meta_error(None)), (503, "Service Unavailable"), (404, "not json"),
+    (400, _meta_error(100)),
+    (400, _meta_error(131026)),
+    (401, _meta_error(None)),
+    (429, _meta_error(None)),
+    (429, _meta_error(131047)),
+    (500, _meta_error(None)),
+    (503, "Service Unavailable"),
+    (404, "not json"),
     # Where the clients' own tables used to disagree: a token error or a closed window on a 5xx.
-    (500, _meta_error(190)), (503, _meta_error(131047)), (500, _meta_error(132001)),
+    (500, _meta_error(190)),
+    (503, _meta_error(131047)),
+    (500, _meta_error(132001)),
 ]
 
 
@@ -149,7 +179,13 @@ def test_every_code_raises_the_same_class_from_both_clients(server: ErrorServer)
         assert sync_error.http_status == async_error.http_status == status
         assert sync_error.describe() == async_error.describe()
     assert {type(e) for _, _, e, _ in results} >= {
-        ReEngagementError, RateLimitError, ServerError, AuthError, AccountError, TemplateError, InvalidRequestError,
+        ReEngagementError,
+        RateLimitError,
+        ServerError,
+        AuthError,
+        AccountError,
+        TemplateError,
+        InvalidRequestError,
     }
 
 

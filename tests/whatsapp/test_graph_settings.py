@@ -1,6 +1,7 @@
 """One settings object for everything that calls the Graph API (whatsapp.settings): the
 connector, the notifier and the announcement worker resolve it the same way, credentials.yml's
 WhatsApp section first, then the WHATSAPP_* variables, then defaults."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,10 +26,16 @@ def test_the_workers_read_credentials_yml_before_the_environment(tmp_path: Path)
         "  verify_token:\n",
         encoding="utf-8",
     )
-    environ = {"SECRET_TOKEN": "from-secret", "WHATSAPP_ACCESS_TOKEN": "ignored", "WHATSAPP_PHONE_NUMBER_ID": "2002",
-               "WHATSAPP_API_BASE": "http://sim:8090",
-               "WHATSAPP_TEMPLATE_LANGUAGE": "en", "LAYANWARGA_NOTIFIER_TIMEOUT": "3",
-               "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_APP_SECRET": "s"}
+    environ = {
+        "SECRET_TOKEN": "from-secret",
+        "WHATSAPP_ACCESS_TOKEN": "ignored",
+        "WHATSAPP_PHONE_NUMBER_ID": "2002",
+        "WHATSAPP_API_BASE": "http://sim:8090",
+        "WHATSAPP_TEMPLATE_LANGUAGE": "en",
+        "LAYANWARGA_NOTIFIER_TIMEOUT": "3",
+        "WHATSAPP_VERIFY_TOKEN": "v",
+        "WHATSAPP_APP_SECRET": "s",
+    }
     worker = load_worker_settings(credentials, environ)
     connector = load_settings(read_credentials(credentials, environ), environ).graph
     assert worker == connector
@@ -50,8 +57,11 @@ def test_credentials_yml_reads_as_rasa_reads_it(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setenv("SECRET_TOKEN", "from-secret")
     own = tmp_path / "credentials.yml"
-    own.write_text("connectors.whatsapp.WhatsAppInput:\n  access_token: ${SECRET_TOKEN}\n  phone_number_id: 1001\n"
-                   "  api_base: http://localhost:8090\n  typing_indicator: false\n", encoding="utf-8")
+    own.write_text(
+        "connectors.whatsapp.WhatsAppInput:\n  access_token: ${SECRET_TOKEN}\n  phone_number_id: 1001\n"
+        "  api_base: http://localhost:8090\n  typing_indicator: false\n",
+        encoding="utf-8",
+    )
     for path in (Path(__file__).resolve().parents[2] / "credentials.yml", own):
         by_rasa = rasa.shared.utils.io.read_config_file(str(path))["connectors.whatsapp.WhatsAppInput"]
         assert read_credentials(path) == by_rasa

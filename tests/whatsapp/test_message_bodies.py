@@ -1,6 +1,7 @@
 """The one builder of WhatsApp message bodies (whatsapp.messages): text split at sentence
 boundaries, reply buttons or list messages within WhatsApp's limits, recipients, and the outbox's
 clipped text and reply buttons, every limit counted in UTF-16 units as Meta counts it."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -11,7 +12,7 @@ from whatsapp import messages as fmt
 
 
 def _buttons(titles: List[str]) -> List[Dict[str, Any]]:
-    return [{"title": t, "payload": f"/pilih{{\"n\":{i}}}"} for i, t in enumerate(titles)]
+    return [{"title": t, "payload": f'/pilih{{"n":{i}}}'} for i, t in enumerate(titles)]
 
 
 # -- text --------------------------------------------------------------------------------------
@@ -72,16 +73,23 @@ def test_buttons_that_do_not_fit_become_a_list(titles: List[str]) -> None:
 
 
 def test_long_row_titles_put_the_rest_in_the_description() -> None:
-    [message] = fmt.button_messages("Pilih surat:", [
-        {"title": "Surat Keterangan Tidak Mampu (SKTM)", "payload": "/minta_sktm"},
-        {"title": "Surat Keterangan Usaha", "payload": "/izin_usaha", "description": "Untuk pelaku UMKM"},
-        {"title": "Surat Keterangan Domisili", "payload": "/surat_domisili"},
-        {"title": "Petugas", "payload": "/minta_petugas"},
-    ])
+    [message] = fmt.button_messages(
+        "Pilih surat:",
+        [
+            {"title": "Surat Keterangan Tidak Mampu (SKTM)", "payload": "/minta_sktm"},
+            {"title": "Surat Keterangan Usaha", "payload": "/izin_usaha", "description": "Untuk pelaku UMKM"},
+            {"title": "Surat Keterangan Domisili", "payload": "/surat_domisili"},
+            {"title": "Petugas", "payload": "/minta_petugas"},
+        ],
+    )
     rows = message["interactive"]["action"]["sections"][0]["rows"]
     assert rows[0]["title"] == "Surat Keterangan Tidak…"
     assert rows[0]["description"] == "…Mampu (SKTM)"
-    assert rows[1] == {"id": "/izin_usaha", "title": "Surat Keterangan Usaha", "description": "Untuk pelaku UMKM"}
+    assert rows[1] == {
+        "id": "/izin_usaha",
+        "title": "Surat Keterangan Usaha",
+        "description": "Untuk pelaku UMKM",
+    }
     assert rows[2]["title"].endswith("…") and "Domisili" in rows[2]["description"]
     assert message["interactive"]["action"]["button"] == "Pilih"
     assert fmt.limit_problems(message) == []
@@ -96,14 +104,25 @@ def test_long_menu_is_split_evenly_and_sections_are_kept() -> None:
     assert len(set(ids)) == 12
 
     sectioned = [{"title": f"Aduan {i}", "payload": f"/a{i}", "section": "Pengaduan"} for i in range(6)]
-    sectioned += [{"title": f"Surat {i}", "payload": f"/s{i}", "section": "Surat keterangan"} for i in range(6)]
+    sectioned += [
+        {"title": f"Surat {i}", "payload": f"/s{i}", "section": "Surat keterangan"} for i in range(6)
+    ]
     messages = fmt.button_messages("Menu:", sectioned)
     assert len(messages) == 2
-    assert [[s["title"] for s in m["interactive"]["action"]["sections"]] for m in messages] == [["Pengaduan"], ["Surat keterangan"]]
+    assert [[s["title"] for s in m["interactive"]["action"]["sections"]] for m in messages] == [
+        ["Pengaduan"],
+        ["Surat keterangan"],
+    ]
 
-    mixed = fmt.button_messages("Menu:", [{"title": "A", "payload": "/a", "section": "Satu"},
-                                          {"title": "B", "payload": "/b", "section": "Dua"},
-                                          {"title": "C", "payload": "/c"}, {"title": "D", "payload": "/d"}])
+    mixed = fmt.button_messages(
+        "Menu:",
+        [
+            {"title": "A", "payload": "/a", "section": "Satu"},
+            {"title": "B", "payload": "/b", "section": "Dua"},
+            {"title": "C", "payload": "/c"},
+            {"title": "D", "payload": "/d"},
+        ],
+    )
     sections = mixed[0]["interactive"]["action"]["sections"]
     assert [s["title"] for s in sections] == ["Satu", "Dua", "Lainnya"]
     for message in messages + mixed:
@@ -128,7 +147,10 @@ def test_long_body_goes_first_as_text() -> None:
 
 def test_url_buttons_become_text_lines_and_long_payloads_get_neutral_ids() -> None:
     [message] = fmt.button_messages("Info:", [{"title": "Peta", "url": "https://maps.example/kantor"}])
-    assert message == {"type": "text", "text": {"body": "Info:\nPeta: https://maps.example/kantor", "preview_url": False}}
+    assert message == {
+        "type": "text",
+        "text": {"body": "Info:\nPeta: https://maps.example/kantor", "preview_url": False},
+    }
     [message] = fmt.button_messages("Pilih:", [{"title": "Ya", "payload": "/x" + "y" * 300}])
     assert message["interactive"]["action"]["buttons"][0]["reply"]["id"] == "pilihan_1"
 
@@ -149,10 +171,15 @@ def test_clip_counts_utf16_units_and_keeps_line_breaks() -> None:
 
 def test_reply_buttons_with_emoji_titles_stay_within_the_limit() -> None:
     """'Belum selesai 😟😟😟😟' is 18 characters but 22 UTF-16 units: Meta counts the units."""
-    interactive = fmt.reply_buttons("Sudah beres? " + "🙏" * 600, [
-        ("/konfirmasi_selesai", "Sudah selesai 👍👍👍👍"), ("/belum_selesai", "Belum selesai 😟😟😟😟"),
-        ("/x" + "🙂" * 200, "Petugas"), ("/keempat", "Tidak muat"),
-    ])
+    interactive = fmt.reply_buttons(
+        "Sudah beres? " + "🙏" * 600,
+        [
+            ("/konfirmasi_selesai", "Sudah selesai 👍👍👍👍"),
+            ("/belum_selesai", "Belum selesai 😟😟😟😟"),
+            ("/x" + "🙂" * 200, "Petugas"),
+            ("/keempat", "Tidak muat"),
+        ],
+    )
     assert interactive is not None
     buttons = interactive["action"]["buttons"]
     assert len(buttons) == 3
@@ -166,6 +193,8 @@ def test_reply_buttons_with_emoji_titles_stay_within_the_limit() -> None:
 def test_outbox_text_and_template_parameter_stay_within_the_limits() -> None:
     long_text = "Terima kasih 🙏 " * 400  # 6,000 characters, 6,400 units
     assert fmt.units(fmt.text_message(long_text)["text"]["body"]) <= fmt.TEXT_LIMIT
-    parameter = fmt.template_message("layanwarga_notifikasi", "id", long_text)["template"]["components"][0]["parameters"][0]
+    parameter = fmt.template_message("layanwarga_notifikasi", "id", long_text)["template"]["components"][0][
+        "parameters"
+    ][0]
     assert fmt.units(parameter["text"]) <= fmt.TEMPLATE_PARAM_LIMIT and "\n" not in parameter["text"]
     assert fmt.with_recipient("6281234", {"type": "text"}, phone=False)["recipient"] == "6281234"

@@ -1,5 +1,6 @@
 """Webhook signatures (X-Hub-Signature-256, whatsapp.signature): over the raw bytes, in constant
 time; missing, malformed and wrong signatures told apart."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,10 @@ SECRET = "s3cret"
 def test_valid_signature() -> None:
     raw = b'{"object":"whatsapp_business_account"}'
     assert check_signature(SECRET, raw, sign(SECRET, raw)) is SignatureCheck.VALID
-    assert check_signature(SECRET, raw, sign(SECRET, raw).upper().replace("SHA256=", "sha256=")) is SignatureCheck.VALID
+    assert (
+        check_signature(SECRET, raw, sign(SECRET, raw).upper().replace("SHA256=", "sha256="))
+        is SignatureCheck.VALID
+    )
 
 
 def test_wrong_missing_malformed_signature() -> None:
