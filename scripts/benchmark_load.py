@@ -127,6 +127,7 @@ SCRIPTS: Dict[str, List[Step]] = {
         ("photo", "lubang"),
         ("tap", "Selesai"),
         ("tap", "Tidak perlu"),
+        ("tap", "Boleh publik"),
         ("tap", "Kirim"),
     ],
     "sktm_request": [
@@ -167,6 +168,12 @@ LONG_CYCLE: List[Step] = [
     ("say", "makasih banyak min"),
 ]
 PINS = {"Bundaran Besar": (-2.2104, 113.9200, "Bundaran Besar", "Jl. Yos Sudarso, Palangka Raya")}
+# Each pin sent lands on its own point of a grid around the named place, 0.0045 degrees (about
+# 500 m) apart: farther than any category's nearby radius, so the complaint form runs its nearby
+# search on every report (its cost is measured) but never offers an earlier benchmark report to
+# follow, and every complaint asks the same questions.
+PIN_GRID_STEP = 0.0045
+PIN_GRID_COLUMNS = 15
 
 
 def jpeg(label: str) -> bytes:
@@ -246,6 +253,8 @@ class Citizen:
             return sim.send_choice(self.key, arg)
         if kind == "pin":
             lat, lon, name, address = PINS[arg]
+            row, column = divmod(self.driver.next_pin(), PIN_GRID_COLUMNS)
+            lat, lon = lat + row * PIN_GRID_STEP, lon + column * PIN_GRID_STEP
             return sim.send_location(self.key, lat, lon, name, address)
         if kind == "photo":
             return sim.send_image(self.key, self.driver.photo(arg), "image/jpeg")
@@ -317,12 +326,18 @@ class Driver:
         self.watcher = Watcher(sim)
         self.random = random.Random(seed)
         self._photos = {label: jpeg(label) for label in ("lubang", "KTP", "KK", "pengantar")}
+        self._pins = 0
         self.expected: Dict[Tuple[str, int], int] = {}
         # How many replies each citizen message should get (for the duplicate check).
         self.message_expectations: Dict[str, int] = {}
 
     def photo(self, label: str) -> bytes:
         return self._photos[label]
+
+    def next_pin(self) -> int:
+        """The number of pins sent before this one (see PIN_GRID_STEP)."""
+        self._pins += 1
+        return self._pins - 1
 
     def new_citizen(self, prefix: str) -> Citizen:
         number = f"62{prefix}{uuid.uuid4().int % 10**7:07d}"  # a valid Indonesian mobile number
