@@ -309,6 +309,8 @@ def test_an_aspiration_asks_the_citizens_kelurahan_once(domain, city, sqlite_url
             "requested_slot": "aduan_anonim",
             "aduan_kategori": "sampaikan_aspirasi",
             "aduan_deskripsi": "bikin taman bermain anak",
+            # Answered already: the kelurahan is the last question before the summary.
+            "aduan_rahasia": False,
         },
         active_loop="sampaikan_aspirasi_form",
     )
@@ -478,6 +480,7 @@ def test_ubah_kelurahan_at_the_summary_asks_it_again(domain, city) -> None:  # t
             "aduan_kategori": "sampaikan_aspirasi",
             "aduan_deskripsi": "perbanyak taman",
             "aduan_anonim": False,
+            "aduan_rahasia": False,
             SLOT_KELURAHAN: MENTENG,
         },
     )

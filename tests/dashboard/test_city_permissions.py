@@ -50,7 +50,9 @@ from tests.dashboard.test_dashboard_permissions import (
     Matrix,
     Promise,
     _announcement,
+    _api_key,
     _photo,
+    _service,
     reporter_name,
     run_matrix,
 )
@@ -247,6 +249,10 @@ def build_city(inst: Institution, folder: Path) -> Matrix:
         permissions.NOTIFICATION: note,
         permissions.BLOCKED_SENDER: "6289900000000",
         permissions.STATIC_FILE: "style.css",
+        permissions.SERVICE: _service(),
+        permissions.API_KEY: _api_key(),
+        permissions.OPEN311_SERVICE: "lapor_jalan_rusak.json",
+        permissions.OPEN311_REQUEST: f"{numbers['sampah_langkai']}.xml",
     }
     return Matrix(
         numbers, handoffs, media, shared, fresh={permissions.ANNOUNCEMENT: lambda: _announcement(folder)}

@@ -93,7 +93,8 @@ def report_road_with_pin(chat, latitude: float, longitude: float):  # type: igno
     )
     chat.send_location(latitude, longitude, "Depan warung", "", until="kirim foto kondisinya")
     chat.tap("Lewati", until="dirahasiakan")
-    return chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    chat.tap("Tidak perlu", until="dari publik")
+    return chat.tap("Boleh publik", until="Apakah sudah benar?")
 
 
 def test_a_complaint_pinned_in_menteng_is_located_in_menteng(city_stack: WhatsAppStack) -> None:

@@ -85,7 +85,8 @@ def run_script(cluster: Cluster, pair: bool) -> Dict[str, Any]:
     )
     chat.wait_for("kirim foto", after=first[-1]["seq"])
     chat.tap("Lewati", until="dirahasiakan")
-    chat.tap("Tidak perlu", until="Apakah sudah benar?")
+    chat.tap("Tidak perlu", until="dari publik")
+    chat.tap("Boleh publik", until="Apakah sudah benar?")
     chat.tap("Kirim", until=COMPLAINT_NUMBER)
     last = burst(
         chat, ["kantor kelurahan buka jam berapa ya", "alamat kantor lurah dimana", "cek status laporan saya"]
