@@ -77,25 +77,42 @@ def memory_mb(pid: int) -> Dict[str, int]:
     return {key: round(value / 2**20) for key, value in (memory_bytes(pid) or {}).items()}
 
 
-def project_tracker_type() -> str:
-    """The tracker store class the project's endpoints.yml uses (``SQL`` if it says nothing)."""
+# Where the tracker store's database is: set per stack; every other key of the project's
+# ``tracker_store`` section (e.g. ``record_readings``) is the project's behaviour and is kept.
+TRACKER_CONNECTION_KEYS = frozenset(
+    {"type", "dialect", "db", "url", "port", "username", "password", "login_db", "query"}
+)
+
+
+def project_tracker_section() -> Dict[str, Any]:
+    """The ``tracker_store`` section of the project's endpoints.yml (empty if it has none)."""
     try:
         endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
     except OSError:
-        return "SQL"
-    return str((endpoints.get("tracker_store") or {}).get("type") or "SQL")
+        return {}
+    return dict(endpoints.get("tracker_store") or {})
+
+
+def project_tracker_type() -> str:
+    """The tracker store class the project's endpoints.yml uses (``SQL`` if it says nothing)."""
+    return str(project_tracker_section().get("type") or "SQL")
 
 
 def tracker_store_config(
     tracker_url: Optional[str], workdir: Path, tracker_type: Optional[str] = None
 ) -> Dict[str, Any]:
-    """endpoints.yml ``tracker_store``: the project's store class, on SQLite in ``workdir`` by
-    default, else on the database of a SQLAlchemy URL (e.g. PostgreSQL)."""
+    """endpoints.yml ``tracker_store``: the project's store class with the project's options, on
+    SQLite in ``workdir`` by default, else on the database of a SQLAlchemy URL (e.g. PostgreSQL).
+    Another ``tracker_type`` (Rasa's own store, for the benchmark's stock variant) gets none of
+    the project's options."""
     kind = tracker_type or project_tracker_type()
+    options: Dict[str, Any] = {}
+    if kind == project_tracker_type():
+        options = {k: v for k, v in project_tracker_section().items() if k not in TRACKER_CONNECTION_KEYS}
     if not tracker_url:
-        return {"type": kind, "dialect": "sqlite", "db": str(workdir / "tracker.db")}
+        return {"type": kind, "dialect": "sqlite", "db": str(workdir / "tracker.db"), **options}
     url = make_url(tracker_url)
-    config: Dict[str, Any] = {"type": kind, "dialect": url.get_backend_name(), "db": url.database}
+    config: Dict[str, Any] = {"type": kind, "dialect": url.get_backend_name(), "db": url.database, **options}
     if url.host:
         config["url"] = url.host
     if url.port:
