@@ -9,34 +9,21 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from alembic import command
 from sqlalchemy import select, text
 
 from layanwarga import db, inbound, migrate
 from layanwarga.models import BlockedSender
-from pg_support import create_postgres_database, drop_postgres_database, postgres_available
+from migration_support import KINDS, database_at
 
 BEFORE = "0006_inbound_journal"
 BSUID = "US.13491208655302741918"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def old_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A database at the revision before the migration."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    else:
-        if not postgres_available():
-            pytest.skip("PostgreSQL does not answer")
-        url = create_postgres_database()
-    monkeypatch.setenv("DATABASE_URL", url)
-    command.upgrade(migrate.alembic_config(url), BEFORE)
-    try:
+    with database_at(BEFORE, request.param, tmp_path, monkeypatch) as url:
         yield url
-    finally:
-        db.dispose_engines()
-        if request.param == "postgresql":
-            drop_postgres_database(url)
 
 
 def test_typed_numbers_become_whatsapp_ids(old_db: str) -> None:

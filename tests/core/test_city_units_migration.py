@@ -16,51 +16,39 @@ from sqlalchemy import select, text
 from layanwarga import db, migrate
 from layanwarga.config import CONFIG_ENV_VAR
 from layanwarga.models import Citizen, Ticket
-from pg_support import create_postgres_database, drop_postgres_database, postgres_available
+from migration_support import KINDS, database_at
 
 BEFORE = "0017_supporters"
 ROOT = Path(__file__).resolve().parents[2]
 CITY_CONFIG = ROOT / "deploy" / "examples" / "instansi-palangka-raya.yml"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def old_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A database at the revision before the migration, with a citizen, a complaint and a letter."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    else:
-        if not postgres_available():
-            pytest.skip("PostgreSQL does not answer")
-        url = create_postgres_database()
-    monkeypatch.setenv("DATABASE_URL", url)
-    command.upgrade(migrate.alembic_config(url), BEFORE)
-    at = dt.datetime(2026, 11, 2, 9, 0)
-    with db.session_scope(url) as session:
-        session.execute(
-            text(
-                "INSERT INTO citizens (id, wa_id, created_at, updated_at) VALUES (1, '6281234567890', :t, :t)"
-            ),
-            {"t": at},
-        )
-        for id_, number, kind, category, state in (
-            (1, "ADU-2026-00001", "aduan", "lapor_jalan_rusak", "baru"),
-            (2, "SKTM-2026-00001", "surat", "sktm", "diajukan"),
-            (3, "ADU-2026-00002", "aduan", "sampaikan_aspirasi", "selesai"),
-        ):
+    with database_at(BEFORE, request.param, tmp_path, monkeypatch) as url:
+        at = dt.datetime(2026, 11, 2, 9, 0)
+        with db.session_scope(url) as session:
             session.execute(
                 text(
-                    "INSERT INTO tickets (id, number, kind, category, state, citizen_id, is_anonymous, is_confidential,"
-                    " on_behalf, details, created_at, updated_at) VALUES (:id, :n, :k, :c, :s, 1, false, false, false,"
-                    " '{}', :t, :t)"
+                    "INSERT INTO citizens (id, wa_id, created_at, updated_at) VALUES (1, '6281234567890', :t, :t)"
                 ),
-                {"id": id_, "n": number, "k": kind, "c": category, "s": state, "t": at},
+                {"t": at},
             )
-    try:
+            for id_, number, kind, category, state in (
+                (1, "ADU-2026-00001", "aduan", "lapor_jalan_rusak", "baru"),
+                (2, "SKTM-2026-00001", "surat", "sktm", "diajukan"),
+                (3, "ADU-2026-00002", "aduan", "sampaikan_aspirasi", "selesai"),
+            ):
+                session.execute(
+                    text(
+                        "INSERT INTO tickets (id, number, kind, category, state, citizen_id, is_anonymous, is_confidential,"
+                        " on_behalf, details, created_at, updated_at) VALUES (:id, :n, :k, :c, :s, 1, false, false, false,"
+                        " '{}', :t, :t)"
+                    ),
+                    {"id": id_, "n": number, "k": kind, "c": category, "s": state, "t": at},
+                )
         yield url
-    finally:
-        db.dispose_engines()
-        if request.param == "postgresql":
-            drop_postgres_database(url)
 
 
 def _tickets(url: str) -> dict:

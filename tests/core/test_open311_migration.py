@@ -11,27 +11,15 @@ from alembic import command
 from sqlalchemy import inspect
 
 from layanwarga import api_keys, db, migrate
-from pg_support import create_postgres_database, drop_postgres_database, postgres_available
+from migration_support import KINDS, database_at
 
 BEFORE, THIS = "0015_state_change_notes", "0016_open311"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def old_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    else:
-        if not postgres_available():
-            pytest.skip("PostgreSQL does not answer")
-        url = create_postgres_database()
-    monkeypatch.setenv("DATABASE_URL", url)
-    command.upgrade(migrate.alembic_config(url), BEFORE)
-    try:
+    with database_at(BEFORE, request.param, tmp_path, monkeypatch) as url:
         yield url
-    finally:
-        db.dispose_engines()
-        if request.param == "postgresql":
-            drop_postgres_database(url)
 
 
 def test_upgrade_then_downgrade(old_db: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from layanwarga import db, migrate
-from pg_support import create_postgres_database, drop_postgres_database, postgres_available
+from migration_support import KINDS, database_at
 
 BEFORE = "0020_catalogue"
 INSERT = (
@@ -23,22 +23,10 @@ INSERT = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def old_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'tickets.db'}"
-    else:
-        if not postgres_available():
-            pytest.skip("PostgreSQL does not answer")
-        url = create_postgres_database()
-    monkeypatch.setenv("DATABASE_URL", url)
-    command.upgrade(migrate.alembic_config(url), BEFORE)
-    try:
+    with database_at(BEFORE, request.param, tmp_path, monkeypatch) as url:
         yield url
-    finally:
-        db.dispose_engines()
-        if request.param == "postgresql":
-            drop_postgres_database(url)
 
 
 def add(url: str, username: str, role: str, agency: object = None) -> None:

@@ -15,51 +15,39 @@ from sqlalchemy import select, text
 from layanwarga import db, migrate, staff_units
 from layanwarga.config import get_institution
 from layanwarga.models import StaffUser
-from pg_support import create_postgres_database, drop_postgres_database, postgres_available
+from migration_support import KINDS, database_at
 
 BEFORE = "0018_city_units"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def old_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A database at the revision before the migration, with an admin, an OPD officer and a
     letter clerk who has a session open."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'staff.db'}"
-    else:
-        if not postgres_available():
-            pytest.skip("PostgreSQL does not answer")
-        url = create_postgres_database()
-    monkeypatch.setenv("DATABASE_URL", url)
-    command.upgrade(migrate.alembic_config(url), BEFORE)
-    at = dt.datetime(2026, 11, 2, 9, 0)
-    with db.session_scope(url) as session:
-        for id_, username, role, agency in (
-            (1, "admin", "admin", None),
-            (2, "pupr", "opd", "PUPR"),
-            (3, "surat", "surat", None),
-        ):
+    with database_at(BEFORE, request.param, tmp_path, monkeypatch) as url:
+        at = dt.datetime(2026, 11, 2, 9, 0)
+        with db.session_scope(url) as session:
+            for id_, username, role, agency in (
+                (1, "admin", "admin", None),
+                (2, "pupr", "opd", "PUPR"),
+                (3, "surat", "surat", None),
+            ):
+                session.execute(
+                    text(
+                        "INSERT INTO staff_users (id, username, full_name, role, agency_code, can_chat, password_hash,"
+                        " is_active, created_at, updated_at, must_change_password) VALUES (:id, :u, :u, :r, :a, false,"
+                        " 'hash', true, :t, :t, false)"
+                    ),
+                    {"id": id_, "u": username, "r": role, "a": agency, "t": at},
+                )
             session.execute(
                 text(
-                    "INSERT INTO staff_users (id, username, full_name, role, agency_code, can_chat, password_hash,"
-                    " is_active, created_at, updated_at, must_change_password) VALUES (:id, :u, :u, :r, :a, false,"
-                    " 'hash', true, :t, :t, false)"
+                    "INSERT INTO staff_sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at)"
+                    " VALUES ('sesi', 3, 'csrf', :t, :t, :e)"
                 ),
-                {"id": id_, "u": username, "r": role, "a": agency, "t": at},
+                {"t": at, "e": at + dt.timedelta(hours=8)},
             )
-        session.execute(
-            text(
-                "INSERT INTO staff_sessions (id, user_id, csrf_token, created_at, last_seen_at, expires_at)"
-                " VALUES ('sesi', 3, 'csrf', :t, :t, :e)"
-            ),
-            {"t": at, "e": at + dt.timedelta(hours=8)},
-        )
-    try:
         yield url
-    finally:
-        db.dispose_engines()
-        if request.param == "postgresql":
-            drop_postgres_database(url)
 
 
 def test_every_account_stays_and_works_for_the_whole_deployment(old_db: str) -> None:
