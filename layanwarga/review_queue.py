@@ -89,7 +89,9 @@ def group_key(text: str) -> str:
     """What groups similar messages: their normalised words in order, numbers left out (a NIK,
     a phone number, an RT differ from citizen to citizen) and a word repeated at once counted
     once (``kedip2`` and ``kedip kedip``); the text itself, lower case, when that leaves
-    nothing (a lone emoji, a bare number)."""
+    nothing (a lone emoji, a bare number) — with NIKs and phone numbers masked first, since a
+    message that is only a NIK would otherwise be stored as its own key."""
+    text = mask_phone_numbers(mask_identifiers(text or ""))
     words: List[str] = []
     for word in lemmas(text):
         if not word.isdigit() and (not words or words[-1] != word):

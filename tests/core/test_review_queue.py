@@ -115,6 +115,20 @@ def test_erasure_takes_the_citizens_readings_with_their_conversation(db_url: str
         assert {r.sender for r in session.query(NluReading)} == {OTHER}
 
 
+def test_a_message_that_is_only_a_nik_or_a_phone_number_is_stored_masked(db_url: str) -> None:
+    """Found by the SKTM end-to-end test once its stack recorded readings: a citizen typing their
+    NIK alone left it in clear as the reading's group key."""
+    nik, phone = "6271024507850003", "081298765432"
+    for index, text in enumerate((nik, f"NIK {nik}", phone, f"hp sy {phone} ya")):
+        read(SENDER, text, "inform", 0.4, seconds=index)
+    with db.session_scope() as session:
+        rows = session.query(NluReading).all()
+    assert len(rows) == 4
+    # The text is kept as the staff message log keeps it (NIKs masked); the key holds neither.
+    assert not any(nik in row.text for row in rows)
+    assert not any(nik in row.group_key or phone in row.group_key for row in rows)
+
+
 def test_payloads_and_empty_text_are_not_readings(db_url: str) -> None:
     assert not review_queue.record_reading(
         SENDER, Reading(text="/kirim_lokasi", intent="kirim_lokasi", confidence=1.0)
