@@ -66,6 +66,29 @@ def _complaint(session: Session, number: str) -> Ticket:
     return ticket
 
 
+def _tell(
+    session: Session,
+    citizens: List[Citizen],
+    text: str,
+    ticket_id: int,
+    key: str,
+    actor: str,
+    moment: dt.datetime,
+) -> None:
+    """Queue ``text`` to each citizen a merge or split moved, once per change (``key``)."""
+    for citizen in citizens:
+        notifications.enqueue(
+            session,
+            citizen=citizen,
+            message=notifications.Outgoing(text),
+            kind=KIND_MERGE,
+            actor=actor,
+            ticket_id=ticket_id,
+            dedupe_key=f"{key}:{citizen.id}",
+            now=moment,
+        )
+
+
 def _moving(
     session: Session, duplicate: Ticket, survivor: Ticket
 ) -> List[Tuple[Citizen, bool, bool, Optional[str]]]:
@@ -165,17 +188,9 @@ def merge(
         f"menjadi perhatian petugas; perkembangan selanjutnya kami kabarkan dengan nomor *{survivor.number}* "
         f"(cek kapan saja dengan mengetik *cek {survivor.number}*)."
     )
-    for citizen, *_ in moving:
-        notifications.enqueue(
-            session,
-            citizen=citizen,
-            message=notifications.Outgoing(text),
-            kind=KIND_MERGE,
-            actor=actor,
-            ticket_id=survivor.id,
-            dedupe_key=f"merge:{change_id}:{citizen.id}",
-            now=moment,
-        )
+    _tell(
+        session, [citizen for citizen, *_ in moving], text, survivor.id, f"merge:{change_id}", actor, moment
+    )
     logger.info(
         "Complaint %s merged into %s by %s (%d citizens moved)",
         duplicate.number,
@@ -263,18 +278,6 @@ def split(
         f"sehingga kami tangani kembali secara tersendiri dengan nomor *{duplicate.number}*."
     )
     citizens = [c for _, c in moved]
-    notified = 0
-    for citizen in citizens:
-        notifications.enqueue(
-            session,
-            citizen=citizen,
-            message=notifications.Outgoing(text),
-            kind=KIND_MERGE,
-            actor=actor,
-            ticket_id=duplicate.id,
-            dedupe_key=f"split:{change_id}:{citizen.id}",
-            now=moment,
-        )
-        notified += 1
+    _tell(session, citizens, text, duplicate.id, f"split:{change_id}", actor, moment)
     logger.info("Complaint %s split from %s by %s", duplicate.number, survivor.number, actor)
-    return MergeResult(duplicate.number, survivor.number, len(moved), notified)
+    return MergeResult(duplicate.number, survivor.number, len(moved), len(citizens))
