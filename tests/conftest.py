@@ -25,12 +25,16 @@ os.environ["LAYANWARGA_BACKGROUND"] = "0"
 
 
 SLOW_FOLDERS = {"e2e", "scale", "fuzz"}
+# Folders whose files start real processes (rasa run, action servers, several instances).
+PROCESS_FOLDERS = {"e2e", "scale"}
 BROWSER_FIXTURES = {"browser", "page", "chromium"}
+# Fixtures that load the trained model into the test process (tests/extensions/conftest.py).
+MODEL_FIXTURES = {"agent"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
     """The ``browser``, ``postgres`` and ``slow`` markers (pytest.ini), from each test's folder,
-    module name, fixtures and parameters."""
+    module name, fixtures and parameters; and the order in which files are handed out."""
     for item in items:
         path = Path(str(item.fspath))
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -40,13 +44,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
             item.add_marker(pytest.mark.browser)
         if "postgresql" in params.values() or path.parent.name == "scale":
             item.add_marker(pytest.mark.postgres)
-        if browser or path.parent.name in SLOW_FOLDERS:
+        if browser or path.parent.name in SLOW_FOLDERS or fixtures & MODEL_FIXTURES:
             item.add_marker(pytest.mark.slow)
-    # Files that start real processes or a browser first, each file's tests kept in their order:
-    # with one worker per core (scripts/test.sh) the long files then overlap instead of leaving
+    # The longest files first, each file's tests kept in their order: those that start real
+    # processes or load the trained model, then the other slow ones (browser, fuzz), then the
+    # rest. With pytest-xdist (scripts/test.sh) the long files then overlap instead of leaving
     # one worker alone at the end. The sort is stable, so every worker collects the same order.
-    slow_files = {str(item.fspath) for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: str(item.fspath) not in slow_files)
+    rank: dict = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.parent.name in PROCESS_FOLDERS or set(getattr(item, "fixturenames", ())) & MODEL_FIXTURES:
+            rank[str(path)] = 0
+        elif item.get_closest_marker("slow"):
+            rank.setdefault(str(path), 1)
+    items.sort(key=lambda item: rank.get(str(item.fspath), 2))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
