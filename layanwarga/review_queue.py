@@ -33,11 +33,11 @@ import datetime as dt
 import json
 import logging
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -196,6 +196,7 @@ class Item:
     guesses: List[Tuple[str, float]]
     message_id: Optional[str] = None
     line_id: Optional[int] = None
+    group_key: str = ""
 
 
 @dataclass
@@ -249,56 +250,141 @@ def _guesses(raw: Optional[str]) -> List[Tuple[str, float]]:
         return []
 
 
-def queued_readings(rows: Iterable[NluReading], *, low_confidence: float = LOW_CONFIDENCE) -> List[Item]:
-    """The readings that belong in the queue (module docstring), ``rows`` in order per sender."""
+@dataclass(frozen=True)
+class _Row:
+    """A reading as the queue needs it (a row of ``nlu_readings``, without the ORM)."""
+
+    sender: str
+    message_id: Optional[str]
+    text: str
+    group_key: str
+    intent: Optional[str]
+    confidence: Optional[float]
+    guesses: Optional[str]
+    fell_back: bool
+    in_form: bool
+    created_at: dt.datetime
+
+    @property
+    def misread(self) -> bool:
+        return bool(self.fell_back) or self.intent == FALLBACK_INTENT
+
+    def item(self, reason: str, guesses: List[Tuple[str, float]]) -> Item:
+        return Item(
+            self.sender,
+            self.text,
+            self.created_at,
+            reason,
+            self.intent,
+            self.confidence,
+            guesses,
+            self.message_id,
+            group_key=self.group_key,
+        )
+
+
+_CHUNK = 500  # ids per IN (...) when the candidates' texts are read
+_COLUMNS = (
+    "sender",
+    "message_id",
+    "text",
+    "group_key",
+    "intent",
+    "confidence",
+    "guesses",
+    "fell_back",
+    "in_form",
+    "created_at",
+)
+
+
+def _seconds_between(session: Session, later: Any, earlier: Any) -> Any:
+    """SQL for the seconds from ``earlier`` to ``later`` (each database has its own arithmetic)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+    return func.extract("epoch", later - earlier)
+
+
+def _pairs(
+    session: Session, since: dt.datetime, low_confidence: float, key: Optional[str] = None
+) -> Iterator[Tuple[_Row, Optional[_Row]]]:
+    """Each reading since ``since`` that can be queued, with the same sender's reading just
+    before it (SQL's ``LAG``, on SQLite and PostgreSQL alike). Only candidates leave the
+    database: a reading that fell back or was unsure outside a form, and a reading whose
+    predecessor could have been misread (the rephrasing rule's conditions but the shared words,
+    checked here). With ``key``, only what belongs to that group. The window runs over the
+    small columns; the texts are read for the candidates only."""
+    window = {"partition_by": NluReading.sender, "order_by": NluReading.id}
+    light = ("id", "created_at", "intent", "confidence", "fell_back", "in_form", "group_key")
+    # The column's type, so each database's values come back as Python's (SQLite's LAG drops it).
+    readings = (
+        select(
+            *(getattr(NluReading, name).label(name) for name in light),
+            *(
+                func.lag(getattr(NluReading, name), type_=getattr(NluReading, name).type)
+                .over(**window)
+                .label(f"before_{name}")
+                for name in light
+            ),
+        )
+        .where(NluReading.created_at >= since)
+        .subquery()
+    )
+    c = readings.c
+    unsure = and_(
+        c.in_form.is_(False),
+        or_(c.fell_back.is_(True), c.intent == FALLBACK_INTENT, c.confidence < low_confidence),
+    )
+    rephrase = and_(
+        c.before_id.is_not(None),
+        _seconds_between(session, c.created_at, c.before_created_at) <= REPHRASE_WINDOW.total_seconds(),
+        c.before_in_form.is_(False),
+        c.before_fell_back.is_(False),
+        or_(c.before_intent.is_(None), c.before_intent != FALLBACK_INTENT),
+        or_(c.before_confidence.is_(None), c.before_confidence >= low_confidence),
+        c.intent.is_not(None),
+        c.intent != FALLBACK_INTENT,
+        or_(c.before_intent.is_(None), c.intent != c.before_intent),
+    )
+    query = select(c.id, c.before_id).where(or_(unsure, rephrase)).order_by(c.id)
+    if key is not None:
+        query = query.where(or_(c.group_key == key, c.before_group_key == key))
+    candidates = session.execute(query).all()
+    wanted = sorted({i for pair in candidates for i in pair if i is not None})
+    rows: Dict[int, _Row] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        found = select(NluReading.id, *(getattr(NluReading, name) for name in _COLUMNS)).where(
+            NluReading.id.in_(chunk)
+        )
+        for row in session.execute(found):
+            rows[row[0]] = _Row(*row[1:])
+    for reading_id, before_id in candidates:
+        yield rows[reading_id], rows.get(before_id) if before_id is not None else None
+
+
+def queued_items(
+    pairs: Iterable[Tuple[_Row, Optional[_Row]]], *, low_confidence: float = LOW_CONFIDENCE
+) -> List[Item]:
+    """The queued messages (module docstring) from readings paired with their predecessors."""
     items: List[Item] = []
-    previous: Dict[str, NluReading] = {}
-    for row in rows:
-        before = previous.get(row.sender)
-        previous[row.sender] = row
-        if row.in_form:
-            continue
-        guesses = _guesses(row.guesses)
-        reason = None
-        if row.fell_back or row.intent == FALLBACK_INTENT:
-            reason = FELL_BACK
-        elif row.confidence is not None and row.confidence < low_confidence:
-            reason = LOW
-        if reason is not None:
-            items.append(
-                Item(
-                    row.sender,
-                    row.text,
-                    row.created_at,
-                    reason,
-                    row.intent,
-                    row.confidence,
-                    guesses,
-                    row.message_id,
-                )
-            )
+    for row, before in pairs:
+        if not row.in_form:
+            if row.misread:
+                items.append(row.item(FELL_BACK, _guesses(row.guesses)))
+            elif row.confidence is not None and row.confidence < low_confidence:
+                items.append(row.item(LOW, _guesses(row.guesses)))
         if (
             before is not None
             and not before.in_form
-            and not (before.fell_back or before.intent == FALLBACK_INTENT)
+            and not before.misread
             and (before.confidence is None or before.confidence >= low_confidence)
             and row.created_at - before.created_at <= REPHRASE_WINDOW
             and row.intent not in (None, FALLBACK_INTENT, before.intent)
             and _overlap(before.text, row.text) >= REPHRASE_OVERLAP
         ):
-            offered = [(row.intent, float(row.confidence or 0.0))] + _guesses(before.guesses)
-            items.append(
-                Item(
-                    before.sender,
-                    before.text,
-                    before.created_at,
-                    REPHRASED,
-                    before.intent,
-                    before.confidence,
-                    offered,
-                    before.message_id,
-                )
-            )
+            offered = [(str(row.intent), float(row.confidence or 0.0))] + _guesses(before.guesses)
+            items.append(before.item(REPHRASED, offered))
     return items
 
 
@@ -308,35 +394,39 @@ def queue(
     since: Optional[dt.datetime] = None,
     low_confidence: float = LOW_CONFIDENCE,
     limit: int = 200,
+    key: Optional[str] = None,
 ) -> List[Group]:
-    """The open queue: groups no one decided on yet, the largest and most recent first."""
+    """The open queue: groups no one decided on yet, the largest and most recent first (with
+    ``key``, only that group). Each reading's group key was computed when it was recorded."""
     since = since or utcnow() - DEFAULT_WINDOW
     decided = set(session.execute(select(ReviewAnnotation.group_key).distinct()).scalars())
-    rows = session.execute(
-        select(NluReading).where(NluReading.created_at >= since).order_by(NluReading.sender, NluReading.id)
-    ).scalars()
-    items = queued_readings(rows, low_confidence=low_confidence)
+    items = queued_items(_pairs(session, since, low_confidence, key), low_confidence=low_confidence)
     for flag in session.execute(select(ReviewFlag).where(ReviewFlag.created_at >= since)).scalars():
         items.append(
-            Item(flag.sender, flag.text, flag.created_at, FLAGGED, None, None, [], line_id=flag.line_id)
+            Item(
+                flag.sender,
+                flag.text,
+                flag.created_at,
+                FLAGGED,
+                None,
+                None,
+                [],
+                line_id=flag.line_id,
+                group_key=group_key(flag.text),
+            )
         )
-    groups: Dict[str, Group] = defaultdict(lambda: Group(""))
+    groups: Dict[str, Group] = {}
     for item in items:
-        key = group_key(item.text)
-        if key in decided:
+        if item.group_key in decided or (key is not None and item.group_key != key):
             continue
-        group = groups[key]
-        group.key = key
-        group.items.append(item)
+        groups.setdefault(item.group_key, Group(item.group_key)).items.append(item)
     ordered = sorted(groups.values(), key=lambda g: (-g.count, -g.latest.at.timestamp()))
     return ordered[:limit]
 
 
 def find_group(session: Session, key: str, **options: object) -> Optional[Group]:
-    for group in queue(session, limit=10_000, **options):  # type: ignore[arg-type]
-        if group.key == key:
-            return group
-    return None
+    found = queue(session, key=key, **options)  # type: ignore[arg-type]
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,17 @@ def test_retention_purges_old_readings_with_the_old_lines(db_url: str, tmp_path:
         retention.purge_conversations(cutoff, tracker_url=f"sqlite:///{tmp_path / 'tidak-ada.db'}")
     with db.session_scope() as session:
         assert [r.text for r in session.query(NluReading)] == ["lampu mati"]
+
+
+def test_rephrasing_is_paired_per_sender_when_conversations_interleave(db_url: str) -> None:
+    # Two citizens write at the same time: each message's predecessor is its own sender's.
+    read(SENDER, "mau urus surat pindah", "surat_domisili", 0.7, seconds=0)
+    read(OTHER, "maksudnya urus surat pindah domisili", "tanya_syarat", 0.8, seconds=10)
+    read(OTHER, "halo", "greet", 0.95, seconds=20)
+    read(SENDER, "maksudnya urus surat pindah domisili", "tanya_syarat", 0.8, seconds=30)
+    groups = open_queue()
+    assert [(g.items[0].sender, g.items[0].reason) for g in groups] == [(SENDER, REPHRASED)]
+    with db.session_scope() as session:
+        found = review_queue.find_group(session, groups[0].key, since=T0 - dt.timedelta(days=1))
+        assert found is not None and [item.text for item in found.items] == ["mau urus surat pindah"]
+        assert review_queue.find_group(session, review_queue.group_key("halo")) is None
