@@ -17,7 +17,18 @@ The gate (``verdict``): a candidate is publishable only when it meets the projec
 the held-out set (``scripts/evaluate_nlu.py``: macro-F1 >= 0.95, every intent's F1 >= 0.85,
 ``darurat`` recall 1.0) and its macro-F1 is not below the published model's. Intents whose F1 fell
 compared with the published model are listed either way, with both scores, so staff see which
-intents got worse and by how much.
+intents got worse and by how much, and why:
+
+- the held-out messages behind the drop (``Flip``): those the published model read right and the
+  candidate reads wrong, labelled with the worse intent (recall) or read as it (precision), each
+  with what the candidate read instead and how sure it was. The evaluation record therefore keeps
+  every held-out message's prediction (``Scores.predictions``, from ``rasa test nlu
+  --successes``);
+- the likely cause: the taught examples (``data/nlu/diajarkan.yml``) of the intent the candidate
+  read a flipped message as, that the candidate was trained with and the published model was not.
+  The record keeps the taught examples each model was trained with (``TaughtExample``); when the
+  published model's record has none (evaluated before they were kept), every taught example of
+  that intent is listed.
 """
 
 from __future__ import annotations
@@ -30,9 +41,10 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .config import PROJECT_ROOT
+from .nlu_report import Prediction, per_intent_scores, predictions, read_report
 
 STORE_ENV_VAR = "LAYANWARGA_MODEL_STORE"
 MODEL_FILE = "model.tar.gz"
@@ -69,37 +81,111 @@ def _read_json(path: Path, default: Any) -> Any:
 # -- the gate -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Scores:
-    """A model's held-out evaluation: macro-F1 and, per intent, precision, recall, F1, support."""
+    """A model's held-out evaluation: macro-F1 and, per intent, precision, recall, F1, support;
+    and every held-out message's prediction (empty in records from before they were kept)."""
 
     macro_f1: float
     intents: Dict[str, Dict[str, float]]
+    predictions: Tuple[Prediction, ...] = ()
 
     @classmethod
-    def from_intent_report(cls, report: Dict[str, Any]) -> "Scores":
-        """From Rasa's ``intent_report.json`` (``rasa test nlu``), as scripts/evaluate_nlu.py
-        reads it: the intents with held-out examples, macro-F1 over them."""
-        skip = {"accuracy", "macro avg", "weighted avg", "micro avg"}
+    def from_intent_report(cls, report: Dict[str, Any], found: Sequence[Prediction] = ()) -> "Scores":
+        """From Rasa's ``intent_report.json`` (``rasa test nlu``), read as scripts/evaluate_nlu.py
+        reads it (``nlu_report``): the intents with held-out examples, macro-F1 over them."""
         rows = {
             name: {key: float(row.get(key, 0.0)) for key in ("precision", "recall", "f1-score", "support")}
-            for name, row in report.items()
-            if name not in skip and isinstance(row, dict) and row.get("support", 0) > 0
+            for name, row in per_intent_scores(report).items()
         }
         macro = sum(row["f1-score"] for row in rows.values()) / len(rows) if rows else 0.0
-        return cls(macro, rows)
+        return cls(macro, rows, tuple(found))
+
+    @classmethod
+    def from_results(cls, out_dir: Path) -> "Scores":
+        """From the folder ``rasa test nlu --successes --out <out_dir>`` wrote."""
+        return cls.from_intent_report(read_report(out_dir), predictions(out_dir))
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"macro_f1": self.macro_f1, "intents": self.intents}
+        return {
+            "macro_f1": self.macro_f1,
+            "intents": self.intents,
+            "predictions": [p.as_dict() for p in self.predictions],
+        }
 
     @classmethod
     def from_dict(cls, value: Dict[str, Any]) -> "Scores":
-        return cls(float(value["macro_f1"]), {k: dict(v) for k, v in value["intents"].items()})
+        return cls(
+            float(value["macro_f1"]),
+            {k: dict(v) for k, v in value["intents"].items()},
+            tuple(Prediction.from_dict(p) for p in value.get("predictions") or []),
+        )
+
+
+@dataclass(frozen=True)
+class TaughtExample:
+    """An example content staff taught (``layanwarga.teaching``), as written in the taught file
+    (with its entity annotations), with who added it and when."""
+
+    intent: str
+    text: str
+    added_by: str = ""
+    added_at: str = ""
+
+    def as_dict(self) -> Dict[str, str]:
+        return {
+            "intent": self.intent,
+            "text": self.text,
+            "added_by": self.added_by,
+            "added_at": self.added_at,
+        }
+
+    @classmethod
+    def from_dict(cls, value: Dict[str, Any]) -> "TaughtExample":
+        return cls(
+            str(value["intent"]),
+            str(value["text"]),
+            str(value.get("added_by") or ""),
+            str(value.get("added_at") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Flip:
+    """A held-out message the published model read right and the candidate reads wrong."""
+
+    text: str
+    intent: str  # its label in the held-out set
+    predicted: str  # what the candidate reads instead
+    confidence: Optional[float]
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "text": self.text,
+            "intent": self.intent,
+            "predicted": self.predicted,
+            "confidence": self.confidence,
+        }
+
+    @classmethod
+    def from_dict(cls, value: Dict[str, Any]) -> "Flip":
+        confidence = value.get("confidence")
+        return cls(
+            str(value["text"]),
+            str(value["intent"]),
+            str(value["predicted"]),
+            None if confidence is None else float(confidence),
+        )
 
 
 @dataclass(frozen=True)
 class Worse:
+    """An intent whose F1 fell, and why (module docstring): the flipped held-out messages, and
+    per intent the candidate read one of them as, the taught examples likely to blame."""
+
     intent: str
     before: float
     after: float
+    flips: List[Flip] = field(default_factory=list)
+    suspects: Dict[str, List[TaughtExample]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,10 +193,49 @@ class Verdict:
     publishable: bool
     reasons: List[str] = field(default_factory=list)  # why not, in Bahasa Indonesia
     worse: List[Worse] = field(default_factory=list)
+    # Whether both evaluations kept every held-out message's prediction, so ``Worse.flips`` is
+    # the whole story (False for a comparison with a model evaluated before they were kept).
+    explained: bool = False
 
 
-def verdict(candidate: Scores, published: Optional[Scores]) -> Verdict:
-    """Whether ``candidate`` may replace ``published`` (module docstring)."""
+def _flips(intent: str, candidate: Scores, published: Scores) -> List[Flip]:
+    """The held-out messages behind ``intent``'s drop: read right by the published model, read
+    wrong by the candidate, and labelled ``intent`` or read as ``intent`` by the candidate."""
+    right_before = {(p.intent, p.text) for p in published.predictions if p.correct}
+    return [
+        Flip(p.text, p.intent, p.predicted, p.confidence)
+        for p in candidate.predictions
+        if not p.correct and intent in (p.intent, p.predicted) and (p.intent, p.text) in right_before
+    ]
+
+
+def _suspects(
+    flips: Sequence[Flip],
+    taught: Optional[Sequence[TaughtExample]],
+    published_taught: Optional[Sequence[TaughtExample]],
+) -> Dict[str, List[TaughtExample]]:
+    """Per intent a flipped message is now read as, the taught examples of that intent the
+    candidate learnt and the published model did not (all of them when that is unknown)."""
+    before = {(t.intent, t.text) for t in published_taught or ()}
+    found: Dict[str, List[TaughtExample]] = {}
+    for flip in flips:
+        if flip.predicted in found:
+            continue
+        new = [t for t in taught or () if t.intent == flip.predicted and (t.intent, t.text) not in before]
+        if new:
+            found[flip.predicted] = new
+    return found
+
+
+def verdict(
+    candidate: Scores,
+    published: Optional[Scores],
+    *,
+    taught: Optional[Sequence[TaughtExample]] = None,
+    published_taught: Optional[Sequence[TaughtExample]] = None,
+) -> Verdict:
+    """Whether ``candidate`` may replace ``published`` (module docstring); ``taught`` and
+    ``published_taught`` are the taught examples each was trained with (None: not known)."""
     reasons: List[str] = []
     if candidate.macro_f1 < MIN_MACRO_F1:
         reasons.append(f"macro-F1 {candidate.macro_f1:.4f} di bawah target {MIN_MACRO_F1}")
@@ -125,14 +250,19 @@ def verdict(candidate: Scores, published: Optional[Scores]) -> Verdict:
             f"recall darurat {emergency['recall']:.3f} di bawah {MIN_DARURAT_RECALL} (ada keadaan darurat yang terlewat)"
         )
     worse: List[Worse] = []
+    explained = False
     if published is not None:
+        explained = bool(candidate.predictions) and bool(published.predictions)
         if candidate.macro_f1 < published.macro_f1:
             reasons.append(f"macro-F1 turun dari {published.macro_f1:.4f} ke {candidate.macro_f1:.4f}")
         for name, row in sorted(published.intents.items()):
             after = candidate.intents.get(name, {}).get("f1-score", 0.0)
             if after < row["f1-score"]:
-                worse.append(Worse(name, row["f1-score"], after))
-    return Verdict(not reasons, reasons, worse)
+                flips = _flips(name, candidate, published)
+                worse.append(
+                    Worse(name, row["f1-score"], after, flips, _suspects(flips, taught, published_taught))
+                )
+    return Verdict(not reasons, reasons, worse, explained)
 
 
 # -- the store ------------------------------------------------------------------------------
@@ -145,6 +275,7 @@ class Candidate:
     scores: Optional[Scores]
     verdict: Optional[Verdict]
     error: Optional[str]  # a training or evaluation that failed, and why
+    taught: Optional[List[TaughtExample]] = None  # what staff had taught when it was trained
 
     @property
     def path(self) -> Path:
@@ -178,8 +309,39 @@ def _verdict_dict(value: Verdict) -> Dict[str, Any]:
     return {
         "publishable": value.publishable,
         "reasons": value.reasons,
-        "worse": [{"intent": w.intent, "before": w.before, "after": w.after} for w in value.worse],
+        "explained": value.explained,
+        "worse": [
+            {
+                "intent": w.intent,
+                "before": w.before,
+                "after": w.after,
+                "flips": [flip.as_dict() for flip in w.flips],
+                "suspects": {name: [t.as_dict() for t in found] for name, found in w.suspects.items()},
+            }
+            for w in value.worse
+        ],
     }
+
+
+def _verdict_from_dict(raw: Dict[str, Any]) -> Verdict:
+    return Verdict(
+        raw["publishable"],
+        list(raw["reasons"]),
+        [
+            Worse(
+                w["intent"],
+                w["before"],
+                w["after"],
+                [Flip.from_dict(flip) for flip in w.get("flips") or []],
+                {
+                    name: [TaughtExample.from_dict(t) for t in found]
+                    for name, found in (w.get("suspects") or {}).items()
+                },
+            )
+            for w in raw["worse"]
+        ],
+        bool(raw.get("explained")),
+    )
 
 
 def register(
@@ -189,9 +351,11 @@ def register(
     actor: str,
     *,
     error: Optional[str] = None,
+    taught: Optional[Sequence[TaughtExample]] = None,
 ) -> Candidate:
     """Store a trained model with its evaluation and verdict against the published model (or a
-    failed run with its reason, which publishes nothing)."""
+    failed run with its reason, which publishes nothing); ``taught``: the taught examples it was
+    trained with, kept to explain a later candidate's drops."""
     folder = _candidate_dir(candidate_id)
     folder.mkdir(parents=True, exist_ok=True)
     etag = ""
@@ -201,9 +365,14 @@ def register(
             shutil.copyfile(model, target)
         etag = file_etag(target)
     current = published()
-    judged = (
-        verdict(scores, current.scores if current else None) if scores is not None and error is None else None
-    )
+    judged = None
+    if scores is not None and error is None:
+        judged = verdict(
+            scores,
+            current.scores if current else None,
+            taught=taught,
+            published_taught=current.taught if current else None,
+        )
     _write_json(
         folder / EVALUATION_FILE,
         {
@@ -213,6 +382,7 @@ def register(
             "scores": scores.as_dict() if scores else None,
             "verdict": _verdict_dict(judged) if judged else None,
             "error": error,
+            "taught": None if taught is None else [t.as_dict() for t in taught],
         },
     )
     return get(candidate_id)
@@ -224,21 +394,16 @@ def get(candidate_id: str) -> Candidate:
     if value is None:
         raise RegistryError("Model tidak dikenal.")
     raw = value.get("verdict")
-    judged = None
-    if raw is not None:
-        judged = Verdict(
-            raw["publishable"],
-            list(raw["reasons"]),
-            [Worse(w["intent"], w["before"], w["after"]) for w in raw["worse"]],
-        )
+    taught = value.get("taught")
     return Candidate(
         candidate_id,
         value["created_at"],
         value["created_by"],
         value.get("etag") or "",
         Scores.from_dict(value["scores"]) if value.get("scores") else None,
-        judged,
+        _verdict_from_dict(raw) if raw is not None else None,
         value.get("error"),
+        None if taught is None else [TaughtExample.from_dict(t) for t in taught],
     )
 
 

@@ -6,11 +6,13 @@ Steps, each a command the project already uses:
 
 1. ``rasa train`` of the project's domain, data and config into a scratch folder (Rasa runs in
    its own process: the domain core never imports it);
-2. ``rasa test nlu`` of that model on the held-out set (``tests/nlu/holdout.yml``), as
-   ``scripts/evaluate_nlu.py`` does;
-3. the scores and the verdict against the published model go to the model store
-   (``layanwarga.model_registry.register``). Nothing is published here: staff publish a
-   candidate whose verdict allows it, from the dashboard.
+2. ``rasa test nlu --successes`` of that model on the held-out set (``tests/nlu/holdout.yml``),
+   as ``scripts/evaluate_nlu.py`` does, read with the same reader (``layanwarga.nlu_report``);
+3. the scores, every held-out message's prediction, the taught examples it was trained with
+   (``data/nlu/diajarkan.yml``) and the verdict against the published model go to the model
+   store (``layanwarga.model_registry.register``): the predictions and taught examples are what
+   explains a later candidate's drops. Nothing is published here: staff publish a candidate whose
+   verdict allows it, from the dashboard.
 
 A run that fails (training or evaluation) is registered with the end of its log as the reason and
 leaves the published model untouched.
@@ -19,7 +21,6 @@ leaves the published model untouched.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import subprocess
@@ -28,8 +29,9 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from . import model_registry
+from . import model_registry, teaching
 from .config import PROJECT_ROOT
+from .nlu_report import REPORT_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,18 @@ def _run(command: List[str], cwd: Path, log: Path) -> Optional[str]:
     return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-LOG_TAIL:])
 
 
+def taught_snapshot(root: Path, data: str) -> List[model_registry.TaughtExample]:
+    """The taught examples a training of ``root``'s ``data`` folder learns from: the taught
+    file's (``layanwarga.teaching``), none when that file is not in the data trained on."""
+    taught_file = teaching.Project(root=root, writes=False).taught_file
+    if not taught_file.resolve().is_relative_to((root / data).resolve()):
+        return []
+    return [
+        model_registry.TaughtExample(entry.intent, entry.text, entry.added_by, entry.added_at)
+        for entry in teaching.taught_examples(taught_file)
+    ]
+
+
 def train_candidate(
     *,
     root: Path = PROJECT_ROOT,
@@ -90,6 +104,7 @@ def train_candidate(
             "candidate",
         ]
         command += ["--nlu", data] if nlu_only else ["--domain", domain, "--data", data]
+        taught = taught_snapshot(root, data)  # read before training: what this model learns
         failure = _run(command, root, work / "train.log")
         model = work / "candidate.tar.gz"
         if failure is None and not model.is_file():
@@ -101,20 +116,30 @@ def train_candidate(
             )
         results = work / "results"
         failure = _run(
-            [_rasa(), "test", "nlu", "--nlu", holdout, "--model", str(model), "--out", str(results)],
+            [
+                _rasa(),
+                "test",
+                "nlu",
+                "--nlu",
+                holdout,
+                "--model",
+                str(model),
+                "--out",
+                str(results),
+                "--successes",
+            ],
             root,
             work / "test.log",
         )
-        report = results / "intent_report.json"
-        if failure is None and not report.is_file():
+        if failure is None and not (results / REPORT_FILE).is_file():
             failure = "rasa test nlu tidak menghasilkan laporan."
         if failure is not None:
             logger.error("Evaluating candidate %s failed:\n%s", candidate_id, failure)
             return model_registry.register(
                 candidate_id, None, None, actor, error=f"Evaluasi gagal:\n{failure}"
             )
-        scores = model_registry.Scores.from_intent_report(json.loads(report.read_text(encoding="utf-8")))
-        return model_registry.register(candidate_id, model, scores, actor)
+        scores = model_registry.Scores.from_results(results)
+        return model_registry.register(candidate_id, model, scores, actor, taught=taught)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -8,10 +8,18 @@ A decision on a group of the review queue (``layanwarga.review_queue``) is one o
 - ``out_of_scope``: the message becomes an example of the contract's ``out_of_scope`` intent;
 - ``ignore``: nothing is written; the group leaves the queue for good.
 
+An example may mark entities in Rasa's own annotation syntax, ``[teks](entitas)`` (also
+``[teks](entitas:nilai)`` and ``[teks]{"entity": "entitas", "value": "nilai"}`` for a synonym, as
+the project's data writes them): the dashboard's script writes it when staff select words and
+press "Tandai sebagai <entitas>", staff without JavaScript type it (``parse_annotated``).
+
 An example is refused, with the reason in Bahasa Indonesia, when its intent is not in the domain
 (``domain/*.yml``), when it is empty, only emoji or symbols, longer than WhatsApp lets a citizen
-write (4,096 UTF-16 units, ``whatsapp.messages.TEXT_LIMIT``), or holds HTML; when the training
-data already has it (the same normalised words, ``review_queue.group_key``: in the same intent a
+write (4,096 UTF-16 units, ``whatsapp.messages.TEXT_LIMIT``), or holds HTML; when an annotation
+names an entity the domain does not declare, is empty, nested, cuts a word in two (Rasa would
+drop it from training as misaligned with the tokens) or is not well-formed (a ``[`` or ``]``
+without its pair, ``[teks]`` without ``(entitas)``); when the training data already has it (the
+same normalised words of its plain text, ``review_queue.group_key``: in the same intent a
 duplicate, in another a contradiction, which ``rasa data validate`` also refuses); and when it is
 a message of the held-out set (``tests/nlu/holdout.yml``, never used for training: docs/
 nlu-training-data.md), compared the same way so a near copy is refused too.
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import logging
 import os
 import re
@@ -38,7 +47,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Collection, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import yaml
 from sqlalchemy import select
@@ -119,15 +128,26 @@ class Project:
 
 
 # -- reading the project's data without Rasa --------------------------------------------------
-def domain_intents(project: Project) -> List[str]:
-    """The intents the domain declares (``domain/*.yml``), those a citizen's text may mean."""
+def _declared(project: Project, key: str) -> List[str]:
+    """The names the domain (``domain/*.yml``) lists under ``key``, in file order, once each
+    (an entry is a name, or a one-key mapping of a name to its options)."""
     found: List[str] = []
     for path in sorted((project.root / "domain").glob("*.yml")):
-        for entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("intents") or []:
+        for entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(key) or []:
             name = next(iter(entry)) if isinstance(entry, dict) else str(entry)
-            if name not in found and name not in NOT_TEACHABLE:
+            if name not in found:
                 found.append(name)
     return found
+
+
+def domain_intents(project: Project) -> List[str]:
+    """The intents the domain declares (``domain/*.yml``), those a citizen's text may mean."""
+    return [name for name in _declared(project, "intents") if name not in NOT_TEACHABLE]
+
+
+def domain_entities(project: Project) -> List[str]:
+    """The entities the domain declares (``domain/*.yml``), those an example may mark."""
+    return _declared(project, "entities")
 
 
 def _plain(example: str) -> str:
@@ -155,6 +175,32 @@ def examples_of(path: Path) -> Iterable[Tuple[str, str]]:
                     yield intent, _plain(text)
 
 
+class Taught(NamedTuple):
+    intent: str
+    text: str  # as written, with its entity annotations
+    added_by: str
+    added_at: str
+
+
+def taught_examples(path: Path) -> List[Taught]:
+    """Every example of the taught file ``path`` (``render``'s layout), with who added it and
+    when (empty for an example someone added by hand without them)."""
+    found: List[Taught] = []
+    for intent, entries in _taught(path).items():
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("text"), str):
+                metadata = entry.get("metadata") or {}
+                found.append(
+                    Taught(
+                        intent,
+                        entry["text"],
+                        str(metadata.get("ditambahkan_oleh") or ""),
+                        str(metadata.get("ditambahkan_pada") or ""),
+                    )
+                )
+    return found
+
+
 def training_keys(project: Project) -> Dict[str, str]:
     """Normalised example -> its intent, over every file of ``data/nlu``."""
     keys: Dict[str, str] = {}
@@ -171,18 +217,142 @@ def holdout_keys(project: Project) -> set:
 
 
 # -- checking --------------------------------------------------------------------------------
-def check_text(text: str) -> str:
-    """``text`` as an example, or ``AnnotationRefused`` saying what is wrong with it."""
+@dataclass(frozen=True)
+class Span:
+    """An entity an example marks: its words, and where they are in the plain text."""
+
+    text: str
+    entity: str
+    start: int
+    end: int
+    value: Optional[str] = None  # a synonym's value, when the annotation gives one
+
+
+_HOW = "Tandai entitas dengan [teks](nama_entitas), misalnya [sktm](layanan)."
+_DICT_KEYS = frozenset({"entity", "value"})
+
+
+def _label(raw: str, entities: Collection[str], words: str) -> Tuple[str, Optional[str]]:
+    """The entity and value of an annotation's label: ``entitas`` or ``entitas:nilai`` between
+    round brackets, or Rasa's JSON form between curly ones (``raw`` with its brackets)."""
+    value: Optional[str] = None
+    if raw.startswith("("):
+        name, colon, given = raw[1:-1].partition(":")
+        name = name.strip()
+        if colon:
+            value = given.strip()
+            if not value:
+                raise AnnotationRefused(
+                    f"Nilai untuk [{words}]({name}:…) kosong. Tulis nilainya setelah titik dua."
+                )
+    else:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        if (
+            not isinstance(parsed, dict)
+            or not set(parsed) <= _DICT_KEYS
+            or not all(isinstance(v, str) for v in parsed.values())
+            or "entity" not in parsed
+        ):
+            raise AnnotationRefused(
+                f"Tanda entitas [{words}]{raw} tidak dikenali. Tulis [teks](nama_entitas) atau "
+                '[teks]{"entity": "nama_entitas", "value": "nilai"}.'
+            )
+        name = parsed["entity"].strip()
+        if "value" in parsed:
+            value = parsed["value"].strip()
+            if not value:
+                raise AnnotationRefused(f'Nilai untuk [{words}] kosong. Isi "value" atau hapus saja.')
+    if name not in entities:
+        known = ", ".join(entities) or "(tidak ada)"
+        raise AnnotationRefused(
+            f"Entitas '{name}' pada [{words}] tidak ada di domain asisten. Pilih salah satu: {known}."
+        )
+    return name, value
+
+
+def parse_annotated(text: str, entities: Collection[str]) -> Tuple[str, str, List[Span]]:
+    """(the example written the canonical way, its plain text, its spans), or
+    ``AnnotationRefused`` saying which annotation is wrong and how to write it (module
+    docstring). Spaces just inside the brackets move outside them (``[ sktm ]`` marks ``sktm``)."""
+    written: List[str] = []
+    plain: List[str] = []
+    spans: List[Span] = []
+    at = 0
+    while at < len(text):
+        char = text[at]
+        if char == "]":
+            raise AnnotationRefused(f"Ada tanda ']' tanpa pasangan '['. {_HOW}")
+        if char != "[":
+            written.append(char)
+            plain.append(char)
+            at += 1
+            continue
+        close = text.find("]", at + 1)
+        if close < 0:
+            raise AnnotationRefused(f"Ada tanda '[' tanpa pasangan ']'. {_HOW}")
+        inner = text[at + 1 : close]
+        if "[" in inner:
+            raise AnnotationRefused(
+                f"Tanda entitas tidak boleh bertumpuk: [{inner}]. Satu kata hanya untuk satu entitas."
+            )
+        words = inner.strip()
+        opener = text[close + 1 : close + 2]
+        closer = {"(": ")", "{": "}"}.get(opener)
+        end = text.find(closer, close + 2) if closer else -1
+        if closer and end < 0:
+            raise AnnotationRefused(f"Kurung setelah [{inner}] belum ditutup dengan '{closer}'. {_HOW}")
+        if end < 0:
+            raise AnnotationRefused(
+                f"Setelah [{inner}] harus ada nama entitas dalam kurung, misalnya [{words or 'teks'}](layanan). "
+                "Hapus kurung sikunya bila bagian itu bukan entitas."
+            )
+        if not words:
+            raise AnnotationRefused("Ada tanda entitas yang kosong: [](…). Tandai sedikitnya satu kata.")
+        entity, value = _label(text[close + 1 : end + 1], entities, words)
+        # Spaces just inside the brackets go outside them, unless a space is already there.
+        lead = inner[: len(inner) - len(inner.lstrip())]
+        trail = inner[len(inner.rstrip()) :]
+        previous = plain[-1][-1:] if plain else ""
+        following = text[end + 1 : end + 2]
+        if (not lead and previous.isalnum() and words[0].isalnum()) or (
+            not trail and following.isalnum() and words[-1].isalnum()
+        ):
+            raise AnnotationRefused(
+                f"Tanda [{words}] memotong sebuah kata. Tandai kata yang utuh, termasuk huruf di sebelahnya."
+            )
+        lead = lead if previous and not previous.isspace() else ""
+        trail = trail if following and not following.isspace() else ""
+        if value is None:
+            label = f"({entity})"
+        elif opener == "(":
+            label = f"({entity}:{value})"
+        else:
+            label = json.dumps({"entity": entity, "value": value}, ensure_ascii=False)
+        start = sum(len(part) for part in plain) + len(lead)
+        written.append(f"{lead}[{words}]{label}{trail}")
+        plain.append(f"{lead}{words}{trail}")
+        spans.append(Span(words, entity, start, start + len(words), value))
+        at = end + 1
+    return "".join(written), "".join(plain), spans
+
+
+def check_text(text: str, entities: Collection[str] = ()) -> str:
+    """``text`` as an example (its entity annotations written the canonical way), or
+    ``AnnotationRefused`` saying what is wrong with it; ``entities``: those it may mark."""
     text = " ".join((text or "").split())
     if not text:
         raise AnnotationRefused("Contoh kosong. Tulis kalimat seperti yang diketik warga.")
-    if not any(ch.isalnum() for ch in text):
-        raise AnnotationRefused("Contoh hanya berisi emoji atau simbol. Tulis dengan kata-kata.")
-    if units(text) > TEXT_LIMIT:
-        raise AnnotationRefused(f"Contoh lebih panjang dari batas pesan WhatsApp ({TEXT_LIMIT} karakter).")
     if _HTML.search(text) or html.unescape(text) != text:
         raise AnnotationRefused("Contoh berisi kode HTML. Tulis teks biasa seperti pesan WhatsApp warga.")
-    if text.startswith("/"):
+    text, plain, _ = parse_annotated(text, entities)
+    if not any(ch.isalnum() for ch in plain):
+        raise AnnotationRefused("Contoh hanya berisi emoji atau simbol. Tulis dengan kata-kata.")
+    if units(plain) > TEXT_LIMIT:
+        raise AnnotationRefused(f"Contoh lebih panjang dari batas pesan WhatsApp ({TEXT_LIMIT} karakter).")
+    if plain.startswith("/"):
         raise AnnotationRefused(
             "Contoh tidak boleh diawali garis miring (itu perintah tombol, bukan ketikan warga)."
         )
@@ -196,8 +366,8 @@ def check_example(project: Project, intent: str, text: str) -> str:
         raise AnnotationRefused(
             f"Intent '{intent}' tidak ada di domain asisten. Pilih salah satu yang tersedia."
         )
-    text = check_text(text)
-    key = group_key(text)
+    text = check_text(text, domain_entities(project))
+    key = group_key(_plain(text))
     if key in holdout_keys(project):
         raise AnnotationRefused(
             "Kalimat ini (atau yang hampir sama) ada di set uji tersisih (tests/nlu/holdout.yml), "
@@ -223,7 +393,12 @@ def _taught(path: Path) -> Dict[str, List[Dict[str, Any]]]:
     if not path.is_file():
         return by_intent
     for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-        by_intent.setdefault(item["intent"], []).extend(item.get("examples") or [])
+        examples = item.get("examples") or []
+        if isinstance(examples, str):  # a block someone wrote by hand: one "- text" a line
+            examples = [
+                {"text": line.strip()[2:]} for line in examples.splitlines() if line.strip().startswith("- ")
+            ]
+        by_intent.setdefault(item["intent"], []).extend(examples)
     return by_intent
 
 

@@ -262,15 +262,13 @@ def render(
 
 def quality_lines() -> List[str]:
     """Held-out figures from the last `scripts/evaluate_nlu.py` run, if there is one."""
-    import json
+    from layanwarga.nlu_report import per_intent_scores, read_report
 
-    report_file = ROOT / "results" / "nlu" / "intent_report.json"
-    if not report_file.exists():
+    try:
+        report = read_report(ROOT / "results" / "nlu")
+    except FileNotFoundError:
         return []
-    report = json.loads(report_file.read_text(encoding="utf-8"))
-    rows = {
-        k: v for k, v in report.items() if isinstance(v, dict) and v.get("support", 0) > 0 and "avg" not in k
-    }
+    rows = per_intent_scores(report)
     if not rows:
         return []
     macro = sum(r["f1-score"] for r in rows.values()) / len(rows)

@@ -35,13 +35,15 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from layanwarga.nlu_report import per_intent_scores, predictions, read_report  # noqa: E402
 
 DEFAULT_SPACY_DIR = "var/spacy-id"
 RASA_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
@@ -106,25 +108,8 @@ def test_nlu(model: Path, holdout: str, out_dir: Path) -> float:
     return run(cmd, out_dir / "test.log")
 
 
-def per_intent_scores(report: Dict) -> Dict[str, Dict[str, float]]:
-    """Rows of Rasa's intent_report.json that are real held-out intents (support > 0)."""
-    skip = {"accuracy", "macro avg", "weighted avg", "micro avg"}
-    return {
-        name: row
-        for name, row in report.items()
-        if name not in skip and isinstance(row, dict) and row.get("support", 0) > 0
-    }
-
-
 def confusions(out_dir: Path) -> Counter:
-    pairs: Counter = Counter()
-    errors_file = out_dir / "intent_errors.json"
-    if errors_file.exists():
-        for error in json.loads(errors_file.read_text(encoding="utf-8")):
-            gold = error.get("intent")
-            predicted = (error.get("intent_prediction") or {}).get("name")
-            pairs[(gold, predicted)] += 1
-    return pairs
+    return Counter((p.intent, p.predicted) for p in predictions(out_dir) if not p.correct)
 
 
 def fallback_threshold(config_path: Path) -> Optional[float]:
@@ -138,14 +123,7 @@ def fallback_threshold(config_path: Path) -> Optional[float]:
 
 
 def count_below(out_dir: Path, threshold: float) -> int:
-    count = 0
-    for name in ("intent_successes.json", "intent_errors.json"):
-        path = out_dir / name
-        if path.exists():
-            for row in json.loads(path.read_text(encoding="utf-8")):
-                confidence = (row.get("intent_prediction") or {}).get("confidence") or 0.0
-                count += confidence < threshold
-    return count
+    return sum((p.confidence or 0.0) < threshold for p in predictions(out_dir))
 
 
 def ensure_confusion_png(out_dir: Path) -> Optional[Path]:
@@ -153,13 +131,8 @@ def ensure_confusion_png(out_dir: Path) -> Optional[Path]:
     png = out_dir / "intent_confusion_matrix.png"
     if png.exists() and png.stat().st_size > 0:
         return png
-    predictions = []
-    for name in ("intent_successes.json", "intent_errors.json"):
-        path = out_dir / name
-        if path.exists():
-            for row in json.loads(path.read_text(encoding="utf-8")):
-                predictions.append((row.get("intent"), (row.get("intent_prediction") or {}).get("name")))
-    if not predictions:
+    pairs = [(p.intent, p.predicted) for p in predictions(out_dir)]
+    if not pairs:
         return None
     import matplotlib
 
@@ -167,7 +140,7 @@ def ensure_confusion_png(out_dir: Path) -> Optional[Path]:
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    gold, predicted = zip(*predictions)
+    gold, predicted = zip(*pairs)
     labels = sorted(set(gold) | set(predicted))
     figure, axis = plt.subplots(figsize=(16, 16))
     ConfusionMatrixDisplay.from_predictions(
@@ -214,7 +187,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         )
     test_seconds = test_nlu(model, args.holdout, out_dir)
 
-    report = json.loads((out_dir / "intent_report.json").read_text(encoding="utf-8"))
+    report = read_report(out_dir)
     rows = per_intent_scores(report)
     macro_f1 = sum(row["f1-score"] for row in rows.values()) / len(rows)
     support = sum(int(row["support"]) for row in rows.values())

@@ -25,6 +25,10 @@ from layanwarga import model_registry, retrain, teaching
 logger = logging.getLogger(__name__)
 bp = Blueprint("models", __name__)
 TOKEN_ENV_VAR = "LAYANWARGA_MODEL_TOKEN"
+# Why an intent got worse: at most this many flipped held-out messages per intent, and taught
+# examples per suspected intent, on the page (the evaluation record keeps them all).
+MAX_FLIPS_SHOWN = 10
+MAX_SUSPECTS_SHOWN = 5
 
 
 @bp.route("/model/layanwarga.tar.gz")
@@ -56,6 +60,8 @@ def index() -> Any:
         current=current,
         running=running,
         history=list(reversed(model_registry.state()["history"]))[:20],
+        max_flips=MAX_FLIPS_SHOWN,
+        max_suspects=MAX_SUSPECTS_SHOWN,
     )
 
 

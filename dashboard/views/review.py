@@ -53,7 +53,8 @@ def _group_page(key: str, error: Optional[str] = None, form: Optional[Any] = Non
         }
         for item in sorted(found.items, key=lambda item: item.at, reverse=True)
     ]
-    intents = teaching.top_intents(teaching.domain_intents(teaching.Project()), found.guesses)
+    project = teaching.Project()
+    intents = teaching.top_intents(teaching.domain_intents(project), found.guesses)
     return render_template(
         "review_group.html",
         group=found,
@@ -61,10 +62,11 @@ def _group_page(key: str, error: Optional[str] = None, form: Optional[Any] = Non
         lines=lines,
         sender=mask(latest.sender),
         intents=intents,
+        entities=teaching.domain_entities(project),
         decisions=teaching.DECISIONS,
         error=error,
         form=form or {},
-        project_writes=teaching.Project().writable(),
+        project_writes=project.writable(),
     ), status
 
 

@@ -1,7 +1,9 @@
 """Retraining with a real (small) model (issue 27, item 3): ``layanwarga.retrain`` trains with
 ``rasa train``, evaluates with ``rasa test nlu`` on the held-out set and registers the candidate;
-a candidate that misses emergencies is refused, a broken training run publishes nothing and says
-why. The model is tests/fixtures/small_model (seconds to train); the commands are the project's."""
+a candidate that misses emergencies is refused and says which held-out messages it now misreads
+and which taught examples are new since the published model; a broken training run publishes
+nothing and says why. The model is tests/fixtures/small_model (seconds to train); the commands
+are the project's."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from layanwarga import model_registry, retrain
+from layanwarga import model_registry, retrain, teaching
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "small_model"
 pytestmark = pytest.mark.slow
@@ -36,11 +38,33 @@ def test_a_candidate_that_stops_recognising_emergencies_is_refused(project: Path
     assert first.path.is_file() and first.etag == model_registry.file_etag(first.path)
     assert first.verdict.publishable, first.verdict.reasons
     model_registry.publish(first.id, "staf:konten")
-    # Someone's edit loses the emergency examples: the classifier never says darurat again.
+    assert first.taught == [] and len(first.scores.predictions) == 6  # every held-out message
+    # Someone's edit loses the emergency examples: the classifier never says darurat again; and
+    # staff taught a greeting and a flood report meanwhile.
     (project / "data" / "darurat.yml").unlink()
+    taught = teaching.Project(project).taught_file
+    taught.parent.mkdir(parents=True, exist_ok=True)
+    taught.write_text(
+        teaching.render(
+            {
+                "greet": [{"text": "halo selamat pagi"}],
+                "lapor_banjir": [{"text": "air got naik ke jalan"}],
+            }
+        ),
+        encoding="utf-8",
+    )
     second = train(project)
     assert second.verdict is not None and not second.verdict.publishable
     assert any("recall darurat" in reason for reason in second.verdict.reasons)
+    [darurat] = [w for w in second.verdict.worse if w.intent == "darurat"]
+    assert sorted(flip.text for flip in darurat.flips) == ["kebakaran di gang", "tolong ada kecelakaan"]
+    assert all(flip.predicted in ("greet", "lapor_banjir") for flip in darurat.flips)
+    for flip in darurat.flips:
+        [suspect] = darurat.suspects[flip.predicted]
+        assert suspect.intent == flip.predicted and suspect.text in (
+            "halo selamat pagi",
+            "air got naik ke jalan",
+        )
     with pytest.raises(model_registry.RegistryError, match="recall darurat"):
         model_registry.publish(second.id, "staf:konten")
     assert model_registry.published().id == first.id

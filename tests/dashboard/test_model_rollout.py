@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from dashboard.views.models import TOKEN_ENV_VAR
 from layanwarga import model_registry
 from layanwarga.model_registry import Scores
-from tests.core.test_model_registry import report
+from tests.core.test_model_registry import published_and_refused, report
 from tests.dashboard.support import World, csrf, free_port, login, make_user
 
 TOKEN = "rahasia-model-123"
@@ -107,3 +107,21 @@ def test_the_page_refuses_a_candidate_that_misses_an_emergency_and_names_worse_i
     )
     assert answer.status_code == 302 and model_registry.published().id == good.id
     assert "Terbitkan" not in page.split(bad.id, 1)[1]  # no publish button on a refused candidate
+    # The published model was evaluated before every held-out message's prediction was kept.
+    assert "Rincian per pesan uji tidak tersedia" in page
+
+
+def test_the_page_says_why_an_intent_got_worse(app: Flask, world: World, store: Path, tmp_path: Path) -> None:
+    make_user("konten", "konten")
+    _, refused = published_and_refused(tmp_path)
+    page = login(app, "konten").get("/konten/model").get_data(as_text=True)
+    entry = page.split(f'data-model="{refused.id}"', 1)[1]
+    assert "Tidak dapat diterbitkan" in entry
+    assert (
+        "“got mampet air naik” (contoh lapor_banjir) kini dibaca <strong>greet</strong>, keyakinan 62,0%"
+        in entry
+    )
+    assert "contoh yang baru diajarkan untuk <strong>greet</strong>" in entry
+    assert "“air naik lagi ya min” · staf:konten · 2026-12-07" in entry
+    assert "halo min" not in entry  # taught before the published model: not the cause
+    assert "jalan berlubang dalam" not in entry  # the published model read it wrong too

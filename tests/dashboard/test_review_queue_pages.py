@@ -169,6 +169,21 @@ def test_content_staff_annotate_a_group_and_bad_input_comes_back_with_the_reason
         },
     )
     assert refused.status_code == 400 and "HTML" in refused.get_data(as_text=True)
+    # An entity marked by hand (or by the page's script) must be one of the domain's.
+    assert 'src="/static/annotate.js"' in page and '<option value="layanan">' in page
+    refused = client.post(
+        "/konten/tinjauan/anotasi",
+        data={
+            "kunci": key,
+            "keputusan": "intent",
+            "intent": "lapor_lampu_padam",
+            "contoh": "[pju](lampu) gang kenari byarpet",
+            "csrf_token": token,
+        },
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "pada [pju] tidak ada di domain asisten" in html
+    assert "[pju](lampu) gang kenari byarpet</textarea>" in html  # kept as typed
     saved = client.post(
         "/konten/tinjauan/anotasi",
         data={
