@@ -43,7 +43,14 @@ os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from layanwarga.nlu_report import per_intent_scores, predictions, read_report  # noqa: E402
+from layanwarga.nlu_report import (  # noqa: E402
+    MIN_DARURAT_RECALL,
+    MIN_INTENT_F1,
+    MIN_MACRO_F1,
+    per_intent_scores,
+    predictions,
+    read_report,
+)
 
 DEFAULT_SPACY_DIR = "var/spacy-id"
 RASA_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
@@ -159,9 +166,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--holdout", default="tests/nlu/holdout.yml")
     parser.add_argument("--out", default="results/nlu")
     parser.add_argument("--models-dir", default="models", help="where a trained model goes")
-    parser.add_argument("--min-macro-f1", type=float, default=0.95)
-    parser.add_argument("--min-intent-f1", type=float, default=0.85)
-    parser.add_argument("--min-darurat-recall", type=float, default=1.0)
+    parser.add_argument("--min-macro-f1", type=float, default=MIN_MACRO_F1)
+    parser.add_argument("--min-intent-f1", type=float, default=MIN_INTENT_F1)
+    parser.add_argument("--min-darurat-recall", type=float, default=MIN_DARURAT_RECALL)
     args = parser.parse_args(argv)
 
     from nlu_components.spacy_model import ensure_blank_model
