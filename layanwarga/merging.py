@@ -20,8 +20,9 @@ import logging
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import notifications, numbering, states, supporters, tickets
 from .config import Institution
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 UNDO_WINDOW = dt.timedelta(days=1)
 KIND_MERGE = "gabung"
+MERGED_INTO = "merged_into"  # the key of ``Ticket.details`` naming the survivor
 
 
 class MergeError(Exception):
@@ -178,7 +180,7 @@ def merge(
     )
     duplicate.details = {
         **(duplicate.details or {}),
-        "merged_into": survivor.number,
+        MERGED_INTO: survivor.number,
         "merged_at": moment.isoformat(),
     }
     change_id = duplicate.history[-1].id
@@ -202,7 +204,13 @@ def merge(
 
 
 def merged_into(ticket: Ticket) -> Optional[str]:
-    return (ticket.details or {}).get("merged_into")
+    return (ticket.details or {}).get(MERGED_INTO)
+
+
+def is_merged() -> ColumnElement:
+    """SQL: the ticket is closed as a duplicate merged into another (``merged_into`` in SQL),
+    not rejected, though its state is ``ditolak``."""
+    return and_(Ticket.state == states.DITOLAK, Ticket.details[MERGED_INTO].as_string().is_not(None))
 
 
 def undo_open(ticket: Ticket, now: Optional[dt.datetime] = None) -> bool:
@@ -268,7 +276,7 @@ def split(
     duplicate.rejection_reason = None
     duplicate.updated_at = moment
     details = dict(duplicate.details or {})
-    details.pop("merged_into", None)
+    details.pop(MERGED_INTO, None)
     details.pop("merged_at", None)
     duplicate.details = details
     session.flush()
