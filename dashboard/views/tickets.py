@@ -50,7 +50,7 @@ from layanwarga.models import (
     utcnow,
 )
 from layanwarga.nik import mask
-from layanwarga.staff import ROLE_ADMIN, ROLE_CONTENT, ROLE_OPD, agencies, audit
+from layanwarga.staff import ROLE_CONTENT, ROLE_OPD, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
 from .. import agency_names, inbox, localtime, permissions, ticket_details
@@ -409,7 +409,7 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
         "identity": identity,
         "supporters": backers,
         "merged_into": merging.merged_into(ticket),
-        "may_merge": user.role == ROLE_ADMIN and ticket.kind == KIND_COMPLAINT,
+        "may_merge": permissions.may_merge(session, user, ticket),
         "undo_open": merging.undo_open(ticket),
         "hidden_identity": hide,
         "nik": nik,
@@ -526,12 +526,21 @@ def act(number: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/tiket/<number>/gabung", methods=["POST"])
 def merge(number: str):  # type: ignore[no-untyped-def]
-    """Merge this complaint (a duplicate) into the one whose number the clerk typed."""
+    """Merge this complaint (a duplicate) into the one whose number the clerk typed: both must be
+    complaints the clerk may act on (``permissions.may_merge``)."""
     user: StaffUser = g.user
     target = (request.form.get("ke") or "").strip()
     try:
         with session_scope(write=True) as session:
-            result = merging.merge(get_institution(), session, number, target, user.actor)
+            _load(session, number)
+            result = merging.merge(
+                get_institution(),
+                session,
+                number,
+                target,
+                user.actor,
+                allowed=lambda ticket: permissions.may_merge(session, user, ticket),
+            )
             audit(session, user.actor, "gabung_aduan", target=f"{result.duplicate}->{result.survivor}")
     except merging.MergeError as exc:
         flash(str(exc), "error")
@@ -551,7 +560,15 @@ def split(number: str):  # type: ignore[no-untyped-def]
     reason = _form_text("alasan")
     try:
         with session_scope(write=True) as session:
-            result = merging.split(get_institution(), session, number, user.actor, reason)
+            _load(session, number)
+            result = merging.split(
+                get_institution(),
+                session,
+                number,
+                user.actor,
+                reason,
+                allowed=lambda ticket: permissions.may_merge(session, user, ticket),
+            )
             audit(session, user.actor, "pisah_aduan", target=f"{result.duplicate}<-{result.survivor}")
     except merging.MergeError as exc:
         flash(str(exc), "error")
