@@ -2,8 +2,9 @@
 by hiding buttons.
 
 - admin: every ticket and request, every action;
-- OPD staff: complaints forwarded to their OPD (routed there now and forwarded at least once);
-  never the identity (name, phone, WhatsApp id) of an anonymous reporter;
+- OPD staff: complaints forwarded to their OPD (routed there now and forwarded at least once),
+  including merging a duplicate among those (``may_merge``); never the identity (name, phone,
+  WhatsApp id) of an anonymous reporter;
 - letter clerks: letter requests;
 - content staff (``konten``): the review queue of messages the assistant misunderstood (issue
   27), with admins; no ticket, no live chat. The queue quotes citizens (NIKs and phone numbers
@@ -264,6 +265,18 @@ def allowed_actions(user: StaffUser, ticket: Ticket) -> Set[str]:
     return result
 
 
+def may_merge(session: Session, user: StaffUser, ticket: Ticket) -> bool:
+    """Whether ``user`` may merge ``ticket`` as a duplicate or into it as the survivor, or split
+    it again (``layanwarga.merging``): a complaint they may act on, i.e. one the ticket page
+    opens for them (``can_view``), for the deployment's admins and OPD staff (their OPD's
+    forwarded complaints). ``ROUTES`` admits no other role to the merge and split routes."""
+    if ticket.kind != KIND_COMPLAINT:
+        return False
+    if not (is_city_admin(user) or user.role == ROLE_OPD):
+        return False
+    return can_view(session, user, ticket.id)
+
+
 def agency_choices(user: StaffUser, ticket: Ticket, agencies: dict) -> Optional[list]:
     """OPD a ticket may be forwarded to by ``user`` (OPD staff pass it on, never to themselves)."""
     return [
@@ -340,9 +353,10 @@ ROUTES: Dict[str, RouteRule] = {
     "tickets.export_csv": _staff(),
     "tickets.detail": _staff(TICKET),
     "tickets.act": _staff(TICKET),
-    # Merging and splitting duplicates: the front desk, which sees every complaint.
-    "tickets.merge": _roles(ROLE_ADMIN, subject=TICKET),
-    "tickets.split": _roles(ROLE_ADMIN, subject=TICKET),
+    # Merging and splitting duplicates: the front desk, and OPD staff between complaints they may
+    # act on (may_merge, checked on both tickets).
+    "tickets.merge": _roles(ROLE_ADMIN, ROLE_OPD, subject=TICKET),
+    "tickets.split": _roles(ROLE_ADMIN, ROLE_OPD, subject=TICKET),
     "tickets.media_file": _staff(MEDIA),
     "tickets.digest_page": _roles(ROLE_ADMIN, ROLE_OPD),
     "stats.staff_stats": _staff(),

@@ -11,6 +11,9 @@ Splitting undoes exactly that: the moved supporters leave the survivor, the dupl
 to the state it had before the merge (a move out of ``ditolak`` the ordinary workflow does not
 allow, so it is written here, with its own history entry), and its citizens are told. Within
 ``UNDO_WINDOW`` after the merge it is an undo; later it needs a reason (``SplitNeedsReason``).
+
+Who may do it is the caller's rule (the dashboard's ``permissions.may_merge``), passed as
+``allowed`` and checked on both tickets under their row locks.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import notifications, numbering, states, supporters, tickets
 from .config import Institution
@@ -32,6 +36,10 @@ logger = logging.getLogger(__name__)
 
 UNDO_WINDOW = dt.timedelta(days=1)
 KIND_MERGE = "gabung"
+MERGED_INTO = "merged_into"  # the key of ``Ticket.details`` naming the survivor
+
+# Which tickets the caller may act on (the dashboard's permission rule); None: every ticket.
+Allowed = Optional[Callable[[Ticket], bool]]
 
 
 class MergeError(Exception):
@@ -50,7 +58,9 @@ class MergeResult:
     notified: int
 
 
-def _complaint(session: Session, number: str) -> Ticket:
+def _complaint(session: Session, number: str, allowed: Allowed = None) -> Ticket:
+    """The complaint ``number`` names, locked; one the caller may not act on reads as unknown,
+    so the answer never says that it exists."""
     canonical = numbering.normalise(number, [numbering.COMPLAINT_PREFIX])
     ticket = (
         session.execute(
@@ -61,7 +71,7 @@ def _complaint(session: Session, number: str) -> Ticket:
         .scalars()
         .first()
     )
-    if ticket is None:
+    if ticket is None or (allowed is not None and not allowed(ticket)):
         raise MergeError(f"Aduan {number} tidak ditemukan.")
     return ticket
 
@@ -129,12 +139,14 @@ def merge(
     survivor_number: str,
     actor: str,
     now: Optional[dt.datetime] = None,
+    *,
+    allowed: Allowed = None,
 ) -> MergeResult:
     """Merge ``duplicate_number`` into ``survivor_number`` (both open complaints of the same
-    category) inside the caller's transaction. Raises ``MergeError``."""
+    category, both ``allowed``) inside the caller's transaction. Raises ``MergeError``."""
     moment = now or utcnow()
-    duplicate = _complaint(session, duplicate_number)
-    survivor = _complaint(session, survivor_number)
+    duplicate = _complaint(session, duplicate_number, allowed)
+    survivor = _complaint(session, survivor_number, allowed)
     if duplicate.id == survivor.id:
         raise MergeError("Aduan tidak dapat digabung dengan dirinya sendiri.")
     for ticket in (duplicate, survivor):
@@ -178,7 +190,7 @@ def merge(
     )
     duplicate.details = {
         **(duplicate.details or {}),
-        "merged_into": survivor.number,
+        MERGED_INTO: survivor.number,
         "merged_at": moment.isoformat(),
     }
     change_id = duplicate.history[-1].id
@@ -202,7 +214,13 @@ def merge(
 
 
 def merged_into(ticket: Ticket) -> Optional[str]:
-    return (ticket.details or {}).get("merged_into")
+    return (ticket.details or {}).get(MERGED_INTO)
+
+
+def is_merged() -> ColumnElement:
+    """SQL: the ticket is closed as a duplicate merged into another (``merged_into`` in SQL),
+    not rejected, though its state is ``ditolak``."""
+    return and_(Ticket.state == states.DITOLAK, Ticket.details[MERGED_INTO].as_string().is_not(None))
 
 
 def undo_open(ticket: Ticket, now: Optional[dt.datetime] = None) -> bool:
@@ -220,17 +238,24 @@ def split(
     actor: str,
     reason: Optional[str] = None,
     now: Optional[dt.datetime] = None,
+    *,
+    allowed: Allowed = None,
 ) -> MergeResult:
-    """Take the merged ``duplicate_number`` out of its survivor again. Raises ``MergeError``
-    (``SplitNeedsReason`` after ``UNDO_WINDOW`` without ``reason``)."""
+    """Take the merged ``duplicate_number`` out of its survivor again (both ``allowed``).
+    Raises ``MergeError`` (``SplitNeedsReason`` after ``UNDO_WINDOW`` without ``reason``)."""
     moment = now or utcnow()
-    duplicate = _complaint(session, duplicate_number)
+    duplicate = _complaint(session, duplicate_number, allowed)
     survivor_number = merged_into(duplicate)
     if not survivor_number:
         raise MergeError(f"Aduan {duplicate.number} tidak sedang digabung dengan aduan lain.")
     if not undo_open(duplicate, moment) and not (reason or "").strip():
         raise SplitNeedsReason("Penggabungan sudah lebih dari sehari: tuliskan alasan pemisahan.")
     survivor = _complaint(session, survivor_number)
+    if allowed is not None and not allowed(survivor):
+        raise MergeError(
+            f"Aduan ini digabung ke {survivor.number}, yang tidak ditangani oleh Bapak/Ibu; "
+            "silakan minta admin untuk memisahkannya."
+        )
     moved = session.execute(
         select(Supporter, Citizen)
         .join(Citizen, Citizen.id == Supporter.citizen_id)
@@ -268,7 +293,7 @@ def split(
     duplicate.rejection_reason = None
     duplicate.updated_at = moment
     details = dict(duplicate.details or {})
-    details.pop("merged_into", None)
+    details.pop(MERGED_INTO, None)
     details.pop("merged_at", None)
     duplicate.details = details
     session.flush()

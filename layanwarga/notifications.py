@@ -36,7 +36,7 @@ from . import calendar, citizens, conversation_log, feedback, states, supporters
 from .config import Institution
 from .db import session_scope
 from .formatting import format_date, format_datetime, office_hours_lines
-from .models import KIND_COMPLAINT, Citizen, MessageStatus, Notification, Ticket, utcnow
+from .models import KIND_COMPLAINT, Citizen, MessageStatus, Notification, StateChange, Ticket, utcnow
 from .models.notifications import FAILED, PENDING, SENDING, SENT
 from .unit_views import institution_for
 
@@ -222,9 +222,11 @@ def for_supporter(message: Outgoing) -> Outgoing:
     return Outgoing(text, message.buttons)
 
 
-def compose_reply(inst: Institution, ticket: Ticket, text: str) -> Outgoing:
-    """A staff reply about a ticket, as the citizen reads it."""
-    return Outgoing(f"Pesan dari petugas {inst.name} terkait *{ticket.number}*:\n{text.strip()}")
+def compose_reply(inst: Institution, ticket: Ticket, text: str, *, supporter: bool = False) -> Outgoing:
+    """A staff reply about a ticket, as the citizen reads it; a supporter's copy says it is about
+    the report they follow. Nothing but the number and staff's own text: never who reported it."""
+    about = f"laporan yang Bapak/Ibu ikuti *{ticket.number}*" if supporter else f"*{ticket.number}*"
+    return Outgoing(f"Pesan dari petugas {inst.name} terkait {about}:\n{text.strip()}")
 
 
 # -- enqueueing --------------------------------------------------------------------------------------
@@ -358,6 +360,95 @@ def change_state_and_notify(
         # A partner's (Open311) complaint has no citizen on WhatsApp to ask.
         feedback.ask_confirmation(session, ticket)
     return ChangeResult(int(ticket.id), ticket.number, ticket.state, notification_id)
+
+
+# Whom a staff reply goes to (the reply form's choice): the reporter and every supporter, as a
+# state change does, or the reporter only (a personal matter, e.g. asking them for a photo).
+REPLY_EVERYONE, REPLY_REPORTER_ONLY = "semua", "pelapor"
+REPLY_AUDIENCES = (REPLY_EVERYONE, REPLY_REPORTER_ONLY)
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    change_id: int
+    supporters: int  # copies queued to the ticket's supporters
+
+
+def reply(
+    inst: Institution,
+    session: Session,
+    ticket: Ticket,
+    text: str,
+    actor: str,
+    *,
+    audience: str = REPLY_EVERYONE,
+    now: Optional[dt.datetime] = None,
+) -> ReplyResult:
+    """Staff's typed reply about ``ticket``, inside the caller's transaction: a history entry
+    holding the text, the reporter's message (``reply:<change>``) and, for ``REPLY_EVERYONE``,
+    each supporter's copy (``compose_reply(supporter=True)``, one row each:
+    ``reply:<change>:<citizen>``). Raises ``ValueError`` for an unknown ``audience`` or a ticket
+    without a citizen to reply to."""
+    if audience not in REPLY_AUDIENCES:
+        raise ValueError(f"unknown reply audience {audience!r}")
+    if ticket.citizen is None:
+        raise ValueError(f"ticket {ticket.number} has no citizen to reply to")
+    now = now or utcnow()
+    change = StateChange(
+        from_state=ticket.state, to_state=ticket.state, actor=actor, note=text, created_at=now
+    )
+    ticket.history.append(change)
+    ticket.updated_at = now
+    session.flush()
+    enqueue(
+        session,
+        citizen=ticket.citizen,
+        message=compose_reply(inst, ticket, text),
+        kind=KIND_REPLY,
+        actor=actor,
+        ticket_id=ticket.id,
+        dedupe_key=f"reply:{change.id}",
+        now=now,
+    )
+    followers = supporters.citizens_of(session, ticket.id) if audience == REPLY_EVERYONE else []
+    for supporter in followers:
+        enqueue(
+            session,
+            citizen=supporter,
+            message=compose_reply(inst, ticket, text, supporter=True),
+            kind=KIND_REPLY,
+            actor=actor,
+            ticket_id=ticket.id,
+            dedupe_key=f"reply:{change.id}:{supporter.id}",
+            now=now,
+        )
+    return ReplyResult(int(change.id), len(followers))
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Whom one history entry's message went to: the reporter, and how many supporters."""
+
+    reply: bool  # a staff reply (else a state change's message)
+    reporter: bool
+    supporters: int
+
+
+def recipients_by_change(rows: Sequence[Notification]) -> Dict[int, Recipients]:
+    """Per history entry id, whom its message was queued to, read from a ticket's outbox rows
+    (``state:<change>`` / ``reply:<change>`` for the reporter, ``…:<citizen>`` for a supporter)."""
+    found: Dict[int, Recipients] = {}
+    for row in rows:
+        parts = (row.dedupe_key or "").split(":")
+        if parts[0] not in ("state", "reply") or len(parts) not in (2, 3) or not parts[1].isdigit():
+            continue
+        change_id = int(parts[1])
+        seen = found.get(change_id, Recipients(parts[0] == "reply", False, 0))
+        if len(parts) == 2:
+            found[change_id] = Recipients(seen.reply, True, seen.supporters)
+        else:
+            found[change_id] = Recipients(seen.reply, seen.reporter, seen.supporters + 1)
+    return found
 
 
 # -- worker side: claiming and recording results -------------------------------------------------

@@ -11,6 +11,11 @@ Definitions:
 - *overdue share*: among tickets with a due date, those still waiting for the office past it
   (open, except letters ready for pick-up, as the inbox's "terlambat" filter counts them) or
   closed as done after it; *still open* counts every open ticket of the period, overdue or not;
+- *per state*: the ticket's current state, except that a complaint merged into another
+  (``merging``: closed as ``ditolak`` with ``merged_into``) counts as ``digabung`` (``MERGED``),
+  never as rejected;
+- *ratings*: every citizen's 1–5 rating of a resolved complaint created in the period, the
+  reporter's (``tickets.rating``) and each supporter's (``supporters.rating``), one each;
 - dates are the institution's local dates (Indonesia has no daylight saving time, so a fixed UTC
   offset per deployment is exact).
 """
@@ -29,16 +34,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from . import calendar, states
+from . import calendar, merging, states
 from .config import Institution
 from .db import session_scope
 from .formatting import MONTH_NAMES, format_date
-from .models import KIND_COMPLAINT, KIND_LETTER, DigestRun, StateChange, Ticket, utcnow
+from .models import KIND_COMPLAINT, KIND_LETTER, DigestRun, StateChange, Supporter, Ticket, utcnow
 from .units import KECAMATAN_LEVEL, VILLAGE_LEVEL
 
 logger = logging.getLogger(__name__)
 
 STAFF_ACTOR_PREFIX = "staf:"
+# How a complaint merged into another ends in the statistics' "per state" (a duplicate, not a rejection).
+MERGED = "digabung"
+MERGED_LABEL = "Laporan ganda digabung"
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -293,19 +301,21 @@ def overview(
     where = _conditions(inst, filters, scope)
     day = local_day(session, inst, Ticket.created_at)
 
-    # Created per day x kind x category x agency x state: at most a few thousand groups.
+    # Created per day x kind x category x agency x outcome (the state, or merged): at most a few
+    # thousand groups.
+    outcome = case((merging.is_merged(), MERGED), else_=Ticket.state)
     grouped = session.execute(
         select(
             day,
             Ticket.kind,
             Ticket.category,
             Ticket.agency_code,
-            Ticket.state,
+            outcome,
             func.count(Ticket.id),
             func.count(Ticket.due_date),
         )
         .where(*where)
-        .group_by(day, Ticket.kind, Ticket.category, Ticket.agency_code, Ticket.state)
+        .group_by(day, Ticket.kind, Ticket.category, Ticket.agency_code, outcome)
     ).all()
     kinds: Counter = Counter()
     categories: Counter = Counter()
@@ -346,8 +356,10 @@ def overview(
         states.SIAP_DIAMBIL,
         states.SELESAI,
         states.DITOLAK,
+        MERGED,
     ]
-    result.by_state = [(s, states.LABELS.get(s, s), state_counts[s]) for s in order if state_counts.get(s)]
+    labels = {**states.LABELS, MERGED: MERGED_LABEL}
+    result.by_state = [(s, labels.get(s, s), state_counts[s]) for s in order if state_counts.get(s)]
     result.by_agency = sorted(
         ((code, agency_names.get(code, code), n) for code, n in agency_counts.items()),
         key=lambda item: -item[2],
@@ -436,14 +448,21 @@ def overview(
     result.open_overdue = open_overdue
     result.overdue = open_overdue + closed_late
 
-    # Ratings.
+    # Ratings: the reporters' and the supporters'.
     distribution = {value: 0 for value in range(1, 6)}
     for rating, count in session.execute(
         select(Ticket.rating, func.count(Ticket.id))
         .where(*where, Ticket.rating.is_not(None))
         .group_by(Ticket.rating)
     ):
-        distribution[int(rating)] = int(count)
+        distribution[int(rating)] += int(count)
+    for rating, count in session.execute(
+        select(Supporter.rating, func.count(Supporter.id))
+        .join(Ticket, Ticket.id == Supporter.ticket_id)
+        .where(*where, Supporter.rating.is_not(None))
+        .group_by(Supporter.rating)
+    ):
+        distribution[int(rating)] += int(count)
     result.rating_distribution = distribution
     result.rating_count = sum(distribution.values())
     if result.rating_count:

@@ -1,7 +1,8 @@
 """Following a complaint another citizen reported: the follower becomes a supporter of it.
 
 A supporter gets every later state message of the ticket through the outbox, one row per
-citizen (``notifications.change_state_and_notify``); their photos are attached to the ticket and
+citizen (``notifications.change_state_and_notify``), and staff's replies unless staff send one to
+the reporter only (``notifications.reply``); their photos are attached to the ticket and
 their note kept on their supporter row; their own anonymity (hidden from the agency) and
 confidentiality (never public) choices are kept there too, so the dashboard shows an anonymous
 supporter without a name as it does an anonymous reporter.

@@ -46,12 +46,11 @@ from layanwarga.models import (
     MessageStatus,
     Notification,
     StaffUser,
-    StateChange,
     Ticket,
     utcnow,
 )
 from layanwarga.nik import mask
-from layanwarga.staff import ROLE_ADMIN, ROLE_CONTENT, ROLE_OPD, agencies, audit
+from layanwarga.staff import ROLE_CONTENT, ROLE_OPD, agencies, audit
 from layanwarga.stats import category_label, digest, today_local
 
 from .. import agency_names, inbox, localtime, permissions, ticket_details
@@ -280,6 +279,14 @@ def _actor_label(actor: str, staff_names: Dict[str, str], hide_citizen: bool) ->
     return actor
 
 
+def _sent_to(recipients: notifications.Recipients, followed: bool) -> str:
+    """Whom a history entry's message went to, as the history says it ("Dikirim ke …")."""
+    if recipients.supporters:
+        followers = f"{recipients.supporters} warga pengikut"
+        return f"pelapor dan {followers}" if recipients.reporter else followers
+    return "pelapor saja" if followed else "warga"
+
+
 def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, Any]:
     inst = get_institution()
     user: StaffUser = g.user
@@ -287,11 +294,9 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
     citizen: Optional[Citizen] = ticket.citizen
     staff_names = {u.username: u.full_name for u in session.execute(select(StaffUser)).scalars()}
     rows = notifications.for_ticket(session, ticket.id)
-    sent = {  # history entries whose note went to the citizen: a reply, or a state change's message
-        int(r.dedupe_key.split(":")[1]): r.dedupe_key.split(":")[0]
-        for r in rows
-        if r.dedupe_key and r.dedupe_key.split(":")[0] in ("reply", "state")
-    }
+    # History entries whose note went to citizens (a reply, or a state change's message), and to whom.
+    sent = notifications.recipients_by_change(rows)
+    followed = bool(ticket.supporter_count)
     names = agency_names()
     history = [
         {
@@ -301,12 +306,13 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
             "to": states.LABELS.get(h.to_state, h.to_state),
             "note": h.note,
             "note_sent": h.id in sent,
+            "sent_to": _sent_to(sent[h.id], followed) if h.id in sent else "",
             "internal_note": h.internal_note,
             "from_agency": names.get(h.from_agency or "", h.from_agency)
             if h.from_agency != h.to_agency
             else None,
             "to_agency": names.get(h.to_agency or "", h.to_agency),
-            "reply": sent.get(h.id) == "reply",
+            "reply": h.id in sent and sent[h.id].reply,
         }
         for h in ticket.history
     ]
@@ -344,6 +350,7 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
                 if status and status.status == "failed"
                 else "",
                 "created_by": _actor_label(r.created_by, staff_names, hide),
+                "to_supporter": ticket.citizen_id is not None and r.citizen_id != ticket.citizen_id,
             }
         )
     conversation = []
@@ -402,7 +409,7 @@ def _detail_context(session: Any, ticket: Ticket, show_nik: bool) -> Dict[str, A
         "identity": identity,
         "supporters": backers,
         "merged_into": merging.merged_into(ticket),
-        "may_merge": user.role == ROLE_ADMIN and ticket.kind == KIND_COMPLAINT,
+        "may_merge": permissions.may_merge(session, user, ticket),
         "undo_open": merging.undo_open(ticket),
         "hidden_identity": hide,
         "nik": nik,
@@ -519,12 +526,21 @@ def act(number: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/tiket/<number>/gabung", methods=["POST"])
 def merge(number: str):  # type: ignore[no-untyped-def]
-    """Merge this complaint (a duplicate) into the one whose number the clerk typed."""
+    """Merge this complaint (a duplicate) into the one whose number the clerk typed: both must be
+    complaints the clerk may act on (``permissions.may_merge``)."""
     user: StaffUser = g.user
     target = (request.form.get("ke") or "").strip()
     try:
         with session_scope(write=True) as session:
-            result = merging.merge(get_institution(), session, number, target, user.actor)
+            _load(session, number)
+            result = merging.merge(
+                get_institution(),
+                session,
+                number,
+                target,
+                user.actor,
+                allowed=lambda ticket: permissions.may_merge(session, user, ticket),
+            )
             audit(session, user.actor, "gabung_aduan", target=f"{result.duplicate}->{result.survivor}")
     except merging.MergeError as exc:
         flash(str(exc), "error")
@@ -544,7 +560,15 @@ def split(number: str):  # type: ignore[no-untyped-def]
     reason = _form_text("alasan")
     try:
         with session_scope(write=True) as session:
-            result = merging.split(get_institution(), session, number, user.actor, reason)
+            _load(session, number)
+            result = merging.split(
+                get_institution(),
+                session,
+                number,
+                user.actor,
+                reason,
+                allowed=lambda ticket: permissions.may_merge(session, user, ticket),
+            )
             audit(session, user.actor, "pisah_aduan", target=f"{result.duplicate}<-{result.survivor}")
     except merging.MergeError as exc:
         flash(str(exc), "error")
@@ -554,36 +578,36 @@ def split(number: str):  # type: ignore[no-untyped-def]
 
 
 def _reply(ticket_id: int, number: str):  # type: ignore[no-untyped-def]
+    """Staff's reply: to the reporter and the ticket's supporters, or (``penerima=pelapor``) to
+    the reporter only (``notifications.reply``)."""
     inst = get_institution()
     user: StaffUser = g.user
     text = (request.form.get("pesan") or "").strip()
+    audience = request.form.get("penerima") or notifications.REPLY_EVERYONE
     if not text:
         flash("Pesan balasan masih kosong.", "error")
         return redirect(url_for("tickets.detail", number=number))
     if len(text) > REPLY_LIMIT:
         flash(f"Pesan terlalu panjang (maksimal {REPLY_LIMIT} karakter).", "error")
         return redirect(url_for("tickets.detail", number=number))
+    if audience not in notifications.REPLY_AUDIENCES:
+        flash("Pilih penerima balasan: pelapor dan warga pengikut, atau hanya pelapor.", "error")
+        return redirect(url_for("tickets.detail", number=number))
     with session_scope(write=True) as session:
-        ticket = session.get(Ticket, ticket_id)
-        now = utcnow()
-        change = StateChange(
-            from_state=ticket.state, to_state=ticket.state, actor=user.actor, note=text, created_at=now
+        result = notifications.reply(
+            inst, session, session.get(Ticket, ticket_id), text, user.actor, audience=audience
         )
-        ticket.history.append(change)
-        ticket.updated_at = now
-        session.flush()
-        notifications.enqueue(
-            session,
-            citizen=ticket.citizen,
-            message=notifications.compose_reply(inst, ticket, text),
-            kind=notifications.KIND_REPLY,
-            actor=user.actor,
-            ticket_id=ticket.id,
-            dedupe_key=f"reply:{change.id}",
-            now=now,
+    logger.info(
+        "Ticket %s: reply queued by %s (%d supporters' copies)", number, user.actor, result.supporters
+    )
+    if result.supporters:
+        flash(
+            f"Balasan dijadwalkan untuk dikirim melalui WhatsApp ke pelapor dan {result.supporters} "
+            "warga pengikut.",
+            "ok",
         )
-    logger.info("Ticket %s: reply queued by %s", number, user.actor)
-    flash("Balasan dijadwalkan untuk dikirim ke warga melalui WhatsApp.", "ok")
+    else:
+        flash("Balasan dijadwalkan untuk dikirim ke warga melalui WhatsApp.", "ok")
     return redirect(url_for("tickets.detail", number=number))
 
 

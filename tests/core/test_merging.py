@@ -87,3 +87,22 @@ def test_after_a_day_a_split_needs_a_reason(db_url: str) -> None:
         merging.split(INST, session, duplicate, "staf:admin", reason="Lampu di tiang yang berbeda")
     with db.session_scope() as session:
         assert "tiang yang berbeda" in session.get(Ticket, ticket_id(survivor)).history[-1].internal_note
+
+
+def test_a_ticket_the_caller_may_not_act_on_reads_as_unknown(db_url: str) -> None:
+    survivor, duplicate = setup_pair()
+    hidden = ticket_id(survivor)
+
+    def allowed(ticket: Ticket) -> bool:
+        return ticket.id != hidden
+
+    with db.session_scope(write=True) as session, pytest.raises(merging.MergeError) as refused:
+        merging.merge(INST, session, duplicate, survivor, "staf:pupr", allowed=allowed)
+    assert str(refused.value) == f"Aduan {survivor} tidak ditemukan."  # as for a number that does not exist
+    merge(duplicate, survivor)
+    with db.session_scope(write=True) as session, pytest.raises(merging.MergeError, match="minta admin"):
+        merging.split(INST, session, duplicate, "staf:pupr", allowed=allowed)
+    with db.session_scope() as session:
+        assert merging.merged_into(session.get(Ticket, ticket_id(duplicate))) == survivor
+        merged = session.execute(select(Ticket.number).where(merging.is_merged())).scalars().all()
+        assert merged == [duplicate]

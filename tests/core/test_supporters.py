@@ -1,6 +1,7 @@
 """Following a complaint: the follower becomes a supporter (once), their photo joins the ticket,
-their anonymity choice is kept; every later state message reaches them through the outbox, and
-they can answer the closing question and rate on their own row."""
+their anonymity choice is kept; every later state message and staff reply reaches them through
+the outbox (a reply unless staff chose the reporter only), and they can answer the closing
+question and rate on their own row."""
 
 from __future__ import annotations
 
@@ -91,3 +92,64 @@ def test_a_stranger_still_cannot_answer(db_url: str) -> None:
     notifications.change_state_and_notify(INST, tid, states.DITERUSKAN, "staf:admin", agency_code="PUPR")
     notifications.change_state_and_notify(INST, tid, states.SELESAI, "staf:pupr", note="Sudah.")
     assert feedback.rate("6289999999999", number, 1).status == "not_found"
+
+
+def test_a_staff_reply_reaches_every_supporter_unless_staff_chose_the_reporter_only(db_url: str) -> None:
+    number = complaint("r1", sender=REPORTER, reporter_name="Rahasia Sekali", anonymous=True).number
+    follow(number)
+    follow(number, sender="6283333333333", key="f2")
+    tid = ticket_id(number)
+    with db.session_scope(write=True) as session:
+        ticket = session.get(Ticket, tid)
+        everyone = notifications.reply(INST, session, ticket, "Petugas datang besok pagi.", "staf:pupr")
+        personal = notifications.reply(
+            INST,
+            session,
+            ticket,
+            "Mohon kirim foto lokasi yang lebih dekat.",
+            "staf:pupr",
+            audience=notifications.REPLY_REPORTER_ONLY,
+        )
+    assert (everyone.supporters, personal.supporters) == (2, 0)
+    with db.session_scope() as session:
+        rows = session.execute(select(Notification).order_by(Notification.id)).scalars().all()
+        to = {row.dedupe_key: (session.get(Citizen, row.citizen_id).sender_key, row.text) for row in rows}
+        assert all(row.kind == notifications.KIND_REPLY for row in rows)
+        reporter_copy = to[f"reply:{everyone.change_id}"]
+        assert reporter_copy[0] == REPORTER and f"terkait *{number}*:" in reporter_copy[1]
+        copies = [value for key, value in to.items() if key.startswith(f"reply:{everyone.change_id}:")]
+        assert sorted(sender for sender, _ in copies) == sorted([NEIGHBOUR, "6283333333333"])
+        for _, text in copies:
+            # About the report they follow; nothing around staff's text tells who reported it.
+            assert f"terkait laporan yang Bapak/Ibu ikuti *{number}*:\nPetugas datang besok pagi." in text
+            for secret in ("Rahasia", "Sekali", REPORTER, "Siti"):
+                assert secret not in text
+        # The personal question went to the reporter alone.
+        assert [key for key in to if key.startswith(f"reply:{personal.change_id}")] == [
+            f"reply:{personal.change_id}"
+        ]
+        recipients = notifications.recipients_by_change(rows)
+        assert recipients[everyone.change_id] == notifications.Recipients(True, True, 2)
+        assert recipients[personal.change_id] == notifications.Recipients(True, True, 0)
+        history = session.get(Ticket, tid).history
+        assert [h.note for h in history[-2:]] == [
+            "Petugas datang besok pagi.",
+            "Mohon kirim foto lokasi yang lebih dekat.",
+        ]
+
+
+def test_a_reply_to_an_unknown_audience_is_refused_and_queues_nothing(db_url: str) -> None:
+    number = complaint("r1", sender=REPORTER).number
+    follow(number)
+    with pytest.raises(ValueError):
+        with db.session_scope(write=True) as session:
+            notifications.reply(
+                INST,
+                session,
+                session.get(Ticket, ticket_id(number)),
+                "Halo",
+                "staf:admin",
+                audience="semuanya",
+            )
+    with db.session_scope() as session:
+        assert session.execute(select(Notification)).scalars().all() == []

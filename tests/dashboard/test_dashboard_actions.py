@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from dashboard.views import tickets as ticket_views
-from layanwarga import conversation_log, db, handoff, notifications, states
+from layanwarga import conversation_log, db, handoff, notifications, states, supporters
 from layanwarga.models import StateChange, Ticket
 from tests.dashboard.support import (
     INST,
@@ -174,6 +174,37 @@ def test_reply_is_recorded_in_history_and_queued(app, world: World) -> None:  # 
         and world.pupr in reply.text
     )
     assert "membalas warga" in opd.get(f"/tiket/{world.pupr}").get_data(as_text=True)
+
+
+def test_a_reply_goes_to_the_supporters_too_unless_staff_choose_the_reporter_only(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    for key, sender in (("f1", "6289000000001"), ("f2", "6289000000002")):
+        supporters.follow(
+            INST, supporters.FollowDraft(number=world.anonymous, sender=sender, idempotency_key=key)
+        )
+    opd = login(app, "pupr")
+    form = opd.get(f"/tiket/{world.anonymous}").get_data(as_text=True)
+    assert 'value="semua" checked> Pelapor dan 2 warga pengikut' in form and "Hanya pelapor" in form
+    before = len(_outbox(world.anonymous))
+    post(opd, f"/tiket/{world.anonymous}/aksi", {"aksi": "balas", "pesan": "Petugas datang besok pagi."})
+    post(
+        opd,
+        f"/tiket/{world.anonymous}/aksi",
+        {"aksi": "balas", "pesan": "Mohon kirim foto lebih dekat.", "penerima": "pelapor"},
+    )
+    # A choice the form does not offer is refused with a message; nothing is queued.
+    refused = post(
+        opd, f"/tiket/{world.anonymous}/aksi", {"aksi": "balas", "pesan": "Halo", "penerima": "opd"}
+    )
+    assert "Pilih penerima balasan" in opd.get(refused.headers["Location"]).get_data(as_text=True)
+    replies = _outbox(world.anonymous)[before:]
+    assert [r.text.endswith("Petugas datang besok pagi.") for r in replies] == [True, True, True, False]
+    assert sum("laporan yang Bapak/Ibu ikuti" in r.text for r in replies) == 2
+    assert all("Rahasia" not in r.text for r in replies)
+    page = opd.get(f"/tiket/{world.anonymous}").get_data(as_text=True)
+    assert "membalas pelapor dan 2 warga pengikut" in page and "membalas pelapor saja" in page
+    assert "Dikirim ke pelapor dan 2 warga pengikut: Petugas datang besok pagi." in page
+    assert "Dikirim ke pelapor saja: Mohon kirim foto lebih dekat." in page
+    assert page.count("untuk warga pengikut") == 2
 
 
 def test_failed_message_is_visible_and_retried_from_the_ticket(app, world: World) -> None:  # type: ignore[no-untyped-def]

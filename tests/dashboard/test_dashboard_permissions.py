@@ -31,6 +31,7 @@ from layanwarga import (
     conversation_log,
     db,
     handoff,
+    merging,
     notifications,
     services,
     staff,
@@ -463,6 +464,18 @@ def test_admin_pages_are_for_admins_and_the_live_inbox_needs_the_chat_permission
             assert rule.audience == permissions.CHAT, endpoint
 
 
+def test_merging_and_splitting_are_for_admins_and_opd_staff() -> None:
+    # Which tickets: both must be complaints the account may act on (permissions.may_merge, tried
+    # in test_opd_staff_merge_only_between_complaints_of_their_own_opd).
+    for endpoint in ("tickets.merge", "tickets.split"):
+        rule = ROUTES[endpoint]
+        assert (rule.audience, rule.roles, rule.subject) == (
+            permissions.ROLES,
+            frozenset({"admin", "opd"}),
+            permissions.TICKET,
+        ), endpoint
+
+
 def test_a_route_without_a_declared_rule_stops_the_dashboard() -> None:
     app = Flask(__name__)
     extra = Blueprint("extra", __name__)
@@ -523,6 +536,51 @@ def test_opd_staff_cannot_take_admin_only_actions(app, world: World) -> None:  #
     assert post(client, f"/tiket/{world.pupr}/aksi", {"aksi": "verifikasi"}).status_code == 403
     assert client.get("/admin/pengguna").status_code == 403
     assert client.get("/langsung").status_code == 403
+
+
+def _merged_into(number: str) -> Optional[str]:
+    with db.session_scope() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.number == number)).scalars().one()
+        return merging.merged_into(ticket)
+
+
+def test_opd_staff_merge_only_between_complaints_of_their_own_opd(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    # A second road complaint forwarded to PUPR (a duplicate of world.pupr), and one of the same
+    # kind forwarded to DLH, so only the OPD rule can refuse a merge with it.
+    duplicate = complaint("dup", sender="6285500000001").number
+    elsewhere = complaint("other", sender="6285500000002").number
+    for number, agency in ((duplicate, "PUPR"), (elsewhere, "DLH")):
+        notifications.change_state_and_notify(
+            INST, ticket_id(number), states.DITERUSKAN, "staf:admin", agency_code=agency
+        )
+    pupr = login(app, "pupr")
+    # Into another OPD's complaint: refused in the words used for a number that does not exist.
+    response = post(pupr, f"/tiket/{duplicate}/gabung", {"ke": elsewhere})
+    assert f"Aduan {elsewhere} tidak ditemukan." in pupr.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    # Another OPD's complaint into its own: not found, like every ticket it may not open.
+    assert post(pupr, f"/tiket/{elsewhere}/gabung", {"ke": duplicate}).status_code == 404
+    assert (_state(duplicate), _state(elsewhere)) == (states.DITERUSKAN, states.DITERUSKAN)
+    # Letter clerks never merge.
+    assert post(login(app, "surat"), f"/tiket/{duplicate}/gabung", {"ke": world.pupr}).status_code == 403
+    # Between two of its own complaints: merged, and undone by the same officer.
+    assert 'id="merge-button"' in pupr.get(f"/tiket/{duplicate}").get_data(as_text=True)
+    response = post(pupr, f"/tiket/{duplicate}/gabung", {"ke": world.pupr})
+    assert response.headers["Location"].endswith(f"/tiket/{world.pupr}")
+    assert (_state(duplicate), _merged_into(duplicate)) == (states.DITOLAK, world.pupr)
+    assert post(login(app, "dlh"), f"/tiket/{duplicate}/pisah", {}).status_code == 404
+    post(pupr, f"/tiket/{duplicate}/pisah", {})
+    assert (_state(duplicate), _merged_into(duplicate)) == (states.DITERUSKAN, None)
+    # The admin merges the very pair PUPR could not; PUPR cannot split it from DLH's complaint.
+    admin = login(app, "admin")
+    post(admin, f"/tiket/{duplicate}/gabung", {"ke": elsewhere})
+    assert _merged_into(duplicate) == elsewhere
+    response = post(pupr, f"/tiket/{duplicate}/pisah", {})
+    assert "silakan minta admin untuk memisahkannya" in pupr.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert _merged_into(duplicate) == elsewhere
 
 
 def test_anonymous_reporter_is_hidden_from_opd_staff_but_not_from_admins(app, world: World) -> None:  # type: ignore[no-untyped-def]

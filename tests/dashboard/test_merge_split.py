@@ -1,5 +1,6 @@
 """Staff and duplicates over HTTP: the supporter count on the inbox (and its sort) and on the
-ticket page; an admin merges a duplicate into another complaint and undoes it; an OPD cannot."""
+ticket page; an admin merges a duplicate into another complaint and undoes it. Who else may
+merge (OPD staff, between their own complaints) is tried in test_dashboard_permissions.py."""
 
 from __future__ import annotations
 
@@ -51,8 +52,3 @@ def test_admin_merges_a_duplicate_and_undoes_it(app, world: World) -> None:  # t
     # A number that is not a complaint is refused with a message, nothing changes.
     post(admin, f"/tiket/{duplicate}/gabung", {"ke": "ADU-2026-99999"})
     assert "tidak ditemukan" in admin.get(f"/tiket/{duplicate}").get_data(as_text=True)
-
-
-def test_an_opd_cannot_merge(app, world: World) -> None:  # type: ignore[no-untyped-def]
-    opd = login(app, "pupr")
-    assert post(opd, f"/tiket/{world.pupr}/gabung", {"ke": world.anonymous}).status_code in (403, 404)
