@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from . import numbering, states
 from .config import Institution
+from .merging import MERGED_INTO
 from .models import KIND_COMPLAINT, Ticket
 
 # 0.001 degree of latitude is 111 m; of longitude 111 m at the equator (Indonesia spans 6°N-11°S,
@@ -93,6 +94,7 @@ COLUMNS = (
     Ticket.closed_at,
     Ticket.due_date,
     Ticket.supporter_count,
+    Ticket.details[MERGED_INTO].as_string().label(MERGED_INTO),
 )
 
 
@@ -116,12 +118,20 @@ def public_view(inst: Institution, ticket: Any) -> PublicTicket:
         )
         if part
     )
+    # A duplicate merged into another report is closed as ``ditolak``; the public reads where it went.
+    merged_into = (
+        (ticket.details or {}).get(MERGED_INTO)
+        if isinstance(ticket, Ticket)
+        else getattr(ticket, MERGED_INTO, None)
+    )
     return PublicTicket(
         number=ticket.number,
         service_code=ticket.category,
         service_name=category.label if category else ticket.category,
         state=ticket.state,
-        state_label=states.LABELS.get(ticket.state, ticket.state),
+        state_label=f"Digabung ke {merged_into}"
+        if merged_into
+        else states.LABELS.get(ticket.state, ticket.state),
         status=OPEN if states.is_open(KIND_COMPLAINT, ticket.state) else CLOSED,
         private=private,
         description=None if private else public_text(ticket.description),

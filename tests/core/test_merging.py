@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from layanwarga import db, merging, states, supporters
+from layanwarga import db, merging, public_tickets, states, supporters
 from layanwarga.models import Citizen, Notification, Supporter, Ticket
 from tests.dashboard.support import INST, complaint, ticket_id
 
@@ -106,3 +106,15 @@ def test_a_ticket_the_caller_may_not_act_on_reads_as_unknown(db_url: str) -> Non
         assert merging.merged_into(session.get(Ticket, ticket_id(duplicate))) == survivor
         merged = session.execute(select(Ticket.number).where(merging.is_merged())).scalars().all()
         assert merged == [duplicate]
+
+
+def test_the_public_reads_a_merged_duplicate_as_merged_not_rejected(db_url: str) -> None:
+    survivor, duplicate = setup_pair()
+    merge(duplicate, survivor)
+    with db.session_scope() as session:
+        found = public_tickets.find(session, INST, duplicate)  # a row of the public columns
+        whole = public_tickets.public_view(INST, session.get(Ticket, ticket_id(duplicate)))
+        kept = public_tickets.find(session, INST, survivor)
+    assert found is not None and found.state_label == whole.state_label == f"Digabung ke {survivor}"
+    assert found.status == public_tickets.CLOSED
+    assert kept is not None and kept.state_label == states.LABELS[kept.state]
