@@ -70,8 +70,11 @@ def reset_flow(domain: DomainDict) -> List[EventType]:
     return [ActiveLoop(None), SlotSet("requested_slot", None), *common.reset(flow_slots(domain))]
 
 
-async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """Answer a confident side question asked inside a form; False when there is none."""
+async def answer_side_question(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> bool:
+    """Answer a confident side question asked inside a form; False when there is none. A letter's
+    requirements come from the catalogue when it describes the letter (``requirements.say_letter``)."""
     name, confidence = common.intent(tracker)
     if confidence < common.INTERRUPT_CONFIDENCE or common.media_id(tracker) is not None:
         return False
@@ -88,7 +91,7 @@ async def answer_side_question(dispatcher: CollectingDispatcher, tracker: Tracke
     elif name == "bot_challenge":
         dispatcher.utter_message(response="utter_iamabot")
     elif name == "tanya_syarat" and (letter := requirements.letter_code(common.entity(tracker, "layanan"))):
-        requirements.say_requirements(dispatcher, letter, unit_code=unit_code)
+        await requirements.say_letter(dispatcher, tracker, domain, letter, unit_code=unit_code)
     elif name == "cek_status" and (
         common.entity(tracker, "nomor_tiket") or common.entity(tracker, "layanan")
     ):
@@ -182,7 +185,7 @@ class FlowFormValidation(FormValidationAction, ABC):
             # An event from outside (trigger_intent) is no answer: ask the question again.
             return [SlotSet(requested, None)] if requested else []
         attachments = await self.collect_attachments(dispatcher, tracker)
-        if requested and not attachments and await answer_side_question(dispatcher, tracker):
+        if requested and not attachments and await answer_side_question(dispatcher, tracker, domain):
             return [SlotSet(requested, None)]
         if (
             requested

@@ -1,11 +1,14 @@
 """``tanya_syarat``: requirements and process of any service, from the published catalogue
 (``actions/service_answers.py``), and of each letter type from configuration when the catalogue
-does not describe it (a deployment that has not imported one)."""
+does not describe it (a deployment that has not imported one). A letter's requirements asked
+anywhere (on their own, inside a letter form, once the citizen has named their kelurahan) come
+from the same place: the catalogue's service for that letter and the citizen's unit, else the
+configuration (``say_letter``)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Optional, Text
+from typing import AbstractSet, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -15,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from layanwarga.config import get_institution
 from layanwarga.service_search import NONE, ONE
+from layanwarga.services import unit_chain
 from layanwarga.unit_views import letter_for
 
 from . import common, general, service_answers, units
@@ -60,6 +64,42 @@ def say_requirements(dispatcher: CollectingDispatcher, code: Text, unit_code: Op
     )
 
 
+async def citizen_units(tracker: Tracker, unit_code: Optional[Text] = None) -> Optional[AbstractSet[str]]:
+    """The units whose services serve this citizen: ``unit_code``'s (the unit a form is about), else
+    the remembered unit's, and those above it; None in a single-unit deployment or while the
+    citizen's unit is unknown (every service then serves them)."""
+    inst = get_institution()
+    if not units.is_city(inst):
+        return None
+    return unit_chain(inst.units, unit_code or await units.remembered(tracker))
+
+
+async def say_letter(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: DomainDict,
+    code: Text,
+    unit_code: Optional[Text] = None,
+) -> None:
+    """The requirements of letter type ``code`` for the citizen of ``unit_code`` (a city's
+    kelurahan; None: the institution's): the published catalogue's service for that letter, so
+    WhatsApp and the public page say the same, else the configuration (a deployment without that
+    catalogue entry, or the catalogue unavailable)."""
+    chain = unit_chain(get_institution().units, unit_code)
+    try:
+        service = await common.run_sync(service_answers.letter_service, code, chain)
+    except SQLAlchemyError:
+        logger.exception("service catalogue unavailable for letter %s; answering from configuration", code)
+        service = None
+    if service is None:
+        say_requirements(dispatcher, code, unit_code=unit_code)
+        return
+    await common.run_sync(
+        service_answers.record_answer, service_answers.Lookup(ONE, service=service), common.text(tracker)
+    )
+    service_answers.say_service(dispatcher, domain, service, REQUEST_INTENT_BY_LETTER.get(code))
+
+
 async def answer_from_catalogue(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, *, several: bool
 ) -> bool:
@@ -70,7 +110,8 @@ async def answer_from_catalogue(
     if not text or common.is_payload(text):
         return False
     try:
-        found = await common.run_sync(service_answers.lookup, None, text, record=False)
+        chain = await citizen_units(tracker)
+        found = await common.run_sync(service_answers.lookup, None, text, record=False, units=chain)
     except SQLAlchemyError:
         logger.exception(
             "service catalogue unavailable for %r; answering as before", common.intent(tracker)[0]
@@ -89,10 +130,11 @@ async def answer_from_catalogue(
 
 
 class ActionTellRequirements(Action):
-    """The service the citizen asks about, from the catalogue: its answer, a list to choose
-    from, or "not found" with an officer; a letter the catalogue does not describe from
-    configuration (in a city, as the citizen's kelurahan issues it); the letters' own list when
-    nothing was named."""
+    """The service the citizen asks about, from the catalogue (in a city, among the services of
+    the citizen's unit and the city's): its answer, a list to choose from, or "not found" with an
+    officer; a letter the catalogue does not describe for the citizen from configuration (in a
+    city, as the citizen's kelurahan issues it, asking which one first when it is not known);
+    the letters' own list when nothing was named."""
 
     def name(self) -> Text:
         return "action_tell_requirements"
@@ -102,7 +144,8 @@ class ActionTellRequirements(Action):
     ) -> List[EventType]:
         named = common.entity(tracker, "layanan")
         try:
-            found = await common.run_sync(service_answers.lookup, named, common.text(tracker))
+            chain = await citizen_units(tracker)
+            found = await common.run_sync(service_answers.lookup, named, common.text(tracker), units=chain)
         except SQLAlchemyError:
             # The configured letters can still be answered; other services need the database.
             logger.exception("service catalogue unavailable for %r; answering from configuration", named)

@@ -1,9 +1,12 @@
 """Answers about any service of the published catalogue (``tanya_syarat``).
 
 1. Find the service: the one named by the ``layanan`` entity (a list choice sends the service's
-   code; NLU sends a letter code such as ``sktm``), else a search of the citizen's text over the
-   published catalogue (``layanwarga.service_search``, read from the database on each question,
-   so an office's edit is answered at once).
+   code; NLU sends a letter code such as ``sktm``: the service describing that letter for the
+   citizen's unit, or none, and the letter's configuration answers), else a search of the
+   citizen's text over the published catalogue (``layanwarga.service_search``, read from the
+   database on each question, so an office's edit is answered at once). In a city whose
+   citizen's unit is known, only the services of that unit, the units above it and the city's
+   OPD are considered: another kelurahan's service is not this citizen's.
 2. One clear match: its requirements, fee, time, place and link in one message that fits
    WhatsApp's interactive body (details dropped in a fixed order until it fits), with the letter
    request's button when the assistant takes that letter over WhatsApp.
@@ -16,13 +19,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from layanwarga import db, service_search, services
+from layanwarga.config import get_institution
 from layanwarga.service_search import NONE, ONE, Match
 from layanwarga.services import PublishedService
 from whatsapp.messages import INTERACTIVE_BODY_LIMIT, ROW_DESCRIPTION_LIMIT, TEXT_LIMIT, clip, truncate, units
@@ -58,27 +62,42 @@ class Lookup:
     asked: bool = True
 
 
-def lookup(code: Optional[Text], text: Text, *, record: bool = True) -> Lookup:
-    """Blocking (database): the service named by ``code`` or found from ``text``; with ``record``,
-    counted for the offices' statistics (``record=False`` for a message that may not be a
-    question about a service at all, until it is answered as one: ``record_answer``)."""
+def lookup(
+    code: Optional[Text], text: Text, *, record: bool = True, units: Optional[AbstractSet[str]] = None
+) -> Lookup:
+    """Blocking (database): the service named by ``code`` or found from ``text``, among those that
+    serve a citizen of ``units`` (``layanwarga.services.unit_chain``; None: every service); with
+    ``record``, counted for the offices' statistics (``record=False`` for a message that may not
+    be a question about a service at all, until it is answered as one: ``record_answer``)."""
     index = service_search.published_index()
     if not index.services:
         return Lookup(NONE, empty=True)
-    found = _find(index, code, text)
+    found = _find(index, code, text, units)
     if record:
         record_answer(found, text)
     return found
 
 
-def _find(index: service_search.ServiceIndex, code: Optional[Text], text: Text) -> Lookup:
+def letter_service(letter: Text, units: Optional[AbstractSet[str]] = None) -> Optional[PublishedService]:
+    """Blocking (database): the published service describing letter type ``letter`` for a citizen
+    of ``units``, or None (the letter's configuration then answers)."""
+    return service_search.published_index().for_letter(letter, units)
+
+
+def _find(
+    index: service_search.ServiceIndex, code: Optional[Text], text: Text, units: Optional[AbstractSet[str]]
+) -> Lookup:
+    if code and code.lower() in get_institution().letters:
+        described = index.for_letter(code.lower(), units)
+        # A letter the catalogue does not describe for this citizen: its configuration answers.
+        return Lookup(ONE, service=described) if described is not None else Lookup(NONE, asked=False)
     if code:
-        service = index.find(code)
+        service = index.get(code)
         if service is not None:
             return Lookup(ONE, service=service)
     if text.startswith("/"):
         return Lookup(NONE, asked=False)
-    result = index.search(text)
+    result = index.search(text, units=units)
     if result.outcome == ONE:
         return Lookup(ONE, service=result.matches[0].service)
     return Lookup(result.outcome, matches=result.candidates, asked=bool(index.terms(text)))
@@ -125,7 +144,7 @@ def answer_fields(service: PublishedService, template: str) -> Dict[str, str]:
     content = service.content
     fields = {
         "name": content.name,
-        "office": service.agency_name,
+        "office": service.office,
         "requirements": clip(_numbered(content.requirements), TEXT_LIMIT // 2),
         "fee": content.fee_text,
         "processing": content.processing_time,
@@ -164,13 +183,13 @@ def say_service(
 
 
 def say_choices(dispatcher: CollectingDispatcher, matches: Sequence[Match]) -> None:
-    """A WhatsApp list: every row has a description (its office), which makes it a list even for
-    two or three choices, and the last row leads to an officer."""
+    """A WhatsApp list: every row has a description (its office and unit), which makes it a list
+    even for two or three choices, and the last row leads to an officer."""
     rows = [
         {
             "title": match.service.content.name,
             "payload": choice_payload(match.service.code),
-            "description": truncate(match.service.agency_short_name, ROW_DESCRIPTION_LIMIT),
+            "description": truncate(match.service.office_short, ROW_DESCRIPTION_LIMIT),
         }
         for match in matches[: service_search.MAX_CANDIDATES - 1]
     ]

@@ -199,7 +199,9 @@ def say_saved(dispatcher: CollectingDispatcher, tree: UnitTree, code: Text) -> N
     dispatcher.utter_message(response="utter_wilayah_tersimpan", unit=describe(tree, code) or code)
 
 
-async def answer_pending(dispatcher: CollectingDispatcher, tracker: Tracker, code: Text) -> None:
+async def answer_pending(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, code: Text
+) -> None:
     """The question that waited for the unit, answered for it."""
     from . import general, requirements  # they answer for a unit, and ask with this module
 
@@ -211,7 +213,7 @@ async def answer_pending(dispatcher: CollectingDispatcher, tracker: Tracker, cod
     elif question.startswith(REQUIREMENTS_QUESTION):
         letter = requirements.letter_code(question.removeprefix(REQUIREMENTS_QUESTION))
         if letter is not None:
-            requirements.say_requirements(dispatcher, letter, unit_code=code)
+            await requirements.say_letter(dispatcher, tracker, domain, letter, unit_code=code)
 
 
 class ActionChangeUnit(Action):
@@ -259,7 +261,7 @@ class ActionSaveUnit(Action):
             citizen_units.set_unit, tracker.sender_id, unit.code, unit_routing.SOURCE_CHOSEN
         )
         say_saved(dispatcher, inst.units, unit.code)
-        await answer_pending(dispatcher, tracker, unit.code)
+        await answer_pending(dispatcher, tracker, domain, unit.code)
         return done
 
 
@@ -291,5 +293,5 @@ class ActionChooseUnit(Action):
             return [SlotSet(SLOT_KECAMATAN, slots.get(SLOT_KECAMATAN))]
         await common.run_sync(citizen_units.set_unit, tracker.sender_id, code, unit_routing.SOURCE_CHOSEN)
         say_saved(dispatcher, tree, code)
-        await answer_pending(dispatcher, tracker, code)
+        await answer_pending(dispatcher, tracker, domain, code)
         return common.reset([SLOT_KECAMATAN, SLOT_SUGGESTIONS, SLOT_QUESTION])

@@ -15,9 +15,10 @@ In a city (issue 21) an account also belongs to a unit (``layanwarga.staff_units
 kecamatan's or kelurahan's admin or letter clerk sees only the tickets handled by, or located in,
 its area (``in_area``); an OPD officer may be limited to one field unit (UPT) of its agency, i.e.
 to the kecamatan that UPT serves. Accounts without a unit (every account of a single-unit
-deployment) see what they always did. Only admins of the whole deployment (``is_city_admin``)
-manage accounts, OPD, the outbox, blocked senders, data requests and announcements, and see
-anonymous reporters' identity.
+deployment) see what they always did. In the service catalogue a unit's admin edits the
+services of its units (``layanwarga.services.may_edit``). Only admins of the whole deployment
+(``is_city_admin``) manage accounts, OPD, the outbox, blocked senders, data requests and
+announcements, approve catalogue changes, and see anonymous reporters' identity.
 
 NIKs are masked everywhere except on the detail page for roles that process letters (admin,
 letter clerk), and then only on request, with an audit entry.
@@ -75,6 +76,7 @@ from .security import (
     city_roles_required,
     is_city_admin,
     login_required,
+    roles_required,
 )
 
 # Actions a role may take (the workflow in layanwarga.states decides what is possible now).
@@ -289,6 +291,8 @@ PUBLIC = "public"  # anyone, logged in or not
 STAFF = "staff"  # any logged-in account; what it shows is scoped by the view
 CHAT = "chat"  # admins and accounts with the chat permission
 ROLES = "roles"  # the listed roles only ("admin": of the whole deployment, not a unit's)
+# The listed roles, a kecamatan's or kelurahan's admin included: the view limits each to its units.
+UNIT_ROLES = "unit_roles"
 CITY_ADMIN = "city_admin"  # admins of the whole deployment (no unit): accounts, OPD, settings
 PARTNER = "partner"  # an Open311 partner's active API key (dashboard.api_auth), no staff login
 
@@ -335,6 +339,10 @@ def _roles(*roles: str, subject: Optional[str] = None) -> RouteRule:
     return RouteRule(ROLES, frozenset(roles), subject)
 
 
+def _unit_roles(*roles: str, subject: Optional[str] = None) -> RouteRule:
+    return RouteRule(UNIT_ROLES, frozenset(roles), subject)
+
+
 def _partner() -> RouteRule:
     return RouteRule(PARTNER)
 
@@ -375,11 +383,15 @@ ROUTES: Dict[str, RouteRule] = {
     "admin.blocked": _city_admin(),
     "admin.unblock": _city_admin(subject=BLOCKED_SENDER),
     "admin.data_requests": _city_admin(),
-    "catalogue.index": _roles(ROLE_ADMIN, ROLE_OPD),
-    "catalogue.question_stats": _roles(ROLE_ADMIN, ROLE_OPD),
-    "catalogue.create": _roles(ROLE_ADMIN, ROLE_OPD),  # an OPD: in its own office only
-    "catalogue.edit": _roles(ROLE_ADMIN, ROLE_OPD, subject=SERVICE),  # an OPD: its own services only
-    "catalogue.publish": _roles(ROLE_ADMIN, subject=SERVICE),
+    # The catalogue (layanwarga.services.may_edit): an OPD its own office's services, a unit's
+    # admin its units' services, admins of the whole deployment everything.
+    "catalogue.index": _unit_roles(ROLE_ADMIN, ROLE_OPD),
+    "catalogue.question_stats": _unit_roles(ROLE_ADMIN, ROLE_OPD),
+    "catalogue.create": _unit_roles(ROLE_ADMIN, ROLE_OPD),
+    "catalogue.edit": _unit_roles(ROLE_ADMIN, ROLE_OPD, subject=SERVICE),
+    "catalogue.withdraw": _unit_roles(ROLE_ADMIN, ROLE_OPD, subject=SERVICE),
+    "catalogue.publish_again": _unit_roles(ROLE_ADMIN, ROLE_OPD, subject=SERVICE),
+    "catalogue.publish": _roles(ROLE_ADMIN, subject=SERVICE),  # approving: the whole deployment's admins
     "announcements.index": _city_admin(),
     "announcements.compose": _city_admin(),
     "announcements.detail": _city_admin(subject=ANNOUNCEMENT),
@@ -435,6 +447,8 @@ def guarded(rule: RouteRule, view: Callable[..., Any]) -> Callable[..., Any]:
         return city_admin_required(view)
     if rule.audience == ROLES and rule.roles:
         return city_roles_required(*sorted(rule.roles))(view)
+    if rule.audience == UNIT_ROLES and rule.roles:
+        return roles_required(*sorted(rule.roles))(view)
     if rule.audience == PARTNER:
         return api_key_required(view)
     raise RouteRuleError(f"unknown audience {rule.audience!r}")

@@ -15,6 +15,11 @@
    explains (its names, office and purpose). The score is the confidence the caller decides on:
    ``ONE`` clear match, ``SEVERAL`` to choose from, or ``NONE``.
 
+In a city, a search may be limited to some units (``units``: a citizen's kelurahan and the units
+above it, or the units a public page is filtered on): services of other units are skipped before
+scoring, at the same cost; services without a unit (the city's OPD) are kept unless ``unplaced``
+is off.
+
 The index is rebuilt whenever the catalogue's stamp changes (``layanwarga.services``), so an
 office's edit is answered on the next question, in every process, without a restart.
 """
@@ -26,12 +31,13 @@ import math
 import re
 import threading
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from nlu_components.text_normalizer import IndonesianNormalizer, get_normalizer
 
 from . import db
-from .services import PublishedService, catalogue_stamp, published_services
+from .config import get_institution
+from .services import PublishedService, catalogue_stamp, published_services, unit_titles
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +135,11 @@ class ServiceIndex:
         self._normalizer = normalizer or get_normalizer()
         self.services = tuple(services)
         self._by_code = {service.code: service for service in self.services}
-        self._by_letter = {service.letter_code: service for service in self.services if service.letter_code}
+        self._by_letter: Dict[str, List[PublishedService]] = {}
+        for service in self.services:
+            if service.letter_code:
+                self._by_letter.setdefault(service.letter_code, []).append(service)
+        self._units = tuple(service.unit_code for service in self.services)
         # Per service: its names as stem tuples, and the other stems that explain a question.
         self._names: List[List[Tuple[str, ...]]] = []
         self._context: List[Set[str]] = []
@@ -151,7 +161,7 @@ class ServiceIndex:
                 ):
                     names.append(("".join(stems),))
             self._names.append(names)
-            context = self.words(f"{service.agency_short_name} {service.content.purpose}")
+            context = self.words(f"{service.agency_short_name} {service.unit_name} {service.content.purpose}")
             surfaces.update(context)
             self._context.append({stem for _, stem in context})
             for stem in self._context[-1]:
@@ -175,9 +185,19 @@ class ServiceIndex:
         self._stem_typos = _typo_table((stem, stem) for stem in self._vocabulary)
         self._surface_typos = _typo_table(surfaces)
 
-    def find(self, code: str) -> Optional[PublishedService]:
-        """The published service with this code, or the one that describes this letter type."""
-        return self._by_code.get(code) or self._by_letter.get(code)
+    def get(self, code: str) -> Optional[PublishedService]:
+        """The published service with this code."""
+        return self._by_code.get(code)
+
+    def for_letter(self, letter: str, units: Optional[AbstractSet[str]] = None) -> Optional[PublishedService]:
+        """The published service that describes letter type ``letter``: the one of the nearest of
+        ``units`` (a citizen's kelurahan before its kecamatan), else the one without a unit.
+        Another unit's description of the letter is never the answer."""
+        described = self._by_letter.get(letter, ())
+        placed = [s for s in described if units is not None and s.unit_code in units]
+        if placed:
+            return max(placed, key=lambda s: len(s.unit_code or ""))  # a deeper unit has a longer code
+        return next((s for s in described if s.unit_code is None), None)
 
     def words(self, text: str) -> List[Tuple[str, str]]:
         """(surface, stem) of each word of ``text`` that can name a service: the normaliser's
@@ -229,9 +249,16 @@ class ServiceIndex:
                 result[stem + next_stem] = joined
         return result
 
-    def search(self, text: str, limit: int = MAX_CANDIDATES) -> SearchResult:
+    def search(
+        self,
+        text: str,
+        limit: int = MAX_CANDIDATES,
+        units: Optional[AbstractSet[str]] = None,
+        unplaced: bool = True,
+    ) -> SearchResult:
         """Ranked matches for the question; every sum runs over the postings of the question's
-        words only, so the cost follows the words asked, not the catalogue's size."""
+        words only, so the cost follows the words asked, not the catalogue's size. With
+        ``units``, only services of those units, and (``unplaced``) those without a unit."""
         query = self._query_words(text)
         # Catalogue stem -> best similarity with any question word.
         matched: Dict[str, float] = {}
@@ -246,6 +273,8 @@ class ServiceIndex:
                 held[key] = held.get(key, 0.0) + weight
         coverage: Dict[int, float] = {}
         for key, mass in held.items():
+            if units is not None and not self._serves(key[0], units, unplaced):
+                continue
             share = mass / self._name_weight[key]
             if share > coverage.get(key[0], 0.0):
                 coverage[key[0]] = share
@@ -260,6 +289,10 @@ class ServiceIndex:
         scored.sort(key=lambda m: (-m.score, m.service.content.name))
         matches = tuple(scored[:limit])
         return SearchResult(text, _outcome(matches), matches)
+
+    def _serves(self, index: int, units: AbstractSet[str], unplaced: bool) -> bool:
+        unit = self._units[index]
+        return unplaced if unit is None else unit in units
 
     def _explained(self, query: Dict[str, Dict[str, float]]) -> Dict[int, float]:
         """Per service, the share of the question's words its names or context hold (a word held
@@ -303,7 +336,7 @@ def published_index(url: Optional[str] = None) -> ServiceIndex:
         cached = _indexes.get(url)
         if cached and cached[0] == stamp:
             return cached[1]
-        services = published_services(session)
+        services = published_services(session, unit_names=unit_titles(get_institution().units))
     index = ServiceIndex(services)
     with _lock:
         _indexes[url] = (stamp, index)

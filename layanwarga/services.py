@@ -1,8 +1,14 @@
 """The service catalogue's rules: what a valid service is, drafts and publishing with an editor and
-date on each change, reading what is published, and importing a starting set from YAML or CSV.
+date on each change, withdrawing a published service, reading what is published, who may edit
+what, and importing a starting set from YAML or CSV.
 
-Every writer (the importer, the dashboard editor) goes through ``save_draft`` and ``publish``, so
-validation and history are written once here. Tables: ``layanwarga/models/services.py``.
+A service belongs to an office (OPD) and, in a city, optionally to a unit of its tree (a
+kelurahan's own service, a kecamatan's PATEN service). A single-unit deployment has no units:
+its services belong to offices only, whatever a file says.
+
+Every writer (the importer, the dashboard editor) goes through ``save_draft``, ``publish`` and
+``withdraw``, so validation and history are written once here. Tables:
+``layanwarga/models/services.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import yaml
 from sqlalchemy import func, select
@@ -26,9 +32,12 @@ from .models.services import (
     REVISION_DRAFT,
     REVISION_PUBLISHED,
     REVISION_SUPERSEDED,
+    REVISION_WITHDRAWN,
     SERVICE_CODE_MAX,
 )
 from .redaction import mask_identifiers
+from .staff_units import area_of
+from .units import UnitTree
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +46,7 @@ FREE_WORDS = frozenset({"gratis", "0", "tidak dipungut biaya", "free"})
 COMPUTED_FEE = "dihitung"
 NAME_MAX = 200
 ALIASES_MAX = 40
+REASON_MAX = 500
 _CODE = re.compile(rf"^[a-z0-9][a-z0-9_-]{{0,{SERVICE_CODE_MAX - 1}}}$")
 _AGENCY_CODE = re.compile(rf"^[a-z0-9][a-z0-9_-]{{0,{AGENCY_CODE_MAX - 1}}}$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -91,6 +101,25 @@ class PublishedService:
     revision: int
     published_at: Optional[dt.datetime]
     content: ServiceContent
+    # The unit of the city's tree that offers it, and that unit's title ("Kelurahan Langkai").
+    unit_code: Optional[str] = None
+    unit_name: str = ""
+
+    @property
+    def office(self) -> str:
+        """Who offers it, as citizens read it: the office, and the unit when it has one and the
+        office's name does not say it already ("Kantor Kelurahan Langkai")."""
+        return _with_unit(self.agency_name, self.unit_name, ", ")
+
+    @property
+    def office_short(self) -> str:
+        return _with_unit(self.agency_short_name, self.unit_name, " · ")
+
+
+def _with_unit(office: str, unit_name: str, separator: str) -> str:
+    if not unit_name or unit_name.casefold() in office.casefold():
+        return office
+    return f"{office}{separator}{unit_name}"
 
 
 @dataclass
@@ -261,18 +290,22 @@ def save_draft(
     editor: str,
     *,
     agency_code: Optional[str] = None,
+    unit_code: Optional[str] = None,
     letter_code: Optional[str] = None,
     note: str = "",
 ) -> ServiceRevision:
     """A new draft revision of the service ``code`` (the service is created with ``agency_code``
-    when it does not exist yet). Earlier drafts stay in the history."""
+    and ``unit_code``, checked by the caller (``service_unit``), when it does not exist yet).
+    Earlier drafts stay in the history."""
     service = _service(session, code)
     if service is None:
         if not _CODE.match(code):
             raise InvalidService({"code": "Kode layanan hanya boleh huruf kecil, angka, '-' dan '_'."})
         if not agency_code or session.get(ServiceAgency, agency_code) is None:
             raise InvalidService({"agency": f"Instansi '{agency_code}' belum terdaftar di katalog."})
-        service = Service(code=code, agency_code=agency_code, letter_code=letter_code, version=0)
+        service = Service(
+            code=code, agency_code=agency_code, unit_code=unit_code, letter_code=letter_code, version=0
+        )
         session.add(service)
         session.flush()
     elif letter_code is not None:
@@ -300,7 +333,8 @@ def save_draft(
 
 def publish(session: Session, code: str, publisher: str, number: Optional[int] = None) -> ServiceRevision:
     """Publish a revision of the service (the latest one unless ``number`` is given); the previously
-    published one becomes superseded, so exactly one revision is what citizens see."""
+    published one becomes superseded, so exactly one revision is what citizens see. A withdrawn
+    revision keeps its record: ``publish_again`` publishes its content as a new revision."""
     service = _service(session, code)
     if service is None:
         raise LookupError(f"no service {code!r}")
@@ -308,6 +342,8 @@ def publish(session: Session, code: str, publisher: str, number: Optional[int] =
     chosen = revisions[-1] if number is None else next((r for r in revisions if r.number == number), None)
     if chosen is None:
         raise LookupError(f"service {code!r} has no revision {number}")
+    if chosen.status == REVISION_WITHDRAWN:
+        raise InvalidService({"publish": "Versi ini sudah ditarik; terbitkan lagi sebagai versi baru."})
     for revision in revisions:
         if revision.status == REVISION_PUBLISHED and revision is not chosen:
             revision.status = REVISION_SUPERSEDED
@@ -316,6 +352,51 @@ def publish(session: Session, code: str, publisher: str, number: Optional[int] =
     _touch(service)
     session.flush()
     return chosen
+
+
+def withdraw(session: Session, code: str, actor: str, reason: str) -> ServiceRevision:
+    """Take the service off the public page and WhatsApp at once: its published revision becomes
+    ``withdrawn`` with who, when and why, and nothing of the service is published any more (until
+    ``publish_again`` or a new revision is published). InvalidService (key ``reason``) without a
+    reason or when nothing is published."""
+    service = _service(session, code)
+    if service is None:
+        raise LookupError(f"no service {code!r}")
+    reason = " ".join((reason or "").split())[:REASON_MAX]
+    if not reason:
+        raise InvalidService({"reason": "Tuliskan alasan penarikan, misalnya 'layanan dipindah ke MPP'."})
+    published = next((r for r in _revisions(session, service) if r.status == REVISION_PUBLISHED), None)
+    if published is None:
+        raise InvalidService({"reason": "Layanan ini sedang tidak terbit; tidak ada yang perlu ditarik."})
+    published.status = REVISION_WITHDRAWN
+    published.withdrawn_by, published.withdrawn_at, published.withdrawal_reason = actor, utcnow(), reason
+    _touch(service)
+    session.flush()
+    logger.info("catalogue %s revision %d withdrawn by %s", code, published.number, actor)
+    return published
+
+
+def withdrawn_revision(session: Session, code: str) -> Optional[ServiceRevision]:
+    """The revision last withdrawn, when the service has nothing published now (None otherwise)."""
+    service = _service(session, code)
+    revisions = _revisions(session, service) if service else []
+    if any(r.status == REVISION_PUBLISHED for r in revisions):
+        return None
+    withdrawn = [r for r in revisions if r.status == REVISION_WITHDRAWN]
+    return max(withdrawn, key=lambda r: (r.withdrawn_at or dt.datetime.min, r.number)) if withdrawn else None
+
+
+def publish_again(session: Session, code: str, editor: str, *, publish_now: bool) -> ServiceRevision:
+    """The withdrawn service's last published content as a new revision: published at once
+    (``publish_now``: an editor who may publish) or a draft waiting for approval. The withdrawn
+    revision keeps its record. InvalidService (key ``publish``) when the service is not withdrawn."""
+    withdrawn = withdrawn_revision(session, code)
+    if withdrawn is None:
+        raise InvalidService({"publish": "Layanan ini tidak sedang ditarik."})
+    revision = save_draft(
+        session, code, _content_of(withdrawn), editor, note=f"Terbit lagi (isi versi {withdrawn.number})"
+    )
+    return publish(session, code, editor) if publish_now else revision
 
 
 def _touch(service: Service) -> None:
@@ -337,8 +418,11 @@ def catalogue_stamp(session: Session) -> Tuple[int, int]:
     return int(count), int(total)
 
 
-def published_services(session: Session, agency_code: Optional[str] = None) -> List[PublishedService]:
-    """Every published service with its office, by office then name."""
+def published_services(
+    session: Session, agency_code: Optional[str] = None, unit_names: Optional[Mapping[str, str]] = None
+) -> List[PublishedService]:
+    """Every published service with its office, by office then name; each unit named from
+    ``unit_names`` (``unit_titles``; a unit the tree no longer has is shown by its code)."""
     query = (
         select(Service, ServiceRevision, ServiceAgency)
         .join(
@@ -360,6 +444,10 @@ def published_services(session: Session, agency_code: Optional[str] = None) -> L
             revision=revision.number,
             published_at=revision.published_at,
             content=_content_of(revision),
+            unit_code=service.unit_code,
+            unit_name=(unit_names or {}).get(service.unit_code, service.unit_code)
+            if service.unit_code
+            else "",
         )
         for service, revision, agency in session.execute(query)
     ]
@@ -369,25 +457,86 @@ def published_service(session: Session, code: str) -> Optional[PublishedService]
     return next((s for s in published_services(session) if s.code == code), None)
 
 
+# ---------------------------------------------------------------------------------------- units
+def unit_titles(tree: UnitTree) -> Dict[str, str]:
+    """Code -> title of every unit below the root: the units a service may belong to."""
+    return {unit.code: unit.title for unit in tree.descendants(tree.root.code)}
+
+
+def unit_chain(tree: UnitTree, unit_code: Optional[str]) -> Optional[FrozenSet[str]]:
+    """The units whose services serve a citizen of ``unit_code``: that unit and the units above it
+    (a kelurahan's own, its kecamatan's). None when the unit is unknown or the deployment is one
+    unit: every service then serves the citizen."""
+    unit = tree.get(unit_code) if unit_code and not tree.single else None
+    if unit is None:
+        return None
+    return frozenset([unit.code, *(above.code for above in tree.ancestors(unit.code))])
+
+
+def service_unit(tree: UnitTree, raw: Optional[str], area: Optional[FrozenSet[str]] = None) -> Optional[str]:
+    """The unit a service belongs to, from a chosen or imported code, checked: None for no unit
+    or the root (the whole deployment), and always in a single-unit deployment (it has no
+    units). InvalidService (key ``unit``) for a unit not in the tree, or one outside ``area`` (the
+    units an editor acts for; None: every unit), or no unit when the editor acts for some only."""
+    code = _text(raw)
+    if tree.single:
+        return None
+    unit = tree.get(code) if code else None
+    if code and unit is None:
+        raise InvalidService({"unit": f"Unit '{code}' tidak ada dalam daftar unit {tree.root.title}."})
+    chosen = None if unit is None or unit.parent is None else unit.code
+    if area is not None and (chosen is None or chosen not in area):
+        raise InvalidService({"unit": "Pilih unit kerja Anda sendiri (atau unit di bawahnya)."})
+    return chosen
+
+
 # ---------------------------------------------------------------------------------------- editing
 ROLE_ADMIN = "admin"
 ROLE_OPD = "opd"
 
 
-def may_edit(role: str, agency_code: Optional[str], service_agency: str) -> bool:
-    """Admins edit every service; an OPD account only its own office's (the catalogue office whose
-    code is the account's agency code, compared without case: ``DINSOS`` keeps ``dinsos``)."""
-    if role == ROLE_ADMIN:
-        return True
-    return role == ROLE_OPD and bool(agency_code) and (agency_code or "").lower() == service_agency.lower()
+@dataclass(frozen=True)
+class Editor:
+    """Who edits the catalogue: the account's role, its OPD, and the units it acts for
+    (``area``: None for the whole deployment; a kecamatan's or kelurahan's admin acts for its unit
+    and the units below, ``layanwarga.staff_units``)."""
+
+    role: str
+    agency_code: Optional[str] = None
+    area: Optional[FrozenSet[str]] = None
+
+    @classmethod
+    def of(cls, tree: UnitTree, role: str, agency_code: Optional[str], unit_code: Optional[str]) -> "Editor":
+        return cls(role, agency_code, area_of(tree, unit_code))
+
+    @property
+    def whole_deployment(self) -> bool:
+        """An admin of the whole deployment: edits everything and approves publication."""
+        return self.role == ROLE_ADMIN and self.area is None
 
 
-def may_publish(role: str, agency_code: Optional[str], service_agency: str, approval_required: bool) -> bool:
-    """Admins publish; an OPD publishes its own edits itself only when the city does not want to
-    approve them first."""
-    if role == ROLE_ADMIN:
+def may_edit(editor: Editor, service_agency: str, service_unit_code: Optional[str]) -> bool:
+    """Admins of the whole deployment edit every service; a kecamatan's or kelurahan's admin the
+    services of its units (whatever their office); an OPD account its own office's (the catalogue
+    office whose code is the account's agency code, compared without case: ``DINSOS`` keeps
+    ``dinsos``)."""
+    if editor.role == ROLE_ADMIN:
+        return editor.area is None or (service_unit_code is not None and service_unit_code in editor.area)
+    return (
+        editor.role == ROLE_OPD
+        and bool(editor.agency_code)
+        and (editor.agency_code or "").lower() == service_agency.lower()
+    )
+
+
+def may_publish(
+    editor: Editor, service_agency: str, service_unit_code: Optional[str], approval_required: bool
+) -> bool:
+    """Admins of the whole deployment publish; any other editor publishes its own edits itself
+    only when the city does not want to approve them first."""
+    if editor.whole_deployment:
         return True
-    return not approval_required and may_edit(role, agency_code, service_agency)
+    return not approval_required and may_edit(editor, service_agency, service_unit_code)
 
 
 @dataclass(frozen=True)
@@ -395,8 +544,10 @@ class EditableService:
     code: str
     agency_code: str
     agency_short_name: str
+    unit_code: Optional[str]
     latest: ServiceRevision
     published_number: Optional[int]
+    withdrawn: bool = False
 
     @property
     def waiting(self) -> bool:
@@ -404,8 +555,8 @@ class EditableService:
         return self.latest.status == REVISION_DRAFT
 
 
-def editable_services(session: Session, role: str, agency_code: Optional[str]) -> List[EditableService]:
-    """The services this account may edit, each with its latest revision, by office then name."""
+def editable_services(session: Session, editor: Editor) -> List[EditableService]:
+    """The services this editor may edit, each with its latest revision, by office then name."""
     rows = session.execute(
         select(Service, ServiceRevision, ServiceAgency)
         .join(ServiceRevision, ServiceRevision.service_id == Service.id)
@@ -414,28 +565,56 @@ def editable_services(session: Session, role: str, agency_code: Optional[str]) -
     ).all()
     latest: Dict[str, Tuple[Service, ServiceRevision, ServiceAgency]] = {}
     published: Dict[str, int] = {}
+    withdrawn: Set[str] = set()
     for service, revision, agency in rows:
         latest[service.code] = (service, revision, agency)
         if revision.status == REVISION_PUBLISHED:
             published[service.code] = revision.number
+        elif revision.status == REVISION_WITHDRAWN:
+            withdrawn.add(service.code)
     result = [
         EditableService(
-            service.code, service.agency_code, agency.short_name, revision, published.get(service.code)
+            service.code,
+            service.agency_code,
+            agency.short_name,
+            service.unit_code,
+            revision,
+            published.get(service.code),
+            service.code in withdrawn and service.code not in published,
         )
         for service, revision, agency in latest.values()
-        if may_edit(role, agency_code, service.agency_code)
+        if may_edit(editor, service.agency_code, service.unit_code)
     ]
     return sorted(result, key=lambda e: (e.agency_short_name, e.latest.name.casefold()))
 
 
 def create_service(
-    session: Session, code: str, agency_code: str, content: ServiceContent, editor: str
+    session: Session,
+    code: str,
+    agency_code: str,
+    content: ServiceContent,
+    editor: str,
+    unit_code: Optional[str] = None,
 ) -> ServiceRevision:
-    """A new service of ``agency_code`` as a first draft; a code already in use is refused (it
-    would otherwise add a revision to another office's service)."""
+    """A new service of ``agency_code`` (at ``unit_code``) as a first draft; a code already in use
+    is refused (it would otherwise add a revision to another office's service)."""
     if _service(session, code) is not None:
         raise InvalidService({"code": f"Kode '{code}' sudah dipakai layanan lain; pilih kode lain."})
-    return save_draft(session, code, content, editor, agency_code=agency_code, note="Layanan baru")
+    return save_draft(
+        session, code, content, editor, agency_code=agency_code, unit_code=unit_code, note="Layanan baru"
+    )
+
+
+def move_to_unit(session: Session, code: str, unit_code: Optional[str]) -> Optional[str]:
+    """Give the service another unit (checked by the caller: ``service_unit``); the unit it had."""
+    service = _service(session, code)
+    if service is None:
+        raise LookupError(f"no service {code!r}")
+    before = service.unit_code
+    if before != unit_code:
+        service.unit_code = unit_code
+        _touch(service)
+    return before
 
 
 def service_agency_exists(session: Session, code: str) -> bool:
@@ -450,9 +629,16 @@ def agency_choices(session: Session) -> List[Tuple[str, str]]:
     ]
 
 
+def service_place(session: Session, code: str) -> Optional[Tuple[str, Optional[str]]]:
+    """The office and the unit of the service ``code`` (None: no such service)."""
+    row = session.execute(select(Service.agency_code, Service.unit_code).where(Service.code == code)).first()
+    return (str(row[0]), row[1]) if row is not None else None
+
+
 def service_agency(session: Session, code: str) -> Optional[str]:
     """The office that owns the service ``code`` (None: no such service)."""
-    return session.execute(select(Service.agency_code).where(Service.code == code)).scalar_one_or_none()
+    place = service_place(session, code)
+    return place[0] if place is not None else None
 
 
 def form_values(revision: ServiceRevision) -> Dict[str, str]:
@@ -537,7 +723,8 @@ CSV_LIST_SEPARATOR = "|"
 def load_file(path: Union[str, Path]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     """(agencies, services) from a catalogue YAML file (``catalogue/layanan.yml``'s shape) or a CSV
     file with one service per row (list fields separated by ``|``; the office named in columns
-    ``agency``, ``agency_name``, ``agency_short_name``)."""
+    ``agency``, ``agency_name``, ``agency_short_name``). An entry's ``unit`` (optional) is the
+    Kemendagri code of the unit of the city that offers it."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         return _load_csv(path)
@@ -572,8 +759,8 @@ def _load_csv(path: Path) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
 def preview(
     agencies: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str, Any]]
 ) -> List[PublishedService]:
-    """The services of a catalogue file as they would be published, without a database (for the
-    search benchmark and tests). InvalidService on a bad entry."""
+    """The services of a catalogue file as they would be published, without a database and
+    without units (for the search benchmark and tests). InvalidService on a bad entry."""
     offices = {str(agency["code"]): agency for agency in agencies}
     return [
         PublishedService(
@@ -596,14 +783,17 @@ def import_catalogue(
     services: Sequence[Mapping[str, Any]],
     *,
     source: str = "",
+    tree: Optional[UnitTree] = None,
 ) -> ImportReport:
     """Import offices and services, published at once; running it again changes nothing.
 
     A service already in the database gets a new published revision only when the file differs
     from it and nobody but the importer has changed it since: an office's own edits win over the
-    file. Every bad entry is named (code and field) before anything is written."""
+    file. An entry's ``unit`` must be a unit of ``tree`` (the deployment's); a single-unit
+    deployment (or no ``tree``) has no units, so it imports every service without one. Every
+    bad entry is named (code and field) before anything is written."""
     errors: Dict[str, str] = {}
-    parsed: List[Tuple[Mapping[str, Any], ServiceContent]] = []
+    parsed: List[Tuple[Mapping[str, Any], ServiceContent, Optional[str]]] = []
     known_agencies = {str(a.get("code")) for a in agencies} | set(
         session.execute(select(ServiceAgency.code)).scalars()
     )
@@ -619,7 +809,8 @@ def import_catalogue(
         if _text(entry.get("agency")) not in known_agencies:
             errors[f"{label}.agency"] = f"Instansi '{entry.get('agency')}' tidak ada di daftar instansi."
         try:
-            parsed.append((entry, content_from_mapping(entry)))
+            unit = service_unit(tree, entry.get("unit")) if tree is not None else None
+            parsed.append((entry, content_from_mapping(entry), unit))
         except InvalidService as invalid:
             errors.update({f"{label}.{key}": reason for key, reason in invalid.errors.items()})
     if errors:
@@ -636,7 +827,7 @@ def import_catalogue(
     session.flush()
     editor = f"{IMPORT_EDITOR}:{source}" if source else IMPORT_EDITOR
     report = ImportReport()
-    for entry, content in parsed:
+    for entry, content, unit in parsed:
         code = _text(entry["code"])
         letter_code = _text(entry.get("letter")) or None
         service = _service(session, code)
@@ -647,6 +838,7 @@ def import_catalogue(
                 content,
                 editor,
                 agency_code=_text(entry["agency"]),
+                unit_code=unit,
                 letter_code=letter_code,
                 note="Impor awal",
             )
@@ -661,10 +853,11 @@ def import_catalogue(
             and revisions[-1].status == REVISION_PUBLISHED
             and service.letter_code == letter_code
             and service.agency_code == _text(entry["agency"])
+            and service.unit_code == unit
         ):
             report.unchanged.append(code)
         else:
-            service.agency_code = _text(entry["agency"])
+            service.agency_code, service.unit_code = _text(entry["agency"]), unit
             save_draft(
                 session, code, content, editor, letter_code=letter_code or "", note="Impor ulang dari berkas"
             )
@@ -680,6 +873,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     import argparse
 
     from . import db, migrate
+    from .config import get_institution
 
     parser = argparse.ArgumentParser(prog="python -m layanwarga.services")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -690,7 +884,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         agencies, entries = load_file(args.path)
         with db.session_scope(write=True) as session:
-            report = import_catalogue(session, agencies, entries, source=args.path.name)
+            report = import_catalogue(
+                session, agencies, entries, source=args.path.name, tree=get_institution().units
+            )
     except InvalidService as invalid:
         for key, reason in invalid.errors.items():
             print(f"{args.path}: {key}: {reason}")

@@ -1,10 +1,14 @@
 """The service catalogue: what each office (OPD or unit) offers citizens, kept by the offices
 themselves (``layanwarga.services``; searched by ``layanwarga.service_search``).
 
+A service belongs to an office (``services.agency_code``) and, optionally, to a unit of a city's
+tree (``services.unit_code``: a kelurahan's own service, a kecamatan's PATEN service).
+
 A service's content is never overwritten: each edit is a new ``service_revisions`` row with its
 editor and date, so the rows of one service are its history. A revision starts as a draft;
-publishing points ``services.published_revision_id`` at it (what citizens see on WhatsApp and the
-public page) and marks the previous one superseded.
+publishing marks it ``published`` (what citizens see on WhatsApp and the public page) and the
+previous one superseded. Withdrawing marks the published revision ``withdrawn`` with who, when
+and why: the service then has nothing published until a revision is published again.
 """
 from __future__ import annotations
 
@@ -29,7 +33,10 @@ AGENCY_CODE_MAX = 40
 REVISION_DRAFT = "draft"
 REVISION_PUBLISHED = "published"
 REVISION_SUPERSEDED = "superseded"
-REVISION_STATUSES = (REVISION_DRAFT, REVISION_PUBLISHED, REVISION_SUPERSEDED)
+REVISION_WITHDRAWN = "withdrawn"
+REVISION_STATUSES = (REVISION_DRAFT, REVISION_PUBLISHED, REVISION_SUPERSEDED, REVISION_WITHDRAWN)
+# A Kemendagri code as the units tree writes it (``62.71.01.1003``), as ``staff_users.unit_code``.
+UNIT_CODE_MAX = 20
 
 
 class ServiceAgency(Base):
@@ -55,6 +62,9 @@ class Service(Base):
     agency_code = Column(
         String(AGENCY_CODE_MAX), ForeignKey("service_agencies.code"), nullable=False, index=True
     )
+    # The unit of the city's tree that offers it (``instansi.yml`` ``units``); NULL: the office
+    # serves the whole deployment (every service of a single-unit deployment).
+    unit_code = Column(String(UNIT_CODE_MAX), nullable=True, index=True)
     # A configured letter type the assistant takes over WhatsApp (``instansi.yml`` ``letters``).
     letter_code = Column(String(40), nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
@@ -92,10 +102,14 @@ class ServiceRevision(Base):
     change_note = Column(Text, nullable=False, default="")
     published_by = Column(String(100), nullable=True)
     published_at = Column(DateTime, nullable=True)
+    # Set when the office withdrew this published revision (status ``withdrawn``).
+    withdrawn_by = Column(String(100), nullable=True)
+    withdrawn_at = Column(DateTime, nullable=True)
+    withdrawal_reason = Column(Text, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("service_id", "number", name="uq_service_revisions_service_number"),
-        CheckConstraint("status IN ('draft', 'published', 'superseded')", name="status"),
+        CheckConstraint("status IN ('draft', 'published', 'superseded', 'withdrawn')", name="status"),
         CheckConstraint("fee_amount IS NULL OR fee_amount >= 0", name="fee_not_negative"),
         Index("ix_service_revisions_service_status", "service_id", "status"),
     )

@@ -221,3 +221,48 @@ def test_each_question_is_counted_for_the_offices_statistics(domain, catalogue) 
         result = services.question_stats(session, dt.datetime.utcnow() - dt.timedelta(hours=1))
     assert result.most_asked == [("skck", 2)]
     assert [text for text, _, _ in result.not_found] == ["cara bikin paspor"] and result.total == 3
+
+
+def in_letter_form(domain: Dict[str, Any], text: str, entities: List[dict]) -> Run:
+    """A side question asked while the SKTM form waits for the NIK."""
+    from actions.letters import ValidateSktmForm
+
+    tracker = make_tracker(
+        text,
+        "tanya_syarat",
+        entities=entities,
+        slots={"surat_jenis": "sktm", "flow_id": "f1", "requested_slot": "surat_nik"},
+        active_loop="sktm_form",
+    )
+    return run_action(ValidateSktmForm(), tracker, domain)
+
+
+SKTM = [{"entity": "layanan", "value": "sktm"}]
+
+
+def test_a_letters_requirements_asked_inside_its_form_come_from_the_catalogue(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
+    run = in_letter_form(domain, "syaratnya apa aja ya", SKTM)
+    assert run.responses[:2] == [ANSWER_RESPONSE, "utter_lanjut_form"]
+    message = run.said(ANSWER_RESPONSE)
+    # The catalogue's wording (the public page's), not instansi.yml's "Foto KTP pemohon".
+    assert "1. KTP-el pemohon" in message["requirements"] and "Foto" not in message["requirements"]
+    assert message["name"] == "Surat Keterangan Tidak Mampu (SKTM)"
+    assert run.slots == {"surat_nik": None}  # the NIK is asked again
+
+
+def test_a_withdrawn_letter_service_leaves_its_configuration_to_answer(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
+    with db.session_scope(catalogue) as session:
+        services.withdraw(session, "sktm", "staf:kelurahan", "Persyaratan sedang direvisi")
+    inside = in_letter_form(domain, "syaratnya apa aja ya", SKTM)
+    assert inside.responses[:2] == ["utter_syarat_surat", "utter_lanjut_form"]
+    assert "1. Foto KTP pemohon" in inside.said("utter_syarat_surat")["requirements"]
+    assert ask(domain, "syarat sktm apa aja", SKTM).responses[0] == "utter_syarat_surat"
+    # Searched by its other names, the withdrawn service is gone at once.
+    assert "Surat Keterangan Tidak Mampu (SKTM)" not in str(ask(domain, "surat keterangan miskin").messages)
+
+
+def test_without_a_catalogue_a_letters_requirements_in_its_form_come_from_configuration(
+    domain, sqlite_url
+) -> None:  # type: ignore[no-untyped-def]
+    run = in_letter_form(domain, "syaratnya apa aja ya", SKTM)
+    assert run.responses[:2] == ["utter_syarat_surat", "utter_lanjut_form"]

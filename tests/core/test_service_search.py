@@ -1,16 +1,19 @@
 """Finding a service from a citizen's free text: abbreviations, old names, regional spellings and
-typos through the project's normaliser; one clear match, several to choose from, or none; and the
-published index following every edit without a restart (SQLite and PostgreSQL)."""
+typos through the project's normaliser; one clear match, several to choose from, or none; a
+city's citizen answered from their own units' services; and the published index following every
+edit and withdrawal without a restart (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import pytest
+from city_support import CITY, JEKAN_RAYA, LANGKAI, MENTENG, PAHANDUT, PAHANDUT_SEBERANG, PALANGKA
 
 from layanwarga import db, service_search, services
 from layanwarga.config import PROJECT_ROOT
 from layanwarga.service_search import NONE, ONE, SEVERAL, ServiceIndex
+from layanwarga.services import PublishedService
 
 SHIPPED = PROJECT_ROOT / "catalogue" / "layanan.yml"
 
@@ -117,3 +120,59 @@ def test_a_bare_number_left_of_a_name_matches_nothing(index: ServiceIndex) -> No
     # "AK-1" reads as "aku 1" and "aku" is a filler word: the "1" alone must not name the card.
     assert index.search("1").outcome == NONE
     assert index.search("<script>alert(1)</script>paspor").outcome == NONE
+
+
+def test_a_withdrawn_service_is_gone_from_the_published_index_at_once(db_url: str) -> None:
+    with db.session_scope(db_url) as session:
+        services.import_catalogue(session, *services.load_file(SHIPPED))
+    assert service_search.published_index(db_url).get("skck") is not None
+    with db.session_scope(db_url) as session:
+        services.withdraw(session, "skck", "staf:polres", "Pindah ke layanan daring Polri")
+    assert service_search.published_index(db_url).get("skck") is None
+    assert "skck" not in [m.service.code for m in service_search.search_published("skck", db_url).matches]
+
+
+def _service(code: str, name: str, unit: Optional[str], letter: Optional[str] = None) -> PublishedService:
+    content = services.content_from_mapping(
+        {"name": name, "purpose": "x", "requirements": ["KTP"], "processing_time": "1 hari", "place": code}
+    )
+    office = (
+        ("disdukcapil", "Dinas Kependudukan", "Disdukcapil") if unit is None else ("kel", "Kantor", "Kantor")
+    )
+    return PublishedService(code, *office, letter, 1, None, content, unit_code=unit, unit_name=unit or "")
+
+
+LANGKAI_CHAIN = frozenset([LANGKAI, PAHANDUT, CITY])
+MENTENG_CHAIN = frozenset([MENTENG, JEKAN_RAYA, CITY])
+SKTM_LANGKAI = _service("sktm-langkai", "Surat Keterangan Tidak Mampu", LANGKAI, "sktm")
+SKTM_MENTENG = _service("sktm-menteng", "Surat Keterangan Tidak Mampu", MENTENG, "sktm")
+SKTM_PAHANDUT = _service("sktm-pahandut", "Surat Keterangan Tidak Mampu", PAHANDUT, "sktm")
+AKTA = _service("akta-kelahiran", "Akta Kelahiran", None)
+
+
+def test_a_citizen_is_answered_from_their_units_and_the_citys_services_only() -> None:
+    index = ServiceIndex([SKTM_LANGKAI, SKTM_MENTENG, AKTA])
+    assert {m.service.code for m in index.search("syarat sktm").candidates} == {
+        "sktm-langkai",
+        "sktm-menteng",
+    }
+    own = index.search("syarat sktm", units=LANGKAI_CHAIN)
+    assert own.outcome == ONE and own.best.service.code == "sktm-langkai"  # type: ignore[union-attr]
+    assert index.search("akta kelahiran", units=LANGKAI_CHAIN).best.service.code == "akta-kelahiran"  # type: ignore[union-attr]
+    # A public page filtered on one unit: that unit's services only, not the city's.
+    assert index.search("akta kelahiran", units={MENTENG}, unplaced=False).outcome == NONE
+    assert index.search("sktm", units={MENTENG}, unplaced=False).best.service.code == "sktm-menteng"  # type: ignore[union-attr]
+
+
+def test_a_letter_is_described_by_the_nearest_unit_never_another_units() -> None:
+    placed = ServiceIndex([SKTM_LANGKAI, SKTM_MENTENG, SKTM_PAHANDUT, AKTA])
+    assert placed.for_letter("sktm", LANGKAI_CHAIN) is SKTM_LANGKAI  # the kelurahan before its kecamatan
+    assert placed.for_letter("sktm", frozenset([PAHANDUT_SEBERANG, PAHANDUT, CITY])) is SKTM_PAHANDUT
+    assert placed.for_letter("sktm", MENTENG_CHAIN) is SKTM_MENTENG
+    assert placed.for_letter("sktm", frozenset([PALANGKA, JEKAN_RAYA, CITY])) is None
+    assert placed.for_letter("sktm") is None  # unit unknown: no kelurahan's description is the answer
+    city_wide = _service("sktm", "Surat Keterangan Tidak Mampu", None, "sktm")
+    mixed = ServiceIndex([SKTM_LANGKAI, city_wide])
+    assert mixed.for_letter("sktm") is city_wide and mixed.for_letter("sktm", MENTENG_CHAIN) is city_wide
+    assert mixed.for_letter("sktm", LANGKAI_CHAIN) is SKTM_LANGKAI
+    assert mixed.get("sktm-langkai") is SKTM_LANGKAI and mixed.for_letter("sku") is None

@@ -1,19 +1,23 @@
-"""The service catalogue's domain rules: what a valid service is, drafts, publishing and history
-with an editor and date on each change, and the idempotent import of the shipped starting set
-(SQLite and PostgreSQL)."""
+"""The service catalogue's domain rules: what a valid service is, drafts, publishing,
+withdrawing and history with an editor and date on each change, services of a city's units and
+who may edit them, and the idempotent import of the shipped starting set (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from city_support import CITY, LANGKAI, MENTENG, PAHANDUT, PAHANDUT_SEBERANG, write_city_config
 
 from layanwarga import db, services
-from layanwarga.config import PROJECT_ROOT
+from layanwarga.config import PROJECT_ROOT, load_institution
 from layanwarga.models import ServiceRevision
+from layanwarga.units import UnitTree
 
 SHIPPED = PROJECT_ROOT / "catalogue" / "layanan.yml"
 
@@ -300,3 +304,171 @@ def test_questions_are_counted_per_service_and_what_found_nothing_is_kept_masked
     assert count == 2 and once == 1 and other == "harga cabe"
     assert "6271014506850003" not in text and text.startswith("cara bikin paspor")
     assert later.total == 0 and later.most_asked == []
+
+
+# -- withdrawing a published service --------------------------------------------------------------------
+def test_a_withdrawn_service_leaves_citizens_at_once_keeps_who_when_why_and_can_come_back(
+    db_url: str,
+) -> None:
+    content = services.content_from_mapping(VALID)
+    with db.session_scope(db_url) as session:
+        _agency(session)
+        services.save_draft(session, "akta-kelahiran", content, "impor", agency_code="disdukcapil")
+        services.publish(session, "akta-kelahiran", "impor")
+        stamp = services.catalogue_stamp(session)
+        with pytest.raises(services.InvalidService, match="reason"):
+            services.withdraw(session, "akta-kelahiran", "staf:dukcapil", "   ")
+        services.withdraw(session, "akta-kelahiran", "staf:dukcapil", "Dipindah ke  Mal Pelayanan Publik")
+        # The stamp changes: every process's search index drops it on the next question.
+        assert services.catalogue_stamp(session) != stamp
+    with db.session_scope(db_url) as session:
+        assert services.published_services(session) == []
+        [revision] = services.history(session, "akta-kelahiran")
+        assert (revision.status, revision.withdrawn_by, revision.withdrawal_reason) == (
+            "withdrawn",
+            "staf:dukcapil",
+            "Dipindah ke Mal Pelayanan Publik",
+        )
+        assert revision.withdrawn_at is not None and revision.published_by == "impor"
+        assert services.withdrawn_revision(session, "akta-kelahiran") is revision
+        with pytest.raises(services.InvalidService, match="reason"):
+            services.withdraw(session, "akta-kelahiran", "staf:dukcapil", "lagi")  # nothing published
+        with pytest.raises(services.InvalidService, match="publish"):
+            services.publish(session, "akta-kelahiran", "staf:admin")  # the record is never overwritten
+        services.publish_again(session, "akta-kelahiran", "staf:admin", publish_now=True)
+    with db.session_scope(db_url) as session:
+        [published] = services.published_services(session)
+        revisions = services.history(session, "akta-kelahiran")
+        assert services.withdrawn_revision(session, "akta-kelahiran") is None
+        with pytest.raises(services.InvalidService, match="publish"):
+            services.publish_again(session, "akta-kelahiran", "staf:admin", publish_now=True)
+    assert published.content == content and published.revision == 2
+    assert [(r.number, r.status) for r in revisions] == [(1, "withdrawn"), (2, "published")]
+    assert revisions[0].withdrawal_reason == "Dipindah ke Mal Pelayanan Publik"
+    assert revisions[1].change_note == "Terbit lagi (isi versi 1)"
+
+
+def test_publishing_again_under_approval_is_a_draft_until_the_admin_publishes_it(db_url: str) -> None:
+    with db.session_scope(db_url) as session:
+        _agency(session)
+        services.save_draft(
+            session, "kia", services.content_from_mapping(_with(name="KIA")), "a", agency_code="disdukcapil"
+        )
+        services.publish(session, "kia", "a")
+        services.withdraw(session, "kia", "staf:dukcapil", "salah isi")
+        draft = services.publish_again(session, "kia", "staf:dukcapil", publish_now=False)
+        assert draft.status == "draft" and services.published_services(session) == []
+        services.publish(session, "kia", "staf:admin")
+        assert [p.code for p in services.published_services(session)] == ["kia"]
+
+
+# -- units of a city ----------------------------------------------------------------------------------
+def _city(folder: Path) -> UnitTree:
+    return load_institution(write_city_config(folder)).units
+
+
+def test_a_unit_is_a_unit_of_the_tree_within_the_editors_area(tmp_path: Path) -> None:
+    tree = _city(tmp_path)
+    assert services.service_unit(tree, LANGKAI) == LANGKAI
+    assert services.service_unit(tree, "6271011003") == LANGKAI  # written without dots
+    assert services.service_unit(tree, "") is None and services.service_unit(tree, CITY) is None
+    with pytest.raises(services.InvalidService, match="unit"):
+        services.service_unit(tree, "62.71.09.9999")
+    pahandut = frozenset([PAHANDUT, LANGKAI, PAHANDUT_SEBERANG])
+    assert services.service_unit(tree, LANGKAI, pahandut) == LANGKAI
+    for outside in (MENTENG, "", CITY):  # another kecamatan's, or no unit at all
+        with pytest.raises(services.InvalidService, match="unit"):
+            services.service_unit(tree, outside, pahandut)
+    single = load_institution(PROJECT_ROOT / "instansi.yml").units
+    assert single.single and services.service_unit(single, LANGKAI) is None
+    assert services.service_unit(single, "62.71.09.9999") is None  # one office: nothing to place
+
+
+def test_a_citizens_services_are_those_of_their_unit_and_the_units_above(tmp_path: Path) -> None:
+    tree = _city(tmp_path)
+    assert services.unit_chain(tree, LANGKAI) == {LANGKAI, PAHANDUT, CITY}
+    assert services.unit_chain(tree, None) is None and services.unit_chain(tree, "62.71.09.9999") is None
+    assert services.unit_chain(load_institution(PROJECT_ROOT / "instansi.yml").units, LANGKAI) is None
+
+
+def test_who_may_edit_a_service_of_an_office_and_a_unit(tmp_path: Path) -> None:
+    tree = _city(tmp_path)
+    city = services.Editor.of(tree, "admin", None, None)
+    camat = services.Editor.of(tree, "admin", None, PAHANDUT)
+    lurah_menteng = services.Editor.of(tree, "admin", None, MENTENG)
+    dinsos = services.Editor.of(tree, "opd", "DINSOS", None)
+    clerk = services.Editor.of(tree, "surat", None, LANGKAI)
+    langkai_service, city_service = ("kelurahan", LANGKAI), ("dinsos", None)
+    assert services.may_edit(city, *langkai_service) and services.may_edit(city, *city_service)
+    assert services.may_edit(camat, *langkai_service) and not services.may_edit(camat, *city_service)
+    assert not services.may_edit(lurah_menteng, *langkai_service)
+    assert services.may_edit(dinsos, *city_service) and not services.may_edit(dinsos, *langkai_service)
+    assert not services.may_edit(clerk, *langkai_service)  # letter clerks do not keep the catalogue
+    # Publishing: the whole deployment's admins, others only when the city does not approve first.
+    assert services.may_publish(city, *langkai_service, approval_required=True)
+    assert not services.may_publish(camat, *langkai_service, approval_required=True)
+    assert services.may_publish(camat, *langkai_service, approval_required=False)
+    assert not services.may_publish(lurah_menteng, *langkai_service, approval_required=False)
+
+
+def test_a_city_imports_the_kelurahan_services_at_their_unit_idempotently(
+    db_url: str, tmp_path: Path
+) -> None:
+    tree = _city(tmp_path)
+    agencies, entries = services.load_file(SHIPPED)
+    placed = {entry["code"] for entry in entries if entry.get("unit")}
+    assert placed == {entry["code"] for entry in entries if entry["agency"] == "kelurahan"}
+    with db.session_scope(db_url) as session:
+        services.import_catalogue(session, agencies, entries, tree=tree)
+    with db.session_scope(db_url) as session:
+        again = services.import_catalogue(session, agencies, entries, tree=tree)
+        published = services.published_services(session, unit_names=services.unit_titles(tree))
+    assert len(again.unchanged) == len(entries)
+    by_code = {p.code: p for p in published}
+    assert {code for code, p in by_code.items() if p.unit_code == LANGKAI} == placed
+    assert by_code["sktm"].unit_name == "Kelurahan Langkai" and by_code["skck"].unit_code is None
+    assert by_code["sktm"].office == "Kantor Kelurahan Langkai"  # the office's name says the unit
+
+
+def test_a_service_names_its_unit_after_its_office_unless_the_office_says_it() -> None:
+    content = services.content_from_mapping(VALID)
+    generic = services.PublishedService(
+        "sktm",
+        "kelurahan",
+        "Kantor kelurahan",
+        "Kelurahan",
+        "sktm",
+        1,
+        None,
+        content,
+        MENTENG,
+        "Kelurahan Menteng",
+    )
+    assert generic.office == "Kantor kelurahan, Kelurahan Menteng"
+    assert generic.office_short == "Kelurahan · Kelurahan Menteng"
+    own = dataclasses.replace(
+        generic, agency_name="Kantor Kelurahan Menteng", agency_short_name="Kel. Menteng"
+    )
+    assert own.office == "Kantor Kelurahan Menteng" and own.office_short == "Kel. Menteng · Kelurahan Menteng"
+    assert dataclasses.replace(generic, unit_code=None, unit_name="").office == "Kantor kelurahan"
+
+
+def test_a_single_unit_deployment_imports_every_service_without_a_unit(db_url: str) -> None:
+    single = load_institution(PROJECT_ROOT / "instansi.yml").units
+    agencies, entries = services.load_file(SHIPPED)
+    with db.session_scope(db_url) as session:
+        report = services.import_catalogue(session, agencies, entries, tree=single)
+        published = services.published_services(session)
+    assert len(report.created) == len(entries)
+    assert all(p.unit_code is None and p.office == p.agency_name for p in published)
+
+
+def test_a_unit_not_of_the_citys_tree_is_named_and_nothing_is_written(db_url: str, tmp_path: Path) -> None:
+    agencies, entries = services.load_file(SHIPPED)
+    bad = [dict(entry, unit="62.71.09.9999") if entry["code"] == "sku" else entry for entry in entries]
+    with db.session_scope(db_url) as session:
+        with pytest.raises(services.InvalidService) as refused:
+            services.import_catalogue(session, agencies, bad, tree=_city(tmp_path))
+    assert set(refused.value.errors) == {"sku.unit"}
+    with db.session_scope(db_url) as session:
+        assert services.catalogue_stamp(session) == (0, 0)

@@ -1,7 +1,7 @@
 """In Chromium against the real server: a citizen on a phone searches the public catalogue by an
-old name and opens the service's own page; an OPD officer edits a fee, is refused with the reason
-next to the field, saves, and the admin approves it onto the public page. Screenshots in
-results/screenshots/."""
+old name and opens the service's own page; in a city, lists one kelurahan's services; an OPD
+officer edits a fee, is refused with the reason next to the field, saves, and the admin approves
+it onto the public page. Screenshots in results/screenshots/."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from city_support import LANGKAI, write_city_config
 
 from layanwarga import db, services
+from layanwarga.config import CONFIG_ENV_VAR, get_institution
 from tests.dashboard.support import PASSWORD, ROOT, make_user, running_dashboard
 from tests.dashboard.test_dashboard_browser import CHROMIUM, SHOTS, _login
 
@@ -78,3 +80,35 @@ def test_an_opd_edits_a_fee_and_the_admin_approves_it(server: str, browser) -> N
     admin.screenshot(path=str(SHOTS / "22-katalog-disetujui.png"), full_page=True)
     admin.goto(f"{server}/layanan/pbi-jk")
     assert admin.inner_text("#biaya") == "Gratis (iuran ditanggung APBD)"
+
+
+@pytest.fixture
+def city_server(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The sample city, whose kelurahan services (the starting set's) are Kelurahan Langkai's."""
+    config = write_city_config(tmp_path)
+    monkeypatch.setenv(CONFIG_ENV_VAR, str(config))
+    with db.session_scope(sqlite_url, write=True) as session:
+        services.import_catalogue(
+            session, *services.load_file(ROOT / "catalogue" / "layanan.yml"), tree=get_institution().units
+        )
+    with running_dashboard(sqlite_url, tmp_path, **{CONFIG_ENV_VAR: str(config)}) as url:
+        yield url
+
+
+def test_a_citizen_lists_one_kelurahans_services_on_a_phone(city_server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport=PHONE)
+    page.goto(f"{city_server}/layanan")
+    office = page.locator("section.office", has_text="Kantor Kelurahan Langkai")
+    assert office.locator("h3.unit").all_inner_texts() == ["Kelurahan Langkai"]
+    assert _fits_the_screen(page)
+    page.select_option("#unit", LANGKAI)
+    page.click("form.search-form button[type=submit]")
+    page.wait_for_url(f"**/layanan?q=&unit={LANGKAI}")
+    offices = page.locator("section.office h2").all_inner_texts()
+    assert offices == ["Kantor Kelurahan Langkai"] and _fits_the_screen(page)
+    assert "Surat Keterangan Tidak Mampu (SKTM)" in page.inner_text("main")
+    assert "Kepolisian" not in page.inner_text("main")
+    page.screenshot(path=str(SHOTS / "23-katalog-per-kelurahan-ponsel.png"), full_page=True)
+    page.click("text=Surat Keterangan Tidak Mampu (SKTM)")
+    page.wait_for_url("**/layanan/sktm")
+    assert "Kelurahan Langkai" in page.inner_text("article .muted")

@@ -210,3 +210,60 @@ def test_an_office_new_to_the_catalogue_joins_it_with_its_first_service(app: Fla
         published = services.published_service(session, "izin-galian")
     assert published is not None and published.agency_code == "pupr"
     assert published.agency_name == "Dinas Pekerjaan Umum dan Penataan Ruang"
+
+
+def test_an_office_withdraws_its_service_at_once_and_it_can_come_back(app: Flask, db_url: str) -> None:
+    _setup()
+    dinsos, dlh = login(app, "dinsos"), login(app, "dlh")
+    token = csrf(dinsos, "/katalog/pbi-jk")
+    # Another office cannot withdraw it, and no reason is no withdrawal.
+    assert (
+        dlh.post(
+            "/katalog/pbi-jk/tarik", data={"csrf_token": csrf(dlh, "/katalog"), "reason": "x"}
+        ).status_code
+        == 404
+    )
+    refused = dinsos.post(
+        "/katalog/pbi-jk/tarik", data={"csrf_token": token, "reason": "  "}, follow_redirects=True
+    )
+    assert "Tuliskan alasan penarikan" in refused.get_data(as_text=True)
+    assert app.test_client().get("/layanan/pbi-jk").status_code == 200
+    withdrawn = dinsos.post(
+        "/katalog/pbi-jk/tarik", data={"csrf_token": token, "reason": "Program <b>dihentikan</b> sementara"}
+    )
+    assert withdrawn.status_code == 302
+    # Gone from the public page, its search and WhatsApp's at once; kept in the history.
+    public = app.test_client()
+    assert public.get("/layanan/pbi-jk").status_code == 404
+    assert 'href="/layanan/pbi-jk"' not in public.get("/layanan?q=bpjs+pbi").get_data(as_text=True)
+    assert "pbi-jk" not in [
+        m.service.code for m in service_search.search_published("bpjs pbi", db_url).matches
+    ]
+    page = dinsos.get("/katalog/pbi-jk").get_data(as_text=True)
+    assert 'id="ditarik"' in page and "staf:dinsos" in page
+    assert "Program &lt;b&gt;dihentikan&lt;/b&gt; sementara" in page and "<b>dihentikan" not in page
+    assert "Ditarik" in dinsos.get("/katalog").get_data(as_text=True)
+    # Under approval the office asks to publish it again; the admin approves.
+    again = dinsos.post("/katalog/pbi-jk/terbit-lagi", data={"csrf_token": token}, follow_redirects=True)
+    assert "menunggu persetujuan admin" in again.get_data(as_text=True)
+    assert public.get("/layanan/pbi-jk").status_code == 404
+    admin = login(app, "admin")
+    assert (
+        admin.post("/katalog/pbi-jk/terbitkan", data={"csrf_token": csrf(admin, "/katalog")}).status_code
+        == 302
+    )
+    assert public.get("/layanan/pbi-jk").status_code == 200
+    with db.session_scope() as session:
+        statuses = [(r.status, r.withdrawn_by) for r in services.history(session, "pbi-jk")]
+    assert statuses == [("withdrawn", "staf:dinsos"), ("published", None)]
+
+
+def test_the_new_and_edit_forms_share_one_set_of_fields(app: Flask) -> None:
+    _setup()
+    admin = login(app, "admin")
+    new = admin.get("/katalog/baru").get_data(as_text=True)
+    edit = admin.get("/katalog/skck").get_data(as_text=True)
+    fields = [f'id="f-{name}"' for name in ("name", "requirements", "fee", "place", "contact")]
+    assert all(field in new and field in edit for field in fields)
+    assert 'id="f-code"' in new and 'id="f-code"' not in edit
+    assert 'id="f-unit"' not in new  # a single-unit deployment has no units to choose

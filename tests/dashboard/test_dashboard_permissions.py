@@ -309,6 +309,8 @@ def _gate(promise: Promise, rule: RouteRule, actor: str) -> Optional[str]:
         role not in rule.roles or (role == "admin" and actor not in promise.city_admins)
     ):
         return FORBIDDEN
+    if rule.audience == permissions.UNIT_ROLES and role not in rule.roles:
+        return FORBIDDEN  # a unit's admin passes: the view shows it only its units' objects
     return None
 
 
