@@ -26,9 +26,10 @@ from layanwarga import model_registry, retrain, teaching
 logger = logging.getLogger(__name__)
 bp = Blueprint("models", __name__)
 TOKEN_ENV_VAR = "LAYANWARGA_MODEL_TOKEN"
+MODEL_PATH = "/model/layanwarga.tar.gz"  # the `models: url:` of every rasa run's endpoints
 
 
-@bp.route("/model/layanwarga.tar.gz")
+@bp.route(MODEL_PATH)
 def serve() -> Any:
     expected = os.environ.get(TOKEN_ENV_VAR) or ""
     if not expected:
