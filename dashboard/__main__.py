@@ -18,7 +18,7 @@ import os
 import sys
 from typing import List, Optional
 
-from layanwarga import migrate, staff
+from layanwarga import migrate, staff, teach_root
 from layanwarga.config import get_institution
 from layanwarga.db import database_url, safe_url, session_scope
 
@@ -55,6 +55,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     missing = _require_schema()
     if missing:
         return missing
+    try:
+        teach_root.refresh_from_environment()
+    except (teach_root.TeachRootError, OSError):
+        # The inbox serves on; teaching and retraining then refuse with their own messages.
+        logger.exception("The teach root could not be refreshed from the release (LAYANWARGA_TEACH_SOURCE)")
     app = create_app(settings)
     scheduler = None
     if not args.no_scheduler:

@@ -8,6 +8,14 @@ it is the same, or 200 with the model and its ``ETag`` (a SHA-256 of the archive
 new model while it keeps answering with the old one, and keeps the old one when the new one
 fails to load: no restart, no downtime.
 
+What the dashboard serves (``served``): the published candidate; while none is published, the
+deployment's baseline model (``LAYANWARGA_BASELINE_MODEL``, default ``models/layanwarga.tar.gz``,
+the model ``rasa run --model`` loads), with the SHA-256 of its file as ``ETag``. A ``rasa run``
+with a ``models:`` endpoint loads *only* what the model server gives it (Rasa 3.6 ignores
+``--model`` then), so a fresh deployment needs the baseline to answer at all. A published
+candidate whose file has gone missing is logged as an error and the baseline is served instead:
+an assistant that answers with the older model beats new instances that start with none.
+
 The store (``LAYANWARGA_MODEL_STORE``, default ``var/model-store``) is a folder:
 ``candidates/<id>/model.tar.gz`` with ``evaluation.json`` (the held-out scores, the verdict, who
 and when) and ``state.json`` (which candidate is published, and the history of publications and
@@ -36,6 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -54,7 +63,11 @@ from .nlu_report import (
     read_report,
 )
 
+logger = logging.getLogger(__name__)
+
 STORE_ENV_VAR = "LAYANWARGA_MODEL_STORE"
+BASELINE_ENV_VAR = "LAYANWARGA_BASELINE_MODEL"
+DEFAULT_BASELINE = Path("models") / "layanwarga.tar.gz"
 MODEL_FILE = "model.tar.gz"
 EVALUATION_FILE = "evaluation.json"
 STATE_FILE = "state.json"
@@ -68,6 +81,11 @@ class RegistryError(ValueError):
 
 def store_dir() -> Path:
     return Path(os.environ.get(STORE_ENV_VAR) or PROJECT_ROOT / "var" / "model-store")
+
+
+def baseline_path() -> Path:
+    """The deployment's own model (module docstring); a relative path is the project's."""
+    return PROJECT_ROOT / Path(os.environ.get(BASELINE_ENV_VAR) or DEFAULT_BASELINE)
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -467,3 +485,50 @@ def _set_published(candidate_id: str, actor: str, action: str) -> None:
         }
     )
     _write_json(store_dir() / STATE_FILE, value)
+
+
+# -- what the model server serves -------------------------------------------------------------
+@dataclass(frozen=True)
+class Served:
+    """The model ``rasa run`` pulls: a published candidate, or the baseline (``candidate`` None)."""
+
+    path: Path
+    etag: str
+    candidate: Optional[Candidate]
+
+    @property
+    def filename(self) -> str:
+        """The name Rasa saves the archive under (and shows as its ``model_file``)."""
+        return f"layanwarga-{self.candidate.id}.tar.gz" if self.candidate else "layanwarga-bawaan.tar.gz"
+
+
+# (path, inode, size, mtime) -> SHA-256 of the baseline, so a pull every minute per instance
+# reads the archive once, not every time.
+_baseline_etag: Dict[Tuple[str, int, int, int], str] = {}
+
+
+def _etag_of_baseline(path: Path) -> str:
+    status = path.stat()
+    key = (str(path), status.st_ino, status.st_size, status.st_mtime_ns)
+    if key not in _baseline_etag:
+        _baseline_etag.clear()
+        _baseline_etag[key] = file_etag(path)
+    return _baseline_etag[key]
+
+
+def served() -> Optional[Served]:
+    """What the model server gives ``rasa run`` (module docstring); None: no model at all."""
+    current = published()
+    if current is not None:
+        if current.path.is_file():
+            return Served(current.path, current.etag, current)
+        logger.error(
+            "Published model %s has no file at %s: serving the baseline model %s instead",
+            current.id,
+            current.path,
+            baseline_path(),
+        )
+    baseline = baseline_path()
+    if not baseline.is_file():
+        return None
+    return Served(baseline, _etag_of_baseline(baseline), None)

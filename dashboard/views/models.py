@@ -4,9 +4,10 @@ page where content staff retrain, compare, publish and roll back (``layanwarga.m
 The model server speaks Rasa's protocol (``rasa/core/agent.py`` ``_pull_model_and_fingerprint``
 in 3.6): Rasa sends ``If-None-Match: <fingerprint of the model it runs>`` and the token as the
 ``token`` query parameter; the answer is 304 without a body (and without an ETag: RasaHQ/rasa
-#3086) while the published model is the same, else 200 with the archive and ``ETag``, the
-fingerprint Rasa keeps. Without ``LAYANWARGA_MODEL_TOKEN`` configured the server is off (404);
-a wrong token is 403.
+#3086) while the served model is the same, else 200 with the archive and ``ETag``, the
+fingerprint Rasa keeps. The served model is the published one, or the deployment's baseline
+while nothing is published (``model_registry.served``); 404 when there is neither. Without
+``LAYANWARGA_MODEL_TOKEN`` configured the server is off (404); a wrong token is 403.
 """
 
 from __future__ import annotations
@@ -29,24 +30,25 @@ TOKEN_ENV_VAR = "LAYANWARGA_MODEL_TOKEN"
 # examples per suspected intent, on the page (the evaluation record keeps them all).
 MAX_FLIPS_SHOWN = 10
 MAX_SUSPECTS_SHOWN = 5
+MODEL_PATH = "/model/layanwarga.tar.gz"  # the `models: url:` of every rasa run's endpoints
 
 
-@bp.route("/model/layanwarga.tar.gz")
+@bp.route(MODEL_PATH)
 def serve() -> Any:
     expected = os.environ.get(TOKEN_ENV_VAR) or ""
     if not expected:
         abort(404)
     if not hmac.compare_digest((request.args.get("token") or "").encode(), expected.encode()):
         abort(403)
-    current = model_registry.published()
-    if current is None or not current.path.is_file():
+    model = model_registry.served()
+    if model is None:
         abort(404)  # Rasa: "no model yet", keeps what it runs
     wanted = (request.headers.get("If-None-Match") or "").strip().strip('"')
-    if wanted == current.etag:
+    if wanted == model.etag:
         return "", 304
-    response = send_file(current.path, mimetype="application/gzip", conditional=False, etag=False)
-    response.headers["ETag"] = current.etag
-    response.headers["filename"] = f"layanwarga-{current.id}.tar.gz"  # the name Rasa saves it under
+    response = send_file(model.path, mimetype="application/gzip", conditional=False, etag=False)
+    response.headers["ETag"] = model.etag
+    response.headers["filename"] = model.filename  # the name Rasa saves it under
     return response
 
 
@@ -58,6 +60,8 @@ def index() -> Any:
         "review_models.html",
         candidates=model_registry.candidates(),
         current=current,
+        served=model_registry.served(),
+        server_on=bool(os.environ.get(TOKEN_ENV_VAR)),
         running=running,
         history=list(reversed(model_registry.state()["history"]))[:20],
         max_flips=MAX_FLIPS_SHOWN,

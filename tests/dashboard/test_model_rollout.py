@@ -1,13 +1,16 @@
 """Rolling a model out through Rasa's own model pulling (issue 27, item 3): the dashboard serves
 the published model with a token, and Rasa 3.6's own client (``rasa.core.agent``
 ``_pull_model_and_fingerprint``, what ``models:`` in endpoints.yml runs) gets it once, then
-"unchanged" until staff publish or roll back; content staff drive it from a page that says why a
-candidate is refused."""
+"unchanged" until staff publish or roll back; while nothing is published it serves the
+deployment's baseline model, so a fresh deployment whose ``rasa run`` loads only from the model
+server has a model at all; content staff drive it from a page that says why a candidate is
+refused and which model is served."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -30,6 +33,8 @@ TOKEN = "rahasia-model-123"
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(model_registry.STORE_ENV_VAR, str(tmp_path / "store"))
     monkeypatch.setenv(TOKEN_ENV_VAR, TOKEN)
+    # No baseline unless a test writes one (not the checkout's trained models/layanwarga.tar.gz).
+    monkeypatch.setenv(model_registry.BASELINE_ENV_VAR, str(tmp_path / "bawaan" / "layanwarga.tar.gz"))
     return tmp_path / "store"
 
 
@@ -61,7 +66,7 @@ def test_rasa_pulls_the_published_model_once_then_the_rollback(
 ) -> None:
     first = candidate(tmp_path, "20261207-100000", b"model satu" * 50)
     second = candidate(tmp_path, "20261207-110000", b"model dua" * 50)
-    assert pull(served, "modelbawaan", tmp_path / "a") is None  # nothing published yet: Rasa keeps its own
+    assert pull(served, "modelbawaan", tmp_path / "a") is None  # nothing published, no baseline: 404
     model_registry.publish(first.id, "staf:konten")
     fingerprint = pull(served, "modelbawaan", tmp_path / "b")
     assert fingerprint == first.etag
@@ -125,3 +130,54 @@ def test_the_page_says_why_an_intent_got_worse(app: Flask, world: World, store: 
     assert "“air naik lagi ya min” · staf:konten · 2026-12-07" in entry
     assert "halo min" not in entry  # taught before the published model: not the cause
     assert "jalan berlubang dalam" not in entry  # the published model read it wrong too
+
+
+def test_the_baseline_is_served_until_a_model_is_published(
+    app: Flask, store: Path, tmp_path: Path, served: str
+) -> None:
+    """Rasa 3.6 with a ``models:`` endpoint ignores ``--model`` and loads only from the server:
+    without the baseline, a fresh deployment would answer nobody until staff publish."""
+    client = app.test_client()
+    url = f"/model/layanwarga.tar.gz?token={TOKEN}"
+    assert client.get(url).status_code == 404  # neither a published model nor a baseline
+
+    baseline = model_registry.baseline_path()
+    baseline.parent.mkdir(parents=True)
+    baseline.write_bytes(b"model bawaan" * 40)
+    first = client.get(url, headers={"If-None-Match": "modelbawaan"})
+    assert first.status_code == 200 and first.data == b"model bawaan" * 40
+    assert first.headers["ETag"] == model_registry.file_etag(baseline)
+    assert client.get(url).status_code == 200  # a first pull without a fingerprint
+    unchanged = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and not unchanged.data and "ETag" not in unchanged.headers
+    assert client.get("/model/layanwarga.tar.gz?token=salah").status_code == 403  # still guarded
+    # Rasa's own client, as a fresh agent asks (its fingerprint a random uuid), gets it under the
+    # name the response gives.
+    assert pull(served, uuid.uuid4().hex, tmp_path / "rasa") == first.headers["ETag"]
+    assert (tmp_path / "rasa" / "layanwarga-bawaan.tar.gz").read_bytes() == b"model bawaan" * 40
+    make_user("konten", "konten")
+    staff_member = login(app, "konten")
+    assert "model bawaan deployment (layanwarga.tar.gz)" in staff_member.get("/konten/model").get_data(
+        as_text=True
+    )
+
+    published = candidate(tmp_path, "20261207-100000", b"model terbit" * 40)
+    model_registry.publish(published.id, "staf:konten")
+    after = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert after.status_code == 200 and after.data == b"model terbit" * 40
+    assert after.headers["ETag"] == published.etag != first.headers["ETag"]
+    page = staff_member.get("/konten/model").get_data(as_text=True)
+    assert f"model terbitan <strong>{published.id}</strong>" in page
+
+    # A published model whose file is gone: the baseline again, never "no model" for a new instance.
+    published.path.unlink()
+    assert client.get(url, headers={"If-None-Match": published.etag}).headers["ETag"] == first.headers["ETag"]
+
+
+def test_the_page_says_when_the_model_server_is_off(
+    app: Flask, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_user("konten", "konten")
+    monkeypatch.delenv(TOKEN_ENV_VAR)
+    page = login(app, "konten").get("/konten/model").get_data(as_text=True)
+    assert "server model tidak aktif" in page

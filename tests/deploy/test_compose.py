@@ -1,6 +1,8 @@
 """deploy/docker-compose.yml: valid against the official Compose Specification JSON schema, and
 wired the way several instances need (production endpoints, shared stores, own spools), with
-every service that erases or purges personal data reaching the conversation store."""
+every service that erases or purges personal data reaching the conversation store, every
+``rasa run`` given each variable its endpoints file reads, and the instances' model served by
+the dashboard (same token, its store and teach root on volumes)."""
 
 from __future__ import annotations
 
@@ -165,3 +167,66 @@ def test_every_service_that_erases_or_purges_reaches_the_conversation_store(comp
             "retention" if "layanwarga.retention" in " ".join(service_process(services[name])) else "actions"
         )
         assert runtime.problems(component, {k: str(v) for k, v in env.items()}) == [], name
+
+
+def rasa_services(compose: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """The services whose container runs ``rasa run`` (the assistant), found from what it runs."""
+    found = {}
+    for name, service in compose["services"].items():
+        process = service_process(service)
+        if (
+            "run" in process
+            and "actions" not in process
+            and ("rasa" in process or "rasa_extensions" in process)
+        ):
+            found[name] = service
+    return found
+
+
+def endpoint_files(process: List[str]) -> List[Path]:
+    """The endpoints file a ``rasa run`` reads: the one named, or either of ``${VAR:-default}``'s
+    choices (the default and the analytics file env.example offers)."""
+    value = process[process.index("--endpoints") + 1]
+    chosen = re.fullmatch(r"\$\{[A-Z_]+:-([^}]+)\}", value)
+    if chosen is None:
+        return [ROOT / value]
+    return [ROOT / chosen.group(1), ROOT / "endpoints.production-analytics.yml"]
+
+
+def test_every_rasa_service_gets_each_variable_its_endpoints_file_reads(compose: Dict[str, Any]) -> None:
+    """Rasa refuses to start when a ``${VAR}`` of its endpoints file is unset (the model server's
+    URL and token included)."""
+    services = rasa_services(compose)
+    assert set(services) == {"rasa-1", "rasa-2"}
+    for name, service in services.items():
+        for path in endpoint_files(service_process(service)):
+            wanted = set(
+                re.findall(r"\$\{([A-Z_][A-Z0-9_]*)\}", json.dumps(yaml.safe_load(path.read_text())))
+            )
+            assert {"LAYANWARGA_MODEL_URL", "LAYANWARGA_MODEL_TOKEN"} <= wanted, path.name
+            assert wanted - set(service["environment"]) == set(), f"{name} lacks variables of {path.name}"
+
+
+def test_the_dashboard_serves_the_instances_their_model(compose: Dict[str, Any]) -> None:
+    from dashboard.views.models import MODEL_PATH, TOKEN_ENV_VAR
+    from layanwarga.model_registry import STORE_ENV_VAR
+    from layanwarga.teaching import ROOT_ENV_VAR
+
+    services = compose["services"]
+    dashboard = services["dashboard"]
+    env = dashboard["environment"]
+    for name, rasa in rasa_services(compose).items():
+        url = rasa["environment"]["LAYANWARGA_MODEL_URL"]
+        assert url == f"http://dashboard:{env['DASHBOARD_PORT']}{MODEL_PATH}", name
+        assert rasa["environment"]["LAYANWARGA_MODEL_TOKEN"] == env[TOKEN_ENV_VAR], name
+        assert rasa["depends_on"]["dashboard"]["condition"] == "service_healthy", name
+    assert env[TOKEN_ENV_VAR].startswith("${LAYANWARGA_MODEL_TOKEN:?"), "no server without a token"
+    # The candidates and what staff taught outlive the container, on named volumes.
+    mounts = dict(v.split(":")[:2][::-1] for v in dashboard["volumes"])
+    for variable in (STORE_ENV_VAR, ROOT_ENV_VAR):
+        assert mounts.get(env[variable]) in compose["volumes"], f"{variable} is not on a volume"
+    assert mounts[env[STORE_ENV_VAR]] != mounts[env[ROOT_ENV_VAR]]
+    # ... where the image keeps them too (deploy/Dockerfile.dashboard).
+    image = (DEPLOY / "Dockerfile.dashboard").read_text(encoding="utf-8")
+    for variable in (STORE_ENV_VAR, ROOT_ENV_VAR):
+        assert f"{variable}={env[variable]}" in image and f'"{env[variable]}"' in image

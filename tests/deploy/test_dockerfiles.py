@@ -67,6 +67,29 @@ def test_the_assistant_image_carries_the_model_and_production_endpoints() -> Non
     assert (ROOT / "endpoints.production.yml").exists()
 
 
+def test_the_dashboard_image_serves_the_baseline_and_can_retrain() -> None:
+    """The dashboard is the model server (the baseline model until staff publish one) and
+    retrains in its own container: the held-out set, the blank spaCy pipeline config.yml names,
+    the project's code importable from the teach root (PYTHONPATH; without it ``rasa train``
+    there fails with ``No module named 'rasa_extensions'``), and the teach root refreshed from
+    the image (tests/core/test_teach_root.py runs a retraining set up this way)."""
+    text = (DEPLOY / "Dockerfile.dashboard").read_text(encoding="utf-8")
+    assert "nlu_components.spacy_model var/spacy-id" in text
+    assert "test -f tests/nlu/holdout.yml" in text and "test -f models/layanwarga.tar.gz" in text
+    for setting in (
+        "PYTHONPATH=/app",
+        "LAYANWARGA_TEACH_SOURCE=/app",
+        "LAYANWARGA_TEACH_ROOT=/data/teach",
+        "LAYANWARGA_MODEL_STORE=/data/model-store",
+        "RASA_TELEMETRY_ENABLED=false",
+    ):
+        assert setting in text, setting
+    assert re.search(r'^VOLUME \[.*"/data/model-store".*"/data/teach"', text, re.M)
+    ignore = (DEPLOY / "Dockerfile.dashboard.dockerignore").read_text(encoding="utf-8").split()
+    assert "!models/layanwarga.tar.gz" in ignore and "!tests/nlu/holdout.yml" in ignore
+    assert (ROOT / "tests" / "nlu" / "holdout.yml").exists()
+
+
 @pytest.mark.parametrize("name", ["Dockerfile.actions", "Dockerfile.rasa"])
 def test_the_spool_folder_is_private_to_the_service_user(name: str) -> None:
     """Submissions and messages waiting through an outage are personal data: the folder is the

@@ -4,6 +4,8 @@
   ``"${VAR}"`` would silently stay literal text);
 - Rasa builds the stores from them: ``LayanWargaTrackerStore`` from a whole SQLAlchemy URL, the
   ``RedisLockStore`` on the local Redis with LayanWarga's key prefix;
+- the model comes from the dashboard's model server (``models:``, URL and token from the
+  environment), pulled every minute;
 - the analytics file is the production file plus the event broker, and an event published
   through it reaches RabbitMQ (the local server) and reads back, with the NIK masked.
 """
@@ -51,6 +53,8 @@ def production_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Dict[str,
         "RABBITMQ_PORT": "5672",
         "RABBITMQ_USERNAME": "guest",
         "RABBITMQ_PASSWORD": "guest",
+        "LAYANWARGA_MODEL_URL": "http://dashboard:8080/model/layanwarga.tar.gz",
+        "LAYANWARGA_MODEL_TOKEN": "model-token-from-the-environment",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -68,12 +72,42 @@ def _strings(value: Any) -> list:
 @pytest.mark.parametrize("path", [PRODUCTION, ANALYTICS], ids=lambda p: p.name)
 def test_every_variable_is_substituted(path: Path, production_env: Dict[str, str]) -> None:
     endpoints = read_endpoints_from_path(path)
-    configs = [endpoints.action, endpoints.tracker_store, endpoints.lock_store, endpoints.event_broker]
-    values = [s for c in configs if c is not None for s in _strings({"url": c.url, **c.kwargs})]
+    configs = [
+        endpoints.action,
+        endpoints.tracker_store,
+        endpoints.lock_store,
+        endpoints.event_broker,
+        endpoints.model,
+    ]
+    values = [
+        s
+        for c in configs
+        if c is not None
+        for s in _strings({"url": c.url, "token": c.token, "params": c.params, **c.kwargs})
+    ]
     assert not [v for v in values if "${" in v], f"{path.name}: unsubstituted variables"
     assert endpoints.action.url == production_env["ACTION_SERVER_URL"]
     assert endpoints.tracker_store.url == production_env["TRACKER_STORE_URL"]
     assert endpoints.lock_store.kwargs["db"] == "3"
+
+
+@pytest.mark.parametrize("path", [PRODUCTION, ANALYTICS], ids=lambda p: p.name)
+def test_the_model_comes_from_the_dashboards_model_server(path: Path, production_env: Dict[str, str]) -> None:
+    """What Rasa's model pulling sends: the URL, the token as the ``token`` query parameter (what
+    dashboard/views/models.py checks), a pull a minute."""
+    from dashboard.views.models import MODEL_PATH
+
+    model = read_endpoints_from_path(path).model
+    assert model is not None and model.url == production_env["LAYANWARGA_MODEL_URL"]
+    assert model.url.endswith(MODEL_PATH)
+    assert model.combine_parameters() == {"token": production_env["LAYANWARGA_MODEL_TOKEN"]}
+    assert model.kwargs["wait_time_between_pulls"] == 60
+
+
+def test_the_development_endpoints_need_no_dashboard() -> None:
+    """``rasa run``/``rasa shell`` on the embedded defaults load the model they are given: with
+    a ``models:`` block Rasa would ignore ``--model`` and need the dashboard up (deploy/README.md)."""
+    assert read_endpoints_from_path(ROOT / "endpoints.yml").model is None
 
 
 def test_the_analytics_file_is_production_plus_the_broker() -> None:

@@ -52,6 +52,14 @@ def render_endpoints(values: Dict[str, Any], reference: Dict[str, Any]) -> str:
     """endpoints.yml as the chart's config map writes it (``{{ $key }}: {{ $value }}`` lines)."""
     endpoints = values["applicationSettings"]["endpoints"]
     lines: List[str] = []
+    models = coalesce(reference["model_defaults"], endpoints.get("models") or {})
+    if models.get("enabled"):
+        lines += [
+            "models:",
+            f"  url: {models['url']}",
+            "  token: ${MODEL_SERVER_TOKEN}",
+            f"  wait_time_between_pulls: {models['waitTimeBetweenPulls']}",
+        ]
     for section, key in reference["endpoint_keys"].items():
         merged = coalesce(reference["endpoint_defaults"][section], endpoints.get(section) or {})
         if not merged.get("enabled"):
@@ -69,6 +77,17 @@ def render_endpoints(values: Dict[str, Any], reference: Dict[str, Any]) -> str:
     if values.get("rasa-action-server", {}).get("install"):
         lines += ["action_endpoint:", "  url: ${ACTION_SERVER_URL}"]
     return "\n".join(lines) + "\n"
+
+
+def chart_env(values: Dict[str, Any], reference: Dict[str, Any]) -> set:
+    """The variables the chart itself gives the rasa container: always ``chart_env``, and
+    MODEL_SERVER_TOKEN from the release's own Secret when models.token is set."""
+    models = coalesce(
+        reference["model_defaults"], values["applicationSettings"]["endpoints"].get("models") or {}
+    )
+    return set(reference["chart_env"]) | (
+        {"MODEL_SERVER_TOKEN"} if models.get("enabled") and models.get("token") else set()
+    )
 
 
 def test_values_fit_the_chart(values: Dict[str, Any], reference: Dict[str, Any]) -> None:
@@ -96,18 +115,20 @@ def test_rasa_reads_the_rendered_endpoints(
     rendered = render_endpoints(values, reference)
     assert "${DB_" not in rendered, "the chart's SQL defaults were removed"
     # The pod's environment: the chart's own variables plus extraEnv (secrets as placeholders).
-    names = {item["name"] for item in values["extraEnv"]} | set(reference["chart_env"])
+    names = {item["name"] for item in values["extraEnv"]} | chart_env(values, reference)
     env = {name: f"<{name.lower()}>" for name in names}
     env.update(
         TRACKER_STORE_URL="postgresql://rasa:secret@db:5432/rasa_tracker",
         REDIS_PORT="6379",
         REDIS_DB="1",
         ACTION_SERVER_URL="http://layanwarga-rasa-action-server.layanwarga.svc:80/webhook",
+        LAYANWARGA_MODEL_URL="http://layanwarga-dashboard:8080/model/layanwarga.tar.gz",
     )
     for name in list(os.environ):
-        if name.startswith(("REDIS_", "RABBITMQ_", "DB_")) or name in (
+        if name.startswith(("REDIS_", "RABBITMQ_", "DB_", "LAYANWARGA_MODEL_")) or name in (
             "TRACKER_STORE_URL",
             "ACTION_SERVER_URL",
+            "MODEL_SERVER_TOKEN",
         ):
             monkeypatch.delenv(name)
     for name, value in env.items():
@@ -126,6 +147,10 @@ def test_rasa_reads_the_rendered_endpoints(
     }
     assert endpoints.action.url == env["ACTION_SERVER_URL"]
     assert endpoints.event_broker is None  # analytics is opt-in
+    # The model from the dashboard's model server, with the token the pod gets from our Secret.
+    assert endpoints.model.url == env["LAYANWARGA_MODEL_URL"]
+    assert endpoints.model.combine_parameters() == {"token": "<model_server_token>"}
+    assert endpoints.model.kwargs["wait_time_between_pulls"] == 60
 
     # With analytics switched on, the broker is the masking Pika broker.
     analytics = copy.deepcopy(values)
@@ -226,3 +251,20 @@ def test_the_action_servers_spool_outlives_a_crashed_container(values: Dict[str,
     mounts = {m["mountPath"]: m["name"] for m in action["volumeMounts"]}
     volumes = {v["name"]: v for v in action["volumes"]}
     assert mounts[env["LAYANWARGA_SPOOL_DIR"]] in volumes
+
+
+def test_the_replicas_pull_their_model_from_the_dashboard_with_the_secrets_token(
+    values: Dict[str, Any], reference: Dict[str, Any]
+) -> None:
+    """The model server is on, its URL and token come from our Secret (the token the dashboard
+    has: deploy/kubernetes/dashboard.yaml), never from values.yaml (the chart would put it in a
+    Secret of its own and set MODEL_SERVER_TOKEN twice)."""
+    models = values["applicationSettings"]["endpoints"]["models"]
+    assert models["enabled"] and models["url"] == "${LAYANWARGA_MODEL_URL}" and not models["token"]
+    assert "MODEL_SERVER_TOKEN" not in chart_env(values, reference)
+    env = {item["name"]: item for item in values["extraEnv"]}
+    assert env["MODEL_SERVER_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "layanwarga",
+        "key": "LAYANWARGA_MODEL_TOKEN",
+    }
+    assert env["LAYANWARGA_MODEL_URL"]["valueFrom"]["secretKeyRef"]["name"] == "layanwarga"

@@ -6,7 +6,9 @@ A *cluster* here is what a city deploys, on this machine's local services:
   environment variables: conversations in PostgreSQL (``LayanWargaTrackerStore``), Rasa's
   ``RedisLockStore``, the ticket database in PostgreSQL, ``REDIS_URL`` for the connector's
   shared state (rate limits, per-citizen order);
-- one action server (``rasa run actions``) and N ``rasa run`` instances on free ports;
+- one action server (``rasa run actions``) and N ``rasa run`` instances on free ports, which
+  load their model from the staff dashboard's model server (``models:`` in the production
+  endpoints; nothing is published, so it serves the baseline ``models/layanwarga.tar.gz``);
 - a round-robin load balancer in front of the instances (``Balancer``, in this process), and the
   WhatsApp simulator (``python -m simulator``) posting signed webhooks to it and recording what
   the bot sends through the Graph API.
@@ -53,6 +55,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_CLAIM_KEY = "layanwarga-tests:claimed-by"
 PRODUCTION_ENDPOINTS = ROOT / "endpoints.production.yml"
 CREDENTIALS = ROOT / "credentials.yml"
+MODEL_TOKEN = "scale-model-token"
 
 
 def redis_available(url: str = REDIS_URL) -> bool:
@@ -228,7 +231,8 @@ class Balancer:
 
 @dataclass
 class Cluster:
-    """Simulator -> balancer -> N x ``rasa run`` -> one action server, PostgreSQL and Redis."""
+    """Simulator -> balancer -> N x ``rasa run`` (their model from the dashboard) -> one action
+    server, PostgreSQL and Redis."""
 
     name: str
     workdir: Path
@@ -242,6 +246,7 @@ class Cluster:
     actions_port: int
     env: Dict[str, str]
     credentials: Path = CREDENTIALS
+    dashboard_port: int = 0
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     simulator: Optional[SimulatorClient] = None
 
@@ -260,9 +265,35 @@ class Cluster:
 
     # -- life cycle ----------------------------------------------------------------------------
     def launch(self, simulator: bool = True) -> None:
-        """Start every process without waiting (they load side by side). ``simulator=False``:
-        the caller runs the simulator itself (the benchmark, in its own process)."""
+        """Start every process without waiting (they load side by side), but for the dashboard:
+        each ``rasa run`` pulls its model from it once at start, and one that finds no model
+        server runs without a model until its next pull. ``simulator=False``: the caller runs the
+        simulator itself (the benchmark, in its own process)."""
         self.balancer.start()
+        self._spawn(
+            "dashboard",
+            [
+                sys.executable,
+                "-m",
+                "dashboard",
+                "serve",
+                "--port",
+                str(self.dashboard_port),
+                "--no-scheduler",
+            ],
+            {
+                **self.env,
+                "DASHBOARD_HOST": "127.0.0.1",
+                "DASHBOARD_SECRET_KEY": "scale-tests-dashboard-" + "x" * 40,
+                "LAYANWARGA_MODEL_STORE": str(self.workdir / "model-store"),
+                "LAYANWARGA_BASELINE_MODEL": str(DEFAULT_MODEL),
+            },
+        )
+        wait_for(
+            f"http://127.0.0.1:{self.dashboard_port}/sehat",
+            self.processes["dashboard"],
+            self.workdir / "dashboard.log",
+        )
         self._spawn(
             "actions",
             [RASA, "run", "actions", "--actions", "actions", "--port", str(self.actions_port)],
@@ -278,8 +309,6 @@ class Cluster:
                 [
                     *RASA_WITH_PATCHES,
                     "run",
-                    "--model",
-                    str(DEFAULT_MODEL),
                     "--port",
                     str(port),
                     "--interface",
@@ -451,6 +480,7 @@ def prepare_cluster(
     simulator_config = simulator_config or SimulatorConfig(host="127.0.0.1", port=free_port())
     rasa_ports = [free_port() for _ in range(instances)]
     actions_port = free_port()
+    dashboard_port = free_port()
     env.update(
         {
             "TRACKER_STORE_URL": tracker_url,
@@ -461,6 +491,8 @@ def prepare_cluster(
             "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
             "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
             "LAYANWARGA_MEDIA_DIR": str(workdir / "media"),
+            "LAYANWARGA_MODEL_URL": f"http://127.0.0.1:{dashboard_port}/model/layanwarga.tar.gz",
+            "LAYANWARGA_MODEL_TOKEN": MODEL_TOKEN,
             **whatsapp_env(simulator_config, simulator_config.base_url),
             **(extra_env or {}),
         }
@@ -490,6 +522,7 @@ def prepare_cluster(
         actions_port,
         env,
         credentials,
+        dashboard_port,
     )
 
 
