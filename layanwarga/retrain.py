@@ -1,6 +1,8 @@
 """Train a candidate model, evaluate it on the held-out set and register it (issue 27, item 3):
 ``python -m layanwarga.retrain`` (the dashboard's "Latih ulang" button starts it in the
-background; one run at a time, ``LOCK_FILE``).
+background; one run at a time: the run holds an advisory lock on ``LOCK_FILE``, which the kernel
+lets go of however the run ends, killed or out of memory included, so a dead run never leaves
+the dashboard saying a training is still under way).
 
 Steps, each a command the project already uses:
 
@@ -21,13 +23,15 @@ leaves the published model untouched.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import logging
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import IO, Iterator, List, Optional, Sequence
 
 from . import model_registry, teaching
 from .config import PROJECT_ROOT
@@ -38,6 +42,49 @@ logger = logging.getLogger(__name__)
 LOCK_FILE = "retrain.lock"
 TRAIN_TIMEOUT = 60 * 60
 LOG_TAIL = 15
+
+
+class AlreadyRunning(RuntimeError):
+    """Another retraining holds the lock."""
+
+
+def _lock_path() -> Path:
+    return model_registry.store_dir() / LOCK_FILE
+
+
+def _try_lock(handle: IO[str], mode: int) -> bool:
+    try:
+        fcntl.flock(handle, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def hold_lock() -> Iterator[None]:
+    """One retraining at a time (module docstring); AlreadyRunning when another holds it."""
+    model_registry.store_dir().mkdir(parents=True, exist_ok=True)
+    with _lock_path().open("a+", encoding="utf-8") as handle:
+        if not _try_lock(handle, fcntl.LOCK_EX):
+            raise AlreadyRunning(f"Pelatihan lain sedang berjalan ({_lock_path()}).")
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def running() -> bool:
+    """Whether a retraining is under way now (it holds the lock)."""
+    if not _lock_path().exists():
+        return False
+    with _lock_path().open("a+", encoding="utf-8") as handle:
+        if not _try_lock(handle, fcntl.LOCK_SH):
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def _rasa() -> str:
@@ -153,27 +200,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--nlu-only", action="store_true", help="an NLU model only (tests)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    lock = model_registry.store_dir() / LOCK_FILE
-    model_registry.store_dir().mkdir(parents=True, exist_ok=True)
     try:
-        descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        print(f"Pelatihan lain sedang berjalan ({lock}).", file=sys.stderr)
+        with hold_lock():
+            candidate = train_candidate(
+                root=args.root,
+                actor=args.actor,
+                config=args.config,
+                data=args.data,
+                domain=args.domain,
+                holdout=args.holdout,
+                nlu_only=args.nlu_only,
+            )
+    except AlreadyRunning as busy:
+        print(busy, file=sys.stderr)
         return 2
-    try:
-        os.write(descriptor, str(os.getpid()).encode())
-        candidate = train_candidate(
-            root=args.root,
-            actor=args.actor,
-            config=args.config,
-            data=args.data,
-            domain=args.domain,
-            holdout=args.holdout,
-            nlu_only=args.nlu_only,
-        )
-    finally:
-        os.close(descriptor)
-        lock.unlink(missing_ok=True)
     if candidate.error:
         print(candidate.error, file=sys.stderr)
         return 1

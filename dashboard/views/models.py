@@ -55,7 +55,7 @@ def serve() -> Any:
 @bp.route("/konten/model")
 def index() -> Any:
     current = model_registry.published()
-    running = (model_registry.store_dir() / retrain.LOCK_FILE).exists()
+    running = retrain.running()
     return render_template(
         "review_models.html",
         candidates=model_registry.candidates(),
@@ -73,7 +73,7 @@ def index() -> Any:
 def train() -> Any:
     if request.form.get("latih") != "ya":  # the button says so; a bare POST starts nothing
         abort(400, description="Permintaan pelatihan tidak lengkap.")
-    if (model_registry.store_dir() / retrain.LOCK_FILE).exists():
+    if retrain.running():
         flash("Pelatihan lain masih berjalan. Tunggu sampai selesai.", "error")
         return redirect(url_for("models.index"))
     model_registry.store_dir().mkdir(parents=True, exist_ok=True)
