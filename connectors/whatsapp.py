@@ -119,8 +119,7 @@ class WhatsAppInput(InputChannel):
             if agent is not None:
                 endpoint = getattr(agent, "action_endpoint", None)
                 processor.use_action_endpoint(endpoint.url if endpoint is not None else None)
-                if agent.domain is not None:
-                    processor.use_agent(agent.parse_message, agent.domain.responses)
+                processor.use_agent(agent)
             self._purge_task = asyncio.get_running_loop().create_task(self._purge_forever())
             self._replay_task = asyncio.get_running_loop().create_task(processor.replay_forever())
 

@@ -45,7 +45,7 @@ import hashlib
 import json
 import logging
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Protocol, Set, Tuple
 
 from rasa.core.channels.channel import UserMessage
 
@@ -72,6 +72,17 @@ from .whatsapp_parse import InboundMessage, ParsedBatch, StatusUpdate, object_of
 from .whatsapp_rasa import INTENT_MEDIA, Disposition, MediaRef, Translation, log_text, translate
 
 logger = logging.getLogger(__name__)
+
+
+class Assistant(Protocol):
+    """What the connector uses of Rasa's ``Agent`` (``app.ctx.agent`` inside ``rasa run``)."""
+
+    domain: Any
+
+    def is_ready(self) -> bool: ...
+
+    async def parse_message(self, message_data: str) -> Dict[str, Any]: ...
+
 
 CHANNEL_NAME = "whatsapp"
 # A message whose turn failed ``journal.MAX_ATTEMPTS`` times: said once, with a way forward.
@@ -132,9 +143,8 @@ class WebhookProcessor:
         self._previous_life_taken = False
         # Keys finished while the replay loop reads the journal (its rows may predate that).
         self._finished_meanwhile: Optional[Set[str]] = None
-        # The assistant's NLU and responses (``use_agent``), for citizens waiting for an officer.
-        self._parse: Optional[Callable[[str], Awaitable[Dict[str, Any]]]] = None
-        self._responses: Dict[str, Any] = {}
+        # The assistant (``use_agent``), for citizens waiting for an officer.
+        self._agent: Optional[Assistant] = None
         self.ordering: CitizenOrdering = make_ordering(
             settings.ordering,
             settings.redis_url,
@@ -143,11 +153,12 @@ class WebhookProcessor:
             max_wait=settings.ordering_max_wait,
         )
 
-    def use_agent(self, parse: Callable[[str], Awaitable[Dict[str, Any]]], responses: Dict[str, Any]) -> None:
-        """The assistant's NLU and responses, for messages of a citizen waiting for an officer
-        (``rasa run`` passes its agent at start; without it those messages are only logged)."""
-        self._parse = parse
-        self._responses = responses
+    def use_agent(self, agent: "Assistant") -> None:
+        """The assistant, for messages of a citizen waiting for an officer (``rasa run`` passes
+        its agent at start; without it those messages are only logged). Its model is read at
+        each use: Rasa replaces the agent's processor and domain when it pulls a new model, and
+        an instance started before the model server answered gets its first model that way."""
+        self._agent = agent
 
     def use_action_endpoint(self, url: Optional[str]) -> None:
         """Probe the action server Rasa itself calls (endpoints.yml's ``action_endpoint``; None:
@@ -487,10 +498,10 @@ class WebhookProcessor:
 
     async def _intent_of(self, text: str) -> Optional[str]:
         """The assistant's reading of ``text`` (None without the assistant or when it fails)."""
-        if self._parse is None:
+        if self._agent is None or not self._agent.is_ready():
             return None
         try:
-            parsed = await self._parse(text)
+            parsed = await self._agent.parse_message(text)
         except Exception:  # noqa: BLE001 - the message is in the live chat; an officer reads it
             logger.exception("Could not read a message of a citizen waiting for an officer")
             return None
@@ -498,7 +509,8 @@ class WebhookProcessor:
 
     def _emergency_text(self, inst: Institution) -> str:
         """The assistant's own emergency answer (``utter_darurat``), numbers from instansi.yml."""
-        variants = self._responses.get("utter_darurat") or [{}]
+        domain = self._agent.domain if self._agent is not None else None
+        variants = (domain.responses if domain is not None else {}).get("utter_darurat") or [{}]
         template = variants[0].get("text") or "🚨 Bila ada keadaan darurat, SEGERA hubungi:\n{numbers}"
         return template.replace("{numbers}", inst.emergency_list())
 
