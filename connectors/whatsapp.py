@@ -129,6 +129,10 @@ class WhatsAppInput(InputChannel):
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
+            """Health and readiness: 503 while ``rasa run`` has no model (its model server had
+            none to give yet), when Rasa would drop every message; the probe keeps it out."""
+            if not processor.assistant_ready():
+                return response.json({"status": "no model loaded"}, status=503)
             return response.json({"status": "ok"})
 
         @bp.route("/webhook", methods=["GET"])

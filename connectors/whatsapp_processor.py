@@ -160,6 +160,10 @@ class WebhookProcessor:
         an instance started before the model server answered gets its first model that way."""
         self._agent = agent
 
+    def assistant_ready(self) -> bool:
+        """False only while the assistant given by ``rasa run`` has no model loaded."""
+        return self._agent is None or self._agent.is_ready()
+
     def use_action_endpoint(self, url: Optional[str]) -> None:
         """Probe the action server Rasa itself calls (endpoints.yml's ``action_endpoint``; None:
         the assistant has none): one source of truth for where the action server is."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from rasa.core.agent import Agent
+from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 
 from connectors.whatsapp import WhatsAppInput
 from layanwarga.config import get_institution
-from wa_support import make_settings
+from wa_support import FakeGraph, RunningChannel, make_settings
 
 
 async def test_a_model_loaded_after_start_is_the_one_used(tmp_path: Path) -> None:
@@ -37,3 +38,17 @@ async def test_a_model_loaded_after_start_is_the_one_used(tmp_path: Path) -> Non
     )
     assert processor._emergency_text(inst).startswith("Darurat (model baru):\n")
     assert inst.emergency_list() in processor._emergency_text(inst)
+
+
+async def test_the_health_page_says_unavailable_until_a_model_is_loaded(tmp_path: Path) -> None:
+    """Rasa drops every message while it has no model ("Ignoring message as there is no agent"),
+    so the probe Docker, compose and Kubernetes use must keep such an instance out of service."""
+    async with FakeGraph() as graph:
+        agent = Agent()
+        async with RunningChannel(make_settings(graph.url, tmp_path), agent=agent) as rc:
+            async with rc.http.get(f"http://127.0.0.1:{rc.port}/webhooks/whatsapp/") as answer:
+                assert answer.status == 503
+            agent.tracker_store = InMemoryTrackerStore(Domain.empty())
+            agent.processor = object()  # type: ignore[assignment]  # what load_model sets
+            async with rc.http.get(f"http://127.0.0.1:{rc.port}/webhooks/whatsapp/") as answer:
+                assert answer.status == 200
