@@ -14,7 +14,7 @@ import uuid
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -38,7 +38,7 @@ from layanwarga.units import KECAMATAN_LEVEL, VILLAGE_LEVEL
 
 from . import common, submissions, units
 from .flow import FlowFormValidation, incomplete, reset_flow, summary_lines
-from .requirements import LETTER_BY_REQUEST_INTENT
+from .requirements import LETTER_BY_REQUEST_INTENT, answer_instead_of_letter
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +150,10 @@ class ActionStartLetter(Action):
     it: what was accepted is filled in again and only what the clerk's reason is about is asked
     ("Foto KK buram" asks for the KK photo, nothing else). The "Permohonan baru" button starts an
     empty request instead.
+
+    A message that does not name the letter and that the service catalogue clearly places on
+    another service ("izin lingkungan usaha" read as a business letter) is answered from the
+    catalogue instead, and no request starts: the rule's form is skipped by listening.
     """
 
     def name(self) -> Text:
@@ -160,6 +164,8 @@ class ActionStartLetter(Action):
     ) -> List[EventType]:
         name, _ = common.intent(tracker)
         code = LETTER_BY_REQUEST_INTENT[name]
+        if await answer_instead_of_letter(dispatcher, tracker, domain, code):
+            return [FollowupAction("action_listen")]
         letter = get_institution().letters[code]
         flow_id = uuid.uuid4().hex
         await common.run_sync(

@@ -3,7 +3,9 @@
 does not describe it (a deployment that has not imported one). A letter's requirements asked
 anywhere (on their own, inside a letter form, once the citizen has named their kelurahan) come
 from the same place: the catalogue's service for that letter and the citizen's unit, else the
-configuration (``say_letter``)."""
+configuration (``say_letter``). A letter request that names a service the catalogue describes
+instead (``mau_urus_surat`` "surat keterangan ahli waris", a business letter read in "izin
+lingkungan usaha") is answered from the catalogue too."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from layanwarga.config import get_institution
-from layanwarga.service_search import NONE, ONE
+from layanwarga.service_search import NONE, ONE, service_instead_of_letter
 from layanwarga.services import unit_chain
 from layanwarga.unit_views import letter_for
 
@@ -104,8 +106,9 @@ async def answer_from_catalogue(
     dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, *, several: bool
 ) -> bool:
     """For a message another intent could not place (NLU fallback, a free-text ``inform`` outside a
-    form): answer it from the catalogue when it clearly names a service (or, with ``several``,
-    a few to choose from). False when it names none: the caller answers as before."""
+    form, a letter request without one of the letters this assistant takes): answer it from the
+    catalogue when it clearly names a service (or, with ``several``, a few to choose from). False
+    when it names none: the caller answers as before."""
     text = common.text(tracker)
     if not text or common.is_payload(text):
         return False
@@ -127,6 +130,38 @@ async def answer_from_catalogue(
         service_answers.say_choices(dispatcher, found.matches)
         return True
     return False
+
+
+async def answer_instead_of_letter(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, letter_code: Text
+) -> bool:
+    """For a message read as a request for the letter ``letter_code``: when it does not name the
+    letter and the catalogue clearly places it on another service ("izin lingkungan usaha", "cara
+    bikin nib"), answer that service and return True; the caller then starts no request. A
+    button, a resubmission (a request number) or a catalogue that cannot be read: False."""
+    text = common.text(tracker)
+    if (
+        not text
+        or common.is_payload(text)
+        or common.is_external(tracker)
+        or common.entity(tracker, "nomor_tiket")
+    ):
+        return False
+    try:
+        chain = await citizen_units(tracker)
+        found = await common.run_sync(service_answers.lookup, None, text, record=False, units=chain)
+    except SQLAlchemyError:
+        logger.exception("service catalogue unavailable for a %s request; starting it", letter_code)
+        return False
+    service = service_instead_of_letter(
+        found.outcome, found.service, letter_code, common.entity(tracker, "layanan")
+    )
+    if service is None:
+        return False
+    await common.run_sync(service_answers.record_answer, found, text)
+    request_intent = REQUEST_INTENT_BY_LETTER.get(service.letter_code or "")
+    service_answers.say_service(dispatcher, domain, service, request_intent)
+    return True
 
 
 class ActionTellRequirements(Action):
@@ -181,3 +216,19 @@ class ActionTellRequirements(Action):
                 for letter in inst.letters.values()
             ],
         )
+
+
+class ActionOfferLetters(Action):
+    """``mau_urus_surat``: a letter the catalogue clearly names ("mau urus surat keterangan ahli
+    waris", a letter this assistant does not take) is answered from the catalogue; a request that
+    names none ("mau urus surat", the menu's button) gets the letters this assistant takes."""
+
+    def name(self) -> Text:
+        return "action_offer_letters"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if not await answer_from_catalogue(dispatcher, tracker, domain, several=False):
+            dispatcher.utter_message(response="utter_pilih_surat")
+        return []

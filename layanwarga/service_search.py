@@ -322,6 +322,19 @@ def _outcome(matches: Sequence[Match]) -> str:
     return SEVERAL
 
 
+def service_instead_of_letter(
+    outcome: str, service: Optional[PublishedService], letter_code: str, named: Optional[str]
+) -> Optional[PublishedService]:
+    """The service a message read as a request for the letter ``letter_code`` really asks about:
+    the catalogue's one clear match for its text (``outcome``, ``service``), when that is another
+    service and the citizen named no letter (``named``: the letter NLU read in the text, as typed
+    or as its code). "izin lingkungan usaha" reads as a business letter (SKU) to NLU, but it asks
+    about the environmental approval; "mau bikin sku" names the letter and starts its request."""
+    if outcome != ONE or service is None or named or service.letter_code == letter_code:
+        return None
+    return service
+
+
 # ------------------------------------------------------------------------- the published index
 _lock = threading.Lock()
 _indexes: Dict[str, Tuple[Tuple[int, int], ServiceIndex]] = {}

@@ -266,3 +266,78 @@ def test_without_a_catalogue_a_letters_requirements_in_its_form_come_from_config
 ) -> None:  # type: ignore[no-untyped-def]
     run = in_letter_form(domain, "syaratnya apa aja ya", SKTM)
     assert run.responses[:2] == ["utter_syarat_surat", "utter_lanjut_form"]
+
+
+def start_letter(domain: Dict[str, Any], text: str, intent: str, entities: List[dict] = ()) -> Run:  # type: ignore[assignment]
+    from actions.letters import ActionStartLetter
+
+    return run_action(ActionStartLetter(), make_tracker(text, intent, entities=list(entities)), domain)
+
+
+def test_a_letter_request_that_clearly_asks_about_another_service_is_answered_from_the_catalogue(
+    domain, catalogue
+) -> None:  # type: ignore[no-untyped-def]
+    # NLU reads a business letter (SKU) in these; the catalogue places them on other services.
+    for text, intent, name in [
+        ("izin lingkungan buat usaha cuci mobil", "izin_usaha", "Persetujuan lingkungan"),
+        ("mau daftar nib buat usaha kue", "izin_usaha", "Nomor Induk Berusaha"),
+        ("surat pindah ke luar kota", "surat_domisili", "Surat Pindah"),
+    ]:
+        run = start_letter(domain, text, intent)
+        assert run.said(ANSWER_RESPONSE)["name"].startswith(name), text
+        # No request starts: the rule's form is skipped, the assistant listens.
+        assert run.events == [{"event": "followup", "name": "action_listen", "timestamp": None}], text
+
+
+def test_a_letter_request_naming_its_letter_or_pressing_its_button_starts_the_request(
+    domain, catalogue
+) -> None:  # type: ignore[no-untyped-def]
+    for text, entities in [
+        ("mau bikin sku buat usaha laundry", [{"entity": "layanan", "value": "sku"}]),
+        # Not named by NLU, but the catalogue's clear match is the letter itself.
+        ("bikin surat buat usaha laundry", []),
+        ("/izin_usaha", []),
+        # Named, although the catalogue would place the text on NIB.
+        ("mau ajukan izin usaha buat daftar nib", [{"entity": "layanan", "value": "sku"}]),
+    ]:
+        run = start_letter(domain, text, "izin_usaha", entities)
+        assert run.slots["surat_jenis"] == "sku" and "utter_surat_mulai" in run.responses, text
+
+
+def test_a_letter_request_answered_from_the_catalogue_is_counted_for_the_statistics(
+    domain, catalogue
+) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    start_letter(domain, "mau daftar nib buat usaha kue", "izin_usaha")
+    start_letter(
+        domain, "mau bikin sku buat usaha laundry", "izin_usaha", [{"entity": "layanan", "value": "sku"}]
+    )
+    with db.session_scope(catalogue) as session:
+        result = services.question_stats(session, dt.datetime.utcnow() - dt.timedelta(hours=1))
+    assert result.most_asked == [("nib-oss", 1)] and result.total == 1
+
+
+def offer_letters(domain: Dict[str, Any], text: str) -> Run:
+    from actions.requirements import ActionOfferLetters
+
+    return run_action(ActionOfferLetters(), make_tracker(text, "mau_urus_surat"), domain)
+
+
+def test_a_letter_request_naming_a_service_of_the_catalogue_is_answered_from_it(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
+    # Before, every one of these got the list of the three letters this assistant takes.
+    message = offer_letters(domain, "mau urus surat keterangan ahli waris").said(ANSWER_RESPONSE)
+    assert message["name"] == "Surat keterangan ahli waris"
+    assert {"title": "Tanya petugas", "payload": "/minta_petugas"} in message["buttons"]
+    # A letter this assistant takes is answered with its request button.
+    message = offer_letters(domain, "mau minta surat keterangan usaha").said(ANSWER_RESPONSE)
+    assert {"title": "Ajukan sekarang", "payload": "/izin_usaha"} in message["buttons"]
+
+
+def test_a_letter_request_naming_no_service_gets_the_letters(domain, catalogue) -> None:  # type: ignore[no-untyped-def]
+    for text in ("mau urus surat", "saya perlu surat dari kelurahan", "/mau_urus_surat"):
+        assert offer_letters(domain, text).responses == ["utter_pilih_surat"], text
+
+
+def test_without_a_catalogue_a_letter_request_gets_the_letters(domain, sqlite_url) -> None:  # type: ignore[no-untyped-def]
+    assert offer_letters(domain, "mau urus surat keterangan ahli waris").responses == ["utter_pilih_surat"]

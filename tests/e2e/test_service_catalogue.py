@@ -1,6 +1,7 @@
 """The service catalogue over WhatsApp, end to end (simulator -> connector -> Rasa -> action
 server -> ticket database -> simulator): a question about a service gets its answer, a letter
 the assistant takes starts from that answer, a word shared by several services brings a list,
+a letter request that names another service gets that service's answer and starts no request,
 and an office's edit is in the very next answer, with no retraining or restart."""
 
 from __future__ import annotations
@@ -40,6 +41,22 @@ def test_several_services_come_as_a_list_and_a_choice_is_answered(whatsapp_stack
     assert "Akta Kematian" in turn.rows and "Tidak ada di daftar" in turn.rows
     turn = chat.tap("Akta Kematian", until="Persyaratan")
     assert "Surat keterangan kematian" in turn.text
+
+
+def test_a_letter_request_naming_another_service_gets_its_answer_and_no_request(
+    whatsapp_stack: WhatsAppStack,
+) -> None:
+    _import(whatsapp_stack.database_url)
+    chat = whatsapp_stack.simulator.chat(new_phone(), "Sari")
+    # Read as a business letter (SKU) request by NLU; the catalogue places it on NIB.
+    turn = chat.say("mau daftar nib buat usaha kue", until="Persyaratan")
+    assert "Nomor Induk Berusaha" in turn.text and "Ajukan sekarang" not in turn.buttons
+    # A letter this assistant does not take, named in a letter request.
+    turn = chat.say("mau urus surat keterangan ahli waris", until="Persyaratan")
+    assert "ahli waris" in turn.text
+    # No form was started on the way: a letter request naming none gets the letters.
+    turn = chat.say("mau urus surat", until="Surat apa yang ingin")
+    assert "SKTM" in turn.rows
 
 
 def test_an_offices_new_fee_is_in_the_next_answer(whatsapp_stack: WhatsAppStack) -> None:
