@@ -340,7 +340,9 @@ def report(rounds: int, model: Optional[Path] = None) -> str:
 
 def write_section(text: str) -> None:
     current = BENCHMARKS.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(
+        rf"^{re.escape(SECTION)}\n.*?(?=^##|\Z)", re.S | re.M
+    )  # keeps hand-written ### parts
     if pattern.search(current):
         updated = pattern.sub(lambda _: text + "\n", current)
     else:

@@ -262,7 +262,9 @@ def run(vertices: int, rounds: int) -> str:
 
 def write_section(block: str) -> None:
     text = BENCHMARKS.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(
+        rf"^{re.escape(SECTION)}\n.*?(?=^##|\Z)", re.S | re.M
+    )  # keeps hand-written ### parts
     if pattern.search(text):
         text = pattern.sub(lambda _: block + "\n", text)
     else:
