@@ -265,7 +265,7 @@ class Cluster:
 
     # -- life cycle ----------------------------------------------------------------------------
     def launch(self, simulator: bool = True) -> None:
-        """Start every process without waiting (they load side by side), but for the dashboard:
+        """Start every process without waiting, but for the dashboard and the first rasa run:
         each ``rasa run`` pulls its model from it once at start, and one that finds no model
         server runs without a model until its next pull. ``simulator=False``: the caller runs the
         simulator itself (the benchmark, in its own process)."""
@@ -320,6 +320,15 @@ class Cluster:
                 ],
                 {**self.env, "LAYANWARGA_SPOOL_DIR": str(self.workdir / f"spool{index}")},
             )
+            if index == 0:
+                # The first instance creates the conversation store's tables; started together on
+                # an empty store, both ran CREATE TABLE and the loser logged an ERROR.
+                wait_for(
+                    f"{self.rasa_url(0)}/webhooks/whatsapp/",
+                    self.processes["rasa0"],
+                    self.workdir / "rasa0.log",
+                    400,
+                )
         if not simulator:
             return
         config = self.simulator_config
