@@ -32,13 +32,14 @@ def postgres_available() -> bool:
     return _POSTGRES is not None
 
 
-def create_postgres_database() -> str:
-    """Create an empty scratch database on the test server and return its URL."""
+def create_postgres_database(template: Optional[str] = None) -> str:
+    """Create a scratch database on the test server and return its URL: empty, or a copy of the
+    database ``template`` (a name on the same server, with no open connection)."""
     assert _POSTGRES is not None
     name = f"lw_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(_POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     admin.dispose()
     return make_url(_POSTGRES).set(database=name).render_as_string(hide_password=False)
 

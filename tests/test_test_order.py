@@ -1,0 +1,59 @@
+"""The test command hands the longest test files out first (tests/conftest.py, from
+tests/durations.json), so the long files overlap instead of one of them ending the run alone.
+
+Found 2026-12-07: pytest-xdist's default ``--loadscope-reorder`` sorts files by their number of
+tests, so the one-test retraining and crash files, meant to start first, started last; the run
+ended with one worker busy for two minutes and the others idle.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DURATIONS = json.loads((ROOT / "tests" / "durations.json").read_text(encoding="utf-8"))
+
+
+def collected_files(*arguments: str) -> List[str]:
+    """The test files in the order a real pytest collection leaves them, first test of each."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    files: List[str] = []
+    for line in result.stdout.splitlines():
+        name = line.split("::", 1)[0]
+        if "::" in line and name not in files:
+            files.append(name)
+    return files
+
+
+def test_every_recorded_duration_names_a_test_file_that_exists() -> None:
+    missing = [name for name in DURATIONS if not (ROOT / name).is_file()]
+    assert not missing, f"remove from tests/durations.json or save it again: {missing}"
+
+
+def test_the_test_command_keeps_the_collected_order() -> None:
+    command = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    assert "--dist loadfile --no-loadscope-reorder" in command
+
+
+@pytest.mark.slow
+def test_files_are_collected_longest_first_whatever_order_they_are_named_in() -> None:
+    short, middle, long = sorted(
+        ["tests/core/test_calendar.py", "tests/dashboard/test_dashboard_actions.py", "tests/e2e/test_crash.py"],
+        key=lambda name: DURATIONS[name],
+    )
+    assert DURATIONS[short] < DURATIONS[middle] < DURATIONS[long]
+    assert collected_files(short, middle, long) == [long, middle, short]
+    assert collected_files(middle, long, short) == [long, middle, short]
