@@ -51,7 +51,11 @@ def test_the_test_command_keeps_the_collected_order() -> None:
 @pytest.mark.slow
 def test_files_are_collected_longest_first_whatever_order_they_are_named_in() -> None:
     short, middle, long = sorted(
-        ["tests/core/test_calendar.py", "tests/dashboard/test_dashboard_actions.py", "tests/e2e/test_crash.py"],
+        [
+            "tests/core/test_calendar.py",
+            "tests/dashboard/test_dashboard_actions.py",
+            "tests/e2e/test_crash.py",
+        ],
         key=lambda name: DURATIONS[name],
     )
     assert DURATIONS[short] < DURATIONS[middle] < DURATIONS[long]
