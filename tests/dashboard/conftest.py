@@ -29,9 +29,11 @@ def cheap_hashes() -> None:
     staff.set_hasher(CHEAP_HASHER)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Headless Chromium for the browser tests (each skips itself when Chromium is missing)."""
+    """Headless Chromium for the browser tests of a file (each skips itself when Chromium is
+    missing). Started once per file, about 3 s of CPU; each test opens its own pages, and
+    ``browser.new_page()`` gives each page its own context (cookies, storage)."""
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
