@@ -58,9 +58,11 @@ step "pytest"
 bash scripts/ensure_chromium.sh
 bash scripts/ensure_deploy_linters.sh  # hadolint + compose-spec schema (pinned) for tests/deploy
 # One worker more than cores (pytest-xdist): many files wait on real processes (rasa run, action
-# servers) or Chromium, and the extra worker fills those waits (BENCHMARKS.md, CI). Each test
-# file runs whole on one worker so its fixtures start once; the longest files are handed out first
-# (tests/conftest.py, from tests/durations.json; --no-loadscope-reorder keeps that order, where
-# pytest-xdist would otherwise start with the files of most tests). LAYANWARGA_TEST_WORKERS=0 runs everything in this process; arguments
-# after the command still go to pytest (`-n 0` too).
-.venv/bin/python -m pytest -n "${LAYANWARGA_TEST_WORKERS:-$(($(nproc) + 1))}" --dist loadfile --no-loadscope-reorder "$@"
+# servers) or Chromium, and the extra worker fills those waits (BENCHMARKS.md, CI). Each work unit
+# runs whole on one worker: a test file, so its fixtures start once, or all the files that use a
+# costly session fixture (the end-to-end WhatsApp stack, the trained model), so it starts once per
+# run; the longest units are handed out first (tests/conftest.py, from tests/durations.json;
+# --no-loadscope-reorder keeps that order, where pytest-xdist would otherwise start with the units
+# of most tests). LAYANWARGA_TEST_WORKERS=0 runs everything in this process; arguments after the
+# command still go to pytest (`-n 0` too).
+.venv/bin/python -m pytest -n "${LAYANWARGA_TEST_WORKERS:-$(($(nproc) + 1))}" --dist loadgroup --no-loadscope-reorder "$@"

@@ -16,7 +16,7 @@ import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional, Set
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -37,8 +37,13 @@ PROCESS_FOLDERS = {"e2e", "scale"}
 BROWSER_FIXTURES = {"browser", "page", "chromium"}
 # Fixtures that load the trained model into the test process (tests/extensions/conftest.py).
 MODEL_FIXTURES = {"agent"}
+# Session fixtures that start something costly once per test process: every file that uses
+# one is handed to the same worker (one work unit), so it starts once per run, not once per
+# worker (the WhatsApp stack: rasa run, an action server and the simulator, about 20 s of CPU;
+# the trained model loaded in-process, about 10 s).
+SHARED_FIXTURE_UNITS = {"whatsapp_stack": "shared:whatsapp_stack", "agent": "shared:agent"}
 # How long each test file took in a full run (``scripts/junit_files.py --save``): the order in
-# which files are handed out. A file not listed yet counts as long as its kind usually takes.
+# which work units are handed out. A file not listed yet counts as long as its kind usually takes.
 DURATIONS = Path(__file__).with_name("durations.json")
 GUESS_SECONDS = {"processes": 60.0, "slow": 20.0, "other": 5.0}
 
@@ -50,9 +55,18 @@ def recorded_durations() -> Dict[str, float]:
         return {}
 
 
+def work_unit(file: str, fixtures: Iterable[str]) -> str:
+    """The work unit a test belongs to: its file, or the unit of a shared fixture it uses."""
+    for fixture, unit in SHARED_FIXTURE_UNITS.items():
+        if fixture in fixtures:
+            return unit
+    return file
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
     """The ``browser``, ``postgres`` and ``slow`` markers (pytest.ini), from each test's folder,
-    module name, fixtures and parameters; and the order in which files are handed out."""
+    module name, fixtures and parameters; each test's work unit; and the order of the units."""
     for item in items:
         path = Path(str(item.fspath))
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -64,11 +78,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
             item.add_marker(pytest.mark.postgres)
         if browser or path.parent.name in SLOW_FOLDERS or fixtures & MODEL_FIXTURES:
             item.add_marker(pytest.mark.slow)
-    # The longest files first, each file's tests kept in their order. With pytest-xdist
-    # (scripts/test.sh, ``--dist loadfile --no-loadscope-reorder``) a file runs whole on one
-    # worker, and handing out the long ones first lets them overlap instead of leaving one worker
-    # alone at the end. The sort is stable and the durations are a committed file, so every
-    # worker collects the same order on every run.
+    # pytest-xdist (scripts/test.sh, ``--dist loadgroup --no-loadscope-reorder``) runs each work
+    # unit whole on one worker: a file, so its module fixtures start once, or every file of a
+    # shared fixture. The longest units go first, each file's tests kept in their order, so the
+    # long ones overlap instead of leaving one worker alone at the end. The sort is stable and
+    # the durations are a committed file: every worker collects the same order on every run.
     recorded = recorded_durations()
     root = Path(str(config.rootpath))
     seconds: Dict[str, float] = {}
@@ -76,14 +90,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
         path = Path(str(item.fspath))
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         if name in recorded:
-            seconds[str(path)] = recorded[name]
+            seconds[name] = recorded[name]
         elif path.parent.name in PROCESS_FOLDERS or set(getattr(item, "fixturenames", ())) & MODEL_FIXTURES:
-            seconds[str(path)] = GUESS_SECONDS["processes"]
+            seconds[name] = GUESS_SECONDS["processes"]
         elif item.get_closest_marker("slow"):
-            seconds[str(path)] = max(seconds.get(str(path), 0.0), GUESS_SECONDS["slow"])
+            seconds[name] = max(seconds.get(name, 0.0), GUESS_SECONDS["slow"])
         else:
-            seconds.setdefault(str(path), GUESS_SECONDS["other"])
-    items.sort(key=lambda item: -seconds[str(item.fspath)])
+            seconds.setdefault(name, GUESS_SECONDS["other"])
+    units: Dict[int, str] = {}
+    files: Dict[str, Set[str]] = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        units[id(item)] = work_unit(name, getattr(item, "fixturenames", ()))
+        files.setdefault(units[id(item)], set()).add(name)
+        item.add_marker(pytest.mark.xdist_group(units[id(item)]))
+    unit_seconds = {unit: sum(seconds[name] for name in names) for unit, names in files.items()}
+    items.sort(key=lambda item: (-unit_seconds[units[id(item)]], units[id(item)]))
 
 
 class MigratedTemplates:
