@@ -5,10 +5,11 @@
 
 Prints each file's summed test time (set-up, call and tear-down, as pytest reports them), its
 number of tests and its share of the whole, longest first. With pytest-xdist a file runs whole on
-one worker (``--dist loadfile``), so a file's sum is how long it holds that worker: the files at
-the top are the ones to split or make cheaper. ``--save`` writes every file's seconds to
-``tests/durations.json``, from which ``tests/conftest.py`` hands the longest files out first:
-save after a full run when files were added or got much longer or shorter.
+one worker (its work unit, or the unit of the shared fixture it uses: ``tests/conftest.py``), so
+a file's sum is how long it holds that worker: the files at the top are the ones to split or make
+cheaper. ``--save`` writes every file's seconds to ``tests/durations.json``, from which
+``tests/conftest.py`` hands the longest units out first: save after a full run when files were
+added or got much longer or shorter.
 """
 
 from __future__ import annotations
