@@ -66,7 +66,19 @@ def work_unit(file: str, fixtures: Iterable[str]) -> str:
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
     """The ``browser``, ``postgres`` and ``slow`` markers (pytest.ini), from each test's folder,
-    module name, fixtures and parameters; each test's work unit; and the order of the units."""
+    module name, fixtures and parameters; each test's work unit; and the order of the units.
+
+    pytest-xdist (scripts/test.sh, ``--dist loadgroup --no-loadscope-reorder``) runs each work
+    unit whole on one worker: a file, so its module fixtures start once, or every file of a
+    shared fixture. The longest units go first, each file's tests kept in their order, so the
+    long ones overlap instead of leaving one worker alone at the end. The sort is stable and the
+    durations are a committed file: every worker collects the same order on every run.
+    """
+    recorded = recorded_durations()
+    root = Path(str(config.rootpath))
+    seconds: Dict[str, float] = {}
+    unit_of: Dict[pytest.Item, str] = {}
+    files: Dict[str, Set[str]] = {}
     for item in items:
         path = Path(str(item.fspath))
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -78,35 +90,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
             item.add_marker(pytest.mark.postgres)
         if browser or path.parent.name in SLOW_FOLDERS or fixtures & MODEL_FIXTURES:
             item.add_marker(pytest.mark.slow)
-    # pytest-xdist (scripts/test.sh, ``--dist loadgroup --no-loadscope-reorder``) runs each work
-    # unit whole on one worker: a file, so its module fixtures start once, or every file of a
-    # shared fixture. The longest units go first, each file's tests kept in their order, so the
-    # long ones overlap instead of leaving one worker alone at the end. The sort is stable and
-    # the durations are a committed file: every worker collects the same order on every run.
-    recorded = recorded_durations()
-    root = Path(str(config.rootpath))
-    seconds: Dict[str, float] = {}
-    for item in items:
-        path = Path(str(item.fspath))
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        if name in recorded:
-            seconds[name] = recorded[name]
-        elif path.parent.name in PROCESS_FOLDERS or set(getattr(item, "fixturenames", ())) & MODEL_FIXTURES:
-            seconds[name] = GUESS_SECONDS["processes"]
+        if path.parent.name in PROCESS_FOLDERS or fixtures & MODEL_FIXTURES:
+            guess = GUESS_SECONDS["processes"]
         elif item.get_closest_marker("slow"):
-            seconds[name] = max(seconds.get(name, 0.0), GUESS_SECONDS["slow"])
+            guess = GUESS_SECONDS["slow"]
         else:
-            seconds.setdefault(name, GUESS_SECONDS["other"])
-    units: Dict[int, str] = {}
-    files: Dict[str, Set[str]] = {}
-    for item in items:
-        path = Path(str(item.fspath))
-        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-        units[id(item)] = work_unit(name, getattr(item, "fixturenames", ()))
-        files.setdefault(units[id(item)], set()).add(name)
-        item.add_marker(pytest.mark.xdist_group(units[id(item)]))
+            guess = GUESS_SECONDS["other"]
+        seconds[name] = recorded.get(name, max(seconds.get(name, 0.0), guess))
+        unit_of[item] = work_unit(name, fixtures)
+        files.setdefault(unit_of[item], set()).add(name)
+        item.add_marker(pytest.mark.xdist_group(unit_of[item]))
     unit_seconds = {unit: sum(seconds[name] for name in names) for unit, names in files.items()}
-    items.sort(key=lambda item: (-unit_seconds[units[id(item)]], units[id(item)]))
+    items.sort(key=lambda item: (-unit_seconds[unit_of[item]], unit_of[item]))
 
 
 class MigratedTemplates:

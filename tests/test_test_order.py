@@ -22,18 +22,23 @@ ROOT = Path(__file__).resolve().parents[1]
 DURATIONS = json.loads((ROOT / "tests" / "durations.json").read_text(encoding="utf-8"))
 
 
-def collected_files(*arguments: str) -> List[str]:
-    """The test files in the order a real pytest collection leaves them, first test of each."""
+def run_pytest(*arguments: str) -> str:
+    """What a real pytest run in the project prints; it must pass."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *arguments],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def collected_files(*arguments: str) -> List[str]:
+    """The test files in the order a real pytest collection leaves them, first test of each."""
     files: List[str] = []
-    for line in result.stdout.splitlines():
+    for line in run_pytest("--collect-only", "-q", *arguments).splitlines():
         name = line.split("::", 1)[0]
         if "::" in line and name not in files:
             files.append(name)
@@ -81,30 +86,18 @@ def test_each_work_unit_runs_whole_on_one_worker() -> None:
     """With the test command's pytest-xdist options, as scripts/test.sh passes them. (The
     markers must be set before pytest-xdist's worker reads them: set after, every test was
     handed out on its own and a file's module fixtures started on every worker.)"""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-n",
-            "2",
-            "--dist",
-            "loadgroup",
-            "--no-loadscope-reorder",
-            "-p",
-            "no:cacheprovider",
-            "-v",
-            "tests/core/test_calendar.py",
-            "tests/test_domain.py",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    output = run_pytest(
+        "-n",
+        "2",
+        "--dist",
+        "loadgroup",
+        "--no-loadscope-reorder",
+        "-v",
+        "tests/core/test_calendar.py",
+        "tests/test_domain.py",
     )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     workers: Dict[str, Set[str]] = {}
-    for line in result.stdout.splitlines():
+    for line in output.splitlines():
         if line.startswith("[gw") and "PASSED" in line:
             worker, nodeid = line.split("]", 1)[0][1:], line.split("PASSED", 1)[1].strip()
             workers.setdefault(nodeid.split("::", 1)[0], set()).add(worker)
